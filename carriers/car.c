@@ -1,0 +1,1 @@
+/* car.c: being written. */

@@ -1,0 +1,1 @@
+/* car_ota.c: being written. */

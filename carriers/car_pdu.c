@@ -1,0 +1,1 @@
+/* car_pdu.c: being written. */

@@ -1,0 +1,1 @@
+/* car_route.c: being written. */

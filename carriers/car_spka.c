@@ -1,0 +1,1 @@
+/* car_spka.c: being written. */

@@ -1,0 +1,98 @@
+/*
+ * car_spka.h - SPKA/1 application data (shared/specs/sim-applet-ota.md s.4).
+ *
+ *   command:  version=0x01 command txn_ref(8) TLV...
+ *   response: version=0x01 command txn_ref(8) result TLV...
+ *
+ * TLV = tag(1) BER definite length (00-7F, 81 xx, 82 xx xx) value.  Unknown
+ * tags are skipped.  Decoders never read past `len`, reject lengths that
+ * overrun the buffer, non-minimal is accepted, indefinite (0x80) and longer
+ * forms are refused.  Decoded pointers point into the input buffer.
+ */
+#ifndef SIMPKI_CAR_SPKA_H
+#define SIMPKI_CAR_SPKA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "car.h"
+
+#define SPKA_VERSION 0x01
+#define SPKA_MAX_TEXT 180 /* octets of display text after the coding octet */
+
+enum spka_cmd { SPKA_SIGN = 0x01, SPKA_GENKEY = 0x02, SPKA_PUTCERT = 0x03, SPKA_INFO = 0x04 };
+
+enum spka_result {
+    SPKA_OK = 0x00,
+    SPKA_USER_CANCEL = 0x01,
+    SPKA_USER_TIMEOUT = 0x02,
+    SPKA_PIN_BLOCKED = 0x03,
+    SPKA_CARD_BLOCKED = 0x04,
+    SPKA_NO_KEY = 0x05,
+    SPKA_KEY_EXISTS = 0x06,
+    SPKA_BAD_COMMAND = 0x07,
+    SPKA_UNSUPPORTED = 0x08,
+    SPKA_STORAGE_FULL = 0x09,
+    SPKA_INTERNAL_ERROR = 0x0F,
+};
+
+enum spka_tag {
+    SPKA_T_KEY_REF = 0x80, SPKA_T_DIGEST_ALG = 0x81, SPKA_T_DIGEST = 0x82, SPKA_T_TEXT = 0x83,
+    SPKA_T_VC = 0x84, SPKA_T_TIMEOUT = 0x85, SPKA_T_KEY_ALG = 0x86, SPKA_T_CERT = 0x87,
+    SPKA_T_SIGNATURE = 0x90, SPKA_T_SPKI = 0x91, SPKA_T_VERSION = 0x92, SPKA_T_PIN_TRIES = 0x93,
+    SPKA_T_KEY_REFS = 0x94,
+};
+
+enum spka_digest { SPKA_SHA256 = 1, SPKA_SHA384 = 2, SPKA_SHA512 = 3 };
+
+/* Digest length for an spka_digest code, 0 when unknown. */
+size_t spka_digest_len(uint8_t alg);
+
+/* Name of a result ("USER_CANCEL"), "UNKNOWN" for other values. */
+const char *spka_result_name(uint8_t result);
+
+/*
+ * A decoded command or the fields of a command to encode.  For encoding, a
+ * field left 0/NULL is not emitted (except those SIGN requires).
+ */
+struct spka_command {
+    uint8_t cmd;
+    uint8_t txn_ref[8];
+    uint8_t key_ref;
+    uint8_t digest_alg;
+    const uint8_t *digest; size_t digest_len;
+    const uint8_t *text; size_t text_len;   /* coding octet + text, as on the wire */
+    const uint8_t *vc; size_t vc_len;       /* 4 ASCII digits or absent */
+    uint16_t timeout_s; int has_timeout;
+    uint8_t key_alg;
+    const uint8_t *cert; size_t cert_len;
+};
+
+struct spka_response {
+    uint8_t cmd;
+    uint8_t txn_ref[8];
+    uint8_t result;
+    const uint8_t *signature; size_t sig_len;
+    const uint8_t *spki; size_t spki_len;
+    const uint8_t *version; size_t version_len;
+    int pin_tries;                           /* -1 when absent */
+    const uint8_t *key_refs; size_t key_refs_len;
+};
+
+/*
+ * Encode a command.  Validates what the spec constrains: digest length must
+ * match digest_alg, text at most 1 + SPKA_MAX_TEXT octets with a known coding
+ * octet (0x04 or 0x08), vc exactly 4 ASCII digits.  Tags are emitted in
+ * ascending order (80, 81, 82, 83, 84, 85, ...), which is what the vectors use.
+ */
+enum car_err spka_encode_command(const struct spka_command *c, uint8_t *out, size_t cap, size_t *outlen)
+    __attribute__((warn_unused_result));
+enum car_err spka_decode_command(const uint8_t *in, size_t len, struct spka_command *out)
+    __attribute__((warn_unused_result));
+
+enum car_err spka_encode_response(const struct spka_response *r, uint8_t *out, size_t cap, size_t *outlen)
+    __attribute__((warn_unused_result));
+enum car_err spka_decode_response(const uint8_t *in, size_t len, struct spka_response *out)
+    __attribute__((warn_unused_result));
+
+#endif /* SIMPKI_CAR_SPKA_H */

@@ -1,0 +1,1 @@
+/* car_text.c: being written. */

@@ -1,0 +1,132 @@
+/*
+ * cfg.h - simpki configuration: one JSON file, validated at start.
+ *
+ * Every setting is declared once, in a table in cfg.c (name, type, bounds,
+ * default, help), in the manner of Redis's createIntConfig.  The loader walks
+ * that table, so an error always names the key and what is wrong with it:
+ *
+ *     simpki.json: carriers[0].smpp.port: 70000 is out of range 1..65535
+ *
+ * Secrets (SMPP passwords, OTA master keys, Redis password) may be given
+ * inline or, better, as "<name>_file": a path whose first line is the secret.
+ * API keys are never stored in clear: the file holds their SHA-256.
+ *
+ * A loaded struct cfg is read-only for the life of the process; it is the
+ * only global-like object and is passed explicitly to whoever needs it.
+ * cfg_free() wipes the secrets it holds.
+ */
+#ifndef SIMPKI_CFG_H
+#define SIMPKI_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_CARRIERS 8
+#define CFG_MAX_LINKS 8
+
+enum cfg_err {
+    CFG_OK = 0,
+    CFG_ERR_IO = 1,      /* file missing or unreadable */
+    CFG_ERR_SYNTAX = 2,  /* not JSON */
+    CFG_ERR_INVALID = 3, /* a value is of the wrong type, out of range or missing */
+    CFG_ERR_NOMEM = 4,
+};
+
+const char *cfg_strerror(enum cfg_err err);
+
+/* One SMPP bind towards a carrier's SMSC. */
+struct cfg_smpp {
+    char name[32];          /* for logs and metrics: "viettel-1" */
+    char host[256];
+    uint16_t port;
+    char system_id[16];     /* SMPP 3.4 limits: 15 + NUL */
+    char password[9];       /* 8 + NUL; secret */
+    char system_type[13];
+    unsigned window;        /* outstanding submit_sm without a response */
+    unsigned rate;          /* submit_sm per second on this bind, 0 = unlimited */
+    unsigned enquire_link_s;
+    unsigned response_timeout_s; /* a submit_sm without submit_sm_resp is resent after this */
+    unsigned reconnect_min_ms;
+    unsigned reconnect_max_ms;
+    unsigned throttle_backoff_ms; /* after ESME_RTHROTTLED / ESME_RMSGQFUL */
+};
+
+/* One mobile network operator. */
+struct cfg_carrier {
+    char name[16];            /* "viettel", "vinaphone", "mobifone" */
+    int net;                  /* enum car_net from carriers/car_route.h */
+    char service_number[21];  /* source_addr of MT messages */
+    uint8_t ota_master_key[16]; /* secret: MK for key diversification */
+    unsigned reassembly_timeout_s; /* give up on an incomplete concatenated PoR */
+    size_t n_links;
+    struct cfg_smpp links[CFG_MAX_LINKS];
+};
+
+struct cfg_apikey {
+    char name[64];            /* the relying party: transactions are scoped by it */
+    uint8_t sha256[32];       /* SHA-256 of the bearer token */
+};
+
+struct cfg_redis {
+    char host[256];
+    uint16_t port;
+    char unix_socket[256];    /* used instead of host:port when set */
+    char password[128];       /* secret; empty = no AUTH */
+    unsigned db;
+    unsigned shards;          /* number of hash-tag shards for per-subscriber keys */
+    unsigned connect_timeout_ms;
+};
+
+struct cfg {
+    char path[512];           /* where it was loaded from, for messages */
+
+    /* HTTP API */
+    char listen_host[64];
+    uint16_t listen_port;
+    unsigned max_body_bytes;
+    unsigned long_poll_max_s;
+
+    /* logging */
+    int log_level;            /* enum log_level */
+    int log_format;           /* enum log_format */
+
+    /* transactions */
+    unsigned txn_timeout_s;   /* how long the official has to answer */
+    unsigned txn_retention_s; /* how long a finished transaction stays readable */
+    unsigned sweep_interval_ms;
+    unsigned user_timeout_s;  /* SPKA/1 tag 85: time the SIM gives the official */
+
+    /* signer */
+    char trust_anchors[512];  /* PEM file of root certificates */
+    char intermediates[512];  /* PEM file of issuing CAs, may be empty */
+
+    struct cfg_redis redis;
+
+    size_t n_carriers;
+    struct cfg_carrier carriers[CFG_MAX_CARRIERS];
+
+    size_t n_apikeys;
+    struct cfg_apikey *apikeys;
+};
+
+/*
+ * Load and validate `path`.  On success *out owns a new struct cfg (free with
+ * cfg_free).  On failure *out is NULL and err holds one line naming the file,
+ * the key and the problem.
+ */
+enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Wipe secrets and free.  cfg_free(NULL) does nothing. */
+void cfg_free(struct cfg *cfg);
+
+/* The carrier with this name, or NULL. */
+const struct cfg_carrier *cfg_carrier_by_name(const struct cfg *cfg, const char *name);
+
+/* The carrier serving enum car_net `net`, or NULL when none is configured. */
+const struct cfg_carrier *cfg_carrier_by_net(const struct cfg *cfg, int net);
+
+/* Print every setting with its type, default and help, for `simpkid --help-config`. */
+void cfg_print_reference(void *file /* FILE* */);
+
+#endif /* SIMPKI_CFG_H */

@@ -1,0 +1,1 @@
+/* q.c: being written. */

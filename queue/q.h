@@ -1,0 +1,214 @@
+/*
+ * q.h - pending transactions and the subscriber registry in Redis.
+ *
+ * Everything a transaction needs to survive a gateway crash is in Redis; a
+ * gateway instance holds nothing that another could not pick up.  Every state
+ * change is one Lua script (EVALSHA), so it is atomic: two instances can never
+ * complete the same transaction twice, and a late answer cannot overwrite an
+ * expiry.
+ *
+ * Key layout (prefix "spk", shard N = fnv1a32(msisdn) % shards, written in
+ * hash-tag braces so that one subscriber's keys share a Redis Cluster slot):
+ *
+ *   spk:{N}:sub:<msisdn>      hash  registry: net, iccid, kv, cert, status,
+ *                                   cntr (OTA counter), busy (pending txn id)
+ *   spk:{N}:txn:<id>          hash  the transaction; gets a TTL when finished
+ *   spk:{N}:due               zset  pending txn id -> deadline (ms)
+ *   spk:{N}:outbox            zset  txn id not yet accepted by an SMSC ->
+ *                                   time (ms) after which any instance may
+ *                                   (re)submit it
+ *   spk:{N}:idem:<rp>:<key>   string Idempotency-Key -> txn id, 24 h
+ *   spk:done                  pub/sub channel: ids of finished transactions
+ *
+ * A transaction id is 26 lowercase hex characters: 2 for the shard, 24
+ * random; so a GET finds its key without a lookup.  `shards` is fixed for the
+ * life of a deployment (1..256).
+ *
+ * Round trips on the hot path: create (1), sent (1), por_lookup (1),
+ * finish (1).
+ *
+ * All calls are asynchronous on the event loop given to q_new() (hiredis's
+ * libevent adapter).  Data handed to a callback lives only during it
+ * (hiredis's rule): copy what you keep.  A callback is called exactly once per
+ * call, also when Redis is unreachable (Q_ERR_AGAIN) and when q_free() runs
+ * with calls outstanding (Q_ERR_AGAIN).
+ */
+#ifndef SIMPKI_Q_H
+#define SIMPKI_Q_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct cfg_redis;
+
+enum q_err {
+    Q_OK = 0,
+    Q_ERR_AGAIN = 1,      /* Redis unreachable or loading: try again */
+    Q_ERR_NOT_FOUND = 2,  /* no such subscriber / transaction */
+    Q_ERR_BUSY = 3,       /* the subscriber has a pending transaction */
+    Q_ERR_CONFLICT = 4,   /* the transaction is no longer pending (or cntr differs) */
+    Q_ERR_INACTIVE = 5,   /* the subscriber is not active (suspended, revoked) */
+    Q_ERR_PROTO = 6,      /* Redis answered something unexpected */
+    Q_ERR_NOMEM = 7,
+    Q_ERR_INVALID = 8,    /* bad argument */
+    Q_ERR_IDEM_MISMATCH = 9, /* Idempotency-Key reused for a different request */
+};
+
+const char *q_strerror(enum q_err err);
+
+#define Q_ID_LEN 27 /* 26 hex + NUL */
+
+enum q_state { Q_PENDING = 0, Q_COMPLETED = 1, Q_FAILED = 2 };
+const char *q_state_name(enum q_state s); /* "pending", "completed", "failed" */
+
+/* A registry entry.  In callbacks, cert points into the reply. */
+struct q_sub {
+    char msisdn[16];
+    int net;              /* enum car_net; 0 = route by prefix */
+    char iccid[24];
+    uint8_t kv;           /* OTA key version */
+    char status[16];      /* "active", "suspended", "revoked" */
+    const uint8_t *cert;  /* DER of the current signing certificate */
+    size_t cert_len;
+};
+
+/* A transaction as stored.  In callbacks, pointers point into the reply. */
+struct q_txn {
+    char id[Q_ID_LEN];
+    char rp[64];              /* relying party (API key name) that owns it */
+    char msisdn[16];
+    char client_ref[128];
+    enum q_state state;
+    char result[32];          /* "OK", "USER_CANCEL", "EXPIRED", ... ("" while pending) */
+    int etsi_status;          /* ETSI TS 102 204 status code */
+    char detail[160];         /* human reason for failures, no personal data */
+    uint8_t digest_alg;       /* SPKA/1 code */
+    uint8_t digest[64];
+    size_t digest_len;
+    char vc[5];
+    const char *display_text; /* UTF-8 */
+    uint64_t cntr;            /* OTA counter of the command */
+    int net;                  /* carrier the command went to */
+    int64_t created_ms, deadline_ms, finished_ms;
+    int sent;                 /* an SMSC accepted the command */
+    const uint8_t *signature; size_t sig_len;
+    const uint8_t *cert; size_t cert_len; /* certificate the signature was checked with */
+};
+
+/* What a create asks for. */
+struct q_txn_new {
+    const char *rp;
+    const char *msisdn;       /* normalised */
+    const char *client_ref;   /* may be NULL */
+    const char *idem_key;     /* Idempotency-Key, may be NULL */
+    const char *req_hash;     /* hex hash of the request body, checked on idempotent retries */
+    uint8_t digest_alg;
+    const uint8_t *digest; size_t digest_len;
+    const char *vc;
+    const char *display_text;
+    int net;                  /* routed carrier */
+    int64_t now_ms;
+    int64_t deadline_ms;
+    int64_t lease_ms;         /* outbox lease: others may resubmit after now + lease */
+};
+
+struct q;
+
+/* Connects in the background and reconnects by itself. */
+enum q_err q_new(struct event_base *base, const struct cfg_redis *cfg, struct q **out)
+    __attribute__((warn_unused_result));
+/* Pending callbacks get Q_ERR_AGAIN.  q_free(NULL) does nothing. */
+void q_free(struct q *q);
+
+/* 1 when the command connection is up. */
+int q_connected(const struct q *q);
+
+/* Counters, for /metrics. */
+struct q_stats { uint64_t calls, replies, errors, reconnects; unsigned in_flight; };
+void q_get_stats(const struct q *q, struct q_stats *out);
+
+/*
+ * Create a pending transaction in one round trip: checks the Idempotency-Key
+ * (an existing transaction is returned with existed = 1), that the subscriber
+ * exists and is active, that it has no pending transaction (Q_ERR_BUSY, with
+ * the pending txn's id in txn->id), allocates the OTA counter (HINCRBY), and
+ * writes txn, due, outbox, busy and idem keys.
+ * The callback gets the new (or existing) txn and the subscriber.
+ */
+typedef void q_create_cb(void *arg, enum q_err err, const struct q_txn *txn, const struct q_sub *sub, int existed);
+void q_txn_create(struct q *q, const struct q_txn_new *n, q_create_cb *cb, void *arg);
+
+/* The SMSC accepted the command: drop it from the outbox, mark it sent. */
+typedef void q_done_cb(void *arg, enum q_err err);
+void q_txn_sent(struct q *q, const char *id, q_done_cb *cb, void *arg);
+
+/*
+ * A SIM answered: fetch the subscriber and, if it has one, its pending
+ * transaction (txn is NULL when none is pending), in one round trip.
+ */
+typedef void q_lookup_cb(void *arg, enum q_err err, const struct q_sub *sub, const struct q_txn *txn);
+void q_por_lookup(struct q *q, const char *msisdn, q_lookup_cb *cb, void *arg);
+
+/* The outcome of a transaction. */
+struct q_finish {
+    enum q_state state;       /* Q_COMPLETED or Q_FAILED */
+    const char *result;
+    int etsi_status;
+    const char *detail;       /* may be NULL */
+    const uint8_t *signature; size_t sig_len;
+    const uint8_t *cert; size_t cert_len;
+    int64_t now_ms;
+    int64_t retention_ms;     /* the finished txn key expires after this */
+};
+
+/*
+ * Finish `id` atomically if it is still pending and its cntr is expect_cntr
+ * (0 = any): sets the outcome, removes it from due and outbox, frees the
+ * subscriber (busy), sets the TTL, publishes the id on spk:done.
+ * Q_ERR_CONFLICT when someone else finished it first.
+ */
+void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struct q_finish *f, q_done_cb *cb,
+                  void *arg);
+
+/* Read a transaction.  Q_ERR_NOT_FOUND when absent or expired. */
+typedef void q_get_cb(void *arg, enum q_err err, const struct q_txn *txn);
+void q_txn_get(struct q *q, const char *id, q_get_cb *cb, void *arg);
+
+/*
+ * Housekeeping, run by every instance every sweep interval:
+ *  - each pending txn whose deadline is past is finished as EXPIRED
+ *    (ETSI 208), exactly once across instances;
+ *  - each outbox entry whose lease has passed is claimed (its lease renewed
+ *    to now + lease_ms) and handed to `resubmit` (with the subscriber) so the
+ *    command is sent again with the same counter.
+ * `done` is called once at the end with the number expired.
+ */
+typedef void q_resubmit_cb(void *arg, const struct q_txn *txn, const struct q_sub *sub);
+typedef void q_sweep_cb(void *arg, enum q_err err, unsigned expired, unsigned resubmitted);
+void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_resubmit_cb *resubmit,
+             q_sweep_cb *done, void *arg);
+
+/*
+ * Be told of every finished transaction (any instance), for long polls.
+ * Uses a second, subscribe-only connection.  One watcher per struct q.
+ */
+typedef void q_watch_cb(void *arg, const char *id);
+enum q_err q_watch(struct q *q, q_watch_cb *cb, void *arg);
+
+/* --- Synchronous registry access, for the admin CLI and tests. --- */
+
+struct q_sync;
+enum q_err q_sync_connect(const struct cfg_redis *cfg, struct q_sync **out, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
+void q_sync_free(struct q_sync *qs);
+/* Insert or replace a subscriber; the OTA counter and busy marker are kept. */
+enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub);
+/* cert is malloc'd into *cert_out (caller frees), may be NULL to skip. */
+enum q_err q_sync_sub_get(struct q_sync *qs, const char *msisdn, struct q_sub *out, uint8_t **cert_out);
+enum q_err q_sync_sub_del(struct q_sync *qs, const char *msisdn);
+
+/* Shard of a normalised number, and the id prefix it gives (helpers shared with tests). */
+unsigned q_shard_of(const char *msisdn, unsigned shards);
+
+#endif /* SIMPKI_Q_H */

@@ -1,0 +1,1 @@
+/* q_sync.c: being written. */

@@ -1,0 +1,1 @@
+/* sig.c: being written. */

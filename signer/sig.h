@@ -1,0 +1,81 @@
+/*
+ * sig.h - checking a SIM's signature against the subscriber's certificate.
+ *
+ * A signature is accepted only when all of these hold:
+ *   - the certificate parses and its public key verifies the signature over
+ *     the digest: RSASSA-PKCS1-v1_5 over DigestInfo(alg, digest) for RSA,
+ *     DER ECDSA-Sig-Value over the digest for EC (P-256);
+ *   - the certificate is within its validity period at `at`;
+ *   - its key usage allows signing (nonRepudiation or digitalSignature;
+ *     a certificate without the extension is refused);
+ *   - it chains to a configured trust anchor through the configured
+ *     intermediates (OpenSSL's X509_verify_cert, with X509_V_FLAG_X509_STRICT).
+ * Anything else is a refusal with its own code; there is no "warning" path.
+ *
+ * A struct sig_trust is built once at start and is read-only afterwards, so it
+ * may be shared by every transaction on the loop.
+ */
+#ifndef SIMPKI_SIG_H
+#define SIMPKI_SIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum sig_err {
+    SIG_OK = 0,
+    SIG_ERR_BAD_SIGNATURE = 1,   /* does not verify with the certificate's key */
+    SIG_ERR_CERT_EXPIRED = 2,
+    SIG_ERR_CERT_NOT_YET_VALID = 3,
+    SIG_ERR_UNTRUSTED = 4,       /* no path to a trust anchor, or a bad CA on it */
+    SIG_ERR_KEY_USAGE = 5,       /* key usage forbids signing */
+    SIG_ERR_MALFORMED = 6,       /* certificate or signature does not parse */
+    SIG_ERR_UNSUPPORTED = 7,     /* key type or digest algorithm we do not take */
+    SIG_ERR_IO = 8,              /* a trust file could not be read */
+    SIG_ERR_NOMEM = 9,
+};
+
+const char *sig_strerror(enum sig_err err);
+
+/* Stable API result names: "INVALID_SIGNATURE", "CERT_EXPIRED", ... */
+const char *sig_result_name(enum sig_err err);
+
+struct sig_trust;
+
+/*
+ * Load trust anchors (PEM, one or more roots) and optional intermediates
+ * (PEM, may be NULL or ""), on success *out owns a new object.
+ */
+enum sig_err sig_trust_load(const char *anchors_pem, const char *intermediates_pem, struct sig_trust **out,
+                            char *why, size_t whylen) __attribute__((warn_unused_result));
+
+/* sig_trust_free(NULL) does nothing. */
+void sig_trust_free(struct sig_trust *t);
+
+/*
+ * Verify `sig` over `digest` (of SPKA/1 algorithm code digest_alg: 1 SHA-256,
+ * 2 SHA-384, 3 SHA-512) with the DER certificate `cert`, and check that
+ * certificate at time `at`.  why (may be NULL) receives a one-line reason on
+ * failure, fit for logs and API messages (no personal data).
+ */
+enum sig_err sig_verify_digest(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, uint8_t digest_alg,
+                               const uint8_t *digest, size_t digest_len, const uint8_t *sig, size_t sig_len,
+                               time_t at, char *why, size_t whylen) __attribute__((warn_unused_result));
+
+/* The certificate checks alone (validity, key usage, chain), for the registry import. */
+enum sig_err sig_check_cert(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, time_t at,
+                            char *why, size_t whylen) __attribute__((warn_unused_result));
+
+/* What an operator wants to see of a certificate. */
+struct sig_cert_info {
+    char subject[512];     /* RFC 2253, UTF-8 */
+    char issuer[512];
+    char serial_hex[80];
+    time_t not_before, not_after;
+    char key_type[16];     /* "RSA-2048", "EC-P256", ... */
+};
+
+enum sig_err sig_cert_info(const uint8_t *cert, size_t cert_len, struct sig_cert_info *out)
+    __attribute__((warn_unused_result));
+
+#endif /* SIMPKI_SIG_H */
