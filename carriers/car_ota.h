@@ -19,7 +19,7 @@
 #include "car.h"
 
 #define OTA_TAR_SPK "\x53\x50\x4B"
-#define OTA_MAX_PACKET 1072  /* 8 segments: 132 + 7 * 134 */
+#define OTA_MAX_PACKET 1070  /* what 8 segments carry: 132 + 7 * 134 */
 #define OTA_CNTR_MAX 0xFFFFFFFFFFULL /* 5 octets */
 
 /* TS 102 225 table 5 response status codes. */
@@ -82,7 +82,14 @@ struct ota_response {
 enum car_err ota_unwrap_response(const struct ota_keys *k, const uint8_t *pkt, size_t len, uint8_t *plain,
                                  size_t cap, struct ota_response *out) __attribute__((warn_unused_result));
 
-/* SIM side (simulator): the reverse of the two above. */
+/*
+ * SIM side (simulator): the reverse of the two above.  ota_unwrap_command's
+ * errors: CAR_ERR_MALFORMED (lengths, CHL, padding), CAR_ERR_UNSUPPORTED
+ * (SPI other than 16 39, KIc/KID algorithm not AES), CAR_ERR_NOT_FOUND (TAR
+ * not SPK, or a key version other than k->kv), CAR_ERR_AUTH (CC),
+ * CAR_ERR_INVALID when cap is below the ciphered length.  On any error the
+ * deciphered octets in `plain` are wiped.
+ */
 struct ota_command {
     uint64_t cntr;
     uint8_t kic, kid;      /* the KIc/KID octets as sent */
@@ -97,7 +104,9 @@ enum car_err ota_wrap_response(const struct ota_keys *k, uint64_t cntr, uint8_t 
 
 /*
  * The tightest reading of a packet without keys: the TAR and the claimed
- * length, for logs and the admin decoder.  CAR_ERR_MALFORMED if too short.
+ * length, for logs and the admin decoder.  *claimed_len is the whole packet
+ * length the header claims (CPL or RPL + 2), to compare with what arrived.
+ * CAR_ERR_MALFORMED if too short for the header.
  */
 enum car_err ota_peek(const uint8_t *pkt, size_t len, int is_response, uint8_t tar[3], size_t *claimed_len);
 

@@ -87,9 +87,28 @@ struct spka_response {
  */
 enum car_err spka_encode_command(const struct spka_command *c, uint8_t *out, size_t cap, size_t *outlen)
     __attribute__((warn_unused_result));
+/*
+ * Errors of spka_encode_command: CAR_ERR_UNSUPPORTED for an unknown command,
+ * CAR_ERR_INVALID for a SIGN without key ref/alg/digest/text, a digest length
+ * that contradicts digest_alg, a bad coding octet or vc, CAR_ERR_TOO_LONG for
+ * text over 1 + SPKA_MAX_TEXT or when cap is too small.
+ *
+ * spka_decode_command: CAR_ERR_MALFORMED for a truncated header or TLV, a
+ * length overrunning the input, 0x80/0x83+ length forms, a known tag seen
+ * twice or of the wrong size, a digest length contradicting the algorithm,
+ * a bad text coding or vc.  CAR_ERR_UNSUPPORTED for a version other than 1,
+ * or an unknown command code: then cmd and txn_ref are still filled in so
+ * the SIM can answer UNSUPPORTED for that transaction.
+ */
 enum car_err spka_decode_command(const uint8_t *in, size_t len, struct spka_command *out)
     __attribute__((warn_unused_result));
 
+/*
+ * Responses: tags 90-94 are emitted when their pointer is set; 93 (PIN
+ * tries) only for SPKA_INFO with pin_tries >= 0, so a zeroed struct encodes
+ * no TLVs.  The decoder refuses what the command decoder refuses (duplicate
+ * tags included) and sets pin_tries to -1 when 93 is absent.
+ */
 enum car_err spka_encode_response(const struct spka_response *r, uint8_t *out, size_t cap, size_t *outlen)
     __attribute__((warn_unused_result));
 enum car_err spka_decode_response(const uint8_t *in, size_t len, struct spka_response *out)

@@ -29,7 +29,15 @@
 enum car_err text_encode(const char *utf8, size_t len, uint8_t *out, size_t cap, size_t *outlen, char *why,
                          size_t whylen) __attribute__((warn_unused_result));
 
-/* Decode coding octet + text back to UTF-8 (for the simulator and the admin decoder). */
+/*
+ * Decode coding octet + text back to UTF-8 (for the simulator and the admin
+ * decoder).  out is always NUL-terminated (cap counts the NUL); *outlen
+ * excludes it.  An ESC followed by an octet the extension table lacks shows
+ * the basic character (TS 23.038).  Errors: CAR_ERR_UNSUPPORTED for a coding
+ * other than 0x04/0x08, CAR_ERR_MALFORMED for an octet >= 0x80 or a dangling
+ * ESC in GSM, an odd length, NUL or a surrogate in UCS2, CAR_ERR_TOO_LONG
+ * when out is too small (out is then "").
+ */
 enum car_err text_decode(const uint8_t *in, size_t len, char *out, size_t cap, size_t *outlen)
     __attribute__((warn_unused_result));
 

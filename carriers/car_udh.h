@@ -55,7 +55,11 @@ enum car_err udh_parse(const uint8_t *ud, size_t len, struct udh_info *out) __at
 
 struct udh_reasm;
 
-/* max_sets bounds memory; timeout_ms is how long an incomplete set is kept. */
+/*
+ * max_sets bounds memory (all sets are allocated here, about 1.2 KB each);
+ * timeout_ms is how long an incomplete set is kept.  NULL when max_sets is 0
+ * or out of memory.  Sets are keyed by originator + reference + total.
+ */
 struct udh_reasm *udh_reasm_new(size_t max_sets, uint64_t timeout_ms);
 /* udh_reasm_free(NULL) does nothing. */
 void udh_reasm_free(struct udh_reasm *r);
@@ -68,14 +72,20 @@ enum udh_feed {
 
 /*
  * Feed one message from `from` (the originator's number) at time now_ms.
- * On UDH_FEED_DONE, out (cap octets, OTA_MAX_PACKET is enough) holds the
- * packet, *outlen its length and *kind the SPKA IE of the first segment.
- * Returns a negative enum car_err negated on error, e.g. -CAR_ERR_MALFORMED.
+ * On UDH_FEED_DONE, out (cap octets; OTA_MAX_PACKET is enough for a
+ * conforming sender) holds the packet, *outlen its length and *kind the
+ * SPKA IE of the first segment.
+ * Returns a negative enum car_err negated on error, e.g. -CAR_ERR_MALFORMED
+ * (bad UDH), -CAR_ERR_TOO_LONG (out too small; the set is dropped),
+ * -CAR_ERR_INVALID (NULL argument, `from` of 24 characters or more).
+ * A message without concatenation IE (or with total 1) is DONE at once.
+ * Sets past their timeout are expired first, so a late segment never joins
+ * a stale set; when every slot is taken the oldest set is evicted.
  */
 int udh_reasm_feed(struct udh_reasm *r, const char *from, const uint8_t *ud, size_t len, uint64_t now_ms,
                    uint8_t *out, size_t cap, size_t *outlen, int *kind);
 
-/* Drop sets older than the timeout; returns how many were dropped. */
+/* Drop sets whose first segment is more than timeout_ms old; returns how many. */
 size_t udh_reasm_expire(struct udh_reasm *r, uint64_t now_ms);
 
 /* Sets currently held. */

@@ -1,1 +1,527 @@
-/* cfg.c: being written. */
+/*
+ * cfg.c - the configuration table and its JSON loader.
+ *
+ * Each section is an array of struct cfg_opt rows; the loader and the
+ * reference printer both walk the same rows, so a setting cannot be
+ * documented but not parsed, or parsed but not bounded.
+ */
+#include "cfg.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum opt_type {
+    OPT_STR,    /* char[size] */
+    OPT_UINT,   /* unsigned, bounded */
+    OPT_PORT,   /* uint16_t, 1..65535 */
+    OPT_KEY16,  /* uint8_t[16] from 32 hex digits */
+    OPT_LEVEL,  /* int: log level name */
+    OPT_FORMAT, /* int: "text" | "json" */
+};
+
+#define OPT_SECRET 0x1   /* may come from "<name>_file"; never printed */
+#define OPT_REQUIRED 0x2
+
+struct cfg_opt {
+    const char *name;
+    enum opt_type type;
+    size_t off, size;
+    unsigned long min, max;
+    const char *def; /* textual default, NULL = none */
+    int flags;
+    const char *help;
+};
+
+#define S(st, f) offsetof(struct st, f), sizeof(((struct st *)0)->f)
+
+static const struct cfg_opt top_opts[] = {
+    {"listen_host", OPT_STR, S(cfg, listen_host), 0, 0, "127.0.0.1", 0, "address the HTTP API listens on"},
+    {"listen_port", OPT_PORT, S(cfg, listen_port), 1, 65535, "8080", 0, "port of the HTTP API"},
+    {"max_body_bytes", OPT_UINT, S(cfg, max_body_bytes), 1024, 1048576, "16384", 0, "largest request body accepted"},
+    {"long_poll_max_s", OPT_UINT, S(cfg, long_poll_max_s), 0, 60, "60", 0, "upper bound of GET ?wait=N"},
+    {"log_level", OPT_LEVEL, S(cfg, log_level), 0, 0, "info", 0, "error, warn, info or debug"},
+    {"log_format", OPT_FORMAT, S(cfg, log_format), 0, 0, "text", 0, "text or json (one object per line)"},
+    {"transaction_timeout_s", OPT_UINT, S(cfg, txn_timeout_s), 10, 3600, "180", 0,
+     "time the official has to answer before the transaction is EXPIRED"},
+    {"transaction_retention_s", OPT_UINT, S(cfg, txn_retention_s), 60, 2592000, "86400", 0,
+     "how long a finished transaction stays readable"},
+    {"sweep_interval_ms", OPT_UINT, S(cfg, sweep_interval_ms), 50, 60000, "500", 0,
+     "how often expiries and resubmissions are checked"},
+    {"user_timeout_s", OPT_UINT, S(cfg, user_timeout_s), 10, 600, "120", 0,
+     "time the SIM gives the official to enter the PIN (SPKA/1 tag 85)"},
+    {"resubmit_lease_s", OPT_UINT, S(cfg, resubmit_lease_s), 2, 600, "30", 0,
+     "a command no SMSC has accepted after this long is resubmitted by any instance"},
+    {"trust_anchors", OPT_STR, S(cfg, trust_anchors), 0, 0, NULL, OPT_REQUIRED,
+     "PEM file of the root certificates signatures must chain to"},
+    {"intermediates", OPT_STR, S(cfg, intermediates), 0, 0, "", 0, "PEM file of issuing CA certificates"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
+static const struct cfg_opt redis_opts[] = {
+    {"host", OPT_STR, S(cfg_redis, host), 0, 0, "127.0.0.1", 0, "Redis host"},
+    {"port", OPT_PORT, S(cfg_redis, port), 1, 65535, "6379", 0, "Redis port"},
+    {"unix_socket", OPT_STR, S(cfg_redis, unix_socket), 0, 0, "", 0, "Redis unix socket (instead of host:port)"},
+    {"password", OPT_STR, S(cfg_redis, password), 0, 0, "", OPT_SECRET, "Redis AUTH password"},
+    {"db", OPT_UINT, S(cfg_redis, db), 0, 15, "0", 0, "Redis database number"},
+    {"shards", OPT_UINT, S(cfg_redis, shards), 1, 256, "16", 0,
+     "hash-tag shards of per-subscriber keys; fixed for the life of a deployment"},
+    {"connect_timeout_ms", OPT_UINT, S(cfg_redis, connect_timeout_ms), 10, 60000, "2000", 0,
+     "Redis connect timeout"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
+static const struct cfg_opt carrier_opts[] = {
+    {"name", OPT_STR, S(cfg_carrier, name), 0, 0, NULL, OPT_REQUIRED, "viettel, vinaphone or mobifone"},
+    {"service_number", OPT_STR, S(cfg_carrier, service_number), 0, 0, NULL, OPT_REQUIRED,
+     "source address of messages to SIMs"},
+    {"ota_master_key", OPT_KEY16, S(cfg_carrier, ota_master_key), 0, 0, NULL, OPT_REQUIRED | OPT_SECRET,
+     "OTA master key MK, 32 hex digits; per-SIM keys are diversified from it"},
+    {"reassembly_timeout_s", OPT_UINT, S(cfg_carrier, reassembly_timeout_s), 1, 600, "60", 0,
+     "how long an incomplete concatenated answer is kept"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
+static const struct cfg_opt smpp_opts[] = {
+    {"name", OPT_STR, S(cfg_smpp, name), 0, 0, NULL, 0, "link name for logs and metrics (default carrier-N)"},
+    {"host", OPT_STR, S(cfg_smpp, host), 0, 0, NULL, OPT_REQUIRED, "SMSC host"},
+    {"port", OPT_PORT, S(cfg_smpp, port), 1, 65535, "2775", 0, "SMSC port"},
+    {"system_id", OPT_STR, S(cfg_smpp, system_id), 0, 0, NULL, OPT_REQUIRED, "bind system_id (15 chars max)"},
+    {"password", OPT_STR, S(cfg_smpp, password), 0, 0, "", OPT_SECRET, "bind password (8 chars max)"},
+    {"system_type", OPT_STR, S(cfg_smpp, system_type), 0, 0, "", 0, "bind system_type"},
+    {"window", OPT_UINT, S(cfg_smpp, window), 1, 1024, "10", 0, "submit_sm outstanding without a response"},
+    {"rate", OPT_UINT, S(cfg_smpp, rate), 0, 100000, "0", 0, "submit_sm per second, 0 = unlimited"},
+    {"enquire_link_s", OPT_UINT, S(cfg_smpp, enquire_link_s), 1, 3600, "30", 0, "enquire_link interval"},
+    {"response_timeout_s", OPT_UINT, S(cfg_smpp, response_timeout_s), 1, 600, "10", 0,
+     "a PDU without a response after this is resent (submit) or the link is dropped"},
+    {"reconnect_min_ms", OPT_UINT, S(cfg_smpp, reconnect_min_ms), 10, 600000, "500", 0, "first reconnect delay"},
+    {"reconnect_max_ms", OPT_UINT, S(cfg_smpp, reconnect_max_ms), 10, 600000, "30000", 0, "largest reconnect delay"},
+    {"throttle_backoff_ms", OPT_UINT, S(cfg_smpp, throttle_backoff_ms), 1, 600000, "1000", 0,
+     "pause after ESME_RTHROTTLED or ESME_RMSGQFUL"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
+const char *cfg_strerror(enum cfg_err err)
+{
+    switch (err) {
+    case CFG_OK: return "ok";
+    case CFG_ERR_IO: return "cannot read file";
+    case CFG_ERR_SYNTAX: return "not valid JSON";
+    case CFG_ERR_INVALID: return "invalid setting";
+    case CFG_ERR_NOMEM: return "out of memory";
+    }
+    return "unknown error";
+}
+
+/* Error context: where we are, for messages like "carriers[1].smpp[0].port". */
+struct ctx {
+    const char *file;
+    char *err;
+    size_t errlen;
+};
+
+static enum cfg_err fail(struct ctx *c, const char *where, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static enum cfg_err fail(struct ctx *c, const char *where, const char *name, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "%s: %s%s%s: %s", c->file, where, *where ? "." : "", name, what);
+    return CFG_ERR_INVALID;
+}
+
+/* First line of a secret file, without the newline.  Wiped by the caller. */
+static enum cfg_err read_secret_file(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+    if (!f)
+        return CFG_ERR_IO;
+    if (!fgets(out, (int)cap, f)) {
+        fclose(f);
+        return CFG_ERR_IO;
+    }
+    fclose(f);
+    n = strcspn(out, "\r\n");
+    out[n] = '\0';
+    return CFG_OK;
+}
+
+static int parse_hex(const char *hex, uint8_t *out, size_t n)
+{
+    if (strlen(hex) != 2 * n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char b[3] = {hex[2 * i], hex[2 * i + 1], 0};
+        char *end;
+        unsigned long v = strtoul(b, &end, 16);
+        if (*end != '\0' || b[0] == '+' || b[0] == '-' || b[0] == ' ')
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+/* Apply one textual value (from JSON or a default) to the row's field. */
+static enum cfg_err set_value(struct ctx *c, const char *where, const struct cfg_opt *o, void *base, const char *sval,
+                              json_t *jv)
+{
+    char *field = (char *)base + o->off;
+    if (o->type == OPT_STR) {
+        if (!sval)
+            return fail(c, where, o->name, "must be a string");
+        if (strlen(sval) >= o->size)
+            return fail(c, where, o->name, "is longer than %zu characters", o->size - 1);
+        memcpy(field, sval, strlen(sval) + 1);
+        return CFG_OK;
+    }
+    if (o->type == OPT_UINT || o->type == OPT_PORT) {
+        unsigned long v;
+        char num[32];
+        if (jv && json_is_integer(jv)) {
+            json_int_t i = json_integer_value(jv);
+            if (i < 0)
+                return fail(c, where, o->name, "must not be negative");
+            v = (unsigned long)i;
+        } else if (sval) {
+            char *end;
+            errno = 0;
+            v = strtoul(sval, &end, 10);
+            if (errno || *end || !*sval)
+                return fail(c, where, o->name, "\"%s\" is not a whole number", sval);
+        } else {
+            return fail(c, where, o->name, "must be a whole number");
+        }
+        if (v < o->min || v > o->max) {
+            snprintf(num, sizeof(num), "%lu..%lu", o->min, o->max);
+            return fail(c, where, o->name, "out of range %s", num);
+        }
+        if (o->type == OPT_PORT)
+            *(uint16_t *)(void *)field = (uint16_t)v;
+        else
+            *(unsigned *)(void *)field = (unsigned)v;
+        return CFG_OK;
+    }
+    if (o->type == OPT_KEY16) {
+        if (!sval || parse_hex(sval, (uint8_t *)field, 16) != 0)
+            return fail(c, where, o->name, "must be 32 hex digits");
+        return CFG_OK;
+    }
+    if (o->type == OPT_LEVEL) {
+        int lv = sval ? log_level_parse(sval) : -1;
+        if (lv < 0)
+            return fail(c, where, o->name, "\"%s\" is not one of error, warn, info, debug", sval);
+        *(int *)(void *)field = lv;
+        return CFG_OK;
+    }
+    if (o->type == OPT_FORMAT) {
+        if (sval && strcmp(sval, "text") == 0)
+            *(int *)(void *)field = LOG_FMT_TEXT;
+        else if (sval && strcmp(sval, "json") == 0)
+            *(int *)(void *)field = LOG_FMT_JSON;
+        else
+            return fail(c, where, o->name, "\"%s\" is not text or json", sval);
+        return CFG_OK;
+    }
+    return fail(c, where, o->name, "internal: unknown type");
+}
+
+static int known_key(const struct cfg_opt *opts, const char *key, const char *const *extra)
+{
+    char base[64];
+    size_t n = strlen(key);
+    for (const struct cfg_opt *o = opts; o->name; o++) {
+        if (strcmp(o->name, key) == 0)
+            return 1;
+        /* "<secret>_file" */
+        if ((o->flags & OPT_SECRET) && n > 5 && strcmp(key + n - 5, "_file") == 0 && n - 5 < sizeof(base)) {
+            memcpy(base, key, n - 5);
+            base[n - 5] = '\0';
+            if (strcmp(o->name, base) == 0)
+                return 1;
+        }
+    }
+    for (; extra && *extra; extra++)
+        if (strcmp(*extra, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* Fill `base` from JSON object `obj` per `opts`; unknown keys are errors (typos must not pass). */
+static enum cfg_err load_section(struct ctx *c, const char *where, const struct cfg_opt *opts, json_t *obj,
+                                 void *base, const char *const *extra)
+{
+    const char *key;
+    json_t *v;
+    enum cfg_err rc;
+
+    if (!json_is_object(obj))
+        return fail(c, where, "", "must be an object");
+    json_object_foreach(obj, key, v) {
+        if (!known_key(opts, key, extra))
+            return fail(c, where, key, "unknown setting (see simpkid --help-config)");
+    }
+    for (const struct cfg_opt *o = opts; o->name; o++) {
+        char fkey[80], secret[256];
+        json_t *jv = json_object_get(obj, o->name);
+        const char *sval = NULL;
+
+        snprintf(fkey, sizeof(fkey), "%s_file", o->name);
+        if ((o->flags & OPT_SECRET) && json_object_get(obj, fkey)) {
+            json_t *fv = json_object_get(obj, fkey);
+            if (jv)
+                return fail(c, where, o->name, "give either it or %s_file, not both", o->name);
+            if (!json_is_string(fv))
+                return fail(c, where, fkey, "must be a path");
+            if (read_secret_file(json_string_value(fv), secret, sizeof(secret)) != CFG_OK)
+                return fail(c, where, fkey, "cannot read %s", json_string_value(fv));
+            rc = set_value(c, where, o, base, secret, NULL);
+            OPENSSL_cleanse(secret, sizeof(secret));
+            if (rc != CFG_OK)
+                return rc;
+            continue;
+        }
+        if (jv && json_is_string(jv))
+            sval = json_string_value(jv);
+        else if (jv && !json_is_integer(jv))
+            return fail(c, where, o->name, "has the wrong type");
+        if (!jv) {
+            if (o->flags & OPT_REQUIRED)
+                return fail(c, where, o->name, "is required");
+            if (!o->def)
+                continue;
+            sval = o->def;
+        }
+        rc = set_value(c, where, o, base, sval, jv);
+        if (rc != CFG_OK)
+            return rc;
+    }
+    return CFG_OK;
+}
+
+static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
+{
+    static const char *const extra[] = {"smpp", NULL};
+    size_t i;
+    json_t *jc;
+    enum cfg_err rc;
+
+    if (!arr)
+        return CFG_OK;
+    if (!json_is_array(arr))
+        return fail(c, "", "carriers", "must be an array");
+    if (json_array_size(arr) > CFG_MAX_CARRIERS)
+        return fail(c, "", "carriers", "too many (at most 8)");
+    json_array_foreach(arr, i, jc) {
+        struct cfg_carrier *car = &cfg->carriers[i];
+        char where[64];
+        json_t *links = json_object_get(jc, "smpp");
+        size_t j;
+        json_t *jl;
+
+        snprintf(where, sizeof(where), "carriers[%zu]", i);
+        rc = load_section(c, where, carrier_opts, jc, car, extra);
+        if (rc != CFG_OK)
+            return rc;
+        if (strcmp(car->name, "viettel") == 0)
+            car->net = 1;
+        else if (strcmp(car->name, "vinaphone") == 0)
+            car->net = 2;
+        else if (strcmp(car->name, "mobifone") == 0)
+            car->net = 3;
+        else
+            return fail(c, where, "name", "\"%s\" is not viettel, vinaphone or mobifone", car->name);
+        for (size_t k = 0; k < i; k++)
+            if (cfg->carriers[k].net == car->net)
+                return fail(c, where, "name", "carrier \"%s\" is configured twice", car->name);
+        if (links && !json_is_array(links))
+            return fail(c, where, "smpp", "must be an array of links");
+        if (json_array_size(links) > CFG_MAX_LINKS)
+            return fail(c, where, "smpp", "too many links (at most 8)");
+        json_array_foreach(links, j, jl) {
+            struct cfg_smpp *l = &car->links[j];
+            char lwhere[96];
+            snprintf(lwhere, sizeof(lwhere), "%s.smpp[%zu]", where, j);
+            rc = load_section(c, lwhere, smpp_opts, jl, l, NULL);
+            if (rc != CFG_OK)
+                return rc;
+            if (!l->name[0]) {
+                char def[sizeof(l->name)];
+                snprintf(def, sizeof(def), "%.16s-%u", car->name, (unsigned)(j + 1) % 10u);
+                memcpy(l->name, def, sizeof(def));
+            }
+            if (l->reconnect_max_ms < l->reconnect_min_ms)
+                return fail(c, lwhere, "reconnect_max_ms", "is below reconnect_min_ms");
+            car->n_links = j + 1;
+        }
+        cfg->n_carriers = i + 1;
+    }
+    return CFG_OK;
+}
+
+static enum cfg_err load_apikeys(struct ctx *c, json_t *arr, struct cfg *cfg)
+{
+    size_t i;
+    json_t *jk;
+
+    if (!arr)
+        return CFG_OK;
+    if (!json_is_array(arr))
+        return fail(c, "", "api_keys", "must be an array");
+    cfg->apikeys = calloc(json_array_size(arr) + 1, sizeof(*cfg->apikeys));
+    if (!cfg->apikeys)
+        return CFG_ERR_NOMEM;
+    json_array_foreach(arr, i, jk) {
+        struct cfg_apikey *k = &cfg->apikeys[i];
+        char where[32], token[256];
+        const char *name = json_string_value(json_object_get(jk, "name"));
+        const char *hash = json_string_value(json_object_get(jk, "sha256"));
+        const char *file = json_string_value(json_object_get(jk, "key_file"));
+        unsigned int mdlen = 0;
+
+        snprintf(where, sizeof(where), "api_keys[%zu]", i);
+        if (!name || !*name || strlen(name) >= sizeof(k->name) || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                                                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                            "0123456789-_.") != strlen(name))
+            return fail(c, where, "name", "must be 1-63 characters of letters, digits, - _ .");
+        memcpy(k->name, name, strlen(name) + 1);
+        if (hash && file)
+            return fail(c, where, "sha256", "give either sha256 or key_file, not both");
+        if (hash) {
+            if (parse_hex(hash, k->sha256, 32) != 0)
+                return fail(c, where, "sha256", "must be 64 hex digits (sha256sum of the key)");
+        } else if (file) {
+            /* A file holding the token itself: hash it now, keep only the hash. */
+            if (read_secret_file(file, token, sizeof(token)) != CFG_OK || !token[0])
+                return fail(c, where, "key_file", "cannot read %s", file);
+            EVP_Digest(token, strlen(token), k->sha256, &mdlen, EVP_sha256(), NULL);
+            OPENSSL_cleanse(token, sizeof(token));
+        } else {
+            return fail(c, where, "sha256", "is required (or key_file)");
+        }
+        cfg->n_apikeys = i + 1;
+    }
+    return CFG_OK;
+}
+
+enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
+{
+    static const char *const extra[] = {"redis", "carriers", "api_keys", NULL};
+    struct ctx c = {path, err, errlen};
+    struct cfg *cfg = NULL;
+    json_error_t jerr;
+    json_t *root = NULL;
+    enum cfg_err rc;
+
+    *out = NULL;
+    err[0] = '\0';
+    root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+            return CFG_ERR_IO;
+        }
+        fclose(f);
+        snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+        return CFG_ERR_SYNTAX;
+    }
+    cfg = calloc(1, sizeof(*cfg));
+    if (!cfg) {
+        rc = CFG_ERR_NOMEM;
+        goto out;
+    }
+    snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+    if ((rc = load_section(&c, "", top_opts, root, cfg, extra)) != CFG_OK)
+        goto out;
+    if ((rc = load_section(&c, "redis", redis_opts, json_object_get(root, "redis") ?: json_object(), &cfg->redis,
+                           NULL)) != CFG_OK)
+        goto out;
+    if ((rc = load_carriers(&c, json_object_get(root, "carriers"), cfg)) != CFG_OK)
+        goto out;
+    if ((rc = load_apikeys(&c, json_object_get(root, "api_keys"), cfg)) != CFG_OK)
+        goto out;
+    if (cfg->n_apikeys == 0) {
+        rc = fail(&c, "", "api_keys", "at least one relying party key is needed");
+        goto out;
+    }
+out:
+    json_decref(root);
+    if (rc != CFG_OK) {
+        if (rc == CFG_ERR_NOMEM)
+            snprintf(err, errlen, "%s: out of memory", path);
+        cfg_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return CFG_OK;
+}
+
+void cfg_free(struct cfg *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->apikeys);
+    OPENSSL_cleanse(cfg, sizeof(*cfg));
+    free(cfg);
+}
+
+const struct cfg_carrier *cfg_carrier_by_name(const struct cfg *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_carriers; i++)
+        if (strcmp(cfg->carriers[i].name, name) == 0)
+            return &cfg->carriers[i];
+    return NULL;
+}
+
+const struct cfg_carrier *cfg_carrier_by_net(const struct cfg *cfg, int net)
+{
+    for (size_t i = 0; i < cfg->n_carriers; i++)
+        if (cfg->carriers[i].net == net)
+            return &cfg->carriers[i];
+    return NULL;
+}
+
+static void print_opts(FILE *f, const char *section, const struct cfg_opt *opts)
+{
+    static const char *const tnames[] = {"string", "integer", "port", "32 hex digits", "level", "format"};
+    fprintf(f, "\n[%s]\n", section);
+    for (const struct cfg_opt *o = opts; o->name; o++) {
+        char bounds[48] = "";
+        if (o->type == OPT_UINT)
+            snprintf(bounds, sizeof(bounds), " %lu..%lu", o->min, o->max);
+        fprintf(f, "  %-24s %s%s%s%s%s\n      %s%s\n", o->name, tnames[o->type], bounds,
+                o->def && *o->def ? ", default " : "", o->def && *o->def ? o->def : "",
+                (o->flags & OPT_REQUIRED) ? ", required" : "", o->help,
+                (o->flags & OPT_SECRET) ? " (secret: may be given as <name>_file)" : "");
+    }
+}
+
+void cfg_print_reference(void *file)
+{
+    FILE *f = file;
+    fprintf(f, "simpki configuration: a JSON object with these settings.\n");
+    print_opts(f, "top level", top_opts);
+    print_opts(f, "redis", redis_opts);
+    print_opts(f, "carriers[] (one per network)", carrier_opts);
+    print_opts(f, "carriers[].smpp[] (one per SMSC bind)", smpp_opts);
+    fprintf(f, "\n[api_keys[]] (relying parties)\n"
+               "  name                     string, required\n"
+               "      the relying party; it sees only its own transactions\n"
+               "  sha256                   64 hex digits\n"
+               "      SHA-256 of the bearer token (printf %%s TOKEN | sha256sum)\n"
+               "  key_file                 path\n"
+               "      a file holding the token; only its hash is kept in memory\n");
+}

@@ -95,6 +95,7 @@ struct cfg {
     unsigned txn_retention_s; /* how long a finished transaction stays readable */
     unsigned sweep_interval_ms;
     unsigned user_timeout_s;  /* SPKA/1 tag 85: time the SIM gives the official */
+    unsigned resubmit_lease_s; /* a command no SMSC has accepted after this is resubmitted */
 
     /* signer */
     char trust_anchors[512];  /* PEM file of root certificates */

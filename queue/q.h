@@ -31,7 +31,18 @@
  * libevent adapter).  Data handed to a callback lives only during it
  * (hiredis's rule): copy what you keep.  A callback is called exactly once per
  * call, also when Redis is unreachable (Q_ERR_AGAIN) and when q_free() runs
- * with calls outstanding (Q_ERR_AGAIN).
+ * with calls outstanding (Q_ERR_AGAIN).  It is never called from inside the
+ * q_* call that asked for it (failures are reported from the event loop), so
+ * a caller may free its own state in the callback.
+ *
+ * After Q_ERR_AGAIN from a lost or timed-out connection the command may
+ * still have run: create is safe to repeat with the same Idempotency-Key,
+ * finish and sent are safe to repeat (Q_ERR_CONFLICT then means it ran).
+ *
+ * Calls made before the connection (AUTH, SELECT, SCRIPT LOAD) is complete,
+ * or while it is down, fail with Q_ERR_AGAIN at once; q_connected() says
+ * when it is worth trying.  A connection with calls outstanding and no reply
+ * for 3 x connect_timeout_ms (at least 1 s) is dropped and reopened.
  */
 #ifndef SIMPKI_Q_H
 #define SIMPKI_Q_H
@@ -118,13 +129,30 @@ struct q;
 /* Connects in the background and reconnects by itself. */
 enum q_err q_new(struct event_base *base, const struct cfg_redis *cfg, struct q **out)
     __attribute__((warn_unused_result));
-/* Pending callbacks get Q_ERR_AGAIN.  q_free(NULL) does nothing. */
+/*
+ * Pending callbacks get Q_ERR_AGAIN.  q_free(NULL) does nothing.  Called from
+ * inside one of this q's callbacks, the free happens on the next turn of the
+ * event loop (hiredis is still using the connection), so run the loop once
+ * more before event_base_free().
+ */
 void q_free(struct q *q);
+
+/*
+ * How long a transaction expired by q_sweep() stays readable (default 24 h);
+ * q_txn_finish() takes its own retention_ms.  Set it to txn_retention_s.
+ */
+void q_set_retention(struct q *q, int64_t retention_ms);
 
 /* 1 when the command connection is up. */
 int q_connected(const struct q *q);
 
-/* Counters, for /metrics. */
+/*
+ * Counters, for /metrics.  calls: API calls (a sweep is one); replies: answers
+ * from Redis (a sweep gets one per shard); errors: calls that ended with
+ * AGAIN, PROTO or NOMEM (per shard for a sweep); reconnects: connection
+ * attempts after the first on the command connection; in_flight: commands
+ * sent and not yet answered.
+ */
 struct q_stats { uint64_t calls, replies, errors, reconnects; unsigned in_flight; };
 void q_get_stats(const struct q *q, struct q_stats *out);
 
@@ -183,6 +211,9 @@ void q_txn_get(struct q *q, const char *id, q_get_cb *cb, void *arg);
  *    to now + lease_ms) and handed to `resubmit` (with the subscriber) so the
  *    command is sent again with the same counter.
  * `done` is called once at the end with the number expired.
+ * One EVALSHA per shard, all in flight at once; `limit` bounds each phase per
+ * shard (0 = 100).  resubmit's txn and sub live only during that call.  err
+ * is the first error of any shard; the counts cover the shards that answered.
  */
 typedef void q_resubmit_cb(void *arg, const struct q_txn *txn, const struct q_sub *sub);
 typedef void q_sweep_cb(void *arg, enum q_err err, unsigned expired, unsigned resubmitted);

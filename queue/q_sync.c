@@ -1,1 +1,260 @@
-/* q_sync.c: being written. */
+/*
+ * q_sync.c - blocking registry access for the admin CLI and tests.
+ * One hiredis context, no event loop; every function is one round trip.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
+
+#include "cfg.h"
+#include "q_priv.h"
+
+struct q_sync {
+    redisContext *c;
+    unsigned shards;
+};
+
+static void why_set(char *why, size_t whylen, const char *what, const char *detail)
+{
+    if (why && whylen)
+        snprintf(why, whylen, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+}
+
+/* Run one command; an error reply becomes err (and *rp is freed). */
+static enum q_err run(struct q_sync *qs, redisReply **rp, int argc, const char **argv, const size_t *len)
+{
+    redisReply *r = redisCommandArgv(qs->c, argc, argv, len);
+    enum q_err rc = Q_OK;
+
+    *rp = NULL;
+    if (!r)
+        return Q_ERR_AGAIN; /* I/O error: the context is dead, the caller reconnects */
+    if (r->type == REDIS_REPLY_ERROR) {
+        rc = q_map_error_reply(r);
+        freeReplyObject(r);
+        return rc;
+    }
+    *rp = r;
+    return rc;
+}
+
+enum q_err q_sync_connect(const struct cfg_redis *cfg, struct q_sync **out, char *why, size_t whylen)
+{
+    struct q_sync *qs = NULL;
+    struct timeval tv;
+    redisReply *r = NULL;
+    enum q_err rc = Q_ERR_INVALID;
+    unsigned ms;
+
+    *out = NULL;
+    if (!cfg || cfg->shards < 1 || cfg->shards > 256) {
+        why_set(why, whylen, "redis.shards must be 1..256", NULL);
+        goto out;
+    }
+    rc = Q_ERR_NOMEM;
+    qs = calloc(1, sizeof *qs);
+    if (!qs)
+        goto out;
+    qs->shards = cfg->shards;
+    ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 2000;
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    if (cfg->unix_socket[0])
+        qs->c = redisConnectUnixWithTimeout(cfg->unix_socket, tv);
+    else
+        qs->c = redisConnectWithTimeout(cfg->host, cfg->port, tv);
+    rc = Q_ERR_AGAIN;
+    if (!qs->c || qs->c->err) {
+        why_set(why, whylen, "cannot connect to redis", qs->c ? qs->c->errstr : "out of memory");
+        goto out;
+    }
+    /* The same bound for every command: an admin tool must not hang on a stuck server. */
+    if (redisSetTimeout(qs->c, tv) != REDIS_OK) {
+        why_set(why, whylen, "cannot set the redis timeout", NULL);
+        goto out;
+    }
+    if (cfg->password[0]) {
+        const char *argv[2] = {"AUTH", cfg->password};
+        size_t len[2] = {4, strlen(cfg->password)};
+        if ((rc = run(qs, &r, 2, argv, len)) != Q_OK) {
+            /* Never the password, and not Redis's text either: it may echo arguments. */
+            why_set(why, whylen, "redis refused AUTH", NULL);
+            goto out;
+        }
+        freeReplyObject(r);
+        r = NULL;
+    }
+    if (cfg->db != 0) {
+        char db[16];
+        int n = snprintf(db, sizeof db, "%u", cfg->db);
+        const char *argv[2] = {"SELECT", db};
+        size_t len[2] = {6, (size_t)n};
+        if ((rc = run(qs, &r, 2, argv, len)) != Q_OK) {
+            why_set(why, whylen, "redis refused SELECT", NULL);
+            goto out;
+        }
+        freeReplyObject(r);
+        r = NULL;
+    }
+    *out = qs;
+    qs = NULL;
+    rc = Q_OK;
+out:
+    q_sync_free(qs);
+    return rc;
+}
+
+void q_sync_free(struct q_sync *qs)
+{
+    if (!qs)
+        return;
+    if (qs->c)
+        redisFree(qs->c);
+    free(qs);
+}
+
+static enum q_err sub_key(const struct q_sync *qs, const char *msisdn, char key[Q_KEY_MAX])
+{
+    if (!q_msisdn_ok(msisdn))
+        return Q_ERR_INVALID;
+    return q_key(key, Q_KEY_MAX, q_shard_of(msisdn, qs->shards), "sub", msisdn);
+}
+
+enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub)
+{
+    char key[Q_KEY_MAX], net[16], kv[8];
+    const char *argv[16];
+    size_t len[16];
+    redisReply *r = NULL;
+    enum q_err rc;
+    int argc = 0, n;
+
+    if (!qs || !sub || !sub->status[0] || strnlen(sub->iccid, sizeof sub->iccid) >= sizeof sub->iccid ||
+        strnlen(sub->status, sizeof sub->status) >= sizeof sub->status || (sub->cert_len && !sub->cert))
+        return Q_ERR_INVALID;
+    if ((rc = sub_key(qs, sub->msisdn, key)) != Q_OK)
+        return rc;
+    n = snprintf(net, sizeof net, "%d", sub->net);
+    if (n < 0 || (size_t)n >= sizeof net)
+        return Q_ERR_INVALID;
+    snprintf(kv, sizeof kv, "%u", (unsigned)sub->kv);
+
+    /*
+     * One script-free atomic step: HSET of the given fields (cntr and busy are
+     * left alone, so re-provisioning never reuses an OTA counter or frees a
+     * subscriber mid-transaction) and HDEL cert when there is none, in
+     * MULTI/EXEC so a reader never sees the new status with the old cert.
+     */
+    redisAppendCommand(qs->c, "MULTI");
+#define ADD(p, l) (argv[argc] = (p), len[argc] = (l), argc++)
+    ADD("HSET", 4);
+    ADD(key, strlen(key));
+    ADD("msisdn", 6);
+    ADD(sub->msisdn, strlen(sub->msisdn));
+    ADD("net", 3);
+    ADD(net, strlen(net));
+    ADD("iccid", 5);
+    ADD(sub->iccid, strlen(sub->iccid));
+    ADD("kv", 2);
+    ADD(kv, strlen(kv));
+    ADD("status", 6);
+    ADD(sub->status, strlen(sub->status));
+    if (sub->cert_len) {
+        ADD("cert", 4);
+        ADD((const char *)sub->cert, sub->cert_len);
+    }
+#undef ADD
+    redisAppendCommandArgv(qs->c, argc, argv, len);
+    if (!sub->cert_len)
+        redisAppendCommand(qs->c, "HDEL %s cert", key);
+    redisAppendCommand(qs->c, "EXEC");
+
+    /* MULTI, HSET, [HDEL], EXEC: the last answer carries the outcome. */
+    for (int i = 0; i < (sub->cert_len ? 3 : 4); i++) {
+        void *rv = NULL;
+        if (redisGetReply(qs->c, &rv) != REDIS_OK) {
+            rc = Q_ERR_AGAIN;
+            goto out;
+        }
+        r = rv;
+        if (r->type == REDIS_REPLY_ERROR && rc == Q_OK)
+            rc = q_map_error_reply(r);
+        /* EXEC answers an array: a command that failed inside it (WRONGTYPE) shows up there. */
+        for (size_t j = 0; r->type == REDIS_REPLY_ARRAY && j < r->elements && rc == Q_OK; j++) {
+            if (r->element[j] && r->element[j]->type == REDIS_REPLY_ERROR)
+                rc = Q_ERR_PROTO;
+        }
+        freeReplyObject(r);
+        r = NULL;
+    }
+out:
+    return rc;
+}
+
+enum q_err q_sync_sub_get(struct q_sync *qs, const char *msisdn, struct q_sub *out, uint8_t **cert_out)
+{
+    char key[Q_KEY_MAX];
+    const char *argv[2] = {"HGETALL", key};
+    size_t len[2];
+    redisReply *r = NULL;
+    enum q_err rc;
+
+    if (cert_out)
+        *cert_out = NULL;
+    if (!qs || !out)
+        return Q_ERR_INVALID;
+    if ((rc = sub_key(qs, msisdn, key)) != Q_OK)
+        goto out;
+    len[0] = 7;
+    len[1] = strlen(key);
+    if ((rc = run(qs, &r, 2, argv, len)) != Q_OK)
+        goto out;
+    if ((rc = q_parse_sub(r, out)) != Q_OK)
+        goto out;
+    if (!out->msisdn[0])
+        memcpy(out->msisdn, msisdn, strlen(msisdn) + 1);
+    if (cert_out && out->cert_len) {
+        *cert_out = malloc(out->cert_len);
+        if (!*cert_out) {
+            rc = Q_ERR_NOMEM;
+            goto out;
+        }
+        memcpy(*cert_out, out->cert, out->cert_len);
+    }
+    /* The reply is freed below: the pointer must not outlive it. */
+    out->cert = cert_out ? *cert_out : NULL;
+    if (!cert_out)
+        out->cert_len = 0;
+out:
+    if (rc != Q_OK && out)
+        memset(out, 0, sizeof *out);
+    freeReplyObject(r);
+    return rc;
+}
+
+enum q_err q_sync_sub_del(struct q_sync *qs, const char *msisdn)
+{
+    char key[Q_KEY_MAX];
+    const char *argv[2] = {"DEL", key};
+    size_t len[2];
+    redisReply *r = NULL;
+    enum q_err rc;
+
+    if (!qs)
+        return Q_ERR_INVALID;
+    if ((rc = sub_key(qs, msisdn, key)) != Q_OK)
+        return rc;
+    len[0] = 3;
+    len[1] = strlen(key);
+    if ((rc = run(qs, &r, 2, argv, len)) != Q_OK)
+        return rc;
+    if (r->type != REDIS_REPLY_INTEGER)
+        rc = Q_ERR_PROTO;
+    else if (r->integer == 0)
+        rc = Q_ERR_NOT_FOUND;
+    freeReplyObject(r);
+    return rc;
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Run simpki on this machine: a private redis-server, the carrier simulator
+# (Viettel, Vinaphone and Mobifone SMSCs with demo SIMs), a demo PKI and the
+# gateway, all on loopback.  Ctrl-C stops everything.
+#
+#   ./deploy/local.sh                 API on 127.0.0.1:8080
+#   SIMPKI_PORT=9090 ./deploy/local.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUN=$ROOT/.run/local
+API_PORT=${SIMPKI_PORT:-8080}
+REDIS_PORT=${SIMPKI_REDIS_PORT:-6390}
+SMPP_BASE=${SIMPKI_SMPP_BASE:-27751}
+
+PKGS=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libhiredis-dev libjansson-dev
+      libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq)
+need=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "== building"
+cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$ROOT/build" -j "$(nproc)" --target simpkid simpki-admin simpki-sim >/dev/null
+
+mkdir -p "$RUN/redis" "$RUN/secrets"
+chmod 700 "$RUN/secrets"
+PIDS=()
+stop() {
+  echo; echo "== stopping"
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop EXIT INT TERM
+
+echo "== redis-server on 127.0.0.1:$REDIS_PORT (AOF in $RUN/redis)"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes \
+  --dir "$RUN/redis" --logfile "$RUN/redis.log" &
+PIDS+=($!)
+for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "== demo PKI and subscribers"
+bash "$ROOT/tests/sim/mkdemo.sh" "$RUN/demo" >"$RUN/mkdemo.log"
+
+jq --arg pki "$RUN/demo/pki" --argjson base "$SMPP_BASE" \
+   '.pki = $pki | .carriers |= [to_entries[] | .value.port = ($base + .key) | .value]' \
+   "$ROOT/tests/sim/scenario-default.json" > "$RUN/scenario.json"
+
+# Secrets go to files, as in production; the config names the files.
+TOKEN=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+printf '%s\n' "$TOKEN" > "$RUN/secrets/eoffice-demo.key"
+for c in $(jq -r '.carriers[].name' "$RUN/scenario.json"); do
+  jq -r --arg c "$c" '.carriers[] | select(.name == $c) | .master_key' "$RUN/scenario.json" > "$RUN/secrets/$c-ota.mk"
+  jq -r --arg c "$c" '.carriers[] | select(.name == $c) | .password' "$RUN/scenario.json" > "$RUN/secrets/$c-smpp.pass"
+done
+chmod 600 "$RUN"/secrets/*
+
+# The shipped example configuration, pointed at the local parts.
+jq --slurpfile s "$RUN/scenario.json" --arg run "$RUN" --argjson api "$API_PORT" --argjson redis "$REDIS_PORT" '
+  .listen_port = $api
+  | .trust_anchors = ($run + "/demo/pki/trust.pem") | .intermediates = ($run + "/demo/pki/intermediates.pem")
+  | .redis = {host: "127.0.0.1", port: $redis, shards: .redis.shards}
+  | .api_keys = [{name: "eoffice-demo", key_file: ($run + "/secrets/eoffice-demo.key")}]
+  | .carriers |= map(. as $c | ($s[0].carriers[] | select(.name == $c.name)) as $sc
+      | .service_number = $sc.service_number
+      | .ota_master_key_file = ($run + "/secrets/" + .name + "-ota.mk")
+      | .smpp |= map(.host = "127.0.0.1" | .port = $sc.port | .system_id = $sc.system_id
+                     | .password_file = ($run + "/secrets/" + $c.name + "-smpp.pass")))
+' "$ROOT/config/simpki.example.json" > "$RUN/simpki.json"
+
+echo "== carrier simulator on ports $SMPP_BASE-$((SMPP_BASE + 2))"
+"$ROOT/build/tests/sim/simpki-sim" --scenario "$RUN/scenario.json" >"$RUN/sim.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q "simpki-sim ready" "$RUN/sim.log" && break; sleep 0.1; done
+
+"$ROOT/build/gateway/simpki-admin" -c "$RUN/simpki.json" import "$RUN/demo/registry.json"
+
+echo "== gateway on http://127.0.0.1:$API_PORT (log: $RUN/gateway.log)"
+"$ROOT/build/gateway/simpkid" -c "$RUN/simpki.json" >"$RUN/gateway.log" 2>&1 &
+GW=$!
+PIDS+=($GW)
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$API_PORT/healthz" | jq -e '.carrier_links' >/dev/null 2>&1 && break
+  kill -0 $GW 2>/dev/null || { echo "simpkid exited:"; tail -20 "$RUN/gateway.log"; exit 1; }
+  sleep 0.1
+done
+
+cat <<EOT
+
+simpki is running.  API key (also in $RUN/secrets/eoffice-demo.key):
+
+  export SIMPKI_KEY=$TOKEN
+
+Ask demo number 0960000001 (Viettel, confirms after a moment) to sign:
+
+  DIGEST=\$(printf 'Quyết định 123/QĐ-UBND' | openssl dgst -sha256 -binary | base64)
+  curl -s -H "Authorization: Bearer \$SIMPKI_KEY" -H 'Content-Type: application/json' \\
+       -d "{\"msisdn\":\"0960000001\",\"digest\":\"\$DIGEST\",\"digest_alg\":\"SHA-256\",\"display_text\":\"Ký Quyết định 123/QĐ-UBND\"}" \\
+       http://127.0.0.1:$API_PORT/v1/signatures
+
+  curl -s -H "Authorization: Bearer \$SIMPKI_KEY" "http://127.0.0.1:$API_PORT/v1/signatures/<id>?wait=30"
+
+Other demo numbers force other outcomes: see tests/sim/README.md.  Ctrl-C stops.
+EOT
+wait $GW

@@ -1,0 +1,621 @@
+/*
+ * gw_admin_import.c - registry import; see gw_admin_import.h.
+ *
+ * JSON and CSV rows are both reduced to the same array of field strings, so
+ * there is one validator and one error format whatever the file type.
+ * Validation runs over every row before Redis is even contacted: an
+ * operator fixing a file wants every problem in one pass, and a half-imported
+ * file is worse than none.
+ */
+#include "gw_admin_import.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "car_route.h"
+#include "cfg.h"
+#include "log.h"
+#include "q.h"
+#include "sig.h"
+
+#define IMPORT_FILE_MAX (64u << 20) /* a registry file past this is a mistake */
+#define CERT_FILE_MAX (64u << 10)
+#define CSV_MAX_COLS 16
+
+enum col { C_MSISDN, C_CARRIER, C_ICCID, C_KV, C_CERT_FILE, C_CERT, C_STATUS, C_COUNT };
+static const char *const col_names[C_COUNT] = {"msisdn", "carrier", "iccid", "kv", "cert_file", "cert", "status"};
+
+struct row {
+    unsigned no;
+    struct q_sub sub;
+    uint8_t *cert; /* DER, malloc'd */
+    char label[LOG_MSISDN_BUFSZ];
+    int bad;
+};
+
+struct import {
+    const struct cfg *cfg;
+    struct sig_trust *trust;
+    char dir[512]; /* the import file's directory, for relative cert_file paths */
+    struct row *rows;
+    size_t n, cap;
+    unsigned errors, warnings;
+    time_t now;
+};
+
+static void row_msg(struct import *im, struct row *r, int is_error, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void row_msg(struct import *im, struct row *r, int is_error, const char *field, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%srow %u (msisdn %s): %s: %s\n", is_error ? "" : "warning: ", r->no, r->label, field, what);
+    if (is_error) {
+        r->bad = 1;
+        im->errors++;
+    } else {
+        im->warnings++;
+    }
+}
+
+static int read_file(const char *path, size_t max, char **out, size_t *outlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n;
+    int ret = -1;
+
+    *out = NULL;
+    if (!f)
+        return -1;
+    buf = malloc(max + 1);
+    if (!buf)
+        goto out;
+    n = fread(buf, 1, max + 1, f);
+    if (ferror(f))
+        goto out;
+    if (n > max) {
+        errno = EFBIG;
+        goto out;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *outlen = n;
+    buf = NULL;
+    ret = 0;
+out:
+    free(buf);
+    fclose(f);
+    return ret;
+}
+
+/* Standard Luhn over every digit, check digit included. */
+static int luhn_ok(const char *digits)
+{
+    size_t n = strlen(digits);
+    unsigned sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(digits[n - 1 - i] - '0');
+        if (i % 2 == 1) {
+            d *= 2;
+            if (d > 9)
+                d -= 9;
+        }
+        sum += d;
+    }
+    return sum % 10 == 0;
+}
+
+/* The DER of a certificate given as a file (DER or PEM) or as base64. */
+static void load_cert(struct import *im, struct row *r, const char *file, const char *b64)
+{
+    char *data = NULL;
+    size_t len = 0;
+    BIO *bio = NULL;
+    X509 *x = NULL;
+    unsigned char *der = NULL;
+    uint8_t *decoded = NULL;
+    char path[1024];
+
+    if (file) {
+        if (file[0] == '/' || !im->dir[0])
+            snprintf(path, sizeof(path), "%s", file);
+        else
+            snprintf(path, sizeof(path), "%s/%s", im->dir, file);
+        if (read_file(path, CERT_FILE_MAX, &data, &len) != 0) {
+            row_msg(im, r, 1, "cert_file", "cannot read %s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (!strstr(data, "-----BEGIN CERTIFICATE-----")) {
+            r->cert = (uint8_t *)data;
+            r->sub.cert_len = len;
+            data = NULL;
+            goto out;
+        }
+        bio = BIO_new_mem_buf(data, (int)len);
+        x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+        if (!x) {
+            row_msg(im, r, 1, "cert_file", "%s: PEM does not hold a readable certificate", path);
+            goto out;
+        }
+        int dlen = i2d_X509(x, &der);
+        if (dlen <= 0) {
+            row_msg(im, r, 1, "cert_file", "%s: cannot re-encode the certificate", path);
+            goto out;
+        }
+        r->cert = malloc((size_t)dlen);
+        if (!r->cert) {
+            row_msg(im, r, 1, "cert_file", "out of memory");
+            goto out;
+        }
+        memcpy(r->cert, der, (size_t)dlen);
+        r->sub.cert_len = (size_t)dlen;
+    } else {
+        /* base64 DER; whitespace (line breaks from copy and paste) is dropped first. */
+        size_t n = 0, pad = 0, blen = strlen(b64);
+        char *clean = malloc(blen + 1);
+        int dlen;
+        if (!clean) {
+            row_msg(im, r, 1, "cert", "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < blen; i++)
+            if (!strchr(" \t\r\n", b64[i]))
+                clean[n++] = b64[i];
+        clean[n] = '\0';
+        data = clean;
+        if (n == 0 || n % 4 != 0 || n > 4 * (CERT_FILE_MAX / 3)) {
+            row_msg(im, r, 1, "cert", "is not base64 (length %zu is not a non-zero multiple of 4)", n);
+            goto out;
+        }
+        pad = (clean[n - 1] == '=') + (clean[n - 2] == '=');
+        decoded = malloc(n / 4 * 3);
+        if (!decoded) {
+            row_msg(im, r, 1, "cert", "out of memory");
+            goto out;
+        }
+        dlen = EVP_DecodeBlock(decoded, (const unsigned char *)clean, (int)n);
+        if (dlen < 0 || (size_t)dlen <= pad) {
+            row_msg(im, r, 1, "cert", "is not valid base64");
+            goto out;
+        }
+        /* EVP_DecodeBlock counts the padding as zero octets. */
+        r->sub.cert_len = (size_t)dlen - pad;
+        r->cert = decoded;
+        decoded = NULL;
+    }
+out:
+    free(decoded);
+    OPENSSL_free(der);
+    X509_free(x);
+    BIO_free(bio);
+    free(data);
+}
+
+/* The masked number that names a row in messages, from its raw msisdn field. */
+static void set_label(struct row *r, const char *msisdn)
+{
+    char nbuf[CAR_MSISDN_LEN];
+
+    if (!msisdn || !*msisdn)
+        snprintf(r->label, sizeof(r->label), "%s", "(none)");
+    else if (car_msisdn_normalise(msisdn, nbuf, NULL, 0) == CAR_OK)
+        log_msisdn(nbuf, r->label);
+    else
+        log_msisdn(msisdn, r->label);
+}
+
+/* Validate one row's fields (NULL = absent) into r. */
+static void check_row(struct import *im, struct row *r, const char *const v[C_COUNT])
+{
+    char why[256], nbuf[CAR_MSISDN_LEN];
+    enum car_net prefix_net, net = CAR_NET_NONE;
+    const char *s;
+
+    set_label(r, v[C_MSISDN]);
+    s = v[C_MSISDN];
+    if (!s || !*s)
+        row_msg(im, r, 1, "msisdn", "is required");
+    else if (car_msisdn_normalise(s, nbuf, why, sizeof(why)) != CAR_OK)
+        row_msg(im, r, 1, "msisdn", "%s", why);
+    else
+        snprintf(r->sub.msisdn, sizeof(r->sub.msisdn), "%s", nbuf);
+
+    prefix_net = r->sub.msisdn[0] ? car_route_prefix(r->sub.msisdn) : CAR_NET_NONE;
+    s = v[C_CARRIER];
+    if (s && *s) {
+        net = car_net_parse(s);
+        if (net == CAR_NET_NONE) {
+            row_msg(im, r, 1, "carrier", "unknown carrier (viettel, vinaphone, mobifone, or empty to route by prefix)");
+        } else if (r->sub.msisdn[0] && net != prefix_net) {
+            row_msg(im, r, 0, "carrier", "%s differs from prefix routing (%s): treated as a ported number",
+                    car_net_name(net), car_net_name(prefix_net));
+        }
+        r->sub.net = (int)net;
+    } else if (r->sub.msisdn[0] && prefix_net == CAR_NET_NONE) {
+        row_msg(im, r, 1, "carrier", "the prefix belongs to no supported network; give the carrier");
+    }
+    if (net == CAR_NET_NONE)
+        net = prefix_net;
+    if (net != CAR_NET_NONE && !cfg_carrier_by_net(im->cfg, (int)net))
+        row_msg(im, r, 0, "carrier", "%s is not configured: the gateway cannot reach this subscriber yet",
+                car_net_name(net));
+
+    s = v[C_ICCID];
+    if (!s || !*s) {
+        row_msg(im, r, 1, "iccid", "is required");
+    } else if (strspn(s, "0123456789") != strlen(s) || strlen(s) < 18 || strlen(s) > 20) {
+        row_msg(im, r, 1, "iccid", "must be 18-20 digits");
+    } else {
+        snprintf(r->sub.iccid, sizeof(r->sub.iccid), "%s", s);
+        if (!luhn_ok(s))
+            row_msg(im, r, 0, "iccid", "the Luhn check digit is wrong: a typo?");
+    }
+
+    s = v[C_KV];
+    if (!s || !*s) {
+        row_msg(im, r, 1, "kv", "is required");
+    } else {
+        char *end;
+        unsigned long kv;
+        errno = 0;
+        kv = strtoul(s, &end, 10);
+        if (errno || *end || s[0] < '0' || s[0] > '9' || kv < 1 || kv > 15)
+            row_msg(im, r, 1, "kv", "must be a key version 1..15");
+        else
+            r->sub.kv = (uint8_t)kv;
+    }
+
+    s = v[C_STATUS];
+    if (!s || !*s)
+        s = "active";
+    if (strcmp(s, "active") != 0 && strcmp(s, "suspended") != 0 && strcmp(s, "revoked") != 0)
+        row_msg(im, r, 1, "status", "must be active, suspended or revoked");
+    else
+        snprintf(r->sub.status, sizeof(r->sub.status), "%s", s);
+
+    if (v[C_CERT_FILE] && *v[C_CERT_FILE] && v[C_CERT] && *v[C_CERT]) {
+        row_msg(im, r, 1, "cert", "give either cert_file or cert, not both");
+    } else if ((!v[C_CERT_FILE] || !*v[C_CERT_FILE]) && (!v[C_CERT] || !*v[C_CERT])) {
+        row_msg(im, r, 1, "cert", "a certificate is required (cert_file or cert)");
+    } else {
+        load_cert(im, r, v[C_CERT_FILE] && *v[C_CERT_FILE] ? v[C_CERT_FILE] : NULL, v[C_CERT]);
+        if (r->cert) {
+            enum sig_err se = sig_check_cert(im->trust, r->cert, r->sub.cert_len, im->now, why, sizeof(why));
+            if (se != SIG_OK)
+                row_msg(im, r, 1, "cert", "%s: %s", sig_strerror(se), why);
+        }
+    }
+    r->sub.cert = r->cert;
+}
+
+static struct row *new_row(struct import *im)
+{
+    struct row *r;
+    if (im->n == im->cap) {
+        size_t cap = im->cap ? im->cap * 2 : 64;
+        struct row *nr = realloc(im->rows, cap * sizeof(*nr));
+        if (!nr)
+            return NULL;
+        im->rows = nr;
+        im->cap = cap;
+    }
+    r = &im->rows[im->n++];
+    memset(r, 0, sizeof(*r));
+    r->no = (unsigned)im->n;
+    return r;
+}
+
+static int load_json(struct import *im, const char *buf, size_t len)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *obj;
+    size_t i;
+    int ret = -1;
+
+    if (!root) {
+        fprintf(stderr, "error: line %d column %d: %s\n", jerr.line, jerr.column, jerr.text);
+        return -1;
+    }
+    if (!json_is_array(root)) {
+        fprintf(stderr, "error: the JSON file must be an array of subscriber objects\n");
+        goto out;
+    }
+    json_array_foreach(root, i, obj) {
+        const char *v[C_COUNT] = {NULL};
+        char kvbuf[24];
+        const char *key;
+        json_t *jv;
+        struct row *r = new_row(im);
+
+        if (!r) {
+            fprintf(stderr, "error: out of memory\n");
+            goto out;
+        }
+        set_label(r, json_string_value(json_object_get(obj, "msisdn")));
+        if (!json_is_object(obj)) {
+            row_msg(im, r, 1, "row", "must be an object");
+            continue;
+        }
+        json_object_foreach(obj, key, jv) {
+            size_t c;
+            for (c = 0; c < C_COUNT; c++)
+                if (strcmp(key, col_names[c]) == 0)
+                    break;
+            if (c == C_COUNT) {
+                /* A typo ("iccd") must not pass silently. */
+                row_msg(im, r, 1, "row", "unknown field \"%.32s\" (msisdn, carrier, iccid, kv, cert_file, cert, status)",
+                        key);
+                continue;
+            }
+            if (json_is_string(jv)) {
+                v[c] = json_string_value(jv);
+            } else if (c == C_KV && json_is_integer(jv)) {
+                snprintf(kvbuf, sizeof(kvbuf), "%lld", (long long)json_integer_value(jv));
+                v[c] = kvbuf;
+            } else if (!json_is_null(jv)) {
+                row_msg(im, r, 1, col_names[c], "must be a string%s", c == C_KV ? " or an integer" : "");
+            }
+        }
+        check_row(im, r, v);
+    }
+    ret = 0;
+out:
+    json_decref(root);
+    return ret;
+}
+
+/*
+ * One CSV record from buf[*pos..len), unquoted in place (the text only
+ * shrinks, so writing never overtakes reading).  Returns 1 with the fields,
+ * 0 at the end, -1 for a stray or unterminated quote, -2 for too many fields.
+ */
+static int csv_next(char *buf, size_t len, size_t *pos, char *fields[CSV_MAX_COLS], size_t *nf)
+{
+    size_t i = *pos;
+    char *w = buf + i;
+    int quoted = 0, at_start = 1;
+
+    *nf = 0;
+    if (i >= len)
+        return 0;
+    fields[(*nf)++] = w;
+    for (;;) {
+        char c;
+        if (i == len) {
+            if (quoted)
+                return -1;
+            *w = '\0';
+            break;
+        }
+        c = buf[i++];
+        if (quoted) {
+            if (c != '"') {
+                *w++ = c;
+            } else if (i < len && buf[i] == '"') {
+                *w++ = '"';
+                i++;
+            } else {
+                quoted = 0;
+            }
+            continue;
+        }
+        if (c == '"' && at_start) {
+            quoted = 1;
+            at_start = 0;
+        } else if (c == ',') {
+            *w++ = '\0';
+            if (*nf == CSV_MAX_COLS)
+                return -2;
+            fields[(*nf)++] = w;
+            at_start = 1;
+        } else if (c == '\r' && i < len && buf[i] == '\n') {
+            continue;
+        } else if (c == '\n' || c == '\r') {
+            *w = '\0';
+            break;
+        } else if (c == '"') {
+            return -1;
+        } else {
+            *w++ = c;
+            at_start = 0;
+        }
+    }
+    *pos = i;
+    return 1;
+}
+
+static int load_csv(struct import *im, char *buf, size_t len)
+{
+    char *f[CSV_MAX_COLS];
+    int colmap[CSV_MAX_COLS]; /* CSV column -> enum col */
+    size_t nf, ncols, pos = 0;
+    int rc, have[C_COUNT] = {0};
+
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        pos = 3; /* a BOM from spreadsheet exports */
+    rc = csv_next(buf, len, &pos, f, &nf);
+    if (rc != 1) {
+        fprintf(stderr, "error: the CSV file has no header row (msisdn,carrier,iccid,kv,cert_file,status)\n");
+        return -1;
+    }
+    ncols = nf;
+    for (size_t i = 0; i < nf; i++) {
+        size_t c;
+        for (c = 0; c < C_COUNT; c++)
+            if (strcmp(f[i], col_names[c]) == 0)
+                break;
+        if (c == C_COUNT || have[c]) {
+            fprintf(stderr, "error: CSV header column %zu: %s column (known: msisdn, carrier, iccid, kv, "
+                            "cert_file, cert, status)\n", i + 1, c == C_COUNT ? "unknown" : "duplicate");
+            return -1;
+        }
+        have[c] = 1;
+        colmap[i] = (int)c;
+    }
+    if (!have[C_MSISDN] || !have[C_ICCID] || !have[C_KV] || (!have[C_CERT_FILE] && !have[C_CERT])) {
+        fprintf(stderr, "error: the CSV header needs msisdn, iccid, kv and cert_file (or cert)\n");
+        return -1;
+    }
+    for (;;) {
+        const char *v[C_COUNT] = {NULL};
+        struct row *r;
+
+        rc = csv_next(buf, len, &pos, f, &nf);
+        if (rc == 0)
+            break;
+        if (rc == 1 && nf == 1 && f[0][0] == '\0')
+            continue; /* blank line */
+        r = new_row(im);
+        if (!r) {
+            fprintf(stderr, "error: out of memory\n");
+            return -1;
+        }
+        set_label(r, NULL);
+        for (size_t i = 0; rc == 1 && i < nf && i < ncols; i++)
+            if (colmap[i] == C_MSISDN)
+                set_label(r, f[i]);
+        if (rc < 0) {
+            row_msg(im, r, 1, "row", "%s", rc == -1 ? "a quote is unterminated or inside an unquoted field"
+                                                    : "too many fields");
+            /* The rest of the file cannot be framed reliably after a broken quote. */
+            return 0;
+        }
+        if (nf != ncols) {
+            row_msg(im, r, 1, "row", "has %zu fields, the header has %zu", nf, ncols);
+            continue;
+        }
+        for (size_t i = 0; i < nf; i++)
+            v[colmap[i]] = f[i];
+        check_row(im, r, v);
+    }
+    return 0;
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+    const struct row *const *x = a, *const *y = b;
+    int c = strcmp((*x)->sub.msisdn, (*y)->sub.msisdn);
+    if (c)
+        return c;
+    return (*x)->no < (*y)->no ? -1 : 1;
+}
+
+/* A number twice in one file is an error on the later row: which one wins would be an accident. */
+static int check_duplicates(struct import *im)
+{
+    struct row **idx = calloc(im->n ? im->n : 1, sizeof(*idx));
+    size_t m = 0;
+
+    if (!idx)
+        return -1;
+    for (size_t i = 0; i < im->n; i++)
+        if (im->rows[i].sub.msisdn[0])
+            idx[m++] = &im->rows[i];
+    qsort(idx, m, sizeof(*idx), cmp_row);
+    /* Sorted by number then row, so first is the earliest row of each run of equal numbers. */
+    for (size_t i = 1, first = 0; i < m; i++) {
+        if (strcmp(idx[i]->sub.msisdn, idx[first]->sub.msisdn) != 0) {
+            first = i;
+            continue;
+        }
+        row_msg(im, idx[i], 1, "msisdn", "duplicate of row %u", idx[first]->no);
+    }
+    free(idx);
+    return 0;
+}
+
+enum gw_admin_exit gw_admin_import(const struct cfg *cfg, const char *path, int dry_run)
+{
+    struct import im;
+    enum gw_admin_exit ret = GW_ADMIN_FAIL;
+    struct q_sync *qs = NULL;
+    char *buf = NULL, why[256];
+    const char *slash, *p;
+    size_t len = 0, written = 0, bad_rows = 0;
+    enum sig_err se;
+
+    memset(&im, 0, sizeof(im));
+    im.cfg = cfg;
+    im.now = time(NULL);
+    slash = strrchr(path, '/');
+    if (slash)
+        snprintf(im.dir, sizeof(im.dir), "%.*s", (int)(slash - path == 0 ? 1 : slash - path), path);
+
+    se = sig_trust_load(cfg->trust_anchors, cfg->intermediates[0] ? cfg->intermediates : NULL, &im.trust, why,
+                        sizeof(why));
+    if (se != SIG_OK) {
+        fprintf(stderr, "error: trust anchors from %s: %s: %s\n", cfg->path, sig_strerror(se), why);
+        goto out;
+    }
+    if (read_file(path, IMPORT_FILE_MAX, &buf, &len) != 0) {
+        fprintf(stderr, "error: cannot read %s: %s\n", path, errno == EFBIG ? "larger than 64 MiB" : strerror(errno));
+        goto out;
+    }
+    for (p = buf; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++)
+        ;
+    if (*p == '[' || *p == '{') {
+        if (load_json(&im, buf, len) != 0)
+            goto out;
+    } else if (load_csv(&im, buf, len) != 0) {
+        goto out;
+    }
+    if (check_duplicates(&im) != 0) {
+        fprintf(stderr, "error: out of memory\n");
+        goto out;
+    }
+    for (size_t i = 0; i < im.n; i++)
+        bad_rows += im.rows[i].bad ? 1 : 0;
+    if (im.n == 0) {
+        fprintf(stderr, "error: %s holds no subscribers\n", path);
+        goto out;
+    }
+    if (bad_rows) {
+        fprintf(stderr, "error: %zu of %zu rows are invalid (%u problem%s); nothing was imported\n", bad_rows, im.n,
+                im.errors, im.errors == 1 ? "" : "s");
+        goto out;
+    }
+    if (dry_run) {
+        printf("%zu subscribers valid (%u warnings); dry run, nothing written\n", im.n, im.warnings);
+        ret = GW_ADMIN_OK;
+        goto out;
+    }
+    if (q_sync_connect(&cfg->redis, &qs, why, sizeof(why)) != Q_OK) {
+        fprintf(stderr, "error: redis: %s; nothing was imported\n", why);
+        goto out;
+    }
+    for (size_t i = 0; i < im.n; i++) {
+        enum q_err qe = q_sync_sub_put(qs, &im.rows[i].sub);
+        if (qe != Q_OK) {
+            /* Rows are independent: the file can simply be imported again. */
+            fprintf(stderr, "error: row %u (msisdn %s): redis: %s; %zu of %zu rows were written before it\n",
+                    im.rows[i].no, im.rows[i].label, q_strerror(qe), written, im.n);
+            goto out;
+        }
+        written++;
+    }
+    printf("imported %zu subscribers\n", written);
+    ret = GW_ADMIN_OK;
+out:
+    q_sync_free(qs);
+    for (size_t i = 0; i < im.n; i++)
+        free(im.rows[i].cert);
+    free(im.rows);
+    free(buf);
+    sig_trust_free(im.trust);
+    return ret;
+}

@@ -1,0 +1,34 @@
+/*
+ * gw_admin_import.h - load subscribers into the Redis registry.
+ *
+ * The file is JSON (an array of objects) or CSV (a header row naming the
+ * columns, RFC 4180 quoting); it is JSON when its first non-blank character
+ * is '['.  Fields:
+ *
+ *   msisdn     required; any form car_msisdn_normalise() takes
+ *   carrier    viettel | vinaphone | mobifone, or empty to route by prefix;
+ *              a warning is printed when it differs from the prefix (ported)
+ *   iccid      required; 18-20 digits; a bad Luhn check digit is a warning
+ *   kv         required; OTA key version 1..15
+ *   cert_file  DER or PEM file (relative paths are taken from the import
+ *              file's directory), or
+ *   cert       base64 DER (exactly one of the two)
+ *   status     active (default) | suspended | revoked
+ *
+ * All rows are validated first, the certificate with sig_check_cert()
+ * against the configured trust anchors at the current time.  Nothing is
+ * written unless every row is valid; errors are reported one line per
+ * problem: "row 7 (msisdn 8496****001): iccid: must be 18-20 digits".
+ * Rows are numbered from 1, not counting a CSV header.
+ */
+#ifndef SIMPKI_GW_ADMIN_IMPORT_H
+#define SIMPKI_GW_ADMIN_IMPORT_H
+
+#include "gw_admin.h"
+
+struct cfg;
+
+/* dry_run: validate only, never connect to Redis. */
+enum gw_admin_exit gw_admin_import(const struct cfg *cfg, const char *path, int dry_run);
+
+#endif /* SIMPKI_GW_ADMIN_IMPORT_H */

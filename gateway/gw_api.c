@@ -1,0 +1,663 @@
+/* gw_api.c - see gw_api.h. */
+#include "gw_api.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "car_route.h"
+#include "car_spka.h"
+#include "car_text.h"
+#include "cfg.h"
+#include "gw_auth.h"
+#include "gw_metrics.h"
+#include "gw_txn.h"
+#include "gw_util.h"
+#include "log.h"
+#include "q.h"
+
+#define WAITER_BUCKETS 1024
+
+/*
+ * One request whose answer waits on Redis or on a finished transaction.
+ * The client may go away at any time: the connection's close callback marks
+ * the call dead (req = NULL) and the last pending operation frees it.
+ */
+struct call {
+    struct gw_api *api;
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    char rp[64];
+    char id[Q_ID_LEN];
+    int ops;               /* Redis calls outstanding */
+    int waiting;           /* linked in the waiter table */
+    int final;             /* the next answer is sent whatever the state */
+    struct event *timer;
+    struct call *next;     /* waiter chain */
+};
+
+struct gw_api {
+    struct gw_api_deps d;
+    struct evhttp *http;
+    struct call *waiters[WAITER_BUCKETS];
+};
+
+/* ---- responses -------------------------------------------------------- */
+
+static void send_json(struct evhttp_request *req, int code, json_t *body)
+{
+    struct evbuffer *out = evbuffer_new();
+    char *text = json_dumps(body, JSON_COMPACT);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+    if (out && text) {
+        evbuffer_add(out, text, strlen(text));
+        evbuffer_add(out, "\n", 1);
+    }
+    evhttp_send_reply(req, code, NULL, out);
+    free(text);
+    if (out)
+        evbuffer_free(out);
+    json_decref(body);
+}
+
+static void send_error(struct gw_api *api, struct evhttp_request *req, int code, const char *error, const char *field,
+                       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void send_error(struct gw_api *api, struct evhttp_request *req, int code, const char *error, const char *field,
+                       const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    json_t *o;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    o = json_pack("{s:s, s:s}", "error", error, "message", msg);
+    if (field)
+        json_object_set_new(o, "field", json_string(field));
+    if (api && code >= 400 && strcmp(evhttp_request_get_uri(req), "/v1/signatures") == 0)
+        gw_metrics_inc(api->d.metrics, GW_M_SIGN_REJECTED);
+    send_json(req, code, o);
+}
+
+static void iso_time(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *alg_name(uint8_t alg)
+{
+    switch (alg) {
+    case SPKA_SHA256: return "SHA-256";
+    case SPKA_SHA384: return "SHA-384";
+    case SPKA_SHA512: return "SHA-512";
+    }
+    return "unknown";
+}
+
+static json_t *txn_json(const struct q_txn *t)
+{
+    char ts[32];
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", t->id, "state", q_state_name(t->state), "msisdn",
+                          t->msisdn, "verification_code", t->vc, "digest_alg", alg_name(t->digest_alg));
+    if (!o)
+        return NULL;
+    if (t->client_ref[0])
+        json_object_set_new(o, "client_ref", json_string(t->client_ref));
+    iso_time(t->created_ms, ts);
+    json_object_set_new(o, "created_at", json_string(ts));
+    iso_time(t->deadline_ms, ts);
+    json_object_set_new(o, "expires_at", json_string(ts));
+    if (t->state != Q_PENDING) {
+        json_object_set_new(o, "result", json_string(t->result));
+        json_object_set_new(o, "etsi_status", json_integer(t->etsi_status));
+        iso_time(t->finished_ms, ts);
+        json_object_set_new(o, "finished_at", json_string(ts));
+        if (t->detail[0])
+            json_object_set_new(o, "message", json_string(t->detail));
+    } else {
+        json_object_set_new(o, "etsi_status", json_integer(504)); /* OUTSTANDING_TRANSACTION */
+    }
+    if (t->state == Q_COMPLETED && t->sig_len > 0) {
+        char *sig = gw_b64_encode(t->signature, t->sig_len);
+        char *cert = gw_b64_encode(t->cert, t->cert_len);
+        if (sig)
+            json_object_set_new(o, "signature", json_string(sig));
+        if (cert && t->cert_len)
+            json_object_set_new(o, "certificate", json_string(cert));
+        free(sig);
+        free(cert);
+    }
+    return o;
+}
+
+/* ---- calls and waiters ------------------------------------------------ */
+
+static unsigned waiter_bucket(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 16777619u;
+    return h % WAITER_BUCKETS;
+}
+
+static void waiter_unlink(struct call *c)
+{
+    struct call **pp;
+    if (!c->waiting)
+        return;
+    for (pp = &c->api->waiters[waiter_bucket(c->id)]; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    c->waiting = 0;
+}
+
+/*
+ * Detach the call from its connection and hand back the request to answer
+ * (NULL if the client is gone).  Must happen before the reply is sent: once
+ * it is, libevent may free the connection.
+ */
+static struct evhttp_request *call_take(struct call *c)
+{
+    struct evhttp_request *req = c->req;
+    if (c->conn)
+        evhttp_connection_set_closecb(c->conn, NULL, NULL);
+    c->req = NULL;
+    c->conn = NULL;
+    return req;
+}
+
+static void call_free(struct call *c)
+{
+    waiter_unlink(c);
+    call_take(c);
+    if (c->timer)
+        event_free(c->timer);
+    free(c);
+}
+
+static void call_closed(struct evhttp_connection *conn, void *arg)
+{
+    struct call *c = arg;
+    (void)conn;
+    c->req = NULL;
+    c->conn = NULL;
+    waiter_unlink(c);
+    if (c->ops == 0)
+        call_free(c);
+}
+
+static struct call *call_new(struct gw_api *api, struct evhttp_request *req, const char *rp)
+{
+    struct call *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->api = api;
+    c->req = req;
+    c->conn = evhttp_request_get_connection(req);
+    snprintf(c->rp, sizeof(c->rp), "%s", rp);
+    if (c->conn)
+        evhttp_connection_set_closecb(c->conn, call_closed, c);
+    return c;
+}
+
+/* Answer and free.  No-op on the request if the client is gone. */
+static void call_reply(struct call *c, int code, json_t *body)
+{
+    struct evhttp_request *req = call_take(c);
+    if (req)
+        send_json(req, code, body);
+    else
+        json_decref(body);
+    call_free(c);
+}
+
+/* ---- GET /v1/signatures/{id} ------------------------------------------ */
+
+static void got_txn(void *arg, enum q_err err, const struct q_txn *txn);
+
+static void fetch(struct call *c)
+{
+    c->ops++;
+    q_txn_get(c->api->d.q, c->id, got_txn, c);
+}
+
+static void got_txn(void *arg, enum q_err err, const struct q_txn *txn)
+{
+    struct call *c = arg;
+    c->ops--;
+    if (!c->req) {
+        if (c->ops == 0 && !c->waiting)
+            call_free(c);
+        return;
+    }
+    if (err == Q_ERR_NOT_FOUND || (err == Q_OK && strcmp(txn->rp, c->rp) != 0)) {
+        send_error(NULL, call_take(c), 404, "NOT_FOUND", NULL, "no such transaction");
+        call_free(c);
+        return;
+    }
+    if (err != Q_OK) {
+        struct evhttp_request *req = call_take(c);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        send_error(NULL, req, 503, "UNAVAILABLE", NULL, "transaction storage unavailable, try again");
+        call_free(c);
+        return;
+    }
+    if (txn->state != Q_PENDING || !c->waiting || c->final) {
+        call_reply(c, 200, txn_json(txn));
+        return;
+    }
+    /* Still pending and the client asked to wait: the timer or a notify brings us back. */
+}
+
+static void wait_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct call *c = arg;
+    (void)fd;
+    (void)what;
+    c->final = 1;
+    if (c->ops == 0)
+        fetch(c);
+}
+
+void gw_api_notify(void *arg, const char *id)
+{
+    struct gw_api *api = arg;
+    for (struct call *c = api->waiters[waiter_bucket(id)]; c; c = c->next)
+        if (strcmp(c->id, id) == 0 && c->ops == 0 && c->req) {
+            c->final = 1; /* finished: whatever we read now is the answer */
+            fetch(c);
+        }
+}
+
+static int valid_id(const char *id)
+{
+    size_t n = strlen(id);
+    return n == Q_ID_LEN - 1 && strspn(id, "0123456789abcdef") == n;
+}
+
+static void handle_get(struct gw_api *api, struct evhttp_request *req, const char *rp, const char *id)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *query = evhttp_uri_get_query(uri);
+    struct evkeyvalq params = {0};
+    long wait = 0;
+    struct call *c;
+
+    if (!valid_id(id)) {
+        send_error(api, req, 404, "NOT_FOUND", NULL, "no such transaction");
+        return;
+    }
+    if (query && evhttp_parse_query_str(query, &params) == 0) {
+        const char *w = evhttp_find_header(&params, "wait");
+        if (w) {
+            char *end;
+            wait = strtol(w, &end, 10);
+            if (*end || end == w || wait < 0 || wait > (long)api->d.cfg->long_poll_max_s) {
+                evhttp_clear_headers(&params);
+                send_error(api, req, 400, "INVALID_FIELD", "wait", "wait must be a whole number of seconds, 0..%u",
+                           api->d.cfg->long_poll_max_s);
+                return;
+            }
+        }
+        evhttp_clear_headers(&params);
+    }
+    c = call_new(api, req, rp);
+    if (!c) {
+        send_error(api, req, 500, "INTERNAL_ERROR", NULL, "out of memory");
+        return;
+    }
+    memcpy(c->id, id, Q_ID_LEN);
+    if (wait > 0) {
+        /* Register before reading, so a finish between the read and the wait is not missed. */
+        struct timeval tv = {wait, 0};
+        unsigned b = waiter_bucket(c->id);
+        c->timer = evtimer_new(api->d.base, wait_timeout, c);
+        if (!c->timer || evtimer_add(c->timer, &tv) != 0) {
+            send_error(api, call_take(c), 500, "INTERNAL_ERROR", NULL, "cannot wait");
+            call_free(c);
+            return;
+        }
+        c->next = api->waiters[b];
+        api->waiters[b] = c;
+        c->waiting = 1;
+    }
+    fetch(c);
+}
+
+/* ---- POST /v1/signatures ---------------------------------------------- */
+
+static void started(void *arg, enum gw_err err, const struct q_txn *txn, int existed)
+{
+    struct call *c = arg;
+    struct gw_api *api = c->api;
+    struct evhttp_request *req = call_take(c);
+    char loc[64];
+
+    c->ops--;
+    call_free(c);
+    if (!req)
+        return;
+    switch (err) {
+    case GW_OK:
+        gw_metrics_inc(api->d.metrics, GW_M_SIGN_ACCEPTED);
+        snprintf(loc, sizeof(loc), "/v1/signatures/%s", txn->id);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
+        send_json(req, existed ? 200 : 202, txn_json(txn));
+        return;
+    case GW_ERR_BUSY:
+        send_error(api, req, 409, "BUSY", NULL,
+                   "a signature request for this number is already pending; the SIM handles one at a time "
+                   "(ETSI 406)");
+        break;
+    case GW_ERR_UNKNOWN_SUB:
+        send_error(api, req, 404, "UNKNOWN_SUBSCRIBER", "msisdn", "this number has no SIM PKI registered");
+        break;
+    case GW_ERR_INACTIVE:
+        send_error(api, req, 403, "SUBSCRIBER_INACTIVE", "msisdn", "this number's SIM PKI is suspended or revoked");
+        break;
+    case GW_ERR_NO_ROUTE:
+        send_error(api, req, 422, "UNSUPPORTED_NETWORK", "msisdn",
+                   "this number is not on Viettel, Vinaphone or Mobifone, or that carrier is not configured");
+        break;
+    case GW_ERR_IDEM_MISMATCH:
+        send_error(api, req, 422, "IDEMPOTENCY_KEY_REUSED", NULL,
+                   "this Idempotency-Key was used for a different request");
+        break;
+    case GW_ERR_UNAVAILABLE:
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        send_error(api, req, 503, "UNAVAILABLE", NULL, "transaction storage unavailable, try again");
+        break;
+    default:
+        send_error(api, req, 500, "INTERNAL_ERROR", NULL, "%s", gw_strerror(err));
+        break;
+    }
+}
+
+static int parse_alg(const char *s, uint8_t *alg)
+{
+    if (strcmp(s, "SHA-256") == 0)
+        *alg = SPKA_SHA256;
+    else if (strcmp(s, "SHA-384") == 0)
+        *alg = SPKA_SHA384;
+    else if (strcmp(s, "SHA-512") == 0)
+        *alg = SPKA_SHA512;
+    else
+        return -1;
+    return 0;
+}
+
+/* SHA-256 over the fields that define the request, for Idempotency-Key checks. */
+static void request_hash(const char *msisdn, uint8_t alg, const uint8_t *dg, size_t dlen, const char *text,
+                         const char *cref, char out[65])
+{
+    unsigned char md[32];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+        EVP_DigestUpdate(ctx, msisdn, strlen(msisdn) + 1);
+        EVP_DigestUpdate(ctx, &alg, 1);
+        EVP_DigestUpdate(ctx, dg, dlen);
+        EVP_DigestUpdate(ctx, text, strlen(text) + 1);
+        EVP_DigestUpdate(ctx, cref, strlen(cref) + 1);
+        EVP_DigestFinal_ex(ctx, md, NULL);
+        for (int i = 0; i < 32; i++)
+            snprintf(out + 2 * i, 3, "%02x", md[i]);
+    } else {
+        out[0] = '\0';
+    }
+    EVP_MD_CTX_free(ctx);
+}
+
+static int valid_idem_key(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > 100)
+        return 0;
+    for (; *k; k++)
+        if (*k < 0x21 || *k > 0x7e)
+            return 0;
+    return 1;
+}
+
+static void handle_post(struct gw_api *api, struct evhttp_request *req, const char *rp)
+{
+    static const char *const allowed[] = {"msisdn", "digest", "digest_alg", "display_text", "client_ref", NULL};
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *ctype = evhttp_find_header(h, "Content-Type");
+    const char *idem = evhttp_find_header(h, "Idempotency-Key");
+    const char *msisdn_in, *digest_b64, *alg_s, *text, *cref = "", *key;
+    char msisdn[CAR_MSISDN_LEN], why[160], hash[65];
+    uint8_t digest[64], alg, enc[200];
+    size_t len = evbuffer_get_length(in), enclen;
+    json_error_t jerr;
+    json_t *body, *v;
+    long dlen;
+    enum car_err rc;
+    struct call *c;
+
+    gw_metrics_inc(api->d.metrics, GW_M_SIGN_REQUESTS);
+    if (ctype && strncasecmp(ctype, "application/json", 16) != 0) {
+        send_error(api, req, 415, "UNSUPPORTED_MEDIA_TYPE", NULL, "send the request as application/json");
+        return;
+    }
+    if (idem && !valid_idem_key(idem)) {
+        send_error(api, req, 400, "INVALID_FIELD", "Idempotency-Key", "Idempotency-Key must be 1-100 visible ASCII characters");
+        return;
+    }
+    body = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!body || !json_is_object(body)) {
+        send_error(api, req, 400, "MALFORMED_JSON", NULL, "the body is not a JSON object%s%s",
+                   body ? "" : ": ", body ? "" : jerr.text);
+        json_decref(body);
+        return;
+    }
+    json_object_foreach(body, key, v) {
+        int ok = 0;
+        for (int i = 0; allowed[i]; i++)
+            ok |= strcmp(key, allowed[i]) == 0;
+        if (!ok) {
+            send_error(api, req, 400, "UNKNOWN_FIELD", key, "unknown field \"%.64s\"", key);
+            goto out;
+        }
+    }
+    msisdn_in = json_string_value(json_object_get(body, "msisdn"));
+    digest_b64 = json_string_value(json_object_get(body, "digest"));
+    alg_s = json_object_get(body, "digest_alg") ? json_string_value(json_object_get(body, "digest_alg")) : "SHA-256";
+    text = json_string_value(json_object_get(body, "display_text"));
+    if (json_object_get(body, "client_ref"))
+        cref = json_string_value(json_object_get(body, "client_ref"));
+
+    if (!msisdn_in) {
+        send_error(api, req, 400, "INVALID_FIELD", "msisdn", "msisdn is required (a string such as \"0912345678\")");
+        goto out;
+    }
+    if (car_msisdn_normalise(msisdn_in, msisdn, why, sizeof(why)) != CAR_OK) {
+        send_error(api, req, 400, "INVALID_MSISDN", "msisdn", "not a Vietnamese mobile number: %s", why);
+        goto out;
+    }
+    if (!alg_s || parse_alg(alg_s, &alg) != 0) {
+        send_error(api, req, 400, "INVALID_FIELD", "digest_alg", "digest_alg must be SHA-256, SHA-384 or SHA-512");
+        goto out;
+    }
+    if (!digest_b64 || (dlen = gw_b64_decode(digest_b64, strlen(digest_b64), digest, sizeof(digest))) < 0) {
+        send_error(api, req, 400, "INVALID_FIELD", "digest", "digest is required, in base64");
+        goto out;
+    }
+    if ((size_t)dlen != spka_digest_len(alg)) {
+        send_error(api, req, 400, "DIGEST_LENGTH", "digest", "digest is %ld octets; %s needs %zu", dlen, alg_s,
+                   spka_digest_len(alg));
+        goto out;
+    }
+    if (!text || !*text) {
+        send_error(api, req, 400, "INVALID_FIELD", "display_text", "display_text is required: what the official reads");
+        goto out;
+    }
+    rc = text_encode(text, strlen(text), enc, sizeof(enc), &enclen, why, sizeof(why));
+    if (rc != CAR_OK) {
+        send_error(api, req, 400, rc == CAR_ERR_TOO_LONG ? "TEXT_TOO_LONG" : "INVALID_TEXT", "display_text",
+                   "display_text cannot be shown on the SIM: %s", why);
+        goto out;
+    }
+    if (!cref || strlen(cref) > 127) {
+        send_error(api, req, 400, "INVALID_FIELD", "client_ref", "client_ref must be a string of at most 127 octets");
+        goto out;
+    }
+    request_hash(msisdn, alg, digest, (size_t)dlen, text, cref, hash);
+    c = call_new(api, req, rp);
+    if (!c) {
+        send_error(api, req, 500, "INTERNAL_ERROR", NULL, "out of memory");
+        goto out;
+    }
+    c->ops++;
+    gw_txn_start(api->d.engine,
+                 &(struct gw_sign_req){.rp = rp, .msisdn = msisdn, .client_ref = *cref ? cref : NULL,
+                                       .idem_key = idem, .req_hash = hash, .digest_alg = alg, .digest = digest,
+                                       .digest_len = (size_t)dlen, .display_text = text},
+                 started, c);
+out:
+    json_decref(body);
+}
+
+/* ---- health and metrics ----------------------------------------------- */
+
+static void handle_health(struct gw_api *api, struct evhttp_request *req)
+{
+    int redis = q_connected(api->d.q), links = gw_engine_links_up(api->d.engine);
+    send_json(req, redis ? 200 : 503,
+              json_pack("{s:s, s:b, s:b}", "status", redis ? (links ? "ok" : "degraded") : "down", "redis", redis,
+                        "carrier_links", links));
+}
+
+static void handle_metrics(struct gw_api *api, struct evhttp_request *req)
+{
+    struct evbuffer *out = evbuffer_new();
+    struct q_stats qs;
+    if (!out) {
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    gw_metrics_render(api->d.metrics, out);
+    gw_engine_render_metrics(api->d.engine, out);
+    q_get_stats(api->d.q, &qs);
+    gw_metrics_gauge(out, "redis_up", "1 when the Redis connection is up", NULL, q_connected(api->d.q));
+    gw_metrics_gauge(out, "redis_calls", "Redis calls made", NULL, (double)qs.calls);
+    gw_metrics_gauge(out, "redis_in_flight", "Redis calls awaiting a reply", NULL, qs.in_flight);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, NULL, out);
+    evbuffer_free(out);
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+static void route(struct evhttp_request *req, void *arg)
+{
+    struct gw_api *api = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    const char *rp;
+
+    gw_metrics_inc(api->d.metrics, GW_M_HTTP_REQUESTS);
+    if (!path)
+        path = "/";
+    if (strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET) {
+        handle_health(api, req);
+        return;
+    }
+    if (strcmp(path, "/metrics") == 0 && method == EVHTTP_REQ_GET) {
+        handle_metrics(api, req);
+        return;
+    }
+    if (strncmp(path, "/v1/signatures", 14) != 0) {
+        send_error(api, req, 404, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
+        return;
+    }
+    rp = gw_auth_check(api->d.cfg, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"));
+    if (!rp) {
+        gw_metrics_inc(api->d.metrics, GW_M_HTTP_UNAUTHORIZED);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
+        send_error(api, req, 401, "UNAUTHORIZED", NULL, "send Authorization: Bearer <your API key>");
+        return;
+    }
+    if (strcmp(path, "/v1/signatures") == 0) {
+        if (method != EVHTTP_REQ_POST) {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+            send_error(api, req, 405, "METHOD_NOT_ALLOWED", NULL, "use POST to request a signature");
+            return;
+        }
+        handle_post(api, req, rp);
+        return;
+    }
+    if (strncmp(path, "/v1/signatures/", 15) == 0 && strchr(path + 15, '/') == NULL) {
+        if (method != EVHTTP_REQ_GET) {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+            send_error(api, req, 405, "METHOD_NOT_ALLOWED", NULL, "use GET to read a transaction");
+            return;
+        }
+        handle_get(api, req, rp, path + 15);
+        return;
+    }
+    send_error(api, req, 404, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
+}
+
+struct gw_api *gw_api_new(const struct gw_api_deps *deps)
+{
+    struct gw_api *api = calloc(1, sizeof(*api));
+    if (!api)
+        return NULL;
+    api->d = *deps;
+    api->http = evhttp_new(deps->base);
+    if (!api->http)
+        goto fail;
+    evhttp_set_max_body_size(api->http, deps->cfg->max_body_bytes);
+    evhttp_set_max_headers_size(api->http, 16384);
+    evhttp_set_timeout(api->http, (int)deps->cfg->long_poll_max_s + 30);
+    evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                              EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD);
+    evhttp_set_gencb(api->http, route, api);
+    if (evhttp_bind_socket(api->http, deps->cfg->listen_host, deps->cfg->listen_port) != 0) {
+        LOGP(LOG_ERR, "http", NULL, "cannot listen on %s:%u", deps->cfg->listen_host, deps->cfg->listen_port);
+        goto fail;
+    }
+    LOGP(LOG_INFO, "http", NULL, "API listening on %s:%u", deps->cfg->listen_host, deps->cfg->listen_port);
+    return api;
+fail:
+    if (api->http)
+        evhttp_free(api->http);
+    free(api);
+    return NULL;
+}
+
+void gw_api_free(struct gw_api *api)
+{
+    if (!api)
+        return;
+    for (size_t b = 0; b < WAITER_BUCKETS; b++) {
+        while (api->waiters[b]) {
+            struct call *c = api->waiters[b];
+            struct evhttp_request *req = call_take(c);
+            if (req)
+                send_error(NULL, req, 503, "SHUTTING_DOWN", NULL, "the gateway is restarting; poll again");
+            waiter_unlink(c);
+            if (c->ops == 0)
+                call_free(c);
+        }
+    }
+    evhttp_free(api->http);
+    free(api);
+}

@@ -1,0 +1,43 @@
+/*
+ * gw_api.h - the HTTP/JSON API for e-office systems (docs/openapi.yaml).
+ *
+ *   POST /v1/signatures          start a mobile signature      -> 202
+ *   GET  /v1/signatures/{id}     its state; ?wait=N long-polls up to N s
+ *   GET  /healthz                Redis and carrier links        (no auth)
+ *   GET  /metrics                Prometheus text                (no auth)
+ *
+ * Every error is JSON: {"error": "STABLE_CODE", "message": "...", "field": ...}.
+ * A relying party sees only its own transactions; someone else's id is
+ * answered exactly like an unknown one.
+ *
+ * Long polls are woken by q_watch() (any instance finishing the
+ * transaction), so gw_api_notify() must be wired to it.
+ */
+#ifndef SIMPKI_GW_API_H
+#define SIMPKI_GW_API_H
+
+struct event_base;
+struct cfg;
+struct q;
+struct gw_engine;
+struct gw_metrics;
+struct gw_api;
+
+struct gw_api_deps {
+    const struct cfg *cfg;
+    struct event_base *base;
+    struct q *q;
+    struct gw_engine *engine;
+    struct gw_metrics *metrics;
+};
+
+/* Binds cfg->listen_host:listen_port.  NULL on failure (logged). */
+struct gw_api *gw_api_new(const struct gw_api_deps *deps);
+
+/* Answers every waiting long poll with the current state, then frees.  NULL does nothing. */
+void gw_api_free(struct gw_api *api);
+
+/* A transaction finished somewhere: wake the long polls waiting on it. */
+void gw_api_notify(void *api, const char *id);
+
+#endif /* SIMPKI_GW_API_H */

@@ -1,0 +1,693 @@
+/* gw_txn.c - see gw_txn.h. */
+#include "gw_txn.h"
+
+#include <event2/buffer.h>
+#include <stddef.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "car.h"
+#include "car_ota.h"
+#include "car_route.h"
+#include "car_spka.h"
+#include "cfg.h"
+#include "gw_metrics.h"
+#include "gw_util.h"
+#include "log.h"
+#include "sig.h"
+
+#define MAX_LINKS (CFG_MAX_CARRIERS * CFG_MAX_LINKS)
+#define INFLIGHT_BUCKETS 4096
+#define SWEEP_LIMIT 1000
+#define LOOKUP_RETRIES 25       /* a PoR met with Redis down is retried this often ... */
+#define LOOKUP_RETRY_MS 200     /* ... this far apart, so a short outage loses nothing */
+
+struct link_slot {
+    struct car_link *link;
+    int net;
+    int up;
+};
+
+/* A command handed to a link, until the link says what became of it. */
+struct submit_ctx {
+    struct gw_engine *e;
+    struct submit_ctx *next; /* inflight bucket chain */
+    char id[Q_ID_LEN];
+    uint64_t cntr;
+};
+
+struct gw_engine {
+    struct gw_engine_deps d;
+    struct car_events ev;
+    struct link_slot links[MAX_LINKS];
+    size_t n_links;
+    unsigned rr;             /* round robin over a network's links */
+    struct event *sweep_ev;
+    int sweeping;
+    struct submit_ctx *inflight[INFLIGHT_BUCKETS];
+};
+
+const char *gw_strerror(enum gw_err err)
+{
+    switch (err) {
+    case GW_OK: return "ok";
+    case GW_ERR_BUSY: return "the SIM has a transaction pending";
+    case GW_ERR_UNKNOWN_SUB: return "number not in the registry";
+    case GW_ERR_INACTIVE: return "subscriber is not active";
+    case GW_ERR_NO_ROUTE: return "no carrier configured for this network";
+    case GW_ERR_UNAVAILABLE: return "storage unavailable, try again";
+    case GW_ERR_IDEM_MISMATCH: return "Idempotency-Key reused with a different request";
+    case GW_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown error";
+}
+
+/* ---- in-flight set ---------------------------------------------------- */
+
+static unsigned bucket_of(const char *id)
+{
+    uint32_t h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (uint8_t)*id) * 16777619u;
+    return h % INFLIGHT_BUCKETS;
+}
+
+static struct submit_ctx **inflight_find(struct gw_engine *e, const char *id)
+{
+    struct submit_ctx **pp = &e->inflight[bucket_of(id)];
+    while (*pp && strcmp((*pp)->id, id) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void inflight_remove(struct gw_engine *e, struct submit_ctx *s)
+{
+    struct submit_ctx **pp = inflight_find(e, s->id);
+    if (*pp == s)
+        *pp = s->next;
+}
+
+/* ---- finishing -------------------------------------------------------- */
+
+struct finish_ctx {
+    struct gw_engine *e;
+    char id[Q_ID_LEN];
+    enum q_state state;
+};
+
+static void finish_done(void *arg, enum q_err err)
+{
+    struct finish_ctx *f = arg;
+    struct gw_engine *e = f->e;
+    if (err == Q_OK) {
+        gw_metrics_inc(e->d.metrics, f->state == Q_COMPLETED ? GW_M_TXN_COMPLETED : GW_M_TXN_FAILED);
+    } else if (err == Q_ERR_CONFLICT) {
+        /* Someone finished it first (expiry, another instance): exactly-once holds. */
+        gw_metrics_inc(e->d.metrics, GW_M_POR_LATE);
+    } else {
+        gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
+        LOGP(LOG_ERR, "txn", f->id, "could not record the outcome: %s (the sweeper will expire it)",
+             q_strerror(err));
+    }
+    free(f);
+}
+
+static void finish(struct gw_engine *e, const char *id, uint64_t cntr, enum q_state state, const char *result,
+                   int etsi, const char *detail, const uint8_t *sig, size_t sig_len, const uint8_t *cert,
+                   size_t cert_len)
+{
+    struct finish_ctx *f = calloc(1, sizeof(*f));
+    struct q_finish fin = {
+        .state = state, .result = result, .etsi_status = etsi, .detail = detail,
+        .signature = sig, .sig_len = sig_len, .cert = cert, .cert_len = cert_len,
+        .now_ms = gw_now_ms(), .retention_ms = (int64_t)e->d.cfg->txn_retention_s * 1000,
+    };
+    if (!f) {
+        LOGP(LOG_ERR, "txn", id, "out of memory recording the outcome");
+        return;
+    }
+    f->e = e;
+    f->state = state;
+    snprintf(f->id, sizeof(f->id), "%s", id);
+    LOGP(LOG_INFO, "txn", id, "finished: %s (%d)%s%s", result, etsi, detail ? ": " : "", detail ? detail : "");
+    q_txn_finish(e->d.q, id, cntr, &fin, finish_done, f);
+}
+
+/* ---- submitting ------------------------------------------------------- */
+
+static struct car_link *pick_link(struct gw_engine *e, int net)
+{
+    struct car_link *any = NULL;
+    for (size_t n = 0; n < e->n_links; n++) {
+        struct link_slot *s = &e->links[(e->rr + n) % e->n_links];
+        if (s->net != net)
+            continue;
+        if (s->up) {
+            e->rr = (unsigned)((e->rr + n + 1) % e->n_links);
+            return s->link;
+        }
+        if (!any)
+            any = s->link; /* a down link still queues and sends once it is back */
+    }
+    return any;
+}
+
+static int effective_net(const struct q_txn *txn, const struct q_sub *sub)
+{
+    return sub && sub->net ? sub->net : txn->net;
+}
+
+/* Hand a stored pending transaction to a link, unless this instance already has. */
+static void submit_txn(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub)
+{
+    struct submit_ctx **slot = inflight_find(e, txn->id), *s;
+    struct car_request req;
+    struct car_link *link;
+    enum car_err rc;
+
+    if (*slot)
+        return;
+    link = pick_link(e, effective_net(txn, sub));
+    if (!link) {
+        finish(e, txn->id, txn->cntr, Q_FAILED, "DELIVERY_ERROR", 209, "no carrier link for this network", NULL,
+               0, NULL, 0);
+        return;
+    }
+    memset(&req, 0, sizeof(req));
+    req.op = CAR_OP_SIGN;
+    snprintf(req.sub.msisdn, sizeof(req.sub.msisdn), "%s", sub->msisdn);
+    snprintf(req.sub.iccid, sizeof(req.sub.iccid), "%s", sub->iccid);
+    req.sub.ota_kv = sub->kv;
+    req.cntr = txn->cntr;
+    if (gw_txn_ref_from_id(txn->id, req.txn_ref) != 0) {
+        LOGP(LOG_ERR, "txn", txn->id, "malformed transaction id in storage");
+        return;
+    }
+    req.key_ref = 0x01;
+    req.digest_alg = txn->digest_alg;
+    req.digest = txn->digest;
+    req.digest_len = txn->digest_len;
+    req.display_text = txn->display_text ? txn->display_text : "";
+    memcpy(req.vc, txn->vc, sizeof(req.vc));
+    req.user_timeout_s = (uint16_t)e->d.cfg->user_timeout_s;
+
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return;
+    s->e = e;
+    s->cntr = txn->cntr;
+    snprintf(s->id, sizeof(s->id), "%s", txn->id);
+    *slot = s;
+    rc = car_link_submit(link, &req, s);
+    if (rc != CAR_OK) {
+        /* Left in the Redis outbox: the sweeper retries once the lease passes. */
+        inflight_remove(e, s);
+        free(s);
+        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
+        LOGP(LOG_WARN, "txn", txn->id, "submit deferred: %s", car_strerror(rc));
+    }
+}
+
+static void sent_recorded(void *arg, enum q_err err)
+{
+    char *id = arg;
+    if (err != Q_OK && err != Q_ERR_NOT_FOUND)
+        LOGP(LOG_WARN, "txn", id, "could not mark as sent: %s (it may be resent once)", q_strerror(err));
+    free(id);
+}
+
+static void on_sent(void *arg, void *handle, enum car_err status, const char *detail)
+{
+    struct gw_engine *e = arg;
+    struct submit_ctx *s = handle;
+    char *id;
+
+    inflight_remove(e, s);
+    if (status == CAR_OK) {
+        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_OK);
+        id = strdup(s->id);
+        if (id)
+            q_txn_sent(e->d.q, id, sent_recorded, id);
+    } else if (status == CAR_ERR_PERMANENT || status == CAR_ERR_TOO_LONG || status == CAR_ERR_INVALID) {
+        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_PERMANENT);
+        finish(e, s->id, s->cntr, Q_FAILED, "DELIVERY_ERROR", 209, detail ? detail : car_strerror(status), NULL, 0,
+               NULL, 0);
+    } else {
+        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
+        LOGP(LOG_WARN, "txn", s->id, "not accepted yet (%s); will be resubmitted", detail ? detail : "");
+    }
+    free(s);
+}
+
+/* ---- answers from SIMs ------------------------------------------------ */
+
+struct mo_ctx {
+    struct gw_engine *e;
+    struct car_link *link;
+    struct event *retry_ev;
+    int tries;
+    char msisdn[16];
+    size_t len;
+    uint8_t data[];
+};
+
+static void mo_lookup(struct mo_ctx *m);
+
+static void mo_free(struct mo_ctx *m)
+{
+    if (m->retry_ev)
+        event_free(m->retry_ev);
+    free(m);
+}
+
+struct outcome {
+    enum q_state state;
+    const char *result;
+    int etsi;
+};
+
+static struct outcome map_spka(uint8_t result)
+{
+    switch (result) {
+    case SPKA_USER_CANCEL: return (struct outcome){Q_FAILED, "USER_CANCEL", 401};
+    case SPKA_USER_TIMEOUT: return (struct outcome){Q_FAILED, "EXPIRED", 208};
+    case SPKA_PIN_BLOCKED: return (struct outcome){Q_FAILED, "PIN_BLOCKED", 402};
+    case SPKA_CARD_BLOCKED: return (struct outcome){Q_FAILED, "CARD_BLOCKED", 403};
+    case SPKA_NO_KEY: return (struct outcome){Q_FAILED, "NO_KEY", 404};
+    case SPKA_BAD_COMMAND: return (struct outcome){Q_FAILED, "BAD_COMMAND", 101};
+    case SPKA_UNSUPPORTED: return (struct outcome){Q_FAILED, "UNSUPPORTED", 109};
+    default: return (struct outcome){Q_FAILED, "INTERNAL_ERROR", 900};
+    }
+}
+
+/* The SIM signed: check the signature against the registered certificate. */
+static void finish_signed(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub,
+                          const struct car_reply *r)
+{
+    char why[256] = "";
+    enum sig_err se;
+
+    if (!sub->cert || sub->cert_len == 0) {
+        finish(e, txn->id, txn->cntr, Q_FAILED, "NO_CERTIFICATE", 422, "no certificate registered for this number",
+               NULL, 0, NULL, 0);
+        return;
+    }
+    se = sig_verify_digest(e->d.trust, sub->cert, sub->cert_len, txn->digest_alg, txn->digest, txn->digest_len,
+                           r->signature, r->sig_len, time(NULL), why, sizeof(why));
+    if (se != SIG_OK) {
+        gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
+        finish(e, txn->id, txn->cntr, Q_FAILED, sig_result_name(se), 503, why, NULL, 0, NULL, 0);
+        return;
+    }
+    finish(e, txn->id, txn->cntr, Q_COMPLETED, "OK", 502, NULL, r->signature, r->sig_len, sub->cert, sub->cert_len);
+}
+
+static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct q_txn *txn)
+{
+    struct gw_engine *e = m->e;
+    struct car_subscriber cs;
+    struct car_reply *r;
+    uint8_t ref[8];
+    enum car_err rc;
+
+    r = malloc(sizeof(*r));
+    if (!r)
+        return;
+    memset(&cs, 0, sizeof(cs));
+    snprintf(cs.msisdn, sizeof(cs.msisdn), "%s", sub->msisdn);
+    snprintf(cs.iccid, sizeof(cs.iccid), "%s", sub->iccid);
+    cs.ota_kv = sub->kv;
+    rc = car_link_decode(m->link, &cs, m->data, m->len, r);
+    if (rc != CAR_OK) {
+        /* Forged, corrupted or for another key: never completes anything. */
+        gw_metrics_inc(e->d.metrics, GW_M_POR_BAD_CC);
+        LOGP_RL(LOG_WARN, 10, "txn", car_link_name(m->link), "answer dropped: %s", car_strerror(rc));
+        goto out;
+    }
+    if (!txn) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_NO_PENDING);
+        goto out;
+    }
+    if (r->cntr != txn->cntr || gw_txn_ref_from_id(txn->id, ref) != 0 ||
+        (r->por_status == OTA_POR_OK && memcmp(ref, r->txn_ref, 8) != 0)) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_MISMATCH);
+        LOGP(LOG_INFO, "txn", txn->id, "answer for counter %llu ignored (pending %llu)", (unsigned long long)r->cntr,
+             (unsigned long long)txn->cntr);
+        goto out;
+    }
+    if (r->por_status != OTA_POR_OK) {
+        /* CNTR_LOW answers a copy we sent twice (resubmission): the first copy's answer counts. */
+        if (r->por_status == OTA_POR_CNTR_LOW || r->por_status == OTA_POR_MORE_TIME) {
+            gw_metrics_inc(e->d.metrics, GW_M_POR_MISMATCH);
+            goto out;
+        }
+        {
+            char detail[80];
+            snprintf(detail, sizeof(detail), "the SIM refused the secured command (PoR status %u)", r->por_status);
+            finish(e, txn->id, txn->cntr, Q_FAILED, "OTA_ERROR", 209, detail, NULL, 0, NULL, 0);
+        }
+        goto out;
+    }
+    if (r->result == SPKA_OK) {
+        if (!r->signature || r->sig_len == 0) {
+            gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
+            finish(e, txn->id, txn->cntr, Q_FAILED, "INVALID_SIGNATURE", 503, "the SIM answered OK without a signature",
+                   NULL, 0, NULL, 0);
+        } else {
+            finish_signed(e, txn, sub, r);
+        }
+    } else {
+        struct outcome o = map_spka(r->result);
+        finish(e, txn->id, txn->cntr, o.state, o.result, o.etsi, spka_result_name(r->result), NULL, 0, NULL, 0);
+    }
+out:
+    OPENSSL_cleanse(r, sizeof(*r)); /* it held a signature and a decrypted packet */
+    free(r);
+}
+
+static void mo_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    mo_lookup(arg);
+}
+
+static void mo_looked_up(void *arg, enum q_err err, const struct q_sub *sub, const struct q_txn *txn)
+{
+    struct mo_ctx *m = arg;
+    struct gw_engine *e = m->e;
+    char masked[LOG_MSISDN_BUFSZ];
+
+    if (err == Q_ERR_AGAIN && ++m->tries < LOOKUP_RETRIES) {
+        struct timeval tv = {0, LOOKUP_RETRY_MS * 1000};
+        if (!m->retry_ev)
+            m->retry_ev = evtimer_new(e->d.base, mo_retry_cb, m);
+        if (m->retry_ev && evtimer_add(m->retry_ev, &tv) == 0)
+            return;
+    }
+    if (err == Q_ERR_NOT_FOUND || (err == Q_OK && !sub)) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_UNKNOWN_SUB);
+        LOGP_RL(LOG_WARN, 10, "txn", car_link_name(m->link), "answer from %s, not in the registry",
+                log_msisdn(m->msisdn, masked));
+    } else if (err != Q_OK) {
+        gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
+        LOGP(LOG_ERR, "txn", car_link_name(m->link), "answer from %s lost: Redis: %s", log_msisdn(m->msisdn, masked),
+             q_strerror(err));
+    } else {
+        handle_reply(m, sub, txn);
+    }
+    mo_free(m);
+}
+
+static void mo_lookup(struct mo_ctx *m)
+{
+    q_por_lookup(m->e->d.q, m->msisdn, mo_looked_up, m);
+}
+
+static void on_mo(void *arg, struct car_link *link, const char *msisdn, const uint8_t *data, size_t len)
+{
+    struct gw_engine *e = arg;
+    struct mo_ctx *m;
+
+    gw_metrics_inc(e->d.metrics, GW_M_POR_RECEIVED);
+    if (len > OTA_MAX_PACKET || strlen(msisdn) >= sizeof(m->msisdn))
+        return;
+    m = calloc(1, sizeof(*m) + len);
+    if (!m)
+        return;
+    m->e = e;
+    m->link = link;
+    m->len = len;
+    memcpy(m->data, data, len);
+    memcpy(m->msisdn, msisdn, strlen(msisdn) + 1);
+    mo_lookup(m);
+}
+
+static void on_state(void *arg, struct car_link *link, int up)
+{
+    struct gw_engine *e = arg;
+    for (size_t i = 0; i < e->n_links; i++)
+        if (e->links[i].link == link)
+            e->links[i].up = up;
+    LOGP(up ? LOG_INFO : LOG_WARN, "txn", car_link_name(link), "link %s", up ? "up" : "down");
+}
+
+/* ---- starting --------------------------------------------------------- */
+
+struct start_ctx {
+    struct gw_engine *e;
+    gw_start_cb *cb;
+    void *arg;
+    struct q_txn_new n;
+    /* copies, so the request can outlive the caller's buffers */
+    char rp[64], msisdn[16], client_ref[128], idem[128], hash[65], vc[5];
+    uint8_t digest[64];
+    char text[];
+};
+
+static enum gw_err map_q(enum q_err err)
+{
+    switch (err) {
+    case Q_OK: return GW_OK;
+    case Q_ERR_BUSY: return GW_ERR_BUSY;
+    case Q_ERR_NOT_FOUND: return GW_ERR_UNKNOWN_SUB;
+    case Q_ERR_INACTIVE: return GW_ERR_INACTIVE;
+    case Q_ERR_IDEM_MISMATCH: return GW_ERR_IDEM_MISMATCH;
+    case Q_ERR_AGAIN: return GW_ERR_UNAVAILABLE;
+    default: return GW_ERR_INTERNAL;
+    }
+}
+
+static int net_configured(const struct gw_engine *e, int net)
+{
+    return net != CAR_NET_NONE && cfg_carrier_by_net(e->d.cfg, net) != NULL;
+}
+
+static void created(void *arg, enum q_err err, const struct q_txn *txn, const struct q_sub *sub, int existed)
+{
+    struct start_ctx *s = arg;
+    struct gw_engine *e = s->e;
+
+    if (err != Q_OK) {
+        if (err == Q_ERR_BUSY)
+            gw_metrics_inc(e->d.metrics, GW_M_SIGN_BUSY);
+        else if (err != Q_ERR_NOT_FOUND && err != Q_ERR_INACTIVE && err != Q_ERR_IDEM_MISMATCH)
+            gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
+        s->cb(s->arg, map_q(err), txn, 0);
+        free(s);
+        return;
+    }
+    if (!existed) {
+        if (!net_configured(e, effective_net(txn, sub)))
+            finish(e, txn->id, txn->cntr, Q_FAILED, "DELIVERY_ERROR", 209, "no carrier configured for this network",
+                   NULL, 0, NULL, 0);
+        else
+            submit_txn(e, txn, sub);
+    }
+    s->cb(s->arg, GW_OK, txn, existed);
+    free(s);
+}
+
+/* Number of a foreign network: only the registry (a ported number) can route it. */
+static void routed(void *arg, enum q_err err, const struct q_sub *sub, const struct q_txn *txn)
+{
+    struct start_ctx *s = arg;
+    (void)txn;
+    if (err != Q_OK || !sub || !net_configured(s->e, sub->net)) {
+        s->cb(s->arg, err == Q_ERR_AGAIN ? GW_ERR_UNAVAILABLE : GW_ERR_NO_ROUTE, NULL, 0);
+        free(s);
+        return;
+    }
+    s->n.net = sub->net;
+    q_txn_create(s->e->d.q, &s->n, created, s);
+}
+
+void gw_txn_start(struct gw_engine *e, const struct gw_sign_req *req, gw_start_cb *cb, void *arg)
+{
+    size_t tlen = strlen(req->display_text);
+    struct start_ctx *s = calloc(1, sizeof(*s) + tlen + 1);
+    int64_t now = gw_now_ms();
+    int net;
+
+    if (!s || req->digest_len > sizeof(s->digest)) {
+        free(s);
+        cb(arg, GW_ERR_INTERNAL, NULL, 0);
+        return;
+    }
+    s->e = e;
+    s->cb = cb;
+    s->arg = arg;
+    snprintf(s->rp, sizeof(s->rp), "%s", req->rp);
+    snprintf(s->msisdn, sizeof(s->msisdn), "%s", req->msisdn);
+    snprintf(s->client_ref, sizeof(s->client_ref), "%s", req->client_ref ? req->client_ref : "");
+    snprintf(s->idem, sizeof(s->idem), "%s", req->idem_key ? req->idem_key : "");
+    snprintf(s->hash, sizeof(s->hash), "%s", req->req_hash ? req->req_hash : "");
+    memcpy(s->digest, req->digest, req->digest_len);
+    memcpy(s->text, req->display_text, tlen + 1);
+    gw_verification_code(req->digest, req->digest_len, s->vc);
+
+    s->n = (struct q_txn_new){
+        .rp = s->rp, .msisdn = s->msisdn, .client_ref = req->client_ref ? s->client_ref : NULL,
+        .idem_key = req->idem_key ? s->idem : NULL, .req_hash = s->hash, .digest_alg = req->digest_alg,
+        .digest = s->digest, .digest_len = req->digest_len, .vc = s->vc, .display_text = s->text,
+        .now_ms = now, .deadline_ms = now + (int64_t)e->d.cfg->txn_timeout_s * 1000,
+        .lease_ms = (int64_t)e->d.cfg->resubmit_lease_s * 1000,
+    };
+    net = car_route_prefix(s->msisdn);
+    if (net == CAR_NET_NONE) {
+        q_por_lookup(e->d.q, s->msisdn, routed, s);
+        return;
+    }
+    s->n.net = net;
+    q_txn_create(e->d.q, &s->n, created, s);
+}
+
+/* ---- sweeping --------------------------------------------------------- */
+
+static void resubmit(void *arg, const struct q_txn *txn, const struct q_sub *sub)
+{
+    struct gw_engine *e = arg;
+    if (!sub)
+        return;
+    gw_metrics_inc(e->d.metrics, GW_M_RESUBMITTED);
+    LOGP(LOG_INFO, "txn", txn->id, "resubmitting (counter %llu)", (unsigned long long)txn->cntr);
+    submit_txn(e, txn, sub);
+}
+
+static void swept(void *arg, enum q_err err, unsigned expired, unsigned resubmitted)
+{
+    struct gw_engine *e = arg;
+    (void)resubmitted;
+    e->sweeping = 0;
+    if (err != Q_OK && err != Q_ERR_AGAIN)
+        gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
+    if (expired) {
+        gw_metrics_add(e->d.metrics, GW_M_TXN_EXPIRED, expired);
+        LOGP(LOG_INFO, "txn", NULL, "%u transaction(s) expired", expired);
+    }
+}
+
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_engine *e = arg;
+    (void)fd;
+    (void)what;
+    if (e->sweeping || !q_connected(e->d.q))
+        return;
+    e->sweeping = 1;
+    q_sweep(e->d.q, gw_now_ms(), (int64_t)e->d.cfg->resubmit_lease_s * 1000, SWEEP_LIMIT, resubmit, swept, e);
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+enum gw_err gw_engine_new(const struct gw_engine_deps *deps, struct gw_engine **out)
+{
+    struct gw_engine *e = calloc(1, sizeof(*e));
+    struct timeval tv;
+
+    *out = NULL;
+    if (!e)
+        return GW_ERR_INTERNAL;
+    e->d = *deps;
+    e->ev = (struct car_events){.arg = e, .sent = on_sent, .mo = on_mo, .state = on_state};
+    for (size_t i = 0; i < deps->cfg->n_carriers; i++) {
+        const struct cfg_carrier *c = &deps->cfg->carriers[i];
+        for (size_t j = 0; j < c->n_links; j++) {
+            struct link_slot *s = &e->links[e->n_links];
+            enum car_err rc = car_smpp_ops.open(deps->base, c, &c->links[j], &e->ev, &s->link);
+            if (rc != CAR_OK) {
+                LOGP(LOG_ERR, "txn", c->links[j].name, "cannot open link: %s", car_strerror(rc));
+                gw_engine_free(e);
+                return GW_ERR_INTERNAL;
+            }
+            s->net = c->net;
+            e->n_links++;
+        }
+    }
+    e->sweep_ev = event_new(deps->base, -1, EV_PERSIST, sweep_cb, e);
+    tv.tv_sec = deps->cfg->sweep_interval_ms / 1000;
+    tv.tv_usec = (deps->cfg->sweep_interval_ms % 1000) * 1000;
+    if (!e->sweep_ev || event_add(e->sweep_ev, &tv) != 0) {
+        gw_engine_free(e);
+        return GW_ERR_INTERNAL;
+    }
+    *out = e;
+    return GW_OK;
+}
+
+void gw_engine_free(struct gw_engine *e)
+{
+    if (!e)
+        return;
+    if (e->sweep_ev)
+        event_free(e->sweep_ev);
+    for (size_t i = 0; i < e->n_links; i++)
+        car_link_close(e->links[i].link);
+    /* Links freed: nothing can report on these any more. */
+    for (size_t b = 0; b < INFLIGHT_BUCKETS; b++) {
+        while (e->inflight[b]) {
+            struct submit_ctx *s = e->inflight[b];
+            e->inflight[b] = s->next;
+            free(s);
+        }
+    }
+    free(e);
+}
+
+int gw_engine_links_up(const struct gw_engine *e)
+{
+    for (size_t i = 0; i < e->d.cfg->n_carriers; i++) {
+        int net = e->d.cfg->carriers[i].net, up = 0;
+        for (size_t j = 0; j < e->n_links; j++)
+            if (e->links[j].net == net && e->links[j].up)
+                up = 1;
+        if (!up)
+            return 0;
+    }
+    return 1;
+}
+
+void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out)
+{
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } fields[] = {
+        {"link_submitted_total", "submit_sm sent", offsetof(struct car_link_stats, submitted)},
+        {"link_submit_ok_total", "submit_sm accepted", offsetof(struct car_link_stats, submit_ok)},
+        {"link_submit_error_total", "submit_sm refused", offsetof(struct car_link_stats, submit_err)},
+        {"link_throttled_total", "throttling answers", offsetof(struct car_link_stats, throttled)},
+        {"link_resent_total", "submit_sm sent again", offsetof(struct car_link_stats, resent)},
+        {"link_mo_total", "messages from SIMs", offsetof(struct car_link_stats, mo_received)},
+        {"link_receipts_total", "delivery receipts", offsetof(struct car_link_stats, receipts)},
+        {"link_malformed_total", "malformed PDUs or messages", offsetof(struct car_link_stats, mo_malformed)},
+        {"link_reconnects_total", "reconnections", offsetof(struct car_link_stats, reconnects)},
+    };
+    struct car_link_stats st[MAX_LINKS];
+    char labels[96];
+
+    for (size_t i = 0; i < e->n_links; i++)
+        car_link_stats(e->links[i].link, &st[i]);
+    for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+        evbuffer_add_printf(out, "# HELP simpki_%s %s\n# TYPE simpki_%s counter\n", fields[f].name, fields[f].help,
+                            fields[f].name);
+        for (size_t i = 0; i < e->n_links; i++) {
+            snprintf(labels, sizeof(labels), "link=\"%s\"", car_link_name(e->links[i].link));
+            gw_metrics_gauge(out, fields[f].name, NULL, labels,
+                             (double)*(const uint64_t *)(const void *)((const char *)&st[i] + fields[f].off));
+        }
+    }
+    for (size_t i = 0; i < e->n_links; i++) {
+        snprintf(labels, sizeof(labels), "link=\"%s\"", car_link_name(e->links[i].link));
+        gw_metrics_gauge(out, "link_up", i == 0 ? "1 when the link is bound" : NULL, labels, e->links[i].up);
+        gw_metrics_gauge(out, "link_in_flight", i == 0 ? "submit_sm awaiting a response" : NULL, labels,
+                         st[i].in_flight);
+        gw_metrics_gauge(out, "link_queued", i == 0 ? "commands waiting for the window" : NULL, labels,
+                         st[i].queued);
+    }
+}

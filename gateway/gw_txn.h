@@ -1,0 +1,91 @@
+/*
+ * gw_txn.h - the transaction engine: from an accepted request to a verified
+ * signature (or a clear failure), across gateway instances.
+ *
+ *   API --start--> Redis create --submit--> carrier link --sent--> Redis sent
+ *   carrier link --mo--> Redis lookup --decode+verify--> Redis finish --publish-->
+ *
+ * The engine holds no transaction state of its own that matters: Redis has
+ * all of it.  What it keeps in memory is only the set of commands it has
+ * handed to a link and not yet heard back about, so that the sweeper does
+ * not submit them a second time.
+ *
+ * Outcomes (result / ETSI TS 102 204 status):
+ *   OK 502 · INVALID_SIGNATURE 503 (and CERT_EXPIRED, CERT_NOT_YET_VALID,
+ *   UNTRUSTED_CHAIN, WRONG_KEY_USAGE: 503 too) · USER_CANCEL 401 ·
+ *   EXPIRED 208 (deadline or the SIM's own user timeout) · PIN_BLOCKED 402 ·
+ *   CARD_BLOCKED 403 · NO_KEY 404 · NO_CERTIFICATE 422 · BAD_COMMAND 101 ·
+ *   UNSUPPORTED 109 · DELIVERY_ERROR 209 (the carrier refused the message) ·
+ *   OTA_ERROR 209 (the SIM refused the secured packet) · INTERNAL_ERROR 900.
+ */
+#ifndef SIMPKI_GW_TXN_H
+#define SIMPKI_GW_TXN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "q.h"
+
+struct event_base;
+struct evbuffer;
+struct cfg;
+struct sig_trust;
+struct gw_metrics;
+
+enum gw_err {
+    GW_OK = 0,
+    GW_ERR_BUSY = 1,          /* the SIM has a transaction pending */
+    GW_ERR_UNKNOWN_SUB = 2,   /* number not in the registry */
+    GW_ERR_INACTIVE = 3,      /* subscriber suspended or revoked */
+    GW_ERR_NO_ROUTE = 4,      /* no configured carrier for the number's network */
+    GW_ERR_UNAVAILABLE = 5,   /* Redis unreachable: try again */
+    GW_ERR_IDEM_MISMATCH = 6, /* Idempotency-Key reused with another body */
+    GW_ERR_INTERNAL = 7,
+};
+
+const char *gw_strerror(enum gw_err err);
+
+struct gw_engine;
+
+struct gw_engine_deps {
+    const struct cfg *cfg;
+    struct event_base *base;
+    struct q *q;
+    const struct sig_trust *trust;
+    struct gw_metrics *metrics;
+};
+
+/* Opens every configured carrier link and starts the sweeper. */
+enum gw_err gw_engine_new(const struct gw_engine_deps *deps, struct gw_engine **out)
+    __attribute__((warn_unused_result));
+/* Closes links and frees.  Call after q_free() so no Redis callback is left. */
+void gw_engine_free(struct gw_engine *e);
+
+/* A validated signature request (the API has normalised and checked it). */
+struct gw_sign_req {
+    const char *rp;
+    const char *msisdn;
+    const char *client_ref;   /* may be NULL */
+    const char *idem_key;     /* may be NULL */
+    const char *req_hash;     /* hex SHA-256 of the canonical request */
+    uint8_t digest_alg;       /* SPKA/1 code */
+    const uint8_t *digest;
+    size_t digest_len;
+    const char *display_text;
+};
+
+/*
+ * Start a transaction.  The callback gets the stored transaction (valid
+ * during the call) and existed = 1 for an idempotent retry.  On GW_ERR_BUSY
+ * txn->id names the pending transaction.
+ */
+typedef void gw_start_cb(void *arg, enum gw_err err, const struct q_txn *txn, int existed);
+void gw_txn_start(struct gw_engine *e, const struct gw_sign_req *req, gw_start_cb *cb, void *arg);
+
+/* Append link gauges (up, in flight, queued, counters) for /metrics. */
+void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out);
+
+/* 1 when at least one link of every configured carrier is bound. */
+int gw_engine_links_up(const struct gw_engine *e);
+
+#endif /* SIMPKI_GW_TXN_H */

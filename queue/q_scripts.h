@@ -1,0 +1,156 @@
+/*
+ * q_scripts.h - the Lua scripts behind every state change (private to q.c).
+ *
+ * Each script runs atomically in Redis.  Every key it names is in KEYS and
+ * carries the shard's hash tag.  Keys that can only be known inside the script
+ * (the txn a subscriber's `busy` points to, the ids found in due/outbox) are
+ * built from a KEYS entry that is a key *prefix* with the same hash tag, so
+ * they hash to the same Redis Cluster slot.
+ *
+ * Every script answers an array whose first element is a status word ("OK",
+ * "EXISTED", "NOTFOUND", "INACTIVE", "BUSY", "CONFLICT", "MISMATCH",
+ * "COLLISION"), followed by HGETALL-style flat arrays, so one parser serves
+ * create, lookup, get and sweep.  Times are computed by the caller and passed
+ * as decimal strings: Lua 5.1 numbers would print 13-digit milliseconds as
+ * "1.7e+12".
+ */
+#ifndef SIMPKI_Q_SCRIPTS_H
+#define SIMPKI_Q_SCRIPTS_H
+
+enum q_script { QS_CREATE = 0, QS_SENT, QS_LOOKUP, QS_FINISH, QS_SWEEP, QS_COUNT };
+
+/*
+ * KEYS: 1 sub, 2 txn, 3 due, 4 outbox, 5 txn prefix, [6 idem]
+ * ARGV: 1 id, 2 rp, 3 msisdn, 4 client_ref, 5 digest_alg, 6 digest, 7 vc,
+ *       8 display_text, 9 net, 10 created_ms, 11 deadline_ms, 12 lease until,
+ *       13 req_hash
+ * -> {"OK"|"EXISTED", txn, sub} | {"BUSY", id} | {"NOTFOUND"} | {"INACTIVE"}
+ *    | {"MISMATCH"} | {"COLLISION"}
+ */
+static const char q_lua_create[] =
+    "local idem = KEYS[6]\n"
+    "if idem then\n"
+    "  local v = redis.call('GET', idem)\n"
+    "  if v then\n"
+    "    local sep = string.find(v, ':', 1, true)\n"
+    "    local oid, oh = v, ''\n"
+    "    if sep then oid = string.sub(v, 1, sep - 1); oh = string.sub(v, sep + 1) end\n"
+    "    if oh ~= ARGV[13] then return {'MISMATCH'} end\n"
+    "    local t = redis.call('HGETALL', KEYS[5] .. oid)\n"
+    "    if #t > 0 then return {'EXISTED', t, redis.call('HGETALL', KEYS[1])} end\n"
+    "  end\n"
+    "end\n"
+    "local s = redis.call('HMGET', KEYS[1], 'status', 'busy')\n"
+    "if not s[1] then\n"
+    "  if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOTFOUND'} end\n"
+    "  return {'INACTIVE'}\n"
+    "end\n"
+    "if s[1] ~= 'active' then return {'INACTIVE'} end\n"
+    "if s[2] and s[2] ~= '' then\n"
+    "  if redis.call('HGET', KEYS[5] .. s[2], 'state') == 'pending' then return {'BUSY', s[2]} end\n"
+    "  redis.call('HDEL', KEYS[1], 'busy')\n"
+    "end\n"
+    "if redis.call('EXISTS', KEYS[2]) == 1 then return {'COLLISION'} end\n"
+    "local c = redis.call('HINCRBY', KEYS[1], 'cntr', 1)\n"
+    "redis.call('HSET', KEYS[2], 'id', ARGV[1], 'rp', ARGV[2], 'msisdn', ARGV[3], 'client_ref', ARGV[4],\n"
+    "  'state', 'pending', 'result', '', 'etsi_status', '0', 'detail', '', 'digest_alg', ARGV[5],\n"
+    "  'digest', ARGV[6], 'vc', ARGV[7], 'display_text', ARGV[8], 'cntr', string.format('%d', c),\n"
+    "  'net', ARGV[9], 'created_ms', ARGV[10], 'deadline_ms', ARGV[11], 'finished_ms', '0', 'sent', '0',\n"
+    "  'signature', '', 'cert', '')\n"
+    "redis.call('ZADD', KEYS[3], ARGV[11], ARGV[1])\n"
+    "redis.call('ZADD', KEYS[4], ARGV[12], ARGV[1])\n"
+    "redis.call('HSET', KEYS[1], 'busy', ARGV[1])\n"
+    "if idem then redis.call('SET', idem, ARGV[1] .. ':' .. ARGV[13], 'EX', " Q_IDEM_TTL_S ") end\n"
+    "return {'OK', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[1])}\n";
+
+/* KEYS: 1 txn, 2 outbox.  ARGV: 1 id.  -> {"OK"} | {"NOTFOUND"} | {"CONFLICT"} */
+static const char q_lua_sent[] =
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "if not st then return {'NOTFOUND'} end\n"
+    "if st ~= 'pending' then return {'CONFLICT'} end\n"
+    "redis.call('HSET', KEYS[1], 'sent', '1')\n"
+    "return {'OK'}\n";
+
+/* KEYS: 1 sub, 2 txn prefix.  -> {"OK", sub, txn or {}} | {"NOTFOUND"} */
+static const char q_lua_lookup[] =
+    "local s = redis.call('HGETALL', KEYS[1])\n"
+    "if #s == 0 then return {'NOTFOUND'} end\n"
+    "local busy = redis.call('HGET', KEYS[1], 'busy')\n"
+    "if busy and busy ~= '' and redis.call('HGET', KEYS[2] .. busy, 'state') == 'pending' then\n"
+    "  return {'OK', s, redis.call('HGETALL', KEYS[2] .. busy)}\n"
+    "end\n"
+    "return {'OK', s, {}}\n";
+
+/*
+ * KEYS: 1 txn, 2 due, 3 outbox, 4 sub prefix
+ * ARGV: 1 id, 2 expect cntr ("0" = any), 3 state, 4 result, 5 etsi_status,
+ *       6 detail, 7 signature, 8 cert, 9 now, 10 retention ms
+ * -> {"OK"} | {"NOTFOUND"} | {"CONFLICT"}
+ */
+static const char q_lua_finish[] =
+    "local t = redis.call('HMGET', KEYS[1], 'state', 'cntr', 'msisdn')\n"
+    "if not t[1] then return {'NOTFOUND'} end\n"
+    "if t[1] ~= 'pending' then return {'CONFLICT'} end\n"
+    "if ARGV[2] ~= '0' and t[2] ~= ARGV[2] then return {'CONFLICT'} end\n"
+    "redis.call('HSET', KEYS[1], 'state', ARGV[3], 'result', ARGV[4], 'etsi_status', ARGV[5],\n"
+    "  'detail', ARGV[6], 'signature', ARGV[7], 'cert', ARGV[8], 'finished_ms', ARGV[9])\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "if t[3] then\n"
+    "  local sk = KEYS[4] .. t[3]\n"
+    "  if redis.call('HGET', sk, 'busy') == ARGV[1] then redis.call('HDEL', sk, 'busy') end\n"
+    "end\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[10])\n"
+    "redis.call('PUBLISH', '" Q_DONE_CHANNEL "', ARGV[1])\n"
+    "return {'OK'}\n";
+
+/*
+ * KEYS: 1 due, 2 outbox, 3 txn prefix, 4 sub prefix
+ * ARGV: 1 now, 2 lease until, 3 limit, 4 retention ms
+ * -> {"OK", expired, {txn1, sub1, txn2, sub2, ...}}
+ * Expiry first, so an expired txn is never handed out for resubmission; an
+ * outbox entry past its deadline but beyond this run's limit is left for the
+ * next run's expiry rather than resent.
+ */
+static const char q_lua_sweep[] =
+    "local now = ARGV[1]\n"
+    "local nown = tonumber(now)\n"
+    "local expired = 0\n"
+    "for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[3])) do\n"
+    "  local tk = KEYS[3] .. id\n"
+    "  redis.call('ZREM', KEYS[1], id)\n"
+    "  redis.call('ZREM', KEYS[2], id)\n"
+    "  local t = redis.call('HMGET', tk, 'state', 'msisdn')\n"
+    "  if t[1] == 'pending' then\n"
+    "    redis.call('HSET', tk, 'state', 'failed', 'result', 'EXPIRED', 'etsi_status', '208',\n"
+    "      'detail', 'no answer before the deadline', 'finished_ms', now)\n"
+    "    if t[2] then\n"
+    "      local sk = KEYS[4] .. t[2]\n"
+    "      if redis.call('HGET', sk, 'busy') == id then redis.call('HDEL', sk, 'busy') end\n"
+    "    end\n"
+    "    redis.call('PEXPIRE', tk, ARGV[4])\n"
+    "    redis.call('PUBLISH', '" Q_DONE_CHANNEL "', id)\n"
+    "    expired = expired + 1\n"
+    "  end\n"
+    "end\n"
+    "local out = {}\n"
+    "for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, ARGV[3])) do\n"
+    "  local tk = KEYS[3] .. id\n"
+    "  local t = redis.call('HMGET', tk, 'state', 'msisdn', 'deadline_ms')\n"
+    "  if t[1] ~= 'pending' or not t[2] then\n"
+    "    redis.call('ZREM', KEYS[2], id)\n"
+    "  elseif (tonumber(t[3] or '0') or 0) > nown then\n"
+    "    local s = redis.call('HGETALL', KEYS[4] .. t[2])\n"
+    "    if #s > 0 then\n"
+    "      redis.call('ZADD', KEYS[2], ARGV[2], id)\n"
+    "      out[#out + 1] = redis.call('HGETALL', tk)\n"
+    "      out[#out + 1] = s\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return {'OK', expired, out}\n";
+
+static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent, q_lua_lookup, q_lua_finish, q_lua_sweep};
+
+#endif /* SIMPKI_Q_SCRIPTS_H */

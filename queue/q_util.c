@@ -1,0 +1,310 @@
+/* q_util.c - key names, id checks and reply parsers shared by q.c and q_sync.c. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "q_priv.h"
+
+const char *q_strerror(enum q_err err)
+{
+    switch (err) {
+    case Q_OK: return "ok";
+    case Q_ERR_AGAIN: return "redis unreachable, try again";
+    case Q_ERR_NOT_FOUND: return "not found";
+    case Q_ERR_BUSY: return "subscriber has a pending transaction";
+    case Q_ERR_CONFLICT: return "transaction no longer pending";
+    case Q_ERR_INACTIVE: return "subscriber not active";
+    case Q_ERR_PROTO: return "unexpected reply from redis";
+    case Q_ERR_NOMEM: return "out of memory";
+    case Q_ERR_INVALID: return "invalid argument";
+    case Q_ERR_IDEM_MISMATCH: return "idempotency key reused for a different request";
+    }
+    return "unknown error";
+}
+
+const char *q_state_name(enum q_state s)
+{
+    switch (s) {
+    case Q_PENDING: return "pending";
+    case Q_COMPLETED: return "completed";
+    case Q_FAILED: return "failed";
+    }
+    return "unknown";
+}
+
+unsigned q_shard_of(const char *msisdn, unsigned shards)
+{
+    uint32_t h = 2166136261u;
+
+    if (shards == 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)msisdn; p && *p; p++) {
+        h ^= *p;
+        h *= 16777619u;
+    }
+    return h % shards;
+}
+
+enum q_err q_key(char *buf, size_t cap, unsigned shard, const char *kind, const char *suffix)
+{
+    int n = snprintf(buf, cap, "spk:{%u}:%s:%s", shard, kind, suffix);
+
+    if (n < 0 || (size_t)n >= cap)
+        return Q_ERR_INVALID;
+    return Q_OK;
+}
+
+int q_msisdn_ok(const char *m)
+{
+    size_t n = 0;
+
+    if (!m)
+        return 0;
+    for (; m[n]; n++) {
+        if (m[n] < '0' || m[n] > '9')
+            return 0;
+    }
+    return n >= 1 && n <= 15;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+enum q_err q_id_shard(const char *id, unsigned shards, unsigned *shard)
+{
+    size_t i;
+
+    if (!id)
+        return Q_ERR_INVALID;
+    for (i = 0; i < Q_ID_LEN - 1; i++) {
+        if (hexval(id[i]) < 0)
+            return Q_ERR_INVALID;
+    }
+    if (id[i] != '\0')
+        return Q_ERR_INVALID;
+    *shard = (unsigned)(hexval(id[0]) * 16 + hexval(id[1]));
+    /* Well-formed but from a shard this deployment does not have: it cannot exist. */
+    if (*shard >= shards)
+        return Q_ERR_NOT_FOUND;
+    return Q_OK;
+}
+
+enum q_err q_id_new(unsigned shard, char id[Q_ID_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char rnd[12];
+
+    if (shard > 255 || RAND_bytes(rnd, sizeof rnd) != 1)
+        return Q_ERR_INVALID;
+    id[0] = hex[shard >> 4];
+    id[1] = hex[shard & 15];
+    for (size_t i = 0; i < sizeof rnd; i++) {
+        id[2 + 2 * i] = hex[rnd[i] >> 4];
+        id[3 + 2 * i] = hex[rnd[i] & 15];
+    }
+    id[Q_ID_LEN - 1] = '\0';
+    return Q_OK;
+}
+
+int q_reply_is(const redisReply *r, const char *s)
+{
+    size_t n = strlen(s);
+
+    return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) && (size_t)r->len == n &&
+           memcmp(r->str, s, n) == 0;
+}
+
+enum q_err q_map_error_reply(const redisReply *r)
+{
+    static const char *const again[] = {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN",
+                                        "OOM", NULL};
+
+    if (!r || r->type != REDIS_REPLY_ERROR || !r->str)
+        return Q_ERR_PROTO;
+    for (size_t i = 0; again[i]; i++) {
+        size_t n = strlen(again[i]);
+        if ((size_t)r->len >= n && memcmp(r->str, again[i], n) == 0)
+            return Q_ERR_AGAIN;
+    }
+    return Q_ERR_PROTO;
+}
+
+/* A bulk string into a fixed buffer; too long is a protocol error, not a truncation. */
+static enum q_err copy_str(char *dst, size_t cap, const redisReply *v)
+{
+    if (v->type != REDIS_REPLY_STRING || (size_t)v->len >= cap)
+        return Q_ERR_PROTO;
+    memcpy(dst, v->str, (size_t)v->len);
+    dst[v->len] = '\0';
+    return Q_OK;
+}
+
+/* Decimal in a bulk string (as scripts store it) or an integer reply; "" is 0. */
+static enum q_err parse_i64(const redisReply *v, int64_t lo, int64_t hi, int64_t *out)
+{
+    char buf[32];
+    char *end = NULL;
+    long long x;
+
+    if (v->type == REDIS_REPLY_INTEGER) {
+        x = v->integer;
+    } else if (v->type == REDIS_REPLY_STRING) {
+        if (v->len == 0) {
+            x = 0;
+        } else {
+            if ((size_t)v->len >= sizeof buf)
+                return Q_ERR_PROTO;
+            memcpy(buf, v->str, (size_t)v->len);
+            buf[v->len] = '\0';
+            errno = 0;
+            x = strtoll(buf, &end, 10);
+            if (errno != 0 || end == buf || *end != '\0')
+                return Q_ERR_PROTO;
+        }
+    } else {
+        return Q_ERR_PROTO;
+    }
+    if (x < lo || x > hi)
+        return Q_ERR_PROTO;
+    *out = x;
+    return Q_OK;
+}
+
+static int name_is(const redisReply *k, const char *s)
+{
+    return q_reply_is(k, s);
+}
+
+static enum q_err check_pairs(const redisReply *r)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0)
+        return Q_ERR_PROTO;
+    if (r->elements == 0)
+        return Q_ERR_NOT_FOUND;
+    for (size_t i = 0; i < r->elements; i++) {
+        if (!r->element[i] || r->element[i]->type != REDIS_REPLY_STRING)
+            return Q_ERR_PROTO;
+    }
+    return Q_OK;
+}
+
+enum q_err q_parse_txn(const redisReply *r, struct q_txn *t)
+{
+    enum q_err rc;
+    int64_t x;
+    int have_id = 0, have_state = 0;
+
+    memset(t, 0, sizeof *t);
+    t->display_text = "";
+    if ((rc = check_pairs(r)) != Q_OK)
+        return rc;
+    for (size_t i = 0; i < r->elements && rc == Q_OK; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (name_is(k, "id")) {
+            rc = copy_str(t->id, sizeof t->id, v);
+            have_id = v->len == Q_ID_LEN - 1;
+        } else if (name_is(k, "rp")) {
+            rc = copy_str(t->rp, sizeof t->rp, v);
+        } else if (name_is(k, "msisdn")) {
+            rc = copy_str(t->msisdn, sizeof t->msisdn, v);
+        } else if (name_is(k, "client_ref")) {
+            rc = copy_str(t->client_ref, sizeof t->client_ref, v);
+        } else if (name_is(k, "state")) {
+            have_state = 1;
+            if (q_reply_is(v, "pending"))
+                t->state = Q_PENDING;
+            else if (q_reply_is(v, "completed"))
+                t->state = Q_COMPLETED;
+            else if (q_reply_is(v, "failed"))
+                t->state = Q_FAILED;
+            else
+                rc = Q_ERR_PROTO;
+        } else if (name_is(k, "result")) {
+            rc = copy_str(t->result, sizeof t->result, v);
+        } else if (name_is(k, "etsi_status")) {
+            if ((rc = parse_i64(v, 0, 999, &x)) == Q_OK)
+                t->etsi_status = (int)x;
+        } else if (name_is(k, "detail")) {
+            rc = copy_str(t->detail, sizeof t->detail, v);
+        } else if (name_is(k, "digest_alg")) {
+            if ((rc = parse_i64(v, 0, 255, &x)) == Q_OK)
+                t->digest_alg = (uint8_t)x;
+        } else if (name_is(k, "digest")) {
+            if ((size_t)v->len > sizeof t->digest) {
+                rc = Q_ERR_PROTO;
+            } else {
+                memcpy(t->digest, v->str, (size_t)v->len);
+                t->digest_len = (size_t)v->len;
+            }
+        } else if (name_is(k, "vc")) {
+            rc = copy_str(t->vc, sizeof t->vc, v);
+        } else if (name_is(k, "display_text")) {
+            t->display_text = v->str; /* hiredis NUL-terminates bulk strings */
+        } else if (name_is(k, "cntr")) {
+            if ((rc = parse_i64(v, 0, INT64_MAX, &x)) == Q_OK)
+                t->cntr = (uint64_t)x;
+        } else if (name_is(k, "net")) {
+            if ((rc = parse_i64(v, INT32_MIN, INT32_MAX, &x)) == Q_OK)
+                t->net = (int)x;
+        } else if (name_is(k, "created_ms")) {
+            rc = parse_i64(v, INT64_MIN, INT64_MAX, &t->created_ms);
+        } else if (name_is(k, "deadline_ms")) {
+            rc = parse_i64(v, INT64_MIN, INT64_MAX, &t->deadline_ms);
+        } else if (name_is(k, "finished_ms")) {
+            rc = parse_i64(v, INT64_MIN, INT64_MAX, &t->finished_ms);
+        } else if (name_is(k, "sent")) {
+            if ((rc = parse_i64(v, 0, 1, &x)) == Q_OK)
+                t->sent = (int)x;
+        } else if (name_is(k, "signature")) {
+            t->signature = v->len ? (const uint8_t *)v->str : NULL;
+            t->sig_len = (size_t)v->len;
+        } else if (name_is(k, "cert")) {
+            t->cert = v->len ? (const uint8_t *)v->str : NULL;
+            t->cert_len = (size_t)v->len;
+        }
+        /* Unknown fields are skipped: a newer gateway may add some. */
+    }
+    if (rc == Q_OK && (!have_id || !have_state))
+        rc = Q_ERR_PROTO;
+    return rc;
+}
+
+enum q_err q_parse_sub(const redisReply *r, struct q_sub *s)
+{
+    enum q_err rc;
+    int64_t x;
+
+    memset(s, 0, sizeof *s);
+    if ((rc = check_pairs(r)) != Q_OK)
+        return rc;
+    for (size_t i = 0; i < r->elements && rc == Q_OK; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (name_is(k, "msisdn")) {
+            rc = copy_str(s->msisdn, sizeof s->msisdn, v);
+        } else if (name_is(k, "net")) {
+            if ((rc = parse_i64(v, INT32_MIN, INT32_MAX, &x)) == Q_OK)
+                s->net = (int)x;
+        } else if (name_is(k, "iccid")) {
+            rc = copy_str(s->iccid, sizeof s->iccid, v);
+        } else if (name_is(k, "kv")) {
+            if ((rc = parse_i64(v, 0, 255, &x)) == Q_OK)
+                s->kv = (uint8_t)x;
+        } else if (name_is(k, "status")) {
+            rc = copy_str(s->status, sizeof s->status, v);
+        } else if (name_is(k, "cert")) {
+            s->cert = v->len ? (const uint8_t *)v->str : NULL;
+            s->cert_len = (size_t)v->len;
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,252 @@
+/*
+ * test_pdu.c - SMPP framing, pre-checks and the libsmpp34 wrappers.
+ * Hostile PDUs must be refused before libsmpp34 sees them; run under ASan.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "car_pdu.h"
+#include "check.h"
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void test_frame(void)
+{
+    uint8_t b[32] = { 0 };
+    size_t n = 0;
+
+    CHECK_EQ_INT(pdu_frame(b, 3, &n), CAR_ERR_AGAIN);
+    put32(b, 0);
+    CHECK_EQ_INT(pdu_frame(b, 16, &n), CAR_ERR_MALFORMED);
+    put32(b, 15);
+    CHECK_EQ_INT(pdu_frame(b, 16, &n), CAR_ERR_MALFORMED);
+    put32(b, 0xFFFFFFFFu);
+    CHECK_EQ_INT(pdu_frame(b, 16, &n), CAR_ERR_MALFORMED);
+    put32(b, PDU_MAX_LEN + 1);
+    CHECK_EQ_INT(pdu_frame(b, 16, &n), CAR_ERR_MALFORMED);
+    put32(b, 16);
+    CHECK_EQ_INT(pdu_frame(b, 10, &n), CAR_ERR_AGAIN);
+    CHECK_EQ_INT(pdu_frame(b, 32, &n), CAR_OK);
+    CHECK_EQ_INT(n, 16);
+}
+
+/* A deliver_sm with `ntlv` TLVs of 1 octet, built by hand. */
+static size_t hostile_deliver(uint8_t *b, size_t cap, unsigned ntlv)
+{
+    static const uint8_t body[] = { 0, 1, 1, '8', '4', '9', 0, 1, 1, '9', 0, 0x40, 0x7F, 0, 0, 0, 0, 0, 0xF6, 0, 3,
+                                    2, 0x71, 0 };
+    size_t pos = PDU_HEADER_LEN;
+
+    memcpy(b + pos, body, sizeof(body));
+    pos += sizeof(body);
+    for (unsigned i = 0; i < ntlv && pos + 5 <= cap; i++) {
+        b[pos++] = 0x14;
+        b[pos++] = (uint8_t)i;
+        b[pos++] = 0;
+        b[pos++] = 1;
+        b[pos++] = 0xAA;
+    }
+    put32(b, (uint32_t)pos);
+    put32(b + 4, PDU_DELIVER_SM);
+    put32(b + 8, 0);
+    put32(b + 12, 9);
+    return pos;
+}
+
+static void test_hostile(void)
+{
+    uint8_t b[PDU_MAX_LEN];
+    char why[160];
+    size_t n;
+    deliver_sm_t d;
+    struct pdu_tlvs tl;
+    submit_sm_t s;
+
+    n = hostile_deliver(b, sizeof(b), 100);
+    CHECK_EQ_INT(pdu_precheck(b, n, why, sizeof(why)), CAR_ERR_MALFORMED);
+    CHECK(strstr(why, "TLVs") != NULL);
+    CHECK_EQ_INT(pdu_unpack(b, n, &d, sizeof(d), NULL, why, sizeof(why)), CAR_ERR_MALFORMED);
+
+    /* 16 TLVs is the limit and fine; TLVs come back in wire order. */
+    n = hostile_deliver(b, sizeof(b), 16);
+    CHECK_EQ_INT(pdu_unpack(b, n, &d, sizeof(d), &tl, why, sizeof(why)), CAR_OK);
+    CHECK_EQ_INT(tl.n, 16);
+    CHECK_EQ_INT(tl.t[0].tag, 0x1400);
+    CHECK_EQ_INT(tl.t[15].tag, 0x140F);
+    CHECK(d.tlv == NULL); /* the library's list was freed */
+    CHECK_EQ_INT(d.sm_length, 3);
+
+    /* Wrong struct for the command. */
+    CHECK_EQ_INT(pdu_unpack(b, n, &s, sizeof(s), NULL, why, sizeof(why)), CAR_ERR_INVALID);
+
+    /* TLV length past the end. */
+    n = hostile_deliver(b, sizeof(b), 1);
+    b[n - 2] = 9;
+    CHECK_EQ_INT(pdu_precheck(b, n, why, sizeof(why)), CAR_ERR_MALFORMED);
+
+    /* sm_length past the end. */
+    n = hostile_deliver(b, sizeof(b), 0);
+    b[PDU_HEADER_LEN + 20] = 200;
+    CHECK_EQ_INT(pdu_precheck(b, n, why, sizeof(why)), CAR_ERR_MALFORMED);
+
+    /* Unterminated C-octet string: the source_addr runs to the end of the PDU. */
+    n = PDU_HEADER_LEN + 4;
+    memset(b, '7', sizeof(b));
+    put32(b, (uint32_t)n);
+    put32(b + 4, PDU_DELIVER_SM);
+    put32(b + 8, 0);
+    put32(b + 12, 1);
+    b[PDU_HEADER_LEN] = 0;
+    CHECK_EQ_INT(pdu_precheck(b, n, why, sizeof(why)), CAR_ERR_MALFORMED);
+    CHECK_EQ_INT(pdu_unpack(b, n, &d, sizeof(d), NULL, why, sizeof(why)), CAR_ERR_MALFORMED);
+
+    /* system_id longer than 15 in a bind. */
+    n = PDU_HEADER_LEN + 40;
+    memset(b + PDU_HEADER_LEN, 'a', 40);
+    put32(b, (uint32_t)n);
+    put32(b + 4, PDU_BIND_TRANSCEIVER);
+    CHECK_EQ_INT(pdu_precheck(b, n, why, sizeof(why)), CAR_ERR_MALFORMED);
+
+    /* Unknown command id; body on a header-only PDU. */
+    put32(b, 16);
+    put32(b + 4, 0x00000103);
+    CHECK_EQ_INT(pdu_precheck(b, 16, why, sizeof(why)), CAR_ERR_UNSUPPORTED);
+    put32(b, 20);
+    put32(b + 4, PDU_ENQUIRE_LINK);
+    CHECK_EQ_INT(pdu_precheck(b, 20, why, sizeof(why)), CAR_ERR_MALFORMED);
+    /* command_length disagreeing with the framed length. */
+    CHECK_EQ_INT(pdu_precheck(b, 16, why, sizeof(why)), CAR_ERR_MALFORMED);
+}
+
+static void test_round_trip(void)
+{
+    uint8_t b[PDU_MAX_LEN];
+    uint8_t ud[140];
+    char why[160];
+    char id[PDU_MSGID_MAX];
+    size_t n;
+    struct pdu_header h;
+    struct pdu_sm sm, out;
+    struct pdu_receipt rc;
+    bind_transceiver_t bt;
+    bind_transceiver_resp_t br;
+    static const uint32_t hdr_only[] = { PDU_ENQUIRE_LINK, PDU_ENQUIRE_LINK_RESP, PDU_UNBIND, PDU_UNBIND_RESP,
+                                         PDU_GENERIC_NACK };
+
+    CHECK_EQ_INT(pdu_build_bind_trx(b, sizeof(b), &n, 1, "simpki", "secret", "OTA"), CAR_OK);
+    CHECK_EQ_INT(pdu_unpack(b, n, &bt, sizeof(bt), NULL, why, sizeof(why)), CAR_OK);
+    CHECK_EQ_STR((char *)bt.system_id, "simpki");
+    CHECK_EQ_STR((char *)bt.password, "secret");
+    CHECK_EQ_INT(bt.interface_version, 0x34);
+    CHECK_EQ_INT(pdu_build_bind_trx(b, sizeof(b), &n, 1, "a-much-too-long-system-id", "pw", ""), CAR_ERR_INVALID);
+
+    CHECK_EQ_INT(pdu_build_bind_trx_resp(b, sizeof(b), &n, 1, 0, "smsc"), CAR_OK);
+    CHECK_EQ_INT(pdu_unpack(b, n, &br, sizeof(br), NULL, why, sizeof(why)), CAR_OK);
+    CHECK_EQ_STR((char *)br.system_id, "smsc");
+    CHECK_EQ_INT(pdu_build_bind_trx_resp(b, sizeof(b), &n, 2, 0x0E, ""), CAR_OK);
+    CHECK_EQ_INT(n, 16);
+    CHECK_EQ_INT(pdu_unpack(b, n, &br, sizeof(br), NULL, why, sizeof(why)), CAR_OK);
+    CHECK_EQ_INT(br.command_status, 0x0E);
+
+    for (size_t i = 0; i < sizeof(hdr_only) / sizeof(hdr_only[0]); i++) {
+        enquire_link_t e;
+        CHECK_EQ_INT(pdu_build_header_only(b, sizeof(b), &n, hdr_only[i], 0, 77), CAR_OK);
+        CHECK_EQ_INT(pdu_unpack(b, n, &e, sizeof(e), NULL, why, sizeof(why)), CAR_OK);
+        CHECK_EQ_INT(e.command_id, hdr_only[i]);
+        CHECK_EQ_INT(e.sequence_number, 77);
+    }
+    CHECK_EQ_INT(pdu_build_header_only(b, sizeof(b), &n, PDU_SUBMIT_SM, 0, 1), CAR_ERR_INVALID);
+
+    for (size_t i = 0; i < sizeof(ud); i++)
+        ud[i] = (uint8_t)i;
+    CHECK_EQ_INT(pdu_sm_spka(&sm, "8088", "84912345678", ud, sizeof(ud)), CAR_OK);
+    CHECK_EQ_INT(pdu_build_submit_sm(b, sizeof(b), &n, 5, &sm), CAR_OK);
+    CHECK_EQ_INT(pdu_header(b, n, &h), CAR_OK);
+    CHECK_EQ_INT(h.id, PDU_SUBMIT_SM);
+    CHECK_EQ_INT(h.seq, 5);
+    CHECK_EQ_INT(pdu_sm_decode(b, n, &out, why, sizeof(why)), CAR_OK);
+    CHECK_EQ_STR(out.dest_addr, "84912345678");
+    CHECK_EQ_INT(out.dest_ton, 1);
+    CHECK_EQ_INT(out.dest_npi, 1);
+    CHECK_EQ_INT(out.esm_class, 0x40);
+    CHECK_EQ_INT(out.protocol_id, 0x7F);
+    CHECK_EQ_INT(out.data_coding, 0xF6);
+    CHECK_EQ_INT(out.registered_delivery, 1);
+    CHECK_EQ_INT(out.ud_len, sizeof(ud));
+    CHECK_MEM(out.ud, ud, sizeof(ud));
+
+    CHECK_EQ_INT(pdu_build_submit_sm_resp(b, sizeof(b), &n, 5, 0, "MSG-42"), CAR_OK);
+    CHECK_EQ_INT(pdu_submit_resp_decode(b, n, id, why, sizeof(why)), CAR_OK);
+    CHECK_EQ_STR(id, "MSG-42");
+    CHECK_EQ_INT(pdu_build_submit_sm_resp(b, sizeof(b), &n, 5, PDU_ESME_RTHROTTLED, NULL), CAR_OK);
+    CHECK_EQ_INT(pdu_submit_resp_decode(b, n, id, why, sizeof(why)), CAR_OK);
+    CHECK_EQ_STR(id, "");
+
+    /* MO from the SIM: swap the addresses. */
+    CHECK_EQ_INT(pdu_sm_spka(&sm, "84912345678", "8088", ud, 20), CAR_OK);
+    CHECK_EQ_INT(pdu_build_deliver_sm(b, sizeof(b), &n, 6, &sm), CAR_OK);
+    CHECK_EQ_INT(pdu_sm_decode(b, n, &out, why, sizeof(why)), CAR_OK);
+    CHECK_EQ_INT(pdu_mo_classify(&out), PDU_MO_UDH);
+    CHECK_EQ_STR(out.source_addr, "84912345678");
+
+    /* Receipt with TLVs (the library builds a TLV list that pdu_pack frees). */
+    CHECK_EQ_INT(pdu_sm_spka(&sm, "84912345678", "8088", NULL, 0), CAR_OK);
+    CHECK_EQ_INT(pdu_receipt_format(&sm, "MSG-42", "DELIVRD", 0), CAR_OK);
+    CHECK_EQ_INT(pdu_build_deliver_sm(b, sizeof(b), &n, 7, &sm), CAR_OK);
+    CHECK_EQ_INT(pdu_sm_decode(b, n, &out, why, sizeof(why)), CAR_OK);
+    CHECK_EQ_INT(pdu_mo_classify(&out), PDU_MO_RECEIPT);
+    CHECK_EQ_STR(out.receipted_id, "MSG-42");
+    CHECK_EQ_INT(out.message_state, 2);
+    CHECK_EQ_INT(pdu_receipt_parse(&out, &rc), CAR_OK);
+    CHECK_EQ_STR(rc.id, "MSG-42");
+    CHECK_EQ_STR(rc.stat, "DELIVRD");
+
+    CHECK_EQ_INT(pdu_build_deliver_sm_resp(b, sizeof(b), &n, 7, 0), CAR_OK);
+    CHECK_EQ_INT(pdu_precheck(b, n, why, sizeof(why)), CAR_OK);
+    CHECK_EQ_INT(pdu_build_deliver_sm_resp(b, sizeof(b), &n, 7, PDU_ESME_RSYSERR), CAR_OK);
+    CHECK_EQ_INT(pdu_precheck(b, n, why, sizeof(why)), CAR_OK);
+
+    CHECK_EQ_STR(pdu_status_name(0x58), "ESME_RTHROTTLED");
+    CHECK_EQ_STR(pdu_command_name(PDU_DELIVER_SM_RESP), "deliver_sm_resp");
+}
+
+/* pdu_pack frees a TLV list attached by the caller, also when it fails. */
+static void test_pack_frees(void)
+{
+    uint8_t b[PDU_MAX_LEN];
+    size_t n;
+    submit_sm_t s;
+    tlv_t t;
+
+    memset(&s, 0, sizeof(s));
+    memset(&t, 0, sizeof(t));
+    s.command_id = PDU_SUBMIT_SM;
+    s.sequence_number = 3;
+    t.tag = 0x0204;
+    t.length = 2;
+    t.value.val16 = 7;
+    CHECK_EQ_INT(build_tlv(&s.tlv, &t), 0);
+    CHECK_EQ_INT(pdu_pack(&s, b, sizeof(b), &n, NULL, 0), CAR_OK);
+    CHECK(s.tlv == NULL);
+    CHECK_EQ_INT(pdu_precheck(b, n, NULL, 0), CAR_OK);
+
+    CHECK_EQ_INT(build_tlv(&s.tlv, &t), 0);
+    memset(s.source_addr, 'x', sizeof(s.source_addr)); /* unterminated */
+    CHECK_EQ_INT(pdu_pack(&s, b, sizeof(b), &n, NULL, 0), CAR_ERR_INVALID);
+    CHECK(s.tlv == NULL); /* LeakSanitizer checks the rest */
+}
+
+int main(void)
+{
+    test_frame();
+    test_hostile();
+    test_round_trip();
+    test_pack_frees();
+    return check_report("test_pdu");
+}

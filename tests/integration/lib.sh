@@ -1,0 +1,176 @@
+# lib.sh - start the real stack for an integration test: a throwaway
+# redis-server, the carrier simulator, the gateway; all on free loopback
+# ports, all stopped when the test exits.  Source it from a test script:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   stack_up            # redis + demo PKI + simulator + registry + gateway
+#   sign 84960000001    # POST, prints the JSON answer
+#   ...
+#
+# Needs: SIMPKID, SIMPKI_ADMIN, SIMPKI_SIM (binaries), SRC (repo root).
+set -euo pipefail
+
+: "${SRC:?}" "${SIMPKID:?}" "${SIMPKI_ADMIN:?}" "${SIMPKI_SIM:?}"
+T=$(mktemp -d /tmp/simpki-it.XXXXXX)
+PIDS=()
+FAILED=0
+PASSED=0
+
+cleanup() {
+  local rc=$?
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
+    echo "--- logs kept in $T" >&2
+    for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -n 40 "$f" >&2; }; done
+  else
+    rm -rf "$T"
+  fi
+}
+trap cleanup EXIT
+
+ok()   { PASSED=$((PASSED + 1)); echo "ok   $*"; }
+bad()  { FAILED=$((FAILED + 1)); echo "FAIL $*" >&2; }
+check() { # description, command...
+  local d=$1; shift
+  if "$@"; then ok "$d"; else bad "$d"; fi
+}
+finish() {
+  echo "$(basename "$0" .sh): $PASSED passed, $FAILED failed"
+  [ $FAILED -eq 0 ] && [ $PASSED -gt 0 ]
+}
+
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
+  done
+  echo "no free port" >&2; return 1
+}
+
+wait_for() { # seconds, command...
+  local n=$(( $1 * 10 )); shift
+  for _ in $(seq 1 $n); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+REDIS_PORT=
+start_redis() {
+  REDIS_PORT=${REDIS_PORT:-$(free_port)}
+  mkdir -p "$T/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
+    --dir "$T/redis" --logfile "$T/redis.log" &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  wait_for 10 redis-cli -p "$REDIS_PORT" ping
+}
+stop_redis() { kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; }
+
+make_demo() {
+  [ -f "$T/demo/registry.json" ] || bash "$SRC/tests/sim/mkdemo.sh" "$T/demo" >"$T/mkdemo.log" 2>&1
+}
+
+start_sim() {
+  local scen=$T/scenario.json
+  # The default scenario with free ports and the PKI made for this run.
+  jq --arg pki "$T/demo/pki" \
+     --argjson p1 "$(free_port)" --argjson p2 "$(free_port)" --argjson p3 "$(free_port)" \
+     '.pki = $pki | .carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3
+      | .defaults.delay_ms = (env.SIM_DELAY_MS // "200" | tonumber)' \
+     "$SRC/tests/sim/scenario-default.json" > "$scen"
+  "$SIMPKI_SIM" --scenario "$scen" >"$T/sim.log" 2>&1 &
+  SIM_PID=$!
+  PIDS+=("$SIM_PID")
+  wait_for 10 grep -q "simpki-sim ready" "$T/sim.log"
+}
+
+API_PORT=
+TOKEN=
+write_config() {
+  API_PORT=${API_PORT:-$(free_port)}
+  TOKEN=${TOKEN:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+  local hash; hash=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
+  local other; other=$(printf %s "other-$TOKEN" | sha256sum | cut -d' ' -f1)
+  jq -n --slurpfile s "$T/scenario.json" --arg pki "$T/demo/pki" --arg hash "$hash" --arg other "$other" \
+     --argjson api "$API_PORT" --argjson redis "$REDIS_PORT" \
+     --argjson timeout "${TXN_TIMEOUT_S:-30}" '{
+      listen_host: "127.0.0.1", listen_port: $api, log_level: "debug",
+      transaction_timeout_s: $timeout, sweep_interval_ms: 100, resubmit_lease_s: 3, user_timeout_s: 20,
+      trust_anchors: ($pki + "/trust.pem"), intermediates: ($pki + "/intermediates.pem"),
+      redis: {host: "127.0.0.1", port: $redis, shards: 16},
+      api_keys: [{name: "eoffice-test", sha256: $hash}, {name: "other-rp", sha256: $other}],
+      carriers: [ $s[0].carriers[] | {name, service_number, ota_master_key: .master_key,
+                  reassembly_timeout_s: 10,
+                  smpp: [{host: "127.0.0.1", port, system_id, password, window: 10,
+                          enquire_link_s: 5, response_timeout_s: 3,
+                          reconnect_min_ms: 100, reconnect_max_ms: 1000, throttle_backoff_ms: 200}]} ]
+    }' > "$T/simpki.json"
+}
+
+import_registry() {
+  "$SIMPKI_ADMIN" -c "$T/simpki.json" import "$T/demo/registry.json" >"$T/import.log" 2>&1
+}
+
+links_up() { curl -sf "http://127.0.0.1:$API_PORT/healthz" | jq -e '.carrier_links == true' >/dev/null; }
+
+start_gw() {
+  "$SIMPKID" -c "$T/simpki.json" >>"$T/gateway.log" 2>&1 &
+  GW_PID=$!
+  PIDS+=("$GW_PID")
+  wait_for 15 links_up
+}
+stop_gw() { kill "${1:--TERM}" "$GW_PID" 2>/dev/null; wait "$GW_PID" 2>/dev/null || true; }
+
+stack_up() {
+  start_redis
+  make_demo
+  start_sim
+  write_config
+  import_registry
+  start_gw
+}
+
+# sign MSISDN [DIGEST_B64 [ALG [TEXT]]] -> JSON body on stdout, HTTP code in $T/code
+DEFAULT_DIGEST=$(printf 'simpki integration test' | openssl dgst -sha256 -binary | base64 -w0)
+sign() {
+  local body
+  body=$(jq -n --arg m "$1" --arg d "${2:-$DEFAULT_DIGEST}" --arg a "${3:-SHA-256}" \
+            --arg t "${4:-Ký văn bản số 123/QĐ-UBND}" '{msisdn:$m, digest:$d, digest_alg:$a, display_text:$t}')
+  api POST /v1/signatures "$body"
+}
+
+# api METHOD PATH [BODY [extra curl args]] -> body on stdout, status in $T/code
+api() {
+  local m=$1 p=$2 b=${3:-}; shift 2; shift || true
+  if [ -n "$b" ]; then
+    curl -s -o "$T/body" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $TOKEN" \
+      -H 'Content-Type: application/json' --data-binary "$b" "$@" "http://127.0.0.1:$API_PORT$p" >"$T/code"
+  else
+    curl -s -o "$T/body" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $TOKEN" "$@" \
+      "http://127.0.0.1:$API_PORT$p" >"$T/code"
+  fi
+  cat "$T/body"
+}
+code() { cat "$T/code"; }
+
+# wait_result ID [SECONDS] -> final JSON
+wait_result() {
+  local id=$1 limit=${2:-30} j
+  for _ in $(seq 1 $(( limit / 10 + 1 ))); do
+    j=$(api GET "/v1/signatures/$id?wait=10")
+    if [ "$(jq -r .state <<<"$j")" != "pending" ]; then echo "$j"; return 0; fi
+  done
+  echo "$j"
+}
+
+# Verify a returned signature with openssl alone (independent of simpki's signer).
+openssl_verify() { # json digest_b64 alg(sha256)
+  local j=$1 d=$2 alg=${3:-sha256}
+  jq -r .certificate <<<"$j" | base64 -d > "$T/v.crt.der"
+  jq -r .signature <<<"$j" | base64 -d > "$T/v.sig"
+  base64 -d <<<"$d" > "$T/v.digest"
+  openssl x509 -inform DER -in "$T/v.crt.der" -pubkey -noout > "$T/v.pub"
+  openssl pkeyutl -verify -pubin -inkey "$T/v.pub" -in "$T/v.digest" -sigfile "$T/v.sig" \
+    -pkeyopt "digest:$alg" >/dev/null 2>&1
+}

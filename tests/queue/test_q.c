@@ -1,0 +1,881 @@
+/*
+ * test_q.c - queue against a real, throwaway redis-server on a free loopback
+ * port (killed at exit, and by PR_SET_PDEATHSIG if this process dies).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "cfg.h"
+#include "check.h"
+#include "q.h"
+
+#define SHARDS 4
+
+static pid_t redis_pid = -1;
+static int redis_port;
+static char tmpdir[64];
+static struct event_base *base;
+
+/* ---- the server ---- */
+
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port = -1;
+
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static redisContext *raw_connect(void)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+
+    if (c && c->err) {
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void redis_stop(void)
+{
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGKILL);
+        waitpid(redis_pid, NULL, 0);
+        redis_pid = -1;
+    }
+}
+
+static int redis_start(void)
+{
+    char port[16];
+    pid_t pid;
+
+    snprintf(port, sizeof port, "%d", redis_port);
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan server when the test crashes */
+        if (devnull >= 0) {
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
+               "no", "--dir", tmpdir, (char *)NULL);
+        _exit(127);
+    }
+    redis_pid = pid;
+    for (int i = 0; i < 500; i++) {
+        redisContext *c = raw_connect();
+        if (c) {
+            redisReply *r = redisCommand(c, "PING");
+            int ok = r && r->type == REDIS_REPLY_STATUS;
+            freeReplyObject(r);
+            redisFree(c);
+            if (ok)
+                return 0;
+        }
+        usleep(10000);
+    }
+    return -1;
+}
+
+static void cleanup(void)
+{
+    DIR *d;
+    struct dirent *e;
+
+    redis_stop();
+    if (!tmpdir[0])
+        return;
+    d = opendir(tmpdir);
+    for (e = d ? readdir(d) : NULL; e; e = readdir(d)) {
+        char p[512];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+        unlink(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(tmpdir);
+}
+
+static long long raw_int(const char *cmd, const char *arg)
+{
+    redisContext *c = raw_connect();
+    redisReply *r;
+    long long v = -1;
+
+    if (!c)
+        return -2;
+    r = arg ? redisCommand(c, cmd, arg) : redisCommand(c, cmd);
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        v = r->integer;
+    else if (r && r->type == REDIS_REPLY_NIL)
+        v = -3;
+    freeReplyObject(r);
+    redisFree(c);
+    return v;
+}
+
+/* calls=N from INFO commandstats for one command ("evalsha"). */
+static long long cmd_calls(const char *name)
+{
+    redisContext *c = raw_connect();
+    redisReply *r = c ? redisCommand(c, "INFO commandstats") : NULL;
+    long long v = 0;
+    char pat[64];
+    const char *p;
+
+    snprintf(pat, sizeof pat, "cmdstat_%s:calls=", name);
+    p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, pat) : NULL;
+    if (p)
+        v = strtoll(p + strlen(pat), NULL, 10);
+    freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return v;
+}
+
+/* ---- the loop ---- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void tick(evutil_socket_t fd, short w, void *a)
+{
+    (void)fd;
+    (void)w;
+    (void)a;
+}
+
+/* Run the loop until *flag >= want or ms pass. */
+static int pump(const int *flag, int want, int ms)
+{
+    int64_t end = now_ms() + ms;
+
+    while ((!flag || *flag < want) && now_ms() < end)
+        event_base_loop(base, EVLOOP_ONCE);
+    return !flag || *flag >= want;
+}
+
+static int pump_connected(struct q *q, int ms)
+{
+    int64_t end = now_ms() + ms;
+
+    while (!q_connected(q) && now_ms() < end)
+        event_base_loop(base, EVLOOP_ONCE);
+    return q_connected(q);
+}
+
+/* ---- results ---- */
+
+struct res {
+    int n;
+    enum q_err err;
+    char id[Q_ID_LEN];
+    int existed;
+    uint64_t cntr;
+    enum q_state state;
+    char result[32];
+    int etsi;
+    int have_txn, have_sub;
+    char sub_msisdn[16], sub_status[16];
+    uint8_t kv;
+    uint8_t sig[64];
+    size_t sig_len;
+    uint8_t digest[64];
+    size_t digest_len;
+    char display[64];
+    size_t cert_len;
+};
+
+static void copy_txn(struct res *r, const struct q_txn *t)
+{
+    if (!t)
+        return;
+    r->have_txn = 1;
+    memcpy(r->id, t->id, sizeof r->id);
+    r->cntr = t->cntr;
+    r->state = t->state;
+    memcpy(r->result, t->result, sizeof r->result);
+    r->etsi = t->etsi_status;
+    r->sig_len = t->sig_len < sizeof r->sig ? t->sig_len : sizeof r->sig;
+    if (t->signature)
+        memcpy(r->sig, t->signature, r->sig_len);
+    r->digest_len = t->digest_len;
+    memcpy(r->digest, t->digest, t->digest_len);
+    snprintf(r->display, sizeof r->display, "%s", t->display_text ? t->display_text : "(null)");
+}
+
+static void copy_sub(struct res *r, const struct q_sub *s)
+{
+    if (!s)
+        return;
+    r->have_sub = 1;
+    memcpy(r->sub_msisdn, s->msisdn, sizeof r->sub_msisdn);
+    memcpy(r->sub_status, s->status, sizeof r->sub_status);
+    r->kv = s->kv;
+    r->cert_len = s->cert_len;
+}
+
+static void on_create(void *arg, enum q_err err, const struct q_txn *t, const struct q_sub *s, int existed)
+{
+    struct res *r = arg;
+    r->err = err;
+    r->existed = existed;
+    if (t)
+        memcpy(r->id, t->id, sizeof r->id);
+    if (err == Q_OK)
+        copy_txn(r, t);
+    copy_sub(r, s);
+    r->n++;
+}
+
+static void on_done(void *arg, enum q_err err)
+{
+    struct res *r = arg;
+    r->err = err;
+    r->n++;
+}
+
+static void on_lookup(void *arg, enum q_err err, const struct q_sub *s, const struct q_txn *t)
+{
+    struct res *r = arg;
+    r->err = err;
+    copy_sub(r, s);
+    copy_txn(r, t);
+    r->n++;
+}
+
+static void on_get(void *arg, enum q_err err, const struct q_txn *t)
+{
+    struct res *r = arg;
+    r->err = err;
+    copy_txn(r, t);
+    r->n++;
+}
+
+struct sweep_res {
+    int n;
+    enum q_err err;
+    unsigned expired, resubmitted, resub_calls;
+    char last_id[Q_ID_LEN];
+    char last_sub[16];
+};
+
+static void on_resubmit(void *arg, const struct q_txn *t, const struct q_sub *s)
+{
+    struct sweep_res *r = arg;
+    r->resub_calls++;
+    memcpy(r->last_id, t->id, sizeof r->last_id);
+    memcpy(r->last_sub, s->msisdn, sizeof r->last_sub);
+}
+
+static void on_sweep(void *arg, enum q_err err, unsigned expired, unsigned resubmitted)
+{
+    struct sweep_res *r = arg;
+    r->err = err;
+    r->expired += expired;
+    r->resubmitted += resubmitted;
+    r->n++;
+}
+
+struct watch_res {
+    int n;
+    char ids[64][Q_ID_LEN];
+};
+
+static void on_watch(void *arg, const char *id)
+{
+    struct watch_res *w = arg;
+    if (w->n < 64)
+        memcpy(w->ids[w->n], id, Q_ID_LEN);
+    w->n++;
+}
+
+static int watch_count(const struct watch_res *w, const char *id)
+{
+    int k = 0;
+    for (int i = 0; i < w->n && i < 64; i++)
+        k += strcmp(w->ids[i], id) == 0;
+    return k;
+}
+
+/* q_free from inside its own callback: must be deferred, not a use-after-free. */
+struct self_free {
+    struct q *q;
+    int n;
+    enum q_err err;
+};
+
+static void on_get_free(void *arg, enum q_err err, const struct q_txn *t)
+{
+    struct self_free *sf = arg;
+    (void)t;
+    sf->err = err;
+    sf->n++;
+    q_free(sf->q);
+}
+
+/* ---- fixtures ---- */
+
+static const uint8_t DIGEST[32] = {0x00, 0x01, 0x0d, 0x0a, 0x00, 0xff, 0x7f, 0x80, 0, 0, 1, 2, 3, 4, 5, 6,
+                                   7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 0};
+static const uint8_t SIG[40] = {0x30, 0x00, 0x02, 0x21, 0x00, 0xff, 0x0d, 0x0a, 0x00, 0x00, 0x1a, 0x7e};
+static const uint8_t CERT[6] = {0x30, 0x82, 0x00, 0x00, 0x0d, 0x00};
+
+static struct q_txn_new new_req(const char *msisdn, const char *idem, const char *hash, int64_t now, int64_t ttl,
+                                int64_t lease)
+{
+    struct q_txn_new n = {
+        .rp = "bank-a", .msisdn = msisdn, .client_ref = "ref-1", .idem_key = idem, .req_hash = hash,
+        .digest_alg = 1, .digest = DIGEST, .digest_len = sizeof DIGEST, .vc = "4821",
+        .display_text = "Chuy\xe1\xbb\x83n 5.000.000 VND", .net = 1, .now_ms = now, .deadline_ms = now + ttl,
+        .lease_ms = lease,
+    };
+    return n;
+}
+
+static struct q_finish fin_ok(int64_t now)
+{
+    struct q_finish f = {.state = Q_COMPLETED, .result = "OK", .etsi_status = 500, .detail = NULL,
+                         .signature = SIG, .sig_len = sizeof SIG, .cert = CERT, .cert_len = sizeof CERT,
+                         .now_ms = now, .retention_ms = 60000};
+    return f;
+}
+
+static void put_sub(struct q_sync *qs, const char *msisdn, const char *status)
+{
+    struct q_sub s = {.net = 1, .kv = 3, .cert = CERT, .cert_len = sizeof CERT};
+    snprintf(s.msisdn, sizeof s.msisdn, "%s", msisdn);
+    snprintf(s.iccid, sizeof s.iccid, "8984%s", msisdn);
+    snprintf(s.status, sizeof s.status, "%s", status);
+    CHECK_EQ_INT(q_sync_sub_put(qs, &s), Q_OK);
+}
+
+static struct res do_create(struct q *q, const struct q_txn_new *n)
+{
+    struct res r = {0};
+    q_txn_create(q, n, on_create, &r);
+    CHECK_EQ_INT(r.n, 0); /* never called back from inside the call */
+    CHECK(pump(&r.n, 1, 3000));
+    return r;
+}
+
+static struct res do_get(struct q *q, const char *id)
+{
+    struct res r = {0};
+    q_txn_get(q, id, on_get, &r);
+    CHECK(pump(&r.n, 1, 3000));
+    return r;
+}
+
+static enum q_err do_finish(struct q *q, const char *id, uint64_t cntr, const struct q_finish *f)
+{
+    struct res r = {0};
+    q_txn_finish(q, id, cntr, f, on_done, &r);
+    CHECK(pump(&r.n, 1, 3000));
+    return r.err;
+}
+
+static enum q_err do_sent(struct q *q, const char *id)
+{
+    struct res r = {0};
+    q_txn_sent(q, id, on_done, &r);
+    CHECK(pump(&r.n, 1, 3000));
+    return r.err;
+}
+
+static struct sweep_res do_sweep2(struct q *a, struct q *b, int64_t now, int64_t lease)
+{
+    struct sweep_res r = {0};
+    q_sweep(a, now, lease, 0, on_resubmit, on_sweep, &r);
+    if (b)
+        q_sweep(b, now, lease, 0, on_resubmit, on_sweep, &r);
+    CHECK(pump(&r.n, b ? 2 : 1, 3000));
+    CHECK_EQ_INT(r.err, Q_OK);
+    CHECK_EQ_INT(r.resub_calls, r.resubmitted);
+    return r;
+}
+
+/* Every key carries its shard's hash tag, and sub/txn keys the right shard. */
+static void check_keys(void)
+{
+    redisContext *c = raw_connect();
+    redisReply *r = c ? redisCommand(c, "KEYS *") : NULL;
+    size_t checked = 0;
+
+    CHECK(r && r->type == REDIS_REPLY_ARRAY);
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const char *k = r->element[i]->str;
+        unsigned n = 0;
+        int off = 0;
+        if (sscanf(k, "spk:{%u}:%n", &n, &off) != 1 || off == 0) {
+            fprintf(stderr, "key without hash tag: %s\n", k);
+            CHECK(0);
+            continue;
+        }
+        CHECK(n < SHARDS);
+        if (strncmp(k + off, "sub:", 4) == 0)
+            CHECK_EQ_INT(q_shard_of(k + off + 4, SHARDS), n);
+        else if (strncmp(k + off, "txn:", 4) == 0)
+            CHECK_EQ_INT(strtoul((char[3]){k[off + 4], k[off + 5], 0}, NULL, 16), n);
+        else
+            CHECK(strcmp(k + off, "due") == 0 || strcmp(k + off, "outbox") == 0 || strncmp(k + off, "idem:", 5) == 0);
+        checked++;
+    }
+    CHECK(checked >= 5);
+    freeReplyObject(r);
+    if (c)
+        redisFree(c);
+}
+
+int main(void)
+{
+    struct cfg_redis cfg = {.host = "127.0.0.1", .shards = SHARDS, .connect_timeout_ms = 500};
+    struct q_sync *qs = NULL;
+    struct q *q = NULL, *q2 = NULL;
+    struct event *tk;
+    struct watch_res w = {0};
+    char why[128] = "";
+    char id1[Q_ID_LEN];
+    int64_t t0;
+
+    alarm(120); /* a hung test dies, and PDEATHSIG takes the server with it */
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_q.XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    atexit(cleanup);
+    redis_port = free_port();
+    cfg.port = (uint16_t)redis_port;
+    if (redis_port <= 0 || redis_start() != 0) {
+        fprintf(stderr, "cannot start redis-server\n");
+        return 1;
+    }
+    base = event_base_new();
+    tk = event_new(base, -1, EV_PERSIST, tick, NULL);
+    event_add(tk, &(struct timeval){0, 5000});
+
+    /* Pure helpers. */
+    CHECK_EQ_INT(q_shard_of("", 0x7fffffff), 0x811c9dc5u % 0x7fffffffu);
+    CHECK_EQ_INT(q_shard_of("a", 0xffffffffu), 0xe40c292cu % 0xffffffffu);
+    CHECK_EQ_STR(q_state_name(Q_FAILED), "failed");
+    CHECK(strlen(q_strerror(Q_ERR_IDEM_MISMATCH)) > 0);
+
+    /* Registry, synchronous. */
+    CHECK_EQ_INT(q_sync_connect(&cfg, &qs, why, sizeof why), Q_OK);
+    put_sub(qs, "84912345678", "active");
+    put_sub(qs, "84900000002", "suspended");
+    put_sub(qs, "84900000003", "active");
+    put_sub(qs, "84900000004", "active");
+    {
+        struct q_sub s;
+        uint8_t *cert = NULL;
+        CHECK_EQ_INT(q_sync_sub_get(qs, "84912345678", &s, &cert), Q_OK);
+        CHECK_EQ_STR(s.status, "active");
+        CHECK_EQ_INT(s.kv, 3);
+        CHECK_EQ_INT(s.cert_len, sizeof CERT);
+        CHECK(cert && memcmp(cert, CERT, sizeof CERT) == 0);
+        free(cert);
+        CHECK_EQ_INT(q_sync_sub_get(qs, "84999999999", &s, NULL), Q_ERR_NOT_FOUND);
+        CHECK_EQ_INT(q_sync_sub_get(qs, "84x", &s, NULL), Q_ERR_INVALID);
+    }
+
+    CHECK_EQ_INT(q_new(base, &cfg, &q), Q_OK);
+    CHECK_EQ_INT(q_new(base, &cfg, &q2), Q_OK);
+    CHECK(pump_connected(q, 3000));
+    CHECK(pump_connected(q2, 3000));
+    CHECK_EQ_INT(q_watch(q, on_watch, &w), Q_OK);
+    CHECK_EQ_INT(q_watch(q, on_watch, &w), Q_ERR_INVALID);
+    pump(NULL, 0, 200); /* let SUBSCRIBE land */
+
+    /* create -> get -> sent -> por_lookup -> finish -> get, one round trip each. */
+    t0 = now_ms();
+    {
+        struct q_txn_new n = new_req("84912345678", "key-1", "h1", t0, 60000, 5000);
+        struct q_stats st0, st1;
+        long long ev0 = cmd_calls("evalsha"), hg0;
+        struct res r;
+        q_get_stats(q, &st0);
+        r = do_create(q, &n);
+        q_get_stats(q, &st1);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(r.existed, 0);
+        CHECK_EQ_INT(strlen(r.id), 26);
+        CHECK_EQ_INT(strtoul((char[3]){r.id[0], r.id[1], 0}, NULL, 16), q_shard_of("84912345678", SHARDS));
+        CHECK_EQ_INT(r.cntr, 1);
+        CHECK_EQ_INT(r.state, Q_PENDING);
+        CHECK(r.have_sub);
+        CHECK_EQ_STR(r.sub_msisdn, "84912345678");
+        CHECK_EQ_INT(r.cert_len, sizeof CERT);
+        CHECK_EQ_INT(cmd_calls("evalsha") - ev0, 1);
+        CHECK_EQ_INT(st1.calls - st0.calls, 1);
+        CHECK_EQ_INT(st1.replies - st0.replies, 1);
+        memcpy(id1, r.id, sizeof id1);
+
+        hg0 = cmd_calls("hgetall");
+        r = do_get(q, id1);
+        CHECK_EQ_INT(cmd_calls("hgetall") - hg0, 1);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(r.state, Q_PENDING);
+        CHECK_EQ_INT(r.digest_len, sizeof DIGEST);
+        CHECK_MEM(r.digest, DIGEST, sizeof DIGEST);
+        CHECK_EQ_STR(r.display, "Chuy\xe1\xbb\x83n 5.000.000 VND");
+        CHECK_EQ_STR(r.result, "");
+
+        /* Busy, idempotent retry, key reuse, unknown and suspended subscribers. */
+        n.idem_key = NULL;
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.err, Q_ERR_BUSY);
+        CHECK_EQ_STR(r.id, id1);
+        n.idem_key = "key-1";
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(r.existed, 1);
+        CHECK_EQ_STR(r.id, id1);
+        n.req_hash = "h2";
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.err, Q_ERR_IDEM_MISMATCH);
+        n = new_req("84999999999", NULL, "h", t0, 60000, 5000);
+        CHECK_EQ_INT(do_create(q, &n).err, Q_ERR_NOT_FOUND);
+        n = new_req("84900000002", NULL, "h", t0, 60000, 5000);
+        CHECK_EQ_INT(do_create(q, &n).err, Q_ERR_INACTIVE);
+        n = new_req("not-a-number", NULL, "h", t0, 60000, 5000);
+        CHECK_EQ_INT(do_create(q, &n).err, Q_ERR_INVALID);
+
+        ev0 = cmd_calls("evalsha");
+        CHECK_EQ_INT(do_sent(q, id1), Q_OK);
+        CHECK_EQ_INT(cmd_calls("evalsha") - ev0, 1);
+        {
+            char cmd[128];
+            snprintf(cmd, sizeof cmd, "ZSCORE spk:{%u}:outbox %%s", q_shard_of("84912345678", SHARDS));
+            CHECK_EQ_INT(raw_int(cmd, id1), -3); /* nil: gone from the outbox */
+        }
+        CHECK_EQ_INT(do_sent(q, "ffffffffffffffffffffffffff"), Q_ERR_NOT_FOUND); /* shard 255 of 4 */
+        CHECK_EQ_INT(do_sent(q, "00ffffffffffffffffffffffff"), Q_ERR_NOT_FOUND);
+        CHECK_EQ_INT(do_sent(q, "zz"), Q_ERR_INVALID);
+
+        ev0 = cmd_calls("evalsha");
+        memset(&r, 0, sizeof r);
+        q_por_lookup(q, "84912345678", on_lookup, &r);
+        CHECK(pump(&r.n, 1, 3000));
+        CHECK_EQ_INT(cmd_calls("evalsha") - ev0, 1);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK(r.have_sub && r.have_txn);
+        CHECK_EQ_STR(r.id, id1);
+        CHECK_EQ_INT(r.cntr, 1);
+        CHECK_EQ_STR(r.sub_status, "active");
+
+        /* Wrong counter, then two finishes racing: exactly one wins. */
+        struct q_finish f = fin_ok(now_ms());
+        CHECK_EQ_INT(do_finish(q, id1, 7, &f), Q_ERR_CONFLICT);
+        {
+            struct res a = {0}, b = {0};
+            int both = 0;
+            q_txn_finish(q, id1, 1, &f, on_done, &a);
+            q_txn_finish(q2, id1, 0, &f, on_done, &b);
+            while ((a.n + b.n) < 2 && pump(NULL, 0, 5) && both++ < 600)
+                ;
+            CHECK_EQ_INT(a.n + b.n, 2);
+            CHECK_EQ_INT((a.err == Q_OK) + (b.err == Q_OK), 1);
+            CHECK_EQ_INT((a.err == Q_ERR_CONFLICT) + (b.err == Q_ERR_CONFLICT), 1);
+        }
+        r = do_get(q, id1);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(r.state, Q_COMPLETED);
+        CHECK_EQ_STR(r.result, "OK");
+        CHECK_EQ_INT(r.etsi, 500);
+        CHECK_EQ_INT(r.sig_len, sizeof SIG);
+        CHECK_MEM(r.sig, SIG, sizeof SIG);
+        {
+            char cmd[128];
+            snprintf(cmd, sizeof cmd, "PTTL spk:{%u}:txn:%%s", q_shard_of("84912345678", SHARDS));
+            long long ttl = raw_int(cmd, id1);
+            CHECK(ttl > 0 && ttl <= 60000);
+        }
+        pump(NULL, 0, 100);
+        CHECK_EQ_INT(watch_count(&w, id1), 1);
+
+        memset(&r, 0, sizeof r);
+        q_por_lookup(q, "84912345678", on_lookup, &r);
+        CHECK(pump(&r.n, 1, 3000));
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK(r.have_sub && !r.have_txn);
+    }
+
+    /* Counters rise strictly; a stale busy marker does not block. */
+    {
+        uint64_t prev = 1;
+        for (int i = 0; i < 3; i++) {
+            struct q_txn_new n = new_req("84912345678", NULL, "h", now_ms(), 60000, 5000);
+            struct res r = do_create(q, &n);
+            struct q_finish f = fin_ok(now_ms());
+            CHECK_EQ_INT(r.err, Q_OK);
+            CHECK(r.cntr == prev + 1);
+            prev = r.cntr;
+            CHECK_EQ_INT(do_finish(q, r.id, r.cntr, &f), Q_OK);
+        }
+        redisContext *c = raw_connect();
+        char key[64];
+        snprintf(key, sizeof key, "spk:{%u}:sub:84912345678", q_shard_of("84912345678", SHARDS));
+        freeReplyObject(redisCommand(c, "HSET %s busy %s", key, "01aaaaaaaaaaaaaaaaaaaaaaaa"));
+        redisFree(c);
+        struct q_txn_new n = new_req("84912345678", NULL, "h", now_ms(), 60000, 5000);
+        struct res r = do_create(q, &n);
+        struct q_finish f = fin_ok(now_ms());
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK(r.cntr == prev + 1);
+        CHECK_EQ_INT(do_finish(q, r.id, 0, &f), Q_OK);
+        /* Re-provisioning keeps the counter. */
+        put_sub(qs, "84912345678", "active");
+        n = new_req("84912345678", NULL, "h", now_ms(), 60000, 5000);
+        r = do_create(q, &n);
+        CHECK(r.cntr == prev + 2);
+        CHECK_EQ_INT(do_finish(q, r.id, 0, &f), Q_OK);
+    }
+
+    /* Sweep: expiry exactly once across two instances, then a late finish conflicts. */
+    {
+        int64_t t = now_ms();
+        struct q_txn_new n = new_req("84900000003", NULL, "h", t, 100, 60000);
+        struct res r = do_create(q, &n);
+        struct sweep_res s;
+        struct q_finish f = fin_ok(t + 300);
+        CHECK_EQ_INT(r.err, Q_OK);
+        s = do_sweep2(q, q2, t + 50, 1000);
+        CHECK_EQ_INT(s.expired, 0);
+        s = do_sweep2(q, q2, t + 200, 1000);
+        CHECK_EQ_INT(s.expired, 1);
+        CHECK_EQ_INT(s.resubmitted, 0);
+        s = do_sweep2(q, q2, t + 300, 1000);
+        CHECK_EQ_INT(s.expired, 0);
+        struct res g = do_get(q, r.id);
+        CHECK_EQ_INT(g.state, Q_FAILED);
+        CHECK_EQ_STR(g.result, "EXPIRED");
+        CHECK_EQ_INT(g.etsi, 208);
+        CHECK_EQ_INT(do_finish(q, r.id, 0, &f), Q_ERR_CONFLICT);
+        pump(NULL, 0, 100);
+        CHECK_EQ_INT(watch_count(&w, r.id), 1);
+        /* The subscriber is free again. */
+        n = new_req("84900000003", NULL, "h", now_ms(), 60000, 60000);
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(do_finish(q, r.id, 0, &f), Q_OK);
+    }
+
+    /* Outbox: an unsent txn is handed out once per lease, and never after sent. */
+    {
+        int64_t t = now_ms();
+        struct q_txn_new n = new_req("84900000004", NULL, "h", t, 60000, 100);
+        struct res r = do_create(q, &n);
+        struct sweep_res s;
+        CHECK_EQ_INT(r.err, Q_OK);
+        s = do_sweep2(q, q2, t + 50, 1000);
+        CHECK_EQ_INT(s.resubmitted, 0);
+        s = do_sweep2(q, q2, t + 150, 1000);
+        CHECK_EQ_INT(s.resubmitted, 1);
+        CHECK_EQ_STR(s.last_id, r.id);
+        CHECK_EQ_STR(s.last_sub, "84900000004");
+        s = do_sweep2(q, q2, t + 200, 1000);
+        CHECK_EQ_INT(s.resubmitted, 0);
+        s = do_sweep2(q, q2, t + 1200, 1000);
+        CHECK_EQ_INT(s.resubmitted, 1);
+        CHECK_EQ_INT(do_sent(q, r.id), Q_OK);
+        s = do_sweep2(q, q2, t + 5000, 1000);
+        CHECK_EQ_INT(s.resubmitted, 0);
+        CHECK_EQ_INT(s.expired, 0);
+        {
+            struct q_stats a, b;
+            long long ev0 = cmd_calls("evalsha");
+            q_get_stats(q, &a);
+            s = do_sweep2(q, NULL, t + 5000, 1000);
+            q_get_stats(q, &b);
+            CHECK_EQ_INT(b.replies - a.replies, SHARDS); /* one EVALSHA per shard, pipelined */
+            CHECK_EQ_INT(cmd_calls("evalsha") - ev0, SHARDS);
+        }
+        /* Leave it pending with an idempotency key, for the key scan. */
+        n = new_req("84900000003", "key-9", "h9", now_ms(), 60000, 60000);
+        CHECK_EQ_INT(do_create(q, &n).err, Q_OK);
+    }
+    check_keys();
+
+    /* SCRIPT FLUSH: the next call falls back to EVAL once, and works. */
+    {
+        long long e0 = cmd_calls("eval");
+        redisContext *c = raw_connect();
+        freeReplyObject(redisCommand(c, "SCRIPT FLUSH"));
+        redisFree(c);
+        struct res r = {0};
+        q_por_lookup(q, "84912345678", on_lookup, &r);
+        CHECK(pump(&r.n, 1, 3000));
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(cmd_calls("eval") - e0, 1);
+    }
+
+    /* Redis dies: calls fail fast with AGAIN; it comes back: reconnect, scripts reloaded. */
+    {
+        struct q_stats st;
+        struct res r = {0};
+        struct q_txn_new n;
+        struct q_finish f = fin_ok(now_ms());
+        int64_t end;
+        q_sync_free(qs);
+        qs = NULL;
+        redis_stop();
+        end = now_ms() + 3000;
+        while (q_connected(q) && now_ms() < end)
+            event_base_loop(base, EVLOOP_ONCE);
+        CHECK(!q_connected(q));
+        q_txn_get(q, id1, on_get, &r);
+        CHECK_EQ_INT(r.n, 0);
+        CHECK(pump(&r.n, 1, 1000));
+        CHECK_EQ_INT(r.err, Q_ERR_AGAIN);
+        n = new_req("84912345678", NULL, "h", now_ms(), 60000, 5000);
+        CHECK_EQ_INT(do_create(q, &n).err, Q_ERR_AGAIN);
+        pump(NULL, 0, 300); /* a few failed reconnects */
+        CHECK(redis_start() == 0);
+        CHECK(pump_connected(q, 5000));
+        CHECK(pump_connected(q2, 5000));
+        CHECK_EQ_INT(q_sync_connect(&cfg, &qs, why, sizeof why), Q_OK);
+        put_sub(qs, "84912345678", "active");
+        pump(NULL, 0, 300); /* let the watcher resubscribe */
+        long long ev0 = cmd_calls("eval");
+        struct res c = do_create(q, &n);
+        CHECK_EQ_INT(c.err, Q_OK);
+        CHECK_EQ_INT(c.cntr, 1);
+        CHECK_EQ_INT(cmd_calls("eval") - ev0, 0); /* EVALSHA worked: loaded on connect */
+        CHECK_EQ_INT(do_finish(q2, c.id, 0, &f), Q_OK);
+        pump(NULL, 0, 200);
+        CHECK_EQ_INT(watch_count(&w, c.id), 1);
+        q_get_stats(q, &st);
+        CHECK(st.reconnects >= 1);
+        CHECK(st.errors >= 2);
+        CHECK_EQ_INT(st.in_flight, 0);
+    }
+
+    /* Hostile data: a txn hash with junk and a key of the wrong type give PROTO, no crash. */
+    {
+        redisContext *c = raw_connect();
+        freeReplyObject(redisCommand(c, "HSET spk:{1}:txn:01bbbbbbbbbbbbbbbbbbbbbbbb id 01bbbbbbbbbbbbbbbbbbbbbbbb state bogus"));
+        freeReplyObject(redisCommand(c, "HSET spk:{1}:txn:01cccccccccccccccccccccccc id 01cccccccccccccccccccccccc state pending cntr x"));
+        freeReplyObject(redisCommand(c, "SET spk:{1}:txn:01dddddddddddddddddddddddd x"));
+        freeReplyObject(redisCommand(c, "HSET spk:{1}:txn:01eeeeeeeeeeeeeeeeeeeeeeee id 01eeeeeeeeeeeeeeeeeeeeeeee state completed digest %b",
+                                     "01234567890123456789012345678901234567890123456789012345678901234567890", (size_t)70));
+        redisFree(c);
+        CHECK_EQ_INT(do_get(q, "01bbbbbbbbbbbbbbbbbbbbbbbb").err, Q_ERR_PROTO);
+        CHECK_EQ_INT(do_get(q, "01cccccccccccccccccccccccc").err, Q_ERR_PROTO);
+        CHECK_EQ_INT(do_get(q, "01dddddddddddddddddddddddd").err, Q_ERR_PROTO);
+        CHECK_EQ_INT(do_get(q, "01eeeeeeeeeeeeeeeeeeeeeeee").err, Q_ERR_PROTO);
+        CHECK_EQ_INT(do_get(q, "01ffffffffffffffffffffffff").err, Q_ERR_NOT_FOUND);
+    }
+
+    /* Another db (SELECT on connect) sees nothing of db 0. */
+    {
+        struct cfg_redis c3 = cfg;
+        struct q *q3 = NULL;
+        struct res r = {0};
+        c3.db = 3;
+        CHECK_EQ_INT(q_new(base, &c3, &q3), Q_OK);
+        CHECK(pump_connected(q3, 3000));
+        q_por_lookup(q3, "84912345678", on_lookup, &r);
+        CHECK(pump(&r.n, 1, 3000));
+        CHECK_EQ_INT(r.err, Q_ERR_NOT_FOUND);
+        q_free(q3);
+    }
+
+    /* A refused AUTH: never "connected", calls fail with AGAIN, nothing leaks or crashes. */
+    {
+        struct cfg_redis c4 = cfg;
+        struct q *q4 = NULL;
+        struct res r = {0};
+        snprintf(c4.password, sizeof c4.password, "wrong");
+        CHECK_EQ_INT(q_new(base, &c4, &q4), Q_OK);
+        pump(NULL, 0, 300);
+        CHECK(!q_connected(q4));
+        q_txn_get(q4, id1, on_get, &r);
+        CHECK(pump(&r.n, 1, 1000));
+        CHECK_EQ_INT(r.err, Q_ERR_AGAIN);
+        q_free(q4);
+    }
+
+    /* A hung server (SIGSTOP): the call fails with AGAIN after the command timeout, then all recovers. */
+    {
+        struct res r = {0};
+        int64_t t1;
+        kill(redis_pid, SIGSTOP);
+        t1 = now_ms();
+        q_txn_get(q, id1, on_get, &r);
+        CHECK(pump(&r.n, 1, 5000));
+        CHECK_EQ_INT(r.err, Q_ERR_AGAIN);
+        CHECK(now_ms() - t1 >= 1000);
+        kill(redis_pid, SIGCONT);
+        CHECK(pump_connected(q, 5000));
+        memset(&r, 0, sizeof r);
+        r = do_get(q, id1);
+        CHECK(r.err == Q_OK || r.err == Q_ERR_NOT_FOUND);
+    }
+
+    /* q_free from inside its own callback is deferred to the loop. */
+    {
+        struct self_free sf = {0};
+        CHECK_EQ_INT(q_new(base, &cfg, &sf.q), Q_OK);
+        CHECK(pump_connected(sf.q, 3000));
+        q_txn_get(sf.q, id1, on_get_free, &sf);
+        CHECK(pump(&sf.n, 1, 3000));
+        pump(NULL, 0, 50);
+        CHECK_EQ_INT(sf.n, 1);
+    }
+
+    /* q_free with a call outstanding: the callback still runs, with AGAIN. */
+    {
+        struct res r = {0};
+        q_txn_get(q2, id1, on_get, &r);
+        q_free(q2);
+        q2 = NULL;
+        CHECK_EQ_INT(r.n, 1);
+        CHECK_EQ_INT(r.err, Q_ERR_AGAIN);
+    }
+
+    q_free(q);
+    q_free(NULL);
+    q_sync_free(qs);
+    event_free(tk);
+    event_base_free(base);
+    return check_report("test_q");
+}

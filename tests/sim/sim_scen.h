@@ -1,0 +1,65 @@
+/*
+ * sim_scen.h - the simulator's scenario file: carriers (one SMSC each) and
+ * the virtual SIMs they host.
+ *
+ *   { "carriers": [ {"name":"viettel", "port":27751, "system_id":"simpki",
+ *                    "password":"vt-test", "master_key":"<32 hex>",
+ *                    "service_number":"9191"}, ... ],
+ *     "defaults": {"delay_ms": 300},
+ *     "pki": "dir of mkpki.sh output, relative to this file or absolute",
+ *     "subscribers": [ {"msisdn":"84960000001", "carrier":"viettel",
+ *                       "iccid":"8984040000960000001", "kv":1,
+ *                       "key":"subs/84960000001.key.pem",
+ *                       "cert":"subs/84960000001.crt.der",
+ *                       "behaviour":"confirm", "delay_ms":300}, ... ] }
+ *
+ * "key"/"cert" are relative to "pki" (or absolute) and optional: a card
+ * without a key answers SIGN with NO_KEY and accepts GENKEY; the key of a
+ * "no_key" subscriber is not loaded, for the same reason.  "behaviour" is
+ * a name of sim_card.h ("confirm", "cancel", ...) or its two-digit code;
+ * "delay_ms" defaults to defaults.delay_ms (5000 for "slow").  A port of 0
+ * takes an ephemeral port (printed in the ready line).
+ *
+ * Loading is all-or-nothing and the error names the offending entry.  The
+ * scenario owns its cards; master keys are wiped by sim_scen_free().
+ */
+#ifndef SIMPKI_SIM_SCEN_H
+#define SIMPKI_SIM_SCEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "car.h"
+#include "sim_card.h"
+
+#define SIM_MAX_CARRIERS 8
+
+/* A carrier's SMSC as the scenario declares it.  Plain data, read-only after load. */
+struct sim_carrier_cfg {
+    char name[16];
+    uint16_t port;
+    char system_id[16];     /* SMPP 3.4: 15 + NUL */
+    char password[9];       /* 8 + NUL; a test value, but still never logged */
+    uint8_t master_key[16];
+    char service_number[21];
+};
+
+struct sim_scen;
+
+/* Load and validate; on failure *out is NULL and err holds "file: where: what". */
+enum car_err sim_scen_load(const char *path, struct sim_scen **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* sim_scen_free(NULL) does nothing. */
+void sim_scen_free(struct sim_scen *s);
+
+size_t sim_scen_n_carriers(const struct sim_scen *s);
+const struct sim_carrier_cfg *sim_scen_carrier(const struct sim_scen *s, size_t i);
+size_t sim_scen_n_cards(const struct sim_scen *s);
+
+/*
+ * The card with this msisdn and the index of its carrier, or NULL.  The card
+ * stays owned by the scenario.
+ */
+struct sim_card *sim_scen_find(const struct sim_scen *s, const char *msisdn, size_t *carrier);
+
+#endif /* SIMPKI_SIM_SCEN_H */
