@@ -398,7 +398,11 @@ enum car_err pdu_pack(void *st, uint8_t *buf, size_t cap, size_t *outlen, char *
             rc = CAR_ERR_INVALID;
             goto out;
         }
-        if (f->type == F_SM && ((const submit_sm_t *)st)->sm_length > PDU_SM_MAX) {
+        /* deliver_sm_t lays its fields out differently from submit_sm_t (its
+         * time fields are one octet), so read sm_length through the right type. */
+        if (f->type == F_SM && (hdr[1] == PDU_DELIVER_SM ? ((const deliver_sm_t *)st)->sm_length
+                                                          : ((const submit_sm_t *)st)->sm_length) > PDU_SM_MAX) {
+            why_set(why, whylen, "%s: sm_length over %d", d->name, PDU_SM_MAX);
             rc = CAR_ERR_INVALID;
             goto out;
         }

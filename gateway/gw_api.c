@@ -46,6 +46,7 @@ struct call {
 struct gw_api {
     struct gw_api_deps d;
     struct evhttp *http;
+    struct evhttp_bound_socket *listener;
     struct call *waiters[WAITER_BUCKETS];
 };
 
@@ -630,7 +631,8 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
     evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                               EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD);
     evhttp_set_gencb(api->http, route, api);
-    if (evhttp_bind_socket(api->http, deps->cfg->listen_host, deps->cfg->listen_port) != 0) {
+    api->listener = evhttp_bind_socket_with_handle(api->http, deps->cfg->listen_host, deps->cfg->listen_port);
+    if (!api->listener) {
         LOGP(LOG_ERR, "http", NULL, "cannot listen on %s:%u", deps->cfg->listen_host, deps->cfg->listen_port);
         goto fail;
     }
@@ -643,10 +645,12 @@ fail:
     return NULL;
 }
 
-void gw_api_free(struct gw_api *api)
+void gw_api_drain(struct gw_api *api)
 {
-    if (!api)
-        return;
+    if (api->listener) {
+        evhttp_del_accept_socket(api->http, api->listener);
+        api->listener = NULL;
+    }
     for (size_t b = 0; b < WAITER_BUCKETS; b++) {
         while (api->waiters[b]) {
             struct call *c = api->waiters[b];
@@ -658,6 +662,13 @@ void gw_api_free(struct gw_api *api)
                 call_free(c);
         }
     }
+}
+
+void gw_api_free(struct gw_api *api)
+{
+    if (!api)
+        return;
+    gw_api_drain(api);
     evhttp_free(api->http);
     free(api);
 }

@@ -34,7 +34,14 @@ struct gw_api_deps {
 /* Binds cfg->listen_host:listen_port.  NULL on failure (logged). */
 struct gw_api *gw_api_new(const struct gw_api_deps *deps);
 
-/* Answers every waiting long poll with the current state, then frees.  NULL does nothing. */
+/*
+ * Stop accepting connections and answer every waiting long poll with 503
+ * SHUTTING_DOWN (the client polls again, maybe at another instance).  The
+ * event loop must run a little longer for the answers to be written.
+ */
+void gw_api_drain(struct gw_api *api);
+
+/* Drains if not done yet, then frees.  NULL does nothing. */
 void gw_api_free(struct gw_api *api);
 
 /* A transaction finished somewhere: wake the long polls waiting on it. */

@@ -30,12 +30,28 @@ static void usage(FILE *f)
                "       simpkid --help-config\n");
 }
 
+struct stopper {
+    struct event_base *base;
+    struct gw_api *api;
+    int stopping;
+};
+
+/*
+ * First signal: stop taking requests, answer long polls, and give the loop a
+ * short grace period to write those answers.  A second signal stops at once.
+ */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-    struct event_base *base = arg;
+    struct stopper *st = arg;
+    struct timeval grace = {0, 300 * 1000};
     (void)what;
+    if (st->stopping++) {
+        event_base_loopbreak(st->base);
+        return;
+    }
     LOGP(LOG_INFO, "main", NULL, "signal %d: stopping", (int)sig);
-    event_base_loopexit(base, NULL);
+    gw_api_drain(st->api);
+    event_base_loopexit(st->base, &grace);
 }
 
 int main(int argc, char **argv)
@@ -51,6 +67,7 @@ int main(int argc, char **argv)
     struct gw_engine *engine = NULL;
     struct gw_api *api = NULL;
     struct gw_metrics metrics;
+    struct stopper st = {0};
 
     memset(&metrics, 0, sizeof(metrics));
     for (int i = 1; i < argc; i++) {
@@ -108,8 +125,10 @@ int main(int argc, char **argv)
         LOGP(LOG_ERR, "main", NULL, "cannot subscribe to transaction completions");
         goto out;
     }
-    sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-    sigint = evsignal_new(base, SIGINT, on_signal, base);
+    st.base = base;
+    st.api = api;
+    sigterm = evsignal_new(base, SIGTERM, on_signal, &st);
+    sigint = evsignal_new(base, SIGINT, on_signal, &st);
     if (!sigterm || !sigint || evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0)
         goto out;
     LOGP(LOG_INFO, "main", NULL, "simpkid %s started", "0.1.0");

@@ -33,12 +33,23 @@ struct link_slot {
     int up;
 };
 
-/* A command handed to a link, until the link says what became of it. */
+/*
+ * A command handed to a link, until the link says what became of it; or one
+ * no link could take yet ("parked"), kept with a copy of the request so it
+ * goes out as soon as a link is bound instead of a lease later.
+ */
 struct submit_ctx {
     struct gw_engine *e;
-    struct submit_ctx *next; /* inflight bucket chain */
+    struct submit_ctx *next;        /* inflight bucket chain */
+    struct submit_ctx *next_parked; /* parked list, when parked */
+    int parked;
+    int net;
     char id[Q_ID_LEN];
     uint64_t cntr;
+    int64_t deadline_ms;
+    struct car_request req;         /* pointers below point into this struct */
+    uint8_t digest[64];
+    char text[];
 };
 
 struct gw_engine {
@@ -48,8 +59,11 @@ struct gw_engine {
     size_t n_links;
     unsigned rr;             /* round robin over a network's links */
     struct event *sweep_ev;
+    struct event *parked_ev;
     int sweeping;
     struct submit_ctx *inflight[INFLIGHT_BUCKETS];
+    struct submit_ctx *parked;
+    size_t n_parked;
 };
 
 const char *gw_strerror(enum gw_err err)
@@ -162,54 +176,108 @@ static int effective_net(const struct q_txn *txn, const struct q_sub *sub)
     return sub && sub->net ? sub->net : txn->net;
 }
 
+static void park(struct gw_engine *e, struct submit_ctx *s)
+{
+    s->parked = 1;
+    s->next_parked = e->parked;
+    e->parked = s;
+    e->n_parked++;
+    if (!evtimer_pending(e->parked_ev, NULL)) {
+        struct timeval tv = {0, 500 * 1000};
+        evtimer_add(e->parked_ev, &tv);
+    }
+}
+
+/* Give a command to a link.  0 when a link took it, -1 when none could (yet). */
+static int try_submit(struct gw_engine *e, struct submit_ctx *s)
+{
+    struct car_link *link = pick_link(e, s->net);
+    enum car_err rc = link ? car_link_submit(link, &s->req, s) : CAR_ERR_AGAIN;
+    if (rc == CAR_OK)
+        return 0;
+    if (rc != CAR_ERR_AGAIN)
+        LOGP(LOG_WARN, "txn", s->id, "submit refused: %s", car_strerror(rc));
+    return -1;
+}
+
+/* Retry parked commands: on a timer, and whenever a link comes up. */
+static void retry_parked(struct gw_engine *e)
+{
+    struct submit_ctx *list = e->parked, *s;
+    int64_t now = gw_now_ms();
+
+    e->parked = NULL;
+    e->n_parked = 0;
+    while (list) {
+        s = list;
+        list = s->next_parked;
+        s->parked = 0;
+        if (now >= s->deadline_ms) {
+            /* Too late to ask the official; the sweeper expires it. */
+            inflight_remove(e, s);
+            free(s);
+        } else if (try_submit(e, s) != 0) {
+            park(e, s);
+        }
+    }
+}
+
+static void parked_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    retry_parked(arg);
+}
+
 /* Hand a stored pending transaction to a link, unless this instance already has. */
 static void submit_txn(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub)
 {
     struct submit_ctx **slot = inflight_find(e, txn->id), *s;
-    struct car_request req;
-    struct car_link *link;
-    enum car_err rc;
+    const char *text = txn->display_text ? txn->display_text : "";
+    size_t tlen = strlen(text);
 
     if (*slot)
         return;
-    link = pick_link(e, effective_net(txn, sub));
-    if (!link) {
-        finish(e, txn->id, txn->cntr, Q_FAILED, "DELIVERY_ERROR", 209, "no carrier link for this network", NULL,
-               0, NULL, 0);
+    if (txn->digest_len > sizeof(s->digest))
         return;
-    }
-    memset(&req, 0, sizeof(req));
-    req.op = CAR_OP_SIGN;
-    snprintf(req.sub.msisdn, sizeof(req.sub.msisdn), "%s", sub->msisdn);
-    snprintf(req.sub.iccid, sizeof(req.sub.iccid), "%s", sub->iccid);
-    req.sub.ota_kv = sub->kv;
-    req.cntr = txn->cntr;
-    if (gw_txn_ref_from_id(txn->id, req.txn_ref) != 0) {
-        LOGP(LOG_ERR, "txn", txn->id, "malformed transaction id in storage");
-        return;
-    }
-    req.key_ref = 0x01;
-    req.digest_alg = txn->digest_alg;
-    req.digest = txn->digest;
-    req.digest_len = txn->digest_len;
-    req.display_text = txn->display_text ? txn->display_text : "";
-    memcpy(req.vc, txn->vc, sizeof(req.vc));
-    req.user_timeout_s = (uint16_t)e->d.cfg->user_timeout_s;
-
-    s = calloc(1, sizeof(*s));
+    s = calloc(1, sizeof(*s) + tlen + 1);
     if (!s)
         return;
     s->e = e;
     s->cntr = txn->cntr;
+    s->net = effective_net(txn, sub);
+    s->deadline_ms = txn->deadline_ms;
     snprintf(s->id, sizeof(s->id), "%s", txn->id);
-    *slot = s;
-    rc = car_link_submit(link, &req, s);
-    if (rc != CAR_OK) {
-        /* Left in the Redis outbox: the sweeper retries once the lease passes. */
-        inflight_remove(e, s);
+    memcpy(s->digest, txn->digest, txn->digest_len);
+    memcpy(s->text, text, tlen + 1);
+    s->req.op = CAR_OP_SIGN;
+    snprintf(s->req.sub.msisdn, sizeof(s->req.sub.msisdn), "%s", sub->msisdn);
+    snprintf(s->req.sub.iccid, sizeof(s->req.sub.iccid), "%s", sub->iccid);
+    s->req.sub.ota_kv = sub->kv;
+    s->req.cntr = txn->cntr;
+    if (gw_txn_ref_from_id(txn->id, s->req.txn_ref) != 0) {
+        LOGP(LOG_ERR, "txn", txn->id, "malformed transaction id in storage");
         free(s);
+        return;
+    }
+    s->req.key_ref = 0x01;
+    s->req.digest_alg = txn->digest_alg;
+    s->req.digest = s->digest;
+    s->req.digest_len = txn->digest_len;
+    s->req.display_text = s->text;
+    memcpy(s->req.vc, txn->vc, sizeof(s->req.vc));
+    s->req.user_timeout_s = (uint16_t)e->d.cfg->user_timeout_s;
+
+    if (!pick_link(e, s->net)) {
+        finish(e, txn->id, txn->cntr, Q_FAILED, "DELIVERY_ERROR", 209, "no carrier link for this network", NULL,
+               0, NULL, 0);
+        free(s);
+        return;
+    }
+    *slot = s;
+    if (try_submit(e, s) != 0) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
-        LOGP(LOG_WARN, "txn", txn->id, "submit deferred: %s", car_strerror(rc));
+        park(e, s);
     }
 }
 
@@ -435,6 +503,8 @@ static void on_state(void *arg, struct car_link *link, int up)
         if (e->links[i].link == link)
             e->links[i].up = up;
     LOGP(up ? LOG_INFO : LOG_WARN, "txn", car_link_name(link), "link %s", up ? "up" : "down");
+    if (up && e->parked)
+        retry_parked(e);
 }
 
 /* ---- starting --------------------------------------------------------- */
@@ -609,10 +679,11 @@ enum gw_err gw_engine_new(const struct gw_engine_deps *deps, struct gw_engine **
             e->n_links++;
         }
     }
+    e->parked_ev = evtimer_new(deps->base, parked_cb, e);
     e->sweep_ev = event_new(deps->base, -1, EV_PERSIST, sweep_cb, e);
     tv.tv_sec = deps->cfg->sweep_interval_ms / 1000;
     tv.tv_usec = (deps->cfg->sweep_interval_ms % 1000) * 1000;
-    if (!e->sweep_ev || event_add(e->sweep_ev, &tv) != 0) {
+    if (!e->parked_ev || !e->sweep_ev || event_add(e->sweep_ev, &tv) != 0) {
         gw_engine_free(e);
         return GW_ERR_INTERNAL;
     }
@@ -626,6 +697,8 @@ void gw_engine_free(struct gw_engine *e)
         return;
     if (e->sweep_ev)
         event_free(e->sweep_ev);
+    if (e->parked_ev)
+        event_free(e->parked_ev);
     for (size_t i = 0; i < e->n_links; i++)
         car_link_close(e->links[i].link);
     /* Links freed: nothing can report on these any more. */
@@ -682,6 +755,7 @@ void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out)
                              (double)*(const uint64_t *)(const void *)((const char *)&st[i] + fields[f].off));
         }
     }
+    gw_metrics_gauge(out, "parked", "commands waiting for a carrier link to come up", NULL, (double)e->n_parked);
     for (size_t i = 0; i < e->n_links; i++) {
         snprintf(labels, sizeof(labels), "link=\"%s\"", car_link_name(e->links[i].link));
         gw_metrics_gauge(out, "link_up", i == 0 ? "1 when the link is bound" : NULL, labels, e->links[i].up);

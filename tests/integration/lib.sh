@@ -157,9 +157,14 @@ code() { cat "$T/code"; }
 # wait_result ID [SECONDS] -> final JSON
 wait_result() {
   local id=$1 limit=${2:-30} j
-  for _ in $(seq 1 $(( limit / 10 + 1 ))); do
+  local end=$(( $(date +%s) + limit ))
+  while [ "$(date +%s)" -lt "$end" ]; do
     j=$(api GET "/v1/signatures/$id?wait=10")
-    if [ "$(jq -r .state <<<"$j")" != "pending" ]; then echo "$j"; return 0; fi
+    case "$(code)" in
+      200) [ "$(jq -r .state <<<"$j")" != "pending" ] && { echo "$j"; return 0; } ;;
+      503|000) sleep 0.3 ;;   # storage or gateway restarting: poll again, as a client should
+      *) echo "$j"; return 0 ;;
+    esac
   done
   echo "$j"
 }
