@@ -5,10 +5,15 @@
 #
 #   ./deploy/local.sh                 API on 127.0.0.1:8080
 #   SIMPKI_PORT=9090 ./deploy/local.sh
+#
+# Other settings: SIMPKI_REDIS_PORT (6390), SIMPKI_SMPP_BASE (27751: three
+# simulator ports from there), SIMPKI_RUN_DIR (.run/local: logs, AOF, demo
+# PKI, secrets), SIMPKI_BUILD_DIR (build; set SIMPKI_NO_BUILD=1 to use it as is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-RUN=$ROOT/.run/local
+RUN=${SIMPKI_RUN_DIR:-$ROOT/.run/local}
+BUILD=${SIMPKI_BUILD_DIR:-$ROOT/build}
 API_PORT=${SIMPKI_PORT:-8080}
 REDIS_PORT=${SIMPKI_REDIS_PORT:-6390}
 SMPP_BASE=${SIMPKI_SMPP_BASE:-27751}
@@ -25,9 +30,11 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-echo "== building"
-cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$ROOT/build" -j "$(nproc)" --target simpkid simpki-admin simpki-sim >/dev/null
+if [ "${SIMPKI_NO_BUILD:-0}" != 1 ]; then
+  echo "== building"
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD" -j "$(nproc)" --target simpkid simpki-admin simpki-sim >/dev/null
+fi
 
 mkdir -p "$RUN/redis" "$RUN/secrets"
 chmod 700 "$RUN/secrets"
@@ -75,14 +82,14 @@ jq --slurpfile s "$RUN/scenario.json" --arg run "$RUN" --argjson api "$API_PORT"
 ' "$ROOT/config/simpki.example.json" > "$RUN/simpki.json"
 
 echo "== carrier simulator on ports $SMPP_BASE-$((SMPP_BASE + 2))"
-"$ROOT/build/tests/sim/simpki-sim" --scenario "$RUN/scenario.json" >"$RUN/sim.log" 2>&1 &
+"$BUILD/tests/sim/simpki-sim" --scenario "$RUN/scenario.json" >"$RUN/sim.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do grep -q "simpki-sim ready" "$RUN/sim.log" && break; sleep 0.1; done
 
-"$ROOT/build/gateway/simpki-admin" -c "$RUN/simpki.json" import "$RUN/demo/registry.json"
+"$BUILD/gateway/simpki-admin" -c "$RUN/simpki.json" import "$RUN/demo/registry.json"
 
 echo "== gateway on http://127.0.0.1:$API_PORT (log: $RUN/gateway.log)"
-"$ROOT/build/gateway/simpkid" -c "$RUN/simpki.json" >"$RUN/gateway.log" 2>&1 &
+"$BUILD/gateway/simpkid" -c "$RUN/simpki.json" >"$RUN/gateway.log" 2>&1 &
 GW=$!
 PIDS+=($GW)
 for _ in $(seq 100); do

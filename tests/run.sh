@@ -12,12 +12,16 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libhiredis-dev libjansson-dev
-      libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq nodejs npm)
+      libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq)
 
 need=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
+# The interop test drives node-smpp.  Any Node.js with npm will do (a machine
+# may have one from elsewhere, which Debian's npm package would conflict with).
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing: ${need[*]}"
   if [ "$(id -u)" -ne 0 ]; then echo "run as root, or install: apt-get install ${need[*]}" >&2; exit 1; fi

@@ -1,0 +1,596 @@
+/*
+ * test_cfg.c - config/cfg.c, table-driven.
+ *
+ *   test_cfg CASES_DIR EXAMPLE_JSON
+ *
+ * Every cases/NAME.err is one invalid configuration, cases/NAME.json, and
+ * what loading it must say.  The .err file's first line is
+ *
+ *     CODE SUBSTRING
+ *
+ * CODE is IO, SYNTAX or INVALID; the error text must contain SUBSTRING and
+ * the path of the file loaded.  Each further line "!TEXT" is text the error
+ * must NOT contain (a secret that must not be echoed).  "@DIR@" in a case is
+ * replaced with a temporary directory holding the secret files written by
+ * write_secrets().
+ *
+ * cases/ok-*.json are valid and checked field by field below.  The shipped
+ * example config is loaded too, with its /etc/simpki secret paths pointed
+ * at temporary files, so it cannot rot.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "check.h"
+#include "log.h"
+
+static char tmpdir[256];
+
+static int write_file(const char *dir, const char *name, const char *data)
+{
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(data, f);
+    return fclose(f);
+}
+
+/* The secret files the cases refer to as @DIR@/<name>. */
+static void write_secrets(void)
+{
+    char longkey[302];
+    memset(longkey, 'k', 300);
+    longkey[300] = '\n';
+    longkey[301] = '\0';
+    CHECK(write_file(tmpdir, "redis.pass", "redis-secret\n") == 0);
+    CHECK(write_file(tmpdir, "viettel.mk", "000102030405060708090a0b0c0d0e0f\r\n") == 0);
+    CHECK(write_file(tmpdir, "smpp.pass", "pw8chars\nnot this line\n") == 0);
+    CHECK(write_file(tmpdir, "rp.key", "token-of-rp-two\nsecond line is ignored\n") == 0);
+    CHECK(write_file(tmpdir, "bad.mk", "not-a-key\n") == 0);
+    CHECK(write_file(tmpdir, "empty", "") == 0);
+    CHECK(write_file(tmpdir, "long.pass", "sup3rs3cr3t\n") == 0);
+    CHECK(write_file(tmpdir, "long.key", longkey) == 0);
+}
+
+/* malloc'd contents of a file, NUL-terminated; NULL when unreadable. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    if (!f)
+        return NULL;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            char *p;
+            cap = cap ? 2 * cap : 8192;
+            p = realloc(buf, cap);
+            if (!p) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = p;
+        }
+        size_t got = fread(buf + n, 1, 4096, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Copy case `src` to `dst` with every "@DIR@" replaced by tmpdir. */
+static int instantiate(const char *src, const char *dst)
+{
+    char *text = slurp(src);
+    FILE *f;
+    const char *p, *at;
+    if (!text)
+        return -1;
+    f = fopen(dst, "w");
+    if (!f) {
+        free(text);
+        return -1;
+    }
+    p = text;
+    at = strstr(p, "@DIR@");
+    while (at) {
+        fwrite(p, 1, (size_t)(at - p), f);
+        fputs(tmpdir, f);
+        p = at + 5;
+        at = strstr(p, "@DIR@");
+    }
+    fputs(p, f);
+    free(text);
+    return fclose(f);
+}
+
+static enum cfg_err code_of(const char *s)
+{
+    if (strcmp(s, "IO") == 0)
+        return CFG_ERR_IO;
+    if (strcmp(s, "SYNTAX") == 0)
+        return CFG_ERR_SYNTAX;
+    if (strcmp(s, "INVALID") == 0)
+        return CFG_ERR_INVALID;
+    return CFG_OK; /* never expected of a .err case */
+}
+
+static void run_error_case(const char *dir, const char *name)
+{
+    char errpath[512], src[512], dst[512], err[512];
+    char *spec, *line, *next, *sp;
+    struct cfg *cfg = (struct cfg *)1;
+    enum cfg_err rc, want;
+
+    snprintf(errpath, sizeof errpath, "%s/%s.err", dir, name);
+    snprintf(src, sizeof src, "%s/%s.json", dir, name);
+    snprintf(dst, sizeof dst, "%s/%s.json", tmpdir, name);
+    spec = slurp(errpath);
+    CHECK(spec != NULL);
+    if (!spec)
+        return;
+    CHECK(instantiate(src, dst) == 0);
+    rc = cfg_load(dst, &cfg, err, sizeof err);
+    CHECK(cfg == NULL);
+    line = spec;
+    next = strchr(line, '\n');
+    if (next)
+        *next++ = '\0';
+    sp = strchr(line, ' ');
+    if (!sp) {
+        fprintf(stderr, "%s: first line must be CODE SUBSTRING\n", errpath);
+        CHECK(sp != NULL);
+        free(spec);
+        cfg_free(cfg);
+        return;
+    }
+    *sp = '\0';
+    want = code_of(line);
+    if (rc != want || !strstr(err, sp + 1) || !strstr(err, dst)) {
+        fprintf(stderr, "case %s: got %s \"%s\", want %s containing \"%s\" and the path\n", name, cfg_strerror(rc),
+                err, line, sp + 1);
+    }
+    CHECK(want != CFG_OK);
+    CHECK_EQ_INT(rc, want);
+    CHECK(strstr(err, sp + 1) != NULL);
+    CHECK(strstr(err, dst) != NULL);
+    CHECK(strchr(err, '\n') == NULL); /* one line */
+    while (next && *next) {
+        line = next;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (line[0] != '!')
+            continue;
+        if (strstr(err, line + 1))
+            fprintf(stderr, "case %s: error \"%s\" leaks \"%s\"\n", name, err, line + 1);
+        CHECK(strstr(err, line + 1) == NULL);
+    }
+    free(spec);
+    unlink(dst);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static void run_error_cases(const char *dir)
+{
+    struct dirent **ents = NULL;
+    int n = scandir(dir, &ents, NULL, by_name);
+    unsigned ran = 0;
+    CHECK(n > 0);
+    for (int i = 0; i < n; i++) {
+        char name[256];
+        size_t len = strlen(ents[i]->d_name);
+        if (len > 4 && len - 4 < sizeof name && strcmp(ents[i]->d_name + len - 4, ".err") == 0) {
+            memcpy(name, ents[i]->d_name, len - 4);
+            name[len - 4] = '\0';
+            run_error_case(dir, name);
+            ran++;
+        }
+        free(ents[i]);
+    }
+    free(ents);
+    CHECK(ran >= 60);
+    printf("ran %u error cases\n", ran);
+}
+
+static struct cfg *load_ok(const char *dir, const char *name)
+{
+    char src[512], dst[512], err[512];
+    struct cfg *cfg = NULL;
+    enum cfg_err rc;
+    snprintf(src, sizeof src, "%s/%s.json", dir, name);
+    snprintf(dst, sizeof dst, "%s/%s.json", tmpdir, name);
+    CHECK(instantiate(src, dst) == 0);
+    rc = cfg_load(dst, &cfg, err, sizeof err);
+    if (rc != CFG_OK)
+        fprintf(stderr, "%s: %s\n", name, err);
+    CHECK_EQ_INT(rc, CFG_OK);
+    CHECK(rc != CFG_OK || cfg != NULL);
+    CHECK(rc != CFG_OK || strcmp(cfg->path, dst) == 0);
+    return rc == CFG_OK ? cfg : NULL;
+}
+
+static void sha256_of(const char *s, uint8_t md[32])
+{
+    unsigned int len = 0;
+    CHECK(EVP_Digest(s, strlen(s), md, &len, EVP_sha256(), NULL) == 1);
+    CHECK_EQ_INT(len, 32);
+}
+
+static void test_full(const char *dir)
+{
+    static const uint8_t mk_viettel[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    static const uint8_t mk_vina[16] = {0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88,
+                                        0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00};
+    uint8_t want[32], md[32];
+    struct cfg *cfg = load_ok(dir, "ok-full");
+    const struct cfg_carrier *vt, *vn, *mf;
+    const struct cfg_smpp *l;
+
+    if (!cfg)
+        return;
+    CHECK_EQ_STR(cfg->listen_host, "0.0.0.0");
+    CHECK_EQ_INT(cfg->listen_port, 8443);
+    CHECK_EQ_INT(cfg->max_body_bytes, 1048576);
+    CHECK_EQ_INT(cfg->long_poll_max_s, 0);
+    CHECK_EQ_INT(cfg->log_level, LOG_DEBUG);
+    CHECK_EQ_INT(cfg->log_format, LOG_FMT_JSON);
+    CHECK_EQ_INT(cfg->txn_timeout_s, 3600);
+    CHECK_EQ_INT(cfg->txn_retention_s, 60);
+    CHECK_EQ_INT(cfg->sweep_interval_ms, 50);
+    CHECK_EQ_INT(cfg->user_timeout_s, 600);
+    CHECK_EQ_INT(cfg->resubmit_lease_s, 2);
+    CHECK_EQ_STR(cfg->trust_anchors, "/etc/simpki/trust/roots.pem");
+    CHECK_EQ_STR(cfg->intermediates, "/etc/simpki/trust/issuing-cas.pem");
+
+    CHECK_EQ_STR(cfg->redis.host, "redis.internal");
+    CHECK_EQ_INT(cfg->redis.port, 6380);
+    CHECK_EQ_STR(cfg->redis.unix_socket, "/run/redis/redis.sock");
+    CHECK_EQ_STR(cfg->redis.password, "redis-secret"); /* first line, newline stripped */
+    CHECK_EQ_INT(cfg->redis.db, 15);
+    CHECK_EQ_INT(cfg->redis.shards, 256);
+    CHECK_EQ_INT(cfg->redis.connect_timeout_ms, 10);
+
+    CHECK_EQ_INT(cfg->n_apikeys, 2);
+    CHECK_EQ_STR(cfg->apikeys[0].name, "eoffice-province");
+    sha256_of("123", want); /* the config gives it in upper-case hex */
+    CHECK_MEM(cfg->apikeys[0].sha256, want, 32);
+    CHECK_EQ_STR(cfg->apikeys[1].name, "rp_2.test");
+    sha256_of("token-of-rp-two", md); /* the first line of rp.key */
+    CHECK_MEM(cfg->apikeys[1].sha256, md, 32);
+
+    CHECK_EQ_INT(cfg->n_carriers, 3);
+    vt = cfg_carrier_by_name(cfg, "viettel");
+    vn = cfg_carrier_by_name(cfg, "vinaphone");
+    mf = cfg_carrier_by_name(cfg, "mobifone");
+    CHECK(vt == &cfg->carriers[0]);
+    CHECK(vn == &cfg->carriers[1]);
+    CHECK(mf == &cfg->carriers[2]);
+    CHECK(cfg_carrier_by_name(cfg, "Viettel") == NULL);
+    CHECK(cfg_carrier_by_name(cfg, "") == NULL);
+    CHECK(cfg_carrier_by_net(cfg, 1) == vt); /* enum car_net */
+    CHECK(cfg_carrier_by_net(cfg, 2) == vn);
+    CHECK(cfg_carrier_by_net(cfg, 3) == mf);
+    CHECK(cfg_carrier_by_net(cfg, 0) == NULL);
+    CHECK(cfg_carrier_by_net(cfg, 4) == NULL);
+    if (!vt || !vn || !mf) {
+        cfg_free(cfg);
+        return;
+    }
+
+    CHECK_EQ_STR(vt->service_number, "9191");
+    CHECK_MEM(vt->ota_master_key, mk_viettel, 16); /* from a file ending in CRLF */
+    CHECK_EQ_INT(vt->reassembly_timeout_s, 600);
+    CHECK_EQ_INT(vt->n_links, 3);
+    l = &vt->links[0];
+    CHECK_EQ_STR(l->name, "viettel-a");
+    CHECK_EQ_STR(l->host, "smsc1.viettel.example");
+    CHECK_EQ_INT(l->port, 2775);
+    CHECK_EQ_STR(l->system_id, "simpki");
+    CHECK_EQ_STR(l->password, "pw8chars");
+    CHECK_EQ_STR(l->system_type, "OTA");
+    CHECK_EQ_INT(l->window, 1024);
+    CHECK_EQ_INT(l->rate, 100000);
+    CHECK_EQ_INT(l->enquire_link_s, 3600);
+    CHECK_EQ_INT(l->response_timeout_s, 600);
+    CHECK_EQ_INT(l->reconnect_min_ms, 600000);
+    CHECK_EQ_INT(l->reconnect_max_ms, 600000);
+    CHECK_EQ_INT(l->throttle_backoff_ms, 1);
+    l = &vt->links[1];
+    CHECK_EQ_STR(l->name, "viettel-2"); /* default: carrier-N */
+    CHECK_EQ_INT(l->port, 65535);
+    CHECK_EQ_STR(l->system_id, "abcdefghijklmno"); /* 15, the most that fits */
+    CHECK_EQ_STR(l->password, "12345678");
+    CHECK_EQ_STR(vt->links[2].name, "viettel-3");
+    CHECK_EQ_INT(vt->links[2].port, 1);
+
+    CHECK_EQ_STR(vn->service_number, "12345678901234567890");
+    CHECK_MEM(vn->ota_master_key, mk_vina, 16);
+    CHECK_EQ_INT(vn->n_links, 2);
+    CHECK_EQ_STR(vn->links[1].name, "vina-2");
+    CHECK_EQ_STR(vn->links[1].host, "10.0.0.2");
+    CHECK_EQ_INT(mf->n_links, 1);
+    CHECK_EQ_STR(mf->links[0].name, "mobifone-1");
+    CHECK_EQ_INT(mf->links[0].reconnect_min_ms, 10);
+    CHECK_EQ_INT(mf->links[0].reconnect_max_ms, 10);
+    cfg_free(cfg);
+}
+
+/* Every key absent gets the default the reference documents. */
+static void test_defaults(const char *dir)
+{
+    struct cfg *cfg = load_ok(dir, "ok-defaults");
+    const struct cfg_smpp *l;
+    if (!cfg)
+        return;
+    CHECK_EQ_STR(cfg->listen_host, "127.0.0.1");
+    CHECK_EQ_INT(cfg->listen_port, 8080);
+    CHECK_EQ_INT(cfg->max_body_bytes, 16384);
+    CHECK_EQ_INT(cfg->long_poll_max_s, 60);
+    CHECK_EQ_INT(cfg->log_level, LOG_INFO);
+    CHECK_EQ_INT(cfg->log_format, LOG_FMT_TEXT);
+    CHECK_EQ_INT(cfg->txn_timeout_s, 180);
+    CHECK_EQ_INT(cfg->txn_retention_s, 86400);
+    CHECK_EQ_INT(cfg->sweep_interval_ms, 500);
+    CHECK_EQ_INT(cfg->user_timeout_s, 120);
+    CHECK_EQ_INT(cfg->resubmit_lease_s, 30);
+    CHECK_EQ_STR(cfg->intermediates, "");
+    CHECK_EQ_STR(cfg->redis.host, "127.0.0.1");
+    CHECK_EQ_INT(cfg->redis.port, 6379);
+    CHECK_EQ_STR(cfg->redis.unix_socket, "");
+    CHECK_EQ_STR(cfg->redis.password, "");
+    CHECK_EQ_INT(cfg->redis.db, 0);
+    CHECK_EQ_INT(cfg->redis.shards, 16);
+    CHECK_EQ_INT(cfg->redis.connect_timeout_ms, 2000);
+    CHECK_EQ_INT(cfg->n_apikeys, 1);
+    CHECK_EQ_INT(cfg->n_carriers, 1);
+    CHECK_EQ_INT(cfg->carriers[0].net, 3);
+    CHECK_EQ_INT(cfg->carriers[0].reassembly_timeout_s, 60);
+    CHECK(cfg_carrier_by_net(cfg, 1) == NULL);
+    CHECK(cfg_carrier_by_name(cfg, "viettel") == NULL);
+    l = &cfg->carriers[0].links[0];
+    CHECK_EQ_STR(l->name, "mobifone-1");
+    CHECK_EQ_INT(l->port, 2775);
+    CHECK_EQ_STR(l->password, "");
+    CHECK_EQ_STR(l->system_type, "");
+    CHECK_EQ_INT(l->window, 10);
+    CHECK_EQ_INT(l->rate, 0);
+    CHECK_EQ_INT(l->enquire_link_s, 30);
+    CHECK_EQ_INT(l->response_timeout_s, 10);
+    CHECK_EQ_INT(l->reconnect_min_ms, 500);
+    CHECK_EQ_INT(l->reconnect_max_ms, 30000);
+    CHECK_EQ_INT(l->throttle_backoff_ms, 1000);
+    cfg_free(cfg);
+}
+
+static void test_missing_file(void)
+{
+    char path[512], err[512];
+    struct cfg *cfg = (struct cfg *)1;
+    snprintf(path, sizeof path, "%s/no-such-config.json", tmpdir);
+    CHECK_EQ_INT(cfg_load(path, &cfg, err, sizeof err), CFG_ERR_IO);
+    CHECK(cfg == NULL);
+    CHECK(strstr(err, path) != NULL);
+    CHECK(strstr(err, "No such file") != NULL);
+    /* A directory is not a config file either. */
+    cfg = (struct cfg *)1;
+    CHECK(cfg_load(tmpdir, &cfg, err, sizeof err) != CFG_OK);
+    CHECK(cfg == NULL);
+    CHECK(strstr(err, tmpdir) != NULL);
+}
+
+/* A short error buffer truncates the message, never overruns it. */
+static void test_short_errbuf(const char *dir)
+{
+    char src[512], dst[512], err[16];
+    struct cfg *cfg = NULL;
+    snprintf(src, sizeof src, "%s/port-out-of-range.json", dir);
+    snprintf(dst, sizeof dst, "%s/short.json", tmpdir);
+    CHECK(instantiate(src, dst) == 0);
+    memset(err, 'x', sizeof err);
+    CHECK_EQ_INT(cfg_load(dst, &cfg, err, sizeof err), CFG_ERR_INVALID);
+    CHECK(memchr(err, '\0', sizeof err) != NULL);
+    unlink(dst);
+}
+
+static void test_strerror(void)
+{
+    CHECK_EQ_STR(cfg_strerror(CFG_OK), "ok");
+    CHECK(strlen(cfg_strerror(CFG_ERR_IO)) > 0);
+    CHECK(strlen(cfg_strerror(CFG_ERR_SYNTAX)) > 0);
+    CHECK(strlen(cfg_strerror(CFG_ERR_INVALID)) > 0);
+    CHECK(strlen(cfg_strerror(CFG_ERR_NOMEM)) > 0);
+    CHECK(cfg_strerror((enum cfg_err)99) != NULL);
+}
+
+/* The reference names every setting a config may hold. */
+static void check_mentions(const char *ref, json_t *obj)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        char base[80];
+        size_t n = strlen(key);
+        /* "<secret>_file" is documented under the secret's own name. */
+        if (n > 5 && strcmp(key + n - 5, "_file") == 0 && strcmp(key, "key_file") != 0 && n - 5 < sizeof base) {
+            memcpy(base, key, n - 5);
+            base[n - 5] = '\0';
+            key = base;
+        }
+        if (!strstr(ref, key))
+            fprintf(stderr, "reference does not mention %s\n", key);
+        CHECK(strstr(ref, key) != NULL);
+        if (json_is_object(v))
+            check_mentions(ref, v);
+        if (json_is_array(v) && json_is_object(json_array_get(v, 0)))
+            check_mentions(ref, json_array_get(v, 0));
+    }
+}
+
+static void test_reference(const char *example, const char *dir)
+{
+    static const char *const top[] = {
+        "listen_host", "listen_port", "max_body_bytes", "long_poll_max_s", "log_level", "log_format",
+        "transaction_timeout_s", "transaction_retention_s", "sweep_interval_ms", "user_timeout_s",
+        "resubmit_lease_s", "trust_anchors", "intermediates", "redis", "carriers", "api_keys", NULL};
+    char *ref = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&ref, &len);
+    char path[512];
+    json_t *j;
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    cfg_print_reference(f);
+    fclose(f);
+    CHECK(len > 500);
+    for (const char *const *k = top; *k; k++) {
+        if (!strstr(ref, *k))
+            fprintf(stderr, "reference does not mention %s\n", *k);
+        CHECK(strstr(ref, *k) != NULL);
+    }
+    /* ... and every key the shipped example and the full case use. */
+    j = json_load_file(example, 0, NULL);
+    CHECK(j != NULL);
+    if (j)
+        check_mentions(ref, j);
+    json_decref(j);
+    snprintf(path, sizeof path, "%s/ok-full.json", dir);
+    j = json_load_file(path, 0, NULL);
+    CHECK(j != NULL);
+    if (j)
+        check_mentions(ref, j);
+    json_decref(j);
+    /* Secrets' defaults or values never appear; the reference says how to give them. */
+    CHECK(strstr(ref, "_file") != NULL);
+    free(ref);
+}
+
+/* Point every "*_file" of the example at a fresh secret file in tmpdir. */
+static void repoint_secrets(json_t *obj, unsigned *n)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        size_t klen = strlen(key);
+        if (json_is_string(v) && klen > 5 && strcmp(key + klen - 5, "_file") == 0) {
+            char name[64], path[512];
+            const char *content = "s3cret\n"; /* fits an SMPP password */
+            if (strcmp(key, "ota_master_key_file") == 0)
+                content = "0f0e0d0c0b0a09080706050403020100\n";
+            else if (strcmp(key, "key_file") == 0)
+                content = "example-token\n";
+            snprintf(name, sizeof name, "example-%u", (*n)++);
+            snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+            CHECK(write_file(tmpdir, name, content) == 0);
+            CHECK(json_object_set_new(obj, key, json_string(path)) == 0);
+        } else if (json_is_object(v)) {
+            repoint_secrets(v, n);
+        } else if (json_is_array(v)) {
+            size_t i;
+            json_t *e;
+            json_array_foreach(v, i, e) {
+                if (json_is_object(e))
+                    repoint_secrets(e, n);
+            }
+        }
+    }
+}
+
+static void test_example(const char *example)
+{
+    json_error_t jerr;
+    json_t *j = json_load_file(example, JSON_REJECT_DUPLICATES, &jerr);
+    char path[512], err[512];
+    struct cfg *cfg = NULL;
+    unsigned n = 0;
+    uint8_t md[32];
+    enum cfg_err rc;
+
+    if (!j)
+        fprintf(stderr, "%s:%d: %s\n", example, jerr.line, jerr.text);
+    CHECK(j != NULL);
+    if (!j)
+        return;
+    repoint_secrets(j, &n);
+    CHECK(n >= 5); /* redis, api key, and per carrier a key and a password */
+    snprintf(path, sizeof path, "%s/example.json", tmpdir);
+    CHECK(json_dump_file(j, path, JSON_INDENT(2)) == 0);
+    json_decref(j);
+    rc = cfg_load(path, &cfg, err, sizeof err);
+    if (rc != CFG_OK)
+        fprintf(stderr, "example: %s\n", err);
+    CHECK_EQ_INT(rc, CFG_OK);
+    if (!cfg)
+        return;
+    CHECK_EQ_INT(cfg->n_carriers, 3);
+    CHECK(cfg_carrier_by_name(cfg, "viettel") != NULL);
+    CHECK(cfg_carrier_by_name(cfg, "vinaphone") != NULL);
+    CHECK(cfg_carrier_by_name(cfg, "mobifone") != NULL);
+    CHECK_EQ_INT(cfg->n_apikeys, 1);
+    CHECK_EQ_STR(cfg->redis.password, "s3cret");
+    sha256_of("example-token", md);
+    CHECK_MEM(cfg->apikeys[0].sha256, md, 32);
+    for (size_t i = 0; i < cfg->n_carriers; i++) {
+        CHECK(cfg->carriers[i].n_links >= 1);
+        CHECK_EQ_STR(cfg->carriers[i].links[0].password, "s3cret");
+        CHECK_EQ_INT(cfg->carriers[i].ota_master_key[0], 0x0f);
+    }
+    cfg_free(cfg);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s CASES_DIR EXAMPLE_JSON\n", argv[0]);
+        return 2;
+    }
+    snprintf(tmpdir, sizeof tmpdir, "%s/test_cfg.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    write_secrets();
+    run_error_cases(argv[1]);
+    test_full(argv[1]);
+    test_defaults(argv[1]);
+    test_missing_file();
+    test_short_errbuf(argv[1]);
+    test_strerror();
+    test_reference(argv[2], argv[1]);
+    test_example(argv[2]);
+    /* cfg_free wipes and frees; freeing nothing is allowed. */
+    cfg_free(NULL);
+    CHECK(1);
+    nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    return check_report("test_cfg");
+}
