@@ -23,6 +23,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/dns.h>
 #include <event2/event.h>
 
 #include <openssl/crypto.h>
@@ -80,6 +81,7 @@ TAILQ_HEAD(req_list, req);
 struct car_link {
     struct car_link_base base; /* first: car.h dispatches through it */
     struct event_base *evb;
+    struct evdns_base *dns;     /* asynchronous name lookups; NULL: resolve synchronously */
     const struct cfg_smpp *cfg;
     struct car_events ev;
     enum link_state st;
@@ -571,8 +573,8 @@ static void link_connect(struct car_link *l)
     }
     bufferevent_setcb(l->bev, on_read, NULL, on_event, l);
     bufferevent_enable(l->bev, EV_READ | EV_WRITE);
-    /* Without an evdns base the name is resolved synchronously: configure IPs. */
-    if (bufferevent_socket_connect_hostname(l->bev, NULL, AF_UNSPEC, l->cfg->host, l->cfg->port) != 0)
+    /* With the evdns base the lookup runs on the loop; a slow resolver never stalls other links. */
+    if (bufferevent_socket_connect_hostname(l->bev, l->dns, AF_UNSPEC, l->cfg->host, l->cfg->port) != 0)
         link_lost(l, "connect failed");
 }
 
@@ -675,6 +677,8 @@ static enum car_err smpp_open(struct event_base *base, const struct cfg_carrier 
     l->base.carrier = carrier;
     snprintf(l->base.name, sizeof(l->base.name), "%s", cfg->name);
     l->evb = base;
+    /* Numeric hosts need no resolver; a missing resolv.conf leaves dns NULL (synchronous lookups). */
+    l->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
     l->cfg = cfg;
     l->ev = *ev;
     l->st = LS_DISCONNECTED;
@@ -878,7 +882,9 @@ static void link_free(struct car_link *l)
 
     if (!l)
         return;
-    drop_bev(l);
+    drop_bev(l); /* cancels a lookup in progress before the dns base goes */
+    if (l->dns)
+        evdns_base_free(l->dns, 0);
     if (l->st_timer)
         event_free(l->st_timer);
     if (l->tick)

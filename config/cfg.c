@@ -138,38 +138,65 @@ static enum cfg_err fail(struct ctx *c, const char *where, const char *name, con
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    snprintf(c->err, c->errlen, "%s: %s%s%s: %s", c->file, where, *where ? "." : "", name, what);
+    /* "where.name", or whichever of the two is not empty ("carriers[1]: must be an object"). */
+    snprintf(c->err, c->errlen, "%s: %s%s%s%s%s", c->file, where, *where && *name ? "." : "", name,
+             *where || *name ? ": " : "", what);
     return CFG_ERR_INVALID;
 }
 
-/* First line of a secret file, without the newline.  Wiped by the caller. */
+/*
+ * First line of a secret file, without the newline.  Wiped by the caller.
+ * CFG_ERR_INVALID when the line does not fit in cap: a truncated secret
+ * would be a different secret.
+ */
 static enum cfg_err read_secret_file(const char *path, char *out, size_t cap)
 {
     FILE *f = fopen(path, "r");
     size_t n;
+    int more;
     if (!f)
         return CFG_ERR_IO;
     if (!fgets(out, (int)cap, f)) {
         fclose(f);
         return CFG_ERR_IO;
     }
-    fclose(f);
     n = strcspn(out, "\r\n");
+    more = 0;
+    if (out[n] == '\0') { /* no end of line yet: is there more of it? */
+        int ch = fgetc(f);
+        more = ch != EOF && ch != '\n' && ch != '\r';
+    }
+    fclose(f);
     out[n] = '\0';
+    if (more) {
+        OPENSSL_cleanse(out, cap);
+        return CFG_ERR_INVALID;
+    }
     return CFG_OK;
 }
 
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Exactly 2n hex digits, either case; nothing else (strtoul would skip white space). */
 static int parse_hex(const char *hex, uint8_t *out, size_t n)
 {
     if (strlen(hex) != 2 * n)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        char b[3] = {hex[2 * i], hex[2 * i + 1], 0};
-        char *end;
-        unsigned long v = strtoul(b, &end, 16);
-        if (*end != '\0' || b[0] == '+' || b[0] == '-' || b[0] == ' ')
+        int hi = hex_digit(hex[2 * i]);
+        int lo = hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
             return -1;
-        out[i] = (uint8_t)v;
+        out[i] = (uint8_t)(hi << 4 | lo);
     }
     return 0;
 }
@@ -195,7 +222,7 @@ static enum cfg_err set_value(struct ctx *c, const char *where, const struct cfg
             if (i < 0)
                 return fail(c, where, o->name, "must not be negative");
             v = (unsigned long)i;
-        } else if (sval) {
+        } else if (sval && !jv) {
             char *end;
             errno = 0;
             v = strtoul(sval, &end, 10);
@@ -221,6 +248,8 @@ static enum cfg_err set_value(struct ctx *c, const char *where, const struct cfg
     }
     if (o->type == OPT_LEVEL) {
         int lv = sval ? log_level_parse(sval) : -1;
+        if (!sval)
+            return fail(c, where, o->name, "must be one of error, warn, info, debug");
         if (lv < 0)
             return fail(c, where, o->name, "\"%s\" is not one of error, warn, info, debug", sval);
         *(int *)(void *)field = lv;
@@ -231,8 +260,10 @@ static enum cfg_err set_value(struct ctx *c, const char *where, const struct cfg
             *(int *)(void *)field = LOG_FMT_TEXT;
         else if (sval && strcmp(sval, "json") == 0)
             *(int *)(void *)field = LOG_FMT_JSON;
-        else
+        else if (sval)
             return fail(c, where, o->name, "\"%s\" is not text or json", sval);
+        else
+            return fail(c, where, o->name, "must be text or json");
         return CFG_OK;
     }
     return fail(c, where, o->name, "internal: unknown type");
@@ -285,7 +316,10 @@ static enum cfg_err load_section(struct ctx *c, const char *where, const struct 
                 return fail(c, where, o->name, "give either it or %s_file, not both", o->name);
             if (!json_is_string(fv))
                 return fail(c, where, fkey, "must be a path");
-            if (read_secret_file(json_string_value(fv), secret, sizeof(secret)) != CFG_OK)
+            rc = read_secret_file(json_string_value(fv), secret, sizeof(secret));
+            if (rc == CFG_ERR_INVALID)
+                return fail(c, where, fkey, "first line of %s is too long", json_string_value(fv));
+            if (rc != CFG_OK)
                 return fail(c, where, fkey, "cannot read %s", json_string_value(fv));
             rc = set_value(c, where, o, base, secret, NULL);
             OPENSSL_cleanse(secret, sizeof(secret));
@@ -390,8 +424,17 @@ static enum cfg_err load_apikeys(struct ctx *c, json_t *arr, struct cfg *cfg)
         const char *hash = json_string_value(json_object_get(jk, "sha256"));
         const char *file = json_string_value(json_object_get(jk, "key_file"));
         unsigned int mdlen = 0;
+        const char *key;
+        json_t *v;
+        enum cfg_err rc;
 
         snprintf(where, sizeof(where), "api_keys[%zu]", i);
+        if (!json_is_object(jk))
+            return fail(c, where, "", "must be an object");
+        json_object_foreach(jk, key, v) {
+            if (strcmp(key, "name") != 0 && strcmp(key, "sha256") != 0 && strcmp(key, "key_file") != 0)
+                return fail(c, where, key, "unknown setting (see simpkid --help-config)");
+        }
         if (!name || !*name || strlen(name) >= sizeof(k->name) || strspn(name, "abcdefghijklmnopqrstuvwxyz"
                                                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                                                             "0123456789-_.") != strlen(name))
@@ -404,12 +447,23 @@ static enum cfg_err load_apikeys(struct ctx *c, json_t *arr, struct cfg *cfg)
                 return fail(c, where, "sha256", "must be 64 hex digits (sha256sum of the key)");
         } else if (file) {
             /* A file holding the token itself: hash it now, keep only the hash. */
-            if (read_secret_file(file, token, sizeof(token)) != CFG_OK || !token[0])
+            rc = read_secret_file(file, token, sizeof(token));
+            if (rc == CFG_ERR_INVALID)
+                return fail(c, where, "key_file", "first line of %s is too long (at most %zu characters)", file,
+                            sizeof(token) - 1);
+            if (rc != CFG_OK || !token[0])
                 return fail(c, where, "key_file", "cannot read %s", file);
             EVP_Digest(token, strlen(token), k->sha256, &mdlen, EVP_sha256(), NULL);
             OPENSSL_cleanse(token, sizeof(token));
         } else {
             return fail(c, where, "sha256", "is required (or key_file)");
+        }
+        /* Two keys with one name or one hash would make the relying party ambiguous. */
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(cfg->apikeys[j].name, k->name) == 0)
+                return fail(c, where, "name", "\"%s\" is used by api_keys[%zu] too", k->name, j);
+            if (CRYPTO_memcmp(cfg->apikeys[j].sha256, k->sha256, 32) == 0)
+                return fail(c, where, "sha256", "the same key as api_keys[%zu]", j);
         }
         cfg->n_apikeys = i + 1;
     }
@@ -422,7 +476,7 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
     struct ctx c = {path, err, errlen};
     struct cfg *cfg = NULL;
     json_error_t jerr;
-    json_t *root = NULL;
+    json_t *root = NULL, *redis, *empty = NULL;
     enum cfg_err rc;
 
     *out = NULL;
@@ -446,8 +500,16 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
     snprintf(cfg->path, sizeof(cfg->path), "%s", path);
     if ((rc = load_section(&c, "", top_opts, root, cfg, extra)) != CFG_OK)
         goto out;
-    if ((rc = load_section(&c, "redis", redis_opts, json_object_get(root, "redis") ?: json_object(), &cfg->redis,
-                           NULL)) != CFG_OK)
+    redis = json_object_get(root, "redis");
+    if (!redis) {
+        empty = json_object(); /* all defaults */
+        redis = empty;
+        if (!redis) {
+            rc = CFG_ERR_NOMEM;
+            goto out;
+        }
+    }
+    if ((rc = load_section(&c, "redis", redis_opts, redis, &cfg->redis, NULL)) != CFG_OK)
         goto out;
     if ((rc = load_carriers(&c, json_object_get(root, "carriers"), cfg)) != CFG_OK)
         goto out;
@@ -458,6 +520,7 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
         goto out;
     }
 out:
+    json_decref(empty);
     json_decref(root);
     if (rc != CFG_OK) {
         if (rc == CFG_ERR_NOMEM)

@@ -5,7 +5,7 @@
  * default, help), in the manner of Redis's createIntConfig.  The loader walks
  * that table, so an error always names the key and what is wrong with it:
  *
- *     simpki.json: carriers[0].smpp.port: 70000 is out of range 1..65535
+ *     simpki.json: carriers[0].smpp[0].port: out of range 1..65535
  *
  * Secrets (SMPP passwords, OTA master keys, Redis password) may be given
  * inline or, better, as "<name>_file": a path whose first line is the secret.

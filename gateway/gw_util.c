@@ -19,7 +19,9 @@ long gw_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap)
     size_t pad = 0, need;
     int n;
 
-    if (inlen == 0 || inlen % 4 != 0 || inlen > 0x7fffffff)
+    if (inlen == 0)
+        return 0; /* the encoding of nothing (RFC 4648 section 10) */
+    if (inlen % 4 != 0 || inlen > 0x7fffffff)
         return -1;
     if (in[inlen - 1] == '=')
         pad++;
@@ -29,6 +31,13 @@ long gw_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap)
     for (size_t i = 0; i < inlen - pad; i++)
         if (!memchr(alphabet, in[i], sizeof(alphabet) - 1))
             return -1;
+    /* The bits the padding leaves unused must be zero (RFC 4648 section 3.5), so
+     * each octet string has exactly one encoding: "QR==" is not "QQ==". */
+    if (pad) {
+        size_t v = (size_t)((const char *)memchr(alphabet, in[inlen - pad - 1], sizeof(alphabet) - 1) - alphabet);
+        if (v & (pad == 1 ? 0x3u : 0xFu))
+            return -1;
+    }
     need = inlen / 4 * 3;
     if (need - pad > cap)
         return -1;

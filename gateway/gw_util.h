@@ -12,9 +12,10 @@
 int64_t gw_now_ms(void);
 
 /*
- * Strict base64 decode (RFC 4648, padding required, no whitespace) into out.
- * Returns the decoded length, or -1 when the input is not base64 or would
- * not fit in cap.
+ * Strict base64 decode (RFC 4648, padding required, no whitespace, and the
+ * unused bits before the padding must be zero, so each value has one
+ * encoding) into out.  "" decodes to 0 octets.  Returns the decoded length,
+ * or -1 when the input is not base64 or would not fit in cap.
  */
 long gw_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap);
 

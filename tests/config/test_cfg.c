@@ -35,11 +35,21 @@
 
 static char tmpdir[256];
 
+/* buf = a/b<ext>; a test path never needs truncating, so that is fatal. */
+static void mkpath(char *buf, size_t cap, const char *a, const char *b, const char *ext)
+{
+    int n = snprintf(buf, cap, "%s/%s%s", a, b, ext);
+    if (n < 0 || (size_t)n >= cap) {
+        fprintf(stderr, "path too long: %s/%s%s\n", a, b, ext);
+        exit(1);
+    }
+}
+
 static int write_file(const char *dir, const char *name, const char *data)
 {
     char path[512];
     FILE *f;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    mkpath(path, sizeof path, dir, name, "");
     f = fopen(path, "w");
     if (!f)
         return -1;
@@ -138,9 +148,9 @@ static void run_error_case(const char *dir, const char *name)
     struct cfg *cfg = (struct cfg *)1;
     enum cfg_err rc, want;
 
-    snprintf(errpath, sizeof errpath, "%s/%s.err", dir, name);
-    snprintf(src, sizeof src, "%s/%s.json", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s.json", tmpdir, name);
+    mkpath(errpath, sizeof errpath, dir, name, ".err");
+    mkpath(src, sizeof src, dir, name, ".json");
+    mkpath(dst, sizeof dst, tmpdir, name, ".json");
     spec = slurp(errpath);
     CHECK(spec != NULL);
     if (!spec)
@@ -148,6 +158,7 @@ static void run_error_case(const char *dir, const char *name)
     CHECK(instantiate(src, dst) == 0);
     rc = cfg_load(dst, &cfg, err, sizeof err);
     CHECK(cfg == NULL);
+    cfg_free(cfg); /* when the case wrongly loaded */
     line = spec;
     next = strchr(line, '\n');
     if (next)
@@ -157,14 +168,13 @@ static void run_error_case(const char *dir, const char *name)
         fprintf(stderr, "%s: first line must be CODE SUBSTRING\n", errpath);
         CHECK(sp != NULL);
         free(spec);
-        cfg_free(cfg);
         return;
     }
     *sp = '\0';
     want = code_of(line);
     if (rc != want || !strstr(err, sp + 1) || !strstr(err, dst)) {
-        fprintf(stderr, "case %s: got %s \"%s\", want %s containing \"%s\" and the path\n", name, cfg_strerror(rc),
-                err, line, sp + 1);
+        fprintf(stderr, "case %s: got %s \"%s\", want %s containing \"%s\" and the path\n", name, cfg_strerror(rc), err,
+                line, sp + 1);
     }
     CHECK(want != CFG_OK);
     CHECK_EQ_INT(rc, want);
@@ -218,8 +228,8 @@ static struct cfg *load_ok(const char *dir, const char *name)
     char src[512], dst[512], err[512];
     struct cfg *cfg = NULL;
     enum cfg_err rc;
-    snprintf(src, sizeof src, "%s/%s.json", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s.json", tmpdir, name);
+    mkpath(src, sizeof src, dir, name, ".json");
+    mkpath(dst, sizeof dst, tmpdir, name, ".json");
     CHECK(instantiate(src, dst) == 0);
     rc = cfg_load(dst, &cfg, err, sizeof err);
     if (rc != CFG_OK)
@@ -387,7 +397,7 @@ static void test_missing_file(void)
 {
     char path[512], err[512];
     struct cfg *cfg = (struct cfg *)1;
-    snprintf(path, sizeof path, "%s/no-such-config.json", tmpdir);
+    mkpath(path, sizeof path, tmpdir, "no-such-config.json", "");
     CHECK_EQ_INT(cfg_load(path, &cfg, err, sizeof err), CFG_ERR_IO);
     CHECK(cfg == NULL);
     CHECK(strstr(err, path) != NULL);
@@ -404,8 +414,8 @@ static void test_short_errbuf(const char *dir)
 {
     char src[512], dst[512], err[16];
     struct cfg *cfg = NULL;
-    snprintf(src, sizeof src, "%s/port-out-of-range.json", dir);
-    snprintf(dst, sizeof dst, "%s/short.json", tmpdir);
+    mkpath(src, sizeof src, dir, "port-out-of-range.json", "");
+    mkpath(dst, sizeof dst, tmpdir, "short.json", "");
     CHECK(instantiate(src, dst) == 0);
     memset(err, 'x', sizeof err);
     CHECK_EQ_INT(cfg_load(dst, &cfg, err, sizeof err), CFG_ERR_INVALID);
@@ -428,18 +438,17 @@ static void check_mentions(const char *ref, json_t *obj)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) {
-        char base[80];
+    json_object_foreach(obj, key, v)
+    {
+        char want[80];
         size_t n = strlen(key);
+        snprintf(want, sizeof want, "%s", key);
         /* "<secret>_file" is documented under the secret's own name. */
-        if (n > 5 && strcmp(key + n - 5, "_file") == 0 && strcmp(key, "key_file") != 0 && n - 5 < sizeof base) {
-            memcpy(base, key, n - 5);
-            base[n - 5] = '\0';
-            key = base;
-        }
-        if (!strstr(ref, key))
-            fprintf(stderr, "reference does not mention %s\n", key);
-        CHECK(strstr(ref, key) != NULL);
+        if (n > 5 && n - 5 < sizeof want && strcmp(key + n - 5, "_file") == 0 && strcmp(key, "key_file") != 0)
+            want[n - 5] = '\0';
+        if (!strstr(ref, want))
+            fprintf(stderr, "reference does not mention %s\n", want);
+        CHECK(strstr(ref, want) != NULL);
         if (json_is_object(v))
             check_mentions(ref, v);
         if (json_is_array(v) && json_is_object(json_array_get(v, 0)))
@@ -449,10 +458,23 @@ static void check_mentions(const char *ref, json_t *obj)
 
 static void test_reference(const char *example, const char *dir)
 {
-    static const char *const top[] = {
-        "listen_host", "listen_port", "max_body_bytes", "long_poll_max_s", "log_level", "log_format",
-        "transaction_timeout_s", "transaction_retention_s", "sweep_interval_ms", "user_timeout_s",
-        "resubmit_lease_s", "trust_anchors", "intermediates", "redis", "carriers", "api_keys", NULL};
+    static const char *const top[] = {"listen_host",
+                                      "listen_port",
+                                      "max_body_bytes",
+                                      "long_poll_max_s",
+                                      "log_level",
+                                      "log_format",
+                                      "transaction_timeout_s",
+                                      "transaction_retention_s",
+                                      "sweep_interval_ms",
+                                      "user_timeout_s",
+                                      "resubmit_lease_s",
+                                      "trust_anchors",
+                                      "intermediates",
+                                      "redis",
+                                      "carriers",
+                                      "api_keys",
+                                      NULL};
     char *ref = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&ref, &len);
@@ -476,7 +498,7 @@ static void test_reference(const char *example, const char *dir)
     if (j)
         check_mentions(ref, j);
     json_decref(j);
-    snprintf(path, sizeof path, "%s/ok-full.json", dir);
+    mkpath(path, sizeof path, dir, "ok-full.json", "");
     j = json_load_file(path, 0, NULL);
     CHECK(j != NULL);
     if (j)
@@ -492,7 +514,8 @@ static void repoint_secrets(json_t *obj, unsigned *n)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         size_t klen = strlen(key);
         if (json_is_string(v) && klen > 5 && strcmp(key + klen - 5, "_file") == 0) {
             char name[64], path[512];
@@ -502,7 +525,7 @@ static void repoint_secrets(json_t *obj, unsigned *n)
             else if (strcmp(key, "key_file") == 0)
                 content = "example-token\n";
             snprintf(name, sizeof name, "example-%u", (*n)++);
-            snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+            mkpath(path, sizeof path, tmpdir, name, "");
             CHECK(write_file(tmpdir, name, content) == 0);
             CHECK(json_object_set_new(obj, key, json_string(path)) == 0);
         } else if (json_is_object(v)) {
@@ -510,7 +533,8 @@ static void repoint_secrets(json_t *obj, unsigned *n)
         } else if (json_is_array(v)) {
             size_t i;
             json_t *e;
-            json_array_foreach(v, i, e) {
+            json_array_foreach(v, i, e)
+            {
                 if (json_is_object(e))
                     repoint_secrets(e, n);
             }
@@ -535,7 +559,7 @@ static void test_example(const char *example)
         return;
     repoint_secrets(j, &n);
     CHECK(n >= 5); /* redis, api key, and per carrier a key and a password */
-    snprintf(path, sizeof path, "%s/example.json", tmpdir);
+    mkpath(path, sizeof path, tmpdir, "example.json", "");
     CHECK(json_dump_file(j, path, JSON_INDENT(2)) == 0);
     json_decref(j);
     rc = cfg_load(path, &cfg, err, sizeof err);

@@ -102,7 +102,9 @@ write_config() {
       api_keys: [{name: "eoffice-test", sha256: $hash}, {name: "other-rp", sha256: $other}],
       carriers: [ $s[0].carriers[] | {name, service_number, ota_master_key: .master_key,
                   reassembly_timeout_s: 10,
-                  smpp: [{host: "127.0.0.1", port, system_id, password, window: 10,
+                  # One carrier by name, so the asynchronous lookup path runs too.
+                  smpp: [{host: (if .name == "vinaphone" then "localhost" else "127.0.0.1" end),
+                          port, system_id, password, window: 10,
                           enquire_link_s: 5, response_timeout_s: 3,
                           reconnect_min_ms: 100, reconnect_max_ms: 1000, throttle_backoff_ms: 200}]} ]
     }' > "$T/simpki.json"

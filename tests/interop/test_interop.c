@@ -29,12 +29,12 @@
 #include "check.h"
 #include "log.h"
 
-#define MSISDN "84912345678"
-#define RUN_LIMIT_S 20   /* the whole exchange, or the test fails */
-#define MIN_RUN_MS 2500  /* long enough for two enquire_links at 1 s */
-#define SETTLE_MS 300    /* after the PoR: catch a duplicate MO or outcome */
+#define MSISDN          "84912345678"
+#define RUN_LIMIT_S     20   /* the whole exchange, or the test fails */
+#define MIN_RUN_MS      2500 /* long enough for two enquire_links at 1 s */
+#define SETTLE_MS       300  /* after the PoR: catch a duplicate MO or outcome */
 #define SUMMARY_WAIT_MS 5000
-#define UDH_REF_OFFSET 3 /* UDHL, IEI 00, IEDL 03, ref */
+#define UDH_REF_OFFSET  3 /* UDHL, IEI 00, IEDL 03, ref */
 
 struct vec {
     uint8_t cmd_app[512];
@@ -211,7 +211,7 @@ static int build_request(const struct vec *v, char *text_utf8, size_t text_cap)
 static json_t *read_summary(const char *path)
 {
     struct timespec t0;
-    struct timespec nap = { 0, 50 * 1000000 };
+    struct timespec nap = {0, 50 * 1000000};
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (ms_since(&t0) < SUMMARY_WAIT_MS) {
@@ -241,14 +241,15 @@ static json_t *read_summary(const char *path)
 static void check_submits(const struct vec *v, json_t *sum)
 {
     json_t *subs = json_object_get(sum, "submits");
-    unsigned accepted_per_seg[8] = { 0 };
+    unsigned accepted_per_seg[8] = {0};
     int ref = -1;
     size_t i;
     json_t *s;
 
     CHECK(json_is_array(subs));
     CHECK_EQ_INT(json_array_size(subs), v->nseg + 1); /* one throttled, then each once */
-    json_array_foreach(subs, i, s) {
+    json_array_foreach(subs, i, s)
+    {
         uint8_t sm[256];
         long n = unhex_json(json_object_get(s, "short_message"), sm, sizeof(sm));
         int matched = -1;
@@ -305,11 +306,11 @@ int main(int argc, char **argv)
     static struct cfg_carrier car;
     static char text[512];
     struct cfg_smpp *lc = &car.links[0];
-    struct car_events ev = { NULL, on_sent, on_mo, on_state };
+    struct car_events ev = {NULL, on_sent, on_mo, on_state};
     struct car_link_stats st;
     struct event *poll = NULL;
-    struct timeval tick = { 0, 20000 };
-    struct timeval limit = { RUN_LIMIT_S, 0 };
+    struct timeval tick = {0, 20000};
+    struct timeval limit = {RUN_LIMIT_S, 0};
     json_t *sum;
     char *end = NULL;
     long port;
