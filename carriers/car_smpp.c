@@ -14,6 +14,8 @@
  * handle.  libsmpp34 is only reached through car_pdu.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -519,6 +521,10 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     enter(l);
     if (what & BEV_EVENT_CONNECTED) {
+        /* PDUs are small and answered one by one: Nagle's algorithm against the
+         * peer's delayed ACK would hold a submit_sm up to 40 ms. */
+        int one = 1;
+        (void)setsockopt(bufferevent_getfd(l->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (set_state(l, LS_BINDING) == 0) {
             l->bind_seq = next_seq(l);
             if (pdu_build_bind_trx(b, sizeof(b), &n, l->bind_seq, l->cfg->system_id, l->cfg->password,

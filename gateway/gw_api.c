@@ -17,6 +17,8 @@
 #include "car_text.h"
 #include "cfg.h"
 #include "gw_auth.h"
+#include "gw_enrol.h"
+#include "gw_http.h"
 #include "gw_metrics.h"
 #include "gw_txn.h"
 #include "gw_util.h"
@@ -39,6 +41,7 @@ struct call {
     int ops;               /* Redis calls outstanding */
     int waiting;           /* linked in the waiter table */
     int final;             /* the next answer is sent whatever the state */
+    int refetch;           /* finished while a read was in flight: read again */
     struct event *timer;
     struct call *next;     /* waiter chain */
 };
@@ -54,19 +57,7 @@ struct gw_api {
 
 static void send_json(struct evhttp_request *req, int code, json_t *body)
 {
-    struct evbuffer *out = evbuffer_new();
-    char *text = json_dumps(body, JSON_COMPACT);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-    if (out && text) {
-        evbuffer_add(out, text, strlen(text));
-        evbuffer_add(out, "\n", 1);
-    }
-    evhttp_send_reply(req, code, NULL, out);
-    free(text);
-    if (out)
-        evbuffer_free(out);
-    json_decref(body);
+    gw_http_json(req, code, body);
 }
 
 static void send_error(struct gw_api *api, struct evhttp_request *req, int code, const char *error, const char *field,
@@ -263,6 +254,13 @@ static void got_txn(void *arg, enum q_err err, const struct q_txn *txn)
         call_reply(c, 200, txn_json(txn));
         return;
     }
+    if (c->refetch) {
+        /* The notify came while this read was in flight; it may predate the finish. */
+        c->refetch = 0;
+        c->final = 1;
+        fetch(c);
+        return;
+    }
     /* Still pending and the client asked to wait: the timer or a notify brings us back. */
 }
 
@@ -280,7 +278,11 @@ void gw_api_notify(void *arg, const char *id)
 {
     struct gw_api *api = arg;
     for (struct call *c = api->waiters[waiter_bucket(id)]; c; c = c->next)
-        if (strcmp(c->id, id) == 0 && c->ops == 0 && c->req) {
+        if (strcmp(c->id, id) == 0 && c->req) {
+            if (c->ops) {
+                c->refetch = 1; /* the read in flight may have been answered before the finish */
+                continue;
+            }
             c->final = 1; /* finished: whatever we read now is the answer */
             fetch(c);
         }
@@ -584,7 +586,7 @@ static void route(struct evhttp_request *req, void *arg)
         handle_metrics(api, req);
         return;
     }
-    if (strncmp(path, "/v1/signatures", 14) != 0) {
+    if (strncmp(path, "/v1/signatures", 14) != 0 && strncmp(path, "/v1/requests", 12) != 0) {
         send_error(api, req, 404, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
         return;
     }
@@ -593,6 +595,11 @@ static void route(struct evhttp_request *req, void *arg)
         gw_metrics_inc(api->d.metrics, GW_M_HTTP_UNAUTHORIZED);
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
         send_error(api, req, 401, "UNAUTHORIZED", NULL, "send Authorization: Bearer <your API key>");
+        return;
+    }
+    if (strncmp(path, "/v1/requests", 12) == 0) {
+        if (!api->d.enrol || !gw_enrol_handle(api->d.enrol, req, path, rp))
+            send_error(api, req, 404, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
         return;
     }
     if (strcmp(path, "/v1/signatures") == 0) {

@@ -3,6 +3,7 @@
  *
  *   POST /v1/signatures          start a mobile signature      -> 202
  *   GET  /v1/signatures/{id}     its state; ?wait=N long-polls up to N s
+ *   /v1/requests...              certificate requests (gw_enrol.h)
  *   GET  /healthz                Redis and carrier links        (no auth)
  *   GET  /metrics                Prometheus text                (no auth)
  *
@@ -20,6 +21,7 @@ struct event_base;
 struct cfg;
 struct q;
 struct gw_engine;
+struct gw_enrol;
 struct gw_metrics;
 struct gw_api;
 
@@ -28,6 +30,7 @@ struct gw_api_deps {
     struct event_base *base;
     struct q *q;
     struct gw_engine *engine;
+    struct gw_enrol *enrol;   /* /v1/requests; may be NULL */
     struct gw_metrics *metrics;
 };
 

@@ -18,6 +18,7 @@
 
 #include "cfg.h"
 #include "gw_api.h"
+#include "gw_enrol.h"
 #include "gw_metrics.h"
 #include "gw_txn.h"
 #include "log.h"
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
     struct q *q = NULL;
     struct gw_engine *engine = NULL;
     struct gw_api *api = NULL;
+    struct gw_enrol *enrol = NULL;
     struct gw_metrics metrics;
     struct stopper st = {0};
 
@@ -118,7 +120,11 @@ int main(int argc, char **argv)
                                                .metrics = &metrics},
                       &engine) != GW_OK)
         goto out;
-    api = gw_api_new(&(struct gw_api_deps){.cfg = cfg, .base = base, .q = q, .engine = engine, .metrics = &metrics});
+    enrol = gw_enrol_new(cfg, q);
+    if (!enrol)
+        goto out;
+    api = gw_api_new(&(struct gw_api_deps){
+        .cfg = cfg, .base = base, .q = q, .engine = engine, .enrol = enrol, .metrics = &metrics});
     if (!api)
         goto out;
     if (q_watch(q, gw_api_notify, api) != Q_OK) {
@@ -138,7 +144,8 @@ out:
     /* Order matters: the API first (answers waiters), then Redis (its
      * callbacks fire with Q_ERR_AGAIN while the engine still exists), then links. */
     gw_api_free(api);
-    q_free(q);
+    q_free(q); /* before enrol: its pending calls are answered (dropped) here */
+    gw_enrol_free(enrol);
     gw_engine_free(engine);
     if (sigterm)
         event_free(sigterm);

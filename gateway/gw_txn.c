@@ -26,6 +26,20 @@
 #define SWEEP_LIMIT 1000
 #define LOOKUP_RETRIES 25       /* a PoR met with Redis down is retried this often ... */
 #define LOOKUP_RETRY_MS 200     /* ... this far apart, so a short outage loses nothing */
+#define SENT_FLUSH_MS 100       /* sent marks wait this long to share a round trip */
+#define SHARD_SLOTS 256         /* an id's first two hex digits */
+
+/*
+ * Commands an SMSC accepted, not yet marked sent in Redis: one batch per
+ * shard, flushed (q_txn_sent_many) when full or SENT_FLUSH_MS after the first
+ * mark, dropped when the transaction finishes first (finish clears the outbox
+ * itself).  A batch lost with the instance only means a resubmission after
+ * the lease, with the same counter, as before.
+ */
+struct sent_batch {
+    size_t n;
+    char ids[Q_SENT_MANY_MAX][Q_ID_LEN];
+};
 
 struct link_slot {
     struct car_link *link;
@@ -64,6 +78,8 @@ struct gw_engine {
     struct submit_ctx *inflight[INFLIGHT_BUCKETS];
     struct submit_ctx *parked;
     size_t n_parked;
+    struct event *sent_ev;
+    struct sent_batch sent[SHARD_SLOTS];
 };
 
 const char *gw_strerror(enum gw_err err)
@@ -104,6 +120,74 @@ static void inflight_remove(struct gw_engine *e, struct submit_ctx *s)
     struct submit_ctx **pp = inflight_find(e, s->id);
     if (*pp == s)
         *pp = s->next;
+}
+
+/* ---- batched sent marks ------------------------------------------------ */
+
+static int shard_slot(const char *id)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *a = id[0] ? strchr(hex, id[0]) : NULL, *b = a && id[1] ? strchr(hex, id[1]) : NULL;
+    return a && b ? (int)((a - hex) * 16 + (b - hex)) : -1;
+}
+
+static void sent_recorded(void *arg, enum q_err err)
+{
+    (void)arg;
+    if (err != Q_OK && err != Q_ERR_NOT_FOUND)
+        LOGP(LOG_WARN, "txn", NULL, "could not mark commands as sent: %s (they may be resent once)",
+             q_strerror(err));
+}
+
+static void sent_flush_slot(struct gw_engine *e, struct sent_batch *b)
+{
+    const char *ids[Q_SENT_MANY_MAX];
+    for (size_t i = 0; i < b->n; i++)
+        ids[i] = b->ids[i];
+    if (b->n)
+        q_txn_sent_many(e->d.q, ids, b->n, sent_recorded, NULL);
+    b->n = 0;
+}
+
+static void sent_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_engine *e = arg;
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < SHARD_SLOTS; i++)
+        sent_flush_slot(e, &e->sent[i]);
+}
+
+static void sent_mark(struct gw_engine *e, const char *id)
+{
+    int slot = shard_slot(id);
+    struct sent_batch *b;
+
+    if (slot < 0)
+        return;
+    b = &e->sent[slot];
+    snprintf(b->ids[b->n++], Q_ID_LEN, "%s", id);
+    if (b->n == Q_SENT_MANY_MAX)
+        sent_flush_slot(e, b);
+    if (!evtimer_pending(e->sent_ev, NULL)) {
+        struct timeval tv = {0, SENT_FLUSH_MS * 1000};
+        evtimer_add(e->sent_ev, &tv);
+    }
+}
+
+/* The transaction is finishing: its finish drops it from the outbox. */
+static void sent_cancel(struct gw_engine *e, const char *id)
+{
+    int slot = shard_slot(id);
+    struct sent_batch *b = slot < 0 ? NULL : &e->sent[slot];
+
+    for (size_t i = 0; b && i < b->n; i++)
+        if (strcmp(b->ids[i], id) == 0) {
+            if (i != b->n - 1)
+                memcpy(b->ids[i], b->ids[b->n - 1], Q_ID_LEN);
+            b->n--;
+            return;
+        }
 }
 
 /* ---- finishing -------------------------------------------------------- */
@@ -148,6 +232,7 @@ static void finish(struct gw_engine *e, const char *id, uint64_t cntr, enum q_st
     f->e = e;
     f->state = state;
     snprintf(f->id, sizeof(f->id), "%s", id);
+    sent_cancel(e, id);
     LOGP(LOG_INFO, "txn", id, "finished: %s (%d)%s%s", result, etsi, detail ? ": " : "", detail ? detail : "");
     q_txn_finish(e->d.q, id, cntr, &fin, finish_done, f);
 }
@@ -281,26 +366,15 @@ static void submit_txn(struct gw_engine *e, const struct q_txn *txn, const struc
     }
 }
 
-static void sent_recorded(void *arg, enum q_err err)
-{
-    char *id = arg;
-    if (err != Q_OK && err != Q_ERR_NOT_FOUND)
-        LOGP(LOG_WARN, "txn", id, "could not mark as sent: %s (it may be resent once)", q_strerror(err));
-    free(id);
-}
-
 static void on_sent(void *arg, void *handle, enum car_err status, const char *detail)
 {
     struct gw_engine *e = arg;
     struct submit_ctx *s = handle;
-    char *id;
 
     inflight_remove(e, s);
     if (status == CAR_OK) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_OK);
-        id = strdup(s->id);
-        if (id)
-            q_txn_sent(e->d.q, id, sent_recorded, id);
+        sent_mark(e, s->id);
     } else if (status == CAR_ERR_PERMANENT || status == CAR_ERR_TOO_LONG || status == CAR_ERR_INVALID) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_PERMANENT);
         finish(e, s->id, s->cntr, Q_FAILED, "DELIVERY_ERROR", 209, detail ? detail : car_strerror(status), NULL, 0,
@@ -680,10 +754,11 @@ enum gw_err gw_engine_new(const struct gw_engine_deps *deps, struct gw_engine **
         }
     }
     e->parked_ev = evtimer_new(deps->base, parked_cb, e);
+    e->sent_ev = evtimer_new(deps->base, sent_flush_cb, e);
     e->sweep_ev = event_new(deps->base, -1, EV_PERSIST, sweep_cb, e);
     tv.tv_sec = deps->cfg->sweep_interval_ms / 1000;
     tv.tv_usec = (deps->cfg->sweep_interval_ms % 1000) * 1000;
-    if (!e->parked_ev || !e->sweep_ev || event_add(e->sweep_ev, &tv) != 0) {
+    if (!e->parked_ev || !e->sent_ev || !e->sweep_ev || event_add(e->sweep_ev, &tv) != 0) {
         gw_engine_free(e);
         return GW_ERR_INTERNAL;
     }
@@ -699,6 +774,10 @@ void gw_engine_free(struct gw_engine *e)
         event_free(e->sweep_ev);
     if (e->parked_ev)
         event_free(e->parked_ev);
+    /* q is already freed here (gw_main): marks still batched are dropped, and
+     * those commands are resubmitted after the lease, as after a crash. */
+    if (e->sent_ev)
+        event_free(e->sent_ev);
     for (size_t i = 0; i < e->n_links; i++)
         car_link_close(e->links[i].link);
     /* Links freed: nothing can report on these any more. */

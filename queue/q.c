@@ -61,7 +61,7 @@ struct q {
     char sha[QS_COUNT][41];
 };
 
-enum q_op { OP_CREATE, OP_SENT, OP_LOOKUP, OP_FINISH, OP_GET, OP_SWEEP };
+enum q_op { OP_CREATE, OP_SENT, OP_LOOKUP, OP_FINISH, OP_GET, OP_SWEEP, OP_RAW };
 
 struct q_sweep_run {
     unsigned left;
@@ -82,6 +82,7 @@ struct q_call {
         q_done_cb *done;
         q_lookup_cb *lookup;
         q_get_cb *get;
+        q_raw_cb *raw;
     } cb;
     void *arg;
     struct q_sweep_run *sw;
@@ -389,6 +390,7 @@ static void call_complete(struct q_call *c, enum q_err err, const redisReply *r)
     case OP_LOOKUP: complete_lookup(c, err, r); break;
     case OP_GET: complete_get(c, err, r); break;
     case OP_SWEEP: complete_sweep(c, err, r); break;
+    case OP_RAW: c->cb.raw(c->arg, err, err == Q_OK ? r : NULL); break;
     }
     q->cb_depth--;
     call_free(c);
@@ -935,6 +937,36 @@ void q_txn_sent(struct q *q, const char *id, q_done_cb *cb, void *arg)
     call_submit(c);
 }
 
+void q_txn_sent_many(struct q *q, const char *const *ids, size_t n, q_done_cb *cb, void *arg)
+{
+    struct q_call *c = call_begin(q, OP_SENT, QS_SENT_MANY);
+    enum q_err rc = Q_ERR_INVALID;
+    unsigned shard = 0, s;
+
+    if (!c) {
+        cb(arg, Q_ERR_NOMEM);
+        return;
+    }
+    c->cb.done = cb;
+    c->arg = arg;
+    if (n == 0 || n > Q_SENT_MANY_MAX || (rc = q_id_shard(ids[0], q->cfg.shards, &shard)) != Q_OK ||
+        (rc = arg_script(c, 2)) != Q_OK || (rc = arg_zset(c, shard, "outbox")) != Q_OK ||
+        (rc = arg_key(c, shard, "txn", "")) != Q_OK)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = q_id_shard(ids[i], q->cfg.shards, &s)) != Q_OK || s != shard) {
+            rc = Q_ERR_INVALID;
+            goto fail;
+        }
+        if ((rc = arg_str(c, ids[i])) != Q_OK)
+            goto fail;
+    }
+    call_submit(c);
+    return;
+fail:
+    call_fail(c, rc == Q_OK ? Q_ERR_INVALID : rc);
+}
+
 void q_por_lookup(struct q *q, const char *msisdn, q_lookup_cb *cb, void *arg)
 {
     struct q_call *c = call_begin(q, OP_LOOKUP, QS_LOOKUP);
@@ -1068,4 +1100,26 @@ enum q_err q_watch(struct q *q, q_watch_cb *cb, void *arg)
     q->watch_arg = arg;
     conn_start(&q->sub);
     return Q_OK;
+}
+
+void q_command(struct q *q, int argc, const char *const *argv, const size_t *argvlen, q_raw_cb *cb, void *arg)
+{
+    struct q_call *c = call_begin(q, OP_RAW, -1);
+    enum q_err err = Q_OK;
+
+    if (!c) {
+        cb(arg, Q_ERR_NOMEM, NULL);
+        return;
+    }
+    c->cb.raw = cb;
+    c->arg = arg;
+    if (argc <= 0 || argc > MAX_ARGS)
+        err = Q_ERR_INVALID;
+    for (int i = 0; err == Q_OK && i < argc; i++)
+        err = arg_add(c, argv[i], argvlen[i]);
+    if (err != Q_OK) {
+        call_fail(c, err);
+        return;
+    }
+    call_submit(c);
 }

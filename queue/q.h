@@ -24,8 +24,9 @@
  * random; so a GET finds its key without a lookup.  `shards` is fixed for the
  * life of a deployment (1..256).
  *
- * Round trips on the hot path: create (1), sent (1), por_lookup (1),
- * finish (1).
+ * Round trips on the hot path: create (1), por_lookup (1), finish (1),
+ * and sent, batched by the engine (q_txn_sent_many: one call per shard for
+ * up to 19 commands, none when the answer came first).
  *
  * All calls are asynchronous on the event loop given to q_new() (hiredis's
  * libevent adapter).  Data handed to a callback lives only during it
@@ -172,6 +173,17 @@ typedef void q_done_cb(void *arg, enum q_err err);
 void q_txn_sent(struct q *q, const char *id, q_done_cb *cb, void *arg);
 
 /*
+ * q_txn_sent for up to Q_SENT_MANY_MAX ids of one shard (the same first two
+ * id characters) in one round trip, so that a busy gateway does not pay a
+ * round trip per command for it.  Ids no longer pending are only dropped
+ * from the outbox.  Q_ERR_INVALID when the ids span shards.  A lost call
+ * loses nothing: the ids stay in the outbox and are resubmitted (same
+ * counter) after the lease, as when an instance dies before marking them.
+ */
+#define Q_SENT_MANY_MAX 19
+void q_txn_sent_many(struct q *q, const char *const *ids, size_t n, q_done_cb *cb, void *arg);
+
+/*
  * A SIM answered: fetch the subscriber and, if it has one, its pending
  * transaction (txn is NULL when none is pending), in one round trip.
  */
@@ -226,6 +238,19 @@ void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_re
  */
 typedef void q_watch_cb(void *arg, const char *id);
 enum q_err q_watch(struct q *q, q_watch_cb *cb, void *arg);
+
+/*
+ * Any other command, for modules that keep their own keys in Redis
+ * (enrolment requests, revocation caches).  Same rules as every call here:
+ * the callback runs exactly once, never inside this call, Q_ERR_AGAIN when
+ * Redis is away; the reply (NULL unless Q_OK) lives only during the callback.
+ * A Redis error reply is mapped to an enum q_err.  At most 24 arguments,
+ * copied.  Keys given here should carry a hash tag when they must share a
+ * slot.
+ */
+struct redisReply;
+typedef void q_raw_cb(void *arg, enum q_err err, const struct redisReply *reply);
+void q_command(struct q *q, int argc, const char *const *argv, const size_t *argvlen, q_raw_cb *cb, void *arg);
 
 /* --- Synchronous registry access, for the admin CLI and tests. --- */
 

@@ -17,7 +17,7 @@
 #ifndef SIMPKI_Q_SCRIPTS_H
 #define SIMPKI_Q_SCRIPTS_H
 
-enum q_script { QS_CREATE = 0, QS_SENT, QS_LOOKUP, QS_FINISH, QS_SWEEP, QS_COUNT };
+enum q_script { QS_CREATE = 0, QS_SENT, QS_LOOKUP, QS_FINISH, QS_SWEEP, QS_SENT_MANY, QS_COUNT };
 
 /*
  * KEYS: 1 sub, 2 txn, 3 due, 4 outbox, 5 txn prefix, [6 idem]
@@ -70,6 +70,21 @@ static const char q_lua_sent[] =
     "if not st then return {'NOTFOUND'} end\n"
     "if st ~= 'pending' then return {'CONFLICT'} end\n"
     "redis.call('HSET', KEYS[1], 'sent', '1')\n"
+    "return {'OK'}\n";
+
+/*
+ * sent for several ids of one shard at once (the engine batches them).
+ * KEYS: 1 outbox, 2 txn prefix.  ARGV: ids.  -> {"OK"}
+ * Per id exactly what q_lua_sent does; an id no longer pending is only
+ * dropped from the outbox.
+ */
+static const char q_lua_sent_many[] =
+    "for _, id in ipairs(ARGV) do\n"
+    "  redis.call('ZREM', KEYS[1], id)\n"
+    "  if redis.call('HGET', KEYS[2] .. id, 'state') == 'pending' then\n"
+    "    redis.call('HSET', KEYS[2] .. id, 'sent', '1')\n"
+    "  end\n"
+    "end\n"
     "return {'OK'}\n";
 
 /* KEYS: 1 sub, 2 txn prefix.  -> {"OK", sub, txn or {}} | {"NOTFOUND"} */
@@ -151,6 +166,7 @@ static const char q_lua_sweep[] =
     "end\n"
     "return {'OK', expired, out}\n";
 
-static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent, q_lua_lookup, q_lua_finish, q_lua_sweep};
+static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent, q_lua_lookup, q_lua_finish, q_lua_sweep,
+                                                q_lua_sent_many};
 
 #endif /* SIMPKI_Q_SCRIPTS_H */

@@ -16,7 +16,9 @@
  * Every public function brackets its OpenSSL calls with ERR_set_mark /
  * ERR_pop_to_mark, so it neither leaves errors behind nor eats the caller's.
  */
-#include "sig.h"
+#include "sig_priv.h"
+
+#include <stdarg.h>
 
 #include <limits.h>
 #include <string.h>
@@ -39,6 +41,8 @@
 struct sig_trust {
     X509_STORE *store;        /* trust anchors only */
     STACK_OF(X509) *untrusted; /* intermediates, offered to chain building; may be NULL */
+    ASN1_OBJECT *policy;      /* required certificate policy, or NULL */
+    int require_nr;           /* the leaf must have nonRepudiation */
 };
 
 const char *sig_strerror(enum sig_err err)
@@ -54,6 +58,10 @@ const char *sig_strerror(enum sig_err err)
     case SIG_ERR_UNSUPPORTED: return "unsupported key type or digest algorithm";
     case SIG_ERR_IO: return "cannot read trust file";
     case SIG_ERR_NOMEM: return "out of memory";
+    case SIG_ERR_REVOKED: return "certificate revoked";
+    case SIG_ERR_REVOCATION_UNKNOWN: return "revocation status unknown";
+    case SIG_ERR_CERT_MISMATCH: return "not the certificate registered for the subscriber";
+    case SIG_ERR_AGAIN: return "temporary failure, try again";
     }
     return "unknown error";
 }
@@ -69,21 +77,54 @@ const char *sig_result_name(enum sig_err err)
     case SIG_ERR_KEY_USAGE: return "WRONG_KEY_USAGE";
     /* To a client an unparsable signature is just an invalid one. */
     case SIG_ERR_MALFORMED: return "INVALID_SIGNATURE";
+    case SIG_ERR_REVOKED: return "REVOKED_CERTIFICATE";
+    case SIG_ERR_REVOCATION_UNKNOWN: return "REVOCATION_UNKNOWN";
+    case SIG_ERR_CERT_MISMATCH: return "CERT_MISMATCH";
     case SIG_ERR_UNSUPPORTED:
     case SIG_ERR_IO:
     case SIG_ERR_NOMEM:
+    case SIG_ERR_AGAIN:
         break;
     }
     return "INTERNAL_ERROR";
 }
 
-/* why may be NULL; a reason is always one line and never holds personal data. */
-static void set_why(char *why, size_t whylen, const char *text)
+int sig_etsi_status(enum sig_err err)
 {
+    switch (err) {
+    case SIG_OK: return 502;
+    case SIG_ERR_REVOKED: return 501;
+    case SIG_ERR_REVOCATION_UNKNOWN: return 425;
+    case SIG_ERR_BAD_SIGNATURE:
+    case SIG_ERR_CERT_EXPIRED:
+    case SIG_ERR_CERT_NOT_YET_VALID:
+    case SIG_ERR_UNTRUSTED:
+    case SIG_ERR_KEY_USAGE:
+    case SIG_ERR_MALFORMED:
+    case SIG_ERR_CERT_MISMATCH:
+        return 503;
+    case SIG_ERR_UNSUPPORTED:
+    case SIG_ERR_IO:
+    case SIG_ERR_NOMEM:
+    case SIG_ERR_AGAIN:
+        break;
+    }
+    return 900;
+}
+
+/* why may be NULL; a reason is always one line and never holds personal data. */
+void sig_set_why(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
     if (why == NULL || whylen == 0)
         return;
-    snprintf(why, whylen, "%s", text);
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
 }
+
+#define set_why(why, whylen, text) sig_set_why((why), (whylen), "%s", (text))
 
 /* ---- trust ------------------------------------------------------------- */
 
@@ -199,15 +240,45 @@ void sig_trust_free(struct sig_trust *t)
 {
     if (t == NULL)
         return;
+    ASN1_OBJECT_free(t->policy);
     X509_STORE_free(t->store);
     sk_X509_pop_free(t->untrusted, X509_free);
     OPENSSL_free(t);
 }
 
+enum sig_err sig_trust_set_profile(struct sig_trust *t, const char *policy_oid, int require_nr)
+{
+    ASN1_OBJECT *obj = NULL;
+
+    if (t == NULL)
+        return SIG_ERR_MALFORMED;
+    if (policy_oid != NULL && policy_oid[0] != '\0') {
+        ERR_set_mark();
+        obj = OBJ_txt2obj(policy_oid, 1); /* 1: numeric form only */
+        ERR_pop_to_mark();
+        if (obj == NULL)
+            return SIG_ERR_MALFORMED;
+    }
+    ASN1_OBJECT_free(t->policy);
+    t->policy = obj;
+    t->require_nr = require_nr != 0;
+    return SIG_OK;
+}
+
+X509_STORE *sig_trust_store(const struct sig_trust *t)
+{
+    return t != NULL ? t->store : NULL;
+}
+
+STACK_OF(X509) *sig_trust_intermediates(const struct sig_trust *t)
+{
+    return t != NULL ? t->untrusted : NULL;
+}
+
 /* ---- the checks -------------------------------------------------------- */
 
 /* Step 1: the whole input must be one certificate, nothing after it. */
-static enum sig_err parse_cert(const uint8_t *der, size_t len, X509 **out, char *why, size_t whylen)
+enum sig_err sig_parse_cert(const uint8_t *der, size_t len, X509 **out, char *why, size_t whylen)
 {
     const unsigned char *p = der;
     X509 *x;
@@ -231,7 +302,7 @@ static enum sig_err parse_cert(const uint8_t *der, size_t len, X509 **out, char 
  * with a named curve.  RSA-PSS-only keys, SM2, EdDSA and explicit curve
  * parameters are refused rather than half supported.
  */
-static enum sig_err check_key_type(X509 *x, EVP_PKEY **pkey_out, char *why, size_t whylen)
+enum sig_err sig_check_key_type(X509 *x, EVP_PKEY **pkey_out, char *why, size_t whylen)
 {
     EVP_PKEY *pkey = X509_get0_pubkey(x);
     char group[64];
@@ -278,7 +349,7 @@ static enum sig_err check_key_type(X509 *x, EVP_PKEY **pkey_out, char *why, size
 }
 
 /* SPKA/1 digest code to a digest; NULL when unknown. */
-static const EVP_MD *digest_for(uint8_t alg)
+const EVP_MD *sig_digest_for(uint8_t alg)
 {
     switch (alg) {
     case 1: return EVP_sha256();
@@ -314,11 +385,11 @@ static int ecdsa_der_is_canonical(const uint8_t *sig, size_t sig_len)
 }
 
 /* Step 2. */
-static enum sig_err check_signature(X509 *x, uint8_t digest_alg, const uint8_t *digest, size_t digest_len,
-                                    const uint8_t *sig, size_t sig_len, char *why, size_t whylen)
+enum sig_err sig_check_signature(X509 *x, uint8_t digest_alg, const uint8_t *digest, size_t digest_len,
+                                 const uint8_t *sig, size_t sig_len, char *why, size_t whylen)
 {
     enum sig_err rc;
-    const EVP_MD *md = digest_for(digest_alg);
+    const EVP_MD *md = sig_digest_for(digest_alg);
     EVP_PKEY *pkey = NULL;
     EVP_PKEY_CTX *ctx = NULL;
     int is_rsa;
@@ -333,7 +404,7 @@ static enum sig_err check_signature(X509 *x, uint8_t digest_alg, const uint8_t *
         rc = SIG_ERR_MALFORMED;
         goto out;
     }
-    rc = check_key_type(x, &pkey, why, whylen);
+    rc = sig_check_key_type(x, &pkey, why, whylen);
     if (rc != SIG_OK)
         goto out;
     is_rsa = EVP_PKEY_is_a(pkey, "RSA");
@@ -386,7 +457,8 @@ out:
  * codes because the subscriber can act on them (renew); an expired or
  * not-yet-valid CA further up is "a bad CA on the path": UNTRUSTED.
  */
-static enum sig_err check_chain(const struct sig_trust *t, X509 *x, time_t at, char *why, size_t whylen)
+static enum sig_err check_chain(const struct sig_trust *t, X509 *x, time_t at, STACK_OF(X509) **chain_out, char *why,
+                                size_t whylen)
 {
     enum sig_err rc;
     X509_STORE_CTX *ctx = NULL;
@@ -408,10 +480,27 @@ static enum sig_err check_chain(const struct sig_trust *t, X509 *x, time_t at, c
     param = X509_STORE_CTX_get0_param(ctx);
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
     X509_VERIFY_PARAM_set_time(param, at);
+    if (t->policy != NULL) {
+        ASN1_OBJECT *pol = OBJ_dup(t->policy);
+
+        /* add0 takes pol; it also turns on X509_V_FLAG_POLICY_CHECK. */
+        if (pol == NULL || !X509_VERIFY_PARAM_add0_policy(param, pol)) {
+            ASN1_OBJECT_free(pol);
+            set_why(why, whylen, "out of memory");
+            rc = SIG_ERR_NOMEM;
+            goto out;
+        }
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_EXPLICIT_POLICY);
+    }
 
     ok = X509_verify_cert(ctx);
     if (ok == 1) {
         rc = SIG_OK;
+        if (chain_out != NULL) {
+            *chain_out = X509_STORE_CTX_get1_chain(ctx);
+            if (*chain_out == NULL)
+                rc = SIG_ERR_NOMEM;
+        }
         goto out;
     }
     err = X509_STORE_CTX_get_error(ctx);
@@ -432,10 +521,14 @@ out:
 }
 
 /* Step 4: a signing certificate must say so; one without keyUsage is refused. */
-static enum sig_err check_key_usage(X509 *x, char *why, size_t whylen)
+static enum sig_err check_key_usage(const struct sig_trust *t, X509 *x, char *why, size_t whylen)
 {
     if ((X509_get_extension_flags(x) & EXFLAG_KUSAGE) == 0) {
         set_why(why, whylen, "key usage: certificate has no keyUsage extension");
+        return SIG_ERR_KEY_USAGE;
+    }
+    if (t != NULL && t->require_nr && (X509_get_key_usage(x) & KU_NON_REPUDIATION) == 0) {
+        set_why(why, whylen, "key usage: no nonRepudiation (required for signing)");
         return SIG_ERR_KEY_USAGE;
     }
     if ((X509_get_key_usage(x) & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0) {
@@ -443,6 +536,23 @@ static enum sig_err check_key_usage(X509 *x, char *why, size_t whylen)
         return SIG_ERR_KEY_USAGE;
     }
     return SIG_OK;
+}
+
+enum sig_err sig_check_path(const struct sig_trust *t, X509 *x, time_t at, STACK_OF(X509) **chain_out, char *why,
+                            size_t whylen)
+{
+    enum sig_err rc;
+    STACK_OF(X509) *chain = NULL;
+
+    rc = check_chain(t, x, at, chain_out != NULL ? &chain : NULL, why, whylen);
+    if (rc == SIG_OK)
+        rc = check_key_usage(t, x, why, whylen);
+    if (rc == SIG_OK && chain_out != NULL) {
+        *chain_out = chain;
+        chain = NULL;
+    }
+    sk_X509_pop_free(chain, X509_free);
+    return rc;
 }
 
 enum sig_err sig_verify_digest(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, uint8_t digest_alg,
@@ -454,16 +564,13 @@ enum sig_err sig_verify_digest(const struct sig_trust *t, const uint8_t *cert, s
 
     ERR_set_mark();
     set_why(why, whylen, "");
-    rc = parse_cert(cert, cert_len, &x, why, whylen);
+    rc = sig_parse_cert(cert, cert_len, &x, why, whylen);
     if (rc != SIG_OK)
         goto out;
-    rc = check_signature(x, digest_alg, digest, digest_len, sig, sig_len, why, whylen);
+    rc = sig_check_signature(x, digest_alg, digest, digest_len, sig, sig_len, why, whylen);
     if (rc != SIG_OK)
         goto out;
-    rc = check_chain(t, x, at, why, whylen);
-    if (rc != SIG_OK)
-        goto out;
-    rc = check_key_usage(x, why, whylen);
+    rc = sig_check_path(t, x, at, NULL, why, whylen);
 out:
     X509_free(x);
     ERR_pop_to_mark();
@@ -478,17 +585,14 @@ enum sig_err sig_check_cert(const struct sig_trust *t, const uint8_t *cert, size
 
     ERR_set_mark();
     set_why(why, whylen, "");
-    rc = parse_cert(cert, cert_len, &x, why, whylen);
+    rc = sig_parse_cert(cert, cert_len, &x, why, whylen);
     if (rc != SIG_OK)
         goto out;
     /* A key we would refuse at every signature is better refused at import. */
-    rc = check_key_type(x, NULL, why, whylen);
+    rc = sig_check_key_type(x, NULL, why, whylen);
     if (rc != SIG_OK)
         goto out;
-    rc = check_chain(t, x, at, why, whylen);
-    if (rc != SIG_OK)
-        goto out;
-    rc = check_key_usage(x, why, whylen);
+    rc = sig_check_path(t, x, at, NULL, why, whylen);
 out:
     X509_free(x);
     ERR_pop_to_mark();
@@ -537,7 +641,7 @@ out:
     return rc;
 }
 
-static enum sig_err asn1_time_to_time_t(const ASN1_TIME *at, time_t *out)
+enum sig_err sig_asn1_time(const ASN1_TIME *at, time_t *out)
 {
     struct tm tm;
 
@@ -587,7 +691,7 @@ enum sig_err sig_cert_info(const uint8_t *cert, size_t cert_len, struct sig_cert
         goto out;
     }
     memset(out, 0, sizeof *out);
-    rc = parse_cert(cert, cert_len, &x, NULL, 0);
+    rc = sig_parse_cert(cert, cert_len, &x, NULL, 0);
     if (rc != SIG_OK)
         goto out;
     rc = name_rfc2253(X509_get_subject_name(x), out->subject, sizeof out->subject);
@@ -610,10 +714,10 @@ enum sig_err sig_cert_info(const uint8_t *cert, size_t cert_len, struct sig_cert
     }
     snprintf(out->serial_hex, sizeof out->serial_hex, "%s", hex);
 
-    rc = asn1_time_to_time_t(X509_get0_notBefore(x), &out->not_before);
+    rc = sig_asn1_time(X509_get0_notBefore(x), &out->not_before);
     if (rc != SIG_OK)
         goto out;
-    rc = asn1_time_to_time_t(X509_get0_notAfter(x), &out->not_after);
+    rc = sig_asn1_time(X509_get0_notAfter(x), &out->not_after);
     if (rc != SIG_OK)
         goto out;
     key_type_name(x, out->key_type, sizeof out->key_type);

@@ -33,12 +33,27 @@ enum sig_err {
     SIG_ERR_UNSUPPORTED = 7,     /* key type or digest algorithm we do not take */
     SIG_ERR_IO = 8,              /* a trust file could not be read */
     SIG_ERR_NOMEM = 9,
+    /* Issue 4: revocation, binding.  Values are stable; never renumber. */
+    SIG_ERR_REVOKED = 10,            /* OCSP or CRL says revoked (before or at `at`) */
+    SIG_ERR_REVOCATION_UNKNOWN = 11, /* no usable OCSP or CRL answer (hard-fail policy) */
+    SIG_ERR_CERT_MISMATCH = 12,      /* not the certificate registered / pinned for the number */
+    SIG_ERR_AGAIN = 13,              /* transient: a fetch could not be started, try again */
 };
 
 const char *sig_strerror(enum sig_err err);
 
-/* Stable API result names: "INVALID_SIGNATURE", "CERT_EXPIRED", ... */
+/*
+ * Stable API result names: "INVALID_SIGNATURE", "CERT_EXPIRED", ...,
+ * "REVOKED_CERTIFICATE", "REVOCATION_UNKNOWN", "CERT_MISMATCH".
+ */
 const char *sig_result_name(enum sig_err err);
+
+/*
+ * ETSI TS 102 204 status code of a result: OK 502 (VALID_SIGNATURE),
+ * REVOKED 501, REVOCATION_UNKNOWN 425, every other refusal of the signature
+ * or certificate 503 (INVALID_SIGNATURE), internal errors 900.
+ */
+int sig_etsi_status(enum sig_err err);
 
 struct sig_trust;
 
@@ -51,6 +66,23 @@ enum sig_err sig_trust_load(const char *anchors_pem, const char *intermediates_p
 
 /* sig_trust_free(NULL) does nothing. */
 void sig_trust_free(struct sig_trust *t);
+
+/*
+ * Signing profile, set once after sig_trust_load and before the trust is
+ * shared (not thread-safe, not to be changed while in use):
+ *   policy_oid   dotted OID every certificate on the path must assert
+ *                (RFC 5280 6.1 with requireExplicitPolicy), e.g.
+ *                "2.16.704.1.1.1.1.1"; NULL or "" = no policy check.
+ *   require_nr   1: the subscriber's keyUsage must include nonRepudiation
+ *                (content commitment); 0: nonRepudiation or
+ *                digitalSignature, as before.
+ * Name constraints and basic constraints are always checked (OpenSSL's path
+ * validation, X509_V_FLAG_X509_STRICT).  Applies to every function that
+ * checks a certificate against t, old and new.
+ * SIG_ERR_MALFORMED for an OID that does not parse.
+ */
+enum sig_err sig_trust_set_profile(struct sig_trust *t, const char *policy_oid, int require_nr)
+    __attribute__((warn_unused_result));
 
 /*
  * Verify `sig` over `digest` (of SPKA/1 algorithm code digest_alg: 1 SHA-256,
@@ -77,5 +109,42 @@ struct sig_cert_info {
 
 enum sig_err sig_cert_info(const uint8_t *cert, size_t cert_len, struct sig_cert_info *out)
     __attribute__((warn_unused_result));
+
+/*
+ * The validated path of `cert` at `at` (the same checks as sig_check_cert):
+ * on success *out is a malloc'd array of *n DER certificates, leaf first,
+ * trust anchor last, packed as [u32 length big-endian][DER]..., for callers
+ * that store or send the chain.  Free with free().
+ */
+enum sig_err sig_chain_der(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, time_t at,
+                           uint8_t **out, size_t *out_len, size_t *n, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
+
+/* --- Binding: the certificate belongs to the number (serial pinning). --- */
+
+/*
+ * What is pinned for a subscriber once it has signed: the certificate's
+ * serial and the SHA-256 of its SubjectPublicKeyInfo.  Store both with the
+ * registry entry (q_sub) when the first signature is accepted.
+ */
+struct sig_pin {
+    char serial_hex[80];        /* uppercase hex, as sig_cert_info */
+    uint8_t spki_sha256[32];
+};
+
+enum sig_err sig_pin_of(const uint8_t *cert, size_t cert_len, struct sig_pin *out)
+    __attribute__((warn_unused_result));
+
+/*
+ * SIG_OK when `used` (the certificate a signature was verified with) is the
+ * registered one, byte for byte, and, if the subscriber is pinned (`pin`
+ * not NULL), has the pinned serial and key.  A certificate with a new
+ * serial or key passes only with repin_allowed = 1, i.e. when the registry
+ * says the subscriber's certificate was replaced (the admin import sets
+ * it); the caller then stores the new pin.  Otherwise SIG_ERR_CERT_MISMATCH.
+ */
+enum sig_err sig_binding_check(const uint8_t *registered, size_t registered_len, const uint8_t *used,
+                               size_t used_len, const struct sig_pin *pin, int repin_allowed, char *why,
+                               size_t whylen) __attribute__((warn_unused_result));
 
 #endif /* SIMPKI_SIG_H */

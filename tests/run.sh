@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libhiredis-dev libjansson-dev
-      libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq)
+      libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq
+      chromium poppler-utils fonts-liberation2 fonts-dejavu-core)   # the printed-forms test
 
 need=()
 for p in "${PKGS[@]}"; do

@@ -7,10 +7,20 @@
 # Uses only the openssl command line (plus bash and GNU date for the dates).
 # OUTDIR gets:
 #   root.key.pem root.pem             Test Root CA G2 (self-signed, 10 years)
-#   ca.key.pem ca.pem                 Test Issuing CA, pathlen:0, signed by root
-#   trust.pem (= root.pem)            what the gateway loads as trust anchors
-#   intermediates.pem (= ca.pem)      what the gateway loads as intermediates
+#   ca.key.pem ca.pem                 Test Issuing CA, pathlen:0, signed by root (G2)
+#   ca2.key.pem ca2.pem               second G2 issuing CA (EC P-384), with name
+#                                     constraints: e-mail only under simpki.test
+#   root-g1.* ca-g1.*                 Test Root CA G1 (RSA-2048) and its issuing CA
+#   trust.pem (= root.pem + root-g1.pem)           trust anchors for the gateway
+#   intermediates.pem (= ca.pem + ca2.pem + ca-g1.pem)  its intermediates
 #   other-root.* other-ca.*           an unrelated PKI, issuer of "untrusted" subscribers
+#   ocsp-<ca>.key.pem ocsp-<ca>.pem   delegated OCSP responder of each issuing CA
+#                                     (id-kp-OCSPSigning, id-pkix-ocsp-nocheck)
+#   ocsp-rogue.*                      an OCSP-signing certificate from other-ca
+#   tsa-root.* tsa.*                  a timestamp authority (critical EKU timeStamping)
+#   crl/<ca>.crl.pem .crl             CRL of each issuing CA (`openssl ca -gencrl`)
+#   state/<ca>/index.txt              the CA databases (`openssl ocsp -index` reads them)
+#   urls                              the OCSP and CRL base URLs written into certificates
 #   subs/<msisdn>.key.pem             PKCS#8 private key
 #   subs/<msisdn>.crt.pem .crt.der    the subscriber certificate
 #   subs/<msisdn>.profile             "<keyalg> <profile>", for scripts that pick cases
@@ -18,6 +28,17 @@
 # TSV columns, tab separated:  msisdn keyalg cn org profile
 #   keyalg  rsa (RSA-2048) | ec (P-256); also, for refusal tests, rsa1024 | ec384 | rsa3072
 #   profile good | expired | notyet | noku | untrusted
+#           | revoked   issued by ca, then revoked (`openssl ca -revoke`), in the CRL
+#           | g1        issued by the G1 issuing CA
+#           | ca2       issued by the second G2 issuing CA, UID MST:... (a tax code)
+#           | dsonly    keyUsage digitalSignature only (no nonRepudiation)
+#           | nopolicy  no certificatePolicies extension
+#           | badname   issued by ca2 with an e-mail outside its name constraints
+#
+# Environment:
+#   SIMPKI_PKI_PORT=P  certificates carry OCSP http://127.0.0.1:P/ and CRL/caIssuers
+#                      URLs http://127.0.0.1:(P+1)/<ca>.crl; unset, port 1 (nothing
+#                      listens) as before.  A change of port rebuilds the PKI.
 # Lines starting with # and empty lines are skipped.
 #
 # Every certificate is issued with `openssl ca`, because OpenSSL 3.0's `x509`
@@ -42,7 +63,20 @@ OUT=$1
 TSV=$2
 [ -r "$TSV" ] || die "cannot read $TSV"
 
-if [ -e "$OUT/.done" ] && [ "$OUT/.done" -nt "$TSV" ] && [ "$OUT/.done" -nt "${BASH_SOURCE[0]}" ]; then
+PORT=${SIMPKI_PKI_PORT:-}
+if [ -n "$PORT" ]; then
+    [[ $PORT =~ ^[0-9]{1,5}$ ]] && [ "$PORT" -ge 1 ] && [ "$PORT" -le 65534 ] || die "SIMPKI_PKI_PORT: want 1..65534"
+    OCSP_URL=http://127.0.0.1:$PORT/
+    HTTP_BASE=http://127.0.0.1:$((PORT + 1))
+else
+    OCSP_URL=http://127.0.0.1:1/ocsp
+    HTTP_BASE=http://127.0.0.1:1
+fi
+URLS="ocsp $OCSP_URL
+http $HTTP_BASE"
+
+if [ -e "$OUT/.done" ] && [ "$OUT/.done" -nt "$TSV" ] && [ "$OUT/.done" -nt "${BASH_SOURCE[0]}" ] &&
+    [ "$(cat "$OUT/urls" 2>/dev/null)" = "$URLS" ]; then
     exit 0
 fi
 
@@ -50,8 +84,10 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 # Only what this script creates is removed, so OUTDIR may hold other files.
 rm -rf "$OUT/.done" "$OUT/state" "$OUT/subs" "$OUT/openssl.cnf"
-rm -f "$OUT"/{root,ca,other-root,other-ca}.{key.pem,pem,csr} "$OUT/trust.pem" "$OUT/intermediates.pem"
-mkdir -p "$OUT/state" "$OUT/subs"
+rm -rf "$OUT/crl"
+rm -f "$OUT"/{root,ca,ca2,root-g1,ca-g1,other-root,other-ca,ocsp-ca,ocsp-ca2,ocsp-ca-g1,ocsp-rogue,tsa-root,tsa}.{key.pem,pem,csr}
+rm -f "$OUT/trust.pem" "$OUT/intermediates.pem" "$OUT/urls"
+mkdir -p "$OUT/state" "$OUT/subs" "$OUT/crl"
 
 # ASN.1 GeneralizedTime for `openssl ca -startdate/-enddate`, relative to now.
 asn1date() {
@@ -63,6 +99,9 @@ asn1date() {
 cat >"$OUT/openssl.cnf" <<'EOF'
 SUB_EMAIL = unused@simpki.test
 CA_STATE = .
+CA_NAME = ca
+OCSP_URL = http://127.0.0.1:1/ocsp
+HTTP_BASE = http://127.0.0.1:1
 
 [ req ]
 distinguished_name = req_dn
@@ -82,6 +121,9 @@ rand_serial = yes
 default_md = sha256
 default_days = 730
 policy = policy_any
+crlnumber = $ENV::CA_STATE/crlnumber
+crl_extensions = crl_ext
+default_crl_days = 7
 unique_subject = no
 email_in_dn = no
 copy_extensions = none
@@ -91,6 +133,9 @@ utf8 = yes
 [ policy_any ]
 countryName = supplied
 commonName = supplied
+
+[ crl_ext ]
+authorityKeyIdentifier = keyid:always
 
 [ v3_root ]
 basicConstraints = critical, CA:TRUE
@@ -103,7 +148,50 @@ keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 certificatePolicies = 2.16.704.1.1.1.1.1
-crlDistributionPoints = URI:http://127.0.0.1:1/root.crl
+crlDistributionPoints = URI:$ENV::HTTP_BASE/root.crl
+
+[ v3_ca_nc ]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+certificatePolicies = 2.16.704.1.1.1.1.1
+crlDistributionPoints = URI:$ENV::HTTP_BASE/root.crl
+nameConstraints = critical, permitted;email:.simpki.test
+
+[ v3_ocsp ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = critical, OCSPSigning
+noCheck = ignored
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_tsa ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+extendedKeyUsage = critical, timeStamping
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+[ v3_sub_dsonly ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = email:$ENV::SUB_EMAIL
+certificatePolicies = 2.16.704.1.1.1.1.1
+authorityInfoAccess = OCSP;URI:$ENV::OCSP_URL, caIssuers;URI:$ENV::HTTP_BASE/$ENV::CA_NAME.crt
+crlDistributionPoints = URI:$ENV::HTTP_BASE/$ENV::CA_NAME.crl
+
+[ v3_sub_nopolicy ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, nonRepudiation
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = email:$ENV::SUB_EMAIL
+authorityInfoAccess = OCSP;URI:$ENV::OCSP_URL, caIssuers;URI:$ENV::HTTP_BASE/$ENV::CA_NAME.crt
+crlDistributionPoints = URI:$ENV::HTTP_BASE/$ENV::CA_NAME.crl
 
 [ v3_sub_good ]
 basicConstraints = critical, CA:FALSE
@@ -112,8 +200,8 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 subjectAltName = email:$ENV::SUB_EMAIL
 certificatePolicies = 2.16.704.1.1.1.1.1
-authorityInfoAccess = OCSP;URI:http://127.0.0.1:1/ocsp, caIssuers;URI:http://127.0.0.1:1/ca.crt
-crlDistributionPoints = URI:http://127.0.0.1:1/ca.crl
+authorityInfoAccess = OCSP;URI:$ENV::OCSP_URL, caIssuers;URI:$ENV::HTTP_BASE/$ENV::CA_NAME.crt
+crlDistributionPoints = URI:$ENV::HTTP_BASE/$ENV::CA_NAME.crl
 
 [ v3_sub_noku ]
 basicConstraints = critical, CA:FALSE
@@ -122,10 +210,11 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 subjectAltName = email:$ENV::SUB_EMAIL
 certificatePolicies = 2.16.704.1.1.1.1.1
-authorityInfoAccess = OCSP;URI:http://127.0.0.1:1/ocsp, caIssuers;URI:http://127.0.0.1:1/ca.crt
-crlDistributionPoints = URI:http://127.0.0.1:1/ca.crl
+authorityInfoAccess = OCSP;URI:$ENV::OCSP_URL, caIssuers;URI:$ENV::HTTP_BASE/$ENV::CA_NAME.crt
+crlDistributionPoints = URI:$ENV::HTTP_BASE/$ENV::CA_NAME.crl
 EOF
-export SUB_EMAIL=unused@simpki.test
+export SUB_EMAIL=unused@simpki.test CA_NAME=ca OCSP_URL HTTP_BASE
+printf '%s\n' "$URLS" >"$OUT/urls"
 
 genkey() { # genkey ALG FILE
     case $1 in
@@ -181,8 +270,35 @@ genkey rsa3072 "$OUT/ca.key.pem"
 csr "$OUT/ca.key.pem" "/C=VN/O=$BCY/CN=Test Issuing CA SIM PKI (simpki)" "$OUT/ca.csr"
 issue root "$OUT/root.pem" "$OUT/root.key.pem" "$OUT/ca.csr" "$OUT/ca.pem" v3_ca "-3 years" "+6 years"
 
-cp "$OUT/root.pem" "$OUT/trust.pem"
-cp "$OUT/ca.pem" "$OUT/intermediates.pem"
+genkey ec384 "$OUT/ca2.key.pem"
+csr "$OUT/ca2.key.pem" "/C=VN/O=$BCY/CN=Test Issuing CA 2 SIM PKI (simpki)" "$OUT/ca2.csr"
+issue root "$OUT/root.pem" "$OUT/root.key.pem" "$OUT/ca2.csr" "$OUT/ca2.pem" v3_ca_nc "-3 years" "+6 years"
+
+# G1: the older generation, still trusted for certificates it issued.
+genkey rsa "$OUT/root-g1.key.pem"
+csr "$OUT/root-g1.key.pem" "/C=VN/O=$BCY/CN=Test Root CA G1 (simpki)" "$OUT/root-g1.csr"
+issue root-g1 - "$OUT/root-g1.key.pem" "$OUT/root-g1.csr" "$OUT/root-g1.pem" v3_root "-3 years" "+7 years"
+genkey rsa "$OUT/ca-g1.key.pem"
+csr "$OUT/ca-g1.key.pem" "/C=VN/O=$BCY/CN=Test Issuing CA G1 (simpki)" "$OUT/ca-g1.csr"
+issue root-g1 "$OUT/root-g1.pem" "$OUT/root-g1.key.pem" "$OUT/ca-g1.csr" "$OUT/ca-g1.pem" v3_ca "-3 years" "+6 years"
+
+cat "$OUT/root.pem" "$OUT/root-g1.pem" >"$OUT/trust.pem"
+cat "$OUT/ca.pem" "$OUT/ca2.pem" "$OUT/ca-g1.pem" >"$OUT/intermediates.pem"
+
+# Delegated OCSP responders, one per issuing CA.
+for c in ca ca2 ca-g1; do
+    genkey ec "$OUT/ocsp-$c.key.pem"
+    csr "$OUT/ocsp-$c.key.pem" "/C=VN/O=$BCY/CN=OCSP $c (simpki)" "$OUT/ocsp-$c.csr"
+    issue "$c" "$OUT/$c.pem" "$OUT/$c.key.pem" "$OUT/ocsp-$c.csr" "$OUT/ocsp-$c.pem" v3_ocsp "-1 day" "+1 year"
+done
+
+# A timestamp authority under its own root.
+genkey ec "$OUT/tsa-root.key.pem"
+csr "$OUT/tsa-root.key.pem" "/C=VN/O=$BCY/CN=Test TSA Root (simpki)" "$OUT/tsa-root.csr"
+issue tsa-root - "$OUT/tsa-root.key.pem" "$OUT/tsa-root.csr" "$OUT/tsa-root.pem" v3_root "-3 years" "+7 years"
+genkey rsa "$OUT/tsa.key.pem"
+csr "$OUT/tsa.key.pem" "/C=VN/O=$BCY/CN=Test TSA (simpki)" "$OUT/tsa.csr"
+issue tsa-root "$OUT/tsa-root.pem" "$OUT/tsa-root.key.pem" "$OUT/tsa.csr" "$OUT/tsa.pem" v3_tsa "-1 day" "+2 years"
 
 # --- an unrelated PKI with look-alike names -------------------------------
 genkey rsa "$OUT/other-root.key.pem"
@@ -193,6 +309,10 @@ genkey rsa "$OUT/other-ca.key.pem"
 csr "$OUT/other-ca.key.pem" "/C=VN/O=Other Test PKI/CN=Test Issuing CA SIM PKI (simpki)" "$OUT/other-ca.csr"
 issue other-root "$OUT/other-root.pem" "$OUT/other-root.key.pem" "$OUT/other-ca.csr" "$OUT/other-ca.pem" \
     v3_ca "-3 years" "+6 years"
+genkey ec "$OUT/ocsp-rogue.key.pem"
+csr "$OUT/ocsp-rogue.key.pem" "/C=VN/O=$BCY/CN=OCSP ca (simpki)" "$OUT/ocsp-rogue.csr"
+issue other-ca "$OUT/other-ca.pem" "$OUT/other-ca.key.pem" "$OUT/ocsp-rogue.csr" "$OUT/ocsp-rogue.pem" v3_ocsp \
+    "-1 day" "+1 year"
 rm -f "$OUT"/*.csr
 
 # --- subscribers ----------------------------------------------------------
@@ -214,8 +334,12 @@ while IFS=$'\t' read -r msisdn keyalg cn org profile rest || [ -n "${msisdn:-}" 
     genkey "$keyalg" "$key"
     # CCCD (citizen ID) numbers are 12 digits: 0010 + the msisdn's last 8.
     cccd=0010${msisdn: -8}
-    subj="/C=VN/ST=Hà Nội/L=Quận Ba Đình/O=$(subjval "$org")/OU=Văn phòng/CN=$(subjval "$cn")/UID=CCCD:$cccd"
+    uid=CCCD:$cccd
+    # A tax code (MST) is 10 digits; an organisation's certificate carries one.
+    [ "$profile" = ca2 ] && uid=MST:01${msisdn: -8}
+    subj="/C=VN/ST=Hà Nội/L=Quận Ba Đình/O=$(subjval "$org")/OU=Văn phòng/CN=$(subjval "$cn")/UID=$uid"
     csr "$key" "$subj" "$crt.csr"
+    email=$msisdn@sim.simpki.test
 
     ext=v3_sub_good
     issuer=ca
@@ -227,22 +351,44 @@ while IFS=$'\t' read -r msisdn keyalg cn org profile rest || [ -n "${msisdn:-}" 
     notyet) start="+1 year" end="+3 years" ;;
     noku) ext=v3_sub_noku ;;
     untrusted) issuer=other-ca ;;
+    revoked) ;;
+    g1) issuer=ca-g1 ;;
+    ca2) issuer=ca2 ;;
+    dsonly) ext=v3_sub_dsonly ;;
+    nopolicy) ext=v3_sub_nopolicy ;;
+    badname) issuer=ca2 email=$msisdn@sim.example.com ;;
     *) die "$TSV:$lineno: unknown profile '$profile'" ;;
     esac
-    SUB_EMAIL=$msisdn@sim.simpki.test issue "$issuer" "$OUT/$issuer.pem" "$OUT/$issuer.key.pem" \
+    CA_NAME=$issuer SUB_EMAIL=$email issue "$issuer" "$OUT/$issuer.pem" "$OUT/$issuer.key.pem" \
         "$crt.csr" "$crt.pem" "$ext" "$start" "$end"
+    if [ "$profile" = revoked ]; then
+        CA_STATE=$OUT/state/$issuer "$OPENSSL" ca -config "$OUT/openssl.cnf" -cert "$OUT/$issuer.pem" \
+            -keyfile "$OUT/$issuer.key.pem" -revoke "$crt.pem" -crl_reason keyCompromise 2>"$OUT/state/last.err" ||
+            { cat "$OUT/state/last.err" >&2; die "openssl ca -revoke failed for $crt.pem"; }
+    fi
     rm -f "$crt.csr"
     "$OPENSSL" x509 -in "$crt.pem" -outform DER -out "$crt.der"
     printf '%s %s\n' "$keyalg" "$profile" >"$OUT/subs/$msisdn.profile"
 
     # The PKI is only useful if OpenSSL itself agrees the good ones chain.
-    if [ "$profile" = good ] || [ "$profile" = noku ]; then
-        "$OPENSSL" verify -x509_strict -CAfile "$OUT/root.pem" -untrusted "$OUT/ca.pem" "$crt.pem" >/dev/null ||
+    if [ "$profile" = good ] || [ "$profile" = noku ] || [ "$profile" = g1 ] || [ "$profile" = ca2 ]; then
+        "$OPENSSL" verify -x509_strict -CAfile "$OUT/trust.pem" -untrusted "$OUT/intermediates.pem" "$crt.pem" >/dev/null ||
             die "$crt.pem does not verify against the test root"
     fi
     n=$((n + 1))
 done <"$TSV"
 
 [ "$n" -gt 0 ] || die "$TSV: no subscribers"
+
+# CRLs, after every revocation, from the CA databases.
+for c in ca ca2 ca-g1; do
+    st=$OUT/state/$c
+    [ -e "$st/crlnumber" ] || echo 1000 >"$st/crlnumber"
+    CA_STATE=$st "$OPENSSL" ca -batch -config "$OUT/openssl.cnf" -cert "$OUT/$c.pem" -keyfile "$OUT/$c.key.pem" \
+        -gencrl -crldays 7 -out "$OUT/crl/$c.crl.pem" 2>"$st/last.err" ||
+        { cat "$st/last.err" >&2; die "openssl ca -gencrl failed for $c"; }
+    "$OPENSSL" crl -in "$OUT/crl/$c.crl.pem" -outform DER -out "$OUT/crl/$c.crl"
+    "$OPENSSL" x509 -in "$OUT/$c.pem" -outform DER -out "$OUT/crl/$c.crt"
+done
 touch "$OUT/.done"
 printf 'mkpki: %d subscribers in %s\n' "$n" "$OUT"

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ struct sim_job {
     size_t n;
     struct job_pdu *pdus;
     struct sim_job *next;
+    struct sim_job **prevp;   /* the pointer that points at this job: O(1) unlink */
 };
 
 struct sim_smsc {
@@ -167,13 +169,11 @@ static void send_header_only(struct sim_conn *c, uint32_t id, uint32_t status, u
 
 static void job_free(struct sim_job *j)
 {
-    struct sim_job **pp;
-
-    for (pp = &j->smsc->jobs; *pp; pp = &(*pp)->next)
-        if (*pp == j) {
-            *pp = j->next;
-            break;
-        }
+    if (j->prevp) {
+        *j->prevp = j->next;
+        if (j->next)
+            j->next->prevp = j->prevp;
+    }
     event_free(j->timer);
     free(j->pdus);
     free(j);
@@ -240,6 +240,9 @@ static struct sim_job *job_new(struct sim_smsc *s, const char *what, const char 
     snprintf(j->what, sizeof(j->what), "%s", what);
     snprintf(j->msisdn, sizeof(j->msisdn), "%s", msisdn);
     j->next = s->jobs;
+    if (j->next)
+        j->next->prevp = &j->next;
+    j->prevp = &s->jobs;
     s->jobs = j;
     return j;
 }
@@ -826,6 +829,10 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
         return;
     }
     c->smsc = s;
+    {
+        int one = 1; /* as a real SMSC would: no Nagle delay on small PDUs */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!c->bev) {
         evutil_closesocket(fd);

@@ -1,0 +1,625 @@
+/* gw_enrol.c - see gw_enrol.h. */
+#include "gw_enrol.h"
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cfg.h"
+#include "gw_enrol_check.h"
+#include "gw_forms.h"
+#include "gw_http.h"
+#include "gw_util.h"
+#include "log.h"
+#include "q.h"
+
+/* All request keys share one hash tag: enrolment is low-rate and lists scan them together. */
+#define KEY_PREFIX "spk:{enr}:req:"
+#define KEY_INDEX "spk:{enr}:reqs"
+#define ID_LEN 22 /* "r" + 20 hex + NUL */
+#define LIST_MAX 500
+
+static const char LUA_CREATE[] =
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
+    "  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
+    "  return 'OK'\n"
+    "end\n"
+    "return 'EXISTS'\n";
+
+/* Compare-and-set on the revision: the state machine lives in C, the atomicity here. */
+static const char LUA_CAS[] =
+    "local raw = redis.call('GET', KEYS[1])\n"
+    "if not raw then return 'NOT_FOUND' end\n"
+    "local d = cjson.decode(raw)\n"
+    "if tostring(d.rev) ~= ARGV[1] then return 'CONFLICT' end\n"
+    "redis.call('SET', KEYS[1], ARGV[2])\n"
+    "return 'OK'\n";
+
+/* Newest first, filtered; returns {matched, doc...}. */
+static const char LUA_LIST[] =
+    "local ids = redis.call('ZREVRANGE', KEYS[1], 0, -1)\n"
+    "local unit, state, form = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local offset, limit = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "local out, matched = {}, 0\n"
+    "for _, id in ipairs(ids) do\n"
+    "  local raw = redis.call('GET', ARGV[6] .. id)\n"
+    "  if raw then\n"
+    "    local d = cjson.decode(raw)\n"
+    "    local r = d.request or {}\n"
+    "    if (unit == '' or r.unit == unit) and (state == '' or d.state == state)\n"
+    "       and (form == '' or r.form == form) then\n"
+    "      matched = matched + 1\n"
+    "      if matched > offset and (limit == 0 or #out < limit) then out[#out + 1] = raw end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return {matched, out}\n";
+
+struct gw_enrol {
+    const struct cfg *cfg;
+    struct q *q;
+};
+
+/* ---- the state machine ------------------------------------------------ */
+
+struct edge {
+    const char *from, *to;
+    int forms; /* bit per enum gw_form_kind that may take it */
+};
+
+#define F(k) (1 << (k))
+#define F_ISSUE (F(GW_FORM_PERSON_NEW) | F(GW_FORM_ORG_NEW) | F(GW_FORM_CHANGE))
+#define F_CA (F_ISSUE | F(GW_FORM_REVOKE))
+#define F_ALL (F_CA | F(GW_FORM_HANDOVER))
+
+static const struct edge edges[] = {
+    {"submitted", "confirmed", F_CA},     {"submitted", "rejected", F_ALL},
+    {"submitted", "done", F(GW_FORM_HANDOVER)}, /* the devices were received */
+    {"confirmed", "sent_to_ca", F_CA},    {"confirmed", "rejected", F_CA},
+    {"confirmed", "failed", F_CA},        {"sent_to_ca", "issued", F_ISSUE},
+    {"sent_to_ca", "done", F(GW_FORM_REVOKE)}, /* the CA revoked it */
+    {"sent_to_ca", "failed", F_CA},       {"sent_to_ca", "rejected", F_CA},
+    {"issued", "installed", F_ISSUE},     {"issued", "failed", F_ISSUE},
+    {"installed", "done", F_ISSUE},
+};
+
+int gw_enrol_transition_allowed(const char *form, const char *from, const char *to)
+{
+    const struct gw_form_info *fi = gw_form_lookup(form ? form : "");
+    if (!fi)
+        return 0;
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+        if (strcmp(edges[i].from, from) == 0 && strcmp(edges[i].to, to) == 0 && (edges[i].forms & F(fi->kind)))
+            return 1;
+    return 0;
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void iso_now(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int new_id(char id[ID_LEN])
+{
+    unsigned char r[10];
+    if (RAND_bytes(r, sizeof(r)) != 1)
+        return -1;
+    id[0] = 'r';
+    for (size_t i = 0; i < sizeof(r); i++)
+        snprintf(id + 1 + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+static int valid_id(const char *id)
+{
+    return strlen(id) == ID_LEN - 1 && id[0] == 'r' && strspn(id + 1, "0123456789abcdef") == ID_LEN - 2;
+}
+
+/* One asynchronous operation on one HTTP request. */
+struct op {
+    struct gw_enrol *en;
+    struct gw_http_hold h;
+    char rp[64];
+    char id[ID_LEN];
+    char key[64];
+    json_t *doc;      /* create: the new document; transition: the new revision */
+    json_t *params;   /* transition: {"to", "by", "note"}; list: filters */
+    int what;         /* enum what */
+};
+
+enum what { W_GET, W_FORM, W_TRANSITION, W_LIST, W_EXPORT_CSV, W_EXPORT_JSON };
+
+static struct op *op_new(struct gw_enrol *en, struct evhttp_request *req, const char *rp)
+{
+    struct op *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    o->en = en;
+    snprintf(o->rp, sizeof(o->rp), "%s", rp);
+    gw_http_hold(&o->h, req, NULL, NULL);
+    return o;
+}
+
+static void op_free(struct op *o)
+{
+    gw_http_take(&o->h);
+    json_decref(o->doc);
+    json_decref(o->params);
+    free(o);
+}
+
+static int redis_unavailable(struct evhttp_request *req, enum q_err err)
+{
+    if (err == Q_OK)
+        return 0;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+    gw_http_error(req, 503, "UNAVAILABLE", NULL, "request storage unavailable, try again (%s)", q_strerror(err));
+    return 1;
+}
+
+static void eval(struct op *o, const char *script, int nkeys, const char *const *args, int nargs, q_raw_cb *cb)
+{
+    const char *argv[16];
+    size_t lens[16];
+    char nk[8];
+    int argc = 0;
+
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    argv[argc++] = "EVAL";
+    argv[argc++] = script;
+    argv[argc++] = nk;
+    for (int i = 0; i < nargs && argc < 16; i++)
+        argv[argc++] = args[i];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    q_command(o->en->q, argc, argv, lens, cb, o);
+}
+
+/* A script's word: Lua strings come back as bulk strings, not status replies. */
+static int reply_is(const struct redisReply *r, const char *word)
+{
+    return (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING) && strcmp(r->str, word) == 0;
+}
+
+/* ---- create ----------------------------------------------------------- */
+
+static void created(void *arg, enum q_err err, const struct redisReply *r)
+{
+    struct op *o = arg;
+    struct evhttp_request *req = gw_http_take(&o->h);
+    char loc[64];
+
+    if (req && !redis_unavailable(req, err)) {
+        if (reply_is(r, "OK")) {
+            snprintf(loc, sizeof(loc), "/v1/requests/%s", o->id);
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
+            LOGP(LOG_INFO, "enrol", o->id, "filed by %s", o->rp);
+            gw_http_json(req, 201, json_incref(o->doc));
+        } else {
+            gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "unexpected answer from storage");
+        }
+    }
+    op_free(o);
+}
+
+/*
+ * A shape error from gw_forms ("subscriber.birth_date: not a date"): add it
+ * unless the content checks already reported that field.
+ */
+static void add_shape_error(json_t *errors, enum gw_form_err fe, const char *why)
+{
+    char field[64] = "";
+    size_t i;
+    json_t *e;
+
+    if (sscanf(why, "%63[^:]", field) != 1 || strchr(field, ' '))
+        field[0] = '\0';
+    json_array_foreach(errors, i, e) {
+        if (strcmp(json_string_value(json_object_get(e, "field")), field) == 0)
+            return;
+    }
+    json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", field, "error",
+                                            fe == GW_FORM_ERR_MISSING_FIELD   ? "REQUIRED"
+                                            : fe == GW_FORM_ERR_UNKNOWN_FIELD ? "UNKNOWN_FIELD"
+                                                                              : "INVALID_FIELD",
+                                            "message", why));
+}
+
+static void handle_create(struct gw_enrol *en, struct evhttp_request *req, const char *rp)
+{
+    char why[256], now[32], score[32];
+    json_t *request, *errors, *warnings;
+    struct op *o;
+    char *text;
+    enum gw_form_err fe;
+
+    request = gw_http_body_json(req, why, sizeof(why));
+    if (!request) {
+        gw_http_error(req, 400, "MALFORMED_JSON", NULL, "%s", why);
+        return;
+    }
+    /* The request's id is ours to give. */
+    json_object_del(request, "id");
+    /* Content first: it normalises (dates to YYYY-MM-DD) what the form check then reads. */
+    errors = json_array();
+    warnings = json_array();
+    gw_enrol_check(request, errors, warnings);
+    fe = gw_form_validate(request, why, sizeof(why));
+    if (fe == GW_FORM_ERR_UNKNOWN_FORM) {
+        gw_http_error(req, 400, "UNKNOWN_FORM", "form", "%s", why);
+        goto refused;
+    }
+    if (fe != GW_FORM_OK)
+        add_shape_error(errors, fe, why);
+    if (json_array_size(errors) > 0) {
+        json_t *e = json_pack("{s:s, s:s, s:O, s:o}", "error", "INVALID_REQUEST", "message",
+                              json_array_size(errors) == 1
+                                  ? json_string_value(json_object_get(json_array_get(errors, 0), "message"))
+                                  : "some fields are not valid; see errors",
+                              "field", json_object_get(json_array_get(errors, 0), "field"), "errors", errors);
+        errors = NULL;
+        if (e && json_array_size(warnings))
+            json_object_set(e, "warnings", warnings);
+        gw_http_json(req, 400, e);
+        goto refused;
+    }
+    json_decref(errors);
+    errors = NULL;
+    o = op_new(en, req, rp);
+    if (!o) {
+        gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "out of memory");
+        goto refused;
+    }
+    if (new_id(o->id) != 0) {
+        gw_http_error(gw_http_take(&o->h), 500, "INTERNAL_ERROR", NULL, "no randomness for an id");
+        op_free(o);
+        goto refused;
+    }
+    iso_now(now);
+    o->doc = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:[{s:s, s:s, s:s}], s:o, s:o}", "id", o->id, "state",
+                       "submitted", "rev", 1, "created_at", now, "updated_at", now, "created_by", rp, "history",
+                       "state", "submitted", "at", now, "by", rp, "warnings", warnings, "request", request);
+    text = o->doc ? json_dumps(o->doc, JSON_COMPACT) : NULL;
+    if (!text) {
+        gw_http_error(gw_http_take(&o->h), 500, "INTERNAL_ERROR", NULL, "out of memory");
+        op_free(o);
+        return;
+    }
+    snprintf(o->key, sizeof(o->key), KEY_PREFIX "%s", o->id);
+    snprintf(score, sizeof(score), "%lld", (long long)gw_now_ms());
+    eval(o, LUA_CREATE, 2, (const char *const[]){o->key, KEY_INDEX, text, score, o->id}, 5, created);
+    free(text);
+    return;
+refused:
+    json_decref(errors);
+    json_decref(warnings);
+    json_decref(request);
+}
+
+/* ---- read, form, transition ------------------------------------------- */
+
+static void cas_done(void *arg, enum q_err err, const struct redisReply *r)
+{
+    struct op *o = arg;
+    struct evhttp_request *req = gw_http_take(&o->h);
+
+    if (req && !redis_unavailable(req, err)) {
+        if (reply_is(r, "OK")) {
+            LOGP(LOG_INFO, "enrol", o->id, "now %s (by %s)", json_string_value(json_object_get(o->doc, "state")),
+                 o->rp);
+            gw_http_json(req, 200, json_incref(o->doc));
+        } else if (reply_is(r, "NOT_FOUND")) {
+            gw_http_error(req, 404, "NOT_FOUND", NULL, "no such request");
+        } else {
+            gw_http_error(req, 409, "CONFLICT", NULL, "the request changed meanwhile; read it again and retry");
+        }
+    }
+    op_free(o);
+}
+
+/*
+ * Move doc to the state in o->params: check the table, write the next
+ * revision, and compare-and-set it.  0 when the CAS is under way; -1 when
+ * the request has been answered with a refusal.
+ */
+static int start_transition(struct op *o, json_t *doc)
+{
+    const char *to = json_string_value(json_object_get(o->params, "to"));
+    const char *by = json_string_value(json_object_get(o->params, "by"));
+    const char *note = json_string_value(json_object_get(o->params, "note"));
+    const char *from = json_string_value(json_object_get(doc, "state"));
+    const char *form = json_string_value(json_object_get(json_object_get(doc, "request"), "form"));
+    json_int_t rev = json_integer_value(json_object_get(doc, "rev"));
+    char now[32], who[200], expect[32];
+    char *text;
+
+    if (!from || !gw_enrol_transition_allowed(form, from, to)) {
+        gw_http_error(gw_http_take(&o->h), 409, "TRANSITION_NOT_ALLOWED", "to", "a %s request cannot go from %s to %s",
+                      form ? form : "?", from ? from : "?", to);
+        return -1;
+    }
+    if ((strcmp(to, "rejected") == 0 || strcmp(to, "failed") == 0) && (!note || !*note)) {
+        gw_http_error(gw_http_take(&o->h), 400, "INVALID_FIELD", "note", "say why the request is %s", to);
+        return -1;
+    }
+    iso_now(now);
+    snprintf(expect, sizeof(expect), "%lld", (long long)rev);
+    snprintf(who, sizeof(who), "%s%s%.100s", o->rp, by ? ": " : "", by ? by : "");
+    json_object_set_new(doc, "state", json_string(to));
+    json_object_set_new(doc, "rev", json_integer(rev + 1));
+    json_object_set_new(doc, "updated_at", json_string(now));
+    json_array_append_new(json_object_get(doc, "history"),
+                          json_pack("{s:s, s:s, s:s, s:s?}", "state", to, "at", now, "by", who, "note", note));
+    text = json_dumps(doc, JSON_COMPACT);
+    if (!text) {
+        gw_http_error(gw_http_take(&o->h), 500, "INTERNAL_ERROR", NULL, "out of memory");
+        return -1;
+    }
+    o->doc = json_incref(doc);
+    eval(o, LUA_CAS, 1, (const char *const[]){o->key, expect, text}, 3, cas_done);
+    free(text);
+    return 0;
+}
+
+static void answer_form(struct evhttp_request *req, const char *id, const json_t *doc)
+{
+    json_t *form = json_deep_copy(json_object_get(doc, "request"));
+    char *html = NULL, why[256];
+
+    json_object_set_new(form, "id", json_string(id));
+    if (gw_form_render_html(form, &html, NULL, why, sizeof(why)) == GW_FORM_OK)
+        gw_http_text(req, 200, "text/html; charset=utf-8", html, strlen(html));
+    else
+        gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "cannot render the form: %s", why);
+    free(html);
+    json_decref(form);
+}
+
+static void got(void *arg, enum q_err err, const struct redisReply *r)
+{
+    struct op *o = arg;
+    json_t *doc = NULL;
+
+    if (!o->h.req)
+        goto out; /* the client went away */
+    if (err != Q_OK) {
+        redis_unavailable(gw_http_take(&o->h), err);
+        goto out;
+    }
+    if (r->type != REDIS_REPLY_STRING || !(doc = json_loadb(r->str, r->len, 0, NULL))) {
+        gw_http_error(gw_http_take(&o->h), 404, "NOT_FOUND", NULL, "no such request");
+        goto out;
+    }
+    if (o->what == W_TRANSITION) {
+        if (start_transition(o, doc) == 0) {
+            json_decref(doc);
+            return; /* o lives on until cas_done */
+        }
+    } else if (o->what == W_FORM) {
+        answer_form(gw_http_take(&o->h), o->id, doc);
+    } else {
+        gw_http_json(gw_http_take(&o->h), 200, json_incref(doc));
+    }
+out:
+    json_decref(doc);
+    op_free(o);
+}
+
+static void fetch(struct op *o, int what)
+{
+    const char *argv[2] = {"GET", o->key};
+    size_t lens[2] = {3, strlen(o->key)};
+    o->what = what;
+    q_command(o->en->q, 2, argv, lens, got, o);
+}
+
+/* ---- list and export -------------------------------------------------- */
+
+static void listed(void *arg, enum q_err err, const struct redisReply *r)
+{
+    struct op *o = arg;
+    struct evhttp_request *req = gw_http_take(&o->h);
+    json_t *items = json_array();
+    char *out = NULL, why[256];
+    size_t outlen = 0;
+
+    if (!req || redis_unavailable(req, err))
+        goto out;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[1]->type != REDIS_REPLY_ARRAY) {
+        gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "unexpected answer from storage");
+        goto out;
+    }
+    for (size_t i = 0; i < r->element[1]->elements; i++) {
+        const redisReply *e = r->element[1]->element[i];
+        json_t *d = e->type == REDIS_REPLY_STRING ? json_loadb(e->str, e->len, 0, NULL) : NULL;
+        if (!d)
+            continue;
+        if (o->what == W_LIST) {
+            json_array_append_new(items, d);
+        } else {
+            /* The CA's export: the form data, with our id. */
+            json_t *f = json_deep_copy(json_object_get(d, "request"));
+            json_object_set(f, "id", json_object_get(d, "id"));
+            json_array_append_new(items, f);
+            json_decref(d);
+        }
+    }
+    if (o->what == W_LIST) {
+        gw_http_json(req, 200, json_pack("{s:I, s:O}", "total", (json_int_t)r->element[0]->integer, "items", items));
+    } else if (o->what == W_EXPORT_CSV) {
+        if (gw_form_export_csv(items, GW_FORM_CSV_BOM, &out, &outlen, why, sizeof(why)) == GW_FORM_OK) {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Disposition",
+                              "attachment; filename=\"simpki-requests.csv\"");
+            gw_http_text(req, 200, "text/csv; charset=utf-8", out, outlen);
+        } else {
+            gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "cannot export: %s", why);
+        }
+    } else {
+        if (gw_form_export_json(items, &out, &outlen, why, sizeof(why)) == GW_FORM_OK)
+            gw_http_text(req, 200, "application/json", out, outlen);
+        else
+            gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "cannot export: %s", why);
+    }
+out:
+    free(out);
+    json_decref(items);
+    op_free(o);
+}
+
+static void handle_list(struct gw_enrol *en, struct evhttp_request *req, const char *rp, int what)
+{
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    struct evkeyvalq params = {0};
+    const char *unit = "", *state = "", *form = "", *fmt = NULL;
+    long limit = what == W_LIST ? 50 : 0, offset = 0;
+    char slimit[24], soffset[24];
+    struct op *o;
+
+    if (query && evhttp_parse_query_str(query, &params) != 0) {
+        gw_http_error(req, 400, "INVALID_FIELD", NULL, "cannot parse the query string");
+        return;
+    }
+    if (evhttp_find_header(&params, "unit"))
+        unit = evhttp_find_header(&params, "unit");
+    if (evhttp_find_header(&params, "state"))
+        state = evhttp_find_header(&params, "state");
+    if (evhttp_find_header(&params, "form"))
+        form = evhttp_find_header(&params, "form");
+    fmt = evhttp_find_header(&params, "format");
+    if (what != W_LIST) {
+        if (fmt && strcmp(fmt, "json") == 0)
+            what = W_EXPORT_JSON;
+        else if (!fmt || strcmp(fmt, "csv") == 0)
+            what = W_EXPORT_CSV;
+        else {
+            gw_http_error(req, 400, "INVALID_FIELD", "format", "format is csv or json");
+            goto out;
+        }
+    } else {
+        const char *l = evhttp_find_header(&params, "limit"), *of = evhttp_find_header(&params, "offset");
+        char *end;
+        if (l && ((limit = strtol(l, &end, 10)) < 1 || limit > LIST_MAX || *end)) {
+            gw_http_error(req, 400, "INVALID_FIELD", "limit", "limit is 1..%d", LIST_MAX);
+            goto out;
+        }
+        if (of && ((offset = strtol(of, &end, 10)) < 0 || *end)) {
+            gw_http_error(req, 400, "INVALID_FIELD", "offset", "offset is a whole number");
+            goto out;
+        }
+    }
+    o = op_new(en, req, rp);
+    if (!o) {
+        gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "out of memory");
+        goto out;
+    }
+    o->what = what;
+    snprintf(slimit, sizeof(slimit), "%ld", limit);
+    snprintf(soffset, sizeof(soffset), "%ld", offset);
+    eval(o, LUA_LIST, 1, (const char *const[]){KEY_INDEX, unit, state, form, soffset, slimit, KEY_PREFIX}, 7, listed);
+out:
+    evhttp_clear_headers(&params);
+}
+
+/* ---- routing ---------------------------------------------------------- */
+
+static void handle_transition(struct gw_enrol *en, struct evhttp_request *req, const char *rp, const char *id)
+{
+    char why[256];
+    json_t *body = gw_http_body_json(req, why, sizeof(why));
+    const char *to;
+    struct op *o;
+
+    if (!body) {
+        gw_http_error(req, 400, "MALFORMED_JSON", NULL, "%s", why);
+        return;
+    }
+    to = json_string_value(json_object_get(body, "to"));
+    if (!to || (json_object_get(body, "by") && !json_is_string(json_object_get(body, "by"))) ||
+        (json_object_get(body, "note") && !json_is_string(json_object_get(body, "note")))) {
+        gw_http_error(req, 400, "INVALID_FIELD", "to", "give {\"to\": STATE, \"by\": NAME, \"note\": TEXT}");
+        json_decref(body);
+        return;
+    }
+    o = op_new(en, req, rp);
+    if (!o) {
+        json_decref(body);
+        gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "out of memory");
+        return;
+    }
+    o->params = body;
+    snprintf(o->id, sizeof(o->id), "%.21s", id);
+    snprintf(o->key, sizeof(o->key), KEY_PREFIX "%s", id);
+    fetch(o, W_TRANSITION);
+}
+
+int gw_enrol_handle(struct gw_enrol *en, struct evhttp_request *req, const char *path, const char *rp)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    char id[ID_LEN + 1] = "", rest[32] = "";
+    struct op *o;
+
+    if (strcmp(path, "/v1/requests") == 0) {
+        if (m == EVHTTP_REQ_POST)
+            handle_create(en, req, rp);
+        else if (m == EVHTTP_REQ_GET)
+            handle_list(en, req, rp, W_LIST);
+        else
+            gw_http_error(req, 405, "METHOD_NOT_ALLOWED", NULL, "use GET or POST");
+        return 1;
+    }
+    if (strcmp(path, "/v1/requests/export") == 0) {
+        handle_list(en, req, rp, W_EXPORT_CSV);
+        return 1;
+    }
+    if (strncmp(path, "/v1/requests/", 13) != 0)
+        return 0;
+    if (sscanf(path + 13, "%22[^/]%31s", id, rest) < 1 || !valid_id(id)) {
+        gw_http_error(req, 404, "NOT_FOUND", NULL, "no such request");
+        return 1;
+    }
+    if (strcmp(rest, "/transitions") == 0 && m == EVHTTP_REQ_POST) {
+        handle_transition(en, req, rp, id);
+        return 1;
+    }
+    if ((rest[0] && strcmp(rest, "/form") != 0) || m != EVHTTP_REQ_GET) {
+        gw_http_error(req, rest[0] && strcmp(rest, "/form") != 0 ? 404 : 405,
+                      rest[0] && strcmp(rest, "/form") != 0 ? "NOT_FOUND" : "METHOD_NOT_ALLOWED", NULL,
+                      "see docs/openapi.yaml");
+        return 1;
+    }
+    o = op_new(en, req, rp);
+    if (!o) {
+        gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "out of memory");
+        return 1;
+    }
+    snprintf(o->id, sizeof(o->id), "%.21s", id);
+    snprintf(o->key, sizeof(o->key), KEY_PREFIX "%s", id);
+    fetch(o, rest[0] ? W_FORM : W_GET);
+    return 1;
+}
+
+struct gw_enrol *gw_enrol_new(const struct cfg *cfg, struct q *q)
+{
+    struct gw_enrol *en = calloc(1, sizeof(*en));
+    if (!en)
+        return NULL;
+    en->cfg = cfg;
+    en->q = q;
+    return en;
+}
+
+void gw_enrol_free(struct gw_enrol *en)
+{
+    free(en);
+}

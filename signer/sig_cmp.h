@@ -1,0 +1,175 @@
+/*
+ * sig_cmp.h - the CA connector: CMP (RFC 4210 / RFC 9480) over HTTP with
+ * OpenSSL's own client.
+ *
+ * Three operations, one CMP transaction each:
+ *   - sig_cmp_enrol:  p10cr carrying the SIM-signed PKCS#10 (sig_csr.h);
+ *   - sig_cmp_renew:  renewal or change of details, also a p10cr with a new
+ *                     SIM-signed request, the certificate it replaces named in
+ *                     the header (see "Why renewal is not KUR" below);
+ *   - sig_cmp_revoke: rr with an RFC 5280 reason code.
+ *
+ * An issued certificate is accepted only when
+ *   - its public key is the request's public key (a CA that answers with a
+ *     certificate for another key is refused: SIG_CMP_ERR_WRONG_KEY), and
+ *   - sig_check_cert passes at the current time: it chains to the configured
+ *     trust anchors, is within its validity and allows signing.
+ * Both checks run in the certConf callback, so a refused certificate is
+ * also refused *to the CA* (certConf with a failInfo) and the CA can revoke
+ * it; nothing is handed back, so nothing gets installed on the SIM.
+ *
+ * Protection of our requests, from the configuration, exactly one of:
+ *   - PBM (password-based MAC): a reference (senderKID) and a shared secret,
+ *     as the CA hands them out per RA; the CA's answers are then checked with
+ *     the same secret;
+ *   - signature with an RA certificate and key; the CA's answers must then
+ *     be signed by a pinned CMP server certificate or one that chains to
+ *     configured CMP trust anchors.
+ * Unprotected or wrongly protected answers are refused
+ * (SIG_CMP_ERR_PROTECTION) -- also error answers: we never relax that.  One
+ * exception in the code, not the policy: an answer signed by another sender
+ * than the pinned srv_cert is refused as SIG_CMP_ERR_PROTOCOL with "does not
+ * match expected sender" in why, because OpenSSL 3.0 only logs that case.
+ *
+ * Errors: every call starts by clearing the thread's OpenSSL error queue and
+ * leaves it empty (OpenSSL's CMP client itself prints and clears the queue
+ * before each transfer, so it cannot be preserved for the caller).  CMP
+ * progress goes to log.h as "cmp" lines (debug; warnings as warn).
+ *
+ * BLOCKING.  OpenSSL's CMP client is synchronous: each call blocks the
+ * calling thread for up to `timeout_s` seconds (the whole transaction,
+ * including certConf and any polling the CA asks for).  Do not call it on
+ * the event loop thread; run it on a worker thread.  A struct sig_cmp is
+ * read-only after sig_cmp_new, and every call builds its own OSSL_CMP_CTX,
+ * so one object may serve several worker threads at once.
+ *
+ * Plain HTTP only for now: CMP messages are protected end to end, so TLS
+ * adds confidentiality of the subject data, not authenticity.  Run it on the
+ * CA's private network (or through a TLS tunnel) until TLS is added.
+ *
+ * Why renewal is not KUR: a KUR needs a proof of possession signed by the
+ * *new* private key over the CRMF request, computed by OpenSSL from an
+ * EVP_PKEY, and protection by the *old* key.  Both keys live on the SIM, are
+ * reached by SMS with a PIN prompt minutes away, and OpenSSL's client would
+ * need a provider forwarding its signing calls to the SIM while it blocks.
+ * The SIM signs a PKCS#10 already (that is its proof of possession), so
+ * renewal is a p10cr with a fresh SIM-signed request, protected by the RA
+ * like any enrolment, and the replaced certificate is named in the message
+ * header as a generalInfo InfoTypeAndValue of type id-regCtrl-oldCertID
+ * (RFC 4211 section 6.5, value CertId: issuer and serial) -- the CA's RA
+ * profile must agree to read it there.
+ */
+#ifndef SIMPKI_SIG_CMP_H
+#define SIMPKI_SIG_CMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sig_trust;
+
+enum sig_cmp_err {
+    SIG_CMP_OK = 0,
+    SIG_CMP_ERR_CONFIG = 1,     /* bad configuration: missing server, unreadable RA key, ... */
+    SIG_CMP_ERR_CONNECT = 2,    /* the CA cannot be reached (refused, no route, HTTP error): try again */
+    SIG_CMP_ERR_TIMEOUT = 3,    /* no complete answer within timeout_s: try again */
+    SIG_CMP_ERR_PROTECTION = 4, /* an answer not protected as configured (wrong secret, unknown signer) */
+    SIG_CMP_ERR_REJECTED = 5,   /* the CA refused the request; why has its PKIStatusInfo */
+    SIG_CMP_ERR_WRONG_KEY = 6,  /* the issued certificate is for another public key */
+    SIG_CMP_ERR_UNTRUSTED = 7,  /* the issued certificate fails sig_check_cert (why says how) */
+    SIG_CMP_ERR_MALFORMED = 8,  /* our input (CSR, certificate) does not parse */
+    SIG_CMP_ERR_PROTOCOL = 9,   /* any other CMP failure: unexpected message, nonce, ... */
+    SIG_CMP_ERR_NOMEM = 10,
+};
+
+const char *sig_cmp_strerror(enum sig_cmp_err err);
+
+/* 1 for the errors worth retrying later as they are (CONNECT, TIMEOUT). */
+int sig_cmp_err_is_temporary(enum sig_cmp_err err);
+
+/*
+ * RFC 5280 CRLReason values a subscriber's revocation may carry.  The CA-only
+ * ones (cACompromise 2, removeFromCRL 8, aACompromise 10) are refused by
+ * sig_cmp_revoke with SIG_CMP_ERR_CONFIG.
+ */
+enum sig_cmp_reason {
+    SIG_CMP_REASON_UNSPECIFIED = 0,
+    SIG_CMP_REASON_KEY_COMPROMISE = 1,         /* the SIM was lost or the PIN disclosed */
+    SIG_CMP_REASON_AFFILIATION_CHANGED = 3,    /* moved to another body, name or title changed */
+    SIG_CMP_REASON_SUPERSEDED = 4,             /* replaced by a renewed certificate */
+    SIG_CMP_REASON_CESSATION_OF_OPERATION = 5, /* left office; organisation dissolved */
+    SIG_CMP_REASON_CERTIFICATE_HOLD = 6,       /* suspended */
+    SIG_CMP_REASON_PRIVILEGE_WITHDRAWN = 9,
+};
+
+/* "keyCompromise", ... (RFC 5280 spelling); NULL for a value not in the enum. */
+const char *sig_cmp_reason_name(enum sig_cmp_reason r);
+
+/* The reverse, for configuration and API input: -1 when unknown. */
+int sig_cmp_reason_parse(const char *name);
+
+struct sig_cmp_config {
+    const char *server; /* CA host name or IP address, required */
+    int port;           /* 1..65535 */
+    const char *path;   /* HTTP path of the CMP endpoint; NULL or "" means "/" */
+    int timeout_s;      /* whole transaction, 1..600 */
+
+    /* PBM protection: both, or neither. */
+    const char *pbm_ref;       /* reference value (senderKID), not secret */
+    const uint8_t *pbm_secret; /* copied by sig_cmp_new; the caller wipes its own copy */
+    size_t pbm_secret_len;     /* 1..1024 */
+
+    /* Or signature protection: both PEM files, or neither. */
+    const char *ra_cert_pem;  /* the RA's certificate */
+    const char *ra_key_pem;   /* its private key, unencrypted PEM (keep the file 0600) */
+    const char *ra_chain_pem; /* optional: intermediates sent along in extraCerts */
+
+    /*
+     * Checking signed answers from the CA (required with RA protection,
+     * optional with PBM where the CA answers with the same MAC):
+     */
+    const char *srv_cert_pem;  /* the CA's CMP signing certificate, pinned; or */
+    const char *srv_trust_pem; /* trust anchors its CMP signing certificate chains to */
+};
+
+struct sig_cmp;
+
+/*
+ * Check the configuration and load its files.  `trust` is what issued
+ * certificates are checked against; it is borrowed and must outlive the
+ * connector.  On success *out owns a new connector.  why (may be NULL) gets
+ * a one-line reason naming the setting; it never contains the secret.
+ */
+enum sig_cmp_err sig_cmp_new(const struct sig_cmp_config *cfg, const struct sig_trust *trust, struct sig_cmp **out,
+                             char *why, size_t whylen) __attribute__((warn_unused_result));
+
+/* Wipes the PBM secret and the RA key.  sig_cmp_free(NULL) does nothing. */
+void sig_cmp_free(struct sig_cmp *c);
+
+/*
+ * Send the DER PKCS#10 `csr` (as sig_csr_finish made it) in a p10cr and
+ * wait for the certificate.  On success *cert is a new buffer with the DER
+ * certificate, freed by the caller with OPENSSL_free; on failure *cert is
+ * NULL.  why (may be NULL) gets a one-line reason fit for an operator: the
+ * CA's status text, the OpenSSL reason, or what our check found.
+ */
+enum sig_cmp_err sig_cmp_enrol(struct sig_cmp *c, const uint8_t *csr, size_t csr_len, uint8_t **cert, size_t *cert_len,
+                               char *why, size_t whylen) __attribute__((warn_unused_result));
+
+/*
+ * Like sig_cmp_enrol, naming `old_cert` (DER), the certificate replaced, in
+ * the header (see the top of this file).  Revoking the old one, if the CA
+ * does not, is the caller's next step (reason superseded).
+ */
+enum sig_cmp_err sig_cmp_renew(struct sig_cmp *c, const uint8_t *csr, size_t csr_len, const uint8_t *old_cert,
+                               size_t old_len, uint8_t **cert, size_t *cert_len, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
+
+/*
+ * Ask the CA to revoke `cert` (DER) for `reason`.  SIG_CMP_OK when the CA
+ * answers accepted (or grantedWithMods / revocationWarning /
+ * revocationNotification).
+ */
+enum sig_cmp_err sig_cmp_revoke(struct sig_cmp *c, const uint8_t *cert, size_t cert_len, enum sig_cmp_reason reason,
+                                char *why, size_t whylen) __attribute__((warn_unused_result));
+
+#endif /* SIMPKI_SIG_CMP_H */

@@ -1,0 +1,47 @@
+/*
+ * sig_priv.h - what the signer's modules (sig, sig_cms, sig_tsa, sig_revoc)
+ * share at the OpenSSL level.  Not installed; nothing above signer/ includes it.
+ *
+ * Same conventions as sig.h: why may be NULL and receives one line without
+ * personal data; nothing here leaves errors on OpenSSL's queue for callers
+ * that bracket with ERR_set_mark / ERR_pop_to_mark.
+ */
+#ifndef SIMPKI_SIG_PRIV_H
+#define SIMPKI_SIG_PRIV_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "sig.h"
+
+void sig_set_why(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Whole DER input must be one certificate; *out owned by the caller. */
+enum sig_err sig_parse_cert(const uint8_t *der, size_t len, X509 **out, char *why, size_t whylen);
+
+/* RSA >= 2048 or EC P-256/P-384; *pkey_out (may be NULL) is borrowed from x. */
+enum sig_err sig_check_key_type(X509 *x, EVP_PKEY **pkey_out, char *why, size_t whylen);
+
+/* SPKA/1 digest code (1 SHA-256, 2 SHA-384, 3 SHA-512) to a digest; NULL when unknown. */
+const EVP_MD *sig_digest_for(uint8_t alg);
+
+/* The SIM's signature over `digest` with x's key (see sig.h for the encodings). */
+enum sig_err sig_check_signature(X509 *x, uint8_t digest_alg, const uint8_t *digest, size_t digest_len,
+                                 const uint8_t *sig, size_t sig_len, char *why, size_t whylen);
+
+/*
+ * Path validation at `at` plus the profile's key usage and policy checks.
+ * chain_out (may be NULL) receives the validated chain, leaf first, anchor
+ * last, each certificate up-referenced: sk_X509_pop_free(chain, X509_free).
+ */
+enum sig_err sig_check_path(const struct sig_trust *t, X509 *x, time_t at, STACK_OF(X509) **chain_out, char *why,
+                            size_t whylen);
+
+/* The trust's anchors and intermediates (borrowed; intermediates may be NULL). */
+X509_STORE *sig_trust_store(const struct sig_trust *t);
+STACK_OF(X509) *sig_trust_intermediates(const struct sig_trust *t);
+
+/* ASN1_TIME to time_t (UTC). */
+enum sig_err sig_asn1_time(const ASN1_TIME *at, time_t *out);
+
+#endif /* SIMPKI_SIG_PRIV_H */

@@ -1,0 +1,642 @@
+/*
+ * loadgen.c - load generator for simpkid's JSON API, on one libevent loop.
+ *
+ *   loadgen --port P --token T --numbers FIRST:COUNT [options]
+ *
+ *   --mode closed     N transactions in flight at all times (flat out); --concurrency N
+ *   --mode open       start transactions at --rate R per second whatever happens
+ *                     (latency is measured from the scheduled start, so a stall
+ *                     is not hidden: no coordinated omission)
+ *   --mode fill       POST only (no wait) --count N transactions at --rate R, for
+ *                     capacity runs with SIMs that never answer
+ *   --duration S      measured seconds (default 10), after --warmup S (default 2)
+ *   --sim-delay-ms D  the simulated SIM's own delay, subtracted from each latency
+ *   --digest-alg A    SHA-256 (default)
+ *   --max-conns N     open-loop connection cap (default 4000)
+ *
+ * A transaction is POST /v1/signatures, then GET /v1/signatures/{id}?wait=60
+ * on the same keep-alive connection until it is no longer pending; its
+ * latency is request sent -> final answer received.  SIMs are the numbers
+ * FIRST .. FIRST+COUNT-1, used round robin; a number is not reused while its
+ * transaction is pending (a SIM takes one request at a time).
+ *
+ * The result is one JSON object on stdout; a human summary and a histogram go
+ * to stderr.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+enum mode { M_CLOSED, M_OPEN, M_FILL };
+
+struct samples {
+    uint32_t *v;
+    size_t n, cap;
+};
+
+struct conn;
+
+struct txn {
+    int64_t start_us;   /* scheduled (open) or actual (closed) start */
+    int64_t post_us;    /* 202 received */
+    uint64_t sim;       /* index of the number */
+    char id[32];
+};
+
+struct lg {
+    struct event_base *base;
+    struct sockaddr_in addr;
+    const char *token;
+    const char *digest_alg;
+    enum mode mode;
+    unsigned concurrency, max_conns;
+    double rate;
+    uint64_t first, count, fill_count;
+    double duration, warmup;
+    int64_t sim_delay_us;
+
+    int64_t t0_us, measure_from, measure_to;
+    uint8_t *busy;           /* per number */
+    uint64_t next_sim;
+    uint64_t started, scheduled;
+    uint64_t completed_in_window, finished, ok, failed, refused_busy, http_err, conn_err;
+    uint64_t in_flight;
+    unsigned n_conns;
+    struct conn *idle;
+    struct samples lat, post;
+    struct event *tick;
+    int stopping;
+    char results[16][64];
+    uint64_t result_n[16];
+};
+
+enum cstate { C_CONNECTING, C_IDLE, C_POST, C_GET };
+
+struct conn {
+    struct lg *lg;
+    struct bufferevent *bev;
+    enum cstate st;
+    struct conn *next_idle;
+    struct txn t;
+    int has_txn;
+    /* response parsing */
+    int in_body, status;
+    size_t clen;
+};
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void push(struct samples *s, int64_t us)
+{
+    if (us < 0)
+        us = 0;
+    if (us > UINT32_MAX)
+        us = UINT32_MAX;
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 65536;
+        uint32_t *p = realloc(s->v, nc * sizeof(*p));
+        if (!p)
+            return;
+        s->v = p;
+        s->cap = nc;
+    }
+    s->v[s->n++] = (uint32_t)us;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(const struct samples *s, double p)
+{
+    size_t i;
+    if (s->n == 0)
+        return 0;
+    i = (size_t)ceil(p / 100.0 * (double)s->n);
+    if (i > 0)
+        i--;
+    if (i >= s->n)
+        i = s->n - 1;
+    return s->v[i];
+}
+
+static void count_result(struct lg *lg, const char *r)
+{
+    size_t i;
+    for (i = 0; i < 16 && lg->results[i][0]; i++)
+        if (strcmp(lg->results[i], r) == 0)
+            break;
+    if (i == 16)
+        return;
+    if (!lg->results[i][0])
+        snprintf(lg->results[i], sizeof(lg->results[i]), "%s", r);
+    lg->result_n[i]++;
+}
+
+/* Value of "key":"..." in a flat JSON body (the API's answers are flat where we look). */
+static int json_str(const char *body, const char *key, char *out, size_t cap)
+{
+    char pat[48];
+    const char *p, *e;
+    snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+    p = strstr(body, pat);
+    if (!p)
+        return -1;
+    p += strlen(pat);
+    e = strchr(p, '"');
+    if (!e || (size_t)(e - p) >= cap)
+        return -1;
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = '\0';
+    return 0;
+}
+
+static void conn_start_txn(struct conn *c, int64_t start_us);
+static void schedule(struct lg *lg);
+
+static struct conn *conn_new(struct lg *lg);
+
+static void conn_release(struct conn *c)
+{
+    struct lg *lg = c->lg;
+    c->has_txn = 0;
+    c->st = C_IDLE;
+    if (lg->mode == M_CLOSED && !lg->stopping) {
+        conn_start_txn(c, now_us());
+        return;
+    }
+    c->next_idle = lg->idle;
+    lg->idle = c;
+    if (lg->mode != M_CLOSED)
+        schedule(lg);
+}
+
+static void conn_drop(struct conn *c, const char *why)
+{
+    struct lg *lg = c->lg;
+    (void)why;
+    lg->conn_err++;
+    if (c->has_txn) {
+        lg->busy[c->t.sim] = 0;
+        lg->in_flight--;
+        lg->finished++;
+    }
+    bufferevent_free(c->bev);
+    lg->n_conns--;
+    free(c);
+    if (lg->mode == M_CLOSED && !lg->stopping) {
+        struct conn *n = conn_new(lg);
+        if (n)
+            n->st = C_CONNECTING;
+    }
+}
+
+static void send_get(struct conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    c->st = C_GET;
+    evbuffer_add_printf(out,
+                        "GET /v1/signatures/%s?wait=60 HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer %s\r\n\r\n",
+                        c->t.id, c->lg->token);
+}
+
+static void txn_done(struct conn *c, const char *result)
+{
+    struct lg *lg = c->lg;
+    int64_t t = now_us();
+
+    lg->busy[c->t.sim] = 0;
+    lg->in_flight--;
+    lg->finished++;
+    count_result(lg, result);
+    if (strcmp(result, "OK") == 0)
+        lg->ok++;
+    else
+        lg->failed++;
+    if (c->t.start_us >= lg->measure_from && c->t.start_us < lg->measure_to) {
+        push(&lg->lat, t - c->t.start_us - lg->sim_delay_us);
+        push(&lg->post, c->t.post_us - c->t.start_us);
+    }
+    if (t >= lg->measure_from && t < lg->measure_to)
+        lg->completed_in_window++;
+    conn_release(c);
+}
+
+static void on_response(struct conn *c, const char *body)
+{
+    struct lg *lg = c->lg;
+    char v[64];
+
+    if (c->st == C_POST) {
+        c->t.post_us = now_us();
+        if (c->status == 202 || c->status == 200) {
+            if (json_str(body, "id", c->t.id, sizeof(c->t.id)) != 0) {
+                lg->http_err++;
+                txn_done(c, "NO_ID");
+                return;
+            }
+            if (lg->mode == M_FILL) {
+                /* Capacity run: the transaction stays pending; the number stays busy. */
+                lg->in_flight--;
+                lg->finished++;
+                lg->ok++;
+                if (c->t.start_us >= lg->measure_from)
+                    push(&lg->post, c->t.post_us - c->t.start_us);
+                c->has_txn = 0;
+                conn_release(c);
+                return;
+            }
+            send_get(c);
+            return;
+        }
+        if (c->status == 409)
+            lg->refused_busy++;
+        else
+            lg->http_err++;
+        snprintf(v, sizeof(v), "HTTP_%d", c->status);
+        if (lg->mode == M_FILL) {
+            lg->in_flight--;
+            lg->finished++;
+            lg->failed++;
+            count_result(lg, v);
+            lg->busy[c->t.sim] = 0;
+            c->has_txn = 0;
+            conn_release(c);
+            return;
+        }
+        txn_done(c, v);
+        return;
+    }
+    if (c->status != 200) {
+        snprintf(v, sizeof(v), "HTTP_%d", c->status);
+        lg->http_err++;
+        txn_done(c, v);
+        return;
+    }
+    if (json_str(body, "state", v, sizeof(v)) == 0 && strcmp(v, "pending") == 0) {
+        send_get(c);
+        return;
+    }
+    if (json_str(body, "result", v, sizeof(v)) != 0)
+        snprintf(v, sizeof(v), "NO_RESULT");
+    txn_done(c, v);
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    for (;;) {
+        if (!c->in_body) {
+            size_t n;
+            char *line;
+            /* status line and headers */
+            while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF)) != NULL) {
+                if (c->status == 0) {
+                    if (strncmp(line, "HTTP/1.", 7) != 0 || n < 12) {
+                        free(line);
+                        conn_drop(c, "bad status line");
+                        return;
+                    }
+                    c->status = (int)strtol(line + 9, NULL, 10);
+                    c->clen = 0;
+                } else if (n == 0) {
+                    free(line);
+                    c->in_body = 1;
+                    break;
+                } else if (strncasecmp(line, "Content-Length:", 15) == 0) {
+                    c->clen = (size_t)strtoul(line + 15, NULL, 10);
+                }
+                free(line);
+            }
+            if (!c->in_body)
+                return;
+        }
+        if (evbuffer_get_length(in) < c->clen)
+            return;
+        {
+            char *body = malloc(c->clen + 1);
+            if (!body) {
+                conn_drop(c, "nomem");
+                return;
+            }
+            evbuffer_remove(in, body, c->clen);
+            body[c->clen] = '\0';
+            c->in_body = 0;
+            on_response(c, body);
+            free(body);
+        }
+        /* on_response never frees c (only conn_drop does, and it returns at once) */
+        c->status = 0;
+        if (evbuffer_get_length(in) == 0)
+            return;
+    }
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)bev;
+    if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->st = C_IDLE;
+        conn_release(c);
+        return;
+    }
+    conn_drop(c, "connection closed");
+}
+
+static struct conn *conn_new(struct lg *lg)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->lg = lg;
+    c->bev = bufferevent_socket_new(lg->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev) {
+        free(c);
+        return NULL;
+    }
+    bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&lg->addr, sizeof(lg->addr)) != 0) {
+        bufferevent_free(c->bev);
+        free(c);
+        return NULL;
+    }
+    c->st = C_CONNECTING;
+    lg->n_conns++;
+    return c;
+}
+
+/* The next number without a pending transaction; -1 if all are busy. */
+static int64_t pick_sim(struct lg *lg)
+{
+    for (uint64_t n = 0; n < lg->count; n++) {
+        uint64_t i = lg->next_sim;
+        lg->next_sim = (lg->next_sim + 1) % lg->count;
+        if (!lg->busy[i])
+            return (int64_t)i;
+    }
+    return -1;
+}
+
+static void conn_start_txn(struct conn *c, int64_t start_us)
+{
+    struct lg *lg = c->lg;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    int64_t sim = pick_sim(lg);
+    uint8_t dg[32];
+    char b64[64];
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char body[512];
+    int blen;
+    size_t o = 0;
+
+    if (sim < 0) {
+        /* Every SIM busy: the closed loop has more in flight than numbers. */
+        c->next_idle = lg->idle;
+        lg->idle = c;
+        return;
+    }
+    lg->busy[sim] = 1;
+    lg->started++;
+    lg->in_flight++;
+    c->has_txn = 1;
+    c->t.start_us = start_us;
+    c->t.sim = (uint64_t)sim;
+    c->t.post_us = 0;
+    /* A different digest per transaction (the SIM signs it). */
+    for (size_t i = 0; i < sizeof(dg); i++)
+        dg[i] = (uint8_t)((lg->started * 2654435761u) >> (i % 4 * 8)) ^ (uint8_t)(i * 37);
+    for (size_t i = 0; i < 30; i += 3) {
+        uint32_t v = (uint32_t)dg[i] << 16 | (uint32_t)dg[i + 1] << 8 | dg[i + 2];
+        b64[o++] = tbl[v >> 18 & 63];
+        b64[o++] = tbl[v >> 12 & 63];
+        b64[o++] = tbl[v >> 6 & 63];
+        b64[o++] = tbl[v & 63];
+    }
+    {
+        uint32_t v = (uint32_t)dg[30] << 16 | (uint32_t)dg[31] << 8;
+        b64[o++] = tbl[v >> 18 & 63];
+        b64[o++] = tbl[v >> 12 & 63];
+        b64[o++] = tbl[v >> 6 & 63];
+        b64[o++] = '=';
+    }
+    b64[o] = '\0';
+    blen = snprintf(body, sizeof(body),
+                    "{\"msisdn\":\"%llu\",\"digest\":\"%s\",\"digest_alg\":\"%s\","
+                    "\"display_text\":\"K\\u00fd v\\u0103n b\\u1ea3n s\\u1ed1 123/Q\\u0110-UBND\"}",
+                    (unsigned long long)(lg->first + (uint64_t)sim), b64, lg->digest_alg);
+    c->st = C_POST;
+    evbuffer_add_printf(out,
+                        "POST /v1/signatures HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer %s\r\n"
+                        "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+                        lg->token, blen, body);
+}
+
+/* Open loop / fill: start every transaction whose time has come. */
+static void schedule(struct lg *lg)
+{
+    int64_t t = now_us();
+    uint64_t due;
+
+    if (lg->stopping)
+        return;
+    if (lg->mode == M_FILL) {
+        due = (uint64_t)((double)(t - lg->t0_us) / 1e6 * lg->rate);
+        if (due > lg->fill_count)
+            due = lg->fill_count;
+    } else {
+        if (t >= lg->measure_to)
+            return;
+        due = (uint64_t)((double)(t - lg->t0_us) / 1e6 * lg->rate);
+    }
+    while (lg->scheduled < due) {
+        struct conn *c = lg->idle;
+        int64_t start = lg->t0_us + (int64_t)((double)lg->scheduled * 1e6 / lg->rate);
+        if (!c) {
+            if (lg->n_conns < lg->max_conns)
+                conn_new(lg);
+            return; /* late starts keep their scheduled time */
+        }
+        lg->idle = c->next_idle;
+        conn_start_txn(c, start);
+        if (!c->has_txn) {
+            return; /* every SIM busy */
+        }
+        lg->scheduled++;
+    }
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct lg *lg = arg;
+    int64_t t = now_us();
+    (void)fd;
+    (void)what;
+    if (lg->mode != M_CLOSED)
+        schedule(lg);
+    if (lg->mode == M_FILL) {
+        if (lg->finished >= lg->fill_count || t > lg->t0_us + (int64_t)(lg->duration * 1e6) + 60000000)
+            event_base_loopbreak(lg->base);
+        return;
+    }
+    if (t >= lg->measure_to) {
+        lg->stopping = 1;
+        /* Drain: wait for transactions started in the window (at most 70 s). */
+        if (lg->in_flight == 0 || t > lg->measure_to + 70000000)
+            event_base_loopbreak(lg->base);
+    }
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: loadgen --port P --token T --numbers FIRST:COUNT [--mode closed|open|fill]\n"
+                    "  [--concurrency N] [--rate R] [--count N] [--duration S] [--warmup S]\n"
+                    "  [--sim-delay-ms D] [--digest-alg A] [--max-conns N] [--label L]\n");
+    exit(2);
+}
+
+static void print_hist(const struct samples *s)
+{
+    /* log2 buckets in microseconds */
+    uint64_t b[33] = {0};
+    for (size_t i = 0; i < s->n; i++) {
+        unsigned k = 0;
+        uint32_t v = s->v[i];
+        while (v > 1 && k < 32) {
+            v >>= 1;
+            k++;
+        }
+        b[k]++;
+    }
+    for (unsigned k = 0; k < 33; k++)
+        if (b[k])
+            fprintf(stderr, "  %9llu..%-9llu us %8llu %s\n", k ? 1ull << k : 0ull, (1ull << (k + 1)) - 1,
+                    (unsigned long long)b[k], "");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"host", 1, 0, 'H'},     {"port", 1, 0, 'p'},        {"token", 1, 0, 't'},   {"numbers", 1, 0, 'n'},
+        {"mode", 1, 0, 'm'},     {"concurrency", 1, 0, 'c'}, {"rate", 1, 0, 'r'},    {"count", 1, 0, 'N'},
+        {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},      {"sim-delay-ms", 1, 0, 's'},
+        {"digest-alg", 1, 0, 'a'}, {"max-conns", 1, 0, 'M'}, {"label", 1, 0, 'l'}, {0, 0, 0, 0}};
+    struct lg lg = {0};
+    const char *host = "127.0.0.1", *label = "";
+    int port = 0, o;
+    struct timeval tv = {0, 1000};
+    double window;
+
+    lg.mode = M_CLOSED;
+    lg.concurrency = 64;
+    lg.rate = 1000;
+    lg.duration = 10;
+    lg.warmup = 2;
+    lg.max_conns = 4000;
+    lg.digest_alg = "SHA-256";
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'H': host = optarg; break;
+        case 'p': port = atoi(optarg); break;
+        case 't': lg.token = optarg; break;
+        case 'n':
+            if (sscanf(optarg, "%llu:%llu", (unsigned long long *)&lg.first, (unsigned long long *)&lg.count) != 2)
+                usage();
+            break;
+        case 'm':
+            lg.mode = strcmp(optarg, "open") == 0 ? M_OPEN : strcmp(optarg, "fill") == 0 ? M_FILL : M_CLOSED;
+            break;
+        case 'c': lg.concurrency = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'r': lg.rate = strtod(optarg, NULL); break;
+        case 'N': lg.fill_count = strtoull(optarg, NULL, 10); break;
+        case 'd': lg.duration = strtod(optarg, NULL); break;
+        case 'w': lg.warmup = strtod(optarg, NULL); break;
+        case 's': lg.sim_delay_us = (int64_t)(strtod(optarg, NULL) * 1000); break;
+        case 'a': lg.digest_alg = optarg; break;
+        case 'M': lg.max_conns = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'l': label = optarg; break;
+        default: usage();
+        }
+    }
+    if (!port || !lg.token || !lg.count || lg.rate <= 0 || lg.concurrency == 0)
+        usage();
+    if (lg.mode == M_FILL && lg.fill_count > lg.count)
+        lg.fill_count = lg.count;
+    lg.addr.sin_family = AF_INET;
+    lg.addr.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &lg.addr.sin_addr) != 1)
+        usage();
+    lg.busy = calloc(lg.count, 1);
+    lg.base = event_base_new();
+    if (!lg.busy || !lg.base)
+        return 1;
+
+    lg.t0_us = now_us();
+    if (lg.mode == M_FILL)
+        lg.warmup = 0;
+    lg.measure_from = lg.t0_us + (int64_t)(lg.warmup * 1e6);
+    lg.measure_to = lg.measure_from + (int64_t)(lg.duration * 1e6);
+    if (lg.mode == M_CLOSED)
+        for (unsigned i = 0; i < lg.concurrency; i++)
+            conn_new(&lg);
+    lg.tick = event_new(lg.base, -1, EV_PERSIST, tick_cb, &lg);
+    event_add(lg.tick, &tv);
+    event_base_dispatch(lg.base);
+
+    qsort(lg.lat.v, lg.lat.n, sizeof(uint32_t), cmp_u32);
+    qsort(lg.post.v, lg.post.n, sizeof(uint32_t), cmp_u32);
+    window = lg.duration;
+    if (lg.mode == M_FILL)
+        window = (double)(now_us() - lg.t0_us) / 1e6;
+    fprintf(stderr, "loadgen %s: %s, %llu finished (%llu OK, %llu failed; busy %llu, http errors %llu, conn errors %llu)\n",
+            label, lg.mode == M_CLOSED ? "closed" : lg.mode == M_OPEN ? "open" : "fill", (unsigned long long)lg.finished,
+            (unsigned long long)lg.ok, (unsigned long long)lg.failed, (unsigned long long)lg.refused_busy,
+            (unsigned long long)lg.http_err, (unsigned long long)lg.conn_err);
+    if (lg.lat.n) {
+        fprintf(stderr, "  completed/s in window %.0f; latency minus SIM delay (us): p50 %.0f p99 %.0f p99.9 %.0f max %.0f\n",
+                (double)lg.completed_in_window / window, pct(&lg.lat, 50), pct(&lg.lat, 99), pct(&lg.lat, 99.9),
+                pct(&lg.lat, 100));
+        print_hist(&lg.lat);
+    }
+    printf("{\"label\":\"%s\",\"mode\":\"%s\",\"rate_target\":%.1f,\"concurrency\":%u,\"started\":%llu,"
+           "\"finished\":%llu,\"ok\":%llu,\"failed\":%llu,\"busy\":%llu,\"http_errors\":%llu,\"conn_errors\":%llu,"
+           "\"window_s\":%.3f,\"completed_per_s\":%.1f,\"accepted_per_s\":%.1f,"
+           "\"lat_us\":{\"n\":%zu,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},"
+           "\"post_us\":{\"n\":%zu,\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},\"results\":{",
+           label, lg.mode == M_CLOSED ? "closed" : lg.mode == M_OPEN ? "open" : "fill", lg.rate, lg.concurrency,
+           (unsigned long long)lg.started, (unsigned long long)lg.finished, (unsigned long long)lg.ok,
+           (unsigned long long)lg.failed, (unsigned long long)lg.refused_busy, (unsigned long long)lg.http_err,
+           (unsigned long long)lg.conn_err, window, (double)lg.completed_in_window / window,
+           (double)lg.ok / window, lg.lat.n, pct(&lg.lat, 50), pct(&lg.lat, 90), pct(&lg.lat, 99),
+           pct(&lg.lat, 99.9), pct(&lg.lat, 100), lg.post.n, pct(&lg.post, 50), pct(&lg.post, 99),
+           pct(&lg.post, 99.9), pct(&lg.post, 100));
+    for (size_t i = 0; i < 16 && lg.results[i][0]; i++)
+        printf("%s\"%s\":%llu", i ? "," : "", lg.results[i], (unsigned long long)lg.result_n[i]);
+    printf("}}\n");
+    return 0;
+}

@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+#
+# run.sh - simpki's benchmark suite: one command, every figure, one table.
+#
+#   tests/bench/run.sh [--smoke] [--out FILE] [--no-build]
+#
+# Builds a Release tree (build-bench/, or $BENCH_BUILD), starts the real stack
+# on free loopback ports (redis-server with AOF everysec, simpki-sim with
+# generated subscribers, simpkid), drives the JSON API with tests/bench/loadgen,
+# prints the table and writes it as JSON (bench-results.json in the build
+# tree, or --out).  --smoke does the same in a few seconds with tiny numbers:
+# it is what ctest's bench_smoke runs, so the suite cannot rot; it asserts no
+# timing.  How each figure is obtained: docs/benchmarks.md.
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SMOKE=0
+BUILD=1
+OUT=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --smoke) SMOKE=1 ;;
+    --no-build) BUILD=0 ;;
+    --out) OUT=$2; shift ;;
+    *) echo "usage: $0 [--smoke] [--out FILE] [--no-build]" >&2; exit 2 ;;
+  esac
+  shift
+done
+B=${BENCH_BUILD:-$SRC/build-bench}
+OUT=${OUT:-$B/bench-results.json}
+
+if [ $SMOKE -eq 1 ]; then
+  N_SUBS=300; N_IDLE=500; LEVELS=1000,2000; PROBES=200
+  DUR=2; WARM=0.5; CONC=32; OPEN_DUR=2; VERIFY_S=0.3
+else
+  N_SUBS=20000; N_IDLE=100000; LEVELS=1000,10000,100000,1000000; PROBES=2000
+  DUR=15; WARM=3; CONC=256; OPEN_DUR=15; VERIFY_S=3
+fi
+
+if [ $BUILD -eq 1 ] && [ -z "${BENCH_BUILD:-}" ]; then
+  cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$B" -j"$(nproc)" >/dev/null
+fi
+SIMPKID=$B/gateway/simpkid
+ADMIN=$B/gateway/simpki-admin
+SIM=$B/tests/sim/simpki-sim
+LOADGEN=$B/tests/bench/loadgen
+FILL=$B/tests/bench/bench_fill
+VERIFY=$B/tests/bench/bench_verify
+for f in "$SIMPKID" "$ADMIN" "$SIM" "$LOADGEN" "$FILL" "$VERIFY"; do
+  [ -x "$f" ] || { echo "run.sh: $f not built" >&2; exit 1; }
+done
+
+T=$(mktemp -d /tmp/simpki-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  local rc=$?
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ $rc -ne 0 ]; then
+    echo "--- run.sh failed; logs kept in $T" >&2
+    for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -n 20 "$f" >&2; }; done
+  else
+    rm -rf "$T"
+  fi
+}
+trap cleanup EXIT
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
+  done
+  return 1
+}
+wait_for() { # seconds, command...
+  local n=$(( $1 * 10 )); shift
+  for _ in $(seq 1 $n); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+# utime+stime of a process in microseconds (what getrusage reports for it)
+cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000000 / hz }' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+cmdstats() { rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ { sub("cmdstat_", "", $1); printf "%s %s\n", $1, $3 }'; }
+redis_mem() { rcli INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }'; }
+metric() { # name label-substring
+  curl -sf "http://127.0.0.1:$API_PORT/metrics" | awk -v n="simpki_$1" -v l="$2" \
+    'index($0, n) == 1 && index($0, l) { s += $NF } END { printf "%.0f", s }'
+}
+
+# ---- machine ------------------------------------------------------------
+CPU_MODEL=$(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }')
+NCPU=$(nproc)
+MEM_GB=$(awk '/MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
+KERNEL=$(uname -r)
+
+# ---- PKI, subscribers, scenario, registry -------------------------------
+log "PKI and $N_SUBS subscribers per key type"
+printf '84960000001\trsa\tBench RSA\tUBND Bench\tgood\n84960000002\tec\tBench EC\tUBND Bench\tgood\n' >"$T/subs.tsv"
+bash "$SRC/tests/pki/mkpki.sh" "$T/pki" "$T/subs.tsv" >"$T/mkpki.log" 2>&1
+P1=$(free_port); P2=$(free_port); P3=$(free_port)
+EC_FIRST=84961000000; RSA_FIRST=84962000000; IDLE_FIRST=84963000000
+# delay 0 for throughput (both key types); no_answer numbers for the capacity run
+jq -n --slurpfile d "$SRC/tests/sim/scenario-default.json" --arg pki "$T/pki" \
+   --argjson p1 "$P1" --argjson p2 "$P2" --argjson p3 "$P3" --argjson n "$N_SUBS" --argjson ni "$N_IDLE" \
+   --argjson ec "$EC_FIRST" --argjson rsa "$RSA_FIRST" --argjson idle "$IDLE_FIRST" '
+  def sub($m; $k; $b): {msisdn: ($m | tostring), carrier: "viettel",
+      iccid: ("8984040000" + ($m | tostring | .[2:])), kv: 1, behaviour: $b, delay_ms: 0}
+      + (if $k == "" then {} else {key: ("subs/" + $k + ".key.pem"), cert: ("subs/" + $k + ".crt.der")} end);
+  $d[0] | .pki = $pki | .carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3
+  | .defaults.delay_ms = 0
+  | .subscribers = ([range(0; $n) | sub($ec + .; "84960000002"; "confirm")]
+                  + [range(0; $n) | sub($rsa + .; "84960000001"; "confirm")]
+                  + [range(0; $ni) | sub($idle + .; ""; "no_answer")])' >"$T/scenario.json"
+jq --arg pki "$T/pki" '[.subscribers[] | {msisdn, carrier, iccid, kv,
+      cert_file: ($pki + "/" + (.cert // "subs/84960000002.crt.der")), status: "active"}]' \
+   "$T/scenario.json" >"$T/registry.json"
+
+# ---- the stack ----------------------------------------------------------
+REDIS_PORT=$(free_port)
+mkdir -p "$T/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
+  --dir "$T/redis" --logfile "$T/redis.log" &
+REDIS_PID=$!; PIDS+=("$REDIS_PID")
+wait_for 10 rcli ping
+
+log "simulator"
+"$SIM" --scenario "$T/scenario.json" --log-level warn >"$T/sim.log" 2>&1 &
+SIM_PID=$!; PIDS+=("$SIM_PID")
+wait_for 300 grep -q "simpki-sim ready" "$T/sim.log"
+
+API_PORT=$(free_port)
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+WINDOW=10
+jq -n --slurpfile s "$T/scenario.json" --arg pki "$T/pki" --arg hash "$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)" \
+   --argjson api "$API_PORT" --argjson redis "$REDIS_PORT" --argjson window "$WINDOW" '{
+    listen_host: "127.0.0.1", listen_port: $api, log_level: "warn",
+    transaction_timeout_s: 600, trust_anchors: ($pki + "/trust.pem"), intermediates: ($pki + "/intermediates.pem"),
+    redis: {host: "127.0.0.1", port: $redis, shards: 16},
+    api_keys: [{name: "bench", sha256: $hash}],
+    carriers: [ $s[0].carriers[] | {name, service_number, ota_master_key: .master_key,
+                smpp: [{host: "127.0.0.1", port, system_id, password, window: $window}]} ] }' >"$T/simpki.json"
+log "registry import ($(jq length "$T/registry.json") subscribers)"
+"$ADMIN" -c "$T/simpki.json" import "$T/registry.json" >"$T/import.log" 2>&1
+
+"$SIMPKID" -c "$T/simpki.json" >"$T/gateway.log" 2>&1 &
+GW_PID=$!; PIDS+=("$GW_PID")
+links_up() { curl -sf "http://127.0.0.1:$API_PORT/healthz" | jq -e '.carrier_links == true' >/dev/null; }
+wait_for 30 links_up
+lg() { "$LOADGEN" --port "$API_PORT" --token "$TOKEN" "$@" 2>>"$T/loadgen.log"; }
+
+R=$T/results; mkdir -p "$R"
+if [ -n "${BENCH_HOLD:-}" ]; then  # BENCH_HOLD=1: keep the stack up for manual loadgen/perf runs
+  echo "stack up: API $API_PORT token $TOKEN redis $REDIS_PORT gateway pid $GW_PID sim pid $SIM_PID" \
+       "numbers EC $EC_FIRST:$N_SUBS RSA $RSA_FIRST:$N_SUBS idle $IDLE_FIRST:$N_IDLE; Ctrl-C stops it" >&2
+  while :; do sleep 3600; done
+fi
+
+# ---- signature verification vs openssl speed ------------------------------
+log "signature verification"
+bash "$SRC/tests/signer/mksigs.sh" "$SRC/tests/pki" "$T/sigpki" >"$T/mksigs.log" 2>&1
+"$VERIFY" "$T/sigpki" "$VERIFY_S" >"$R/verify.txt"
+openssl speed -seconds "$(printf '%.0f' "$(echo "$VERIFY_S + 0.5" | bc)")" rsa2048 ecdsap256 >"$R/speed.txt" 2>/dev/null
+V_RSA=$(awk '/^good-rsa/ { print $(NF-1) }' "$R/verify.txt")
+V_EC=$(awk '/^good-ec/ { print $(NF-1) }' "$R/verify.txt")
+S_RSA=$(awk '$1 == "rsa" && $2 == "2048" { print $NF }' "$R/speed.txt" | tail -1)
+S_EC=$(awk '$1 == "256" && /nistp256/ { print $NF }' "$R/speed.txt" | tail -1)
+
+# ---- throughput, CPU, Redis commands, SMPP, for each key type -------------
+run_alg() { # name first
+  local name=$1 first=$2 c0 r0 s0 sub0 t0 t1 dt
+  log "$name: closed loop, $CONC in flight, ${DUR}s"
+  cmdstats >"$R/$name.cs0"
+  c0=$(cpu_us "$GW_PID"); r0=$(cpu_us "$REDIS_PID"); s0=$(cpu_us "$SIM_PID")
+  sub0=$(metric link_submit_ok_total viettel); t0=$(date +%s.%N)
+  local perf_pid=
+  if [ -n "${BENCH_PERF:-}" ]; then  # BENCH_PERF=DIR: perf profile of the gateway during the flat-out run
+    mkdir -p "$BENCH_PERF"
+    perf record -q --call-graph dwarf,32768 -F 499 -p "$GW_PID" -o "$BENCH_PERF/gw-$name.data" -- sleep "$DUR" 2>/dev/null &
+    perf_pid=$!
+  fi
+  lg --label "$name-max" --mode closed --concurrency "$CONC" --numbers "$first:$N_SUBS" \
+     --duration "$DUR" --warmup "$WARM" >"$R/$name-max.json"
+  [ -z "$perf_pid" ] || wait "$perf_pid" || true
+  t1=$(date +%s.%N)
+  jq -n --argjson gw $(( $(cpu_us "$GW_PID") - c0 )) --argjson redis $(( $(cpu_us "$REDIS_PID") - r0 )) \
+        --argjson sim $(( $(cpu_us "$SIM_PID") - s0 )) \
+        --argjson sub $(( $(metric link_submit_ok_total viettel) - sub0 )) \
+        --argjson dt "$(echo "$t1 - $t0" | bc)" '{gw: $gw, redis: $redis, sim: $sim, submits: $sub, wall_s: $dt}' \
+        >"$R/$name-cpu.json"
+  cmdstats >"$R/$name.cs1"
+  local max; max=$(jq .completed_per_s "$R/$name-max.json")
+  for pcent in 50 90; do
+    local rate; rate=$(echo "$max * $pcent / 100" | bc)
+    [ "$rate" -gt 0 ] || rate=1
+    log "$name: open loop at $pcent% = $rate/s, ${OPEN_DUR}s"
+    lg --label "$name-$pcent" --mode open --rate "$rate" --numbers "$first:$N_SUBS" \
+       --duration "$OPEN_DUR" --warmup "$WARM" >"$R/$name-$pcent.json"
+  done
+}
+run_alg ec "$EC_FIRST"
+run_alg rsa "$RSA_FIRST"
+
+# redis-benchmark for the same mix: one script call doing what create does
+log "redis-benchmark"
+REDIS_BENCH=$(redis-benchmark -p "$REDIS_PORT" -q -c 50 -n $([ $SMOKE -eq 1 ] && echo 5000 || echo 200000) -r 1000000 \
+  EVAL "redis.call('HSET', KEYS[1], 'id', 'x', 'state', 'pending', 'digest', ARGV[1], 'cntr', '1', 'created_ms', '1700000000000') redis.call('ZADD', 'bench:due', 1, KEYS[1]) return redis.call('HGETALL', KEYS[1])" \
+  1 bench:txn:__rand_int__ 0123456789abcdef0123456789abcdef 2>/dev/null | tr '\r' '\n' | grep -o '[0-9.]* requests per second' | awk '{ v = $1 } END { printf "%.0f", v + 0 }')
+rcli --scan --pattern 'bench:*' | xargs -r -n 1000 redis-cli -p "$REDIS_PORT" DEL >/dev/null
+
+# ---- capacity: pending transactions through the API (SIMs that never answer) -
+log "capacity: $N_IDLE pending through the API, SIMs never answer"
+GW_RSS0=$(rss_kb "$GW_PID"); MEM0=$(redis_mem)
+lg --label idle-fill --mode fill --rate 5000 --count "$N_IDLE" --numbers "$IDLE_FIRST:$N_IDLE" --max-conns 64 \
+   --duration 1 >"$R/idle-fill.json"
+sleep 1
+GW_RSS1=$(rss_kb "$GW_PID"); MEM1=$(redis_mem); SIM_RSS=$(rss_kb "$SIM_PID")
+PENDING_API=$(jq .ok "$R/idle-fill.json")
+
+# ---- capacity: Redis bytes per pending, hot path at 1k .. 1M pending -------
+log "capacity: pending levels $LEVELS in Redis (q_txn_create + q_txn_sent)"
+"$FILL" "$REDIS_PORT" 16 "$T/pki/subs/84960000002.crt.der" "$LEVELS" "$PROBES" >"$R/fill.jsonl" 2>>"$T/fill.log"
+TOP=${LEVELS##*,}
+log "ec: open loop at 50% with $TOP + $PENDING_API pending"
+lg --label ec-50-loaded --mode open --rate "$(echo "$(jq .completed_per_s "$R/ec-max.json") * 50 / 100" | bc)" \
+   --numbers "$EC_FIRST:$N_SUBS" --duration "$OPEN_DUR" --warmup "$WARM" >"$R/ec-50-loaded.json"
+GW_RSS2=$(rss_kb "$GW_PID")
+
+# ---- assemble -------------------------------------------------------------
+cs_delta() { # name -> JSON {cmd: calls}
+  join -a 2 -e 0 -o 2.1,1.2,2.2 <(sort "$R/$1.cs0") <(sort "$R/$1.cs1") |
+    awk '{ d = $3 - $2; if (d > 0 && $1 != "info") printf "%s\t%d\n", $1, d }' |
+    jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): (.[1] | tonumber)}) | add // {}'
+}
+for a in ec rsa; do cs_delta "$a" >"$R/$a-cmds.json"; done
+
+jq -n \
+  --arg cpu "$CPU_MODEL" --argjson ncpu "$NCPU" --arg mem "$MEM_GB" --arg kernel "$KERNEL" \
+  --argjson smoke "$SMOKE" --argjson window "$WINDOW" --argjson subs "$N_SUBS" \
+  --slurpfile ecmax "$R/ec-max.json" --slurpfile ec50 "$R/ec-50.json" --slurpfile ec90 "$R/ec-90.json" \
+  --slurpfile rsamax "$R/rsa-max.json" --slurpfile rsa50 "$R/rsa-50.json" --slurpfile rsa90 "$R/rsa-90.json" \
+  --slurpfile eccpu "$R/ec-cpu.json" --slurpfile rsacpu "$R/rsa-cpu.json" \
+  --slurpfile eccmd "$R/ec-cmds.json" --slurpfile rsacmd "$R/rsa-cmds.json" \
+  --slurpfile fill <(jq -s . "$R/fill.jsonl") --slurpfile loaded "$R/ec-50-loaded.json" \
+  --slurpfile idle "$R/idle-fill.json" \
+  --argjson v_rsa "${V_RSA:-0}" --argjson v_ec "${V_EC:-0}" --argjson s_rsa "${S_RSA:-0}" --argjson s_ec "${S_EC:-0}" \
+  --argjson rbench "${REDIS_BENCH:-0}" \
+  --argjson rss0 "$GW_RSS0" --argjson rss1 "$GW_RSS1" --argjson rss2 "$GW_RSS2" --argjson mem0 "$MEM0" \
+  --argjson mem1 "$MEM1" --argjson simrss "$SIM_RSS" --argjson papi "$PENDING_API" '
+  def alg($max; $p50; $p90; $cpu; $cmd):
+    ($max.finished) as $n |
+    { max_tps: $max.completed_per_s, max_run: $max,
+      at_50: {rate: $p50.rate_target, completed_per_s: $p50.completed_per_s, added_us: $p50.lat_us, failed: $p50.failed},
+      at_90: {rate: $p90.rate_target, completed_per_s: $p90.completed_per_s, added_us: $p90.lat_us, failed: $p90.failed},
+      cpu_us_per_txn: {gateway: ($cpu.gw / $n), redis: ($cpu.redis / $n), simulator: ($cpu.sim / $n)},
+      gateway_cpu_ceiling_tps: (if $cpu.gw > 0 then 1000000 * $n / $cpu.gw else 0 end),
+      redis_commands_per_txn: (($cmd | to_entries | map(.value) | add // 0) / $n),
+      redis_commands: ($cmd | map_values(. / $n)),
+      engine_round_trips_per_txn: ((($cmd.evalsha // 0) + ($cmd.eval // 0)) / $n),
+      smpp_submit_per_s: ($cpu.submits / $cpu.wall_s) };
+  { machine: {cpu: $cpu, cores: $ncpu, memory_gib: $mem, kernel: $kernel}, smoke: ($smoke == 1),
+    config: {smpp_window: $window, subscribers_per_key_type: $subs, redis: "AOF appendfsync everysec", shards: 16},
+    ecdsa_p256: alg($ecmax[0]; $ec50[0]; $ec90[0]; $eccpu[0]; $eccmd[0]),
+    rsa_2048: alg($rsamax[0]; $rsa50[0]; $rsa90[0]; $rsacpu[0]; $rsacmd[0]),
+    redis_benchmark_script_calls_per_s: $rbench,
+    verify_per_s: {rsa_2048: $v_rsa, ecdsa_p256: $v_ec, openssl_speed_rsa_2048: $s_rsa, openssl_speed_ecdsa_p256: $s_ec},
+    capacity: {
+      api_pending: $papi, gateway_rss_kb: {before: $rss0, with_api_pending: $rss1, with_all_pending: $rss2},
+      gateway_rss_bytes_per_api_pending: (if $papi > 0 then ($rss1 - $rss0) * 1024 / $papi else 0 end),
+      redis_bytes_per_api_pending: (if $papi > 0 then ($mem1 - $mem0) / $papi else 0 end),
+      simulator_rss_kb: $simrss,
+      levels: $fill[0],
+      hot_path_ecdsa_50pct_with_max_pending: {pending: (($fill[0] | last | .pending) + $papi), added_us: $loaded[0].lat_us,
+        completed_per_s: $loaded[0].completed_per_s, failed: $loaded[0].failed} },
+    kannel: "not measured: Debian kannel is not installed on this machine" }' >"$OUT"
+
+# ---- the table --------------------------------------------------------------
+jq -r '
+  def f0: if type == "number" then (. * 10 | round / 10 | tostring) else tostring end;
+  def ms: (. / 1000 * 100 | round / 100 | tostring) + " ms";
+  def row($a; $b; $c): "| \($a) | \($b) | \($c) |";
+  "simpki benchmark — \(.machine.cpu), \(.machine.cores) cores, \(.machine.memory_gib) GiB, Linux \(.machine.kernel)\(if .smoke then " (SMOKE RUN: numbers mean nothing)" else "" end)",
+  "",
+  row("figure"; "measured"; "beside (ceiling / target)"),
+  "|---|---|---|",
+  (. as $r | ["ecdsa_p256", "rsa_2048"][] as $k | $r[$k] as $a |
+    row("\($k): completed txn/s flat out"; ($a.max_tps | f0); "gateway CPU ceiling \($a.gateway_cpu_ceiling_tps | f0)/s; target ≥ 5000"),
+    row("\($k): added latency at 50% (\($a.at_50.rate)/s) p50/p99/p99.9"; "\($a.at_50.added_us.p50 | ms) / \($a.at_50.added_us.p99 | ms) / \($a.at_50.added_us.p999 | ms)"; "target p99 < 10 ms"),
+    row("\($k): added latency at 90% (\($a.at_90.rate)/s) p50/p99/p99.9"; "\($a.at_90.added_us.p50 | ms) / \($a.at_90.added_us.p99 | ms) / \($a.at_90.added_us.p999 | ms)"; ""),
+    row("\($k): CPU µs per txn gateway / redis / sim"; "\($a.cpu_us_per_txn.gateway | f0) / \($a.cpu_us_per_txn.redis | f0) / \($a.cpu_us_per_txn.simulator | f0)"; "2 cores = 2,000,000 µs/s"),
+    row("\($k): Redis commands per txn (engine EVALSHA)"; "\($a.redis_commands_per_txn | f0) (\($a.engine_round_trips_per_txn | f0))"; "redis-benchmark \($r.redis_benchmark_script_calls_per_s) script calls/s; target ≤ 3 round trips"),
+    row("\($k): SMPP submit_sm/s, one bind, window \($r.config.smpp_window)"; ($a.smpp_submit_per_s | f0); "")),
+  row("verifications/s RSA-2048 (sig_verify_digest)"; (.verify_per_s.rsa_2048 | f0); "openssl speed verify \(.verify_per_s.openssl_speed_rsa_2048)/s"),
+  row("verifications/s ECDSA P-256"; (.verify_per_s.ecdsa_p256 | f0); "openssl speed verify \(.verify_per_s.openssl_speed_ecdsa_p256)/s"),
+  (.capacity.levels[] | row("Redis bytes per pending, \(.pending) pending"; (.bytes_per_pending | f0); "create p50/p99 \(.create_us.p50)/\(.create_us.p99) µs, finish \(.finish_us.p50)/\(.finish_us.p99) µs; target < 1024 B")),
+  row("API pending \(.capacity.api_pending): gateway RSS bytes / Redis bytes per pending"; "\(.capacity.gateway_rss_bytes_per_api_pending | f0) / \(.capacity.redis_bytes_per_api_pending | f0)"; "gateway RSS \(.capacity.gateway_rss_kb.before) → \(.capacity.gateway_rss_kb.with_all_pending) kB"),
+  row("ecdsa_p256 at 50% with \(.capacity.hot_path_ecdsa_50pct_with_max_pending.pending) pending p50/p99/p99.9"; "\(.capacity.hot_path_ecdsa_50pct_with_max_pending.added_us.p50 | ms) / \(.capacity.hot_path_ecdsa_50pct_with_max_pending.added_us.p99 | ms) / \(.capacity.hot_path_ecdsa_50pct_with_max_pending.added_us.p999 | ms)"; "same as with ~0 pending (row above)"),
+  row("SMPP leg through Kannel"; "—"; .kannel)
+' "$OUT"
+echo
+echo "written: $OUT"
