@@ -43,7 +43,8 @@ finish() {
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    # Below the kernel's ephemeral range (32768+), where outgoing connections take ports.
+    p=$((10000 + RANDOM % 22000))
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
   done
   echo "no free port" >&2; return 1
@@ -56,14 +57,22 @@ wait_for() { # seconds, command...
 }
 
 REDIS_PORT=
+# A port picked by free_port can be taken by a parallel test before we bind it:
+# try again on another.  A restart (REDIS_PORT already set) keeps its port.
 start_redis() {
-  REDIS_PORT=${REDIS_PORT:-$(free_port)}
+  local fixed=${REDIS_PORT:-} tries=5
+  [ -n "$fixed" ] && tries=1
   mkdir -p "$T/redis"
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
-    --dir "$T/redis" --logfile "$T/redis.log" &
-  REDIS_PID=$!
-  PIDS+=("$REDIS_PID")
-  wait_for 10 redis-cli -p "$REDIS_PORT" ping
+  for _ in $(seq $tries); do
+    REDIS_PORT=${fixed:-$(free_port)}
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
+      --dir "$T/redis" --logfile "$T/redis.log" &
+    REDIS_PID=$!
+    PIDS+=("$REDIS_PID")
+    if wait_for 10 redis-cli -p "$REDIS_PORT" ping; then return 0; fi
+    kill "$REDIS_PID" 2>/dev/null || true
+  done
+  return 1
 }
 stop_redis() { kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; }
 
@@ -75,7 +84,7 @@ start_sim() {
   local scen=$T/scenario.json
   # The default scenario with free ports and the PKI made for this run.
   jq --arg pki "$T/demo/pki" \
-     --argjson p1 "$(free_port)" --argjson p2 "$(free_port)" --argjson p3 "$(free_port)" \
+     --argjson p1 0 --argjson p2 0 --argjson p3 0 \
      '.pki = $pki | .carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3
       | .defaults.delay_ms = (env.SIM_DELAY_MS // "200" | tonumber)' \
      "$SRC/tests/sim/scenario-default.json" > "$scen"
@@ -83,6 +92,13 @@ start_sim() {
   SIM_PID=$!
   PIDS+=("$SIM_PID")
   wait_for 10 grep -q "simpki-sim ready" "$T/sim.log"
+  # Port 0 let the kernel choose (no race with parallel tests); record what it chose.
+  local ready; ready=$(grep -m1 "simpki-sim ready" "$T/sim.log")
+  jq --argjson p1 "$(sed -n 's/.*viettel=\([0-9]*\).*/\1/p' <<<"$ready")" \
+     --argjson p2 "$(sed -n 's/.*vinaphone=\([0-9]*\).*/\1/p' <<<"$ready")" \
+     --argjson p3 "$(sed -n 's/.*mobifone=\([0-9]*\).*/\1/p' <<<"$ready")" \
+     '.carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3' "$scen" > "$scen.tmp"
+  mv "$scen.tmp" "$scen"
 }
 
 API_PORT=
@@ -117,10 +133,16 @@ import_registry() {
 links_up() { curl -sf "http://127.0.0.1:$API_PORT/healthz" | jq -e '.carrier_links == true' >/dev/null; }
 
 start_gw() {
-  "$SIMPKID" -c "$T/simpki.json" >>"$T/gateway.log" 2>&1 &
-  GW_PID=$!
-  PIDS+=("$GW_PID")
-  wait_for 15 links_up
+  for _ in 1 2 3; do
+    "$SIMPKID" -c "$T/simpki.json" >>"$T/gateway.log" 2>&1 &
+    GW_PID=$!
+    PIDS+=("$GW_PID")
+    wait_for 15 links_up && return 0
+    kill -0 "$GW_PID" 2>/dev/null && return 1  # running but not healthy: a real failure
+    grep -q "cannot listen" "$T/gateway.log" || return 1
+    API_PORT=; write_config                     # the port was taken meanwhile: another one
+  done
+  return 1
 }
 stop_gw() { kill "${1:--TERM}" "$GW_PID" 2>/dev/null; wait "$GW_PID" 2>/dev/null || true; }
 
