@@ -26,6 +26,7 @@ enum opt_type {
     OPT_KEY16,  /* uint8_t[16] from 32 hex digits */
     OPT_LEVEL,  /* int: log level name */
     OPT_FORMAT, /* int: "text" | "json" */
+    OPT_BOOL,   /* int: JSON true | false */
 };
 
 #define OPT_SECRET 0x1   /* may come from "<name>_file"; never printed */
@@ -63,6 +64,10 @@ static const struct cfg_opt top_opts[] = {
     {"trust_anchors", OPT_STR, S(cfg, trust_anchors), 0, 0, NULL, OPT_REQUIRED,
      "PEM file of the root certificates signatures must chain to"},
     {"intermediates", OPT_STR, S(cfg, intermediates), 0, 0, "", 0, "PEM file of issuing CA certificates"},
+    {"revocation_check", OPT_BOOL, S(cfg, revocation_check), 0, 0, "true", 0,
+     "check every signing certificate with OCSP (CRL as fallback); false only for certificates that carry neither"},
+    {"revocation_timeout_ms", OPT_UINT, S(cfg, revocation_timeout_ms), 100, 60000, "5000", 0,
+     "per OCSP or CRL fetch"},
     {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
@@ -266,6 +271,15 @@ static enum cfg_err set_value(struct ctx *c, const char *where, const struct cfg
             return fail(c, where, o->name, "must be text or json");
         return CFG_OK;
     }
+    if (o->type == OPT_BOOL) {
+        if (jv && json_is_boolean(jv))
+            *(int *)(void *)field = json_is_true(jv);
+        else if (sval && !jv && (strcmp(sval, "true") == 0 || strcmp(sval, "false") == 0))
+            *(int *)(void *)field = strcmp(sval, "true") == 0;
+        else
+            return fail(c, where, o->name, "must be true or false");
+        return CFG_OK;
+    }
     return fail(c, where, o->name, "internal: unknown type");
 }
 
@@ -329,7 +343,7 @@ static enum cfg_err load_section(struct ctx *c, const char *where, const struct 
         }
         if (jv && json_is_string(jv))
             sval = json_string_value(jv);
-        else if (jv && !json_is_integer(jv))
+        else if (jv && !json_is_integer(jv) && !(o->type == OPT_BOOL && json_is_boolean(jv)))
             return fail(c, where, o->name, "has the wrong type");
         if (!jv) {
             if (o->flags & OPT_REQUIRED)
@@ -405,6 +419,55 @@ static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
     return CFG_OK;
 }
 
+/*
+ * "hard" (default): a certificate whose status cannot be learnt fails the
+ * signature; "soft": it passes with the reason recorded.  Per relying party,
+ * because accepting that risk is the relying party's decision, not ours.
+ */
+static enum cfg_err load_revocation_policy(struct ctx *c, const char *where, json_t *v, struct cfg_apikey *k)
+{
+    const char *s = json_string_value(v);
+
+    k->revocation_soft = 0;
+    if (!v)
+        return CFG_OK;
+    if (s && strcmp(s, "hard") == 0)
+        return CFG_OK;
+    if (s && strcmp(s, "soft") == 0) {
+        k->revocation_soft = 1;
+        return CFG_OK;
+    }
+    return fail(c, where, "revocation", "must be \"hard\" or \"soft\"");
+}
+
+/*
+ * "roles": an e-office system signs; only the provincial registration
+ * officers' tools may read and move certificate requests, which carry ID
+ * numbers.  Default: sign only, so an old configuration grants nothing new.
+ */
+static enum cfg_err load_roles(struct ctx *c, const char *where, json_t *v, struct cfg_apikey *k)
+{
+    size_t i;
+    json_t *r;
+
+    k->roles = CFG_ROLE_SIGN;
+    if (!v)
+        return CFG_OK;
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return fail(c, where, "roles", "must be a non-empty array of \"sign\" and \"enrol\"");
+    k->roles = 0;
+    json_array_foreach(v, i, r) {
+        const char *s = json_string_value(r);
+        if (s && strcmp(s, "sign") == 0)
+            k->roles |= CFG_ROLE_SIGN;
+        else if (s && strcmp(s, "enrol") == 0)
+            k->roles |= CFG_ROLE_ENROL;
+        else
+            return fail(c, where, "roles", "\"%s\" is not a role (sign, enrol)", s ? s : "(not a string)");
+    }
+    return CFG_OK;
+}
+
 static enum cfg_err load_apikeys(struct ctx *c, json_t *arr, struct cfg *cfg)
 {
     size_t i;
@@ -432,7 +495,8 @@ static enum cfg_err load_apikeys(struct ctx *c, json_t *arr, struct cfg *cfg)
         if (!json_is_object(jk))
             return fail(c, where, "", "must be an object");
         json_object_foreach(jk, key, v) {
-            if (strcmp(key, "name") != 0 && strcmp(key, "sha256") != 0 && strcmp(key, "key_file") != 0)
+            if (strcmp(key, "name") != 0 && strcmp(key, "sha256") != 0 && strcmp(key, "key_file") != 0 &&
+                strcmp(key, "revocation") != 0 && strcmp(key, "roles") != 0)
                 return fail(c, where, key, "unknown setting (see simpkid --help-config)");
         }
         if (!name || !*name || strlen(name) >= sizeof(k->name) || strspn(name, "abcdefghijklmnopqrstuvwxyz"
@@ -440,6 +504,10 @@ static enum cfg_err load_apikeys(struct ctx *c, json_t *arr, struct cfg *cfg)
                                                                             "0123456789-_.") != strlen(name))
             return fail(c, where, "name", "must be 1-63 characters of letters, digits, - _ .");
         memcpy(k->name, name, strlen(name) + 1);
+        if ((rc = load_revocation_policy(c, where, json_object_get(jk, "revocation"), k)) != CFG_OK)
+            return rc;
+        if ((rc = load_roles(c, where, json_object_get(jk, "roles"), k)) != CFG_OK)
+            return rc;
         if (hash && file)
             return fail(c, where, "sha256", "give either sha256 or key_file, not both");
         if (hash) {
@@ -557,9 +625,17 @@ const struct cfg_carrier *cfg_carrier_by_net(const struct cfg *cfg, int net)
     return NULL;
 }
 
+const struct cfg_apikey *cfg_apikey_by_name(const struct cfg *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_apikeys; i++)
+        if (strcmp(cfg->apikeys[i].name, name) == 0)
+            return &cfg->apikeys[i];
+    return NULL;
+}
+
 static void print_opts(FILE *f, const char *section, const struct cfg_opt *opts)
 {
-    static const char *const tnames[] = {"string", "integer", "port", "32 hex digits", "level", "format"};
+    static const char *const tnames[] = {"string", "integer", "port", "32 hex digits", "level", "format", "boolean"};
     fprintf(f, "\n[%s]\n", section);
     for (const struct cfg_opt *o = opts; o->name; o++) {
         char bounds[48] = "";
@@ -586,5 +662,11 @@ void cfg_print_reference(void *file)
                "  sha256                   64 hex digits\n"
                "      SHA-256 of the bearer token (printf %%s TOKEN | sha256sum)\n"
                "  key_file                 path\n"
-               "      a file holding the token; only its hash is kept in memory\n");
+               "      a file holding the token; only its hash is kept in memory\n"
+               "  revocation               \"hard\" | \"soft\"   (default: hard)\n"
+               "      hard: an unknown certificate status fails the signature (REVOCATION_UNKNOWN);\n"
+               "      soft: it is accepted and the reason is given in the transaction's message\n"
+               "  roles                    [\"sign\", \"enrol\"]   (default: [\"sign\"])\n"
+               "      sign: request signatures (sees only its own); enrol: read and move every\n"
+               "      certificate request (/v1/requests), which hold personal data\n");
 }

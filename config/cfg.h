@@ -65,7 +65,13 @@ struct cfg_carrier {
 struct cfg_apikey {
     char name[64];            /* the relying party: transactions are scoped by it */
     uint8_t sha256[32];       /* SHA-256 of the bearer token */
+    int revocation_soft;      /* "revocation": "soft": unknown status passes, with the reason */
+    unsigned roles;           /* CFG_ROLE_* bits: what this key may do */
 };
+
+/* What an API key may do ("roles": ["sign", "enrol"]; default ["sign"]). */
+#define CFG_ROLE_SIGN 0x1u  /* /v1/signatures: its own transactions */
+#define CFG_ROLE_ENROL 0x2u /* /v1/requests: every certificate request (personal data) */
 
 struct cfg_redis {
     char host[256];
@@ -100,6 +106,8 @@ struct cfg {
     /* signer */
     char trust_anchors[512];  /* PEM file of root certificates */
     char intermediates[512];  /* PEM file of issuing CAs, may be empty */
+    int revocation_check;     /* 1: OCSP/CRL check of every signing certificate */
+    unsigned revocation_timeout_ms; /* per fetch */
 
     struct cfg_redis redis;
 
@@ -126,6 +134,9 @@ const struct cfg_carrier *cfg_carrier_by_name(const struct cfg *cfg, const char 
 
 /* The carrier serving enum car_net `net`, or NULL when none is configured. */
 const struct cfg_carrier *cfg_carrier_by_net(const struct cfg *cfg, int net);
+
+/* The relying party (API key) with this name, or NULL. */
+const struct cfg_apikey *cfg_apikey_by_name(const struct cfg *cfg, const char *name);
 
 /* Print every setting with its type, default and help, for `simpkid --help-config`. */
 void cfg_print_reference(void *file /* FILE* */);

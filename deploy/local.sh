@@ -7,7 +7,8 @@
 #   SIMPKI_PORT=9090 ./deploy/local.sh
 #
 # Other settings: SIMPKI_REDIS_PORT (6390), SIMPKI_SMPP_BASE (27751: three
-# simulator ports from there), SIMPKI_RUN_DIR (.run/local: logs, AOF, demo
+# simulator ports from there), SIMPKI_PKI_PORT (8880: the demo PKI's OCSP
+# responder; its certificates name it, and CRLs at the next port), SIMPKI_RUN_DIR (.run/local: logs, AOF, demo
 # PKI, secrets), SIMPKI_BUILD_DIR (build; set SIMPKI_NO_BUILD=1 to use it as is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ BUILD=${SIMPKI_BUILD_DIR:-$ROOT/build}
 API_PORT=${SIMPKI_PORT:-8080}
 REDIS_PORT=${SIMPKI_REDIS_PORT:-6390}
 SMPP_BASE=${SIMPKI_SMPP_BASE:-27751}
+export SIMPKI_PKI_PORT=${SIMPKI_PKI_PORT:-8880} # read by tests/pki/mkpki.sh
 
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libhiredis-dev libjansson-dev
       libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq)
@@ -55,6 +57,16 @@ for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break;
 echo "== demo PKI and subscribers"
 bash "$ROOT/tests/sim/mkdemo.sh" "$RUN/demo" >"$RUN/mkdemo.log"
 
+# The gateway checks every signing certificate's status: the demo CA answers
+# OCSP as a real one does (`openssl ocsp` over its `openssl ca` database).
+echo "== OCSP responder on port $SIMPKI_PKI_PORT"
+PKI=$RUN/demo/pki
+: >"$RUN/ocsp.log"
+openssl ocsp -port "$SIMPKI_PKI_PORT" -timeout 5 -index "$PKI/state/ca/index.txt" -CA "$PKI/ca.pem" \
+  -rsigner "$PKI/ocsp-ca.pem" -rkey "$PKI/ocsp-ca.key.pem" -nmin 60 -ignore_err >>"$RUN/ocsp.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 50); do grep -q '^ACCEPT' "$RUN/ocsp.log" && break; sleep 0.1; done
+
 jq --arg pki "$RUN/demo/pki" --argjson base "$SMPP_BASE" \
    '.pki = $pki | .carriers |= [to_entries[] | .value.port = ($base + .key) | .value]' \
    "$ROOT/tests/sim/scenario-default.json" > "$RUN/scenario.json"
@@ -73,7 +85,7 @@ jq --slurpfile s "$RUN/scenario.json" --arg run "$RUN" --argjson api "$API_PORT"
   .listen_port = $api
   | .trust_anchors = ($run + "/demo/pki/trust.pem") | .intermediates = ($run + "/demo/pki/intermediates.pem")
   | .redis = {host: "127.0.0.1", port: $redis, shards: .redis.shards}
-  | .api_keys = [{name: "eoffice-demo", key_file: ($run + "/secrets/eoffice-demo.key")}]
+  | .api_keys = [{name: "eoffice-demo", key_file: ($run + "/secrets/eoffice-demo.key"), roles: ["sign", "enrol"]}]
   | .carriers |= map(. as $c | ($s[0].carriers[] | select(.name == $c.name)) as $sc
       | .service_number = $sc.service_number
       | .ota_master_key_file = ($run + "/secrets/" + .name + "-ota.mk")

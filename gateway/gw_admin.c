@@ -19,6 +19,7 @@
 #include "gw_admin.h"
 #include "gw_admin_decode.h"
 #include "gw_admin_import.h"
+#include "gw_admin_requests.h"
 #include "log.h"
 #include "q.h"
 #include "sig.h"
@@ -33,6 +34,15 @@ static const char usage_text[] =
     "                            validated first and nothing is written unless all are valid\n"
     "  show MSISDN               print a registry entry and its certificate\n"
     "  delete MSISDN             remove a registry entry\n"
+    "\n"
+    "Certificate requests (need -c CONFIG):\n"
+    "  import-requests [--dry-run] [--form FORM] FILE.csv\n"
+    "                            file requests from a spreadsheet export: a header row of\n"
+    "                            field paths (form,unit,subscriber.full_name,subscriber.phone,\n"
+    "                            sim_pki,organisation.code,devices[0].serial,...); every row is\n"
+    "                            checked as POST /v1/requests checks it and nothing is written\n"
+    "                            unless all are valid; FORM (person_new, org_new, change,\n"
+    "                            revoke, handover) is the form of rows that name none\n"
     "\n"
     "Decoders:\n"
     "  decode-pdu [--unmask] HEX one SMPP PDU, layer by layer (addresses masked\n"
@@ -55,6 +65,7 @@ static const char usage_text[] =
     "Examples:\n"
     "  simpki-admin -c /etc/simpki/simpki.json import --dry-run officials.csv\n"
     "  simpki-admin -c /etc/simpki/simpki.json import officials.json\n"
+    "  simpki-admin -c /etc/simpki/simpki.json import-requests --form person_new so-noi-vu.csv\n"
     "  simpki-admin -c /etc/simpki/simpki.json show 0961234567\n"
     "  simpki-admin -c /etc/simpki/simpki.json delete 84961234567\n"
     "  simpki-admin decode-pdu 0000001000000015000000000000002a\n"
@@ -126,6 +137,32 @@ static enum gw_admin_exit cmd_import(const char *cfg_path, int argc, char **argv
     ret = load_cfg(cfg_path, &cfg);
     if (ret == GW_ADMIN_OK)
         ret = gw_admin_import(cfg, file, dry_run);
+    cfg_free(cfg);
+    return ret;
+}
+
+static enum gw_admin_exit cmd_import_requests(const char *cfg_path, int argc, char **argv)
+{
+    struct cfg *cfg = NULL;
+    const char *file = NULL, *form = NULL;
+    int dry_run = 0;
+    enum gw_admin_exit ret;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--dry-run") == 0)
+            dry_run = 1;
+        else if (strcmp(argv[i], "--form") == 0 && i + 1 < argc && !form)
+            form = argv[++i];
+        else if (!file && argv[i][0] != '-')
+            file = argv[i];
+        else
+            return usage_error("import-requests: unexpected argument", argv[i]);
+    }
+    if (!file)
+        return usage_error("import-requests: which FILE.csv?", NULL);
+    ret = load_cfg(cfg_path, &cfg);
+    if (ret == GW_ADMIN_OK)
+        ret = gw_admin_import_requests(cfg, file, form, dry_run);
     cfg_free(cfg);
     return ret;
 }
@@ -423,6 +460,7 @@ static const struct {
     enum gw_admin_exit (*fn)(const char *cfg_path, int argc, char **argv);
 } commands[] = {
     {"import", cmd_import},         {"show", cmd_show},         {"delete", cmd_delete},
+    {"import-requests", cmd_import_requests},
     {"decode-pdu", cmd_decode_pdu}, {"decode-ud", cmd_decode_ud}, {"hash-key", cmd_hash_key},
 };
 

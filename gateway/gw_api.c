@@ -2,14 +2,18 @@
 #include "gw_api.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "car_route.h"
@@ -121,6 +125,14 @@ static json_t *txn_json(const struct q_txn *t)
             json_object_set_new(o, "message", json_string(t->detail));
     } else {
         json_object_set_new(o, "etsi_status", json_integer(504)); /* OUTSTANDING_TRANSACTION */
+    }
+    json_object_set_new(o, "format", json_string(t->format == Q_FORMAT_CMS ? "cms" : "raw"));
+    if (t->ocsp_len > 0) {
+        /* The evidence the certificate was not revoked (or was), as checked. */
+        char *ocsp = gw_b64_encode(t->ocsp, t->ocsp_len);
+        if (ocsp)
+            json_object_set_new(o, "ocsp_response", json_string(ocsp));
+        free(ocsp);
     }
     if (t->state == Q_COMPLETED && t->sig_len > 0) {
         char *sig = gw_b64_encode(t->signature, t->sig_len);
@@ -378,6 +390,11 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
         send_error(api, req, 422, "UNSUPPORTED_NETWORK", "msisdn",
                    "this number is not on Viettel, Vinaphone or Mobifone, or that carrier is not configured");
         break;
+    case GW_ERR_CERT_REFUSED:
+        send_error(api, req, 422, "CERTIFICATE_REFUSED", "msisdn",
+                   "this number's registered certificate cannot make a CMS signature now (missing, expired, "
+                   "not yet valid or untrusted)");
+        break;
     case GW_ERR_IDEM_MISMATCH:
         send_error(api, req, 422, "IDEMPOTENCY_KEY_REUSED", NULL,
                    "this Idempotency-Key was used for a different request");
@@ -407,7 +424,7 @@ static int parse_alg(const char *s, uint8_t *alg)
 
 /* SHA-256 over the fields that define the request, for Idempotency-Key checks. */
 static void request_hash(const char *msisdn, uint8_t alg, const uint8_t *dg, size_t dlen, const char *text,
-                         const char *cref, char out[65])
+                         const char *cref, uint8_t format, char out[65])
 {
     unsigned char md[32];
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -417,6 +434,9 @@ static void request_hash(const char *msisdn, uint8_t alg, const uint8_t *dg, siz
         EVP_DigestUpdate(ctx, dg, dlen);
         EVP_DigestUpdate(ctx, text, strlen(text) + 1);
         EVP_DigestUpdate(ctx, cref, strlen(cref) + 1);
+        /* Raw requests hash as before, so keys given before "format" existed still match. */
+        if (format != Q_FORMAT_RAW)
+            EVP_DigestUpdate(ctx, &format, 1);
         EVP_DigestFinal_ex(ctx, md, NULL);
         for (int i = 0; i < 32; i++)
             snprintf(out + 2 * i, 3, "%02x", md[i]);
@@ -439,14 +459,15 @@ static int valid_idem_key(const char *k)
 
 static void handle_post(struct gw_api *api, struct evhttp_request *req, const char *rp)
 {
-    static const char *const allowed[] = {"msisdn", "digest", "digest_alg", "display_text", "client_ref", NULL};
+    static const char *const allowed[] = {"msisdn", "digest", "digest_alg", "display_text", "client_ref", "format",
+                                          NULL};
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     const char *ctype = evhttp_find_header(h, "Content-Type");
     const char *idem = evhttp_find_header(h, "Idempotency-Key");
-    const char *msisdn_in, *digest_b64, *alg_s, *text, *cref = "", *key;
+    const char *msisdn_in, *digest_b64, *alg_s, *text, *cref = "", *key, *fmt_s = "raw";
     char msisdn[CAR_MSISDN_LEN], why[160], hash[65];
-    uint8_t digest[64], alg, enc[200];
+    uint8_t digest[64], alg, enc[200], format;
     size_t len = evbuffer_get_length(in), enclen;
     json_error_t jerr;
     json_t *body, *v;
@@ -485,6 +506,8 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
     text = json_string_value(json_object_get(body, "display_text"));
     if (json_object_get(body, "client_ref"))
         cref = json_string_value(json_object_get(body, "client_ref"));
+    if (json_object_get(body, "format"))
+        fmt_s = json_string_value(json_object_get(body, "format"));
 
     if (!msisdn_in) {
         send_error(api, req, 400, "INVALID_FIELD", "msisdn", "msisdn is required (a string such as \"0912345678\")");
@@ -521,7 +544,12 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
         send_error(api, req, 400, "INVALID_FIELD", "client_ref", "client_ref must be a string of at most 127 octets");
         goto out;
     }
-    request_hash(msisdn, alg, digest, (size_t)dlen, text, cref, hash);
+    if (!fmt_s || (strcmp(fmt_s, "raw") != 0 && strcmp(fmt_s, "cms") != 0)) {
+        send_error(api, req, 400, "INVALID_FIELD", "format", "format must be \"raw\" or \"cms\"");
+        goto out;
+    }
+    format = strcmp(fmt_s, "cms") == 0 ? Q_FORMAT_CMS : Q_FORMAT_RAW;
+    request_hash(msisdn, alg, digest, (size_t)dlen, text, cref, format, hash);
     c = call_new(api, req, rp);
     if (!c) {
         send_error(api, req, 500, "INTERNAL_ERROR", NULL, "out of memory");
@@ -531,7 +559,7 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
     gw_txn_start(api->d.engine,
                  &(struct gw_sign_req){.rp = rp, .msisdn = msisdn, .client_ref = *cref ? cref : NULL,
                                        .idem_key = idem, .req_hash = hash, .digest_alg = alg, .digest = digest,
-                                       .digest_len = (size_t)dlen, .display_text = text},
+                                       .digest_len = (size_t)dlen, .display_text = text, .format = format},
                  started, c);
 out:
     json_decref(body);
@@ -568,6 +596,21 @@ static void handle_metrics(struct gw_api *api, struct evhttp_request *req)
 
 /* ---- routing ---------------------------------------------------------- */
 
+/*
+ * Answers are small and a keep-alive client sends the next request only
+ * after reading one: with Nagle's algorithm an answer written in two pieces
+ * waits for the client's delayed ACK (measured: 13 ms p50 at 100 req/s).
+ */
+static void set_nodelay(struct evhttp_request *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    int one = 1;
+
+    if (bev)
+        (void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static void route(struct evhttp_request *req, void *arg)
 {
     struct gw_api *api = arg;
@@ -576,6 +619,7 @@ static void route(struct evhttp_request *req, void *arg)
     const char *rp;
 
     gw_metrics_inc(api->d.metrics, GW_M_HTTP_REQUESTS);
+    set_nodelay(req);
     if (!path)
         path = "/";
     if (strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET) {
@@ -598,8 +642,16 @@ static void route(struct evhttp_request *req, void *arg)
         return;
     }
     if (strncmp(path, "/v1/requests", 12) == 0) {
+        if (!(gw_auth_roles(api->d.cfg, rp) & CFG_ROLE_ENROL)) {
+            send_error(api, req, 403, "FORBIDDEN", NULL, "this API key has no \"enrol\" role");
+            return;
+        }
         if (!api->d.enrol || !gw_enrol_handle(api->d.enrol, req, path, rp))
             send_error(api, req, 404, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
+        return;
+    }
+    if (!(gw_auth_roles(api->d.cfg, rp) & CFG_ROLE_SIGN)) {
+        send_error(api, req, 403, "FORBIDDEN", NULL, "this API key has no \"sign\" role");
         return;
     }
     if (strcmp(path, "/v1/signatures") == 0) {

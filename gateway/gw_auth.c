@@ -32,3 +32,11 @@ const char *gw_auth_check(const struct cfg *cfg, const char *authorization)
     OPENSSL_cleanse(md, sizeof(md));
     return found;
 }
+
+unsigned gw_auth_roles(const struct cfg *cfg, const char *rp)
+{
+    for (size_t i = 0; rp && i < cfg->n_apikeys; i++)
+        if (strcmp(cfg->apikeys[i].name, rp) == 0)
+            return cfg->apikeys[i].roles;
+    return 0;
+}

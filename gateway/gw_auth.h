@@ -19,4 +19,7 @@ struct cfg;
  */
 const char *gw_auth_check(const struct cfg *cfg, const char *authorization);
 
+/* The CFG_ROLE_* bits of the key named rp (as returned above); 0 when unknown. */
+unsigned gw_auth_roles(const struct cfg *cfg, const char *rp);
+
 #endif /* SIMPKI_GW_AUTH_H */

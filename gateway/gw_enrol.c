@@ -5,14 +5,13 @@
 #include <event2/keyvalq_struct.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cfg.h"
-#include "gw_enrol_check.h"
+#include "gw_enrol_import.h"
 #include "gw_forms.h"
 #include "gw_http.h"
 #include "gw_util.h"
@@ -20,9 +19,9 @@
 #include "q.h"
 
 /* All request keys share one hash tag: enrolment is low-rate and lists scan them together. */
-#define KEY_PREFIX "spk:{enr}:req:"
-#define KEY_INDEX "spk:{enr}:reqs"
-#define ID_LEN 22 /* "r" + 20 hex + NUL */
+#define KEY_PREFIX GW_ENROL_KEY_PREFIX
+#define KEY_INDEX GW_ENROL_KEY_INDEX
+#define ID_LEN GW_ENROL_ID_LEN
 #define LIST_MAX 500
 
 static const char LUA_CREATE[] =
@@ -108,17 +107,6 @@ static void iso_now(char out[32])
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int new_id(char id[ID_LEN])
-{
-    unsigned char r[10];
-    if (RAND_bytes(r, sizeof(r)) != 1)
-        return -1;
-    id[0] = 'r';
-    for (size_t i = 0; i < sizeof(r); i++)
-        snprintf(id + 1 + 2 * i, 3, "%02x", r[i]);
-    return 0;
 }
 
 static int valid_id(const char *id)
@@ -213,56 +201,28 @@ static void created(void *arg, enum q_err err, const struct redisReply *r)
     op_free(o);
 }
 
-/*
- * A shape error from gw_forms ("subscriber.birth_date: not a date"): add it
- * unless the content checks already reported that field.
- */
-static void add_shape_error(json_t *errors, enum gw_form_err fe, const char *why)
-{
-    char field[64] = "";
-    size_t i;
-    json_t *e;
-
-    if (sscanf(why, "%63[^:]", field) != 1 || strchr(field, ' '))
-        field[0] = '\0';
-    json_array_foreach(errors, i, e) {
-        if (strcmp(json_string_value(json_object_get(e, "field")), field) == 0)
-            return;
-    }
-    json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", field, "error",
-                                            fe == GW_FORM_ERR_MISSING_FIELD   ? "REQUIRED"
-                                            : fe == GW_FORM_ERR_UNKNOWN_FIELD ? "UNKNOWN_FIELD"
-                                                                              : "INVALID_FIELD",
-                                            "message", why));
-}
-
 static void handle_create(struct gw_enrol *en, struct evhttp_request *req, const char *rp)
 {
     char why[256], now[32], score[32];
     json_t *request, *errors, *warnings;
     struct op *o;
     char *text;
-    enum gw_form_err fe;
+    enum gw_enrol_verdict verdict;
 
     request = gw_http_body_json(req, why, sizeof(why));
     if (!request) {
         gw_http_error(req, 400, "MALFORMED_JSON", NULL, "%s", why);
         return;
     }
-    /* The request's id is ours to give. */
-    json_object_del(request, "id");
-    /* Content first: it normalises (dates to YYYY-MM-DD) what the form check then reads. */
+    /* The same checks as simpki-admin import-requests: gw_enrol_import.h. */
     errors = json_array();
     warnings = json_array();
-    gw_enrol_check(request, errors, warnings);
-    fe = gw_form_validate(request, why, sizeof(why));
-    if (fe == GW_FORM_ERR_UNKNOWN_FORM) {
+    verdict = gw_enrol_validate(request, NULL, errors, warnings, why, sizeof(why));
+    if (verdict == GW_ENROL_UNKNOWN_FORM) {
         gw_http_error(req, 400, "UNKNOWN_FORM", "form", "%s", why);
         goto refused;
     }
-    if (fe != GW_FORM_OK)
-        add_shape_error(errors, fe, why);
-    if (json_array_size(errors) > 0) {
+    if (verdict != GW_ENROL_VALID) {
         json_t *e = json_pack("{s:s, s:s, s:O, s:o}", "error", "INVALID_REQUEST", "message",
                               json_array_size(errors) == 1
                                   ? json_string_value(json_object_get(json_array_get(errors, 0), "message"))
@@ -281,15 +241,13 @@ static void handle_create(struct gw_enrol *en, struct evhttp_request *req, const
         gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "out of memory");
         goto refused;
     }
-    if (new_id(o->id) != 0) {
+    if (gw_enrol_new_id(o->id) != 0) {
         gw_http_error(gw_http_take(&o->h), 500, "INTERNAL_ERROR", NULL, "no randomness for an id");
         op_free(o);
         goto refused;
     }
     iso_now(now);
-    o->doc = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:[{s:s, s:s, s:s}], s:o, s:o}", "id", o->id, "state",
-                       "submitted", "rev", 1, "created_at", now, "updated_at", now, "created_by", rp, "history",
-                       "state", "submitted", "at", now, "by", rp, "warnings", warnings, "request", request);
+    o->doc = gw_enrol_doc_new(o->id, now, rp, warnings, request);
     text = o->doc ? json_dumps(o->doc, JSON_COMPACT) : NULL;
     if (!text) {
         gw_http_error(gw_http_take(&o->h), 500, "INTERNAL_ERROR", NULL, "out of memory");

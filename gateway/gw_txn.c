@@ -19,7 +19,10 @@
 #include "gw_metrics.h"
 #include "gw_util.h"
 #include "log.h"
+#include "q_cache.h"
 #include "sig.h"
+#include "sig_cms.h"
+#include "sig_revoc.h"
 
 #define MAX_LINKS (CFG_MAX_CARRIERS * CFG_MAX_LINKS)
 #define INFLIGHT_BUCKETS 4096
@@ -80,6 +83,8 @@ struct gw_engine {
     size_t n_parked;
     struct event *sent_ev;
     struct sent_batch sent[SHARD_SLOTS];
+    struct sig_revoc *revoc; /* NULL when revocation_check is off */
+    int closing;             /* in gw_engine_free: Redis is gone, record nothing */
 };
 
 const char *gw_strerror(enum gw_err err)
@@ -93,6 +98,7 @@ const char *gw_strerror(enum gw_err err)
     case GW_ERR_UNAVAILABLE: return "storage unavailable, try again";
     case GW_ERR_IDEM_MISMATCH: return "Idempotency-Key reused with a different request";
     case GW_ERR_INTERNAL: return "internal error";
+    case GW_ERR_CERT_REFUSED: return "the subscriber's certificate cannot be used for a CMS signature now";
     }
     return "unknown error";
 }
@@ -215,16 +221,32 @@ static void finish_done(void *arg, enum q_err err)
     free(f);
 }
 
-static void finish(struct gw_engine *e, const char *id, uint64_t cntr, enum q_state state, const char *result,
-                   int etsi, const char *detail, const uint8_t *sig, size_t sig_len, const uint8_t *cert,
-                   size_t cert_len)
+/* An OCSP response travels with the outcome it decided. */
+struct evidence {
+    const uint8_t *ocsp;
+    size_t ocsp_len;
+};
+
+static void finish_ev(struct gw_engine *e, const char *id, uint64_t cntr, enum q_state state, const char *result,
+                      int etsi, const char *detail, const uint8_t *sig, size_t sig_len, const uint8_t *cert,
+                      size_t cert_len, const struct evidence *ev)
 {
     struct finish_ctx *f = calloc(1, sizeof(*f));
+    char clipped[160]; /* the stored detail is at most 159 octets; a longer reason must not lose the outcome */
     struct q_finish fin = {
         .state = state, .result = result, .etsi_status = etsi, .detail = detail,
         .signature = sig, .sig_len = sig_len, .cert = cert, .cert_len = cert_len,
+        .ocsp = ev ? ev->ocsp : NULL, .ocsp_len = ev ? ev->ocsp_len : 0,
         .now_ms = gw_now_ms(), .retention_ms = (int64_t)e->d.cfg->txn_retention_s * 1000,
     };
+    if (detail && strlen(detail) >= sizeof(clipped)) {
+        size_t n = sizeof(clipped) - 1;
+        while (n > 0 && ((uint8_t)detail[n] & 0xC0) == 0x80)
+            n--; /* not inside a UTF-8 sequence */
+        memcpy(clipped, detail, n);
+        clipped[n] = '\0';
+        fin.detail = clipped;
+    }
     if (!f) {
         LOGP(LOG_ERR, "txn", id, "out of memory recording the outcome");
         return;
@@ -235,6 +257,13 @@ static void finish(struct gw_engine *e, const char *id, uint64_t cntr, enum q_st
     sent_cancel(e, id);
     LOGP(LOG_INFO, "txn", id, "finished: %s (%d)%s%s", result, etsi, detail ? ": " : "", detail ? detail : "");
     q_txn_finish(e->d.q, id, cntr, &fin, finish_done, f);
+}
+
+static void finish(struct gw_engine *e, const char *id, uint64_t cntr, enum q_state state, const char *result,
+                   int etsi, const char *detail, const uint8_t *sig, size_t sig_len, const uint8_t *cert,
+                   size_t cert_len)
+{
+    finish_ev(e, id, cntr, state, result, etsi, detail, sig, sig_len, cert, cert_len, NULL);
 }
 
 /* ---- submitting ------------------------------------------------------- */
@@ -427,11 +456,114 @@ static struct outcome map_spka(uint8_t result)
     }
 }
 
+/*
+ * A verified signature waiting for its certificate's revocation status.  It
+ * owns copies of what will be stored: the PoR's reply is gone by then.
+ */
+struct signed_ctx {
+    struct gw_engine *e;
+    char id[Q_ID_LEN];
+    uint64_t cntr;
+    size_t sig_len, cert_len;
+    uint8_t *sig, *cert; /* point into data */
+    uint8_t data[];
+};
+
+static void revoc_done(void *arg, const struct sig_revoc_result *res)
+{
+    struct signed_ctx *s = arg;
+    struct gw_engine *e = s->e;
+    struct evidence ev = {res->ocsp, res->ocsp_len};
+    char detail[160];
+
+    if (e->closing) {
+        /* Shutting down: Redis is gone; the transaction expires or another instance's copy finishes it. */
+        free(s);
+        return;
+    }
+    if (res->result == SIG_OK) {
+        /* Soft-fail: the relying party accepted that risk, and is told it was taken. */
+        if (res->soft_failed)
+            snprintf(detail, sizeof(detail), "revocation not checked: %.128s", res->why);
+        finish_ev(e, s->id, s->cntr, Q_COMPLETED, "OK", 502, res->soft_failed ? detail : NULL, s->sig, s->sig_len,
+                  s->cert, s->cert_len, &ev);
+    } else {
+        gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
+        finish_ev(e, s->id, s->cntr, Q_FAILED, sig_result_name(res->result), sig_etsi_status(res->result),
+                  res->why[0] ? res->why : NULL, NULL, 0, NULL, 0, &ev);
+    }
+    OPENSSL_cleanse(s->data, s->sig_len + s->cert_len);
+    free(s);
+}
+
+/* Finish with `out` (the SIM's signature or the CMS) once the certificate is known not to be revoked. */
+static void revoc_start(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub, const uint8_t *out,
+                        size_t out_len)
+{
+    const struct cfg_apikey *k;
+    struct signed_ctx *s;
+
+    if (!e->revoc) {
+        finish(e, txn->id, txn->cntr, Q_COMPLETED, "OK", 502, NULL, out, out_len, sub->cert, sub->cert_len);
+        return;
+    }
+    s = calloc(1, sizeof(*s) + out_len + sub->cert_len);
+    if (!s) {
+        LOGP(LOG_ERR, "txn", txn->id, "out of memory checking revocation (the sweeper will expire it)");
+        return;
+    }
+    s->e = e;
+    s->cntr = txn->cntr;
+    snprintf(s->id, sizeof(s->id), "%s", txn->id);
+    s->sig = s->data;
+    s->sig_len = out_len;
+    memcpy(s->sig, out, out_len);
+    s->cert = s->data + out_len;
+    s->cert_len = sub->cert_len;
+    memcpy(s->cert, sub->cert, sub->cert_len);
+    /* The policy is the relying party's: the one that owns this transaction. */
+    k = cfg_apikey_by_name(e->d.cfg, txn->rp);
+    sig_revoc_check(e->revoc, s->cert, s->cert_len, time(NULL), k && k->revocation_soft ? SIG_REVOC_SOFT : SIG_REVOC_HARD,
+                    revoc_done, s);
+}
+
+/*
+ * CMS: prepare the signed attributes again from what the transaction stores
+ * (prepare is deterministic, so any instance can), check they are what the
+ * SIM was given, and wrap the SIM's signature into a SignedData.
+ */
+static enum sig_err cms_assemble(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub,
+                                 const struct car_reply *r, uint8_t **der, size_t *der_len, char *why, size_t whylen)
+{
+    struct sig_cms *p = NULL;
+    const uint8_t *tbs;
+    size_t tbs_len = 0;
+    enum sig_err se;
+
+    se = sig_cms_prepare(e->d.trust, sub->cert, sub->cert_len, txn->digest_alg, txn->doc_digest,
+                         txn->doc_digest_len, (time_t)txn->signing_time, &p, why, whylen);
+    if (se != SIG_OK)
+        goto out;
+    tbs = sig_cms_tbs_digest(p, &tbs_len);
+    if (!tbs || tbs_len != txn->digest_len || memcmp(tbs, txn->digest, tbs_len) != 0) {
+        /* The registered certificate changed since the request was made. */
+        snprintf(why, whylen, "the certificate changed after the request; the signed attributes differ");
+        se = SIG_ERR_CERT_MISMATCH;
+        goto out;
+    }
+    se = sig_cms_finish(p, r->signature, r->sig_len, NULL, NULL, 0, der, der_len, why, whylen);
+out:
+    sig_cms_free(p);
+    return se;
+}
+
 /* The SIM signed: check the signature against the registered certificate. */
 static void finish_signed(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub,
                           const struct car_reply *r)
 {
     char why[256] = "";
+    uint8_t *der = NULL;
+    size_t der_len = 0;
     enum sig_err se;
 
     if (!sub->cert || sub->cert_len == 0) {
@@ -441,12 +573,18 @@ static void finish_signed(struct gw_engine *e, const struct q_txn *txn, const st
     }
     se = sig_verify_digest(e->d.trust, sub->cert, sub->cert_len, txn->digest_alg, txn->digest, txn->digest_len,
                            r->signature, r->sig_len, time(NULL), why, sizeof(why));
+    if (se == SIG_OK && txn->format == Q_FORMAT_CMS)
+        se = cms_assemble(e, txn, sub, r, &der, &der_len, why, sizeof(why));
     if (se != SIG_OK) {
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
-        finish(e, txn->id, txn->cntr, Q_FAILED, sig_result_name(se), 503, why, NULL, 0, NULL, 0);
+        finish(e, txn->id, txn->cntr, Q_FAILED, sig_result_name(se), sig_etsi_status(se), why, NULL, 0, NULL, 0);
         return;
     }
-    finish(e, txn->id, txn->cntr, Q_COMPLETED, "OK", 502, NULL, r->signature, r->sig_len, sub->cert, sub->cert_len);
+    if (der)
+        revoc_start(e, txn, sub, der, der_len);
+    else
+        revoc_start(e, txn, sub, r->signature, r->sig_len);
+    free(der);
 }
 
 static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct q_txn *txn)
@@ -591,6 +729,7 @@ struct start_ctx {
     /* copies, so the request can outlive the caller's buffers */
     char rp[64], msisdn[16], client_ref[128], idem[128], hash[65], vc[5];
     uint8_t digest[64];
+    uint8_t doc_digest[64]; /* CMS: the caller's digest; digest becomes what the SIM signs */
     char text[];
 };
 
@@ -651,6 +790,64 @@ static void routed(void *arg, enum q_err err, const struct q_sub *sub, const str
     q_txn_create(s->e->d.q, &s->n, created, s);
 }
 
+/* CMS: the SIM signs the digest of the signed attributes, which depend on the subscriber's certificate. */
+static enum gw_err cms_tbs(struct start_ctx *s, const struct q_sub *sub)
+{
+    struct sig_cms *p = NULL;
+    const uint8_t *tbs;
+    size_t tbs_len = 0;
+    char why[200] = "";
+    enum sig_err se;
+
+    s->n.signing_time = s->n.now_ms / 1000;
+    se = sig_cms_prepare(s->e->d.trust, sub->cert, sub->cert_len, s->n.digest_alg, s->doc_digest, s->n.digest_len,
+                         (time_t)s->n.signing_time, &p, why, sizeof(why));
+    tbs = se == SIG_OK ? sig_cms_tbs_digest(p, &tbs_len) : NULL;
+    if (!tbs || tbs_len != s->n.digest_len) {
+        LOGP(LOG_INFO, "txn", NULL, "CMS request refused: %s", se != SIG_OK ? why : "unexpected digest length");
+        sig_cms_free(p);
+        return GW_ERR_CERT_REFUSED;
+    }
+    memcpy(s->digest, tbs, tbs_len);
+    sig_cms_free(p);
+    /* The official compares the code with the e-office screen: it must be of what the SIM shows and signs. */
+    gw_verification_code(s->digest, tbs_len, s->vc);
+    s->n.doc_digest = s->doc_digest;
+    s->n.doc_digest_len = s->n.digest_len;
+    return GW_OK;
+}
+
+/* CMS requests read the subscriber (certificate, and network for a ported number) before creating. */
+static void cms_looked_up(void *arg, enum q_err err, const struct q_sub *sub, const struct q_txn *txn)
+{
+    struct start_ctx *s = arg;
+    enum gw_err ge = GW_OK;
+
+    (void)txn;
+    if (err == Q_ERR_AGAIN)
+        ge = GW_ERR_UNAVAILABLE;
+    else if (err == Q_ERR_NOT_FOUND || (err == Q_OK && !sub))
+        ge = GW_ERR_UNKNOWN_SUB;
+    else if (err != Q_OK)
+        ge = GW_ERR_INTERNAL;
+    else if (strcmp(sub->status, "active") != 0)
+        ge = GW_ERR_INACTIVE;
+    else if (s->n.net == CAR_NET_NONE && !net_configured(s->e, sub->net))
+        ge = GW_ERR_NO_ROUTE;
+    else if (!sub->cert || sub->cert_len == 0)
+        ge = GW_ERR_CERT_REFUSED;
+    else
+        ge = cms_tbs(s, sub);
+    if (ge != GW_OK) {
+        s->cb(s->arg, ge, NULL, 0);
+        free(s);
+        return;
+    }
+    if (s->n.net == CAR_NET_NONE)
+        s->n.net = sub->net;
+    q_txn_create(s->e->d.q, &s->n, created, s);
+}
+
 void gw_txn_start(struct gw_engine *e, const struct gw_sign_req *req, gw_start_cb *cb, void *arg)
 {
     size_t tlen = strlen(req->display_text);
@@ -683,6 +880,14 @@ void gw_txn_start(struct gw_engine *e, const struct gw_sign_req *req, gw_start_c
         .lease_ms = (int64_t)e->d.cfg->resubmit_lease_s * 1000,
     };
     net = car_route_prefix(s->msisdn);
+    if (req->format == Q_FORMAT_CMS) {
+        /* One more round trip than raw: the signed attributes need the certificate first. */
+        memcpy(s->doc_digest, req->digest, req->digest_len);
+        s->n.format = Q_FORMAT_CMS;
+        s->n.net = net;
+        q_por_lookup(e->d.q, s->msisdn, cms_looked_up, s);
+        return;
+    }
     if (net == CAR_NET_NONE) {
         q_por_lookup(e->d.q, s->msisdn, routed, s);
         return;
@@ -729,6 +934,20 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- life cycle ------------------------------------------------------- */
 
+/* OCSP/CRL answers are shared by every instance through Redis (queue/q_cache.h). */
+static int revoc_open(struct gw_engine *e)
+{
+    struct sig_revoc_cache cache = {.ctx = e->d.q, .get = q_cache_get, .put = q_cache_put};
+    struct sig_revoc_cfg rc = {.timeout_ms = e->d.cfg->revocation_timeout_ms};
+    enum sig_err se = sig_revoc_new(e->d.base, e->d.trust, &cache, &rc, &e->revoc);
+
+    if (se != SIG_OK) {
+        LOGP(LOG_ERR, "txn", NULL, "cannot start the revocation checker: %s", sig_strerror(se));
+        return -1;
+    }
+    return 0;
+}
+
 enum gw_err gw_engine_new(const struct gw_engine_deps *deps, struct gw_engine **out)
 {
     struct gw_engine *e = calloc(1, sizeof(*e));
@@ -753,6 +972,10 @@ enum gw_err gw_engine_new(const struct gw_engine_deps *deps, struct gw_engine **
             e->n_links++;
         }
     }
+    if (deps->cfg->revocation_check && revoc_open(e) != 0) {
+        gw_engine_free(e);
+        return GW_ERR_INTERNAL;
+    }
     e->parked_ev = evtimer_new(deps->base, parked_cb, e);
     e->sent_ev = evtimer_new(deps->base, sent_flush_cb, e);
     e->sweep_ev = event_new(deps->base, -1, EV_PERSIST, sweep_cb, e);
@@ -770,6 +993,9 @@ void gw_engine_free(struct gw_engine *e)
 {
     if (!e)
         return;
+    /* Checks still running are answered now (REVOCATION_UNKNOWN) and dropped: q is freed already. */
+    e->closing = 1;
+    sig_revoc_free(e->revoc);
     if (e->sweep_ev)
         event_free(e->sweep_ev);
     if (e->parked_ev)

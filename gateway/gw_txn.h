@@ -11,7 +11,9 @@
  * not submit them a second time.
  *
  * Outcomes (result / ETSI TS 102 204 status):
- *   OK 502 · INVALID_SIGNATURE 503 (and CERT_EXPIRED, CERT_NOT_YET_VALID,
+ *   OK 502 · REVOKED_CERTIFICATE 501 · REVOCATION_UNKNOWN 425 (hard-fail
+ *   policy; a soft-fail relying party gets OK with "revocation not checked:
+ *   <why>" as the message) · CERT_MISMATCH 503 · INVALID_SIGNATURE 503 (and CERT_EXPIRED, CERT_NOT_YET_VALID,
  *   UNTRUSTED_CHAIN, WRONG_KEY_USAGE: 503 too) · USER_CANCEL 401 ·
  *   EXPIRED 208 (deadline or the SIM's own user timeout) · PIN_BLOCKED 402 ·
  *   CARD_BLOCKED 403 · NO_KEY 404 · NO_CERTIFICATE 422 · BAD_COMMAND 101 ·
@@ -41,6 +43,7 @@ enum gw_err {
     GW_ERR_UNAVAILABLE = 5,   /* Redis unreachable: try again */
     GW_ERR_IDEM_MISMATCH = 6, /* Idempotency-Key reused with another body */
     GW_ERR_INTERNAL = 7,
+    GW_ERR_CERT_REFUSED = 8,  /* CMS: the certificate is missing or fails its checks now */
 };
 
 const char *gw_strerror(enum gw_err err);
@@ -72,9 +75,22 @@ struct gw_sign_req {
     const uint8_t *digest;
     size_t digest_len;
     const char *display_text;
+    uint8_t format;           /* Q_FORMAT_RAW, or Q_FORMAT_CMS: digest is the document's */
 };
 
 /*
+ * Revocation: after the signature verifies, the certificate's status is
+ * checked (OCSP, then CRL; sig_revoc.h) unless revocation_check is off; the
+ * OCSP response used is stored with the transaction.
+ *
+ * CMS (format Q_FORMAT_CMS): before creating, the subscriber is read (one
+ * more Redis round trip than raw) to build the CAdES signed attributes; the
+ * transaction stores the document digest, the signing time and, as its
+ * digest, the digest the SIM signs (the verification code is of that).  On
+ * the answer any instance rebuilds the attributes, checks the SIM's signature
+ * and stores the SignedData as the signature.  GW_ERR_CERT_REFUSED when the
+ * certificate cannot be used now.
+ *
  * Start a transaction.  The callback gets the stored transaction (valid
  * during the call) and existed = 1 for an idempotent retry.  On GW_ERR_BUSY
  * txn->id names the pending transaction.

@@ -28,7 +28,7 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
-#define MAX_ARGS 24
+#define MAX_ARGS 32 /* create with an Idempotency-Key: 3 + 6 keys + 16 arguments */
 #define DEFAULT_RETENTION_MS (86400LL * 1000)
 #define DEFAULT_SWEEP_LIMIT 100
 
@@ -873,7 +873,8 @@ void q_txn_create(struct q *q, const struct q_txn_new *n, q_create_cb *cb, void 
         (n->client_ref && strlen(n->client_ref) >= 128) || (n->vc && strlen(n->vc) >= 5) || !n->digest ||
         n->digest_len == 0 || n->digest_len > 64 || (n->display_text && strlen(n->display_text) > Q_DISPLAY_MAX) ||
         (n->idem_key && strlen(n->idem_key) > Q_IDEM_KEY_MAX) ||
-        (n->req_hash && strlen(n->req_hash) > Q_REQ_HASH_MAX) || n->deadline_ms <= n->now_ms || n->lease_ms < 0)
+        (n->req_hash && strlen(n->req_hash) > Q_REQ_HASH_MAX) || n->deadline_ms <= n->now_ms || n->lease_ms < 0 ||
+        n->format > Q_FORMAT_CMS || n->doc_digest_len > 64 || (n->doc_digest_len && !n->doc_digest))
         goto fail;
     shard = q_shard_of(n->msisdn, q->cfg.shards);
     if ((rc = q_id_new(shard, id)) != Q_OK)
@@ -897,7 +898,10 @@ void q_txn_create(struct q *q, const struct q_txn_new *n, q_create_cb *cb, void 
         (rc = arg_add(c, n->digest, n->digest_len)) != Q_OK || (rc = arg_str(c, n->vc)) != Q_OK ||
         (rc = arg_str(c, n->display_text)) != Q_OK || (rc = arg_i64(c, n->net)) != Q_OK ||
         (rc = arg_i64(c, n->now_ms)) != Q_OK || (rc = arg_i64(c, n->deadline_ms)) != Q_OK ||
-        (rc = arg_i64(c, n->now_ms + n->lease_ms)) != Q_OK || (rc = arg_str(c, n->req_hash)) != Q_OK)
+        (rc = arg_i64(c, n->now_ms + n->lease_ms)) != Q_OK || (rc = arg_str(c, n->req_hash)) != Q_OK ||
+        (rc = arg_u64(c, n->format)) != Q_OK ||
+        (rc = arg_add(c, n->doc_digest ? (const void *)n->doc_digest : "", n->doc_digest_len)) != Q_OK ||
+        (rc = arg_i64(c, n->signing_time)) != Q_OK)
         goto fail;
     call_submit(c);
     return;
@@ -1007,7 +1011,8 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
     c->arg = arg;
     if (!f || (f->state != Q_COMPLETED && f->state != Q_FAILED) || !f->result || strlen(f->result) >= 32 ||
         (f->detail && strlen(f->detail) >= 160) || f->sig_len > Q_BLOB_MAX || f->cert_len > Q_BLOB_MAX ||
-        (f->sig_len && !f->signature) || (f->cert_len && !f->cert) || f->retention_ms <= 0 || f->etsi_status < 0 ||
+        (f->sig_len && !f->signature) || (f->cert_len && !f->cert) || f->ocsp_len > Q_BLOB_MAX ||
+        (f->ocsp_len && !f->ocsp) || f->retention_ms <= 0 || f->etsi_status < 0 ||
         f->etsi_status > 999)
         goto fail;
     if ((rc = begin_txn_script(c, id, 4, &shard)) != Q_OK || (rc = arg_zset(c, shard, "due")) != Q_OK ||
@@ -1017,7 +1022,8 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
         (rc = arg_i64(c, f->etsi_status)) != Q_OK || (rc = arg_str(c, f->detail)) != Q_OK ||
         (rc = arg_add(c, f->signature ? (const void *)f->signature : "", f->sig_len)) != Q_OK ||
         (rc = arg_add(c, f->cert ? (const void *)f->cert : "", f->cert_len)) != Q_OK ||
-        (rc = arg_i64(c, f->now_ms)) != Q_OK || (rc = arg_i64(c, f->retention_ms)) != Q_OK)
+        (rc = arg_i64(c, f->now_ms)) != Q_OK || (rc = arg_i64(c, f->retention_ms)) != Q_OK ||
+        (rc = arg_add(c, f->ocsp ? (const void *)f->ocsp : "", f->ocsp_len)) != Q_OK)
         goto fail;
     call_submit(c);
     return;

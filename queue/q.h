@@ -74,6 +74,14 @@ const char *q_strerror(enum q_err err);
 enum q_state { Q_PENDING = 0, Q_COMPLETED = 1, Q_FAILED = 2 };
 const char *q_state_name(enum q_state s); /* "pending", "completed", "failed" */
 
+/*
+ * Output format of a transaction.  RAW: the SIM signs the caller's digest and
+ * the signature value is returned.  CMS: the SIM signs the digest of CAdES
+ * signed attributes built over the caller's digest, and a SignedData is
+ * returned.
+ */
+enum { Q_FORMAT_RAW = 0, Q_FORMAT_CMS = 1 };
+
 /* A registry entry.  In callbacks, cert points into the reply. */
 struct q_sub {
     char msisdn[16];
@@ -106,6 +114,11 @@ struct q_txn {
     int sent;                 /* an SMSC accepted the command */
     const uint8_t *signature; size_t sig_len;
     const uint8_t *cert; size_t cert_len; /* certificate the signature was checked with */
+    const uint8_t *ocsp; size_t ocsp_len; /* OCSP response the certificate was checked with */
+    uint8_t format;           /* Q_FORMAT_RAW or Q_FORMAT_CMS */
+    uint8_t doc_digest[64];   /* CMS: the document digest (digest holds what the SIM signs) */
+    size_t doc_digest_len;
+    int64_t signing_time;     /* CMS: signingTime attribute, seconds since the epoch */
 };
 
 /* What a create asks for. */
@@ -119,6 +132,9 @@ struct q_txn_new {
     const uint8_t *digest; size_t digest_len;
     const char *vc;
     const char *display_text;
+    uint8_t format;           /* Q_FORMAT_*; for CMS digest is the to-be-signed digest */
+    const uint8_t *doc_digest; size_t doc_digest_len; /* CMS only, else NULL / 0 */
+    int64_t signing_time;     /* CMS only */
     int net;                  /* routed carrier */
     int64_t now_ms;
     int64_t deadline_ms;
@@ -198,6 +214,7 @@ struct q_finish {
     const char *detail;       /* may be NULL */
     const uint8_t *signature; size_t sig_len;
     const uint8_t *cert; size_t cert_len;
+    const uint8_t *ocsp; size_t ocsp_len; /* may be NULL / 0 */
     int64_t now_ms;
     int64_t retention_ms;     /* the finished txn key expires after this */
 };
@@ -244,7 +261,7 @@ enum q_err q_watch(struct q *q, q_watch_cb *cb, void *arg);
  * (enrolment requests, revocation caches).  Same rules as every call here:
  * the callback runs exactly once, never inside this call, Q_ERR_AGAIN when
  * Redis is away; the reply (NULL unless Q_OK) lives only during the callback.
- * A Redis error reply is mapped to an enum q_err.  At most 24 arguments,
+ * A Redis error reply is mapped to an enum q_err.  At most 32 arguments,
  * copied.  Keys given here should carry a hash tag when they must share a
  * slot.
  */
@@ -263,6 +280,29 @@ enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub);
 /* cert is malloc'd into *cert_out (caller frees), may be NULL to skip. */
 enum q_err q_sync_sub_get(struct q_sync *qs, const char *msisdn, struct q_sub *out, uint8_t **cert_out);
 enum q_err q_sync_sub_del(struct q_sync *qs, const char *msisdn);
+
+/* One string document and its entry in an index zset, for q_sync_docs_put(). */
+struct q_sync_doc {
+    const char *key;    /* the document's key (must not exist yet) */
+    const char *val;    /* its value, vlen octets */
+    size_t vlen;
+    const char *member; /* its member in the index */
+    int64_t score;      /* and score */
+};
+
+/*
+ * Write n documents and their index entries all or nothing: SET of every key
+ * and ZADD to `index`, queued in chunks of 1,000 inside one MULTI/EXEC, so
+ * no reader ever sees some of them (simpki-admin import-requests).  Checked
+ * before MULTI, with nothing written: `index` is a zset or absent
+ * (Q_ERR_PROTO otherwise), no key exists yet (Q_ERR_CONFLICT).  Any failure
+ * while queueing DISCARDs (or the dropped connection discards) the lot.
+ * Keys and index must share a hash tag in a cluster.  The connection's
+ * command timeout is raised to 300 s for the EXEC of a large file and stays
+ * so.  n == 0 does nothing.
+ */
+enum q_err q_sync_docs_put(struct q_sync *qs, const char *index, const struct q_sync_doc *docs, size_t n)
+    __attribute__((warn_unused_result));
 
 /* Shard of a normalised number, and the id prefix it gives (helpers shared with tests). */
 unsigned q_shard_of(const char *msisdn, unsigned shards);

@@ -23,7 +23,7 @@ enum q_script { QS_CREATE = 0, QS_SENT, QS_LOOKUP, QS_FINISH, QS_SWEEP, QS_SENT_
  * KEYS: 1 sub, 2 txn, 3 due, 4 outbox, 5 txn prefix, [6 idem]
  * ARGV: 1 id, 2 rp, 3 msisdn, 4 client_ref, 5 digest_alg, 6 digest, 7 vc,
  *       8 display_text, 9 net, 10 created_ms, 11 deadline_ms, 12 lease until,
- *       13 req_hash
+ *       13 req_hash, 14 format, 15 doc_digest, 16 signing_time
  * -> {"OK"|"EXISTED", txn, sub} | {"BUSY", id} | {"NOTFOUND"} | {"INACTIVE"}
  *    | {"MISMATCH"} | {"COLLISION"}
  */
@@ -56,7 +56,8 @@ static const char q_lua_create[] =
     "  'state', 'pending', 'result', '', 'etsi_status', '0', 'detail', '', 'digest_alg', ARGV[5],\n"
     "  'digest', ARGV[6], 'vc', ARGV[7], 'display_text', ARGV[8], 'cntr', string.format('%d', c),\n"
     "  'net', ARGV[9], 'created_ms', ARGV[10], 'deadline_ms', ARGV[11], 'finished_ms', '0', 'sent', '0',\n"
-    "  'signature', '', 'cert', '')\n"
+    "  'signature', '', 'cert', '', 'ocsp', '', 'format', ARGV[14], 'doc_digest', ARGV[15],\n"
+    "  'signing_time', ARGV[16])\n"
     "redis.call('ZADD', KEYS[3], ARGV[11], ARGV[1])\n"
     "redis.call('ZADD', KEYS[4], ARGV[12], ARGV[1])\n"
     "redis.call('HSET', KEYS[1], 'busy', ARGV[1])\n"
@@ -100,7 +101,7 @@ static const char q_lua_lookup[] =
 /*
  * KEYS: 1 txn, 2 due, 3 outbox, 4 sub prefix
  * ARGV: 1 id, 2 expect cntr ("0" = any), 3 state, 4 result, 5 etsi_status,
- *       6 detail, 7 signature, 8 cert, 9 now, 10 retention ms
+ *       6 detail, 7 signature, 8 cert, 9 now, 10 retention ms, 11 ocsp
  * -> {"OK"} | {"NOTFOUND"} | {"CONFLICT"}
  */
 static const char q_lua_finish[] =
@@ -109,7 +110,7 @@ static const char q_lua_finish[] =
     "if t[1] ~= 'pending' then return {'CONFLICT'} end\n"
     "if ARGV[2] ~= '0' and t[2] ~= ARGV[2] then return {'CONFLICT'} end\n"
     "redis.call('HSET', KEYS[1], 'state', ARGV[3], 'result', ARGV[4], 'etsi_status', ARGV[5],\n"
-    "  'detail', ARGV[6], 'signature', ARGV[7], 'cert', ARGV[8], 'finished_ms', ARGV[9])\n"
+    "  'detail', ARGV[6], 'signature', ARGV[7], 'cert', ARGV[8], 'finished_ms', ARGV[9], 'ocsp', ARGV[11])\n"
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "if t[3] then\n"

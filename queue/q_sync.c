@@ -258,3 +258,152 @@ enum q_err q_sync_sub_del(struct q_sync *qs, const char *msisdn)
     freeReplyObject(r);
     return rc;
 }
+
+/* ---- many documents at once (simpki-admin import-requests) ------------- */
+
+#define DOCS_CHUNK 1000            /* pairs per MSET / ZADD: bounded buffers, few round trips */
+#define DOCS_TIMEOUT_S 300         /* EXEC of a large transaction takes a while */
+
+/* Send one command and read its answer; an error reply becomes an enum q_err. */
+static enum q_err run_one(struct q_sync *qs, redisReply **rp, int argc, const char **argv, const size_t *len)
+{
+    void *rv = NULL;
+
+    *rp = NULL;
+    if (redisAppendCommandArgv(qs->c, argc, argv, len) != REDIS_OK || redisGetReply(qs->c, &rv) != REDIS_OK || !rv)
+        return Q_ERR_AGAIN;
+    *rp = rv;
+    return (*rp)->type == REDIS_REPLY_ERROR ? q_map_error_reply(*rp) : Q_OK;
+}
+
+/* The queued answer to a command sent inside MULTI. */
+static enum q_err queued(struct q_sync *qs, int argc, const char **argv, const size_t *len)
+{
+    redisReply *r = NULL;
+    enum q_err rc = run_one(qs, &r, argc, argv, len);
+    if (rc == Q_OK && !(r->type == REDIS_REPLY_STATUS && strcmp(r->str, "QUEUED") == 0))
+        rc = Q_ERR_PROTO;
+    freeReplyObject(r);
+    return rc;
+}
+
+enum q_err q_sync_docs_put(struct q_sync *qs, const char *index, const struct q_sync_doc *docs, size_t n)
+{
+    const char **argv = NULL;
+    size_t *len = NULL;
+    char(*scores)[24] = NULL;
+    redisReply *r = NULL;
+    struct timeval tv = {DOCS_TIMEOUT_S, 0};
+    enum q_err rc = Q_ERR_INVALID;
+    int in_multi = 0;
+
+    if (!qs || !index || (n && !docs))
+        return Q_ERR_INVALID;
+    if (n == 0)
+        return Q_OK;
+    for (size_t i = 0; i < n; i++)
+        if (!docs[i].key || !docs[i].member || (docs[i].vlen && !docs[i].val))
+            return Q_ERR_INVALID;
+    rc = Q_ERR_NOMEM;
+    argv = malloc((2 * DOCS_CHUNK + 2) * sizeof(*argv));
+    len = malloc((2 * DOCS_CHUNK + 2) * sizeof(*len));
+    scores = malloc(DOCS_CHUNK * sizeof(*scores));
+    if (!argv || !len || !scores)
+        goto out;
+    if (redisSetTimeout(qs->c, tv) != REDIS_OK) {
+        rc = Q_ERR_AGAIN;
+        goto out;
+    }
+
+    /* Refuse before anything is queued: a runtime error inside EXEC would not roll back the rest. */
+    argv[0] = "TYPE";
+    argv[1] = index;
+    len[0] = 4;
+    len[1] = strlen(index);
+    if ((rc = run_one(qs, &r, 2, argv, len)) != Q_OK)
+        goto out;
+    if (r->type != REDIS_REPLY_STATUS || (strcmp(r->str, "zset") != 0 && strcmp(r->str, "none") != 0)) {
+        rc = Q_ERR_PROTO;
+        goto out;
+    }
+    freeReplyObject(r);
+    r = NULL;
+    for (size_t at = 0; at < n; at += DOCS_CHUNK) {
+        size_t m = n - at < DOCS_CHUNK ? n - at : DOCS_CHUNK;
+        argv[0] = "EXISTS";
+        len[0] = 6;
+        for (size_t i = 0; i < m; i++) {
+            argv[1 + i] = docs[at + i].key;
+            len[1 + i] = strlen(docs[at + i].key);
+        }
+        if ((rc = run_one(qs, &r, (int)m + 1, argv, len)) != Q_OK)
+            goto out;
+        if (r->type != REDIS_REPLY_INTEGER || r->integer != 0) {
+            rc = r->type == REDIS_REPLY_INTEGER ? Q_ERR_CONFLICT : Q_ERR_PROTO;
+            goto out;
+        }
+        freeReplyObject(r);
+        r = NULL;
+    }
+
+    argv[0] = "MULTI";
+    len[0] = 5;
+    if ((rc = run_one(qs, &r, 1, argv, len)) != Q_OK)
+        goto out;
+    freeReplyObject(r);
+    r = NULL;
+    in_multi = 1;
+    for (size_t at = 0; at < n; at += DOCS_CHUNK) {
+        size_t m = n - at < DOCS_CHUNK ? n - at : DOCS_CHUNK;
+        argv[0] = "MSET";
+        len[0] = 4;
+        for (size_t i = 0; i < m; i++) {
+            argv[1 + 2 * i] = docs[at + i].key;
+            len[1 + 2 * i] = strlen(docs[at + i].key);
+            argv[2 + 2 * i] = docs[at + i].vlen ? docs[at + i].val : "";
+            len[2 + 2 * i] = docs[at + i].vlen;
+        }
+        if ((rc = queued(qs, (int)(2 * m + 1), argv, len)) != Q_OK)
+            goto out;
+        argv[0] = "ZADD";
+        len[0] = 4;
+        argv[1] = index;
+        len[1] = strlen(index);
+        for (size_t i = 0; i < m; i++) {
+            int k = snprintf(scores[i], sizeof(scores[i]), "%lld", (long long)docs[at + i].score);
+            argv[2 + 2 * i] = scores[i];
+            len[2 + 2 * i] = (size_t)k;
+            argv[3 + 2 * i] = docs[at + i].member;
+            len[3 + 2 * i] = strlen(docs[at + i].member);
+        }
+        if ((rc = queued(qs, (int)(2 * m + 2), argv, len)) != Q_OK)
+            goto out;
+    }
+    argv[0] = "EXEC";
+    len[0] = 4;
+    in_multi = 0;
+    if ((rc = run_one(qs, &r, 1, argv, len)) != Q_OK)
+        goto out;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * ((n + DOCS_CHUNK - 1) / DOCS_CHUNK)) {
+        rc = Q_ERR_PROTO;
+        goto out;
+    }
+    for (size_t j = 0; j < r->elements; j++)
+        if (!r->element[j] || r->element[j]->type == REDIS_REPLY_ERROR)
+            rc = Q_ERR_PROTO;
+out:
+    if (in_multi && qs->c && !qs->c->err) {
+        /* Nothing queued is run: DISCARD, or a dead connection, drops it all. */
+        redisReply *d = NULL;
+        const char *dv[1] = {"DISCARD"};
+        size_t dl[1] = {7};
+        if (run_one(qs, &d, 1, dv, dl) != Q_OK && rc == Q_OK)
+            rc = Q_ERR_PROTO;
+        freeReplyObject(d);
+    }
+    freeReplyObject(r);
+    free(scores);
+    free(len);
+    free(argv);
+    return rc;
+}

@@ -271,6 +271,21 @@ enum q_err q_parse_txn(const redisReply *r, struct q_txn *t)
         } else if (name_is(k, "cert")) {
             t->cert = v->len ? (const uint8_t *)v->str : NULL;
             t->cert_len = (size_t)v->len;
+        } else if (name_is(k, "ocsp")) {
+            t->ocsp = v->len ? (const uint8_t *)v->str : NULL;
+            t->ocsp_len = (size_t)v->len;
+        } else if (name_is(k, "format")) {
+            if ((rc = parse_i64(v, Q_FORMAT_RAW, Q_FORMAT_CMS, &x)) == Q_OK)
+                t->format = (uint8_t)x;
+        } else if (name_is(k, "doc_digest")) {
+            if ((size_t)v->len > sizeof t->doc_digest) {
+                rc = Q_ERR_PROTO;
+            } else {
+                memcpy(t->doc_digest, v->str, (size_t)v->len);
+                t->doc_digest_len = (size_t)v->len;
+            }
+        } else if (name_is(k, "signing_time")) {
+            rc = parse_i64(v, 0, INT64_MAX, &t->signing_time);
         }
         /* Unknown fields are skipped: a newer gateway may add some. */
     }

@@ -43,6 +43,7 @@ struct sig_trust {
     STACK_OF(X509) *untrusted; /* intermediates, offered to chain building; may be NULL */
     ASN1_OBJECT *policy;      /* required certificate policy, or NULL */
     int require_nr;           /* the leaf must have nonRepudiation */
+    unsigned gen;             /* bumped by sig_trust_set_profile (sig_vcache empties itself) */
 };
 
 const char *sig_strerror(enum sig_err err)
@@ -262,7 +263,13 @@ enum sig_err sig_trust_set_profile(struct sig_trust *t, const char *policy_oid, 
     ASN1_OBJECT_free(t->policy);
     t->policy = obj;
     t->require_nr = require_nr != 0;
+    t->gen++;
     return SIG_OK;
+}
+
+unsigned sig_trust_gen(const struct sig_trust *t)
+{
+    return t != NULL ? t->gen : 0;
 }
 
 X509_STORE *sig_trust_store(const struct sig_trust *t)
@@ -384,69 +391,100 @@ static int ecdsa_der_is_canonical(const uint8_t *sig, size_t sig_len)
     return ok;
 }
 
-/* Step 2. */
-enum sig_err sig_check_signature(X509 *x, uint8_t digest_alg, const uint8_t *digest, size_t digest_len,
-                                 const uint8_t *sig, size_t sig_len, char *why, size_t whylen)
+/* Step 2, first part: the digest algorithm and length.  *md receives the digest. */
+enum sig_err sig_check_digest_arg(uint8_t digest_alg, const uint8_t *digest, size_t digest_len, const EVP_MD **md,
+                                  char *why, size_t whylen)
 {
-    enum sig_err rc;
-    const EVP_MD *md = sig_digest_for(digest_alg);
-    EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    int is_rsa;
-
-    if (md == NULL) {
+    *md = sig_digest_for(digest_alg);
+    if (*md == NULL) {
         set_why(why, whylen, "signature: unknown digest algorithm");
-        rc = SIG_ERR_UNSUPPORTED;
-        goto out;
+        return SIG_ERR_UNSUPPORTED;
     }
-    if (digest == NULL || digest_len != (size_t)EVP_MD_get_size(md)) {
+    if (digest == NULL || digest_len != (size_t)EVP_MD_get_size(*md)) {
         set_why(why, whylen, "signature: digest length does not match its algorithm");
-        rc = SIG_ERR_MALFORMED;
-        goto out;
+        return SIG_ERR_MALFORMED;
     }
-    rc = sig_check_key_type(x, &pkey, why, whylen);
-    if (rc != SIG_OK)
-        goto out;
-    is_rsa = EVP_PKEY_is_a(pkey, "RSA");
+    return SIG_OK;
+}
+
+/* Step 2, second part: the signature's encoding for an accepted key. */
+enum sig_err sig_check_sig_form(EVP_PKEY *pkey, const uint8_t *sig, size_t sig_len, char *why, size_t whylen)
+{
+    int is_rsa = EVP_PKEY_is_a(pkey, "RSA");
+
     if (sig == NULL || sig_len == 0) {
         set_why(why, whylen, "signature: empty");
-        rc = SIG_ERR_MALFORMED;
-        goto out;
+        return SIG_ERR_MALFORMED;
     }
     /* An RSA signature is exactly as long as the modulus (RFC 8017 8.2.2 step 1). */
     if (is_rsa && sig_len != (size_t)EVP_PKEY_get_size(pkey)) {
         set_why(why, whylen, "signature: RSA signature length differs from the key size");
-        rc = SIG_ERR_MALFORMED;
-        goto out;
+        return SIG_ERR_MALFORMED;
     }
     if (!is_rsa && !ecdsa_der_is_canonical(sig, sig_len)) {
         set_why(why, whylen, "signature: not a DER ECDSA-Sig-Value");
-        rc = SIG_ERR_MALFORMED;
-        goto out;
+        return SIG_ERR_MALFORMED;
     }
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    return SIG_OK;
+}
+
+enum sig_err sig_verify_ctx_new(EVP_PKEY *pkey, const EVP_MD *md, EVP_PKEY_CTX **out, char *why, size_t whylen)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+
+    *out = NULL;
     if (ctx == NULL) {
         set_why(why, whylen, "out of memory");
-        rc = SIG_ERR_NOMEM;
-        goto out;
+        return SIG_ERR_NOMEM;
     }
     /*
      * With a signature md set, RSA verify compares against DigestInfo(md,
      * digest) under PKCS#1 v1.5, and ECDSA checks the digest length.
      */
-    if (EVP_PKEY_verify_init(ctx) <= 0 || (is_rsa && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0)
+    if (EVP_PKEY_verify_init(ctx) <= 0
+        || (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0)
         || EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0) {
+        EVP_PKEY_CTX_free(ctx);
         set_why(why, whylen, "signature: cannot set up verification");
-        rc = SIG_ERR_UNSUPPORTED;
-        goto out;
+        return SIG_ERR_UNSUPPORTED;
     }
+    *out = ctx;
+    return SIG_OK;
+}
+
+enum sig_err sig_verify_with_ctx(EVP_PKEY_CTX *ctx, const uint8_t *digest, size_t digest_len, const uint8_t *sig,
+                                 size_t sig_len, char *why, size_t whylen)
+{
     /* Only 1 is success; 0 and the negative error codes are all a refusal. */
     if (EVP_PKEY_verify(ctx, sig, sig_len, digest, digest_len) != 1) {
         set_why(why, whylen, "signature: does not verify with the certificate's key");
-        rc = SIG_ERR_BAD_SIGNATURE;
-        goto out;
+        return SIG_ERR_BAD_SIGNATURE;
     }
-    rc = SIG_OK;
+    return SIG_OK;
+}
+
+/* Step 2. */
+enum sig_err sig_check_signature(X509 *x, uint8_t digest_alg, const uint8_t *digest, size_t digest_len,
+                                 const uint8_t *sig, size_t sig_len, char *why, size_t whylen)
+{
+    enum sig_err rc;
+    const EVP_MD *md = NULL;
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+
+    rc = sig_check_digest_arg(digest_alg, digest, digest_len, &md, why, whylen);
+    if (rc != SIG_OK)
+        goto out;
+    rc = sig_check_key_type(x, &pkey, why, whylen);
+    if (rc != SIG_OK)
+        goto out;
+    rc = sig_check_sig_form(pkey, sig, sig_len, why, whylen);
+    if (rc != SIG_OK)
+        goto out;
+    rc = sig_verify_ctx_new(pkey, md, &ctx, why, whylen);
+    if (rc != SIG_OK)
+        goto out;
+    rc = sig_verify_with_ctx(ctx, digest, digest_len, sig, sig_len, why, whylen);
 out:
     EVP_PKEY_CTX_free(ctx);
     return rc;

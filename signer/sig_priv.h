@@ -41,6 +41,24 @@ enum sig_err sig_check_path(const struct sig_trust *t, X509 *x, time_t at, STACK
 X509_STORE *sig_trust_store(const struct sig_trust *t);
 STACK_OF(X509) *sig_trust_intermediates(const struct sig_trust *t);
 
+/*
+ * The pieces of sig_check_signature, in its order, for sig_vcache: digest
+ * algorithm and length (*md set on success); the signature's encoding for an
+ * accepted key; a context ready for EVP_PKEY_verify (PKCS#1 v1.5 with
+ * DigestInfo(md) for RSA), reusable for any number of verifications, *out
+ * owned by the caller; the verification itself.  Same reasons as
+ * sig_check_signature.
+ */
+enum sig_err sig_check_digest_arg(uint8_t digest_alg, const uint8_t *digest, size_t digest_len, const EVP_MD **md,
+                                  char *why, size_t whylen);
+enum sig_err sig_check_sig_form(EVP_PKEY *pkey, const uint8_t *sig, size_t sig_len, char *why, size_t whylen);
+enum sig_err sig_verify_ctx_new(EVP_PKEY *pkey, const EVP_MD *md, EVP_PKEY_CTX **out, char *why, size_t whylen);
+enum sig_err sig_verify_with_ctx(EVP_PKEY_CTX *ctx, const uint8_t *digest, size_t digest_len, const uint8_t *sig,
+                                 size_t sig_len, char *why, size_t whylen);
+
+/* Changes whenever t's profile does (sig_trust_set_profile); 0 for NULL. */
+unsigned sig_trust_gen(const struct sig_trust *t);
+
 /* ASN1_TIME to time_t (UTC). */
 enum sig_err sig_asn1_time(const ASN1_TIME *at, time_t *out);
 

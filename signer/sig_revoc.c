@@ -69,6 +69,7 @@ struct sig_revoc {
     struct event *timer_ev, *defer_ev;
     struct rv_check *live, *deferred;
     struct sig_revoc_stats st;
+    struct sig_vcache *vc;    /* optional in-process decisions (sig_revoc_set_vcache), borrowed */
     int freeing;
 };
 
@@ -407,6 +408,9 @@ static int apply(struct rv_check *c, int is_ocsp, const uint8_t *v, size_t len, 
             snprintf(c->res.why, sizeof c->res.why, "%.119s; %.78s", c->why_ocsp[0] ? c->why_ocsp : "no OCSP", why);
         return 0;
     }
+    if (r->vc != NULL)
+        sig_vcache_revoc_put(r->vc, c->x, c->iss, &st, is_ocsp ? v : NULL, len, now,
+                             is_ocsp ? r->cfg.ocsp_max_age_s : 0);
     /* A revocation after `at` did not stop the signature made at `at`. */
     if (e == SIG_ERR_REVOKED && st.revoked_at > c->at)
         e = SIG_OK;
@@ -565,6 +569,44 @@ static void find_urls(struct rv_check *c)
     sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
 }
 
+/*
+ * An OCSP decision the vcache holds for a certificate whose path it knows
+ * valid at c->at: the same result apply() would give for that response,
+ * without parsing anything.  CRL decisions are not taken from here (the CRL
+ * itself is not kept for res.crl).  1 when c is finished.
+ */
+static int from_vcache(struct rv_check *c, const uint8_t *cert, size_t cert_len)
+{
+    struct sig_revoc_status st;
+    const char *source = NULL;
+    const uint8_t *der = NULL;
+    size_t der_len = 0;
+    enum sig_err e;
+    char why[200];
+
+    e = sig_vcache_revoc_find(c->r->vc, cert, cert_len, c->at, time(NULL), &st, &source, &der, &der_len);
+    if ((e != SIG_OK && e != SIG_ERR_REVOKED) || der == NULL)
+        return 0;
+    keep(&c->ocsp, der, der_len, &c->res.ocsp_len);
+    if (c->ocsp == NULL)
+        return 0;
+    c->res.st = st;
+    c->res.source = "ocsp";
+    c->res.from_cache = 1;
+    c->r->st.cache_hits++;
+    snprintf(why, sizeof why, "ocsp: certificate revoked (reason %d)", st.reason);
+    finish(c, e, e == SIG_ERR_REVOKED ? why : NULL);
+    return 1;
+}
+
+enum sig_err sig_revoc_set_vcache(struct sig_revoc *r, struct sig_vcache *vc)
+{
+    if (r == NULL || (vc != NULL && sig_vcache_trust(vc) != r->t))
+        return SIG_ERR_MALFORMED;
+    r->vc = vc;
+    return SIG_OK;
+}
+
 void sig_revoc_check(struct sig_revoc *r, const uint8_t *cert, size_t cert_len, time_t at,
                      enum sig_revoc_policy policy, sig_revoc_cb *cb, void *arg)
 {
@@ -596,6 +638,8 @@ void sig_revoc_check(struct sig_revoc *r, const uint8_t *cert, size_t cert_len, 
     r->live = c;
     r->st.checks++;
 
+    if (r->vc != NULL && from_vcache(c, cert, cert_len))
+        return;
     ERR_set_mark();
     rc = sig_parse_cert(cert, cert_len, &c->x, why, sizeof why);
     if (rc == SIG_OK)

@@ -136,6 +136,18 @@ enum sig_revoc_policy { SIG_REVOC_HARD = 0, SIG_REVOC_SOFT = 1 };
 void sig_revoc_check(struct sig_revoc *r, const uint8_t *cert, size_t cert_len, time_t at,
                      enum sig_revoc_policy policy, sig_revoc_cb *cb, void *arg);
 
+/*
+ * Optional: keep definite answers in vc (sig_vcache.h, made for the same
+ * trust as r; borrowed, must outlive r; NULL detaches).  sig_revoc_check
+ * then answers from vc, with no parsing, path building or cache round trip,
+ * when vc knows the certificate's path valid at `at` (a cached verification
+ * just ran) and holds a fresh OCSP decision for it; the result is what the
+ * remembered response gave (res.from_cache = 1, res.ocsp its DER).
+ * SIG_ERR_MALFORMED when vc belongs to another trust.
+ */
+struct sig_vcache;
+enum sig_err sig_revoc_set_vcache(struct sig_revoc *r, struct sig_vcache *vc) __attribute__((warn_unused_result));
+
 struct sig_revoc_stats { uint64_t checks, ocsp_fetches, crl_fetches, cache_hits, unknown, soft_failed; };
 void sig_revoc_get_stats(const struct sig_revoc *r, struct sig_revoc_stats *out);
 

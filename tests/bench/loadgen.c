@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -466,13 +467,14 @@ static void schedule(struct lg *lg)
     if (lg->stopping)
         return;
     if (lg->mode == M_FILL) {
-        due = (uint64_t)((double)(t - lg->t0_us) / 1e6 * lg->rate);
+        /* transaction k is due at t0 + k / rate */
+        due = (uint64_t)((double)(t - lg->t0_us) / 1e6 * lg->rate) + 1;
         if (due > lg->fill_count)
             due = lg->fill_count;
     } else {
         if (t >= lg->measure_to)
             return;
-        due = (uint64_t)((double)(t - lg->t0_us) / 1e6 * lg->rate);
+        due = (uint64_t)((double)(t - lg->t0_us) / 1e6 * lg->rate) + 1;
     }
     while (lg->scheduled < due) {
         struct conn *c = lg->idle;
@@ -550,7 +552,7 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1", *label = "";
     int port = 0, o;
     struct timeval tv = {0, 1000};
-    double window;
+    double window, cpu_us;
 
     lg.mode = M_CLOSED;
     lg.concurrency = 64;
@@ -608,6 +610,11 @@ int main(int argc, char **argv)
     event_add(lg.tick, &tv);
     event_base_dispatch(lg.base);
 
+    {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    }
     qsort(lg.lat.v, lg.lat.n, sizeof(uint32_t), cmp_u32);
     qsort(lg.post.v, lg.post.n, sizeof(uint32_t), cmp_u32);
     window = lg.duration;
@@ -625,13 +632,13 @@ int main(int argc, char **argv)
     }
     printf("{\"label\":\"%s\",\"mode\":\"%s\",\"rate_target\":%.1f,\"concurrency\":%u,\"started\":%llu,"
            "\"finished\":%llu,\"ok\":%llu,\"failed\":%llu,\"busy\":%llu,\"http_errors\":%llu,\"conn_errors\":%llu,"
-           "\"window_s\":%.3f,\"completed_per_s\":%.1f,\"accepted_per_s\":%.1f,"
+           "\"cpu_us\":%.0f,\"window_s\":%.3f,\"completed_per_s\":%.1f,\"accepted_per_s\":%.1f,"
            "\"lat_us\":{\"n\":%zu,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},"
            "\"post_us\":{\"n\":%zu,\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},\"results\":{",
            label, lg.mode == M_CLOSED ? "closed" : lg.mode == M_OPEN ? "open" : "fill", lg.rate, lg.concurrency,
            (unsigned long long)lg.started, (unsigned long long)lg.finished, (unsigned long long)lg.ok,
            (unsigned long long)lg.failed, (unsigned long long)lg.refused_busy, (unsigned long long)lg.http_err,
-           (unsigned long long)lg.conn_err, window, (double)lg.completed_in_window / window,
+           (unsigned long long)lg.conn_err, cpu_us, window, (double)lg.completed_in_window / window,
            (double)lg.ok / window, lg.lat.n, pct(&lg.lat, 50), pct(&lg.lat, 90), pct(&lg.lat, 99),
            pct(&lg.lat, 99.9), pct(&lg.lat, 100), lg.post.n, pct(&lg.post, 50), pct(&lg.post, 99),
            pct(&lg.post, 99.9), pct(&lg.post, 100));

@@ -288,6 +288,12 @@ static void test_full(const char *dir)
     CHECK_EQ_STR(cfg->apikeys[1].name, "rp_2.test");
     sha256_of("token-of-rp-two", md); /* the first line of rp.key */
     CHECK_MEM(cfg->apikeys[1].sha256, md, 32);
+    CHECK_EQ_INT(cfg->apikeys[0].revocation_soft, 0);
+    CHECK_EQ_INT(cfg->apikeys[1].revocation_soft, 1);
+    CHECK(cfg_apikey_by_name(cfg, "rp_2.test") == &cfg->apikeys[1]);
+    CHECK(cfg_apikey_by_name(cfg, "nobody") == NULL);
+    CHECK_EQ_INT(cfg->revocation_check, 0);
+    CHECK_EQ_INT(cfg->revocation_timeout_ms, 2500);
 
     CHECK_EQ_INT(cfg->n_carriers, 3);
     vt = cfg_carrier_by_name(cfg, "viettel");
@@ -364,6 +370,8 @@ static void test_defaults(const char *dir)
     CHECK_EQ_INT(cfg->sweep_interval_ms, 500);
     CHECK_EQ_INT(cfg->user_timeout_s, 120);
     CHECK_EQ_INT(cfg->resubmit_lease_s, 30);
+    CHECK_EQ_INT(cfg->revocation_check, 1);
+    CHECK_EQ_INT(cfg->revocation_timeout_ms, 5000);
     CHECK_EQ_STR(cfg->intermediates, "");
     CHECK_EQ_STR(cfg->redis.host, "127.0.0.1");
     CHECK_EQ_INT(cfg->redis.port, 6379);
@@ -518,12 +526,15 @@ static void repoint_secrets(json_t *obj, unsigned *n)
     {
         size_t klen = strlen(key);
         if (json_is_string(v) && klen > 5 && strcmp(key + klen - 5, "_file") == 0) {
-            char name[64], path[512];
+            char name[64], path[512], token[48];
             const char *content = "s3cret\n"; /* fits an SMPP password */
-            if (strcmp(key, "ota_master_key_file") == 0)
+            if (strcmp(key, "ota_master_key_file") == 0) {
                 content = "0f0e0d0c0b0a09080706050403020100\n";
-            else if (strcmp(key, "key_file") == 0)
-                content = "example-token\n";
+            } else if (strcmp(key, "key_file") == 0) {
+                /* Each API key its own token: two keys with one hash are refused. */
+                snprintf(token, sizeof token, "example-token-%u\n", *n);
+                content = token;
+            }
             snprintf(name, sizeof name, "example-%u", (*n)++);
             mkpath(path, sizeof path, tmpdir, name, "");
             CHECK(write_file(tmpdir, name, content) == 0);
@@ -572,10 +583,21 @@ static void test_example(const char *example)
     CHECK(cfg_carrier_by_name(cfg, "viettel") != NULL);
     CHECK(cfg_carrier_by_name(cfg, "vinaphone") != NULL);
     CHECK(cfg_carrier_by_name(cfg, "mobifone") != NULL);
-    CHECK_EQ_INT(cfg->n_apikeys, 1);
+    CHECK_EQ_INT(cfg->n_apikeys, 2);
     CHECK_EQ_STR(cfg->redis.password, "s3cret");
-    sha256_of("example-token", md);
-    CHECK_MEM(cfg->apikeys[0].sha256, md, 32);
+    /* The e-office key signs; the registration office's key handles requests. */
+    CHECK_EQ_INT(cfg->apikeys[0].roles, CFG_ROLE_SIGN);
+    CHECK_EQ_INT(cfg->apikeys[1].roles, CFG_ROLE_ENROL);
+    {
+        int found = 0;
+        for (unsigned u = 0; u < n; u++) {
+            char token[48];
+            snprintf(token, sizeof token, "example-token-%u", u);
+            sha256_of(token, md);
+            found |= memcmp(cfg->apikeys[0].sha256, md, 32) == 0;
+        }
+        CHECK(found); /* the hash of the token in its key_file, nothing else */
+    }
     for (size_t i = 0; i < cfg->n_carriers; i++) {
         CHECK(cfg->carriers[i].n_links >= 1);
         CHECK_EQ_STR(cfg->carriers[i].links[0].password, "s3cret");

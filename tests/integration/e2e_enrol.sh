@@ -104,4 +104,12 @@ curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/v1/request
 check "JSON export lists every request" bash -c "jq -e '.requests | length == 4' '$T/export.json' >/dev/null"
 api GET /v1/requests/rffffffffffffffffffff >/dev/null
 expect "unknown request" 404 '.error == "NOT_FOUND"'
+
+# A key without the enrol role (an e-office system) sees no request: they hold ID numbers.
+saved=$TOKEN; TOKEN="other-$saved"
+api GET "/v1/requests/$id" >/dev/null
+expect "no enrol role: reading a request refused" 403 '.error == "FORBIDDEN"'
+api GET "/v1/requests/export?format=json" >/dev/null
+expect "no enrol role: export refused" 403 '.error == "FORBIDDEN"'
+TOKEN=$saved
 finish

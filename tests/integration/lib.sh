@@ -76,9 +76,29 @@ start_redis() {
 }
 stop_redis() { kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; }
 
+# The demo certificates name an OCSP responder at 127.0.0.1:PKI_PORT (and CRLs
+# at PKI_PORT+1, where nothing listens: with OCSP up they are never needed, and
+# with it stopped the status is really unknown).  mkpki.sh reads the port.
+PKI_PORT=
 make_demo() {
+  PKI_PORT=${PKI_PORT:-$(free_port)}
+  export SIMPKI_PKI_PORT=$PKI_PORT
   [ -f "$T/demo/registry.json" ] || bash "$SRC/tests/sim/mkdemo.sh" "$T/demo" >"$T/mkdemo.log" 2>&1
 }
+
+# `openssl ocsp` for the issuing CA "ca" (every demo subscriber's), as
+# tests/signer/servers.sh runs it.  It serves one connection at a time and
+# logs "ACCEPT" when it listens.
+start_ocsp() {
+  local pki=$T/demo/pki
+  : >"$T/ocsp.log"
+  openssl ocsp -port "$PKI_PORT" -timeout 5 -index "$pki/state/ca/index.txt" -CA "$pki/ca.pem" \
+    -rsigner "$pki/ocsp-ca.pem" -rkey "$pki/ocsp-ca.key.pem" -nmin 60 -ignore_err >>"$T/ocsp.log" 2>&1 &
+  OCSP_PID=$!
+  PIDS+=("$OCSP_PID")
+  wait_for 10 grep -q '^ACCEPT' "$T/ocsp.log"
+}
+stop_ocsp() { kill "$OCSP_PID" 2>/dev/null || true; wait "$OCSP_PID" 2>/dev/null || true; }
 
 start_sim() {
   local scen=$T/scenario.json
@@ -115,7 +135,8 @@ write_config() {
       transaction_timeout_s: $timeout, sweep_interval_ms: 100, resubmit_lease_s: 3, user_timeout_s: 20,
       trust_anchors: ($pki + "/trust.pem"), intermediates: ($pki + "/intermediates.pem"),
       redis: {host: "127.0.0.1", port: $redis, shards: 16},
-      api_keys: [{name: "eoffice-test", sha256: $hash}, {name: "other-rp", sha256: $other}],
+      api_keys: [{name: "eoffice-test", sha256: $hash, roles: ["sign", "enrol"]},
+                 {name: "other-rp", sha256: $other, revocation: "soft"}],
       carriers: [ $s[0].carriers[] | {name, service_number, ota_master_key: .master_key,
                   reassembly_timeout_s: 10,
                   # One carrier by name, so the asynchronous lookup path runs too.
@@ -149,6 +170,7 @@ stop_gw() { kill "${1:--TERM}" "$GW_PID" 2>/dev/null; wait "$GW_PID" 2>/dev/null
 stack_up() {
   start_redis
   make_demo
+  start_ocsp
   start_sim
   write_config
   import_registry

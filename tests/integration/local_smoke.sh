@@ -8,18 +8,18 @@ set -euo pipefail
 : "${SRC:?}" "${BUILD_DIR:?}"
 T=$(mktemp -d /tmp/simpki-local.XXXXXX)
 port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }; done; }
-API=$(port); REDIS=$(port); SMPP=$(port)
+API=$(port); REDIS=$(port); SMPP=$(port); PKI_PORT=$(port)
 PASSED=0; FAILED=0
 ok() { PASSED=$((PASSED + 1)); echo "ok   $*"; }
 bad() { FAILED=$((FAILED + 1)); echo "FAIL $*" >&2; }
 
-SIMPKI_PORT=$API SIMPKI_REDIS_PORT=$REDIS SIMPKI_SMPP_BASE=$SMPP SIMPKI_RUN_DIR=$T/run \
+SIMPKI_PORT=$API SIMPKI_REDIS_PORT=$REDIS SIMPKI_SMPP_BASE=$SMPP SIMPKI_PKI_PORT=$PKI_PORT SIMPKI_RUN_DIR=$T/run \
   SIMPKI_BUILD_DIR=$BUILD_DIR SIMPKI_NO_BUILD=1 setsid "$SRC/deploy/local.sh" >"$T/local.out" 2>&1 &
 LOCAL=$!
 cleanup() { kill -TERM "$LOCAL" 2>/dev/null || true; wait "$LOCAL" 2>/dev/null || true; }
 trap cleanup EXIT
 
-for _ in $(seq 300); do grep -q "simpki is running" "$T/local.out" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q "simpki is running" "$T/local.out" && break; sleep 0.1; done
 if ! grep -q "simpki is running" "$T/local.out"; then cat "$T/local.out" >&2; echo "local_smoke: 0 passed, 1 failed"; exit 1; fi
 ok "deploy/local.sh started everything"
 

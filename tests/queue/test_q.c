@@ -25,6 +25,7 @@
 #include "cfg.h"
 #include "check.h"
 #include "q.h"
+#include "q_cache.h"
 
 #define SHARDS 4
 
@@ -464,6 +465,23 @@ static void check_keys(void)
         redisFree(c);
 }
 
+struct cache_got {
+    int n;
+    int hit;
+    size_t len;
+    uint8_t v[16];
+};
+
+static void on_cache_got(void *req, const uint8_t *value, size_t len)
+{
+    struct cache_got *g = req;
+    g->n++;
+    g->hit = value != NULL;
+    g->len = len;
+    if (value && len <= sizeof g->v)
+        memcpy(g->v, value, len);
+}
+
 int main(void)
 {
     struct cfg_redis cfg = {.host = "127.0.0.1", .shards = SHARDS, .connect_timeout_ms = 500};
@@ -733,6 +751,54 @@ int main(void)
         n = new_req("84900000003", "key-9", "h9", now_ms(), 60000, 60000);
         CHECK_EQ_INT(do_create(q, &n).err, Q_OK);
     }
+
+    /* Batched sent marks: one EVALSHA, same effect as q_txn_sent per id. */
+    {
+        int64_t t = now_ms();
+        struct q_txn_new n = new_req("84900000005", NULL, "h", t, 60000, 100);
+        struct res r, r2;
+        put_sub(qs, "84900000005", "active");
+        r = do_create(q, &n);
+        struct sweep_res s;
+        char other[Q_ID_LEN];
+        const char *ids[2] = {r.id, r.id};
+        long long ev0;
+        CHECK_EQ_INT(r.err, Q_OK);
+        memset(&r2, 0, sizeof r2);
+        q_txn_sent_many(q, ids, 0, on_done, &r2);
+        CHECK(pump(&r2.n, 1, 3000));
+        CHECK_EQ_INT(r2.err, Q_ERR_INVALID); /* nothing to mark */
+        snprintf(other, sizeof other, "%02x%.24s",
+                 (unsigned)((strtoul((char[3]){r.id[0], r.id[1], 0}, NULL, 16) + 1) % SHARDS), r.id + 2);
+        ids[1] = other;
+        memset(&r2, 0, sizeof r2);
+        q_txn_sent_many(q, ids, 2, on_done, &r2);
+        CHECK(pump(&r2.n, 1, 3000));
+        CHECK_EQ_INT(r2.err, Q_ERR_INVALID); /* two shards: two slots, refused */
+        ids[1] = r.id;
+        ev0 = cmd_calls("evalsha");
+        memset(&r2, 0, sizeof r2);
+        q_txn_sent_many(q, ids, 2, on_done, &r2);
+        CHECK(pump(&r2.n, 1, 3000));
+        CHECK_EQ_INT(r2.err, Q_OK);
+        CHECK_EQ_INT(cmd_calls("evalsha") - ev0, 1);
+        s = do_sweep2(q, q2, t + 5000, 1000);
+        CHECK_EQ_INT(s.resubmitted, 0); /* left the outbox */
+        {
+            char cmd[128];
+            snprintf(cmd, sizeof cmd, "ZSCORE spk:{%u}:outbox %%s", q_shard_of("84900000005", SHARDS));
+            CHECK_EQ_INT(raw_int(cmd, r.id), -3); /* nil: gone from the outbox */
+        }
+        CHECK_EQ_INT(do_finish(q, r.id, 0, &(struct q_finish){.state = Q_FAILED, .result = "USER_CANCEL",
+                                                             .etsi_status = 401, .now_ms = now_ms(),
+                                                             .retention_ms = 60000}),
+                     Q_OK);
+        memset(&r2, 0, sizeof r2);
+        q_txn_sent_many(q, ids, 1, on_done, &r2); /* late mark after finish: harmless */
+        CHECK(pump(&r2.n, 1, 3000));
+        CHECK_EQ_INT(r2.err, Q_OK);
+        CHECK_EQ_INT(do_get(q, r.id).state, Q_FAILED);
+    }
     check_keys();
 
     /* SCRIPT FLUSH: the next call falls back to EVAL once, and works. */
@@ -860,6 +926,24 @@ int main(void)
         CHECK(pump(&sf.n, 1, 3000));
         pump(NULL, 0, 50);
         CHECK_EQ_INT(sf.n, 1);
+    }
+
+    /* q_cache (the revocation checker's shared cache): binary-safe, a miss is NULL, one answer per get. */
+    {
+        static const uint8_t blob[] = {0x30, 0x00, 0xff, 0x0a, 0x00, 0x42};
+        struct cache_got hit = {0}, miss = {0}, bad = {0};
+        q_cache_put(q, "spk:rv:test:k1", blob, sizeof blob, 60);
+        q_cache_get(q, "spk:rv:test:k1", on_cache_got, &hit);
+        q_cache_get(q, "spk:rv:test:absent", on_cache_got, &miss);
+        q_cache_get(q, "", on_cache_got, &bad);
+        CHECK_EQ_INT(hit.n + miss.n + bad.n, 0); /* never from inside the call */
+        CHECK(pump(&hit.n, 1, 3000));
+        CHECK(pump(&miss.n, 1, 3000));
+        CHECK(pump(&bad.n, 1, 3000));
+        CHECK(hit.hit && hit.len == sizeof blob && memcmp(hit.v, blob, sizeof blob) == 0);
+        CHECK(!miss.hit && !bad.hit);
+        pump(NULL, 0, 50);
+        CHECK_EQ_INT(hit.n + miss.n + bad.n, 3);
     }
 
     /* q_free with a call outstanding: the callback still runs, with AGAIN. */
