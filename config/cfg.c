@@ -68,6 +68,11 @@ static const struct cfg_opt top_opts[] = {
      "check every signing certificate with OCSP (CRL as fallback); false only for certificates that carry neither"},
     {"revocation_timeout_ms", OPT_UINT, S(cfg, revocation_timeout_ms), 100, 60000, "5000", 0,
      "per OCSP or CRL fetch"},
+    {"tsa_url", OPT_STR, S(cfg, tsa_url), 0, 0, "", 0,
+     "RFC 3161 timestamp authority (http:// or https://): CMS signatures get a verified token (CAdES-B-T); "
+     "empty = none. Unreachable or bad token: TIMESTAMP_FAILED"},
+    {"tsa_trust", OPT_STR, S(cfg, tsa_trust), 0, 0, "", 0, "PEM file of the TSA's root certificates (with tsa_url)"},
+    {"tsa_timeout_ms", OPT_UINT, S(cfg, tsa_timeout_ms), 100, 60000, "5000", 0, "per timestamp request"},
     {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
@@ -585,6 +590,14 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
         goto out;
     if (cfg->n_apikeys == 0) {
         rc = fail(&c, "", "api_keys", "at least one relying party key is needed");
+        goto out;
+    }
+    if (cfg->tsa_url[0] && strncmp(cfg->tsa_url, "http://", 7) != 0 && strncmp(cfg->tsa_url, "https://", 8) != 0) {
+        rc = fail(&c, "", "tsa_url", "must start with http:// or https://");
+        goto out;
+    }
+    if (cfg->tsa_url[0] && !cfg->tsa_trust[0]) {
+        rc = fail(&c, "", "tsa_trust", "is needed with tsa_url (the TSA's root certificates)");
         goto out;
     }
 out:

@@ -108,6 +108,9 @@ struct cfg {
     char intermediates[512];  /* PEM file of issuing CAs, may be empty */
     int revocation_check;     /* 1: OCSP/CRL check of every signing certificate */
     unsigned revocation_timeout_ms; /* per fetch */
+    char tsa_url[512];        /* RFC 3161 TSA (http/https) for CMS signatures (CAdES-B-T); "" = none */
+    char tsa_trust[512];      /* PEM file of the TSA's trust anchors; required with tsa_url */
+    unsigned tsa_timeout_ms;  /* per timestamp request */
 
     struct cfg_redis redis;
 

@@ -207,6 +207,16 @@ static enum gw_admin_exit cmd_show(const char *cfg_path, int argc, char **argv)
     printf("iccid          %s\n", sub.iccid);
     printf("kv             %u\n", sub.kv);
     printf("status         %s\n", sub.status);
+    if (sub.pinned) {
+        char spki[65];
+        for (size_t i = 0; i < sizeof(sub.pin_spki); i++)
+            snprintf(spki + 2 * i, 3, "%02x", sub.pin_spki[i]);
+        printf("pinned         serial %s, key SHA-256 %s\n", sub.pin_serial, spki);
+    } else {
+        printf("pinned         no (the next signature pins its certificate)\n");
+    }
+    if (sub.repin)
+        printf("repin          yes: the certificate was replaced; the next signature re-pins\n");
     if (!cert || sub.cert_len == 0) {
         printf("certificate    none\n");
         ret = GW_ADMIN_OK;

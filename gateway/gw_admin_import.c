@@ -295,8 +295,18 @@ static void check_row(struct import *im, struct row *r, const char *const v[C_CO
         load_cert(im, r, v[C_CERT_FILE] && *v[C_CERT_FILE] ? v[C_CERT_FILE] : NULL, v[C_CERT]);
         if (r->cert) {
             enum sig_err se = sig_check_cert(im->trust, r->cert, r->sub.cert_len, im->now, why, sizeof(why));
+            struct sig_pin pin;
             if (se != SIG_OK)
                 row_msg(im, r, 1, "cert", "%s: %s", sig_strerror(se), why);
+            /* The new certificate's pin: a pinned subscriber whose pin differs is allowed to re-pin (q_sync_sub_put). */
+            else if (sig_pin_of(r->cert, r->sub.cert_len, &pin) != SIG_OK)
+                row_msg(im, r, 1, "cert", "cannot compute the certificate's pin");
+            else {
+                memcpy(r->sub.pin_serial, pin.serial_hex, sizeof(r->sub.pin_serial));
+                r->sub.pin_serial[sizeof(r->sub.pin_serial) - 1] = '\0';
+                memcpy(r->sub.pin_spki, pin.spki_sha256, sizeof(r->sub.pin_spki));
+                r->sub.pinned = 1;
+            }
         }
     }
     r->sub.cert = r->cert;

@@ -16,6 +16,7 @@
 #include "car_route.h"
 #include "car_spka.h"
 #include "cfg.h"
+#include "gw_httpc.h"
 #include "gw_metrics.h"
 #include "gw_util.h"
 #include "log.h"
@@ -23,6 +24,8 @@
 #include "sig.h"
 #include "sig_cms.h"
 #include "sig_revoc.h"
+#include "sig_tsa.h"
+#include "sig_vcache.h"
 
 #define MAX_LINKS (CFG_MAX_CARRIERS * CFG_MAX_LINKS)
 #define INFLIGHT_BUCKETS 4096
@@ -84,6 +87,12 @@ struct gw_engine {
     struct event *sent_ev;
     struct sent_batch sent[SHARD_SLOTS];
     struct sig_revoc *revoc; /* NULL when revocation_check is off */
+    struct sig_vcache *vc;   /* verification verdicts, shared with revoc */
+    struct sig_tsa *tsa;     /* NULL when no tsa_url: CMS stays CAdES-B-B */
+    struct gw_httpc *httpc;  /* timestamp requests */
+    uint64_t tsa_ok, tsa_failed;   /* timestamps embedded / TIMESTAMP_FAILED */
+    uint64_t cert_mismatch;        /* signatures refused by the binding check */
+    uint64_t revoc_good, revoc_revoked, revoc_unknown; /* revocation outcomes (unknown: hard-fail) */
     int closing;             /* in gw_engine_free: Redis is gone, record nothing */
 };
 
@@ -221,10 +230,15 @@ static void finish_done(void *arg, enum q_err err)
     free(f);
 }
 
-/* An OCSP response travels with the outcome it decided. */
+/*
+ * An OCSP response travels with the outcome it decided; a pin (serial hex,
+ * SPKI SHA-256 hex) with a success that should store it on the subscriber.
+ */
 struct evidence {
     const uint8_t *ocsp;
     size_t ocsp_len;
+    const char *pin_serial; /* NULL: leave the subscriber's pin */
+    const char *pin_spki;
 };
 
 static void finish_ev(struct gw_engine *e, const char *id, uint64_t cntr, enum q_state state, const char *result,
@@ -238,6 +252,8 @@ static void finish_ev(struct gw_engine *e, const char *id, uint64_t cntr, enum q
         .signature = sig, .sig_len = sig_len, .cert = cert, .cert_len = cert_len,
         .ocsp = ev ? ev->ocsp : NULL, .ocsp_len = ev ? ev->ocsp_len : 0,
         .now_ms = gw_now_ms(), .retention_ms = (int64_t)e->d.cfg->txn_retention_s * 1000,
+        .pin_serial = ev && state == Q_COMPLETED ? ev->pin_serial : NULL,
+        .pin_spki_hex = ev && state == Q_COMPLETED ? ev->pin_spki : NULL,
     };
     if (detail && strlen(detail) >= sizeof(clipped)) {
         size_t n = sizeof(clipped) - 1;
@@ -456,6 +472,13 @@ static struct outcome map_spka(uint8_t result)
     }
 }
 
+/* What a successful signature stores on the subscriber (serial pinning); set = 0: the pin stays. */
+struct pin_hex {
+    int set;
+    char serial[80];
+    char spki[65];
+};
+
 /*
  * A verified signature waiting for its certificate's revocation status.  It
  * owns copies of what will be stored: the PoR's reply is gone by then.
@@ -464,6 +487,7 @@ struct signed_ctx {
     struct gw_engine *e;
     char id[Q_ID_LEN];
     uint64_t cntr;
+    struct pin_hex pin;
     size_t sig_len, cert_len;
     uint8_t *sig, *cert; /* point into data */
     uint8_t data[];
@@ -473,7 +497,7 @@ static void revoc_done(void *arg, const struct sig_revoc_result *res)
 {
     struct signed_ctx *s = arg;
     struct gw_engine *e = s->e;
-    struct evidence ev = {res->ocsp, res->ocsp_len};
+    struct evidence ev = {res->ocsp, res->ocsp_len, s->pin.set ? s->pin.serial : NULL, s->pin.spki};
     char detail[160];
 
     if (e->closing) {
@@ -482,12 +506,17 @@ static void revoc_done(void *arg, const struct sig_revoc_result *res)
         return;
     }
     if (res->result == SIG_OK) {
+        e->revoc_good++;
         /* Soft-fail: the relying party accepted that risk, and is told it was taken. */
         if (res->soft_failed)
             snprintf(detail, sizeof(detail), "revocation not checked: %.128s", res->why);
         finish_ev(e, s->id, s->cntr, Q_COMPLETED, "OK", 502, res->soft_failed ? detail : NULL, s->sig, s->sig_len,
                   s->cert, s->cert_len, &ev);
     } else {
+        if (res->result == SIG_ERR_REVOKED)
+            e->revoc_revoked++;
+        else if (res->result == SIG_ERR_REVOCATION_UNKNOWN)
+            e->revoc_unknown++;
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
         finish_ev(e, s->id, s->cntr, Q_FAILED, sig_result_name(res->result), sig_etsi_status(res->result),
                   res->why[0] ? res->why : NULL, NULL, 0, NULL, 0, &ev);
@@ -496,65 +525,220 @@ static void revoc_done(void *arg, const struct sig_revoc_result *res)
     free(s);
 }
 
-/* Finish with `out` (the SIM's signature or the CMS) once the certificate is known not to be revoked. */
-static void revoc_start(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub, const uint8_t *out,
-                        size_t out_len)
+/*
+ * Finish with `out` (the SIM's signature or the CMS) once the certificate is
+ * known not to be revoked.  rp names the relying party whose policy applies.
+ */
+static void revoc_start(struct gw_engine *e, const char *id, uint64_t cntr, const char *rp, const uint8_t *cert,
+                        size_t cert_len, const uint8_t *out, size_t out_len, const struct pin_hex *pin)
 {
     const struct cfg_apikey *k;
     struct signed_ctx *s;
 
     if (!e->revoc) {
-        finish(e, txn->id, txn->cntr, Q_COMPLETED, "OK", 502, NULL, out, out_len, sub->cert, sub->cert_len);
+        struct evidence ev = {NULL, 0, pin->set ? pin->serial : NULL, pin->spki};
+        finish_ev(e, id, cntr, Q_COMPLETED, "OK", 502, NULL, out, out_len, cert, cert_len, &ev);
         return;
     }
-    s = calloc(1, sizeof(*s) + out_len + sub->cert_len);
+    s = calloc(1, sizeof(*s) + out_len + cert_len);
     if (!s) {
-        LOGP(LOG_ERR, "txn", txn->id, "out of memory checking revocation (the sweeper will expire it)");
+        LOGP(LOG_ERR, "txn", id, "out of memory checking revocation (the sweeper will expire it)");
         return;
     }
     s->e = e;
-    s->cntr = txn->cntr;
-    snprintf(s->id, sizeof(s->id), "%s", txn->id);
+    s->cntr = cntr;
+    s->pin = *pin;
+    snprintf(s->id, sizeof(s->id), "%s", id);
     s->sig = s->data;
     s->sig_len = out_len;
     memcpy(s->sig, out, out_len);
     s->cert = s->data + out_len;
-    s->cert_len = sub->cert_len;
-    memcpy(s->cert, sub->cert, sub->cert_len);
+    s->cert_len = cert_len;
+    memcpy(s->cert, cert, cert_len);
     /* The policy is the relying party's: the one that owns this transaction. */
-    k = cfg_apikey_by_name(e->d.cfg, txn->rp);
+    k = cfg_apikey_by_name(e->d.cfg, rp);
     sig_revoc_check(e->revoc, s->cert, s->cert_len, time(NULL), k && k->revocation_soft ? SIG_REVOC_SOFT : SIG_REVOC_HARD,
                     revoc_done, s);
 }
 
+static void hex_of(const uint8_t *d, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/*
+ * Serial pinning (issue 4): once a subscriber has signed with a certificate,
+ * a registry certificate with another serial or key is refused
+ * (CERT_MISMATCH) unless the registry says it was replaced (repin, set by
+ * simpki-admin import).  *store says what the finish should pin: the first
+ * certificate, or the replacement.
+ */
+static enum sig_err binding(const struct q_sub *sub, struct pin_hex *store, char *why, size_t whylen)
+{
+    struct sig_pin now, had;
+    enum sig_err se;
+
+    memset(store, 0, sizeof(*store));
+    memset(&had, 0, sizeof(had));
+    se = sig_pin_of(sub->cert, sub->cert_len, &now);
+    if (se != SIG_OK) {
+        snprintf(why, whylen, "the registered certificate cannot be pinned: %s", sig_strerror(se));
+        return se;
+    }
+    if (sub->pinned) {
+        memcpy(had.serial_hex, sub->pin_serial, sizeof(had.serial_hex));
+        had.serial_hex[sizeof(had.serial_hex) - 1] = '\0';
+        memcpy(had.spki_sha256, sub->pin_spki, sizeof(had.spki_sha256));
+    }
+    se = sig_binding_check(sub->cert, sub->cert_len, sub->cert, sub->cert_len, sub->pinned ? &had : NULL, sub->repin,
+                           why, whylen);
+    if (se != SIG_OK)
+        return se;
+    if (sub->pinned && !sub->repin && strcmp(had.serial_hex, now.serial_hex) == 0 &&
+        memcmp(had.spki_sha256, now.spki_sha256, sizeof(now.spki_sha256)) == 0)
+        return SIG_OK; /* already pinned to it: nothing to write */
+    store->set = 1;
+    memcpy(store->serial, now.serial_hex, sizeof(store->serial));
+    store->serial[sizeof(store->serial) - 1] = '\0';
+    hex_of(now.spki_sha256, sizeof(now.spki_sha256), store->spki);
+    return SIG_OK;
+}
+
 /*
  * CMS: prepare the signed attributes again from what the transaction stores
- * (prepare is deterministic, so any instance can), check they are what the
- * SIM was given, and wrap the SIM's signature into a SignedData.
+ * (prepare is deterministic, so any instance can) and check they are what the
+ * SIM was given.  *out is then ready for sig_cms_finish.
  */
-static enum sig_err cms_assemble(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub,
-                                 const struct car_reply *r, uint8_t **der, size_t *der_len, char *why, size_t whylen)
+static enum sig_err cms_again(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub,
+                              struct sig_cms **out, char *why, size_t whylen)
 {
     struct sig_cms *p = NULL;
     const uint8_t *tbs;
     size_t tbs_len = 0;
     enum sig_err se;
 
+    *out = NULL;
     se = sig_cms_prepare(e->d.trust, sub->cert, sub->cert_len, txn->digest_alg, txn->doc_digest,
                          txn->doc_digest_len, (time_t)txn->signing_time, &p, why, whylen);
     if (se != SIG_OK)
-        goto out;
+        return se;
     tbs = sig_cms_tbs_digest(p, &tbs_len);
     if (!tbs || tbs_len != txn->digest_len || memcmp(tbs, txn->digest, tbs_len) != 0) {
         /* The registered certificate changed since the request was made. */
         snprintf(why, whylen, "the certificate changed after the request; the signed attributes differ");
-        se = SIG_ERR_CERT_MISMATCH;
-        goto out;
+        sig_cms_free(p);
+        return SIG_ERR_CERT_MISMATCH;
     }
-    se = sig_cms_finish(p, r->signature, r->sig_len, NULL, NULL, 0, der, der_len, why, whylen);
-out:
-    sig_cms_free(p);
-    return se;
+    *out = p;
+    return SIG_OK;
+}
+
+/*
+ * CAdES-B-T: the SIM's signature is verified, the SignedData waits for an
+ * RFC 3161 token over the signature value.  Owns copies and the prepared CMS.
+ */
+struct tsa_ctx {
+    struct gw_engine *e;
+    char id[Q_ID_LEN];
+    uint64_t cntr;
+    char rp[64];
+    struct pin_hex pin;
+    struct sig_cms *p;
+    uint8_t nonce[SIG_TSA_NONCE_LEN];
+    size_t sig_len, cert_len;
+    uint8_t *sig, *cert; /* point into data */
+    uint8_t data[];
+};
+
+static void tsa_ctx_free(struct tsa_ctx *t)
+{
+    sig_cms_free(t->p);
+    OPENSSL_cleanse(t->data, t->sig_len + t->cert_len);
+    free(t);
+}
+
+/* No timestamp, no signature: a B-T was asked for, a B-B would silently be less. */
+static void tsa_failed(struct tsa_ctx *t, const char *why)
+{
+    struct gw_engine *e = t->e;
+
+    e->tsa_failed++;
+    LOGP_RL(LOG_WARN, 10, "txn", t->id, "timestamp failed: %s", why);
+    finish(e, t->id, t->cntr, Q_FAILED, "TIMESTAMP_FAILED", 900, why, NULL, 0, NULL, 0);
+    tsa_ctx_free(t);
+}
+
+static void tsa_replied(void *arg, int ok, long status, const uint8_t *body, size_t len, const char *http_why)
+{
+    struct tsa_ctx *t = arg;
+    struct gw_engine *e = t->e;
+    uint8_t *tok = NULL, *der = NULL;
+    size_t tok_len = 0, der_len = 0;
+    char why[200] = "", msg[256];
+    enum sig_err se;
+
+    (void)status;
+    if (e->closing) {
+        tsa_ctx_free(t);
+        return;
+    }
+    if (!ok) {
+        snprintf(msg, sizeof(msg), "timestamp authority: %s", http_why ? http_why : "no answer");
+        tsa_failed(t, msg);
+        return;
+    }
+    se = sig_tsa_check_reply(e->tsa, t->sig, t->sig_len, t->nonce, body, len, &tok, &tok_len, NULL, why, sizeof(why));
+    if (se == SIG_OK)
+        se = sig_cms_finish(t->p, t->sig, t->sig_len, e->tsa, tok, tok_len, &der, &der_len, why, sizeof(why));
+    free(tok);
+    if (se != SIG_OK) {
+        snprintf(msg, sizeof(msg), "timestamp refused: %s", why[0] ? why : sig_strerror(se));
+        tsa_failed(t, msg);
+        return;
+    }
+    e->tsa_ok++;
+    revoc_start(e, t->id, t->cntr, t->rp, t->cert, t->cert_len, der, der_len, &t->pin);
+    free(der);
+    tsa_ctx_free(t);
+}
+
+/* Ask the TSA for a token over the SIM's signature; takes p. */
+static void tsa_start(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub, const uint8_t *sig,
+                      size_t sig_len, struct sig_cms *p, const struct pin_hex *pin)
+{
+    struct tsa_ctx *t = calloc(1, sizeof(*t) + sig_len + sub->cert_len);
+    uint8_t *req = NULL;
+    size_t req_len = 0;
+
+    if (!t) {
+        sig_cms_free(p);
+        LOGP(LOG_ERR, "txn", txn->id, "out of memory asking for a timestamp (the sweeper will expire it)");
+        return;
+    }
+    t->e = e;
+    t->cntr = txn->cntr;
+    t->p = p;
+    t->pin = *pin;
+    snprintf(t->id, sizeof(t->id), "%s", txn->id);
+    snprintf(t->rp, sizeof(t->rp), "%s", txn->rp);
+    t->sig = t->data;
+    t->sig_len = sig_len;
+    memcpy(t->sig, sig, sig_len);
+    t->cert = t->data + sig_len;
+    t->cert_len = sub->cert_len;
+    memcpy(t->cert, sub->cert, sub->cert_len);
+    if (sig_tsa_request(t->sig, t->sig_len, t->nonce, &req, &req_len) != SIG_OK ||
+        gw_httpc_post(e->httpc, e->d.cfg->tsa_url, "application/timestamp-query", req, req_len, tsa_replied, t) != 0) {
+        free(req);
+        tsa_failed(t, "the timestamp request could not be sent");
+        return;
+    }
+    free(req);
 }
 
 /* The SIM signed: check the signature against the registered certificate. */
@@ -564,6 +748,8 @@ static void finish_signed(struct gw_engine *e, const struct q_txn *txn, const st
     char why[256] = "";
     uint8_t *der = NULL;
     size_t der_len = 0;
+    struct sig_cms *p = NULL;
+    struct pin_hex pin = {0};
     enum sig_err se;
 
     if (!sub->cert || sub->cert_len == 0) {
@@ -571,19 +757,32 @@ static void finish_signed(struct gw_engine *e, const struct q_txn *txn, const st
                NULL, 0, NULL, 0);
         return;
     }
-    se = sig_verify_digest(e->d.trust, sub->cert, sub->cert_len, txn->digest_alg, txn->digest, txn->digest_len,
-                           r->signature, r->sig_len, time(NULL), why, sizeof(why));
+    se = sig_verify_digest_cached(e->d.trust, e->vc, sub->cert, sub->cert_len, txn->digest_alg, txn->digest,
+                                  txn->digest_len, r->signature, r->sig_len, time(NULL), why, sizeof(why));
+    if (se == SIG_OK) {
+        se = binding(sub, &pin, why, sizeof(why));
+        if (se == SIG_ERR_CERT_MISMATCH)
+            e->cert_mismatch++;
+    }
     if (se == SIG_OK && txn->format == Q_FORMAT_CMS)
-        se = cms_assemble(e, txn, sub, r, &der, &der_len, why, sizeof(why));
+        se = cms_again(e, txn, sub, &p, why, sizeof(why));
+    if (se == SIG_OK && p && !e->tsa)
+        se = sig_cms_finish(p, r->signature, r->sig_len, NULL, NULL, 0, &der, &der_len, why, sizeof(why));
     if (se != SIG_OK) {
+        sig_cms_free(p);
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
         finish(e, txn->id, txn->cntr, Q_FAILED, sig_result_name(se), sig_etsi_status(se), why, NULL, 0, NULL, 0);
         return;
     }
+    if (p && e->tsa) {
+        tsa_start(e, txn, sub, r->signature, r->sig_len, p, &pin);
+        return;
+    }
+    sig_cms_free(p);
     if (der)
-        revoc_start(e, txn, sub, der, der_len);
+        revoc_start(e, txn->id, txn->cntr, txn->rp, sub->cert, sub->cert_len, der, der_len, &pin);
     else
-        revoc_start(e, txn, sub, r->signature, r->sig_len);
+        revoc_start(e, txn->id, txn->cntr, txn->rp, sub->cert, sub->cert_len, r->signature, r->sig_len, &pin);
     free(der);
 }
 
@@ -941,10 +1140,31 @@ static int revoc_open(struct gw_engine *e)
     struct sig_revoc_cfg rc = {.timeout_ms = e->d.cfg->revocation_timeout_ms};
     enum sig_err se = sig_revoc_new(e->d.base, e->d.trust, &cache, &rc, &e->revoc);
 
+    if (se == SIG_OK && e->vc)
+        se = sig_revoc_set_vcache(e->revoc, e->vc);
     if (se != SIG_OK) {
         LOGP(LOG_ERR, "txn", NULL, "cannot start the revocation checker: %s", sig_strerror(se));
         return -1;
     }
+    return 0;
+}
+
+/* CAdES-B-T: the TSA's roots, and an HTTP client on the loop to reach it. */
+static int tsa_open(struct gw_engine *e)
+{
+    struct gw_httpc_cfg hc = {.timeout_ms = e->d.cfg->tsa_timeout_ms, .max_body = 256 * 1024};
+    char why[256] = "";
+    enum sig_err se = sig_tsa_new(e->d.cfg->tsa_trust, NULL, &e->tsa, why, sizeof(why));
+
+    if (se != SIG_OK) {
+        LOGP(LOG_ERR, "txn", NULL, "tsa_trust %s: %s: %s", e->d.cfg->tsa_trust, sig_strerror(se), why);
+        return -1;
+    }
+    if (gw_httpc_new(e->d.base, &hc, &e->httpc) != 0) {
+        LOGP(LOG_ERR, "txn", NULL, "cannot start the HTTP client for the timestamp authority");
+        return -1;
+    }
+    LOGP(LOG_INFO, "txn", NULL, "CMS signatures are timestamped by %s (CAdES-B-T)", e->d.cfg->tsa_url);
     return 0;
 }
 
@@ -972,7 +1192,10 @@ enum gw_err gw_engine_new(const struct gw_engine_deps *deps, struct gw_engine **
             e->n_links++;
         }
     }
-    if (deps->cfg->revocation_check && revoc_open(e) != 0) {
+    /* Verdicts cached in process; a failure only costs speed (sig_vcache.h: NULL = uncached). */
+    if (sig_vcache_new(deps->trust, NULL, &e->vc) != SIG_OK)
+        e->vc = NULL;
+    if ((deps->cfg->revocation_check && revoc_open(e) != 0) || (deps->cfg->tsa_url[0] && tsa_open(e) != 0)) {
         gw_engine_free(e);
         return GW_ERR_INTERNAL;
     }
@@ -995,7 +1218,10 @@ void gw_engine_free(struct gw_engine *e)
         return;
     /* Checks still running are answered now (REVOCATION_UNKNOWN) and dropped: q is freed already. */
     e->closing = 1;
+    gw_httpc_free(e->httpc); /* timestamp requests still running are answered now and dropped */
     sig_revoc_free(e->revoc);
+    sig_vcache_free(e->vc);  /* after revoc, which borrows it */
+    sig_tsa_free(e->tsa);
     if (e->sweep_ev)
         event_free(e->sweep_ev);
     if (e->parked_ev)
@@ -1030,6 +1256,56 @@ int gw_engine_links_up(const struct gw_engine *e)
     return 1;
 }
 
+static void counter(struct evbuffer *out, const char *name, const char *help, const char *labels, uint64_t v)
+{
+    if (help)
+        evbuffer_add_printf(out, "# HELP simpki_%s %s\n# TYPE simpki_%s counter\n", name, help, name);
+    evbuffer_add_printf(out, "simpki_%s%s%s%s %llu\n", name, labels ? "{" : "", labels ? labels : "", labels ? "}" : "",
+                        (unsigned long long)v);
+}
+
+/* Revocation checker, verification cache, timestamps, binding: this instance's counters. */
+static void render_signer_metrics(const struct gw_engine *e, struct evbuffer *out)
+{
+    counter(out, "revocation_results_total", "revocation outcomes of verified signatures (unknown: hard-fail)",
+            "result=\"good\"", e->revoc_good);
+    counter(out, "revocation_results_total", NULL, "result=\"revoked\"", e->revoc_revoked);
+    counter(out, "revocation_results_total", NULL, "result=\"unknown\"", e->revoc_unknown);
+    if (e->revoc) {
+        struct sig_revoc_stats rs;
+        sig_revoc_get_stats(e->revoc, &rs);
+        counter(out, "revocation_checks_total", "certificate status checks started", NULL, rs.checks);
+        counter(out, "revocation_cache_hits_total", "answers taken from the Redis or in-process cache", NULL,
+                rs.cache_hits);
+        counter(out, "revocation_ocsp_fetches_total", "OCSP requests sent to a responder", NULL, rs.ocsp_fetches);
+        counter(out, "revocation_crl_fetches_total", "CRL downloads (fallback when OCSP gives no answer)", NULL,
+                rs.crl_fetches);
+        counter(out, "revocation_unknown_total", "checks no source could answer", NULL, rs.unknown);
+        counter(out, "revocation_soft_failed_total", "unknown status accepted under a soft-fail policy", NULL,
+                rs.soft_failed);
+    }
+    if (e->vc) {
+        struct sig_vcache_stats vs;
+        sig_vcache_get_stats(e->vc, &vs);
+        counter(out, "vcache_lookups_total", "verification cache lookups by table and outcome",
+                "table=\"cert\",outcome=\"hit\"", vs.cert_hits);
+        counter(out, "vcache_lookups_total", NULL, "table=\"cert\",outcome=\"miss\"", vs.cert_misses);
+        counter(out, "vcache_lookups_total", NULL, "table=\"path\",outcome=\"hit\"", vs.path_hits);
+        counter(out, "vcache_lookups_total", NULL, "table=\"path\",outcome=\"miss\"", vs.path_misses);
+        counter(out, "vcache_lookups_total", NULL, "table=\"revocation\",outcome=\"hit\"", vs.revoc_hits);
+        counter(out, "vcache_lookups_total", NULL, "table=\"revocation\",outcome=\"miss\"", vs.revoc_misses);
+        counter(out, "vcache_evictions_total", "verification cache entries evicted at the bound", NULL, vs.evictions);
+        gw_metrics_gauge(out, "vcache_entries", "verification cache entries now", "table=\"cert\"", (double)vs.certs);
+        gw_metrics_gauge(out, "vcache_entries", NULL, "table=\"revocation\"", (double)vs.revocs);
+    }
+    if (e->tsa) {
+        counter(out, "timestamps_total", "CAdES-B-T timestamps by outcome", "result=\"ok\"", e->tsa_ok);
+        counter(out, "timestamps_total", NULL, "result=\"failed\"", e->tsa_failed);
+    }
+    counter(out, "cert_mismatch_total", "signatures refused: registered certificate differs from the pinned one",
+            NULL, e->cert_mismatch);
+}
+
 void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out)
 {
     static const struct {
@@ -1061,6 +1337,7 @@ void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out)
         }
     }
     gw_metrics_gauge(out, "parked", "commands waiting for a carrier link to come up", NULL, (double)e->n_parked);
+    render_signer_metrics(e, out);
     for (size_t i = 0; i < e->n_links; i++) {
         snprintf(labels, sizeof(labels), "link=\"%s\"", car_link_name(e->links[i].link));
         gw_metrics_gauge(out, "link_up", i == 0 ? "1 when the link is bound" : NULL, labels, e->links[i].up);

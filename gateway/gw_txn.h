@@ -13,7 +13,11 @@
  * Outcomes (result / ETSI TS 102 204 status):
  *   OK 502 · REVOKED_CERTIFICATE 501 · REVOCATION_UNKNOWN 425 (hard-fail
  *   policy; a soft-fail relying party gets OK with "revocation not checked:
- *   <why>" as the message) · CERT_MISMATCH 503 · INVALID_SIGNATURE 503 (and CERT_EXPIRED, CERT_NOT_YET_VALID,
+ *   <why>" as the message) · CERT_MISMATCH 503 (the registered certificate's
+ *   serial or key is not the pinned one and the registry did not approve the
+ *   change) · TIMESTAMP_FAILED 900 (CMS with tsa_url set: the TSA did not
+ *   answer, or its token did not verify; no signature is returned) ·
+ *   INVALID_SIGNATURE 503 (and CERT_EXPIRED, CERT_NOT_YET_VALID,
  *   UNTRUSTED_CHAIN, WRONG_KEY_USAGE: 503 too) · USER_CANCEL 401 ·
  *   EXPIRED 208 (deadline or the SIM's own user timeout) · PIN_BLOCKED 402 ·
  *   CARD_BLOCKED 403 · NO_KEY 404 · NO_CERTIFICATE 422 · BAD_COMMAND 101 ·
@@ -79,6 +83,16 @@ struct gw_sign_req {
 };
 
 /*
+ * Binding (serial pinning): after the signature verifies, the certificate
+ * is checked against the subscriber's pin (sig_binding_check); the first
+ * successful signature pins it, and a certificate the registry replaced
+ * (repin, set by simpki-admin import) is re-pinned by the next one.  The pin
+ * is written by the finish script itself: no extra round trip.
+ *
+ * Timestamps (tsa_url set, CMS only): the SignedData gets an RFC 3161 token
+ * over the signature value (CAdES-B-T), requested with libcurl on the loop
+ * (gw_httpc.h) and verified against tsa_trust before it is embedded.
+ *
  * Revocation: after the signature verifies, the certificate's status is
  * checked (OCSP, then CRL; sig_revoc.h) unless revocation_check is off; the
  * OCSP response used is stored with the transaction.

@@ -1015,6 +1015,9 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
         (f->ocsp_len && !f->ocsp) || f->retention_ms <= 0 || f->etsi_status < 0 ||
         f->etsi_status > 999)
         goto fail;
+    if (f->pin_serial && (f->state != Q_COMPLETED || !f->cert_len || !f->pin_serial[0] ||
+                          strlen(f->pin_serial) >= 80 || !f->pin_spki_hex || strlen(f->pin_spki_hex) != 64))
+        goto fail;
     if ((rc = begin_txn_script(c, id, 4, &shard)) != Q_OK || (rc = arg_zset(c, shard, "due")) != Q_OK ||
         (rc = arg_zset(c, shard, "outbox")) != Q_OK || (rc = arg_key(c, shard, "sub", "")) != Q_OK ||
         (rc = arg_str(c, id)) != Q_OK || (rc = arg_u64(c, expect_cntr)) != Q_OK ||
@@ -1023,7 +1026,8 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
         (rc = arg_add(c, f->signature ? (const void *)f->signature : "", f->sig_len)) != Q_OK ||
         (rc = arg_add(c, f->cert ? (const void *)f->cert : "", f->cert_len)) != Q_OK ||
         (rc = arg_i64(c, f->now_ms)) != Q_OK || (rc = arg_i64(c, f->retention_ms)) != Q_OK ||
-        (rc = arg_add(c, f->ocsp ? (const void *)f->ocsp : "", f->ocsp_len)) != Q_OK)
+        (rc = arg_add(c, f->ocsp ? (const void *)f->ocsp : "", f->ocsp_len)) != Q_OK ||
+        (rc = arg_str(c, f->pin_serial)) != Q_OK || (rc = arg_str(c, f->pin_serial ? f->pin_spki_hex : NULL)) != Q_OK)
         goto fail;
     call_submit(c);
     return;

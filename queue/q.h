@@ -11,7 +11,13 @@
  * hash-tag braces so that one subscriber's keys share a Redis Cluster slot):
  *
  *   spk:{N}:sub:<msisdn>      hash  registry: net, iccid, kv, cert, status,
- *                                   cntr (OTA counter), busy (pending txn id)
+ *                                   cntr (OTA counter), busy (pending txn id),
+ *                                   pin_serial + pin_spki (the certificate the
+ *                                   subscriber has signed with: serial hex,
+ *                                   SHA-256 of the SPKI in hex; written by
+ *                                   finish), repin ("1": the registry replaced
+ *                                   the certificate, the next signature may
+ *                                   re-pin; set by q_sync_sub_put)
  *   spk:{N}:txn:<id>          hash  the transaction; gets a TTL when finished
  *   spk:{N}:due               zset  pending txn id -> deadline (ms)
  *   spk:{N}:outbox            zset  txn id not yet accepted by an SMSC ->
@@ -91,6 +97,11 @@ struct q_sub {
     char status[16];      /* "active", "suspended", "revoked" */
     const uint8_t *cert;  /* DER of the current signing certificate */
     size_t cert_len;
+    /* Serial pinning (sig.h sig_pin): what the subscriber last signed with. */
+    int pinned;           /* 1 when pin_serial / pin_spki hold a pin */
+    char pin_serial[80];  /* uppercase hex serial */
+    uint8_t pin_spki[32]; /* SHA-256 of the SubjectPublicKeyInfo */
+    int repin;            /* 1: the registry replaced the certificate; a new pin is allowed once */
 };
 
 /* A transaction as stored.  In callbacks, pointers point into the reply. */
@@ -217,6 +228,14 @@ struct q_finish {
     const uint8_t *ocsp; size_t ocsp_len; /* may be NULL / 0 */
     int64_t now_ms;
     int64_t retention_ms;     /* the finished txn key expires after this */
+    /*
+     * Pin to store on the subscriber (Q_COMPLETED only; NULL = leave it):
+     * serial hex and 64 hex characters of the SPKI SHA-256.  Written, and
+     * `repin` cleared, in the same script and only while the registry still
+     * holds `cert`: an import that raced the signature keeps its repin.
+     */
+    const char *pin_serial;
+    const char *pin_spki_hex;
 };
 
 /*
@@ -275,7 +294,15 @@ struct q_sync;
 enum q_err q_sync_connect(const struct cfg_redis *cfg, struct q_sync **out, char *why, size_t whylen)
     __attribute__((warn_unused_result));
 void q_sync_free(struct q_sync *qs);
-/* Insert or replace a subscriber; the OTA counter and busy marker are kept. */
+/*
+ * Insert or replace a subscriber; the OTA counter, busy marker and stored
+ * pin are kept.  Here sub->pinned / pin_serial / pin_spki, when set, are the
+ * pin of the certificate being written (sig_pin_of; the admin import sets
+ * them): a pinned subscriber whose stored pin differs gets repin = "1"
+ * (atomically with the write), so its next signature may use the new
+ * certificate and re-pin.  Without them, repin is set when the certificate
+ * octets change.
+ */
 enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub);
 /* cert is malloc'd into *cert_out (caller frees), may be NULL to skip. */
 enum q_err q_sync_sub_get(struct q_sync *qs, const char *msisdn, struct q_sub *out, uint8_t **cert_out);

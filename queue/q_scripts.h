@@ -101,8 +101,11 @@ static const char q_lua_lookup[] =
 /*
  * KEYS: 1 txn, 2 due, 3 outbox, 4 sub prefix
  * ARGV: 1 id, 2 expect cntr ("0" = any), 3 state, 4 result, 5 etsi_status,
- *       6 detail, 7 signature, 8 cert, 9 now, 10 retention ms, 11 ocsp
+ *       6 detail, 7 signature, 8 cert, 9 now, 10 retention ms, 11 ocsp,
+ *       12 pin serial ("" = leave the pin), 13 pin spki (hex)
  * -> {"OK"} | {"NOTFOUND"} | {"CONFLICT"}
+ * The pin is written (and repin cleared) only while the subscriber's cert is
+ * still the one the signature was checked with (ARGV 8).
  */
 static const char q_lua_finish[] =
     "local t = redis.call('HMGET', KEYS[1], 'state', 'cntr', 'msisdn')\n"
@@ -116,6 +119,10 @@ static const char q_lua_finish[] =
     "if t[3] then\n"
     "  local sk = KEYS[4] .. t[3]\n"
     "  if redis.call('HGET', sk, 'busy') == ARGV[1] then redis.call('HDEL', sk, 'busy') end\n"
+    "  if ARGV[12] ~= '' and redis.call('HGET', sk, 'cert') == ARGV[8] then\n"
+    "    redis.call('HSET', sk, 'pin_serial', ARGV[12], 'pin_spki', ARGV[13])\n"
+    "    redis.call('HDEL', sk, 'repin')\n"
+    "  end\n"
     "end\n"
     "redis.call('PEXPIRE', KEYS[1], ARGV[10])\n"
     "redis.call('PUBLISH', '" Q_DONE_CHANNEL "', ARGV[1])\n"

@@ -123,6 +123,26 @@ static enum q_err sub_key(const struct q_sync *qs, const char *msisdn, char key[
     return q_key(key, Q_KEY_MAX, q_shard_of(msisdn, qs->shards), "sub", msisdn);
 }
 
+/*
+ * KEYS 1 sub.  ARGV 1 the new certificate, 2 its pin serial, 3 its SPKI hash
+ * (hex), both "" when unknown.  A pinned subscriber gets repin when the new
+ * certificate's pin differs from the stored one (or, without a pin given,
+ * when the certificate octets change).  Comparing with the pin, not with the
+ * stored certificate, means an import also approves a certificate that got
+ * into the registry some other way.
+ */
+static const char repin_lua[] =
+    "local ps = redis.call('HGET', KEYS[1], 'pin_serial')\n"
+    "if not ps then return 0 end\n"
+    "local change\n"
+    "if ARGV[2] ~= '' then\n"
+    "  change = ps ~= ARGV[2] or redis.call('HGET', KEYS[1], 'pin_spki') ~= ARGV[3]\n"
+    "else\n"
+    "  change = redis.call('HGET', KEYS[1], 'cert') ~= ARGV[1]\n"
+    "end\n"
+    "if change then redis.call('HSET', KEYS[1], 'repin', '1') end\n"
+    "return 0\n";
+
 enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub)
 {
     char key[Q_KEY_MAX], net[16], kv[8];
@@ -143,12 +163,32 @@ enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub)
     snprintf(kv, sizeof kv, "%u", (unsigned)sub->kv);
 
     /*
-     * One script-free atomic step: HSET of the given fields (cntr and busy are
-     * left alone, so re-provisioning never reuses an OTA counter or frees a
-     * subscriber mid-transaction) and HDEL cert when there is none, in
-     * MULTI/EXEC so a reader never sees the new status with the old cert.
+     * One atomic step: the repin check (a small EVAL, when a cert is given),
+     * HSET of the given fields (cntr, busy and the pin are left alone, so
+     * re-provisioning never reuses an OTA counter or frees a subscriber
+     * mid-transaction) and HDEL cert when there is none, in MULTI/EXEC so a
+     * reader never sees the new status with the old cert.
      */
     redisAppendCommand(qs->c, "MULTI");
+    if (sub->cert_len) {
+        /* A pinned subscriber whose certificate changes may re-pin once (before the HSET sees the new one). */
+        static const char hex[] = "0123456789abcdef";
+        char spki[65] = "";
+        const char *ev[7] = {"EVAL", repin_lua, "1", key, (const char *)sub->cert, "", ""};
+        size_t evlen[7] = {4, strlen(repin_lua), 1, strlen(key), sub->cert_len, 0, 0};
+        if (sub->pinned && sub->pin_serial[0]) {
+            for (size_t i = 0; i < sizeof(sub->pin_spki); i++) {
+                spki[2 * i] = hex[sub->pin_spki[i] >> 4];
+                spki[2 * i + 1] = hex[sub->pin_spki[i] & 15];
+            }
+            spki[64] = '\0';
+            ev[5] = sub->pin_serial;
+            evlen[5] = strnlen(sub->pin_serial, sizeof(sub->pin_serial));
+            ev[6] = spki;
+            evlen[6] = 64;
+        }
+        redisAppendCommandArgv(qs->c, 7, ev, evlen);
+    }
 #define ADD(p, l) (argv[argc] = (p), len[argc] = (l), argc++)
     ADD("HSET", 4);
     ADD(key, strlen(key));
@@ -172,8 +212,8 @@ enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub)
         redisAppendCommand(qs->c, "HDEL %s cert", key);
     redisAppendCommand(qs->c, "EXEC");
 
-    /* MULTI, HSET, [HDEL], EXEC: the last answer carries the outcome. */
-    for (int i = 0; i < (sub->cert_len ? 3 : 4); i++) {
+    /* MULTI, EVAL + HSET or HSET + HDEL, EXEC: the last answer carries the outcome. */
+    for (int i = 0; i < 4; i++) {
         void *rv = NULL;
         if (redisGetReply(qs->c, &rv) != REDIS_OK) {
             rc = Q_ERR_AGAIN;

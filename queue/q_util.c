@@ -294,10 +294,25 @@ enum q_err q_parse_txn(const redisReply *r, struct q_txn *t)
     return rc;
 }
 
+/* 64 hex digits (either case) into 32 octets. */
+static enum q_err parse_hex32(const redisReply *v, uint8_t out[32])
+{
+    if (v->type != REDIS_REPLY_STRING || v->len != 64)
+        return Q_ERR_PROTO;
+    for (size_t i = 0; i < 32; i++) {
+        int hi = hexval((char)(v->str[2 * i] | 0x20)), lo = hexval((char)(v->str[2 * i + 1] | 0x20));
+        if (hi < 0 || lo < 0)
+            return Q_ERR_PROTO;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return Q_OK;
+}
+
 enum q_err q_parse_sub(const redisReply *r, struct q_sub *s)
 {
     enum q_err rc;
     int64_t x;
+    int have_serial = 0, have_spki = 0;
 
     memset(s, 0, sizeof *s);
     if ((rc = check_pairs(r)) != Q_OK)
@@ -319,7 +334,17 @@ enum q_err q_parse_sub(const redisReply *r, struct q_sub *s)
         } else if (name_is(k, "cert")) {
             s->cert = v->len ? (const uint8_t *)v->str : NULL;
             s->cert_len = (size_t)v->len;
+        } else if (name_is(k, "pin_serial")) {
+            rc = copy_str(s->pin_serial, sizeof s->pin_serial, v);
+            have_serial = v->len > 0;
+        } else if (name_is(k, "pin_spki")) {
+            rc = parse_hex32(v, s->pin_spki);
+            have_spki = 1;
+        } else if (name_is(k, "repin")) {
+            s->repin = q_reply_is(v, "1");
         }
     }
+    /* Half a pin is no pin: the binding check then treats the subscriber as new. */
+    s->pinned = rc == Q_OK && have_serial && have_spki;
     return rc;
 }

@@ -274,5 +274,7 @@ int main(int argc, char **argv)
     event_base_loop(f.base, EVLOOP_NONBLOCK);
     event_base_free(f.base);
     redisFree(c);
+    free(f.create_us);
+    free(f.finish_us);
     return 0;
 }

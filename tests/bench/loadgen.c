@@ -77,6 +77,7 @@ struct lg {
     uint64_t in_flight;
     unsigned n_conns;
     struct conn *idle;
+    struct conn *all;        /* every connection, for the final free */
     struct samples lat, post;
     struct event *tick;
     int stopping;
@@ -91,6 +92,7 @@ struct conn {
     struct bufferevent *bev;
     enum cstate st;
     struct conn *next_idle;
+    struct conn *next_all, **prev_all;
     struct txn t;
     int has_txn;
     /* response parsing */
@@ -204,6 +206,15 @@ static void conn_drop(struct conn *c, const char *why)
     }
     bufferevent_free(c->bev);
     lg->n_conns--;
+    /* it may sit in the idle list (a connection that failed to connect) */
+    for (struct conn **pp = &lg->idle; *pp; pp = &(*pp)->next_idle)
+        if (*pp == c) {
+            *pp = c->next_idle;
+            break;
+        }
+    *c->prev_all = c->next_all;
+    if (c->next_all)
+        c->next_all->prev_all = c->prev_all;
     free(c);
     if (lg->mode == M_CLOSED && !lg->stopping) {
         struct conn *n = conn_new(lg);
@@ -389,6 +400,11 @@ static struct conn *conn_new(struct lg *lg)
     }
     c->st = C_CONNECTING;
     lg->n_conns++;
+    c->next_all = lg->all;
+    if (c->next_all)
+        c->next_all->prev_all = &c->next_all;
+    c->prev_all = &lg->all;
+    lg->all = c;
     return c;
 }
 
@@ -615,8 +631,10 @@ int main(int argc, char **argv)
         getrusage(RUSAGE_SELF, &ru);
         cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
     }
-    qsort(lg.lat.v, lg.lat.n, sizeof(uint32_t), cmp_u32);
-    qsort(lg.post.v, lg.post.n, sizeof(uint32_t), cmp_u32);
+    if (lg.lat.n)
+        qsort(lg.lat.v, lg.lat.n, sizeof(uint32_t), cmp_u32);
+    if (lg.post.n)
+        qsort(lg.post.v, lg.post.n, sizeof(uint32_t), cmp_u32);
     window = lg.duration;
     if (lg.mode == M_FILL)
         window = (double)(now_us() - lg.t0_us) / 1e6;
@@ -645,5 +663,16 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < 16 && lg.results[i][0]; i++)
         printf("%s\"%s\":%llu", i ? "," : "", lg.results[i], (unsigned long long)lg.result_n[i]);
     printf("}}\n");
+    while (lg.all) {
+        struct conn *c = lg.all;
+        lg.all = c->next_all;
+        bufferevent_free(c->bev);
+        free(c);
+    }
+    event_free(lg.tick);
+    event_base_free(lg.base);
+    free(lg.lat.v);
+    free(lg.post.v);
+    free(lg.busy);
     return 0;
 }
