@@ -9,30 +9,18 @@
 const char *car_strerror(enum car_err err)
 {
     switch (err) {
-    case CAR_OK:
-        return "ok";
-    case CAR_ERR_AGAIN:
-        return "try again later";
-    case CAR_ERR_MALFORMED:
-        return "malformed input";
-    case CAR_ERR_TOO_LONG:
-        return "too long";
-    case CAR_ERR_AUTH:
-        return "authentication failed";
-    case CAR_ERR_UNSUPPORTED:
-        return "unsupported";
-    case CAR_ERR_NOMEM:
-        return "out of memory";
-    case CAR_ERR_IO:
-        return "i/o error";
-    case CAR_ERR_PERMANENT:
-        return "refused permanently";
-    case CAR_ERR_TIMEOUT:
-        return "timed out";
-    case CAR_ERR_INVALID:
-        return "invalid argument";
-    case CAR_ERR_NOT_FOUND:
-        return "not found";
+    case CAR_OK: return "ok";
+    case CAR_ERR_AGAIN: return "try again later";
+    case CAR_ERR_MALFORMED: return "malformed input";
+    case CAR_ERR_TOO_LONG: return "too long";
+    case CAR_ERR_AUTH: return "authentication failed";
+    case CAR_ERR_UNSUPPORTED: return "unsupported";
+    case CAR_ERR_NOMEM: return "out of memory";
+    case CAR_ERR_IO: return "i/o error";
+    case CAR_ERR_PERMANENT: return "refused permanently";
+    case CAR_ERR_TIMEOUT: return "timed out";
+    case CAR_ERR_INVALID: return "invalid argument";
+    case CAR_ERR_NOT_FOUND: return "not found";
     }
     /* Not a default: label, so that -Wswitch flags a new enum value. */
     return "unknown error";

@@ -33,14 +33,14 @@ struct cfg_smpp;
 /* One error enum for the whole carriers library; 0 = OK, values are stable. */
 enum car_err {
     CAR_OK = 0,
-    CAR_ERR_AGAIN = 1,      /* try again later: link down, window full, throttled */
-    CAR_ERR_MALFORMED = 2,  /* malformed input: PDU, UDH, packet or TLV */
-    CAR_ERR_TOO_LONG = 3,   /* does not fit: text over the SIM's limit, packet over 8 SMS */
-    CAR_ERR_AUTH = 4,       /* cryptographic checksum failed / bind refused */
-    CAR_ERR_UNSUPPORTED = 5,/* known but unsupported value (algorithm, command, IEI) */
+    CAR_ERR_AGAIN = 1,       /* try again later: link down, window full, throttled */
+    CAR_ERR_MALFORMED = 2,   /* malformed input: PDU, UDH, packet or TLV */
+    CAR_ERR_TOO_LONG = 3,    /* does not fit: text over the SIM's limit, packet over 8 SMS */
+    CAR_ERR_AUTH = 4,        /* cryptographic checksum failed / bind refused */
+    CAR_ERR_UNSUPPORTED = 5, /* known but unsupported value (algorithm, command, IEI) */
     CAR_ERR_NOMEM = 6,
-    CAR_ERR_IO = 7,         /* socket error, connection lost */
-    CAR_ERR_PERMANENT = 8,  /* the carrier refused the message for good */
+    CAR_ERR_IO = 7,        /* socket error, connection lost */
+    CAR_ERR_PERMANENT = 8, /* the carrier refused the message for good */
     CAR_ERR_TIMEOUT = 9,
     CAR_ERR_INVALID = 10,   /* bad argument from the caller (a bug, or bad API input) */
     CAR_ERR_NOT_FOUND = 11, /* no such network / prefix / key */
@@ -50,9 +50,9 @@ const char *car_strerror(enum car_err err);
 
 /* The subscriber as the transport needs to know it. */
 struct car_subscriber {
-    char msisdn[16];  /* international form without '+': 84912345678 */
-    char iccid[24];   /* ASCII digits; keys are diversified from it */
-    uint8_t ota_kv;   /* OTA key version, 1..15 */
+    char msisdn[16]; /* international form without '+': 84912345678 */
+    char iccid[24];  /* ASCII digits; keys are diversified from it */
+    uint8_t ota_kv;  /* OTA key version, 1..15 */
 };
 
 enum car_op {
@@ -69,20 +69,20 @@ enum car_op {
 struct car_request {
     enum car_op op;
     struct car_subscriber sub;
-    uint64_t cntr;           /* OTA counter, allocated atomically in Redis */
-    uint8_t txn_ref[8];      /* correlates the answer with the transaction */
-    uint8_t key_ref;         /* 0x01 signing key, 0x02 authentication key */
+    uint64_t cntr;      /* OTA counter, allocated atomically in Redis */
+    uint8_t txn_ref[8]; /* correlates the answer with the transaction */
+    uint8_t key_ref;    /* 0x01 signing key, 0x02 authentication key */
 
     /* CAR_OP_SIGN */
-    uint8_t digest_alg;      /* SPKA/1 code: 1 SHA-256, 2 SHA-384, 3 SHA-512 */
+    uint8_t digest_alg; /* SPKA/1 code: 1 SHA-256, 2 SHA-384, 3 SHA-512 */
     const uint8_t *digest;
     size_t digest_len;
     const char *display_text; /* UTF-8; the transport picks GSM-7 or UCS2 */
-    char vc[5];              /* verification code, 4 ASCII digits, "" for none */
+    char vc[5];               /* verification code, 4 ASCII digits, "" for none */
     uint16_t user_timeout_s;
 
     /* CAR_OP_GENKEY */
-    uint8_t key_alg;         /* 1 RSA-2048, 2 ECDSA P-256 */
+    uint8_t key_alg; /* 1 RSA-2048, 2 ECDSA P-256 */
 
     /* CAR_OP_PUTCERT */
     const uint8_t *cert_der;
@@ -91,13 +91,15 @@ struct car_request {
 
 /* A decoded answer.  The pointers point into `buf`, owned by the struct. */
 struct car_reply {
-    uint64_t cntr;           /* echoed counter of the command answered */
-    uint8_t por_status;      /* TS 102 225 response status, 0 = PoR OK */
-    uint8_t op;              /* enum car_op of the answered command */
+    uint64_t cntr;      /* echoed counter of the command answered */
+    uint8_t por_status; /* TS 102 225 response status, 0 = PoR OK */
+    uint8_t op;         /* enum car_op of the answered command */
     uint8_t txn_ref[8];
-    uint8_t result;          /* SPKA/1 result, meaningful when por_status == 0 */
-    const uint8_t *signature; size_t sig_len;   /* SIGN */
-    const uint8_t *spki;      size_t spki_len;  /* GENKEY: SubjectPublicKeyInfo DER */
+    uint8_t result; /* SPKA/1 result, meaningful when por_status == 0 */
+    const uint8_t *signature;
+    size_t sig_len; /* SIGN */
+    const uint8_t *spki;
+    size_t spki_len; /* GENKEY: SubjectPublicKeyInfo DER */
     uint8_t buf[1280];
 };
 
@@ -123,14 +125,13 @@ struct car_link_stats {
 
 struct car_ops {
     const char *name; /* "smpp" */
-    enum car_err (*open)(struct event_base *base, const struct cfg_carrier *carrier,
-                         const struct cfg_smpp *link_cfg, const struct car_events *ev,
-                         struct car_link **out);
+    enum car_err (*open)(struct event_base *base, const struct cfg_carrier *carrier, const struct cfg_smpp *link_cfg,
+                         const struct car_events *ev, struct car_link **out);
     /* Queue a request; the outcome arrives through ev->sent(handle). */
     enum car_err (*submit)(struct car_link *link, const struct car_request *req, void *handle);
     /* Decrypt and parse an answer received through ev->mo(). */
-    enum car_err (*decode)(struct car_link *link, const struct car_subscriber *sub,
-                           const uint8_t *data, size_t len, struct car_reply *out);
+    enum car_err (*decode)(struct car_link *link, const struct car_subscriber *sub, const uint8_t *data, size_t len,
+                           struct car_reply *out);
     void (*stats)(const struct car_link *link, struct car_link_stats *out);
     void (*close)(struct car_link *link);
 };
@@ -159,8 +160,8 @@ static inline enum car_err car_link_submit(struct car_link *l, const struct car_
 {
     return ((struct car_link_base *)(void *)l)->ops->submit(l, r, h);
 }
-static inline enum car_err car_link_decode(struct car_link *l, const struct car_subscriber *s,
-                                           const uint8_t *d, size_t n, struct car_reply *o)
+static inline enum car_err car_link_decode(struct car_link *l, const struct car_subscriber *s, const uint8_t *d,
+                                           size_t n, struct car_reply *o)
 {
     return ((struct car_link_base *)(void *)l)->ops->decode(l, s, d, n, o);
 }

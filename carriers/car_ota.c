@@ -15,16 +15,16 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#define CHL 0x15
-#define RHL 0x12
-#define SPI1 0x16
-#define SPI2 0x39
-#define CMD_HDR 10  /* CPL(2) CHL SPI(2) KIc KID TAR(3) */
+#define CHL      0x15
+#define RHL      0x12
+#define SPI1     0x16
+#define SPI2     0x39
+#define CMD_HDR  10 /* CPL(2) CHL SPI(2) KIc KID TAR(3) */
 #define RESP_HDR 6  /* RPL(2) RHL TAR(3) */
-#define CMD_SEC 14  /* CNTR(5) PCNTR CC(8) */
+#define CMD_SEC  14 /* CNTR(5) PCNTR CC(8) */
 #define RESP_SEC 15 /* CNTR(5) PCNTR status CC(8) */
-#define CC_LEN 8
-#define BLOCK 16
+#define CC_LEN   8
+#define BLOCK    16
 
 static const uint8_t por_udh[3] = {0x02, 0x71, 0x00};
 
@@ -165,8 +165,8 @@ static size_t pad_for(size_t n)
     return (BLOCK - n % BLOCK) % BLOCK;
 }
 
-enum car_err ota_wrap_command(const struct ota_keys *k, uint64_t cntr, const uint8_t *data, size_t len,
-                              uint8_t *out, size_t cap, size_t *outlen)
+enum car_err ota_wrap_command(const struct ota_keys *k, uint64_t cntr, const uint8_t *data, size_t len, uint8_t *out,
+                              size_t cap, size_t *outlen)
 {
     uint8_t plain[OTA_MAX_PACKET];
     uint8_t mac[16];
@@ -214,8 +214,8 @@ out:
     return rc;
 }
 
-enum car_err ota_wrap_response(const struct ota_keys *k, uint64_t cntr, uint8_t status, const uint8_t *data,
-                               size_t len, uint8_t *out, size_t cap, size_t *outlen)
+enum car_err ota_wrap_response(const struct ota_keys *k, uint64_t cntr, uint8_t status, const uint8_t *data, size_t len,
+                               uint8_t *out, size_t cap, size_t *outlen)
 {
     uint8_t plain[OTA_MAX_PACKET];
     uint8_t mac[16];
@@ -278,8 +278,8 @@ static enum car_err check_padding(const uint8_t *plain, size_t clen, size_t sec,
     return CAR_OK;
 }
 
-enum car_err ota_unwrap_command(const struct ota_keys *k, const uint8_t *pkt, size_t len, uint8_t *plain,
-                                size_t cap, struct ota_command *out)
+enum car_err ota_unwrap_command(const struct ota_keys *k, const uint8_t *pkt, size_t len, uint8_t *plain, size_t cap,
+                                struct ota_command *out)
 {
     uint8_t mac[16];
     size_t clen;
@@ -326,8 +326,8 @@ out:
     return rc;
 }
 
-enum car_err ota_unwrap_response(const struct ota_keys *k, const uint8_t *pkt, size_t len, uint8_t *plain,
-                                 size_t cap, struct ota_response *out)
+enum car_err ota_unwrap_response(const struct ota_keys *k, const uint8_t *pkt, size_t len, uint8_t *plain, size_t cap,
+                                 struct ota_response *out)
 {
     uint8_t mac[16];
     size_t clen;

@@ -18,9 +18,9 @@
 
 #include "car.h"
 
-#define OTA_TAR_SPK "\x53\x50\x4B"
-#define OTA_MAX_PACKET 1070  /* what 8 segments carry: 132 + 7 * 134 */
-#define OTA_CNTR_MAX 0xFFFFFFFFFFULL /* 5 octets */
+#define OTA_TAR_SPK    "\x53\x50\x4B"
+#define OTA_MAX_PACKET 1070            /* what 8 segments carry: 132 + 7 * 134 */
+#define OTA_CNTR_MAX   0xFFFFFFFFFFULL /* 5 octets */
 
 /* TS 102 225 table 5 response status codes. */
 enum ota_status {
@@ -60,14 +60,14 @@ void ota_keys_wipe(struct ota_keys *k);
  * into out (cap octets).  *outlen receives its length.
  * CAR_ERR_TOO_LONG when the packet would exceed OTA_MAX_PACKET or cap.
  */
-enum car_err ota_wrap_command(const struct ota_keys *k, uint64_t cntr, const uint8_t *data, size_t len,
-                              uint8_t *out, size_t cap, size_t *outlen) __attribute__((warn_unused_result));
+enum car_err ota_wrap_command(const struct ota_keys *k, uint64_t cntr, const uint8_t *data, size_t len, uint8_t *out,
+                              size_t cap, size_t *outlen) __attribute__((warn_unused_result));
 
 /* A parsed response packet; data points into the caller's `plain` buffer. */
 struct ota_response {
     uint64_t cntr;
-    uint8_t status;        /* enum ota_status */
-    const uint8_t *data;   /* response data (padding removed) */
+    uint8_t status;      /* enum ota_status */
+    const uint8_t *data; /* response data (padding removed) */
     size_t data_len;
 };
 
@@ -79,8 +79,8 @@ struct ota_response {
  * RHL, padding), CAR_ERR_NOT_FOUND (TAR is not SPK), CAR_ERR_AUTH (CC).
  * Nothing in *out may be trusted unless CAR_OK is returned.
  */
-enum car_err ota_unwrap_response(const struct ota_keys *k, const uint8_t *pkt, size_t len, uint8_t *plain,
-                                 size_t cap, struct ota_response *out) __attribute__((warn_unused_result));
+enum car_err ota_unwrap_response(const struct ota_keys *k, const uint8_t *pkt, size_t len, uint8_t *plain, size_t cap,
+                                 struct ota_response *out) __attribute__((warn_unused_result));
 
 /*
  * SIM side (simulator): the reverse of the two above.  ota_unwrap_command's
@@ -92,15 +92,14 @@ enum car_err ota_unwrap_response(const struct ota_keys *k, const uint8_t *pkt, s
  */
 struct ota_command {
     uint64_t cntr;
-    uint8_t kic, kid;      /* the KIc/KID octets as sent */
-    const uint8_t *data;   /* points into `plain` */
+    uint8_t kic, kid;    /* the KIc/KID octets as sent */
+    const uint8_t *data; /* points into `plain` */
     size_t data_len;
 };
-enum car_err ota_unwrap_command(const struct ota_keys *k, const uint8_t *pkt, size_t len, uint8_t *plain,
-                                size_t cap, struct ota_command *out) __attribute__((warn_unused_result));
-enum car_err ota_wrap_response(const struct ota_keys *k, uint64_t cntr, uint8_t status, const uint8_t *data,
-                               size_t len, uint8_t *out, size_t cap, size_t *outlen)
-    __attribute__((warn_unused_result));
+enum car_err ota_unwrap_command(const struct ota_keys *k, const uint8_t *pkt, size_t len, uint8_t *plain, size_t cap,
+                                struct ota_command *out) __attribute__((warn_unused_result));
+enum car_err ota_wrap_response(const struct ota_keys *k, uint64_t cntr, uint8_t status, const uint8_t *data, size_t len,
+                               uint8_t *out, size_t cap, size_t *outlen) __attribute__((warn_unused_result));
 
 /*
  * The tightest reading of a packet without keys: the TAR and the claimed

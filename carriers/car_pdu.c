@@ -22,57 +22,87 @@ enum fld_type { F_END = 0, F_CSTR, F_U8, F_SM, F_TLVS };
 
 struct fld {
     enum fld_type type;
-    uint16_t max;    /* F_CSTR: size including the NUL */
-    uint16_t off;    /* F_CSTR: offset in the libsmpp34 struct, for pdu_pack */
+    uint16_t max; /* F_CSTR: size including the NUL */
+    uint16_t off; /* F_CSTR: offset in the libsmpp34 struct, for pdu_pack */
     const char *name;
 };
 
-#define CSTR(st, f, n) { F_CSTR, (n), (uint16_t)offsetof(st, f), #f }
-#define U8(f) { F_U8, 0, 0, #f }
+#define CSTR(st, f, n)                             \
+    {                                              \
+        F_CSTR, (n), (uint16_t)offsetof(st, f), #f \
+    }
+#define U8(f)          \
+    {                  \
+        F_U8, 0, 0, #f \
+    }
 
 static const struct fld bind_flds[] = {
     CSTR(bind_transceiver_t, system_id, 16),
     CSTR(bind_transceiver_t, password, 9),
     CSTR(bind_transceiver_t, system_type, 13),
-    U8(interface_version), U8(addr_ton), U8(addr_npi),
+    U8(interface_version),
+    U8(addr_ton),
+    U8(addr_npi),
     CSTR(bind_transceiver_t, address_range, 41),
-    { F_END, 0, 0, NULL },
+    {F_END, 0, 0, NULL},
 };
 static const struct fld bind_resp_flds[] = {
     CSTR(bind_transceiver_resp_t, system_id, 16),
-    { F_TLVS, 0, 0, "tlv" },
-    { F_END, 0, 0, NULL },
+    {F_TLVS, 0, 0, "tlv"},
+    {F_END, 0, 0, NULL},
 };
 static const struct fld submit_flds[] = {
-    CSTR(submit_sm_t, service_type, 6), U8(source_addr_ton), U8(source_addr_npi),
-    CSTR(submit_sm_t, source_addr, 21), U8(dest_addr_ton), U8(dest_addr_npi),
-    CSTR(submit_sm_t, destination_addr, 21), U8(esm_class), U8(protocol_id), U8(priority_flag),
-    CSTR(submit_sm_t, schedule_delivery_time, 17), CSTR(submit_sm_t, validity_period, 17),
-    U8(registered_delivery), U8(replace_if_present_flag), U8(data_coding), U8(sm_default_msg_id),
-    { F_SM, 0, 0, "short_message" },
-    { F_TLVS, 0, 0, "tlv" },
-    { F_END, 0, 0, NULL },
+    CSTR(submit_sm_t, service_type, 6),
+    U8(source_addr_ton),
+    U8(source_addr_npi),
+    CSTR(submit_sm_t, source_addr, 21),
+    U8(dest_addr_ton),
+    U8(dest_addr_npi),
+    CSTR(submit_sm_t, destination_addr, 21),
+    U8(esm_class),
+    U8(protocol_id),
+    U8(priority_flag),
+    CSTR(submit_sm_t, schedule_delivery_time, 17),
+    CSTR(submit_sm_t, validity_period, 17),
+    U8(registered_delivery),
+    U8(replace_if_present_flag),
+    U8(data_coding),
+    U8(sm_default_msg_id),
+    {F_SM, 0, 0, "short_message"},
+    {F_TLVS, 0, 0, "tlv"},
+    {F_END, 0, 0, NULL},
 };
 static const struct fld deliver_flds[] = {
-    CSTR(deliver_sm_t, service_type, 6), U8(source_addr_ton), U8(source_addr_npi),
-    CSTR(deliver_sm_t, source_addr, 21), U8(dest_addr_ton), U8(dest_addr_npi),
-    CSTR(deliver_sm_t, destination_addr, 21), U8(esm_class), U8(protocol_id), U8(priority_flag),
-    CSTR(deliver_sm_t, schedule_delivery_time, 1), CSTR(deliver_sm_t, validity_period, 1),
-    U8(registered_delivery), U8(replace_if_present_flag), U8(data_coding), U8(sm_default_msg_id),
-    { F_SM, 0, 0, "short_message" },
-    { F_TLVS, 0, 0, "tlv" },
-    { F_END, 0, 0, NULL },
+    CSTR(deliver_sm_t, service_type, 6),
+    U8(source_addr_ton),
+    U8(source_addr_npi),
+    CSTR(deliver_sm_t, source_addr, 21),
+    U8(dest_addr_ton),
+    U8(dest_addr_npi),
+    CSTR(deliver_sm_t, destination_addr, 21),
+    U8(esm_class),
+    U8(protocol_id),
+    U8(priority_flag),
+    CSTR(deliver_sm_t, schedule_delivery_time, 1),
+    CSTR(deliver_sm_t, validity_period, 1),
+    U8(registered_delivery),
+    U8(replace_if_present_flag),
+    U8(data_coding),
+    U8(sm_default_msg_id),
+    {F_SM, 0, 0, "short_message"},
+    {F_TLVS, 0, 0, "tlv"},
+    {F_END, 0, 0, NULL},
 };
 static const struct fld submit_resp_flds[] = {
     CSTR(submit_sm_resp_t, message_id, 65),
-    { F_END, 0, 0, NULL },
+    {F_END, 0, 0, NULL},
 };
 static const struct fld deliver_resp_flds[] = {
     CSTR(deliver_sm_resp_t, message_id, 1),
-    { F_END, 0, 0, NULL },
+    {F_END, 0, 0, NULL},
 };
 static const struct fld header_flds[] = {
-    { F_END, 0, 0, NULL },
+    {F_END, 0, 0, NULL},
 };
 
 struct cmd_desc {
@@ -85,24 +115,24 @@ struct cmd_desc {
 
 #define NOTLV SIZE_MAX
 static const struct cmd_desc cmds[] = {
-    { PDU_GENERIC_NACK, "generic_nack", header_flds, sizeof(generic_nack_t), NOTLV },
-    { PDU_BIND_RECEIVER, "bind_receiver", bind_flds, sizeof(bind_receiver_t), NOTLV },
-    { PDU_BIND_RECEIVER_RESP, "bind_receiver_resp", bind_resp_flds, sizeof(bind_receiver_resp_t),
-      offsetof(bind_receiver_resp_t, tlv) },
-    { PDU_BIND_TRANSMITTER, "bind_transmitter", bind_flds, sizeof(bind_transmitter_t), NOTLV },
-    { PDU_BIND_TRANSMITTER_RESP, "bind_transmitter_resp", bind_resp_flds, sizeof(bind_transmitter_resp_t),
-      offsetof(bind_transmitter_resp_t, tlv) },
-    { PDU_SUBMIT_SM, "submit_sm", submit_flds, sizeof(submit_sm_t), offsetof(submit_sm_t, tlv) },
-    { PDU_SUBMIT_SM_RESP, "submit_sm_resp", submit_resp_flds, sizeof(submit_sm_resp_t), NOTLV },
-    { PDU_DELIVER_SM, "deliver_sm", deliver_flds, sizeof(deliver_sm_t), offsetof(deliver_sm_t, tlv) },
-    { PDU_DELIVER_SM_RESP, "deliver_sm_resp", deliver_resp_flds, sizeof(deliver_sm_resp_t), NOTLV },
-    { PDU_UNBIND, "unbind", header_flds, sizeof(unbind_t), NOTLV },
-    { PDU_UNBIND_RESP, "unbind_resp", header_flds, sizeof(unbind_resp_t), NOTLV },
-    { PDU_BIND_TRANSCEIVER, "bind_transceiver", bind_flds, sizeof(bind_transceiver_t), NOTLV },
-    { PDU_BIND_TRANSCEIVER_RESP, "bind_transceiver_resp", bind_resp_flds, sizeof(bind_transceiver_resp_t),
-      offsetof(bind_transceiver_resp_t, tlv) },
-    { PDU_ENQUIRE_LINK, "enquire_link", header_flds, sizeof(enquire_link_t), NOTLV },
-    { PDU_ENQUIRE_LINK_RESP, "enquire_link_resp", header_flds, sizeof(enquire_link_resp_t), NOTLV },
+    {PDU_GENERIC_NACK, "generic_nack", header_flds, sizeof(generic_nack_t), NOTLV},
+    {PDU_BIND_RECEIVER, "bind_receiver", bind_flds, sizeof(bind_receiver_t), NOTLV},
+    {PDU_BIND_RECEIVER_RESP, "bind_receiver_resp", bind_resp_flds, sizeof(bind_receiver_resp_t),
+     offsetof(bind_receiver_resp_t, tlv)},
+    {PDU_BIND_TRANSMITTER, "bind_transmitter", bind_flds, sizeof(bind_transmitter_t), NOTLV},
+    {PDU_BIND_TRANSMITTER_RESP, "bind_transmitter_resp", bind_resp_flds, sizeof(bind_transmitter_resp_t),
+     offsetof(bind_transmitter_resp_t, tlv)},
+    {PDU_SUBMIT_SM, "submit_sm", submit_flds, sizeof(submit_sm_t), offsetof(submit_sm_t, tlv)},
+    {PDU_SUBMIT_SM_RESP, "submit_sm_resp", submit_resp_flds, sizeof(submit_sm_resp_t), NOTLV},
+    {PDU_DELIVER_SM, "deliver_sm", deliver_flds, sizeof(deliver_sm_t), offsetof(deliver_sm_t, tlv)},
+    {PDU_DELIVER_SM_RESP, "deliver_sm_resp", deliver_resp_flds, sizeof(deliver_sm_resp_t), NOTLV},
+    {PDU_UNBIND, "unbind", header_flds, sizeof(unbind_t), NOTLV},
+    {PDU_UNBIND_RESP, "unbind_resp", header_flds, sizeof(unbind_resp_t), NOTLV},
+    {PDU_BIND_TRANSCEIVER, "bind_transceiver", bind_flds, sizeof(bind_transceiver_t), NOTLV},
+    {PDU_BIND_TRANSCEIVER_RESP, "bind_transceiver_resp", bind_resp_flds, sizeof(bind_transceiver_resp_t),
+     offsetof(bind_transceiver_resp_t, tlv)},
+    {PDU_ENQUIRE_LINK, "enquire_link", header_flds, sizeof(enquire_link_t), NOTLV},
+    {PDU_ENQUIRE_LINK_RESP, "enquire_link_resp", header_flds, sizeof(enquire_link_resp_t), NOTLV},
 };
 
 /* The bind structs share one layout; make sure, since bind_flds assumes it. */
@@ -301,8 +331,7 @@ static enum car_err precheck(const uint8_t *pdu, size_t len, struct pdu_tlvs *tl
                 pos += 4 + (size_t)tl;
             }
             break;
-        case F_END:
-            break;
+        case F_END: break;
         }
     }
     if (pos != len) {
@@ -330,8 +359,8 @@ static void free_lists(const struct cmd_desc *d, void *st)
     *tp = NULL;
 }
 
-enum car_err pdu_unpack(const uint8_t *pdu, size_t len, void *out, size_t out_size, struct pdu_tlvs *tlvs,
-                        char *why, size_t whylen)
+enum car_err pdu_unpack(const uint8_t *pdu, size_t len, void *out, size_t out_size, struct pdu_tlvs *tlvs, char *why,
+                        size_t whylen)
 {
     struct pdu_tlvs local;
     struct pdu_header h;
@@ -369,8 +398,7 @@ enum car_err pdu_unpack(const uint8_t *pdu, size_t len, void *out, size_t out_si
     /* The library may have built a TLV list before failing: free either way. */
     free_lists(d, out);
     if (r != 0) {
-        why_set(why, whylen, "%s: libsmpp34 unpack failed (%d): %.200s", d->name, smpp34_errno,
-                smpp34_strerror);
+        why_set(why, whylen, "%s: libsmpp34 unpack failed (%d): %.200s", d->name, smpp34_errno, smpp34_strerror);
         rc = CAR_ERR_MALFORMED;
         goto out;
     }
@@ -401,7 +429,7 @@ enum car_err pdu_pack(void *st, uint8_t *buf, size_t cap, size_t *outlen, char *
         /* deliver_sm_t lays its fields out differently from submit_sm_t (its
          * time fields are one octet), so read sm_length through the right type. */
         if (f->type == F_SM && (hdr[1] == PDU_DELIVER_SM ? ((const deliver_sm_t *)st)->sm_length
-                                                          : ((const submit_sm_t *)st)->sm_length) > PDU_SM_MAX) {
+                                                         : ((const submit_sm_t *)st)->sm_length) > PDU_SM_MAX) {
             why_set(why, whylen, "%s: sm_length over %d", d->name, PDU_SM_MAX);
             rc = CAR_ERR_INVALID;
             goto out;
@@ -441,8 +469,8 @@ static enum car_err cpy(uint8_t *dst, size_t size, const char *src)
     return CAR_OK;
 }
 
-enum car_err pdu_build_header_only(uint8_t *buf, size_t cap, size_t *outlen, uint32_t command_id,
-                                   uint32_t status, uint32_t seq)
+enum car_err pdu_build_header_only(uint8_t *buf, size_t cap, size_t *outlen, uint32_t command_id, uint32_t status,
+                                   uint32_t seq)
 {
     *outlen = 0;
     if (command_id != PDU_ENQUIRE_LINK && command_id != PDU_ENQUIRE_LINK_RESP && command_id != PDU_UNBIND &&
@@ -524,8 +552,7 @@ static int all_digits(const char *s)
     return 1;
 }
 
-enum car_err pdu_sm_spka(struct pdu_sm *sm, const char *source, const char *dest, const uint8_t *ud,
-                         size_t ud_len)
+enum car_err pdu_sm_spka(struct pdu_sm *sm, const char *source, const char *dest, const uint8_t *ud, size_t ud_len)
 {
     memset(sm, 0, sizeof(*sm));
     sm->message_state = -1;
@@ -554,33 +581,33 @@ enum car_err pdu_sm_spka(struct pdu_sm *sm, const char *source, const char *dest
 }
 
 /* submit_sm_t and deliver_sm_t share the field names; one macro per direction. */
-#define FROM_SM(out, st)                                                         \
-    do {                                                                         \
-        (out)->source_ton = (st).source_addr_ton;                                \
-        (out)->source_npi = (st).source_addr_npi;                                \
-        (out)->dest_ton = (st).dest_addr_ton;                                    \
-        (out)->dest_npi = (st).dest_addr_npi;                                    \
-        (out)->esm_class = (st).esm_class;                                       \
-        (out)->protocol_id = (st).protocol_id;                                   \
-        (out)->registered_delivery = (st).registered_delivery;                   \
-        (out)->data_coding = (st).data_coding;                                   \
-        (out)->ud_len = (st).sm_length;                                          \
-        memcpy((out)->ud, (st).short_message, (st).sm_length);                   \
+#define FROM_SM(out, st)                                       \
+    do {                                                       \
+        (out)->source_ton = (st).source_addr_ton;              \
+        (out)->source_npi = (st).source_addr_npi;              \
+        (out)->dest_ton = (st).dest_addr_ton;                  \
+        (out)->dest_npi = (st).dest_addr_npi;                  \
+        (out)->esm_class = (st).esm_class;                     \
+        (out)->protocol_id = (st).protocol_id;                 \
+        (out)->registered_delivery = (st).registered_delivery; \
+        (out)->data_coding = (st).data_coding;                 \
+        (out)->ud_len = (st).sm_length;                        \
+        memcpy((out)->ud, (st).short_message, (st).sm_length); \
     } while (0)
 
-#define FILL_SM(st, sm)                                                          \
-    do {                                                                         \
-        (st).source_addr_ton = (sm)->source_ton;                                 \
-        (st).source_addr_npi = (sm)->source_npi;                                 \
-        (st).dest_addr_ton = (sm)->dest_ton;                                     \
-        (st).dest_addr_npi = (sm)->dest_npi;                                     \
-        (st).esm_class = (sm)->esm_class;                                        \
-        (st).protocol_id = (sm)->protocol_id;                                    \
-        (st).registered_delivery = (sm)->registered_delivery;                    \
-        (st).data_coding = (sm)->data_coding;                                    \
-        (st).sm_length = (uint8_t)(sm)->ud_len;                                  \
-        if ((sm)->ud_len)                                                        \
-            memcpy((st).short_message, (sm)->ud, (sm)->ud_len);                  \
+#define FILL_SM(st, sm)                                         \
+    do {                                                        \
+        (st).source_addr_ton = (sm)->source_ton;                \
+        (st).source_addr_npi = (sm)->source_npi;                \
+        (st).dest_addr_ton = (sm)->dest_ton;                    \
+        (st).dest_addr_npi = (sm)->dest_npi;                    \
+        (st).esm_class = (sm)->esm_class;                       \
+        (st).protocol_id = (sm)->protocol_id;                   \
+        (st).registered_delivery = (sm)->registered_delivery;   \
+        (st).data_coding = (sm)->data_coding;                   \
+        (st).sm_length = (uint8_t)(sm)->ud_len;                 \
+        if ((sm)->ud_len)                                       \
+            memcpy((st).short_message, (sm)->ud, (sm)->ud_len); \
     } while (0)
 
 static enum car_err sm_check(const struct pdu_sm *sm)
@@ -639,8 +666,7 @@ static int add_tlv(tlv_t **list, uint16_t tag, const void *val, uint16_t len)
     return build_tlv(list, &t);
 }
 
-enum car_err pdu_build_deliver_sm(uint8_t *buf, size_t cap, size_t *outlen, uint32_t seq,
-                                  const struct pdu_sm *sm)
+enum car_err pdu_build_deliver_sm(uint8_t *buf, size_t cap, size_t *outlen, uint32_t seq, const struct pdu_sm *sm)
 {
     deliver_sm_t s;
     enum car_err rc;
@@ -659,8 +685,7 @@ enum car_err pdu_build_deliver_sm(uint8_t *buf, size_t cap, size_t *outlen, uint
     FILL_SM(s, sm);
     if (sm->receipted_id[0]) {
         tlv_t t;
-        int r = add_tlv(&s.tlv, TLVID_receipted_message_id, sm->receipted_id,
-                        (uint16_t)(strlen(sm->receipted_id) + 1));
+        int r = add_tlv(&s.tlv, TLVID_receipted_message_id, sm->receipted_id, (uint16_t)(strlen(sm->receipted_id) + 1));
         if (r == 0 && sm->message_state >= 0) {
             memset(&t, 0, sizeof(t));
             t.tag = TLVID_message_state;
@@ -822,8 +847,8 @@ enum car_err pdu_receipt_format(struct pdu_sm *sm, const char *id, const char *s
     if (strlen(id) >= PDU_MSGID_MAX)
         return CAR_ERR_INVALID;
     n = snprintf((char *)sm->ud, sizeof(sm->ud),
-                 "id:%s sub:001 dlvrd:001 submit date:2601010000 done date:2601010000 stat:%.7s err:%03u text:",
-                 id, stat, err % 1000);
+                 "id:%s sub:001 dlvrd:001 submit date:2601010000 done date:2601010000 stat:%.7s err:%03u text:", id,
+                 stat, err % 1000);
     if (n < 0 || (size_t)n >= sizeof(sm->ud))
         return CAR_ERR_TOO_LONG;
     sm->ud_len = (size_t)n;

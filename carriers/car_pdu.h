@@ -56,55 +56,55 @@
 
 #include "car.h"
 
-#define PDU_HEADER_LEN 16    /* command_length, command_id, command_status, sequence_number */
-#define PDU_MAX_LEN 2048     /* larger command_length is refused by pdu_frame() */
-#define PDU_MAX_TLVS 16      /* more TLVs in one PDU is refused (libsmpp34 overflow) */
-#define PDU_MAX_TLV_VALUE 1024 /* libsmpp34's MAX_TLV_SIZE */
-#define PDU_SM_MAX 254       /* short_message octets (sm_length 0..254) */
-#define PDU_ADDR_MAX 21      /* source_addr / destination_addr incl. NUL */
-#define PDU_MSGID_MAX 65     /* message_id incl. NUL */
-#define PDU_SEQ_MAX 0x7FFFFFFFu /* sequence numbers run 1..0x7FFFFFFF, then wrap to 1 */
+#define PDU_HEADER_LEN    16          /* command_length, command_id, command_status, sequence_number */
+#define PDU_MAX_LEN       2048        /* larger command_length is refused by pdu_frame() */
+#define PDU_MAX_TLVS      16          /* more TLVs in one PDU is refused (libsmpp34 overflow) */
+#define PDU_MAX_TLV_VALUE 1024        /* libsmpp34's MAX_TLV_SIZE */
+#define PDU_SM_MAX        254         /* short_message octets (sm_length 0..254) */
+#define PDU_ADDR_MAX      21          /* source_addr / destination_addr incl. NUL */
+#define PDU_MSGID_MAX     65          /* message_id incl. NUL */
+#define PDU_SEQ_MAX       0x7FFFFFFFu /* sequence numbers run 1..0x7FFFFFFF, then wrap to 1 */
 
 /* Command ids and statuses: same values as libsmpp34's smpp34.h. */
-#define PDU_GENERIC_NACK 0x80000000u
-#define PDU_BIND_RECEIVER 0x00000001u
-#define PDU_BIND_RECEIVER_RESP 0x80000001u
-#define PDU_BIND_TRANSMITTER 0x00000002u
+#define PDU_GENERIC_NACK          0x80000000u
+#define PDU_BIND_RECEIVER         0x00000001u
+#define PDU_BIND_RECEIVER_RESP    0x80000001u
+#define PDU_BIND_TRANSMITTER      0x00000002u
 #define PDU_BIND_TRANSMITTER_RESP 0x80000002u
-#define PDU_SUBMIT_SM 0x00000004u
-#define PDU_SUBMIT_SM_RESP 0x80000004u
-#define PDU_DELIVER_SM 0x00000005u
-#define PDU_DELIVER_SM_RESP 0x80000005u
-#define PDU_UNBIND 0x00000006u
-#define PDU_UNBIND_RESP 0x80000006u
-#define PDU_BIND_TRANSCEIVER 0x00000009u
+#define PDU_SUBMIT_SM             0x00000004u
+#define PDU_SUBMIT_SM_RESP        0x80000004u
+#define PDU_DELIVER_SM            0x00000005u
+#define PDU_DELIVER_SM_RESP       0x80000005u
+#define PDU_UNBIND                0x00000006u
+#define PDU_UNBIND_RESP           0x80000006u
+#define PDU_BIND_TRANSCEIVER      0x00000009u
 #define PDU_BIND_TRANSCEIVER_RESP 0x80000009u
-#define PDU_ENQUIRE_LINK 0x00000015u
-#define PDU_ENQUIRE_LINK_RESP 0x80000015u
-#define PDU_RESP_BIT 0x80000000u /* set in every response's command_id */
+#define PDU_ENQUIRE_LINK          0x00000015u
+#define PDU_ENQUIRE_LINK_RESP     0x80000015u
+#define PDU_RESP_BIT              0x80000000u /* set in every response's command_id */
 
-#define PDU_ESME_ROK 0x00u
-#define PDU_ESME_RINVMSGLEN 0x01u
-#define PDU_ESME_RINVCMDLEN 0x02u
-#define PDU_ESME_RINVCMDID 0x03u
-#define PDU_ESME_RINVBNDSTS 0x04u
-#define PDU_ESME_RSYSERR 0x08u
-#define PDU_ESME_RBINDFAIL 0x0Du
-#define PDU_ESME_RMSGQFUL 0x14u   /* transient: back off and retry the same submit */
-#define PDU_ESME_RTHROTTLED 0x58u /* transient: back off and retry the same submit */
-#define PDU_ESME_RX_P_APPN 0x65u  /* receiver permanent application error */
+#define PDU_ESME_ROK              0x00u
+#define PDU_ESME_RINVMSGLEN       0x01u
+#define PDU_ESME_RINVCMDLEN       0x02u
+#define PDU_ESME_RINVCMDID        0x03u
+#define PDU_ESME_RINVBNDSTS       0x04u
+#define PDU_ESME_RSYSERR          0x08u
+#define PDU_ESME_RBINDFAIL        0x0Du
+#define PDU_ESME_RMSGQFUL         0x14u /* transient: back off and retry the same submit */
+#define PDU_ESME_RTHROTTLED       0x58u /* transient: back off and retry the same submit */
+#define PDU_ESME_RX_P_APPN        0x65u /* receiver permanent application error */
 #define PDU_ESME_RINVOPTPARSTREAM 0xC0u
 
 /* SPKA/1 field values (shared/specs/sim-applet-ota.md section 1). */
-#define PDU_ESM_UDHI 0x40u       /* esm_class: user data starts with a UDH */
-#define PDU_ESM_RECEIPT 0x04u    /* esm_class: SMSC delivery receipt */
-#define PDU_ESM_TYPE_MASK 0x3Cu  /* esm_class message-type bits: receipt, acks, intermediate */
+#define PDU_ESM_UDHI       0x40u /* esm_class: user data starts with a UDH */
+#define PDU_ESM_RECEIPT    0x04u /* esm_class: SMSC delivery receipt */
+#define PDU_ESM_TYPE_MASK  0x3Cu /* esm_class message-type bits: receipt, acks, intermediate */
 #define PDU_SPKA_ESM_CLASS 0x40u
-#define PDU_SPKA_PID 0x7Fu       /* SIM data download */
-#define PDU_SPKA_DCS 0xF6u       /* 8-bit, class 2 (SIM specific) */
-#define PDU_SPKA_TON 1u          /* international */
-#define PDU_SPKA_NPI 1u          /* E.164 */
-#define PDU_SPKA_REGDLV 1u       /* ask for a delivery receipt */
+#define PDU_SPKA_PID       0x7Fu /* SIM data download */
+#define PDU_SPKA_DCS       0xF6u /* 8-bit, class 2 (SIM specific) */
+#define PDU_SPKA_TON       1u    /* international */
+#define PDU_SPKA_NPI       1u    /* E.164 */
+#define PDU_SPKA_REGDLV    1u    /* ask for a delivery receipt */
 
 /* The four header fields, host order. */
 struct pdu_header {
@@ -126,8 +126,7 @@ struct pdu_header {
 enum car_err pdu_frame(const uint8_t *buf, size_t avail, size_t *pdu_len) __attribute__((warn_unused_result));
 
 /* Read the 16-octet header.  CAR_ERR_MALFORMED when len < 16. */
-enum car_err pdu_header(const uint8_t *pdu, size_t len, struct pdu_header *out)
-    __attribute__((warn_unused_result));
+enum car_err pdu_header(const uint8_t *pdu, size_t len, struct pdu_header *out) __attribute__((warn_unused_result));
 
 /*
  * Validate a framed PDU (len must equal its command_length) against the
@@ -146,8 +145,7 @@ enum car_err pdu_header(const uint8_t *pdu, size_t len, struct pdu_header *out)
  * commonly send a bare header); that is accepted.
  * Pure function: no libsmpp34, no allocation.
  */
-enum car_err pdu_precheck(const uint8_t *pdu, size_t len, char *why, size_t whylen)
-    __attribute__((warn_unused_result));
+enum car_err pdu_precheck(const uint8_t *pdu, size_t len, char *why, size_t whylen) __attribute__((warn_unused_result));
 
 /*
  * The libsmpp34 struct that holds a command's fields, so that callers can
@@ -183,8 +181,8 @@ struct pdu_tlvs {
  * Errors: those of pdu_precheck(), CAR_ERR_INVALID for a wrong out_size,
  * CAR_ERR_MALFORMED when libsmpp34 refuses (its message is copied to why).
  */
-enum car_err pdu_unpack(const uint8_t *pdu, size_t len, void *out, size_t out_size, struct pdu_tlvs *tlvs,
-                        char *why, size_t whylen) __attribute__((warn_unused_result));
+enum car_err pdu_unpack(const uint8_t *pdu, size_t len, void *out, size_t out_size, struct pdu_tlvs *tlvs, char *why,
+                        size_t whylen) __attribute__((warn_unused_result));
 
 /*
  * smpp34_pack2 of a filled libsmpp34 struct (command_id/status/seq set by the
@@ -219,8 +217,8 @@ enum car_err pdu_build_bind_trx_resp(uint8_t *buf, size_t cap, size_t *outlen, u
  * otherwise).  generic_nack echoes the offending PDU's sequence number (0 if
  * it could not be read).
  */
-enum car_err pdu_build_header_only(uint8_t *buf, size_t cap, size_t *outlen, uint32_t command_id,
-                                   uint32_t status, uint32_t seq) __attribute__((warn_unused_result));
+enum car_err pdu_build_header_only(uint8_t *buf, size_t cap, size_t *outlen, uint32_t command_id, uint32_t status,
+                                   uint32_t seq) __attribute__((warn_unused_result));
 
 /*
  * The fields of a submit_sm or deliver_sm that matter here.  Strings are
@@ -233,8 +231,8 @@ struct pdu_sm {
     uint8_t dest_ton, dest_npi;
     char dest_addr[PDU_ADDR_MAX];
     uint8_t esm_class, protocol_id, data_coding, registered_delivery;
-    size_t ud_len;                 /* 0..PDU_SM_MAX */
-    uint8_t ud[PDU_SM_MAX];        /* short_message (UDH included when UDHI) */
+    size_t ud_len;          /* 0..PDU_SM_MAX */
+    uint8_t ud[PDU_SM_MAX]; /* short_message (UDH included when UDHI) */
     /* decode only, from TLVs (0x001E receipted_message_id, 0x0427 message_state) */
     char receipted_id[PDU_MSGID_MAX]; /* "" when absent */
     int message_state;                /* -1 when absent */
@@ -249,22 +247,22 @@ struct pdu_sm {
  * addresses (source = subscriber).  CAR_ERR_TOO_LONG when ud_len > 254 or
  * an address over 20 characters.
  */
-enum car_err pdu_sm_spka(struct pdu_sm *sm, const char *source, const char *dest, const uint8_t *ud,
-                         size_t ud_len) __attribute__((warn_unused_result));
+enum car_err pdu_sm_spka(struct pdu_sm *sm, const char *source, const char *dest, const uint8_t *ud, size_t ud_len)
+    __attribute__((warn_unused_result));
 
-enum car_err pdu_build_submit_sm(uint8_t *buf, size_t cap, size_t *outlen, uint32_t seq,
-                                 const struct pdu_sm *sm) __attribute__((warn_unused_result));
+enum car_err pdu_build_submit_sm(uint8_t *buf, size_t cap, size_t *outlen, uint32_t seq, const struct pdu_sm *sm)
+    __attribute__((warn_unused_result));
 /* submit_sm_resp; message_id is written only when status == 0 (else a bare header). */
 enum car_err pdu_build_submit_sm_resp(uint8_t *buf, size_t cap, size_t *outlen, uint32_t seq, uint32_t status,
                                       const char *message_id) __attribute__((warn_unused_result));
 /* deliver_sm: schedule_delivery_time and validity_period are empty, as 3.4 requires.
  * Receipts: set esm_class PDU_ESM_RECEIPT and ud from pdu_receipt_format(); when
  * receipted_id is not "" the TLVs 0x001E and 0x0427 (message_state) are added. */
-enum car_err pdu_build_deliver_sm(uint8_t *buf, size_t cap, size_t *outlen, uint32_t seq,
-                                  const struct pdu_sm *sm) __attribute__((warn_unused_result));
+enum car_err pdu_build_deliver_sm(uint8_t *buf, size_t cap, size_t *outlen, uint32_t seq, const struct pdu_sm *sm)
+    __attribute__((warn_unused_result));
 /* deliver_sm_resp; always answer a deliver_sm, with an error status if it was refused. */
-enum car_err pdu_build_deliver_sm_resp(uint8_t *buf, size_t cap, size_t *outlen, uint32_t seq,
-                                       uint32_t status) __attribute__((warn_unused_result));
+enum car_err pdu_build_deliver_sm_resp(uint8_t *buf, size_t cap, size_t *outlen, uint32_t seq, uint32_t status)
+    __attribute__((warn_unused_result));
 
 /* A submit_sm_resp: its message_id ("" on error or a bare header). */
 enum car_err pdu_submit_resp_decode(const uint8_t *pdu, size_t len, char message_id[PDU_MSGID_MAX], char *why,
@@ -289,7 +287,7 @@ enum pdu_mo_kind pdu_mo_classify(const struct pdu_sm *sm);
  */
 struct pdu_receipt {
     char id[PDU_MSGID_MAX];
-    char stat[8];   /* DELIVRD, EXPIRED, DELETED, UNDELIV, ACCEPTD, UNKNOWN, REJECTD */
+    char stat[8]; /* DELIVRD, EXPIRED, DELETED, UNDELIV, ACCEPTD, UNKNOWN, REJECTD */
     unsigned err;
 };
 enum car_err pdu_receipt_parse(const struct pdu_sm *sm, struct pdu_receipt *out) __attribute__((warn_unused_result));

@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #define DIGITS_MAX 20 /* longer input is junk whatever it holds */
-#define NSN_LEN 9     /* national significant number of a mobile */
+#define NSN_LEN    9  /* national significant number of a mobile */
 
 /* The 2018 conversion of 11-digit numbers: old 3-digit NSN prefix -> new 2-digit. */
 static const struct {
@@ -22,14 +22,29 @@ static const struct {
     char new_prefix[3];
 } old_map[] = {
     /* Viettel */
-    {"162", "32"}, {"163", "33"}, {"164", "34"}, {"165", "35"},
-    {"166", "36"}, {"167", "37"}, {"168", "38"}, {"169", "39"},
+    {"162", "32"},
+    {"163", "33"},
+    {"164", "34"},
+    {"165", "35"},
+    {"166", "36"},
+    {"167", "37"},
+    {"168", "38"},
+    {"169", "39"},
     /* Vinaphone */
-    {"123", "83"}, {"124", "84"}, {"125", "85"}, {"127", "81"}, {"129", "82"},
+    {"123", "83"},
+    {"124", "84"},
+    {"125", "85"},
+    {"127", "81"},
+    {"129", "82"},
     /* Mobifone */
-    {"120", "70"}, {"121", "79"}, {"122", "77"}, {"126", "76"}, {"128", "78"},
+    {"120", "70"},
+    {"121", "79"},
+    {"122", "77"},
+    {"126", "76"},
+    {"128", "78"},
     /* Vietnamobile */
-    {"186", "56"}, {"188", "58"},
+    {"186", "56"},
+    {"188", "58"},
     /* Gmobile */
     {"199", "59"},
 };
@@ -39,16 +54,13 @@ static const struct {
     char prefix[3];
     enum car_net net;
 } prefix_map[] = {
-    {"86", CAR_NET_VIETTEL},   {"96", CAR_NET_VIETTEL},   {"97", CAR_NET_VIETTEL},
-    {"98", CAR_NET_VIETTEL},   {"32", CAR_NET_VIETTEL},   {"33", CAR_NET_VIETTEL},
-    {"34", CAR_NET_VIETTEL},   {"35", CAR_NET_VIETTEL},   {"36", CAR_NET_VIETTEL},
-    {"37", CAR_NET_VIETTEL},   {"38", CAR_NET_VIETTEL},   {"39", CAR_NET_VIETTEL},
-    {"88", CAR_NET_VINAPHONE}, {"91", CAR_NET_VINAPHONE}, {"94", CAR_NET_VINAPHONE},
-    {"81", CAR_NET_VINAPHONE}, {"82", CAR_NET_VINAPHONE}, {"83", CAR_NET_VINAPHONE},
-    {"84", CAR_NET_VINAPHONE}, {"85", CAR_NET_VINAPHONE},
-    {"89", CAR_NET_MOBIFONE},  {"90", CAR_NET_MOBIFONE},  {"93", CAR_NET_MOBIFONE},
-    {"70", CAR_NET_MOBIFONE},  {"76", CAR_NET_MOBIFONE},  {"77", CAR_NET_MOBIFONE},
-    {"78", CAR_NET_MOBIFONE},  {"79", CAR_NET_MOBIFONE},
+    {"86", CAR_NET_VIETTEL},   {"96", CAR_NET_VIETTEL},   {"97", CAR_NET_VIETTEL},   {"98", CAR_NET_VIETTEL},
+    {"32", CAR_NET_VIETTEL},   {"33", CAR_NET_VIETTEL},   {"34", CAR_NET_VIETTEL},   {"35", CAR_NET_VIETTEL},
+    {"36", CAR_NET_VIETTEL},   {"37", CAR_NET_VIETTEL},   {"38", CAR_NET_VIETTEL},   {"39", CAR_NET_VIETTEL},
+    {"88", CAR_NET_VINAPHONE}, {"91", CAR_NET_VINAPHONE}, {"94", CAR_NET_VINAPHONE}, {"81", CAR_NET_VINAPHONE},
+    {"82", CAR_NET_VINAPHONE}, {"83", CAR_NET_VINAPHONE}, {"84", CAR_NET_VINAPHONE}, {"85", CAR_NET_VINAPHONE},
+    {"89", CAR_NET_MOBIFONE},  {"90", CAR_NET_MOBIFONE},  {"93", CAR_NET_MOBIFONE},  {"70", CAR_NET_MOBIFONE},
+    {"76", CAR_NET_MOBIFONE},  {"77", CAR_NET_MOBIFONE},  {"78", CAR_NET_MOBIFONE},  {"79", CAR_NET_MOBIFONE},
 };
 
 static void set_why(char *why, size_t whylen, const char *msg)
@@ -212,14 +224,10 @@ enum car_net car_route_prefix(const char *msisdn)
 const char *car_net_name(enum car_net net)
 {
     switch (net) {
-    case CAR_NET_VIETTEL:
-        return "viettel";
-    case CAR_NET_VINAPHONE:
-        return "vinaphone";
-    case CAR_NET_MOBIFONE:
-        return "mobifone";
-    case CAR_NET_NONE:
-        break;
+    case CAR_NET_VIETTEL: return "viettel";
+    case CAR_NET_VINAPHONE: return "vinaphone";
+    case CAR_NET_MOBIFONE: return "mobifone";
+    case CAR_NET_NONE: break;
     }
     return "none";
 }

@@ -39,25 +39,24 @@
 #include "cfg.h"
 #include "log.h"
 
-#define SMPP_QUEUE_MAX 256   /* requests held per link (queued + in flight) */
-#define SMPP_REASM_SETS 64   /* concurrent half-received MOs per link */
-#define SMPP_TICK_MS 50
+#define SMPP_QUEUE_MAX     256 /* requests held per link (queued + in flight) */
+#define SMPP_REASM_SETS    64  /* concurrent half-received MOs per link */
+#define SMPP_TICK_MS       50
 #define SMPP_UNBIND_WAIT_S 2
 
 #define LOGL(lvl, l, ...) LOGP((lvl), "smpp", (l)->base.name, __VA_ARGS__)
 
 enum link_state { LS_DISCONNECTED, LS_CONNECTING, LS_BINDING, LS_BOUND, LS_UNBINDING, LS_COUNT };
 
-static const char *const state_names[LS_COUNT] = { "DISCONNECTED", "CONNECTING", "BINDING", "BOUND",
-                                                   "UNBINDING" };
+static const char *const state_names[LS_COUNT] = {"DISCONNECTED", "CONNECTING", "BINDING", "BOUND", "UNBINDING"};
 
 /* link_trans[from][to]: the only moves a link may make. */
 static const uint8_t link_trans[LS_COUNT][LS_COUNT] = {
-    [LS_DISCONNECTED] = { [LS_CONNECTING] = 1 },
-    [LS_CONNECTING] = { [LS_BINDING] = 1, [LS_DISCONNECTED] = 1 },
-    [LS_BINDING] = { [LS_BOUND] = 1, [LS_DISCONNECTED] = 1 },
-    [LS_BOUND] = { [LS_UNBINDING] = 1, [LS_DISCONNECTED] = 1 },
-    [LS_UNBINDING] = { [LS_DISCONNECTED] = 1 },
+    [LS_DISCONNECTED] = {[LS_CONNECTING] = 1},
+    [LS_CONNECTING] = {[LS_BINDING] = 1, [LS_DISCONNECTED] = 1},
+    [LS_BINDING] = {[LS_BOUND] = 1, [LS_DISCONNECTED] = 1},
+    [LS_BOUND] = {[LS_UNBINDING] = 1, [LS_DISCONNECTED] = 1},
+    [LS_UNBINDING] = {[LS_DISCONNECTED] = 1},
 };
 
 enum seg_state { SEG_PENDING = 0, SEG_INFLIGHT = 1, SEG_ACKED = 2 };
@@ -66,7 +65,7 @@ struct req {
     TAILQ_ENTRY(req) entry;
     void *handle;
     char msisdn[sizeof(((struct car_subscriber *)0)->msisdn)];
-    int done;                              /* outcome reported through ev->sent */
+    int done; /* outcome reported through ev->sent */
     struct udh_segments segs;
     uint8_t seg_state[UDH_MAX_SEGMENTS];
     uint32_t seg_seq[UDH_MAX_SEGMENTS];
@@ -83,27 +82,27 @@ TAILQ_HEAD(req_list, req);
 struct car_link {
     struct car_link_base base; /* first: car.h dispatches through it */
     struct event_base *evb;
-    struct evdns_base *dns;     /* asynchronous name lookups; NULL: resolve synchronously */
+    struct evdns_base *dns; /* asynchronous name lookups; NULL: resolve synchronously */
     const struct cfg_smpp *cfg;
     struct car_events ev;
     enum link_state st;
     struct bufferevent *bev;
-    struct event *st_timer;    /* the current state's timer */
+    struct event *st_timer; /* the current state's timer */
     struct event *tick;
     uint32_t seq;
     uint32_t bind_seq;
     int enq_outstanding;
     unsigned backoff_ms;
     uint64_t throttle_until_ms;
-    uint64_t tokens_milli;     /* token bucket, in 1/1000 submits */
+    uint64_t tokens_milli; /* token bucket, in 1/1000 submits */
     uint64_t refill_ms;
     uint8_t udh_ref;
     struct udh_reasm *reasm;
     struct req_list reqs;
     unsigned nreqs, inflight;
     struct car_link_stats stats;
-    int busy;                  /* depth of our callbacks on the stack */
-    int dead;                  /* closed while busy: free when busy drops to 0 */
+    int busy; /* depth of our callbacks on the stack */
+    int dead; /* closed while busy: free when busy drops to 0 */
 };
 
 static uint64_t now_ms(void)
@@ -137,7 +136,7 @@ static uint32_t next_seq(struct car_link *l)
 
 static void arm(struct event *ev, uint64_t ms)
 {
-    struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000) };
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
     evtimer_add(ev, &tv);
 }
 
@@ -152,21 +151,12 @@ static int set_state(struct car_link *l, enum link_state to)
     l->st = to;
     evtimer_del(l->st_timer);
     switch (to) {
-    case LS_DISCONNECTED:
-        arm(l->st_timer, l->backoff_ms);
-        break;
+    case LS_DISCONNECTED: arm(l->st_timer, l->backoff_ms); break;
     case LS_CONNECTING:
-    case LS_BINDING:
-        arm(l->st_timer, (uint64_t)l->cfg->response_timeout_s * 1000u);
-        break;
-    case LS_BOUND:
-        arm(l->st_timer, (uint64_t)l->cfg->enquire_link_s * 1000u);
-        break;
-    case LS_UNBINDING:
-        arm(l->st_timer, SMPP_UNBIND_WAIT_S * 1000u);
-        break;
-    case LS_COUNT:
-        break;
+    case LS_BINDING: arm(l->st_timer, (uint64_t)l->cfg->response_timeout_s * 1000u); break;
+    case LS_BOUND: arm(l->st_timer, (uint64_t)l->cfg->enquire_link_s * 1000u); break;
+    case LS_UNBINDING: arm(l->st_timer, SMPP_UNBIND_WAIT_S * 1000u); break;
+    case LS_COUNT: break;
     }
     return 0;
 }
@@ -237,7 +227,8 @@ static void pump(struct car_link *l)
 
     if (l->st != LS_BOUND || t < l->throttle_until_ms)
         return;
-    TAILQ_FOREACH(r, &l->reqs, entry) {
+    TAILQ_FOREACH(r, &l->reqs, entry)
+    {
         if (r->done)
             continue;
         for (size_t i = 0; i < r->segs.count; i++) {
@@ -249,8 +240,7 @@ static void pump(struct car_link *l)
                 continue;
             if (l->inflight >= l->cfg->window || !tokens_take(l))
                 return;
-            if (pdu_sm_spka(&sm, l->base.carrier->service_number, r->msisdn, r->segs.ud[i], r->segs.len[i]) !=
-                    CAR_OK ||
+            if (pdu_sm_spka(&sm, l->base.carrier->service_number, r->msisdn, r->segs.ud[i], r->segs.len[i]) != CAR_OK ||
                 pdu_build_submit_sm(b, sizeof(b), &n, next_seq(l), &sm) != CAR_OK) {
                 req_finish(l, r, CAR_ERR_INVALID, "cannot build submit_sm");
                 return; /* the list changed under us; the next tick goes on */
@@ -271,7 +261,8 @@ static void requeue_inflight(struct car_link *l)
     struct req *r;
     struct req *tmp;
 
-    TAILQ_FOREACH_SAFE(r, &l->reqs, entry, tmp) {
+    TAILQ_FOREACH_SAFE(r, &l->reqs, entry, tmp)
+    {
         for (size_t i = 0; i < r->segs.count; i++) {
             if (r->seg_state[i] == SEG_INFLIGHT) {
                 r->seg_state[i] = SEG_PENDING;
@@ -288,7 +279,8 @@ static struct req *find_seq(struct car_link *l, uint32_t seq, size_t *idx)
 {
     struct req *r;
 
-    TAILQ_FOREACH(r, &l->reqs, entry) {
+    TAILQ_FOREACH(r, &l->reqs, entry)
+    {
         for (size_t i = 0; i < r->segs.count; i++) {
             if (r->seg_state[i] == SEG_INFLIGHT && r->seg_seq[i] == seq) {
                 *idx = i;
@@ -375,21 +367,19 @@ static void on_deliver(struct car_link *l, const uint8_t *pdu, size_t len, const
     case PDU_MO_RECEIPT:
         l->stats.receipts++;
         if (pdu_receipt_parse(&sm, &rc) == CAR_OK)
-            LOGL(LOG_DEBUG, l, "receipt %s %s err %u for %s", rc.id, rc.stat, rc.err,
-                 log_msisdn(sm.source_addr, mbuf));
+            LOGL(LOG_DEBUG, l, "receipt %s %s err %u for %s", rc.id, rc.stat, rc.err, log_msisdn(sm.source_addr, mbuf));
         return;
     case PDU_MO_PLAIN:
         l->stats.mo_malformed++;
         LOGP_RL(LOG_INFO, 10, "smpp", l->base.name, "plain MO from %s ignored", log_msisdn(sm.source_addr, mbuf));
         return;
-    case PDU_MO_UDH:
-        break;
+    case PDU_MO_UDH: break;
     }
     r = udh_reasm_feed(l->reasm, sm.source_addr, sm.ud, sm.ud_len, now_ms(), pkt, sizeof(pkt), &plen, &kind);
     if (r < 0) {
         l->stats.mo_malformed++;
         LOGP_RL(LOG_WARN, 10, "smpp", l->base.name, "bad UDH from %s: %s", log_msisdn(sm.source_addr, mbuf),
-                car_strerror((enum car_err)-r));
+                car_strerror((enum car_err) - r));
         return;
     }
     if (r != UDH_FEED_DONE)
@@ -421,8 +411,8 @@ static void handle_pdu(struct car_link *l, const uint8_t *pdu, size_t len)
             l->stats.mo_malformed++;
             deliver_resp(l, h.seq, rc == CAR_ERR_UNSUPPORTED ? PDU_ESME_RINVCMDID : PDU_ESME_RSYSERR);
         } else if (!(h.id & PDU_RESP_BIT)) {
-            send_header_only(l, PDU_GENERIC_NACK,
-                             rc == CAR_ERR_UNSUPPORTED ? PDU_ESME_RINVCMDID : PDU_ESME_RINVCMDLEN, h.seq);
+            send_header_only(l, PDU_GENERIC_NACK, rc == CAR_ERR_UNSUPPORTED ? PDU_ESME_RINVCMDID : PDU_ESME_RINVCMDLEN,
+                             h.seq);
         }
         return;
     }
@@ -445,12 +435,8 @@ static void handle_pdu(struct car_link *l, const uint8_t *pdu, size_t len)
         if (!l->dead)
             pump(l);
         break;
-    case PDU_ENQUIRE_LINK:
-        send_header_only(l, PDU_ENQUIRE_LINK_RESP, 0, h.seq);
-        break;
-    case PDU_ENQUIRE_LINK_RESP:
-        l->enq_outstanding = 0;
-        break;
+    case PDU_ENQUIRE_LINK: send_header_only(l, PDU_ENQUIRE_LINK_RESP, 0, h.seq); break;
+    case PDU_ENQUIRE_LINK_RESP: l->enq_outstanding = 0; break;
     case PDU_UNBIND:
         send_header_only(l, PDU_UNBIND_RESP, 0, h.seq);
         link_lost(l, "unbound by the SMSC");
@@ -536,7 +522,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
             OPENSSL_cleanse(b, sizeof(b));
         }
     } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        link_lost(l, (what & BEV_EVENT_EOF) ? "connection closed" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        link_lost(l,
+                  (what & BEV_EVENT_EOF) ? "connection closed" : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     }
     leave(l);
 }
@@ -596,12 +583,8 @@ static void on_state_timer(evutil_socket_t fd, short what, void *arg)
         l->stats.reconnects++;
         link_connect(l);
         break;
-    case LS_CONNECTING:
-        link_lost(l, "connect timeout");
-        break;
-    case LS_BINDING:
-        link_lost(l, "no bind_transceiver_resp");
-        break;
+    case LS_CONNECTING: link_lost(l, "connect timeout"); break;
+    case LS_BINDING: link_lost(l, "no bind_transceiver_resp"); break;
     case LS_BOUND:
         if (l->enq_outstanding) {
             link_lost(l, "no enquire_link_resp");
@@ -611,11 +594,8 @@ static void on_state_timer(evutil_socket_t fd, short what, void *arg)
         send_header_only(l, PDU_ENQUIRE_LINK, 0, next_seq(l));
         arm(l->st_timer, (uint64_t)l->cfg->enquire_link_s * 1000u);
         break;
-    case LS_UNBINDING:
-        link_lost(l, "no unbind_resp");
-        break;
-    case LS_COUNT:
-        break;
+    case LS_UNBINDING: link_lost(l, "no unbind_resp"); break;
+    case LS_COUNT: break;
     }
     leave(l);
 }
@@ -640,7 +620,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
     l->refill_ms = t;
     if (l->st == LS_BOUND) {
-        TAILQ_FOREACH_SAFE(r, &l->reqs, entry, tmp) {
+        TAILQ_FOREACH_SAFE(r, &l->reqs, entry, tmp)
+        {
             int expired = 0;
             for (size_t i = 0; i < r->segs.count; i++) {
                 if (r->seg_state[i] == SEG_INFLIGHT && t - r->seg_sent_ms[i] >= timeout) {
@@ -666,11 +647,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- car_ops -------------------------------------------------------------- */
 
-static enum car_err smpp_open(struct event_base *base, const struct cfg_carrier *carrier,
-                              const struct cfg_smpp *cfg, const struct car_events *ev, struct car_link **out)
+static enum car_err smpp_open(struct event_base *base, const struct cfg_carrier *carrier, const struct cfg_smpp *cfg,
+                              const struct car_events *ev, struct car_link **out)
 {
     struct car_link *l;
-    struct timeval tv = { 0, SMPP_TICK_MS * 1000 };
+    struct timeval tv = {0, SMPP_TICK_MS * 1000};
     enum car_err rc = CAR_OK;
 
     *out = NULL;
@@ -758,11 +739,8 @@ static enum car_err encode_request(struct car_link *l, const struct car_request 
         c.cert = q->cert_der;
         c.cert_len = q->cert_len;
         break;
-    case CAR_OP_INFO:
-        break;
-    default:
-        rc = CAR_ERR_INVALID;
-        goto out;
+    case CAR_OP_INFO: break;
+    default: rc = CAR_ERR_INVALID; goto out;
     }
     rc = spka_encode_command(&c, app, sizeof(app), &alen);
     if (rc != CAR_OK)
@@ -817,8 +795,8 @@ static enum car_err smpp_submit(struct car_link *l, const struct car_request *q,
     return CAR_OK;
 }
 
-static enum car_err smpp_decode(struct car_link *l, const struct car_subscriber *sub, const uint8_t *data,
-                                size_t len, struct car_reply *out)
+static enum car_err smpp_decode(struct car_link *l, const struct car_subscriber *sub, const uint8_t *data, size_t len,
+                                struct car_reply *out)
 {
     struct ota_keys keys;
     struct ota_response resp;
@@ -875,7 +853,8 @@ static void smpp_stats(const struct car_link *l, struct car_link_stats *out)
     *out = l->stats;
     out->in_flight = l->inflight;
     out->queued = 0;
-    TAILQ_FOREACH(r, &l->reqs, entry) {
+    TAILQ_FOREACH(r, &l->reqs, entry)
+    {
         if (!r->done)
             out->queued++;
     }

@@ -10,21 +10,17 @@
 
 #include <string.h>
 
-#define SPKA_CMD_HDR 10  /* version command txn_ref(8) */
+#define SPKA_CMD_HDR  10 /* version command txn_ref(8) */
 #define SPKA_RESP_HDR 11 /* ... result */
-#define SPKA_VC_LEN 4
+#define SPKA_VC_LEN   4
 
 size_t spka_digest_len(uint8_t alg)
 {
     switch (alg) {
-    case SPKA_SHA256:
-        return 32;
-    case SPKA_SHA384:
-        return 48;
-    case SPKA_SHA512:
-        return 64;
-    default:
-        return 0;
+    case SPKA_SHA256: return 32;
+    case SPKA_SHA384: return 48;
+    case SPKA_SHA512: return 64;
+    default: return 0;
     }
 }
 
@@ -254,28 +250,20 @@ static enum car_err take_byte(const struct tlv *t, uint8_t *v)
 static enum car_err command_field(const struct tlv *t, struct spka_command *c)
 {
     switch (t->tag) {
-    case SPKA_T_KEY_REF:
-        return take_byte(t, &c->key_ref);
-    case SPKA_T_DIGEST_ALG:
-        return take_byte(t, &c->digest_alg);
-    case SPKA_T_DIGEST:
-        return take(t, &c->digest, &c->digest_len);
-    case SPKA_T_TEXT:
-        return take(t, &c->text, &c->text_len);
-    case SPKA_T_VC:
-        return take(t, &c->vc, &c->vc_len);
+    case SPKA_T_KEY_REF: return take_byte(t, &c->key_ref);
+    case SPKA_T_DIGEST_ALG: return take_byte(t, &c->digest_alg);
+    case SPKA_T_DIGEST: return take(t, &c->digest, &c->digest_len);
+    case SPKA_T_TEXT: return take(t, &c->text, &c->text_len);
+    case SPKA_T_VC: return take(t, &c->vc, &c->vc_len);
     case SPKA_T_TIMEOUT:
         if (t->len != 2 || c->has_timeout)
             return CAR_ERR_MALFORMED;
         c->timeout_s = (uint16_t)((t->v[0] << 8) | t->v[1]);
         c->has_timeout = 1;
         return CAR_OK;
-    case SPKA_T_KEY_ALG:
-        return take_byte(t, &c->key_alg);
-    case SPKA_T_CERT:
-        return take(t, &c->cert, &c->cert_len);
-    default:
-        return CAR_OK; /* unknown tags are skipped (spec s.4) */
+    case SPKA_T_KEY_ALG: return take_byte(t, &c->key_alg);
+    case SPKA_T_CERT: return take(t, &c->cert, &c->cert_len);
+    default: return CAR_OK; /* unknown tags are skipped (spec s.4) */
     }
 }
 
@@ -320,21 +308,16 @@ out:
 static enum car_err response_field(const struct tlv *t, struct spka_response *r)
 {
     switch (t->tag) {
-    case SPKA_T_SIGNATURE:
-        return take(t, &r->signature, &r->sig_len);
-    case SPKA_T_SPKI:
-        return take(t, &r->spki, &r->spki_len);
-    case SPKA_T_VERSION:
-        return take(t, &r->version, &r->version_len);
+    case SPKA_T_SIGNATURE: return take(t, &r->signature, &r->sig_len);
+    case SPKA_T_SPKI: return take(t, &r->spki, &r->spki_len);
+    case SPKA_T_VERSION: return take(t, &r->version, &r->version_len);
     case SPKA_T_PIN_TRIES:
         if (t->len != 1 || r->pin_tries >= 0)
             return CAR_ERR_MALFORMED;
         r->pin_tries = t->v[0];
         return CAR_OK;
-    case SPKA_T_KEY_REFS:
-        return take(t, &r->key_refs, &r->key_refs_len);
-    default:
-        return CAR_OK;
+    case SPKA_T_KEY_REFS: return take(t, &r->key_refs, &r->key_refs_len);
+    default: return CAR_OK;
     }
 }
 

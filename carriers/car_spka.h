@@ -17,7 +17,7 @@
 
 #include "car.h"
 
-#define SPKA_VERSION 0x01
+#define SPKA_VERSION  0x01
 #define SPKA_MAX_TEXT 180 /* octets of display text after the coding octet */
 
 enum spka_cmd { SPKA_SIGN = 0x01, SPKA_GENKEY = 0x02, SPKA_PUTCERT = 0x03, SPKA_INFO = 0x04 };
@@ -37,9 +37,18 @@ enum spka_result {
 };
 
 enum spka_tag {
-    SPKA_T_KEY_REF = 0x80, SPKA_T_DIGEST_ALG = 0x81, SPKA_T_DIGEST = 0x82, SPKA_T_TEXT = 0x83,
-    SPKA_T_VC = 0x84, SPKA_T_TIMEOUT = 0x85, SPKA_T_KEY_ALG = 0x86, SPKA_T_CERT = 0x87,
-    SPKA_T_SIGNATURE = 0x90, SPKA_T_SPKI = 0x91, SPKA_T_VERSION = 0x92, SPKA_T_PIN_TRIES = 0x93,
+    SPKA_T_KEY_REF = 0x80,
+    SPKA_T_DIGEST_ALG = 0x81,
+    SPKA_T_DIGEST = 0x82,
+    SPKA_T_TEXT = 0x83,
+    SPKA_T_VC = 0x84,
+    SPKA_T_TIMEOUT = 0x85,
+    SPKA_T_KEY_ALG = 0x86,
+    SPKA_T_CERT = 0x87,
+    SPKA_T_SIGNATURE = 0x90,
+    SPKA_T_SPKI = 0x91,
+    SPKA_T_VERSION = 0x92,
+    SPKA_T_PIN_TRIES = 0x93,
     SPKA_T_KEY_REFS = 0x94,
 };
 
@@ -60,23 +69,32 @@ struct spka_command {
     uint8_t txn_ref[8];
     uint8_t key_ref;
     uint8_t digest_alg;
-    const uint8_t *digest; size_t digest_len;
-    const uint8_t *text; size_t text_len;   /* coding octet + text, as on the wire */
-    const uint8_t *vc; size_t vc_len;       /* 4 ASCII digits or absent */
-    uint16_t timeout_s; int has_timeout;
+    const uint8_t *digest;
+    size_t digest_len;
+    const uint8_t *text;
+    size_t text_len; /* coding octet + text, as on the wire */
+    const uint8_t *vc;
+    size_t vc_len; /* 4 ASCII digits or absent */
+    uint16_t timeout_s;
+    int has_timeout;
     uint8_t key_alg;
-    const uint8_t *cert; size_t cert_len;
+    const uint8_t *cert;
+    size_t cert_len;
 };
 
 struct spka_response {
     uint8_t cmd;
     uint8_t txn_ref[8];
     uint8_t result;
-    const uint8_t *signature; size_t sig_len;
-    const uint8_t *spki; size_t spki_len;
-    const uint8_t *version; size_t version_len;
-    int pin_tries;                           /* -1 when absent */
-    const uint8_t *key_refs; size_t key_refs_len;
+    const uint8_t *signature;
+    size_t sig_len;
+    const uint8_t *spki;
+    size_t spki_len;
+    const uint8_t *version;
+    size_t version_len;
+    int pin_tries; /* -1 when absent */
+    const uint8_t *key_refs;
+    size_t key_refs_len;
 };
 
 /*

@@ -10,15 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SINGLE_MAX 137 /* 140 - "02 70 00" */
-#define FIRST_MAX 132  /* 140 - "07 00 03 ref total 01 70 00" */
-#define LATER_MAX 134  /* 140 - "05 00 03 ref total seq" */
-#define IEI_CONCAT8 0x00
+#define SINGLE_MAX   137 /* 140 - "02 70 00" */
+#define FIRST_MAX    132 /* 140 - "07 00 03 ref total 01 70 00" */
+#define LATER_MAX    134 /* 140 - "05 00 03 ref total seq" */
+#define IEI_CONCAT8  0x00
 #define IEI_CONCAT16 0x08
-#define FROM_MAX 24
+#define FROM_MAX     24
 
-enum car_err udh_split(const uint8_t *pkt, size_t len, enum udh_kind kind, uint8_t ref,
-                       struct udh_segments *out)
+enum car_err udh_split(const uint8_t *pkt, size_t len, enum udh_kind kind, uint8_t ref, struct udh_segments *out)
 {
     size_t total, off, n;
 
@@ -193,8 +192,7 @@ static int set_matches(const struct udh_set *s, const char *from, const struct u
 }
 
 /* The set for this segment: existing, a free slot, or the oldest evicted. */
-static struct udh_set *find_set(struct udh_reasm *r, const char *from, const struct udh_info *in,
-                                uint64_t now_ms)
+static struct udh_set *find_set(struct udh_reasm *r, const char *from, const struct udh_info *in, uint64_t now_ms)
 {
     struct udh_set *victim = NULL;
 
@@ -242,8 +240,8 @@ static int emit_set(struct udh_set *s, uint8_t *out, size_t cap, size_t *outlen,
     return UDH_FEED_DONE;
 }
 
-int udh_reasm_feed(struct udh_reasm *r, const char *from, const uint8_t *ud, size_t len, uint64_t now_ms,
-                   uint8_t *out, size_t cap, size_t *outlen, int *kind)
+int udh_reasm_feed(struct udh_reasm *r, const char *from, const uint8_t *ud, size_t len, uint64_t now_ms, uint8_t *out,
+                   size_t cap, size_t *outlen, int *kind)
 {
     struct udh_info in;
     struct udh_set *s;

@@ -22,7 +22,7 @@
 #include "car.h"
 
 #define UDH_MAX_SEGMENTS 8
-#define UDH_SEGMENT_MAX 140 /* octets of user data in one SMS, UDH included */
+#define UDH_SEGMENT_MAX  140 /* octets of user data in one SMS, UDH included */
 
 enum udh_kind { UDH_COMMAND = 0x70, UDH_RESPONSE = 0x71 };
 
@@ -33,15 +33,15 @@ struct udh_segments {
 };
 
 /* Split a packet into SMS user data.  CAR_ERR_TOO_LONG above 8 segments. */
-enum car_err udh_split(const uint8_t *pkt, size_t len, enum udh_kind kind, uint8_t ref,
-                       struct udh_segments *out) __attribute__((warn_unused_result));
+enum car_err udh_split(const uint8_t *pkt, size_t len, enum udh_kind kind, uint8_t ref, struct udh_segments *out)
+    __attribute__((warn_unused_result));
 
 /* What a single message's UDH says; pointers into the input. */
 struct udh_info {
-    int concat;           /* 1 when a concatenation IE was present */
-    unsigned ref;         /* 8- or 16-bit reference */
-    unsigned total, seq;  /* 1-based */
-    int kind;             /* 0x70, 0x71, or 0 when no SPKA IE is present */
+    int concat;          /* 1 when a concatenation IE was present */
+    unsigned ref;        /* 8- or 16-bit reference */
+    unsigned total, seq; /* 1-based */
+    int kind;            /* 0x70, 0x71, or 0 when no SPKA IE is present */
     const uint8_t *payload;
     size_t payload_len;
 };
@@ -82,8 +82,8 @@ enum udh_feed {
  * Sets past their timeout are expired first, so a late segment never joins
  * a stale set; when every slot is taken the oldest set is evicted.
  */
-int udh_reasm_feed(struct udh_reasm *r, const char *from, const uint8_t *ud, size_t len, uint64_t now_ms,
-                   uint8_t *out, size_t cap, size_t *outlen, int *kind);
+int udh_reasm_feed(struct udh_reasm *r, const char *from, const uint8_t *ud, size_t len, uint64_t now_ms, uint8_t *out,
+                   size_t cap, size_t *outlen, int *kind);
 
 /* Drop sets whose first segment is more than timeout_ms old; returns how many. */
 size_t udh_reasm_expire(struct udh_reasm *r, uint64_t now_ms);

@@ -29,7 +29,7 @@ enum opt_type {
     OPT_BOOL,   /* int: JSON true | false */
 };
 
-#define OPT_SECRET 0x1   /* may come from "<name>_file"; never printed */
+#define OPT_SECRET   0x1 /* may come from "<name>_file"; never printed */
 #define OPT_REQUIRED 0x2
 
 struct cfg_opt {
@@ -66,8 +66,7 @@ static const struct cfg_opt top_opts[] = {
     {"intermediates", OPT_STR, S(cfg, intermediates), 0, 0, "", 0, "PEM file of issuing CA certificates"},
     {"revocation_check", OPT_BOOL, S(cfg, revocation_check), 0, 0, "true", 0,
      "check every signing certificate with OCSP (CRL as fallback); false only for certificates that carry neither"},
-    {"revocation_timeout_ms", OPT_UINT, S(cfg, revocation_timeout_ms), 100, 60000, "5000", 0,
-     "per OCSP or CRL fetch"},
+    {"revocation_timeout_ms", OPT_UINT, S(cfg, revocation_timeout_ms), 100, 60000, "5000", 0, "per OCSP or CRL fetch"},
     {"tsa_url", OPT_STR, S(cfg, tsa_url), 0, 0, "", 0,
      "RFC 3161 timestamp authority (http:// or https://): CMS signatures get a verified token (CAdES-B-T); "
      "empty = none. Unreachable or bad token: TIMESTAMP_FAILED"},
@@ -84,8 +83,7 @@ static const struct cfg_opt redis_opts[] = {
     {"db", OPT_UINT, S(cfg_redis, db), 0, 15, "0", 0, "Redis database number"},
     {"shards", OPT_UINT, S(cfg_redis, shards), 1, 256, "16", 0,
      "hash-tag shards of per-subscriber keys; fixed for the life of a deployment"},
-    {"connect_timeout_ms", OPT_UINT, S(cfg_redis, connect_timeout_ms), 10, 60000, "2000", 0,
-     "Redis connect timeout"},
+    {"connect_timeout_ms", OPT_UINT, S(cfg_redis, connect_timeout_ms), 10, 60000, "2000", 0, "Redis connect timeout"},
     {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
@@ -310,8 +308,8 @@ static int known_key(const struct cfg_opt *opts, const char *key, const char *co
 }
 
 /* Fill `base` from JSON object `obj` per `opts`; unknown keys are errors (typos must not pass). */
-static enum cfg_err load_section(struct ctx *c, const char *where, const struct cfg_opt *opts, json_t *obj,
-                                 void *base, const char *const *extra)
+static enum cfg_err load_section(struct ctx *c, const char *where, const struct cfg_opt *opts, json_t *obj, void *base,
+                                 const char *const *extra)
 {
     const char *key;
     json_t *v;
@@ -319,7 +317,8 @@ static enum cfg_err load_section(struct ctx *c, const char *where, const struct 
 
     if (!json_is_object(obj))
         return fail(c, where, "", "must be an object");
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         if (!known_key(opts, key, extra))
             return fail(c, where, key, "unknown setting (see simpkid --help-config)");
     }
@@ -377,7 +376,8 @@ static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
         return fail(c, "", "carriers", "must be an array");
     if (json_array_size(arr) > CFG_MAX_CARRIERS)
         return fail(c, "", "carriers", "too many (at most 8)");
-    json_array_foreach(arr, i, jc) {
+    json_array_foreach(arr, i, jc)
+    {
         struct cfg_carrier *car = &cfg->carriers[i];
         char where[64];
         json_t *links = json_object_get(jc, "smpp");
@@ -403,7 +403,8 @@ static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
             return fail(c, where, "smpp", "must be an array of links");
         if (json_array_size(links) > CFG_MAX_LINKS)
             return fail(c, where, "smpp", "too many links (at most 8)");
-        json_array_foreach(links, j, jl) {
+        json_array_foreach(links, j, jl)
+        {
             struct cfg_smpp *l = &car->links[j];
             char lwhere[96];
             snprintf(lwhere, sizeof(lwhere), "%s.smpp[%zu]", where, j);
@@ -461,7 +462,8 @@ static enum cfg_err load_roles(struct ctx *c, const char *where, json_t *v, stru
     if (!json_is_array(v) || json_array_size(v) == 0)
         return fail(c, where, "roles", "must be a non-empty array of \"sign\" and \"enrol\"");
     k->roles = 0;
-    json_array_foreach(v, i, r) {
+    json_array_foreach(v, i, r)
+    {
         const char *s = json_string_value(r);
         if (s && strcmp(s, "sign") == 0)
             k->roles |= CFG_ROLE_SIGN;
@@ -485,7 +487,8 @@ static enum cfg_err load_apikeys(struct ctx *c, json_t *arr, struct cfg *cfg)
     cfg->apikeys = calloc(json_array_size(arr) + 1, sizeof(*cfg->apikeys));
     if (!cfg->apikeys)
         return CFG_ERR_NOMEM;
-    json_array_foreach(arr, i, jk) {
+    json_array_foreach(arr, i, jk)
+    {
         struct cfg_apikey *k = &cfg->apikeys[i];
         char where[32], token[256];
         const char *name = json_string_value(json_object_get(jk, "name"));
@@ -499,14 +502,16 @@ static enum cfg_err load_apikeys(struct ctx *c, json_t *arr, struct cfg *cfg)
         snprintf(where, sizeof(where), "api_keys[%zu]", i);
         if (!json_is_object(jk))
             return fail(c, where, "", "must be an object");
-        json_object_foreach(jk, key, v) {
+        json_object_foreach(jk, key, v)
+        {
             if (strcmp(key, "name") != 0 && strcmp(key, "sha256") != 0 && strcmp(key, "key_file") != 0 &&
                 strcmp(key, "revocation") != 0 && strcmp(key, "roles") != 0)
                 return fail(c, where, key, "unknown setting (see simpkid --help-config)");
         }
-        if (!name || !*name || strlen(name) >= sizeof(k->name) || strspn(name, "abcdefghijklmnopqrstuvwxyz"
-                                                                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                                            "0123456789-_.") != strlen(name))
+        if (!name || !*name || strlen(name) >= sizeof(k->name) ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789-_.") != strlen(name))
             return fail(c, where, "name", "must be 1-63 characters of letters, digits, - _ .");
         memcpy(k->name, name, strlen(name) + 1);
         if ((rc = load_revocation_policy(c, where, json_object_get(jk, "revocation"), k)) != CFG_OK)

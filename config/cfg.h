@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define CFG_MAX_CARRIERS 8
-#define CFG_MAX_LINKS 8
+#define CFG_MAX_LINKS    8
 
 enum cfg_err {
     CFG_OK = 0,
@@ -36,14 +36,14 @@ const char *cfg_strerror(enum cfg_err err);
 
 /* One SMPP bind towards a carrier's SMSC. */
 struct cfg_smpp {
-    char name[32];          /* for logs and metrics: "viettel-1" */
+    char name[32]; /* for logs and metrics: "viettel-1" */
     char host[256];
     uint16_t port;
-    char system_id[16];     /* SMPP 3.4 limits: 15 + NUL */
-    char password[9];       /* 8 + NUL; secret */
+    char system_id[16]; /* SMPP 3.4 limits: 15 + NUL */
+    char password[9];   /* 8 + NUL; secret */
     char system_type[13];
-    unsigned window;        /* outstanding submit_sm without a response */
-    unsigned rate;          /* submit_sm per second on this bind, 0 = unlimited */
+    unsigned window; /* outstanding submit_sm without a response */
+    unsigned rate;   /* submit_sm per second on this bind, 0 = unlimited */
     unsigned enquire_link_s;
     unsigned response_timeout_s; /* a submit_sm without submit_sm_resp is resent after this */
     unsigned reconnect_min_ms;
@@ -53,38 +53,38 @@ struct cfg_smpp {
 
 /* One mobile network operator. */
 struct cfg_carrier {
-    char name[16];            /* "viettel", "vinaphone", "mobifone" */
-    int net;                  /* enum car_net from carriers/car_route.h */
-    char service_number[21];  /* source_addr of MT messages */
-    uint8_t ota_master_key[16]; /* secret: MK for key diversification */
+    char name[16];                 /* "viettel", "vinaphone", "mobifone" */
+    int net;                       /* enum car_net from carriers/car_route.h */
+    char service_number[21];       /* source_addr of MT messages */
+    uint8_t ota_master_key[16];    /* secret: MK for key diversification */
     unsigned reassembly_timeout_s; /* give up on an incomplete concatenated PoR */
     size_t n_links;
     struct cfg_smpp links[CFG_MAX_LINKS];
 };
 
 struct cfg_apikey {
-    char name[64];            /* the relying party: transactions are scoped by it */
-    uint8_t sha256[32];       /* SHA-256 of the bearer token */
-    int revocation_soft;      /* "revocation": "soft": unknown status passes, with the reason */
-    unsigned roles;           /* CFG_ROLE_* bits: what this key may do */
+    char name[64];       /* the relying party: transactions are scoped by it */
+    uint8_t sha256[32];  /* SHA-256 of the bearer token */
+    int revocation_soft; /* "revocation": "soft": unknown status passes, with the reason */
+    unsigned roles;      /* CFG_ROLE_* bits: what this key may do */
 };
 
 /* What an API key may do ("roles": ["sign", "enrol"]; default ["sign"]). */
-#define CFG_ROLE_SIGN 0x1u  /* /v1/signatures: its own transactions */
+#define CFG_ROLE_SIGN  0x1u /* /v1/signatures: its own transactions */
 #define CFG_ROLE_ENROL 0x2u /* /v1/requests: every certificate request (personal data) */
 
 struct cfg_redis {
     char host[256];
     uint16_t port;
-    char unix_socket[256];    /* used instead of host:port when set */
-    char password[128];       /* secret; empty = no AUTH */
+    char unix_socket[256]; /* used instead of host:port when set */
+    char password[128];    /* secret; empty = no AUTH */
     unsigned db;
-    unsigned shards;          /* number of hash-tag shards for per-subscriber keys */
+    unsigned shards; /* number of hash-tag shards for per-subscriber keys */
     unsigned connect_timeout_ms;
 };
 
 struct cfg {
-    char path[512];           /* where it was loaded from, for messages */
+    char path[512]; /* where it was loaded from, for messages */
 
     /* HTTP API */
     char listen_host[64];
@@ -93,24 +93,24 @@ struct cfg {
     unsigned long_poll_max_s;
 
     /* logging */
-    int log_level;            /* enum log_level */
-    int log_format;           /* enum log_format */
+    int log_level;  /* enum log_level */
+    int log_format; /* enum log_format */
 
     /* transactions */
     unsigned txn_timeout_s;   /* how long the official has to answer */
     unsigned txn_retention_s; /* how long a finished transaction stays readable */
     unsigned sweep_interval_ms;
-    unsigned user_timeout_s;  /* SPKA/1 tag 85: time the SIM gives the official */
+    unsigned user_timeout_s;   /* SPKA/1 tag 85: time the SIM gives the official */
     unsigned resubmit_lease_s; /* a command no SMSC has accepted after this is resubmitted */
 
     /* signer */
-    char trust_anchors[512];  /* PEM file of root certificates */
-    char intermediates[512];  /* PEM file of issuing CAs, may be empty */
-    int revocation_check;     /* 1: OCSP/CRL check of every signing certificate */
+    char trust_anchors[512];        /* PEM file of root certificates */
+    char intermediates[512];        /* PEM file of issuing CAs, may be empty */
+    int revocation_check;           /* 1: OCSP/CRL check of every signing certificate */
     unsigned revocation_timeout_ms; /* per fetch */
-    char tsa_url[512];        /* RFC 3161 TSA (http/https) for CMS signatures (CAdES-B-T); "" = none */
-    char tsa_trust[512];      /* PEM file of the TSA's trust anchors; required with tsa_url */
-    unsigned tsa_timeout_ms;  /* per timestamp request */
+    char tsa_url[512];              /* RFC 3161 TSA (http/https) for CMS signatures (CAdES-B-T); "" = none */
+    char tsa_trust[512];            /* PEM file of the TSA's trust anchors; required with tsa_url */
+    unsigned tsa_timeout_ms;        /* per timestamp request */
 
     struct cfg_redis redis;
 
@@ -126,8 +126,7 @@ struct cfg {
  * cfg_free).  On failure *out is NULL and err holds one line naming the file,
  * the key and the problem.
  */
-enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
-    __attribute__((warn_unused_result));
+enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* Wipe secrets and free.  cfg_free(NULL) does nothing. */
 void cfg_free(struct cfg *cfg);

@@ -88,9 +88,8 @@ void log_emit(enum log_level level, const char *subsys, const char *peer, const 
         n = snprintf(line + off, sizeof(line) - off, "\"}\n");
         off += n > 0 ? (size_t)n : 0;
     } else {
-        n = snprintf(line, sizeof(line), "%s.%03ldZ %-5s %s%s%s%s %s\n", ts, now.tv_nsec / 1000000,
-                     level_names[level], subsys ? subsys : "", peer ? "[" : "", peer ? peer : "",
-                     peer ? "]" : "", msg);
+        n = snprintf(line, sizeof(line), "%s.%03ldZ %-5s %s%s%s%s %s\n", ts, now.tv_nsec / 1000000, level_names[level],
+                     subsys ? subsys : "", peer ? "[" : "", peer ? peer : "", peer ? "]" : "", msg);
         off = n > 0 ? (size_t)n : 0;
     }
     if (off >= sizeof(line)) {

@@ -55,14 +55,12 @@ void log_emit(enum log_level level, const char *subsys, const char *peer, const 
  * rate: at most one line per `per_s` seconds per call site, with a count of
  * the lines suppressed in between.
  */
-#define LOGP_RL(level, per_s, subsys, peer, fmt, ...)                                     \
-    do {                                                                                  \
-        static long log_rl_last_;                                                         \
-        static unsigned long log_rl_skipped_;                                             \
-        if ((level) <= log_current_level &&                                               \
-            log_ratelimit_pass(&log_rl_last_, &log_rl_skipped_, (per_s)))                 \
-            log_emit((level), (subsys), (peer), fmt " (%lu similar suppressed)",          \
-                     ##__VA_ARGS__, log_rl_skipped_);                                     \
+#define LOGP_RL(level, per_s, subsys, peer, fmt, ...)                                                             \
+    do {                                                                                                          \
+        static long log_rl_last_;                                                                                 \
+        static unsigned long log_rl_skipped_;                                                                     \
+        if ((level) <= log_current_level && log_ratelimit_pass(&log_rl_last_, &log_rl_skipped_, (per_s)))         \
+            log_emit((level), (subsys), (peer), fmt " (%lu similar suppressed)", ##__VA_ARGS__, log_rl_skipped_); \
     } while (0)
 
 /* Helper for LOGP_RL: nonzero when a line may be written now. */

@@ -235,8 +235,8 @@ static enum gw_admin_exit cmd_show(const char *cfg_path, int argc, char **argv)
     print_time("not before", ci.not_before);
     print_time("not after", ci.not_after);
     /* Whether it would be accepted today: the usual reason to look a subscriber up. */
-    se = sig_trust_load(cfg->trust_anchors, cfg->intermediates[0] ? cfg->intermediates : NULL, &trust, why,
-                        sizeof(why));
+    se =
+        sig_trust_load(cfg->trust_anchors, cfg->intermediates[0] ? cfg->intermediates : NULL, &trust, why, sizeof(why));
     if (se == SIG_OK)
         se = sig_check_cert(trust, cert, sub.cert_len, time(NULL), why, sizeof(why));
     if (se == SIG_OK)
@@ -454,9 +454,11 @@ static enum gw_admin_exit cmd_hash_key(const char *cfg_path, int argc, char **ar
         sha256_hex(token, o, hex);
         printf("token   %s\n", token);
         printf("sha256  %s\n", hex);
-        fprintf(stderr, "note: the token is shown only this once. Give it to the relying party over a safe\n"
-                        "channel and store it safely; the configuration keeps only its sha256:\n"
-                        "  \"api_keys\": [{\"name\": \"...\", \"sha256\": \"%s\"}]\n", hex);
+        fprintf(stderr,
+                "note: the token is shown only this once. Give it to the relying party over a safe\n"
+                "channel and store it safely; the configuration keeps only its sha256:\n"
+                "  \"api_keys\": [{\"name\": \"...\", \"sha256\": \"%s\"}]\n",
+                hex);
     }
     ret = GW_ADMIN_OK;
 out:
@@ -469,9 +471,10 @@ static const struct {
     const char *name;
     enum gw_admin_exit (*fn)(const char *cfg_path, int argc, char **argv);
 } commands[] = {
-    {"import", cmd_import},         {"show", cmd_show},         {"delete", cmd_delete},
-    {"import-requests", cmd_import_requests},
-    {"decode-pdu", cmd_decode_pdu}, {"decode-ud", cmd_decode_ud}, {"hash-key", cmd_hash_key},
+    {"import", cmd_import},         {"show", cmd_show},
+    {"delete", cmd_delete},         {"import-requests", cmd_import_requests},
+    {"decode-pdu", cmd_decode_pdu}, {"decode-ud", cmd_decode_ud},
+    {"hash-key", cmd_hash_key},
 };
 
 int main(int argc, char **argv)

@@ -167,8 +167,8 @@ static int print_packet_header(const char *indent, const uint8_t *pkt, size_t le
         return -1;
     }
     printf("%ssecured %s packet (TS 102 225)\n", indent, is_response ? "response" : "command");
-    printf("%s  %s    0x%02x%02x (%zu octets in all, %zu here)\n", indent, is_response ? "RPL" : "CPL", pkt[0],
-           pkt[1], claimed, len);
+    printf("%s  %s    0x%02x%02x (%zu octets in all, %zu here)\n", indent, is_response ? "RPL" : "CPL", pkt[0], pkt[1],
+           claimed, len);
     if (is_response) {
         printf("%s  RHL    0x%02x%s\n", indent, pkt[2], pkt[2] == 0x12 ? "" : " (SPKA/1 expects 0x12)");
     } else {
@@ -197,19 +197,30 @@ struct fld {
 
 /* SMPP 3.4 section 4 layouts, in wire order. */
 static const struct fld l_bind[] = {
-    {"system_id", F_CSTR, 16}, {"password", F_SECRET, 9}, {"system_type", F_CSTR, 13},
-    {"interface_version", F_U8, 0}, {"addr_ton", F_U8, 0}, {"addr_npi", F_U8, 0},
-    {"address_range", F_CSTR, 41}, {NULL, 0, 0},
+    {"system_id", F_CSTR, 16}, {"password", F_SECRET, 9}, {"system_type", F_CSTR, 13},   {"interface_version", F_U8, 0},
+    {"addr_ton", F_U8, 0},     {"addr_npi", F_U8, 0},     {"address_range", F_CSTR, 41}, {NULL, 0, 0},
 };
 static const struct fld l_bind_resp[] = {{"system_id", F_CSTR, 16}, {NULL, 0, 0}};
 static const struct fld l_sm_resp[] = {{"message_id", F_CSTR, 65}, {NULL, 0, 0}};
 static const struct fld l_sm[] = {
-    {"service_type", F_CSTR, 6}, {"source_addr_ton", F_U8, 0}, {"source_addr_npi", F_U8, 0},
-    {"source_addr", F_ADDR, 21}, {"dest_addr_ton", F_U8, 0}, {"dest_addr_npi", F_U8, 0},
-    {"destination_addr", F_ADDR, 21}, {"esm_class", F_U8, 0}, {"protocol_id", F_U8, 0},
-    {"priority_flag", F_U8, 0}, {"schedule_delivery_time", F_CSTR, 17}, {"validity_period", F_CSTR, 17},
-    {"registered_delivery", F_U8, 0}, {"replace_if_present", F_U8, 0}, {"data_coding", F_U8, 0},
-    {"sm_default_msg_id", F_U8, 0}, {"short_message", F_SM, 0}, {NULL, 0, 0},
+    {"service_type", F_CSTR, 6},
+    {"source_addr_ton", F_U8, 0},
+    {"source_addr_npi", F_U8, 0},
+    {"source_addr", F_ADDR, 21},
+    {"dest_addr_ton", F_U8, 0},
+    {"dest_addr_npi", F_U8, 0},
+    {"destination_addr", F_ADDR, 21},
+    {"esm_class", F_U8, 0},
+    {"protocol_id", F_U8, 0},
+    {"priority_flag", F_U8, 0},
+    {"schedule_delivery_time", F_CSTR, 17},
+    {"validity_period", F_CSTR, 17},
+    {"registered_delivery", F_U8, 0},
+    {"replace_if_present", F_U8, 0},
+    {"data_coding", F_U8, 0},
+    {"sm_default_msg_id", F_U8, 0},
+    {"short_message", F_SM, 0},
+    {NULL, 0, 0},
 };
 static const struct fld l_none[] = {{NULL, 0, 0}};
 
@@ -219,20 +230,14 @@ static const struct fld *layout_of(uint32_t id, int *has_tlvs)
     switch (id) {
     case PDU_BIND_RECEIVER:
     case PDU_BIND_TRANSMITTER:
-    case PDU_BIND_TRANSCEIVER:
-        return l_bind;
+    case PDU_BIND_TRANSCEIVER: return l_bind;
     case PDU_BIND_RECEIVER_RESP:
     case PDU_BIND_TRANSMITTER_RESP:
-    case PDU_BIND_TRANSCEIVER_RESP:
-        *has_tlvs = 1;
-        return l_bind_resp;
+    case PDU_BIND_TRANSCEIVER_RESP: *has_tlvs = 1; return l_bind_resp;
     case PDU_SUBMIT_SM:
-    case PDU_DELIVER_SM:
-        *has_tlvs = 1;
-        return l_sm;
+    case PDU_DELIVER_SM: *has_tlvs = 1; return l_sm;
     case PDU_SUBMIT_SM_RESP:
-    case PDU_DELIVER_SM_RESP:
-        return l_sm_resp;
+    case PDU_DELIVER_SM_RESP: return l_sm_resp;
     }
     return l_none;
 }
@@ -243,20 +248,50 @@ static const char *tlv_name(uint16_t tag)
         uint16_t tag;
         const char *name;
     } names[] = {
-        {0x0005, "dest_addr_subunit"}, {0x0006, "dest_network_type"}, {0x0007, "dest_bearer_type"},
-        {0x0008, "dest_telematics_id"}, {0x000D, "source_addr_subunit"}, {0x000E, "source_network_type"},
-        {0x000F, "source_bearer_type"}, {0x0010, "source_telematics_id"}, {0x0017, "qos_time_to_live"},
-        {0x0019, "payload_type"}, {0x001D, "additional_status_info_text"}, {0x001E, "receipted_message_id"},
-        {0x0030, "ms_msg_wait_facilities"}, {0x0201, "privacy_indicator"}, {0x0202, "source_subaddress"},
-        {0x0203, "dest_subaddress"}, {0x0204, "user_message_reference"}, {0x0205, "user_response_code"},
-        {0x020A, "source_port"}, {0x020B, "destination_port"}, {0x020C, "sar_msg_ref_num"},
-        {0x020D, "language_indicator"}, {0x020E, "sar_total_segments"}, {0x020F, "sar_segment_seqnum"},
-        {0x0210, "sc_interface_version"}, {0x0302, "callback_num_pres_ind"}, {0x0303, "callback_num_atag"},
-        {0x0304, "number_of_messages"}, {0x0381, "callback_num"}, {0x0420, "dpf_result"}, {0x0421, "set_dpf"},
-        {0x0422, "ms_availability_status"}, {0x0423, "network_error_code"}, {0x0424, "message_payload"},
-        {0x0425, "delivery_failure_reason"}, {0x0426, "more_messages_to_send"}, {0x0427, "message_state"},
-        {0x0501, "ussd_service_op"}, {0x1201, "display_time"}, {0x1203, "sms_signal"}, {0x1204, "ms_validity"},
-        {0x130C, "alert_on_message_delivery"}, {0x1380, "its_reply_type"}, {0x1383, "its_session_info"},
+        {0x0005, "dest_addr_subunit"},
+        {0x0006, "dest_network_type"},
+        {0x0007, "dest_bearer_type"},
+        {0x0008, "dest_telematics_id"},
+        {0x000D, "source_addr_subunit"},
+        {0x000E, "source_network_type"},
+        {0x000F, "source_bearer_type"},
+        {0x0010, "source_telematics_id"},
+        {0x0017, "qos_time_to_live"},
+        {0x0019, "payload_type"},
+        {0x001D, "additional_status_info_text"},
+        {0x001E, "receipted_message_id"},
+        {0x0030, "ms_msg_wait_facilities"},
+        {0x0201, "privacy_indicator"},
+        {0x0202, "source_subaddress"},
+        {0x0203, "dest_subaddress"},
+        {0x0204, "user_message_reference"},
+        {0x0205, "user_response_code"},
+        {0x020A, "source_port"},
+        {0x020B, "destination_port"},
+        {0x020C, "sar_msg_ref_num"},
+        {0x020D, "language_indicator"},
+        {0x020E, "sar_total_segments"},
+        {0x020F, "sar_segment_seqnum"},
+        {0x0210, "sc_interface_version"},
+        {0x0302, "callback_num_pres_ind"},
+        {0x0303, "callback_num_atag"},
+        {0x0304, "number_of_messages"},
+        {0x0381, "callback_num"},
+        {0x0420, "dpf_result"},
+        {0x0421, "set_dpf"},
+        {0x0422, "ms_availability_status"},
+        {0x0423, "network_error_code"},
+        {0x0424, "message_payload"},
+        {0x0425, "delivery_failure_reason"},
+        {0x0426, "more_messages_to_send"},
+        {0x0427, "message_state"},
+        {0x0501, "ussd_service_op"},
+        {0x1201, "display_time"},
+        {0x1203, "sms_signal"},
+        {0x1204, "ms_validity"},
+        {0x130C, "alert_on_message_delivery"},
+        {0x1380, "its_reply_type"},
+        {0x1383, "its_session_info"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (names[i].tag == tag)
@@ -332,13 +367,12 @@ enum gw_admin_exit gw_admin_decode_pdu(const char *hex, int unmask)
         return GW_ADMIN_FAIL;
     }
     if (rc == CAR_ERR_AGAIN) {
-        fprintf(stderr, "error: refused: truncated: command_length is %zu but only %ld octets were given\n", plen,
-                n);
+        fprintf(stderr, "error: refused: truncated: command_length is %zu but only %ld octets were given\n", plen, n);
         return GW_ADMIN_FAIL;
     }
     if (rc != CAR_OK) {
-        fprintf(stderr, "error: refused: command_length %zu is impossible (%d..%d); a link would be dropped\n",
-                plen, PDU_HEADER_LEN, PDU_MAX_LEN);
+        fprintf(stderr, "error: refused: command_length %zu is impossible (%d..%d); a link would be dropped\n", plen,
+                PDU_HEADER_LEN, PDU_MAX_LEN);
         return GW_ADMIN_FAIL;
     }
     if (plen < (size_t)n)
@@ -355,8 +389,10 @@ enum gw_admin_exit gw_admin_decode_pdu(const char *hex, int unmask)
 
     rc = pdu_precheck(pdu, plen, why, sizeof(why));
     if (rc == CAR_ERR_UNSUPPORTED) {
-        fprintf(stderr, "error: refused: command_id 0x%08x is not one simpki handles (%s); "
-                        "it would be answered with generic_nack ESME_RINVCMDID\n", h.id, why);
+        fprintf(stderr,
+                "error: refused: command_id 0x%08x is not one simpki handles (%s); "
+                "it would be answered with generic_nack ESME_RINVCMDID\n",
+                h.id, why);
         return GW_ADMIN_FAIL;
     }
     if (rc != CAR_OK) {
@@ -458,8 +494,17 @@ short_body:
 static const char *por_status_name(uint8_t s)
 {
     static const char *const names[] = {
-        "PoR OK", "RC/CC/DS failed", "CNTR low", "CNTR high", "CNTR blocked", "ciphering error",
-        "security error", "insufficient memory", "more time", "TAR unknown", "insufficient security level",
+        "PoR OK",
+        "RC/CC/DS failed",
+        "CNTR low",
+        "CNTR high",
+        "CNTR blocked",
+        "ciphering error",
+        "security error",
+        "insufficient memory",
+        "more time",
+        "TAR unknown",
+        "insufficient security level",
     };
     return s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
@@ -500,14 +545,18 @@ static int print_spka_command(const uint8_t *d, size_t n)
     gw_admin_hex_print("", c.txn_ref, sizeof(c.txn_ref), 0);
     if (c.key_ref)
         printf("    %-14s 0x%02x (%s)\n", "key_ref", c.key_ref,
-               c.key_ref == 1 ? "non-repudiation key" : c.key_ref == 2 ? "authentication key" : "unknown");
+               c.key_ref == 1   ? "non-repudiation key"
+               : c.key_ref == 2 ? "authentication key"
+                                : "unknown");
     if (c.digest_alg)
         printf("    %-14s 0x%02x (%s)\n", "digest_alg", c.digest_alg, digest_name(c.digest_alg));
     if (c.digest)
         print_hex_field("digest", c.digest, c.digest_len);
     if (c.text && c.text_len) {
         printf("    %-14s coding 0x%02x (%s), %zu octets\n", "text", c.text[0],
-               c.text[0] == TEXT_CODING_GSM7 ? "GSM 7-bit" : c.text[0] == TEXT_CODING_UCS2 ? "UCS2" : "unknown",
+               c.text[0] == TEXT_CODING_GSM7   ? "GSM 7-bit"
+               : c.text[0] == TEXT_CODING_UCS2 ? "UCS2"
+                                               : "unknown",
                c.text_len - 1);
         if (text_decode(c.text, c.text_len, text, sizeof(text), &tlen) == CAR_OK) {
             printf("      ");
@@ -527,7 +576,9 @@ static int print_spka_command(const uint8_t *d, size_t n)
         printf("    %-14s %u s\n", "timeout", c.timeout_s);
     if (c.key_alg)
         printf("    %-14s 0x%02x (%s)\n", "key_alg", c.key_alg,
-               c.key_alg == 1 ? "RSA-2048" : c.key_alg == 2 ? "ECDSA P-256" : "unknown");
+               c.key_alg == 1   ? "RSA-2048"
+               : c.key_alg == 2 ? "ECDSA P-256"
+                                : "unknown");
     if (c.cert)
         print_hex_field("certificate", c.cert, c.cert_len);
     return 0;
@@ -634,8 +685,8 @@ enum gw_admin_exit gw_admin_decode_ud(const char *const *hex, int n, const uint8
         int fr;
 
         if (len < 0) {
-            fprintf(stderr, "error: segment %d: not user data in hex (odd digits, non-hex, or over %d octets)\n",
-                    i + 1, UDH_SEGMENT_MAX);
+            fprintf(stderr, "error: segment %d: not user data in hex (odd digits, non-hex, or over %d octets)\n", i + 1,
+                    UDH_SEGMENT_MAX);
             goto out;
         }
         printf("segment %d: %ld octets\n", i + 1, len);
@@ -648,8 +699,7 @@ enum gw_admin_exit gw_admin_decode_ud(const char *const *hex, int n, const uint8
         }
         fr = udh_reasm_feed(r, "admin", ud, (size_t)len, 0, pkt, sizeof(pkt), &pkt_len, &kind);
         if (fr < 0) {
-            fprintf(stderr, "error: segment %d refused by reassembly: %s\n", i + 1,
-                    car_strerror((enum car_err)-fr));
+            fprintf(stderr, "error: segment %d refused by reassembly: %s\n", i + 1, car_strerror((enum car_err) - fr));
             goto out;
         }
         if (fr == UDH_FEED_DUP)

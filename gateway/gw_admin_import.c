@@ -27,8 +27,8 @@
 #include "sig.h"
 
 #define IMPORT_FILE_MAX (64u << 20) /* a registry file past this is a mistake */
-#define CERT_FILE_MAX (64u << 10)
-#define CSV_MAX_COLS 16
+#define CERT_FILE_MAX   (64u << 10)
+#define CSV_MAX_COLS    16
 
 enum col { C_MSISDN, C_CARRIER, C_ICCID, C_KV, C_CERT_FILE, C_CERT, C_STATUS, C_COUNT };
 static const char *const col_names[C_COUNT] = {"msisdn", "carrier", "iccid", "kv", "cert_file", "cert", "status"};
@@ -298,7 +298,8 @@ static void check_row(struct import *im, struct row *r, const char *const v[C_CO
             struct sig_pin pin;
             if (se != SIG_OK)
                 row_msg(im, r, 1, "cert", "%s: %s", sig_strerror(se), why);
-            /* The new certificate's pin: a pinned subscriber whose pin differs is allowed to re-pin (q_sync_sub_put). */
+            /* The new certificate's pin: a pinned subscriber whose pin differs is allowed to re-pin (q_sync_sub_put).
+             */
             else if (sig_pin_of(r->cert, r->sub.cert_len, &pin) != SIG_OK)
                 row_msg(im, r, 1, "cert", "cannot compute the certificate's pin");
             else {
@@ -345,7 +346,8 @@ static int load_json(struct import *im, const char *buf, size_t len)
         fprintf(stderr, "error: the JSON file must be an array of subscriber objects\n");
         goto out;
     }
-    json_array_foreach(root, i, obj) {
+    json_array_foreach(root, i, obj)
+    {
         const char *v[C_COUNT] = {NULL};
         char kvbuf[24];
         const char *key;
@@ -361,15 +363,16 @@ static int load_json(struct import *im, const char *buf, size_t len)
             row_msg(im, r, 1, "row", "must be an object");
             continue;
         }
-        json_object_foreach(obj, key, jv) {
+        json_object_foreach(obj, key, jv)
+        {
             size_t c;
             for (c = 0; c < C_COUNT; c++)
                 if (strcmp(key, col_names[c]) == 0)
                     break;
             if (c == C_COUNT) {
                 /* A typo ("iccd") must not pass silently. */
-                row_msg(im, r, 1, "row", "unknown field \"%.32s\" (msisdn, carrier, iccid, kv, cert_file, cert, status)",
-                        key);
+                row_msg(im, r, 1, "row",
+                        "unknown field \"%.32s\" (msisdn, carrier, iccid, kv, cert_file, cert, status)", key);
                 continue;
             }
             if (json_is_string(jv)) {
@@ -470,8 +473,10 @@ static int load_csv(struct import *im, char *buf, size_t len)
             if (strcmp(f[i], col_names[c]) == 0)
                 break;
         if (c == C_COUNT || have[c]) {
-            fprintf(stderr, "error: CSV header column %zu: %s column (known: msisdn, carrier, iccid, kv, "
-                            "cert_file, cert, status)\n", i + 1, c == C_COUNT ? "unknown" : "duplicate");
+            fprintf(stderr,
+                    "error: CSV header column %zu: %s column (known: msisdn, carrier, iccid, kv, "
+                    "cert_file, cert, status)\n",
+                    i + 1, c == C_COUNT ? "unknown" : "duplicate");
             return -1;
         }
         have[c] = 1;
@@ -500,8 +505,8 @@ static int load_csv(struct import *im, char *buf, size_t len)
             if (colmap[i] == C_MSISDN)
                 set_label(r, f[i]);
         if (rc < 0) {
-            row_msg(im, r, 1, "row", "%s", rc == -1 ? "a quote is unterminated or inside an unquoted field"
-                                                    : "too many fields");
+            row_msg(im, r, 1, "row", "%s",
+                    rc == -1 ? "a quote is unterminated or inside an unquoted field" : "too many fields");
             /* The rest of the file cannot be framed reliably after a broken quote. */
             return 0;
         }

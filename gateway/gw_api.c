@@ -42,12 +42,12 @@ struct call {
     struct evhttp_connection *conn;
     char rp[64];
     char id[Q_ID_LEN];
-    int ops;               /* Redis calls outstanding */
-    int waiting;           /* linked in the waiter table */
-    int final;             /* the next answer is sent whatever the state */
-    int refetch;           /* finished while a read was in flight: read again */
+    int ops;     /* Redis calls outstanding */
+    int waiting; /* linked in the waiter table */
+    int final;   /* the next answer is sent whatever the state */
+    int refetch; /* finished while a read was in flight: read again */
     struct event *timer;
-    struct call *next;     /* waiter chain */
+    struct call *next; /* waiter chain */
 };
 
 struct gw_api {
@@ -403,9 +403,7 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
         send_error(api, req, 503, "UNAVAILABLE", NULL, "transaction storage unavailable, try again");
         break;
-    default:
-        send_error(api, req, 500, "INTERNAL_ERROR", NULL, "%s", gw_strerror(err));
-        break;
+    default: send_error(api, req, 500, "INTERNAL_ERROR", NULL, "%s", gw_strerror(err)); break;
     }
 }
 
@@ -459,8 +457,8 @@ static int valid_idem_key(const char *k)
 
 static void handle_post(struct gw_api *api, struct evhttp_request *req, const char *rp)
 {
-    static const char *const allowed[] = {"msisdn", "digest", "digest_alg", "display_text", "client_ref", "format",
-                                          NULL};
+    static const char *const allowed[] = {"msisdn",     "digest", "digest_alg", "display_text",
+                                          "client_ref", "format", NULL};
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     const char *ctype = evhttp_find_header(h, "Content-Type");
@@ -481,17 +479,19 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
         return;
     }
     if (idem && !valid_idem_key(idem)) {
-        send_error(api, req, 400, "INVALID_FIELD", "Idempotency-Key", "Idempotency-Key must be 1-100 visible ASCII characters");
+        send_error(api, req, 400, "INVALID_FIELD", "Idempotency-Key",
+                   "Idempotency-Key must be 1-100 visible ASCII characters");
         return;
     }
     body = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, JSON_REJECT_DUPLICATES, &jerr);
     if (!body || !json_is_object(body)) {
-        send_error(api, req, 400, "MALFORMED_JSON", NULL, "the body is not a JSON object%s%s",
-                   body ? "" : ": ", body ? "" : jerr.text);
+        send_error(api, req, 400, "MALFORMED_JSON", NULL, "the body is not a JSON object%s%s", body ? "" : ": ",
+                   body ? "" : jerr.text);
         json_decref(body);
         return;
     }
-    json_object_foreach(body, key, v) {
+    json_object_foreach(body, key, v)
+    {
         int ok = 0;
         for (int i = 0; allowed[i]; i++)
             ok |= strcmp(key, allowed[i]) == 0;
@@ -557,9 +557,16 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
     }
     c->ops++;
     gw_txn_start(api->d.engine,
-                 &(struct gw_sign_req){.rp = rp, .msisdn = msisdn, .client_ref = *cref ? cref : NULL,
-                                       .idem_key = idem, .req_hash = hash, .digest_alg = alg, .digest = digest,
-                                       .digest_len = (size_t)dlen, .display_text = text, .format = format},
+                 &(struct gw_sign_req){.rp = rp,
+                                       .msisdn = msisdn,
+                                       .client_ref = *cref ? cref : NULL,
+                                       .idem_key = idem,
+                                       .req_hash = hash,
+                                       .digest_alg = alg,
+                                       .digest = digest,
+                                       .digest_len = (size_t)dlen,
+                                       .display_text = text,
+                                       .format = format},
                  started, c);
 out:
     json_decref(body);

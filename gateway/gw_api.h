@@ -30,7 +30,7 @@ struct gw_api_deps {
     struct event_base *base;
     struct q *q;
     struct gw_engine *engine;
-    struct gw_enrol *enrol;   /* /v1/requests; may be NULL */
+    struct gw_enrol *enrol; /* /v1/requests; may be NULL */
     struct gw_metrics *metrics;
 };
 

@@ -20,25 +20,23 @@
 
 /* All request keys share one hash tag: enrolment is low-rate and lists scan them together. */
 #define KEY_PREFIX GW_ENROL_KEY_PREFIX
-#define KEY_INDEX GW_ENROL_KEY_INDEX
-#define ID_LEN GW_ENROL_ID_LEN
-#define LIST_MAX 500
+#define KEY_INDEX  GW_ENROL_KEY_INDEX
+#define ID_LEN     GW_ENROL_ID_LEN
+#define LIST_MAX   500
 
-static const char LUA_CREATE[] =
-    "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
-    "  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
-    "  return 'OK'\n"
-    "end\n"
-    "return 'EXISTS'\n";
+static const char LUA_CREATE[] = "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
+                                 "  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
+                                 "  return 'OK'\n"
+                                 "end\n"
+                                 "return 'EXISTS'\n";
 
 /* Compare-and-set on the revision: the state machine lives in C, the atomicity here. */
-static const char LUA_CAS[] =
-    "local raw = redis.call('GET', KEYS[1])\n"
-    "if not raw then return 'NOT_FOUND' end\n"
-    "local d = cjson.decode(raw)\n"
-    "if tostring(d.rev) ~= ARGV[1] then return 'CONFLICT' end\n"
-    "redis.call('SET', KEYS[1], ARGV[2])\n"
-    "return 'OK'\n";
+static const char LUA_CAS[] = "local raw = redis.call('GET', KEYS[1])\n"
+                              "if not raw then return 'NOT_FOUND' end\n"
+                              "local d = cjson.decode(raw)\n"
+                              "if tostring(d.rev) ~= ARGV[1] then return 'CONFLICT' end\n"
+                              "redis.call('SET', KEYS[1], ARGV[2])\n"
+                              "return 'OK'\n";
 
 /* Newest first, filtered; returns {matched, doc...}. */
 static const char LUA_LIST[] =
@@ -72,19 +70,24 @@ struct edge {
     int forms; /* bit per enum gw_form_kind that may take it */
 };
 
-#define F(k) (1 << (k))
+#define F(k)    (1 << (k))
 #define F_ISSUE (F(GW_FORM_PERSON_NEW) | F(GW_FORM_ORG_NEW) | F(GW_FORM_CHANGE))
-#define F_CA (F_ISSUE | F(GW_FORM_REVOKE))
-#define F_ALL (F_CA | F(GW_FORM_HANDOVER))
+#define F_CA    (F_ISSUE | F(GW_FORM_REVOKE))
+#define F_ALL   (F_CA | F(GW_FORM_HANDOVER))
 
 static const struct edge edges[] = {
-    {"submitted", "confirmed", F_CA},     {"submitted", "rejected", F_ALL},
+    {"submitted", "confirmed", F_CA},
+    {"submitted", "rejected", F_ALL},
     {"submitted", "done", F(GW_FORM_HANDOVER)}, /* the devices were received */
-    {"confirmed", "sent_to_ca", F_CA},    {"confirmed", "rejected", F_CA},
-    {"confirmed", "failed", F_CA},        {"sent_to_ca", "issued", F_ISSUE},
+    {"confirmed", "sent_to_ca", F_CA},
+    {"confirmed", "rejected", F_CA},
+    {"confirmed", "failed", F_CA},
+    {"sent_to_ca", "issued", F_ISSUE},
     {"sent_to_ca", "done", F(GW_FORM_REVOKE)}, /* the CA revoked it */
-    {"sent_to_ca", "failed", F_CA},       {"sent_to_ca", "rejected", F_CA},
-    {"issued", "installed", F_ISSUE},     {"issued", "failed", F_ISSUE},
+    {"sent_to_ca", "failed", F_CA},
+    {"sent_to_ca", "rejected", F_CA},
+    {"issued", "installed", F_ISSUE},
+    {"issued", "failed", F_ISSUE},
     {"installed", "done", F_ISSUE},
 };
 
@@ -121,9 +124,9 @@ struct op {
     char rp[64];
     char id[ID_LEN];
     char key[64];
-    json_t *doc;      /* create: the new document; transition: the new revision */
-    json_t *params;   /* transition: {"to", "by", "note"}; list: filters */
-    int what;         /* enum what */
+    json_t *doc;    /* create: the new document; transition: the new revision */
+    json_t *params; /* transition: {"to", "by", "note"}; list: filters */
+    int what;       /* enum what */
 };
 
 enum what { W_GET, W_FORM, W_TRANSITION, W_LIST, W_EXPORT_CSV, W_EXPORT_JSON };

@@ -102,8 +102,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (check_only) {
-        printf("%s: configuration is valid (%zu carrier(s), %zu API key(s))\n", path, cfg->n_carriers,
-               cfg->n_apikeys);
+        printf("%s: configuration is valid (%zu carrier(s), %zu API key(s))\n", path, cfg->n_carriers, cfg->n_apikeys);
         rc = 0;
         goto out;
     }
@@ -116,15 +115,14 @@ int main(int argc, char **argv)
         goto out;
     }
     q_set_retention(q, (int64_t)cfg->txn_retention_s * 1000);
-    if (gw_engine_new(&(struct gw_engine_deps){.cfg = cfg, .base = base, .q = q, .trust = trust,
-                                               .metrics = &metrics},
+    if (gw_engine_new(&(struct gw_engine_deps){.cfg = cfg, .base = base, .q = q, .trust = trust, .metrics = &metrics},
                       &engine) != GW_OK)
         goto out;
     enrol = gw_enrol_new(cfg, q);
     if (!enrol)
         goto out;
-    api = gw_api_new(&(struct gw_api_deps){
-        .cfg = cfg, .base = base, .q = q, .engine = engine, .enrol = enrol, .metrics = &metrics});
+    api = gw_api_new(
+        &(struct gw_api_deps){.cfg = cfg, .base = base, .q = q, .engine = engine, .enrol = enrol, .metrics = &metrics});
     if (!api)
         goto out;
     if (q_watch(q, gw_api_notify, api) != Q_OK) {

@@ -12,34 +12,34 @@
 
 struct evbuffer;
 
-#define GW_COUNTERS(X)                                                                        \
-    X(HTTP_REQUESTS, "http_requests_total", "HTTP requests received")                         \
-    X(HTTP_UNAUTHORIZED, "http_unauthorized_total", "requests refused for a missing or bad key") \
-    X(SIGN_REQUESTS, "sign_requests_total", "POST /v1/signatures received")                   \
-    X(SIGN_ACCEPTED, "sign_accepted_total", "signature requests accepted (202)")              \
-    X(SIGN_REJECTED, "sign_rejected_total", "signature requests refused (4xx/5xx)")           \
-    X(SIGN_BUSY, "sign_busy_total", "refused because the SIM had a transaction pending")      \
-    X(SUBMIT_OK, "submit_ok_total", "commands accepted by an SMSC")                           \
-    X(SUBMIT_PERMANENT, "submit_permanent_error_total", "commands refused for good by an SMSC") \
-    X(SUBMIT_DEFERRED, "submit_deferred_total", "commands left for a later resubmission")    \
-    X(RESUBMITTED, "resubmitted_total", "commands resubmitted by the sweeper")                \
-    X(POR_RECEIVED, "por_received_total", "answers received from SIMs")                       \
-    X(POR_BAD_CC, "por_bad_checksum_total", "answers dropped: checksum or format failed")     \
-    X(POR_NO_PENDING, "por_no_pending_total", "answers dropped: no pending transaction")      \
-    X(POR_MISMATCH, "por_mismatch_total", "answers dropped: counter or reference did not match") \
-    X(POR_UNKNOWN_SUB, "por_unknown_subscriber_total", "answers from numbers not in the registry") \
-    X(POR_LATE, "por_late_total", "answers for a transaction already finished")               \
+#define GW_COUNTERS(X)                                                                                  \
+    X(HTTP_REQUESTS, "http_requests_total", "HTTP requests received")                                   \
+    X(HTTP_UNAUTHORIZED, "http_unauthorized_total", "requests refused for a missing or bad key")        \
+    X(SIGN_REQUESTS, "sign_requests_total", "POST /v1/signatures received")                             \
+    X(SIGN_ACCEPTED, "sign_accepted_total", "signature requests accepted (202)")                        \
+    X(SIGN_REJECTED, "sign_rejected_total", "signature requests refused (4xx/5xx)")                     \
+    X(SIGN_BUSY, "sign_busy_total", "refused because the SIM had a transaction pending")                \
+    X(SUBMIT_OK, "submit_ok_total", "commands accepted by an SMSC")                                     \
+    X(SUBMIT_PERMANENT, "submit_permanent_error_total", "commands refused for good by an SMSC")         \
+    X(SUBMIT_DEFERRED, "submit_deferred_total", "commands left for a later resubmission")               \
+    X(RESUBMITTED, "resubmitted_total", "commands resubmitted by the sweeper")                          \
+    X(POR_RECEIVED, "por_received_total", "answers received from SIMs")                                 \
+    X(POR_BAD_CC, "por_bad_checksum_total", "answers dropped: checksum or format failed")               \
+    X(POR_NO_PENDING, "por_no_pending_total", "answers dropped: no pending transaction")                \
+    X(POR_MISMATCH, "por_mismatch_total", "answers dropped: counter or reference did not match")        \
+    X(POR_UNKNOWN_SUB, "por_unknown_subscriber_total", "answers from numbers not in the registry")      \
+    X(POR_LATE, "por_late_total", "answers for a transaction already finished")                         \
     X(TXN_COMPLETED, "transactions_completed_total", "transactions finished with a verified signature") \
-    X(TXN_FAILED, "transactions_failed_total", "transactions finished without a signature")   \
-    X(TXN_EXPIRED, "transactions_expired_total", "transactions that ran out of time")         \
-    X(VERIFY_FAILED, "verify_failed_total", "signatures that failed verification")            \
+    X(TXN_FAILED, "transactions_failed_total", "transactions finished without a signature")             \
+    X(TXN_EXPIRED, "transactions_expired_total", "transactions that ran out of time")                   \
+    X(VERIFY_FAILED, "verify_failed_total", "signatures that failed verification")                      \
     X(REDIS_ERRORS, "redis_errors_total", "Redis calls that failed")
 
 enum gw_counter {
 #define GW_X(id, name, help) GW_M_##id,
     GW_COUNTERS(GW_X)
 #undef GW_X
-    GW_M_COUNT
+        GW_M_COUNT
 };
 
 struct gw_metrics {

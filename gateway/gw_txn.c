@@ -27,13 +27,13 @@
 #include "sig_tsa.h"
 #include "sig_vcache.h"
 
-#define MAX_LINKS (CFG_MAX_CARRIERS * CFG_MAX_LINKS)
+#define MAX_LINKS        (CFG_MAX_CARRIERS * CFG_MAX_LINKS)
 #define INFLIGHT_BUCKETS 4096
-#define SWEEP_LIMIT 1000
-#define LOOKUP_RETRIES 25       /* a PoR met with Redis down is retried this often ... */
-#define LOOKUP_RETRY_MS 200     /* ... this far apart, so a short outage loses nothing */
-#define SENT_FLUSH_MS 100       /* sent marks wait this long to share a round trip */
-#define SHARD_SLOTS 256         /* an id's first two hex digits */
+#define SWEEP_LIMIT      1000
+#define LOOKUP_RETRIES   25  /* a PoR met with Redis down is retried this often ... */
+#define LOOKUP_RETRY_MS  200 /* ... this far apart, so a short outage loses nothing */
+#define SENT_FLUSH_MS    100 /* sent marks wait this long to share a round trip */
+#define SHARD_SLOTS      256 /* an id's first two hex digits */
 
 /*
  * Commands an SMSC accepted, not yet marked sent in Redis: one batch per
@@ -67,7 +67,7 @@ struct submit_ctx {
     char id[Q_ID_LEN];
     uint64_t cntr;
     int64_t deadline_ms;
-    struct car_request req;         /* pointers below point into this struct */
+    struct car_request req; /* pointers below point into this struct */
     uint8_t digest[64];
     char text[];
 };
@@ -77,7 +77,7 @@ struct gw_engine {
     struct car_events ev;
     struct link_slot links[MAX_LINKS];
     size_t n_links;
-    unsigned rr;             /* round robin over a network's links */
+    unsigned rr; /* round robin over a network's links */
     struct event *sweep_ev;
     struct event *parked_ev;
     int sweeping;
@@ -86,14 +86,14 @@ struct gw_engine {
     size_t n_parked;
     struct event *sent_ev;
     struct sent_batch sent[SHARD_SLOTS];
-    struct sig_revoc *revoc; /* NULL when revocation_check is off */
-    struct sig_vcache *vc;   /* verification verdicts, shared with revoc */
-    struct sig_tsa *tsa;     /* NULL when no tsa_url: CMS stays CAdES-B-B */
-    struct gw_httpc *httpc;  /* timestamp requests */
-    uint64_t tsa_ok, tsa_failed;   /* timestamps embedded / TIMESTAMP_FAILED */
-    uint64_t cert_mismatch;        /* signatures refused by the binding check */
+    struct sig_revoc *revoc;                           /* NULL when revocation_check is off */
+    struct sig_vcache *vc;                             /* verification verdicts, shared with revoc */
+    struct sig_tsa *tsa;                               /* NULL when no tsa_url: CMS stays CAdES-B-B */
+    struct gw_httpc *httpc;                            /* timestamp requests */
+    uint64_t tsa_ok, tsa_failed;                       /* timestamps embedded / TIMESTAMP_FAILED */
+    uint64_t cert_mismatch;                            /* signatures refused by the binding check */
     uint64_t revoc_good, revoc_revoked, revoc_unknown; /* revocation outcomes (unknown: hard-fail) */
-    int closing;             /* in gw_engine_free: Redis is gone, record nothing */
+    int closing;                                       /* in gw_engine_free: Redis is gone, record nothing */
 };
 
 const char *gw_strerror(enum gw_err err)
@@ -150,8 +150,7 @@ static void sent_recorded(void *arg, enum q_err err)
 {
     (void)arg;
     if (err != Q_OK && err != Q_ERR_NOT_FOUND)
-        LOGP(LOG_WARN, "txn", NULL, "could not mark commands as sent: %s (they may be resent once)",
-             q_strerror(err));
+        LOGP(LOG_WARN, "txn", NULL, "could not mark commands as sent: %s (they may be resent once)", q_strerror(err));
 }
 
 static void sent_flush_slot(struct gw_engine *e, struct sent_batch *b)
@@ -224,8 +223,7 @@ static void finish_done(void *arg, enum q_err err)
         gw_metrics_inc(e->d.metrics, GW_M_POR_LATE);
     } else {
         gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
-        LOGP(LOG_ERR, "txn", f->id, "could not record the outcome: %s (the sweeper will expire it)",
-             q_strerror(err));
+        LOGP(LOG_ERR, "txn", f->id, "could not record the outcome: %s (the sweeper will expire it)", q_strerror(err));
     }
     free(f);
 }
@@ -248,10 +246,18 @@ static void finish_ev(struct gw_engine *e, const char *id, uint64_t cntr, enum q
     struct finish_ctx *f = calloc(1, sizeof(*f));
     char clipped[160]; /* the stored detail is at most 159 octets; a longer reason must not lose the outcome */
     struct q_finish fin = {
-        .state = state, .result = result, .etsi_status = etsi, .detail = detail,
-        .signature = sig, .sig_len = sig_len, .cert = cert, .cert_len = cert_len,
-        .ocsp = ev ? ev->ocsp : NULL, .ocsp_len = ev ? ev->ocsp_len : 0,
-        .now_ms = gw_now_ms(), .retention_ms = (int64_t)e->d.cfg->txn_retention_s * 1000,
+        .state = state,
+        .result = result,
+        .etsi_status = etsi,
+        .detail = detail,
+        .signature = sig,
+        .sig_len = sig_len,
+        .cert = cert,
+        .cert_len = cert_len,
+        .ocsp = ev ? ev->ocsp : NULL,
+        .ocsp_len = ev ? ev->ocsp_len : 0,
+        .now_ms = gw_now_ms(),
+        .retention_ms = (int64_t)e->d.cfg->txn_retention_s * 1000,
         .pin_serial = ev && state == Q_COMPLETED ? ev->pin_serial : NULL,
         .pin_spki_hex = ev && state == Q_COMPLETED ? ev->pin_spki : NULL,
     };
@@ -275,9 +281,8 @@ static void finish_ev(struct gw_engine *e, const char *id, uint64_t cntr, enum q
     q_txn_finish(e->d.q, id, cntr, &fin, finish_done, f);
 }
 
-static void finish(struct gw_engine *e, const char *id, uint64_t cntr, enum q_state state, const char *result,
-                   int etsi, const char *detail, const uint8_t *sig, size_t sig_len, const uint8_t *cert,
-                   size_t cert_len)
+static void finish(struct gw_engine *e, const char *id, uint64_t cntr, enum q_state state, const char *result, int etsi,
+                   const char *detail, const uint8_t *sig, size_t sig_len, const uint8_t *cert, size_t cert_len)
 {
     finish_ev(e, id, cntr, state, result, etsi, detail, sig, sig_len, cert, cert_len, NULL);
 }
@@ -399,8 +404,8 @@ static void submit_txn(struct gw_engine *e, const struct q_txn *txn, const struc
     s->req.user_timeout_s = (uint16_t)e->d.cfg->user_timeout_s;
 
     if (!pick_link(e, s->net)) {
-        finish(e, txn->id, txn->cntr, Q_FAILED, "DELIVERY_ERROR", 209, "no carrier link for this network", NULL,
-               0, NULL, 0);
+        finish(e, txn->id, txn->cntr, Q_FAILED, "DELIVERY_ERROR", 209, "no carrier link for this network", NULL, 0,
+               NULL, 0);
         free(s);
         return;
     }
@@ -557,8 +562,8 @@ static void revoc_start(struct gw_engine *e, const char *id, uint64_t cntr, cons
     memcpy(s->cert, cert, cert_len);
     /* The policy is the relying party's: the one that owns this transaction. */
     k = cfg_apikey_by_name(e->d.cfg, rp);
-    sig_revoc_check(e->revoc, s->cert, s->cert_len, time(NULL), k && k->revocation_soft ? SIG_REVOC_SOFT : SIG_REVOC_HARD,
-                    revoc_done, s);
+    sig_revoc_check(e->revoc, s->cert, s->cert_len, time(NULL),
+                    k && k->revocation_soft ? SIG_REVOC_SOFT : SIG_REVOC_HARD, revoc_done, s);
 }
 
 static void hex_of(const uint8_t *d, size_t n, char *out)
@@ -623,8 +628,8 @@ static enum sig_err cms_again(struct gw_engine *e, const struct q_txn *txn, cons
     enum sig_err se;
 
     *out = NULL;
-    se = sig_cms_prepare(e->d.trust, sub->cert, sub->cert_len, txn->digest_alg, txn->doc_digest,
-                         txn->doc_digest_len, (time_t)txn->signing_time, &p, why, whylen);
+    se = sig_cms_prepare(e->d.trust, sub->cert, sub->cert_len, txn->digest_alg, txn->doc_digest, txn->doc_digest_len,
+                         (time_t)txn->signing_time, &p, why, whylen);
     if (se != SIG_OK)
         return se;
     tbs = sig_cms_tbs_digest(p, &tbs_len);
@@ -1072,10 +1077,18 @@ void gw_txn_start(struct gw_engine *e, const struct gw_sign_req *req, gw_start_c
     gw_verification_code(req->digest, req->digest_len, s->vc);
 
     s->n = (struct q_txn_new){
-        .rp = s->rp, .msisdn = s->msisdn, .client_ref = req->client_ref ? s->client_ref : NULL,
-        .idem_key = req->idem_key ? s->idem : NULL, .req_hash = s->hash, .digest_alg = req->digest_alg,
-        .digest = s->digest, .digest_len = req->digest_len, .vc = s->vc, .display_text = s->text,
-        .now_ms = now, .deadline_ms = now + (int64_t)e->d.cfg->txn_timeout_s * 1000,
+        .rp = s->rp,
+        .msisdn = s->msisdn,
+        .client_ref = req->client_ref ? s->client_ref : NULL,
+        .idem_key = req->idem_key ? s->idem : NULL,
+        .req_hash = s->hash,
+        .digest_alg = req->digest_alg,
+        .digest = s->digest,
+        .digest_len = req->digest_len,
+        .vc = s->vc,
+        .display_text = s->text,
+        .now_ms = now,
+        .deadline_ms = now + (int64_t)e->d.cfg->txn_timeout_s * 1000,
         .lease_ms = (int64_t)e->d.cfg->resubmit_lease_s * 1000,
     };
     net = car_route_prefix(s->msisdn);
@@ -1220,7 +1233,7 @@ void gw_engine_free(struct gw_engine *e)
     e->closing = 1;
     gw_httpc_free(e->httpc); /* timestamp requests still running are answered now and dropped */
     sig_revoc_free(e->revoc);
-    sig_vcache_free(e->vc);  /* after revoc, which borrows it */
+    sig_vcache_free(e->vc); /* after revoc, which borrows it */
     sig_tsa_free(e->tsa);
     if (e->sweep_ev)
         event_free(e->sweep_ev);
@@ -1302,8 +1315,8 @@ static void render_signer_metrics(const struct gw_engine *e, struct evbuffer *ou
         counter(out, "timestamps_total", "CAdES-B-T timestamps by outcome", "result=\"ok\"", e->tsa_ok);
         counter(out, "timestamps_total", NULL, "result=\"failed\"", e->tsa_failed);
     }
-    counter(out, "cert_mismatch_total", "signatures refused: registered certificate differs from the pinned one",
-            NULL, e->cert_mismatch);
+    counter(out, "cert_mismatch_total", "signatures refused: registered certificate differs from the pinned one", NULL,
+            e->cert_mismatch);
 }
 
 void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out)
@@ -1343,7 +1356,6 @@ void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out)
         gw_metrics_gauge(out, "link_up", i == 0 ? "1 when the link is bound" : NULL, labels, e->links[i].up);
         gw_metrics_gauge(out, "link_in_flight", i == 0 ? "submit_sm awaiting a response" : NULL, labels,
                          st[i].in_flight);
-        gw_metrics_gauge(out, "link_queued", i == 0 ? "commands waiting for the window" : NULL, labels,
-                         st[i].queued);
+        gw_metrics_gauge(out, "link_queued", i == 0 ? "commands waiting for the window" : NULL, labels, st[i].queued);
     }
 }

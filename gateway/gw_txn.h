@@ -47,7 +47,7 @@ enum gw_err {
     GW_ERR_UNAVAILABLE = 5,   /* Redis unreachable: try again */
     GW_ERR_IDEM_MISMATCH = 6, /* Idempotency-Key reused with another body */
     GW_ERR_INTERNAL = 7,
-    GW_ERR_CERT_REFUSED = 8,  /* CMS: the certificate is missing or fails its checks now */
+    GW_ERR_CERT_REFUSED = 8, /* CMS: the certificate is missing or fails its checks now */
 };
 
 const char *gw_strerror(enum gw_err err);
@@ -72,14 +72,14 @@ void gw_engine_free(struct gw_engine *e);
 struct gw_sign_req {
     const char *rp;
     const char *msisdn;
-    const char *client_ref;   /* may be NULL */
-    const char *idem_key;     /* may be NULL */
-    const char *req_hash;     /* hex SHA-256 of the canonical request */
-    uint8_t digest_alg;       /* SPKA/1 code */
+    const char *client_ref; /* may be NULL */
+    const char *idem_key;   /* may be NULL */
+    const char *req_hash;   /* hex SHA-256 of the canonical request */
+    uint8_t digest_alg;     /* SPKA/1 code */
     const uint8_t *digest;
     size_t digest_len;
     const char *display_text;
-    uint8_t format;           /* Q_FORMAT_RAW, or Q_FORMAT_CMS: digest is the document's */
+    uint8_t format; /* Q_FORMAT_RAW, or Q_FORMAT_CMS: digest is the document's */
 };
 
 /*

@@ -26,17 +26,17 @@
 #include "q_priv.h"
 #include "q_scripts.h"
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 2000
-#define MAX_ARGS 32 /* create with an Idempotency-Key: 3 + 6 keys + 16 arguments */
+#define BACKOFF_MIN_MS       100
+#define BACKOFF_MAX_MS       2000
+#define MAX_ARGS             32 /* create with an Idempotency-Key: 3 + 6 keys + 16 arguments */
 #define DEFAULT_RETENTION_MS (86400LL * 1000)
-#define DEFAULT_SWEEP_LIMIT 100
+#define DEFAULT_SWEEP_LIMIT  100
 
 struct q_conn {
     struct q *q;
-    redisAsyncContext *ac;  /* NULL while down */
-    int up;                 /* handshake done: AUTH, SELECT, scripts or SUBSCRIBE */
-    int watch;              /* the pub/sub connection */
+    redisAsyncContext *ac; /* NULL while down */
+    int up;                /* handshake done: AUTH, SELECT, scripts or SUBSCRIBE */
+    int watch;             /* the pub/sub connection */
     unsigned handshake_left;
     unsigned backoff_ms;
     unsigned starts;
@@ -46,17 +46,17 @@ struct q_conn {
 
 struct q {
     struct event_base *base;
-    struct cfg_redis cfg;   /* copy; password wiped in q_free */
+    struct cfg_redis cfg; /* copy; password wiped in q_free */
     struct q_conn cmd, sub;
     struct event *defer_ev;
     struct q_call *deferred, **deferred_tail;
     q_watch_cb *watch_cb;
     void *watch_arg;
     struct q_stats st;
-    int freeing;            /* in q_free: complete everything now */
-    int free_requested;     /* q_free was called from a callback */
-    unsigned cb_depth;      /* > 0 while a user callback runs */
-    int64_t retention_ms;   /* TTL of transactions expired by the sweep */
+    int freeing;          /* in q_free: complete everything now */
+    int free_requested;   /* q_free was called from a callback */
+    unsigned cb_depth;    /* > 0 while a user callback runs */
+    int64_t retention_ms; /* TTL of transactions expired by the sweep */
     unsigned cmd_timeout_ms;
     char sha[QS_COUNT][41];
 };
@@ -75,8 +75,8 @@ struct q_sweep_run {
 struct q_call {
     struct q *q;
     enum q_op op;
-    int script;             /* enum q_script, or -1 for a plain command */
-    int retried;            /* NOSCRIPT fallback to EVAL already used */
+    int script;  /* enum q_script, or -1 for a plain command */
+    int retried; /* NOSCRIPT fallback to EVAL already used */
     union {
         q_create_cb *create;
         q_done_cb *done;
@@ -86,8 +86,8 @@ struct q_call {
     } cb;
     void *arg;
     struct q_sweep_run *sw;
-    char msisdn[16];        /* to fill q_sub.msisdn when the hash lacks it */
-    enum q_err err;         /* why a deferred call fails */
+    char msisdn[16]; /* to fill q_sub.msisdn when the hash lacks it */
+    enum q_err err;  /* why a deferred call fails */
     struct q_call *next;
     int argc;
     const char *argv[MAX_ARGS];
@@ -576,8 +576,7 @@ static void on_handshake(redisAsyncContext *ac, void *rv, void *priv)
     if (!r || ac != cn->ac)
         return; /* the connection is going; on_disconnect reconnects */
     if (r->type == REDIS_REPLY_ERROR) {
-        LOGP_RL(LOG_ERR, 10, conn_name(cn), NULL, "handshake refused: %.*s", r->len > 200 ? 200 : (int)r->len,
-                r->str);
+        LOGP_RL(LOG_ERR, 10, conn_name(cn), NULL, "handshake refused: %.*s", r->len > 200 ? 200 : (int)r->len, r->str);
         conn_drop(cn, "handshake refused");
         return;
     }
@@ -996,8 +995,7 @@ fail:
     call_fail(c, rc);
 }
 
-void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struct q_finish *f, q_done_cb *cb,
-                  void *arg)
+void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struct q_finish *f, q_done_cb *cb, void *arg)
 {
     struct q_call *c = call_begin(q, OP_FINISH, QS_FINISH);
     enum q_err rc = Q_ERR_INVALID;
@@ -1012,11 +1010,10 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
     if (!f || (f->state != Q_COMPLETED && f->state != Q_FAILED) || !f->result || strlen(f->result) >= 32 ||
         (f->detail && strlen(f->detail) >= 160) || f->sig_len > Q_BLOB_MAX || f->cert_len > Q_BLOB_MAX ||
         (f->sig_len && !f->signature) || (f->cert_len && !f->cert) || f->ocsp_len > Q_BLOB_MAX ||
-        (f->ocsp_len && !f->ocsp) || f->retention_ms <= 0 || f->etsi_status < 0 ||
-        f->etsi_status > 999)
+        (f->ocsp_len && !f->ocsp) || f->retention_ms <= 0 || f->etsi_status < 0 || f->etsi_status > 999)
         goto fail;
-    if (f->pin_serial && (f->state != Q_COMPLETED || !f->cert_len || !f->pin_serial[0] ||
-                          strlen(f->pin_serial) >= 80 || !f->pin_spki_hex || strlen(f->pin_spki_hex) != 64))
+    if (f->pin_serial && (f->state != Q_COMPLETED || !f->cert_len || !f->pin_serial[0] || strlen(f->pin_serial) >= 80 ||
+                          !f->pin_spki_hex || strlen(f->pin_spki_hex) != 64))
         goto fail;
     if ((rc = begin_txn_script(c, id, 4, &shard)) != Q_OK || (rc = arg_zset(c, shard, "due")) != Q_OK ||
         (rc = arg_zset(c, shard, "outbox")) != Q_OK || (rc = arg_key(c, shard, "sub", "")) != Q_OK ||
@@ -1056,8 +1053,8 @@ void q_txn_get(struct q *q, const char *id, q_get_cb *cb, void *arg)
     call_submit(c);
 }
 
-void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_resubmit_cb *resubmit,
-             q_sweep_cb *done, void *arg)
+void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_resubmit_cb *resubmit, q_sweep_cb *done,
+             void *arg)
 {
     struct q_sweep_run *sw = calloc(1, sizeof *sw);
     unsigned shards = q->cfg.shards;

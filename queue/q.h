@@ -62,14 +62,14 @@ struct cfg_redis;
 
 enum q_err {
     Q_OK = 0,
-    Q_ERR_AGAIN = 1,      /* Redis unreachable or loading: try again */
-    Q_ERR_NOT_FOUND = 2,  /* no such subscriber / transaction */
-    Q_ERR_BUSY = 3,       /* the subscriber has a pending transaction */
-    Q_ERR_CONFLICT = 4,   /* the transaction is no longer pending (or cntr differs) */
-    Q_ERR_INACTIVE = 5,   /* the subscriber is not active (suspended, revoked) */
-    Q_ERR_PROTO = 6,      /* Redis answered something unexpected */
+    Q_ERR_AGAIN = 1,     /* Redis unreachable or loading: try again */
+    Q_ERR_NOT_FOUND = 2, /* no such subscriber / transaction */
+    Q_ERR_BUSY = 3,      /* the subscriber has a pending transaction */
+    Q_ERR_CONFLICT = 4,  /* the transaction is no longer pending (or cntr differs) */
+    Q_ERR_INACTIVE = 5,  /* the subscriber is not active (suspended, revoked) */
+    Q_ERR_PROTO = 6,     /* Redis answered something unexpected */
     Q_ERR_NOMEM = 7,
-    Q_ERR_INVALID = 8,    /* bad argument */
+    Q_ERR_INVALID = 8,       /* bad argument */
     Q_ERR_IDEM_MISMATCH = 9, /* Idempotency-Key reused for a different request */
 };
 
@@ -91,11 +91,11 @@ enum { Q_FORMAT_RAW = 0, Q_FORMAT_CMS = 1 };
 /* A registry entry.  In callbacks, cert points into the reply. */
 struct q_sub {
     char msisdn[16];
-    int net;              /* enum car_net; 0 = route by prefix */
+    int net; /* enum car_net; 0 = route by prefix */
     char iccid[24];
-    uint8_t kv;           /* OTA key version */
-    char status[16];      /* "active", "suspended", "revoked" */
-    const uint8_t *cert;  /* DER of the current signing certificate */
+    uint8_t kv;          /* OTA key version */
+    char status[16];     /* "active", "suspended", "revoked" */
+    const uint8_t *cert; /* DER of the current signing certificate */
     size_t cert_len;
     /* Serial pinning (sig.h sig_pin): what the subscriber last signed with. */
     int pinned;           /* 1 when pin_serial / pin_spki hold a pin */
@@ -107,14 +107,14 @@ struct q_sub {
 /* A transaction as stored.  In callbacks, pointers point into the reply. */
 struct q_txn {
     char id[Q_ID_LEN];
-    char rp[64];              /* relying party (API key name) that owns it */
+    char rp[64]; /* relying party (API key name) that owns it */
     char msisdn[16];
     char client_ref[128];
     enum q_state state;
-    char result[32];          /* "OK", "USER_CANCEL", "EXPIRED", ... ("" while pending) */
-    int etsi_status;          /* ETSI TS 102 204 status code */
-    char detail[160];         /* human reason for failures, no personal data */
-    uint8_t digest_alg;       /* SPKA/1 code */
+    char result[32];    /* "OK", "USER_CANCEL", "EXPIRED", ... ("" while pending) */
+    int etsi_status;    /* ETSI TS 102 204 status code */
+    char detail[160];   /* human reason for failures, no personal data */
+    uint8_t digest_alg; /* SPKA/1 code */
     uint8_t digest[64];
     size_t digest_len;
     char vc[5];
@@ -122,34 +122,39 @@ struct q_txn {
     uint64_t cntr;            /* OTA counter of the command */
     int net;                  /* carrier the command went to */
     int64_t created_ms, deadline_ms, finished_ms;
-    int sent;                 /* an SMSC accepted the command */
-    const uint8_t *signature; size_t sig_len;
-    const uint8_t *cert; size_t cert_len; /* certificate the signature was checked with */
-    const uint8_t *ocsp; size_t ocsp_len; /* OCSP response the certificate was checked with */
-    uint8_t format;           /* Q_FORMAT_RAW or Q_FORMAT_CMS */
-    uint8_t doc_digest[64];   /* CMS: the document digest (digest holds what the SIM signs) */
+    int sent; /* an SMSC accepted the command */
+    const uint8_t *signature;
+    size_t sig_len;
+    const uint8_t *cert;
+    size_t cert_len; /* certificate the signature was checked with */
+    const uint8_t *ocsp;
+    size_t ocsp_len;        /* OCSP response the certificate was checked with */
+    uint8_t format;         /* Q_FORMAT_RAW or Q_FORMAT_CMS */
+    uint8_t doc_digest[64]; /* CMS: the document digest (digest holds what the SIM signs) */
     size_t doc_digest_len;
-    int64_t signing_time;     /* CMS: signingTime attribute, seconds since the epoch */
+    int64_t signing_time; /* CMS: signingTime attribute, seconds since the epoch */
 };
 
 /* What a create asks for. */
 struct q_txn_new {
     const char *rp;
-    const char *msisdn;       /* normalised */
-    const char *client_ref;   /* may be NULL */
-    const char *idem_key;     /* Idempotency-Key, may be NULL */
-    const char *req_hash;     /* hex hash of the request body, checked on idempotent retries */
+    const char *msisdn;     /* normalised */
+    const char *client_ref; /* may be NULL */
+    const char *idem_key;   /* Idempotency-Key, may be NULL */
+    const char *req_hash;   /* hex hash of the request body, checked on idempotent retries */
     uint8_t digest_alg;
-    const uint8_t *digest; size_t digest_len;
+    const uint8_t *digest;
+    size_t digest_len;
     const char *vc;
     const char *display_text;
-    uint8_t format;           /* Q_FORMAT_*; for CMS digest is the to-be-signed digest */
-    const uint8_t *doc_digest; size_t doc_digest_len; /* CMS only, else NULL / 0 */
-    int64_t signing_time;     /* CMS only */
-    int net;                  /* routed carrier */
+    uint8_t format; /* Q_FORMAT_*; for CMS digest is the to-be-signed digest */
+    const uint8_t *doc_digest;
+    size_t doc_digest_len; /* CMS only, else NULL / 0 */
+    int64_t signing_time;  /* CMS only */
+    int net;               /* routed carrier */
     int64_t now_ms;
     int64_t deadline_ms;
-    int64_t lease_ms;         /* outbox lease: others may resubmit after now + lease */
+    int64_t lease_ms; /* outbox lease: others may resubmit after now + lease */
 };
 
 struct q;
@@ -181,7 +186,10 @@ int q_connected(const struct q *q);
  * attempts after the first on the command connection; in_flight: commands
  * sent and not yet answered.
  */
-struct q_stats { uint64_t calls, replies, errors, reconnects; unsigned in_flight; };
+struct q_stats {
+    uint64_t calls, replies, errors, reconnects;
+    unsigned in_flight;
+};
 void q_get_stats(const struct q *q, struct q_stats *out);
 
 /*
@@ -219,15 +227,18 @@ void q_por_lookup(struct q *q, const char *msisdn, q_lookup_cb *cb, void *arg);
 
 /* The outcome of a transaction. */
 struct q_finish {
-    enum q_state state;       /* Q_COMPLETED or Q_FAILED */
+    enum q_state state; /* Q_COMPLETED or Q_FAILED */
     const char *result;
     int etsi_status;
-    const char *detail;       /* may be NULL */
-    const uint8_t *signature; size_t sig_len;
-    const uint8_t *cert; size_t cert_len;
-    const uint8_t *ocsp; size_t ocsp_len; /* may be NULL / 0 */
+    const char *detail; /* may be NULL */
+    const uint8_t *signature;
+    size_t sig_len;
+    const uint8_t *cert;
+    size_t cert_len;
+    const uint8_t *ocsp;
+    size_t ocsp_len; /* may be NULL / 0 */
     int64_t now_ms;
-    int64_t retention_ms;     /* the finished txn key expires after this */
+    int64_t retention_ms; /* the finished txn key expires after this */
     /*
      * Pin to store on the subscriber (Q_COMPLETED only; NULL = leave it):
      * serial hex and 64 hex characters of the SPKI SHA-256.  Written, and
@@ -265,8 +276,8 @@ void q_txn_get(struct q *q, const char *id, q_get_cb *cb, void *arg);
  */
 typedef void q_resubmit_cb(void *arg, const struct q_txn *txn, const struct q_sub *sub);
 typedef void q_sweep_cb(void *arg, enum q_err err, unsigned expired, unsigned resubmitted);
-void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_resubmit_cb *resubmit,
-             q_sweep_cb *done, void *arg);
+void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_resubmit_cb *resubmit, q_sweep_cb *done,
+             void *arg);
 
 /*
  * Be told of every finished transaction (any instance), for long polls.
@@ -310,8 +321,8 @@ enum q_err q_sync_sub_del(struct q_sync *qs, const char *msisdn);
 
 /* One string document and its entry in an index zset, for q_sync_docs_put(). */
 struct q_sync_doc {
-    const char *key;    /* the document's key (must not exist yet) */
-    const char *val;    /* its value, vlen octets */
+    const char *key; /* the document's key (must not exist yet) */
+    const char *val; /* its value, vlen octets */
     size_t vlen;
     const char *member; /* its member in the index */
     int64_t score;      /* and score */

@@ -13,13 +13,13 @@
 
 #include "q.h"
 
-#define Q_KEY_MAX 600      /* longest key: idem with a 63-byte rp and a 255-byte key */
+#define Q_KEY_MAX      600 /* longest key: idem with a 63-byte rp and a 255-byte key */
 #define Q_IDEM_KEY_MAX 255
 #define Q_REQ_HASH_MAX 128
-#define Q_DISPLAY_MAX 4096
-#define Q_BLOB_MAX 65536   /* signature and certificate, each */
+#define Q_DISPLAY_MAX  4096
+#define Q_BLOB_MAX     65536 /* signature and certificate, each */
 #define Q_DONE_CHANNEL "spk:done"
-#define Q_IDEM_TTL_S "86400"
+#define Q_IDEM_TTL_S   "86400"
 
 /*
  * "spk:{<shard>}:<kind>:<suffix>" into buf.  Returns Q_ERR_INVALID when it

@@ -65,13 +65,12 @@ static const char q_lua_create[] =
     "return {'OK', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[1])}\n";
 
 /* KEYS: 1 txn, 2 outbox.  ARGV: 1 id.  -> {"OK"} | {"NOTFOUND"} | {"CONFLICT"} */
-static const char q_lua_sent[] =
-    "local st = redis.call('HGET', KEYS[1], 'state')\n"
-    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
-    "if not st then return {'NOTFOUND'} end\n"
-    "if st ~= 'pending' then return {'CONFLICT'} end\n"
-    "redis.call('HSET', KEYS[1], 'sent', '1')\n"
-    "return {'OK'}\n";
+static const char q_lua_sent[] = "local st = redis.call('HGET', KEYS[1], 'state')\n"
+                                 "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+                                 "if not st then return {'NOTFOUND'} end\n"
+                                 "if st ~= 'pending' then return {'CONFLICT'} end\n"
+                                 "redis.call('HSET', KEYS[1], 'sent', '1')\n"
+                                 "return {'OK'}\n";
 
 /*
  * sent for several ids of one shard at once (the engine batches them).
@@ -79,14 +78,13 @@ static const char q_lua_sent[] =
  * Per id exactly what q_lua_sent does; an id no longer pending is only
  * dropped from the outbox.
  */
-static const char q_lua_sent_many[] =
-    "for _, id in ipairs(ARGV) do\n"
-    "  redis.call('ZREM', KEYS[1], id)\n"
-    "  if redis.call('HGET', KEYS[2] .. id, 'state') == 'pending' then\n"
-    "    redis.call('HSET', KEYS[2] .. id, 'sent', '1')\n"
-    "  end\n"
-    "end\n"
-    "return {'OK'}\n";
+static const char q_lua_sent_many[] = "for _, id in ipairs(ARGV) do\n"
+                                      "  redis.call('ZREM', KEYS[1], id)\n"
+                                      "  if redis.call('HGET', KEYS[2] .. id, 'state') == 'pending' then\n"
+                                      "    redis.call('HSET', KEYS[2] .. id, 'sent', '1')\n"
+                                      "  end\n"
+                                      "end\n"
+                                      "return {'OK'}\n";
 
 /* KEYS: 1 sub, 2 txn prefix.  -> {"OK", sub, txn or {}} | {"NOTFOUND"} */
 static const char q_lua_lookup[] =
@@ -174,7 +172,7 @@ static const char q_lua_sweep[] =
     "end\n"
     "return {'OK', expired, out}\n";
 
-static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent, q_lua_lookup, q_lua_finish, q_lua_sweep,
-                                                q_lua_sent_many};
+static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent,  q_lua_lookup,
+                                                q_lua_finish, q_lua_sweep, q_lua_sent_many};
 
 #endif /* SIMPKI_Q_SCRIPTS_H */

@@ -131,17 +131,16 @@ static enum q_err sub_key(const struct q_sync *qs, const char *msisdn, char key[
  * stored certificate, means an import also approves a certificate that got
  * into the registry some other way.
  */
-static const char repin_lua[] =
-    "local ps = redis.call('HGET', KEYS[1], 'pin_serial')\n"
-    "if not ps then return 0 end\n"
-    "local change\n"
-    "if ARGV[2] ~= '' then\n"
-    "  change = ps ~= ARGV[2] or redis.call('HGET', KEYS[1], 'pin_spki') ~= ARGV[3]\n"
-    "else\n"
-    "  change = redis.call('HGET', KEYS[1], 'cert') ~= ARGV[1]\n"
-    "end\n"
-    "if change then redis.call('HSET', KEYS[1], 'repin', '1') end\n"
-    "return 0\n";
+static const char repin_lua[] = "local ps = redis.call('HGET', KEYS[1], 'pin_serial')\n"
+                                "if not ps then return 0 end\n"
+                                "local change\n"
+                                "if ARGV[2] ~= '' then\n"
+                                "  change = ps ~= ARGV[2] or redis.call('HGET', KEYS[1], 'pin_spki') ~= ARGV[3]\n"
+                                "else\n"
+                                "  change = redis.call('HGET', KEYS[1], 'cert') ~= ARGV[1]\n"
+                                "end\n"
+                                "if change then redis.call('HSET', KEYS[1], 'repin', '1') end\n"
+                                "return 0\n";
 
 enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub)
 {
@@ -301,8 +300,8 @@ enum q_err q_sync_sub_del(struct q_sync *qs, const char *msisdn)
 
 /* ---- many documents at once (simpki-admin import-requests) ------------- */
 
-#define DOCS_CHUNK 1000            /* pairs per MSET / ZADD: bounded buffers, few round trips */
-#define DOCS_TIMEOUT_S 300         /* EXEC of a large transaction takes a while */
+#define DOCS_CHUNK     1000 /* pairs per MSET / ZADD: bounded buffers, few round trips */
+#define DOCS_TIMEOUT_S 300  /* EXEC of a large transaction takes a while */
 
 /* Send one command and read its answer; an error reply becomes an enum q_err. */
 static enum q_err run_one(struct q_sync *qs, redisReply **rp, int argc, const char **argv, const size_t *len)

@@ -126,8 +126,8 @@ int q_reply_is(const redisReply *r, const char *s)
 
 enum q_err q_map_error_reply(const redisReply *r)
 {
-    static const char *const again[] = {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN",
-                                        "OOM", NULL};
+    static const char *const again[] = {"LOADING",  "BUSY",        "MASTERDOWN", "READONLY",
+                                        "TRYAGAIN", "CLUSTERDOWN", "OOM",        NULL};
 
     if (!r || r->type != REDIS_REPLY_ERROR || !r->str)
         return Q_ERR_PROTO;

@@ -39,11 +39,11 @@
 #define SIG_RSA_MIN_BITS 2048
 
 struct sig_trust {
-    X509_STORE *store;        /* trust anchors only */
-    STACK_OF(X509) *untrusted; /* intermediates, offered to chain building; may be NULL */
-    ASN1_OBJECT *policy;      /* required certificate policy, or NULL */
-    int require_nr;           /* the leaf must have nonRepudiation */
-    unsigned gen;             /* bumped by sig_trust_set_profile (sig_vcache empties itself) */
+    X509_STORE *store;          /* trust anchors only */
+    STACK_OF(X509) * untrusted; /* intermediates, offered to chain building; may be NULL */
+    ASN1_OBJECT *policy;        /* required certificate policy, or NULL */
+    int require_nr;             /* the leaf must have nonRepudiation */
+    unsigned gen;               /* bumped by sig_trust_set_profile (sig_vcache empties itself) */
 };
 
 const char *sig_strerror(enum sig_err err)
@@ -84,8 +84,7 @@ const char *sig_result_name(enum sig_err err)
     case SIG_ERR_UNSUPPORTED:
     case SIG_ERR_IO:
     case SIG_ERR_NOMEM:
-    case SIG_ERR_AGAIN:
-        break;
+    case SIG_ERR_AGAIN: break;
     }
     return "INTERNAL_ERROR";
 }
@@ -102,13 +101,11 @@ int sig_etsi_status(enum sig_err err)
     case SIG_ERR_UNTRUSTED:
     case SIG_ERR_KEY_USAGE:
     case SIG_ERR_MALFORMED:
-    case SIG_ERR_CERT_MISMATCH:
-        return 503;
+    case SIG_ERR_CERT_MISMATCH: return 503;
     case SIG_ERR_UNSUPPORTED:
     case SIG_ERR_IO:
     case SIG_ERR_NOMEM:
-    case SIG_ERR_AGAIN:
-        break;
+    case SIG_ERR_AGAIN: break;
     }
     return 900;
 }
@@ -134,8 +131,7 @@ void sig_set_why(char *why, size_t whylen, const char *fmt, ...)
  * broken block, is refused: a trust file that silently yields fewer
  * certificates than written would show up only as UNTRUSTED later.
  */
-static enum sig_err read_pem_certs(const char *path, STACK_OF(X509) **out, const char *what, char *why,
-                                   size_t whylen)
+static enum sig_err read_pem_certs(const char *path, STACK_OF(X509) * *out, const char *what, char *why, size_t whylen)
 {
     enum sig_err rc = SIG_OK;
     STACK_OF(X509) *certs = NULL;
@@ -185,8 +181,8 @@ out:
     return rc;
 }
 
-enum sig_err sig_trust_load(const char *anchors_pem, const char *intermediates_pem, struct sig_trust **out,
-                            char *why, size_t whylen)
+enum sig_err sig_trust_load(const char *anchors_pem, const char *intermediates_pem, struct sig_trust **out, char *why,
+                            size_t whylen)
 {
     enum sig_err rc = SIG_OK;
     struct sig_trust *t = NULL;
@@ -277,7 +273,7 @@ X509_STORE *sig_trust_store(const struct sig_trust *t)
     return t != NULL ? t->store : NULL;
 }
 
-STACK_OF(X509) *sig_trust_intermediates(const struct sig_trust *t)
+STACK_OF(X509) * sig_trust_intermediates(const struct sig_trust *t)
 {
     return t != NULL ? t->untrusted : NULL;
 }
@@ -441,9 +437,9 @@ enum sig_err sig_verify_ctx_new(EVP_PKEY *pkey, const EVP_MD *md, EVP_PKEY_CTX *
      * With a signature md set, RSA verify compares against DigestInfo(md,
      * digest) under PKCS#1 v1.5, and ECDSA checks the digest length.
      */
-    if (EVP_PKEY_verify_init(ctx) <= 0
-        || (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0)
-        || EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0) {
+    if (EVP_PKEY_verify_init(ctx) <= 0 ||
+        (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0) ||
+        EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0) {
         EVP_PKEY_CTX_free(ctx);
         set_why(why, whylen, "signature: cannot set up verification");
         return SIG_ERR_UNSUPPORTED;
@@ -495,7 +491,7 @@ out:
  * codes because the subscriber can act on them (renew); an expired or
  * not-yet-valid CA further up is "a bad CA on the path": UNTRUSTED.
  */
-static enum sig_err check_chain(const struct sig_trust *t, X509 *x, time_t at, STACK_OF(X509) **chain_out, char *why,
+static enum sig_err check_chain(const struct sig_trust *t, X509 *x, time_t at, STACK_OF(X509) * *chain_out, char *why,
                                 size_t whylen)
 {
     enum sig_err rc;
@@ -576,7 +572,7 @@ static enum sig_err check_key_usage(const struct sig_trust *t, X509 *x, char *wh
     return SIG_OK;
 }
 
-enum sig_err sig_check_path(const struct sig_trust *t, X509 *x, time_t at, STACK_OF(X509) **chain_out, char *why,
+enum sig_err sig_check_path(const struct sig_trust *t, X509 *x, time_t at, STACK_OF(X509) * *chain_out, char *why,
                             size_t whylen)
 {
     enum sig_err rc;
@@ -594,8 +590,8 @@ enum sig_err sig_check_path(const struct sig_trust *t, X509 *x, time_t at, STACK
 }
 
 enum sig_err sig_verify_digest(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, uint8_t digest_alg,
-                               const uint8_t *digest, size_t digest_len, const uint8_t *sig, size_t sig_len,
-                               time_t at, char *why, size_t whylen)
+                               const uint8_t *digest, size_t digest_len, const uint8_t *sig, size_t sig_len, time_t at,
+                               char *why, size_t whylen)
 {
     enum sig_err rc;
     X509 *x = NULL;

@@ -24,14 +24,14 @@
 
 enum sig_err {
     SIG_OK = 0,
-    SIG_ERR_BAD_SIGNATURE = 1,   /* does not verify with the certificate's key */
+    SIG_ERR_BAD_SIGNATURE = 1, /* does not verify with the certificate's key */
     SIG_ERR_CERT_EXPIRED = 2,
     SIG_ERR_CERT_NOT_YET_VALID = 3,
-    SIG_ERR_UNTRUSTED = 4,       /* no path to a trust anchor, or a bad CA on it */
-    SIG_ERR_KEY_USAGE = 5,       /* key usage forbids signing */
-    SIG_ERR_MALFORMED = 6,       /* certificate or signature does not parse */
-    SIG_ERR_UNSUPPORTED = 7,     /* key type or digest algorithm we do not take */
-    SIG_ERR_IO = 8,              /* a trust file could not be read */
+    SIG_ERR_UNTRUSTED = 4,   /* no path to a trust anchor, or a bad CA on it */
+    SIG_ERR_KEY_USAGE = 5,   /* key usage forbids signing */
+    SIG_ERR_MALFORMED = 6,   /* certificate or signature does not parse */
+    SIG_ERR_UNSUPPORTED = 7, /* key type or digest algorithm we do not take */
+    SIG_ERR_IO = 8,          /* a trust file could not be read */
     SIG_ERR_NOMEM = 9,
     /* Issue 4: revocation, binding.  Values are stable; never renumber. */
     SIG_ERR_REVOKED = 10,            /* OCSP or CRL says revoked (before or at `at`) */
@@ -61,8 +61,8 @@ struct sig_trust;
  * Load trust anchors (PEM, one or more roots) and optional intermediates
  * (PEM, may be NULL or ""), on success *out owns a new object.
  */
-enum sig_err sig_trust_load(const char *anchors_pem, const char *intermediates_pem, struct sig_trust **out,
-                            char *why, size_t whylen) __attribute__((warn_unused_result));
+enum sig_err sig_trust_load(const char *anchors_pem, const char *intermediates_pem, struct sig_trust **out, char *why,
+                            size_t whylen) __attribute__((warn_unused_result));
 
 /* sig_trust_free(NULL) does nothing. */
 void sig_trust_free(struct sig_trust *t);
@@ -91,20 +91,20 @@ enum sig_err sig_trust_set_profile(struct sig_trust *t, const char *policy_oid, 
  * failure, fit for logs and API messages (no personal data).
  */
 enum sig_err sig_verify_digest(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, uint8_t digest_alg,
-                               const uint8_t *digest, size_t digest_len, const uint8_t *sig, size_t sig_len,
-                               time_t at, char *why, size_t whylen) __attribute__((warn_unused_result));
+                               const uint8_t *digest, size_t digest_len, const uint8_t *sig, size_t sig_len, time_t at,
+                               char *why, size_t whylen) __attribute__((warn_unused_result));
 
 /* The certificate checks alone (validity, key usage, chain), for the registry import. */
-enum sig_err sig_check_cert(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, time_t at,
-                            char *why, size_t whylen) __attribute__((warn_unused_result));
+enum sig_err sig_check_cert(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, time_t at, char *why,
+                            size_t whylen) __attribute__((warn_unused_result));
 
 /* What an operator wants to see of a certificate. */
 struct sig_cert_info {
-    char subject[512];     /* RFC 2253, UTF-8 */
+    char subject[512]; /* RFC 2253, UTF-8 */
     char issuer[512];
     char serial_hex[80];
     time_t not_before, not_after;
-    char key_type[16];     /* "RSA-2048", "EC-P256", ... */
+    char key_type[16]; /* "RSA-2048", "EC-P256", ... */
 };
 
 enum sig_err sig_cert_info(const uint8_t *cert, size_t cert_len, struct sig_cert_info *out)
@@ -116,9 +116,8 @@ enum sig_err sig_cert_info(const uint8_t *cert, size_t cert_len, struct sig_cert
  * trust anchor last, packed as [u32 length big-endian][DER]..., for callers
  * that store or send the chain.  Free with free().
  */
-enum sig_err sig_chain_der(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, time_t at,
-                           uint8_t **out, size_t *out_len, size_t *n, char *why, size_t whylen)
-    __attribute__((warn_unused_result));
+enum sig_err sig_chain_der(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, time_t at, uint8_t **out,
+                           size_t *out_len, size_t *n, char *why, size_t whylen) __attribute__((warn_unused_result));
 
 /* --- Binding: the certificate belongs to the number (serial pinning). --- */
 
@@ -128,12 +127,11 @@ enum sig_err sig_chain_der(const struct sig_trust *t, const uint8_t *cert, size_
  * registry entry (q_sub) when the first signature is accepted.
  */
 struct sig_pin {
-    char serial_hex[80];        /* uppercase hex, as sig_cert_info */
+    char serial_hex[80]; /* uppercase hex, as sig_cert_info */
     uint8_t spki_sha256[32];
 };
 
-enum sig_err sig_pin_of(const uint8_t *cert, size_t cert_len, struct sig_pin *out)
-    __attribute__((warn_unused_result));
+enum sig_err sig_pin_of(const uint8_t *cert, size_t cert_len, struct sig_pin *out) __attribute__((warn_unused_result));
 
 /*
  * SIG_OK when `used` (the certificate a signature was verified with) is the
@@ -143,8 +141,8 @@ enum sig_err sig_pin_of(const uint8_t *cert, size_t cert_len, struct sig_pin *ou
  * says the subscriber's certificate was replaced (the admin import sets
  * it); the caller then stores the new pin.  Otherwise SIG_ERR_CERT_MISMATCH.
  */
-enum sig_err sig_binding_check(const uint8_t *registered, size_t registered_len, const uint8_t *used,
-                               size_t used_len, const struct sig_pin *pin, int repin_allowed, char *why,
-                               size_t whylen) __attribute__((warn_unused_result));
+enum sig_err sig_binding_check(const uint8_t *registered, size_t registered_len, const uint8_t *used, size_t used_len,
+                               const struct sig_pin *pin, int repin_allowed, char *why, size_t whylen)
+    __attribute__((warn_unused_result));
 
 #endif /* SIMPKI_SIG_H */

@@ -11,8 +11,8 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 
-enum sig_err sig_chain_der(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, time_t at,
-                           uint8_t **out, size_t *out_len, size_t *n, char *why, size_t whylen)
+enum sig_err sig_chain_der(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, time_t at, uint8_t **out,
+                           size_t *out_len, size_t *n, char *why, size_t whylen)
 {
     enum sig_err rc;
     X509 *x = NULL;
@@ -120,9 +120,8 @@ enum sig_err sig_pin_of(const uint8_t *cert, size_t cert_len, struct sig_pin *ou
     return rc;
 }
 
-enum sig_err sig_binding_check(const uint8_t *registered, size_t registered_len, const uint8_t *used,
-                               size_t used_len, const struct sig_pin *pin, int repin_allowed, char *why,
-                               size_t whylen)
+enum sig_err sig_binding_check(const uint8_t *registered, size_t registered_len, const uint8_t *used, size_t used_len,
+                               const struct sig_pin *pin, int repin_allowed, char *why, size_t whylen)
 {
     enum sig_err rc;
     struct sig_pin now;
@@ -143,12 +142,13 @@ enum sig_err sig_binding_check(const uint8_t *registered, size_t registered_len,
         sig_set_why(why, whylen, "binding: certificate does not parse");
         return rc;
     }
-    if (strcmp(now.serial_hex, pin->serial_hex) == 0
-        && CRYPTO_memcmp(now.spki_sha256, pin->spki_sha256, sizeof now.spki_sha256) == 0)
+    if (strcmp(now.serial_hex, pin->serial_hex) == 0 &&
+        CRYPTO_memcmp(now.spki_sha256, pin->spki_sha256, sizeof now.spki_sha256) == 0)
         return SIG_OK;
     if (repin_allowed)
         return SIG_OK;
-    sig_set_why(why, whylen, "binding: %s differs from the pinned one and the registry has not approved a new certificate",
+    sig_set_why(why, whylen,
+                "binding: %s differs from the pinned one and the registry has not approved a new certificate",
                 strcmp(now.serial_hex, pin->serial_hex) != 0 ? "serial" : "public key");
     return SIG_ERR_CERT_MISMATCH;
 }

@@ -27,14 +27,14 @@
 typedef STACK_OF(X509_ATTRIBUTE) SIG_CMS_ATTRS;
 DECLARE_ASN1_ITEM(SIG_CMS_ATTRS)
 ASN1_ITEM_TEMPLATE(SIG_CMS_ATTRS) = ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_ORDER, 0, SIG_CMS_ATTRS, X509_ATTRIBUTE)
-ASN1_ITEM_TEMPLATE_END(SIG_CMS_ATTRS)
+    ASN1_ITEM_TEMPLATE_END(SIG_CMS_ATTRS)
 
-struct sig_cms {
+        struct sig_cms {
     CMS_ContentInfo *cms;
-    CMS_SignerInfo *si;       /* borrowed from cms */
+    CMS_SignerInfo *si; /* borrowed from cms */
     X509 *cert;
     uint8_t alg;
-    unsigned char *attrs;     /* DER SET OF signed attributes */
+    unsigned char *attrs; /* DER SET OF signed attributes */
     int attrs_len;
     unsigned char tbs[EVP_MAX_MD_SIZE];
     unsigned tbs_len;
@@ -138,10 +138,11 @@ enum sig_err sig_cms_prepare(const struct sig_trust *t, const uint8_t *cert, siz
     st = ASN1_TIME_adj(NULL, signing_time, 0, 0);
     if (st == NULL)
         goto out;
-    if (CMS_signed_add1_attr_by_NID(p->si, NID_pkcs9_contentType, V_ASN1_OBJECT, OBJ_nid2obj(NID_pkcs7_data), -1) <= 0
-        || CMS_signed_add1_attr_by_NID(p->si, NID_pkcs9_signingTime, st->type, st, -1) <= 0
-        || CMS_signed_add1_attr_by_NID(p->si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, doc_digest,
-                                       (int)doc_digest_len) <= 0)
+    if (CMS_signed_add1_attr_by_NID(p->si, NID_pkcs9_contentType, V_ASN1_OBJECT, OBJ_nid2obj(NID_pkcs7_data), -1) <=
+            0 ||
+        CMS_signed_add1_attr_by_NID(p->si, NID_pkcs9_signingTime, st->type, st, -1) <= 0 ||
+        CMS_signed_add1_attr_by_NID(p->si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, doc_digest,
+                                    (int)doc_digest_len) <= 0)
         goto out;
     rc = encode_attrs(p);
     if (rc != SIG_OK)
@@ -207,8 +208,8 @@ enum sig_err sig_cms_finish(struct sig_cms *p, const uint8_t *sig, size_t sig_le
         if (rc != SIG_OK)
             goto out;
         /* V_ASN1_SEQUENCE: the value is the token's own DER, copied as is. */
-        if (CMS_unsigned_add1_attr_by_NID(p->si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tst,
-                                          (int)tst_len) <= 0) {
+        if (CMS_unsigned_add1_attr_by_NID(p->si, NID_id_smime_aa_timeStampToken, V_ASN1_SEQUENCE, tst, (int)tst_len) <=
+            0) {
             rc = SIG_ERR_NOMEM;
             goto out;
         }

@@ -34,12 +34,12 @@ enum sig_err sig_check_signature(X509 *x, uint8_t digest_alg, const uint8_t *dig
  * chain_out (may be NULL) receives the validated chain, leaf first, anchor
  * last, each certificate up-referenced: sk_X509_pop_free(chain, X509_free).
  */
-enum sig_err sig_check_path(const struct sig_trust *t, X509 *x, time_t at, STACK_OF(X509) **chain_out, char *why,
+enum sig_err sig_check_path(const struct sig_trust *t, X509 *x, time_t at, STACK_OF(X509) * *chain_out, char *why,
                             size_t whylen);
 
 /* The trust's anchors and intermediates (borrowed; intermediates may be NULL). */
 X509_STORE *sig_trust_store(const struct sig_trust *t);
-STACK_OF(X509) *sig_trust_intermediates(const struct sig_trust *t);
+STACK_OF(X509) * sig_trust_intermediates(const struct sig_trust *t);
 
 /*
  * The pieces of sig_check_signature, in its order, for sig_vcache: digest

@@ -22,14 +22,14 @@
 #include "sig_priv.h"
 #include "sig_revoc_priv.h"
 
-#define URL_MAX 512
-#define KEY_MAX 96
+#define URL_MAX   512
+#define KEY_MAX   96
 #define TTL_MAX_S (7 * 86400)
 
 enum rv_state { ST_OCSP_CACHE, ST_OCSP_FETCH, ST_CRL_CACHE, ST_CRL_FETCH, ST_DONE };
 
 struct rv_check {
-    struct sig_revoc *r;      /* NULL once orphaned by sig_revoc_free (a cache get still out) */
+    struct sig_revoc *r; /* NULL once orphaned by sig_revoc_free (a cache get still out) */
     enum rv_state state;
     X509 *x, *iss;
     time_t at;
@@ -47,7 +47,7 @@ struct rv_check {
     size_t body_len, body_cap;
     int cache_pending;
     struct sig_revoc_result res;
-    uint8_t *ocsp, *crl;      /* what res points at */
+    uint8_t *ocsp, *crl; /* what res points at */
     char why_ocsp[120];
     struct rv_check *next, *prev; /* all live checks */
     struct rv_check *dnext;       /* deferred completion */
@@ -69,7 +69,7 @@ struct sig_revoc {
     struct event *timer_ev, *defer_ev;
     struct rv_check *live, *deferred;
     struct sig_revoc_stats st;
-    struct sig_vcache *vc;    /* optional in-process decisions (sig_revoc_set_vcache), borrowed */
+    struct sig_vcache *vc; /* optional in-process decisions (sig_revoc_set_vcache), borrowed */
     int freeing;
 };
 
@@ -455,7 +455,8 @@ static void fetched(struct rv_check *c, int ok, const char *why)
         if (is_ocsp)
             snprintf(c->why_ocsp, sizeof c->why_ocsp, "ocsp: %.110s", why);
         else
-            snprintf(c->res.why, sizeof c->res.why, "%.119s; crl: %.70s", c->why_ocsp[0] ? c->why_ocsp : "no OCSP", why);
+            snprintf(c->res.why, sizeof c->res.why, "%.119s; crl: %.70s", c->why_ocsp[0] ? c->why_ocsp : "no OCSP",
+                     why);
     }
     c->state = is_ocsp ? ST_CRL_CACHE : ST_DONE;
     step(c);
@@ -506,8 +507,8 @@ static void step(struct rv_check *c)
         case ST_OCSP_FETCH:
             free(c->req);
             c->req = NULL;
-            if (sig_rv_ocsp_request_x(c->x, c->iss, c->nonce, &c->req, &c->req_len) != SIG_OK
-                || start_fetch(c, c->ocsp_url, c->req, c->req_len, "application/ocsp-request") != 0) {
+            if (sig_rv_ocsp_request_x(c->x, c->iss, c->nonce, &c->req, &c->req_len) != SIG_OK ||
+                start_fetch(c, c->ocsp_url, c->req, c->req_len, "application/ocsp-request") != 0) {
                 snprintf(c->why_ocsp, sizeof c->why_ocsp, "ocsp: cannot start the request");
                 c->state = ST_CRL_CACHE;
                 continue;
@@ -557,8 +558,8 @@ static void find_urls(struct rv_check *c)
             if (gn->type != GEN_URI)
                 continue;
             u = gn->d.uniformResourceIdentifier;
-            if (u->length > 7 && u->length < URL_MAX && memchr(u->data, '\0', (size_t)u->length) == NULL
-                && strncmp((const char *)u->data, "http://", 7) == 0) {
+            if (u->length > 7 && u->length < URL_MAX && memchr(u->data, '\0', (size_t)u->length) == NULL &&
+                strncmp((const char *)u->data, "http://", 7) == 0) {
                 memcpy(c->crl_url, u->data, (size_t)u->length);
                 c->crl_url[u->length] = '\0';
                 break;
@@ -607,8 +608,8 @@ enum sig_err sig_revoc_set_vcache(struct sig_revoc *r, struct sig_vcache *vc)
     return SIG_OK;
 }
 
-void sig_revoc_check(struct sig_revoc *r, const uint8_t *cert, size_t cert_len, time_t at,
-                     enum sig_revoc_policy policy, sig_revoc_cb *cb, void *arg)
+void sig_revoc_check(struct sig_revoc *r, const uint8_t *cert, size_t cert_len, time_t at, enum sig_revoc_policy policy,
+                     sig_revoc_cb *cb, void *arg)
 {
     struct rv_check *c = calloc(1, sizeof *c);
     STACK_OF(X509) *chain = NULL;

@@ -38,11 +38,11 @@ struct event_base;
 #define SIG_OCSP_NONCE_LEN 16
 
 struct sig_revoc_status {
-    enum sig_err result;       /* SIG_OK, SIG_ERR_REVOKED, SIG_ERR_REVOCATION_UNKNOWN */
+    enum sig_err result; /* SIG_OK, SIG_ERR_REVOKED, SIG_ERR_REVOCATION_UNKNOWN */
     time_t this_update;
-    time_t next_update;        /* 0 when the OCSP response has none */
-    time_t revoked_at;         /* when result is SIG_ERR_REVOKED */
-    int reason;                /* CRL reason code, -1 when none */
+    time_t next_update; /* 0 when the OCSP response has none */
+    time_t revoked_at;  /* when result is SIG_ERR_REVOKED */
+    int reason;         /* CRL reason code, -1 when none */
 };
 
 /* --- Synchronous pieces (no I/O), also used by the tests and the admin CLI. --- */
@@ -62,8 +62,8 @@ enum sig_err sig_ocsp_request(const uint8_t *cert, size_t cert_len, const uint8_
  * SIG_ERR_MALFORMED / SIG_ERR_NOMEM only for bad arguments or memory.
  */
 enum sig_err sig_ocsp_check(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, const uint8_t *issuer,
-                            size_t issuer_len, const uint8_t *nonce, const uint8_t *resp, size_t resp_len,
-                            time_t now, unsigned max_age_s, struct sig_revoc_status *st, char *why, size_t whylen)
+                            size_t issuer_len, const uint8_t *nonce, const uint8_t *resp, size_t resp_len, time_t now,
+                            unsigned max_age_s, struct sig_revoc_status *st, char *why, size_t whylen)
     __attribute__((warn_unused_result));
 
 /* Check a DER CRL from issuer for cert at time now.  Same results as sig_ocsp_check. */
@@ -89,10 +89,10 @@ struct sig_revoc_cache {
 };
 
 struct sig_revoc_cfg {
-    unsigned timeout_ms;       /* per HTTP fetch, default 5000 */
-    unsigned ocsp_max_age_s;   /* oldest acceptable thisUpdate, default 7 days */
-    size_t max_body;           /* largest response taken, default 4 MiB */
-    int no_crl;                /* 1: OCSP only */
+    unsigned timeout_ms;     /* per HTTP fetch, default 5000 */
+    unsigned ocsp_max_age_s; /* oldest acceptable thisUpdate, default 7 days */
+    size_t max_body;         /* largest response taken, default 4 MiB */
+    int no_crl;              /* 1: OCSP only */
 };
 
 struct sig_revoc;
@@ -103,23 +103,22 @@ struct sig_revoc;
  * (defaults).  On success *out owns a new object.
  */
 enum sig_err sig_revoc_new(struct event_base *base, const struct sig_trust *t, const struct sig_revoc_cache *cache,
-                           const struct sig_revoc_cfg *cfg, struct sig_revoc **out)
-    __attribute__((warn_unused_result));
+                           const struct sig_revoc_cfg *cfg, struct sig_revoc **out) __attribute__((warn_unused_result));
 
 /* Checks still running get their callback with SIG_ERR_REVOCATION_UNKNOWN.  NULL: nothing. */
 void sig_revoc_free(struct sig_revoc *r);
 
 struct sig_revoc_result {
-    enum sig_err result;       /* SIG_OK, SIG_ERR_REVOKED, SIG_ERR_REVOCATION_UNKNOWN, or a path error */
-    int soft_failed;           /* result is SIG_OK only because of soft-fail */
-    const char *source;        /* "ocsp", "crl" or "none" */
+    enum sig_err result; /* SIG_OK, SIG_ERR_REVOKED, SIG_ERR_REVOCATION_UNKNOWN, or a path error */
+    int soft_failed;     /* result is SIG_OK only because of soft-fail */
+    const char *source;  /* "ocsp", "crl" or "none" */
     int from_cache;
-    const uint8_t *ocsp;       /* the OCSP response used (DER), NULL if none: keep it with the txn */
+    const uint8_t *ocsp; /* the OCSP response used (DER), NULL if none: keep it with the txn */
     size_t ocsp_len;
-    const uint8_t *crl;        /* the CRL used, NULL if none */
+    const uint8_t *crl; /* the CRL used, NULL if none */
     size_t crl_len;
     struct sig_revoc_status st;
-    char why[200];             /* reason for unknown / soft-fail, no personal data */
+    char why[200]; /* reason for unknown / soft-fail, no personal data */
 };
 
 /* Everything in *res lives only during the callback. */
@@ -133,8 +132,8 @@ enum sig_revoc_policy { SIG_REVOC_HARD = 0, SIG_REVOC_SOFT = 1 };
  * from the event loop (never inside this call), so the caller may free its
  * own state there.  cert is copied.
  */
-void sig_revoc_check(struct sig_revoc *r, const uint8_t *cert, size_t cert_len, time_t at,
-                     enum sig_revoc_policy policy, sig_revoc_cb *cb, void *arg);
+void sig_revoc_check(struct sig_revoc *r, const uint8_t *cert, size_t cert_len, time_t at, enum sig_revoc_policy policy,
+                     sig_revoc_cb *cb, void *arg);
 
 /*
  * Optional: keep definite answers in vc (sig_vcache.h, made for the same
@@ -148,7 +147,9 @@ void sig_revoc_check(struct sig_revoc *r, const uint8_t *cert, size_t cert_len, 
 struct sig_vcache;
 enum sig_err sig_revoc_set_vcache(struct sig_revoc *r, struct sig_vcache *vc) __attribute__((warn_unused_result));
 
-struct sig_revoc_stats { uint64_t checks, ocsp_fetches, crl_fetches, cache_hits, unknown, soft_failed; };
+struct sig_revoc_stats {
+    uint64_t checks, ocsp_fetches, crl_fetches, cache_hits, unknown, soft_failed;
+};
 void sig_revoc_get_stats(const struct sig_revoc *r, struct sig_revoc_stats *out);
 
 #endif /* SIMPKI_SIG_REVOC_H */

@@ -16,8 +16,8 @@
 
 #define LEEWAY_S 300
 
-static enum sig_err parse_pair(const uint8_t *cert, size_t cert_len, const uint8_t *issuer, size_t issuer_len,
-                               X509 **x, X509 **iss)
+static enum sig_err parse_pair(const uint8_t *cert, size_t cert_len, const uint8_t *issuer, size_t issuer_len, X509 **x,
+                               X509 **iss)
 {
     enum sig_err rc = sig_parse_cert(cert, cert_len, x, NULL, 0);
 
@@ -163,8 +163,8 @@ enum sig_err sig_rv_ocsp_check_x(const struct sig_trust *t, X509 *x, X509 *iss, 
         rc = unknown(st, why, whylen, "ocsp: response says nothing about this certificate");
         goto out;
     }
-    if (thisupd == NULL || sig_asn1_time(thisupd, &st->this_update) != SIG_OK
-        || (nextupd != NULL && sig_asn1_time(nextupd, &st->next_update) != SIG_OK)) {
+    if (thisupd == NULL || sig_asn1_time(thisupd, &st->this_update) != SIG_OK ||
+        (nextupd != NULL && sig_asn1_time(nextupd, &st->next_update) != SIG_OK)) {
         rc = unknown(st, why, whylen, "ocsp: bad thisUpdate/nextUpdate");
         goto out;
     }
@@ -181,9 +181,7 @@ enum sig_err sig_rv_ocsp_check_x(const struct sig_trust *t, X509 *x, X509 *iss, 
         goto out;
     }
     switch (status) {
-    case V_OCSP_CERTSTATUS_GOOD:
-        st->result = SIG_OK;
-        break;
+    case V_OCSP_CERTSTATUS_GOOD: st->result = SIG_OK; break;
     case V_OCSP_CERTSTATUS_REVOKED:
         st->reason = reason;
         if (rev == NULL || sig_asn1_time(rev, &st->revoked_at) != SIG_OK)
@@ -191,9 +189,7 @@ enum sig_err sig_rv_ocsp_check_x(const struct sig_trust *t, X509 *x, X509 *iss, 
         st->result = SIG_ERR_REVOKED;
         sig_set_why(why, whylen, "ocsp: certificate revoked (reason %d)", reason);
         break;
-    default:
-        unknown(st, why, whylen, "ocsp: responder does not know the certificate");
-        break;
+    default: unknown(st, why, whylen, "ocsp: responder does not know the certificate"); break;
     }
     rc = st->result;
 out:
@@ -208,8 +204,8 @@ out:
 }
 
 enum sig_err sig_ocsp_check(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, const uint8_t *issuer,
-                            size_t issuer_len, const uint8_t *nonce, const uint8_t *resp, size_t resp_len,
-                            time_t now, unsigned max_age_s, struct sig_revoc_status *st, char *why, size_t whylen)
+                            size_t issuer_len, const uint8_t *nonce, const uint8_t *resp, size_t resp_len, time_t now,
+                            unsigned max_age_s, struct sig_revoc_status *st, char *why, size_t whylen)
 {
     enum sig_err rc;
     X509 *x = NULL, *iss = NULL;
@@ -262,8 +258,8 @@ enum sig_err sig_rv_crl_check_x(X509 *x, X509 *iss, const uint8_t *crl, size_t c
         goto out;
     }
     nu = X509_CRL_get0_nextUpdate(c);
-    if (sig_asn1_time(X509_CRL_get0_lastUpdate(c), &st->this_update) != SIG_OK || nu == NULL
-        || sig_asn1_time(nu, &st->next_update) != SIG_OK) {
+    if (sig_asn1_time(X509_CRL_get0_lastUpdate(c), &st->this_update) != SIG_OK || nu == NULL ||
+        sig_asn1_time(nu, &st->next_update) != SIG_OK) {
         rc = unknown(st, why, whylen, "crl: bad thisUpdate/nextUpdate");
         goto out;
     }

@@ -14,7 +14,6 @@ enum sig_err sig_rv_ocsp_check_x(const struct sig_trust *t, X509 *x, X509 *iss, 
 enum sig_err sig_rv_crl_check_x(X509 *x, X509 *iss, const uint8_t *crl, size_t crl_len, time_t now,
                                 struct sig_revoc_status *st, char *why, size_t whylen);
 
-
 /* sig_vcache's side for sig_revoc (see sig_vcache.h). */
 struct sig_vcache;
 const struct sig_trust *sig_vcache_trust(const struct sig_vcache *vc);

@@ -83,9 +83,9 @@ enum sig_err sig_tsa_request(const uint8_t *data, size_t data_len, uint8_t nonce
     n = nonce_int(nonce);
     if (r == NULL || mi == NULL || alg == NULL || n == NULL)
         goto out;
-    if (!X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL) || !TS_MSG_IMPRINT_set_algo(mi, alg)
-        || !TS_MSG_IMPRINT_set_msg(mi, md, sizeof md) || !TS_REQ_set_version(r, 1)
-        || !TS_REQ_set_msg_imprint(r, mi) || !TS_REQ_set_nonce(r, n) || !TS_REQ_set_cert_req(r, 1))
+    if (!X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL) || !TS_MSG_IMPRINT_set_algo(mi, alg) ||
+        !TS_MSG_IMPRINT_set_msg(mi, md, sizeof md) || !TS_REQ_set_version(r, 1) || !TS_REQ_set_msg_imprint(r, mi) ||
+        !TS_REQ_set_nonce(r, n) || !TS_REQ_set_cert_req(r, 1))
         goto out;
     len = i2d_TS_REQ(r, &buf);
     if (len <= 0)
@@ -145,9 +145,9 @@ static enum sig_err check_token(const struct sig_tsa *tsa, const uint8_t *data, 
     req = TS_REQ_new();
     mi = TS_MSG_IMPRINT_new();
     xalg = X509_ALGOR_new();
-    if (req == NULL || mi == NULL || xalg == NULL || !EVP_Digest(data, data_len, dgst, NULL, EVP_sha256(), NULL)
-        || !X509_ALGOR_set0(xalg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL) || !TS_MSG_IMPRINT_set_algo(mi, xalg)
-        || !TS_MSG_IMPRINT_set_msg(mi, dgst, sizeof dgst) || !TS_REQ_set_msg_imprint(req, mi))
+    if (req == NULL || mi == NULL || xalg == NULL || !EVP_Digest(data, data_len, dgst, NULL, EVP_sha256(), NULL) ||
+        !X509_ALGOR_set0(xalg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, NULL) || !TS_MSG_IMPRINT_set_algo(mi, xalg) ||
+        !TS_MSG_IMPRINT_set_msg(mi, dgst, sizeof dgst) || !TS_REQ_set_msg_imprint(req, mi))
         goto out;
     if (nonce != NULL) {
         n = nonce_int(nonce);
@@ -223,8 +223,8 @@ enum sig_err sig_tsa_check_reply(const struct sig_tsa *tsa, const uint8_t *data,
 
     ERR_set_mark();
     sig_set_why(why, whylen, "%s", "");
-    if (tsa == NULL || data == NULL || nonce == NULL || token == NULL || token_len == NULL || resp == NULL
-        || resp_len == 0 || resp_len > LONG_MAX) {
+    if (tsa == NULL || data == NULL || nonce == NULL || token == NULL || token_len == NULL || resp == NULL ||
+        resp_len == 0 || resp_len > LONG_MAX) {
         rc = SIG_ERR_MALFORMED;
         goto out;
     }
@@ -252,8 +252,8 @@ out:
     return rc;
 }
 
-enum sig_err sig_tsa_check_token(const struct sig_tsa *tsa, const uint8_t *data, size_t data_len,
-                                 const uint8_t *token, size_t token_len, time_t *gen_time, char *why, size_t whylen)
+enum sig_err sig_tsa_check_token(const struct sig_tsa *tsa, const uint8_t *data, size_t data_len, const uint8_t *token,
+                                 size_t token_len, time_t *gen_time, char *why, size_t whylen)
 {
     enum sig_err rc;
     const unsigned char *p = token;

@@ -48,8 +48,8 @@ enum sig_err sig_tsa_check_reply(const struct sig_tsa *tsa, const uint8_t *data,
     __attribute__((warn_unused_result));
 
 /* The same checks on a bare token (no nonce): what sig_cms_finish runs. */
-enum sig_err sig_tsa_check_token(const struct sig_tsa *tsa, const uint8_t *data, size_t data_len,
-                                 const uint8_t *token, size_t token_len, time_t *gen_time, char *why, size_t whylen)
+enum sig_err sig_tsa_check_token(const struct sig_tsa *tsa, const uint8_t *data, size_t data_len, const uint8_t *token,
+                                 size_t token_len, time_t *gen_time, char *why, size_t whylen)
     __attribute__((warn_unused_result));
 
 #endif /* SIMPKI_SIG_TSA_H */

@@ -21,16 +21,16 @@
 #include "sig_priv.h"
 #include "sig_revoc_priv.h"
 
-#define VC_DEFAULT_CERTS 4096
-#define VC_DEFAULT_REVOCS 4096
-#define VC_DEFAULT_AGE_S 3600
-#define VC_NO_NEXT_UPDATE_S 300  /* as sig_revoc's Redis TTL for a response without nextUpdate */
-#define VC_LEEWAY_S 300          /* sig_revoc_check.c's thisUpdate leeway */
-#define VC_MAX_DER (64 * 1024)   /* OCSP responses larger than this are not kept */
+#define VC_DEFAULT_CERTS    4096
+#define VC_DEFAULT_REVOCS   4096
+#define VC_DEFAULT_AGE_S    3600
+#define VC_NO_NEXT_UPDATE_S 300         /* as sig_revoc's Redis TTL for a response without nextUpdate */
+#define VC_LEEWAY_S         300         /* sig_revoc_check.c's thisUpdate leeway */
+#define VC_MAX_DER          (64 * 1024) /* OCSP responses larger than this are not kept */
 
 struct vc_node {
     uint8_t key[32];
-    struct vc_node *hnext;        /* bucket chain */
+    struct vc_node *hnext;         /* bucket chain */
     struct vc_node *lprev, *lnext; /* LRU list, most recent first */
 };
 
@@ -42,15 +42,15 @@ struct vc_table {
 };
 
 struct vc_cert {
-    struct vc_node node;          /* first: a vc_node * is a vc_cert * */
-    enum sig_err key_rc;          /* sig_check_key_type's verdict */
+    struct vc_node node; /* first: a vc_node * is a vc_cert * */
+    enum sig_err key_rc; /* sig_check_key_type's verdict */
     char key_why[96];
-    EVP_PKEY *pkey;               /* up-referenced; NULL unless key_rc == SIG_OK */
-    EVP_PKEY_CTX *vctx[4];        /* by SPKA digest code, made on first use */
+    EVP_PKEY *pkey;        /* up-referenced; NULL unless key_rc == SIG_OK */
+    EVP_PKEY_CTX *vctx[4]; /* by SPKA digest code, made on first use */
     int has_path;
-    enum sig_err path_rc;         /* sig_check_path at any `at` in [lo, hi) */
+    enum sig_err path_rc; /* sig_check_path at any `at` in [lo, hi) */
     time_t lo, hi;
-    time_t path_until;            /* wall clock */
+    time_t path_until; /* wall clock */
     char path_why[200];
     int has_certid;
     uint8_t certid[32];
@@ -58,21 +58,21 @@ struct vc_cert {
 
 struct vc_revoc {
     struct vc_node node;
-    struct sig_revoc_status st;   /* as the check returned it (before any `at` rule) */
-    const char *source;           /* "ocsp" or "crl" */
-    time_t from, until;           /* usable for now in [from, until) */
-    uint8_t *der;                 /* the OCSP response; NULL for a CRL decision */
+    struct sig_revoc_status st; /* as the check returned it (before any `at` rule) */
+    const char *source;         /* "ocsp" or "crl" */
+    time_t from, until;         /* usable for now in [from, until) */
+    uint8_t *der;               /* the OCSP response; NULL for a CRL decision */
     size_t der_len;
 };
 
 struct sig_vcache {
     const struct sig_trust *t;
-    unsigned gen;                 /* sig_trust_gen(t) the entries were made under */
+    unsigned gen; /* sig_trust_gen(t) the entries were made under */
     struct sig_vcache_cfg cfg;
     struct vc_table certs, revocs;
-    time_t *bounds;               /* sorted notBefore/notAfter of every anchor and intermediate */
+    time_t *bounds; /* sorted notBefore/notAfter of every anchor and intermediate */
     size_t nbounds;
-    int paths_ok;                 /* 0: a trust certificate's time did not convert; never cache paths */
+    int paths_ok; /* 0: a trust certificate's time did not convert; never cache paths */
     EVP_MD *sha256;
     EVP_MD_CTX *mdctx;
     struct sig_vcache_stats st;
@@ -274,8 +274,8 @@ enum sig_err sig_vcache_new(const struct sig_trust *t, const struct sig_vcache_c
         vc->cfg.max_revoc = VC_DEFAULT_REVOCS;
     if (vc->cfg.max_age_s == 0)
         vc->cfg.max_age_s = VC_DEFAULT_AGE_S;
-    if (table_init(&vc->certs, vc->cfg.max_certs, cert_free) != 0
-        || table_init(&vc->revocs, vc->cfg.max_revoc, revoc_free) != 0)
+    if (table_init(&vc->certs, vc->cfg.max_certs, cert_free) != 0 ||
+        table_init(&vc->revocs, vc->cfg.max_revoc, revoc_free) != 0)
         goto out;
     vc->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     vc->mdctx = EVP_MD_CTX_new();
@@ -326,8 +326,8 @@ void sig_vcache_get_stats(const struct sig_vcache *vc, struct sig_vcache_stats *
 
 static int sha256(struct sig_vcache *vc, const uint8_t *p, size_t n, uint8_t out[32])
 {
-    return EVP_DigestInit_ex2(vc->mdctx, vc->sha256, NULL) == 1 && EVP_DigestUpdate(vc->mdctx, p, n) == 1
-           && EVP_DigestFinal_ex(vc->mdctx, out, NULL) == 1;
+    return EVP_DigestInit_ex2(vc->mdctx, vc->sha256, NULL) == 1 && EVP_DigestUpdate(vc->mdctx, p, n) == 1 &&
+           EVP_DigestFinal_ex(vc->mdctx, out, NULL) == 1;
 }
 
 /* A cache usable with t: made for it, and its profile unchanged since (else emptied). */
@@ -393,8 +393,8 @@ static int path_window(const struct sig_vcache *vc, X509 *x, time_t at, time_t *
 {
     time_t leaf[2];
 
-    if (!vc->paths_ok || sig_asn1_time(X509_get0_notBefore(x), &leaf[0]) != SIG_OK
-        || sig_asn1_time(X509_get0_notAfter(x), &leaf[1]) != SIG_OK)
+    if (!vc->paths_ok || sig_asn1_time(X509_get0_notBefore(x), &leaf[0]) != SIG_OK ||
+        sig_asn1_time(X509_get0_notAfter(x), &leaf[1]) != SIG_OK)
         return 0;
     *lo = (time_t)LONG_MIN;
     *hi = (time_t)LONG_MAX;
@@ -627,8 +627,8 @@ static time_t responder_not_after(const uint8_t *resp, size_t resp_len, X509 *is
     bs = r != NULL ? OCSP_response_get1_basic(r) : NULL;
     extra = sk_X509_new_null();
     /* Where OCSP_basic_verify looks: the response's certificates, then the issuer. */
-    if (bs != NULL && extra != NULL && sk_X509_push(extra, iss) > 0 && OCSP_resp_get0_signer(bs, &signer, extra) == 1
-        && signer != NULL && sig_asn1_time(X509_get0_notAfter(signer), &na) != SIG_OK)
+    if (bs != NULL && extra != NULL && sk_X509_push(extra, iss) > 0 && OCSP_resp_get0_signer(bs, &signer, extra) == 1 &&
+        signer != NULL && sig_asn1_time(X509_get0_notAfter(signer), &na) != SIG_OK)
         na = (time_t)LONG_MIN;
     sk_X509_free(extra); /* iss is not ours */
     OCSP_BASICRESP_free(bs);
@@ -644,12 +644,12 @@ enum sig_err sig_ocsp_check_cached(const struct sig_trust *t, struct sig_vcache 
     enum sig_err rc;
     X509 *x = NULL, *iss = NULL;
 
-    rc = sig_ocsp_check(t, cert, cert_len, issuer, issuer_len, nonce, resp, resp_len, now, max_age_s, st, why,
-                        whylen);
+    rc = sig_ocsp_check(t, cert, cert_len, issuer, issuer_len, nonce, resp, resp_len, now, max_age_s, st, why, whylen);
     if ((rc != SIG_OK && rc != SIG_ERR_REVOKED) || !usable(vc, t))
         return rc;
     ERR_set_mark();
-    if (sig_parse_cert(cert, cert_len, &x, NULL, 0) == SIG_OK && sig_parse_cert(issuer, issuer_len, &iss, NULL, 0) == SIG_OK)
+    if (sig_parse_cert(cert, cert_len, &x, NULL, 0) == SIG_OK &&
+        sig_parse_cert(issuer, issuer_len, &iss, NULL, 0) == SIG_OK)
         sig_vcache_revoc_put(vc, x, iss, st, resp, resp_len, now, max_age_s);
     X509_free(x);
     X509_free(iss);
@@ -668,7 +668,8 @@ enum sig_err sig_crl_check_cached(struct sig_vcache *vc, const uint8_t *cert, si
     if ((rc != SIG_OK && rc != SIG_ERR_REVOKED) || vc == NULL)
         return rc;
     ERR_set_mark();
-    if (sig_parse_cert(cert, cert_len, &x, NULL, 0) == SIG_OK && sig_parse_cert(issuer, issuer_len, &iss, NULL, 0) == SIG_OK)
+    if (sig_parse_cert(cert, cert_len, &x, NULL, 0) == SIG_OK &&
+        sig_parse_cert(issuer, issuer_len, &iss, NULL, 0) == SIG_OK)
         sig_vcache_revoc_put(vc, x, iss, st, NULL, 0, now, 0);
     X509_free(x);
     X509_free(iss);
@@ -685,13 +686,13 @@ enum sig_err sig_vcache_revoc_find(struct sig_vcache *vc, const uint8_t *cert, s
     struct vc_revoc *r;
     time_t wall = time(NULL);
 
-    if (vc == NULL || st == NULL || cert == NULL || cert_len == 0 || !usable(vc, vc->t)
-        || !sha256(vc, cert, cert_len, key))
+    if (vc == NULL || st == NULL || cert == NULL || cert_len == 0 || !usable(vc, vc->t) ||
+        !sha256(vc, cert, cert_len, key))
         return SIG_ERR_AGAIN;
     c = (struct vc_cert *)table_get(&vc->certs, key);
     /* Only for a certificate whose path is known valid at `at`: the CertID's issuer is that path's. */
-    if (c == NULL || !c->has_certid || !c->has_path || c->path_rc != SIG_OK || at < c->lo || at >= c->hi
-        || wall >= c->path_until) {
+    if (c == NULL || !c->has_certid || !c->has_path || c->path_rc != SIG_OK || at < c->lo || at >= c->hi ||
+        wall >= c->path_until) {
         vc->st.revoc_misses++;
         return SIG_ERR_AGAIN;
     }

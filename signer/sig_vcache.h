@@ -50,9 +50,9 @@
 struct sig_vcache;
 
 struct sig_vcache_cfg {
-    size_t max_certs;     /* certificate entries, default 4096 */
-    size_t max_revoc;     /* revocation decisions, default 4096 */
-    unsigned max_age_s;   /* longest any verdict is reused (wall clock), default 3600 */
+    size_t max_certs;   /* certificate entries, default 4096 */
+    size_t max_revoc;   /* revocation decisions, default 4096 */
+    unsigned max_age_s; /* longest any verdict is reused (wall clock), default 3600 */
 };
 
 /* cfg may be NULL (defaults); zero fields take their default.  *out owns a new object. */
@@ -67,7 +67,7 @@ void sig_vcache_clear(struct sig_vcache *vc);
 
 struct sig_vcache_stats {
     uint64_t cert_hits, cert_misses, path_hits, path_misses, revoc_hits, revoc_misses, evictions;
-    size_t certs, revocs;  /* entries now */
+    size_t certs, revocs; /* entries now */
 };
 void sig_vcache_get_stats(const struct sig_vcache *vc, struct sig_vcache_stats *out);
 
@@ -112,7 +112,6 @@ enum sig_err sig_crl_check_cached(struct sig_vcache *vc, const uint8_t *cert, si
  * check (sig_revoc_check).
  */
 enum sig_err sig_vcache_revoc_get(struct sig_vcache *vc, const uint8_t *cert, size_t cert_len, time_t at, time_t now,
-                                  struct sig_revoc_status *st, const char **source)
-    __attribute__((warn_unused_result));
+                                  struct sig_revoc_status *st, const char **source) __attribute__((warn_unused_result));
 
 #endif /* SIMPKI_SIG_VCACHE_H */

@@ -22,49 +22,49 @@
 
 static unsigned check_passed_, check_failed_;
 
-#define CHECK(expr)                                                                \
-    do {                                                                           \
-        if (expr) {                                                                \
-            check_passed_++;                                                       \
-        } else {                                                                   \
-            check_failed_++;                                                       \
+#define CHECK(expr)                                                                  \
+    do {                                                                             \
+        if (expr) {                                                                  \
+            check_passed_++;                                                         \
+        } else {                                                                     \
+            check_failed_++;                                                         \
             fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #expr); \
-        }                                                                          \
+        }                                                                            \
     } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                                    \
-    do {                                                                                      \
-        long long check_a_ = (long long)(a), check_b_ = (long long)(b);                       \
-        if (check_a_ == check_b_) {                                                           \
-            check_passed_++;                                                                  \
-        } else {                                                                              \
-            check_failed_++;                                                                  \
-            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n", __FILE__, __LINE__, \
-                    #a, #b, check_a_, check_b_);                                              \
-        }                                                                                     \
+#define CHECK_EQ_INT(a, b)                                                                                          \
+    do {                                                                                                            \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);                                             \
+        if (check_a_ == check_b_) {                                                                                 \
+            check_passed_++;                                                                                        \
+        } else {                                                                                                    \
+            check_failed_++;                                                                                        \
+            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%lld != %lld)\n", __FILE__, __LINE__, #a, #b, check_a_, \
+                    check_b_);                                                                                      \
+        }                                                                                                           \
     } while (0)
 
-#define CHECK_EQ_STR(a, b)                                                                    \
-    do {                                                                                      \
-        const char *check_a_ = (a), *check_b_ = (b);                                          \
-        if (check_a_ && check_b_ && strcmp(check_a_, check_b_) == 0) {                        \
-            check_passed_++;                                                                  \
-        } else {                                                                              \
-            check_failed_++;                                                                  \
-            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n", __FILE__,  \
-                    __LINE__, #a, #b, check_a_ ? check_a_ : "(null)", check_b_ ? check_b_ : "(null)"); \
-        }                                                                                     \
+#define CHECK_EQ_STR(a, b)                                                                                    \
+    do {                                                                                                      \
+        const char *check_a_ = (a), *check_b_ = (b);                                                          \
+        if (check_a_ && check_b_ && strcmp(check_a_, check_b_) == 0) {                                        \
+            check_passed_++;                                                                                  \
+        } else {                                                                                              \
+            check_failed_++;                                                                                  \
+            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (\"%s\" != \"%s\")\n", __FILE__, __LINE__, #a, #b, \
+                    check_a_ ? check_a_ : "(null)", check_b_ ? check_b_ : "(null)");                          \
+        }                                                                                                     \
     } while (0)
 
-#define CHECK_MEM(a, b, n)                                                                    \
-    do {                                                                                      \
-        if (memcmp((a), (b), (n)) == 0) {                                                     \
-            check_passed_++;                                                                  \
-        } else {                                                                              \
-            check_failed_++;                                                                  \
-            fprintf(stderr, "%s:%d: CHECK failed: %s equals %s over %zu octets\n", __FILE__,  \
-                    __LINE__, #a, #b, (size_t)(n));                                           \
-        }                                                                                     \
+#define CHECK_MEM(a, b, n)                                                                                     \
+    do {                                                                                                       \
+        if (memcmp((a), (b), (n)) == 0) {                                                                      \
+            check_passed_++;                                                                                   \
+        } else {                                                                                               \
+            check_failed_++;                                                                                   \
+            fprintf(stderr, "%s:%d: CHECK failed: %s equals %s over %zu octets\n", __FILE__, __LINE__, #a, #b, \
+                    (size_t)(n));                                                                              \
+        }                                                                                                      \
     } while (0)
 
 static inline int check_report(const char *name)

@@ -13,7 +13,8 @@ ROOT=$PWD
 
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libhiredis-dev libjansson-dev
       libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq
-      chromium poppler-utils fonts-liberation2 fonts-dejavu-core)   # the printed-forms test
+      chromium poppler-utils fonts-liberation2 fonts-dejavu-core    # the printed-forms test
+      clang-format)
 
 need=()
 for p in "${PKGS[@]}"; do
@@ -44,6 +45,9 @@ run_build() { # dir, cmake args...
   echo "== test $dir"
   ctest --test-dir "$ROOT/$dir" --output-on-failure -j "$JOBS" --timeout 600
 }
+
+echo "== format"
+"$ROOT/tests/format.sh" | tail -n 1
 
 run_build build
 if [ $quick -eq 0 ]; then

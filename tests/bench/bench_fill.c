@@ -31,10 +31,10 @@
 #include "cfg.h"
 #include "q.h"
 
-#define FILL_WINDOW 2000
-#define PROBE_SUBS 100
+#define FILL_WINDOW  2000
+#define PROBE_SUBS   100
 #define FILLER_FIRST 84970000000ull
-#define PROBE_FIRST 84979900000ull
+#define PROBE_FIRST  84979900000ull
 
 static int64_t now_us(void)
 {
@@ -77,9 +77,18 @@ static void new_txn(struct fill *f, uint64_t msisdn, q_create_cb *cb, void *arg)
     char m[16];
     int64_t now = wall_ms();
     struct q_txn_new n = {
-        .rp = "bench", .msisdn = m, .req_hash = "", .digest_alg = 1, .digest = f->digest, .digest_len = 32,
-        .vc = "1234", .display_text = "K\xc3\xbd v\xc4\x83n b\xe1\xba\xa3n s\xe1\xbb\x91 123/Q\xc4\x90-UBND",
-        .net = 1, .now_ms = now, .deadline_ms = now + 3600 * 1000, .lease_ms = 3600 * 1000,
+        .rp = "bench",
+        .msisdn = m,
+        .req_hash = "",
+        .digest_alg = 1,
+        .digest = f->digest,
+        .digest_len = 32,
+        .vc = "1234",
+        .display_text = "K\xc3\xbd v\xc4\x83n b\xe1\xba\xa3n s\xe1\xbb\x91 123/Q\xc4\x90-UBND",
+        .net = 1,
+        .now_ms = now,
+        .deadline_ms = now + 3600 * 1000,
+        .lease_ms = 3600 * 1000,
     };
     snprintf(m, sizeof(m), "%llu", (unsigned long long)msisdn);
     q_txn_create(f->q, &n, cb, arg);
@@ -133,8 +142,13 @@ static void probe_finished(void *arg, enum q_err err)
 static void probe_created(void *arg, enum q_err err, const struct q_txn *txn, const struct q_sub *sub, int existed)
 {
     struct fill *f = arg;
-    struct q_finish fin = {.state = Q_COMPLETED, .result = "OK", .etsi_status = 502, .signature = f->digest,
-                           .sig_len = 32, .now_ms = wall_ms(), .retention_ms = 60000};
+    struct q_finish fin = {.state = Q_COMPLETED,
+                           .result = "OK",
+                           .etsi_status = 502,
+                           .signature = f->digest,
+                           .sig_len = 32,
+                           .now_ms = wall_ms(),
+                           .retention_ms = 60000};
     (void)sub;
     (void)existed;
     f->create_us[f->probe_i] = now_us() - f->t_start;

@@ -82,8 +82,8 @@ static int bench(const struct sig_trust *t, const char *dir, const char *name, d
     do {
         /* Check the clock every 64 calls so reading it costs nothing measurable. */
         for (int i = 0; i < 64; i++) {
-            enum sig_err e = sig_verify_digest(t, cert, cert_len, 1, digest, digest_len, sig, sig_len, time(NULL),
-                                               why, sizeof why);
+            enum sig_err e =
+                sig_verify_digest(t, cert, cert_len, 1, digest, digest_len, sig, sig_len, time(NULL), why, sizeof why);
             if (e != SIG_OK) {
                 fprintf(stderr, "bench_verify: %s: %s (%s)\n", name, sig_result_name(e), why);
                 goto out;

@@ -83,8 +83,8 @@ static double openssl_speed(const char *alg, int secs)
         char name[64];
 
         /* "rsa 2048 bits 0.000xxx 0.000yyy  sign/s verify/s" or "256 bits ecdsa (nistp256) s v sign/s verify/s" */
-        if (sscanf(line, "rsa %*d bits %lfs %lfs %lf %lf", &a, &b, &c, &d) == 4
-            || sscanf(line, " %*d bits ecdsa (%63[^)]) %lfs %lfs %lf %lf", name, &a, &b, &c, &d) == 5)
+        if (sscanf(line, "rsa %*d bits %lfs %lfs %lf %lf", &a, &b, &c, &d) == 4 ||
+            sscanf(line, " %*d bits ecdsa (%63[^)]) %lfs %lfs %lf %lf", name, &a, &b, &c, &d) == 5)
             best = d;
     }
     pclose(p);
@@ -131,8 +131,8 @@ static void run(const struct sig_trust *t, const char *name, const char *speed_a
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
     do {
         for (int i = 0; i < 64; i++) {
-            if (sig_verify_digest(t, cert, cert_n, 1, dg, dg_n, sig, sig_n, now, NULL, 0) != SIG_OK
-                || sig_ocsp_check(t, cert, cert_n, iss, iss_n, NULL, resp, resp_n, now, 86400, &st, NULL, 0) != SIG_OK) {
+            if (sig_verify_digest(t, cert, cert_n, 1, dg, dg_n, sig, sig_n, now, NULL, 0) != SIG_OK ||
+                sig_ocsp_check(t, cert, cert_n, iss, iss_n, NULL, resp, resp_n, now, 86400, &st, NULL, 0) != SIG_OK) {
                 fprintf(stderr, "bench_verify_chain: %s does not verify\n", name);
                 exit(1);
             }

@@ -51,9 +51,9 @@ struct samples {
 struct conn;
 
 struct txn {
-    int64_t start_us;   /* scheduled (open) or actual (closed) start */
-    int64_t post_us;    /* 202 received */
-    uint64_t sim;       /* index of the number */
+    int64_t start_us; /* scheduled (open) or actual (closed) start */
+    int64_t post_us;  /* 202 received */
+    uint64_t sim;     /* index of the number */
     char id[32];
 };
 
@@ -70,14 +70,14 @@ struct lg {
     int64_t sim_delay_us;
 
     int64_t t0_us, measure_from, measure_to;
-    uint8_t *busy;           /* per number */
+    uint8_t *busy; /* per number */
     uint64_t next_sim;
     uint64_t started, scheduled;
     uint64_t completed_in_window, finished, ok, failed, refused_busy, http_err, conn_err;
     uint64_t in_flight;
     unsigned n_conns;
     struct conn *idle;
-    struct conn *all;        /* every connection, for the final free */
+    struct conn *all; /* every connection, for the final free */
     struct samples lat, post;
     struct event *tick;
     int stopping;
@@ -560,10 +560,11 @@ static void print_hist(const struct samples *s)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"host", 1, 0, 'H'},     {"port", 1, 0, 'p'},        {"token", 1, 0, 't'},   {"numbers", 1, 0, 'n'},
-        {"mode", 1, 0, 'm'},     {"concurrency", 1, 0, 'c'}, {"rate", 1, 0, 'r'},    {"count", 1, 0, 'N'},
-        {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},      {"sim-delay-ms", 1, 0, 's'},
-        {"digest-alg", 1, 0, 'a'}, {"max-conns", 1, 0, 'M'}, {"label", 1, 0, 'l'}, {0, 0, 0, 0}};
+        {"host", 1, 0, 'H'},      {"port", 1, 0, 'p'},         {"token", 1, 0, 't'},
+        {"numbers", 1, 0, 'n'},   {"mode", 1, 0, 'm'},         {"concurrency", 1, 0, 'c'},
+        {"rate", 1, 0, 'r'},      {"count", 1, 0, 'N'},        {"duration", 1, 0, 'd'},
+        {"warmup", 1, 0, 'w'},    {"sim-delay-ms", 1, 0, 's'}, {"digest-alg", 1, 0, 'a'},
+        {"max-conns", 1, 0, 'M'}, {"label", 1, 0, 'l'},        {0, 0, 0, 0}};
     struct lg lg = {0};
     const char *host = "127.0.0.1", *label = "";
     int port = 0, o;
@@ -629,7 +630,8 @@ int main(int argc, char **argv)
     {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+        cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
     }
     if (lg.lat.n)
         qsort(lg.lat.v, lg.lat.n, sizeof(uint32_t), cmp_u32);
@@ -638,12 +640,17 @@ int main(int argc, char **argv)
     window = lg.duration;
     if (lg.mode == M_FILL)
         window = (double)(now_us() - lg.t0_us) / 1e6;
-    fprintf(stderr, "loadgen %s: %s, %llu finished (%llu OK, %llu failed; busy %llu, http errors %llu, conn errors %llu)\n",
-            label, lg.mode == M_CLOSED ? "closed" : lg.mode == M_OPEN ? "open" : "fill", (unsigned long long)lg.finished,
-            (unsigned long long)lg.ok, (unsigned long long)lg.failed, (unsigned long long)lg.refused_busy,
-            (unsigned long long)lg.http_err, (unsigned long long)lg.conn_err);
+    fprintf(stderr,
+            "loadgen %s: %s, %llu finished (%llu OK, %llu failed; busy %llu, http errors %llu, conn errors %llu)\n",
+            label,
+            lg.mode == M_CLOSED ? "closed"
+            : lg.mode == M_OPEN ? "open"
+                                : "fill",
+            (unsigned long long)lg.finished, (unsigned long long)lg.ok, (unsigned long long)lg.failed,
+            (unsigned long long)lg.refused_busy, (unsigned long long)lg.http_err, (unsigned long long)lg.conn_err);
     if (lg.lat.n) {
-        fprintf(stderr, "  completed/s in window %.0f; latency minus SIM delay (us): p50 %.0f p99 %.0f p99.9 %.0f max %.0f\n",
+        fprintf(stderr,
+                "  completed/s in window %.0f; latency minus SIM delay (us): p50 %.0f p99 %.0f p99.9 %.0f max %.0f\n",
                 (double)lg.completed_in_window / window, pct(&lg.lat, 50), pct(&lg.lat, 99), pct(&lg.lat, 99.9),
                 pct(&lg.lat, 100));
         print_hist(&lg.lat);
@@ -653,13 +660,16 @@ int main(int argc, char **argv)
            "\"cpu_us\":%.0f,\"window_s\":%.3f,\"completed_per_s\":%.1f,\"accepted_per_s\":%.1f,"
            "\"lat_us\":{\"n\":%zu,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},"
            "\"post_us\":{\"n\":%zu,\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},\"results\":{",
-           label, lg.mode == M_CLOSED ? "closed" : lg.mode == M_OPEN ? "open" : "fill", lg.rate, lg.concurrency,
-           (unsigned long long)lg.started, (unsigned long long)lg.finished, (unsigned long long)lg.ok,
-           (unsigned long long)lg.failed, (unsigned long long)lg.refused_busy, (unsigned long long)lg.http_err,
-           (unsigned long long)lg.conn_err, cpu_us, window, (double)lg.completed_in_window / window,
-           (double)lg.ok / window, lg.lat.n, pct(&lg.lat, 50), pct(&lg.lat, 90), pct(&lg.lat, 99),
-           pct(&lg.lat, 99.9), pct(&lg.lat, 100), lg.post.n, pct(&lg.post, 50), pct(&lg.post, 99),
-           pct(&lg.post, 99.9), pct(&lg.post, 100));
+           label,
+           lg.mode == M_CLOSED ? "closed"
+           : lg.mode == M_OPEN ? "open"
+                               : "fill",
+           lg.rate, lg.concurrency, (unsigned long long)lg.started, (unsigned long long)lg.finished,
+           (unsigned long long)lg.ok, (unsigned long long)lg.failed, (unsigned long long)lg.refused_busy,
+           (unsigned long long)lg.http_err, (unsigned long long)lg.conn_err, cpu_us, window,
+           (double)lg.completed_in_window / window, (double)lg.ok / window, lg.lat.n, pct(&lg.lat, 50),
+           pct(&lg.lat, 90), pct(&lg.lat, 99), pct(&lg.lat, 99.9), pct(&lg.lat, 100), lg.post.n, pct(&lg.post, 50),
+           pct(&lg.post, 99), pct(&lg.post, 99.9), pct(&lg.post, 100));
     for (size_t i = 0; i < 16 && lg.results[i][0]; i++)
         printf("%s\"%s\":%llu", i ? "," : "", lg.results[i], (unsigned long long)lg.result_n[i]);
     printf("}}\n");

@@ -19,7 +19,7 @@ static void put32(uint8_t *p, uint32_t v)
 
 static void test_frame(void)
 {
-    uint8_t b[32] = { 0 };
+    uint8_t b[32] = {0};
     size_t n = 0;
 
     CHECK_EQ_INT(pdu_frame(b, 3, &n), CAR_ERR_AGAIN);
@@ -40,8 +40,8 @@ static void test_frame(void)
 /* A deliver_sm with `ntlv` TLVs of 1 octet, built by hand. */
 static size_t hostile_deliver(uint8_t *b, size_t cap, unsigned ntlv)
 {
-    static const uint8_t body[] = { 0, 1, 1, '8', '4', '9', 0, 1, 1, '9', 0, 0x40, 0x7F, 0, 0, 0, 0, 0, 0xF6, 0, 3,
-                                    2, 0x71, 0 };
+    static const uint8_t body[] = {0,    1, 1, '8', '4', '9', 0,    1, 1, '9', 0,    0x40,
+                                   0x7F, 0, 0, 0,   0,   0,   0xF6, 0, 3, 2,   0x71, 0};
     size_t pos = PDU_HEADER_LEN;
 
     memcpy(b + pos, body, sizeof(body));
@@ -137,8 +137,8 @@ static void test_round_trip(void)
     struct pdu_receipt rc;
     bind_transceiver_t bt;
     bind_transceiver_resp_t br;
-    static const uint32_t hdr_only[] = { PDU_ENQUIRE_LINK, PDU_ENQUIRE_LINK_RESP, PDU_UNBIND, PDU_UNBIND_RESP,
-                                         PDU_GENERIC_NACK };
+    static const uint32_t hdr_only[] = {PDU_ENQUIRE_LINK, PDU_ENQUIRE_LINK_RESP, PDU_UNBIND, PDU_UNBIND_RESP,
+                                        PDU_GENERIC_NACK};
 
     CHECK_EQ_INT(pdu_build_bind_trx(b, sizeof(b), &n, 1, "simpki", "secret", "OTA"), CAR_OK);
     CHECK_EQ_INT(pdu_unpack(b, n, &bt, sizeof(bt), NULL, why, sizeof(why)), CAR_OK);

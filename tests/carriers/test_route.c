@@ -86,11 +86,11 @@ static const struct row rows[] = {
     {"abc", NULL, CAR_NET_NONE},
     {"+1 202 555 0143", NULL, CAR_NET_NONE},
     {"0012025550143", NULL, CAR_NET_NONE},
-    {"09123456", NULL, CAR_NET_NONE},      /* 8 digits */
-    {"091234567890", NULL, CAR_NET_NONE},  /* 12 digits */
-    {"02438251234", NULL, CAR_NET_NONE},   /* Ha Noi landline */
-    {"0112345678", NULL, CAR_NET_NONE},    /* 01 + 8 digits */
-    {"01301234567", NULL, CAR_NET_NONE},   /* 11 digits, unmapped old prefix */
+    {"09123456", NULL, CAR_NET_NONE},     /* 8 digits */
+    {"091234567890", NULL, CAR_NET_NONE}, /* 12 digits */
+    {"02438251234", NULL, CAR_NET_NONE},  /* Ha Noi landline */
+    {"0112345678", NULL, CAR_NET_NONE},   /* 01 + 8 digits */
+    {"01301234567", NULL, CAR_NET_NONE},  /* 11 digits, unmapped old prefix */
     {"0912 345 678x", NULL, CAR_NET_NONE},
     {"0912--345678", NULL, CAR_NET_NONE},
     {"0912345678.", NULL, CAR_NET_NONE},

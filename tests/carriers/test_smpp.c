@@ -25,7 +25,7 @@
 #include "log.h"
 
 #define N_REQ 4
-static const char *const dests[N_REQ] = { "84911111111", "84922222222", "84900000000", "84933333333" };
+static const char *const dests[N_REQ] = {"84911111111", "84922222222", "84900000000", "84933333333"};
 enum { R_THROTTLED = 0, R_DROPPED = 1, R_REFUSED = 2, R_MULTI = 3 };
 
 struct smsc {
@@ -78,8 +78,8 @@ static void smsc_send_mo(void)
 {
     struct pdu_sm sm;
     uint8_t b[PDU_MAX_LEN];
-    uint8_t seg1[8 + 10] = { 0x07, 0x00, 0x03, 0x42, 0x02, 0x01, 0x71, 0x00 };
-    uint8_t seg2[6 + 10] = { 0x05, 0x00, 0x03, 0x42, 0x02, 0x02 };
+    uint8_t seg1[8 + 10] = {0x07, 0x00, 0x03, 0x42, 0x02, 0x01, 0x71, 0x00};
+    uint8_t seg2[6 + 10] = {0x05, 0x00, 0x03, 0x42, 0x02, 0x02};
     size_t n;
     size_t pos;
 
@@ -157,9 +157,7 @@ static int smsc_pdu(const uint8_t *p, size_t len)
         CHECK_EQ_INT(pdu_build_header_only(b, sizeof(b), &n, PDU_ENQUIRE_LINK_RESP, 0, h.seq), CAR_OK);
         smsc_send(b, n);
         break;
-    case PDU_UNBIND:
-        S.unbinds++;
-        break;
+    case PDU_UNBIND: S.unbinds++; break;
     case PDU_DELIVER_SM_RESP:
         if (h.status == 0)
             S.dresp_ok++;
@@ -196,8 +194,7 @@ static int smsc_pdu(const uint8_t *p, size_t len)
         }
         smsc_send(b, n);
         break;
-    default:
-        break;
+    default: break;
     }
     return 1;
 }
@@ -370,12 +367,12 @@ int main(void)
     socklen_t slen = sizeof(sin);
     static struct cfg_carrier car;
     struct cfg_smpp *lc = &car.links[0];
-    struct car_events ev = { NULL, on_sent, on_mo, on_state };
+    struct car_events ev = {NULL, on_sent, on_mo, on_state};
     struct car_link *link = NULL;
     struct car_link_stats st;
     struct event *poll;
-    struct timeval tv = { 0, 20000 };
-    struct timeval limit = { 15, 0 };
+    struct timeval tv = {0, 20000};
+    struct timeval limit = {15, 0};
 
     log_setup(LOG_WARN, LOG_FMT_TEXT);
     memset(cert, 0x30, sizeof(cert));

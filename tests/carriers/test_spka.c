@@ -24,8 +24,8 @@ static void test_sign_vector(json_t *v)
     struct spka_command d;
 
     CHECK(w > 0);
-    CHECK_EQ_INT(check_unhex("c0d7eb3292f5117f04e6b3fc5de6431be34c65988db0e20f7d1635b8aee6e471", digest,
-                             sizeof digest), 32);
+    CHECK_EQ_INT(check_unhex("c0d7eb3292f5117f04e6b3fc5de6431be34c65988db0e20f7d1635b8aee6e471", digest, sizeof digest),
+                 32);
     CHECK_EQ_INT(text_encode(vn_text, strlen(vn_text), text, sizeof text, &text_len, NULL, 0), CAR_OK);
     c.cmd = SPKA_SIGN;
     memcpy(c.txn_ref, txn, 8);
@@ -145,15 +145,30 @@ static void test_tlv_errors(void)
     CHECK_EQ_INT(dec_hex(hex), CAR_ERR_MALFORMED);
     snprintf(hex, sizeof hex, "%s848004343832310000", hdr); /* indefinite */
     CHECK_EQ_INT(dec_hex(hex), CAR_ERR_MALFORMED);
-    snprintf(hex, sizeof hex, "%s8483000004" "34383231", hdr); /* 83 form */
+    snprintf(hex, sizeof hex,
+             "%s8483000004"
+             "34383231",
+             hdr); /* 83 form */
     CHECK_EQ_INT(dec_hex(hex), CAR_ERR_MALFORMED);
-    snprintf(hex, sizeof hex, "%s84820004" "34383231", hdr); /* non-minimal is accepted */
+    snprintf(hex, sizeof hex,
+             "%s84820004"
+             "34383231",
+             hdr); /* non-minimal is accepted */
     CHECK_EQ_INT(dec_hex(hex), CAR_OK);
-    snprintf(hex, sizeof hex, "%s848104" "34383231", hdr);
+    snprintf(hex, sizeof hex,
+             "%s848104"
+             "34383231",
+             hdr);
     CHECK_EQ_INT(dec_hex(hex), CAR_OK);
-    snprintf(hex, sizeof hex, "%s8482ffff" "34383231", hdr); /* 82 length overruns */
+    snprintf(hex, sizeof hex,
+             "%s8482ffff"
+             "34383231",
+             hdr); /* 82 length overruns */
     CHECK_EQ_INT(dec_hex(hex), CAR_ERR_MALFORMED);
-    snprintf(hex, sizeof hex, "%s8404" "3438323a", hdr); /* vc not digits */
+    snprintf(hex, sizeof hex,
+             "%s8404"
+             "3438323a",
+             hdr); /* vc not digits */
     CHECK_EQ_INT(dec_hex(hex), CAR_ERR_MALFORMED);
     snprintf(hex, sizeof hex, "%s800101800102", hdr); /* duplicate tag */
     CHECK_EQ_INT(dec_hex(hex), CAR_ERR_MALFORMED);

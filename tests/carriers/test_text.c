@@ -116,7 +116,7 @@ static void test_bad_utf8(void)
         "\xf4\x90\x80\x80", /* above U+10FFFF */
         "a\tb",             /* control */
         "\x1b",
-        "\xc2\x85",         /* C1 control */
+        "\xc2\x85", /* C1 control */
     };
     uint8_t buf[200];
     size_t n = 0;
@@ -133,16 +133,28 @@ static void test_decode_errors(void)
     size_t n = 0;
 
     CHECK_EQ_INT(text_decode((const uint8_t *)"", 0, out, sizeof out, &n), CAR_ERR_MALFORMED);
-    CHECK_EQ_INT(text_decode((const uint8_t *)"\x05" "a", 2, out, sizeof out, &n), CAR_ERR_UNSUPPORTED);
+    CHECK_EQ_INT(text_decode((const uint8_t *)"\x05"
+                                              "a",
+                             2, out, sizeof out, &n),
+                 CAR_ERR_UNSUPPORTED);
     CHECK_EQ_INT(text_decode((const uint8_t *)"\x08\x00", 2, out, sizeof out, &n), CAR_ERR_MALFORMED);
     CHECK_EQ_INT(text_decode((const uint8_t *)"\x08\xd8\x00", 3, out, sizeof out, &n), CAR_ERR_MALFORMED);
     CHECK_EQ_INT(text_decode((const uint8_t *)"\x04\x80", 2, out, sizeof out, &n), CAR_ERR_MALFORMED);
-    CHECK_EQ_INT(text_decode((const uint8_t *)"\x04" "a\x1b", 3, out, sizeof out, &n), CAR_ERR_MALFORMED);
-    CHECK_EQ_INT(text_decode((const uint8_t *)"\x04" "abcd", 5, out, 4, &n), CAR_ERR_TOO_LONG);
+    CHECK_EQ_INT(text_decode((const uint8_t *)"\x04"
+                                              "a\x1b",
+                             3, out, sizeof out, &n),
+                 CAR_ERR_MALFORMED);
+    CHECK_EQ_INT(text_decode((const uint8_t *)"\x04"
+                                              "abcd",
+                             5, out, 4, &n),
+                 CAR_ERR_TOO_LONG);
     CHECK_EQ_INT(n, 0);
     CHECK_EQ_STR(out, "");
     /* An unknown extension shows the basic character (TS 23.038). */
-    CHECK_EQ_INT(text_decode((const uint8_t *)"\x04\x1b" "a", 3, out, sizeof out, &n), CAR_OK);
+    CHECK_EQ_INT(text_decode((const uint8_t *)"\x04\x1b"
+                                              "a",
+                             3, out, sizeof out, &n),
+                 CAR_OK);
     CHECK_EQ_STR(out, "a");
 }
 

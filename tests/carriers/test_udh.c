@@ -57,8 +57,8 @@ static void test_split_limits(void)
     CHECK_EQ_INT(udh_split(pkt, 10, (enum udh_kind)0x72, 1, &segs), CAR_ERR_INVALID);
 }
 
-static int feed_hex(struct udh_reasm *r, const char *from, const char *hex, uint64_t now, uint8_t *out,
-                    size_t *n, int *kind)
+static int feed_hex(struct udh_reasm *r, const char *from, const char *hex, uint64_t now, uint8_t *out, size_t *n,
+                    int *kind)
 {
     uint8_t ud[300];
     long l = check_unhex(hex, ud, sizeof ud);
@@ -70,17 +70,23 @@ static int feed_hex(struct udh_reasm *r, const char *from, const char *hex, uint
 static void test_parse_errors(void)
 {
     static const char *bad[] = {
-        "",             /* nothing */
-        "05000301",     /* UDHL overruns */
-        "0500030102",   /* still overruns */
-        "03000301aa",   /* IE overruns UDH */
-        "0500030100" "01aa", /* total 0 */
-        "0500030102" "03aa", /* seq > total */
-        "0500030102" "00aa", /* seq 0 */
-        "0500030109" "01aa", /* total 9 */
+        "",           /* nothing */
+        "05000301",   /* UDHL overruns */
+        "0500030102", /* still overruns */
+        "03000301aa", /* IE overruns UDH */
+        "0500030100"
+        "01aa", /* total 0 */
+        "0500030102"
+        "03aa", /* seq > total */
+        "0500030102"
+        "00aa", /* seq 0 */
+        "0500030109"
+        "01aa",           /* total 9 */
         "050803000102aa", /* 16-bit IE of 3 octets */
-        "0a000301020100030102" "02aa", /* two concatenation IEs */
-        "01" "00",     /* IE header cut */
+        "0a000301020100030102"
+        "02aa", /* two concatenation IEs */
+        "01"
+        "00", /* IE header cut */
     };
     struct udh_info in;
     uint8_t ud[64];

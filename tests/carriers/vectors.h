@@ -41,8 +41,7 @@ static inline long vec_hex(json_t *v, const char *obj, const char *key, unsigned
 }
 
 /* Hex string at v[obj][key][i]; -1 when absent. */
-static inline long vec_hex_at(json_t *v, const char *obj, const char *key, size_t i, unsigned char *out,
-                              size_t cap)
+static inline long vec_hex_at(json_t *v, const char *obj, const char *key, size_t i, unsigned char *out, size_t cap)
 {
     json_t *a = json_object_get(json_object_get(v, obj), key);
     const char *s = json_string_value(json_array_get(a, i));

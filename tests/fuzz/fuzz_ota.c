@@ -8,9 +8,9 @@
 
 #include "car_ota.h"
 
-#define REQUIRE(x) \
-    do {           \
-        if (!(x))  \
+#define REQUIRE(x)   \
+    do {             \
+        if (!(x))    \
             abort(); \
     } while (0)
 

@@ -7,9 +7,9 @@
 
 #include "car_spka.h"
 
-#define REQUIRE(x) \
-    do {           \
-        if (!(x))  \
+#define REQUIRE(x)   \
+    do {             \
+        if (!(x))    \
             abort(); \
     } while (0)
 

@@ -7,9 +7,9 @@
 
 #include "car_text.h"
 
-#define REQUIRE(x) \
-    do {           \
-        if (!(x))  \
+#define REQUIRE(x)   \
+    do {             \
+        if (!(x))    \
             abort(); \
     } while (0)
 

@@ -9,9 +9,9 @@
 #include "car_ota.h"
 #include "car_udh.h"
 
-#define REQUIRE(x) \
-    do {           \
-        if (!(x))  \
+#define REQUIRE(x)   \
+    do {             \
+        if (!(x))    \
             abort(); \
     } while (0)
 
@@ -34,8 +34,8 @@ static void feed_all(const uint8_t *data, size_t size)
             len = size - pos;
         if (udh_parse(data + pos, len, &in) == CAR_OK)
             REQUIRE(in.payload + in.payload_len == data + pos + len);
-        rc = udh_reasm_feed(r, (len & 1) ? "84912345678" : "84987654321", data + pos, len, now, out, sizeof out,
-                            &n, &kind);
+        rc = udh_reasm_feed(r, (len & 1) ? "84912345678" : "84987654321", data + pos, len, now, out, sizeof out, &n,
+                            &kind);
         REQUIRE(rc == UDH_FEED_DONE || rc == UDH_FEED_PARTIAL || rc == UDH_FEED_DUP || rc < 0);
         REQUIRE(rc != UDH_FEED_DONE || n <= sizeof out);
         REQUIRE(udh_reasm_pending(r) <= 3);

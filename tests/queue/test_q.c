@@ -354,8 +354,8 @@ static void on_get_free(void *arg, enum q_err err, const struct q_txn *t)
 
 /* ---- fixtures ---- */
 
-static const uint8_t DIGEST[32] = {0x00, 0x01, 0x0d, 0x0a, 0x00, 0xff, 0x7f, 0x80, 0, 0, 1, 2, 3, 4, 5, 6,
-                                   7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 0};
+static const uint8_t DIGEST[32] = {0x00, 0x01, 0x0d, 0x0a, 0x00, 0xff, 0x7f, 0x80, 0,  0,  1,  2,  3,  4,  5,  6,
+                                   7,    8,    9,    10,   11,   12,   13,   14,   15, 16, 17, 18, 19, 20, 21, 0};
 static const uint8_t SIG[40] = {0x30, 0x00, 0x02, 0x21, 0x00, 0xff, 0x0d, 0x0a, 0x00, 0x00, 0x1a, 0x7e};
 static const uint8_t CERT[6] = {0x30, 0x82, 0x00, 0x00, 0x0d, 0x00};
 
@@ -363,9 +363,19 @@ static struct q_txn_new new_req(const char *msisdn, const char *idem, const char
                                 int64_t lease)
 {
     struct q_txn_new n = {
-        .rp = "bank-a", .msisdn = msisdn, .client_ref = "ref-1", .idem_key = idem, .req_hash = hash,
-        .digest_alg = 1, .digest = DIGEST, .digest_len = sizeof DIGEST, .vc = "4821",
-        .display_text = "Chuy\xe1\xbb\x83n 5.000.000 VND", .net = 1, .now_ms = now, .deadline_ms = now + ttl,
+        .rp = "bank-a",
+        .msisdn = msisdn,
+        .client_ref = "ref-1",
+        .idem_key = idem,
+        .req_hash = hash,
+        .digest_alg = 1,
+        .digest = DIGEST,
+        .digest_len = sizeof DIGEST,
+        .vc = "4821",
+        .display_text = "Chuy\xe1\xbb\x83n 5.000.000 VND",
+        .net = 1,
+        .now_ms = now,
+        .deadline_ms = now + ttl,
         .lease_ms = lease,
     };
     return n;
@@ -373,9 +383,16 @@ static struct q_txn_new new_req(const char *msisdn, const char *idem, const char
 
 static struct q_finish fin_ok(int64_t now)
 {
-    struct q_finish f = {.state = Q_COMPLETED, .result = "OK", .etsi_status = 500, .detail = NULL,
-                         .signature = SIG, .sig_len = sizeof SIG, .cert = CERT, .cert_len = sizeof CERT,
-                         .now_ms = now, .retention_ms = 60000};
+    struct q_finish f = {.state = Q_COMPLETED,
+                         .result = "OK",
+                         .etsi_status = 500,
+                         .detail = NULL,
+                         .signature = SIG,
+                         .sig_len = sizeof SIG,
+                         .cert = CERT,
+                         .cert_len = sizeof CERT,
+                         .now_ms = now,
+                         .retention_ms = 60000};
     return f;
 }
 
@@ -789,9 +806,12 @@ int main(void)
             snprintf(cmd, sizeof cmd, "ZSCORE spk:{%u}:outbox %%s", q_shard_of("84900000005", SHARDS));
             CHECK_EQ_INT(raw_int(cmd, r.id), -3); /* nil: gone from the outbox */
         }
-        CHECK_EQ_INT(do_finish(q, r.id, 0, &(struct q_finish){.state = Q_FAILED, .result = "USER_CANCEL",
-                                                             .etsi_status = 401, .now_ms = now_ms(),
-                                                             .retention_ms = 60000}),
+        CHECK_EQ_INT(do_finish(q, r.id, 0,
+                               &(struct q_finish){.state = Q_FAILED,
+                                                  .result = "USER_CANCEL",
+                                                  .etsi_status = 401,
+                                                  .now_ms = now_ms(),
+                                                  .retention_ms = 60000}),
                      Q_OK);
         memset(&r2, 0, sizeof r2);
         q_txn_sent_many(q, ids, 1, on_done, &r2); /* late mark after finish: harmless */
@@ -858,11 +878,14 @@ int main(void)
     /* Hostile data: a txn hash with junk and a key of the wrong type give PROTO, no crash. */
     {
         redisContext *c = raw_connect();
-        freeReplyObject(redisCommand(c, "HSET spk:{1}:txn:01bbbbbbbbbbbbbbbbbbbbbbbb id 01bbbbbbbbbbbbbbbbbbbbbbbb state bogus"));
-        freeReplyObject(redisCommand(c, "HSET spk:{1}:txn:01cccccccccccccccccccccccc id 01cccccccccccccccccccccccc state pending cntr x"));
+        freeReplyObject(
+            redisCommand(c, "HSET spk:{1}:txn:01bbbbbbbbbbbbbbbbbbbbbbbb id 01bbbbbbbbbbbbbbbbbbbbbbbb state bogus"));
+        freeReplyObject(redisCommand(
+            c, "HSET spk:{1}:txn:01cccccccccccccccccccccccc id 01cccccccccccccccccccccccc state pending cntr x"));
         freeReplyObject(redisCommand(c, "SET spk:{1}:txn:01dddddddddddddddddddddddd x"));
-        freeReplyObject(redisCommand(c, "HSET spk:{1}:txn:01eeeeeeeeeeeeeeeeeeeeeeee id 01eeeeeeeeeeeeeeeeeeeeeeee state completed digest %b",
-                                     "01234567890123456789012345678901234567890123456789012345678901234567890", (size_t)70));
+        freeReplyObject(redisCommand(
+            c, "HSET spk:{1}:txn:01eeeeeeeeeeeeeeeeeeeeeeee id 01eeeeeeeeeeeeeeeeeeeeeeee state completed digest %b",
+            "01234567890123456789012345678901234567890123456789012345678901234567890", (size_t)70));
         redisFree(c);
         CHECK_EQ_INT(do_get(q, "01bbbbbbbbbbbbbbbbbbbbbbbb").err, Q_ERR_PROTO);
         CHECK_EQ_INT(do_get(q, "01cccccccccccccccccccccccc").err, Q_ERR_PROTO);

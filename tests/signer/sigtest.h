@@ -35,7 +35,7 @@ static void path_of(char *dst, size_t cap, const char *fmt, ...)
 static struct blob load(const char *name)
 {
     char path[1024];
-    struct blob b = { NULL, 0 };
+    struct blob b = {NULL, 0};
     FILE *f;
     long len = -1;
 
@@ -89,7 +89,8 @@ static int sh(const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof cmd || snprintf(full, sizeof full, "cd '%s' && %s", pki_dir, cmd) >= (int)sizeof full) {
+    if (n < 0 || (size_t)n >= sizeof cmd ||
+        snprintf(full, sizeof full, "cd '%s' && %s", pki_dir, cmd) >= (int)sizeof full) {
         fprintf(stderr, "command too long\n");
         exit(2);
     }

@@ -24,14 +24,14 @@
 static struct sig_trust *trust, *trust_noca, *trust_nr;
 static struct sig_tsa *tsa;
 static time_t now;
-static const char *const md_name[4] = { NULL, "sha256", "sha384", "sha512" };
+static const char *const md_name[4] = {NULL, "sha256", "sha384", "sha512"};
 
 /* Prepare for cases/<name>, let the CLI sign as the SIM with key `signer`, write tmp/<out>. */
-static enum sig_err make_cms(const struct sig_trust *t, const char *name, const char *signer, uint8_t alg,
-                             int what, const char *out, int with_tst)
+static enum sig_err make_cms(const struct sig_trust *t, const char *name, const char *signer, uint8_t alg, int what,
+                             const char *out, int with_tst)
 {
     char f[256], why[200];
-    struct blob cert, dg, sig = { NULL, 0 };
+    struct blob cert, dg, sig = {NULL, 0};
     struct sig_cms *p = NULL;
     const uint8_t *tbs;
     size_t tbs_len, der_len = 0, tok_len = 0;
@@ -53,7 +53,8 @@ static enum sig_err make_cms(const struct sig_trust *t, const char *name, const 
     /* what: 0 the SIM signs tbs; 1 it signs the document digest (digest mismatch); 2 truncated. */
     save("tmp/tbs.bin", what == 1 ? dg.p : tbs, tbs_len);
     CHECK_EQ_INT(sh("%s pkeyutl -sign -inkey cases/%s.key.pem -pkeyopt digest:%s -in tmp/tbs.bin -out tmp/sim.sig",
-                    openssl_cli(), signer, md_name[alg]), 0);
+                    openssl_cli(), signer, md_name[alg]),
+                 0);
     sig = load("tmp/sim.sig");
     if (what == 2)
         sig.n--;
@@ -68,7 +69,8 @@ static enum sig_err make_cms(const struct sig_trust *t, const char *name, const 
         CHECK_EQ_INT(sig_tsa_request(sig.p, sig.n, nonce, &req, &req_len), SIG_OK);
         save("tmp/q.tsq", req, req_len);
         free(req);
-        CHECK_EQ_INT(sh("%s ts -reply -config tsa.cnf -queryfile tmp/q.tsq -out tmp/r.tsr 2>/dev/null", openssl_cli()), 0);
+        CHECK_EQ_INT(sh("%s ts -reply -config tsa.cnf -queryfile tmp/q.tsq -out tmp/r.tsr 2>/dev/null", openssl_cli()),
+                     0);
         resp = load("tmp/r.tsr");
         if (with_tst == 2)
             nonce[5] ^= 1; /* a reply to someone else's request */
@@ -102,13 +104,14 @@ out:
 
 static int cms_verify(const char *file, const char *content)
 {
-    return sh("%s cms -verify -binary -inform DER -in tmp/%s -content %s -CAfile trust.pem -out /dev/null 2>tmp/verify.err",
-              openssl_cli(), file, content);
+    return sh(
+        "%s cms -verify -binary -inform DER -in tmp/%s -content %s -CAfile trust.pem -out /dev/null 2>tmp/verify.err",
+        openssl_cli(), file, content);
 }
 
 static void test_good(void)
 {
-    static const char *const names[] = { "good-rsa", "good-ec", "g1-rsa", "ca2-ec", "good-rsa3072", "good-ec384" };
+    static const char *const names[] = {"good-rsa", "good-ec", "g1-rsa", "ca2-ec", "good-rsa3072", "good-ec384"};
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         for (uint8_t alg = 1; alg <= 3; alg++) {
@@ -127,11 +130,14 @@ static void test_good(void)
     /* The attributes CAdES-B-B asks for, as OpenSSL prints them. */
     CHECK_EQ_INT(sh("%s cms -cmsout -print -inform DER -in tmp/good-rsa.sha256.p7s > tmp/print.txt", openssl_cli()), 0);
     CHECK_EQ_INT(sh("grep -q 'signingCertificateV2' tmp/print.txt && grep -q 'signingTime' tmp/print.txt"
-                    " && grep -q 'messageDigest' tmp/print.txt && grep -q 'contentType' tmp/print.txt"), 0);
+                    " && grep -q 'messageDigest' tmp/print.txt && grep -q 'contentType' tmp/print.txt"),
+                 0);
     /* Detached, and the intermediate travels with it. */
     CHECK_EQ_INT(sh("grep -q 'eContent: <ABSENT>' tmp/print.txt"), 0);
     CHECK_EQ_INT(sh("%s cms -verify -binary -inform DER -in tmp/good-rsa.sha256.p7s -content cases/msg.txt "
-                    "-CAfile root.pem -out /dev/null 2>/dev/null", openssl_cli()), 0);
+                    "-CAfile root.pem -out /dev/null 2>/dev/null",
+                    openssl_cli()),
+                 0);
 }
 
 static void test_deterministic(void)
@@ -205,10 +211,13 @@ static void test_timestamp(void)
     CHECK_EQ_INT(cms_verify("bt-ec.p7s", "cases/msg.txt"), 0);
     CHECK(extract_token("bt-ec.p7s"));
     CHECK_EQ_INT(sh("%s ts -verify -digest $(%s dgst -sha256 -r tmp/sigvalue.bin | cut -d' ' -f1) -in tmp/tok.der "
-                    "-token_in -CAfile tsa-root.pem -untrusted tsa.pem >/dev/null 2>&1", openssl_cli(), openssl_cli()), 0);
+                    "-token_in -CAfile tsa-root.pem -untrusted tsa.pem >/dev/null 2>&1",
+                    openssl_cli(), openssl_cli()),
+                 0);
     /* The same token does not stand for another signature value. */
     CHECK(sh("%s ts -verify -digest $(%s dgst -sha256 -r tmp/tbs.bin | cut -d' ' -f1) -in tmp/tok.der "
-             "-token_in -CAfile tsa-root.pem -untrusted tsa.pem >/dev/null 2>&1", openssl_cli(), openssl_cli()) != 0);
+             "-token_in -CAfile tsa-root.pem -untrusted tsa.pem >/dev/null 2>&1",
+             openssl_cli(), openssl_cli()) != 0);
     /* Refusals: a reply with another nonce, a token over another signature. */
     CHECK_EQ_INT(make_cms(trust, "good-rsa", "good-rsa", 1, 0, "x.p7s", 2), SIG_ERR_UNTRUSTED);
     CHECK_EQ_INT(make_cms(trust, "good-rsa", "good-rsa", 1, 0, "x.p7s", 3), SIG_ERR_UNTRUSTED);
@@ -219,22 +228,26 @@ static void test_refusals(void)
     /* The SIM's answer. */
     CHECK_EQ_INT(make_cms(trust, "good-rsa", "noku-rsa", 1, 0, "x.p7s", 0), SIG_ERR_BAD_SIGNATURE); /* another key */
     CHECK_EQ_INT(make_cms(trust, "good-ec", "good-ec384", 1, 0, "x.p7s", 0), SIG_ERR_BAD_SIGNATURE);
-    CHECK_EQ_INT(make_cms(trust, "good-rsa", "good-rsa", 1, 2, "x.p7s", 0), SIG_ERR_MALFORMED);     /* truncated */
+    CHECK_EQ_INT(make_cms(trust, "good-rsa", "good-rsa", 1, 2, "x.p7s", 0), SIG_ERR_MALFORMED); /* truncated */
     CHECK_EQ_INT(make_cms(trust, "good-ec", "good-ec", 1, 2, "x.p7s", 0), SIG_ERR_MALFORMED);
-    CHECK_EQ_INT(make_cms(trust, "good-rsa", "good-rsa", 1, 1, "x.p7s", 0), SIG_ERR_BAD_SIGNATURE); /* digest mismatch */
+    CHECK_EQ_INT(make_cms(trust, "good-rsa", "good-rsa", 1, 1, "x.p7s", 0),
+                 SIG_ERR_BAD_SIGNATURE); /* digest mismatch */
     CHECK_EQ_INT(make_cms(trust, "good-ec", "good-ec", 2, 1, "x.p7s", 0), SIG_ERR_BAD_SIGNATURE);
     /* The certificate: nothing goes to the SIM. */
     CHECK_EQ_INT(make_cms(trust, "expired-rsa", "expired-rsa", 1, 0, "x.p7s", 0), SIG_ERR_CERT_EXPIRED);
     CHECK_EQ_INT(make_cms(trust, "notyet-ec", "notyet-ec", 1, 0, "x.p7s", 0), SIG_ERR_CERT_NOT_YET_VALID);
-    CHECK_EQ_INT(make_cms(trust, "untrusted-rsa", "untrusted-rsa", 1, 0, "x.p7s", 0), SIG_ERR_UNTRUSTED); /* wrong issuer */
-    CHECK_EQ_INT(make_cms(trust_noca, "good-rsa", "good-rsa", 1, 0, "x.p7s", 0), SIG_ERR_UNTRUSTED); /* missing intermediate */
+    CHECK_EQ_INT(make_cms(trust, "untrusted-rsa", "untrusted-rsa", 1, 0, "x.p7s", 0),
+                 SIG_ERR_UNTRUSTED); /* wrong issuer */
+    CHECK_EQ_INT(make_cms(trust_noca, "good-rsa", "good-rsa", 1, 0, "x.p7s", 0),
+                 SIG_ERR_UNTRUSTED); /* missing intermediate */
     CHECK_EQ_INT(make_cms(trust_noca, "ca2-ec", "ca2-ec", 1, 0, "x.p7s", 0), SIG_OK);
     CHECK_EQ_INT(make_cms(trust, "noku-rsa", "noku-rsa", 1, 0, "x.p7s", 0), SIG_ERR_KEY_USAGE);
-    CHECK_EQ_INT(make_cms(trust, "dsonly-rsa", "dsonly-rsa", 1, 0, "x.p7s", 0), SIG_OK);      /* lenient profile */
+    CHECK_EQ_INT(make_cms(trust, "dsonly-rsa", "dsonly-rsa", 1, 0, "x.p7s", 0), SIG_OK); /* lenient profile */
     CHECK_EQ_INT(make_cms(trust_nr, "dsonly-rsa", "dsonly-rsa", 1, 0, "x.p7s", 0), SIG_ERR_KEY_USAGE);
     CHECK_EQ_INT(make_cms(trust, "nopolicy-rsa", "nopolicy-rsa", 1, 0, "x.p7s", 0), SIG_OK);
     CHECK_EQ_INT(make_cms(trust_nr, "nopolicy-rsa", "nopolicy-rsa", 1, 0, "x.p7s", 0), SIG_ERR_UNTRUSTED);
-    CHECK_EQ_INT(make_cms(trust, "badname-ec", "badname-ec", 1, 0, "x.p7s", 0), SIG_ERR_UNTRUSTED); /* name constraints */
+    CHECK_EQ_INT(make_cms(trust, "badname-ec", "badname-ec", 1, 0, "x.p7s", 0),
+                 SIG_ERR_UNTRUSTED); /* name constraints */
     CHECK_EQ_INT(make_cms(trust_nr, "good-ec", "good-ec", 1, 0, "x.p7s", 0), SIG_OK);
     CHECK_EQ_INT(make_cms(trust_nr, "g1-rsa", "g1-rsa", 1, 0, "x.p7s", 0), SIG_OK);
     CHECK_EQ_INT(make_cms(trust_nr, "ca2-ec", "ca2-ec", 1, 0, "x.p7s", 0), SIG_OK);
@@ -242,7 +255,8 @@ static void test_refusals(void)
     CHECK(sh("%s verify -CAfile trust.pem -untrusted intermediates.pem cases/badname-ec.crt.pem >/dev/null 2>&1",
              openssl_cli()) != 0);
     CHECK(sh("%s verify -policy 2.16.704.1.1.1.1.1 -explicit_policy -CAfile trust.pem -untrusted intermediates.pem "
-             "cases/nopolicy-rsa.crt.pem >/dev/null 2>&1", openssl_cli()) != 0);
+             "cases/nopolicy-rsa.crt.pem >/dev/null 2>&1",
+             openssl_cli()) != 0);
 }
 
 static void test_result_codes(void)
@@ -303,10 +317,10 @@ int main(int argc, char **argv)
     path_of(i, sizeof i, "intermediates.pem");
     path_of(n, sizeof n, "intermediates-noca.pem");
     path_of(ta, sizeof ta, "tsa-root.pem");
-    if (sig_trust_load(a, i, &trust, NULL, 0) != SIG_OK || sig_trust_load(a, n, &trust_noca, NULL, 0) != SIG_OK
-        || sig_trust_load(a, i, &trust_nr, NULL, 0) != SIG_OK
-        || sig_trust_set_profile(trust_nr, "2.16.704.1.1.1.1.1", 1) != SIG_OK
-        || sig_tsa_new(ta, NULL, &tsa, NULL, 0) != SIG_OK) {
+    if (sig_trust_load(a, i, &trust, NULL, 0) != SIG_OK || sig_trust_load(a, n, &trust_noca, NULL, 0) != SIG_OK ||
+        sig_trust_load(a, i, &trust_nr, NULL, 0) != SIG_OK ||
+        sig_trust_set_profile(trust_nr, "2.16.704.1.1.1.1.1", 1) != SIG_OK ||
+        sig_tsa_new(ta, NULL, &tsa, NULL, 0) != SIG_OK) {
         fprintf(stderr, "cannot load the fixture's trust files\n");
         return 2;
     }

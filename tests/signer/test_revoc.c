@@ -41,7 +41,8 @@ static enum sig_err ocsp_offline(const char *name, const char *rsigner, const ch
     free(req);
     CHECK_EQ_INT(sh("%s ocsp -index state/%s/index.txt -CA %s.pem -rsigner %s.pem -rkey %s.key.pem -reqin tmp/ocsp.req "
                     "-respout tmp/ocsp.resp -nmin %d >/dev/null 2>&1",
-                    openssl_cli(), ca, ca, rsigner, rsigner, nmin), 0);
+                    openssl_cli(), ca, ca, rsigner, rsigner, nmin),
+                 0);
     resp = load("tmp/ocsp.resp");
     if (bad_nonce)
         nonce[0] ^= 1;
@@ -105,14 +106,20 @@ static void test_sync(void)
     CHECK_EQ_INT(crl_case("good-rsa", "ca", "crl/ca.crl", now + 8 * 86400), SIG_ERR_REVOCATION_UNKNOWN); /* stale */
     /* The CLI agrees: the flipped CRL does not verify. */
     CHECK_EQ_INT(sh("%s crl -inform DER -in cases/ca-badsig.crl -CAfile ca.pem -noout 2>&1 | grep -q 'verify failure'",
-                    openssl_cli()), 0);
-    CHECK_EQ_INT(sh("%s crl -inform DER -in crl/ca.crl -CAfile ca.pem -noout 2>&1 | grep -q 'verify OK'", openssl_cli()), 0);
+                    openssl_cli()),
+                 0);
+    CHECK_EQ_INT(
+        sh("%s crl -inform DER -in crl/ca.crl -CAfile ca.pem -noout 2>&1 | grep -q 'verify OK'", openssl_cli()), 0);
 }
 
 /* ---- the asynchronous checker, with an in-memory cache ---- */
 
 #define NCACHE 16
-static struct { char key[96]; uint8_t *v; size_t n; } cache[NCACHE];
+static struct {
+    char key[96];
+    uint8_t *v;
+    size_t n;
+} cache[NCACHE];
 static unsigned puts_seen;
 
 static void mem_get(void *ctx, const char *key, sig_cache_got *got, void *req)
@@ -188,8 +195,8 @@ static struct outcome run(struct event_base *base, struct sig_revoc *rv, const c
 
 static void test_up(struct event_base *base)
 {
-    struct sig_revoc_cache c = { NULL, mem_get, mem_put };
-    struct sig_revoc_cfg cfg = { .timeout_ms = 3000 };
+    struct sig_revoc_cache c = {NULL, mem_get, mem_put};
+    struct sig_revoc_cfg cfg = {.timeout_ms = 3000};
     struct sig_revoc *rv = NULL;
     struct sig_revoc_stats st;
     struct outcome o;
@@ -223,7 +230,7 @@ static void test_up(struct event_base *base)
 
 static void test_down(struct event_base *base)
 {
-    struct sig_revoc_cfg cfg = { .timeout_ms = 2000 };
+    struct sig_revoc_cfg cfg = {.timeout_ms = 2000};
     struct sig_revoc *rv = NULL;
     struct outcome o;
 

@@ -40,7 +40,7 @@ static void path_of(char *dst, size_t cap, const char *name)
 static struct blob load(const char *name)
 {
     char path[1024];
-    struct blob b = { NULL, 0 };
+    struct blob b = {NULL, 0};
     FILE *f;
     long len;
 
@@ -73,7 +73,7 @@ static void blob_free(struct blob *b)
 
 static struct sig_trust *trust_main, *trust_noint, *trust_other;
 static struct blob dg[4]; /* digests of cases/msg.txt by SPKA code: 1 sha256, 2 sha384, 3 sha512 */
-static const char *const md_name[4] = { NULL, "sha256", "sha384", "sha512" };
+static const char *const md_name[4] = {NULL, "sha256", "sha384", "sha512"};
 static time_t now;
 
 /* Verify cases/<cert>.crt.der with cases/<signer>.<md>.sig over the digest of code alg. */
@@ -147,7 +147,7 @@ static void test_mangled(const char *name)
     memcpy(d, dg[1].p, 32);
 
     /* Truncated by one octet, by half, to one octet: refused, never OK. */
-    size_t cuts[] = { s.n - 1, s.n / 2, 1 };
+    size_t cuts[] = {s.n - 1, s.n / 2, 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         rc = sig_verify_digest(trust_main, c.p, c.n, 1, d, 32, s.p, cuts[i], now, why, sizeof why);
         CHECK(rc == SIG_ERR_BAD_SIGNATURE || rc == SIG_ERR_MALFORMED);

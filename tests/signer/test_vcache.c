@@ -56,8 +56,8 @@ static void vcs_free(void)
 static unsigned diff_calls;
 
 static enum sig_err diff_verify(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, uint8_t alg,
-                                const uint8_t *digest, size_t digest_len, const uint8_t *sig, size_t sig_len,
-                                time_t at, char *why, size_t whylen)
+                                const uint8_t *digest, size_t digest_len, const uint8_t *sig, size_t sig_len, time_t at,
+                                char *why, size_t whylen)
 {
     struct sig_vcache *vc = vc_for(t);
     char w0[256] = "", w1[256] = "", w2[256] = "";
@@ -98,9 +98,9 @@ static enum sig_err diff_check(const struct sig_trust *t, const uint8_t *cert, s
 
 /* test_sig.c, every call going through the wrappers above. */
 #define sig_verify_digest(...) diff_verify(__VA_ARGS__)
-#define sig_check_cert(...) diff_check(__VA_ARGS__)
-#define main test_sig_main
-#define check_report(name) (0)
+#define sig_check_cert(...)    diff_check(__VA_ARGS__)
+#define main                   test_sig_main
+#define check_report(name)     (0)
 #include "test_sig.c"
 #undef main
 #undef check_report
@@ -166,10 +166,10 @@ static void test_expiry_while_cached(void)
 
 static void test_eviction(void)
 {
-    struct sig_vcache_cfg cfg = { .max_certs = 2 };
+    struct sig_vcache_cfg cfg = {.max_certs = 2};
     struct sig_vcache *vc = NULL;
     struct sig_vcache_stats st;
-    const char *names[] = { "good-rsa", "good-ec", "good-rsa3072" };
+    const char *names[] = {"good-rsa", "good-ec", "good-rsa3072"};
     struct blob c[3], s[3];
     char f[128];
 
@@ -309,7 +309,7 @@ static void ocsp_for(const char *name, struct blob *cert, struct blob *iss, stru
 static void test_revocation(void)
 {
     struct sig_vcache *vc = NULL;
-    struct sig_vcache_cfg cfg = { .max_revoc = 2, .max_age_s = 7200 };
+    struct sig_vcache_cfg cfg = {.max_revoc = 2, .max_age_s = 7200};
     struct blob c, iss, resp, rc, riss, rresp, crl, ec;
     struct sig_revoc_status st, st2;
     const char *src = NULL;
@@ -320,13 +320,16 @@ static void test_revocation(void)
     ocsp_for("revoked-rsa", &rc, &riss, &rresp);
 
     /* Same answers as the uncached check, which they are. */
-    CHECK_EQ_INT(sig_ocsp_check(trust_main, c.p, c.n, iss.p, iss.n, NULL, resp.p, resp.n, now, 86400, &st, w0,
-                                sizeof w0), SIG_OK);
+    CHECK_EQ_INT(
+        sig_ocsp_check(trust_main, c.p, c.n, iss.p, iss.n, NULL, resp.p, resp.n, now, 86400, &st, w0, sizeof w0),
+        SIG_OK);
     CHECK_EQ_INT(sig_vcache_revoc_get(vc, c.p, c.n, now, now, &st2, &src), SIG_ERR_AGAIN); /* nothing yet */
-    CHECK_EQ_INT(sig_ocsp_check_cached(trust_main, vc, c.p, c.n, iss.p, iss.n, NULL, resp.p, resp.n, now, 86400,
-                                       &st2, w1, sizeof w1), SIG_OK);
-    CHECK_EQ_INT(sig_ocsp_check_cached(trust_main, vc, rc.p, rc.n, riss.p, riss.n, NULL, rresp.p, rresp.n, now,
-                                       86400, &st2, w1, sizeof w1), SIG_ERR_REVOKED);
+    CHECK_EQ_INT(sig_ocsp_check_cached(trust_main, vc, c.p, c.n, iss.p, iss.n, NULL, resp.p, resp.n, now, 86400, &st2,
+                                       w1, sizeof w1),
+                 SIG_OK);
+    CHECK_EQ_INT(sig_ocsp_check_cached(trust_main, vc, rc.p, rc.n, riss.p, riss.n, NULL, rresp.p, rresp.n, now, 86400,
+                                       &st2, w1, sizeof w1),
+                 SIG_ERR_REVOKED);
     /* Known, but not before the path is known valid at `at`. */
     CHECK_EQ_INT(sig_vcache_revoc_get(vc, c.p, c.n, now, now, &st2, &src), SIG_ERR_AGAIN);
     CHECK_EQ_INT(sig_check_cert_cached(trust_main, vc, c.p, c.n, now, NULL, 0), SIG_OK);

@@ -16,27 +16,27 @@
 #include "car_spka.h"
 #include "car_text.h"
 
-#define SIM_KEY_REFS 2 /* 0x01 signing, 0x02 authentication */
+#define SIM_KEY_REFS  2 /* 0x01 signing, 0x02 authentication */
 #define SIM_PIN_TRIES 3
-#define SIM_VERSION "SPKA-SIM 1.0"
+#define SIM_VERSION   "SPKA-SIM 1.0"
 
 struct sim_card {
     char msisdn[16];
     struct ota_keys keys;
     enum sim_behaviour behaviour;
     unsigned delay_ms;
-    uint64_t last_cntr;            /* highest counter accepted */
+    uint64_t last_cntr; /* highest counter accepted */
     unsigned submits;
-    EVP_PKEY *key[SIM_KEY_REFS];   /* index = key ref - 1 */
-    uint8_t *cert[SIM_KEY_REFS];   /* DER, from the scenario or PUTCERT */
+    EVP_PKEY *key[SIM_KEY_REFS]; /* index = key ref - 1 */
+    uint8_t *cert[SIM_KEY_REFS]; /* DER, from the scenario or PUTCERT */
     size_t cert_len[SIM_KEY_REFS];
-    EVP_PKEY *impostor;            /* wrong-key behaviour: made on first use */
+    EVP_PKEY *impostor; /* wrong-key behaviour: made on first use */
 };
 
 static const char *const behaviour_names[SIM_B_COUNT_] = {
-    "confirm",     "cancel",       "no_answer",     "pin_blocked",       "card_blocked", "no_key",
-    "user_timeout", "corrupt_por", "wrong_key",     "drop_first",        "throttle_first",
-    "permanent_error", "replay",   "hostile",       "segments_shuffled", "ref16",        "slow",
+    "confirm",      "cancel",      "no_answer",         "pin_blocked", "card_blocked",   "no_key",
+    "user_timeout", "corrupt_por", "wrong_key",         "drop_first",  "throttle_first", "permanent_error",
+    "replay",       "hostile",     "segments_shuffled", "ref16",       "slow",
 };
 
 const char *sim_behaviour_name(enum sim_behaviour b)
@@ -244,14 +244,10 @@ static EVP_PKEY *gen_key(int alg)
 static const EVP_MD *spka_md(uint8_t alg)
 {
     switch (alg) {
-    case SPKA_SHA256:
-        return EVP_sha256();
-    case SPKA_SHA384:
-        return EVP_sha384();
-    case SPKA_SHA512:
-        return EVP_sha512();
-    default:
-        return NULL;
+    case SPKA_SHA256: return EVP_sha256();
+    case SPKA_SHA384: return EVP_sha384();
+    case SPKA_SHA512: return EVP_sha512();
+    default: return NULL;
     }
 }
 
@@ -260,8 +256,8 @@ static const EVP_MD *spka_md(uint8_t alg)
  * signature md makes OpenSSL build the DigestInfo around the bare digest.
  * EC: DER ECDSA-Sig-Value over the digest.
  */
-static enum car_err sign_digest(EVP_PKEY *k, uint8_t alg, const uint8_t *dg, size_t dglen, uint8_t *sig,
-                                size_t cap, size_t *siglen)
+static enum car_err sign_digest(EVP_PKEY *k, uint8_t alg, const uint8_t *dg, size_t dglen, uint8_t *sig, size_t cap,
+                                size_t *siglen)
 {
     enum car_err rc = CAR_ERR_INVALID;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
@@ -286,8 +282,8 @@ out:
 }
 
 /* The SIM-side handling of one decoded command: fills rsp (result, TLVs). */
-static void run_command(struct sim_card *c, const struct spka_command *cmd, struct spka_response *rsp,
-                        uint8_t *scratch, size_t scratch_cap)
+static void run_command(struct sim_card *c, const struct spka_command *cmd, struct spka_response *rsp, uint8_t *scratch,
+                        size_t scratch_cap)
 {
     enum sim_behaviour b = c->behaviour;
     int ref = cmd->key_ref;
@@ -397,9 +393,7 @@ static void run_command(struct sim_card *c, const struct spka_command *cmd, stru
         rsp->key_refs = scratch;
         rsp->key_refs_len = n;
         return;
-    default:
-        rsp->result = SPKA_UNSUPPORTED;
-        return;
+    default: rsp->result = SPKA_UNSUPPORTED; return;
     }
 }
 

@@ -94,16 +94,16 @@ unsigned sim_card_count_submit(struct sim_card *c);
 
 /* What sim_card_handle() decided. */
 struct sim_answer {
-    int has_por;             /* 0: nothing to send back (never-answer, undecodable packet) */
+    int has_por; /* 0: nothing to send back (never-answer, undecodable packet) */
     uint8_t por[OTA_MAX_PACKET];
     size_t por_len;
-    uint8_t ota_status;      /* enum ota_status of the PoR */
+    uint8_t ota_status; /* enum ota_status of the PoR */
     uint64_t cntr;
-    int has_spka;            /* the SPKA/1 command was decoded */
-    uint8_t cmd;             /* enum spka_cmd */
-    uint8_t result;          /* enum spka_result in the PoR */
-    char text[512];          /* display text as UTF-8 (for the log), "" when none */
-    char vc[5];              /* verification code, "" when none */
+    int has_spka;   /* the SPKA/1 command was decoded */
+    uint8_t cmd;    /* enum spka_cmd */
+    uint8_t result; /* enum spka_result in the PoR */
+    char text[512]; /* display text as UTF-8 (for the log), "" when none */
+    char vc[5];     /* verification code, "" when none */
 };
 
 /*

@@ -61,9 +61,7 @@ int main(int argc, char **argv)
         if (opt == -1)
             break;
         switch (opt) {
-        case 's':
-            scenario = optarg;
-            break;
+        case 's': scenario = optarg; break;
         case 'l':
             level = log_level_parse(optarg);
             if (level < 0) {
@@ -72,12 +70,8 @@ int main(int argc, char **argv)
             }
             log_setup((enum log_level)level, LOG_FMT_TEXT);
             break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
         }
     }
     if (!scenario || optind != argc) {

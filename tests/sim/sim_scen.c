@@ -18,7 +18,7 @@ struct sim_scen {
     struct sim_carrier_cfg carriers[SIM_MAX_CARRIERS];
     size_t n_cards;
     struct sim_entry *cards;
-    size_t *index;    /* open addressing over cards: slot -> card number + 1, 0 = empty */
+    size_t *index; /* open addressing over cards: slot -> card number + 1, 0 = empty */
     size_t index_mask;
 };
 
@@ -125,7 +125,8 @@ static enum car_err load_carriers(struct sim_scen *s, json_t *root, const char *
         fail(err, errlen, file, "carriers", "must be an array of 1..8 carriers");
         return CAR_ERR_INVALID;
     }
-    json_array_foreach(arr, i, c) {
+    json_array_foreach(arr, i, c)
+    {
         struct sim_carrier_cfg *cc = &s->carriers[i];
         snprintf(where, sizeof(where), "carriers[%zu]", i);
         port = get_uint(c, "port", 0, 65535, -1);
@@ -163,8 +164,8 @@ static enum car_err load_carriers(struct sim_scen *s, json_t *root, const char *
     return CAR_OK;
 }
 
-static enum car_err load_subscriber(struct sim_scen *s, json_t *sub, size_t i, const char *file,
-                                    const char *pkidir, unsigned def_delay, char *err, size_t errlen)
+static enum car_err load_subscriber(struct sim_scen *s, json_t *sub, size_t i, const char *file, const char *pkidir,
+                                    unsigned def_delay, char *err, size_t errlen)
 {
     char where[48], msisdn[16], iccid[24], carrier[16], behaviour[32], key[512], cert[512];
     char kpath[1024], cpath[1024], why[160];
@@ -197,13 +198,14 @@ static enum car_err load_subscriber(struct sim_scen *s, json_t *sub, size_t i, c
     }
     b = sim_behaviour_parse(behaviour);
     kv = get_uint(sub, "kv", 1, 15, 1);
-    delay = get_uint(sub, "delay_ms", 0, 600000, sim_behaviour_default_delay_ms((enum sim_behaviour)(b < 0 ? 0 : b), def_delay));
+    delay = get_uint(sub, "delay_ms", 0, 600000,
+                     sim_behaviour_default_delay_ms((enum sim_behaviour)(b < 0 ? 0 : b), def_delay));
     if (b < 0 || kv < 0 || delay < 0) {
         fail(err, errlen, file, where, "unknown behaviour, kv outside 1..15 or delay_ms outside 0..600000");
         return CAR_ERR_INVALID;
     }
-    card = sim_card_new(msisdn, iccid, (uint8_t)kv, s->carriers[ci].master_key, (enum sim_behaviour)b,
-                        (unsigned)delay, why, sizeof(why));
+    card = sim_card_new(msisdn, iccid, (uint8_t)kv, s->carriers[ci].master_key, (enum sim_behaviour)b, (unsigned)delay,
+                        why, sizeof(why));
     if (!card) {
         fail(err, errlen, file, where, why);
         return CAR_ERR_INVALID;
@@ -286,7 +288,8 @@ enum car_err sim_scen_load(const char *path, struct sim_scen **out, char *err, s
         rc = CAR_ERR_NOMEM;
         goto out;
     }
-    json_array_foreach(subs, i, sub) {
+    json_array_foreach(subs, i, sub)
+    {
         rc = load_subscriber(s, sub, i, path, pkidir, (unsigned)def_delay, err, errlen);
         if (rc != CAR_OK)
             goto out;

@@ -38,8 +38,8 @@
 struct sim_carrier_cfg {
     char name[16];
     uint16_t port;
-    char system_id[16];     /* SMPP 3.4: 15 + NUL */
-    char password[9];       /* 8 + NUL; a test value, but still never logged */
+    char system_id[16]; /* SMPP 3.4: 15 + NUL */
+    char password[9];   /* 8 + NUL; a test value, but still never logged */
     uint8_t master_key[16];
     char service_number[21];
 };

@@ -23,14 +23,14 @@
 #include "sim_card.h"
 #include "sim_scen.h"
 
-#define SUBSYS "sim"
-#define JOB_RETRY_MS 1000    /* no receiver bound: try again after this */
-#define JOB_MAX_TRIES 120    /* ... for about two minutes, then drop it */
-#define JOB_MAX_PDUS 24      /* 8 segments, twice, plus hostile PDUs */
-#define RECEIPT_DELAY_MS 20  /* the handset acknowledges before the applet answers */
-#define REASM_SETS 64
+#define SUBSYS           "sim"
+#define JOB_RETRY_MS     1000 /* no receiver bound: try again after this */
+#define JOB_MAX_TRIES    120  /* ... for about two minutes, then drop it */
+#define JOB_MAX_PDUS     24   /* 8 segments, twice, plus hostile PDUs */
+#define RECEIPT_DELAY_MS 20   /* the handset acknowledges before the applet answers */
+#define REASM_SETS       64
 #define REASM_TIMEOUT_MS 60000
-#define HOSTILE_TLVS 100
+#define HOSTILE_TLVS     100
 
 enum conn_state { CONN_OPEN = 0, CONN_BOUND_TX, CONN_BOUND_RX, CONN_BOUND_TRX, CONN_CLOSING };
 
@@ -38,10 +38,10 @@ struct sim_conn {
     struct sim_smsc *smsc;
     struct bufferevent *bev;
     enum conn_state state;
-    uint32_t seq;              /* last sequence number we used */
-    unsigned unacked;          /* deliver_sm without deliver_sm_resp */
-    uint64_t last_used;        /* for least-recently-used delivery */
-    int dead;                  /* to be freed by the reaper, never inside its own callback */
+    uint32_t seq;       /* last sequence number we used */
+    unsigned unacked;   /* deliver_sm without deliver_sm_resp */
+    uint64_t last_used; /* for least-recently-used delivery */
+    int dead;           /* to be freed by the reaper, never inside its own callback */
     char name[40];
     struct sim_conn *next;
 };
@@ -62,7 +62,7 @@ struct sim_job {
     size_t n;
     struct job_pdu *pdus;
     struct sim_job *next;
-    struct sim_job **prevp;   /* the pointer that points at this job: O(1) unlink */
+    struct sim_job **prevp; /* the pointer that points at this job: O(1) unlink */
 };
 
 struct sim_smsc {
@@ -282,8 +282,7 @@ static enum car_err job_add_raw(struct sim_job *j, const uint8_t *pdu, size_t le
 }
 
 /* The fields of an MO from the subscriber to the service number. */
-static enum car_err mo_fields(struct sim_smsc *s, const char *msisdn, const uint8_t *ud, size_t len,
-                              struct pdu_sm *sm)
+static enum car_err mo_fields(struct sim_smsc *s, const char *msisdn, const uint8_t *ud, size_t len, struct pdu_sm *sm)
 {
     enum car_err rc;
 
@@ -324,22 +323,22 @@ static size_t hostile_many_tlvs(struct sim_smsc *s, const char *msisdn, uint8_t 
 
     if (cap < 128 + HOSTILE_TLVS * 8)
         return 0;
-    o += put_cstr(buf + o, "");          /* service_type */
-    buf[o++] = 1;                        /* source TON/NPI */
+    o += put_cstr(buf + o, ""); /* service_type */
+    buf[o++] = 1;               /* source TON/NPI */
     buf[o++] = 1;
     o += put_cstr(buf + o, msisdn);
     buf[o++] = TON_Abbreviated;
     buf[o++] = NPI_Unknown;
     o += put_cstr(buf + o, s->cfg->service_number);
-    buf[o++] = 0;                        /* esm_class: plain text */
-    buf[o++] = 0;                        /* protocol_id */
-    buf[o++] = 0;                        /* priority_flag */
-    buf[o++] = 0;                        /* schedule_delivery_time "" */
-    buf[o++] = 0;                        /* validity_period "" */
-    buf[o++] = 0;                        /* registered_delivery */
-    buf[o++] = 0;                        /* replace_if_present_flag */
-    buf[o++] = 0;                        /* data_coding */
-    buf[o++] = 0;                        /* sm_default_msg_id */
+    buf[o++] = 0; /* esm_class: plain text */
+    buf[o++] = 0; /* protocol_id */
+    buf[o++] = 0; /* priority_flag */
+    buf[o++] = 0; /* schedule_delivery_time "" */
+    buf[o++] = 0; /* validity_period "" */
+    buf[o++] = 0; /* registered_delivery */
+    buf[o++] = 0; /* replace_if_present_flag */
+    buf[o++] = 0; /* data_coding */
+    buf[o++] = 0; /* sm_default_msg_id */
     buf[o++] = (uint8_t)(sizeof(text) - 1);
     memcpy(buf + o, text, sizeof(text) - 1);
     o += sizeof(text) - 1;
@@ -478,8 +477,8 @@ static void schedule_por(struct sim_smsc *s, struct sim_card *card, const struct
                 goto out;
         }
     job_start(j, sim_card_delay_ms(card));
-    LOGP(LOG_DEBUG, SUBSYS, s->cfg->name, "PoR for %s in %u ms: %zu segment(s), %zu deliver_sm",
-         log_msisdn(msisdn, mb), sim_card_delay_ms(card), seg->count, j->n);
+    LOGP(LOG_DEBUG, SUBSYS, s->cfg->name, "PoR for %s in %u ms: %zu segment(s), %zu deliver_sm", log_msisdn(msisdn, mb),
+         sim_card_delay_ms(card), seg->count, j->n);
     j = NULL;
 out:
     if (rc != CAR_OK)
@@ -533,8 +532,8 @@ static void deliver_to_sim(struct sim_smsc *s, struct sim_card *card, const uint
     }
     if (a->has_spka)
         LOGP(LOG_INFO, SUBSYS, s->cfg->name, "SIM %s [%s] cmd 0x%02x cntr %llu shows \"%s\"%s%s -> result 0x%02x",
-             log_msisdn(msisdn, mb), sim_behaviour_name(sim_card_behaviour(card)), a->cmd,
-             (unsigned long long)a->cntr, a->text, a->vc[0] ? " code " : "", a->vc, a->result);
+             log_msisdn(msisdn, mb), sim_behaviour_name(sim_card_behaviour(card)), a->cmd, (unsigned long long)a->cntr,
+             a->text, a->vc[0] ? " code " : "", a->vc, a->result);
     else
         LOGP(LOG_INFO, SUBSYS, s->cfg->name, "SIM %s cntr %llu: PoR status %u", log_msisdn(msisdn, mb),
              (unsigned long long)a->cntr, a->ota_status);
@@ -670,8 +669,7 @@ static void on_submit(struct sim_conn *c, const uint8_t *pdu, size_t len, const 
         if (pdu_build_submit_sm_resp(resp, sizeof(resp), &n, h->seq, ESME_RINVDSTADR, "") == CAR_OK)
             conn_send(c, resp, n);
         return;
-    default:
-        break;
+    default: break;
     }
     snprintf(msg_id, sizeof(msg_id), "%02zx%08llx", s->ci, (unsigned long long)++s->msg_ids);
     if (pdu_build_submit_sm_resp(resp, sizeof(resp), &n, h->seq, PDU_ESME_ROK, msg_id) != CAR_OK)
@@ -692,7 +690,7 @@ static void on_submit(struct sim_conn *c, const uint8_t *pdu, size_t len, const 
     fed = udh_reasm_feed(s->reasm, sm.dest_addr, sm.ud, sm.ud_len, now_ms(), pkt, sizeof(pkt), &pktlen, &kind);
     if (fed < 0) {
         LOGP(LOG_WARN, SUBSYS, c->name, "submit_sm to %s: bad UDH: %s", log_msisdn(sm.dest_addr, mb),
-             car_strerror((enum car_err)-fed));
+             car_strerror((enum car_err) - fed));
         return;
     }
     if (fed != UDH_FEED_DONE)
@@ -728,12 +726,8 @@ static void on_pdu(struct sim_conn *c, const uint8_t *pdu, size_t len)
     switch (h.id) {
     case PDU_BIND_TRANSMITTER:
     case PDU_BIND_RECEIVER:
-    case PDU_BIND_TRANSCEIVER:
-        on_bind(c, pdu, len, &h);
-        break;
-    case PDU_SUBMIT_SM:
-        on_submit(c, pdu, len, &h);
-        break;
+    case PDU_BIND_TRANSCEIVER: on_bind(c, pdu, len, &h); break;
+    case PDU_SUBMIT_SM: on_submit(c, pdu, len, &h); break;
     case PDU_DELIVER_SM_RESP:
         if (c->unacked > 0)
             c->unacked--;
@@ -746,20 +740,15 @@ static void on_pdu(struct sim_conn *c, const uint8_t *pdu, size_t len)
             c->unacked--;
         LOGP(LOG_INFO, SUBSYS, c->name, "generic_nack seq %u %s", h.seq, pdu_status_name(h.status));
         break;
-    case PDU_ENQUIRE_LINK:
-        send_header_only(c, PDU_ENQUIRE_LINK_RESP, PDU_ESME_ROK, h.seq);
-        break;
-    case PDU_ENQUIRE_LINK_RESP:
-        break;
+    case PDU_ENQUIRE_LINK: send_header_only(c, PDU_ENQUIRE_LINK_RESP, PDU_ESME_ROK, h.seq); break;
+    case PDU_ENQUIRE_LINK_RESP: break;
     case PDU_UNBIND:
         send_header_only(c, PDU_UNBIND_RESP, PDU_ESME_ROK, h.seq);
         LOGP(LOG_INFO, SUBSYS, c->name, "unbind");
         /* Close once unbind_resp is written (see conn_write_cb). */
         c->state = CONN_CLOSING;
         break;
-    case PDU_UNBIND_RESP:
-        conn_kill(c, "unbind_resp");
-        break;
+    case PDU_UNBIND_RESP: conn_kill(c, "unbind_resp"); break;
     default:
         if (!(h.id & PDU_RESP_BIT))
             send_header_only(c, PDU_GENERIC_NACK, PDU_ESME_RINVCMDID, h.seq);

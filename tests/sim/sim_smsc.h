@@ -34,8 +34,7 @@ struct sim_smsc;
  * ephemeral port, see sim_smsc_port).  The scenario must outlive the SMSC.
  * Returns NULL on failure with err (may be NULL) saying why.
  */
-struct sim_smsc *sim_smsc_new(struct event_base *base, struct sim_scen *scen, size_t ci, char *err,
-                              size_t errlen);
+struct sim_smsc *sim_smsc_new(struct event_base *base, struct sim_scen *scen, size_t ci, char *err, size_t errlen);
 /* Close every connection, drop pending deliveries.  sim_smsc_free(NULL) does nothing. */
 void sim_smsc_free(struct sim_smsc *s);
 

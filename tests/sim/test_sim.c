@@ -57,15 +57,15 @@ struct link {
 
 /* What one exchange produced. */
 struct outcome {
-    uint32_t submit_status;     /* status of the last submit_sm_resp */
-    int receipts;               /* delivery receipts with stat DELIVRD */
-    int pors;                   /* whole PoRs reassembled */
-    enum car_err unwrap;        /* of the first PoR */
+    uint32_t submit_status; /* status of the last submit_sm_resp */
+    int receipts;           /* delivery receipts with stat DELIVRD */
+    int pors;               /* whole PoRs reassembled */
+    enum car_err unwrap;    /* of the first PoR */
     struct ota_response rsp;
     uint8_t plain[OTA_MAX_PACKET];
     struct spka_response spka;
     int spka_ok;
-    int closed;                 /* the simulator closed the link */
+    int closed; /* the simulator closed the link */
 };
 
 static const struct carrier *carrier_named(const char *name)
@@ -81,9 +81,8 @@ static json_t *subscriber(const char *msisdn)
     size_t i;
     json_t *s;
 
-    json_array_foreach(json_object_get(scen, "subscribers"), i, s)
-        if (strcmp(json_string_value(json_object_get(s, "msisdn")), msisdn) == 0)
-            return s;
+    json_array_foreach(json_object_get(scen, "subscribers"), i,
+                       s) if (strcmp(json_string_value(json_object_get(s, "msisdn")), msisdn) == 0) return s;
     return NULL;
 }
 
@@ -99,7 +98,8 @@ static int load_scenario(const char *path)
         fprintf(stderr, "%s: %s\n", path, jerr.text);
         return -1;
     }
-    json_array_foreach(json_object_get(scen, "carriers"), i, c) {
+    json_array_foreach(json_object_get(scen, "carriers"), i, c)
+    {
         struct carrier *k = &carriers[n_carriers];
         if (i >= 8)
             break;
@@ -596,8 +596,7 @@ static void test_drop_first(const char *msisdn)
     struct link l;
 
     fprintf(stderr, "test_sim: drop first %s\n", msisdn);
-    if (!car || build_command(msisdn, SPKA_SIGN, cntr_base + 1, digest, pkt, &pktlen) != 0 ||
-        link_open(&l, car) != 0) {
+    if (!car || build_command(msisdn, SPKA_SIGN, cntr_base + 1, digest, pkt, &pktlen) != 0 || link_open(&l, car) != 0) {
         CHECK(!"cannot build the command or bind");
         free(o);
         return;
@@ -636,9 +635,9 @@ int main(int argc, char **argv)
     /* Counters only go up, also across runs against a simulator left running. */
     cntr_base = (uint64_t)time(NULL) * 16u;
 
-    test_confirm("84960000001");   /* Viettel, RSA */
-    test_confirm("84960000002");   /* Viettel, EC */
-    test_confirm("84910000001");   /* Vinaphone, RSA: another master key */
+    test_confirm("84960000001"); /* Viettel, RSA */
+    test_confirm("84960000002"); /* Viettel, EC */
+    test_confirm("84910000001"); /* Vinaphone, RSA: another master key */
     test_result("84960000011", cntr_base + 1, SPKA_USER_CANCEL);
     test_result("84900000012", cntr_base + 1, SPKA_USER_CANCEL); /* Mobifone, EC */
     test_result("84960000031", cntr_base + 1, SPKA_PIN_BLOCKED);
@@ -646,14 +645,14 @@ int main(int argc, char **argv)
     test_corrupt("84960000071");
     test_corrupt("84910000072");
     test_wrong_key("84960000081");
-    test_result("84960000121", cntr_base + 1, SPKA_OK); /* replayed PoR: the first one is good */
-    test_result("84960000141", cntr_base + 1, SPKA_OK); /* shuffled, duplicated segments */
-    test_result("84960000151", cntr_base + 1, SPKA_OK); /* 16-bit concatenation reference */
+    test_result("84960000121", cntr_base + 1, SPKA_OK);      /* replayed PoR: the first one is good */
+    test_result("84960000141", cntr_base + 1, SPKA_OK);      /* shuffled, duplicated segments */
+    test_result("84960000151", cntr_base + 1, SPKA_OK);      /* 16-bit concatenation reference */
     test_submit_status("84960000111", "viettel", 0x0B, 0);   /* permanent error */
     test_submit_status("84960000101", "viettel", 0x58, 1);   /* throttled once, then fine */
     test_submit_status("84960000001", "vinaphone", 0x0B, 0); /* not that carrier's subscriber */
     test_info("84960000001");
-    test_confirm("84900000001");   /* Mobifone, RSA */
+    test_confirm("84900000001"); /* Mobifone, RSA */
     test_result("84960000041", cntr_base + 1, SPKA_CARD_BLOCKED);
     test_genkey("84960000051");
     test_drop_first("84960000091");
