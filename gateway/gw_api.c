@@ -38,8 +38,7 @@
  */
 struct call {
     struct gw_api *api;
-    struct evhttp_request *req;
-    struct evhttp_connection *conn;
+    struct gw_http_hold h; /* the request; h.req is NULL once the client is gone */
     char rp[64];
     char id[Q_ID_LEN];
     int ops;     /* Redis calls outstanding */
@@ -171,19 +170,10 @@ static void waiter_unlink(struct call *c)
     c->waiting = 0;
 }
 
-/*
- * Detach the call from its connection and hand back the request to answer
- * (NULL if the client is gone).  Must happen before the reply is sent: once
- * it is, libevent may free the connection.
- */
+/* The request to answer, detached from its connection; NULL if the client is gone. */
 static struct evhttp_request *call_take(struct call *c)
 {
-    struct evhttp_request *req = c->req;
-    if (c->conn)
-        evhttp_connection_set_closecb(c->conn, NULL, NULL);
-    c->req = NULL;
-    c->conn = NULL;
-    return req;
+    return gw_http_take(&c->h);
 }
 
 static void call_free(struct call *c)
@@ -195,12 +185,10 @@ static void call_free(struct call *c)
     free(c);
 }
 
-static void call_closed(struct evhttp_connection *conn, void *arg)
+/* The client went away: stop waiting; free now unless a Redis call will come back. */
+static void call_gone(void *arg)
 {
     struct call *c = arg;
-    (void)conn;
-    c->req = NULL;
-    c->conn = NULL;
     waiter_unlink(c);
     if (c->ops == 0)
         call_free(c);
@@ -212,11 +200,8 @@ static struct call *call_new(struct gw_api *api, struct evhttp_request *req, con
     if (!c)
         return NULL;
     c->api = api;
-    c->req = req;
-    c->conn = evhttp_request_get_connection(req);
     snprintf(c->rp, sizeof(c->rp), "%s", rp);
-    if (c->conn)
-        evhttp_connection_set_closecb(c->conn, call_closed, c);
+    gw_http_hold(&c->h, req, call_gone, c);
     return c;
 }
 
@@ -245,7 +230,7 @@ static void got_txn(void *arg, enum q_err err, const struct q_txn *txn)
 {
     struct call *c = arg;
     c->ops--;
-    if (!c->req) {
+    if (!c->h.req) {
         if (c->ops == 0 && !c->waiting)
             call_free(c);
         return;
@@ -290,7 +275,7 @@ void gw_api_notify(void *arg, const char *id)
 {
     struct gw_api *api = arg;
     for (struct call *c = api->waiters[waiter_bucket(id)]; c; c = c->next)
-        if (strcmp(c->id, id) == 0 && c->req) {
+        if (strcmp(c->id, id) == 0 && c->h.req) {
             if (c->ops) {
                 c->refetch = 1; /* the read in flight may have been answered before the finish */
                 continue;
