@@ -165,11 +165,29 @@ static size_t pad_for(size_t n)
     return (BLOCK - n % BLOCK) % BLOCK;
 }
 
+/*
+ * The last steps of every outgoing packet: the CC (AES-CMAC over `parts`,
+ * truncated) goes into its field at plain + cc_off, then the secured part
+ * (clen octets) is enciphered into dst.
+ */
+static enum car_err seal(const struct ota_keys *k, const struct part *parts, size_t nparts, uint8_t *plain,
+                         size_t cc_off, size_t clen, uint8_t *dst)
+{
+    uint8_t mac[16];
+    enum car_err rc = aes_cmac(k->kid, parts, nparts, mac);
+
+    if (rc == CAR_OK) {
+        memcpy(plain + cc_off, mac, CC_LEN);
+        rc = aes_cbc(k->kic, 1, plain, clen, dst);
+    }
+    OPENSSL_cleanse(mac, sizeof mac);
+    return rc;
+}
+
 enum car_err ota_wrap_command(const struct ota_keys *k, uint64_t cntr, const uint8_t *data, size_t len, uint8_t *out,
                               size_t cap, size_t *outlen)
 {
     uint8_t plain[OTA_MAX_PACKET];
-    uint8_t mac[16];
     size_t pad, clen, total;
     enum car_err rc = CAR_ERR_INVALID;
 
@@ -199,18 +217,11 @@ enum car_err ota_wrap_command(const struct ota_keys *k, uint64_t cntr, const uin
     {
         /* CC over CPL..TAR, CNTR PCNTR, data padding: everything but the CC field. */
         struct part all[3] = {{out, CMD_HDR}, {plain, 6}, {plain + CMD_SEC, len + pad}};
-        rc = aes_cmac(k->kid, all, 3, mac);
+        rc = seal(k, all, 3, plain, 6, clen, out + CMD_HDR);
     }
-    if (rc != CAR_OK)
-        goto out;
-    memcpy(plain + 6, mac, CC_LEN);
-    rc = aes_cbc(k->kic, 1, plain, clen, out + CMD_HDR);
-    if (rc != CAR_OK)
-        goto out;
-    *outlen = total;
-out:
+    if (rc == CAR_OK)
+        *outlen = total;
     OPENSSL_cleanse(plain, sizeof plain);
-    OPENSSL_cleanse(mac, sizeof mac);
     return rc;
 }
 
@@ -218,7 +229,6 @@ enum car_err ota_wrap_response(const struct ota_keys *k, uint64_t cntr, uint8_t 
                                uint8_t *out, size_t cap, size_t *outlen)
 {
     uint8_t plain[OTA_MAX_PACKET];
-    uint8_t mac[16];
     size_t pad, clen, total;
     enum car_err rc = CAR_ERR_INVALID;
 
@@ -245,18 +255,11 @@ enum car_err ota_wrap_response(const struct ota_keys *k, uint64_t cntr, uint8_t 
     {
         /* The PoR CC always starts with 02 71 00, whatever UDH carried it. */
         struct part all[4] = {{por_udh, 3}, {out, RESP_HDR}, {plain, 7}, {plain + RESP_SEC, len + pad}};
-        rc = aes_cmac(k->kid, all, 4, mac);
+        rc = seal(k, all, 4, plain, 7, clen, out + RESP_HDR);
     }
-    if (rc != CAR_OK)
-        goto out;
-    memcpy(plain + 7, mac, CC_LEN);
-    rc = aes_cbc(k->kic, 1, plain, clen, out + RESP_HDR);
-    if (rc != CAR_OK)
-        goto out;
-    *outlen = total;
-out:
+    if (rc == CAR_OK)
+        *outlen = total;
     OPENSSL_cleanse(plain, sizeof plain);
-    OPENSSL_cleanse(mac, sizeof mac);
     return rc;
 }
 
