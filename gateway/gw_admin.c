@@ -167,6 +167,29 @@ static enum gw_admin_exit cmd_import_requests(const char *cfg_path, int argc, ch
     return ret;
 }
 
+/*
+ * What show and delete start with: the number normalised, the configuration
+ * loaded and the registry connected.  On failure the message is printed;
+ * whatever was opened is left in *cfg / *qs for the caller to free.
+ */
+static enum gw_admin_exit open_registry(const char *cfg_path, const char *arg, char msisdn[CAR_MSISDN_LEN],
+                                        struct cfg **cfg, struct q_sync **qs)
+{
+    char why[256];
+    enum gw_admin_exit ret = normalise_arg(arg, msisdn);
+
+    if (ret != GW_ADMIN_OK)
+        return ret;
+    ret = load_cfg(cfg_path, cfg);
+    if (ret != GW_ADMIN_OK)
+        return ret;
+    if (q_sync_connect(&(*cfg)->redis, qs, why, sizeof(why)) != Q_OK) {
+        fprintf(stderr, "error: redis: %s\n", why);
+        return GW_ADMIN_FAIL;
+    }
+    return GW_ADMIN_OK;
+}
+
 static enum gw_admin_exit cmd_show(const char *cfg_path, int argc, char **argv)
 {
     struct cfg *cfg = NULL;
@@ -182,17 +205,10 @@ static enum gw_admin_exit cmd_show(const char *cfg_path, int argc, char **argv)
 
     if (argc != 1)
         return usage_error("show takes one MSISDN", NULL);
-    ret = normalise_arg(argv[0], msisdn);
-    if (ret != GW_ADMIN_OK)
-        return ret;
-    ret = load_cfg(cfg_path, &cfg);
+    ret = open_registry(cfg_path, argv[0], msisdn, &cfg, &qs);
     if (ret != GW_ADMIN_OK)
         goto out;
     ret = GW_ADMIN_FAIL;
-    if (q_sync_connect(&cfg->redis, &qs, why, sizeof(why)) != Q_OK) {
-        fprintf(stderr, "error: redis: %s\n", why);
-        goto out;
-    }
     qe = q_sync_sub_get(qs, msisdn, &sub, &cert);
     if (qe != Q_OK) {
         /* The operator typed this number and asked for it: echoing it is fine. */
@@ -256,23 +272,16 @@ static enum gw_admin_exit cmd_delete(const char *cfg_path, int argc, char **argv
 {
     struct cfg *cfg = NULL;
     struct q_sync *qs = NULL;
-    char msisdn[CAR_MSISDN_LEN], why[256], masked[LOG_MSISDN_BUFSZ];
+    char msisdn[CAR_MSISDN_LEN], masked[LOG_MSISDN_BUFSZ];
     enum gw_admin_exit ret;
     enum q_err qe;
 
     if (argc != 1)
         return usage_error("delete takes one MSISDN", NULL);
-    ret = normalise_arg(argv[0], msisdn);
-    if (ret != GW_ADMIN_OK)
-        return ret;
-    ret = load_cfg(cfg_path, &cfg);
+    ret = open_registry(cfg_path, argv[0], msisdn, &cfg, &qs);
     if (ret != GW_ADMIN_OK)
         goto out;
     ret = GW_ADMIN_FAIL;
-    if (q_sync_connect(&cfg->redis, &qs, why, sizeof(why)) != Q_OK) {
-        fprintf(stderr, "error: redis: %s\n", why);
-        goto out;
-    }
     log_msisdn(msisdn, masked);
     qe = q_sync_sub_del(qs, msisdn);
     if (qe != Q_OK) {
