@@ -112,6 +112,41 @@ struct gw_sign_req {
 typedef void gw_start_cb(void *arg, enum gw_err err, const struct q_txn *txn, int existed);
 void gw_txn_start(struct gw_engine *e, const struct gw_sign_req *req, gw_start_cb *cb, void *arg);
 
+/*
+ * Commands for the lifecycle engine (gw_life.h): generate a key on the SIM,
+ * have the SIM sign a certificate request, install a certificate.  They are
+ * transactions like signatures -- same Redis records, OTA counter, outbox,
+ * deadline, any instance may finish them -- but their answers are NOT
+ * checked against the registered certificate (there may be none yet); the
+ * caller reads the finished transaction with q_txn_get() and checks it:
+ *
+ *   Q_OP_GENKEY   key 1; result "OK", signature = SubjectPublicKeyInfo DER
+ *   Q_OP_CSR      SIGN of `digest` (SHA-256) with key 1; result "OK",
+ *                 signature = the raw signature value, as the SIM made it
+ *   Q_OP_PUTCERT  install `cert` as key 1's certificate; result "OK"
+ *
+ * Other results are the SIM's refusals as for signatures (USER_CANCEL,
+ * EXPIRED, PIN_BLOCKED, KEY_EXISTS, DELIVERY_ERROR, ...).  The subscriber
+ * must be in the registry, "active" or "enrolling".  idem_key is required:
+ * asking again with the same key (after a crash) gives the same transaction
+ * (existed = 1) instead of a second command to the SIM.
+ */
+struct gw_sim_req {
+    const char *rp;           /* owner, not an API key name: "enrol" */
+    const char *msisdn;       /* normalised */
+    const char *idem_key;     /* required */
+    const char *client_ref;   /* the enrolment request's id, for the logs; may be NULL */
+    int op;                   /* Q_OP_GENKEY, Q_OP_CSR or Q_OP_PUTCERT */
+    uint8_t key_alg;          /* GENKEY: 1 RSA-2048, 2 ECDSA P-256 */
+    const uint8_t *digest;    /* CSR: the SHA-256 sig_csr_prepare gave */
+    size_t digest_len;        /* 32 */
+    const char *display_text; /* GENKEY and CSR: what the official reads before the PIN */
+    const uint8_t *cert;      /* PUTCERT: DER */
+    size_t cert_len;
+    int timeout_s; /* deadline; 0 = txn_timeout_s */
+};
+void gw_txn_start_sim(struct gw_engine *e, const struct gw_sim_req *req, gw_start_cb *cb, void *arg);
+
 /* Append link gauges (up, in flight, queued, counters) for /metrics. */
 void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out);
 

@@ -88,6 +88,18 @@ const char *q_state_name(enum q_state s); /* "pending", "completed", "failed" */
  */
 enum { Q_FORMAT_RAW = 0, Q_FORMAT_CMS = 1 };
 
+/*
+ * What a transaction asks of the SIM.  SIGN is the e-office signature (the
+ * only op the API creates; its answer is verified against the registered
+ * certificate).  The others are the lifecycle engine's (gw_life.h) and their
+ * answers are stored as they come, for that engine to check: GENKEY keeps
+ * the new key's SubjectPublicKeyInfo in `signature`, CSR (a SIGN of the
+ * digest of a certificate request, checked against the key it requests) the
+ * raw signature, PUTCERT nothing.  Stored as "op", absent for SIGN so the
+ * hot path pays nothing for it.
+ */
+enum { Q_OP_SIGN = 0, Q_OP_GENKEY = 1, Q_OP_CSR = 2, Q_OP_PUTCERT = 3 };
+
 /* A registry entry.  In callbacks, cert points into the reply. */
 struct q_sub {
     char msisdn[16];
@@ -133,6 +145,10 @@ struct q_txn {
     uint8_t doc_digest[64]; /* CMS: the document digest (digest holds what the SIM signs) */
     size_t doc_digest_len;
     int64_t signing_time; /* CMS: signingTime attribute, seconds since the epoch */
+    uint8_t op;           /* Q_OP_* */
+    uint8_t key_alg;      /* GENKEY: SPKA/1 key algorithm, 1 RSA-2048, 2 ECDSA P-256 */
+    const uint8_t *payload;
+    size_t payload_len; /* PUTCERT: the certificate to install (DER) */
 };
 
 /* What a create asks for. */
@@ -155,6 +171,14 @@ struct q_txn_new {
     int64_t now_ms;
     int64_t deadline_ms;
     int64_t lease_ms; /* outbox lease: others may resubmit after now + lease */
+    /*
+     * Q_OP_SIGN (0) needs an "active" subscriber; the lifecycle ops also
+     * take one whose status is "enrolling" (a SIM not yet in service).
+     */
+    uint8_t op;
+    uint8_t key_alg; /* GENKEY */
+    const uint8_t *payload;
+    size_t payload_len; /* PUTCERT: certificate DER */
 };
 
 struct q;
