@@ -70,7 +70,7 @@ struct submit_ctx {
     int64_t deadline_ms;
     struct car_request req; /* pointers below point into this struct */
     uint8_t digest[64];
-    char text[];
+    char text[]; /* display text, NUL, then a PUTCERT's certificate */
 };
 
 /*
@@ -380,6 +380,33 @@ static void parked_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Hand a stored pending transaction to a link, unless this instance already has. */
+/* The car_request for a stored transaction; its pointers point into s. */
+static void command_of(struct gw_engine *e, const struct q_txn *txn, struct submit_ctx *s)
+{
+    switch (txn->op) {
+    case Q_OP_GENKEY:
+        s->req.op = CAR_OP_GENKEY;
+        s->req.key_alg = txn->key_alg;
+        s->req.display_text = s->text;
+        return;
+    case Q_OP_PUTCERT:
+        s->req.op = CAR_OP_PUTCERT;
+        s->req.cert_der = (const uint8_t *)s->text + strlen(s->text) + 1;
+        s->req.cert_len = txn->payload_len;
+        memcpy(s->text + strlen(s->text) + 1, txn->payload, txn->payload_len);
+        return;
+    default: /* SIGN, and CSR: a SIGN whose answer the lifecycle engine checks */
+        s->req.op = CAR_OP_SIGN;
+        s->req.digest_alg = txn->digest_alg;
+        s->req.digest = s->digest;
+        s->req.digest_len = txn->digest_len;
+        s->req.display_text = s->text;
+        memcpy(s->req.vc, txn->vc, sizeof(s->req.vc));
+        s->req.user_timeout_s = (uint16_t)e->d.cfg->user_timeout_s;
+        return;
+    }
+}
+
 static void submit_txn(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub)
 {
     struct submit_ctx **slot = inflight_find(e, txn->id), *s;
@@ -390,7 +417,7 @@ static void submit_txn(struct gw_engine *e, const struct q_txn *txn, const struc
         return;
     if (txn->digest_len > sizeof(s->digest))
         return;
-    s = calloc(1, sizeof(*s) + tlen + 1);
+    s = calloc(1, sizeof(*s) + tlen + 1 + txn->payload_len);
     if (!s)
         return;
     s->e = e;
@@ -400,7 +427,6 @@ static void submit_txn(struct gw_engine *e, const struct q_txn *txn, const struc
     snprintf(s->id, sizeof(s->id), "%s", txn->id);
     memcpy(s->digest, txn->digest, txn->digest_len);
     memcpy(s->text, text, tlen + 1);
-    s->req.op = CAR_OP_SIGN;
     snprintf(s->req.sub.msisdn, sizeof(s->req.sub.msisdn), "%s", sub->msisdn);
     snprintf(s->req.sub.iccid, sizeof(s->req.sub.iccid), "%s", sub->iccid);
     s->req.sub.ota_kv = sub->kv;
@@ -411,12 +437,7 @@ static void submit_txn(struct gw_engine *e, const struct q_txn *txn, const struc
         return;
     }
     s->req.key_ref = 0x01;
-    s->req.digest_alg = txn->digest_alg;
-    s->req.digest = s->digest;
-    s->req.digest_len = txn->digest_len;
-    s->req.display_text = s->text;
-    memcpy(s->req.vc, txn->vc, sizeof(s->req.vc));
-    s->req.user_timeout_s = (uint16_t)e->d.cfg->user_timeout_s;
+    command_of(e, txn, s);
 
     if (!pick_link(e, s->net)) {
         finish(e, txn->id, txn->cntr, Q_FAILED, "DELIVERY_ERROR", 209, "no carrier link for this network", NULL, 0,
@@ -488,6 +509,8 @@ static struct outcome map_spka(uint8_t result)
     case SPKA_NO_KEY: return (struct outcome){Q_FAILED, "NO_KEY", 404};
     case SPKA_BAD_COMMAND: return (struct outcome){Q_FAILED, "BAD_COMMAND", 101};
     case SPKA_UNSUPPORTED: return (struct outcome){Q_FAILED, "UNSUPPORTED", 109};
+    case SPKA_KEY_EXISTS: return (struct outcome){Q_FAILED, "KEY_EXISTS", 900};
+    case SPKA_STORAGE_FULL: return (struct outcome){Q_FAILED, "STORAGE_FULL", 900};
     default: return (struct outcome){Q_FAILED, "INTERNAL_ERROR", 900};
     }
 }
@@ -833,6 +856,40 @@ static void finish_signed(struct gw_engine *e, const struct q_txn *txn, const st
     free(der);
 }
 
+/*
+ * The answer to a lifecycle command is stored as it came: its checks (the
+ * CSR's signature against the key the SIM generated, ...) belong to the
+ * lifecycle engine, which knows what was asked.  Only its shape is checked.
+ */
+static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const struct car_reply *r)
+{
+    static const uint8_t want_op[] = {
+        [Q_OP_GENKEY] = CAR_OP_GENKEY, [Q_OP_CSR] = CAR_OP_SIGN, [Q_OP_PUTCERT] = CAR_OP_PUTCERT};
+    const uint8_t *data = NULL;
+    size_t len = 0;
+
+    if (r->result != SPKA_OK) {
+        struct outcome o = map_spka(r->result);
+        finish(e, txn->id, txn->cntr, o.state, o.result, o.etsi, spka_result_name(r->result), NULL, 0, NULL, 0);
+        return;
+    }
+    if (txn->op == Q_OP_GENKEY) {
+        data = r->spki;
+        len = r->spki_len;
+    } else if (txn->op == Q_OP_CSR) {
+        data = r->signature;
+        len = r->sig_len;
+    }
+    if (r->op != want_op[txn->op] || (txn->op != Q_OP_PUTCERT && len == 0)) {
+        finish(e, txn->id, txn->cntr, Q_FAILED, "BAD_ANSWER", 900,
+               txn->op == Q_OP_GENKEY ? "the SIM answered OK without a public key"
+                                      : "the SIM answered OK to another command or without its data",
+               NULL, 0, NULL, 0);
+        return;
+    }
+    finish(e, txn->id, txn->cntr, Q_COMPLETED, "OK", 0, NULL, data, len, NULL, 0);
+}
+
 static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct q_txn *txn)
 {
     struct gw_engine *e = m->e;
@@ -879,7 +936,9 @@ static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct
         }
         goto out;
     }
-    if (r->result == SPKA_OK) {
+    if (txn->op != Q_OP_SIGN) {
+        finish_lifecycle(e, txn, r);
+    } else if (r->result == SPKA_OK) {
         if (!r->signature || r->sig_len == 0) {
             gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
             finish(e, txn->id, txn->cntr, Q_FAILED, "INVALID_SIGNATURE", 503, "the SIM answered OK without a signature",
@@ -1148,6 +1207,66 @@ void gw_txn_start(struct gw_engine *e, const struct gw_sign_req *req, gw_start_c
     }
     s->n.net = net;
     q_txn_create(e->d.q, &s->n, created, s);
+}
+
+/*
+ * Lifecycle commands take the raw path: no CMS, the registry's network when
+ * the prefix does not route, and the caller's Idempotency-Key so that a
+ * resumed enrolment step finds its command instead of sending another.
+ */
+void gw_txn_start_sim(struct gw_engine *e, const struct gw_sim_req *req, gw_start_cb *cb, void *arg)
+{
+    const char *text = req->display_text ? req->display_text : "";
+    size_t tlen = strlen(text);
+    struct start_ctx *s;
+    int64_t now = gw_now_ms();
+    int bad = !req->idem_key || !req->idem_key[0] || req->digest_len > sizeof(s->digest) ||
+              (req->op != Q_OP_GENKEY && req->op != Q_OP_CSR && req->op != Q_OP_PUTCERT) ||
+              (req->op == Q_OP_CSR && req->digest_len != 32) || (req->op == Q_OP_PUTCERT && req->cert_len == 0);
+
+    s = bad ? NULL : calloc(1, sizeof(*s) + tlen + 1 + (req->op == Q_OP_PUTCERT ? req->cert_len : 0));
+    if (!s) {
+        cb(arg, GW_ERR_INTERNAL, NULL, 0);
+        return;
+    }
+    s->e = e;
+    s->cb = cb;
+    s->arg = arg;
+    snprintf(s->rp, sizeof(s->rp), "%s", req->rp);
+    snprintf(s->msisdn, sizeof(s->msisdn), "%s", req->msisdn);
+    snprintf(s->client_ref, sizeof(s->client_ref), "%s", req->client_ref ? req->client_ref : "");
+    snprintf(s->idem, sizeof(s->idem), "%s", req->idem_key);
+    memcpy(s->text, text, tlen + 1);
+    s->n = (struct q_txn_new){
+        .rp = s->rp,
+        .msisdn = s->msisdn,
+        .client_ref = s->client_ref,
+        .idem_key = s->idem,
+        .req_hash = "",
+        .display_text = s->text,
+        .now_ms = now,
+        .deadline_ms = now + (req->timeout_s > 0 ? (int64_t)req->timeout_s : (int64_t)e->d.cfg->txn_timeout_s) * 1000,
+        .lease_ms = (int64_t)e->d.cfg->resubmit_lease_s * 1000,
+        .op = (uint8_t)req->op,
+        .key_alg = req->key_alg,
+    };
+    if (req->op == Q_OP_CSR) {
+        memcpy(s->digest, req->digest, req->digest_len);
+        gw_verification_code(s->digest, req->digest_len, s->vc);
+        s->n.digest_alg = 1; /* SPKA/1 SHA-256, the only digest sig_csr uses */
+        s->n.digest = s->digest;
+        s->n.digest_len = req->digest_len;
+        s->n.vc = s->vc;
+    } else if (req->op == Q_OP_PUTCERT) {
+        memcpy(s->text + tlen + 1, req->cert, req->cert_len);
+        s->n.payload = (const uint8_t *)s->text + tlen + 1;
+        s->n.payload_len = req->cert_len;
+    }
+    s->n.net = car_route_prefix(s->msisdn);
+    if (s->n.net == CAR_NET_NONE)
+        q_por_lookup(e->d.q, s->msisdn, routed, s);
+    else
+        q_txn_create(e->d.q, &s->n, created, s);
 }
 
 /* ---- sweeping --------------------------------------------------------- */

@@ -28,7 +28,7 @@
 
 #define BACKOFF_MIN_MS       100
 #define BACKOFF_MAX_MS       2000
-#define MAX_ARGS             32 /* create with an Idempotency-Key: 3 + 6 keys + 16 arguments */
+#define MAX_ARGS             32 /* create with an Idempotency-Key: 3 + 6 keys + 19 arguments */
 #define DEFAULT_RETENTION_MS (86400LL * 1000)
 #define DEFAULT_SWEEP_LIMIT  100
 
@@ -869,11 +869,14 @@ void q_txn_create(struct q *q, const struct q_txn_new *n, q_create_cb *cb, void 
     c->cb.create = cb;
     c->arg = arg;
     if (!n || !n->rp || !n->rp[0] || strlen(n->rp) >= 64 || !q_msisdn_ok(n->msisdn) ||
-        (n->client_ref && strlen(n->client_ref) >= 128) || (n->vc && strlen(n->vc) >= 5) || !n->digest ||
-        n->digest_len == 0 || n->digest_len > 64 || (n->display_text && strlen(n->display_text) > Q_DISPLAY_MAX) ||
+        (n->client_ref && strlen(n->client_ref) >= 128) || (n->vc && strlen(n->vc) >= 5) ||
+        (n->digest_len && !n->digest) || n->digest_len > 64 ||
+        (n->digest_len == 0 && (n->op == Q_OP_SIGN || n->op == Q_OP_CSR)) ||
+        (n->display_text && strlen(n->display_text) > Q_DISPLAY_MAX) ||
         (n->idem_key && strlen(n->idem_key) > Q_IDEM_KEY_MAX) ||
         (n->req_hash && strlen(n->req_hash) > Q_REQ_HASH_MAX) || n->deadline_ms <= n->now_ms || n->lease_ms < 0 ||
-        n->format > Q_FORMAT_CMS || n->doc_digest_len > 64 || (n->doc_digest_len && !n->doc_digest))
+        n->format > Q_FORMAT_CMS || n->doc_digest_len > 64 || (n->doc_digest_len && !n->doc_digest) ||
+        n->op > Q_OP_PUTCERT || n->payload_len > Q_PAYLOAD_MAX || (n->payload_len && !n->payload))
         goto fail;
     shard = q_shard_of(n->msisdn, q->cfg.shards);
     if ((rc = q_id_new(shard, id)) != Q_OK)
@@ -894,13 +897,15 @@ void q_txn_create(struct q *q, const struct q_txn_new *n, q_create_cb *cb, void 
     }
     if ((rc = arg_str(c, id)) != Q_OK || (rc = arg_str(c, n->rp)) != Q_OK || (rc = arg_str(c, n->msisdn)) != Q_OK ||
         (rc = arg_str(c, n->client_ref)) != Q_OK || (rc = arg_u64(c, n->digest_alg)) != Q_OK ||
-        (rc = arg_add(c, n->digest, n->digest_len)) != Q_OK || (rc = arg_str(c, n->vc)) != Q_OK ||
-        (rc = arg_str(c, n->display_text)) != Q_OK || (rc = arg_i64(c, n->net)) != Q_OK ||
-        (rc = arg_i64(c, n->now_ms)) != Q_OK || (rc = arg_i64(c, n->deadline_ms)) != Q_OK ||
-        (rc = arg_i64(c, n->now_ms + n->lease_ms)) != Q_OK || (rc = arg_str(c, n->req_hash)) != Q_OK ||
-        (rc = arg_u64(c, n->format)) != Q_OK ||
+        (rc = arg_add(c, n->digest ? (const void *)n->digest : "", n->digest_len)) != Q_OK ||
+        (rc = arg_str(c, n->vc)) != Q_OK || (rc = arg_str(c, n->display_text)) != Q_OK ||
+        (rc = arg_i64(c, n->net)) != Q_OK || (rc = arg_i64(c, n->now_ms)) != Q_OK ||
+        (rc = arg_i64(c, n->deadline_ms)) != Q_OK || (rc = arg_i64(c, n->now_ms + n->lease_ms)) != Q_OK ||
+        (rc = arg_str(c, n->req_hash)) != Q_OK || (rc = arg_u64(c, n->format)) != Q_OK ||
         (rc = arg_add(c, n->doc_digest ? (const void *)n->doc_digest : "", n->doc_digest_len)) != Q_OK ||
-        (rc = arg_i64(c, n->signing_time)) != Q_OK)
+        (rc = arg_i64(c, n->signing_time)) != Q_OK || (rc = arg_u64(c, n->op)) != Q_OK ||
+        (rc = arg_u64(c, n->key_alg)) != Q_OK ||
+        (rc = arg_add(c, n->payload ? (const void *)n->payload : "", n->payload_len)) != Q_OK)
         goto fail;
     call_submit(c);
     return;

@@ -17,6 +17,7 @@
 #define Q_IDEM_KEY_MAX 255
 #define Q_REQ_HASH_MAX 128
 #define Q_DISPLAY_MAX  4096
+#define Q_PAYLOAD_MAX  4096  /* PUTCERT certificate; the carrier refuses what does not fit its packets */
 #define Q_BLOB_MAX     65536 /* signature and certificate, each */
 #define Q_DONE_CHANNEL "spk:done"
 #define Q_IDEM_TTL_S   "86400"

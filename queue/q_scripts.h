@@ -23,7 +23,8 @@ enum q_script { QS_CREATE = 0, QS_SENT, QS_LOOKUP, QS_FINISH, QS_SWEEP, QS_SENT_
  * KEYS: 1 sub, 2 txn, 3 due, 4 outbox, 5 txn prefix, [6 idem]
  * ARGV: 1 id, 2 rp, 3 msisdn, 4 client_ref, 5 digest_alg, 6 digest, 7 vc,
  *       8 display_text, 9 net, 10 created_ms, 11 deadline_ms, 12 lease until,
- *       13 req_hash, 14 format, 15 doc_digest, 16 signing_time
+ *       13 req_hash, 14 format, 15 doc_digest, 16 signing_time, 17 op ("0" =
+ *       SIGN), 18 key_alg, 19 payload
  * -> {"OK"|"EXISTED", txn, sub} | {"BUSY", id} | {"NOTFOUND"} | {"INACTIVE"}
  *    | {"MISMATCH"} | {"COLLISION"}
  */
@@ -45,7 +46,7 @@ static const char q_lua_create[] =
     "  if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOTFOUND'} end\n"
     "  return {'INACTIVE'}\n"
     "end\n"
-    "if s[1] ~= 'active' then return {'INACTIVE'} end\n"
+    "if s[1] ~= 'active' and (ARGV[17] == '0' or s[1] ~= 'enrolling') then return {'INACTIVE'} end\n"
     "if s[2] and s[2] ~= '' then\n"
     "  if redis.call('HGET', KEYS[5] .. s[2], 'state') == 'pending' then return {'BUSY', s[2]} end\n"
     "  redis.call('HDEL', KEYS[1], 'busy')\n"
@@ -58,6 +59,9 @@ static const char q_lua_create[] =
     "  'net', ARGV[9], 'created_ms', ARGV[10], 'deadline_ms', ARGV[11], 'finished_ms', '0', 'sent', '0',\n"
     "  'signature', '', 'cert', '', 'ocsp', '', 'format', ARGV[14], 'doc_digest', ARGV[15],\n"
     "  'signing_time', ARGV[16])\n"
+    "if ARGV[17] ~= '0' then\n"
+    "  redis.call('HSET', KEYS[2], 'op', ARGV[17], 'key_alg', ARGV[18], 'payload', ARGV[19])\n"
+    "end\n"
     "redis.call('ZADD', KEYS[3], ARGV[11], ARGV[1])\n"
     "redis.call('ZADD', KEYS[4], ARGV[12], ARGV[1])\n"
     "redis.call('HSET', KEYS[1], 'busy', ARGV[1])\n"

@@ -286,6 +286,15 @@ enum q_err q_parse_txn(const redisReply *r, struct q_txn *t)
             }
         } else if (name_is(k, "signing_time")) {
             rc = parse_i64(v, 0, INT64_MAX, &t->signing_time);
+        } else if (name_is(k, "op")) {
+            if ((rc = parse_i64(v, Q_OP_SIGN, Q_OP_PUTCERT, &x)) == Q_OK)
+                t->op = (uint8_t)x;
+        } else if (name_is(k, "key_alg")) {
+            if ((rc = parse_i64(v, 0, 255, &x)) == Q_OK)
+                t->key_alg = (uint8_t)x;
+        } else if (name_is(k, "payload")) {
+            t->payload = v->len ? (const uint8_t *)v->str : NULL;
+            t->payload_len = (size_t)v->len;
         }
         /* Unknown fields are skipped: a newer gateway may add some. */
     }

@@ -222,6 +222,9 @@ struct res {
     size_t digest_len;
     char display[64];
     size_t cert_len;
+    uint8_t op, key_alg;
+    uint8_t payload[64];
+    size_t payload_len;
 };
 
 static void copy_txn(struct res *r, const struct q_txn *t)
@@ -240,6 +243,11 @@ static void copy_txn(struct res *r, const struct q_txn *t)
     r->digest_len = t->digest_len;
     memcpy(r->digest, t->digest, t->digest_len);
     snprintf(r->display, sizeof r->display, "%s", t->display_text ? t->display_text : "(null)");
+    r->op = t->op;
+    r->key_alg = t->key_alg;
+    r->payload_len = t->payload_len;
+    if (t->payload && t->payload_len <= sizeof r->payload)
+        memcpy(r->payload, t->payload, t->payload_len);
 }
 
 static void copy_sub(struct res *r, const struct q_sub *s)
@@ -967,6 +975,68 @@ int main(void)
         CHECK(!miss.hit && !bad.hit);
         pump(NULL, 0, 50);
         CHECK_EQ_INT(hit.n + miss.n + bad.n, 3);
+    }
+
+    /*
+     * Lifecycle commands: a subscriber still "enrolling" takes GENKEY, CSR and
+     * PUTCERT but not a SIGN; op, key_alg and the PUTCERT payload round-trip;
+     * a SIGN stores no "op" field at all (the hot path pays nothing).
+     */
+    {
+        static const uint8_t certder[] = {0x30, 0x82, 0x01, 0x00, 0x00, 0xff, 0x41};
+        int64_t now = now_ms();
+        struct q_txn_new n = new_req("84900000006", "enrol:g1", "", now, 60000, 5000);
+        struct res r;
+        char cmd[160];
+
+        put_sub(qs, "84900000006", "enrolling");
+        CHECK_EQ_INT(do_create(q, &n).err, Q_ERR_INACTIVE); /* SIGN */
+        n.op = Q_OP_GENKEY;
+        n.key_alg = 2;
+        n.digest = NULL;
+        n.digest_len = 0;
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(r.op, Q_OP_GENKEY);
+        CHECK_EQ_INT(r.key_alg, 2);
+        CHECK_EQ_INT(r.digest_len, 0);
+        CHECK_EQ_INT(do_create(q, &n).existed, 1); /* same key: the same command, not a second one */
+        CHECK_EQ_INT(do_finish(q, r.id, r.cntr,
+                               &(struct q_finish){.state = Q_COMPLETED,
+                                                  .result = "OK",
+                                                  .signature = SIG,
+                                                  .sig_len = sizeof SIG,
+                                                  .now_ms = now,
+                                                  .retention_ms = 60000}),
+                     Q_OK);
+        r = do_get(q, r.id);
+        CHECK_EQ_INT(r.state, Q_COMPLETED);
+        CHECK_EQ_INT(r.sig_len, sizeof SIG);
+
+        n.op = Q_OP_CSR;
+        n.idem_key = "enrol:c1";
+        CHECK_EQ_INT(do_create(q, &n).err, Q_ERR_INVALID); /* a CSR signs a digest */
+        n.op = Q_OP_PUTCERT;
+        n.payload = certder;
+        n.payload_len = sizeof certder;
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(r.op, Q_OP_PUTCERT);
+        CHECK_EQ_INT(r.payload_len, sizeof certder);
+        CHECK_MEM(r.payload, certder, sizeof certder);
+        n.op = 9;
+        CHECK_EQ_INT(do_create(q, &n).err, Q_ERR_INVALID);
+
+        n = new_req("84912345678", NULL, "h", now, 60000, 5000);
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(r.op, Q_OP_SIGN);
+        snprintf(cmd, sizeof cmd, "HEXISTS spk:{%u}:txn:%%s op", q_shard_of("84912345678", SHARDS));
+        CHECK_EQ_INT(raw_int(cmd, r.id), 0);
+        CHECK_EQ_INT(do_finish(q, r.id, r.cntr,
+                               &(struct q_finish){
+                                   .state = Q_FAILED, .result = "USER_CANCEL", .now_ms = now, .retention_ms = 60000}),
+                     Q_OK);
     }
 
     /* q_free with a call outstanding: the callback still runs, with AGAIN. */
