@@ -142,18 +142,32 @@ static void buf_esc(struct buf *b, const char *s, size_t len, int nl2br)
     }
 }
 
+/*
+ * A spreadsheet runs a cell that starts with = + - @ (or TAB / CR before
+ * one) as a formula: a request filed with "=HYPERLINK(...)" as a name would
+ * run on the CA officer's machine when the export is opened.  Such a cell
+ * gets a leading apostrophe, the OWASP rule every spreadsheet honours, and
+ * is quoted so the apostrophe stays with it.
+ */
+static int csv_formula(const char *s, size_t len)
+{
+    return len > 0 && strchr("=+-@\t\r", s[0]) != NULL;
+}
+
 static void buf_csv(struct buf *b, const char *s, size_t len)
 {
-    int quote = 0;
+    int quote = 0, formula = csv_formula(s, len);
     for (size_t i = 0; i < len; i++) {
         if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
             quote = 1;
     }
-    if (!quote) {
+    if (!quote && !formula) {
         buf_add(b, s, len);
         return;
     }
     buf_add(b, "\"", 1);
+    if (formula)
+        buf_add(b, "'", 1);
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '"')
             buf_add(b, "\"\"", 2);

@@ -153,7 +153,10 @@ char *gw_form_escape_html(const char *s, size_t len);
 
 /*
  * One CSV field per RFC 4180: quoted when it holds , " CR or LF, quotes
- * doubled; otherwise as is.  malloc'd, caller frees; NULL on out of memory.
+ * doubled; otherwise as is.  A field starting with = + - @ TAB or CR, which
+ * a spreadsheet would run as a formula, is written '<field>, quoted (the
+ * export goes to a CA officer's spreadsheet).  malloc'd, caller frees; NULL
+ * on out of memory.
  */
 char *gw_form_csv_field(const char *s, size_t len);
 

@@ -333,6 +333,15 @@ static void test_csv(void)
     check_csv("a,\"b\"\r\nc", "\"a,\"\"b\"\"\r\nc\"");
     check_csv(" spaces kept ", " spaces kept ");
     check_csv("semi;colon", "semi;colon");
+    /* Formula injection: the CA officer opens the export in a spreadsheet. */
+    check_csv("=HYPERLINK(\"http://x\",\"a\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"a\"\")\"");
+    check_csv("+84986123456", "\"'+84986123456\"");
+    check_csv("-1+2", "\"'-1+2\"");
+    check_csv("@SUM(A1)", "\"'@SUM(A1)\"");
+    check_csv("\t=1", "\"'\t=1\"");
+    check_csv("\r=1", "\"'\r=1\"");
+    check_csv("a=b", "a=b");
+    check_csv("2026-03-05", "2026-03-05");
 }
 
 /* Build a request from JSON text and expect a refusal with this message. */
