@@ -17,7 +17,7 @@
 #include "car_route.h"
 #include "car_spka.h"
 #include "cfg.h"
-#include "gw_httpc.h"
+#include "sig_http.h"
 #include "gw_metrics.h"
 #include "gw_util.h"
 #include "log.h"
@@ -104,7 +104,7 @@ struct gw_engine {
     struct sig_vcache *vc;                             /* verification verdicts, shared with revoc */
     struct pin_memo pins[PIN_MEMO_SLOTS];              /* certificate DER SHA-256 -> its pin */
     struct sig_tsa *tsa;                               /* NULL when no tsa_url: CMS stays CAdES-B-B */
-    struct gw_httpc *httpc;                            /* timestamp requests */
+    struct sig_http *http;                             /* timestamp requests */
     uint64_t tsa_ok, tsa_failed;                       /* timestamps embedded / TIMESTAMP_FAILED */
     uint64_t cert_mismatch;                            /* signatures refused by the binding check */
     uint64_t revoc_good, revoc_revoked, revoc_unknown; /* revocation outcomes (unknown: hard-fail) */
@@ -803,7 +803,7 @@ static void tsa_start(struct gw_engine *e, const struct q_txn *txn, const struct
     t->cert_len = sub->cert_len;
     memcpy(t->cert, sub->cert, sub->cert_len);
     if (sig_tsa_request(t->sig, t->sig_len, t->nonce, &req, &req_len) != SIG_OK ||
-        gw_httpc_post(e->httpc, e->d.cfg->tsa_url, "application/timestamp-query", req, req_len, tsa_replied, t) != 0) {
+        !sig_http_fetch(e->http, e->d.cfg->tsa_url, "application/timestamp-query", req, req_len, tsa_replied, t)) {
         free(req);
         tsa_failed(t, "the timestamp request could not be sent");
         return;
@@ -1326,7 +1326,7 @@ static int revoc_open(struct gw_engine *e)
 /* CAdES-B-T: the TSA's roots, and an HTTP client on the loop to reach it. */
 static int tsa_open(struct gw_engine *e)
 {
-    struct gw_httpc_cfg hc = {.timeout_ms = e->d.cfg->tsa_timeout_ms, .max_body = 256 * 1024};
+    struct sig_http_cfg hc = {.timeout_ms = e->d.cfg->tsa_timeout_ms, .max_body = 256 * 1024};
     char why[256] = "";
     enum sig_err se = sig_tsa_new(e->d.cfg->tsa_trust, NULL, &e->tsa, why, sizeof(why));
 
@@ -1334,7 +1334,7 @@ static int tsa_open(struct gw_engine *e)
         LOGP(LOG_ERR, "txn", NULL, "tsa_trust %s: %s: %s", e->d.cfg->tsa_trust, sig_strerror(se), why);
         return -1;
     }
-    if (gw_httpc_new(e->d.base, &hc, &e->httpc) != 0) {
+    if (sig_http_new(e->d.base, &hc, &e->http) != 0) {
         LOGP(LOG_ERR, "txn", NULL, "cannot start the HTTP client for the timestamp authority");
         return -1;
     }
@@ -1392,7 +1392,7 @@ void gw_engine_free(struct gw_engine *e)
         return;
     /* Checks still running are answered now (REVOCATION_UNKNOWN) and dropped: q is freed already. */
     e->closing = 1;
-    gw_httpc_free(e->httpc); /* timestamp requests still running are answered now and dropped */
+    sig_http_free(e->http); /* timestamp requests still running are answered now and dropped */
     sig_revoc_free(e->revoc);
     sig_vcache_free(e->vc); /* after revoc, which borrows it */
     sig_tsa_free(e->tsa);

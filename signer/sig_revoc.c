@@ -1,6 +1,6 @@
 /*
- * sig_revoc.c - the asynchronous revocation check: cache, OCSP, CRL, with
- * libcurl's multi interface driven by libevent (curl's multi-event.c).
+ * sig_revoc.c - the asynchronous revocation check: cache, OCSP, CRL, fetched
+ * on the event loop with sig_http.h.
  *
  * One struct rv_check per sig_revoc_check call walks:
  *   OCSP_CACHE -> (hit and still valid: done) OCSP_FETCH -> (good/revoked: put, done)
@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "sig_http.h"
 #include "sig_priv.h"
 #include "sig_revoc_priv.h"
 
@@ -41,10 +41,7 @@ struct rv_check {
     uint8_t nonce[SIG_OCSP_NONCE_LEN];
     uint8_t *req;
     size_t req_len;
-    CURL *easy;
-    struct curl_slist *hdrs;
-    uint8_t *body;
-    size_t body_len, body_cap;
+    struct sig_http_req *fetch; /* under way, or NULL */
     int cache_pending;
     struct sig_revoc_result res;
     uint8_t *ocsp, *crl; /* what res points at */
@@ -53,20 +50,14 @@ struct rv_check {
     struct rv_check *dnext;       /* deferred completion */
 };
 
-struct rv_sock {
-    struct sig_revoc *r;
-    curl_socket_t fd;
-    struct event *ev;
-};
-
 struct sig_revoc {
     struct event_base *base;
     const struct sig_trust *t;
     struct sig_revoc_cache cache;
     int has_cache;
     struct sig_revoc_cfg cfg;
-    CURLM *multi;
-    struct event *timer_ev, *defer_ev;
+    struct sig_http *http;
+    struct event *defer_ev;
     struct rv_check *live, *deferred;
     struct sig_revoc_stats st;
     struct sig_vcache *vc; /* optional in-process decisions (sig_revoc_set_vcache), borrowed */
@@ -79,16 +70,10 @@ static void step(struct rv_check *c);
 
 static void check_free(struct rv_check *c)
 {
-    if (c->easy != NULL) {
-        if (c->r != NULL)
-            curl_multi_remove_handle(c->r->multi, c->easy);
-        curl_easy_cleanup(c->easy);
-    }
-    curl_slist_free_all(c->hdrs);
+    sig_http_cancel(c->fetch);
     X509_free(c->x);
     X509_free(c->iss);
     free(c->req);
-    free(c->body);
     free(c->ocsp);
     free(c->crl);
     free(c);
@@ -160,180 +145,24 @@ static void finish(struct rv_check *c, enum sig_err result, const char *why)
     event_active(r->defer_ev, EV_TIMEOUT, 0);
 }
 
-/* ---- libcurl on libevent ---- */
+/* ---- fetching ---- */
 
-static void check_multi_info(struct sig_revoc *r);
+static void fetched(struct rv_check *c, int ok, const uint8_t *body, size_t len, const char *why);
 
-static void on_sock_event(evutil_socket_t fd, short kind, void *arg)
+static void on_fetched(void *arg, int ok, long status, const uint8_t *body, size_t len, const char *why)
 {
-    struct sig_revoc *r = arg;
-    int running = 0;
-    int action = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) | ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    struct rv_check *c = arg;
 
-    /* No evtimer_del when nothing runs (multi-event.c does): a finished transfer may have
-     * started the next one inside check_multi_info, and curl says -1 itself when idle. */
-    curl_multi_socket_action(r->multi, fd, action, &running);
-    check_multi_info(r);
-}
-
-static void on_timer(evutil_socket_t fd, short kind, void *arg)
-{
-    struct sig_revoc *r = arg;
-    int running = 0;
-
-    (void)fd;
-    (void)kind;
-    curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_multi_info(r);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-    struct sig_revoc *r = userp;
-    struct timeval tv;
-
-    (void)multi;
-    if (timeout_ms < 0) {
-        evtimer_del(r->timer_ev);
-        return 0;
-    }
-    tv.tv_sec = timeout_ms / 1000;
-    tv.tv_usec = (timeout_ms % 1000) * 1000;
-    evtimer_add(r->timer_ev, &tv);
-    return 0;
-}
-
-static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-    struct sig_revoc *r = userp;
-    struct rv_sock *sk = socketp;
-    short kind;
-
-    (void)e;
-    if (what == CURL_POLL_REMOVE) {
-        if (sk != NULL) {
-            event_free(sk->ev);
-            free(sk);
-        }
-        curl_multi_assign(r->multi, s, NULL);
-        return 0;
-    }
-    kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
-    if (sk == NULL) {
-        sk = calloc(1, sizeof *sk);
-        if (sk == NULL)
-            return -1;
-        sk->r = r;
-        sk->fd = s;
-        curl_multi_assign(r->multi, s, sk);
-    } else {
-        event_free(sk->ev);
-    }
-    sk->ev = event_new(r->base, s, kind, on_sock_event, r);
-    if (sk->ev == NULL || event_add(sk->ev, NULL) != 0)
-        return -1;
-    return 0;
-}
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    struct rv_check *c = userdata;
-    size_t n = size * nmemb;
-
-    if (n > c->r->cfg.max_body - c->body_len)
-        return 0; /* too large: curl fails the transfer */
-    if (c->body_len + n > c->body_cap) {
-        size_t cap = c->body_cap ? c->body_cap : 4096;
-        uint8_t *nb;
-
-        while (cap < c->body_len + n)
-            cap *= 2;
-        nb = realloc(c->body, cap);
-        if (nb == NULL)
-            return 0;
-        c->body = nb;
-        c->body_cap = cap;
-    }
-    memcpy(c->body + c->body_len, ptr, n);
-    c->body_len += n;
-    return n;
-}
-
-static void fetched(struct rv_check *c, int ok, const char *why);
-
-static void check_multi_info(struct sig_revoc *r)
-{
-    CURLMsg *msg;
-    int left;
-
-    while ((msg = curl_multi_info_read(r->multi, &left)) != NULL) {
-        struct rv_check *c = NULL;
-        long code = 0;
-        char why[120];
-        CURLcode res;
-
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        res = msg->data.result;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-        curl_multi_remove_handle(r->multi, msg->easy_handle);
-        curl_easy_cleanup(msg->easy_handle);
-        c->easy = NULL;
-        curl_slist_free_all(c->hdrs);
-        c->hdrs = NULL;
-        if (res != CURLE_OK)
-            snprintf(why, sizeof why, "%s", curl_easy_strerror(res));
-        else if (code != 200)
-            snprintf(why, sizeof why, "HTTP status %ld", code);
-        else
-            why[0] = '\0';
-        fetched(c, res == CURLE_OK && code == 200, why);
-    }
+    (void)status;
+    c->fetch = NULL;
+    fetched(c, ok, body, len, why ? why : "");
 }
 
 /* Start a GET (body NULL) or POST of body to url; 0 on success. */
 static int start_fetch(struct rv_check *c, const char *url, const uint8_t *body, size_t len, const char *ctype)
 {
-    struct sig_revoc *r = c->r;
-    CURL *e = curl_easy_init();
-
-    free(c->body);
-    c->body = NULL;
-    c->body_len = c->body_cap = 0;
-    if (e == NULL)
-        return -1;
-    c->easy = e;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, c);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)r->cfg.timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)r->cfg.timeout_ms);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    if (body != NULL) {
-        char h[96];
-
-        snprintf(h, sizeof h, "Content-Type: %s", ctype);
-        c->hdrs = curl_slist_append(NULL, h);
-        if (c->hdrs == NULL)
-            return -1;
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, (const char *)body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
-    }
-    if (curl_multi_add_handle(r->multi, e) != CURLM_OK) {
-        curl_easy_cleanup(e);
-        c->easy = NULL;
-        return -1;
-    }
-    return 0;
+    c->fetch = sig_http_fetch(c->r->http, url, ctype, body, len, on_fetched, c);
+    return c->fetch ? 0 : -1;
 }
 
 /* ---- the state machine ---- */
@@ -445,11 +274,11 @@ static void cache_got(void *req, const uint8_t *value, size_t len)
     step(c);
 }
 
-static void fetched(struct rv_check *c, int ok, const char *why)
+static void fetched(struct rv_check *c, int ok, const uint8_t *body, size_t len, const char *why)
 {
     int is_ocsp = c->state == ST_OCSP_FETCH;
 
-    if (ok && apply(c, is_ocsp, c->body, c->body_len, is_ocsp ? c->nonce : NULL, 0))
+    if (ok && apply(c, is_ocsp, body, len, is_ocsp ? c->nonce : NULL, 0))
         return;
     if (!ok) {
         if (is_ocsp)
@@ -672,9 +501,6 @@ enum sig_err sig_revoc_new(struct event_base *base, const struct sig_trust *t, c
     if (base == NULL || t == NULL || out == NULL)
         return SIG_ERR_MALFORMED;
     *out = NULL;
-    /* Idempotent and reference counted since 7.84; the gateway calls it once at start anyway. */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return SIG_ERR_NOMEM;
     r = calloc(1, sizeof *r);
     if (r == NULL)
         return SIG_ERR_NOMEM;
@@ -692,17 +518,13 @@ enum sig_err sig_revoc_new(struct event_base *base, const struct sig_trust *t, c
         r->cfg.ocsp_max_age_s = 7 * 86400;
     if (r->cfg.max_body == 0)
         r->cfg.max_body = 4u << 20;
-    r->multi = curl_multi_init();
-    r->timer_ev = evtimer_new(base, on_timer, r);
     r->defer_ev = event_new(base, -1, 0, on_deferred, r);
-    if (r->multi == NULL || r->timer_ev == NULL || r->defer_ev == NULL) {
+    if (r->defer_ev == NULL ||
+        sig_http_new(base, &(struct sig_http_cfg){.timeout_ms = r->cfg.timeout_ms, .max_body = r->cfg.max_body},
+                     &r->http) != 0) {
         sig_revoc_free(r);
         return SIG_ERR_NOMEM;
     }
-    curl_multi_setopt(r->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-    curl_multi_setopt(r->multi, CURLMOPT_SOCKETDATA, r);
-    curl_multi_setopt(r->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-    curl_multi_setopt(r->multi, CURLMOPT_TIMERDATA, r);
     *out = r;
     return SIG_OK;
 }
@@ -726,13 +548,9 @@ void sig_revoc_free(struct sig_revoc *r)
         c->policy = SIG_REVOC_HARD;
         finish(c, SIG_ERR_REVOCATION_UNKNOWN, NULL);
     }
-    if (r->multi != NULL)
-        curl_multi_cleanup(r->multi);
-    if (r->timer_ev != NULL)
-        event_free(r->timer_ev);
+    sig_http_free(r->http);
     if (r->defer_ev != NULL)
         event_free(r->defer_ev);
-    curl_global_cleanup();
     free(r);
 }
 

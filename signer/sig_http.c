@@ -1,5 +1,5 @@
-/* gw_httpc.c - see gw_httpc.h.  The libcurl-on-libevent glue follows curl's multi-event.c. */
-#include "gw_httpc.h"
+/* sig_http.c - see sig_http.h.  The libcurl-on-libevent glue follows curl's multi-event.c. */
+#include "sig_http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +8,12 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
-struct req {
-    struct gw_httpc *h;
-    struct req *next, *prev; /* live list */
+struct sig_http_req {
+    struct sig_http *h;
+    struct sig_http_req *next, *prev; /* live list */
     CURL *easy;
     struct curl_slist *hdrs;
-    gw_httpc_cb *cb;
+    sig_http_cb *cb;
     void *arg;
     uint8_t *body;
     size_t len, cap;
@@ -24,18 +24,18 @@ struct sock {
     struct event *ev;
 };
 
-struct gw_httpc {
+struct sig_http {
     struct event_base *base;
-    struct gw_httpc_cfg cfg;
+    struct sig_http_cfg cfg;
     CURLM *multi;
     struct event *timer_ev;
-    struct req *live;
+    struct sig_http_req *live;
     size_t n_live;
 };
 
-static void unlink_req(struct req *r)
+static void unlink_req(struct sig_http_req *r)
 {
-    struct gw_httpc *h = r->h;
+    struct sig_http *h = r->h;
 
     if (r->prev)
         r->prev->next = r->next;
@@ -46,29 +46,41 @@ static void unlink_req(struct req *r)
     h->n_live--;
 }
 
-/* Detach from curl, answer, free. */
-static void complete(struct req *r, int ok, long status, const char *why)
+/* Detach from curl and free; r is already off the live list. */
+static void req_release(struct sig_http_req *r)
 {
-    struct gw_httpc *h = r->h;
-
-    unlink_req(r);
     if (r->easy) {
-        curl_multi_remove_handle(h->multi, r->easy);
+        curl_multi_remove_handle(r->h->multi, r->easy);
         curl_easy_cleanup(r->easy);
     }
     curl_slist_free_all(r->hdrs);
-    r->cb(r->arg, ok, status, ok ? r->body : NULL, ok ? r->len : 0, why);
     free(r->body);
     free(r);
 }
 
-static void check_done(struct gw_httpc *h)
+/* Answer, then free: the body is the caller's only during the callback. */
+static void complete(struct sig_http_req *r, int ok, long status, const char *why)
+{
+    unlink_req(r);
+    r->cb(r->arg, ok, status, ok ? r->body : NULL, ok ? r->len : 0, why);
+    req_release(r);
+}
+
+void sig_http_cancel(struct sig_http_req *r)
+{
+    if (!r)
+        return;
+    unlink_req(r);
+    req_release(r);
+}
+
+static void check_done(struct sig_http *h)
 {
     CURLMsg *msg;
     int left;
 
     while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
-        struct req *r = NULL;
+        struct sig_http_req *r = NULL;
         long status = 0;
         char why[128];
         int ok;
@@ -92,7 +104,7 @@ static void check_done(struct gw_httpc *h)
 
 static void on_sock(evutil_socket_t fd, short kind, void *arg)
 {
-    struct gw_httpc *h = arg;
+    struct sig_http *h = arg;
     int running = 0;
     int action = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) | ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
 
@@ -102,7 +114,7 @@ static void on_sock(evutil_socket_t fd, short kind, void *arg)
 
 static void on_timer(evutil_socket_t fd, short kind, void *arg)
 {
-    struct gw_httpc *h = arg;
+    struct sig_http *h = arg;
     int running = 0;
 
     (void)fd;
@@ -113,7 +125,7 @@ static void on_timer(evutil_socket_t fd, short kind, void *arg)
 
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-    struct gw_httpc *h = userp;
+    struct sig_http *h = userp;
     struct timeval tv;
 
     (void)multi;
@@ -128,7 +140,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 
 static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
-    struct gw_httpc *h = userp;
+    struct sig_http *h = userp;
     struct sock *sk = socketp;
     short kind;
 
@@ -158,7 +170,7 @@ static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sock
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-    struct req *r = userdata;
+    struct sig_http_req *r = userdata;
     size_t n = size * nmemb;
 
     if (n > r->h->cfg.max_body - r->len) {
@@ -182,9 +194,9 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-int gw_httpc_new(struct event_base *base, const struct gw_httpc_cfg *cfg, struct gw_httpc **out)
+int sig_http_new(struct event_base *base, const struct sig_http_cfg *cfg, struct sig_http **out)
 {
-    struct gw_httpc *h;
+    struct sig_http *h;
 
     *out = NULL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -204,7 +216,7 @@ int gw_httpc_new(struct event_base *base, const struct gw_httpc_cfg *cfg, struct
     h->multi = curl_multi_init();
     h->timer_ev = evtimer_new(base, on_timer, h);
     if (!h->multi || !h->timer_ev) {
-        gw_httpc_free(h);
+        sig_http_free(h);
         return -1;
     }
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
@@ -215,7 +227,7 @@ int gw_httpc_new(struct event_base *base, const struct gw_httpc_cfg *cfg, struct
     return 0;
 }
 
-void gw_httpc_free(struct gw_httpc *h)
+void sig_http_free(struct sig_http *h)
 {
     if (!h)
         return;
@@ -229,22 +241,18 @@ void gw_httpc_free(struct gw_httpc *h)
     curl_global_cleanup();
 }
 
-int gw_httpc_post(struct gw_httpc *h, const char *url, const char *ctype, const uint8_t *body, size_t len,
-                  gw_httpc_cb *cb, void *arg)
+struct sig_http_req *sig_http_fetch(struct sig_http *h, const char *url, const char *ctype, const uint8_t *body,
+                                    size_t len, sig_http_cb *cb, void *arg)
 {
-    struct req *r = calloc(1, sizeof(*r));
-    char hdr[128];
+    struct sig_http_req *r = calloc(1, sizeof(*r));
     CURL *e = curl_easy_init();
 
-    if (!r || !e || snprintf(hdr, sizeof hdr, "Content-Type: %s", ctype) >= (int)sizeof hdr)
+    if (!r || !e)
         goto fail;
     r->h = h;
     r->cb = cb;
     r->arg = arg;
     r->easy = e;
-    r->hdrs = curl_slist_append(NULL, hdr);
-    if (!r->hdrs)
-        goto fail;
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -258,9 +266,16 @@ int gw_httpc_post(struct gw_httpc *h, const char *url, const char *ctype, const 
 #else
     curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
-    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, (const char *)body);
+    if (body) {
+        char hdr[128];
+
+        if (!ctype || snprintf(hdr, sizeof hdr, "Content-Type: %s", ctype) >= (int)sizeof hdr ||
+            !(r->hdrs = curl_slist_append(NULL, hdr)))
+            goto fail;
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
+        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, (const char *)body);
+    }
     r->next = h->live;
     if (h->live)
         h->live->prev = r;
@@ -270,17 +285,17 @@ int gw_httpc_post(struct gw_httpc *h, const char *url, const char *ctype, const 
         unlink_req(r);
         goto fail;
     }
-    return 0;
+    return r;
 fail:
     if (r)
         curl_slist_free_all(r->hdrs);
     if (e)
         curl_easy_cleanup(e);
     free(r);
-    return -1;
+    return NULL;
 }
 
-size_t gw_httpc_running(const struct gw_httpc *h)
+size_t sig_http_running(const struct sig_http *h)
 {
     return h ? h->n_live : 0;
 }
