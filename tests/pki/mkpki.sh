@@ -24,6 +24,7 @@
 #   subs/<msisdn>.key.pem             PKCS#8 private key
 #   subs/<msisdn>.crt.pem .crt.der    the subscriber certificate
 #   subs/<msisdn>.profile             "<keyalg> <profile>", for scripts that pick cases
+#   subs/<msisdn>.<extra>.*           certificates for enrolment tests, see +extras below
 #
 # TSV columns, tab separated:  msisdn keyalg cn org profile
 #   keyalg  rsa (RSA-2048) | ec (P-256); also, for refusal tests, rsa1024 | ec384 | rsa3072
@@ -34,6 +35,20 @@
 #           | dsonly    keyUsage digitalSignature only (no nonRepudiation)
 #           | nopolicy  no certificatePolicies extension
 #           | badname   issued by ca2 with an e-mail outside its name constraints
+#           | ca2person issued by ca2, UID CCCD:... (a person; ca2 signs with EC P-384,
+#                       so an EC subscriber's certificate fits a SPKA/1 PUTCERT)
+#   A profile may be followed by +extras, each adding files for enrolment tests
+#   (tests/sim/README.md, "Enrolment numbers"), all with the Government CA
+#   profile (v3_sub_good) and the row's subject unless said otherwise:
+#     +other   subs/<m>.other.key.pem .other.crt.pem .other.crt.der: another key
+#              of the same algorithm, certified by the row's issuer (a CA answering
+#              a certificate for a key nobody asked about)
+#     +old     subs/<m>.old.key.pem .old.crt.pem .old.crt.der: the key and
+#              certificate the number's previous SIM held, issued by ca a year ago
+#     +renew   subs/<m>.renew.crt.pem .renew.crt.der: the row's key, new serial,
+#              same subject; subs/<m>.change.crt.*: the row's key, new serial, OU
+#              changed to "Vụ Tổ chức cán bộ" (Mẫu 07); both issued by ca2, now
+#   subs/<m>.profile holds the profile without its extras.
 #
 # Environment:
 #   SIMPKI_PKI_PORT=P  certificates carry OCSP http://127.0.0.1:P/ and CRL/caIssuers
@@ -316,6 +331,34 @@ issue other-ca "$OUT/other-ca.pem" "$OUT/other-ca.key.pem" "$OUT/ocsp-rogue.csr"
 rm -f "$OUT"/*.csr
 
 # --- subscribers ----------------------------------------------------------
+
+# taxcode MSISDN: a 10-digit tax code with a valid check digit, from the
+# number's last 7 digits (weights 31 29 23 19 17 13 7 5 3, check = 10 - sum
+# mod 11; a remainder of 0 has no code, so then another prefix).
+taxcode() {
+    local pre d9 sum i c
+    local -a w=(31 29 23 19 17 13 7 5 3)
+    for pre in 01 03 05; do
+        d9=$pre${1: -7}
+        sum=0
+        for i in 0 1 2 3 4 5 6 7 8; do sum=$((sum + ${d9:i:1} * ${w[i]})); done
+        c=$((10 - sum % 11))
+        [ "$c" -le 9 ] && { printf '%s%s' "$d9" "$c"; return; }
+    done
+    die "no tax code for $1"
+}
+
+# extra_cert KEY SUBJECT ISSUER OUTBASE START END: OUTBASE.pem and .der with the
+# good profile, e-mail $email (set by the loop).
+extra_cert() {
+    "$OPENSSL" req -new -utf8 -config "$OUT/openssl.cnf" -key "$1" -subj "$2" -out "$4.csr"
+    CA_NAME=$3 SUB_EMAIL=$email issue "$3" "$OUT/$3.pem" "$OUT/$3.key.pem" "$4.csr" "$4.pem" v3_sub_good "$5" "$6"
+    rm -f "$4.csr"
+    "$OPENSSL" x509 -in "$4.pem" -outform DER -out "$4.der"
+    "$OPENSSL" verify -x509_strict -CAfile "$OUT/trust.pem" -untrusted "$OUT/intermediates.pem" "$4.pem" >/dev/null ||
+        die "$4.pem does not verify against the test root"
+}
+
 n=0
 lineno=0
 while IFS=$'\t' read -r msisdn keyalg cn org profile rest || [ -n "${msisdn:-}" ]; do
@@ -323,6 +366,8 @@ while IFS=$'\t' read -r msisdn keyalg cn org profile rest || [ -n "${msisdn:-}" 
     msisdn=${msisdn%$'\r'}
     case $msisdn in '' | '#'*) continue ;; esac
     profile=${profile%$'\r'}
+    extras=
+    case $profile in *+*) extras=${profile#*+} profile=${profile%%+*} ;; esac
     if [ -z "$keyalg" ] || [ -z "$cn" ] || [ -z "$org" ] || [ -z "$profile" ] || [ -n "${rest:-}" ]; then
         die "$TSV:$lineno: want 5 tab-separated fields"
     fi
@@ -335,8 +380,9 @@ while IFS=$'\t' read -r msisdn keyalg cn org profile rest || [ -n "${msisdn:-}" 
     # CCCD (citizen ID) numbers are 12 digits: 0010 + the msisdn's last 8.
     cccd=0010${msisdn: -8}
     uid=CCCD:$cccd
-    # A tax code (MST) is 10 digits; an organisation's certificate carries one.
-    [ "$profile" = ca2 ] && uid=MST:01${msisdn: -8}
+    # A tax code (MST) is 10 digits, the last a check digit; an organisation's
+    # certificate carries one.
+    [ "$profile" = ca2 ] && uid=MST:$(taxcode "$msisdn")
     subj="/C=VN/ST=Hà Nội/L=Quận Ba Đình/O=$(subjval "$org")/OU=Văn phòng/CN=$(subjval "$cn")/UID=$uid"
     csr "$key" "$subj" "$crt.csr"
     email=$msisdn@sim.simpki.test
@@ -353,7 +399,7 @@ while IFS=$'\t' read -r msisdn keyalg cn org profile rest || [ -n "${msisdn:-}" 
     untrusted) issuer=other-ca ;;
     revoked) ;;
     g1) issuer=ca-g1 ;;
-    ca2) issuer=ca2 ;;
+    ca2 | ca2person) issuer=ca2 ;;
     dsonly) ext=v3_sub_dsonly ;;
     nopolicy) ext=v3_sub_nopolicy ;;
     badname) issuer=ca2 email=$msisdn@sim.example.com ;;
@@ -371,10 +417,31 @@ while IFS=$'\t' read -r msisdn keyalg cn org profile rest || [ -n "${msisdn:-}" 
     printf '%s %s\n' "$keyalg" "$profile" >"$OUT/subs/$msisdn.profile"
 
     # The PKI is only useful if OpenSSL itself agrees the good ones chain.
-    if [ "$profile" = good ] || [ "$profile" = noku ] || [ "$profile" = g1 ] || [ "$profile" = ca2 ]; then
+    case $profile in good | noku | g1 | ca2 | ca2person)
         "$OPENSSL" verify -x509_strict -CAfile "$OUT/trust.pem" -untrusted "$OUT/intermediates.pem" "$crt.pem" >/dev/null ||
             die "$crt.pem does not verify against the test root"
-    fi
+        ;;
+    esac
+
+    IFS=+ read -r -a xs <<<"$extras"
+    for x in "${xs[@]}"; do
+        case $x in
+        other)
+            genkey "$keyalg" "$OUT/subs/$msisdn.other.key.pem"
+            extra_cert "$OUT/subs/$msisdn.other.key.pem" "$subj" "$issuer" "$OUT/subs/$msisdn.other.crt" "-1 day" "+2 years"
+            ;;
+        old)
+            genkey "$keyalg" "$OUT/subs/$msisdn.old.key.pem"
+            extra_cert "$OUT/subs/$msisdn.old.key.pem" "$subj" ca "$OUT/subs/$msisdn.old.crt" "-1 year" "+1 year"
+            ;;
+        renew)
+            extra_cert "$key" "$subj" ca2 "$OUT/subs/$msisdn.renew.crt" "-1 hour" "+2 years"
+            from="/OU=Văn phòng/" to="/OU=Vụ Tổ chức cán bộ/"
+            extra_cert "$key" "${subj/"$from"/"$to"}" ca2 "$OUT/subs/$msisdn.change.crt" "-1 hour" "+2 years"
+            ;;
+        *) die "$TSV:$lineno: unknown extra '+$x'" ;;
+        esac
+    done
     n=$((n + 1))
 done <"$TSV"
 

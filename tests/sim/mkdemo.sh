@@ -10,6 +10,8 @@
 #                          (run: simpki-sim --scenario OUTDIR/scenario.json)
 #   OUTDIR/registry.json   the subscriber registry for the gateway's admin CLI:
 #                          [{"msisdn","carrier","iccid","kv","cert_file","status"}]
+#                          of every SIM with a certificate; the enrolment cards
+#                          (no key yet, README "Enrolment numbers") are not in it
 #
 # Needs bash, jq and the openssl command line.  mkpki.sh skips the PKI when it
 # is already up to date, so running this again is cheap.
@@ -32,7 +34,7 @@ bash "$HERE/../pki/mkpki.sh" "$OUT/pki" "$HERE/subscribers-default.tsv"
 "$JQ" --arg pki "$OUT/pki" '.pki = $pki' "$HERE/scenario-default.json" >"$OUT/scenario.json.tmp"
 mv "$OUT/scenario.json.tmp" "$OUT/scenario.json"
 
-"$JQ" --arg pki "$OUT/pki" '[.subscribers[] | {msisdn, carrier, iccid, kv: (.kv // 1),
+"$JQ" --arg pki "$OUT/pki" '[.subscribers[] | select(.cert) | {msisdn, carrier, iccid, kv: (.kv // 1),
         cert_file: ($pki + "/" + .cert), status: "active"}]' \
     "$HERE/scenario-default.json" >"$OUT/registry.json.tmp"
 mv "$OUT/registry.json.tmp" "$OUT/registry.json"

@@ -31,6 +31,7 @@ struct sim_card {
     uint8_t *cert[SIM_KEY_REFS]; /* DER, from the scenario or PUTCERT */
     size_t cert_len[SIM_KEY_REFS];
     EVP_PKEY *impostor; /* wrong-key behaviour: made on first use */
+    EVP_PKEY *preset;   /* what the first GENKEY on ref 0x01 answers, or NULL */
 };
 
 static const char *const behaviour_names[SIM_B_COUNT_] = {
@@ -108,6 +109,7 @@ void sim_card_free(struct sim_card *c)
         free(c->cert[i]);
     }
     EVP_PKEY_free(c->impostor);
+    EVP_PKEY_free(c->preset);
     free(c);
 }
 
@@ -170,32 +172,46 @@ out:
     return buf;
 }
 
+/* A PEM private key a SPKA/1 card can hold, into *out; errors as sim_card_load_key. */
+static enum car_err read_key(const char *key_path, EVP_PKEY **out, char *err, size_t errlen)
+{
+    BIO *bio = BIO_new_file(key_path, "r");
+    EVP_PKEY *k = NULL;
+
+    *out = NULL;
+    if (!bio) {
+        set_err(err, errlen, "cannot open key file");
+        return CAR_ERR_IO;
+    }
+    k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (!k) {
+        set_err(err, errlen, "cannot read private key");
+        return CAR_ERR_IO;
+    }
+    if (key_alg(k) == 0) {
+        EVP_PKEY_free(k);
+        set_err(err, errlen, "key is neither RSA-2048 nor EC P-256");
+        return CAR_ERR_INVALID;
+    }
+    *out = k;
+    return CAR_OK;
+}
+
 enum car_err sim_card_load_key(struct sim_card *c, const char *key_path, const char *cert_path, char *err,
                                size_t errlen)
 {
-    enum car_err rc = CAR_ERR_IO;
-    BIO *bio = NULL;
+    enum car_err rc;
     EVP_PKEY *k = NULL;
     X509 *x = NULL;
     uint8_t *der = NULL;
     size_t der_len = 0;
     const unsigned char *p;
 
-    bio = BIO_new_file(key_path, "r");
-    if (!bio) {
-        set_err(err, errlen, "cannot open key file");
+    rc = read_key(key_path, &k, err, errlen);
+    if (rc != CAR_OK)
         goto out;
-    }
-    k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    if (!k) {
-        set_err(err, errlen, "cannot read private key");
-        goto out;
-    }
     rc = CAR_ERR_INVALID;
-    if (key_alg(k) == 0) {
-        set_err(err, errlen, "key is neither RSA-2048 nor EC P-256");
-        goto out;
-    }
     if (cert_path) {
         der = read_file(cert_path, 16384, &der_len);
         if (!der) {
@@ -228,8 +244,19 @@ out:
     X509_free(x);
     free(der);
     EVP_PKEY_free(k);
-    BIO_free(bio);
     return rc;
+}
+
+enum car_err sim_card_preset_genkey(struct sim_card *c, const char *key_path, char *err, size_t errlen)
+{
+    EVP_PKEY *k = NULL;
+    enum car_err rc = read_key(key_path, &k, err, errlen);
+
+    if (rc != CAR_OK)
+        return rc;
+    EVP_PKEY_free(c->preset);
+    c->preset = k;
+    return CAR_OK;
 }
 
 static EVP_PKEY *gen_key(int alg)
@@ -355,7 +382,16 @@ static void run_command(struct sim_card *c, const struct spka_command *cmd, stru
             rsp->result = SPKA_UNSUPPORTED;
             return;
         }
-        k = gen_key(cmd->key_alg);
+        if (ref == 1 && c->preset && key_alg(c->preset) != cmd->key_alg) {
+            rsp->result = SPKA_UNSUPPORTED;
+            return;
+        }
+        if (ref == 1 && c->preset) {
+            k = c->preset; /* used once: the card now holds it */
+            c->preset = NULL;
+        } else {
+            k = gen_key(cmd->key_alg);
+        }
         len = k ? i2d_PUBKEY(k, NULL) : -1;
         if (len <= 0 || (size_t)len > scratch_cap) {
             EVP_PKEY_free(k);

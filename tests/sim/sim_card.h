@@ -16,7 +16,9 @@
  *   3. the SPKA/1 application data - BAD_COMMAND / UNSUPPORTED results.
  *
  * Keys: key ref 0x01 (signing) may be loaded from the PKI at start; GENKEY
- * creates keys in memory.  Secrets (OTA keys) are wiped by sim_card_free().
+ * creates keys in memory, or hands out a key preset from the PKI (so that a
+ * CA with one fixed answer can certify it).  Secrets (OTA keys) are wiped by
+ * sim_card_free().
  */
 #ifndef SIMPKI_SIM_CARD_H
 #define SIMPKI_SIM_CARD_H
@@ -80,6 +82,19 @@ void sim_card_free(struct sim_card *c);
  */
 enum car_err sim_card_load_key(struct sim_card *c, const char *key_path, const char *cert_path, char *err,
                                size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Preset what the first GENKEY on key ref 0x01 "generates": the PEM private
+ * key at key_path (RSA-2048 or EC P-256).  It is used once: that GENKEY
+ * stores it as the signing key and answers its SPKI; a later GENKEY finds
+ * the key and answers KEY_EXISTS, as on a real card.  A GENKEY asking for
+ * the other algorithm is answered UNSUPPORTED and leaves the preset in place
+ * (a test asking for RSA on a card preset with EC is a mistake worth seeing
+ * at once, not later as a certificate that does not match).  GENKEY on key
+ * ref 0x02 still makes a random key.  Errors as sim_card_load_key.
+ */
+enum car_err sim_card_preset_genkey(struct sim_card *c, const char *key_path, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 const char *sim_card_msisdn(const struct sim_card *c);
 enum sim_behaviour sim_card_behaviour(const struct sim_card *c);

@@ -167,7 +167,7 @@ static enum car_err load_carriers(struct sim_scen *s, json_t *root, const char *
 static enum car_err load_subscriber(struct sim_scen *s, json_t *sub, size_t i, const char *file, const char *pkidir,
                                     unsigned def_delay, char *err, size_t errlen)
 {
-    char where[48], msisdn[16], iccid[24], carrier[16], behaviour[32], key[512], cert[512];
+    char where[48], msisdn[16], iccid[24], carrier[16], behaviour[32], key[512], cert[512], preset[512];
     char kpath[1024], cpath[1024], why[160];
     long long kv, delay;
     int b;
@@ -175,14 +175,16 @@ static enum car_err load_subscriber(struct sim_scen *s, json_t *sub, size_t i, c
     struct sim_card *card;
 
     snprintf(where, sizeof(where), "subscribers[%zu]", i);
-    key[0] = cert[0] = '\0';
+    key[0] = cert[0] = preset[0] = '\0';
     snprintf(behaviour, sizeof(behaviour), "confirm");
     if (!json_is_object(sub) || get_str(sub, "msisdn", msisdn, sizeof(msisdn), 1) != 0 ||
         get_str(sub, "iccid", iccid, sizeof(iccid), 1) != 0 ||
         get_str(sub, "carrier", carrier, sizeof(carrier), 1) != 0 ||
         get_str(sub, "behaviour", behaviour, sizeof(behaviour), 0) != 0 ||
-        get_str(sub, "key", key, sizeof(key), 0) != 0 || get_str(sub, "cert", cert, sizeof(cert), 0) != 0) {
-        fail(err, errlen, file, where, "msisdn, iccid and carrier are required strings");
+        get_str(sub, "key", key, sizeof(key), 0) != 0 || get_str(sub, "cert", cert, sizeof(cert), 0) != 0 ||
+        get_str(sub, "genkey_key", preset, sizeof(preset), 0) != 0) {
+        fail(err, errlen, file, where,
+             "msisdn, iccid and carrier are required strings; behaviour, key, cert, genkey_key are strings");
         return CAR_ERR_INVALID;
     }
     for (ci = 0; ci < s->n_carriers; ci++)
@@ -223,6 +225,17 @@ static enum car_err load_subscriber(struct sim_scen *s, json_t *sub, size_t i, c
         }
         if (sim_card_load_key(card, kpath, cert[0] ? cpath : NULL, why, sizeof(why)) != CAR_OK) {
             fail(err, errlen, file, where, why);
+            return CAR_ERR_INVALID;
+        }
+    }
+    if (preset[0]) {
+        if (join_path(kpath, sizeof(kpath), pkidir, preset) != 0) {
+            fail(err, errlen, file, where, "genkey_key path too long");
+            return CAR_ERR_INVALID;
+        }
+        if (sim_card_preset_genkey(card, kpath, why, sizeof(why)) != CAR_OK) {
+            snprintf(cpath, sizeof(cpath), "genkey_key: %s", why);
+            fail(err, errlen, file, where, cpath);
             return CAR_ERR_INVALID;
         }
     }

@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
@@ -48,6 +49,7 @@ static size_t n_carriers;
 static json_t *scen;
 static char pki_dir[1024];
 static uint64_t cntr_base;
+static uint8_t genkey_alg = 2; /* what build_command's GENKEY asks for: 1 RSA-2048, 2 ECDSA P-256 */
 
 struct link {
     int fd;
@@ -253,7 +255,7 @@ static int build_command(const char *msisdn, uint8_t cmdcode, uint64_t cntr, uin
         c.has_timeout = 1;
     }
     if (cmdcode == SPKA_GENKEY) {
-        c.key_alg = 2; /* ECDSA P-256: quick to generate */
+        c.key_alg = genkey_alg;
         if (text_encode("Tạo khóa ký", strlen("Tạo khóa ký"), text, sizeof(text), &tlen, NULL, 0) != CAR_OK)
             return -1;
         c.text = text;
@@ -585,6 +587,62 @@ static void test_genkey(const char *msisdn)
     free(o);
 }
 
+/* The DER SPKI of the PEM private key subs/<msisdn>.key.pem in the PKI; its length, 0 on failure. */
+static size_t preset_spki(const char *msisdn, uint8_t *out, size_t cap)
+{
+    char path[1200];
+    FILE *f;
+    EVP_PKEY *k;
+    int len;
+    unsigned char *p = out;
+
+    snprintf(path, sizeof(path), "%s/subs/%s.key.pem", pki_dir, msisdn);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    len = k ? i2d_PUBKEY(k, NULL) : -1;
+    if (len <= 0 || (size_t)len > cap)
+        len = 0;
+    else
+        len = i2d_PUBKEY(k, &p);
+    EVP_PKEY_free(k);
+    return len > 0 ? (size_t)len : 0;
+}
+
+/*
+ * An enrolment card ("genkey_key" in the scenario): no key, GENKEY of the
+ * other algorithm refused, GENKEY answers the preset key's SPKI once, then
+ * KEY_EXISTS; SIGN signs with that key (the certificate mkpki issued for
+ * it), or with another one when the card's behaviour is wrong_key.
+ */
+static void test_genkey_preset(const char *msisdn, uint8_t alg, int wrong_key)
+{
+    uint8_t digest[64], want[512];
+    size_t want_len = preset_spki(msisdn, want, sizeof(want));
+    struct outcome *o = calloc(1, sizeof(*o));
+
+    fprintf(stderr, "test_sim: GENKEY preset %s\n", msisdn);
+    CHECK(want_len > 0);
+    command_once(msisdn, SPKA_SIGN, cntr_base + 1, digest, o);
+    CHECK(o->spka_ok && o->spka.result == SPKA_NO_KEY);
+    genkey_alg = alg == 1 ? 2 : 1;
+    command_once(msisdn, SPKA_GENKEY, cntr_base + 2, digest, o);
+    CHECK(o->spka_ok && o->spka.result == SPKA_UNSUPPORTED);
+    genkey_alg = alg;
+    command_once(msisdn, SPKA_GENKEY, cntr_base + 3, digest, o);
+    genkey_alg = 2;
+    CHECK(o->spka_ok && o->spka.result == SPKA_OK);
+    CHECK(o->spka.spki && o->spka.spki_len == want_len && memcmp(o->spka.spki, want, want_len) == 0);
+    command_once(msisdn, SPKA_GENKEY, cntr_base + 4, digest, o);
+    CHECK(o->spka_ok && o->spka.result == SPKA_KEY_EXISTS);
+    command_once(msisdn, SPKA_SIGN, cntr_base + 5, digest, o);
+    CHECK(o->spka_ok && o->spka.result == SPKA_OK);
+    CHECK(o->spka.signature && verify_sig(msisdn, digest, o->spka.signature, o->spka.sig_len) == !wrong_key);
+    free(o);
+}
+
 /* The first submit kills the link unanswered; the same packet on a new link works. */
 static void test_drop_first(const char *msisdn)
 {
@@ -658,6 +716,9 @@ int main(int argc, char **argv)
     test_drop_first("84960000091");
     test_result("84960000131", cntr_base + 1, SPKA_OK); /* hostile PDUs before the PoR */
     test_result("84910000161", cntr_base + 1, SPKA_OK); /* slow: 5 s */
+    test_genkey_preset("84960000181", 1, 0);            /* enrolment: Viettel, RSA */
+    test_genkey_preset("84910000182", 2, 0);            /* enrolment: Vinaphone, EC */
+    test_genkey_preset("84960000201", 1, 1);            /* enrolment, CSR signed with another key */
 
     json_decref(scen);
     return check_report("sim_selftest");
