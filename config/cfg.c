@@ -117,6 +117,36 @@ static const struct cfg_opt smpp_opts[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
+static const struct cfg_opt ca_opts[] = {
+    {"key_alg", OPT_STR, S(cfg_ca, key_alg_name), 0, 0, "rsa2048", 0,
+     "key the SIM generates for a new certificate: rsa2048 or ecp256 (a request may ask for the other)"},
+    {"sim_timeout_s", OPT_UINT, S(cfg_ca, sim_timeout_s), 10, 3600, "180", 0,
+     "time the official has to answer one SIM step (key generation, request signature)"},
+    {"tick_ms", OPT_UINT, S(cfg_ca, tick_ms), 50, 60000, "500", 0,
+     "how often each instance looks for enrolment requests due for their next step"},
+    {"lease_s", OPT_UINT, S(cfg_ca, lease_s), 2, 3600, "60", 0,
+     "a request an instance is working on is left alone by the others this long (longer than cmp.timeout_s)"},
+    {"max_attempts", OPT_UINT, S(cfg_ca, max_attempts), 1, 1000, "10", 0,
+     "tries of one step that fails for a temporary reason (CA unreachable, SIM busy) before the request fails"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
+static const struct cfg_opt cmp_opts[] = {
+    {"server", OPT_STR, S(cfg_ca, server), 0, 0, NULL, OPT_REQUIRED, "CA (RA) CMP server host name or address"},
+    {"port", OPT_PORT, S(cfg_ca, port), 1, 65535, NULL, OPT_REQUIRED, "CMP server port"},
+    {"path", OPT_STR, S(cfg_ca, path), 0, 0, "/", 0, "HTTP path of the CMP endpoint"},
+    {"timeout_s", OPT_UINT, S(cfg_ca, timeout_s), 1, 600, "30", 0, "one whole CMP transaction"},
+    {"pbm_ref", OPT_STR, S(cfg_ca, pbm_ref), 0, 0, "", 0, "PBM reference value (senderKID) the CA gave the RA"},
+    {"pbm_secret", OPT_STR, S(cfg_ca, pbm_secret), 0, 0, "", OPT_SECRET, "PBM shared secret (with pbm_ref)"},
+    {"ra_cert", OPT_STR, S(cfg_ca, ra_cert), 0, 0, "", 0, "PEM file: the RA certificate (signature protection)"},
+    {"ra_key", OPT_STR, S(cfg_ca, ra_key), 0, 0, "", 0, "PEM file: the RA private key, unencrypted, mode 0600"},
+    {"ra_chain", OPT_STR, S(cfg_ca, ra_chain), 0, 0, "", 0, "PEM file: intermediates sent with our requests"},
+    {"srv_cert", OPT_STR, S(cfg_ca, srv_cert), 0, 0, "", 0, "PEM file: the CA's CMP signing certificate, pinned"},
+    {"srv_trust", OPT_STR, S(cfg_ca, srv_trust), 0, 0, "", 0,
+     "PEM file: trust anchors of the CA's CMP signing certificate (instead of srv_cert)"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
 const char *cfg_strerror(enum cfg_err err)
 {
     switch (err) {
@@ -548,9 +578,52 @@ static enum cfg_err load_apikeys(struct ctx *c, json_t *arr, struct cfg *cfg)
     return CFG_OK;
 }
 
+/*
+ * "ca": the lifecycle engine and its CMP connector.  What can be checked
+ * without reading files is checked here; sig_cmp_new() loads the files at
+ * start (and for --check-config).
+ */
+static enum cfg_err load_ca(struct ctx *c, json_t *obj, struct cfg_ca *ca)
+{
+    static const char *const extra[] = {"cmp", NULL};
+    json_t *cmp = json_object_get(obj, "cmp");
+    enum cfg_err rc;
+    int pbm, ra;
+
+    if (!obj)
+        return CFG_OK;
+    if ((rc = load_section(c, "ca", ca_opts, obj, ca, extra)) != CFG_OK)
+        return rc;
+    if (!cmp)
+        return fail(c, "ca", "cmp", "is required (the CA's CMP endpoint)");
+    if ((rc = load_section(c, "ca.cmp", cmp_opts, cmp, ca, NULL)) != CFG_OK)
+        return rc;
+    if (strcmp(ca->key_alg_name, "rsa2048") == 0)
+        ca->key_alg = CFG_KEY_RSA2048;
+    else if (strcmp(ca->key_alg_name, "ecp256") == 0)
+        ca->key_alg = CFG_KEY_ECP256;
+    else
+        return fail(c, "ca", "key_alg", "\"%s\" is not rsa2048 or ecp256", ca->key_alg_name);
+    pbm = ca->pbm_ref[0] || ca->pbm_secret[0];
+    ra = ca->ra_cert[0] || ca->ra_key[0];
+    if (pbm && (!ca->pbm_ref[0] || !ca->pbm_secret[0]))
+        return fail(c, "ca.cmp", ca->pbm_ref[0] ? "pbm_secret" : "pbm_ref", "is needed with the other PBM setting");
+    if (ra && (!ca->ra_cert[0] || !ca->ra_key[0]))
+        return fail(c, "ca.cmp", ca->ra_cert[0] ? "ra_key" : "ra_cert", "is needed with the other RA setting");
+    if (pbm == ra)
+        return fail(c, "ca.cmp", "", "give exactly one protection: pbm_ref + pbm_secret, or ra_cert + ra_key");
+    if (ra && !ca->srv_cert[0] && !ca->srv_trust[0])
+        return fail(c, "ca.cmp", "srv_cert", "is needed with RA protection (or srv_trust)");
+    /* A claim that ends while the CA call still runs would let a second instance enrol again. */
+    if (ca->lease_s <= ca->timeout_s)
+        return fail(c, "ca", "lease_s", "must be longer than ca.cmp.timeout_s (%u)", ca->timeout_s);
+    ca->enabled = 1;
+    return CFG_OK;
+}
+
 enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
-    static const char *const extra[] = {"redis", "carriers", "api_keys", NULL};
+    static const char *const extra[] = {"redis", "carriers", "api_keys", "ca", NULL};
     struct ctx c = {path, err, errlen};
     struct cfg *cfg = NULL;
     json_error_t jerr;
@@ -592,6 +665,8 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
     if ((rc = load_carriers(&c, json_object_get(root, "carriers"), cfg)) != CFG_OK)
         goto out;
     if ((rc = load_apikeys(&c, json_object_get(root, "api_keys"), cfg)) != CFG_OK)
+        goto out;
+    if ((rc = load_ca(&c, json_object_get(root, "ca"), &cfg->ca)) != CFG_OK)
         goto out;
     if (cfg->n_apikeys == 0) {
         rc = fail(&c, "", "api_keys", "at least one relying party key is needed");
@@ -674,6 +749,8 @@ void cfg_print_reference(void *file)
     print_opts(f, "redis", redis_opts);
     print_opts(f, "carriers[] (one per network)", carrier_opts);
     print_opts(f, "carriers[].smpp[] (one per SMSC bind)", smpp_opts);
+    print_opts(f, "ca (optional: drives enrolment requests through the SIM and the CA)", ca_opts);
+    print_opts(f, "ca.cmp (the CA's CMP endpoint, RFC 4210 / 9480)", cmp_opts);
     fprintf(f, "\n[api_keys[]] (relying parties)\n"
                "  name                     string, required\n"
                "      the relying party; it sees only its own transactions\n"

@@ -83,6 +83,35 @@ struct cfg_redis {
     unsigned connect_timeout_ms;
 };
 
+/*
+ * The CA connector and the lifecycle engine (gateway/gw_life.h): present
+ * only when the file has a "ca" section; without it enrolment requests are
+ * moved by hand as before.  The "cmp" object is signer/sig_cmp.h's
+ * configuration: PBM (pbm_ref + pbm_secret) or an RA certificate and key.
+ */
+#define CFG_KEY_RSA2048 1 /* SPKA/1 key algorithm codes */
+#define CFG_KEY_ECP256  2
+
+struct cfg_ca {
+    int enabled; /* 1 when the file has a "ca" section */
+    /* ca.cmp */
+    char server[256];
+    uint16_t port;
+    char path[256];
+    unsigned timeout_s;
+    char pbm_ref[128];
+    char pbm_secret[256]; /* secret */
+    char ra_cert[512], ra_key[512], ra_chain[512];
+    char srv_cert[512], srv_trust[512];
+    /* ca */
+    char key_alg_name[16];  /* "rsa2048" | "ecp256" */
+    int key_alg;            /* CFG_KEY_*, from key_alg_name */
+    unsigned sim_timeout_s; /* deadline of one SIM command (GENKEY, CSR, PUTCERT) */
+    unsigned tick_ms;       /* how often each instance looks for due requests */
+    unsigned lease_s;       /* a claimed request is left alone by others this long */
+    unsigned max_attempts;  /* of one step failing for a temporary reason */
+};
+
 struct cfg {
     char path[512]; /* where it was loaded from, for messages */
 
@@ -119,6 +148,8 @@ struct cfg {
 
     size_t n_apikeys;
     struct cfg_apikey *apikeys;
+
+    struct cfg_ca ca;
 };
 
 /*

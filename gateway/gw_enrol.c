@@ -14,6 +14,7 @@
 #include "gw_enrol_import.h"
 #include "gw_forms.h"
 #include "gw_http.h"
+#include "gw_life.h"
 #include "gw_util.h"
 #include "log.h"
 #include "q.h"
@@ -30,12 +31,18 @@ static const char LUA_CREATE[] = "if redis.call('SET', KEYS[1], ARGV[1], 'NX') t
                                  "end\n"
                                  "return 'EXISTS'\n";
 
-/* Compare-and-set on the revision: the state machine lives in C, the atomicity here. */
+/*
+ * Compare-and-set on the revision: the state machine lives in C, the
+ * atomicity here.  With ARGV[3] (a time in ms) the request is handed to the
+ * lifecycle engine in the same step: its id goes into the engine's index
+ * (KEYS[2]), due then.
+ */
 static const char LUA_CAS[] = "local raw = redis.call('GET', KEYS[1])\n"
                               "if not raw then return 'NOT_FOUND' end\n"
                               "local d = cjson.decode(raw)\n"
                               "if tostring(d.rev) ~= ARGV[1] then return 'CONFLICT' end\n"
                               "redis.call('SET', KEYS[1], ARGV[2])\n"
+                              "if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
                               "return 'OK'\n";
 
 /* Newest first, filtered; returns {matched, doc...}. */
@@ -290,6 +297,53 @@ static void cas_done(void *arg, enum q_err err, const struct redisReply *r)
 }
 
 /*
+ * The lifecycle engine's side of a transition (gw_life.h).  While the
+ * engine owns a request (it has "progress" and is not finished) only an
+ * abort -- failed or rejected -- may be set by hand.  With the CA connector
+ * configured, confirming a person_new, org_new, change or revoke request
+ * hands it over: doc gets its "progress" (from the call's "sim") and due the
+ * time for the engine's index.  0 to go on; -1 when answered with a refusal.
+ */
+static int engine_handover(struct op *o, json_t *doc, const char *form, const char *to, char *due, size_t duelen)
+{
+    const json_t *sim = json_object_get(o->params, "sim");
+    const char *progress_step = json_string_value(json_object_get(json_object_get(doc, "progress"), "step"));
+    int drives = o->en->cfg->ca.enabled && gw_life_drives_form(form) && strcmp(to, "confirmed") == 0;
+    char field[48], why[200];
+    enum gw_life_err err;
+    json_t *progress;
+
+    if (progress_step && strcmp(progress_step, "finished") != 0 && strcmp(to, "failed") != 0 &&
+        strcmp(to, "rejected") != 0) {
+        gw_http_error(gw_http_take(&o->h), 409, "ENGINE_OWNS_REQUEST", "to",
+                      "the lifecycle engine is moving this request (step %s); by hand only failed or rejected "
+                      "(abort) may be set",
+                      progress_step);
+        return -1;
+    }
+    if (sim && !drives) {
+        gw_http_error(gw_http_take(&o->h), 400, "INVALID_FIELD", "sim",
+                      "sim is taken only when confirming a person_new, org_new or change request with the CA "
+                      "connector configured");
+        return -1;
+    }
+    if (!drives)
+        return 0;
+    progress = gw_life_progress_new(json_object_get(doc, "request"), sim, o->en->cfg->ca.key_alg, &err, field,
+                                    sizeof(field), why, sizeof(why));
+    if (!progress) {
+        if (err == GW_LIFE_ERR_NOMEM)
+            gw_http_error(gw_http_take(&o->h), 500, "INTERNAL_ERROR", NULL, "out of memory");
+        else
+            gw_http_error(gw_http_take(&o->h), 400, "INVALID_FIELD", field, "%s", why);
+        return -1;
+    }
+    json_object_set_new(doc, "progress", progress);
+    snprintf(due, duelen, "%lld", (long long)gw_now_ms());
+    return 0;
+}
+
+/*
  * Move doc to the state in o->params: check the table, write the next
  * revision, and compare-and-set it.  0 when the CAS is under way; -1 when
  * the request has been answered with a refusal.
@@ -302,7 +356,7 @@ static int start_transition(struct op *o, json_t *doc)
     const char *from = json_string_value(json_object_get(doc, "state"));
     const char *form = json_string_value(json_object_get(json_object_get(doc, "request"), "form"));
     json_int_t rev = json_integer_value(json_object_get(doc, "rev"));
-    char now[32], who[200], expect[32];
+    char now[32], who[200], expect[32], due[32] = "";
     char *text;
 
     if (!from || !gw_enrol_transition_allowed(form, from, to)) {
@@ -314,6 +368,8 @@ static int start_transition(struct op *o, json_t *doc)
         gw_http_error(gw_http_take(&o->h), 400, "INVALID_FIELD", "note", "say why the request is %s", to);
         return -1;
     }
+    if (engine_handover(o, doc, form, to, due, sizeof(due)) != 0)
+        return -1;
     iso_now(now);
     snprintf(expect, sizeof(expect), "%lld", (long long)rev);
     snprintf(who, sizeof(who), "%s%s%.100s", o->rp, by ? ": " : "", by ? by : "");
@@ -328,7 +384,7 @@ static int start_transition(struct op *o, json_t *doc)
         return -1;
     }
     o->doc = json_incref(doc);
-    eval(o, LUA_CAS, 1, (const char *const[]){o->key, expect, text}, 3, cas_done);
+    eval(o, LUA_CAS, 2, (const char *const[]){o->key, GW_LIFE_KEY_INDEX, expect, text, due, o->id}, 6, cas_done);
     free(text);
     return 0;
 }
@@ -507,8 +563,10 @@ static void handle_transition(struct gw_enrol *en, struct evhttp_request *req, c
     }
     to = json_string_value(json_object_get(body, "to"));
     if (!to || (json_object_get(body, "by") && !json_is_string(json_object_get(body, "by"))) ||
-        (json_object_get(body, "note") && !json_is_string(json_object_get(body, "note")))) {
-        gw_http_error(req, 400, "INVALID_FIELD", "to", "give {\"to\": STATE, \"by\": NAME, \"note\": TEXT}");
+        (json_object_get(body, "note") && !json_is_string(json_object_get(body, "note"))) ||
+        (json_object_get(body, "sim") && !json_is_object(json_object_get(body, "sim")))) {
+        gw_http_error(req, 400, "INVALID_FIELD", "to",
+                      "give {\"to\": STATE, \"by\": NAME, \"note\": TEXT, \"sim\": {...} when confirming}");
         json_decref(body);
         return;
     }

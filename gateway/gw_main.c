@@ -19,6 +19,7 @@
 #include "cfg.h"
 #include "gw_api.h"
 #include "gw_enrol.h"
+#include "gw_life.h"
 #include "gw_metrics.h"
 #include "gw_txn.h"
 #include "log.h"
@@ -29,6 +30,11 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: simpkid -c CONFIG [--check-config]\n"
                "       simpkid --help-config\n");
+}
+
+static void life_metrics(const void *life, struct evbuffer *out)
+{
+    gw_life_render_metrics(life, out);
 }
 
 struct stopper {
@@ -68,6 +74,7 @@ int main(int argc, char **argv)
     struct gw_engine *engine = NULL;
     struct gw_api *api = NULL;
     struct gw_enrol *enrol = NULL;
+    struct gw_life *life = NULL;
     struct gw_metrics metrics;
     struct stopper st = {0};
 
@@ -101,8 +108,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "simpkid: %s: trust_anchors: %s\n", path, err);
         goto out;
     }
+    if (cfg->ca.enabled && gw_life_check_config(cfg, trust, err, sizeof(err)) != 0) {
+        fprintf(stderr, "simpkid: %s: %s\n", path, err);
+        goto out;
+    }
     if (check_only) {
-        printf("%s: configuration is valid (%zu carrier(s), %zu API key(s))\n", path, cfg->n_carriers, cfg->n_apikeys);
+        printf("%s: configuration is valid (%zu carrier(s), %zu API key(s)%s)\n", path, cfg->n_carriers, cfg->n_apikeys,
+               cfg->ca.enabled ? ", CA connector" : "");
         rc = 0;
         goto out;
     }
@@ -121,6 +133,16 @@ int main(int argc, char **argv)
     enrol = gw_enrol_new(cfg, q);
     if (!enrol)
         goto out;
+    /* Without a "ca" section enrolment requests are moved by hand, as before. */
+    if (cfg->ca.enabled) {
+        if (gw_life_new(&(struct gw_life_deps){.cfg = cfg, .base = base, .q = q, .engine = engine, .trust = trust},
+                        &life, err, sizeof(err)) != GW_LIFE_OK) {
+            LOGP(LOG_ERR, "main", NULL, "cannot start the lifecycle engine: %s", err);
+            goto out;
+        }
+        metrics.extra = life_metrics;
+        metrics.extra_arg = life;
+    }
     api = gw_api_new(
         &(struct gw_api_deps){.cfg = cfg, .base = base, .q = q, .engine = engine, .enrol = enrol, .metrics = &metrics});
     if (!api)
@@ -142,8 +164,9 @@ out:
     /* Order matters: the API first (answers waiters), then Redis (its
      * callbacks fire with Q_ERR_AGAIN while the engine still exists), then links. */
     gw_api_free(api);
-    q_free(q); /* before enrol: its pending calls are answered (dropped) here */
+    q_free(q); /* before enrol and life: their pending calls are answered (dropped) here */
     gw_enrol_free(enrol);
+    gw_life_free(life); /* joins the CMP worker; an unfinished step resumes after its lease */
     gw_engine_free(engine);
     if (sigterm)
         event_free(sigterm);

@@ -19,6 +19,8 @@ void gw_metrics_render(const struct gw_metrics *m, struct evbuffer *out)
     for (int i = 0; i < GW_M_COUNT; i++)
         evbuffer_add_printf(out, "# HELP simpki_%s %s\n# TYPE simpki_%s counter\nsimpki_%s %" PRIu64 "\n", names[i],
                             helps[i], names[i], names[i], m->c[i]);
+    if (m->extra)
+        m->extra(m->extra_arg, out);
 }
 
 void gw_metrics_gauge(struct evbuffer *out, const char *name, const char *help, const char *labels, double v)

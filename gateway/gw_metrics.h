@@ -44,6 +44,12 @@ enum gw_counter {
 
 struct gw_metrics {
     uint64_t c[GW_M_COUNT];
+    /*
+     * Optional: a module with labelled series of its own (gw_life) appends
+     * them after the counters.  Set once at start, on the loop thread.
+     */
+    void (*extra)(const void *arg, struct evbuffer *out);
+    const void *extra_arg;
 };
 
 static inline void gw_metrics_inc(struct gw_metrics *m, enum gw_counter id)

@@ -1,0 +1,1596 @@
+/* gw_life.c - see gw_life.h. */
+#include "gw_life.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "gw_enrol_import.h"
+#include "gw_forms.h"
+#include "gw_metrics.h"
+#include "gw_txn.h"
+#include "gw_util.h"
+#include "gw_valid.h"
+#include "log.h"
+#include "q.h"
+#include "sig.h"
+
+#define KEY_PREFIX     GW_ENROL_KEY_PREFIX
+#define CLAIM_MAX      16   /* requests taken per tick */
+#define POLL_MS        1000 /* how often a pending SIM command is looked at */
+#define BACKOFF_MAX_MS (300 * 1000)
+#define ENGINE_BY      "simpki"
+#define SIM_RP         "enrol"
+
+/* ---- Redis scripts ------------------------------------------------------ */
+
+/* Take due ids, move each a lease ahead (the claim), return their documents. */
+static const char LUA_CLAIM[] = "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, "
+                                "tonumber(ARGV[3]))\n"
+                                "local out = {}\n"
+                                "for _, id in ipairs(ids) do\n"
+                                "  local raw = redis.call('GET', ARGV[4] .. id)\n"
+                                "  if raw then\n"
+                                "    redis.call('ZADD', KEYS[1], ARGV[2], id)\n"
+                                "    out[#out + 1] = raw\n"
+                                "  else\n"
+                                "    redis.call('ZREM', KEYS[1], id)\n"
+                                "  end\n"
+                                "end\n"
+                                "return out\n";
+
+/* Write the next revision if nobody else did, and set (or drop) the next look. */
+static const char LUA_SAVE[] = "local raw = redis.call('GET', KEYS[1])\n"
+                               "if not raw then redis.call('ZREM', KEYS[2], ARGV[4]) return 'NOT_FOUND' end\n"
+                               "if tostring(cjson.decode(raw).rev) ~= ARGV[1] then return 'CONFLICT' end\n"
+                               "redis.call('SET', KEYS[1], ARGV[2])\n"
+                               "if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
+                               "else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
+                               "return 'OK'\n";
+
+/* A new SIM for the number: the OTA counter, busy marker and pin stay. */
+static const char LUA_REGISTER[] = "redis.call('HSET', KEYS[1], 'msisdn', ARGV[1], 'net', ARGV[2], 'iccid', ARGV[3], "
+                                   "'kv', ARGV[4], 'status', 'enrolling')\n"
+                                   "redis.call('HDEL', KEYS[1], 'cert')\n"
+                                   "return 'OK'\n";
+
+/*
+ * The new certificate in service.  As q_sync_sub_put: a pinned subscriber
+ * gets repin, so its next signature may pin the new certificate.
+ */
+static const char LUA_ACTIVATE[] = "if redis.call('EXISTS', KEYS[1]) == 0 then return 'NOT_FOUND' end\n"
+                                   "if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'iccid', ARGV[1], 'kv', ARGV[2]) "
+                                   "end\n"
+                                   "redis.call('HSET', KEYS[1], 'status', 'active', 'cert', ARGV[3])\n"
+                                   "if redis.call('HEXISTS', KEYS[1], 'pin_serial') == 1 then\n"
+                                   "  redis.call('HSET', KEYS[1], 'repin', '1')\n"
+                                   "end\n"
+                                   "return 'OK'\n";
+
+/* ---- steps ------------------------------------------------------------- */
+
+enum step {
+    S_READ,
+    S_REGISTER,
+    S_GENKEY,
+    S_CSR,
+    S_CMP,
+    S_RETIRE,
+    S_PUTCERT,
+    S_ACTIVATE,
+    S_REVOKE,
+    S_DEACTIVATE,
+    S_COUNT,
+};
+
+static const char *const step_names[S_COUNT] = {"read",   "register", "genkey",   "csr",    "cmp",
+                                                "retire", "putcert",  "activate", "revoke", "deactivate"};
+
+/* Outcomes of one look at a request, for /metrics. */
+enum outcome { O_DONE, O_WAIT, O_RETRY, O_FAILED, O_LOST, O_COUNT };
+static const char *const outcome_names[O_COUNT] = {"advanced", "waiting", "retry", "failed", "dropped"};
+
+enum cmp_kind { K_ENROL, K_RENEW, K_REVOKE, K_COUNT };
+static const char *const kind_names[K_COUNT] = {"enrol", "renew", "revoke"};
+
+struct gw_life;
+
+/* One request being stepped on this instance. */
+struct job {
+    struct gw_life *l;
+    struct job *next;
+    char id[GW_ENROL_ID_LEN];
+    char key[64];
+    char msisdn[16];   /* international, from subscriber.phone */
+    char subkey[64];   /* its registry entry */
+    json_t *doc;       /* the stored document, changed in place for the save */
+    json_t *progress;  /* borrowed from doc */
+    const json_t *req; /* borrowed from doc */
+    enum gw_form_kind form;
+    enum step step;
+    json_int_t rev; /* the revision read: the save's compare-and-set */
+};
+
+/* A CMP call for the worker; results filled there, read on the loop. */
+struct cmp_work {
+    struct cmp_work *next;
+    struct job *job;
+    enum cmp_kind kind;
+    uint8_t *csr, *old; /* inputs, owned */
+    size_t csr_len, old_len;
+    enum sig_cmp_reason reason;
+    enum sig_cmp_err rc; /* outputs */
+    uint8_t *cert;       /* OPENSSL_malloc'd by sig_cmp */
+    size_t cert_len;
+    double seconds;
+    char why[256];
+};
+
+struct gw_life {
+    struct gw_life_deps d;
+    const struct cfg_ca *ca;
+    struct sig_cmp *cmp;
+    struct event *tick;
+    int claiming; /* a claim is in flight: do not start another */
+    struct job *jobs;
+
+    /* the worker: todo and done guarded by mu; everything else is the loop's */
+    pthread_t thr;
+    int thr_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct cmp_work *todo, *done;
+    int stop;
+    int pipe_rd, pipe_wr;
+    struct event *pipe_ev;
+
+    uint64_t looks[S_COUNT][O_COUNT];
+    uint64_t cmp_calls[K_COUNT], cmp_errors[K_COUNT];
+    double cmp_seconds[K_COUNT];
+};
+
+const char *gw_life_strerror(enum gw_life_err err)
+{
+    switch (err) {
+    case GW_LIFE_OK: return "ok";
+    case GW_LIFE_ERR_CONFIG: return "bad CA configuration";
+    case GW_LIFE_ERR_NOMEM: return "out of memory";
+    case GW_LIFE_ERR_THREAD: return "cannot start the CMP worker";
+    case GW_LIFE_ERR_INVALID: return "invalid request for the lifecycle engine";
+    }
+    return "unknown error";
+}
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s && *s ? s : NULL;
+}
+
+static void iso_now(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* base64 of a progress field into a new buffer; NULL when absent or not base64. */
+static uint8_t *b64_field(const json_t *o, const char *k, size_t *len)
+{
+    const char *s = jstr(o, k);
+    size_t n = s ? strlen(s) : 0;
+    uint8_t *out = n ? malloc(n) : NULL;
+    long got = out ? gw_b64_decode(s, n, out, n) : -1;
+    if (got <= 0) {
+        free(out);
+        return NULL;
+    }
+    *len = (size_t)got;
+    return out;
+}
+
+static void set_b64(json_t *o, const char *k, const uint8_t *p, size_t n)
+{
+    char *s = gw_b64_encode(p, n);
+    json_object_set_new(o, k, s ? json_string(s) : json_null());
+    free(s);
+}
+
+/* Copy at most max whole UTF-8 characters of s (a name on a 90-character SIM screen). */
+static void utf8_prefix(char *out, size_t cap, const char *s, size_t max)
+{
+    size_t i = 0;
+    for (size_t chars = 0; s && s[i] && chars < max; chars++) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        if (i + n >= cap || strnlen(s + i, n) < n)
+            break;
+        memcpy(out + i, s + i, n);
+        i += n;
+    }
+    out[i] = '\0';
+}
+
+static int serial_eq(const char *a, const char *b)
+{
+    while (*a == '0')
+        a++;
+    while (*b == '0')
+        b++;
+    return strcasecmp(a, b) == 0;
+}
+
+/* ---- pure rules -------------------------------------------------------- */
+
+int gw_life_drives_form(const char *form)
+{
+    const struct gw_form_info *fi = gw_form_lookup(form ? form : "");
+    return fi && fi->kind != GW_FORM_HANDOVER;
+}
+
+int gw_life_engine_state(const char *state)
+{
+    static const char *const owned[] = {"sent_to_ca", "issued", "installed", "done"};
+    for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+        if (state && strcmp(state, owned[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Lower-case ASCII and strip Vietnamese diacritics, so "Mất", "mat" and "MẤT" match alike. */
+static void fold(const char *in, char *out, size_t cap)
+{
+    static const struct {
+        const char *from; /* UTF-8 letters (lower and upper case) that fold to `to` */
+        char to;
+    } map[] = {
+        {"àáảãạăằắẳẵặâầấẩẫậÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬ", 'a'},
+        {"èéẻẽẹêềếểễệÈÉẺẼẸÊỀẾỂỄỆ", 'e'},
+        {"ìíỉĩịÌÍỈĨỊ", 'i'},
+        {"òóỏõọôồốổỗộơờớởỡợÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢ", 'o'},
+        {"ùúủũụưừứửữựÙÚỦŨỤƯỪỨỬỮỰ", 'u'},
+        {"ỳýỷỹỵỲÝỶỸỴ", 'y'},
+        {"đĐ", 'd'},
+    };
+    size_t o = 0;
+    while (*in && o + 1 < cap) {
+        unsigned char c = (unsigned char)*in;
+        size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        char ch = c < 0x80 ? (char)(c >= 'A' && c <= 'Z' ? c + 32 : c) : ' ';
+        for (size_t m = 0; n > 1 && m < sizeof(map) / sizeof(map[0]); m++) {
+            const char *p = map[m].from;
+            for (; *p; p += ((unsigned char)*p < 0xE0 ? 2 : 3))
+                if (strncmp(p, in, n) == 0) {
+                    ch = map[m].to;
+                    break;
+                }
+            if (ch != ' ')
+                break;
+        }
+        out[o++] = ch;
+        for (size_t k = 0; k < n && *in; k++)
+            in++;
+    }
+    out[o] = '\0';
+}
+
+enum sig_cmp_reason gw_life_revoke_reason(const char *text)
+{
+    /* First match wins: a lost device matters more than the post its holder left. */
+    static const struct {
+        const char *word;
+        enum sig_cmp_reason r;
+    } rules[] = {
+        {"mat thiet bi", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"mat sim", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"that lac", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"danh cap", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"lo khoa", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"lo ma pin", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"lo pin", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"lo lot", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"xam pham", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"lost", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"stolen", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"compromise", SIG_CMP_REASON_KEY_COMPROMISE},
+        {"sap nhap", SIG_CMP_REASON_SUPERSEDED},
+        {"hop nhat", SIG_CMP_REASON_SUPERSEDED},
+        {"merge", SIG_CMP_REASON_SUPERSEDED},
+        {"thay the", SIG_CMP_REASON_SUPERSEDED},
+        {"supersede", SIG_CMP_REASON_SUPERSEDED},
+        {"chuyen cong tac", SIG_CMP_REASON_AFFILIATION_CHANGED},
+        {"ngoai khu vuc", SIG_CMP_REASON_AFFILIATION_CHANGED},
+        {"ngoai co quan nha nuoc", SIG_CMP_REASON_AFFILIATION_CHANGED},
+        {"thay doi", SIG_CMP_REASON_AFFILIATION_CHANGED},
+        {"moved", SIG_CMP_REASON_AFFILIATION_CHANGED},
+        {"affiliation", SIG_CMP_REASON_AFFILIATION_CHANGED},
+        {"thoi giu chuc vu", SIG_CMP_REASON_CESSATION_OF_OPERATION},
+        {"nghi huu", SIG_CMP_REASON_CESSATION_OF_OPERATION},
+        {"nghi viec", SIG_CMP_REASON_CESSATION_OF_OPERATION},
+        {"giai the", SIG_CMP_REASON_CESSATION_OF_OPERATION},
+        {"cham dut", SIG_CMP_REASON_CESSATION_OF_OPERATION},
+        {"left", SIG_CMP_REASON_CESSATION_OF_OPERATION},
+        {"retire", SIG_CMP_REASON_CESSATION_OF_OPERATION},
+        {"cessation", SIG_CMP_REASON_CESSATION_OF_OPERATION},
+        {"tam dung", SIG_CMP_REASON_CERTIFICATE_HOLD},
+        {"suspend", SIG_CMP_REASON_CERTIFICATE_HOLD},
+    };
+    char f[GW_VALID_INPUT_MAX + 1];
+    int named = text ? sig_cmp_reason_parse(text) : -1;
+
+    if (named >= 0) /* an RFC 5280 name; the CA-only ones are not the subscriber's to give */
+        return sig_cmp_reason_name((enum sig_cmp_reason)named) ? (enum sig_cmp_reason)named
+                                                               : SIG_CMP_REASON_UNSPECIFIED;
+    fold(text ? text : "", f, sizeof(f));
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+        if (strstr(f, rules[i].word))
+            return rules[i].r;
+    return SIG_CMP_REASON_UNSPECIFIED;
+}
+
+/* One attribute of a certificate's subject (UTF-8) into out; "" when absent. */
+static void cert_attr(const unsigned char *der, size_t len, int nid, char *out, size_t cap)
+{
+    const unsigned char *p = der;
+    X509 *x = der ? d2i_X509(NULL, &p, (long)len) : NULL;
+    X509_NAME *n = x ? X509_get_subject_name(x) : NULL;
+    int i = n ? X509_NAME_get_index_by_NID(n, nid, -1) : -1;
+    unsigned char *u = NULL;
+    int ulen = i >= 0 ? ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i))) : -1;
+
+    out[0] = '\0';
+    if (ulen > 0 && (size_t)ulen < cap) {
+        memcpy(out, u, (size_t)ulen);
+        out[ulen] = '\0';
+    }
+    OPENSSL_free(u);
+    X509_free(x);
+}
+
+static int subject_fail(char *why, size_t whylen, const char *field)
+{
+    snprintf(why, whylen, "%s is needed for the certificate subject", field);
+    return -1;
+}
+
+int gw_life_subject(const json_t *request, const unsigned char *fallback, size_t fallback_len,
+                    struct sig_csr_subject *out, struct gw_life_subject_buf *buf, char *why, size_t whylen)
+{
+    const json_t *sub = json_object_get(request, "subscriber"), *org = json_object_get(request, "organisation");
+    int is_org = strcmp(jstr(request, "form") ? jstr(request, "form") : "", "org_new") == 0;
+    const char *id;
+
+    memset(out, 0, sizeof(*out));
+    cert_attr(fallback, fallback_len, NID_stateOrProvinceName, buf->st, sizeof(buf->st));
+    cert_attr(fallback, fallback_len, NID_organizationName, buf->o, sizeof(buf->o));
+    cert_attr(fallback, fallback_len, NID_userId, buf->uid, sizeof(buf->uid));
+    out->province = is_org && jstr(org, "province") ? jstr(org, "province")
+                    : jstr(sub, "province")         ? jstr(sub, "province")
+                    : buf->st[0]                    ? buf->st
+                                                    : jstr(request, "place");
+    if (!out->province)
+        return subject_fail(why, whylen, "subscriber.province (or place)");
+    if (is_org) {
+        out->organisation = jstr(org, "name");
+        out->common_name = out->organisation;
+        out->email = jstr(org, "email") ? jstr(org, "email") : jstr(sub, "email");
+        out->id_kind = SIG_CSR_ID_MST;
+        out->id_number = jstr(org, "code");
+        if (!out->organisation)
+            return subject_fail(why, whylen, "organisation.name");
+        if (!out->id_number || strspn(out->id_number, "0123456789-") != strlen(out->id_number) ||
+            strlen(out->id_number) == 7) {
+            snprintf(why, whylen, "organisation.code: the certificate's UID needs a tax code (MST)");
+            return -1;
+        }
+        return 0;
+    }
+    out->common_name = jstr(sub, "full_name");
+    out->organisation = jstr(sub, "organisation") ? jstr(sub, "organisation")
+                        : buf->o[0]               ? buf->o
+                                                  : jstr(request, "unit");
+    out->email = jstr(sub, "email");
+    out->id_kind = SIG_CSR_ID_CCCD;
+    id = jstr(sub, "id_number");
+    if (!id && strncmp(buf->uid, "CCCD:", 5) == 0)
+        id = buf->uid + 5;
+    out->id_number = id;
+    if (!out->common_name)
+        return subject_fail(why, whylen, "subscriber.full_name");
+    if (!out->organisation)
+        return subject_fail(why, whylen, "subscriber.organisation (or unit)");
+    if (!id || strlen(id) != 12 || strspn(id, "0123456789") != 12) {
+        snprintf(why, whylen, "subscriber.id_number: the certificate's UID needs a 12-digit CCCD number");
+        return -1;
+    }
+    return 0;
+}
+
+static int iccid_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return (n == 19 || n == 20) && strspn(s, "0123456789") == n && strncmp(s, "89", 2) == 0;
+}
+
+static json_t *progress_fail(enum gw_life_err *err, char *field, size_t fieldlen, const char *f, char *why,
+                             size_t whylen, const char *msg)
+{
+    *err = GW_LIFE_ERR_INVALID;
+    snprintf(field, fieldlen, "%s", f);
+    snprintf(why, whylen, "%s", msg);
+    return NULL;
+}
+
+json_t *gw_life_progress_new(const json_t *request, const json_t *sim, int default_key_alg, enum gw_life_err *err,
+                             char *field, size_t fieldlen, char *why, size_t whylen)
+{
+    const struct gw_form_info *fi = gw_form_lookup(jstr(request, "form") ? jstr(request, "form") : "");
+    const char *sp = jstr(request, "sim_pki");
+    int cs = sp && strstr(sp, "/cs") != NULL, kv = 1, alg = default_key_alg;
+    const char *iccid, *key;
+    json_t *v, *p;
+
+    if (!fi || fi->kind == GW_FORM_HANDOVER)
+        return progress_fail(err, field, fieldlen, "form", why, whylen, "the engine does not drive this form");
+    if (!jstr(json_object_get(request, "subscriber"), "phone"))
+        return progress_fail(err, field, fieldlen, "subscriber.phone", why, whylen,
+                             "the engine finds the registry entry by subscriber.phone; file the request with it");
+    if (sim && !json_is_object(sim))
+        return progress_fail(err, field, fieldlen, "sim", why, whylen, "sim must be an object");
+    if (!sim && (fi->kind == GW_FORM_PERSON_NEW || fi->kind == GW_FORM_ORG_NEW || cs))
+        return progress_fail(err, field, fieldlen, "sim", why, whylen,
+                             "give the new SIM: \"sim\": {\"iccid\": ..., \"kv\": 1, \"key_alg\": ...}");
+    if (sim && fi->kind == GW_FORM_REVOKE)
+        return progress_fail(err, field, fieldlen, "sim", why, whylen, "a revocation takes no SIM");
+    json_object_foreach((json_t *)sim, key, v)
+    {
+        if (strcmp(key, "iccid") != 0 && strcmp(key, "kv") != 0 && strcmp(key, "key_alg") != 0)
+            return progress_fail(err, field, fieldlen, "sim", why, whylen, "sim takes iccid, kv and key_alg only");
+    }
+    iccid = sim ? json_string_value(json_object_get(sim, "iccid")) : NULL;
+    if (sim && !iccid_ok(iccid))
+        return progress_fail(err, field, fieldlen, "sim.iccid", why, whylen, "an ICCID is 19 or 20 digits from 89");
+    v = sim ? json_object_get(sim, "kv") : NULL;
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 15))
+        return progress_fail(err, field, fieldlen, "sim.kv", why, whylen, "the OTA key version is 1..15");
+    if (v)
+        kv = (int)json_integer_value(v);
+    v = sim ? json_object_get(sim, "key_alg") : NULL;
+    if (v && json_is_string(v) && strcmp(json_string_value(v), "rsa2048") == 0)
+        alg = CFG_KEY_RSA2048;
+    else if (v && json_is_string(v) && strcmp(json_string_value(v), "ecp256") == 0)
+        alg = CFG_KEY_ECP256;
+    else if (v)
+        return progress_fail(err, field, fieldlen, "sim.key_alg", why, whylen, "key_alg is rsa2048 or ecp256");
+    p = json_pack("{s:s, s:i}", "step", step_names[S_READ], "attempts", 0);
+    if (p && sim)
+        json_object_update_new(p, json_pack("{s:s, s:i, s:i}", "iccid", iccid, "kv", kv, "key_alg", alg));
+    *err = p ? GW_LIFE_OK : GW_LIFE_ERR_NOMEM;
+    return p;
+}
+
+/* ---- the job: read, save, reschedule, fail ------------------------------ */
+
+static void job_free(struct job *j)
+{
+    struct job **pp;
+    if (!j)
+        return;
+    for (pp = &j->l->jobs; *pp; pp = &(*pp)->next)
+        if (*pp == j) {
+            *pp = j->next;
+            break;
+        }
+    json_decref(j->doc);
+    free(j);
+}
+
+static void count(struct job *j, enum outcome o)
+{
+    j->l->looks[j->step][o]++;
+}
+
+static void eval(struct gw_life *l, const char *script, int nkeys, const char *const *args, const size_t *lens,
+                 int nargs, q_raw_cb *cb, void *arg)
+{
+    const char *argv[12];
+    size_t alen[12];
+    char nk[8];
+    int argc = 0;
+
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    argv[argc++] = "EVAL";
+    argv[argc++] = script;
+    argv[argc++] = nk;
+    for (int i = 0; i < nargs && argc < 12; i++) {
+        alen[argc] = lens ? lens[i] : strlen(args[i]);
+        argv[argc++] = args[i];
+    }
+    alen[0] = 4;
+    alen[1] = strlen(script);
+    alen[2] = strlen(nk);
+    q_command(l->d.q, argc, argv, alen, cb, arg);
+}
+
+static int reply_is(const struct redisReply *r, const char *word)
+{
+    return r && (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING) && strcmp(r->str, word) == 0;
+}
+
+static void saved(void *arg, enum q_err err, const struct redisReply *r)
+{
+    struct job *j = arg;
+    if (err != Q_OK)
+        LOGP(LOG_WARN, "life", j->id, "step %s not saved (%s): resumed after the lease", step_names[j->step],
+             q_strerror(err));
+    else if (!reply_is(r, "OK"))
+        LOGP(LOG_INFO, "life", j->id, "step %s not saved: the request changed meanwhile (aborted?)",
+             step_names[j->step]);
+    job_free(j);
+}
+
+/*
+ * Write the document's next revision with a compare-and-set: state `to`
+ * (NULL = unchanged, with a history entry by the engine), next look at
+ * due_ms (0 = finished: leave the index).
+ */
+static void job_save(struct job *j, const char *to, const char *note, int64_t due_ms)
+{
+    char now[32], rev[24], due[24] = "";
+    char *text;
+
+    iso_now(now);
+    if (to) {
+        json_object_set_new(j->doc, "state", json_string(to));
+        json_array_append_new(json_object_get(j->doc, "history"), json_pack("{s:s, s:s, s:s, s:s?}", "state", to, "at",
+                                                                            now, "by", ENGINE_BY, "note", note));
+    }
+    snprintf(rev, sizeof(rev), "%lld", (long long)j->rev);
+    json_object_set_new(j->doc, "rev", json_integer(j->rev + 1));
+    json_object_set_new(j->doc, "updated_at", json_string(now));
+    if (due_ms)
+        snprintf(due, sizeof(due), "%lld", (long long)due_ms);
+    else
+        json_object_set_new(j->progress, "step", json_string("finished"));
+    text = json_dumps(j->doc, JSON_COMPACT);
+    if (!text) {
+        job_free(j); /* out of memory: the lease brings it back */
+        return;
+    }
+    eval(j->l, LUA_SAVE, 2, (const char *const[]){j->key, GW_LIFE_KEY_INDEX, rev, text, due, j->id}, NULL, 4, saved, j);
+    free(text);
+}
+
+/* Move to step s (attempts and the SIM transaction start afresh), look again at once. */
+static void job_next(struct job *j, enum step s, const char *to, const char *note)
+{
+    count(j, O_DONE);
+    LOGP(LOG_INFO, "life", j->id, "%s done -> %s%s%s", step_names[j->step], step_names[s], to ? ", now " : "",
+         to ? to : "");
+    json_object_set_new(j->progress, "step", json_string(step_names[s]));
+    json_object_set_new(j->progress, "attempts", json_integer(0));
+    json_object_del(j->progress, "txn");
+    job_save(j, to, note, gw_now_ms());
+}
+
+static void job_done(struct job *j, const char *note)
+{
+    count(j, O_DONE);
+    LOGP(LOG_INFO, "life", j->id, "%s done: request done", step_names[j->step]);
+    json_object_del(j->progress, "txn");
+    job_save(j, "done", note, 0);
+}
+
+static void job_fail(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void job_fail(struct job *j, const char *fmt, ...)
+{
+    char why[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    count(j, O_FAILED);
+    LOGP(LOG_WARN, "life", j->id, "step %s failed: %s", step_names[j->step], why);
+    json_object_set_new(j->progress, "reason", json_string(why));
+    job_save(j, "failed", why, 0);
+}
+
+static void rescheduled(void *arg, enum q_err err, const struct redisReply *r)
+{
+    (void)err;
+    (void)r;
+    job_free(arg);
+}
+
+/* Nothing to write: only look again at due_ms (XX: an entry removed meanwhile stays removed). */
+static void job_wait(struct job *j, int64_t due_ms)
+{
+    char due[24];
+    const char *argv[6] = {"ZADD", GW_LIFE_KEY_INDEX, "XX", due, j->id};
+    size_t lens[5];
+
+    count(j, O_WAIT);
+    snprintf(due, sizeof(due), "%lld", (long long)due_ms);
+    for (int i = 0; i < 5; i++)
+        lens[i] = strlen(argv[i]);
+    q_command(j->l->d.q, 5, argv, lens, rescheduled, j);
+}
+
+/* A temporary failure: try the step again later, up to max_attempts times. */
+static void job_retry(struct job *j, const char *why)
+{
+    json_int_t a = json_integer_value(json_object_get(j->progress, "attempts")) + 1;
+    int64_t delay = 1000;
+
+    if (a >= (json_int_t)j->l->ca->max_attempts) {
+        job_fail(j, "%s (gave up after %lld attempts)", why, (long long)a);
+        return;
+    }
+    for (json_int_t i = 1; i < a && delay < BACKOFF_MAX_MS; i++)
+        delay *= 2;
+    if (delay > BACKOFF_MAX_MS)
+        delay = BACKOFF_MAX_MS;
+    count(j, O_RETRY);
+    LOGP(LOG_WARN, "life", j->id, "step %s: %s; attempt %lld in %lld ms", step_names[j->step], why, (long long)a + 1,
+         (long long)delay);
+    json_object_set_new(j->progress, "attempts", json_integer(a));
+    json_object_set_new(j->progress, "last_error", json_string(why));
+    json_object_del(j->progress, "txn");
+    job_save(j, NULL, NULL, gw_now_ms() + delay);
+}
+
+/* Redis away mid-step: drop the job; the claim's lease brings the request back. */
+static void job_lost(struct job *j, enum q_err err)
+{
+    count(j, O_LOST);
+    LOGP(LOG_WARN, "life", j->id, "step %s: storage unavailable (%s); resumed after the lease", step_names[j->step],
+         q_strerror(err));
+    job_free(j);
+}
+
+static void warn(struct job *j, const char *code, const char *msg)
+{
+    json_t *w = json_object_get(j->doc, "warnings");
+    if (!json_is_array(w)) {
+        w = json_array();
+        json_object_set_new(j->doc, "warnings", w);
+    }
+    json_array_append_new(w, json_pack("{s:s, s:s, s:s}", "field", "certificate", "error", code, "message", msg));
+    LOGP(LOG_WARN, "life", j->id, "%s: %s", code, msg);
+}
+
+/* ---- SIM steps ---------------------------------------------------------- */
+
+static void step_run(struct job *j);
+
+static void sim_started(void *arg, enum gw_err err, const struct q_txn *txn, int existed)
+{
+    struct job *j = arg;
+    char why[160];
+
+    if (err == GW_ERR_UNAVAILABLE) {
+        job_lost(j, Q_ERR_AGAIN);
+        return;
+    }
+    if (err == GW_ERR_BUSY) {
+        job_retry(j, "the SIM has another command pending");
+        return;
+    }
+    if (err != GW_OK) {
+        snprintf(why, sizeof(why), "the SIM command could not be sent: %s", gw_strerror(err));
+        job_fail(j, "%s", why);
+        return;
+    }
+    LOGP(LOG_INFO, "life", j->id, "%s: SIM command %s %s", step_names[j->step], txn->id, existed ? "found" : "sent");
+    json_object_set_new(j->progress, "txn", json_string(txn->id));
+    count(j, O_WAIT);
+    job_save(j, NULL, NULL, gw_now_ms() + POLL_MS);
+}
+
+static void sim_start(struct job *j, int op, const uint8_t *data, size_t len, const char *text)
+{
+    char idem[96];
+    const json_t *alg = json_object_get(j->progress, "key_alg");
+    struct gw_sim_req r = {
+        .rp = SIM_RP,
+        .msisdn = j->msisdn,
+        .idem_key = idem,
+        .client_ref = j->id,
+        .op = op,
+        .key_alg = (uint8_t)(alg ? json_integer_value(alg) : j->l->ca->key_alg),
+        .display_text = text,
+        .timeout_s = (int)j->l->ca->sim_timeout_s,
+    };
+    snprintf(idem, sizeof(idem), "%s:%s:%lld", j->id, step_names[j->step],
+             (long long)json_integer_value(json_object_get(j->progress, "attempts")));
+    if (op == Q_OP_CSR) {
+        r.digest = data;
+        r.digest_len = len;
+    } else if (op == Q_OP_PUTCERT) {
+        r.cert = data;
+        r.cert_len = len;
+    }
+    gw_txn_start_sim(j->l->d.engine, &r, sim_started, j);
+}
+
+/* SIM refusals worth a fresh command: nobody said no, the message just did not get through. */
+static int sim_result_temporary(const char *result)
+{
+    static const char *const again[] = {"EXPIRED", "DELIVERY_ERROR", "OTA_ERROR", "INTERNAL_ERROR"};
+    for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++)
+        if (strcmp(result, again[i]) == 0)
+            return 1;
+    return 0;
+}
+
+typedef void sim_done_fn(struct job *j, const struct q_txn *txn);
+
+struct sim_poll {
+    struct job *j;
+    sim_done_fn *done;
+};
+
+static void sim_got(void *arg, enum q_err err, const struct q_txn *txn)
+{
+    struct sim_poll *p = arg;
+    struct job *j = p->j;
+    sim_done_fn *done = p->done;
+    char why[256];
+
+    free(p);
+    if (err == Q_ERR_NOT_FOUND) {
+        job_retry(j, "the SIM command is no longer stored");
+        return;
+    }
+    if (err != Q_OK) {
+        job_lost(j, err);
+        return;
+    }
+    if (txn->state == Q_PENDING) {
+        job_wait(j, gw_now_ms() + POLL_MS);
+        return;
+    }
+    if (txn->state == Q_COMPLETED && strcmp(txn->result, "OK") == 0) {
+        done(j, txn);
+        return;
+    }
+    snprintf(why, sizeof(why), "the SIM answered %s%s%s", txn->result, txn->detail[0] ? ": " : "", txn->detail);
+    if (sim_result_temporary(txn->result))
+        job_retry(j, why);
+    else
+        job_fail(j, "%s", why);
+}
+
+/* A SIM step: send its command once, then look at it until it finishes. */
+static void sim_step(struct job *j, int op, const uint8_t *data, size_t len, const char *text, sim_done_fn *done)
+{
+    const char *txn = jstr(j->progress, "txn");
+    struct sim_poll *p;
+
+    if (!txn) {
+        sim_start(j, op, data, len, text);
+        return;
+    }
+    p = malloc(sizeof(*p));
+    if (!p) {
+        job_free(j);
+        return;
+    }
+    p->j = j;
+    p->done = done;
+    q_txn_get(j->l->d.q, txn, sim_got, p);
+}
+
+static void display_text(struct job *j, const char *what, char *out, size_t cap)
+{
+    char name[200];
+    utf8_prefix(name, sizeof(name), jstr(json_object_get(j->req, "subscriber"), "full_name"), 36);
+    snprintf(out, cap, "%s %s? Nhập PIN để đồng ý", what, name);
+}
+
+static void genkey_done(struct job *j, const struct q_txn *txn)
+{
+    const unsigned char *p = txn->signature;
+    EVP_PKEY *k = d2i_PUBKEY(NULL, &p, (long)txn->sig_len);
+    int want = (int)json_integer_value(json_object_get(j->progress, "key_alg"));
+    int ok = k && p == txn->signature + txn->sig_len &&
+             (want == CFG_KEY_ECP256 ? EVP_PKEY_base_id(k) == EVP_PKEY_EC && EVP_PKEY_bits(k) == 256
+                                     : EVP_PKEY_base_id(k) == EVP_PKEY_RSA && EVP_PKEY_bits(k) == 2048);
+    EVP_PKEY_free(k);
+    if (!ok) {
+        job_fail(j, "the SIM answered key generation with a key that is not the %s asked for",
+                 want == CFG_KEY_ECP256 ? "ECDSA P-256" : "RSA-2048");
+        return;
+    }
+    set_b64(j->progress, "spki", txn->signature, txn->sig_len);
+    job_next(j, S_CSR, NULL, NULL);
+}
+
+static void run_genkey(struct job *j)
+{
+    char text[256];
+    display_text(j, "Tạo khóa ký số cho", text, sizeof(text));
+    sim_step(j, Q_OP_GENKEY, NULL, 0, text, genkey_done);
+}
+
+/* The request info for this request and key; the caller frees *csr. */
+static int csr_prepare(struct job *j, struct sig_csr **csr, uint8_t digest[SIG_CSR_DIGEST_LEN])
+{
+    struct sig_csr_subject subj;
+    struct gw_life_subject_buf buf;
+    size_t spki_len = 0, old_len = 0;
+    uint8_t *spki = b64_field(j->progress, "spki", &spki_len), *old = b64_field(j->progress, "old_cert", &old_len);
+    char why[256];
+    enum sig_csr_err rc = SIG_CSR_ERR_SUBJECT;
+
+    *csr = NULL;
+    if (!spki)
+        snprintf(why, sizeof(why), "no public key recorded for the request");
+    else if (gw_life_subject(j->req, old, old_len, &subj, &buf, why, sizeof(why)) == 0)
+        rc = sig_csr_prepare(&subj, spki, spki_len, csr, digest, why, sizeof(why));
+    free(spki);
+    free(old);
+    if (rc != SIG_CSR_OK) {
+        job_fail(j, "the certificate request cannot be built: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
+static void csr_done(struct job *j, const struct q_txn *txn)
+{
+    struct sig_csr *csr;
+    uint8_t digest[SIG_CSR_DIGEST_LEN], *der = NULL;
+    size_t der_len = 0;
+    char why[256];
+    enum sig_csr_err rc;
+
+    if (csr_prepare(j, &csr, digest) != 0)
+        return;
+    if (txn->digest_len != sizeof(digest) || memcmp(txn->digest, digest, sizeof(digest)) != 0) {
+        sig_csr_free(csr);
+        job_fail(j, "the SIM signed another certificate request than this one");
+        return;
+    }
+    rc = sig_csr_finish(csr, txn->signature, txn->sig_len, &der, &der_len, why, sizeof(why));
+    sig_csr_free(csr);
+    if (rc == SIG_CSR_ERR_BAD_SIGNATURE) {
+        job_fail(j, "the CSR signature does not verify with the key the SIM %s",
+                 json_object_get(j->progress, "iccid") ? "generated" : "holds (the registered certificate's)");
+        return;
+    }
+    if (rc != SIG_CSR_OK) {
+        job_fail(j, "the certificate request is not valid: %s", why);
+        return;
+    }
+    set_b64(j->progress, "csr", der, der_len);
+    OPENSSL_free(der);
+    job_next(j, S_CMP, "sent_to_ca", NULL);
+}
+
+static void run_csr(struct job *j)
+{
+    struct sig_csr *csr = NULL;
+    uint8_t digest[SIG_CSR_DIGEST_LEN];
+    char text[256];
+
+    if (jstr(j->progress, "txn")) { /* checked when the answer is in */
+        sim_step(j, Q_OP_CSR, NULL, 0, NULL, csr_done);
+        return;
+    }
+    if (csr_prepare(j, &csr, digest) != 0)
+        return;
+    sig_csr_free(csr);
+    display_text(j, "Ký yêu cầu cấp chứng thư số cho", text, sizeof(text));
+    sim_step(j, Q_OP_CSR, digest, sizeof(digest), text, csr_done);
+}
+
+static void putcert_done(struct job *j, const struct q_txn *txn)
+{
+    (void)txn;
+    job_next(j, S_ACTIVATE, "installed", NULL);
+}
+
+static void run_putcert(struct job *j)
+{
+    size_t len = 0;
+    uint8_t *cert = b64_field(j->progress, "cert", &len);
+    char msg[200];
+
+    if (!cert) {
+        job_fail(j, "no issued certificate recorded for the request");
+        return;
+    }
+    if (len > GW_LIFE_PUTCERT_MAX) {
+        snprintf(msg, sizeof(msg),
+                 "the certificate (%zu octets) is larger than an SPKA/1 PUTCERT carries (%d): "
+                 "kept in the registry only",
+                 len, GW_LIFE_PUTCERT_MAX);
+        warn(j, "CERT_NOT_ON_SIM", msg);
+        free(cert);
+        job_next(j, S_ACTIVATE, "installed", msg);
+        return;
+    }
+    sim_step(j, Q_OP_PUTCERT, cert, len, NULL, putcert_done);
+    free(cert);
+}
+
+/* ---- registry steps ----------------------------------------------------- */
+
+/* What the registry holds for the number (HGETALL), copied. */
+struct reg {
+    int found;
+    char status[16], iccid[24];
+    uint8_t *cert;
+    size_t cert_len;
+};
+
+static void reg_parse(const struct redisReply *r, struct reg *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        out->found = 1;
+        if (strcmp(k->str, "status") == 0)
+            snprintf(out->status, sizeof(out->status), "%s", v->str);
+        else if (strcmp(k->str, "iccid") == 0)
+            snprintf(out->iccid, sizeof(out->iccid), "%s", v->str);
+        else if (strcmp(k->str, "cert") == 0 && v->len > 0 && (out->cert = malloc(v->len)) != NULL) {
+            memcpy(out->cert, v->str, v->len);
+            out->cert_len = v->len;
+        }
+    }
+}
+
+/* 0 when the request's certificate.serial (if any) is the registered certificate's. */
+static int serial_matches(struct job *j, const struct reg *g)
+{
+    const char *want = jstr(json_object_get(j->req, "certificate"), "serial");
+    struct sig_cert_info ci;
+
+    if (sig_cert_info(g->cert, g->cert_len, &ci) != SIG_OK) {
+        job_fail(j, "the registered certificate does not parse");
+        return -1;
+    }
+    if (want && !serial_eq(want, ci.serial_hex)) {
+        job_fail(j, "certificate.serial is not the number's registered certificate (registered serial %s)",
+                 ci.serial_hex);
+        return -1;
+    }
+    return 0;
+}
+
+static void spki_of_cert(json_t *progress, const uint8_t *cert, size_t len)
+{
+    const unsigned char *p = cert;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    unsigned char *der = NULL;
+    int n = x ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der) : -1;
+    if (n > 0)
+        set_b64(progress, "spki", der, (size_t)n);
+    OPENSSL_free(der);
+    X509_free(x);
+}
+
+/* What to do with the number's registry entry, per form. */
+static void read_decide(struct job *j, struct reg *g)
+{
+    const char *sp = jstr(j->req, "sim_pki");
+    int cs = sp && strstr(sp, "/cs") != NULL, new_sim = json_object_get(j->progress, "iccid") != NULL;
+    int active_cert = g->found && strcmp(g->status, "active") == 0 && g->cert_len > 0;
+
+    if (j->form == GW_FORM_PERSON_NEW || j->form == GW_FORM_ORG_NEW) {
+        if (active_cert && !cs) {
+            job_fail(j,
+                     "the number already has an active certificate; file it as %s/cs to move it onto the new SIM, "
+                     "or a change request (Mẫu 07)",
+                     sp ? sp : "<carrier>");
+            return;
+        }
+    } else if (!g->cert_len) {
+        job_fail(j, "the number has no registered certificate to %s",
+                 j->form == GW_FORM_REVOKE ? "revoke" : "renew or change");
+        return;
+    } else if (serial_matches(j, g) != 0) {
+        return;
+    }
+    if (g->found && g->iccid[0])
+        json_object_set_new(j->progress, "old_iccid", json_string(g->iccid));
+    if (g->cert_len)
+        set_b64(j->progress, "old_cert", g->cert, g->cert_len);
+    if (j->form == GW_FORM_REVOKE)
+        job_next(j, S_REVOKE, "sent_to_ca", NULL);
+    else if (new_sim)
+        job_next(j, S_REGISTER, NULL, NULL);
+    else {
+        spki_of_cert(j->progress, g->cert, g->cert_len);
+        job_next(j, S_CSR, NULL, NULL);
+    }
+}
+
+static void read_got(void *arg, enum q_err err, const struct redisReply *r)
+{
+    struct job *j = arg;
+    struct reg g;
+
+    if (err != Q_OK) {
+        job_lost(j, err);
+        return;
+    }
+    reg_parse(r, &g);
+    read_decide(j, &g);
+    free(g.cert);
+}
+
+static void run_read(struct job *j)
+{
+    const char *argv[2] = {"HGETALL", j->subkey};
+    size_t lens[2] = {7, strlen(j->subkey)};
+    q_command(j->l->d.q, 2, argv, lens, read_got, j);
+}
+
+static void registered(void *arg, enum q_err err, const struct redisReply *r)
+{
+    struct job *j = arg;
+    if (err != Q_OK) {
+        job_lost(j, err);
+        return;
+    }
+    if (!reply_is(r, "OK")) {
+        job_fail(j, "the registry entry could not be written");
+        return;
+    }
+    if (j->step == S_REGISTER)
+        job_next(j, S_GENKEY, NULL, NULL);
+    else
+        job_done(j, NULL); /* S_ACTIVATE */
+}
+
+static void run_register(struct job *j)
+{
+    struct gw_valid_simpki sp;
+    struct gw_valid_err e;
+    char net[8], kv[8];
+    const char *iccid = jstr(j->progress, "iccid");
+
+    if (gw_valid_simpki(NULL, jstr(j->req, "sim_pki") ? jstr(j->req, "sim_pki") : "", &sp, &e) != GW_VALID_OK)
+        sp.net = CAR_NET_NONE;
+    snprintf(net, sizeof(net), "%d", (int)sp.net);
+    snprintf(kv, sizeof(kv), "%lld", (long long)json_integer_value(json_object_get(j->progress, "kv")));
+    eval(j->l, LUA_REGISTER, 1, (const char *const[]){j->subkey, j->msisdn, net, iccid ? iccid : "", kv}, NULL, 5,
+         registered, j);
+}
+
+static void run_activate(struct job *j)
+{
+    size_t len = 0;
+    uint8_t *cert = b64_field(j->progress, "cert", &len);
+    const char *iccid = jstr(j->progress, "iccid");
+    char kv[8];
+
+    if (!cert) {
+        job_fail(j, "no issued certificate recorded for the request");
+        return;
+    }
+    snprintf(kv, sizeof(kv), "%lld", (long long)json_integer_value(json_object_get(j->progress, "kv")));
+    eval(j->l, LUA_ACTIVATE, 1, (const char *const[]){j->subkey, iccid ? iccid : "", kv, (const char *)cert},
+         (const size_t[]){strlen(j->subkey), iccid ? strlen(iccid) : 0, strlen(kv), len}, 4, registered, j);
+    free(cert);
+}
+
+/* HSET answers an integer, not a word: anything but an error will do. */
+static void deactivated(void *arg, enum q_err err, const struct redisReply *r)
+{
+    struct job *j = arg;
+    (void)r;
+    if (err != Q_OK) {
+        job_lost(j, err);
+        return;
+    }
+    job_done(j, NULL);
+}
+
+/* The record stays, so the number's history can still be read. */
+static void run_deactivate(struct job *j)
+{
+    const char *argv[4] = {"HSET", j->subkey, "status", "revoked"};
+    size_t lens[4] = {4, strlen(j->subkey), 6, 7};
+    q_command(j->l->d.q, 4, argv, lens, deactivated, j);
+}
+
+/* ---- the worker: CMP calls off the loop --------------------------------- */
+
+static void *worker_main(void *arg)
+{
+    struct gw_life *l = arg;
+    struct timespec t0, t1;
+
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        struct cmp_work *w;
+        while (!l->todo && !l->stop)
+            pthread_cond_wait(&l->cv, &l->mu);
+        if (l->stop)
+            break;
+        w = l->todo;
+        l->todo = w->next;
+        pthread_mutex_unlock(&l->mu);
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (w->kind == K_ENROL)
+            w->rc = sig_cmp_enrol(l->cmp, w->csr, w->csr_len, &w->cert, &w->cert_len, w->why, sizeof(w->why));
+        else if (w->kind == K_RENEW)
+            w->rc = sig_cmp_renew(l->cmp, w->csr, w->csr_len, w->old, w->old_len, &w->cert, &w->cert_len, w->why,
+                                  sizeof(w->why));
+        else
+            w->rc = sig_cmp_revoke(l->cmp, w->old, w->old_len, w->reason, w->why, sizeof(w->why));
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        w->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+        pthread_mutex_lock(&l->mu);
+        w->next = l->done;
+        l->done = w;
+        /* One byte wakes the loop; a full pipe already means "look". */
+        if (write(l->pipe_wr, "x", 1) < 0 && errno != EAGAIN)
+            LOGP(LOG_ERR, "life", NULL, "cannot wake the event loop: %s", strerror(errno));
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+static void work_free(struct cmp_work *w)
+{
+    if (!w)
+        return;
+    free(w->csr);
+    free(w->old);
+    OPENSSL_free(w->cert);
+    free(w);
+}
+
+typedef void cmp_done_fn(struct job *j, struct cmp_work *w);
+
+static void cmp_post(struct job *j, enum cmp_kind kind, const char *old_field, enum sig_cmp_reason reason)
+{
+    struct gw_life *l = j->l;
+    struct cmp_work *w = calloc(1, sizeof(*w));
+
+    if (!w) {
+        job_free(j);
+        return;
+    }
+    w->job = j;
+    w->kind = kind;
+    w->reason = reason;
+    if (kind != K_REVOKE)
+        w->csr = b64_field(j->progress, "csr", &w->csr_len);
+    if (old_field)
+        w->old = b64_field(j->progress, old_field, &w->old_len);
+    if ((kind != K_REVOKE && !w->csr) || (old_field && !w->old)) {
+        work_free(w);
+        job_fail(j, "the %s to send to the CA is not recorded", kind == K_REVOKE ? "certificate" : "request");
+        return;
+    }
+    LOGP(LOG_INFO, "life", j->id, "%s: CMP %s sent to the CA", step_names[j->step], kind_names[kind]);
+    pthread_mutex_lock(&l->mu);
+    w->next = NULL;
+    {
+        struct cmp_work **pp = &l->todo;
+        while (*pp)
+            pp = &(*pp)->next;
+        *pp = w;
+    }
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* The issued certificate: progress.cert and the visible "result". */
+static void issued(struct job *j, const uint8_t *cert, size_t len)
+{
+    struct sig_cert_info ci;
+    const unsigned char *p = cert;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    BIO *b = BIO_new(BIO_s_mem());
+    char na[32], *pem = NULL;
+    long pemlen = 0;
+    struct tm tm;
+    int retire = json_object_get(j->progress, "old_cert") != NULL;
+
+    if (!x || !b || !PEM_write_bio_X509(b, x) || sig_cert_info(cert, len, &ci) != SIG_OK) {
+        X509_free(x);
+        BIO_free(b);
+        job_fail(j, "the CA's certificate could not be read back");
+        return;
+    }
+    pemlen = BIO_get_mem_data(b, &pem);
+    gmtime_r(&ci.not_after, &tm);
+    strftime(na, sizeof(na), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    set_b64(j->progress, "cert", cert, len);
+    json_object_set_new(j->doc, "result",
+                        json_pack("{s:s, s:s, s:s, s:s, s:s%}", "serial", ci.serial_hex, "not_after", na, "subject",
+                                  ci.subject, "issuer", ci.issuer, "certificate", pem, (size_t)pemlen));
+    X509_free(x);
+    BIO_free(b);
+    job_next(j, retire ? S_RETIRE : S_PUTCERT, "issued", NULL);
+}
+
+static void cmp_result(struct job *j, struct cmp_work *w)
+{
+    char why[320];
+
+    snprintf(why, sizeof(why), "%s: %s", sig_cmp_strerror(w->rc), w->why);
+    if (w->rc != SIG_CMP_OK && sig_cmp_err_is_temporary(w->rc)) {
+        if (j->step == S_RETIRE &&
+            json_integer_value(json_object_get(j->progress, "attempts")) + 1 >= (json_int_t)j->l->ca->max_attempts)
+            goto retire_anyway;
+        job_retry(j, why);
+        return;
+    }
+    switch (j->step) {
+    case S_CMP:
+        if (w->rc == SIG_CMP_OK)
+            issued(j, w->cert, w->cert_len);
+        else if (w->rc == SIG_CMP_ERR_WRONG_KEY)
+            job_fail(j, "the CA answered a certificate for another key; nothing installed (%s)", w->why);
+        else
+            job_fail(j, "the CA did not issue the certificate: %s", why);
+        return;
+    case S_RETIRE:
+        if (w->rc == SIG_CMP_OK) {
+            json_object_set_new(j->progress, "old_revoked", json_string("superseded"));
+            job_next(j, S_PUTCERT, NULL, NULL);
+            return;
+        }
+    retire_anyway:
+        /* The new certificate is issued: a refusal to revoke the old one is for the operator, not a failure. */
+        warn(j, "OLD_CERT_NOT_REVOKED", why);
+        job_next(j, S_PUTCERT, NULL, NULL);
+        return;
+    default: /* S_REVOKE */
+        if (w->rc == SIG_CMP_OK) {
+            json_object_set_new(j->progress, "revoked_reason", json_string(sig_cmp_reason_name(w->reason)));
+            job_next(j, S_DEACTIVATE, NULL, NULL);
+        } else {
+            job_fail(j, "the CA did not revoke the certificate: %s", why);
+        }
+        return;
+    }
+}
+
+/* The loop side of the pipe: hand every finished call back to its job. */
+static void on_pipe(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_life *l = arg;
+    struct cmp_work *w, *next;
+    char buf[64];
+
+    (void)what;
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    pthread_mutex_lock(&l->mu);
+    w = l->done;
+    l->done = NULL;
+    pthread_mutex_unlock(&l->mu);
+    for (; w; w = next) {
+        next = w->next;
+        l->cmp_calls[w->kind]++;
+        l->cmp_seconds[w->kind] += w->seconds;
+        if (w->rc != SIG_CMP_OK)
+            l->cmp_errors[w->kind]++;
+        LOGP(w->rc == SIG_CMP_OK ? LOG_INFO : LOG_WARN, "life", w->job->id, "CMP %s: %s in %.2f s%s%s",
+             kind_names[w->kind], sig_cmp_strerror(w->rc), w->seconds, w->why[0] ? ": " : "", w->why);
+        cmp_result(w->job, w);
+        work_free(w);
+    }
+}
+
+static void run_cmp(struct job *j)
+{
+    int renew = j->form == GW_FORM_CHANGE && json_object_get(j->progress, "old_cert");
+    cmp_post(j, renew ? K_RENEW : K_ENROL, renew ? "old_cert" : NULL, SIG_CMP_REASON_UNSPECIFIED);
+}
+
+static void run_retire(struct job *j)
+{
+    cmp_post(j, K_REVOKE, "old_cert", SIG_CMP_REASON_SUPERSEDED);
+}
+
+static void run_revoke(struct job *j)
+{
+    cmp_post(j, K_REVOKE, "old_cert", gw_life_revoke_reason(jstr(j->req, "reason")));
+}
+
+/* ---- dispatch and the tick ---------------------------------------------- */
+
+static void step_run(struct job *j)
+{
+    static void (*const run[S_COUNT])(struct job *) = {
+        [S_READ] = run_read,       [S_REGISTER] = run_register,
+        [S_GENKEY] = run_genkey,   [S_CSR] = run_csr,
+        [S_CMP] = run_cmp,         [S_RETIRE] = run_retire,
+        [S_PUTCERT] = run_putcert, [S_ACTIVATE] = run_activate,
+        [S_REVOKE] = run_revoke,   [S_DEACTIVATE] = run_deactivate,
+    };
+    run[j->step](j);
+}
+
+static void dropped(void *arg, enum q_err err, const struct redisReply *r)
+{
+    (void)arg;
+    (void)err;
+    (void)r;
+}
+
+/* Not ours (any more): finished, aborted by an operator, or never handed over. */
+static void unindex(struct gw_life *l, const char *id)
+{
+    const char *argv[3] = {"ZREM", GW_LIFE_KEY_INDEX, id};
+    size_t lens[3] = {4, strlen(GW_LIFE_KEY_INDEX), strlen(id)};
+    q_command(l->d.q, 3, argv, lens, dropped, NULL);
+}
+
+static struct job *job_of_doc(struct gw_life *l, const char *raw, size_t len)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    const char *phone, *step, *id, *state;
+    const struct gw_form_info *fi;
+
+    if (!j)
+        return NULL;
+    j->l = l;
+    j->doc = json_loadb(raw, len, 0, NULL);
+    id = jstr(j->doc, "id");
+    state = jstr(j->doc, "state");
+    j->progress = json_object_get(j->doc, "progress");
+    j->req = json_object_get(j->doc, "request");
+    fi = gw_form_lookup(jstr(j->req, "form") ? jstr(j->req, "form") : "");
+    phone = jstr(json_object_get(j->req, "subscriber"), "phone");
+    step = jstr(j->progress, "step");
+    if (!id || strlen(id) >= sizeof(j->id)) {
+        job_free(j);
+        return NULL;
+    }
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    j->step = S_COUNT;
+    for (int s = 0; step && s < S_COUNT; s++)
+        if (strcmp(step, step_names[s]) == 0)
+            j->step = (enum step)s;
+    if (!fi || !phone || strlen(phone) != 10 || j->step == S_COUNT || !state || strcmp(state, "failed") == 0 ||
+        strcmp(state, "rejected") == 0 || strcmp(state, "done") == 0) {
+        unindex(l, j->id);
+        job_free(j);
+        return NULL;
+    }
+    j->form = fi->kind;
+    j->rev = json_integer_value(json_object_get(j->doc, "rev"));
+    snprintf(j->key, sizeof(j->key), KEY_PREFIX "%s", j->id);
+    snprintf(j->msisdn, sizeof(j->msisdn), "84%s", phone + 1);
+    snprintf(j->subkey, sizeof(j->subkey), "spk:{%u}:sub:%s", q_shard_of(j->msisdn, l->d.cfg->redis.shards), j->msisdn);
+    return j;
+}
+
+/* Already being stepped here (a step longer than the lease): leave it to that job. */
+static int job_active(const struct gw_life *l, const struct job *nj)
+{
+    for (const struct job *j = l->jobs; j; j = j->next)
+        if (strcmp(j->id, nj->id) == 0)
+            return 1;
+    return 0;
+}
+
+static void claimed(void *arg, enum q_err err, const struct redisReply *r)
+{
+    struct gw_life *l = arg;
+
+    l->claiming = 0;
+    if (err != Q_OK || !r || r->type != REDIS_REPLY_ARRAY)
+        return; /* Redis away: the next tick tries again */
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        struct job *j;
+        if (e->type != REDIS_REPLY_STRING)
+            continue;
+        j = job_of_doc(l, e->str, e->len);
+        if (!j)
+            continue;
+        if (job_active(l, j)) {
+            job_free(j);
+            continue;
+        }
+        j->next = l->jobs;
+        l->jobs = j;
+        LOGP(LOG_DEBUG, "life", j->id, "step %s", step_names[j->step]);
+        step_run(j);
+    }
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_life *l = arg;
+    char now[24], until[24], limit[8];
+    int64_t t = gw_now_ms();
+
+    (void)fd;
+    (void)what;
+    if (l->claiming || !q_connected(l->d.q))
+        return;
+    l->claiming = 1;
+    snprintf(now, sizeof(now), "%lld", (long long)t);
+    snprintf(until, sizeof(until), "%lld", (long long)(t + (int64_t)l->ca->lease_s * 1000));
+    snprintf(limit, sizeof(limit), "%d", CLAIM_MAX);
+    eval(l, LUA_CLAIM, 1, (const char *const[]){GW_LIFE_KEY_INDEX, now, until, limit, KEY_PREFIX}, NULL, 5, claimed, l);
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+static enum gw_life_err cmp_new(const struct cfg *cfg, const struct sig_trust *trust, struct sig_cmp **out, char *why,
+                                size_t whylen)
+{
+    const struct cfg_ca *ca = &cfg->ca;
+    char msg[256] = "";
+    struct sig_cmp_config c = {
+        .server = ca->server,
+        .port = ca->port,
+        .path = ca->path,
+        .timeout_s = (int)ca->timeout_s,
+        .pbm_ref = ca->pbm_ref[0] ? ca->pbm_ref : NULL,
+        .pbm_secret = ca->pbm_secret[0] ? (const uint8_t *)ca->pbm_secret : NULL,
+        .pbm_secret_len = strlen(ca->pbm_secret),
+        .ra_cert_pem = ca->ra_cert[0] ? ca->ra_cert : NULL,
+        .ra_key_pem = ca->ra_key[0] ? ca->ra_key : NULL,
+        .ra_chain_pem = ca->ra_chain[0] ? ca->ra_chain : NULL,
+        .srv_cert_pem = ca->srv_cert[0] ? ca->srv_cert : NULL,
+        .srv_trust_pem = ca->srv_trust[0] ? ca->srv_trust : NULL,
+    };
+    if (!ca->enabled) {
+        snprintf(why, whylen, "ca: not configured");
+        return GW_LIFE_ERR_CONFIG;
+    }
+    if (sig_cmp_new(&c, trust, out, msg, sizeof(msg)) != SIG_CMP_OK) {
+        snprintf(why, whylen, "ca.cmp: %s", msg);
+        return GW_LIFE_ERR_CONFIG;
+    }
+    return GW_LIFE_OK;
+}
+
+int gw_life_check_config(const struct cfg *cfg, const struct sig_trust *trust, char *why, size_t whylen)
+{
+    struct sig_cmp *c = NULL;
+    if (cmp_new(cfg, trust, &c, why, whylen) != GW_LIFE_OK)
+        return -1;
+    sig_cmp_free(c);
+    return 0;
+}
+
+enum gw_life_err gw_life_new(const struct gw_life_deps *deps, struct gw_life **out, char *why, size_t whylen)
+{
+    struct gw_life *l = calloc(1, sizeof(*l));
+    struct timeval tv;
+    int fds[2] = {-1, -1};
+    enum gw_life_err rc;
+
+    *out = NULL;
+    if (!l)
+        return GW_LIFE_ERR_NOMEM;
+    l->d = *deps;
+    l->ca = &deps->cfg->ca;
+    l->pipe_rd = l->pipe_wr = -1;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    if ((rc = cmp_new(deps->cfg, deps->trust, &l->cmp, why, whylen)) != GW_LIFE_OK)
+        goto fail;
+    rc = GW_LIFE_ERR_THREAD;
+    snprintf(why, whylen, "cannot start the CMP worker");
+    if (pipe(fds) != 0)
+        goto fail;
+    l->pipe_rd = fds[0];
+    l->pipe_wr = fds[1];
+    if (fcntl(l->pipe_rd, F_SETFL, O_NONBLOCK) != 0 || fcntl(l->pipe_wr, F_SETFL, O_NONBLOCK) != 0)
+        goto fail;
+    l->pipe_ev = event_new(deps->base, l->pipe_rd, EV_READ | EV_PERSIST, on_pipe, l);
+    l->tick = event_new(deps->base, -1, EV_PERSIST, on_tick, l);
+    tv.tv_sec = l->ca->tick_ms / 1000;
+    tv.tv_usec = (l->ca->tick_ms % 1000) * 1000;
+    if (!l->pipe_ev || !l->tick || event_add(l->pipe_ev, NULL) != 0 || event_add(l->tick, &tv) != 0)
+        goto fail;
+    if (pthread_create(&l->thr, NULL, worker_main, l) != 0)
+        goto fail;
+    l->thr_started = 1;
+    why[0] = '\0';
+    LOGP(LOG_INFO, "life", NULL, "lifecycle engine on: CA %s:%u, key %s", l->ca->server, (unsigned)l->ca->port,
+         l->ca->key_alg_name);
+    *out = l;
+    return GW_LIFE_OK;
+fail:
+    gw_life_free(l);
+    return rc;
+}
+
+void gw_life_free(struct gw_life *l)
+{
+    struct cmp_work *w, *next;
+
+    if (!l)
+        return;
+    if (l->tick)
+        event_free(l->tick);
+    if (l->thr_started) {
+        pthread_mutex_lock(&l->mu);
+        if (l->todo || l->done)
+            LOGP(LOG_INFO, "life", NULL, "stopping: CMP calls not handed back are resumed after the lease");
+        l->stop = 1;
+        pthread_cond_signal(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->thr, NULL); /* at most one call in flight, bounded by ca.cmp.timeout_s */
+    }
+    for (w = l->todo; w; w = next) {
+        next = w->next;
+        work_free(w);
+    }
+    for (w = l->done; w; w = next) {
+        next = w->next;
+        work_free(w);
+    }
+    while (l->jobs)
+        job_free(l->jobs);
+    if (l->pipe_ev)
+        event_free(l->pipe_ev);
+    if (l->pipe_rd >= 0)
+        close(l->pipe_rd);
+    if (l->pipe_wr >= 0)
+        close(l->pipe_wr);
+    sig_cmp_free(l->cmp);
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+void gw_life_render_metrics(const struct gw_life *l, struct evbuffer *out)
+{
+    char labels[96];
+
+    if (!l)
+        return;
+    evbuffer_add_printf(out, "# HELP simpki_life_steps_total looks at enrolment requests, by step and outcome\n"
+                             "# TYPE simpki_life_steps_total counter\n");
+    for (int s = 0; s < S_COUNT; s++)
+        for (int o = 0; o < O_COUNT; o++)
+            evbuffer_add_printf(out, "simpki_life_steps_total{step=\"%s\",outcome=\"%s\"} %llu\n", step_names[s],
+                                outcome_names[o], (unsigned long long)l->looks[s][o]);
+    evbuffer_add_printf(out, "# HELP simpki_cmp_calls_total CMP transactions with the CA\n"
+                             "# TYPE simpki_cmp_calls_total counter\n");
+    for (int k = 0; k < K_COUNT; k++)
+        evbuffer_add_printf(out, "simpki_cmp_calls_total{op=\"%s\"} %llu\n", kind_names[k],
+                            (unsigned long long)l->cmp_calls[k]);
+    evbuffer_add_printf(out, "# HELP simpki_cmp_errors_total CMP transactions that did not succeed\n"
+                             "# TYPE simpki_cmp_errors_total counter\n");
+    for (int k = 0; k < K_COUNT; k++)
+        evbuffer_add_printf(out, "simpki_cmp_errors_total{op=\"%s\"} %llu\n", kind_names[k],
+                            (unsigned long long)l->cmp_errors[k]);
+    evbuffer_add_printf(out, "# HELP simpki_cmp_seconds_total time spent in CMP transactions\n"
+                             "# TYPE simpki_cmp_seconds_total counter\n");
+    for (int k = 0; k < K_COUNT; k++) {
+        snprintf(labels, sizeof(labels), "simpki_cmp_seconds_total{op=\"%s\"}", kind_names[k]);
+        evbuffer_add_printf(out, "%s %.6f\n", labels, l->cmp_seconds[k]);
+    }
+}
