@@ -225,3 +225,100 @@ openssl_verify() { # json digest_b64 alg(sha256)
   openssl pkeyutl -verify -pubin -inkey "$T/v.pub" -in "$T/v.digest" -sigfile "$T/v.sig" \
     -pkeyopt "digest:$alg" >/dev/null 2>&1
 }
+
+# ---- enrolment: the cards, their PKI files, the CA ------------------------
+# The enrolment numbers of tests/sim/README.md ("Enrolment numbers"): SIMs with
+# no key whose GENKEY answers a key preset in the demo PKI, and the
+# certificates the CMP mock answers.  Paths are valid once make_demo ran.
+ENROL_PKI=$T/demo/pki
+ENROL_RSA=84960000181       # Mẫu 01, person, RSA: its certificate is too large for PUTCERT
+ENROL_EC=84960000182        # Mẫu 01, person, EC (issuing CA ca2): the whole flow
+ENROL_ORG=84910000182       # Mẫu 03, organisation, EC (ca2), UID MST:0100001825
+ENROL_CS=84900000192        # Mobifone/cs: the simulator holds the NEW SIM (EC, ca2)
+ENROL_CS_ICCID=8984010000900000192     # the new SIM's ICCID
+ENROL_CS_OLD_ICCID=8984019999900000192 # the old SIM's; not in the simulator, not in registry.json
+ENROL_WRONG_KEY=84960000201 # behaviour wrong_key: the CSR is signed with another key
+ENROL_OTHER_KEY=84910000212 # the CA answers a certificate for another key: cert_file $ENROL_OTHER_KEY other.crt.pem
+ENROL_RENEW=84960000002     # Mẫu 07 on a registered EC card: renew.crt.pem / change.crt.pem, same key, fit PUTCERT
+ENROL_REVOKE=84960000001    # Mẫu 09: its own crt.pem as the mock's rsp_cert
+export ENROL_PKI ENROL_RSA ENROL_EC ENROL_ORG ENROL_CS ENROL_CS_ICCID ENROL_CS_OLD_ICCID ENROL_WRONG_KEY \
+  ENROL_OTHER_KEY ENROL_RENEW ENROL_REVOKE
+
+# cert_file MSISDN [SUFFIX] -> the PKI file subs/MSISDN.SUFFIX (default crt.pem), e.g.
+#   cert_file $ENROL_EC                  what the mock issues for the preset key
+#   cert_file $ENROL_EC key.pem          the preset key (what GENKEY answers)
+#   cert_file $ENROL_CS old.crt.pem      the old SIM's certificate (old.key.pem its key)
+#   cert_file $ENROL_RENEW renew.crt.der the renewed certificate, DER
+cert_file() { echo "$ENROL_PKI/subs/$1.${2:-crt.pem}"; }
+
+# cs_old_registry FILE: a registry import file holding only the number's old SIM
+# (ENROL_CS on ENROL_CS_OLD_ICCID with the old certificate), for simpki-admin import.
+cs_old_registry() {
+  jq -n --arg m "$ENROL_CS" --arg i "$ENROL_CS_OLD_ICCID" --arg f "$(cert_file "$ENROL_CS" old.crt.pem)" \
+    '[{msisdn: $m, carrier: "mobifone", iccid: $i, kv: 1, cert_file: $f, status: "active"}]' >"$1"
+}
+
+# The CA: OpenSSL's CMP mock server (`openssl cmp -port`), PBM-protected, as
+# tests/signer/cmp/run_cmp_test.sh runs it.  It answers every ir/cr/p10cr/kur
+# with the one certificate it was started with, and accepts an rr for exactly
+# that certificate, so a test restarts it between cases:
+#
+#   cmp_mock_start "$(cert_file $ENROL_EC)"          # then the gateway enrols ENROL_EC
+#   cmp_mock_start "$(cert_file $ENROL_REVOKE)"      # ... revokes ENROL_REVOKE
+#   cmp_mock_start CERT -pkistatus 2 -failure 2      # extra `openssl cmp` server options
+#   cmp_mock_stop
+#
+# Always on CMP_PORT, chosen on the first start (another one when a parallel
+# test took it first) and kept, so the gateway's configuration does not change
+# between cases.  The mock binds with SO_REUSEADDR (apps/lib/http_server.c), so
+# an immediate restart on the port is fine.  It listens on every interface: no
+# -bind option in OpenSSL 3.0.  The client side: CMP_URL (host, port, path),
+# CMP_REF (senderKID), the secret as CMP_SECRET or in the file CMP_SECRET_FILE.
+# Killed on exit by cleanup; its log is $T/cmp-mock.log.
+CMP_PORT=
+CMP_PID=
+CMP_REF=simpki-ra
+CMP_SECRET=simpki-test-pbm-secret
+CMP_SECRET_FILE=$T/cmp-pbm.secret
+CMP_PATH=pkix/
+(umask 077 && printf '%s' "$CMP_SECRET" >"$CMP_SECRET_FILE")
+export CMP_REF CMP_SECRET CMP_SECRET_FILE CMP_PATH
+
+cmp_mock_start() { # CERT_FILE [extra openssl cmp options...]
+  local cert=$1 fixed=${CMP_PORT:-} tries=5 from
+  shift
+  [ -r "$cert" ] || { echo "cmp_mock_start: cannot read $cert" >&2; return 1; }
+  cmp_mock_stop
+  [ -n "$fixed" ] && tries=1
+  for _ in $(seq $tries); do
+    CMP_PORT=${fixed:-$(free_port)}
+    from=$(wc -l <"$T/cmp-mock.log" 2>/dev/null || echo 0)
+    echo "== cmp_mock_start port $CMP_PORT rsp_cert $cert $*" >>"$T/cmp-mock.log"
+    openssl cmp -port "$CMP_PORT" -max_msgs 0 -srv_ref "$CMP_REF" -srv_secret "file:$CMP_SECRET_FILE" \
+      -rsp_cert "$cert" "$@" >>"$T/cmp-mock.log" 2>&1 &
+    CMP_PID=$!
+    PIDS+=("$CMP_PID")
+    # "ACCEPT 0.0.0.0:PORT PID=..." comes after bind() and listen().
+    if wait_for 10 cmp_mock_listening "$from"; then
+      export CMP_PORT CMP_URL="http://127.0.0.1:$CMP_PORT/$CMP_PATH"
+      return 0
+    fi
+    cmp_mock_stop
+  done
+  echo "cmp_mock_start: the mock did not listen on port $CMP_PORT (see $T/cmp-mock.log)" >&2
+  return 1
+}
+# The mock running now has logged that it listens on CMP_PORT (log lines after $1).
+cmp_mock_listening() {
+  kill -0 "$CMP_PID" 2>/dev/null &&
+    tail -n +"$(($1 + 1))" "$T/cmp-mock.log" | grep -Eq "^ACCEPT .*:$CMP_PORT( |\$)"
+}
+cmp_mock_stop() {
+  local p keep=()
+  [ -n "$CMP_PID" ] || return 0
+  kill "$CMP_PID" 2>/dev/null || true
+  wait "$CMP_PID" 2>/dev/null || true
+  for p in "${PIDS[@]}"; do [ "$p" = "$CMP_PID" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+  CMP_PID=
+}
