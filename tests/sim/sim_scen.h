@@ -14,8 +14,13 @@
  *                       "behaviour":"confirm", "delay_ms":300}, ... ] }
  *
  * "key"/"cert" are relative to "pki" (or absolute) and optional: a card
- * without a key answers SIGN with NO_KEY and accepts GENKEY; the key of a
- * "no_key" subscriber is not loaded, for the same reason.  "behaviour" is
+ * without a key ("key" absent or "") answers SIGN with NO_KEY and accepts
+ * GENKEY; the key of a "no_key" subscriber is not loaded, for the same
+ * reason.  "genkey_key" (optional, same paths) is the PEM key the card's
+ * first GENKEY on key ref 0x01 answers instead of a random one
+ * (sim_card_preset_genkey), so that a CA answering one fixed certificate can
+ * certify it; behaviours apply as usual (wrong_key then signs the CSR with
+ * another key).  "behaviour" is
  * a name of sim_card.h ("confirm", "cancel", ...) or its two-digit code;
  * "delay_ms" defaults to defaults.delay_ms (5000 for "slow").  A port of 0
  * takes an ephemeral port (printed in the ready line).
