@@ -359,6 +359,9 @@ static int start_transition(struct op *o, json_t *doc)
     char now[32], who[200], expect[32], due[32] = "";
     char *text;
 
+    /* The engine's claim first: an operator is told who moves the request, whatever the table says. */
+    if (engine_handover(o, doc, form, to, due, sizeof(due)) != 0)
+        return -1;
     if (!from || !gw_enrol_transition_allowed(form, from, to)) {
         gw_http_error(gw_http_take(&o->h), 409, "TRANSITION_NOT_ALLOWED", "to", "a %s request cannot go from %s to %s",
                       form ? form : "?", from ? from : "?", to);
@@ -368,8 +371,6 @@ static int start_transition(struct op *o, json_t *doc)
         gw_http_error(gw_http_take(&o->h), 400, "INVALID_FIELD", "note", "say why the request is %s", to);
         return -1;
     }
-    if (engine_handover(o, doc, form, to, due, sizeof(due)) != 0)
-        return -1;
     iso_now(now);
     snprintf(expect, sizeof(expect), "%lld", (long long)rev);
     snprintf(who, sizeof(who), "%s%s%.100s", o->rp, by ? ": " : "", by ? by : "");

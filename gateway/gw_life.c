@@ -575,7 +575,7 @@ static void job_save(struct job *j, const char *to, const char *note, int64_t du
         job_free(j); /* out of memory: the lease brings it back */
         return;
     }
-    eval(j->l, LUA_SAVE, 2, (const char *const[]){j->key, GW_LIFE_KEY_INDEX, rev, text, due, j->id}, NULL, 4, saved, j);
+    eval(j->l, LUA_SAVE, 2, (const char *const[]){j->key, GW_LIFE_KEY_INDEX, rev, text, due, j->id}, NULL, 6, saved, j);
     free(text);
 }
 
