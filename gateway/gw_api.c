@@ -102,48 +102,56 @@ static const char *alg_name(uint8_t alg)
     return "unknown";
 }
 
-static json_t *txn_json(const struct q_txn *t)
+/*
+ * The transaction as the API shows it, written straight into a buffer (gw_json):
+ * the members and their order are what the jansson version printed.
+ */
+static int txn_json(const struct q_txn *t, struct gw_json *j)
 {
     char ts[32];
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", t->id, "state", q_state_name(t->state), "msisdn",
-                          t->msisdn, "verification_code", t->vc, "digest_alg", alg_name(t->digest_alg));
-    if (!o)
-        return NULL;
+
+    gw_json_begin(j);
+    gw_json_str(j, "id", t->id);
+    gw_json_str(j, "state", q_state_name(t->state));
+    gw_json_str(j, "msisdn", t->msisdn);
+    gw_json_str(j, "verification_code", t->vc);
+    gw_json_str(j, "digest_alg", alg_name(t->digest_alg));
     if (t->client_ref[0])
-        json_object_set_new(o, "client_ref", json_string(t->client_ref));
+        gw_json_str(j, "client_ref", t->client_ref);
     iso_time(t->created_ms, ts);
-    json_object_set_new(o, "created_at", json_string(ts));
+    gw_json_str(j, "created_at", ts);
     iso_time(t->deadline_ms, ts);
-    json_object_set_new(o, "expires_at", json_string(ts));
+    gw_json_str(j, "expires_at", ts);
     if (t->state != Q_PENDING) {
-        json_object_set_new(o, "result", json_string(t->result));
-        json_object_set_new(o, "etsi_status", json_integer(t->etsi_status));
+        gw_json_str(j, "result", t->result);
+        gw_json_int(j, "etsi_status", t->etsi_status);
         iso_time(t->finished_ms, ts);
-        json_object_set_new(o, "finished_at", json_string(ts));
+        gw_json_str(j, "finished_at", ts);
         if (t->detail[0])
-            json_object_set_new(o, "message", json_string(t->detail));
+            gw_json_str(j, "message", t->detail);
     } else {
-        json_object_set_new(o, "etsi_status", json_integer(504)); /* OUTSTANDING_TRANSACTION */
+        gw_json_int(j, "etsi_status", 504); /* OUTSTANDING_TRANSACTION */
     }
-    json_object_set_new(o, "format", json_string(t->format == Q_FORMAT_CMS ? "cms" : "raw"));
-    if (t->ocsp_len > 0) {
-        /* The evidence the certificate was not revoked (or was), as checked. */
-        char *ocsp = gw_b64_encode(t->ocsp, t->ocsp_len);
-        if (ocsp)
-            json_object_set_new(o, "ocsp_response", json_string(ocsp));
-        free(ocsp);
-    }
+    gw_json_str(j, "format", t->format == Q_FORMAT_CMS ? "cms" : "raw");
+    if (t->ocsp_len > 0) /* the evidence the certificate was not revoked (or was), as checked */
+        gw_json_b64(j, "ocsp_response", t->ocsp, t->ocsp_len);
     if (t->state == Q_COMPLETED && t->sig_len > 0) {
-        char *sig = gw_b64_encode(t->signature, t->sig_len);
-        char *cert = gw_b64_encode(t->cert, t->cert_len);
-        if (sig)
-            json_object_set_new(o, "signature", json_string(sig));
-        if (cert && t->cert_len)
-            json_object_set_new(o, "certificate", json_string(cert));
-        free(sig);
-        free(cert);
+        gw_json_b64(j, "signature", t->signature, t->sig_len);
+        if (t->cert_len)
+            gw_json_b64(j, "certificate", t->cert, t->cert_len);
     }
-    return o;
+    return gw_json_end(j);
+}
+
+/* Answer with the transaction. */
+static void send_txn(struct evhttp_request *req, int code, const struct q_txn *t)
+{
+    struct gw_json j;
+    if (txn_json(t, &j) != 0) {
+        send_error(NULL, req, 500, "INTERNAL_ERROR", NULL, "out of memory");
+        return;
+    }
+    gw_http_json_text(req, code, &j);
 }
 
 /* ---- calls and waiters ------------------------------------------------ */
@@ -205,14 +213,12 @@ static struct call *call_new(struct gw_api *api, struct evhttp_request *req, con
     return c;
 }
 
-/* Answer and free.  No-op on the request if the client is gone. */
-static void call_reply(struct call *c, int code, json_t *body)
+/* Answer with the transaction and free.  No-op on the request if the client is gone. */
+static void call_reply(struct call *c, int code, const struct q_txn *txn)
 {
     struct evhttp_request *req = call_take(c);
     if (req)
-        send_json(req, code, body);
-    else
-        json_decref(body);
+        send_txn(req, code, txn);
     call_free(c);
 }
 
@@ -248,7 +254,7 @@ static void got_txn(void *arg, enum q_err err, const struct q_txn *txn)
         return;
     }
     if (txn->state != Q_PENDING || !c->waiting || c->final) {
-        call_reply(c, 200, txn_json(txn));
+        call_reply(c, 200, txn);
         return;
     }
     if (c->refetch) {
@@ -358,7 +364,7 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
         gw_metrics_inc(api->d.metrics, GW_M_SIGN_ACCEPTED);
         snprintf(loc, sizeof(loc), "/v1/signatures/%s", txn->id);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
-        send_json(req, existed ? 200 : 202, txn_json(txn));
+        send_txn(req, existed ? 200 : 202, txn);
         return;
     case GW_ERR_BUSY:
         send_error(api, req, 409, "BUSY", NULL,
@@ -421,8 +427,11 @@ static void request_hash(const char *msisdn, uint8_t alg, const uint8_t *dg, siz
         if (format != Q_FORMAT_RAW)
             EVP_DigestUpdate(ctx, &format, 1);
         EVP_DigestFinal_ex(ctx, md, NULL);
-        for (int i = 0; i < 32; i++)
-            snprintf(out + 2 * i, 3, "%02x", md[i]);
+        for (int i = 0; i < 32; i++) {
+            out[2 * i] = "0123456789abcdef"[md[i] >> 4];
+            out[2 * i + 1] = "0123456789abcdef"[md[i] & 0xF];
+        }
+        out[64] = '\0';
     } else {
         out[0] = '\0';
     }
@@ -588,21 +597,6 @@ static void handle_metrics(struct gw_api *api, struct evhttp_request *req)
 
 /* ---- routing ---------------------------------------------------------- */
 
-/*
- * Answers are small and a keep-alive client sends the next request only
- * after reading one: with Nagle's algorithm an answer written in two pieces
- * waits for the client's delayed ACK (measured: 13 ms p50 at 100 req/s).
- */
-static void set_nodelay(struct evhttp_request *req)
-{
-    struct evhttp_connection *conn = evhttp_request_get_connection(req);
-    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-    int one = 1;
-
-    if (bev)
-        (void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
 static void route(struct evhttp_request *req, void *arg)
 {
     struct gw_api *api = arg;
@@ -611,7 +605,6 @@ static void route(struct evhttp_request *req, void *arg)
     const char *rp;
 
     gw_metrics_inc(api->d.metrics, GW_M_HTTP_REQUESTS);
-    set_nodelay(req);
     if (!path)
         path = "/";
     if (strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET) {
@@ -686,6 +679,18 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
     if (!api->listener) {
         LOGP(LOG_ERR, "http", NULL, "cannot listen on %s:%u", deps->cfg->listen_host, deps->cfg->listen_port);
         goto fail;
+    }
+    {
+        /*
+         * Answers are small and a keep-alive client sends the next request only
+         * after reading one: with Nagle's algorithm an answer written in two
+         * pieces waits for the client's delayed ACK (measured: 13 ms p50 at 100
+         * req/s).  Set on the listener, Linux copies it to every accepted
+         * socket, so it costs no system call per request (it was one
+         * setsockopt per request before).
+         */
+        int one = 1;
+        (void)setsockopt(evhttp_bound_socket_get_fd(api->listener), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     LOGP(LOG_INFO, "http", NULL, "API listening on %s:%u", deps->cfg->listen_host, deps->cfg->listen_port);
     return api;

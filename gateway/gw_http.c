@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_util.h"
+
 void gw_http_json(struct evhttp_request *req, int code, json_t *body)
 {
     struct evbuffer *out = evbuffer_new();
@@ -24,6 +26,29 @@ void gw_http_json(struct evhttp_request *req, int code, json_t *body)
     if (out)
         evbuffer_free(out);
     json_decref(body);
+}
+
+static void free_text(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+void gw_http_json_text(struct evhttp_request *req, int code, struct gw_json *j)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+
+    if (!j->buf || evbuffer_add_reference(out, j->buf, j->len, free_text, NULL) != 0) {
+        free(j->buf);
+        j->buf = NULL;
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    j->buf = NULL;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+    evhttp_send_reply(req, code, NULL, NULL);
 }
 
 void gw_http_error(struct evhttp_request *req, int code, const char *error, const char *field, const char *fmt, ...)

@@ -14,6 +14,15 @@ struct evhttp_connection;
 /* Send body (stolen: it is freed) as application/json with status code. */
 void gw_http_json(struct evhttp_request *req, int code, json_t *body);
 
+/*
+ * Send a JSON text built with gw_json (gw_util.h) with status code: the same
+ * headers as gw_http_json.  The text is handed over without a copy (j->buf
+ * belongs to libevent afterwards); after a failed gw_json_end() (j->buf NULL)
+ * a 500 is sent instead.
+ */
+struct gw_json;
+void gw_http_json_text(struct evhttp_request *req, int code, struct gw_json *j);
+
 /* {"error": error, "message": ..., "field": field (when not NULL)}. */
 void gw_http_error(struct evhttp_request *req, int code, const char *error, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
