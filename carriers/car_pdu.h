@@ -1,7 +1,12 @@
 /*
  * car_pdu.h - SMPP 3.4 PDUs: framing, hostile-input pre-checks, and safe
  * wrappers around libsmpp34, shared by the ESME (car_smpp.c) and the carrier
- * simulator (an SMSC).
+ * simulator (an SMSC).  The short-message PDUs of the hot path (submit_sm,
+ * deliver_sm and their responses: the pdu_build_* and *_decode functions
+ * below) are written and read directly, after the same pre-check, because
+ * libsmpp34 formats a debug string for every field; pdu_pack/pdu_unpack
+ * still give the libsmpp34 view of any of them (the unit test checks both
+ * agree octet for octet).
  *
  * Why a layer in front of libsmpp34: the library is convenient for the field
  * layout but cannot be handed bytes from a peer as they come:
