@@ -166,24 +166,6 @@ static int redis_unavailable(struct evhttp_request *req, enum q_err err)
     return 1;
 }
 
-static void eval(struct op *o, const char *script, int nkeys, const char *const *args, int nargs, q_raw_cb *cb)
-{
-    const char *argv[16];
-    size_t lens[16];
-    char nk[8];
-    int argc = 0;
-
-    snprintf(nk, sizeof(nk), "%d", nkeys);
-    argv[argc++] = "EVAL";
-    argv[argc++] = script;
-    argv[argc++] = nk;
-    for (int i = 0; i < nargs && argc < 16; i++)
-        argv[argc++] = args[i];
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    q_command(o->en->q, argc, argv, lens, cb, o);
-}
-
 /* A script's word: Lua strings come back as bulk strings, not status replies. */
 static int reply_is(const struct redisReply *r, const char *word)
 {
@@ -266,7 +248,7 @@ static void handle_create(struct gw_enrol *en, struct evhttp_request *req, const
     }
     snprintf(o->key, sizeof(o->key), KEY_PREFIX "%s", o->id);
     snprintf(score, sizeof(score), "%lld", (long long)gw_now_ms());
-    eval(o, LUA_CREATE, 2, (const char *const[]){o->key, KEY_INDEX, text, score, o->id}, 5, created);
+    q_eval(o->en->q, LUA_CREATE, 2, 5, (const char *const[]){o->key, KEY_INDEX, text, score, o->id}, NULL, created, o);
     free(text);
     return;
 refused:
@@ -385,7 +367,8 @@ static int start_transition(struct op *o, json_t *doc)
         return -1;
     }
     o->doc = json_incref(doc);
-    eval(o, LUA_CAS, 2, (const char *const[]){o->key, GW_LIFE_KEY_INDEX, expect, text, due, o->id}, 6, cas_done);
+    q_eval(o->en->q, LUA_CAS, 2, 6, (const char *const[]){o->key, GW_LIFE_KEY_INDEX, expect, text, due, o->id}, NULL,
+           cas_done, o);
     free(text);
     return 0;
 }
@@ -544,7 +527,8 @@ static void handle_list(struct gw_enrol *en, struct evhttp_request *req, const c
     o->what = what;
     snprintf(slimit, sizeof(slimit), "%ld", limit);
     snprintf(soffset, sizeof(soffset), "%ld", offset);
-    eval(o, LUA_LIST, 1, (const char *const[]){KEY_INDEX, unit, state, form, soffset, slimit, KEY_PREFIX}, 7, listed);
+    q_eval(o->en->q, LUA_LIST, 1, 7, (const char *const[]){KEY_INDEX, unit, state, form, soffset, slimit, KEY_PREFIX},
+           NULL, listed, o);
 out:
     evhttp_clear_headers(&params);
 }

@@ -508,28 +508,6 @@ static void count(struct job *j, enum outcome o)
     j->l->looks[j->step][o]++;
 }
 
-static void eval(struct gw_life *l, const char *script, int nkeys, const char *const *args, const size_t *lens,
-                 int nargs, q_raw_cb *cb, void *arg)
-{
-    const char *argv[12];
-    size_t alen[12];
-    char nk[8];
-    int argc = 0;
-
-    snprintf(nk, sizeof(nk), "%d", nkeys);
-    argv[argc++] = "EVAL";
-    argv[argc++] = script;
-    argv[argc++] = nk;
-    for (int i = 0; i < nargs && argc < 12; i++) {
-        alen[argc] = lens ? lens[i] : strlen(args[i]);
-        argv[argc++] = args[i];
-    }
-    alen[0] = 4;
-    alen[1] = strlen(script);
-    alen[2] = strlen(nk);
-    q_command(l->d.q, argc, argv, alen, cb, arg);
-}
-
 static int reply_is(const struct redisReply *r, const char *word)
 {
     return r && (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING) && strcmp(r->str, word) == 0;
@@ -575,7 +553,8 @@ static void job_save(struct job *j, const char *to, const char *note, int64_t du
         job_free(j); /* out of memory: the lease brings it back */
         return;
     }
-    eval(j->l, LUA_SAVE, 2, (const char *const[]){j->key, GW_LIFE_KEY_INDEX, rev, text, due, j->id}, NULL, 6, saved, j);
+    q_eval(j->l->d.q, LUA_SAVE, 2, 6, (const char *const[]){j->key, GW_LIFE_KEY_INDEX, rev, text, due, j->id}, NULL,
+           saved, j);
     free(text);
 }
 
@@ -1077,8 +1056,8 @@ static void run_register(struct job *j)
         sp.net = CAR_NET_NONE;
     snprintf(net, sizeof(net), "%d", (int)sp.net);
     snprintf(kv, sizeof(kv), "%lld", (long long)json_integer_value(json_object_get(j->progress, "kv")));
-    eval(j->l, LUA_REGISTER, 1, (const char *const[]){j->subkey, j->msisdn, net, iccid ? iccid : "", kv}, NULL, 5,
-         registered, j);
+    q_eval(j->l->d.q, LUA_REGISTER, 1, 5, (const char *const[]){j->subkey, j->msisdn, net, iccid ? iccid : "", kv},
+           NULL, registered, j);
 }
 
 static void run_activate(struct job *j)
@@ -1093,8 +1072,8 @@ static void run_activate(struct job *j)
         return;
     }
     snprintf(kv, sizeof(kv), "%lld", (long long)json_integer_value(json_object_get(j->progress, "kv")));
-    eval(j->l, LUA_ACTIVATE, 1, (const char *const[]){j->subkey, iccid ? iccid : "", kv, (const char *)cert},
-         (const size_t[]){strlen(j->subkey), iccid ? strlen(iccid) : 0, strlen(kv), len}, 4, registered, j);
+    q_eval(j->l->d.q, LUA_ACTIVATE, 1, 4, (const char *const[]){j->subkey, iccid ? iccid : "", kv, (const char *)cert},
+           (const size_t[]){strlen(j->subkey), iccid ? strlen(iccid) : 0, strlen(kv), len}, registered, j);
     free(cert);
 }
 
@@ -1438,7 +1417,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     snprintf(now, sizeof(now), "%lld", (long long)t);
     snprintf(until, sizeof(until), "%lld", (long long)(t + (int64_t)l->ca->lease_s * 1000));
     snprintf(limit, sizeof(limit), "%d", CLAIM_MAX);
-    eval(l, LUA_CLAIM, 1, (const char *const[]){GW_LIFE_KEY_INDEX, now, until, limit, KEY_PREFIX}, NULL, 5, claimed, l);
+    q_eval(l->d.q, LUA_CLAIM, 1, 5, (const char *const[]){GW_LIFE_KEY_INDEX, now, until, limit, KEY_PREFIX}, NULL,
+           claimed, l);
 }
 
 /* ---- set-up -------------------------------------------------------------- */

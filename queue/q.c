@@ -1135,3 +1135,35 @@ void q_command(struct q *q, int argc, const char *const *argv, const size_t *arg
     }
     call_submit(c);
 }
+
+/*
+ * Plain EVAL, not EVALSHA: its callers (enrolment requests, the lifecycle
+ * engine's ticks) run a few times a second at most, so sending a few KB of
+ * script and letting Redis hash it costs nothing that matters, while EVALSHA
+ * would need the body kept on every call for the NOSCRIPT retry, which
+ * on_reply only knows for our own q_scripts.
+ */
+void q_eval(struct q *q, const char *script, int numkeys, int argc, const char *const *argv, const size_t *argvlen,
+            q_raw_cb *cb, void *arg)
+{
+    struct q_call *c = call_begin(q, OP_RAW, -1);
+    enum q_err err = Q_OK;
+
+    if (!c) {
+        cb(arg, Q_ERR_NOMEM, NULL);
+        return;
+    }
+    c->cb.raw = cb;
+    c->arg = arg;
+    if (!script || numkeys < 0 || argc < numkeys || argc > MAX_ARGS - 3)
+        err = Q_ERR_INVALID;
+    if (err == Q_OK && (err = arg_str(c, "EVAL")) == Q_OK && (err = arg_str(c, script)) == Q_OK)
+        err = arg_u64(c, (uint64_t)numkeys);
+    for (int i = 0; err == Q_OK && i < argc; i++)
+        err = arg_add(c, argv[i], argvlen ? argvlen[i] : strlen(argv[i]));
+    if (err != Q_OK) {
+        call_fail(c, err);
+        return;
+    }
+    call_submit(c);
+}

@@ -507,6 +507,43 @@ static void on_cache_got(void *req, const uint8_t *value, size_t len)
         memcpy(g->v, value, len);
 }
 
+struct eval_res {
+    int n;
+    enum q_err err;
+    int type;
+    long long integer;
+    size_t elements;
+    char str[64];
+    size_t len;
+};
+
+static void on_eval(void *arg, enum q_err err, const struct redisReply *rep)
+{
+    struct eval_res *r = arg;
+    r->n++;
+    r->err = err;
+    r->type = rep ? rep->type : -1;
+    r->integer = rep ? rep->integer : 0;
+    r->elements = rep ? rep->elements : 0;
+    /* An array answer: keep its first element's string. */
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements > 0)
+        rep = rep->element[0];
+    if (rep && rep->type == REDIS_REPLY_STRING && rep->len < sizeof r->str) {
+        memcpy(r->str, rep->str, rep->len);
+        r->len = rep->len;
+    }
+}
+
+static struct eval_res do_eval(struct q *q, const char *script, int numkeys, int argc, const char *const *argv,
+                               const size_t *argvlen)
+{
+    struct eval_res r = {0};
+    q_eval(q, script, numkeys, argc, argv, argvlen, on_eval, &r);
+    CHECK_EQ_INT(r.n, 0); /* never called back from inside the call */
+    CHECK(pump(&r.n, 1, 3000));
+    return r;
+}
+
 int main(void)
 {
     struct cfg_redis cfg = {.host = "127.0.0.1", .shards = SHARDS, .connect_timeout_ms = 500};
@@ -1037,6 +1074,40 @@ int main(void)
                                &(struct q_finish){
                                    .state = Q_FAILED, .result = "USER_CANCEL", .now_ms = now, .retention_ms = 60000}),
                      Q_OK);
+    }
+
+    /* q_eval: keys and arguments (binary too), script errors mapped, bad calls refused from the loop. */
+    {
+        static const char set_get[] = "redis.call('SET', KEYS[1], ARGV[1]) "
+                                      "return {redis.call('GET', KEYS[1]), #KEYS, #ARGV}";
+        const char *argv[30];
+        struct eval_res r;
+
+        r = do_eval(q, set_get, 1, 3, (const char *const[]){"test:{1}:eval", "a\0b", "x"}, (const size_t[]){13, 3, 1});
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(r.type, REDIS_REPLY_ARRAY);
+        CHECK_EQ_INT(r.elements, 3);
+        CHECK_EQ_INT(r.len, 3);
+        CHECK_MEM(r.str, "a\0b", 3);
+        r = do_eval(q, "return #KEYS * 100 + #ARGV", 2, 5, (const char *const[]){"k1", "k2", "a", "b", "c"}, NULL);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(r.type, REDIS_REPLY_INTEGER);
+        CHECK_EQ_INT(r.integer, 203);
+        r = do_eval(q, "return 7", 0, 0, NULL, NULL);
+        CHECK_EQ_INT(r.integer, 7);
+        r = do_eval(q, "return redis.error_reply('ERR boom')", 0, 0, NULL, NULL);
+        CHECK_EQ_INT(r.err, Q_ERR_PROTO);
+        CHECK_EQ_INT(r.type, -1); /* no reply unless Q_OK */
+        r = do_eval(q, "return redis.error_reply('TRYAGAIN later')", 0, 0, NULL, NULL);
+        CHECK_EQ_INT(r.err, Q_ERR_AGAIN);
+        r = do_eval(q, "return redis.call('INCR', KEYS[1])", 1, 1, (const char *const[]){"test:{1}:eval"}, NULL);
+        CHECK_EQ_INT(r.err, Q_ERR_PROTO); /* a runtime error: the value is not an integer */
+        CHECK_EQ_INT(do_eval(q, "return 1", 2, 1, (const char *const[]){"k"}, NULL).err, Q_ERR_INVALID);
+        CHECK_EQ_INT(do_eval(q, NULL, 0, 0, NULL, NULL).err, Q_ERR_INVALID);
+        for (int i = 0; i < 30; i++)
+            argv[i] = "v";
+        CHECK_EQ_INT(do_eval(q, "return #ARGV", 0, 29, argv, NULL).integer, 29);
+        CHECK_EQ_INT(do_eval(q, "return #ARGV", 0, 30, argv, NULL).err, Q_ERR_INVALID);
     }
 
     /* q_free with a call outstanding: the callback still runs, with AGAIN. */
