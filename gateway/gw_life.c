@@ -1,4 +1,9 @@
-/* gw_life.c - see gw_life.h. */
+/*
+ * gw_life.c - see gw_life.h.  The engine: the tick and the claim, the steps
+ * against Redis and the SIM, the CMP worker thread.  What it decides without
+ * I/O (step table, subject, reasons, the confirming call's checks) is in
+ * gw_life_rules.c.
+ */
 #include "gw_life.h"
 
 #include <errno.h>
@@ -7,7 +12,6 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
-#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
@@ -15,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,23 +87,6 @@ static const char LUA_ACTIVATE[] = "if redis.call('EXISTS', KEYS[1]) == 0 then r
 
 /* ---- steps ------------------------------------------------------------- */
 
-enum step {
-    S_READ,
-    S_REGISTER,
-    S_GENKEY,
-    S_CSR,
-    S_CMP,
-    S_RETIRE,
-    S_PUTCERT,
-    S_ACTIVATE,
-    S_REVOKE,
-    S_DEACTIVATE,
-    S_COUNT,
-};
-
-static const char *const step_names[S_COUNT] = {"read",   "register", "genkey",   "csr",    "cmp",
-                                                "retire", "putcert",  "activate", "revoke", "deactivate"};
-
 /* Outcomes of one look at a request, for /metrics. */
 enum outcome { O_DONE, O_WAIT, O_RETRY, O_FAILED, O_LOST, O_COUNT };
 static const char *const outcome_names[O_COUNT] = {"advanced", "waiting", "retry", "failed", "dropped"};
@@ -122,7 +108,7 @@ struct job {
     json_t *progress;  /* borrowed from doc */
     const json_t *req; /* borrowed from doc */
     enum gw_form_kind form;
-    enum step step;
+    enum gw_life_step step;
     json_int_t rev; /* the revision read: the save's compare-and-set */
 };
 
@@ -159,22 +145,10 @@ struct gw_life {
     int pipe_rd, pipe_wr;
     struct event *pipe_ev;
 
-    uint64_t looks[S_COUNT][O_COUNT];
+    uint64_t looks[GW_LIFE_STEP_COUNT][O_COUNT];
     uint64_t cmp_calls[K_COUNT], cmp_errors[K_COUNT];
     double cmp_seconds[K_COUNT];
 };
-
-const char *gw_life_strerror(enum gw_life_err err)
-{
-    switch (err) {
-    case GW_LIFE_OK: return "ok";
-    case GW_LIFE_ERR_CONFIG: return "bad CA configuration";
-    case GW_LIFE_ERR_NOMEM: return "out of memory";
-    case GW_LIFE_ERR_THREAD: return "cannot start the CMP worker";
-    case GW_LIFE_ERR_INVALID: return "invalid request for the lifecycle engine";
-    }
-    return "unknown error";
-}
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -214,279 +188,6 @@ static void set_b64(json_t *o, const char *k, const uint8_t *p, size_t n)
     free(s);
 }
 
-/* Copy at most max whole UTF-8 characters of s (a name on a 90-character SIM screen). */
-static void utf8_prefix(char *out, size_t cap, const char *s, size_t max)
-{
-    size_t i = 0;
-    for (size_t chars = 0; s && s[i] && chars < max; chars++) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-        if (i + n >= cap || strnlen(s + i, n) < n)
-            break;
-        memcpy(out + i, s + i, n);
-        i += n;
-    }
-    out[i] = '\0';
-}
-
-static int serial_eq(const char *a, const char *b)
-{
-    while (*a == '0')
-        a++;
-    while (*b == '0')
-        b++;
-    return strcasecmp(a, b) == 0;
-}
-
-/* ---- pure rules -------------------------------------------------------- */
-
-int gw_life_drives_form(const char *form)
-{
-    const struct gw_form_info *fi = gw_form_lookup(form ? form : "");
-    return fi && fi->kind != GW_FORM_HANDOVER;
-}
-
-int gw_life_engine_state(const char *state)
-{
-    static const char *const owned[] = {"sent_to_ca", "issued", "installed", "done"};
-    for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
-        if (state && strcmp(state, owned[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Lower-case ASCII and strip Vietnamese diacritics, so "Mất", "mat" and "MẤT" match alike. */
-static void fold(const char *in, char *out, size_t cap)
-{
-    static const struct {
-        const char *from; /* UTF-8 letters (lower and upper case) that fold to `to` */
-        char to;
-    } map[] = {
-        {"àáảãạăằắẳẵặâầấẩẫậÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬ", 'a'},
-        {"èéẻẽẹêềếểễệÈÉẺẼẸÊỀẾỂỄỆ", 'e'},
-        {"ìíỉĩịÌÍỈĨỊ", 'i'},
-        {"òóỏõọôồốổỗộơờớởỡợÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢ", 'o'},
-        {"ùúủũụưừứửữựÙÚỦŨỤƯỪỨỬỮỰ", 'u'},
-        {"ỳýỷỹỵỲÝỶỸỴ", 'y'},
-        {"đĐ", 'd'},
-    };
-    size_t o = 0;
-    while (*in && o + 1 < cap) {
-        unsigned char c = (unsigned char)*in;
-        size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-        char ch = c < 0x80 ? (char)(c >= 'A' && c <= 'Z' ? c + 32 : c) : ' ';
-        for (size_t m = 0; n > 1 && m < sizeof(map) / sizeof(map[0]); m++) {
-            const char *p = map[m].from;
-            for (; *p; p += ((unsigned char)*p < 0xE0 ? 2 : 3))
-                if (strncmp(p, in, n) == 0) {
-                    ch = map[m].to;
-                    break;
-                }
-            if (ch != ' ')
-                break;
-        }
-        out[o++] = ch;
-        for (size_t k = 0; k < n && *in; k++)
-            in++;
-    }
-    out[o] = '\0';
-}
-
-enum sig_cmp_reason gw_life_revoke_reason(const char *text)
-{
-    /* First match wins: a lost device matters more than the post its holder left. */
-    static const struct {
-        const char *word;
-        enum sig_cmp_reason r;
-    } rules[] = {
-        {"mat thiet bi", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"mat sim", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"that lac", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"danh cap", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"lo khoa", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"lo ma pin", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"lo pin", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"lo lot", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"xam pham", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"lost", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"stolen", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"compromise", SIG_CMP_REASON_KEY_COMPROMISE},
-        {"sap nhap", SIG_CMP_REASON_SUPERSEDED},
-        {"hop nhat", SIG_CMP_REASON_SUPERSEDED},
-        {"merge", SIG_CMP_REASON_SUPERSEDED},
-        {"thay the", SIG_CMP_REASON_SUPERSEDED},
-        {"supersede", SIG_CMP_REASON_SUPERSEDED},
-        {"chuyen cong tac", SIG_CMP_REASON_AFFILIATION_CHANGED},
-        {"ngoai khu vuc", SIG_CMP_REASON_AFFILIATION_CHANGED},
-        {"ngoai co quan nha nuoc", SIG_CMP_REASON_AFFILIATION_CHANGED},
-        {"thay doi", SIG_CMP_REASON_AFFILIATION_CHANGED},
-        {"moved", SIG_CMP_REASON_AFFILIATION_CHANGED},
-        {"affiliation", SIG_CMP_REASON_AFFILIATION_CHANGED},
-        {"thoi giu chuc vu", SIG_CMP_REASON_CESSATION_OF_OPERATION},
-        {"nghi huu", SIG_CMP_REASON_CESSATION_OF_OPERATION},
-        {"nghi viec", SIG_CMP_REASON_CESSATION_OF_OPERATION},
-        {"giai the", SIG_CMP_REASON_CESSATION_OF_OPERATION},
-        {"cham dut", SIG_CMP_REASON_CESSATION_OF_OPERATION},
-        {"left", SIG_CMP_REASON_CESSATION_OF_OPERATION},
-        {"retire", SIG_CMP_REASON_CESSATION_OF_OPERATION},
-        {"cessation", SIG_CMP_REASON_CESSATION_OF_OPERATION},
-        {"tam dung", SIG_CMP_REASON_CERTIFICATE_HOLD},
-        {"suspend", SIG_CMP_REASON_CERTIFICATE_HOLD},
-    };
-    char f[GW_VALID_INPUT_MAX + 1];
-    int named = text ? sig_cmp_reason_parse(text) : -1;
-
-    if (named >= 0) /* an RFC 5280 name; the CA-only ones are not the subscriber's to give */
-        return sig_cmp_reason_name((enum sig_cmp_reason)named) ? (enum sig_cmp_reason)named
-                                                               : SIG_CMP_REASON_UNSPECIFIED;
-    fold(text ? text : "", f, sizeof(f));
-    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-        if (strstr(f, rules[i].word))
-            return rules[i].r;
-    return SIG_CMP_REASON_UNSPECIFIED;
-}
-
-/* One attribute of a certificate's subject (UTF-8) into out; "" when absent. */
-static void cert_attr(const unsigned char *der, size_t len, int nid, char *out, size_t cap)
-{
-    const unsigned char *p = der;
-    X509 *x = der ? d2i_X509(NULL, &p, (long)len) : NULL;
-    X509_NAME *n = x ? X509_get_subject_name(x) : NULL;
-    int i = n ? X509_NAME_get_index_by_NID(n, nid, -1) : -1;
-    unsigned char *u = NULL;
-    int ulen = i >= 0 ? ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i))) : -1;
-
-    out[0] = '\0';
-    if (ulen > 0 && (size_t)ulen < cap) {
-        memcpy(out, u, (size_t)ulen);
-        out[ulen] = '\0';
-    }
-    OPENSSL_free(u);
-    X509_free(x);
-}
-
-static int subject_fail(char *why, size_t whylen, const char *field)
-{
-    snprintf(why, whylen, "%s is needed for the certificate subject", field);
-    return -1;
-}
-
-int gw_life_subject(const json_t *request, const unsigned char *fallback, size_t fallback_len,
-                    struct sig_csr_subject *out, struct gw_life_subject_buf *buf, char *why, size_t whylen)
-{
-    const json_t *sub = json_object_get(request, "subscriber"), *org = json_object_get(request, "organisation");
-    int is_org = strcmp(jstr(request, "form") ? jstr(request, "form") : "", "org_new") == 0;
-    const char *id;
-
-    memset(out, 0, sizeof(*out));
-    cert_attr(fallback, fallback_len, NID_stateOrProvinceName, buf->st, sizeof(buf->st));
-    cert_attr(fallback, fallback_len, NID_organizationName, buf->o, sizeof(buf->o));
-    cert_attr(fallback, fallback_len, NID_userId, buf->uid, sizeof(buf->uid));
-    out->province = is_org && jstr(org, "province") ? jstr(org, "province")
-                    : jstr(sub, "province")         ? jstr(sub, "province")
-                    : buf->st[0]                    ? buf->st
-                                                    : jstr(request, "place");
-    if (!out->province)
-        return subject_fail(why, whylen, "subscriber.province (or place)");
-    if (is_org) {
-        out->organisation = jstr(org, "name");
-        out->common_name = out->organisation;
-        out->email = jstr(org, "email") ? jstr(org, "email") : jstr(sub, "email");
-        out->id_kind = SIG_CSR_ID_MST;
-        out->id_number = jstr(org, "code");
-        if (!out->organisation)
-            return subject_fail(why, whylen, "organisation.name");
-        if (!out->id_number || strspn(out->id_number, "0123456789-") != strlen(out->id_number) ||
-            strlen(out->id_number) == 7) {
-            snprintf(why, whylen, "organisation.code: the certificate's UID needs a tax code (MST)");
-            return -1;
-        }
-        return 0;
-    }
-    out->common_name = jstr(sub, "full_name");
-    out->organisation = jstr(sub, "organisation") ? jstr(sub, "organisation")
-                        : buf->o[0]               ? buf->o
-                                                  : jstr(request, "unit");
-    out->email = jstr(sub, "email");
-    out->id_kind = SIG_CSR_ID_CCCD;
-    id = jstr(sub, "id_number");
-    if (!id && strncmp(buf->uid, "CCCD:", 5) == 0)
-        id = buf->uid + 5;
-    out->id_number = id;
-    if (!out->common_name)
-        return subject_fail(why, whylen, "subscriber.full_name");
-    if (!out->organisation)
-        return subject_fail(why, whylen, "subscriber.organisation (or unit)");
-    if (!id || strlen(id) != 12 || strspn(id, "0123456789") != 12) {
-        snprintf(why, whylen, "subscriber.id_number: the certificate's UID needs a 12-digit CCCD number");
-        return -1;
-    }
-    return 0;
-}
-
-static int iccid_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    return (n == 19 || n == 20) && strspn(s, "0123456789") == n && strncmp(s, "89", 2) == 0;
-}
-
-static json_t *progress_fail(enum gw_life_err *err, char *field, size_t fieldlen, const char *f, char *why,
-                             size_t whylen, const char *msg)
-{
-    *err = GW_LIFE_ERR_INVALID;
-    snprintf(field, fieldlen, "%s", f);
-    snprintf(why, whylen, "%s", msg);
-    return NULL;
-}
-
-json_t *gw_life_progress_new(const json_t *request, const json_t *sim, int default_key_alg, enum gw_life_err *err,
-                             char *field, size_t fieldlen, char *why, size_t whylen)
-{
-    const struct gw_form_info *fi = gw_form_lookup(jstr(request, "form") ? jstr(request, "form") : "");
-    const char *sp = jstr(request, "sim_pki");
-    int cs = sp && strstr(sp, "/cs") != NULL, kv = 1, alg = default_key_alg;
-    const char *iccid, *key;
-    json_t *v, *p;
-
-    if (!fi || fi->kind == GW_FORM_HANDOVER)
-        return progress_fail(err, field, fieldlen, "form", why, whylen, "the engine does not drive this form");
-    if (!jstr(json_object_get(request, "subscriber"), "phone"))
-        return progress_fail(err, field, fieldlen, "subscriber.phone", why, whylen,
-                             "the engine finds the registry entry by subscriber.phone; file the request with it");
-    if (sim && !json_is_object(sim))
-        return progress_fail(err, field, fieldlen, "sim", why, whylen, "sim must be an object");
-    if (!sim && (fi->kind == GW_FORM_PERSON_NEW || fi->kind == GW_FORM_ORG_NEW || cs))
-        return progress_fail(err, field, fieldlen, "sim", why, whylen,
-                             "give the new SIM: \"sim\": {\"iccid\": ..., \"kv\": 1, \"key_alg\": ...}");
-    if (sim && fi->kind == GW_FORM_REVOKE)
-        return progress_fail(err, field, fieldlen, "sim", why, whylen, "a revocation takes no SIM");
-    json_object_foreach((json_t *)sim, key, v)
-    {
-        if (strcmp(key, "iccid") != 0 && strcmp(key, "kv") != 0 && strcmp(key, "key_alg") != 0)
-            return progress_fail(err, field, fieldlen, "sim", why, whylen, "sim takes iccid, kv and key_alg only");
-    }
-    iccid = sim ? json_string_value(json_object_get(sim, "iccid")) : NULL;
-    if (sim && !iccid_ok(iccid))
-        return progress_fail(err, field, fieldlen, "sim.iccid", why, whylen, "an ICCID is 19 or 20 digits from 89");
-    v = sim ? json_object_get(sim, "kv") : NULL;
-    if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 15))
-        return progress_fail(err, field, fieldlen, "sim.kv", why, whylen, "the OTA key version is 1..15");
-    if (v)
-        kv = (int)json_integer_value(v);
-    v = sim ? json_object_get(sim, "key_alg") : NULL;
-    if (v && json_is_string(v) && strcmp(json_string_value(v), "rsa2048") == 0)
-        alg = CFG_KEY_RSA2048;
-    else if (v && json_is_string(v) && strcmp(json_string_value(v), "ecp256") == 0)
-        alg = CFG_KEY_ECP256;
-    else if (v)
-        return progress_fail(err, field, fieldlen, "sim.key_alg", why, whylen, "key_alg is rsa2048 or ecp256");
-    p = json_pack("{s:s, s:i}", "step", step_names[S_READ], "attempts", 0);
-    if (p && sim)
-        json_object_update_new(p, json_pack("{s:s, s:i, s:i}", "iccid", iccid, "kv", kv, "key_alg", alg));
-    *err = p ? GW_LIFE_OK : GW_LIFE_ERR_NOMEM;
-    return p;
-}
-
 /* ---- the job: read, save, reschedule, fail ------------------------------ */
 
 static void job_free(struct job *j)
@@ -517,11 +218,11 @@ static void saved(void *arg, enum q_err err, const struct redisReply *r)
 {
     struct job *j = arg;
     if (err != Q_OK)
-        LOGP(LOG_WARN, "life", j->id, "step %s not saved (%s): resumed after the lease", step_names[j->step],
+        LOGP(LOG_WARN, "life", j->id, "step %s not saved (%s): resumed after the lease", gw_life_step_name(j->step),
              q_strerror(err));
     else if (!reply_is(r, "OK"))
         LOGP(LOG_INFO, "life", j->id, "step %s not saved: the request changed meanwhile (aborted?)",
-             step_names[j->step]);
+             gw_life_step_name(j->step));
     job_free(j);
 }
 
@@ -559,12 +260,12 @@ static void job_save(struct job *j, const char *to, const char *note, int64_t du
 }
 
 /* Move to step s (attempts and the SIM transaction start afresh), look again at once. */
-static void job_next(struct job *j, enum step s, const char *to, const char *note)
+static void job_next(struct job *j, enum gw_life_step s, const char *to, const char *note)
 {
     count(j, O_DONE);
-    LOGP(LOG_INFO, "life", j->id, "%s done -> %s%s%s", step_names[j->step], step_names[s], to ? ", now " : "",
-         to ? to : "");
-    json_object_set_new(j->progress, "step", json_string(step_names[s]));
+    LOGP(LOG_INFO, "life", j->id, "%s done -> %s%s%s", gw_life_step_name(j->step), gw_life_step_name(s),
+         to ? ", now " : "", to ? to : "");
+    json_object_set_new(j->progress, "step", json_string(gw_life_step_name(s)));
     json_object_set_new(j->progress, "attempts", json_integer(0));
     json_object_del(j->progress, "txn");
     job_save(j, to, note, gw_now_ms());
@@ -573,7 +274,7 @@ static void job_next(struct job *j, enum step s, const char *to, const char *not
 static void job_done(struct job *j, const char *note)
 {
     count(j, O_DONE);
-    LOGP(LOG_INFO, "life", j->id, "%s done: request done", step_names[j->step]);
+    LOGP(LOG_INFO, "life", j->id, "%s done: request done", gw_life_step_name(j->step));
     json_object_del(j->progress, "txn");
     job_save(j, "done", note, 0);
 }
@@ -587,7 +288,7 @@ static void job_fail(struct job *j, const char *fmt, ...)
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     count(j, O_FAILED);
-    LOGP(LOG_WARN, "life", j->id, "step %s failed: %s", step_names[j->step], why);
+    LOGP(LOG_WARN, "life", j->id, "step %s failed: %s", gw_life_step_name(j->step), why);
     json_object_set_new(j->progress, "reason", json_string(why));
     job_save(j, "failed", why, 0);
 }
@@ -628,8 +329,8 @@ static void job_retry(struct job *j, const char *why)
     if (delay > BACKOFF_MAX_MS)
         delay = BACKOFF_MAX_MS;
     count(j, O_RETRY);
-    LOGP(LOG_WARN, "life", j->id, "step %s: %s; attempt %lld in %lld ms", step_names[j->step], why, (long long)a + 1,
-         (long long)delay);
+    LOGP(LOG_WARN, "life", j->id, "step %s: %s; attempt %lld in %lld ms", gw_life_step_name(j->step), why,
+         (long long)a + 1, (long long)delay);
     json_object_set_new(j->progress, "attempts", json_integer(a));
     json_object_set_new(j->progress, "last_error", json_string(why));
     json_object_del(j->progress, "txn");
@@ -640,8 +341,8 @@ static void job_retry(struct job *j, const char *why)
 static void job_lost(struct job *j, enum q_err err)
 {
     count(j, O_LOST);
-    LOGP(LOG_WARN, "life", j->id, "step %s: storage unavailable (%s); resumed after the lease", step_names[j->step],
-         q_strerror(err));
+    LOGP(LOG_WARN, "life", j->id, "step %s: storage unavailable (%s); resumed after the lease",
+         gw_life_step_name(j->step), q_strerror(err));
     job_free(j);
 }
 
@@ -678,7 +379,8 @@ static void sim_started(void *arg, enum gw_err err, const struct q_txn *txn, int
         job_fail(j, "%s", why);
         return;
     }
-    LOGP(LOG_INFO, "life", j->id, "%s: SIM command %s %s", step_names[j->step], txn->id, existed ? "found" : "sent");
+    LOGP(LOG_INFO, "life", j->id, "%s: SIM command %s %s", gw_life_step_name(j->step), txn->id,
+         existed ? "found" : "sent");
     json_object_set_new(j->progress, "txn", json_string(txn->id));
     count(j, O_WAIT);
     job_save(j, NULL, NULL, gw_now_ms() + POLL_MS);
@@ -698,7 +400,7 @@ static void sim_start(struct job *j, int op, const uint8_t *data, size_t len, co
         .display_text = text,
         .timeout_s = (int)j->l->ca->sim_timeout_s,
     };
-    snprintf(idem, sizeof(idem), "%s:%s:%lld", j->id, step_names[j->step],
+    snprintf(idem, sizeof(idem), "%s:%s:%lld", j->id, gw_life_step_name(j->step),
              (long long)json_integer_value(json_object_get(j->progress, "attempts")));
     if (op == Q_OP_CSR) {
         r.digest = data;
@@ -708,16 +410,6 @@ static void sim_start(struct job *j, int op, const uint8_t *data, size_t len, co
         r.cert_len = len;
     }
     gw_txn_start_sim(j->l->d.engine, &r, sim_started, j);
-}
-
-/* SIM refusals worth a fresh command: nobody said no, the message just did not get through. */
-static int sim_result_temporary(const char *result)
-{
-    static const char *const again[] = {"EXPIRED", "DELIVERY_ERROR", "OTA_ERROR", "INTERNAL_ERROR"};
-    for (size_t i = 0; i < sizeof(again) / sizeof(again[0]); i++)
-        if (strcmp(result, again[i]) == 0)
-            return 1;
-    return 0;
 }
 
 typedef void sim_done_fn(struct job *j, const struct q_txn *txn);
@@ -752,7 +444,7 @@ static void sim_got(void *arg, enum q_err err, const struct q_txn *txn)
         return;
     }
     snprintf(why, sizeof(why), "the SIM answered %s%s%s", txn->result, txn->detail[0] ? ": " : "", txn->detail);
-    if (sim_result_temporary(txn->result))
+    if (gw_life_sim_result_temporary(txn->result))
         job_retry(j, why);
     else
         job_fail(j, "%s", why);
@@ -778,13 +470,6 @@ static void sim_step(struct job *j, int op, const uint8_t *data, size_t len, con
     q_txn_get(j->l->d.q, txn, sim_got, p);
 }
 
-static void display_text(struct job *j, const char *what, char *out, size_t cap)
-{
-    char name[200];
-    utf8_prefix(name, sizeof(name), jstr(json_object_get(j->req, "subscriber"), "full_name"), 36);
-    snprintf(out, cap, "%s %s? Nhập PIN để đồng ý", what, name);
-}
-
 static void genkey_done(struct job *j, const struct q_txn *txn)
 {
     const unsigned char *p = txn->signature;
@@ -800,13 +485,13 @@ static void genkey_done(struct job *j, const struct q_txn *txn)
         return;
     }
     set_b64(j->progress, "spki", txn->signature, txn->sig_len);
-    job_next(j, S_CSR, NULL, NULL);
+    job_next(j, GW_LIFE_STEP_CSR, NULL, NULL);
 }
 
 static void run_genkey(struct job *j)
 {
     char text[256];
-    display_text(j, "Tạo khóa ký số cho", text, sizeof(text));
+    gw_life_display_text(j->req, "Tạo khóa ký số cho", text, sizeof(text));
     sim_step(j, Q_OP_GENKEY, NULL, 0, text, genkey_done);
 }
 
@@ -862,7 +547,7 @@ static void csr_done(struct job *j, const struct q_txn *txn)
     }
     set_b64(j->progress, "csr", der, der_len);
     OPENSSL_free(der);
-    job_next(j, S_CMP, "sent_to_ca", NULL);
+    job_next(j, GW_LIFE_STEP_CMP, "sent_to_ca", NULL);
 }
 
 static void run_csr(struct job *j)
@@ -878,14 +563,14 @@ static void run_csr(struct job *j)
     if (csr_prepare(j, &csr, digest) != 0)
         return;
     sig_csr_free(csr);
-    display_text(j, "Ký yêu cầu cấp chứng thư số cho", text, sizeof(text));
+    gw_life_display_text(j->req, "Ký yêu cầu cấp chứng thư số cho", text, sizeof(text));
     sim_step(j, Q_OP_CSR, digest, sizeof(digest), text, csr_done);
 }
 
 static void putcert_done(struct job *j, const struct q_txn *txn)
 {
     (void)txn;
-    job_next(j, S_ACTIVATE, "installed", NULL);
+    job_next(j, GW_LIFE_STEP_ACTIVATE, "installed", NULL);
 }
 
 static void run_putcert(struct job *j)
@@ -905,7 +590,7 @@ static void run_putcert(struct job *j)
                  len, GW_LIFE_PUTCERT_MAX);
         warn(j, "CERT_NOT_ON_SIM", msg);
         free(cert);
-        job_next(j, S_ACTIVATE, "installed", msg);
+        job_next(j, GW_LIFE_STEP_ACTIVATE, "installed", msg);
         return;
     }
     sim_step(j, Q_OP_PUTCERT, cert, len, NULL, putcert_done);
@@ -951,7 +636,7 @@ static int serial_matches(struct job *j, const struct reg *g)
         job_fail(j, "the registered certificate does not parse");
         return -1;
     }
-    if (want && !serial_eq(want, ci.serial_hex)) {
+    if (want && !gw_life_serial_eq(want, ci.serial_hex)) {
         job_fail(j, "certificate.serial is not the number's registered certificate (registered serial %s)",
                  ci.serial_hex);
         return -1;
@@ -998,12 +683,12 @@ static void read_decide(struct job *j, struct reg *g)
     if (g->cert_len)
         set_b64(j->progress, "old_cert", g->cert, g->cert_len);
     if (j->form == GW_FORM_REVOKE)
-        job_next(j, S_REVOKE, "sent_to_ca", NULL);
+        job_next(j, GW_LIFE_STEP_REVOKE, "sent_to_ca", NULL);
     else if (new_sim)
-        job_next(j, S_REGISTER, NULL, NULL);
+        job_next(j, GW_LIFE_STEP_REGISTER, NULL, NULL);
     else {
         spki_of_cert(j->progress, g->cert, g->cert_len);
-        job_next(j, S_CSR, NULL, NULL);
+        job_next(j, GW_LIFE_STEP_CSR, NULL, NULL);
     }
 }
 
@@ -1039,10 +724,10 @@ static void registered(void *arg, enum q_err err, const struct redisReply *r)
         job_fail(j, "the registry entry could not be written");
         return;
     }
-    if (j->step == S_REGISTER)
-        job_next(j, S_GENKEY, NULL, NULL);
+    if (j->step == GW_LIFE_STEP_REGISTER)
+        job_next(j, GW_LIFE_STEP_GENKEY, NULL, NULL);
     else
-        job_done(j, NULL); /* S_ACTIVATE */
+        job_done(j, NULL); /* GW_LIFE_STEP_ACTIVATE */
 }
 
 static void run_register(struct job *j)
@@ -1170,7 +855,7 @@ static void cmp_post(struct job *j, enum cmp_kind kind, const char *old_field, e
         job_fail(j, "the %s to send to the CA is not recorded", kind == K_REVOKE ? "certificate" : "request");
         return;
     }
-    LOGP(LOG_INFO, "life", j->id, "%s: CMP %s sent to the CA", step_names[j->step], kind_names[kind]);
+    LOGP(LOG_INFO, "life", j->id, "%s: CMP %s sent to the CA", gw_life_step_name(j->step), kind_names[kind]);
     pthread_mutex_lock(&l->mu);
     w->next = NULL;
     {
@@ -1210,7 +895,7 @@ static void issued(struct job *j, const uint8_t *cert, size_t len)
                                   ci.subject, "issuer", ci.issuer, "certificate", pem, (size_t)pemlen));
     X509_free(x);
     BIO_free(b);
-    job_next(j, retire ? S_RETIRE : S_PUTCERT, "issued", NULL);
+    job_next(j, retire ? GW_LIFE_STEP_RETIRE : GW_LIFE_STEP_PUTCERT, "issued", NULL);
 }
 
 static void cmp_result(struct job *j, struct cmp_work *w)
@@ -1219,14 +904,14 @@ static void cmp_result(struct job *j, struct cmp_work *w)
 
     snprintf(why, sizeof(why), "%s: %s", sig_cmp_strerror(w->rc), w->why);
     if (w->rc != SIG_CMP_OK && sig_cmp_err_is_temporary(w->rc)) {
-        if (j->step == S_RETIRE &&
+        if (j->step == GW_LIFE_STEP_RETIRE &&
             json_integer_value(json_object_get(j->progress, "attempts")) + 1 >= (json_int_t)j->l->ca->max_attempts)
             goto retire_anyway;
         job_retry(j, why);
         return;
     }
     switch (j->step) {
-    case S_CMP:
+    case GW_LIFE_STEP_CMP:
         if (w->rc == SIG_CMP_OK)
             issued(j, w->cert, w->cert_len);
         else if (w->rc == SIG_CMP_ERR_WRONG_KEY)
@@ -1234,21 +919,21 @@ static void cmp_result(struct job *j, struct cmp_work *w)
         else
             job_fail(j, "the CA did not issue the certificate: %s", why);
         return;
-    case S_RETIRE:
+    case GW_LIFE_STEP_RETIRE:
         if (w->rc == SIG_CMP_OK) {
             json_object_set_new(j->progress, "old_revoked", json_string("superseded"));
-            job_next(j, S_PUTCERT, NULL, NULL);
+            job_next(j, GW_LIFE_STEP_PUTCERT, NULL, NULL);
             return;
         }
     retire_anyway:
         /* The new certificate is issued: a refusal to revoke the old one is for the operator, not a failure. */
         warn(j, "OLD_CERT_NOT_REVOKED", why);
-        job_next(j, S_PUTCERT, NULL, NULL);
+        job_next(j, GW_LIFE_STEP_PUTCERT, NULL, NULL);
         return;
-    default: /* S_REVOKE */
+    default: /* GW_LIFE_STEP_REVOKE */
         if (w->rc == SIG_CMP_OK) {
             json_object_set_new(j->progress, "revoked_reason", json_string(sig_cmp_reason_name(w->reason)));
-            job_next(j, S_DEACTIVATE, NULL, NULL);
+            job_next(j, GW_LIFE_STEP_DEACTIVATE, NULL, NULL);
         } else {
             job_fail(j, "the CA did not revoke the certificate: %s", why);
         }
@@ -1303,12 +988,12 @@ static void run_revoke(struct job *j)
 
 static void step_run(struct job *j)
 {
-    static void (*const run[S_COUNT])(struct job *) = {
-        [S_READ] = run_read,       [S_REGISTER] = run_register,
-        [S_GENKEY] = run_genkey,   [S_CSR] = run_csr,
-        [S_CMP] = run_cmp,         [S_RETIRE] = run_retire,
-        [S_PUTCERT] = run_putcert, [S_ACTIVATE] = run_activate,
-        [S_REVOKE] = run_revoke,   [S_DEACTIVATE] = run_deactivate,
+    static void (*const run[GW_LIFE_STEP_COUNT])(struct job *) = {
+        [GW_LIFE_STEP_READ] = run_read,       [GW_LIFE_STEP_REGISTER] = run_register,
+        [GW_LIFE_STEP_GENKEY] = run_genkey,   [GW_LIFE_STEP_CSR] = run_csr,
+        [GW_LIFE_STEP_CMP] = run_cmp,         [GW_LIFE_STEP_RETIRE] = run_retire,
+        [GW_LIFE_STEP_PUTCERT] = run_putcert, [GW_LIFE_STEP_ACTIVATE] = run_activate,
+        [GW_LIFE_STEP_REVOKE] = run_revoke,   [GW_LIFE_STEP_DEACTIVATE] = run_deactivate,
     };
     run[j->step](j);
 }
@@ -1350,12 +1035,9 @@ static struct job *job_of_doc(struct gw_life *l, const char *raw, size_t len)
         return NULL;
     }
     snprintf(j->id, sizeof(j->id), "%s", id);
-    j->step = S_COUNT;
-    for (int s = 0; step && s < S_COUNT; s++)
-        if (strcmp(step, step_names[s]) == 0)
-            j->step = (enum step)s;
-    if (!fi || !phone || strlen(phone) != 10 || j->step == S_COUNT || !state || strcmp(state, "failed") == 0 ||
-        strcmp(state, "rejected") == 0 || strcmp(state, "done") == 0) {
+    j->step = gw_life_step_parse(step);
+    if (!fi || !phone || strlen(phone) != 10 || j->step == GW_LIFE_STEP_COUNT || !state ||
+        strcmp(state, "failed") == 0 || strcmp(state, "rejected") == 0 || strcmp(state, "done") == 0) {
         unindex(l, j->id);
         job_free(j);
         return NULL;
@@ -1398,7 +1080,7 @@ static void claimed(void *arg, enum q_err err, const struct redisReply *r)
         }
         j->next = l->jobs;
         l->jobs = j;
-        LOGP(LOG_DEBUG, "life", j->id, "step %s", step_names[j->step]);
+        LOGP(LOG_DEBUG, "life", j->id, "step %s", gw_life_step_name(j->step));
         step_run(j);
     }
 }
@@ -1553,9 +1235,9 @@ void gw_life_render_metrics(const struct gw_life *l, struct evbuffer *out)
         return;
     evbuffer_add_printf(out, "# HELP simpki_life_steps_total looks at enrolment requests, by step and outcome\n"
                              "# TYPE simpki_life_steps_total counter\n");
-    for (int s = 0; s < S_COUNT; s++)
+    for (int s = 0; s < GW_LIFE_STEP_COUNT; s++)
         for (int o = 0; o < O_COUNT; o++)
-            evbuffer_add_printf(out, "simpki_life_steps_total{step=\"%s\",outcome=\"%s\"} %llu\n", step_names[s],
+            evbuffer_add_printf(out, "simpki_life_steps_total{step=\"%s\",outcome=\"%s\"} %llu\n", gw_life_step_name(s),
                                 outcome_names[o], (unsigned long long)l->looks[s][o]);
     evbuffer_add_printf(out, "# HELP simpki_cmp_calls_total CMP transactions with the CA\n"
                              "# TYPE simpki_cmp_calls_total counter\n");

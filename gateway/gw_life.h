@@ -58,10 +58,8 @@
 
 #include <stddef.h>
 
-#include <jansson.h>
-
-#include "sig_cmp.h"
-#include "sig_csr.h"
+/* The rules the engine follows (steps, subject, reasons) and its error enum. */
+#include "gw_life_rules.h"
 
 struct event_base;
 struct evbuffer;
@@ -81,16 +79,6 @@ struct sig_trust;
  * completes with a warning.
  */
 #define GW_LIFE_PUTCERT_MAX 1025
-
-enum gw_life_err {
-    GW_LIFE_OK = 0,
-    GW_LIFE_ERR_CONFIG = 1,  /* the "ca" section cannot be used (why says which setting) */
-    GW_LIFE_ERR_NOMEM = 2,   /* out of memory */
-    GW_LIFE_ERR_THREAD = 3,  /* the worker thread or its pipe could not be made */
-    GW_LIFE_ERR_INVALID = 4, /* a request or "sim" object the engine cannot take */
-};
-
-const char *gw_life_strerror(enum gw_life_err err);
 
 struct gw_life_deps {
     const struct cfg *cfg; /* cfg->ca.enabled must be 1 */
@@ -118,63 +106,5 @@ int gw_life_check_config(const struct cfg *cfg, const struct sig_trust *trust, c
 
 /* Prometheus series: requests by step outcome, CMP calls, errors and latency. */
 void gw_life_render_metrics(const struct gw_life *l, struct evbuffer *out);
-
-/* ---- what gw_enrol asks ---------------------------------------------- */
-
-/* 1 when the engine drives requests of this form ("person_new", ...). */
-int gw_life_drives_form(const char *form);
-
-/* 1 when `state` is one only the engine may move a request into. */
-int gw_life_engine_state(const char *state);
-
-/*
- * The "progress" object a confirmed request starts with, from the confirming
- * call's "sim" object (may be NULL) and the stored request: {"step": "read",
- * "attempts": 0, "iccid", "kv", "key_alg"} (the last three only with a new
- * SIM).  default_key_alg is CFG_KEY_*.  On GW_LIFE_ERR_INVALID, field and why
- * name what is wrong ("sim.iccid", "subscriber.phone").  A new reference on
- * success, NULL otherwise.
- */
-json_t *gw_life_progress_new(const json_t *request, const json_t *sim, int default_key_alg, enum gw_life_err *err,
-                             char *field, size_t fieldlen, char *why, size_t whylen);
-
-/* ---- pure helpers, exposed for the unit tests ------------------------ */
-
-/*
- * The RFC 5280 reason code for a revocation request's free-text "reason"
- * (Mẫu 09, Vietnamese or English; an RFC 5280 name like "keyCompromise"
- * is taken as is):
- *
- *   device lost, stolen, PIN or key disclosed   keyCompromise (1)
- *   moved to another body, title/name changed,
- *     moved outside the state sector            affiliationChanged (3)
- *   unit merged, its extra certificates retired,
- *     replaced by a new certificate             superseded (4)
- *   left a leadership post, retired, dissolved  cessationOfOperation (5)
- *   suspended                                   certificateHold (6)
- *   anything else                               unspecified (0)
- *
- * Matching is on lower-cased words, with or without diacritics.
- */
-enum sig_cmp_reason gw_life_revoke_reason(const char *text);
-
-/*
- * The certificate subject of a request, per the Government CA profile:
- *   person_new/change: CN = subscriber.full_name, O = subscriber.organisation
- *     (else the unit), ST = subscriber.province (else the place), UID =
- *     CCCD:subscriber.id_number, e-mail = subscriber.email;
- *   org_new: CN = O = organisation.name, ST = organisation.province (else
- *     subscriber.province, else the place), UID = MST:organisation.code
- *     when it is a tax code, e-mail = organisation.email.
- * `fallback` (may be NULL): a DER certificate whose ST, O and UID fill what
- * the request leaves out (a change request names only what changes).  The
- * strings point into `request` or into `buf`, which must outlive *out.
- * 0, or -1 with why naming the missing field (never its value).
- */
-struct gw_life_subject_buf {
-    char st[256], o[256], uid[64];
-};
-int gw_life_subject(const json_t *request, const unsigned char *fallback, size_t fallback_len,
-                    struct sig_csr_subject *out, struct gw_life_subject_buf *buf, char *why, size_t whylen);
 
 #endif /* SIMPKI_GW_LIFE_H */

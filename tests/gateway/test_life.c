@@ -1,12 +1,12 @@
 /*
- * test_life.c - the lifecycle engine's pure rules (gw_life.h): the
+ * test_life.c - the lifecycle engine's pure rules (gw_life_rules.h): the
  * revocation reason map, the certificate subject built from a request, the
  * "progress" a confirming call hands over, the step table.  The engine
  * itself runs end to end in tests/integration/e2e_life.sh.
  *
  * Includes the .c to reach its static helpers (h2o's t/00unit habit).
  */
-#include "../../gateway/gw_life.c"
+#include "../../gateway/gw_life_rules.c"
 
 #include <openssl/ec.h>
 
@@ -250,28 +250,30 @@ static void test_tables(void)
           gw_life_engine_state("done"));
     CHECK(!gw_life_engine_state("failed") && !gw_life_engine_state("rejected") && !gw_life_engine_state("confirmed"));
     /* Step names are stored in Redis: distinct, and "finished" is none of them. */
-    for (int a = 0; a < S_COUNT; a++) {
+    for (int a = 0; a < GW_LIFE_STEP_COUNT; a++) {
         CHECK(step_names[a] != NULL && strcmp(step_names[a], "finished") != 0);
-        for (int b = a + 1; b < S_COUNT; b++)
+        CHECK_EQ_INT(gw_life_step_parse(gw_life_step_name(a)), a);
+        for (int b = a + 1; b < GW_LIFE_STEP_COUNT; b++)
             CHECK(strcmp(step_names[a], step_names[b]) != 0);
     }
-    CHECK(!sim_result_temporary("USER_CANCEL") && !sim_result_temporary("KEY_EXISTS") &&
-          sim_result_temporary("EXPIRED") && sim_result_temporary("DELIVERY_ERROR"));
-    CHECK(serial_eq("00AB12", "ab12") && !serial_eq("AB12", "AB13"));
+    CHECK_EQ_INT(gw_life_step_parse("finished"), GW_LIFE_STEP_COUNT);
+    CHECK_EQ_INT(gw_life_step_parse(NULL), GW_LIFE_STEP_COUNT);
+    CHECK_EQ_STR(gw_life_step_name(GW_LIFE_STEP_COUNT), "?");
+    CHECK(!gw_life_sim_result_temporary("USER_CANCEL") && !gw_life_sim_result_temporary("KEY_EXISTS") &&
+          gw_life_sim_result_temporary("EXPIRED") && gw_life_sim_result_temporary("DELIVERY_ERROR"));
+    CHECK(gw_life_serial_eq("00AB12", "ab12") && !gw_life_serial_eq("AB12", "AB13"));
     CHECK(iccid_ok("8984040000960000001") && !iccid_ok("898404000096000000") && !iccid_ok("89840400009600000x1"));
 }
 
 /* The PIN prompt must fit one SIM screen: 90 UCS2 characters. */
 static void test_display_text(void)
 {
-    struct job j = {0};
     json_t *r = json_pack("{s:{s:s}}", "subscriber", "full_name",
                           "TÔN NỮ HOÀNG THỊ PHƯƠNG THẢO NGUYỄN PHÚC VĨNH THỤY BẢO ĐẠI HOÀNG ĐẾ");
     char text[256];
     size_t chars = 0;
 
-    j.req = r;
-    display_text(&j, "Ký yêu cầu cấp chứng thư số cho", text, sizeof(text));
+    gw_life_display_text(r, "Ký yêu cầu cấp chứng thư số cho", text, sizeof(text));
     for (const char *p = text; *p; p++)
         chars += ((unsigned char)*p & 0xC0) != 0x80;
     CHECK(chars <= 90);
