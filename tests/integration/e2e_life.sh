@@ -60,6 +60,16 @@ wait_state() {
   return 1
 }
 doc() { jq -e "$1" "$T/doc" >/dev/null 2>&1; }
+# wait_doc ID JQ SECONDS: poll the request every 0.1 s until JQ holds on it (the document in $T/doc).
+wait_doc() {
+  local end=$(( $(date +%s) + $3 ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    api GET "/v1/requests/$1" > "$T/doc"
+    doc "$2" && return 0
+    sleep 0.1
+  done
+  return 1
+}
 person() { # msisdn name org sim_pki (CCCD 0010<last 8 digits>, born 19<its 5th-6th digits>)
   local m=$1
   jq -n --arg phone "0${m:2}" --arg name "$2" --arg org "$3" --arg sp "$4" --arg id "0010${m:3}" \
@@ -83,12 +93,7 @@ expect "confirmed with the new SIM: handed to the engine" 200 '.state == "confir
 api POST "/v1/requests/$id/transitions" '{"to":"installed"}' >/dev/null
 expect "an engine-owned state refused by hand" 409 '.error == "ENGINE_OWNS_REQUEST"'
 # kill -9 mid-enrolment (once the SIM has made the key): the restarted instance resumes after the lease.
-end=$(( $(date +%s) + 30 ))
-while [ "$(date +%s)" -lt "$end" ]; do
-  api GET "/v1/requests/$id" > "$T/doc"
-  doc '.progress.spki != null or .state != "confirmed"' && break
-  sleep 0.1
-done
+wait_doc "$id" '.progress.spki != null or .state != "confirmed"' 30
 stop_gw -KILL
 check "killed mid-enrolment, before it finished" doc '.state != "done" and .state != "failed"'
 start_gw
@@ -208,6 +213,40 @@ api POST "/v1/requests/$hid/transitions" '{"to":"done","sim":{"iccid":"898404000
 expect "Mẫu 14 stays manual (no sim, no engine)" 400 '.field == "sim"'
 api POST "/v1/requests/$hid/transitions" '{"to":"done","note":"devices received"}' >/dev/null
 expect "Mẫu 14 closed by hand when the devices are received" 200 '.state == "done"'
+
+# ---- an operator's abort wins over the engine ------------------------------------------------
+# Mẫu 07 for the slow card (behaviour 16: answers after 5 s): the engine sends the CSR signature
+# and waits; the operator fails the request meanwhile.  The SIM's late answer, the engine's next
+# looks and its claim must not move it again, and the engine lets it go.
+M=84900000161
+serial=$(openssl x509 -in "$SUBS/$M.crt.pem" -noout -serial | cut -d= -f2)
+id=$(file "$(jq -n --arg s "$serial" '{form: "change", action: "renew", unit: "Sở Nội vụ",
+  subscriber: {full_name: "Đỗ Văn Chậm", phone: "0900000161"}, sim_pki: "Mobifone",
+  certificate: {serial: $s}, reason: "Gia hạn"}')")
+confirm "$id"
+expect "Mẫu 07 for the slow card: handed to the engine" 200 '.progress.step == "read"'
+wait_doc "$id" '.progress.step == "csr" and .progress.txn != null' 20
+check "the engine owns it: the CSR signature is pending on the SIM" doc '.state == "confirmed" and .progress.step == "csr" and .progress.txn != null'
+NOTE="Hủy: sai số CCCD trên hồ sơ (e2e abort)"
+for _ in 1 2 3 4 5; do # a CONFLICT only means the engine wrote first: read again and retry
+  api POST "/v1/requests/$id/transitions" "$(jq -n --arg n "$NOTE" '{to: "failed", by: "Văn thư", note: $n}')" >/dev/null
+  [ "$(code)" = 409 ] && jq -e '.error == "CONFLICT"' "$T/body" >/dev/null 2>&1 || break
+done
+expect "the operator fails it while the engine owns it" 200 '.state == "failed"'
+aborted_rev=$(jq -r .rev "$T/body")
+# Past the card's answer (5 s), several ticks and polls (200 ms, 1 s) and the claim's lease (12 s).
+in_index() { [ -n "$(redis-cli -p "$REDIS_PORT" --raw ZSCORE 'spk:{enr}:life' "$id")" ]; } # GW_LIFE_KEY_INDEX
+not_in_index() { ! in_index; }
+end=$(( $(date +%s) + 20 ))
+while in_index && [ "$(date +%s)" -lt "$end" ]; do sleep 0.5; done
+check "the aborted request leaves the engine's index" not_in_index
+sleep 8
+api GET "/v1/requests/$id" > "$T/doc"
+check "it stays failed, with the operator's note last in its history" \
+  jq -e --arg n "$NOTE" '.state == "failed" and .history[-1].state == "failed" and .history[-1].note == $n and .history[-1].by != "simpki"' "$T/doc"
+check "no engine write after the abort (same revision, never sent to the CA)" \
+  jq -e --argjson r "$aborted_rev" '.rev == $r and ([.history[].state] | index("sent_to_ca")) == null and .result == null' "$T/doc"
+check "still out of the engine's index" not_in_index
 
 curl -s "http://127.0.0.1:$API_PORT/metrics" > "$T/metrics"
 check "metrics: steps by outcome and CMP calls" bash -c "grep -q 'simpki_life_steps_total{step=\"cmp\",outcome=\"advanced\"}' '$T/metrics' && grep -q 'simpki_cmp_calls_total{op=\"enrol\"}' '$T/metrics'"
