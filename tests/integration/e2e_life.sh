@@ -6,14 +6,9 @@
 # stored CSR, the issued certificate, the registry's certificate and a
 # signature made with it.
 #
-# Needs lib.sh's CMP mock (cmp_mock_start RSP_CERT: (re)start `openssl cmp`
-# on $CMP_PORT with PBM $CMP_REF/$CMP_SECRET answering that certificate);
-# skipped (77) without it.
+# The CA is lib.sh's CMP mock (cmp_mock_start RSP_CERT: (re)start `openssl
+# cmp` on $CMP_PORT with PBM $CMP_REF/$CMP_SECRET answering that certificate).
 . "$(dirname "$0")/lib.sh"
-if ! declare -F cmp_mock_start >/dev/null; then
-  echo "e2e_life: lib.sh has no cmp_mock_start yet: skipped"
-  exit 77
-fi
 
 stack_up
 PKI=$T/demo/pki
