@@ -86,6 +86,16 @@ rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 cmdstats() { rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ { sub("cmdstat_", "", $1); printf "%s %s\n", $1, $3 }'; }
 redis_mem() { rcli INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }'; }
+# Redis's own stalls during a run: AOF writes that waited for a slow fsync, and
+# the latency monitor's events over 2 ms (event -> max ms).
+aof_delayed() { rcli INFO persistence | tr -d '\r' | awk -F: '/^aof_delayed_fsync:/ { print $2 }'; }
+redis_stalls() { # label -> $R/label-stalls.json
+  rcli LATENCY LATEST | paste - - - - | awk 'NF >= 4 { printf "%s\t%s\n", $1, $4 }' |
+    jq -R -s --argjson d "$(( $(aof_delayed) - ${AOF_D0:-0} ))" \
+      'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): (.[1] | tonumber)}) | add // {} | {aof_delayed_fsync: $d, latency_max_ms: .}' \
+      >"$R/$1-stalls.json"
+  rcli LATENCY RESET >/dev/null
+}
 metric() { # name label-substring
   curl -sf "http://127.0.0.1:$API_PORT/metrics" | awk -v n="simpki_$1" -v l="$2" \
     'index($0, n) == 1 && index($0, l) { s += $NF } END { printf "%.0f", s }'
@@ -124,6 +134,7 @@ jq --arg pki "$T/pki" '[.subscribers[] | {msisdn, carrier, iccid, kv,
 REDIS_PORT=$(free_port)
 mkdir -p "$T/redis"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec --auto-aof-rewrite-percentage 0 \
+  --latency-monitor-threshold 2 \
   --dir "$T/redis" --logfile "$T/redis.log" &
 REDIS_PID=$!; PIDS+=("$REDIS_PID")
 wait_for 10 rcli ping
@@ -200,8 +211,10 @@ run_alg() { # name first
     local rate; rate=$(echo "$max * $pcent / 100" | bc)
     [ "$rate" -gt 0 ] || rate=1
     log "$name: open loop at $pcent% = $rate/s, ${OPEN_DUR}s"
+    AOF_D0=$(aof_delayed); rcli LATENCY RESET >/dev/null
     lg --label "$name-$pcent" --mode open --rate "$rate" --numbers "$first:$N_SUBS" \
        --duration "$OPEN_DUR" --warmup "$WARM" >"$R/$name-$pcent.json"
+    redis_stalls "$name-$pcent"
   done
 }
 run_alg ec "$EC_FIRST"
@@ -228,8 +241,10 @@ log "capacity: pending levels $LEVELS in Redis (q_txn_create + q_txn_sent)"
 "$FILL" "$REDIS_PORT" 16 "$T/pki/subs/84960000002.crt.der" "$LEVELS" "$PROBES" >"$R/fill.jsonl" 2>>"$T/fill.log"
 TOP=${LEVELS##*,}
 log "ec: open loop at 50% with $TOP + $PENDING_API pending"
+AOF_D0=$(aof_delayed); rcli LATENCY RESET >/dev/null
 lg --label ec-50-loaded --mode open --rate "$(echo "$(jq .completed_per_s "$R/ec-max.json") * 50 / 100" | bc)" \
    --numbers "$EC_FIRST:$N_SUBS" --duration "$OPEN_DUR" --warmup "$WARM" >"$R/ec-50-loaded.json"
+redis_stalls ec-50-loaded
 GW_RSS2=$(rss_kb "$GW_PID")
 
 # ---- assemble -------------------------------------------------------------
@@ -250,6 +265,7 @@ jq -n \
   --slurpfile eccmd "$R/ec-cmds.json" --slurpfile rsacmd "$R/rsa-cmds.json" \
   --slurpfile fill <(jq -s . "$R/fill.jsonl") --slurpfile loaded "$R/ec-50-loaded.json" \
   --slurpfile idle "$R/idle-fill.json" \
+  --slurpfile st50 "$R/ec-50-stalls.json" --slurpfile stloaded "$R/ec-50-loaded-stalls.json" \
   --argjson v_rsa "${V_RSA:-0}" --argjson v_ec "${V_EC:-0}" --argjson s_rsa "${S_RSA:-0}" --argjson s_ec "${S_EC:-0}" \
   --argjson rbench "${REDIS_BENCH:-0}" \
   --argjson rss0 "$GW_RSS0" --argjson rss1 "$GW_RSS1" --argjson rss2 "$GW_RSS2" --argjson mem0 "$MEM0" \
@@ -280,7 +296,8 @@ jq -n \
       simulator_rss_kb: $simrss,
       levels: $fill[0],
       hot_path_ecdsa_50pct_with_max_pending: {pending: (($fill[0] | last | .pending) + $papi), added_us: $loaded[0].lat_us,
-        completed_per_s: $loaded[0].completed_per_s, failed: $loaded[0].failed} },
+        completed_per_s: $loaded[0].completed_per_s, failed: $loaded[0].failed,
+        redis_stalls: $stloaded[0], redis_stalls_without: $st50[0]} },
     kannel: "not measured: Debian kannel is not installed on this machine" }' >"$OUT"
 
 # ---- the table --------------------------------------------------------------
@@ -304,6 +321,7 @@ jq -r '
   (.capacity.levels[] | row("Redis bytes per pending, \(.pending) pending"; (.bytes_per_pending | f0); "create p50/p99 \(.create_us.p50)/\(.create_us.p99) µs, finish \(.finish_us.p50)/\(.finish_us.p99) µs; target < 1024 B")),
   row("API pending \(.capacity.api_pending): gateway RSS bytes / Redis bytes per pending"; "\(.capacity.gateway_rss_bytes_per_api_pending | f0) / \(.capacity.redis_bytes_per_api_pending | f0)"; "gateway RSS \(.capacity.gateway_rss_kb.before) → \(.capacity.gateway_rss_kb.with_all_pending) kB"),
   row("ecdsa_p256 at 50% with \(.capacity.hot_path_ecdsa_50pct_with_max_pending.pending) pending p50/p99/p99.9"; "\(.capacity.hot_path_ecdsa_50pct_with_max_pending.added_us.p50 | ms) / \(.capacity.hot_path_ecdsa_50pct_with_max_pending.added_us.p99 | ms) / \(.capacity.hot_path_ecdsa_50pct_with_max_pending.added_us.p999 | ms)"; "same as with ~0 pending (row above)"),
+  (.capacity.hot_path_ecdsa_50pct_with_max_pending as $h | row("Redis stalls in the EC 50% runs, without / with the pending fill: AOF writes delayed by fsync; latency events, max ms"; "\($h.redis_stalls_without.aof_delayed_fsync) / \($h.redis_stalls.aof_delayed_fsync); \($h.redis_stalls_without.latency_max_ms | tojson) / \($h.redis_stalls.latency_max_ms | tojson)"; "Redis LATENCY LATEST over 2 ms")),
   row("SMPP leg through Kannel"; "—"; .kannel)
 ' "$OUT"
 echo
