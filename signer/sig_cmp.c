@@ -29,7 +29,6 @@
 #include <openssl/evp.h>
 #include <openssl/http.h>
 #include <openssl/httperr.h>
-#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -564,38 +563,6 @@ static int on_new_cert(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info, const char 
     return fail_info;
 }
 
-/* generalInfo id-regCtrl-oldCertID = CertId(issuer, serial) of the replaced certificate. */
-static int push_old_cert_id(OSSL_CMP_CTX *ctx, X509 *old)
-{
-    OSSL_CRMF_CERTID *cid = OSSL_CRMF_CERTID_gen(X509_get_issuer_name(old), X509_get0_serialNumber(old));
-    unsigned char *der = NULL;
-    ASN1_STRING *seq = ASN1_STRING_new();
-    ASN1_TYPE *val = ASN1_TYPE_new();
-    ASN1_OBJECT *oid = OBJ_nid2obj(NID_id_regCtrl_oldCertID);
-    OSSL_CMP_ITAV *itav = NULL;
-    int n = cid == NULL ? -1 : i2d_OSSL_CRMF_CERTID(cid, &der);
-    int ok = 0;
-
-    if (n <= 0 || seq == NULL || val == NULL || oid == NULL || !ASN1_STRING_set(seq, der, n))
-        goto out;
-    ASN1_TYPE_set(val, V_ASN1_SEQUENCE, seq);
-    seq = NULL;
-    itav = OSSL_CMP_ITAV_create(oid, val);
-    if (itav == NULL)
-        goto out;
-    val = NULL;
-    ok = OSSL_CMP_CTX_push0_geninfo_ITAV(ctx, itav);
-    if (ok)
-        itav = NULL;
-out:
-    OSSL_CMP_ITAV_free(itav);
-    ASN1_TYPE_free(val);
-    ASN1_STRING_free(seq);
-    OPENSSL_free(der);
-    OSSL_CRMF_CERTID_free(cid);
-    return ok;
-}
-
 /* The request must be whole DER and carry its own valid signature: no point asking the CA otherwise. */
 static enum sig_cmp_err parse_csr(const uint8_t *der, size_t len, X509_REQ **out, char *why, size_t whylen)
 {
@@ -617,10 +584,51 @@ static enum sig_cmp_err parse_csr(const uint8_t *der, size_t len, X509_REQ **out
     return SIG_CMP_OK;
 }
 
+/*
+ * The KUR's certificate template, from the SIM-signed request parse_csr has
+ * verified: its public key, subject and requested extensions, and the
+ * replaced certificate, which OpenSSL names in the template's oldCertID
+ * control.  The key must be set (public-only: the request has no more):
+ * without it OpenSSL 3.0 puts the old certificate's key in the template,
+ * which is wrong whenever the SIM made a new key.  The proof of possession is
+ * raVerified, as the header explains.  No default subjectAltName from the old
+ * certificate: the template carries what the SIM signed and nothing else, so
+ * an e-mail dropped by a change of details stays dropped.
+ */
+static enum sig_cmp_err setup_kur(OSSL_CMP_CTX *ctx, X509_REQ *req, X509 *old, char *why, size_t whylen)
+{
+    EVP_PKEY *pub = X509_REQ_get_pubkey(req); /* a new reference for set0 */
+    X509_EXTENSIONS *exts = X509_REQ_get_extensions(req);
+    enum sig_cmp_err rc = SIG_CMP_ERR_NOMEM;
+
+    if (exts == NULL) {
+        /* OpenSSL 3.0 gives an empty stack for a request without extensions: NULL is a bad attribute. */
+        set_why(why, whylen, "renewal (kur): the extension request of the certification request does not parse");
+        rc = SIG_CMP_ERR_MALFORMED;
+        goto out;
+    }
+    if (pub == NULL || !OSSL_CMP_CTX_set0_newPkey(ctx, 0, pub))
+        goto out;
+    pub = NULL;
+    if (!OSSL_CMP_CTX_set0_reqExtensions(ctx, exts))
+        goto out;
+    exts = NULL;
+    if (!OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_POPO_METHOD, OSSL_CRMF_POPO_RAVERIFIED) ||
+        !OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_SUBJECTALTNAME_NODEFAULT, 1) ||
+        !OSSL_CMP_CTX_set1_subjectName(ctx, X509_REQ_get_subject_name(req)) || !OSSL_CMP_CTX_set1_oldCert(ctx, old))
+        goto out;
+    rc = SIG_CMP_OK;
+out:
+    EVP_PKEY_free(pub);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    return rc;
+}
+
+/* Enrolment (old == NULL): p10cr carrying the request as it is.  Renewal: kur replacing `old`. */
 static enum sig_cmp_err certreq(struct sig_cmp *c, const uint8_t *csr, size_t csr_len, X509 *old, uint8_t **cert,
                                 size_t *cert_len, char *why, size_t whylen)
 {
-    const char *what = old != NULL ? "renewal (p10cr)" : "enrolment (p10cr)";
+    const char *what = old != NULL ? "renewal (kur)" : "enrolment (p10cr)";
     struct cmp_op op = {.c = c};
     enum sig_cmp_err rc;
     OSSL_CMP_CTX *ctx = NULL;
@@ -633,13 +641,18 @@ static enum sig_cmp_err certreq(struct sig_cmp *c, const uint8_t *csr, size_t cs
         goto out;
     op.want_key = X509_REQ_get0_pubkey(req);
     ctx = new_ctx(c);
-    if (ctx == NULL || !OSSL_CMP_CTX_set1_p10CSR(ctx, req) || !OSSL_CMP_CTX_set_certConf_cb(ctx, on_new_cert) ||
-        !OSSL_CMP_CTX_set_certConf_cb_arg(ctx, &op) || (old != NULL && !push_old_cert_id(ctx, old))) {
+    if (ctx == NULL || !OSSL_CMP_CTX_set_certConf_cb(ctx, on_new_cert) || !OSSL_CMP_CTX_set_certConf_cb_arg(ctx, &op) ||
+        (old == NULL && !OSSL_CMP_CTX_set1_p10CSR(ctx, req))) {
         set_why(why, whylen, "%s: cannot set up the CMP context", what);
         rc = SIG_CMP_ERR_NOMEM;
         goto out;
     }
-    got = OSSL_CMP_exec_P10CR_ses(ctx);
+    if (old != NULL && (rc = setup_kur(ctx, req, old, why, whylen)) != SIG_CMP_OK) {
+        if (rc == SIG_CMP_ERR_NOMEM)
+            set_why(why, whylen, "%s: cannot set up the CMP context", what);
+        goto out;
+    }
+    got = old != NULL ? OSSL_CMP_exec_KUR_ses(ctx) : OSSL_CMP_exec_P10CR_ses(ctx);
     if (got == NULL) {
         rc = op.rc != SIG_CMP_OK ? op.rc : classify(c, ctx, what, why, whylen);
         if (op.rc != SIG_CMP_OK)

@@ -3,10 +3,14 @@
  * OpenSSL's own client.
  *
  * Three operations, one CMP transaction each:
- *   - sig_cmp_enrol:  p10cr carrying the SIM-signed PKCS#10 (sig_csr.h);
- *   - sig_cmp_renew:  renewal or change of details, also a p10cr with a new
- *                     SIM-signed request, the certificate it replaces named in
- *                     the header (see "Why renewal is not KUR" below);
+ *   - sig_cmp_enrol:  p10cr carrying the SIM-signed PKCS#10 (sig_csr.h) as
+ *                     it is; the CA checks its self-signature itself;
+ *   - sig_cmp_renew:  kur (key update request, RFC 4210 section 5.3.5) for a
+ *                     renewal or a change of details, with the same key or a
+ *                     new one: a CRMF template built from a new SIM-signed
+ *                     PKCS#10, the replaced certificate named in its
+ *                     oldCertID control, proof of possession raVerified (see
+ *                     "Renewal as KUR" below);
  *   - sig_cmp_revoke: rr with an RFC 5280 reason code.
  *
  * An issued certificate is accepted only when
@@ -47,17 +51,38 @@
  * adds confidentiality of the subject data, not authenticity.  Run it on the
  * CA's private network (or through a TLS tunnel) until TLS is added.
  *
- * Why renewal is not KUR: a KUR needs a proof of possession signed by the
- * *new* private key over the CRMF request, computed by OpenSSL from an
- * EVP_PKEY, and protection by the *old* key.  Both keys live on the SIM, are
- * reached by SMS with a PIN prompt minutes away, and OpenSSL's client would
- * need a provider forwarding its signing calls to the SIM while it blocks.
- * The SIM signs a PKCS#10 already (that is its proof of possession), so
- * renewal is a p10cr with a fresh SIM-signed request, protected by the RA
- * like any enrolment, and the replaced certificate is named in the message
- * header as a generalInfo InfoTypeAndValue of type id-regCtrl-oldCertID
- * (RFC 4211 section 6.5, value CertId: issuer and serial) -- the CA's RA
- * profile must agree to read it there.
+ * Renewal as KUR.  A KUR is a CRMF request, not a PKCS#10, so the SIM's
+ * signature cannot travel in it; and RFC 4210 expects the end entity to sign
+ * the proof of possession with the new key and protect the message with the
+ * old one.  Both keys are on the SIM, minutes away behind an SMS and a PIN
+ * prompt, and OpenSSL's client would want an EVP_PKEY to sign with while it
+ * blocks.  So the gateway takes the part of the RA, as CMP provides:
+ *   - proof of possession: the SIM signed the PKCS#10 over the very key and
+ *     subject requested, and sig_cmp_renew checks that self-signature before
+ *     anything is sent (a request that does not verify is
+ *     SIG_CMP_ERR_MALFORMED).  Having verified it, the RA sends the CRMF
+ *     request with POPO raVerified, the choice RFC 4211 section 4 and RFC
+ *     4210 section 5.2.8 define for exactly this ("the RA has already
+ *     verified that the requester is in possession of the private key");
+ *   - protection: the RA's, as configured above (PBM or the RA certificate),
+ *     not the old key's: RFC 9483 section 5 lets an RA protect requests it
+ *     makes on behalf of end entities with its own credentials.  The CA
+ *     authenticates the RA by that protection and must be configured to
+ *     accept raVerified from it, and only from it: an RA's raVerified is a
+ *     claim the CA cannot check, so it is only as good as the RA's key or
+ *     PBM secret (the `openssl cmp` mock needs -accept_raverified);
+ *   - the template: the request's public key (public part only), its subject
+ *     (a change of details carries the new name) and its requested
+ *     extensions (keyUsage, the e-mail subjectAltName) -- and nothing from the
+ *     old certificate: OpenSSL would otherwise copy the old subjectAltName
+ *     into a template without one, which we switch off;
+ *   - the replaced certificate: OpenSSL puts CertId(issuer, serial) of it in
+ *     the template's id-regCtrl-oldCertID control (RFC 4211 section 6.5),
+ *     where a CA reads it for a kur; the template's issuer is the old
+ *     certificate's issuer.  With PBM the header's sender is the old
+ *     certificate's subject and the senderKID names the RA (OpenSSL's
+ *     choice); with RA protection the sender is the RA.
+ * The issued certificate goes through the same two checks as an enrolment's.
  */
 #ifndef SIMPKI_SIG_CMP_H
 #define SIMPKI_SIG_CMP_H
@@ -156,9 +181,13 @@ enum sig_cmp_err sig_cmp_enrol(struct sig_cmp *c, const uint8_t *csr, size_t csr
                                char *why, size_t whylen) __attribute__((warn_unused_result));
 
 /*
- * Like sig_cmp_enrol, naming `old_cert` (DER), the certificate replaced, in
- * the header (see the top of this file).  Revoking the old one, if the CA
- * does not, is the caller's next step (reason superseded).
+ * Renewal or change of details: a kur replacing `old_cert` (DER), built from
+ * the DER PKCS#10 `csr` (as sig_csr_finish made it; the same key as the old
+ * certificate or a new one), as the top of this file describes.  Results,
+ * ownership and why as for sig_cmp_enrol; SIG_CMP_ERR_MALFORMED, with
+ * nothing sent, when `csr` does not parse or verify or `old_cert` does not
+ * parse.  Revoking the old certificate, if the CA does not, is the caller's
+ * next step (reason superseded).
  */
 enum sig_cmp_err sig_cmp_renew(struct sig_cmp *c, const uint8_t *csr, size_t csr_len, const uint8_t *old_cert,
                                size_t old_len, uint8_t **cert, size_t *cert_len, char *why, size_t whylen)

@@ -174,10 +174,27 @@ check "old certificate retired (revoked as superseded, or the CA's refusal warne
   doc '.progress.old_revoked == "superseded" or ([.warnings[].error] | index("OLD_CERT_NOT_REVOKED") != null)'
 check "registry: the new ICCID and certificate" bash -c "[ '$(reg $M iccid)' = '$(iccid_of $M)' ] && [ '$(reg $M status)' = active ]"
 
-# ---- Mẫu 07, renewal with the same key (the card's own) --------------------------------------
+# ---- Mẫu 07, renewal with the same key (the card's own), a CMP kur ---------------------------
+# The gateway renews with a kur naming the registered certificate in its oldCertID control
+# (signer/sig_cmp.h).  OpenSSL 3.0's mock takes a kur only when that oldCertID is its own
+# -rsp_cert's issuer and serial (apps/lib/cmp_mock_srv.c; OpenSSL 3.2 moved the check to an
+# optional -ref_cert), so the CA's answer here cannot be the ca2 fixture $M.renew.crt.pem with
+# its new serial, as a real CA's would be.  The renewed certificate is the registered one
+# re-issued by its CA under the same serial with a new validity (two years from now): the same
+# key, subject and extensions, another certificate (DER).
 M=84960000002
-cmp_mock_start "$SUBS/$M.renew.crt.pem"
 old_serial=$(openssl x509 -in "$SUBS/$M.crt.pem" -noout -serial | cut -d= -f2)
+openssl x509 -x509toreq -in "$SUBS/$M.crt.pem" -signkey "$SUBS/$M.key.pem" -copy_extensions copyall \
+  -out "$T/renewed.csr" 2>>"$T/openssl.log"
+openssl x509 -req -in "$T/renewed.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key.pem" -set_serial "0x$old_serial" \
+  -days 730 -copy_extensions copyall -out "$T/renewed.crt.pem" 2>>"$T/openssl.log"
+openssl x509 -in "$T/renewed.crt.pem" -outform DER -out "$T/renewed.crt.der"
+check "the renewed certificate: same issuer, serial and key, another certificate" bash -c "
+  [ \"\$(openssl x509 -in '$T/renewed.crt.pem' -noout -issuer -serial -pubkey)\" = \"\$(openssl x509 -in '$SUBS/$M.crt.pem' -noout -issuer -serial -pubkey)\" ] &&
+  ! cmp -s '$T/renewed.crt.der' '$SUBS/$M.crt.der' &&
+  openssl verify -CAfile '$PKI/trust.pem' -untrusted '$PKI/intermediates.pem' '$T/renewed.crt.pem' >/dev/null"
+cmp_mock_start "$T/renewed.crt.pem"
+mock_from=$(wc -l <"$T/cmp-mock.log")
 chg=$(jq -n --arg s "$old_serial" '{form: "change", action: "renew", unit: "Bộ Tư pháp",
   subscriber: {full_name: "Trần Đức Hà", phone: "0960000002"}, sim_pki: "Viettel",
   certificate: {serial: $s}, reason: "Gia hạn"}')
@@ -185,18 +202,28 @@ id=$(file "$chg")
 confirm "$id"
 expect "Mẫu 07 confirmed without a SIM: the same SIM and key" 200 '.progress.step == "read" and .progress.iccid == null'
 check "Mẫu 07 reaches done" wait_state "$id" done failed
-check "registry holds the renewed certificate" bash -c "cmp -s <(redis-cli -p $REDIS_PORT --raw HGET 'spk:{$(shard $M)}:sub:$M' cert | head -c -1) '$SUBS/$M.renew.crt.der'"
+check "... done, not failed" doc '.state == "done" and ([.history[].state] | index("issued")) != null'
+# What the mock logged since it started for this case (-verbosity 7 names each message).
+mock_since() { tail -n +"$((mock_from + 1))" "$T/cmp-mock.log"; }
+sent_as_kur() {
+  mock_since | grep -q '^CMP DEBUG: received KUR' &&
+    ! mock_since | grep -q 'received P10CR\|popo raverified not accepted\|wrong certid'
+}
+check "... sent to the CA as a kur (raVerified, oldCertID accepted), no p10cr" sent_as_kur
+check "registry holds the renewed certificate" bash -c "cmp -s <(redis-cli -p $REDIS_PORT --raw HGET 'spk:{$(shard $M)}:sub:$M' cert | head -c -1) '$T/renewed.crt.der'"
 jq -r .progress.csr "$T/doc" | base64 -d > "$T/req.der"
 check "Mẫu 07 CSR signed by the card's existing key" bash -c "[ \"\$(openssl req -inform DER -in '$T/req.der' -pubkey -noout)\" = \"\$(openssl x509 -in '$SUBS/$M.crt.pem' -pubkey -noout)\" ]"
 
 # ---- Mẫu 09, revocation (the mock accepts an rr for its rsp_cert: the renewed one) ----------
-new_serial=$(openssl x509 -in "$SUBS/$M.renew.crt.pem" -noout -serial | cut -d= -f2)
-rev=$(jq -n --arg s "$old_serial" '{form: "revoke", unit: "Bộ Tư pháp", subscriber: {full_name: "Trần Đức Hà", phone: "0960000002"},
+# The renewed certificate kept the old serial (above); $M.renew.crt.pem is one of this card's
+# certificates that was never registered.
+other_serial=$(openssl x509 -in "$SUBS/$M.renew.crt.pem" -noout -serial | cut -d= -f2)
+rev=$(jq -n --arg s "$other_serial" '{form: "revoke", unit: "Bộ Tư pháp", subscriber: {full_name: "Trần Đức Hà", phone: "0960000002"},
   certificate: {serial: $s}, reason: "Mất thiết bị lưu khóa"}')
 id=$(file "$rev")
 confirm "$id"
 check "revocation naming a certificate that is not the registered one: failed" wait_state "$id" failed done
-id=$(file "$(jq --arg s "$new_serial" '.certificate.serial = $s' <<<"$rev")")
+id=$(file "$(jq --arg s "$old_serial" '.certificate.serial = $s' <<<"$rev")")
 confirm "$id"
 check "Mẫu 09 reaches done" wait_state "$id" done failed
 check "... through sent_to_ca, reason keyCompromise" doc '[.history[].state] == ["submitted","confirmed","sent_to_ca","done"] and .progress.revoked_reason == "keyCompromise"'

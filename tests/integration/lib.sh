@@ -261,7 +261,11 @@ cs_old_registry() {
 # The CA: OpenSSL's CMP mock server (`openssl cmp -port`), PBM-protected, as
 # tests/signer/cmp/run_cmp_test.sh runs it.  It answers every ir/cr/p10cr/kur
 # with the one certificate it was started with, and accepts an rr for exactly
-# that certificate, so a test restarts it between cases:
+# that certificate, so a test restarts it between cases.  It runs with
+# -accept_raverified, because the gateway renews with a kur whose proof of
+# possession it verified itself (raVerified, signer/sig_cmp.h), and with
+# -verbosity 7, so that its log names every message it receives ("received
+# KUR", "received P10CR"):
 #
 #   cmp_mock_start "$(cert_file $ENROL_EC)"          # then the gateway enrols ENROL_EC
 #   cmp_mock_start "$(cert_file $ENROL_REVOKE)"      # ... revokes ENROL_REVOKE
@@ -295,7 +299,7 @@ cmp_mock_start() { # CERT_FILE [extra openssl cmp options...]
     from=$(wc -l <"$T/cmp-mock.log" 2>/dev/null || echo 0)
     echo "== cmp_mock_start port $CMP_PORT rsp_cert $cert $*" >>"$T/cmp-mock.log"
     openssl cmp -port "$CMP_PORT" -max_msgs 0 -srv_ref "$CMP_REF" -srv_secret "file:$CMP_SECRET_FILE" \
-      -rsp_cert "$cert" "$@" >>"$T/cmp-mock.log" 2>&1 &
+      -accept_raverified -verbosity 7 -rsp_cert "$cert" "$@" >>"$T/cmp-mock.log" 2>&1 &
     CMP_PID=$!
     PIDS+=("$CMP_PID")
     # "ACCEPT 0.0.0.0:PORT PID=..." comes after bind() and listen().

@@ -4,8 +4,10 @@
  *   test_cmp PKI_DIR PBM_SECRET NAME=PORT...
  *
  * Run by cmp/run_cmp_test.sh, which starts the mocks (see there for what
- * each NAME answers).  The requests are real: sig_csr builds them over the
- * SIM keys of PKI_DIR, signed here with EVP playing the SIM.
+ * each NAME answers) and names their log directory in CMP_MOCK_LOGS, where
+ * the mocks log each message type they receive ("received KUR").  The
+ * requests are real: sig_csr builds them over the SIM keys of PKI_DIR, signed
+ * here with EVP playing the SIM.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -27,7 +29,7 @@
 #include "log.h"
 #include "sig.h"
 #include "sig_csr.h"
-/* The .c itself, to reach new_ctx and push_old_cert_id (STYLE: a unit test may). */
+/* The .c itself, to reach new_ctx and setup_kur (STYLE: a unit test may). */
 #include "sig_cmp.c"
 
 static const char *pki_dir, *secret;
@@ -84,17 +86,37 @@ static struct blob sim_sign(const char *key, const uint8_t *digest)
     return sig;
 }
 
-/* A finished SIM-signed request for key K ("sim-rsa", "sim-ec"); OPENSSL_free the result. */
-static struct blob make_csr(const char *k)
+static const struct sig_csr_subject subject_an = {
+    .province = "Hà Nội",
+    .organisation = "Bộ Tài chính",
+    .common_name = "Nguyễn Văn An",
+    .id_kind = SIG_CSR_ID_CCCD,
+    .id_number = "001012000001",
+    .email = "an.nv@mof.gov.vn",
+};
+
+/* The same person after a change of details (Mẫu 07): another body, another e-mail. */
+static const struct sig_csr_subject subject_moved = {
+    .province = "Hà Nội",
+    .organisation = "Bộ Tư pháp",
+    .common_name = "Nguyễn Văn An",
+    .id_kind = SIG_CSR_ID_CCCD,
+    .id_number = "001012000001",
+    .email = "an.nv@moj.gov.vn",
+};
+
+/* And without an e-mail, so without a subjectAltName. */
+static const struct sig_csr_subject subject_no_email = {
+    .province = "Hà Nội",
+    .organisation = "Bộ Tài chính",
+    .common_name = "Nguyễn Văn An",
+    .id_kind = SIG_CSR_ID_CCCD,
+    .id_number = "001012000001",
+};
+
+/* A finished SIM-signed request for key K ("sim-rsa", "sim-ec") and subject S; OPENSSL_free the result. */
+static struct blob make_csr_for(const char *k, const struct sig_csr_subject *s)
 {
-    static const struct sig_csr_subject s = {
-        .province = "Hà Nội",
-        .organisation = "Bộ Tài chính",
-        .common_name = "Nguyễn Văn An",
-        .id_kind = SIG_CSR_ID_CCCD,
-        .id_number = "001012000001",
-        .email = "an.nv@mof.gov.vn",
-    };
     char name[64];
     struct blob pub, sig, der = {NULL, 0};
     struct sig_csr *csr = NULL;
@@ -105,7 +127,7 @@ static struct blob make_csr(const char *k)
     pki_path(path, sizeof path, name);
     pub = tu_load(path);
     snprintf(name, sizeof name, "%s.key.pem", k);
-    if (sig_csr_prepare(&s, pub.p, pub.n, &csr, digest, NULL, 0) != SIG_CSR_OK) {
+    if (sig_csr_prepare(s, pub.p, pub.n, &csr, digest, NULL, 0) != SIG_CSR_OK) {
         fprintf(stderr, "cannot prepare a request for %s\n", k);
         exit(2);
     }
@@ -118,6 +140,11 @@ static struct blob make_csr(const char *k)
     tu_free(&sig);
     tu_free(&pub);
     return der;
+}
+
+static struct blob make_csr(const char *k)
+{
+    return make_csr_for(k, &subject_an);
 }
 
 /* DER of the first certificate in a PEM fixture; OPENSSL_free the result. */
@@ -195,6 +222,55 @@ static enum sig_cmp_err enrol(struct sig_cmp *c, const char *k, const char *labe
     return rc;
 }
 
+/* Renew: request k replacing certificate fixture OLD, as enrol() does. */
+static enum sig_cmp_err renew(struct sig_cmp *c, const char *k, const char *old, const char *label, struct blob *out)
+{
+    struct blob csr = make_csr(k);
+    struct blob old_der = cert_der(old);
+    uint8_t *cert = (uint8_t *)"x";
+    size_t len = 1;
+    char why[512] = "";
+    enum sig_cmp_err rc = sig_cmp_renew(c, csr.p, csr.n, old_der.p, old_der.n, &cert, &len, why, sizeof why);
+
+    printf("  %-28s %s%s%s\n", label, sig_cmp_strerror(rc), why[0] ? ": " : "", why);
+    if (rc != SIG_CMP_OK)
+        CHECK(cert == NULL && len == 0 && strstr(why, "renewal (kur)") != NULL);
+    if (out != NULL) {
+        out->p = cert;
+        out->n = len;
+    } else {
+        OPENSSL_free(rc == SIG_CMP_OK ? cert : NULL);
+    }
+    OPENSSL_free(old_der.p);
+    OPENSSL_free(csr.p);
+    return rc;
+}
+
+/*
+ * Lines of mock NAME's log that contain s: the mocks run with -verbosity 7
+ * and log "received KUR", "received P10CR", ... for each request.  -1 when
+ * the log cannot be read, which fails the checks that use it.
+ */
+static int mock_log_count(const char *name, const char *s)
+{
+    const char *dir = getenv("CMP_MOCK_LOGS");
+    char path[1024], line[2048];
+    FILE *f;
+    int n = 0;
+
+    if (dir == NULL)
+        return -1;
+    snprintf(path, sizeof path, "%s/%s.log", dir, name);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strstr(line, s) != NULL)
+            n++;
+    fclose(f);
+    return n;
+}
+
 static void test_config(void)
 {
     struct sig_cmp_config cfg = pbm_config(1, secret);
@@ -244,24 +320,66 @@ static void test_good(void)
     uint8_t *cert = NULL;
     size_t len = 0;
     char why[512] = "";
+    int p10cr_seen = mock_log_count("good", "received P10CR");
+    int kur_seen;
 
+    CHECK(p10cr_seen >= 0);
     CHECK_EQ_INT(enrol(c, "sim-rsa", "enrol", &got), SIG_CMP_OK);
     CHECK(got.n == want.n && got.p != NULL && memcmp(got.p, want.p, want.n) == 0);
     OPENSSL_free(got.p);
 
-    /* Renewal: a fresh request naming the replaced certificate. */
-    csr = make_csr("sim-rsa");
+    /* The mock saw the enrolment as a p10cr. */
+    CHECK(p10cr_seen >= 0 && mock_log_count("good", "received P10CR") == p10cr_seen + 1);
+
+    /* Renewal: a kur replacing the certificate; the mock logs the message type it received. */
+    p10cr_seen = mock_log_count("good", "received P10CR");
+    kur_seen = mock_log_count("good", "received KUR");
+    CHECK(kur_seen >= 0);
+    CHECK_EQ_INT(renew(c, "sim-rsa", "sim-rsa.crt.pem", "renew (kur)", &got), SIG_CMP_OK);
+    CHECK(got.n == want.n && got.p != NULL && memcmp(got.p, want.p, want.n) == 0);
+    OPENSSL_free(got.p);
+    CHECK(kur_seen >= 0 && mock_log_count("good", "received KUR") == kur_seen + 1);
+    CHECK(p10cr_seen >= 0 && mock_log_count("good", "received P10CR") == p10cr_seen);
+
+    /*
+     * The oldCertID control is on the wire and read: OpenSSL 3.0's mock takes
+     * a kur only when it names the certificate the mock answers, and refuses
+     * one naming another certificate (no such check for a p10cr).
+     */
+    CHECK_EQ_INT(renew(c, "sim-rsa", "other-rsa.crt.pem", "kur naming another cert", &got), SIG_CMP_ERR_REJECTED);
+    CHECK(got.p == NULL);
+    CHECK(kur_seen >= 0 && mock_log_count("good", "received KUR") == kur_seen + 2);
+    CHECK(mock_log_count("good", "wrong certid") == 1);
+
+    /*
+     * A new key (sim-ec) replacing sim-rsa's certificate: this mock can only
+     * answer the certificate it has, for the old key, and that is refused.
+     */
+    CHECK_EQ_INT(renew(c, "sim-ec", "sim-rsa.crt.pem", "kur, new key: old one back", NULL), SIG_CMP_ERR_WRONG_KEY);
+
+    /* A change of details: another subject and e-mail, the same key. */
+    csr = make_csr_for("sim-rsa", &subject_moved);
     CHECK_EQ_INT(sig_cmp_renew(c, csr.p, csr.n, want.p, want.n, &cert, &len, why, sizeof why), SIG_CMP_OK);
-    printf("  %-28s %s\n", "renew", why);
+    printf("  %-28s %s\n", "change of details (kur)", why);
     CHECK(len == want.n && cert != NULL && memcmp(cert, want.p, want.n) == 0);
     OPENSSL_free(cert);
+    CHECK(kur_seen >= 0 && mock_log_count("good", "received KUR") == kur_seen + 4);
+    /* The replaced certificate must be one. */
+    cert = (uint8_t *)"x";
     CHECK_EQ_INT(sig_cmp_renew(c, csr.p, csr.n, csr.p, csr.n, &cert, &len, NULL, 0), SIG_CMP_ERR_MALFORMED);
+    CHECK(cert == NULL && len == 0);
 
     /* Our own input is checked before anything is sent. */
     CHECK_EQ_INT(sig_cmp_enrol(c, csr.p, csr.n - 1, &cert, &len, NULL, 0), SIG_CMP_ERR_MALFORMED);
+    CHECK_EQ_INT(sig_cmp_renew(c, csr.p, csr.n - 1, want.p, want.n, &cert, &len, NULL, 0), SIG_CMP_ERR_MALFORMED);
     csr.p[csr.n - 1] ^= 1; /* inside the signature */
     CHECK_EQ_INT(sig_cmp_enrol(c, csr.p, csr.n, &cert, &len, NULL, 0), SIG_CMP_ERR_MALFORMED);
     CHECK(cert == NULL);
+    why[0] = '\0';
+    CHECK_EQ_INT(sig_cmp_renew(c, csr.p, csr.n, want.p, want.n, &cert, &len, why, sizeof why), SIG_CMP_ERR_MALFORMED);
+    CHECK(cert == NULL && strstr(why, "does not verify") != NULL);
+    /* Nothing went to the CA: the raVerified claim is never made for a request that does not verify. */
+    CHECK(kur_seen >= 0 && mock_log_count("good", "received KUR") == kur_seen + 4);
     OPENSSL_free(csr.p);
 
     why[0] = '\0';
@@ -282,16 +400,20 @@ static void test_refusals(void)
     char why[512] = "";
 
     CHECK_EQ_INT(enrol(c, "sim-rsa", "certificate for another key", NULL), SIG_CMP_ERR_WRONG_KEY);
+    /* (OpenSSL 3.0's mock takes a kur only for the certificate it answers: see run_cmp_test.sh.) */
+    CHECK_EQ_INT(renew(c, "sim-rsa", "other-rsa.crt.pem", "kur: another key", NULL), SIG_CMP_ERR_WRONG_KEY);
     sig_cmp_free(c);
 
     cfg = pbm_config(mock_port("stray"), secret);
     c = connector(&cfg);
     CHECK_EQ_INT(enrol(c, "sim-ec", "untrusted issuer", NULL), SIG_CMP_ERR_UNTRUSTED);
+    CHECK_EQ_INT(renew(c, "sim-ec", "stray-ec.crt.pem", "kur: untrusted issuer", NULL), SIG_CMP_ERR_UNTRUSTED);
     sig_cmp_free(c);
 
     cfg = pbm_config(mock_port("reject"), secret);
     c = connector(&cfg);
     CHECK_EQ_INT(enrol(c, "sim-rsa", "CA rejects", NULL), SIG_CMP_ERR_REJECTED);
+    CHECK_EQ_INT(renew(c, "sim-rsa", "sim-rsa.crt.pem", "kur: CA rejects", NULL), SIG_CMP_ERR_REJECTED);
     CHECK_EQ_INT(sig_cmp_revoke(c, rsp.p, rsp.n, SIG_CMP_REASON_SUPERSEDED, why, sizeof why), SIG_CMP_ERR_REJECTED);
     printf("  %-28s %s\n", "CA rejects rr", why);
     sig_cmp_free(c);
@@ -300,8 +422,36 @@ static void test_refusals(void)
     cfg = pbm_config(mock_port("good"), "not-the-secret");
     c = connector(&cfg);
     CHECK_EQ_INT(enrol(c, "sim-rsa", "wrong PBM secret", NULL), SIG_CMP_ERR_PROTECTION);
+    CHECK_EQ_INT(renew(c, "sim-rsa", "sim-rsa.crt.pem", "kur: wrong PBM secret", NULL), SIG_CMP_ERR_PROTECTION);
     sig_cmp_free(c);
     OPENSSL_free(rsp.p);
+}
+
+/*
+ * A CA that does not take the RA's word for the proof of possession (the
+ * mock without -accept_raverified): the p10cr carries the SIM's own
+ * signature and goes through; the kur, raVerified, is refused with badPOP.
+ * So the renewal really is a CRMF request with raVerified, not a p10cr.
+ */
+static void test_ca_refuses_raverified(void)
+{
+    struct sig_cmp_config cfg = pbm_config(mock_port("norav"), secret);
+    struct sig_cmp *c = connector(&cfg);
+    struct blob csr = make_csr("sim-rsa");
+    struct blob old = cert_der("sim-rsa.crt.pem");
+    uint8_t *cert = NULL;
+    size_t len = 0;
+    char why[512] = "";
+    int kur_seen = mock_log_count("norav", "received KUR");
+
+    CHECK_EQ_INT(enrol(c, "sim-rsa", "p10cr, CA checks POP", NULL), SIG_CMP_OK);
+    CHECK_EQ_INT(sig_cmp_renew(c, csr.p, csr.n, old.p, old.n, &cert, &len, why, sizeof why), SIG_CMP_ERR_REJECTED);
+    printf("  %-28s %s\n", "kur, CA refuses raVerified", why);
+    CHECK(cert == NULL && strstr(why, "badPOP") != NULL && strstr(why, "raverified") != NULL);
+    CHECK(kur_seen >= 0 && mock_log_count("norav", "received KUR") == kur_seen + 1);
+    OPENSSL_free(old.p);
+    OPENSSL_free(csr.p);
+    sig_cmp_free(c);
 }
 
 static void test_poll_and_ra(void)
@@ -327,6 +477,8 @@ static void test_poll_and_ra(void)
     cfg.srv_cert_pem = srv_cert;
     c = connector(&cfg);
     CHECK_EQ_INT(enrol(c, "sim-rsa", "RA signature, pinned CA", NULL), SIG_CMP_OK);
+    /* The kur signed by the RA, not by the old key (which is on the SIM). */
+    CHECK_EQ_INT(renew(c, "sim-rsa", "sim-rsa.crt.pem", "kur, RA signature", NULL), SIG_CMP_OK);
     CHECK_EQ_INT(sig_cmp_revoke(c, rsp.p, rsp.n, SIG_CMP_REASON_AFFILIATION_CHANGED, NULL, 0), SIG_CMP_OK);
     sig_cmp_free(c);
 
@@ -407,9 +559,15 @@ static void test_unreachable(void)
     close(fd);
 }
 
-/* What the transfer callback saw: the DER of the last request "sent". */
+/* PKIBody kur is [7] (RFC 4210 section 5.1.2); OpenSSL 3.0 keeps its body type names private. */
+#define PKIBODY_KUR 7
+/* The certReqId OpenSSL 3.0 gives its one certificate request (also private there). */
+#define CERTREQID 0
+
+/* What the transfer callback saw: the DER and body type of the last request "sent". */
 static unsigned char *sent;
 static int sent_len;
+static int sent_type = -1;
 
 static OSSL_CMP_MSG *capture(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
 {
@@ -417,46 +575,172 @@ static OSSL_CMP_MSG *capture(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
     OPENSSL_free(sent);
     sent = NULL;
     sent_len = i2d_OSSL_CMP_MSG(req, &sent);
+    sent_type = OSSL_CMP_MSG_get_bodytype(req);
     return NULL; /* as if the CA were unreachable: nothing more to do */
 }
 
-/* Renewal names the replaced certificate: generalInfo id-regCtrl-oldCertID = CertId(issuer, serial). */
-static void test_old_cert_id_on_the_wire(void)
+/*
+ * The CertReqMessages of a DER PKIMessage whose body has context tag `want`
+ * (kur is [7]), decoded by hand so that the test does not trust OpenSSL's
+ * CMP code to read back what it wrote; NULL when it is not there.
+ * PKIMessage ::= SEQUENCE { header PKIHeader, body PKIBody, ... }.
+ */
+static OSSL_CRMF_MSGS *crmf_body(const unsigned char *der, long len, int want)
+{
+    const unsigned char *p = der;
+    const unsigned char *end;
+    long n;
+    int tag, cls;
+
+    if ((ASN1_get_object(&p, &n, &tag, &cls, len) & 0x80) != 0 || tag != V_ASN1_SEQUENCE)
+        return NULL;
+    end = p + n;
+    if ((ASN1_get_object(&p, &n, &tag, &cls, end - p) & 0x80) != 0 || tag != V_ASN1_SEQUENCE)
+        return NULL;
+    p += n; /* past the header */
+    if ((ASN1_get_object(&p, &n, &tag, &cls, end - p) & 0x80) != 0 || cls != V_ASN1_CONTEXT_SPECIFIC || tag != want)
+        return NULL;
+    return d2i_OSSL_CRMF_MSGS(NULL, &p, n);
+}
+
+/* The same extensions, in the same order, criticality and value. */
+static int same_exts(const STACK_OF(X509_EXTENSION) * a, const STACK_OF(X509_EXTENSION) * b)
+{
+    int i;
+
+    if (sk_X509_EXTENSION_num(a) != sk_X509_EXTENSION_num(b))
+        return 0;
+    for (i = 0; i < sk_X509_EXTENSION_num(a); i++) {
+        X509_EXTENSION *x = sk_X509_EXTENSION_value(a, i);
+        X509_EXTENSION *y = sk_X509_EXTENSION_value(b, i);
+
+        if (OBJ_cmp(X509_EXTENSION_get_object(x), X509_EXTENSION_get_object(y)) != 0 ||
+            X509_EXTENSION_get_critical(x) != X509_EXTENSION_get_critical(y) ||
+            ASN1_OCTET_STRING_cmp(X509_EXTENSION_get_data(x), X509_EXTENSION_get_data(y)) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static size_t count_mem(const unsigned char *hay, size_t n, const void *needle, size_t m)
+{
+    const unsigned char *p = hay;
+    const unsigned char *q;
+    size_t count = 0;
+
+    while (n >= m && (q = memmem(p, n, needle, m)) != NULL) {
+        count++;
+        n -= (size_t)(q - p) + 1;
+        p = q + 1;
+    }
+    return count;
+}
+
+/*
+ * What setup_kur puts on the wire, taken from the transfer callback: a kur
+ * whose one CRMF request has the SIM request's key, subject and extensions,
+ * the replaced certificate in the oldCertID control (and nowhere else, no
+ * generalInfo copy), and POPO raVerified.  Nothing is sent anywhere.
+ */
+static void kur_on_the_wire(const char *k, const struct sig_csr_subject *subj, const char *label)
 {
     struct sig_cmp_config cfg = pbm_config(1, secret);
     struct sig_cmp *c = connector(&cfg);
     struct blob old = cert_der("sim-rsa.crt.pem");
-    struct blob csr = make_csr("sim-rsa");
+    struct blob csr = make_csr_for(k, subj);
     const unsigned char *p = old.p;
     X509 *x = d2i_X509(NULL, &p, (long)old.n);
-    p = csr.p;
-    X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)csr.n);
-    OSSL_CRMF_CERTID *cid = x == NULL ? NULL : OSSL_CRMF_CERTID_gen(X509_get_issuer_name(x), X509_get0_serialNumber(x));
-    static const unsigned char oid[] = {0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x05, 0x01, 0x05};
-    unsigned char *want = NULL;
-    int want_len = cid == NULL ? -1 : i2d_OSSL_CRMF_CERTID(cid, &want);
+    X509_REQ *req = NULL;
+    STACK_OF(X509_EXTENSION) *want_exts = NULL;
+    unsigned char *spki = NULL;
+    int spki_len;
+    OSSL_CRMF_MSGS *msgs = NULL;
     OSSL_CMP_CTX *ctx = new_ctx(c);
+    /* id-regCtrl-oldCertID, 1.3.6.1.5.5.7.5.1.5 */
+    static const unsigned char oid[] = {0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x05, 0x01, 0x05};
+    char why[256] = "";
 
-    CHECK(ctx != NULL && req != NULL && want_len > 0);
-    if (ctx != NULL && req != NULL && want_len > 0) {
-        CHECK(OSSL_CMP_CTX_set1_p10CSR(ctx, req));
-        CHECK(push_old_cert_id(ctx, x));
-        CHECK(OSSL_CMP_CTX_set_transfer_cb(ctx, capture));
-        CHECK(OSSL_CMP_exec_P10CR_ses(ctx) == NULL);
-        CHECK(sent_len > 0 && memmem(sent, (size_t)sent_len, oid, sizeof oid) != NULL);
-        CHECK(sent_len > 0 && memmem(sent, (size_t)sent_len, want, (size_t)want_len) != NULL);
+    p = csr.p;
+    req = d2i_X509_REQ(NULL, &p, (long)csr.n);
+    want_exts = req == NULL ? NULL : X509_REQ_get_extensions(req);
+    spki_len = req == NULL ? -1 : i2d_PUBKEY(X509_REQ_get0_pubkey(req), &spki);
+    CHECK(ctx != NULL && req != NULL && x != NULL && want_exts != NULL && spki_len > 0);
+    if (ctx == NULL || req == NULL || x == NULL || want_exts == NULL || spki_len <= 0)
+        goto out;
+    CHECK_EQ_INT(setup_kur(ctx, req, x, why, sizeof why), SIG_CMP_OK);
+    CHECK(OSSL_CMP_CTX_set_transfer_cb(ctx, capture));
+    CHECK(OSSL_CMP_exec_KUR_ses(ctx) == NULL);
+    CHECK(sent_len > 0);
+    if (sent_len <= 0)
+        goto out;
+    CHECK_EQ_INT(sent_type, PKIBODY_KUR);
+    msgs = crmf_body(sent, sent_len, PKIBODY_KUR);
+    CHECK(msgs != NULL && sk_OSSL_CRMF_MSG_num(msgs) == 1);
+    if (msgs != NULL && sk_OSSL_CRMF_MSG_num(msgs) == 1) {
+        OSSL_CRMF_MSG *crm = sk_OSSL_CRMF_MSG_value(msgs, 0);
+        OSSL_CRMF_CERTTEMPLATE *tmpl = OSSL_CRMF_MSG_get0_tmpl(crm);
+        OSSL_CRMF_CERTID *cid = OSSL_CRMF_MSG_get0_regCtrl_oldCertID(crm);
+        const STACK_OF(X509_EXTENSION) *exts = OSSL_CRMF_CERTTEMPLATE_get0_extensions(tmpl);
+        const unsigned char *key_at;
+
+        printf("  %-28s %d octets, %d extensions\n", label, sent_len, sk_X509_EXTENSION_num(exts));
+        /* The replaced certificate: CertId(issuer, serial) in the control. */
+        CHECK(cid != NULL);
+        CHECK(cid != NULL && X509_NAME_cmp(OSSL_CRMF_CERTID_get0_issuer(cid), X509_get_issuer_name(x)) == 0);
+        CHECK(cid != NULL && ASN1_INTEGER_cmp(OSSL_CRMF_CERTID_get0_serialNumber(cid), X509_get0_serialNumber(x)) == 0);
+        CHECK_EQ_INT(count_mem(sent, (size_t)sent_len, oid, sizeof oid), 1);
+        /* The template: the request's subject, key and extensions; the old certificate's issuer. */
+        CHECK(X509_NAME_cmp(OSSL_CRMF_CERTTEMPLATE_get0_subject(tmpl), X509_REQ_get_subject_name(req)) == 0);
+        if (subj == &subject_moved) { /* a change of details carries the new name, not the old one */
+            unsigned char *name = NULL;
+            int name_len = i2d_X509_NAME(X509_get_subject_name(x), &name);
+
+            CHECK(X509_NAME_cmp(OSSL_CRMF_CERTTEMPLATE_get0_subject(tmpl), X509_get_subject_name(x)) != 0);
+            /* The old name is there once: as the header's sender, OpenSSL's choice with PBM (sig_cmp.h). */
+            CHECK(name_len > 0 && count_mem(sent, (size_t)sent_len, name, (size_t)name_len) == 1);
+            OPENSSL_free(name);
+        }
+        CHECK(X509_NAME_cmp(OSSL_CRMF_CERTTEMPLATE_get0_issuer(tmpl), X509_get_issuer_name(x)) == 0);
+        CHECK(OSSL_CRMF_CERTTEMPLATE_get0_serialNumber(tmpl) == NULL);
+        /* The key: the SPKI's content under the template's [6] IMPLICIT tag (0xa6), once. */
+        CHECK_EQ_INT(count_mem(sent, (size_t)sent_len, spki + 1, (size_t)spki_len - 1), 1);
+        key_at = memmem(sent, (size_t)sent_len, spki + 1, (size_t)spki_len - 1);
+        CHECK(key_at != NULL && key_at > sent && key_at[-1] == 0xa6);
+        CHECK(same_exts(exts, want_exts));
+        CHECK(X509v3_get_ext_by_NID(exts, NID_key_usage, -1) >= 0);
+        /* Nothing of the old certificate's subjectAltName (email:sim@simpki.test), with or without ours. */
+        CHECK(memmem(sent, (size_t)sent_len, "sim@simpki.test", 15) == NULL);
+        CHECK_EQ_INT(X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1) >= 0, subj->email != NULL);
+        if (subj->email != NULL)
+            CHECK(memmem(sent, (size_t)sent_len, subj->email, strlen(subj->email)) != NULL);
+        /* POPO raVerified: refused unless the verifier accepts raVerified, then fine. */
+        CHECK_EQ_INT(OSSL_CRMF_MSGS_verify_popo(msgs, CERTREQID, 0, NULL, NULL), 0);
+        CHECK_EQ_INT(OSSL_CRMF_MSGS_verify_popo(msgs, CERTREQID, 1, NULL, NULL), 1);
     }
+out:
     ERR_clear_error();
+    OSSL_CRMF_MSGS_free(msgs);
     OSSL_CMP_CTX_free(ctx);
-    OPENSSL_free(want);
     OPENSSL_free(sent);
     sent = NULL;
-    OSSL_CRMF_CERTID_free(cid);
+    sent_len = 0;
+    sent_type = -1;
+    OPENSSL_free(spki);
+    sk_X509_EXTENSION_pop_free(want_exts, X509_EXTENSION_free);
     X509_REQ_free(req);
     X509_free(x);
     OPENSSL_free(csr.p);
     OPENSSL_free(old.p);
     sig_cmp_free(c);
+}
+
+static void test_kur_on_the_wire(void)
+{
+    kur_on_the_wire("sim-rsa", &subject_an, "kur on the wire");
+    kur_on_the_wire("sim-rsa", &subject_moved, "kur, change of details");
+    kur_on_the_wire("sim-rsa", &subject_no_email, "kur, no e-mail");
+    /* A new key (a change with a new SIM): the template has it, not the old certificate's. */
+    kur_on_the_wire("sim-ec", &subject_an, "kur, new key");
 }
 
 static void test_names(void)
@@ -502,9 +786,10 @@ int main(int argc, char **argv)
     }
     test_names();
     test_config();
-    test_old_cert_id_on_the_wire();
+    test_kur_on_the_wire();
     test_good();
     test_refusals();
+    test_ca_refuses_raverified();
     test_poll_and_ra();
     test_unreachable();
     sig_trust_free(trust);

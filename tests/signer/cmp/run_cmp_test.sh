@@ -12,6 +12,17 @@
 #   poll      PBM, makes the client poll once (checkAfter 1 s) first
 #   ra        signature protection: trusts our RA via root.pem, signs its
 #             answers with srv.crt.pem
+#   norav     as good, but without -accept_raverified: it checks every proof
+#             of possession itself, so it takes a p10cr (the SIM's signature)
+#             and refuses our kur (raVerified) with badPOP
+# All but norav take -accept_raverified: sig_cmp_renew sends a kur whose
+# proof of possession the RA (the gateway) has verified, and the mock, like a
+# real CA, only takes an RA's word for it when told to.  good and norav log
+# at -verbosity 7, which names each message they receive ("received KUR");
+# test_cmp reads those logs in CMP_MOCK_LOGS.  For a kur, OpenSSL 3.0's mock
+# also wants the oldCertID control to name the certificate it answers (issuer
+# and serial; 3.2 moved that check to -ref_cert): test_cmp renews the
+# certificate a mock answers, and names another one to see the refusal.
 # Only the processes started here are stopped, by their PIDs.
 set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 PKI_DIR TEST_CMP OPENSSL" >&2; exit 2; }
@@ -55,16 +66,18 @@ start_mock() { # start_mock NAME OPTIONS...
 }
 
 cd "$PKI"
-start_mock good -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert sim-rsa.crt.pem
-start_mock otherkey -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert other-rsa.crt.pem
-start_mock stray -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert stray-ec.crt.pem
-start_mock reject -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert sim-rsa.crt.pem \
+RAV=-accept_raverified
+start_mock good -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert sim-rsa.crt.pem $RAV -verbosity 7
+start_mock otherkey -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert other-rsa.crt.pem $RAV
+start_mock stray -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert stray-ec.crt.pem $RAV
+start_mock reject -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert sim-rsa.crt.pem $RAV \
     -pkistatus 2 -failure 2 -statusstring "hồ sơ chưa được phê duyệt"
-start_mock poll -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert sim-rsa.crt.pem -poll_count 1 -check_after 1
-start_mock ra -srv_cert srv.crt.pem -srv_key srv.key.pem -srv_trusted root.pem -rsp_cert sim-rsa.crt.pem
+start_mock poll -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert sim-rsa.crt.pem $RAV -poll_count 1 -check_after 1
+start_mock ra -srv_cert srv.crt.pem -srv_key srv.key.pem -srv_trusted root.pem -rsp_cert sim-rsa.crt.pem $RAV
+start_mock norav -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert sim-rsa.crt.pem -verbosity 7
 
 rc=0
-"$TEST" "$PKI" "${SECRET#pass:}" "${ports[@]}" || rc=$?
+CMP_MOCK_LOGS=$W "$TEST" "$PKI" "${SECRET#pass:}" "${ports[@]}" || rc=$?
 if [ "$rc" -ne 0 ]; then
     for f in "$W"/*.log; do
         printf '==== %s\n' "$f" >&2
