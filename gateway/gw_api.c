@@ -30,6 +30,7 @@
 #include "q.h"
 
 #define WAITER_BUCKETS 1024
+#define OWN_MAX        65536 /* own pending transactions remembered; beyond, long polls read first */
 
 /*
  * One request whose answer waits on Redis or on a finished transaction.
@@ -39,14 +40,31 @@
 struct call {
     struct gw_api *api;
     struct gw_http_hold h; /* the request; h.req is NULL once the client is gone */
-    char rp[64];
+    const char *rp;        /* relying party; belongs to cfg */
     char id[Q_ID_LEN];
     int ops;     /* Redis calls outstanding */
     int waiting; /* linked in the waiter table */
     int final;   /* the next answer is sent whatever the state */
     int refetch; /* finished while a read was in flight: read again */
+    int handoff; /* outcomes being recorded here that promised this waiter the txn (gw_txn_watch) */
+    int woken;   /* announced finished while a hand-off was promised */
     struct event *timer;
     struct call *next; /* waiter chain */
+};
+
+/*
+ * A transaction this process created and has not heard finish.  A long
+ * poll on it needs no first read: Redis could only say "pending" -- as long
+ * as no announcement on q_watch can have been missed since it was created,
+ * which is what the watch epoch says (q_watch_epoch).  The hand-off from
+ * the engine (gw_txn_watch) then answers it without a read at all, so a
+ * POST and its long poll on one instance cost no Redis call beyond the
+ * engine's own.
+ */
+struct own {
+    struct own *next;
+    const char *rp; /* belongs to cfg */
+    char id[Q_ID_LEN];
 };
 
 struct gw_api {
@@ -54,6 +72,9 @@ struct gw_api {
     struct evhttp *http;
     struct evhttp_bound_socket *listener;
     struct call *waiters[WAITER_BUCKETS];
+    struct own *own[WAITER_BUCKETS];
+    size_t n_own;
+    uint64_t own_epoch; /* the watch subscription the own entries were made under */
 };
 
 /* ---- responses -------------------------------------------------------- */
@@ -178,6 +199,15 @@ static void waiter_unlink(struct call *c)
     c->waiting = 0;
 }
 
+/* The first long poll on id whose client is still there; NULL if none. */
+static struct call *waiter_find(struct gw_api *api, const char *id)
+{
+    for (struct call *c = api->waiters[waiter_bucket(id)]; c; c = c->next)
+        if (c->h.req && strcmp(c->id, id) == 0)
+            return c;
+    return NULL;
+}
+
 /* The request to answer, detached from its connection; NULL if the client is gone. */
 static struct evhttp_request *call_take(struct call *c)
 {
@@ -191,6 +221,17 @@ static void call_free(struct call *c)
     if (c->timer)
         event_free(c->timer);
     free(c);
+}
+
+/* The client has its answer or is gone: free now, or when the read in flight comes back. */
+static void call_release(struct call *c)
+{
+    waiter_unlink(c);
+    call_take(c);
+    if (c->timer)
+        evtimer_del(c->timer);
+    if (c->ops == 0)
+        call_free(c);
 }
 
 /* The client went away: stop waiting; free now unless a Redis call will come back. */
@@ -208,18 +249,77 @@ static struct call *call_new(struct gw_api *api, struct evhttp_request *req, con
     if (!c)
         return NULL;
     c->api = api;
-    snprintf(c->rp, sizeof(c->rp), "%s", rp);
+    c->rp = rp;
     gw_http_hold(&c->h, req, call_gone, c);
     return c;
 }
 
-/* Answer with the transaction and free.  No-op on the request if the client is gone. */
-static void call_reply(struct call *c, int code, const struct q_txn *txn)
+/* ---- own pending transactions ------------------------------------------ */
+
+static struct own **own_find(struct gw_api *api, const char *id)
 {
-    struct evhttp_request *req = call_take(c);
-    if (req)
-        send_txn(req, code, txn);
-    call_free(c);
+    struct own **pp = &api->own[waiter_bucket(id)];
+    while (*pp && strcmp((*pp)->id, id) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void own_clear(struct gw_api *api)
+{
+    for (size_t b = 0; b < WAITER_BUCKETS; b++) {
+        while (api->own[b]) {
+            struct own *o = api->own[b];
+            api->own[b] = o->next;
+            free(o);
+        }
+    }
+    api->n_own = 0;
+}
+
+/* 1 when the entries can be trusted: the watch is subscribed, and has been since they were made. */
+static int own_sync(struct gw_api *api)
+{
+    uint64_t epoch = q_watch_epoch(api->d.q);
+    if (epoch != api->own_epoch) {
+        own_clear(api); /* announcements may have been lost in between */
+        api->own_epoch = epoch;
+    }
+    return epoch != 0;
+}
+
+static void own_add(struct gw_api *api, const char *id, const char *rp)
+{
+    struct own *o;
+    if (!own_sync(api) || api->n_own >= OWN_MAX)
+        return; /* its long polls will read first, as any other */
+    o = malloc(sizeof(*o));
+    if (!o)
+        return;
+    o->rp = rp;
+    memcpy(o->id, id, Q_ID_LEN);
+    o->next = api->own[waiter_bucket(id)];
+    api->own[waiter_bucket(id)] = o;
+    api->n_own++;
+}
+
+static void own_drop(struct gw_api *api, const char *id)
+{
+    struct own **pp = own_find(api, id), *o = *pp;
+    if (!o)
+        return;
+    *pp = o->next;
+    free(o);
+    api->n_own--;
+}
+
+/* 1 when id is a transaction of rp's that this process created and nobody has announced finished. */
+static int own_pending(struct gw_api *api, const char *id, const char *rp)
+{
+    struct own *o;
+    if (!own_sync(api))
+        return 0;
+    o = *own_find(api, id);
+    return o && strcmp(o->rp, rp) == 0;
 }
 
 /* ---- GET /v1/signatures/{id} ------------------------------------------ */
@@ -229,7 +329,24 @@ static void got_txn(void *arg, enum q_err err, const struct q_txn *txn);
 static void fetch(struct call *c)
 {
     c->ops++;
+    gw_metrics_inc(c->api->d.metrics, GW_M_TXN_READS);
     q_txn_get(c->api->d.q, c->id, got_txn, c);
+}
+
+/* Answer with what was read or handed over, then release the call. */
+static void call_answer(struct call *c, enum q_err err, const struct q_txn *txn)
+{
+    struct evhttp_request *req = call_take(c);
+
+    if (err == Q_ERR_NOT_FOUND || (err == Q_OK && strcmp(txn->rp, c->rp) != 0)) {
+        send_error(NULL, req, 404, "NOT_FOUND", NULL, "no such transaction");
+    } else if (err != Q_OK) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        send_error(NULL, req, 503, "UNAVAILABLE", NULL, "transaction storage unavailable, try again");
+    } else {
+        send_txn(req, 200, txn);
+    }
+    call_release(c);
 }
 
 static void got_txn(void *arg, enum q_err err, const struct q_txn *txn)
@@ -241,20 +358,8 @@ static void got_txn(void *arg, enum q_err err, const struct q_txn *txn)
             call_free(c);
         return;
     }
-    if (err == Q_ERR_NOT_FOUND || (err == Q_OK && strcmp(txn->rp, c->rp) != 0)) {
-        send_error(NULL, call_take(c), 404, "NOT_FOUND", NULL, "no such transaction");
-        call_free(c);
-        return;
-    }
-    if (err != Q_OK) {
-        struct evhttp_request *req = call_take(c);
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-        send_error(NULL, req, 503, "UNAVAILABLE", NULL, "transaction storage unavailable, try again");
-        call_free(c);
-        return;
-    }
-    if (txn->state != Q_PENDING || !c->waiting || c->final) {
-        call_reply(c, 200, txn);
+    if (err != Q_OK || txn->state != Q_PENDING || !c->waiting || c->final || strcmp(txn->rp, c->rp) != 0) {
+        call_answer(c, err, txn); /* someone else's is answered at once, like an unknown id */
         return;
     }
     if (c->refetch) {
@@ -264,7 +369,7 @@ static void got_txn(void *arg, enum q_err err, const struct q_txn *txn)
         fetch(c);
         return;
     }
-    /* Still pending and the client asked to wait: the timer or a notify brings us back. */
+    /* Still pending and the client asked to wait: the timer, a notify or a hand-off brings us back. */
 }
 
 static void wait_timeout(evutil_socket_t fd, short what, void *arg)
@@ -277,18 +382,69 @@ static void wait_timeout(evutil_socket_t fd, short what, void *arg)
         fetch(c);
 }
 
+/* Announced finished: read it -- again if a read is in flight, since that one may predate the finish. */
+static void call_wake(struct call *c)
+{
+    if (c->ops) {
+        c->refetch = 1;
+        return;
+    }
+    c->final = 1; /* whatever we read now is the answer */
+    fetch(c);
+}
+
 void gw_api_notify(void *arg, const char *id)
 {
     struct gw_api *api = arg;
+    own_drop(api, id);
+    for (struct call *c = api->waiters[waiter_bucket(id)]; c; c = c->next) {
+        if (strcmp(c->id, id) != 0 || !c->h.req)
+            continue;
+        if (c->handoff)
+            c->woken = 1; /* published inside the finish whose answer is on its way: api_finished decides */
+        else
+            call_wake(c);
+    }
+}
+
+/* gw_txn_watch: an outcome is about to be recorded here; promise the waiters on it the result. */
+static int api_waiting(void *arg, const char *id)
+{
+    struct gw_api *api = arg;
+    int any = 0;
     for (struct call *c = api->waiters[waiter_bucket(id)]; c; c = c->next)
-        if (strcmp(c->id, id) == 0 && c->h.req) {
-            if (c->ops) {
-                c->refetch = 1; /* the read in flight may have been answered before the finish */
-                continue;
-            }
-            c->final = 1; /* finished: whatever we read now is the answer */
-            fetch(c);
+        if (c->h.req && strcmp(c->id, id) == 0) {
+            c->handoff++;
+            any = 1;
         }
+    return any;
+}
+
+/*
+ * gw_txn_watch: the transaction as stored once its outcome was recorded:
+ * answer every waiter without a read.  NULL: this finish recorded nothing
+ * (or its answer did not parse), so fall back on the announcement.
+ */
+static void api_finished(void *arg, const char *id, const struct q_txn *txn)
+{
+    struct gw_api *api = arg;
+
+    if (txn) {
+        own_drop(api, id);
+        for (struct call *c = waiter_find(api, id); c; c = waiter_find(api, id)) {
+            gw_metrics_inc(api->d.metrics, GW_M_POLL_HANDOFF);
+            call_answer(c, Q_OK, txn); /* a read still in flight comes back to a released call */
+        }
+        return;
+    }
+    for (struct call *c = api->waiters[waiter_bucket(id)]; c; c = c->next) {
+        if (strcmp(c->id, id) != 0 || c->handoff == 0)
+            continue;
+        if (--c->handoff == 0 && c->woken) {
+            c->woken = 0;
+            call_wake(c);
+        }
+    }
 }
 
 static int valid_id(const char *id)
@@ -342,6 +498,10 @@ static void handle_get(struct gw_api *api, struct evhttp_request *req, const cha
         c->next = api->waiters[b];
         api->waiters[b] = c;
         c->waiting = 1;
+        if (own_pending(api, c->id, rp)) {
+            gw_metrics_inc(api->d.metrics, GW_M_POLL_OWN);
+            return; /* pending for sure: the hand-off, a notify or the timer brings the answer */
+        }
     }
     fetch(c);
 }
@@ -353,10 +513,13 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     struct call *c = arg;
     struct gw_api *api = c->api;
     struct evhttp_request *req = call_take(c);
+    const char *rp = c->rp;
     char loc[64];
 
     c->ops--;
     call_free(c);
+    if (err == GW_OK && !existed && txn->state == Q_PENDING)
+        own_add(api, txn->id, rp); /* a retry (existed) may have finished long ago: its polls read */
     if (!req)
         return;
     switch (err) {
@@ -692,6 +855,7 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
         int one = 1;
         (void)setsockopt(evhttp_bound_socket_get_fd(api->listener), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
+    gw_engine_watch(deps->engine, &(struct gw_txn_watch){.waiting = api_waiting, .finished = api_finished, .arg = api});
     LOGP(LOG_INFO, "http", NULL, "API listening on %s:%u", deps->cfg->listen_host, deps->cfg->listen_port);
     return api;
 fail:
@@ -724,7 +888,9 @@ void gw_api_free(struct gw_api *api)
 {
     if (!api)
         return;
+    gw_engine_watch(api->d.engine, NULL);
     gw_api_drain(api);
+    own_clear(api);
     evhttp_free(api->http);
     free(api);
 }

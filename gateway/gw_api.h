@@ -12,7 +12,10 @@
  * answered exactly like an unknown one.
  *
  * Long polls are woken by q_watch() (any instance finishing the
- * transaction), so gw_api_notify() must be wired to it.
+ * transaction), so gw_api_notify() must be wired to it.  gw_api_new() also
+ * takes the engine's local hand-off (gw_txn_watch, in gw_txn.h): a long poll
+ * on a transaction this instance created and finishes costs no Redis read,
+ * neither when it starts nor when it is answered; gw_api_free() detaches it.
  */
 #ifndef SIMPKI_GW_API_H
 #define SIMPKI_GW_API_H

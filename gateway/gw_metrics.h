@@ -33,6 +33,9 @@ struct evbuffer;
     X(TXN_FAILED, "transactions_failed_total", "transactions finished without a signature")             \
     X(TXN_EXPIRED, "transactions_expired_total", "transactions that ran out of time")                   \
     X(VERIFY_FAILED, "verify_failed_total", "signatures that failed verification")                      \
+    X(TXN_READS, "txn_reads_total", "transactions read from Redis for GET and long polls")              \
+    X(POLL_OWN, "long_poll_own_total", "long polls on a transaction created here: no first read")       \
+    X(POLL_HANDOFF, "long_poll_handoff_total", "long polls answered by the instance that finished it")  \
     X(REDIS_ERRORS, "redis_errors_total", "Redis calls that failed")
 
 enum gw_counter {

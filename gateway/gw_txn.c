@@ -109,6 +109,7 @@ struct gw_engine {
     uint64_t cert_mismatch;                            /* signatures refused by the binding check */
     uint64_t revoc_good, revoc_revoked, revoc_unknown; /* revocation outcomes (unknown: hard-fail) */
     int closing;                                       /* in gw_engine_free: Redis is gone, record nothing */
+    struct gw_txn_watch watch;                         /* long polls held in this process; all NULL if none */
 };
 
 const char *gw_strerror(enum gw_err err)
@@ -225,12 +226,15 @@ struct finish_ctx {
     struct gw_engine *e;
     char id[Q_ID_LEN];
     enum q_state state;
+    int handoff; /* a waiter here was promised the stored txn (gw_txn_watch) */
 };
 
-static void finish_done(void *arg, enum q_err err)
+static void finish_done(void *arg, enum q_err err, const struct q_txn *txn)
 {
     struct finish_ctx *f = arg;
     struct gw_engine *e = f->e;
+    if (f->handoff && e->watch.finished)
+        e->watch.finished(e->watch.arg, f->id, err == Q_OK ? txn : NULL);
     if (err == Q_OK) {
         gw_metrics_inc(e->d.metrics, f->state == Q_COMPLETED ? GW_M_TXN_COMPLETED : GW_M_TXN_FAILED);
     } else if (err == Q_ERR_CONFLICT) {
@@ -291,6 +295,8 @@ static void finish_ev(struct gw_engine *e, const char *id, uint64_t cntr, enum q
     f->e = e;
     f->state = state;
     snprintf(f->id, sizeof(f->id), "%s", id);
+    f->handoff = e->watch.waiting && e->watch.waiting(e->watch.arg, id);
+    fin.want_txn = f->handoff;
     sent_cancel(e, id);
     LOGP(LOG_INFO, "txn", id, "finished: %s (%d)%s%s", result, etsi, detail ? ": " : "", detail ? detail : "");
     q_txn_finish(e->d.q, id, cntr, &fin, finish_done, f);
@@ -1415,6 +1421,12 @@ void gw_engine_free(struct gw_engine *e)
         }
     }
     free(e);
+}
+
+void gw_engine_watch(struct gw_engine *e, const struct gw_txn_watch *w)
+{
+    static const struct gw_txn_watch none;
+    e->watch = w ? *w : none;
 }
 
 int gw_engine_links_up(const struct gw_engine *e)

@@ -147,6 +147,30 @@ struct gw_sim_req {
 };
 void gw_txn_start_sim(struct gw_engine *e, const struct gw_sim_req *req, gw_start_cb *cb, void *arg);
 
+/*
+ * Long polls held in this process.  Every outcome reaches every instance's
+ * q_watch as an id, and a waiter then reads the transaction back: one more
+ * Redis round trip per transaction.  When the answer lands on the instance
+ * that holds the waiter -- the common case with one instance, and with a
+ * client that polls the instance it posted to -- that read is saved: before
+ * recording an outcome the engine asks `waiting` whether someone here waits
+ * for that id; if so the finish script answers the transaction as stored
+ * (q_finish.want_txn), and `finished` follows exactly once with it, or with
+ * NULL when the outcome was not recorded by this call (someone finished it
+ * first, Redis failed) or the answer did not parse.  The announcement on
+ * q_watch is published inside the same script and may arrive before
+ * `finished`: a waiter that was promised a hand-off leaves the decision to
+ * `finished`, and reads only after a NULL.  Calls run on the event loop; txn
+ * lives only during the call.  gw_engine_watch(e, NULL) detaches (before the
+ * waiters' owner is freed); nothing is called after that.
+ */
+struct gw_txn_watch {
+    int (*waiting)(void *arg, const char *id);
+    void (*finished)(void *arg, const char *id, const struct q_txn *txn);
+    void *arg;
+};
+void gw_engine_watch(struct gw_engine *e, const struct gw_txn_watch *w);
+
 /* Append link gauges (up, in flight, queued, counters) for /metrics. */
 void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out);
 

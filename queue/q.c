@@ -82,6 +82,7 @@ struct q_call {
         q_done_cb *done;
         q_lookup_cb *lookup;
         q_get_cb *get;
+        q_finish_cb *finish;
         q_raw_cb *raw;
     } cb;
     void *arg;
@@ -295,6 +296,27 @@ static void complete_done(struct q_call *c, enum q_err err, const redisReply *r)
     c->cb.done(c->arg, err);
 }
 
+/*
+ * A finish that asked for the stored transaction gets it after "OK".  The
+ * outcome is recorded whatever that part holds: a reply that does not parse
+ * only costs the caller the copy (the watch channel still tells everyone).
+ */
+static void complete_finish(struct q_call *c, enum q_err err, const redisReply *r)
+{
+    struct q_txn t;
+    enum q_err st = Q_OK;
+    int have_txn = 0;
+
+    if (err == Q_OK) {
+        err = script_reply(r, 1, &st);
+        if (err == Q_OK)
+            err = st;
+    }
+    if (err == Q_OK && r->elements >= 2 && q_parse_txn(r->element[1], &t) == Q_OK)
+        have_txn = 1;
+    c->cb.finish(c->arg, err, have_txn ? &t : NULL);
+}
+
 static void complete_lookup(struct q_call *c, enum q_err err, const redisReply *r)
 {
     struct q_txn t;
@@ -385,8 +407,8 @@ static void call_complete(struct q_call *c, enum q_err err, const redisReply *r)
     q->cb_depth++;
     switch (c->op) {
     case OP_CREATE: complete_create(c, err, r); break;
-    case OP_SENT:
-    case OP_FINISH: complete_done(c, err, r); break;
+    case OP_SENT: complete_done(c, err, r); break;
+    case OP_FINISH: complete_finish(c, err, r); break;
     case OP_LOOKUP: complete_lookup(c, err, r); break;
     case OP_GET: complete_get(c, err, r); break;
     case OP_SWEEP: complete_sweep(c, err, r); break;
@@ -1000,17 +1022,18 @@ fail:
     call_fail(c, rc);
 }
 
-void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struct q_finish *f, q_done_cb *cb, void *arg)
+void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struct q_finish *f, q_finish_cb *cb,
+                  void *arg)
 {
     struct q_call *c = call_begin(q, OP_FINISH, QS_FINISH);
     enum q_err rc = Q_ERR_INVALID;
     unsigned shard;
 
     if (!c) {
-        cb(arg, Q_ERR_NOMEM);
+        cb(arg, Q_ERR_NOMEM, NULL);
         return;
     }
-    c->cb.done = cb;
+    c->cb.finish = cb;
     c->arg = arg;
     if (!f || (f->state != Q_COMPLETED && f->state != Q_FAILED) || !f->result || strlen(f->result) >= 32 ||
         (f->detail && strlen(f->detail) >= 160) || f->sig_len > Q_BLOB_MAX || f->cert_len > Q_BLOB_MAX ||
@@ -1029,7 +1052,8 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
         (rc = arg_add(c, f->cert ? (const void *)f->cert : "", f->cert_len)) != Q_OK ||
         (rc = arg_i64(c, f->now_ms)) != Q_OK || (rc = arg_i64(c, f->retention_ms)) != Q_OK ||
         (rc = arg_add(c, f->ocsp ? (const void *)f->ocsp : "", f->ocsp_len)) != Q_OK ||
-        (rc = arg_str(c, f->pin_serial)) != Q_OK || (rc = arg_str(c, f->pin_serial ? f->pin_spki_hex : NULL)) != Q_OK)
+        (rc = arg_str(c, f->pin_serial)) != Q_OK || (rc = arg_str(c, f->pin_serial ? f->pin_spki_hex : NULL)) != Q_OK ||
+        (rc = arg_str(c, f->want_txn ? "1" : "0")) != Q_OK)
         goto fail;
     call_submit(c);
     return;
@@ -1102,6 +1126,12 @@ void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_re
         }
         call_submit(c);
     }
+}
+
+uint64_t q_watch_epoch(const struct q *q)
+{
+    /* starts grows with every connection attempt and up drops with the connection: one value per subscription. */
+    return q->sub.up ? q->sub.starts : 0;
 }
 
 enum q_err q_watch(struct q *q, q_watch_cb *cb, void *arg)

@@ -222,7 +222,10 @@ void q_get_stats(const struct q *q, struct q_stats *out);
  * exists and is active, that it has no pending transaction (Q_ERR_BUSY, with
  * the pending txn's id in txn->id), allocates the OTA counter (HINCRBY), and
  * writes txn, due, outbox, busy and idem keys.
- * The callback gets the new (or existing) txn and the subscriber.
+ * The callback gets the new (or existing) txn and the subscriber: for a new
+ * txn only what sending the command needs (msisdn, net, iccid, kv, status;
+ * no certificate or pin, which would double what Redis returns), for an
+ * existing one (existed = 1) the whole registry entry.
  */
 typedef void q_create_cb(void *arg, enum q_err err, const struct q_txn *txn, const struct q_sub *sub, int existed);
 void q_txn_create(struct q *q, const struct q_txn_new *n, q_create_cb *cb, void *arg);
@@ -271,15 +274,25 @@ struct q_finish {
      */
     const char *pin_serial;
     const char *pin_spki_hex;
+    /*
+     * 1: answer the transaction as now stored (read inside the same script,
+     * no extra round trip), for a caller that has a long poll waiting on it
+     * in this process.  0 for everyone else: the read is not free.
+     */
+    int want_txn;
 };
 
 /*
  * Finish `id` atomically if it is still pending and its cntr is expect_cntr
  * (0 = any): sets the outcome, removes it from due and outbox, frees the
  * subscriber (busy), sets the TTL, publishes the id on spk:done.
- * Q_ERR_CONFLICT when someone else finished it first.
+ * Q_ERR_CONFLICT when someone else finished it first.  With f->want_txn the
+ * callback gets the finished transaction on Q_OK (NULL otherwise, and NULL
+ * also in the unlikely case that part of the answer does not parse: the
+ * outcome is recorded all the same).
  */
-void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struct q_finish *f, q_done_cb *cb,
+typedef void q_finish_cb(void *arg, enum q_err err, const struct q_txn *txn);
+void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struct q_finish *f, q_finish_cb *cb,
                   void *arg);
 
 /* Read a transaction.  Q_ERR_NOT_FOUND when absent or expired. */
@@ -309,6 +322,15 @@ void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_re
  */
 typedef void q_watch_cb(void *arg, const char *id);
 enum q_err q_watch(struct q *q, q_watch_cb *cb, void *arg);
+
+/*
+ * Which subscription the watch is on: 0 while it is not subscribed, else a
+ * value that changes whenever the subscription is lost and made again.  Two
+ * equal non-zero readings mean every id published in between was (or will
+ * be, in order) handed to the watch callback: what a caller that skips a
+ * Redis read because "no completion was announced" must check.
+ */
+uint64_t q_watch_epoch(const struct q *q);
 
 /*
  * Any other command, for modules that keep their own keys in Redis

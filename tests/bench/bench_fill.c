@@ -129,9 +129,10 @@ static void fill_more(struct fill *f)
 
 static void probe_next(struct fill *f);
 
-static void probe_finished(void *arg, enum q_err err)
+static void probe_finished(void *arg, enum q_err err, const struct q_txn *txn)
 {
     struct fill *f = arg;
+    (void)txn;
     if (err != Q_OK)
         f->errors++;
     f->finish_us[f->probe_i] = now_us() - f->t_start;

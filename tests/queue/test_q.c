@@ -281,6 +281,14 @@ static void on_done(void *arg, enum q_err err)
     r->n++;
 }
 
+static void on_finish(void *arg, enum q_err err, const struct q_txn *t)
+{
+    struct res *r = arg;
+    r->err = err;
+    copy_txn(r, t);
+    r->n++;
+}
+
 static void on_lookup(void *arg, enum q_err err, const struct q_sub *s, const struct q_txn *t)
 {
     struct res *r = arg;
@@ -433,8 +441,9 @@ static struct res do_get(struct q *q, const char *id)
 static enum q_err do_finish(struct q *q, const char *id, uint64_t cntr, const struct q_finish *f)
 {
     struct res r = {0};
-    q_txn_finish(q, id, cntr, f, on_done, &r);
+    q_txn_finish(q, id, cntr, f, on_finish, &r);
     CHECK(pump(&r.n, 1, 3000));
+    CHECK(!r.have_txn); /* not asked for */
     return r.err;
 }
 
@@ -601,9 +610,13 @@ int main(void)
     CHECK_EQ_INT(q_new(base, &cfg, &q2), Q_OK);
     CHECK(pump_connected(q, 3000));
     CHECK(pump_connected(q2, 3000));
+    CHECK_EQ_INT(q_watch_epoch(q), 0); /* not subscribed yet */
     CHECK_EQ_INT(q_watch(q, on_watch, &w), Q_OK);
     CHECK_EQ_INT(q_watch(q, on_watch, &w), Q_ERR_INVALID);
     pump(NULL, 0, 200); /* let SUBSCRIBE land */
+    uint64_t epoch0 = q_watch_epoch(q);
+    CHECK(epoch0 != 0);
+    CHECK_EQ_INT(q_watch_epoch(q2), 0); /* q2 watches nothing */
 
     /* create -> get -> sent -> por_lookup -> finish -> get, one round trip each. */
     t0 = now_ms();
@@ -623,7 +636,7 @@ int main(void)
         CHECK_EQ_INT(r.state, Q_PENDING);
         CHECK(r.have_sub);
         CHECK_EQ_STR(r.sub_msisdn, "84912345678");
-        CHECK_EQ_INT(r.cert_len, sizeof CERT);
+        CHECK_EQ_INT(r.cert_len, 0); /* a new txn gets the submit's fields of the subscriber, not its certificate */
         CHECK_EQ_INT(cmd_calls("evalsha") - ev0, 1);
         CHECK_EQ_INT(st1.calls - st0.calls, 1);
         CHECK_EQ_INT(st1.replies - st0.replies, 1);
@@ -688,13 +701,30 @@ int main(void)
         {
             struct res a = {0}, b = {0};
             int both = 0;
-            q_txn_finish(q, id1, 1, &f, on_done, &a);
-            q_txn_finish(q2, id1, 0, &f, on_done, &b);
+            struct q_finish fw = f;
+            long long ev1 = cmd_calls("evalsha"), hg1 = cmd_calls("hgetall");
+            /* Both ask for the finished txn: only the winner gets it, inside its one EVALSHA. */
+            fw.want_txn = 1;
+            q_txn_finish(q, id1, 1, &fw, on_finish, &a);
+            q_txn_finish(q2, id1, 0, &fw, on_finish, &b);
             while ((a.n + b.n) < 2 && pump(NULL, 0, 5) && both++ < 600)
                 ;
             CHECK_EQ_INT(a.n + b.n, 2);
             CHECK_EQ_INT((a.err == Q_OK) + (b.err == Q_OK), 1);
             CHECK_EQ_INT((a.err == Q_ERR_CONFLICT) + (b.err == Q_ERR_CONFLICT), 1);
+            CHECK_EQ_INT(cmd_calls("evalsha") - ev1, 2);
+            CHECK_EQ_INT(cmd_calls("hgetall") - hg1,
+                         1); /* inside the winner's script (commandstats counts those too) */
+            struct res *win = a.err == Q_OK ? &a : &b, *lose = a.err == Q_OK ? &b : &a;
+            CHECK(win->have_txn && !lose->have_txn);
+            CHECK_EQ_STR(win->id, id1);
+            CHECK_EQ_INT(win->state, Q_COMPLETED);
+            CHECK_EQ_STR(win->result, "OK");
+            CHECK_EQ_INT(win->etsi, 500);
+            CHECK_EQ_INT(win->cntr, 1);
+            CHECK_EQ_INT(win->sig_len, sizeof SIG);
+            CHECK_MEM(win->sig, SIG, sizeof SIG);
+            CHECK_EQ_INT(win->digest_len, sizeof DIGEST); /* the fields create wrote come back too */
         }
         r = do_get(q, id1);
         CHECK_EQ_INT(r.err, Q_OK);
@@ -893,6 +923,8 @@ int main(void)
         while (q_connected(q) && now_ms() < end)
             event_base_loop(base, EVLOOP_ONCE);
         CHECK(!q_connected(q));
+        pump(NULL, 0, 100);
+        CHECK_EQ_INT(q_watch_epoch(q), 0); /* announcements may be lost now */
         q_txn_get(q, id1, on_get, &r);
         CHECK_EQ_INT(r.n, 0);
         CHECK(pump(&r.n, 1, 1000));
@@ -906,6 +938,8 @@ int main(void)
         CHECK_EQ_INT(q_sync_connect(&cfg, &qs, why, sizeof why), Q_OK);
         put_sub(qs, "84912345678", "active");
         pump(NULL, 0, 300); /* let the watcher resubscribe */
+        CHECK(q_watch_epoch(q) != 0);
+        CHECK(q_watch_epoch(q) != epoch0); /* a new subscription: what was skipped before is not trusted */
         long long ev0 = cmd_calls("eval");
         struct res c = do_create(q, &n);
         CHECK_EQ_INT(c.err, Q_OK);
