@@ -109,7 +109,13 @@
 #define PDU_SPKA_DCS       0xF6u /* 8-bit, class 2 (SIM specific) */
 #define PDU_SPKA_TON       1u    /* international */
 #define PDU_SPKA_NPI       1u    /* E.164 */
-#define PDU_SPKA_REGDLV    1u    /* ask for a delivery receipt */
+/*
+ * registered_delivery 2: a receipt only when delivery fails (SMPP 3.4
+ * 5.2.17).  A delivered command shows as the SIM's PoR; a receipt for every
+ * delivered segment was one more deliver_sm each way, per segment (2 per
+ * SIGN with a Vietnamese text), that the gateway only counted.
+ */
+#define PDU_SPKA_REGDLV 2u
 
 /* The four header fields, host order. */
 struct pdu_header {
@@ -247,7 +253,7 @@ struct pdu_sm {
  * Fill `sm` for an SPKA/1 MT (gateway -> SIM): source = service number
  * (TON 1 NPI 1 when it is all digits and longer than 8, else TON 6 / NPI 0
  * "abbreviated"), destination = msisdn with TON/NPI 1/1, esm_class 0x40,
- * protocol_id 0x7F, data_coding 0xF6, registered_delivery 1, ud copied.
+ * protocol_id 0x7F, data_coding 0xF6, registered_delivery 2, ud copied.
  * The same helper serves the simulator's MO (SIM -> gateway): swap the
  * addresses (source = subscriber).  CAR_ERR_TOO_LONG when ud_len > 254 or
  * an address over 20 characters.

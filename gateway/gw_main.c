@@ -61,6 +61,27 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(st->base, &grace);
 }
 
+/*
+ * One event loop for everything.  With epoll, libevent's changelist folds
+ * the add/delete pairs a loop iteration makes on one descriptor (a
+ * bufferevent enabling and disabling writes, hiredis doing the same) into at
+ * most one epoll_ctl: measured 10.7 epoll_ctl per signature without it, half
+ * of the gateway's system calls.  libevent's one caveat -- descriptors
+ * cloned with dup() -- does not arise: nothing here dups a socket.
+ */
+static struct event_base *new_base(void)
+{
+    struct event_config *ec = event_config_new();
+    struct event_base *base;
+
+    if (!ec)
+        return NULL;
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    return base;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL;
@@ -119,7 +140,7 @@ int main(int argc, char **argv)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
-    base = event_base_new();
+    base = new_base();
     if (!base)
         goto out;
     if (q_new(base, &cfg->redis, &q) != Q_OK) {

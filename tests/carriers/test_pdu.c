@@ -178,7 +178,7 @@ static void test_round_trip(void)
     CHECK_EQ_INT(out.esm_class, 0x40);
     CHECK_EQ_INT(out.protocol_id, 0x7F);
     CHECK_EQ_INT(out.data_coding, 0xF6);
-    CHECK_EQ_INT(out.registered_delivery, 1);
+    CHECK_EQ_INT(out.registered_delivery, 2); /* receipts for failed deliveries only */
     CHECK_EQ_INT(out.ud_len, sizeof(ud));
     CHECK_MEM(out.ud, ud, sizeof(ud));
 

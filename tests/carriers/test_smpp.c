@@ -169,7 +169,7 @@ static int smsc_pdu(const uint8_t *p, size_t len)
         CHECK_EQ_INT(sm.esm_class, 0x40);
         CHECK_EQ_INT(sm.protocol_id, 0x7F);
         CHECK_EQ_INT(sm.data_coding, 0xF6);
-        CHECK_EQ_INT(sm.registered_delivery, 1);
+        CHECK_EQ_INT(sm.registered_delivery, 2); /* receipts for failures only */
         CHECK_EQ_STR(sm.source_addr, "8088");
         i = dest_index(sm.dest_addr);
         CHECK(i >= 0);

@@ -103,7 +103,7 @@ want(s.accepted === nseg, "accepted: " + s.accepted + ", expected " + nseg);
 want(s.submits.length > 0 && s.submits[0].status === 0x58, "first submit not the throttled one");
 s.submits.forEach((x, i) => {
     for (const [k, e] of Object.entries({ esm_class: 0x40, protocol_id: 0x7f, data_coding: 0xf6,
-                                          dest_addr_ton: 1, dest_addr_npi: 1, registered_delivery: 1 }))
+                                          dest_addr_ton: 1, dest_addr_npi: 1, registered_delivery: 2 }))
         want(x[k] === e, "submit #" + (i + 1) + " " + k + " = " + x[k] + ", expected " + e);
     want(x.status === 0 ? /^N\d+$/.test(x.message_id) : x.message_id === null,
          "submit #" + (i + 1) + " message_id " + x.message_id);

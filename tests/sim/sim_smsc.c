@@ -677,7 +677,8 @@ static void on_submit(struct sim_conn *c, const uint8_t *pdu, size_t len, const 
     conn_send(c, resp, n);
     LOGP(LOG_DEBUG, SUBSYS, c->name, "submit_sm to %s accepted as %s (%zu octets)", log_msisdn(sm.dest_addr, mb),
          msg_id, sm.ud_len);
-    if (sm.registered_delivery & 0x03)
+    /* Receipts as asked: 1 for every outcome; 2 only for failed deliveries, and ours never fail. */
+    if ((sm.registered_delivery & 0x03) == 1)
         schedule_receipt(s, sm.dest_addr, msg_id);
 
     if (!(sm.esm_class & PDU_ESM_UDHI) || sm.protocol_id != PDU_SPKA_PID || sm.data_coding != PDU_SPKA_DCS) {
