@@ -49,6 +49,19 @@ static int gsm_lookup(uint32_t uc, uint8_t *code, int *ext)
 {
     if (uc == NO_CHAR)
         return 0; /* U+FFFF must not match the ESC slot */
+    /*
+     * Every GSM-7 character is Latin-1, a Greek capital or the euro sign, so
+     * most Vietnamese letters (U+0100 and up) leave here; most ASCII sits at
+     * its own code.  The scans below are for the rest (measured: the scans
+     * alone were 2% of the gateway's instructions, the text encoded twice).
+     */
+    if (uc > 0xFF && (uc < 0x0393 || uc > 0x03A9) && uc != 0x20AC)
+        return 0;
+    if (uc < 128 && gsm_basic[uc] == uc) {
+        *code = (uint8_t)uc;
+        *ext = 0;
+        return 1;
+    }
     for (unsigned i = 0; i < 128; i++) {
         if (gsm_basic[i] == uc) {
             *code = (uint8_t)i;

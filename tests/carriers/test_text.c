@@ -158,6 +158,74 @@ static void test_decode_errors(void)
     CHECK_EQ_STR(out, "a");
 }
 
+/* UTF-8 of one BMP code point. */
+static size_t utf8_of(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    out[0] = (char)(0xE0 | (cp >> 12));
+    out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[2] = (char)(0x80 | (cp & 0x3F));
+    return 3;
+}
+
+/*
+ * Every BMP code point: the encoder picks GSM-7 exactly for the characters the
+ * decoder can produce from some GSM code (basic or ESC + extension), and the
+ * octet(s) it writes decode back to it.  The decoder indexes the tables; the
+ * encoder searches them behind range shortcuts, so this pins the shortcuts.
+ */
+static void test_every_code_point(void)
+{
+    static uint8_t in_gsm[0x10000];
+    uint8_t w[3], buf[8];
+    char u[8];
+    size_t n, ulen;
+    unsigned mismatches = 0;
+
+    memset(in_gsm, 0, sizeof in_gsm);
+    for (unsigned c = 0; c < 0x80; c++) {
+        for (int ext = 0; ext < 2; ext++) {
+            size_t wl = 0;
+            uint32_t cp = 0;
+            w[wl++] = TEXT_CODING_GSM7;
+            if (ext)
+                w[wl++] = 0x1B;
+            w[wl++] = (uint8_t)c;
+            if (c == 0x1B || text_decode(w, wl, u, sizeof u, &ulen) != CAR_OK)
+                continue;
+            for (size_t i = 0; i < ulen; i++) /* back to a code point (at most 3 octets in the BMP) */
+                cp = i == 0 ? (uint8_t)u[0] & (ulen == 1   ? 0x7F
+                                               : ulen == 2 ? 0x1F
+                                                           : 0x0F)
+                            : (cp << 6) | ((uint8_t)u[i] & 0x3F);
+            in_gsm[cp] = 1;
+        }
+    }
+    for (uint32_t cp = 0; cp < 0x10000; cp++) {
+        enum car_err rc;
+        char back[8];
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            continue; /* not characters */
+        ulen = utf8_of(cp, u);
+        rc = text_encode(u, ulen, buf, sizeof buf, &n, NULL, 0);
+        if (rc == CAR_ERR_MALFORMED)
+            continue; /* control characters: refused whatever the table says */
+        if (rc != CAR_OK || (buf[0] == TEXT_CODING_GSM7) != in_gsm[cp] ||
+            text_decode(buf, n, back, sizeof back, &n) != CAR_OK || n != ulen || memcmp(back, u, ulen) != 0)
+            mismatches++;
+    }
+    CHECK_EQ_INT(mismatches, 0);
+    CHECK(in_gsm[0x0394] && in_gsm[0x03A9] && in_gsm[0x20AC] && in_gsm['^'] && !in_gsm[0x1EA1]);
+}
+
 int main(void)
 {
     test_vector_text();
@@ -165,5 +233,6 @@ int main(void)
     test_limits();
     test_bad_utf8();
     test_decode_errors();
+    test_every_code_point();
     return check_report("test_text");
 }
