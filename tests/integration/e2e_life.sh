@@ -42,14 +42,16 @@ iccid_of() { # 84PPNNNNNNN -> 89840 + carrier digit + 0000 + national 9 digits
 # file BODY -> id
 file() { api POST /v1/requests "$1" >/dev/null; jq -r .id "$T/body"; }
 confirm() { api POST "/v1/requests/$1/transitions" "{\"to\":\"confirmed\",\"by\":\"Sở Nội vụ\"${2:+,\"sim\":$2}}" >/dev/null; }
-# wait_state ID STATE... [seconds in $WAIT] -> the final document in $T/doc
+# wait_state ID WANT [STOP...]: poll (up to $WAIT s) until the request is in state WANT -> 0, or in
+# one of the STOP states -> 1 at once, instead of waiting out $WAIT; the final document in $T/doc.
 wait_state() {
-  local id=$1; shift
-  local end=$(( $(date +%s) + ${WAIT:-60} )) s
+  local id=$1 want=$2; shift 2
+  local end=$(( $(date +%s) + ${WAIT:-60} )) s stop
   while [ "$(date +%s)" -lt "$end" ]; do
     api GET "/v1/requests/$id" > "$T/doc"
     s=$(jq -r .state "$T/doc" 2>/dev/null || true)
-    for want in "$@"; do [ "$s" = "$want" ] && return 0; done
+    [ "$s" = "$want" ] && return 0
+    for stop in "$@"; do [ "$s" = "$stop" ] && return 1; done
     sleep 0.3
   done
   return 1
