@@ -85,20 +85,7 @@ T=$(mktemp -d /tmp/simpki-kannel.XXXXXX)
 forget() { local p keep=(); for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done; PIDS=("${keep[@]}"); }
 log() { printf '[kannel %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
-  done
-  return 1
-}
-wait_for() { # seconds, command...
-  local n=$(( $1 * 10 )); shift
-  for _ in $(seq 1 $n); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
-}
-cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000000 / hz }' "/proc/$1/stat"; }
+. "$SRC/tests/bench/lib.sh" # free_port, wait_for, cpu_us
 now() { date +%s.%N; }
 
 KVER=$(bearerbox --version 2>&1 | sed -n "s/.*bearerbox version \`\([^']*\)'.*/\1/p" | head -1)

@@ -67,21 +67,7 @@ cleanup() {
 trap cleanup EXIT
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
-  done
-  return 1
-}
-wait_for() { # seconds, command...
-  local n=$(( $1 * 10 )); shift
-  for _ in $(seq 1 $n); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
-}
-# utime+stime of a process in microseconds (what getrusage reports for it)
-cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000000 / hz }' "/proc/$1/stat"; }
+. "$SRC/tests/bench/lib.sh" # free_port, wait_for, cpu_us
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 cmdstats() { rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ { sub("cmdstat_", "", $1); printf "%s %s\n", $1, $3 }'; }

@@ -1,0 +1,20 @@
+# tests/bench/lib.sh - helpers shared by run.sh and kannel.sh (sourced).
+
+# A free loopback port, tried by connecting: nothing answers there now.
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
+  done
+  return 1
+}
+
+wait_for() { # seconds, command...
+  local n=$(( $1 * 10 )); shift
+  for _ in $(seq 1 $n); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+# utime+stime of a process in microseconds (what getrusage reports for it)
+cpu_us() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000000 / hz }' "/proc/$1/stat"; }
