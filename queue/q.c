@@ -284,7 +284,8 @@ out:
     c->cb.create(c->arg, err, (err == Q_OK || err == Q_ERR_BUSY) ? &t : NULL, err == Q_OK ? &s : NULL, existed);
 }
 
-static void complete_done(struct q_call *c, enum q_err err, const redisReply *r)
+/* The call's outcome: the transport's error, else the script's status word. */
+static enum q_err script_status(enum q_err err, const redisReply *r)
 {
     enum q_err st = Q_OK;
 
@@ -293,7 +294,12 @@ static void complete_done(struct q_call *c, enum q_err err, const redisReply *r)
         if (err == Q_OK)
             err = st;
     }
-    c->cb.done(c->arg, err);
+    return err;
+}
+
+static void complete_done(struct q_call *c, enum q_err err, const redisReply *r)
+{
+    c->cb.done(c->arg, script_status(err, r));
 }
 
 /*
@@ -304,14 +310,9 @@ static void complete_done(struct q_call *c, enum q_err err, const redisReply *r)
 static void complete_finish(struct q_call *c, enum q_err err, const redisReply *r)
 {
     struct q_txn t;
-    enum q_err st = Q_OK;
     int have_txn = 0;
 
-    if (err == Q_OK) {
-        err = script_reply(r, 1, &st);
-        if (err == Q_OK)
-            err = st;
-    }
+    err = script_status(err, r);
     if (err == Q_OK && r->elements >= 2 && q_parse_txn(r->element[1], &t) == Q_OK)
         have_txn = 1;
     c->cb.finish(c->arg, err, have_txn ? &t : NULL);
