@@ -84,7 +84,7 @@ struct cfg_redis {
 };
 
 /*
- * The CA connector and the lifecycle engine (gateway/gw_life.h): present
+ * The CA connector and the lifecycle engine (gateway/life/gw_life.h): present
  * only when the file has a "ca" section; without it enrolment requests are
  * moved by hand as before.  The "cmp" object is signer/sig_cmp.h's
  * configuration: PBM (pbm_ref + pbm_secret) or an RA certificate and key.

@@ -1,5 +1,5 @@
 /*
- * gw_forms_render.c - drive gateway/gw_forms from the command line, for the
+ * gw_forms_render.c - drive gateway/enrol/gw_forms from the command line, for the
  * screenshot test and for looking at a form by hand.
  *
  *   gw_forms_render REQUEST.json [OUT.html]        one request -> its form

@@ -1,5 +1,5 @@
 /*
- * test_gw_auth.c - gateway/gw_auth.c: Bearer tokens against configured
+ * test_gw_auth.c - gateway/api/gw_auth.c: Bearer tokens against configured
  * SHA-256 hashes, with a struct cfg built here.
  */
 #include <openssl/evp.h>

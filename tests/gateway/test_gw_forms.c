@@ -1,5 +1,5 @@
 /*
- * test_gw_forms.c - gateway/gw_forms.c: every form against its golden HTML
+ * test_gw_forms.c - gateway/enrol/gw_forms.c: every form against its golden HTML
  * (tests/gateway/forms/NAME.json -> NAME.html.ok, byte for byte), the CA
  * exports against golden CSV and JSON, the HTML escaper and the CSV quoting
  * with hostile input, and every refusal naming its field.

@@ -1,5 +1,5 @@
 /*
- * test_gw_util.c - gateway/gw_util.c: strict base64 (against OpenSSL's EVP
+ * test_gw_util.c - gateway/common/gw_util.c: strict base64 (against OpenSSL's EVP
  * encoder for every length 0..100), the verification code against its
  * documented formula, and txn_ref from a transaction id.
  */

@@ -1,5 +1,5 @@
 /*
- * test_gw_valid.c - gateway/gw_valid.c: one table per form rule, valid and
+ * test_gw_valid.c - gateway/enrol/gw_valid.c: one table per form rule, valid and
  * invalid examples; every refusal is checked for its code and for the field
  * it names, every acceptance for its normalised output.  "Today" is fixed
  * at 15/06/2025.

@@ -6,7 +6,7 @@
  *
  * Includes the .c to reach its static helpers (h2o's t/00unit habit).
  */
-#include "../../gateway/gw_life_rules.c"
+#include "../../gateway/life/gw_life_rules.c"
 
 #include <openssl/ec.h>
 

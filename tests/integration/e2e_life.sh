@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The lifecycle engine end to end (gateway/gw_life.h): certificate requests
+# The lifecycle engine end to end (gateway/life/gw_life.h): certificate requests
 # confirmed with the CA connector configured go through the simulator's SIMs
 # (GENKEY, CSR signature, PUTCERT) and OpenSSL's CMP mock server, with the
 # real gateway and Redis.  Checked with openssl alone where it can be: the
