@@ -27,6 +27,7 @@ struct sim_card {
     unsigned delay_ms;
     uint64_t last_cntr; /* highest counter accepted */
     unsigned submits;
+    unsigned long hold_conn;     /* hold_first: the connection whose submits are held, 0 before the first */
     EVP_PKEY *key[SIM_KEY_REFS]; /* index = key ref - 1 */
     uint8_t *cert[SIM_KEY_REFS]; /* DER, from the scenario or PUTCERT */
     size_t cert_len[SIM_KEY_REFS];
@@ -37,7 +38,7 @@ struct sim_card {
 static const char *const behaviour_names[SIM_B_COUNT_] = {
     "confirm",      "cancel",      "no_answer",         "pin_blocked", "card_blocked",   "no_key",
     "user_timeout", "corrupt_por", "wrong_key",         "drop_first",  "throttle_first", "permanent_error",
-    "replay",       "hostile",     "segments_shuffled", "ref16",       "slow",
+    "replay",       "hostile",     "segments_shuffled", "ref16",       "slow",           "hold_first",
 };
 
 const char *sim_behaviour_name(enum sim_behaviour b)
@@ -131,6 +132,15 @@ unsigned sim_card_delay_ms(const struct sim_card *c)
 unsigned sim_card_count_submit(struct sim_card *c)
 {
     return c->submits++;
+}
+
+int sim_card_hold(struct sim_card *c, unsigned long conn_id)
+{
+    if (c->behaviour != SIM_B_HOLD_FIRST)
+        return 0;
+    if (c->hold_conn == 0)
+        c->hold_conn = conn_id;
+    return c->hold_conn == conn_id;
 }
 
 /* 1 RSA-2048, 2 EC P-256, 0 for anything a SPKA/1 card cannot hold. */

@@ -51,7 +51,8 @@ enum sim_behaviour {
     SIM_B_SEGMENTS_SHUFFLED = 14,
     SIM_B_REF16 = 15,
     SIM_B_SLOW = 16,
-    SIM_B_COUNT_ = 17
+    SIM_B_HOLD_FIRST = 17,
+    SIM_B_COUNT_ = 18
 };
 
 /* "confirm", "cancel", ... as used in the scenario file. */
@@ -106,6 +107,14 @@ unsigned sim_card_delay_ms(const struct sim_card *c);
  * off it.
  */
 unsigned sim_card_count_submit(struct sim_card *c);
+/*
+ * hold_first: 1 when a submit_sm to the card arriving on SMPP connection
+ * conn_id (ids from 1, unique per simulator run and SMSC) must be left
+ * unanswered.  The first connection that sends the card anything is
+ * remembered and every submit on it is held; on any other connection the
+ * card behaves as confirm.  0 for every other behaviour.
+ */
+int sim_card_hold(struct sim_card *c, unsigned long conn_id);
 
 /* What sim_card_handle() decided. */
 struct sim_answer {

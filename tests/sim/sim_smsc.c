@@ -42,6 +42,7 @@ struct sim_conn {
     unsigned unacked;   /* deliver_sm without deliver_sm_resp */
     uint64_t last_used; /* for least-recently-used delivery */
     int dead;           /* to be freed by the reaper, never inside its own callback */
+    unsigned long id;   /* from 1, for hold_first */
     char name[40];
     struct sim_conn *next;
 };
@@ -79,6 +80,7 @@ struct sim_smsc {
     uint64_t msg_ids;
     uint64_t uses;
     unsigned conn_ids;
+    unsigned long hold_ids; /* sim_conn.id */
     uint8_t concat_ref;
 };
 
@@ -649,6 +651,12 @@ static void on_submit(struct sim_conn *c, const uint8_t *pdu, size_t len, const 
         return;
     }
     nth = sim_card_count_submit(card);
+    if (sim_card_hold(card, c->id)) {
+        /* The ESME sees an SMSC that took the PDU and never answered. */
+        LOGP(LOG_INFO, SUBSYS, c->name, "hold_first: submit_sm %u to %s held, never answered", nth,
+             log_msisdn(sm.dest_addr, mb));
+        return;
+    }
     switch (sim_card_behaviour(card)) {
     case SIM_B_DROP_FIRST:
         if (nth == 0) {
@@ -819,6 +827,7 @@ static void accept_cb(struct evconnlistener *lst, evutil_socket_t fd, struct soc
         return;
     }
     c->smsc = s;
+    c->id = ++s->hold_ids;
     {
         int one = 1; /* as a real SMSC would: no Nagle delay on small PDUs */
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
