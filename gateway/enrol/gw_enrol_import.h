@@ -109,7 +109,9 @@ void gw_enrol_import_free(struct gw_enrol_import *im);
 /*
  * Frame the whole file: check the header, split every record into cells.
  * buf is unquoted in place and must stay alive, unchanged, as long as im;
- * buf[len] need not be anything.  Returns 0 when the rows can be looked at
+ * it must have room for len + 1 octets: buf[len] need not be anything on
+ * entry, but the last cell of a file without a final line end is
+ * terminated there.  Returns 0 when the rows can be looked at
  * (malformed records among them are reported and counted as bad), -1 when
  * the file cannot be used at all (empty, a bad header, out of memory;
  * reported).  Call once.

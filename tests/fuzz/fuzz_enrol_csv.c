@@ -2,8 +2,8 @@
  * fuzz_enrol_csv.c - the certificate-request CSV importer
  * (gw_enrol_import_csv, then gw_enrol_import_row on every framed row), the
  * code simpki-admin import-requests runs on a spreadsheet export.  Whatever
- * the file: no crash or leak, nothing read past len (the buffer is exactly
- * the input, not terminated), every finding has its strings and a row within
+ * the file: no crash or leak, nothing read or written past len + 1 (the
+ * buffer is the input and one octet that is not a NUL), every finding has its strings and a row within
  * the file, bad rows never outnumber rows, and a row either yields a request
  * object or is refused with nothing returned.
  */
@@ -54,9 +54,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     im = gw_enrol_import_new(form, &today, report, &seen);
     if (!im)
         return 0; /* a form name the build does not know */
-    buf = malloc(size ? size : 1);
+    /* len + 1 octets, as gw_enrol_import.h asks; the extra one is not a NUL. */
+    buf = malloc(size + 1);
     REQUIRE(buf != NULL);
     memcpy(buf, data, size);
+    buf[size] = 'x';
     if (gw_enrol_import_csv(im, buf, size) == 0) {
         size_t rows = gw_enrol_import_rows(im);
         REQUIRE(gw_enrol_import_bad_rows(im) <= rows);
