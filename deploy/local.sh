@@ -44,9 +44,18 @@ if ! flock -n 9; then
   echo "          or start another with SIMPKI_RUN_DIR, SIMPKI_PORT, SIMPKI_REDIS_PORT, SIMPKI_SMPP_BASE, SIMPKI_PKI_PORT." >&2
   exit 1
 fi
+# Listening sockets are read with ss, not probed by connecting: the demo OCSP responder
+# (openssl ocsp) serves one connection at a time and would wait on an empty one.
+listening() {
+  if command -v ss >/dev/null; then
+    ss -ltnH "sport = :$1" 2>/dev/null | grep -q .
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
 busy=()
 for p in "$API_PORT" "$REDIS_PORT" "$SMPP_BASE" $((SMPP_BASE + 1)) $((SMPP_BASE + 2)) "$SIMPKI_PKI_PORT"; do
-  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && busy+=("$p")
+  listening "$p" && busy+=("$p")
 done
 if [ ${#busy[@]} -gt 0 ]; then
   echo "local.sh: port(s) ${busy[*]} on 127.0.0.1 already in use (another simpki, or something else);" >&2

@@ -59,8 +59,12 @@ j=$(sign "0960000001" "$D" "SHA-256" "$(printf 'Văn bản %.0s' $(seq 1 20))")
 expect "UCS2 text over 90 characters" 400 TEXT_TOO_LONG "$j"
 j=$(sign "0960000001" "$D" "SHA-256" "$(printf 'a%.0s' $(seq 1 181))")
 expect "GSM text over 180 characters" 400 TEXT_TOO_LONG "$j"
-j=$(sign "0960000001" "$D" "SHA-256" "$(printf '{%.0s' $(seq 1 91))")
-expect "91 '{' (two GSM octets each: 182 octets)" 400 TEXT_TOO_LONG "$j"
+# The GSM limit is 180 octets and '{' takes two (an escape): 100 'a' + 40 '{' fit, one more 'a'
+# does not (141 characters; as UCS2 the first would not fit either).
+j=$(sign "0960000021" "$D" "SHA-256" "$(printf 'a%.0s' $(seq 1 100))$(printf '{%.0s' $(seq 1 40))")
+expect "100 'a' + 40 '{' = 180 GSM octets" 202 "" "$j"
+j=$(sign "0960000001" "$D" "SHA-256" "$(printf 'a%.0s' $(seq 1 101))$(printf '{%.0s' $(seq 1 40))")
+expect "101 'a' + 40 '{' = 181 GSM octets" 400 TEXT_TOO_LONG "$j"
 j=$(sign "0960000001" "$D" "SHA-256" "Ký 😀")
 expect "a character neither GSM 7-bit nor UCS2 (emoji)" 400 INVALID_TEXT "$j"
 j=$(curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/plain' \
