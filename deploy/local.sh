@@ -32,21 +32,62 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# One instance per run directory.  Checked before anything is built, written or started: a
+# second run must not overwrite the first one's key, truncate its logs or import into its
+# Redis.  The lock (flock on fd 9) is released by the kernel when the last holder ends,
+# however it ends: the parts started below inherit fd 9, so it is held while any of them runs.
+mkdir -p "$RUN"
+exec 9>>"$RUN/local.lock"
+if ! flock -n 9; then
+  echo "local.sh: simpki is already running from $RUN (pid $(cat "$RUN/local.pid" 2>/dev/null || echo '?'))." >&2
+  echo "          Use that one (its API key: $RUN/secrets/eoffice-demo.key), stop it with Ctrl-C," >&2
+  echo "          or start another with SIMPKI_RUN_DIR, SIMPKI_PORT, SIMPKI_REDIS_PORT, SIMPKI_SMPP_BASE, SIMPKI_PKI_PORT." >&2
+  exit 1
+fi
+# Listening sockets are read with ss, not probed by connecting: the demo OCSP responder
+# (openssl ocsp) serves one connection at a time and would wait on an empty one.
+listening() {
+  if command -v ss >/dev/null; then
+    ss -ltnH "sport = :$1" 2>/dev/null | grep -q .
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
+busy=()
+for p in "$API_PORT" "$REDIS_PORT" "$SMPP_BASE" $((SMPP_BASE + 1)) $((SMPP_BASE + 2)) "$SIMPKI_PKI_PORT"; do
+  listening "$p" && busy+=("$p")
+done
+if [ ${#busy[@]} -gt 0 ]; then
+  echo "local.sh: port(s) ${busy[*]} on 127.0.0.1 already in use (another simpki, or something else);" >&2
+  echo "          nothing was started.  Choose others: SIMPKI_PORT, SIMPKI_REDIS_PORT, SIMPKI_SMPP_BASE, SIMPKI_PKI_PORT." >&2
+  exit 1
+fi
+echo $$ >"$RUN/local.pid"
+
 if [ "${SIMPKI_NO_BUILD:-0}" != 1 ]; then
-  echo "== building"
+  echo "== building in $BUILD (progress below; the first build takes a minute)"
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$BUILD" -j "$(nproc)" --target simpkid simpki-admin simpki-sim >/dev/null
+  # One line a step ("[ 42%] Building C object ..."), so that a long build is not silent.
+  cmake --build "$BUILD" -j "$(nproc)" --target simpkid simpki-admin simpki-sim | grep --line-buffered '^\[' || true
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "local.sh: the build failed (see above)" >&2; exit 1; }
 fi
 
 mkdir -p "$RUN/redis" "$RUN/secrets"
 chmod 700 "$RUN/secrets"
 PIDS=()
+STOPPED=0
+# Runs once: on INT/TERM, then again on the EXIT that follows.
 stop() {
+  [ "$STOPPED" = 0 ] || return 0
+  STOPPED=1
   echo; echo "== stopping"
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rm -f "$RUN/local.pid"
 }
-trap stop EXIT INT TERM
+trap stop EXIT
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
 
 echo "== redis-server on 127.0.0.1:$REDIS_PORT (AOF in $RUN/redis)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes \
@@ -115,6 +156,12 @@ cat <<EOT
 simpki is running.  API key (also in $RUN/secrets/eoffice-demo.key):
 
   export SIMPKI_KEY=$TOKEN
+
+Binaries: $BUILD/gateway/simpkid and $BUILD/gateway/simpki-admin
+  export PATH=$BUILD/gateway:\$PATH
+Configuration (for -c): $RUN/simpki.json
+  e.g. simpki-admin -c $RUN/simpki.json show 0960000001
+Logs: $RUN/gateway.log, $RUN/sim.log, $RUN/redis.log
 
 Ask demo number 0960000001 (Viettel, confirms after a moment) to sign:
 

@@ -4,6 +4,7 @@
  *   simpkid -c /etc/simpki/simpki.json     run
  *   simpkid -c FILE --check-config         validate the configuration and exit
  *   simpkid --help-config                  every setting, its type, default and help
+ *   simpkid --help | --version
  *
  * One thread, one event loop: the HTTP API, Redis (hiredis) and every SMPP
  * link share it.  SIGTERM/SIGINT stop gracefully: the API stops taking
@@ -26,10 +27,33 @@
 #include "q.h"
 #include "sig.h"
 
+#ifndef SIMPKI_VERSION
+#define SIMPKI_VERSION "unknown"
+#endif
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: simpkid -c CONFIG [--check-config]\n"
-               "       simpkid --help-config\n");
+               "       simpkid --help-config | --help | --version\n");
+}
+
+/* What a first-time user needs: the options, where the configuration comes from and where
+ * the documentation is (the README points here). */
+static void help(void)
+{
+    usage(stdout);
+    printf("\nsimpki gateway daemon: a JSON API for mobile signatures with SIM PKI cards, over SMPP.\n"
+           "\n"
+           "  -c CONFIG        the JSON configuration (deploy/local.sh writes .run/local/simpki.json;\n"
+           "                   installed: /etc/simpki/simpki.json)\n"
+           "  --check-config   validate CONFIG (and the files it names) and exit: 0 valid, 1 not\n"
+           "  --help-config    every setting with its type, default and help\n"
+           "  --version        print the version and exit\n"
+           "  -h, --help       this text\n"
+           "\n"
+           "Runs in the foreground, logs to stderr; SIGTERM or SIGINT stop it gracefully.\n"
+           "Docs: README.md (quick start, operating it), docs/openapi.yaml (the API),\n"
+           "docs/design.md; the operator's CLI is simpki-admin.\n");
 }
 
 static void life_metrics(const void *life, struct evbuffer *out)
@@ -109,7 +133,10 @@ int main(int argc, char **argv)
             cfg_print_reference(stdout);
             return 0;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
+            help();
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+            printf("simpkid %s\n", SIMPKI_VERSION);
             return 0;
         } else {
             usage(stderr);

@@ -24,6 +24,10 @@
 #include "q.h"
 #include "sig.h"
 
+#ifndef SIMPKI_VERSION
+#define SIMPKI_VERSION "unknown"
+#endif
+
 #define MAX_SEGMENTS_ARGS 16 /* 8 segments, each possibly given twice */
 
 static const char usage_text[] =
@@ -56,7 +60,7 @@ static const char usage_text[] =
     "API keys:\n"
     "  hash-key [TOKEN|-]        SHA-256 of TOKEN for api_keys[].sha256 (- reads it from\n"
     "                            stdin); with no TOKEN, generate one\n"
-    "  help                      this text\n"
+    "  help                      this text (also -h, --help; --version prints the version)\n"
     "\n"
     "Import file fields: msisdn, carrier (viettel|vinaphone|mobifone, empty = by prefix),\n"
     "iccid (18-20 digits), kv (1..15), cert_file (DER or PEM, relative to the file) or\n"
@@ -496,6 +500,10 @@ int main(int argc, char **argv)
     while (i < argc && argv[i][0] == '-') {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage_text, stdout);
+            return GW_ADMIN_OK;
+        }
+        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
+            printf("simpki-admin %s\n", SIMPKI_VERSION);
             return GW_ADMIN_OK;
         }
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -627,10 +628,10 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
     json_error_t jerr;
     json_t *body, *v;
     long dlen;
+    int hex;
     enum car_err rc;
     struct call *c;
 
-    gw_metrics_inc(api->d.metrics, GW_M_SIGN_REQUESTS);
     if (ctype && strncasecmp(ctype, "application/json", 16) != 0) {
         send_error(api, req, 415, "UNSUPPORTED_MEDIA_TYPE", NULL, "send the request as application/json");
         return;
@@ -678,13 +679,18 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
         send_error(api, req, 400, "INVALID_FIELD", "digest_alg", "digest_alg must be SHA-256, SHA-384 or SHA-512");
         goto out;
     }
+    /* A hex digest is a common first mistake (it even decodes as base64, to the wrong length): say so. */
+    hex = digest_b64 && strlen(digest_b64) == 2 * spka_digest_len(alg) &&
+          strspn(digest_b64, "0123456789abcdefABCDEF") == strlen(digest_b64);
     if (!digest_b64 || (dlen = gw_b64_decode(digest_b64, strlen(digest_b64), digest, sizeof(digest))) < 0) {
-        send_error(api, req, 400, "INVALID_FIELD", "digest", "digest is required, in base64");
+        send_error(api, req, 400, hex ? "DIGEST_LENGTH" : "INVALID_FIELD", "digest", "digest is required, in base64%s",
+                   hex ? " (this looks like hex: send the octets in base64, e.g. openssl dgst -binary | base64)" : "");
         goto out;
     }
     if ((size_t)dlen != spka_digest_len(alg)) {
-        send_error(api, req, 400, "DIGEST_LENGTH", "digest", "digest is %ld octets; %s needs %zu", dlen, alg_s,
-                   spka_digest_len(alg));
+        send_error(api, req, 400, "DIGEST_LENGTH", "digest", "digest is %ld octets; %s needs %zu, in base64%s", dlen,
+                   alg_s, spka_digest_len(alg),
+                   hex ? " (this looks like hex: send the octets in base64, e.g. openssl dgst -binary | base64)" : "");
         goto out;
     }
     if (!text || !*text) {
@@ -765,9 +771,13 @@ static void route(struct evhttp_request *req, void *arg)
     struct gw_api *api = arg;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
-    const char *rp;
+    const char *rp, *authz;
 
     gw_metrics_inc(api->d.metrics, GW_M_HTTP_REQUESTS);
+    /* Counted here, before auth, on the same test send_error uses for "rejected": every request
+     * counted ends accepted or rejected, so requests = accepted + rejected. */
+    if (strcmp(evhttp_request_get_uri(req), "/v1/signatures") == 0)
+        gw_metrics_inc(api->d.metrics, GW_M_SIGN_REQUESTS);
     if (!path)
         path = "/";
     if (strcmp(path, "/healthz") == 0 && method == EVHTTP_REQ_GET) {
@@ -782,11 +792,17 @@ static void route(struct evhttp_request *req, void *arg)
         send_error(api, req, 404, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
         return;
     }
-    rp = gw_auth_check(api->d.cfg, evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"));
+    authz = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    rp = gw_auth_check(api->d.cfg, authz);
     if (!rp) {
         gw_metrics_inc(api->d.metrics, GW_M_HTTP_UNAUTHORIZED);
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
-        send_error(api, req, 401, "UNAUTHORIZED", NULL, "send Authorization: Bearer <your API key>");
+        /* Say which mistake it is (no header vs a key we do not accept), never whether some
+         * key is close: the second message is the same for every wrong token. */
+        send_error(api, req, 401, "UNAUTHORIZED", NULL,
+                   !authz || !*authz ? "no Authorization header: send Authorization: Bearer <your API key>"
+                   : strncasecmp(authz, "Bearer ", 7) != 0 ? "the Authorization header is not \"Bearer <your API key>\""
+                                                           : "the API key in Authorization: Bearer is not accepted");
         return;
     }
     if (strncmp(path, "/v1/requests", 12) == 0) {

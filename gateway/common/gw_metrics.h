@@ -15,7 +15,7 @@ struct evbuffer;
 #define GW_COUNTERS(X)                                                                                  \
     X(HTTP_REQUESTS, "http_requests_total", "HTTP requests received")                                   \
     X(HTTP_UNAUTHORIZED, "http_unauthorized_total", "requests refused for a missing or bad key")        \
-    X(SIGN_REQUESTS, "sign_requests_total", "POST /v1/signatures received")                             \
+    X(SIGN_REQUESTS, "sign_requests_total", "requests to /v1/signatures (= accepted + rejected)")       \
     X(SIGN_ACCEPTED, "sign_accepted_total", "signature requests accepted (202)")                        \
     X(SIGN_REJECTED, "sign_rejected_total", "signature requests refused (4xx/5xx)")                     \
     X(SIGN_BUSY, "sign_busy_total", "refused because the SIM had a transaction pending")                \

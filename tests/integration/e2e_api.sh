@@ -19,6 +19,14 @@ j=$(curl -s -o "$T/body" -w '%{http_code}' -X POST "http://127.0.0.1:$API_PORT/v
 expect "no Authorization header" 401 UNAUTHORIZED "$j"
 j=$(curl -s -o "$T/body" -w '%{http_code}' -H 'Authorization: Bearer wrong' "http://127.0.0.1:$API_PORT/v1/signatures/00" >"$T/code"; cat "$T/body")
 expect "unknown API key" 401 UNAUTHORIZED "$j"
+# The two mistakes get different words; every wrong key gets the same words (nothing tells
+# how close a key is, or whether it exists).
+m_none=$(curl -s -X POST "http://127.0.0.1:$API_PORT/v1/signatures" -d '{}' | jq -r .message)
+m_bad1=$(curl -s -H 'Authorization: Bearer wrong' "http://127.0.0.1:$API_PORT/v1/signatures/00" | jq -r .message)
+m_bad2=$(curl -s -H "Authorization: Bearer ${TOKEN%?}x" -X POST "http://127.0.0.1:$API_PORT/v1/signatures" -d '{}' | jq -r .message)
+check "401 without a header says so: $m_none" grep -q 'no Authorization header' <<<"$m_none"
+check "401 with a wrong key says so: $m_bad1" grep -q 'not accepted' <<<"$m_bad1"
+check "every wrong key gets the same message" test "$m_bad1" = "$m_bad2"
 
 j=$(api POST /v1/signatures '{"msisdn": "0960000001", "digest": ')
 expect "truncated JSON" 400 MALFORMED_JSON "$j"
@@ -40,6 +48,9 @@ j=$(sign "0969999991")
 expect "a number not in the registry" 404 UNKNOWN_SUBSCRIBER "$j"
 j=$(sign "0960000001" "$(printf 'short' | base64)")
 expect "digest of the wrong length" 400 DIGEST_LENGTH "$j"
+j=$(sign "0960000001" "$(printf 'x' | openssl dgst -sha256 -hex | sed 's/^.*= //')")
+expect "a hex digest" 400 DIGEST_LENGTH "$j"
+check "... with a hint that base64 is expected" grep -q 'looks like hex' <<<"$(jq -r .message <<<"$j")"
 j=$(sign "0960000001" "not*base64")
 expect "digest not base64" 400 INVALID_FIELD "$j"
 j=$(sign "0960000001" "$D" "MD5")
@@ -48,6 +59,14 @@ j=$(sign "0960000001" "$D" "SHA-256" "$(printf 'Văn bản %.0s' $(seq 1 20))")
 expect "UCS2 text over 90 characters" 400 TEXT_TOO_LONG "$j"
 j=$(sign "0960000001" "$D" "SHA-256" "$(printf 'a%.0s' $(seq 1 181))")
 expect "GSM text over 180 characters" 400 TEXT_TOO_LONG "$j"
+# The GSM limit is 180 octets and '{' takes two (an escape): 100 'a' + 40 '{' fit, one more 'a'
+# does not (141 characters; as UCS2 the first would not fit either).
+j=$(sign "0960000021" "$D" "SHA-256" "$(printf 'a%.0s' $(seq 1 100))$(printf '{%.0s' $(seq 1 40))")
+expect "100 'a' + 40 '{' = 180 GSM octets" 202 "" "$j"
+j=$(sign "0960000001" "$D" "SHA-256" "$(printf 'a%.0s' $(seq 1 101))$(printf '{%.0s' $(seq 1 40))")
+expect "101 'a' + 40 '{' = 181 GSM octets" 400 TEXT_TOO_LONG "$j"
+j=$(sign "0960000001" "$D" "SHA-256" "Ký 😀")
+expect "a character neither GSM 7-bit nor UCS2 (emoji)" 400 INVALID_TEXT "$j"
 j=$(curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/plain' \
       --data-binary "{\"msisdn\":\"0960000001\",\"digest\":\"$D\",\"display_text\":\"x\"}" \
       "http://127.0.0.1:$API_PORT/v1/signatures" >"$T/code"; cat "$T/body")
@@ -104,4 +123,15 @@ expect "wait beyond the maximum" 400 INVALID_FIELD "$j"
 
 check "healthz reports ok" bash -c "curl -sf http://127.0.0.1:$API_PORT/healthz | jq -e '.status == \"ok\"'"
 check "metrics exposed" bash -c "curl -sf http://127.0.0.1:$API_PORT/metrics | grep -q '^simpki_sign_accepted_total [1-9]'"
+# The signature counters add up, also across requests refused before the handler (auth).
+metric() { curl -sf "http://127.0.0.1:$API_PORT/metrics" | sed -n "s/^simpki_$1 //p"; }
+r0=$(metric sign_requests_total); a0=$(metric sign_accepted_total); x0=$(metric sign_rejected_total)
+j=$(sign "0960000011")                                                        # accepted
+curl -s -o /dev/null -X POST "http://127.0.0.1:$API_PORT/v1/signatures" -d '{}' # no key
+curl -s -o /dev/null -H 'Authorization: Bearer wrong' -X POST "http://127.0.0.1:$API_PORT/v1/signatures" -d '{}'
+j=$(sign "12345")                                                             # invalid
+r1=$(metric sign_requests_total); a1=$(metric sign_accepted_total); x1=$(metric sign_rejected_total)
+check "a mix of 1 good, 2 unauthorised, 1 invalid: +4 requests, +1 accepted, +3 rejected" \
+  test "$((r1 - r0)) $((a1 - a0)) $((x1 - x0))" = "4 1 3"
+check "sign_requests_total = accepted + rejected ($r1 = $a1 + $x1)" test "$r1" -eq "$((a1 + x1))"
 finish

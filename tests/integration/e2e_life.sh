@@ -35,9 +35,12 @@ shard() { python3 -c 'import sys
 h=0x811c9dc5
 for b in sys.argv[1].encode(): h=((h^b)*0x01000193)&0xffffffff
 print(h%16)' "$1"; }
-iccid_of() { # 84PPNNNNNNN -> 89840 + carrier digit + 0000 + national 9 digits
+iccid_of() { # 84PPNNNNNNN -> 89840 + carrier digit + 0000 + national 9 digits + Luhn digit
   local m=$1 d; case ${m:2:2} in 96) d=4;; 91) d=2;; 90) d=1;; esac
-  echo "89840${d}0000${m:2}"
+  python3 -c 'import sys
+s = sys.argv[1]
+t = sum((2 * int(c) - 9 * (int(c) > 4)) if i % 2 == 0 else int(c) for i, c in enumerate(reversed(s)))
+print(s + str(-t % 10))' "89840${d}0000${m:2}"
 }
 # file BODY -> id
 file() { api POST /v1/requests "$1" >/dev/null; jq -r .id "$T/body"; }
@@ -231,9 +234,9 @@ check "Mẫu 09 reaches done" wait_state "$id" done failed
 check "... through sent_to_ca, reason keyCompromise" doc '[.history[].state] == ["submitted","confirmed","sent_to_ca","done"] and .progress.revoked_reason == "keyCompromise"'
 check "registry: revoked, the record kept" bash -c "[ '$(reg $M status)' = revoked ] && [ -n '$(reg_raw $M cert | head -c 4)' ]"
 api POST /v1/requests '{"form":"handover","unit":"Bộ Tư pháp","giver":{"full_name":"Trần Đức Hà"},"receiver":{"full_name":"Lê Văn Tám"},
-  "devices":[{"cert_name":"Trần Đức Hà","organisation":"Bộ Tư pháp","serial":"8984040000960000002","note":"SIM PKI"}]}' >/dev/null
+  "devices":[{"cert_name":"Trần Đức Hà","organisation":"Bộ Tư pháp","serial":"89840400009600000020","note":"SIM PKI"}]}' >/dev/null
 hid=$(jq -r .id "$T/body")
-api POST "/v1/requests/$hid/transitions" '{"to":"done","sim":{"iccid":"8984040000960000002"}}' >/dev/null
+api POST "/v1/requests/$hid/transitions" '{"to":"done","sim":{"iccid":"89840400009600000020"}}' >/dev/null
 expect "Mẫu 14 stays manual (no sim, no engine)" 400 '.field == "sim"'
 api POST "/v1/requests/$hid/transitions" '{"to":"done","note":"devices received"}' >/dev/null
 expect "Mẫu 14 closed by hand when the devices are received" 200 '.state == "done"'
