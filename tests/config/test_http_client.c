@@ -134,7 +134,6 @@ static void tls_cases(const char *url, const char *ca, const char *cert, const c
     CHECK_EQ_INT(hc_new(base, &(struct hc_cfg){.ca_file = "/nonexistent/ca.pem"}, &h), HC_ERR_INVALID);
 }
 
-
 int main(int argc, char **argv)
 {
     struct evhttp *srv;
