@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "http_client.h"
+#include "util.h"
 #include "sig_priv.h"
 #include "sig_revoc_priv.h"
 
@@ -177,17 +178,6 @@ static int start_fetch(struct rv_check *c, const char *url, const uint8_t *body,
 
 /* ---- the state machine ---- */
 
-static void hex32(const unsigned char *d, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hx[d[i] >> 4];
-        out[2 * i + 1] = hx[d[i] & 15];
-    }
-    out[64] = '\0';
-}
-
 static int make_key(struct rv_check *c, const char *kind, const unsigned char *data, size_t len)
 {
     unsigned char md[32];
@@ -195,7 +185,7 @@ static int make_key(struct rv_check *c, const char *kind, const unsigned char *d
 
     if (!EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL))
         return -1;
-    hex32(md, hex);
+    util_hex(md, sizeof md, hex);
     snprintf(c->key, sizeof c->key, "spk:rv:%s:%s", kind, hex);
     return 0;
 }
