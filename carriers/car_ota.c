@@ -314,10 +314,41 @@ static enum car_err check_padding(const uint8_t *plain, size_t clen, size_t sec,
     return CAR_OK;
 }
 
+/*
+ * The part both directions share once the header is checked: decipher the
+ * clen octets after the hdr-octet header into plain, then authenticate.  The
+ * CMAC covers the PoR UDH (responses only, with_por), the header, the first
+ * cc_at octets of the deciphered security header (the CC sits right after
+ * them) and the data after the sec-octet security header; then the padding
+ * count (plain[5]) is checked.
+ */
+static enum car_err open_sealed(const struct ota_keys *k, const uint8_t *pkt, size_t hdr, size_t clen, size_t cc_at,
+                                size_t sec, int with_por, uint8_t *plain)
+{
+    uint8_t mac[16];
+    struct part all[4];
+    size_t n = 0;
+    enum car_err rc = aes_cbc(k->kic, 0, pkt + hdr, clen, plain);
+
+    if (rc == CAR_OK) {
+        if (with_por)
+            all[n++] = (struct part){por_udh, 3};
+        all[n++] = (struct part){pkt, hdr};
+        all[n++] = (struct part){plain, cc_at};
+        all[n++] = (struct part){plain + sec, clen - sec};
+        rc = aes_cmac(k->kid, all, n, mac);
+    }
+    if (rc == CAR_OK)
+        rc = cc_check(mac, plain + cc_at);
+    if (rc == CAR_OK)
+        rc = check_padding(plain, clen, sec, plain[5]);
+    OPENSSL_cleanse(mac, sizeof mac);
+    return rc;
+}
+
 enum car_err ota_unwrap_command(const struct ota_keys *k, const uint8_t *pkt, size_t len, uint8_t *plain, size_t cap,
                                 struct ota_command *out)
 {
-    uint8_t mac[16];
     size_t clen;
     enum car_err rc = CAR_ERR_MALFORMED;
 
@@ -337,17 +368,7 @@ enum car_err ota_unwrap_command(const struct ota_keys *k, const uint8_t *pkt, si
         return CAR_ERR_NOT_FOUND; /* no key of that version here */
     if (cap < clen)
         return CAR_ERR_INVALID;
-    rc = aes_cbc(k->kic, 0, pkt + CMD_HDR, clen, plain);
-    if (rc != CAR_OK)
-        goto out;
-    {
-        struct part all[3] = {{pkt, CMD_HDR}, {plain, 6}, {plain + CMD_SEC, clen - CMD_SEC}};
-        rc = aes_cmac(k->kid, all, 3, mac);
-    }
-    if (rc == CAR_OK)
-        rc = cc_check(mac, plain + 6);
-    if (rc == CAR_OK)
-        rc = check_padding(plain, clen, CMD_SEC, plain[5]);
+    rc = open_sealed(k, pkt, CMD_HDR, clen, 6, CMD_SEC, 0, plain);
     if (rc != CAR_OK)
         goto out;
     out->cntr = get_cntr(plain);
@@ -358,14 +379,12 @@ enum car_err ota_unwrap_command(const struct ota_keys *k, const uint8_t *pkt, si
 out:
     if (rc != CAR_OK)
         OPENSSL_cleanse(plain, cap < clen ? cap : clen);
-    OPENSSL_cleanse(mac, sizeof mac);
     return rc;
 }
 
 enum car_err ota_unwrap_response(const struct ota_keys *k, const uint8_t *pkt, size_t len, uint8_t *plain, size_t cap,
                                  struct ota_response *out)
 {
-    uint8_t mac[16];
     size_t clen;
     enum car_err rc = CAR_ERR_MALFORMED;
 
@@ -381,17 +400,7 @@ enum car_err ota_unwrap_response(const struct ota_keys *k, const uint8_t *pkt, s
         return CAR_ERR_NOT_FOUND;
     if (cap < clen)
         return CAR_ERR_INVALID;
-    rc = aes_cbc(k->kic, 0, pkt + RESP_HDR, clen, plain);
-    if (rc != CAR_OK)
-        goto out;
-    {
-        struct part all[4] = {{por_udh, 3}, {pkt, RESP_HDR}, {plain, 7}, {plain + RESP_SEC, clen - RESP_SEC}};
-        rc = aes_cmac(k->kid, all, 4, mac);
-    }
-    if (rc == CAR_OK)
-        rc = cc_check(mac, plain + 7);
-    if (rc == CAR_OK)
-        rc = check_padding(plain, clen, RESP_SEC, plain[5]);
+    rc = open_sealed(k, pkt, RESP_HDR, clen, 7, RESP_SEC, 1, plain);
     if (rc != CAR_OK)
         goto out;
     out->cntr = get_cntr(plain);
@@ -401,7 +410,6 @@ enum car_err ota_unwrap_response(const struct ota_keys *k, const uint8_t *pkt, s
 out:
     if (rc != CAR_OK)
         OPENSSL_cleanse(plain, cap < clen ? cap : clen);
-    OPENSSL_cleanse(mac, sizeof mac);
     return rc;
 }
 

@@ -11,6 +11,7 @@
 
 #include "cfg.h"
 #include "q_priv.h"
+#include "util.h"
 
 struct q_sync {
     redisContext *c;
@@ -171,16 +172,11 @@ enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub)
     redisAppendCommand(qs->c, "MULTI");
     if (sub->cert_len) {
         /* A pinned subscriber whose certificate changes may re-pin once (before the HSET sees the new one). */
-        static const char hex[] = "0123456789abcdef";
         char spki[65] = "";
         const char *ev[7] = {"EVAL", repin_lua, "1", key, (const char *)sub->cert, "", ""};
         size_t evlen[7] = {4, strlen(repin_lua), 1, strlen(key), sub->cert_len, 0, 0};
         if (sub->pinned && sub->pin_serial[0]) {
-            for (size_t i = 0; i < sizeof(sub->pin_spki); i++) {
-                spki[2 * i] = hex[sub->pin_spki[i] >> 4];
-                spki[2 * i + 1] = hex[sub->pin_spki[i] & 15];
-            }
-            spki[64] = '\0';
+            util_hex(sub->pin_spki, sizeof(sub->pin_spki), spki);
             ev[5] = sub->pin_serial;
             evlen[5] = strnlen(sub->pin_serial, sizeof(sub->pin_serial));
             ev[6] = spki;

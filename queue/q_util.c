@@ -8,6 +8,7 @@
 #include <openssl/rand.h>
 
 #include "q_priv.h"
+#include "util.h"
 
 const char *q_strerror(enum q_err err)
 {
@@ -38,15 +39,9 @@ const char *q_state_name(enum q_state s)
 
 unsigned q_shard_of(const char *msisdn, unsigned shards)
 {
-    uint32_t h = 2166136261u;
-
     if (shards == 0)
         return 0;
-    for (const unsigned char *p = (const unsigned char *)msisdn; p && *p; p++) {
-        h ^= *p;
-        h *= 16777619u;
-    }
-    return h % shards;
+    return util_fnv1a(msisdn) % shards;
 }
 
 enum q_err q_key(char *buf, size_t cap, unsigned shard, const char *kind, const char *suffix)
@@ -71,15 +66,6 @@ int q_msisdn_ok(const char *m)
     return n >= 1 && n <= 15;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 enum q_err q_id_shard(const char *id, unsigned shards, unsigned *shard)
 {
     size_t i;
@@ -87,12 +73,12 @@ enum q_err q_id_shard(const char *id, unsigned shards, unsigned *shard)
     if (!id)
         return Q_ERR_INVALID;
     for (i = 0; i < Q_ID_LEN - 1; i++) {
-        if (hexval(id[i]) < 0)
+        if (util_hexval(id[i]) < 0)
             return Q_ERR_INVALID;
     }
     if (id[i] != '\0')
         return Q_ERR_INVALID;
-    *shard = (unsigned)(hexval(id[0]) * 16 + hexval(id[1]));
+    *shard = (unsigned)(util_hexval(id[0]) * 16 + util_hexval(id[1]));
     /* Well-formed but from a shard this deployment does not have: it cannot exist. */
     if (*shard >= shards)
         return Q_ERR_NOT_FOUND;
@@ -101,18 +87,13 @@ enum q_err q_id_shard(const char *id, unsigned shards, unsigned *shard)
 
 enum q_err q_id_new(unsigned shard, char id[Q_ID_LEN])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char rnd[12];
+    unsigned char rnd[13];
 
-    if (shard > 255 || RAND_bytes(rnd, sizeof rnd) != 1)
+    /* The first octet is the shard: its two digits lead the id (q_id_shard reads them back). */
+    if (shard > 255 || RAND_bytes(rnd + 1, sizeof rnd - 1) != 1)
         return Q_ERR_INVALID;
-    id[0] = hex[shard >> 4];
-    id[1] = hex[shard & 15];
-    for (size_t i = 0; i < sizeof rnd; i++) {
-        id[2 + 2 * i] = hex[rnd[i] >> 4];
-        id[3 + 2 * i] = hex[rnd[i] & 15];
-    }
-    id[Q_ID_LEN - 1] = '\0';
+    rnd[0] = (unsigned char)shard;
+    util_hex(rnd, sizeof rnd, id);
     return Q_OK;
 }
 
@@ -309,7 +290,7 @@ static enum q_err parse_hex32(const redisReply *v, uint8_t out[32])
     if (v->type != REDIS_REPLY_STRING || v->len != 64)
         return Q_ERR_PROTO;
     for (size_t i = 0; i < 32; i++) {
-        int hi = hexval((char)(v->str[2 * i] | 0x20)), lo = hexval((char)(v->str[2 * i + 1] | 0x20));
+        int hi = util_hexval_any(v->str[2 * i]), lo = util_hexval_any(v->str[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return Q_ERR_PROTO;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -1,6 +1,6 @@
 /*
  * sig_revoc.c - the asynchronous revocation check: cache, OCSP, CRL, fetched
- * on the event loop with sig_http.h.
+ * on the event loop with http_client.h.
  *
  * One struct rv_check per sig_revoc_check call walks:
  *   OCSP_CACHE -> (hit and still valid: done) OCSP_FETCH -> (good/revoked: put, done)
@@ -18,7 +18,8 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
-#include "sig_http.h"
+#include "http_client.h"
+#include "util.h"
 #include "sig_priv.h"
 #include "sig_revoc_priv.h"
 
@@ -41,7 +42,7 @@ struct rv_check {
     uint8_t nonce[SIG_OCSP_NONCE_LEN];
     uint8_t *req;
     size_t req_len;
-    struct sig_http_req *fetch; /* under way, or NULL */
+    struct hc_req *fetch; /* under way, or NULL */
     int cache_pending;
     struct sig_revoc_result res;
     uint8_t *ocsp, *crl; /* what res points at */
@@ -56,7 +57,7 @@ struct sig_revoc {
     struct sig_revoc_cache cache;
     int has_cache;
     struct sig_revoc_cfg cfg;
-    struct sig_http *http;
+    struct hc_client *http;
     struct event *defer_ev;
     struct rv_check *live, *deferred;
     struct sig_revoc_stats st;
@@ -70,7 +71,7 @@ static void step(struct rv_check *c);
 
 static void check_free(struct rv_check *c)
 {
-    sig_http_cancel(c->fetch);
+    hc_cancel(c->fetch);
     X509_free(c->x);
     X509_free(c->iss);
     free(c->req);
@@ -149,34 +150,33 @@ static void finish(struct rv_check *c, enum sig_err result, const char *why)
 
 static void fetched(struct rv_check *c, int ok, const uint8_t *body, size_t len, const char *why);
 
-static void on_fetched(void *arg, int ok, long status, const uint8_t *body, size_t len, const char *why)
+static void on_fetched(void *arg, const struct hc_answer *a)
 {
     struct rv_check *c = arg;
+    char why[64];
 
-    (void)status;
     c->fetch = NULL;
-    fetched(c, ok, body, len, why ? why : "");
+    if (a->err != HC_OK) {
+        fetched(c, 0, NULL, 0, a->why);
+        return;
+    }
+    /* OCSP responders and CRL servers answer 200; any other status is a failed fetch, its body unused. */
+    if (a->status != 200) {
+        snprintf(why, sizeof why, "HTTP status %ld", a->status);
+        fetched(c, 0, NULL, 0, why);
+        return;
+    }
+    fetched(c, 1, a->body, a->len, "");
 }
 
 /* Start a GET (body NULL) or POST of body to url; 0 on success. */
 static int start_fetch(struct rv_check *c, const char *url, const uint8_t *body, size_t len, const char *ctype)
 {
-    c->fetch = sig_http_fetch(c->r->http, url, ctype, body, len, on_fetched, c);
+    c->fetch = hc_fetch(c->r->http, url, ctype, NULL, body, len, on_fetched, c);
     return c->fetch ? 0 : -1;
 }
 
 /* ---- the state machine ---- */
-
-static void hex32(const unsigned char *d, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hx[d[i] >> 4];
-        out[2 * i + 1] = hx[d[i] & 15];
-    }
-    out[64] = '\0';
-}
 
 static int make_key(struct rv_check *c, const char *kind, const unsigned char *data, size_t len)
 {
@@ -185,7 +185,7 @@ static int make_key(struct rv_check *c, const char *kind, const unsigned char *d
 
     if (!EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL))
         return -1;
-    hex32(md, hex);
+    util_hex(md, sizeof md, hex);
     snprintf(c->key, sizeof c->key, "spk:rv:%s:%s", kind, hex);
     return 0;
 }
@@ -520,8 +520,7 @@ enum sig_err sig_revoc_new(struct event_base *base, const struct sig_trust *t, c
         r->cfg.max_body = 4u << 20;
     r->defer_ev = event_new(base, -1, 0, on_deferred, r);
     if (r->defer_ev == NULL ||
-        sig_http_new(base, &(struct sig_http_cfg){.timeout_ms = r->cfg.timeout_ms, .max_body = r->cfg.max_body},
-                     &r->http) != 0) {
+        hc_new(base, &(struct hc_cfg){.timeout_ms = r->cfg.timeout_ms, .max_body = r->cfg.max_body}, &r->http) != 0) {
         sig_revoc_free(r);
         return SIG_ERR_NOMEM;
     }
@@ -548,7 +547,7 @@ void sig_revoc_free(struct sig_revoc *r)
         c->policy = SIG_REVOC_HARD;
         finish(c, SIG_ERR_REVOCATION_UNKNOWN, NULL);
     }
-    sig_http_free(r->http);
+    hc_free(r->http);
     if (r->defer_ev != NULL)
         event_free(r->defer_ev);
     free(r);

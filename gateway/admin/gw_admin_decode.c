@@ -19,19 +19,9 @@
 #include "car_text.h"
 #include "car_udh.h"
 #include "log.h"
+#include "util.h"
 
 /* ---- hex ---------------------------------------------------------------- */
-
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 long gw_admin_hex_parse(const char *hex, uint8_t *out, size_t cap)
 {
@@ -42,7 +32,7 @@ long gw_admin_hex_parse(const char *hex, uint8_t *out, size_t cap)
         int v;
         if (hi < 0 && strchr(" \t\r\n:", *p))
             continue;
-        v = hex_val(*p);
+        v = util_hexval_any(*p);
         if (v < 0)
             return -1;
         if (hi < 0) {

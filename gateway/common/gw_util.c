@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util.h"
+
 int64_t gw_now_ms(void)
 {
     struct timespec ts;
@@ -79,21 +81,12 @@ void gw_verification_code(const uint8_t *digest, size_t len, char out[5])
     out[4] = '\0';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 int gw_txn_ref_from_id(const char *id, uint8_t ref[8])
 {
     if (strlen(id) < 18)
         return -1;
     for (int i = 0; i < 8; i++) {
-        int hi = hexval(id[2 + 2 * i]), lo = hexval(id[3 + 2 * i]);
+        int hi = util_hexval(id[2 + 2 * i]), lo = util_hexval(id[3 + 2 * i]);
         if (hi < 0 || lo < 0)
             return -1;
         ref[i] = (uint8_t)(hi << 4 | lo);

@@ -8,6 +8,8 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "util.h"
+
 struct sim_entry {
     struct sim_card *card;
     size_t carrier;
@@ -24,10 +26,7 @@ struct sim_scen {
 
 static size_t msisdn_hash(const char *m)
 {
-    uint32_t h = 2166136261u;
-    for (; *m; m++)
-        h = (h ^ (uint8_t)*m) * 16777619u;
-    return h;
+    return util_fnv1a(m);
 }
 
 static void index_add(struct sim_scen *s, size_t card)

@@ -1,5 +1,5 @@
-/* sig_http.c - see sig_http.h.  The libcurl-on-libevent glue follows curl's multi-event.c. */
-#include "sig_http.h"
+/* http_client.c - see http_client.h.  The libcurl-on-libevent glue follows curl's multi-event.c. */
+#include "http_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +8,12 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
-struct sig_http_req {
-    struct sig_http *h;
-    struct sig_http_req *next, *prev; /* live list */
+struct hc_req {
+    struct hc_client *h;
+    struct hc_req *next, *prev; /* live list */
     CURL *easy;
     struct curl_slist *hdrs;
-    sig_http_cb *cb;
+    hc_cb *cb;
     void *arg;
     uint8_t *body;
     size_t len, cap;
@@ -24,18 +24,19 @@ struct sock {
     struct event *ev;
 };
 
-struct sig_http {
+struct hc_client {
     struct event_base *base;
-    struct sig_http_cfg cfg;
+    struct hc_cfg cfg; /* strings point into the copies below */
+    char *ca_file, *cert_file, *key_file;
     CURLM *multi;
     struct event *timer_ev;
-    struct sig_http_req *live;
+    struct hc_req *live;
     size_t n_live;
 };
 
-static void unlink_req(struct sig_http_req *r)
+static void unlink_req(struct hc_req *r)
 {
-    struct sig_http *h = r->h;
+    struct hc_client *h = r->h;
 
     if (r->prev)
         r->prev->next = r->next;
@@ -47,7 +48,7 @@ static void unlink_req(struct sig_http_req *r)
 }
 
 /* Detach from curl and free; r is already off the live list. */
-static void req_release(struct sig_http_req *r)
+static void req_release(struct hc_req *r)
 {
     if (r->easy) {
         curl_multi_remove_handle(r->h->multi, r->easy);
@@ -58,15 +59,59 @@ static void req_release(struct sig_http_req *r)
     free(r);
 }
 
-/* Answer, then free: the body is the caller's only during the callback. */
-static void complete(struct sig_http_req *r, int ok, long status, const char *why)
+const char *hc_strerror(enum hc_err err)
 {
+    switch (err) {
+    case HC_OK: return "ok";
+    case HC_ERR_INVALID: return "invalid request";
+    case HC_ERR_NOMEM: return "out of memory";
+    case HC_ERR_CONNECT: return "cannot connect";
+    case HC_ERR_TIMEOUT: return "timed out";
+    case HC_ERR_TLS: return "TLS handshake failed";
+    case HC_ERR_TOO_LARGE: return "answer too large";
+    case HC_ERR_TRANSPORT: return "transfer failed";
+    case HC_ERR_SHUTDOWN: return "shutting down";
+    }
+    return "unknown error";
+}
+
+/* Our error for a failed transfer. */
+static enum hc_err from_curl(CURLcode c)
+{
+    switch (c) {
+    case CURLE_OK: return HC_OK;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT: return HC_ERR_INVALID;
+    case CURLE_OUT_OF_MEMORY: return HC_ERR_NOMEM;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT: return HC_ERR_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT: return HC_ERR_TIMEOUT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED: return HC_ERR_TLS;
+    default: return HC_ERR_TRANSPORT;
+    }
+}
+
+/* Answer, then free: the body is the caller's only during the callback. */
+static void complete(struct hc_req *r, enum hc_err err, long status, const char *why)
+{
+    struct hc_answer a = {.err = err,
+                          .status = status,
+                          .body = err == HC_OK && r->len ? r->body : NULL,
+                          .len = err == HC_OK ? r->len : 0,
+                          .why = why ? why : ""};
+
     unlink_req(r);
-    r->cb(r->arg, ok, status, ok ? r->body : NULL, ok ? r->len : 0, why);
+    r->cb(r->arg, &a);
     req_release(r);
 }
 
-void sig_http_cancel(struct sig_http_req *r)
+void hc_cancel(struct hc_req *r)
 {
     if (!r)
         return;
@@ -74,37 +119,38 @@ void sig_http_cancel(struct sig_http_req *r)
     req_release(r);
 }
 
-static void check_done(struct sig_http *h)
+static void check_done(struct hc_client *h)
 {
     CURLMsg *msg;
     int left;
 
     while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
-        struct sig_http_req *r = NULL;
+        struct hc_req *r = NULL;
         long status = 0;
         char why[128];
-        int ok;
+        enum hc_err err;
 
         if (msg->msg != CURLMSG_DONE)
             continue;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
         curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-        if (r->too_large)
+        if (r->too_large) {
+            err = HC_ERR_TOO_LARGE;
             snprintf(why, sizeof why, "answer larger than %zu octets", h->cfg.max_body);
-        else if (msg->data.result != CURLE_OK)
+        } else if (msg->data.result != CURLE_OK) {
+            err = from_curl(msg->data.result);
             snprintf(why, sizeof why, "%s", curl_easy_strerror(msg->data.result));
-        else if (status != 200)
-            snprintf(why, sizeof why, "HTTP status %ld", status);
-        else
+        } else {
+            err = HC_OK;
             why[0] = '\0';
-        ok = !r->too_large && msg->data.result == CURLE_OK && status == 200;
-        complete(r, ok, status, ok ? NULL : why);
+        }
+        complete(r, err, status, why);
     }
 }
 
 static void on_sock(evutil_socket_t fd, short kind, void *arg)
 {
-    struct sig_http *h = arg;
+    struct hc_client *h = arg;
     int running = 0;
     int action = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) | ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
 
@@ -114,7 +160,7 @@ static void on_sock(evutil_socket_t fd, short kind, void *arg)
 
 static void on_timer(evutil_socket_t fd, short kind, void *arg)
 {
-    struct sig_http *h = arg;
+    struct hc_client *h = arg;
     int running = 0;
 
     (void)fd;
@@ -125,7 +171,7 @@ static void on_timer(evutil_socket_t fd, short kind, void *arg)
 
 static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-    struct sig_http *h = userp;
+    struct hc_client *h = userp;
     struct timeval tv;
 
     (void)multi;
@@ -140,7 +186,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 
 static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
-    struct sig_http *h = userp;
+    struct hc_client *h = userp;
     struct sock *sk = socketp;
     short kind;
 
@@ -170,7 +216,7 @@ static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sock
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-    struct sig_http_req *r = userdata;
+    struct hc_req *r = userdata;
     size_t n = size * nmemb;
 
     if (n > r->h->cfg.max_body - r->len) {
@@ -194,21 +240,47 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-int sig_http_new(struct event_base *base, const struct sig_http_cfg *cfg, struct sig_http **out)
+/* A file the client will read on every request must be readable now. */
+static int copy_file_name(const char *in, char **out)
 {
-    struct sig_http *h;
+    FILE *f;
 
     *out = NULL;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (!in)
+        return 0;
+    f = fopen(in, "rb");
+    if (!f)
         return -1;
+    fclose(f);
+    *out = strdup(in);
+    return *out ? 0 : -1;
+}
+
+enum hc_err hc_new(struct event_base *base, const struct hc_cfg *cfg, struct hc_client **out)
+{
+    struct hc_client *h;
+
+    *out = NULL;
+    if (!base)
+        return HC_ERR_INVALID;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return HC_ERR_NOMEM;
     h = calloc(1, sizeof(*h));
     if (!h) {
         curl_global_cleanup();
-        return -1;
+        return HC_ERR_NOMEM;
     }
     h->base = base;
     if (cfg)
         h->cfg = *cfg;
+    if (copy_file_name(h->cfg.ca_file, &h->ca_file) != 0 || copy_file_name(h->cfg.cert_file, &h->cert_file) != 0 ||
+        copy_file_name(h->cfg.key_file, &h->key_file) != 0 || (h->key_file && !h->cert_file)) {
+        hc_free(h);
+        return HC_ERR_INVALID;
+    }
+    h->cfg.ca_file = h->ca_file;
+    h->cfg.cert_file = h->cert_file;
+    h->cfg.key_file = h->key_file;
     if (!h->cfg.timeout_ms)
         h->cfg.timeout_ms = 5000;
     if (!h->cfg.max_body)
@@ -216,35 +288,52 @@ int sig_http_new(struct event_base *base, const struct sig_http_cfg *cfg, struct
     h->multi = curl_multi_init();
     h->timer_ev = evtimer_new(base, on_timer, h);
     if (!h->multi || !h->timer_ev) {
-        sig_http_free(h);
-        return -1;
+        hc_free(h);
+        return HC_ERR_NOMEM;
     }
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
     *out = h;
-    return 0;
+    return HC_OK;
 }
 
-void sig_http_free(struct sig_http *h)
+void hc_free(struct hc_client *h)
 {
     if (!h)
         return;
     while (h->live)
-        complete(h->live, 0, 0, "shutting down");
+        complete(h->live, HC_ERR_SHUTDOWN, 0, "shutting down");
     if (h->multi)
         curl_multi_cleanup(h->multi);
     if (h->timer_ev)
         event_free(h->timer_ev);
+    free(h->ca_file);
+    free(h->cert_file);
+    free(h->key_file);
     free(h);
     curl_global_cleanup();
 }
 
-struct sig_http_req *sig_http_fetch(struct sig_http *h, const char *url, const char *ctype, const uint8_t *body,
-                                    size_t len, sig_http_cb *cb, void *arg)
+/* Append "Name: value" to *l; -1 if it is malformed (CR/LF would smuggle a header) or memory runs out. */
+static int add_header(struct curl_slist **l, const char *line)
 {
-    struct sig_http_req *r = calloc(1, sizeof(*r));
+    struct curl_slist *n;
+
+    if (!line || !strchr(line, ':') || strpbrk(line, "\r\n"))
+        return -1;
+    n = curl_slist_append(*l, line);
+    if (!n)
+        return -1;
+    *l = n;
+    return 0;
+}
+
+struct hc_req *hc_fetch(struct hc_client *h, const char *url, const char *ctype, const char *const *headers,
+                        const uint8_t *body, size_t len, hc_cb *cb, void *arg)
+{
+    struct hc_req *r = calloc(1, sizeof(*r));
     CURL *e = curl_easy_init();
 
     if (!r || !e)
@@ -266,16 +355,28 @@ struct sig_http_req *sig_http_fetch(struct sig_http *h, const char *url, const c
 #else
     curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
+    if (h->cfg.ca_file)
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->cfg.ca_file);
+    if (h->cfg.cert_file) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, h->cfg.cert_file);
+        curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(e, CURLOPT_SSLKEY, h->cfg.key_file ? h->cfg.key_file : h->cfg.cert_file);
+        curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    for (size_t i = 0; headers && headers[i]; i++)
+        if (add_header(&r->hdrs, headers[i]) != 0)
+            goto fail;
     if (body) {
         char hdr[128];
 
         if (!ctype || snprintf(hdr, sizeof hdr, "Content-Type: %s", ctype) >= (int)sizeof hdr ||
-            !(r->hdrs = curl_slist_append(NULL, hdr)))
+            add_header(&r->hdrs, hdr) != 0)
             goto fail;
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
         curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, (const char *)body);
     }
+    if (r->hdrs)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
     r->next = h->live;
     if (h->live)
         h->live->prev = r;
@@ -295,7 +396,7 @@ fail:
     return NULL;
 }
 
-size_t sig_http_running(const struct sig_http *h)
+size_t hc_running(const struct hc_client *h)
 {
     return h ? h->n_live : 0;
 }

@@ -1,0 +1,32 @@
+/*
+ * util.h - small low-level helpers every library may use (config/ sits below
+ * carriers/, signer/, queue/ and gateway/), kept here so that each exists once:
+ * hex digits, and the FNV-1a string hash used for shards and hash tables.
+ *
+ * Pure functions, no state, no allocation; safe from any thread.
+ */
+#ifndef SIMPKI_UTIL_H
+#define SIMPKI_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The 2*n lower-case hex digits of d[0..n) into out, then a NUL: out holds
+ * at least 2*n + 1 chars.  Returns out.
+ */
+char *util_hex(const uint8_t *d, size_t n, char *out);
+
+/* The value of a lower-case hex digit ('0'-'9', 'a'-'f'), or -1: our ids are lower case. */
+int util_hexval(char c);
+
+/* The same, accepting either case (input typed or pasted by people). */
+int util_hexval_any(char c);
+
+/*
+ * 32-bit FNV-1a of the NUL-terminated string s (NULL hashes as "").  Stable:
+ * queue/ derives a subscriber's shard from it, so it must never change.
+ */
+uint32_t util_fnv1a(const char *s);
+
+#endif /* SIMPKI_UTIL_H */
