@@ -17,6 +17,10 @@
  *      (already reassembled, addressed by the subscriber's number);
  *   2. the gateway looks the subscriber up and calls car_link_decode().
  *
+ * A transport that correlates answers itself reports them decoded through
+ * events->answer() instead.  Either way the answer is a struct car_reply:
+ * an outcome in the gateway's terms, never a transport's code.
+ *
  * Threading: a link lives on the event_base it was opened on; call it from
  * that thread only.
  */
@@ -25,6 +29,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "digest.h"
 
 struct event_base;
 struct cfg_carrier;
@@ -74,7 +80,7 @@ struct car_request {
     uint8_t key_ref;    /* 0x01 signing key, 0x02 authentication key */
 
     /* CAR_OP_SIGN */
-    uint8_t digest_alg; /* SPKA/1 code: 1 SHA-256, 2 SHA-384, 3 SHA-512 */
+    enum dg_alg digest_alg; /* the transport maps it to its own code */
     const uint8_t *digest;
     size_t digest_len;
     const char *display_text; /* UTF-8; the transport picks GSM-7 or UCS2 */
@@ -89,18 +95,72 @@ struct car_request {
     size_t cert_len;
 };
 
-/* A decoded answer.  The pointers point into `buf`, owned by the struct. */
-struct car_reply {
+/*
+ * What an answer says, in the gateway's terms.  Each transport maps its own
+ * codes here (car_smpp.c: PoR status and SPKA/1 result, spka_outcome()); the
+ * engine maps an outcome to a transaction state with one table and never
+ * sees a transport's code.  Values are stable (tests and logs).
+ */
+enum car_outcome {
+    CAR_OUT_OK = 0,
+    CAR_OUT_USER_CANCEL = 1, /* the subscriber refused */
+    CAR_OUT_EXPIRED = 2,     /* the subscriber did not answer in time */
+    CAR_OUT_PIN_BLOCKED = 3,
+    CAR_OUT_CARD_BLOCKED = 4,
+    CAR_OUT_NO_KEY = 5,      /* no key under the asked reference */
+    CAR_OUT_KEY_EXISTS = 6,  /* GENKEY over an existing key */
+    CAR_OUT_BAD_COMMAND = 7, /* the SIM / service found the command malformed */
+    CAR_OUT_UNSUPPORTED = 8, /* command or algorithm not supported there */
+    CAR_OUT_STORAGE_FULL = 9,
+    CAR_OUT_INTERNAL_ERROR = 10, /* the far end failed, or answered a code we do not know */
+    CAR_OUT_NO_CERTIFICATE = 11, /* the service knows no certificate for the subscriber */
+    CAR_OUT_OTA_ERROR = 12,      /* the secure channel refused the command (detail says why) */
+    /*
+     * Not an answer to act on: the SIM refused the command's counter as not
+     * above its own, i.e. it already saw this counter (a resubmitted copy;
+     * the first copy's answer counts).  Distinct so that a resync can act.
+     */
+    CAR_OUT_COUNTER_LOW = 13,
+    CAR_OUT_MORE_TIME = 14, /* the far end asks for more time: keep waiting */
+};
+#define CAR_OUT_COUNT 15
+
+/* How an OK SIGN answer carries the signature. */
+enum car_sig_format {
+    CAR_SIG_RAW = 0, /* a bare signature over the transaction's digest (PKCS#1 / DER ECDSA) */
+    CAR_SIG_CMS = 1, /* a CMS SignedData (DER) over that digest: sig_verify_cms() */
+};
+
+/*
+ * Who the answer is for, as the transport correlates it.  The engine checks
+ * it against the pending transaction and never reads its parts otherwise.
+ * SMPP/OTA: the counter the SIM echoed, and (when the SIM's application
+ * answered) the transaction reference it echoed.
+ */
+struct car_corr {
     uint64_t cntr;      /* echoed counter of the command answered */
-    uint8_t por_status; /* TS 102 225 response status, 0 = PoR OK */
-    uint8_t op;         /* enum car_op of the answered command */
-    uint8_t txn_ref[8];
-    uint8_t result; /* SPKA/1 result, meaningful when por_status == 0 */
+    int has_ref;        /* txn_ref is set */
+    uint8_t txn_ref[8]; /* gw_txn_ref_from_id() of the transaction */
+};
+
+/*
+ * A decoded answer.  The pointers point into `buf`, owned by the struct;
+ * unset ones are NULL with length 0.  Holds secrets' neighbours (signature,
+ * decrypted data): OPENSSL_cleanse() it after use.
+ */
+struct car_reply {
+    enum car_outcome outcome;
+    char detail[96]; /* short reason for a failure, no personal data; "" if none */
+    uint8_t op;      /* enum car_op of the answered command, 0 if unknown */
+    struct car_corr corr;
+    enum car_sig_format sig_format;
     const uint8_t *signature;
-    size_t sig_len; /* SIGN */
+    size_t sig_len; /* SIGN: raw signature or CMS SignedData DER (sig_format) */
+    const uint8_t *cert;
+    size_t cert_len; /* optional: the certificate the far end signed with (DER) */
     const uint8_t *spki;
     size_t spki_len; /* GENKEY: SubjectPublicKeyInfo DER */
-    uint8_t buf[1280];
+    uint8_t buf[4096];
 };
 
 struct car_link;
@@ -114,6 +174,14 @@ struct car_events {
     void (*mo)(void *arg, struct car_link *link, const char *msisdn, const uint8_t *data, size_t len);
     /* The link came up (1) or went down (0). */
     void (*state)(void *arg, struct car_link *link, int up);
+    /*
+     * An answer the transport has correlated itself, by the transaction id
+     * it was given (an ETSI MSSP answers by its own transaction id), decoded
+     * already.  SMPP never calls it (its answers go mo() then decode()).
+     * The engine wires it when the first such transport lands; until then
+     * it is NULL and a transport must check before calling it.
+     */
+    void (*answer)(void *arg, const char *txn_id, const struct car_reply *r);
 };
 
 struct car_link_stats {
@@ -125,6 +193,13 @@ struct car_link_stats {
 
 struct car_ops {
     const char *name; /* "smpp" */
+    /*
+     * 1 when sending a request again (after a crash, a lost submit_resp...)
+     * cannot prompt the subscriber twice: SMPP/OTA, since the SIM refuses a
+     * counter it has seen (the copy is answered COUNTER_LOW).  0 when the far
+     * end might show the request again: the engine must not resubmit then.
+     */
+    int resubmit_safe;
     enum car_err (*open)(struct event_base *base, const struct cfg_carrier *carrier, const struct cfg_smpp *link_cfg,
                          const struct car_events *ev, struct car_link **out);
     /* Queue a request; the outcome arrives through ev->sent(handle). */

@@ -721,7 +721,7 @@ static enum car_err encode_request(struct car_link *l, const struct car_request 
             c.text_len = tlen;
         }
         if (q->op == CAR_OP_SIGN) {
-            c.digest_alg = q->digest_alg;
+            c.digest_alg = spka_digest_code(q->digest_alg);
             c.digest = q->digest;
             c.digest_len = q->digest_len;
             if (q->vc[0]) {
@@ -805,7 +805,7 @@ static enum car_err smpp_decode(struct car_link *l, const struct car_subscriber 
     enum car_err rc;
 
     memset(&keys, 0, sizeof(keys));
-    memset(out, 0, sizeof(*out));
+    memset(out, 0, offsetof(struct car_reply, buf)); /* buf is only read through the pointers */
     if (!l || !sub || !data || len > sizeof(plain)) {
         rc = len > sizeof(plain) ? CAR_ERR_TOO_LONG : CAR_ERR_INVALID;
         goto out;
@@ -816,16 +816,20 @@ static enum car_err smpp_decode(struct car_link *l, const struct car_subscriber 
     rc = ota_unwrap_response(&keys, data, len, plain, sizeof(plain), &resp);
     if (rc != CAR_OK)
         goto out;
-    out->cntr = resp.cntr;
-    out->por_status = resp.status;
-    if (resp.status != OTA_POR_OK)
+    /* The PoR and the SPKA/1 result end here: the engine reads an outcome. */
+    out->corr.cntr = resp.cntr;
+    if (resp.status != OTA_POR_OK) {
+        out->outcome = spka_outcome(resp.status, 0, out->detail, sizeof(out->detail));
         goto out;
+    }
     rc = spka_decode_response(resp.data, resp.data_len, &sr);
     if (rc != CAR_OK)
         goto out;
     out->op = sr.cmd;
-    memcpy(out->txn_ref, sr.txn_ref, sizeof(out->txn_ref));
-    out->result = sr.result;
+    out->corr.has_ref = 1;
+    memcpy(out->corr.txn_ref, sr.txn_ref, sizeof(out->corr.txn_ref));
+    out->outcome = spka_outcome(OTA_POR_OK, sr.result, out->detail, sizeof(out->detail));
+    out->sig_format = CAR_SIG_RAW; /* a SIM signs the digest itself; the gateway builds any CMS */
     if (sr.sig_len + sr.spki_len > sizeof(out->buf)) {
         rc = CAR_ERR_TOO_LONG;
         goto out;
@@ -908,6 +912,7 @@ static void smpp_close(struct car_link *l)
 
 const struct car_ops car_smpp_ops = {
     .name = "smpp",
+    .resubmit_safe = 1, /* the SIM refuses a counter it has seen */
     .open = smpp_open,
     .submit = smpp_submit,
     .decode = smpp_decode,

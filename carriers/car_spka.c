@@ -8,7 +8,10 @@
  */
 #include "car_spka.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "car_ota.h"
 
 #define SPKA_CMD_HDR  10 /* version command txn_ref(8) */
 #define SPKA_RESP_HDR 11 /* ... result */
@@ -36,6 +39,61 @@ const char *spka_result_name(uint8_t result)
     if (result == SPKA_INTERNAL_ERROR)
         return "INTERNAL_ERROR";
     return "UNKNOWN";
+}
+
+uint8_t spka_digest_code(enum dg_alg alg)
+{
+    switch (alg) {
+    case DG_SHA256: return SPKA_SHA256;
+    case DG_SHA384: return SPKA_SHA384;
+    case DG_SHA512: return SPKA_SHA512;
+    case DG_NONE: break;
+    }
+    return 0;
+}
+
+enum dg_alg spka_digest_alg(uint8_t code)
+{
+    switch (code) {
+    case SPKA_SHA256: return DG_SHA256;
+    case SPKA_SHA384: return DG_SHA384;
+    case SPKA_SHA512: return DG_SHA512;
+    default: return DG_NONE;
+    }
+}
+
+enum car_outcome spka_outcome(uint8_t por_status, uint8_t result, char *detail, size_t detail_len)
+{
+    static const enum car_outcome by_result[] = {
+        [SPKA_OK] = CAR_OUT_OK,
+        [SPKA_USER_CANCEL] = CAR_OUT_USER_CANCEL,
+        [SPKA_USER_TIMEOUT] = CAR_OUT_EXPIRED,
+        [SPKA_PIN_BLOCKED] = CAR_OUT_PIN_BLOCKED,
+        [SPKA_CARD_BLOCKED] = CAR_OUT_CARD_BLOCKED,
+        [SPKA_NO_KEY] = CAR_OUT_NO_KEY,
+        [SPKA_KEY_EXISTS] = CAR_OUT_KEY_EXISTS,
+        [SPKA_BAD_COMMAND] = CAR_OUT_BAD_COMMAND,
+        [SPKA_UNSUPPORTED] = CAR_OUT_UNSUPPORTED,
+        [SPKA_STORAGE_FULL] = CAR_OUT_STORAGE_FULL,
+    };
+    enum car_outcome o;
+
+    if (detail_len)
+        detail[0] = '\0';
+    switch (por_status) {
+    case OTA_POR_OK: break;
+    case OTA_POR_CNTR_LOW: return CAR_OUT_COUNTER_LOW;
+    case OTA_POR_MORE_TIME: return CAR_OUT_MORE_TIME;
+    default:
+        if (detail_len)
+            snprintf(detail, detail_len, "the SIM refused the secured command (PoR status %u)", por_status);
+        return CAR_OUT_OTA_ERROR;
+    }
+    /* The SIM's own INTERNAL_ERROR and any code SPKA/1 does not define. */
+    o = result < sizeof(by_result) / sizeof(by_result[0]) ? by_result[result] : CAR_OUT_INTERNAL_ERROR;
+    if (o != CAR_OUT_OK && detail_len)
+        snprintf(detail, detail_len, "%s", spka_result_name(result));
+    return o;
 }
 
 /* ---- writing ---- */

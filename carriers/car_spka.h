@@ -57,6 +57,21 @@ enum spka_digest { SPKA_SHA256 = 1, SPKA_SHA384 = 2, SPKA_SHA512 = 3 };
 /* Digest length for an spka_digest code, 0 when unknown. */
 size_t spka_digest_len(uint8_t alg);
 
+/* The SPKA/1 code of a model digest, 0 when SPKA/1 has none; and back (DG_NONE). */
+uint8_t spka_digest_code(enum dg_alg alg);
+enum dg_alg spka_digest_alg(uint8_t code);
+
+/*
+ * What a SIM's answer means for the gateway: the PoR status of the secured
+ * packet (TS 102 225), then, when it is OK, the SPKA/1 result.  PoR
+ * CNTR_LOW -> CAR_OUT_COUNTER_LOW, MORE_TIME -> CAR_OUT_MORE_TIME, any other
+ * refusal -> CAR_OUT_OTA_ERROR; results one to one, INTERNAL_ERROR and
+ * undefined codes -> CAR_OUT_INTERNAL_ERROR.  detail (may be NULL with
+ * detail_len 0) receives the reason for a failure: the PoR status in words,
+ * or the result's name (spka_result_name), "" for OK and the two non-answers.
+ */
+enum car_outcome spka_outcome(uint8_t por_status, uint8_t result, char *detail, size_t detail_len);
+
 /* Name of a result ("USER_CANCEL"), "UNKNOWN" for other values. */
 const char *spka_result_name(uint8_t result);
 

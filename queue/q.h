@@ -57,6 +57,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digest.h"
+
 struct event_base;
 struct cfg_redis;
 
@@ -123,10 +125,10 @@ struct q_txn {
     char msisdn[16];
     char client_ref[128];
     enum q_state state;
-    char result[32];    /* "OK", "USER_CANCEL", "EXPIRED", ... ("" while pending) */
-    int etsi_status;    /* ETSI TS 102 204 status code */
-    char detail[160];   /* human reason for failures, no personal data */
-    uint8_t digest_alg; /* SPKA/1 code */
+    char result[32];        /* "OK", "USER_CANCEL", "EXPIRED", ... ("" while pending) */
+    int etsi_status;        /* ETSI TS 102 204 status code */
+    char detail[160];       /* human reason for failures, no personal data */
+    enum dg_alg digest_alg; /* model enum (digest.h), stored as its number */
     uint8_t digest[64];
     size_t digest_len;
     char vc[5];
@@ -158,7 +160,7 @@ struct q_txn_new {
     const char *client_ref; /* may be NULL */
     const char *idem_key;   /* Idempotency-Key, may be NULL */
     const char *req_hash;   /* hex hash of the request body, checked on idempotent retries */
-    uint8_t digest_alg;
+    enum dg_alg digest_alg;
     const uint8_t *digest;
     size_t digest_len;
     const char *vc;

@@ -63,6 +63,7 @@ const char *sig_strerror(enum sig_err err)
     case SIG_ERR_REVOCATION_UNKNOWN: return "revocation status unknown";
     case SIG_ERR_CERT_MISMATCH: return "not the certificate registered for the subscriber";
     case SIG_ERR_AGAIN: return "temporary failure, try again";
+    case SIG_ERR_DIGEST_MISMATCH: return "signed data is not over the transaction's digest";
     }
     return "unknown error";
 }
@@ -81,6 +82,8 @@ const char *sig_result_name(enum sig_err err)
     case SIG_ERR_REVOKED: return "REVOKED_CERTIFICATE";
     case SIG_ERR_REVOCATION_UNKNOWN: return "REVOCATION_UNKNOWN";
     case SIG_ERR_CERT_MISMATCH: return "CERT_MISMATCH";
+    /* A signature over another document is, to a client, an invalid one. */
+    case SIG_ERR_DIGEST_MISMATCH: return "INVALID_SIGNATURE";
     case SIG_ERR_UNSUPPORTED:
     case SIG_ERR_IO:
     case SIG_ERR_NOMEM:
@@ -101,7 +104,8 @@ int sig_etsi_status(enum sig_err err)
     case SIG_ERR_UNTRUSTED:
     case SIG_ERR_KEY_USAGE:
     case SIG_ERR_MALFORMED:
-    case SIG_ERR_CERT_MISMATCH: return 503;
+    case SIG_ERR_CERT_MISMATCH:
+    case SIG_ERR_DIGEST_MISMATCH: return 503;
     case SIG_ERR_UNSUPPORTED:
     case SIG_ERR_IO:
     case SIG_ERR_NOMEM:
@@ -351,13 +355,14 @@ enum sig_err sig_check_key_type(X509 *x, EVP_PKEY **pkey_out, char *why, size_t 
     return SIG_OK;
 }
 
-/* SPKA/1 digest code to a digest; NULL when unknown. */
-const EVP_MD *sig_digest_for(uint8_t alg)
+/* The model digest to OpenSSL's; NULL when unknown. */
+const EVP_MD *sig_digest_for(enum dg_alg alg)
 {
     switch (alg) {
-    case 1: return EVP_sha256();
-    case 2: return EVP_sha384();
-    case 3: return EVP_sha512();
+    case DG_SHA256: return EVP_sha256();
+    case DG_SHA384: return EVP_sha384();
+    case DG_SHA512: return EVP_sha512();
+    case DG_NONE: break;
     }
     return NULL;
 }
@@ -388,7 +393,7 @@ static int ecdsa_der_is_canonical(const uint8_t *sig, size_t sig_len)
 }
 
 /* Step 2, first part: the digest algorithm and length.  *md receives the digest. */
-enum sig_err sig_check_digest_arg(uint8_t digest_alg, const uint8_t *digest, size_t digest_len, const EVP_MD **md,
+enum sig_err sig_check_digest_arg(enum dg_alg digest_alg, const uint8_t *digest, size_t digest_len, const EVP_MD **md,
                                   char *why, size_t whylen)
 {
     *md = sig_digest_for(digest_alg);
@@ -460,7 +465,7 @@ enum sig_err sig_verify_with_ctx(EVP_PKEY_CTX *ctx, const uint8_t *digest, size_
 }
 
 /* Step 2. */
-enum sig_err sig_check_signature(X509 *x, uint8_t digest_alg, const uint8_t *digest, size_t digest_len,
+enum sig_err sig_check_signature(X509 *x, enum dg_alg digest_alg, const uint8_t *digest, size_t digest_len,
                                  const uint8_t *sig, size_t sig_len, char *why, size_t whylen)
 {
     enum sig_err rc;
@@ -589,7 +594,7 @@ enum sig_err sig_check_path(const struct sig_trust *t, X509 *x, time_t at, STACK
     return rc;
 }
 
-enum sig_err sig_verify_digest(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, uint8_t digest_alg,
+enum sig_err sig_verify_digest(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, enum dg_alg digest_alg,
                                const uint8_t *digest, size_t digest_len, const uint8_t *sig, size_t sig_len, time_t at,
                                char *why, size_t whylen)
 {

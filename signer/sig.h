@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "digest.h"
 #include <time.h>
 
 enum sig_err {
@@ -38,6 +40,7 @@ enum sig_err {
     SIG_ERR_REVOCATION_UNKNOWN = 11, /* no usable OCSP or CRL answer (hard-fail policy) */
     SIG_ERR_CERT_MISMATCH = 12,      /* not the certificate registered / pinned for the number */
     SIG_ERR_AGAIN = 13,              /* transient: a fetch could not be started, try again */
+    SIG_ERR_DIGEST_MISMATCH = 14,    /* a CMS answer signs another digest than the transaction's */
 };
 
 const char *sig_strerror(enum sig_err err);
@@ -85,12 +88,11 @@ enum sig_err sig_trust_set_profile(struct sig_trust *t, const char *policy_oid, 
     __attribute__((warn_unused_result));
 
 /*
- * Verify `sig` over `digest` (of SPKA/1 algorithm code digest_alg: 1 SHA-256,
- * 2 SHA-384, 3 SHA-512) with the DER certificate `cert`, and check that
+ * Verify `sig` over `digest` (of algorithm digest_alg, digest.h) with the DER certificate `cert`, and check that
  * certificate at time `at`.  why (may be NULL) receives a one-line reason on
  * failure, fit for logs and API messages (no personal data).
  */
-enum sig_err sig_verify_digest(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, uint8_t digest_alg,
+enum sig_err sig_verify_digest(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, enum dg_alg digest_alg,
                                const uint8_t *digest, size_t digest_len, const uint8_t *sig, size_t sig_len, time_t at,
                                char *why, size_t whylen) __attribute__((warn_unused_result));
 

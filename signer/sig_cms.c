@@ -33,7 +33,7 @@ ASN1_ITEM_TEMPLATE(SIG_CMS_ATTRS) = ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_ORDER, 0
     CMS_ContentInfo *cms;
     CMS_SignerInfo *si; /* borrowed from cms */
     X509 *cert;
-    uint8_t alg;
+    enum dg_alg alg;
     unsigned char *attrs; /* DER SET OF signed attributes */
     int attrs_len;
     unsigned char tbs[EVP_MAX_MD_SIZE];
@@ -74,7 +74,7 @@ out:
     return rc;
 }
 
-enum sig_err sig_cms_prepare(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, uint8_t digest_alg,
+enum sig_err sig_cms_prepare(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, enum dg_alg digest_alg,
                              const uint8_t *doc_digest, size_t doc_digest_len, time_t signing_time,
                              struct sig_cms **out, char *why, size_t whylen)
 {

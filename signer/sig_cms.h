@@ -49,13 +49,13 @@ struct sig_cms;
 struct sig_tsa;
 
 /*
- * digest_alg is the SPKA/1 code (1 SHA-256, 2 SHA-384, 3 SHA-512): the
+ * digest_alg (digest.h) is the
  * document digest's algorithm, also used for the signed attributes and the
  * ESS certificate hash.  The certificate is checked (sig_check_cert's rules
  * with t's profile) at signing_time; a refusal here means nothing is sent to
  * the SIM.  On success *out owns a new object: sig_cms_free().
  */
-enum sig_err sig_cms_prepare(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, uint8_t digest_alg,
+enum sig_err sig_cms_prepare(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, enum dg_alg digest_alg,
                              const uint8_t *doc_digest, size_t doc_digest_len, time_t signing_time,
                              struct sig_cms **out, char *why, size_t whylen) __attribute__((warn_unused_result));
 
@@ -76,6 +76,32 @@ const uint8_t *sig_cms_tbs_digest(const struct sig_cms *p, size_t *len);
 enum sig_err sig_cms_finish(struct sig_cms *p, const uint8_t *sig, size_t sig_len, const struct sig_tsa *tsa,
                             const uint8_t *tst, size_t tst_len, uint8_t **der, size_t *der_len, char *why,
                             size_t whylen) __attribute__((warn_unused_result));
+
+/*
+ * Verify a CMS SignedData made elsewhere (an ETSI TS 102 204 mobile signature
+ * service answers so) over the transaction's `digest` (algorithm digest_alg)
+ * against `cert`, the certificate registered for the subscriber (DER), and
+ * check that certificate's path at `at` (sig_check_cert's rules).  The
+ * SignedData must
+ *   - be one DER ContentInfo of type signedData filling cms_der exactly
+ *     (else SIG_ERR_MALFORMED), detached or with empty content (content is a
+ *     document we did not ask to sign: SIG_ERR_MALFORMED);
+ *   - have exactly one SignerInfo (SIG_ERR_MALFORMED);
+ *   - name the registered certificate as its signer, and any embedded
+ *     certificate that the signer identifier matches must be that very
+ *     certificate (else SIG_ERR_CERT_MISMATCH); without one, the registered
+ *     certificate is used;
+ *   - use digest_alg as its digest algorithm, and carry signed attributes
+ *     whose messageDigest equals `digest` (else SIG_ERR_DIGEST_MISMATCH;
+ *     no signed attributes or no messageDigest: SIG_ERR_MALFORMED);
+ *   - have a signature over those attributes that verifies with the
+ *     registered certificate's key (SIG_ERR_BAD_SIGNATURE).
+ * Nothing is allocated for the caller.  OpenSSL's CMS API parses; no ASN.1
+ * is read by hand.
+ */
+enum sig_err sig_verify_cms(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, enum dg_alg digest_alg,
+                            const uint8_t *digest, size_t digest_len, const uint8_t *cms_der, size_t cms_len, time_t at,
+                            char *why, size_t whylen) __attribute__((warn_unused_result));
 
 /* sig_cms_free(NULL) does nothing. */
 void sig_cms_free(struct sig_cms *p);

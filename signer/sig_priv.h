@@ -22,11 +22,11 @@ enum sig_err sig_parse_cert(const uint8_t *der, size_t len, X509 **out, char *wh
 /* RSA >= 2048 or EC P-256/P-384; *pkey_out (may be NULL) is borrowed from x. */
 enum sig_err sig_check_key_type(X509 *x, EVP_PKEY **pkey_out, char *why, size_t whylen);
 
-/* SPKA/1 digest code (1 SHA-256, 2 SHA-384, 3 SHA-512) to a digest; NULL when unknown. */
-const EVP_MD *sig_digest_for(uint8_t alg);
+/* The model digest (digest.h) to OpenSSL's; NULL when unknown. */
+const EVP_MD *sig_digest_for(enum dg_alg alg);
 
 /* The SIM's signature over `digest` with x's key (see sig.h for the encodings). */
-enum sig_err sig_check_signature(X509 *x, uint8_t digest_alg, const uint8_t *digest, size_t digest_len,
+enum sig_err sig_check_signature(X509 *x, enum dg_alg digest_alg, const uint8_t *digest, size_t digest_len,
                                  const uint8_t *sig, size_t sig_len, char *why, size_t whylen);
 
 /*
@@ -49,7 +49,7 @@ STACK_OF(X509) * sig_trust_intermediates(const struct sig_trust *t);
  * owned by the caller; the verification itself.  Same reasons as
  * sig_check_signature.
  */
-enum sig_err sig_check_digest_arg(uint8_t digest_alg, const uint8_t *digest, size_t digest_len, const EVP_MD **md,
+enum sig_err sig_check_digest_arg(enum dg_alg digest_alg, const uint8_t *digest, size_t digest_len, const EVP_MD **md,
                                   char *why, size_t whylen);
 enum sig_err sig_check_sig_form(EVP_PKEY *pkey, const uint8_t *sig, size_t sig_len, char *why, size_t whylen);
 enum sig_err sig_verify_ctx_new(EVP_PKEY *pkey, const EVP_MD *md, EVP_PKEY_CTX **out, char *why, size_t whylen);

@@ -46,7 +46,7 @@ struct vc_cert {
     enum sig_err key_rc; /* sig_check_key_type's verdict */
     char key_why[96];
     EVP_PKEY *pkey;        /* up-referenced; NULL unless key_rc == SIG_OK */
-    EVP_PKEY_CTX *vctx[4]; /* by SPKA digest code, made on first use */
+    EVP_PKEY_CTX *vctx[4]; /* by enum dg_alg (1..3, checked first), made on first use */
     int has_path;
     enum sig_err path_rc; /* sig_check_path at any `at` in [lo, hi) */
     time_t lo, hi;
@@ -459,7 +459,7 @@ static enum sig_err cached_path(struct sig_vcache *vc, struct vc_cert *e, const 
 }
 
 enum sig_err sig_verify_digest_cached(const struct sig_trust *t, struct sig_vcache *vc, const uint8_t *cert,
-                                      size_t cert_len, uint8_t digest_alg, const uint8_t *digest, size_t digest_len,
+                                      size_t cert_len, enum dg_alg digest_alg, const uint8_t *digest, size_t digest_len,
                                       const uint8_t *sig, size_t sig_len, time_t at, char *why, size_t whylen)
 {
     enum sig_err rc;

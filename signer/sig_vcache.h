@@ -77,7 +77,7 @@ void sig_vcache_get_stats(const struct sig_vcache *vc, struct sig_vcache_stats *
  * exactly the uncached function.
  */
 enum sig_err sig_verify_digest_cached(const struct sig_trust *t, struct sig_vcache *vc, const uint8_t *cert,
-                                      size_t cert_len, uint8_t digest_alg, const uint8_t *digest, size_t digest_len,
+                                      size_t cert_len, enum dg_alg digest_alg, const uint8_t *digest, size_t digest_len,
                                       const uint8_t *sig, size_t sig_len, time_t at, char *why, size_t whylen)
     __attribute__((warn_unused_result));
 

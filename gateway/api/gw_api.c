@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "car_route.h"
-#include "car_spka.h"
+#include "digest.h"
 #include "car_text.h"
 #include "cfg.h"
 #include "gw_auth.h"
@@ -114,14 +114,11 @@ static void iso_time(int64_t ms, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static const char *alg_name(uint8_t alg)
+static const char *alg_name(enum dg_alg alg)
 {
-    switch (alg) {
-    case SPKA_SHA256: return "SHA-256";
-    case SPKA_SHA384: return "SHA-384";
-    case SPKA_SHA512: return "SHA-512";
-    }
-    return "unknown";
+    const char *n = dg_name(alg);
+
+    return n ? n : "unknown";
 }
 
 /*
@@ -562,22 +559,15 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     }
 }
 
-static int parse_alg(const char *s, uint8_t *alg)
+static int parse_alg(const char *s, enum dg_alg *alg)
 {
-    if (strcmp(s, "SHA-256") == 0)
-        *alg = SPKA_SHA256;
-    else if (strcmp(s, "SHA-384") == 0)
-        *alg = SPKA_SHA384;
-    else if (strcmp(s, "SHA-512") == 0)
-        *alg = SPKA_SHA512;
-    else
-        return -1;
-    return 0;
+    *alg = dg_from_name(s);
+    return *alg == DG_NONE ? -1 : 0;
 }
 
 /* SHA-256 over the fields that define the request, for Idempotency-Key checks. */
-static void request_hash(const char *msisdn, uint8_t alg, const uint8_t *dg, size_t dlen, const char *text,
-                         const char *cref, uint8_t format, char out[65])
+static void request_hash(const char *msisdn, uint8_t alg /* enum dg_alg, hashed as one octet */, const uint8_t *dg,
+                         size_t dlen, const char *text, const char *cref, uint8_t format, char out[65])
 {
     unsigned char md[32];
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -623,7 +613,8 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
     const char *idem = evhttp_find_header(h, "Idempotency-Key");
     const char *msisdn_in, *digest_b64, *alg_s, *text, *cref = "", *key, *fmt_s = "raw";
     char msisdn[CAR_MSISDN_LEN], why[160], hash[65];
-    uint8_t digest[64], alg, enc[200], format;
+    uint8_t digest[64], enc[200], format;
+    enum dg_alg alg;
     size_t len = evbuffer_get_length(in), enclen;
     json_error_t jerr;
     json_t *body, *v;
@@ -680,16 +671,16 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
         goto out;
     }
     /* A hex digest is a common first mistake (it even decodes as base64, to the wrong length): say so. */
-    hex = digest_b64 && strlen(digest_b64) == 2 * spka_digest_len(alg) &&
+    hex = digest_b64 && strlen(digest_b64) == 2 * dg_len(alg) &&
           strspn(digest_b64, "0123456789abcdefABCDEF") == strlen(digest_b64);
     if (!digest_b64 || (dlen = gw_b64_decode(digest_b64, strlen(digest_b64), digest, sizeof(digest))) < 0) {
         send_error(api, req, 400, hex ? "DIGEST_LENGTH" : "INVALID_FIELD", "digest", "digest is required, in base64%s",
                    hex ? " (this looks like hex: send the octets in base64, e.g. openssl dgst -binary | base64)" : "");
         goto out;
     }
-    if ((size_t)dlen != spka_digest_len(alg)) {
+    if ((size_t)dlen != dg_len(alg)) {
         send_error(api, req, 400, "DIGEST_LENGTH", "digest", "digest is %ld octets; %s needs %zu, in base64%s", dlen,
-                   alg_s, spka_digest_len(alg),
+                   alg_s, dg_len(alg),
                    hex ? " (this looks like hex: send the octets in base64, e.g. openssl dgst -binary | base64)" : "");
         goto out;
     }

@@ -15,7 +15,6 @@
 #include "car.h"
 #include "car_ota.h"
 #include "car_route.h"
-#include "car_spka.h"
 #include "cfg.h"
 #include "sig_http.h"
 #include "gw_metrics.h"
@@ -499,26 +498,51 @@ static void mo_free(struct mo_ctx *m)
     free(m);
 }
 
+/*
+ * What each transport outcome does to the transaction: state, API result,
+ * ETSI TS 102 204 status.  ignore = 1: not an answer, the transaction keeps
+ * waiting (COUNTER_LOW answers a copy sent twice, the first copy's answer
+ * counts; MORE_TIME asks for patience).  OK is handled by its finish path.
+ */
 struct outcome {
     enum q_state state;
     const char *result;
     int etsi;
+    int ignore;
 };
 
-static struct outcome map_spka(uint8_t result)
+static const struct outcome outcomes[CAR_OUT_COUNT] = {
+    [CAR_OUT_OK] = {Q_COMPLETED, "OK", 0, 0},
+    [CAR_OUT_USER_CANCEL] = {Q_FAILED, "USER_CANCEL", 401, 0},
+    [CAR_OUT_EXPIRED] = {Q_FAILED, "EXPIRED", 208, 0},
+    [CAR_OUT_PIN_BLOCKED] = {Q_FAILED, "PIN_BLOCKED", 402, 0},
+    [CAR_OUT_CARD_BLOCKED] = {Q_FAILED, "CARD_BLOCKED", 403, 0},
+    [CAR_OUT_NO_KEY] = {Q_FAILED, "NO_KEY", 404, 0},
+    [CAR_OUT_KEY_EXISTS] = {Q_FAILED, "KEY_EXISTS", 900, 0},
+    [CAR_OUT_BAD_COMMAND] = {Q_FAILED, "BAD_COMMAND", 101, 0},
+    [CAR_OUT_UNSUPPORTED] = {Q_FAILED, "UNSUPPORTED", 109, 0},
+    [CAR_OUT_STORAGE_FULL] = {Q_FAILED, "STORAGE_FULL", 900, 0},
+    [CAR_OUT_INTERNAL_ERROR] = {Q_FAILED, "INTERNAL_ERROR", 900, 0},
+    [CAR_OUT_NO_CERTIFICATE] = {Q_FAILED, "NO_CERTIFICATE", 422, 0},
+    [CAR_OUT_OTA_ERROR] = {Q_FAILED, "OTA_ERROR", 209, 0},
+    [CAR_OUT_COUNTER_LOW] = {Q_PENDING, NULL, 0, 1},
+    [CAR_OUT_MORE_TIME] = {Q_PENDING, NULL, 0, 1},
+};
+
+/* An outcome a transport should not produce reads as the far end's internal error. */
+static const struct outcome *outcome_of(const struct car_reply *r)
 {
-    switch (result) {
-    case SPKA_USER_CANCEL: return (struct outcome){Q_FAILED, "USER_CANCEL", 401};
-    case SPKA_USER_TIMEOUT: return (struct outcome){Q_FAILED, "EXPIRED", 208};
-    case SPKA_PIN_BLOCKED: return (struct outcome){Q_FAILED, "PIN_BLOCKED", 402};
-    case SPKA_CARD_BLOCKED: return (struct outcome){Q_FAILED, "CARD_BLOCKED", 403};
-    case SPKA_NO_KEY: return (struct outcome){Q_FAILED, "NO_KEY", 404};
-    case SPKA_BAD_COMMAND: return (struct outcome){Q_FAILED, "BAD_COMMAND", 101};
-    case SPKA_UNSUPPORTED: return (struct outcome){Q_FAILED, "UNSUPPORTED", 109};
-    case SPKA_KEY_EXISTS: return (struct outcome){Q_FAILED, "KEY_EXISTS", 900};
-    case SPKA_STORAGE_FULL: return (struct outcome){Q_FAILED, "STORAGE_FULL", 900};
-    default: return (struct outcome){Q_FAILED, "INTERNAL_ERROR", 900};
-    }
+    if ((unsigned)r->outcome >= CAR_OUT_COUNT)
+        return &outcomes[CAR_OUT_INTERNAL_ERROR];
+    return &outcomes[r->outcome];
+}
+
+/* A failed answer: its table row, the transport's detail. */
+static void finish_failed(struct gw_engine *e, const struct q_txn *txn, const struct car_reply *r)
+{
+    const struct outcome *o = outcome_of(r);
+
+    finish(e, txn->id, txn->cntr, o->state, o->result, o->etsi, r->detail, NULL, 0, NULL, 0);
 }
 
 /* What a successful signature stores on the subscriber (serial pinning); set = 0: the pin stays. */
@@ -874,9 +898,8 @@ static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const
     const uint8_t *data = NULL;
     size_t len = 0;
 
-    if (r->result != SPKA_OK) {
-        struct outcome o = map_spka(r->result);
-        finish(e, txn->id, txn->cntr, o.state, o.result, o.etsi, spka_result_name(r->result), NULL, 0, NULL, 0);
+    if (r->outcome != CAR_OUT_OK) {
+        finish_failed(e, txn, r);
         return;
     }
     if (txn->op == Q_OP_GENKEY) {
@@ -922,39 +945,28 @@ static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct
         gw_metrics_inc(e->d.metrics, GW_M_POR_NO_PENDING);
         goto out;
     }
-    if (r->cntr != txn->cntr || gw_txn_ref_from_id(txn->id, ref) != 0 ||
-        (r->por_status == OTA_POR_OK && memcmp(ref, r->txn_ref, 8) != 0)) {
+    if (r->corr.cntr != txn->cntr || gw_txn_ref_from_id(txn->id, ref) != 0 ||
+        (r->corr.has_ref && memcmp(ref, r->corr.txn_ref, 8) != 0)) {
         gw_metrics_inc(e->d.metrics, GW_M_POR_MISMATCH);
-        LOGP(LOG_INFO, "txn", txn->id, "answer for counter %llu ignored (pending %llu)", (unsigned long long)r->cntr,
-             (unsigned long long)txn->cntr);
+        LOGP(LOG_INFO, "txn", txn->id, "answer for counter %llu ignored (pending %llu)",
+             (unsigned long long)r->corr.cntr, (unsigned long long)txn->cntr);
         goto out;
     }
-    if (r->por_status != OTA_POR_OK) {
-        /* CNTR_LOW answers a copy we sent twice (resubmission): the first copy's answer counts. */
-        if (r->por_status == OTA_POR_CNTR_LOW || r->por_status == OTA_POR_MORE_TIME) {
-            gw_metrics_inc(e->d.metrics, GW_M_POR_MISMATCH);
-            goto out;
-        }
-        {
-            char detail[80];
-            snprintf(detail, sizeof(detail), "the SIM refused the secured command (PoR status %u)", r->por_status);
-            finish(e, txn->id, txn->cntr, Q_FAILED, "OTA_ERROR", 209, detail, NULL, 0, NULL, 0);
-        }
+    if (outcome_of(r)->ignore) {
+        /* COUNTER_LOW: the resent copy's refusal, counted as a duplicate; MORE_TIME: keep waiting. */
+        gw_metrics_inc(e->d.metrics, GW_M_POR_MISMATCH);
         goto out;
     }
     if (txn->op != Q_OP_SIGN) {
         finish_lifecycle(e, txn, r);
-    } else if (r->result == SPKA_OK) {
-        if (!r->signature || r->sig_len == 0) {
-            gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
-            finish(e, txn->id, txn->cntr, Q_FAILED, "INVALID_SIGNATURE", 503, "the SIM answered OK without a signature",
-                   NULL, 0, NULL, 0);
-        } else {
-            finish_signed(e, txn, sub, r);
-        }
+    } else if (r->outcome != CAR_OUT_OK) {
+        finish_failed(e, txn, r);
+    } else if (!r->signature || r->sig_len == 0) {
+        gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
+        finish(e, txn->id, txn->cntr, Q_FAILED, "INVALID_SIGNATURE", 503, "the SIM answered OK without a signature",
+               NULL, 0, NULL, 0);
     } else {
-        struct outcome o = map_spka(r->result);
-        finish(e, txn->id, txn->cntr, o.state, o.result, o.etsi, spka_result_name(r->result), NULL, 0, NULL, 0);
+        finish_signed(e, txn, sub, r);
     }
 out:
     OPENSSL_cleanse(r, sizeof(*r)); /* it held a signature and a decrypted packet */
@@ -1259,7 +1271,7 @@ void gw_txn_start_sim(struct gw_engine *e, const struct gw_sim_req *req, gw_star
     if (req->op == Q_OP_CSR) {
         memcpy(s->digest, req->digest, req->digest_len);
         gw_verification_code(s->digest, req->digest_len, s->vc);
-        s->n.digest_alg = 1; /* SPKA/1 SHA-256, the only digest sig_csr uses */
+        s->n.digest_alg = DG_SHA256; /* the only digest sig_csr uses */
         s->n.digest = s->digest;
         s->n.digest_len = req->digest_len;
         s->n.vc = s->vc;

@@ -75,7 +75,7 @@ struct gw_sign_req {
     const char *client_ref; /* may be NULL */
     const char *idem_key;   /* may be NULL */
     const char *req_hash;   /* hex SHA-256 of the canonical request */
-    uint8_t digest_alg;     /* SPKA/1 code */
+    enum dg_alg digest_alg; /* digest.h */
     const uint8_t *digest;
     size_t digest_len;
     const char *display_text;

@@ -351,14 +351,35 @@ static void test_decode(struct car_link *link, const struct cfg_carrier *car)
     CHECK_EQ_INT(ota_wrap_response(&k, 7, OTA_POR_OK, app, alen, pkt, sizeof(pkt), &plen), CAR_OK);
     ota_keys_wipe(&k);
     CHECK_EQ_INT(car_link_decode(link, &sub, pkt, plen, &rep), CAR_OK);
-    CHECK_EQ_INT(rep.cntr, 7);
-    CHECK_EQ_INT(rep.por_status, 0);
+    CHECK_EQ_INT(rep.corr.cntr, 7);
+    CHECK_EQ_INT(rep.corr.has_ref, 1); /* PoR OK: the SPKA/1 answer was read */
     CHECK_EQ_INT(rep.op, SPKA_SIGN);
-    CHECK_EQ_INT(rep.txn_ref[0], 9);
+    CHECK_EQ_INT(rep.corr.txn_ref[0], 9);
+    CHECK_EQ_INT(rep.outcome, CAR_OUT_OK);
+    CHECK_EQ_INT(rep.sig_format, CAR_SIG_RAW);
     CHECK_EQ_INT(rep.sig_len, sizeof(sig));
     CHECK(rep.signature && memcmp(rep.signature, sig, sizeof(sig)) == 0);
     pkt[plen - 1] ^= 1;
     CHECK(car_link_decode(link, &sub, pkt, plen, &rep) != CAR_OK);
+
+    /* A refusal: the PoR and the SPKA/1 result come out as an outcome with its detail. */
+    r.result = SPKA_USER_CANCEL;
+    r.signature = NULL;
+    r.sig_len = 0;
+    CHECK_EQ_INT(spka_encode_response(&r, app, sizeof(app), &alen), CAR_OK);
+    CHECK_EQ_INT(ota_diversify(car->ota_master_key, sub.iccid, 1, &k), CAR_OK);
+    CHECK_EQ_INT(ota_wrap_response(&k, 8, OTA_POR_OK, app, alen, pkt, sizeof(pkt), &plen), CAR_OK);
+    CHECK_EQ_INT(car_link_decode(link, &sub, pkt, plen, &rep), CAR_OK);
+    CHECK_EQ_INT(rep.outcome, CAR_OUT_USER_CANCEL);
+    CHECK_EQ_STR(rep.detail, "USER_CANCEL");
+    CHECK(rep.signature == NULL && rep.sig_len == 0);
+    /* The SIM refusing a counter it has seen: no application data, no txn_ref. */
+    CHECK_EQ_INT(ota_wrap_response(&k, 8, OTA_POR_CNTR_LOW, NULL, 0, pkt, sizeof(pkt), &plen), CAR_OK);
+    ota_keys_wipe(&k);
+    CHECK_EQ_INT(car_link_decode(link, &sub, pkt, plen, &rep), CAR_OK);
+    CHECK_EQ_INT(rep.outcome, CAR_OUT_COUNTER_LOW);
+    CHECK_EQ_INT(rep.corr.cntr, 8);
+    CHECK_EQ_INT(rep.corr.has_ref, 0);
 }
 
 int main(void)

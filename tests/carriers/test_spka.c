@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "car_ota.h"
 #include "car_text.h"
 #include "check.h"
 #include "vectors.h"
@@ -247,6 +248,82 @@ static void test_encode_errors(void)
     CHECK_EQ_STR(spka_result_name(0x0E), "UNKNOWN");
 }
 
+/*
+ * The answer mapping: every PoR status and every SPKA/1 result to the
+ * gateway's outcome and detail (the engine's table starts from these).
+ */
+static void test_outcome_table(void)
+{
+    static const struct {
+        uint8_t por, result;
+        enum car_outcome want;
+        const char *detail;
+    } rows[] = {
+        {OTA_POR_OK, SPKA_OK, CAR_OUT_OK, ""},
+        {OTA_POR_OK, SPKA_USER_CANCEL, CAR_OUT_USER_CANCEL, "USER_CANCEL"},
+        {OTA_POR_OK, SPKA_USER_TIMEOUT, CAR_OUT_EXPIRED, "USER_TIMEOUT"},
+        {OTA_POR_OK, SPKA_PIN_BLOCKED, CAR_OUT_PIN_BLOCKED, "PIN_BLOCKED"},
+        {OTA_POR_OK, SPKA_CARD_BLOCKED, CAR_OUT_CARD_BLOCKED, "CARD_BLOCKED"},
+        {OTA_POR_OK, SPKA_NO_KEY, CAR_OUT_NO_KEY, "NO_KEY"},
+        {OTA_POR_OK, SPKA_KEY_EXISTS, CAR_OUT_KEY_EXISTS, "KEY_EXISTS"},
+        {OTA_POR_OK, SPKA_BAD_COMMAND, CAR_OUT_BAD_COMMAND, "BAD_COMMAND"},
+        {OTA_POR_OK, SPKA_UNSUPPORTED, CAR_OUT_UNSUPPORTED, "UNSUPPORTED"},
+        {OTA_POR_OK, SPKA_STORAGE_FULL, CAR_OUT_STORAGE_FULL, "STORAGE_FULL"},
+        {OTA_POR_OK, SPKA_INTERNAL_ERROR, CAR_OUT_INTERNAL_ERROR, "INTERNAL_ERROR"},
+        {OTA_POR_OK, 0x0A, CAR_OUT_INTERNAL_ERROR, "UNKNOWN"},
+        {OTA_POR_OK, 0xFF, CAR_OUT_INTERNAL_ERROR, "UNKNOWN"},
+        /* The result octet is not read when the PoR refused the packet. */
+        {OTA_POR_CNTR_LOW, SPKA_OK, CAR_OUT_COUNTER_LOW, ""},
+        {OTA_POR_MORE_TIME, SPKA_OK, CAR_OUT_MORE_TIME, ""},
+        {OTA_POR_CC_FAILED, SPKA_OK, CAR_OUT_OTA_ERROR, "the SIM refused the secured command (PoR status 1)"},
+        {OTA_POR_CNTR_HIGH, SPKA_OK, CAR_OUT_OTA_ERROR, "the SIM refused the secured command (PoR status 3)"},
+        {OTA_POR_CNTR_BLOCKED, SPKA_USER_CANCEL, CAR_OUT_OTA_ERROR,
+         "the SIM refused the secured command (PoR status 4)"},
+        {OTA_POR_TAR_UNKNOWN, SPKA_OK, CAR_OUT_OTA_ERROR, "the SIM refused the secured command (PoR status 9)"},
+        {0xFE, SPKA_OK, CAR_OUT_OTA_ERROR, "the SIM refused the secured command (PoR status 254)"},
+    };
+    char detail[96];
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        memset(detail, 'x', sizeof(detail));
+        CHECK_EQ_INT(spka_outcome(rows[i].por, rows[i].result, detail, sizeof(detail)), rows[i].want);
+        CHECK_EQ_STR(detail, rows[i].detail);
+    }
+    /* No detail buffer: the outcome alone. */
+    CHECK_EQ_INT(spka_outcome(OTA_POR_OK, SPKA_NO_KEY, NULL, 0), CAR_OUT_NO_KEY);
+    /* A short buffer truncates, terminated. */
+    CHECK_EQ_INT(spka_outcome(OTA_POR_OK, SPKA_PIN_BLOCKED, detail, 4), CAR_OUT_PIN_BLOCKED);
+    CHECK_EQ_STR(detail, "PIN");
+}
+
+/* Model digests to SPKA/1 codes and back; the stored numbers stay the wire's. */
+static void test_digest_codes(void)
+{
+    CHECK_EQ_INT(spka_digest_code(DG_SHA256), SPKA_SHA256);
+    CHECK_EQ_INT(spka_digest_code(DG_SHA384), SPKA_SHA384);
+    CHECK_EQ_INT(spka_digest_code(DG_SHA512), SPKA_SHA512);
+    CHECK_EQ_INT(spka_digest_code(DG_NONE), 0);
+    CHECK_EQ_INT(spka_digest_code((enum dg_alg)9), 0);
+    CHECK_EQ_INT(spka_digest_alg(SPKA_SHA384), DG_SHA384);
+    CHECK_EQ_INT(spka_digest_alg(0), DG_NONE);
+    CHECK_EQ_INT(spka_digest_alg(4), DG_NONE);
+    for (int a = DG_SHA256; a <= DG_SHA512; a++)
+        CHECK_EQ_INT(spka_digest_len(spka_digest_code((enum dg_alg)a)), dg_len((enum dg_alg)a));
+    /* Records in Redis hold these numbers (field digest_alg): they must not move. */
+    CHECK_EQ_INT(DG_SHA256, 1);
+    CHECK_EQ_INT(DG_SHA384, 2);
+    CHECK_EQ_INT(DG_SHA512, 3);
+    CHECK_EQ_STR(dg_name(DG_SHA384), "SHA-384");
+    CHECK_EQ_STR(dg_openssl_name(DG_SHA512), "SHA512");
+    CHECK(dg_name(DG_NONE) == NULL);
+    CHECK_EQ_INT(dg_from_name("SHA-512"), DG_SHA512);
+    CHECK_EQ_INT(dg_from_name("SHA512"), DG_NONE);
+    CHECK_EQ_INT(dg_from_name("MD5"), DG_NONE);
+    CHECK_EQ_INT(dg_from_int(2), DG_SHA384);
+    CHECK_EQ_INT(dg_from_int(4), DG_NONE);
+    CHECK_EQ_INT(dg_from_int(-1), DG_NONE);
+}
+
 int main(void)
 {
     json_t *v = vec_load();
@@ -259,6 +336,8 @@ int main(void)
     test_info_roundtrip();
     test_tlv_errors();
     test_encode_errors();
+    test_outcome_table();
+    test_digest_codes();
     json_decref(v);
     return check_report("test_spka");
 }

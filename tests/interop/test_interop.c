@@ -290,11 +290,13 @@ static void check_reply(const struct vec *v)
     CHECK_EQ_INT(spka_decode_response(v->por_app, v->por_app_len, &want), CAR_OK);
     CHECK(want.signature != NULL);
     CHECK_EQ_INT(car_link_decode(R.link, &sub, R.mo_data, R.mo_len, &rep), CAR_OK);
-    CHECK_EQ_INT(rep.cntr, 1);
-    CHECK_EQ_INT(rep.por_status, 0);
-    CHECK_EQ_INT(rep.result, 0);
+    CHECK_EQ_INT(rep.corr.cntr, 1);
+    CHECK_EQ_INT(rep.corr.has_ref, 1); /* PoR OK: the SPKA/1 answer was read */
+    CHECK_EQ_INT(rep.outcome, CAR_OUT_OK);
+    CHECK_EQ_STR(rep.detail, "");
+    CHECK_EQ_INT(rep.sig_format, CAR_SIG_RAW);
     CHECK_EQ_INT(rep.op, SPKA_SIGN);
-    CHECK_MEM(rep.txn_ref, R.req.txn_ref, sizeof(rep.txn_ref));
+    CHECK_MEM(rep.corr.txn_ref, R.req.txn_ref, sizeof(rep.corr.txn_ref));
     CHECK_EQ_INT(rep.sig_len, want.sig_len);
     CHECK(want.signature && rep.signature && rep.sig_len == want.sig_len &&
           memcmp(rep.signature, want.signature, want.sig_len) == 0);

@@ -301,6 +301,120 @@ static void test_binding(void)
     blob_free(&b);
 }
 
+/* sig_verify_cms on the answer of a signature service, played by `openssl cms -sign`. */
+static enum sig_err verify_file(const char *cert, enum dg_alg alg, const char *cms, int tamper)
+{
+    char f[96];
+    struct blob c, d, m;
+    char why[200] = "x";
+    enum sig_err rc;
+
+    snprintf(f, sizeof f, "cases/%s.crt.der", cert);
+    c = load(f);
+    snprintf(f, sizeof f, "cases/msg.%s.bin", md_name[alg]);
+    d = load(f);
+    snprintf(f, sizeof f, "tmp/%s.p7s", cms);
+    m = load(f);
+    CHECK(c.n > 0 && d.n > 0 && m.n > 0);
+    if (tamper == 1)
+        m.p[m.n - 1] ^= 0x01; /* the last octet of the SignerInfo's signature value */
+    if (tamper == 2)
+        d.p[0] ^= 0x80;
+    rc = sig_verify_cms(trust, c.p, c.n, alg, d.p, d.n, m.p, m.n, now, why, sizeof why);
+    CHECK_EQ_INT(ERR_peek_error(), 0);
+    CHECK(rc == SIG_OK ? why[0] == '\0' : why[0] != '\0');
+    printf("  verify_cms %s with %s: %s (%s)\n", cms, cert, sig_strerror(rc), why);
+    blob_free(&c);
+    blob_free(&d);
+    blob_free(&m);
+    return rc;
+}
+
+static void test_verify_cms(void)
+{
+    const char *o = openssl_cli();
+    struct blob m, good;
+    char why[200];
+
+    /* The service's answers: detached, with and without its certificate, RSA and EC, attached content. */
+    static const struct {
+        const char *out, *signer, *md, *opts;
+    } made[] = {
+        {"mssp-rsa", "good-rsa", "sha256", ""},
+        {"mssp-ec", "good-ec", "sha384", "-nocerts"},
+        {"mssp-attached", "good-rsa", "sha256", "-nodetach"},
+        {"mssp-g1", "g1-rsa", "sha256", ""},
+    };
+    /* registered certificate, transaction digest, answer, tamper (1 signature, 2 digest), expected */
+    static const struct {
+        const char *cert;
+        enum dg_alg alg;
+        const char *cms;
+        int tamper;
+        enum sig_err want;
+    } cases[] = {
+        /* Good: embedded certificate equal to the registered one; none embedded. */
+        {"good-rsa", DG_SHA256, "mssp-rsa", 0, SIG_OK},
+        {"good-ec", DG_SHA384, "mssp-ec", 0, SIG_OK},
+        /* Over another digest, or with another algorithm than the transaction's. */
+        {"good-rsa", DG_SHA256, "mssp-rsa", 2, SIG_ERR_DIGEST_MISMATCH},
+        {"good-ec", DG_SHA256, "mssp-ec", 0, SIG_ERR_DIGEST_MISMATCH},
+        /* Another signer: embedded, and named by the signer identifier alone. */
+        {"g1-rsa", DG_SHA256, "mssp-rsa", 0, SIG_ERR_CERT_MISMATCH},
+        {"good-rsa", DG_SHA256, "mssp-g1", 0, SIG_ERR_CERT_MISMATCH},
+        {"good-rsa", DG_SHA384, "mssp-ec", 0, SIG_ERR_CERT_MISMATCH},
+        /* A tampered signature value. */
+        {"good-rsa", DG_SHA256, "mssp-rsa", 1, SIG_ERR_BAD_SIGNATURE},
+        {"good-ec", DG_SHA384, "mssp-ec", 1, SIG_ERR_BAD_SIGNATURE},
+        /* A document inside: not what a digest-only transaction signs. */
+        {"good-rsa", DG_SHA256, "mssp-attached", 0, SIG_ERR_MALFORMED},
+    };
+
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
+        CHECK_EQ_INT(sh("%s cms -sign -binary %s -in cases/msg.txt -signer cases/%s.crt.pem -inkey cases/%s.key.pem "
+                        "-md %s -outform DER -out tmp/%s.p7s",
+                        o, made[i].opts, made[i].signer, made[i].signer, made[i].md, made[i].out),
+                     0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_EQ_INT(verify_file(cases[i].cert, cases[i].alg, cases[i].cms, cases[i].tamper), cases[i].want);
+    /* Garbage, truncated and padded DER; a certificate instead of a SignedData. */
+    good = load("cases/good-rsa.crt.der");
+    m = load("tmp/mssp-rsa.p7s");
+    {
+        struct blob d = load("cases/msg.sha256.bin");
+        uint8_t junk[300], *pad = malloc(m.n + 1);
+
+        for (size_t i = 0; i < sizeof junk; i++)
+            junk[i] = (uint8_t)(i * 37 + 11);
+        CHECK_EQ_INT(
+            sig_verify_cms(trust, good.p, good.n, DG_SHA256, d.p, d.n, junk, sizeof junk, now, why, sizeof why),
+            SIG_ERR_MALFORMED);
+        CHECK_EQ_INT(sig_verify_cms(trust, good.p, good.n, DG_SHA256, d.p, d.n, m.p, m.n - 1, now, why, sizeof why),
+                     SIG_ERR_MALFORMED);
+        CHECK(pad != NULL);
+        if (pad) {
+            memcpy(pad, m.p, m.n);
+            pad[m.n] = 0;
+            CHECK_EQ_INT(sig_verify_cms(trust, good.p, good.n, DG_SHA256, d.p, d.n, pad, m.n + 1, now, why, sizeof why),
+                         SIG_ERR_MALFORMED);
+        }
+        free(pad);
+        CHECK_EQ_INT(sig_verify_cms(trust, good.p, good.n, DG_SHA256, d.p, d.n, good.p, good.n, now, why, sizeof why),
+                     SIG_ERR_MALFORMED);
+        CHECK_EQ_INT(sig_verify_cms(trust, good.p, good.n, DG_SHA256, d.p, d.n, NULL, 0, now, why, sizeof why),
+                     SIG_ERR_MALFORMED);
+        /* The certificate's own checks still apply: an untrusted path. */
+        CHECK_EQ_INT(sig_verify_cms(trust_noca, good.p, good.n, DG_SHA256, d.p, d.n, m.p, m.n, now, why, sizeof why),
+                     SIG_ERR_UNTRUSTED);
+        CHECK_EQ_INT(ERR_peek_error(), 0);
+        blob_free(&d);
+    }
+    blob_free(&m);
+    blob_free(&good);
+    CHECK_EQ_STR(sig_result_name(SIG_ERR_DIGEST_MISMATCH), "INVALID_SIGNATURE");
+    CHECK_EQ_INT(sig_etsi_status(SIG_ERR_DIGEST_MISMATCH), 503);
+}
+
 int main(int argc, char **argv)
 {
     char a[1024], i[1024], n[1024], ta[1024];
@@ -332,6 +446,7 @@ int main(int argc, char **argv)
     test_timestamp();
     test_refusals();
     test_binding();
+    test_verify_cms();
     sig_trust_free(trust);
     sig_trust_free(trust_noca);
     sig_trust_free(trust_nr);

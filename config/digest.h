@@ -1,0 +1,34 @@
+/*
+ * digest.h - the gateway's digest algorithms, as the model knows them.
+ *
+ * One enum carried from the API through Redis to the signer and the
+ * transports.  The numeric values are stored in Redis transaction records
+ * (field "alg"), so they are stable: they were the SPKA/1 wire codes when
+ * the field was first written, and records written before this enum existed
+ * stay readable.  A transport maps the enum to its own code (car_spka.c for
+ * SPKA/1); nothing else may assume the values equal any wire code.
+ */
+#ifndef SIMPKI_DIGEST_H
+#define SIMPKI_DIGEST_H
+
+#include <stddef.h>
+
+enum dg_alg {
+    DG_NONE = 0, /* unknown / not set */
+    DG_SHA256 = 1,
+    DG_SHA384 = 2,
+    DG_SHA512 = 3,
+};
+
+/* Output length in octets; 0 for DG_NONE or an unknown value. */
+size_t dg_len(enum dg_alg alg);
+/* API name ("SHA-256", the JSON API's digest_alg); NULL for an unknown value. */
+const char *dg_name(enum dg_alg alg);
+/* OpenSSL's name ("SHA256"), for EVP_get_digestbyname / EVP_MD_fetch; NULL when unknown. */
+const char *dg_openssl_name(enum dg_alg alg);
+/* The enum for an API name (case-sensitive "SHA-256", "SHA-384", "SHA-512"); DG_NONE when unknown. */
+enum dg_alg dg_from_name(const char *name);
+/* The enum for a stored number (Redis "alg"); DG_NONE when out of range. */
+enum dg_alg dg_from_int(long v);
+
+#endif /* SIMPKI_DIGEST_H */
