@@ -3,8 +3,24 @@
  *
  * The strings go into API error details and logs, so they are short, stable
  * and never carry data (a number, a key) from the failing call.
+ * Also the table of transports by name.
  */
 #include "car.h"
+
+#include <string.h>
+
+/* One line per transport: what a link's "transport" names (car_ops.name). */
+static const struct car_ops *const transports[] = {
+    &car_smpp_ops,
+};
+
+const struct car_ops *car_transport_find(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof transports / sizeof transports[0]; i++)
+        if (strcmp(transports[i]->name, name) == 0)
+            return transports[i];
+    return NULL;
+}
 
 const char *car_strerror(enum car_err err)
 {

@@ -34,7 +34,7 @@
 
 struct event_base;
 struct cfg_carrier;
-struct cfg_smpp;
+struct cfg_link;
 
 /* One error enum for the whole carriers library; 0 = OK, values are stable. */
 enum car_err {
@@ -192,7 +192,7 @@ struct car_link_stats {
 };
 
 struct car_ops {
-    const char *name; /* "smpp" */
+    const char *name; /* "smpp": the "transport" a link's configuration names */
     /*
      * 1 when sending a request again (after a crash, a lost submit_resp...)
      * cannot prompt the subscriber twice: SMPP/OTA, since the SIM refuses a
@@ -200,7 +200,13 @@ struct car_ops {
      * end might show the request again: the engine must not resubmit then.
      */
     int resubmit_safe;
-    enum car_err (*open)(struct event_base *base, const struct cfg_carrier *carrier, const struct cfg_smpp *link_cfg,
+    /*
+     * Open one link.  link_cfg is transport-neutral (config/cfg.h struct
+     * cfg_link): the transport reads its own section of it and refuses
+     * (CAR_ERR_INVALID) a link configured for another transport.  carrier and
+     * link_cfg are borrowed for the link's life.
+     */
+    enum car_err (*open)(struct event_base *base, const struct cfg_carrier *carrier, const struct cfg_link *link_cfg,
                          const struct car_events *ev, struct car_link **out);
     /* Queue a request; the outcome arrives through ev->sent(handle). */
     enum car_err (*submit)(struct car_link *link, const struct car_request *req, void *handle);
@@ -222,6 +228,13 @@ struct car_link_base {
 };
 
 extern const struct car_ops car_smpp_ops;
+
+/*
+ * Transports by name.  car.c holds one table line per transport; a new
+ * transport is one .c file exporting its `const struct car_ops` and one line
+ * there.  Returns NULL for a name no transport has.
+ */
+const struct car_ops *car_transport_find(const char *name);
 
 static inline const char *car_link_name(const struct car_link *l)
 {

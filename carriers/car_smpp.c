@@ -647,22 +647,26 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- car_ops -------------------------------------------------------------- */
 
-static enum car_err smpp_open(struct event_base *base, const struct cfg_carrier *carrier, const struct cfg_smpp *cfg,
-                              const struct car_events *ev, struct car_link **out)
+static enum car_err smpp_open(struct event_base *base, const struct cfg_carrier *carrier,
+                              const struct cfg_link *link_cfg, const struct car_events *ev, struct car_link **out)
 {
     struct car_link *l;
     struct timeval tv = {0, SMPP_TICK_MS * 1000};
+    const struct cfg_smpp *cfg;
     enum car_err rc = CAR_OK;
 
     *out = NULL;
-    if (!base || !carrier || !cfg || !ev || cfg->window == 0)
+    if (!base || !carrier || !link_cfg || !ev || link_cfg->kind != CFG_TRANSPORT_SMPP)
+        return CAR_ERR_INVALID;
+    cfg = &link_cfg->u.smpp;
+    if (cfg->window == 0)
         return CAR_ERR_INVALID;
     l = calloc(1, sizeof(*l));
     if (!l)
         return CAR_ERR_NOMEM;
     l->base.ops = &car_smpp_ops;
     l->base.carrier = carrier;
-    snprintf(l->base.name, sizeof(l->base.name), "%s", cfg->name);
+    snprintf(l->base.name, sizeof(l->base.name), "%s", link_cfg->name);
     l->evb = base;
     /* Numeric hosts need no resolver; a missing resolv.conf leaves dns NULL (synchronous lookups). */
     l->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);

@@ -88,18 +88,28 @@ static const struct cfg_opt redis_opts[] = {
 };
 
 static const struct cfg_opt carrier_opts[] = {
-    {"name", OPT_STR, S(cfg_carrier, name), 0, 0, NULL, OPT_REQUIRED, "viettel, vinaphone or mobifone"},
+    {"name", OPT_STR, S(cfg_carrier, name), 0, 0, NULL, OPT_REQUIRED,
+     "viettel, vinaphone or mobifone; any name (an MSSP's) when route is given"},
+    {"route", OPT_STR, S(cfg_carrier, route), 0, 0, "", 0,
+     "networks routed to this carrier, comma-separated (\"viettel,vinaphone\"); default: the name"},
     {"service_number", OPT_STR, S(cfg_carrier, service_number), 0, 0, NULL, OPT_REQUIRED,
      "source address of messages to SIMs"},
-    {"ota_master_key", OPT_KEY16, S(cfg_carrier, ota_master_key), 0, 0, NULL, OPT_REQUIRED | OPT_SECRET,
-     "OTA master key MK, 32 hex digits; per-SIM keys are diversified from it"},
+    {"ota_master_key", OPT_KEY16, S(cfg_carrier, ota_master_key), 0, 0, NULL, OPT_SECRET,
+     "OTA master key MK, 32 hex digits; per-SIM keys are diversified from it (required by transport smpp)"},
     {"reassembly_timeout_s", OPT_UINT, S(cfg_carrier, reassembly_timeout_s), 1, 600, "60", 0,
-     "how long an incomplete concatenated answer is kept"},
+     "how long an incomplete concatenated answer is kept (transport smpp)"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
+/* What every link has, whatever its transport ("links": [...] entries). */
+static const struct cfg_opt link_opts[] = {
+    {"name", OPT_STR, S(cfg_link, name), 0, 0, NULL, 0, "link name for logs and metrics (default carrier-N)"},
+    {"transport", OPT_STR, S(cfg_link, transport), 0, 0, "smpp", 0,
+     "how the link reaches SIMs: smpp (SIM OTA through an SMSC); its settings sit beside this key"},
     {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
 static const struct cfg_opt smpp_opts[] = {
-    {"name", OPT_STR, S(cfg_smpp, name), 0, 0, NULL, 0, "link name for logs and metrics (default carrier-N)"},
     {"host", OPT_STR, S(cfg_smpp, host), 0, 0, NULL, OPT_REQUIRED, "SMSC host"},
     {"port", OPT_PORT, S(cfg_smpp, port), 1, 65535, "2775", 0, "SMSC port"},
     {"system_id", OPT_STR, S(cfg_smpp, system_id), 0, 0, NULL, OPT_REQUIRED, "bind system_id (15 chars max)"},
@@ -393,9 +403,106 @@ static enum cfg_err load_section(struct ctx *c, const char *where, const struct 
     return CFG_OK;
 }
 
+/* A network name as carriers/car_route.h numbers it (enum car_net), 0 when unknown. */
+static int net_by_name(const char *name, size_t len)
+{
+    static const char *const nets[] = {"viettel", "vinaphone", "mobifone"};
+    for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
+        if (strlen(nets[i]) == len && strncmp(nets[i], name, len) == 0)
+            return (int)i + 1;
+    return 0;
+}
+
+/*
+ * The route: the networks whose numbers this carrier serves.  Without a
+ * "route" the name is the network (the configurations written before MSSPs).
+ */
+static enum cfg_err load_route(struct ctx *c, const char *where, struct cfg *cfg, size_t i)
+{
+    struct cfg_carrier *car = &cfg->carriers[i];
+    int given = car->route[0] != '\0';
+    const char *key = given ? "route" : "name";
+    const char *p;
+
+    if (!given)
+        memcpy(car->route, car->name, sizeof car->name);
+    for (p = car->route;;) {
+        size_t len = strcspn(p, ",");
+        int net = net_by_name(p, len);
+        if (!net && !given)
+            return fail(c, where, key, "\"%s\" is not viettel, vinaphone or mobifone", car->name);
+        if (!net)
+            return fail(c, where, key, "\"%.*s\" is not viettel, vinaphone or mobifone", (int)len, p);
+        for (size_t k = 0; k < i; k++)
+            if (cfg->carriers[k].route_nets & (1u << net)) {
+                if (!given)
+                    return fail(c, where, key, "carrier \"%s\" is configured twice", car->name);
+                return fail(c, where, key, "network \"%.*s\" is already routed to carrier \"%s\"", (int)len, p,
+                            cfg->carriers[k].name);
+            }
+        if (car->route_nets & (1u << net))
+            return fail(c, where, key, "names \"%.*s\" twice", (int)len, p);
+        if (!car->net)
+            car->net = net;
+        car->route_nets |= 1u << net;
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    return CFG_OK;
+}
+
+/* The section of one transport: the settings read beside "name" and "transport". */
+struct transport_opts {
+    const char *name;
+    enum cfg_transport kind;
+    const struct cfg_opt *opts;
+    size_t off; /* of the section inside struct cfg_link */
+};
+
+static const struct transport_opts transports[] = {
+    {"smpp", CFG_TRANSPORT_SMPP, smpp_opts, offsetof(struct cfg_link, u.smpp)},
+};
+
+/* One link: its common keys, then its transport's section from the same object. */
+static enum cfg_err load_link(struct ctx *c, const char *lwhere, json_t *jl, struct cfg_link *l)
+{
+    const struct transport_opts *t = NULL;
+    enum cfg_err rc;
+
+    if (!json_is_object(jl))
+        return fail(c, lwhere, "", "must be an object");
+    /* Common keys first, so that an unknown transport is named before its settings. */
+    for (const struct cfg_opt *o = link_opts; o->name; o++) {
+        json_t *jv = json_object_get(jl, o->name);
+        const char *sval = jv ? json_string_value(jv) : o->def;
+        if (jv && !sval)
+            return fail(c, lwhere, o->name, "must be a string");
+        if (sval && (rc = set_value(c, lwhere, o, l, sval, jv)) != CFG_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < sizeof transports / sizeof transports[0]; i++)
+        if (strcmp(transports[i].name, l->transport) == 0)
+            t = &transports[i];
+    if (!t)
+        return fail(c, lwhere, "transport", "unknown transport \"%s\" (known: smpp)", l->transport);
+    l->kind = t->kind;
+    {
+        /* load_section checks keys against one table: hand it a copy without the common ones. */
+        json_t *own = json_deep_copy(jl);
+        if (!own)
+            return CFG_ERR_NOMEM;
+        for (const struct cfg_opt *o = link_opts; o->name; o++)
+            json_object_del(own, o->name);
+        rc = load_section(c, lwhere, t->opts, own, (char *)l + t->off, NULL);
+        json_decref(own);
+    }
+    return rc;
+}
+
 static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
 {
-    static const char *const extra[] = {"smpp", NULL};
+    static const char *const extra[] = {"smpp", "links", NULL};
     size_t i;
     json_t *jc;
     enum cfg_err rc;
@@ -410,7 +517,10 @@ static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
     {
         struct cfg_carrier *car = &cfg->carriers[i];
         char where[64];
-        json_t *links = json_object_get(jc, "smpp");
+        /* "links" is the transport-neutral list; "smpp" the older one, every link SMPP. */
+        json_t *links = json_object_get(jc, "links");
+        const char *lkey = "links";
+        int needs_ota = 0;
         size_t j;
         json_t *jl;
 
@@ -418,27 +528,29 @@ static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
         rc = load_section(c, where, carrier_opts, jc, car, extra);
         if (rc != CFG_OK)
             return rc;
-        if (strcmp(car->name, "viettel") == 0)
-            car->net = 1;
-        else if (strcmp(car->name, "vinaphone") == 0)
-            car->net = 2;
-        else if (strcmp(car->name, "mobifone") == 0)
-            car->net = 3;
-        else
-            return fail(c, where, "name", "\"%s\" is not viettel, vinaphone or mobifone", car->name);
-        for (size_t k = 0; k < i; k++)
-            if (cfg->carriers[k].net == car->net)
+        for (size_t k = 0; k < i; k++) /* names are the carriers' keys (logs, cfg_carrier_by_name) */
+            if (strcmp(cfg->carriers[k].name, car->name) == 0)
                 return fail(c, where, "name", "carrier \"%s\" is configured twice", car->name);
+        if ((rc = load_route(c, where, cfg, i)) != CFG_OK)
+            return rc;
+        if (json_object_get(jc, "smpp")) {
+            if (links)
+                return fail(c, where, "links", "give either links or smpp, not both");
+            links = json_object_get(jc, "smpp");
+            lkey = "smpp";
+        }
         if (links && !json_is_array(links))
-            return fail(c, where, "smpp", "must be an array of links");
+            return fail(c, where, lkey, "must be an array of links");
         if (json_array_size(links) > CFG_MAX_LINKS)
-            return fail(c, where, "smpp", "too many links (at most 8)");
+            return fail(c, where, lkey, "too many links (at most 8)");
         json_array_foreach(links, j, jl)
         {
-            struct cfg_smpp *l = &car->links[j];
+            struct cfg_link *l = &car->links[j];
             char lwhere[96];
-            snprintf(lwhere, sizeof(lwhere), "%s.smpp[%zu]", where, j);
-            rc = load_section(c, lwhere, smpp_opts, jl, l, NULL);
+            snprintf(lwhere, sizeof(lwhere), "%s.%s[%zu]", where, lkey, j);
+            if (strcmp(lkey, "smpp") == 0 && json_is_object(jl) && json_object_get(jl, "transport"))
+                return fail(c, lwhere, "transport", "goes in \"links\"; every \"smpp\" link is transport smpp");
+            rc = load_link(c, lwhere, jl, l);
             if (rc != CFG_OK)
                 return rc;
             if (!l->name[0]) {
@@ -446,10 +558,16 @@ static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
                 snprintf(def, sizeof(def), "%.16s-%u", car->name, (unsigned)(j + 1) % 10u);
                 memcpy(l->name, def, sizeof(def));
             }
-            if (l->reconnect_max_ms < l->reconnect_min_ms)
-                return fail(c, lwhere, "reconnect_max_ms", "is below reconnect_min_ms");
+            if (l->kind == CFG_TRANSPORT_SMPP) {
+                needs_ota = 1;
+                if (l->u.smpp.reconnect_max_ms < l->u.smpp.reconnect_min_ms)
+                    return fail(c, lwhere, "reconnect_max_ms", "is below reconnect_min_ms");
+            }
             car->n_links = j + 1;
         }
+        /* The OTA master key is the SIM OTA transport's; a carrier without it needs none. */
+        if (needs_ota && !json_object_get(jc, "ota_master_key") && !json_object_get(jc, "ota_master_key_file"))
+            return fail(c, where, "ota_master_key", "is required");
         cfg->n_carriers = i + 1;
     }
     return CFG_OK;
@@ -713,7 +831,7 @@ const struct cfg_carrier *cfg_carrier_by_name(const struct cfg *cfg, const char 
 const struct cfg_carrier *cfg_carrier_by_net(const struct cfg *cfg, int net)
 {
     for (size_t i = 0; i < cfg->n_carriers; i++)
-        if (cfg->carriers[i].net == net)
+        if (net > 0 && net < CFG_NET_MAX && (cfg->carriers[i].route_nets & (1u << net)))
             return &cfg->carriers[i];
     return NULL;
 }
@@ -747,8 +865,9 @@ void cfg_print_reference(void *file)
     fprintf(f, "simpki configuration: a JSON object with these settings.\n");
     print_opts(f, "top level", top_opts);
     print_opts(f, "redis", redis_opts);
-    print_opts(f, "carriers[] (one per network)", carrier_opts);
-    print_opts(f, "carriers[].smpp[] (one per SMSC bind)", smpp_opts);
+    print_opts(f, "carriers[] (one per network, or one per MSSP serving the networks of its route)", carrier_opts);
+    print_opts(f, "carriers[].links[] (one per link; or carriers[].smpp[]: every link transport smpp)", link_opts);
+    print_opts(f, "carriers[].links[] with transport smpp (one per SMSC bind)", smpp_opts);
     print_opts(f, "ca (optional: drives enrolment requests through the SIM and the CA)", ca_opts);
     print_opts(f, "ca.cmp (the CA's CMP endpoint, RFC 4210 / 9480)", cmp_opts);
     fprintf(f, "\n[api_keys[]] (relying parties)\n"

@@ -7,6 +7,9 @@
  *
  *     simpki.json: carriers[0].smpp[0].port: out of range 1..65535
  *
+ * A carrier's links are listed under "links" (each with a "transport") or,
+ * as before, under "smpp" (transport "smpp" implied).
+ *
  * Secrets (SMPP passwords, OTA master keys, Redis password) may be given
  * inline or, better, as "<name>_file": a path whose first line is the secret.
  * API keys are never stored in clear: the file holds their SHA-256.
@@ -34,9 +37,8 @@ enum cfg_err {
 
 const char *cfg_strerror(enum cfg_err err);
 
-/* One SMPP bind towards a carrier's SMSC. */
+/* The "smpp" transport's section of a link: one SMPP bind towards an SMSC. */
 struct cfg_smpp {
-    char name[32]; /* for logs and metrics: "viettel-1" */
     char host[256];
     uint16_t port;
     char system_id[16]; /* SMPP 3.4 limits: 15 + NUL */
@@ -51,15 +53,46 @@ struct cfg_smpp {
     unsigned throttle_backoff_ms; /* after ESME_RTHROTTLED / ESME_RMSGQFUL */
 };
 
-/* One mobile network operator. */
+/*
+ * The transports the loader can read a link section for.  The name in the
+ * file ("transport": "smpp") is what carriers/car.h's car_transport_find()
+ * looks up; the enum only says which member of the union below is filled.
+ */
+enum cfg_transport {
+    CFG_TRANSPORT_SMPP = 1, /* "smpp": SIM OTA over an SMSC bind (default) */
+};
+
+/*
+ * One link towards a carrier, transport-neutral: its name, its transport and
+ * that transport's own section.  The carriers' car_ops.open() receives it.
+ */
+struct cfg_link {
+    char name[32];      /* for logs and metrics: "viettel-1" */
+    char transport[16]; /* "smpp" (default) */
+    enum cfg_transport kind;
+    union {
+        struct cfg_smpp smpp; /* kind == CFG_TRANSPORT_SMPP */
+    } u;
+};
+
+#define CFG_NET_MAX 8 /* enum car_net values fit below this (route bit mask) */
+
+/*
+ * One carrier: a mobile network operator, or a mobile signature service
+ * (MSSP) serving several networks.  Numbers route to a network
+ * (carriers/car_route.h); "route" maps networks to this carrier.
+ */
 struct cfg_carrier {
-    char name[16];                 /* "viettel", "vinaphone", "mobifone" */
-    int net;                       /* enum car_net from carriers/car_route.h */
-    char service_number[21];       /* source_addr of MT messages */
+    char name[16];           /* "viettel", "vinaphone", "mobifone", or an MSSP's name */
+    char route[64];          /* "viettel" or "viettel,vinaphone"; default: the name */
+    unsigned route_nets;     /* bit (1u << enum car_net) per network routed here */
+    int net;                 /* the first network of route (one-network carriers: the only one) */
+    char service_number[21]; /* source_addr of MT messages */
+    /* SIM OTA (transport "smpp"): required when a link uses it, else unused */
     uint8_t ota_master_key[16];    /* secret: MK for key diversification */
     unsigned reassembly_timeout_s; /* give up on an incomplete concatenated PoR */
     size_t n_links;
-    struct cfg_smpp links[CFG_MAX_LINKS];
+    struct cfg_link links[CFG_MAX_LINKS];
 };
 
 struct cfg_apikey {
@@ -165,7 +198,7 @@ void cfg_free(struct cfg *cfg);
 /* The carrier with this name, or NULL. */
 const struct cfg_carrier *cfg_carrier_by_name(const struct cfg *cfg, const char *name);
 
-/* The carrier serving enum car_net `net`, or NULL when none is configured. */
+/* The carrier whose route names enum car_net `net`, or NULL when none is configured. */
 const struct cfg_carrier *cfg_carrier_by_net(const struct cfg *cfg, int net);
 
 /* The relying party (API key) with this name, or NULL. */

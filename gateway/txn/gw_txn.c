@@ -49,7 +49,7 @@ struct sent_batch {
 
 struct link_slot {
     struct car_link *link;
-    int net;
+    const struct cfg_carrier *carrier; /* its route says which networks it serves */
     int up;
 };
 
@@ -314,7 +314,8 @@ static struct car_link *pick_link(struct gw_engine *e, int net)
     struct car_link *any = NULL;
     for (size_t n = 0; n < e->n_links; n++) {
         struct link_slot *s = &e->links[(e->rr + n) % e->n_links];
-        if (s->net != net)
+        /* A carrier's route may name several networks (an MSSP): route by it, not by the carrier. */
+        if (net <= 0 || net >= CFG_NET_MAX || !(s->carrier->route_nets & (1u << net)))
             continue;
         if (s->up) {
             e->rr = (unsigned)((e->rr + n + 1) % e->n_links);
@@ -1374,13 +1375,16 @@ enum gw_err gw_engine_new(const struct gw_engine_deps *deps, struct gw_engine **
         const struct cfg_carrier *c = &deps->cfg->carriers[i];
         for (size_t j = 0; j < c->n_links; j++) {
             struct link_slot *s = &e->links[e->n_links];
-            enum car_err rc = car_smpp_ops.open(deps->base, c, &c->links[j], &e->ev, &s->link);
+            /* Every link through the transport table: the engine names no transport. */
+            const struct car_ops *ops = car_transport_find(c->links[j].transport);
+            enum car_err rc = ops ? ops->open(deps->base, c, &c->links[j], &e->ev, &s->link) : CAR_ERR_UNSUPPORTED;
             if (rc != CAR_OK) {
-                LOGP(LOG_ERR, "txn", c->links[j].name, "cannot open link: %s", car_strerror(rc));
+                LOGP(LOG_ERR, "txn", c->links[j].name, "cannot open link (transport %s): %s", c->links[j].transport,
+                     car_strerror(rc));
                 gw_engine_free(e);
                 return GW_ERR_INTERNAL;
             }
-            s->net = c->net;
+            s->carrier = c;
             e->n_links++;
         }
     }
@@ -1444,9 +1448,10 @@ void gw_engine_watch(struct gw_engine *e, const struct gw_txn_watch *w)
 int gw_engine_links_up(const struct gw_engine *e)
 {
     for (size_t i = 0; i < e->d.cfg->n_carriers; i++) {
-        int net = e->d.cfg->carriers[i].net, up = 0;
+        const struct cfg_carrier *c = &e->d.cfg->carriers[i];
+        int up = 0;
         for (size_t j = 0; j < e->n_links; j++)
-            if (e->links[j].net == net && e->links[j].up)
+            if (e->links[j].carrier == c && e->links[j].up)
                 up = 1;
         if (!up)
             return 0;

@@ -387,7 +387,8 @@ int main(void)
     struct sockaddr_in sin;
     socklen_t slen = sizeof(sin);
     static struct cfg_carrier car;
-    struct cfg_smpp *lc = &car.links[0];
+    struct cfg_link *lk = &car.links[0];
+    struct cfg_smpp *lc = &lk->u.smpp;
     struct car_events ev = {NULL, on_sent, on_mo, on_state};
     struct car_link *link = NULL;
     struct car_link_stats st;
@@ -414,7 +415,9 @@ int main(void)
         car.ota_master_key[i] = (uint8_t)i;
     car.reassembly_timeout_s = 30;
     car.n_links = 1;
-    snprintf(lc->name, sizeof(lc->name), "test-1");
+    snprintf(lk->name, sizeof(lk->name), "test-1");
+    snprintf(lk->transport, sizeof(lk->transport), "smpp");
+    lk->kind = CFG_TRANSPORT_SMPP;
     snprintf(lc->host, sizeof(lc->host), "127.0.0.1");
     lc->port = ntohs(sin.sin_port);
     snprintf(lc->system_id, sizeof(lc->system_id), "simpki");
@@ -427,7 +430,7 @@ int main(void)
     lc->reconnect_max_ms = 400;
     lc->throttle_backoff_ms = 100;
 
-    CHECK_EQ_INT(car_smpp_ops.open(S.base, &car, lc, &ev, &link), CAR_OK);
+    CHECK_EQ_INT(car_smpp_ops.open(S.base, &car, lk, &ev, &link), CAR_OK);
     poll = event_new(S.base, -1, EV_PERSIST, on_poll, NULL);
     evtimer_add(poll, &tv);
     event_base_loopexit(S.base, &limit);

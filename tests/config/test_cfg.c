@@ -257,6 +257,7 @@ static void test_full(const char *dir)
     struct cfg *cfg = load_ok(dir, "ok-full");
     const struct cfg_carrier *vt, *vn, *mf;
     const struct cfg_smpp *l;
+    const struct cfg_link *lk;
 
     if (!cfg)
         return;
@@ -319,8 +320,11 @@ static void test_full(const char *dir)
     CHECK_MEM(vt->ota_master_key, mk_viettel, 16); /* from a file ending in CRLF */
     CHECK_EQ_INT(vt->reassembly_timeout_s, 600);
     CHECK_EQ_INT(vt->n_links, 3);
-    l = &vt->links[0];
-    CHECK_EQ_STR(l->name, "viettel-a");
+    lk = &vt->links[0];
+    l = &lk->u.smpp;
+    CHECK_EQ_STR(lk->name, "viettel-a");
+    CHECK_EQ_STR(lk->transport, "smpp"); /* the default */
+    CHECK_EQ_INT(lk->kind, CFG_TRANSPORT_SMPP);
     CHECK_EQ_STR(l->host, "smsc1.viettel.example");
     CHECK_EQ_INT(l->port, 2775);
     CHECK_EQ_STR(l->system_id, "simpki");
@@ -333,23 +337,55 @@ static void test_full(const char *dir)
     CHECK_EQ_INT(l->reconnect_min_ms, 600000);
     CHECK_EQ_INT(l->reconnect_max_ms, 600000);
     CHECK_EQ_INT(l->throttle_backoff_ms, 1);
-    l = &vt->links[1];
-    CHECK_EQ_STR(l->name, "viettel-2"); /* default: carrier-N */
+    lk = &vt->links[1];
+    l = &lk->u.smpp;
+    CHECK_EQ_STR(lk->name, "viettel-2"); /* default: carrier-N */
     CHECK_EQ_INT(l->port, 65535);
     CHECK_EQ_STR(l->system_id, "abcdefghijklmno"); /* 15, the most that fits */
     CHECK_EQ_STR(l->password, "12345678");
     CHECK_EQ_STR(vt->links[2].name, "viettel-3");
-    CHECK_EQ_INT(vt->links[2].port, 1);
+    CHECK_EQ_INT(vt->links[2].u.smpp.port, 1);
 
     CHECK_EQ_STR(vn->service_number, "12345678901234567890");
     CHECK_MEM(vn->ota_master_key, mk_vina, 16);
     CHECK_EQ_INT(vn->n_links, 2);
     CHECK_EQ_STR(vn->links[1].name, "vina-2");
-    CHECK_EQ_STR(vn->links[1].host, "10.0.0.2");
+    CHECK_EQ_STR(vn->links[1].u.smpp.host, "10.0.0.2");
     CHECK_EQ_INT(mf->n_links, 1);
     CHECK_EQ_STR(mf->links[0].name, "mobifone-1");
-    CHECK_EQ_INT(mf->links[0].reconnect_min_ms, 10);
-    CHECK_EQ_INT(mf->links[0].reconnect_max_ms, 10);
+    CHECK_EQ_INT(mf->links[0].u.smpp.reconnect_min_ms, 10);
+    CHECK_EQ_INT(mf->links[0].u.smpp.reconnect_max_ms, 10);
+    cfg_free(cfg);
+}
+
+/*
+ * A carrier routed for several networks (an MSSP), links under "links" with a
+ * transport, and a carrier without links that needs no OTA master key.
+ */
+static void test_route(const char *dir)
+{
+    struct cfg *cfg = load_ok(dir, "ok-route");
+    const struct cfg_carrier *m;
+    if (!cfg)
+        return;
+    CHECK_EQ_INT(cfg->n_carriers, 2);
+    m = cfg_carrier_by_name(cfg, "mssp-a");
+    CHECK(m != NULL);
+    CHECK(cfg_carrier_by_net(cfg, 1) == m); /* viettel */
+    CHECK(cfg_carrier_by_net(cfg, 2) == m); /* vinaphone */
+    CHECK(cfg_carrier_by_net(cfg, 3) == cfg_carrier_by_name(cfg, "mobifone"));
+    CHECK(cfg_carrier_by_net(cfg, 4) == NULL);
+    if (m) {
+        CHECK_EQ_INT(m->net, 1); /* the first network of the route */
+        CHECK_EQ_INT(m->route_nets, (1u << 1) | (1u << 2));
+        CHECK_EQ_INT(m->n_links, 1);
+        CHECK_EQ_STR(m->links[0].name, "mssp-a-1");
+        CHECK_EQ_STR(m->links[0].transport, "smpp");
+        CHECK_EQ_INT(m->links[0].kind, CFG_TRANSPORT_SMPP);
+        CHECK_EQ_STR(m->links[0].u.smpp.host, "10.0.0.9");
+        CHECK_EQ_INT(m->links[0].u.smpp.port, 2775);
+    }
+    CHECK_EQ_INT(cfg->carriers[1].n_links, 0);
     cfg_free(cfg);
 }
 
@@ -358,6 +394,7 @@ static void test_defaults(const char *dir)
 {
     struct cfg *cfg = load_ok(dir, "ok-defaults");
     const struct cfg_smpp *l;
+    const struct cfg_link *lk;
     if (!cfg)
         return;
     CHECK_EQ_STR(cfg->listen_host, "127.0.0.1");
@@ -387,8 +424,12 @@ static void test_defaults(const char *dir)
     CHECK_EQ_INT(cfg->carriers[0].reassembly_timeout_s, 60);
     CHECK(cfg_carrier_by_net(cfg, 1) == NULL);
     CHECK(cfg_carrier_by_name(cfg, "viettel") == NULL);
-    l = &cfg->carriers[0].links[0];
-    CHECK_EQ_STR(l->name, "mobifone-1");
+    lk = &cfg->carriers[0].links[0];
+    l = &lk->u.smpp;
+    CHECK_EQ_STR(lk->name, "mobifone-1");
+    CHECK_EQ_STR(lk->transport, "smpp");
+    CHECK_EQ_STR(cfg->carriers[0].route, "mobifone"); /* default: the name */
+    CHECK_EQ_INT(cfg->carriers[0].route_nets, 1u << 3);
     CHECK_EQ_INT(l->port, 2775);
     CHECK_EQ_STR(l->password, "");
     CHECK_EQ_STR(l->system_type, "");
@@ -601,7 +642,7 @@ static void test_example(const char *example)
     }
     for (size_t i = 0; i < cfg->n_carriers; i++) {
         CHECK(cfg->carriers[i].n_links >= 1);
-        CHECK_EQ_STR(cfg->carriers[i].links[0].password, "s3cret");
+        CHECK_EQ_STR(cfg->carriers[i].links[0].u.smpp.password, "s3cret");
         CHECK_EQ_INT(cfg->carriers[i].ota_master_key[0], 0x0f);
     }
     cfg_free(cfg);
@@ -645,6 +686,7 @@ int main(int argc, char **argv)
     run_error_cases(argv[1]);
     test_full(argv[1]);
     test_defaults(argv[1]);
+    test_route(argv[1]);
     test_missing_file();
     test_short_errbuf(argv[1]);
     test_strerror();

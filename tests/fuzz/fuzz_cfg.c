@@ -59,9 +59,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             REQUIRE(cfg_carrier_by_name(cfg, c->name) == c);
             REQUIRE(cfg_carrier_by_net(cfg, c->net) == c);
             for (size_t j = 0; j < c->n_links; j++) {
-                REQUIRE(c->links[j].port >= 1);
+                REQUIRE(c->links[j].kind == CFG_TRANSPORT_SMPP);
+                REQUIRE(c->links[j].u.smpp.port >= 1);
                 REQUIRE(c->links[j].name[0] != '\0');
-                REQUIRE(c->links[j].reconnect_min_ms <= c->links[j].reconnect_max_ms);
+                REQUIRE(c->links[j].u.smpp.reconnect_min_ms <= c->links[j].u.smpp.reconnect_max_ms);
             }
         }
     } else {

@@ -307,7 +307,8 @@ int main(int argc, char **argv)
     static struct vec v;
     static struct cfg_carrier car;
     static char text[512];
-    struct cfg_smpp *lc = &car.links[0];
+    struct cfg_link *lk = &car.links[0];
+    struct cfg_smpp *lc = &lk->u.smpp;
     struct car_events ev = {NULL, on_sent, on_mo, on_state};
     struct car_link_stats st;
     struct event *poll = NULL;
@@ -337,7 +338,9 @@ int main(int argc, char **argv)
         car.ota_master_key[i] = (uint8_t)i;
     car.reassembly_timeout_s = 30;
     car.n_links = 1;
-    snprintf(lc->name, sizeof(lc->name), "node-smpp");
+    snprintf(lk->name, sizeof(lk->name), "node-smpp");
+    snprintf(lk->transport, sizeof(lk->transport), "smpp");
+    lk->kind = CFG_TRANSPORT_SMPP;
     snprintf(lc->host, sizeof(lc->host), "127.0.0.1");
     lc->port = (uint16_t)port;
     snprintf(lc->system_id, sizeof(lc->system_id), "simpki");
@@ -355,7 +358,7 @@ int main(int argc, char **argv)
     if (!R.base)
         return check_report("test_interop");
     clock_gettime(CLOCK_MONOTONIC, &R.start);
-    CHECK_EQ_INT(car_smpp_ops.open(R.base, &car, lc, &ev, &R.link), CAR_OK);
+    CHECK_EQ_INT(car_smpp_ops.open(R.base, &car, lk, &ev, &R.link), CAR_OK);
     poll = event_new(R.base, -1, EV_PERSIST, on_poll, NULL);
     evtimer_add(poll, &tick);
     event_base_loopexit(R.base, &limit);
