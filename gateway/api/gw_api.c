@@ -29,6 +29,7 @@
 #include "gw_util.h"
 #include "log.h"
 #include "q.h"
+#include "util.h"
 
 #define WAITER_BUCKETS 1024
 #define OWN_MAX        65536 /* own pending transactions remembered; beyond, long polls read first */
@@ -93,17 +94,14 @@ static void send_error(struct gw_api *api, struct evhttp_request *req, int code,
 {
     char msg[512];
     va_list ap;
-    json_t *o;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    o = json_pack("{s:s, s:s}", "error", error, "message", msg);
-    if (field)
-        json_object_set_new(o, "field", json_string(field));
+    /* The JSON API's one addition to gw_http_error: refusals of signature requests are counted. */
     if (api && code >= 400 && strcmp(evhttp_request_get_uri(req), "/v1/signatures") == 0)
         gw_metrics_inc(api->d.metrics, GW_M_SIGN_REJECTED);
-    send_json(req, code, o);
+    gw_http_error(req, code, error, field, "%s", msg);
 }
 
 static void iso_time(int64_t ms, char out[32])
@@ -177,10 +175,7 @@ static void send_txn(struct evhttp_request *req, int code, const struct q_txn *t
 
 static unsigned waiter_bucket(const char *id)
 {
-    uint32_t h = 2166136261u;
-    for (; *id; id++)
-        h = (h ^ (uint8_t)*id) * 16777619u;
-    return h % WAITER_BUCKETS;
+    return util_fnv1a(id) % WAITER_BUCKETS;
 }
 
 static void waiter_unlink(struct call *c)
@@ -581,11 +576,7 @@ static void request_hash(const char *msisdn, uint8_t alg /* enum dg_alg, hashed 
         if (format != Q_FORMAT_RAW)
             EVP_DigestUpdate(ctx, &format, 1);
         EVP_DigestFinal_ex(ctx, md, NULL);
-        for (int i = 0; i < 32; i++) {
-            out[2 * i] = "0123456789abcdef"[md[i] >> 4];
-            out[2 * i + 1] = "0123456789abcdef"[md[i] & 0xF];
-        }
-        out[64] = '\0';
+        util_hex(md, 32, out);
     } else {
         out[0] = '\0';
     }

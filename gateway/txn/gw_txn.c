@@ -16,7 +16,8 @@
 #include "car_ota.h"
 #include "car_route.h"
 #include "cfg.h"
-#include "sig_http.h"
+#include "http_client.h"
+#include "util.h"
 #include "gw_metrics.h"
 #include "gw_util.h"
 #include "log.h"
@@ -103,7 +104,7 @@ struct gw_engine {
     struct sig_vcache *vc;                             /* verification verdicts, shared with revoc */
     struct pin_memo pins[PIN_MEMO_SLOTS];              /* certificate DER SHA-256 -> its pin */
     struct sig_tsa *tsa;                               /* NULL when no tsa_url: CMS stays CAdES-B-B */
-    struct sig_http *http;                             /* timestamp requests */
+    struct hc_client *http;                            /* timestamp requests */
     uint64_t tsa_ok, tsa_failed;                       /* timestamps embedded / TIMESTAMP_FAILED */
     uint64_t cert_mismatch;                            /* signatures refused by the binding check */
     uint64_t revoc_good, revoc_revoked, revoc_unknown; /* revocation outcomes (unknown: hard-fail) */
@@ -131,10 +132,7 @@ const char *gw_strerror(enum gw_err err)
 
 static unsigned bucket_of(const char *id)
 {
-    uint32_t h = 2166136261u;
-    for (; *id; id++)
-        h = (h ^ (uint8_t)*id) * 16777619u;
-    return h % INFLIGHT_BUCKETS;
+    return util_fnv1a(id) % INFLIGHT_BUCKETS;
 }
 
 static struct submit_ctx **inflight_find(struct gw_engine *e, const char *id)
@@ -156,9 +154,8 @@ static void inflight_remove(struct gw_engine *e, struct submit_ctx *s)
 
 static int shard_slot(const char *id)
 {
-    static const char hex[] = "0123456789abcdef";
-    const char *a = id[0] ? strchr(hex, id[0]) : NULL, *b = a && id[1] ? strchr(hex, id[1]) : NULL;
-    return a && b ? (int)((a - hex) * 16 + (b - hex)) : -1;
+    int a = util_hexval(id[0]), b = a >= 0 ? util_hexval(id[1]) : -1;
+    return a >= 0 && b >= 0 ? a * 16 + b : -1;
 }
 
 static void sent_recorded(void *arg, enum q_err err)
@@ -635,16 +632,6 @@ static void revoc_start(struct gw_engine *e, const char *id, uint64_t cntr, cons
                     k && k->revocation_soft ? SIG_REVOC_SOFT : SIG_REVOC_HARD, revoc_done, s);
 }
 
-static void hex_of(const uint8_t *d, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /*
  * Serial pinning (issue 4): once a subscriber has signed with a certificate,
  * a registry certificate with another serial or key is refused
@@ -706,7 +693,7 @@ static enum sig_err binding(struct gw_engine *e, const struct q_sub *sub, struct
     store->set = 1;
     memcpy(store->serial, now.serial_hex, sizeof(store->serial));
     store->serial[sizeof(store->serial) - 1] = '\0';
-    hex_of(now.spki_sha256, sizeof(now.spki_sha256), store->spki);
+    util_hex(now.spki_sha256, sizeof(now.spki_sha256), store->spki);
     return SIG_OK;
 }
 
@@ -774,7 +761,7 @@ static void tsa_failed(struct tsa_ctx *t, const char *why)
     tsa_ctx_free(t);
 }
 
-static void tsa_replied(void *arg, int ok, long status, const uint8_t *body, size_t len, const char *http_why)
+static void tsa_replied(void *arg, const struct hc_answer *a)
 {
     struct tsa_ctx *t = arg;
     struct gw_engine *e = t->e;
@@ -783,17 +770,22 @@ static void tsa_replied(void *arg, int ok, long status, const uint8_t *body, siz
     char why[200] = "", msg[256];
     enum sig_err se;
 
-    (void)status;
     if (e->closing) {
         tsa_ctx_free(t);
         return;
     }
-    if (!ok) {
-        snprintf(msg, sizeof(msg), "timestamp authority: %s", http_why ? http_why : "no answer");
+    if (a->err != HC_OK) {
+        snprintf(msg, sizeof(msg), "timestamp authority: %s", a->why ? a->why : hc_strerror(a->err));
         tsa_failed(t, msg);
         return;
     }
-    se = sig_tsa_check_reply(e->tsa, t->sig, t->sig_len, t->nonce, body, len, &tok, &tok_len, NULL, why, sizeof(why));
+    if (a->status != 200) {
+        snprintf(msg, sizeof(msg), "timestamp authority: HTTP status %ld", a->status);
+        tsa_failed(t, msg);
+        return;
+    }
+    se = sig_tsa_check_reply(e->tsa, t->sig, t->sig_len, t->nonce, a->body, a->len, &tok, &tok_len, NULL, why,
+                             sizeof(why));
     if (se == SIG_OK)
         se = sig_cms_finish(t->p, t->sig, t->sig_len, e->tsa, tok, tok_len, &der, &der_len, why, sizeof(why));
     free(tok);
@@ -834,7 +826,7 @@ static void tsa_start(struct gw_engine *e, const struct q_txn *txn, const struct
     t->cert_len = sub->cert_len;
     memcpy(t->cert, sub->cert, sub->cert_len);
     if (sig_tsa_request(t->sig, t->sig_len, t->nonce, &req, &req_len) != SIG_OK ||
-        !sig_http_fetch(e->http, e->d.cfg->tsa_url, "application/timestamp-query", req, req_len, tsa_replied, t)) {
+        !hc_fetch(e->http, e->d.cfg->tsa_url, "application/timestamp-query", NULL, req, req_len, tsa_replied, t)) {
         free(req);
         tsa_failed(t, "the timestamp request could not be sent");
         return;
@@ -1345,7 +1337,7 @@ static int revoc_open(struct gw_engine *e)
 /* CAdES-B-T: the TSA's roots, and an HTTP client on the loop to reach it. */
 static int tsa_open(struct gw_engine *e)
 {
-    struct sig_http_cfg hc = {.timeout_ms = e->d.cfg->tsa_timeout_ms, .max_body = 256 * 1024};
+    struct hc_cfg hc = {.timeout_ms = e->d.cfg->tsa_timeout_ms, .max_body = 256 * 1024};
     char why[256] = "";
     enum sig_err se = sig_tsa_new(e->d.cfg->tsa_trust, NULL, &e->tsa, why, sizeof(why));
 
@@ -1353,7 +1345,7 @@ static int tsa_open(struct gw_engine *e)
         LOGP(LOG_ERR, "txn", NULL, "tsa_trust %s: %s: %s", e->d.cfg->tsa_trust, sig_strerror(se), why);
         return -1;
     }
-    if (sig_http_new(e->d.base, &hc, &e->http) != 0) {
+    if (hc_new(e->d.base, &hc, &e->http) != 0) {
         LOGP(LOG_ERR, "txn", NULL, "cannot start the HTTP client for the timestamp authority");
         return -1;
     }
@@ -1414,7 +1406,7 @@ void gw_engine_free(struct gw_engine *e)
         return;
     /* Checks still running are answered now (REVOCATION_UNKNOWN) and dropped: q is freed already. */
     e->closing = 1;
-    sig_http_free(e->http); /* timestamp requests still running are answered now and dropped */
+    hc_free(e->http); /* timestamp requests still running are answered now and dropped */
     sig_revoc_free(e->revoc);
     sig_vcache_free(e->vc); /* after revoc, which borrows it */
     sig_tsa_free(e->tsa);

@@ -91,7 +91,7 @@ struct gw_sign_req {
  *
  * Timestamps (tsa_url set, CMS only): the SignedData gets an RFC 3161 token
  * over the signature value (CAdES-B-T), requested with libcurl on the loop
- * (sig_http.h) and verified against tsa_trust before it is embedded.
+ * (config/http_client.h) and verified against tsa_trust before it is embedded.
  *
  * Revocation: after the signature verifies, the certificate's status is
  * checked (OCSP, then CRL; sig_revoc.h) unless revocation_check is off; the
