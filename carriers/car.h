@@ -168,8 +168,13 @@ struct car_link;
 /* What a link tells its owner.  Data passed to a callback lives only during it. */
 struct car_events {
     void *arg;
-    /* The carrier accepted (CAR_OK) or refused a request given to car_link_submit(). */
-    void (*sent)(void *arg, void *handle, enum car_err status, const char *detail);
+    /*
+     * The carrier accepted (CAR_OK) or refused a request given to
+     * car_link_submit().  resent = 1 when the link sent (part of) it more
+     * than once (a connection lost or a response late while in flight): the
+     * far end may have seen two copies.
+     */
+    void (*sent)(void *arg, void *handle, enum car_err status, const char *detail, int resent);
     /* An answer from a subscriber, reassembled, not yet decrypted. */
     void (*mo)(void *arg, struct car_link *link, const char *msisdn, const uint8_t *data, size_t len);
     /* The link came up (1) or went down (0). */

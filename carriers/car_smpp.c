@@ -65,7 +65,8 @@ struct req {
     TAILQ_ENTRY(req) entry;
     void *handle;
     char msisdn[sizeof(((struct car_subscriber *)0)->msisdn)];
-    int done; /* outcome reported through ev->sent */
+    int done;   /* outcome reported through ev->sent */
+    int resent; /* a segment went out again after being in flight */
     struct udh_segments segs;
     uint8_t seg_state[UDH_MAX_SEGMENTS];
     uint32_t seg_seq[UDH_MAX_SEGMENTS];
@@ -198,7 +199,7 @@ static void req_finish(struct car_link *l, struct req *r, enum car_err st, const
         else
             l->stats.submit_err++;
         if (l->ev.sent)
-            l->ev.sent(l->ev.arg, r->handle, st, detail);
+            l->ev.sent(l->ev.arg, r->handle, st, detail, r->resent);
     }
     for (size_t i = 0; i < r->segs.count; i++) {
         if (r->seg_state[i] == SEG_INFLIGHT)
@@ -266,6 +267,7 @@ static void requeue_inflight(struct car_link *l)
         for (size_t i = 0; i < r->segs.count; i++) {
             if (r->seg_state[i] == SEG_INFLIGHT) {
                 r->seg_state[i] = SEG_PENDING;
+                r->resent = 1;
                 l->stats.resent++;
             }
         }
@@ -631,6 +633,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
                     expired = 1;
                     if (!r->done) {
                         LOGL(LOG_INFO, l, "no submit_sm_resp for seq %u, resending", r->seg_seq[i]);
+                        r->resent = 1;
                         l->stats.resent++;
                     }
                 }

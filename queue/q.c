@@ -906,9 +906,10 @@ void q_txn_create(struct q *q, const struct q_txn_new *n, q_create_cb *cb, void 
         goto fail;
     memcpy(c->msisdn, n->msisdn, strlen(n->msisdn) + 1);
     idem = n->idem_key && n->idem_key[0]; /* an empty header is no key */
-    if ((rc = arg_script(c, idem ? 6 : 5)) != Q_OK || (rc = arg_key(c, shard, "sub", n->msisdn)) != Q_OK ||
+    if ((rc = arg_script(c, idem ? 7 : 6)) != Q_OK || (rc = arg_key(c, shard, "sub", n->msisdn)) != Q_OK ||
         (rc = arg_key(c, shard, "txn", id)) != Q_OK || (rc = arg_zset(c, shard, "due")) != Q_OK ||
-        (rc = arg_zset(c, shard, "outbox")) != Q_OK || (rc = arg_key(c, shard, "txn", "")) != Q_OK)
+        (rc = arg_zset(c, shard, "outbox")) != Q_OK || (rc = arg_key(c, shard, "txn", "")) != Q_OK ||
+        (rc = arg_key(c, shard, "ctr", "")) != Q_OK)
         goto fail;
     if (idem) {
         char k[Q_KEY_MAX];
@@ -996,6 +997,51 @@ void q_txn_sent_many(struct q *q, const char *const *ids, size_t n, q_done_cb *c
     return;
 fail:
     call_fail(c, rc == Q_OK ? Q_ERR_INVALID : rc);
+}
+
+void q_txn_resync(struct q *q, const char *id, uint64_t cntr, uint64_t step, int64_t lease_until_ms, q_lookup_cb *cb,
+                  void *arg)
+{
+    struct q_call *c = call_begin(q, OP_LOOKUP, QS_RESYNC);
+    enum q_err rc = Q_ERR_INVALID;
+    unsigned shard;
+
+    if (!c) {
+        cb(arg, Q_ERR_NOMEM, NULL, NULL);
+        return;
+    }
+    c->cb.lookup = cb;
+    c->arg = arg;
+    if (cntr == 0 || step == 0 || step > Q_CNTR_MAX || cntr > Q_CNTR_MAX - step)
+        goto fail;
+    if ((rc = begin_txn_script(c, id, 4, &shard)) != Q_OK || (rc = arg_key(c, shard, "sub", "")) != Q_OK ||
+        (rc = arg_key(c, shard, "ctr", "")) != Q_OK || (rc = arg_zset(c, shard, "outbox")) != Q_OK ||
+        (rc = arg_str(c, id)) != Q_OK || (rc = arg_u64(c, cntr)) != Q_OK || (rc = arg_u64(c, step)) != Q_OK ||
+        (rc = arg_i64(c, lease_until_ms)) != Q_OK)
+        goto fail;
+    call_submit(c);
+    return;
+fail:
+    call_fail(c, rc);
+}
+
+void q_txn_resent(struct q *q, const char *id, uint64_t cntr, q_done_cb *cb, void *arg)
+{
+    struct q_call *c = call_begin(q, OP_SENT, QS_RESENT);
+    enum q_err rc;
+    unsigned shard;
+
+    if (!c) {
+        cb(arg, Q_ERR_NOMEM);
+        return;
+    }
+    c->cb.done = cb;
+    c->arg = arg;
+    if ((rc = begin_txn_script(c, id, 1, &shard)) != Q_OK || (rc = arg_u64(c, cntr)) != Q_OK) {
+        call_fail(c, rc);
+        return;
+    }
+    call_submit(c);
 }
 
 void q_por_lookup(struct q *q, const char *msisdn, q_lookup_cb *cb, void *arg)

@@ -11,7 +11,7 @@
  * hash-tag braces so that one subscriber's keys share a Redis Cluster slot):
  *
  *   spk:{N}:sub:<msisdn>      hash  registry: net, iccid, kv, cert, status,
- *                                   cntr (OTA counter), busy (pending txn id),
+ *                                   cntr (last OTA counter), busy (pending txn id),
  *                                   pin_serial + pin_spki (the certificate the
  *                                   subscriber has signed with: serial hex,
  *                                   SHA-256 of the SPKI in hex; written by
@@ -23,6 +23,10 @@
  *   spk:{N}:outbox            zset  txn id not yet accepted by an SMSC ->
  *                                   time (ms) after which any instance may
  *                                   (re)submit it
+ *   spk:{N}:ctr:<iccid>       string the last OTA counter used for this SIM (no
+ *                                   TTL, kept when the subscriber is deleted):
+ *                                   a counter never goes down for a SIM, so a
+ *                                   delete and re-import does not restart it
  *   spk:{N}:idem:<rp>:<key>   string Idempotency-Key -> txn id, 24 h
  *   spk:done                  pub/sub channel: ids of finished transactions
  *
@@ -116,6 +120,7 @@ struct q_sub {
     char pin_serial[80];  /* uppercase hex serial */
     uint8_t pin_spki[32]; /* SHA-256 of the SubjectPublicKeyInfo */
     int repin;            /* 1: the registry replaced the certificate; a new pin is allowed once */
+    uint64_t cntr;        /* last OTA counter used (q_sync_sub_get: also the ICCID's floor) */
 };
 
 /* A transaction as stored.  In callbacks, pointers point into the reply. */
@@ -136,7 +141,9 @@ struct q_txn {
     uint64_t cntr;            /* OTA counter of the command */
     int net;                  /* carrier the command went to */
     int64_t created_ms, deadline_ms, finished_ms;
-    int sent; /* an SMSC accepted the command */
+    int sent;        /* an SMSC accepted the command */
+    unsigned resent; /* copies of this counter's command sent after the first (q_txn_resent, sweep) */
+    int resync;      /* the counter was moved forward once (q_txn_resync) */
     const uint8_t *signature;
     size_t sig_len;
     const uint8_t *cert;
@@ -253,6 +260,37 @@ void q_txn_sent_many(struct q *q, const char *const *ids, size_t n, q_done_cb *c
  */
 typedef void q_lookup_cb(void *arg, enum q_err err, const struct q_sub *sub, const struct q_txn *txn);
 void q_por_lookup(struct q *q, const char *msisdn, q_lookup_cb *cb, void *arg);
+
+/*
+ * OTA counters are 5 octets (sim-applet-ota.md §3).  A resync moves the
+ * counter this far ahead of the highest the gateway knows for the SIM: the
+ * SIM does not say where it is, and a restored Redis is behind by at most
+ * the signatures made since its backup.  2^40 / 2^16 resyncs fit.
+ */
+#define Q_CNTR_MAX         ((UINT64_C(1) << 40) - 1)
+#define Q_CNTR_RESYNC_STEP 65536u
+
+/*
+ * The SIM answered CNTR low for txn `id`'s command with counter `cntr`, and
+ * the command was sent once: the gateway's counter is behind the SIM's.  In
+ * one script: move the txn's counter to the highest of its own, the
+ * subscriber's and the ICCID floor's plus `step`, store it on all three,
+ * mark the txn resynced (txn->resync), forget its copies and sent mark, and
+ * put it back in the outbox until lease_until_ms.  The callback gets the
+ * subscriber and the updated txn, to send the command again with the new
+ * counter.  Q_ERR_CONFLICT, with nothing changed, when the txn is no longer
+ * pending at `cntr`, was resynced once already, or a copy of it was sent
+ * (resent > 0): that CNTR low answered a duplicate.
+ */
+void q_txn_resync(struct q *q, const char *id, uint64_t cntr, uint64_t step, int64_t lease_until_ms, q_lookup_cb *cb,
+                  void *arg);
+
+/*
+ * A carrier link sent txn `id`'s command (counter `cntr`) again: count the
+ * copy (txn->resent), so that the SIM's CNTR low for it reads as a duplicate.
+ * Q_ERR_CONFLICT when no longer pending at that counter.
+ */
+void q_txn_resent(struct q *q, const char *id, uint64_t cntr, q_done_cb *cb, void *arg);
 
 /* The outcome of a transaction. */
 struct q_finish {
@@ -375,8 +413,13 @@ void q_sync_free(struct q_sync *qs);
  * octets change.
  */
 enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub);
-/* cert is malloc'd into *cert_out (caller frees), may be NULL to skip. */
+/*
+ * cert is malloc'd into *cert_out (caller frees), may be NULL to skip.
+ * out->cntr is the last OTA counter used for the subscriber's SIM: the
+ * higher of the record's and the ICCID's floor.
+ */
 enum q_err q_sync_sub_get(struct q_sync *qs, const char *msisdn, struct q_sub *out, uint8_t **cert_out);
+/* Deletes the record; the ICCID's counter floor stays (a re-import continues above it). */
 enum q_err q_sync_sub_del(struct q_sync *qs, const char *msisdn);
 
 /* One string document and its entry in an index zset, for q_sync_docs_put(). */

@@ -17,10 +17,10 @@
 #ifndef SIMPKI_Q_SCRIPTS_H
 #define SIMPKI_Q_SCRIPTS_H
 
-enum q_script { QS_CREATE = 0, QS_SENT, QS_LOOKUP, QS_FINISH, QS_SWEEP, QS_SENT_MANY, QS_COUNT };
+enum q_script { QS_CREATE = 0, QS_SENT, QS_LOOKUP, QS_FINISH, QS_SWEEP, QS_SENT_MANY, QS_RESYNC, QS_RESENT, QS_COUNT };
 
 /*
- * KEYS: 1 sub, 2 txn, 3 due, 4 outbox, 5 txn prefix, [6 idem]
+ * KEYS: 1 sub, 2 txn, 3 due, 4 outbox, 5 txn prefix, 6 counter prefix, [7 idem]
  * ARGV: 1 id, 2 rp, 3 msisdn, 4 client_ref, 5 digest_alg, 6 digest, 7 vc,
  *       8 display_text, 9 net, 10 created_ms, 11 deadline_ms, 12 lease until,
  *       13 req_hash, 14 format, 15 doc_digest, 16 signing_time, 17 op ("0" =
@@ -32,9 +32,12 @@ enum q_script { QS_CREATE = 0, QS_SENT, QS_LOOKUP, QS_FINISH, QS_SWEEP, QS_SENT_
  * answers with the field list it wrote, not an HGETALL, and only the
  * subscriber fields the submit uses (measured: the two HGETALLs, the
  * subscriber's certificate included, were a third of create's cost).
+ * The OTA counter is one above both the subscriber's `cntr` and the ICCID's
+ * floor (counter prefix .. iccid), and both are moved to it: a counter never
+ * goes down for a SIM, whatever happens to the subscriber's record.
  */
 static const char q_lua_create[] =
-    "local idem = KEYS[6]\n"
+    "local idem = KEYS[7]\n"
     "if idem then\n"
     "  local v = redis.call('GET', idem)\n"
     "  if v then\n"
@@ -46,7 +49,7 @@ static const char q_lua_create[] =
     "    if #t > 0 then return {'EXISTED', t, redis.call('HGETALL', KEYS[1])} end\n"
     "  end\n"
     "end\n"
-    "local s = redis.call('HMGET', KEYS[1], 'status', 'busy')\n"
+    "local s = redis.call('HMGET', KEYS[1], 'status', 'busy', 'cntr', 'iccid')\n"
     "if not s[1] then\n"
     "  if redis.call('EXISTS', KEYS[1]) == 0 then return {'NOTFOUND'} end\n"
     "  return {'INACTIVE'}\n"
@@ -57,9 +60,19 @@ static const char q_lua_create[] =
     "  redis.call('HDEL', KEYS[1], 'busy')\n"
     "end\n"
     "if redis.call('EXISTS', KEYS[2]) == 1 then return {'COLLISION'} end\n"
-    "local c = redis.call('HINCRBY', KEYS[1], 'cntr', 1)\n"
+    "local c = tonumber(s[3] or '0') or 0\n"
+    "local ck = nil\n"
+    "if s[4] and s[4] ~= '' then\n"
+    "  ck = KEYS[6] .. s[4]\n"
+    "  local fl = tonumber(redis.call('GET', ck) or '0') or 0\n"
+    "  if fl > c then c = fl end\n"
+    "end\n"
+    "c = c + 1\n"
+    "local cs = string.format('%d', c)\n"
+    "redis.call('HSET', KEYS[1], 'cntr', cs)\n"
+    "if ck then redis.call('SET', ck, cs) end\n"
     "local f = {'id', ARGV[1], 'rp', ARGV[2], 'msisdn', ARGV[3], 'state', 'pending', 'digest_alg', ARGV[5],\n"
-    "  'digest', ARGV[6], 'vc', ARGV[7], 'display_text', ARGV[8], 'cntr', string.format('%d', c), 'net', ARGV[9],\n"
+    "  'digest', ARGV[6], 'vc', ARGV[7], 'display_text', ARGV[8], 'cntr', cs, 'net', ARGV[9],\n"
     "  'created_ms', ARGV[10], 'deadline_ms', ARGV[11]}\n"
     "local function opt(k, v, none) if v ~= none then f[#f + 1] = k; f[#f + 1] = v end end\n"
     "opt('client_ref', ARGV[4], '')\n"
@@ -151,7 +164,8 @@ static const char q_lua_finish[] =
  * -> {"OK", expired, {txn1, sub1, txn2, sub2, ...}}
  * Expiry first, so an expired txn is never handed out for resubmission; an
  * outbox entry past its deadline but beyond this run's limit is left for the
- * next run's expiry rather than resent.
+ * next run's expiry rather than resent.  A resubmitted txn counts the copy
+ * (`resent`): the SIM answers a copy's counter CNTR low (q_txn_resync).
  */
 static const char q_lua_sweep[] =
     "local now = ARGV[1]\n"
@@ -184,6 +198,7 @@ static const char q_lua_sweep[] =
     "    local s = redis.call('HGETALL', KEYS[4] .. t[2])\n"
     "    if #s > 0 then\n"
     "      redis.call('ZADD', KEYS[2], ARGV[2], id)\n"
+    "      redis.call('HINCRBY', tk, 'resent', 1)\n"
     "      out[#out + 1] = redis.call('HGETALL', tk)\n"
     "      out[#out + 1] = s\n"
     "    end\n"
@@ -191,7 +206,53 @@ static const char q_lua_sweep[] =
     "end\n"
     "return {'OK', expired, out}\n";
 
-static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent,  q_lua_lookup,
-                                                q_lua_finish, q_lua_sweep, q_lua_sent_many};
+/*
+ * The SIM refused a command's counter as not above its own (CNTR low) and the
+ * command was sent once: the SIM is ahead.  Move the txn, the subscriber and
+ * the ICCID's floor to the highest of the three plus ARGV 3, mark the txn
+ * resynced, forget its copies and put it back in the outbox to be sent again.
+ * KEYS: 1 txn, 2 sub prefix, 3 counter prefix, 4 outbox
+ * ARGV: 1 id, 2 expect cntr, 3 step, 4 lease until
+ * -> {"OK", sub, txn} | {"NOTFOUND"} | {"CONFLICT"}: no longer pending, or
+ *    another counter (someone resynced or finished it first), or resynced
+ *    once already, or a copy was sent (`resent`, perhaps marked after the
+ *    caller read the txn): then the CNTR low answered a duplicate.
+ */
+static const char q_lua_resync[] =
+    "local t = redis.call('HMGET', KEYS[1], 'state', 'cntr', 'msisdn', 'resync', 'resent')\n"
+    "if not t[1] then return {'NOTFOUND'} end\n"
+    "if t[1] ~= 'pending' or t[2] ~= ARGV[2] or not t[3] or t[4] or t[5] then return {'CONFLICT'} end\n"
+    "local sk = KEYS[2] .. t[3]\n"
+    "local s = redis.call('HMGET', sk, 'cntr', 'iccid')\n"
+    "local c = tonumber(t[2]) or 0\n"
+    "local sc = tonumber(s[1] or '0') or 0\n"
+    "if sc > c then c = sc end\n"
+    "local ck = nil\n"
+    "if s[2] and s[2] ~= '' then\n"
+    "  ck = KEYS[3] .. s[2]\n"
+    "  local fl = tonumber(redis.call('GET', ck) or '0') or 0\n"
+    "  if fl > c then c = fl end\n"
+    "end\n"
+    "local cs = string.format('%d', c + tonumber(ARGV[3]))\n"
+    "redis.call('HSET', KEYS[1], 'cntr', cs, 'resync', '1')\n"
+    "redis.call('HDEL', KEYS[1], 'sent', 'resent')\n"
+    "redis.call('HSET', sk, 'cntr', cs)\n"
+    "if ck then redis.call('SET', ck, cs) end\n"
+    "redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])\n"
+    "return {'OK', redis.call('HGETALL', sk), redis.call('HGETALL', KEYS[1])}\n";
+
+/*
+ * A carrier link sent the command again (lost connection, late submit
+ * response): count the copy, so that the SIM's CNTR low for it is ignored.
+ * KEYS: 1 txn.  ARGV: 1 expect cntr.  -> {"OK"} | {"NOTFOUND"} | {"CONFLICT"}
+ */
+static const char q_lua_resent[] = "local t = redis.call('HMGET', KEYS[1], 'state', 'cntr')\n"
+                                   "if not t[1] then return {'NOTFOUND'} end\n"
+                                   "if t[1] ~= 'pending' or t[2] ~= ARGV[1] then return {'CONFLICT'} end\n"
+                                   "redis.call('HINCRBY', KEYS[1], 'resent', 1)\n"
+                                   "return {'OK'}\n";
+
+static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent,      q_lua_lookup, q_lua_finish,
+                                                q_lua_sweep,  q_lua_sent_many, q_lua_resync, q_lua_resent};
 
 #endif /* SIMPKI_Q_SCRIPTS_H */

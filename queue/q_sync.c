@@ -2,6 +2,7 @@
  * q_sync.c - blocking registry access for the admin CLI and tests.
  * One hiredis context, no event loop; every function is one round trip.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,39 @@ out:
     return rc;
 }
 
+/* Raise sub->cntr to its ICCID's counter floor (spk:{N}:ctr:<iccid>), which outlives the record. */
+static enum q_err floor_of(struct q_sync *qs, const char *msisdn, struct q_sub *sub)
+{
+    char key[Q_KEY_MAX];
+    const char *argv[2] = {"GET", key};
+    size_t len[2];
+    redisReply *r = NULL;
+    enum q_err rc;
+    char *end;
+    unsigned long long v;
+
+    if (!sub->iccid[0])
+        return Q_OK;
+    if ((rc = q_key(key, sizeof key, q_shard_of(msisdn, qs->shards), "ctr", sub->iccid)) != Q_OK)
+        return rc;
+    len[0] = 3;
+    len[1] = strlen(key);
+    if ((rc = run(qs, &r, 2, argv, len)) != Q_OK)
+        return rc;
+    if (r->type == REDIS_REPLY_STRING) {
+        errno = 0;
+        v = strtoull(r->str, &end, 10);
+        if (errno || end == r->str || *end)
+            rc = Q_ERR_PROTO;
+        else if (v > sub->cntr)
+            sub->cntr = v;
+    } else if (r->type != REDIS_REPLY_NIL) {
+        rc = Q_ERR_PROTO;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 enum q_err q_sync_sub_get(struct q_sync *qs, const char *msisdn, struct q_sub *out, uint8_t **cert_out)
 {
     char key[Q_KEY_MAX];
@@ -263,6 +297,7 @@ enum q_err q_sync_sub_get(struct q_sync *qs, const char *msisdn, struct q_sub *o
     out->cert = cert_out ? *cert_out : NULL;
     if (!cert_out)
         out->cert_len = 0;
+    rc = floor_of(qs, msisdn, out);
 out:
     if (rc != Q_OK && out)
         memset(out, 0, sizeof *out);

@@ -246,6 +246,12 @@ enum q_err q_parse_txn(const redisReply *r, struct q_txn *t)
         } else if (name_is(k, "sent")) {
             if ((rc = parse_i64(v, 0, 1, &x)) == Q_OK)
                 t->sent = (int)x;
+        } else if (name_is(k, "resent")) {
+            if ((rc = parse_i64(v, 0, UINT32_MAX, &x)) == Q_OK)
+                t->resent = (unsigned)x;
+        } else if (name_is(k, "resync")) {
+            if ((rc = parse_i64(v, 0, 1, &x)) == Q_OK)
+                t->resync = (int)x;
         } else if (name_is(k, "signature")) {
             t->signature = v->len ? (const uint8_t *)v->str : NULL;
             t->sig_len = (size_t)v->len;
@@ -319,6 +325,9 @@ enum q_err q_parse_sub(const redisReply *r, struct q_sub *s)
         } else if (name_is(k, "kv")) {
             if ((rc = parse_i64(v, 0, 255, &x)) == Q_OK)
                 s->kv = (uint8_t)x;
+        } else if (name_is(k, "cntr")) {
+            if ((rc = parse_i64(v, 0, INT64_MAX, &x)) == Q_OK)
+                s->cntr = (uint64_t)x;
         } else if (name_is(k, "status")) {
             rc = copy_str(s->status, sizeof s->status, v);
         } else if (name_is(k, "cert")) {

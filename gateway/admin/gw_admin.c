@@ -23,6 +23,7 @@
 #include "log.h"
 #include "q.h"
 #include "sig.h"
+#include "util.h"
 
 #ifndef SIMPKI_VERSION
 #define SIMPKI_VERSION "unknown"
@@ -226,11 +227,13 @@ static enum gw_admin_exit cmd_show(const char *cfg_path, int argc, char **argv)
         printf("carrier        %s (by prefix)\n", car_net_name(car_route_prefix(sub.msisdn)));
     printf("iccid          %s\n", sub.iccid);
     printf("kv             %u\n", sub.kv);
+    /* The counter the next command goes above: what a SIM answering CNTR low compares with. */
+    printf("ota counter    %llu (last used for this SIM; never goes down, also across delete and import)\n",
+           (unsigned long long)sub.cntr);
     printf("status         %s\n", sub.status);
     if (sub.pinned) {
         char spki[65];
-        for (size_t i = 0; i < sizeof(sub.pin_spki); i++)
-            snprintf(spki + 2 * i, 3, "%02x", sub.pin_spki[i]);
+        util_hex(sub.pin_spki, sizeof(sub.pin_spki), spki);
         printf("pinned         serial %s, key SHA-256 %s\n", sub.pin_serial, spki);
     } else {
         printf("pinned         no (the next signature pins its certificate)\n");

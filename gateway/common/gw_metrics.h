@@ -27,6 +27,9 @@ struct evbuffer;
     X(POR_BAD_CC, "por_bad_checksum_total", "answers dropped: checksum or format failed")               \
     X(POR_NO_PENDING, "por_no_pending_total", "answers dropped: no pending transaction")                \
     X(POR_MISMATCH, "por_mismatch_total", "answers dropped: counter or reference did not match")        \
+    X(POR_DUPLICATE, "por_duplicate_total", "CNTR low answers to a copy sent twice, ignored")           \
+    X(OTA_RESYNC, "ota_counter_resync_total", "counters moved forward: the SIM was ahead (CNTR low)")   \
+    X(OTA_RESYNC_FAILED, "ota_counter_resync_failed_total", "CNTR low again after a resync: OTA_ERROR") \
     X(POR_UNKNOWN_SUB, "por_unknown_subscriber_total", "answers from numbers not in the registry")      \
     X(POR_LATE, "por_late_total", "answers for a transaction already finished")                         \
     X(TXN_COMPLETED, "transactions_completed_total", "transactions finished with a verified signature") \

@@ -455,12 +455,22 @@ static void submit_txn(struct gw_engine *e, const struct q_txn *txn, const struc
     }
 }
 
-static void on_sent(void *arg, void *handle, enum car_err status, const char *detail)
+static void resent_marked(void *arg, enum q_err err)
+{
+    (void)arg;
+    if (err != Q_OK && err != Q_ERR_CONFLICT && err != Q_ERR_NOT_FOUND)
+        LOGP(LOG_WARN, "txn", "-", "a resent command's copy was not recorded: %s", q_strerror(err));
+}
+
+static void on_sent(void *arg, void *handle, enum car_err status, const char *detail, int resent)
 {
     struct gw_engine *e = arg;
     struct submit_ctx *s = handle;
 
     inflight_remove(e, s);
+    /* The SIM may see two copies: its CNTR low for the second must read as a duplicate (counter_low). */
+    if (resent)
+        q_txn_resent(e->d.q, s->id, s->cntr, resent_marked, NULL);
     if (status == CAR_OK) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_OK);
         sent_mark(e, s->id);
@@ -499,8 +509,9 @@ static void mo_free(struct mo_ctx *m)
 /*
  * What each transport outcome does to the transaction: state, API result,
  * ETSI TS 102 204 status.  ignore = 1: not an answer, the transaction keeps
- * waiting (COUNTER_LOW answers a copy sent twice, the first copy's answer
- * counts; MORE_TIME asks for patience).  OK is handled by its finish path.
+ * waiting (MORE_TIME asks for patience; COUNTER_LOW is decided by
+ * counter_low(): a copy's refusal, or the SIM ahead of us).  OK is handled
+ * by its finish path.
  */
 struct outcome {
     enum q_state state;
@@ -912,6 +923,8 @@ static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const
     finish(e, txn->id, txn->cntr, Q_COMPLETED, "OK", 0, NULL, data, len, NULL, 0);
 }
 
+static void counter_low(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub);
+
 static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct q_txn *txn)
 {
     struct gw_engine *e = m->e;
@@ -945,11 +958,12 @@ static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct
              (unsigned long long)r->corr.cntr, (unsigned long long)txn->cntr);
         goto out;
     }
-    if (outcome_of(r)->ignore) {
-        /* COUNTER_LOW: the resent copy's refusal, counted as a duplicate; MORE_TIME: keep waiting. */
-        gw_metrics_inc(e->d.metrics, GW_M_POR_MISMATCH);
+    if (r->outcome == CAR_OUT_COUNTER_LOW) {
+        counter_low(e, txn, sub);
         goto out;
     }
+    if (outcome_of(r)->ignore)
+        goto out; /* MORE_TIME: keep waiting */
     if (txn->op != Q_OP_SIGN) {
         finish_lifecycle(e, txn, r);
     } else if (r->outcome != CAR_OUT_OK) {
@@ -964,6 +978,59 @@ static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct
 out:
     OPENSSL_cleanse(r, sizeof(*r)); /* it held a signature and a decrypted packet */
     free(r);
+}
+
+/* ---- the SIM's counter ahead of ours (sim-applet-ota.md §3, CNTR low) ---- */
+
+static void resynced(void *arg, enum q_err err, const struct q_sub *sub, const struct q_txn *txn)
+{
+    struct gw_engine *e = arg;
+
+    if (err == Q_ERR_CONFLICT || err == Q_ERR_NOT_FOUND) {
+        /* Finished meanwhile, or a copy was recorded after our read: the CNTR low answered a duplicate. */
+        gw_metrics_inc(e->d.metrics, GW_M_POR_DUPLICATE);
+        return;
+    }
+    if (err != Q_OK || !sub || !txn) {
+        /* Nothing changed: the transaction waits for its deadline, as before resyncs existed. */
+        gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
+        LOGP(LOG_ERR, "txn", "-", "OTA counter resync not stored: %s", q_strerror(err));
+        return;
+    }
+    gw_metrics_inc(e->d.metrics, GW_M_OTA_RESYNC);
+    LOGP(LOG_WARN, "txn", txn->id, "OTA counter moved forward to %llu for this SIM; resending",
+         (unsigned long long)txn->cntr);
+    submit_txn(e, txn, sub);
+}
+
+/*
+ * CNTR low echoing the pending command's counter.  A command sent more than
+ * once: the answer to the copy, ignored (the first copy's answer counts).
+ * Sent once: the SIM's counter is ahead of ours; move ours forward and send
+ * again, once; a second CNTR low ends the transaction (OTA_ERROR) rather
+ * than leave it to its deadline.
+ */
+static void counter_low(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub)
+{
+    (void)sub;
+    if (txn->resent) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_DUPLICATE);
+        return;
+    }
+    if (txn->resync) {
+        gw_metrics_inc(e->d.metrics, GW_M_OTA_RESYNC_FAILED);
+        LOGP(LOG_ERR, "txn", txn->id, "the SIM refused OTA counter %llu too, after a resync",
+             (unsigned long long)txn->cntr);
+        finish(e, txn->id, txn->cntr, Q_FAILED, "OTA_ERROR", 209,
+               "the SIM refused the OTA counter (CNTR low) again after a resync", NULL, 0, NULL, 0);
+        return;
+    }
+    LOGP(LOG_WARN, "txn", txn->id,
+         "the SIM refused OTA counter %llu as already seen (CNTR low) for a command sent once: "
+         "the gateway's counter is behind the SIM's (a restored Redis, a re-provisioned SIM)",
+         (unsigned long long)txn->cntr);
+    q_txn_resync(e->d.q, txn->id, txn->cntr, Q_CNTR_RESYNC_STEP,
+                 gw_now_ms() + (int64_t)e->d.cfg->resubmit_lease_s * 1000, resynced, e);
 }
 
 static void mo_retry_cb(evutil_socket_t fd, short what, void *arg)

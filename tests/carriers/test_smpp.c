@@ -43,6 +43,7 @@ struct esme {
     struct car_link *link;
     int submitted;
     unsigned sent[N_REQ];
+    int resent[N_REQ];
     enum car_err status[N_REQ];
     unsigned mo;
     uint8_t mo_data[64];
@@ -254,12 +255,13 @@ static int done(void)
     return E.mo >= 1 && S.dresp_ok + S.dresp_err >= 5;
 }
 
-static void on_sent(void *arg, void *handle, enum car_err st, const char *detail)
+static void on_sent(void *arg, void *handle, enum car_err st, const char *detail, int resent)
 {
     int i = *(int *)handle;
 
     (void)arg;
     E.sent[i]++;
+    E.resent[i] = resent;
     E.status[i] = st;
     if (i == R_REFUSED)
         CHECK(detail && strstr(detail, "0x45"));
@@ -443,6 +445,8 @@ int main(void)
     CHECK_EQ_INT(E.status[R_DROPPED], CAR_OK);
     CHECK_EQ_INT(E.status[R_REFUSED], CAR_ERR_PERMANENT);
     CHECK_EQ_INT(E.status[R_MULTI], CAR_OK);
+    /* A copy the SMSC may have seen is reported (the others' depend on what was in flight at the drop). */
+    CHECK_EQ_INT(E.resent[R_DROPPED], 1);
     CHECK_EQ_INT(S.throttled, 1);
     CHECK_EQ_INT(S.dropped, 1);
     CHECK_EQ_INT(S.binds, 2); /* rebound after the drop */

@@ -124,9 +124,10 @@ out:
 
 /* ---- the link's owner ---- */
 
-static void on_sent(void *arg, void *handle, enum car_err st, const char *detail)
+static void on_sent(void *arg, void *handle, enum car_err st, const char *detail, int resent)
 {
     (void)arg;
+    (void)resent;
     CHECK(handle == &R.handle);
     R.sent++;
     R.sent_status = st;

@@ -489,6 +489,8 @@ static void check_keys(void)
             CHECK_EQ_INT(q_shard_of(k + off + 4, SHARDS), n);
         else if (strncmp(k + off, "txn:", 4) == 0)
             CHECK_EQ_INT(strtoul((char[3]){k[off + 4], k[off + 5], 0}, NULL, 16), n);
+        else if (strncmp(k + off, "ctr:8984", 8) == 0) /* put_sub: iccid "8984" + msisdn, in the number's shard */
+            CHECK_EQ_INT(q_shard_of(k + off + 8, SHARDS), n);
         else
             CHECK(strcmp(k + off, "due") == 0 || strcmp(k + off, "outbox") == 0 || strncmp(k + off, "idem:", 5) == 0);
         checked++;
@@ -617,6 +619,97 @@ int main(void)
     uint64_t epoch0 = q_watch_epoch(q);
     CHECK(epoch0 != 0);
     CHECK_EQ_INT(q_watch_epoch(q2), 0); /* q2 watches nothing */
+
+    /*
+     * The OTA counter: a per-ICCID floor that outlives the record, copies
+     * counted (resent), and the resync when the SIM is ahead.
+     */
+    {
+        const char *m = "84900000005";
+        int64_t t = now_ms();
+        struct q_txn_new n = new_req(m, NULL, NULL, t, 60000, 5000);
+        struct q_sub s;
+        struct res r, c;
+        char zscore[64];
+
+        put_sub(qs, m, "active");
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.cntr, 1);
+        CHECK_EQ_INT(
+            do_finish(q, r.id, 1,
+                      &(struct q_finish){.state = Q_FAILED, .result = "EXPIRED", .now_ms = t, .retention_ms = 60000}),
+            Q_OK);
+        CHECK_EQ_INT(q_sync_sub_del(qs, m), Q_OK);
+        put_sub(qs, m, "active"); /* re-imported: the record's cntr is gone, the floor is not */
+        CHECK_EQ_INT(q_sync_sub_get(qs, m, &s, NULL), Q_OK);
+        CHECK_EQ_INT(s.cntr, 1);
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(r.cntr, 2);
+
+        /* A copy was sent: the CNTR low is the copy's, the resync refuses. */
+        c = (struct res){0};
+        q_txn_resent(q, r.id, 1, on_done, &c); /* another counter */
+        CHECK(pump(&c.n, 1, 3000));
+        CHECK_EQ_INT(c.err, Q_ERR_CONFLICT);
+        c = (struct res){0};
+        q_txn_resent(q, r.id, 2, on_done, &c);
+        CHECK(pump(&c.n, 1, 3000));
+        CHECK_EQ_INT(c.err, Q_OK);
+        CHECK_EQ_INT(do_get(q, r.id).cntr, 2);
+        c = (struct res){0};
+        q_txn_resync(q, r.id, 2, Q_CNTR_RESYNC_STEP, t + 5000, on_lookup, &c);
+        CHECK(pump(&c.n, 1, 3000));
+        CHECK_EQ_INT(c.err, Q_ERR_CONFLICT);
+        CHECK_EQ_INT(
+            do_finish(q, r.id, 2,
+                      &(struct q_finish){.state = Q_FAILED, .result = "EXPIRED", .now_ms = t, .retention_ms = 60000}),
+            Q_OK);
+
+        /* Sent once: the counter moves past the highest known, everywhere, once. */
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.cntr, 3);
+        CHECK_EQ_INT(do_sent(q, r.id), Q_OK);
+        snprintf(zscore, sizeof zscore, "ZSCORE spk:{%u}:outbox %%s", q_shard_of(m, SHARDS));
+        CHECK_EQ_INT(raw_int(zscore, r.id), -3); /* sent: out of the outbox */
+        c = (struct res){0};
+        q_txn_resync(q, r.id, 2, Q_CNTR_RESYNC_STEP, t + 5000, on_lookup, &c); /* not its counter */
+        CHECK(pump(&c.n, 1, 3000));
+        CHECK_EQ_INT(c.err, Q_ERR_CONFLICT);
+        c = (struct res){0};
+        q_txn_resync(q, r.id, 3, Q_CNTR_RESYNC_STEP, t + 5000, on_lookup, &c);
+        CHECK(pump(&c.n, 1, 3000));
+        CHECK_EQ_INT(c.err, Q_OK);
+        CHECK(c.have_txn && c.have_sub);
+        CHECK_EQ_INT(c.cntr, 3 + Q_CNTR_RESYNC_STEP);
+        CHECK_EQ_STR(c.sub_msisdn, m);
+        CHECK_EQ_INT(c.digest_len, sizeof DIGEST); /* the whole txn, to send again */
+        CHECK_EQ_INT(q_sync_sub_get(qs, m, &s, NULL), Q_OK);
+        CHECK_EQ_INT(s.cntr, 3 + Q_CNTR_RESYNC_STEP);
+        CHECK_EQ_INT(raw_int(zscore, r.id), -1); /* back in the outbox: a score (not nil, -3) */
+        c = (struct res){0};
+        q_txn_resync(q, r.id, 3 + Q_CNTR_RESYNC_STEP, Q_CNTR_RESYNC_STEP, t + 5000, on_lookup, &c);
+        CHECK(pump(&c.n, 1, 3000));
+        CHECK_EQ_INT(c.err, Q_ERR_CONFLICT); /* once per transaction */
+        c = (struct res){0};
+        q_txn_resync(q, r.id, Q_CNTR_MAX, 1, t + 5000, on_lookup, &c);
+        CHECK(pump(&c.n, 1, 3000));
+        CHECK_EQ_INT(c.err, Q_ERR_INVALID); /* past 5 octets */
+        CHECK_EQ_INT(
+            do_finish(q, r.id, 3,
+                      &(struct q_finish){.state = Q_FAILED, .result = "X", .now_ms = t, .retention_ms = 60000}),
+            Q_ERR_CONFLICT); /* the old counter's answer no longer finishes it */
+        CHECK_EQ_INT(
+            do_finish(q, r.id, 3 + Q_CNTR_RESYNC_STEP,
+                      &(struct q_finish){.state = Q_FAILED, .result = "X", .now_ms = t, .retention_ms = 60000}),
+            Q_OK);
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.cntr, 4 + Q_CNTR_RESYNC_STEP);
+        CHECK_EQ_INT(
+            do_finish(q, r.id, 0,
+                      &(struct q_finish){.state = Q_FAILED, .result = "X", .now_ms = t, .retention_ms = 60000}),
+            Q_OK);
+    }
 
     /* create -> get -> sent -> por_lookup -> finish -> get, one round trip each. */
     t0 = now_ms();

@@ -28,6 +28,7 @@ struct sim_card {
     uint64_t last_cntr; /* highest counter accepted */
     unsigned submits;
     unsigned long hold_conn;     /* hold_first: the connection whose submits are held, 0 before the first */
+    int lost_resp;               /* lost_resp: the one response was lost already */
     EVP_PKEY *key[SIM_KEY_REFS]; /* index = key ref - 1 */
     uint8_t *cert[SIM_KEY_REFS]; /* DER, from the scenario or PUTCERT */
     size_t cert_len[SIM_KEY_REFS];
@@ -36,9 +37,9 @@ struct sim_card {
 };
 
 static const char *const behaviour_names[SIM_B_COUNT_] = {
-    "confirm",      "cancel",      "no_answer",         "pin_blocked", "card_blocked",   "no_key",
-    "user_timeout", "corrupt_por", "wrong_key",         "drop_first",  "throttle_first", "permanent_error",
-    "replay",       "hostile",     "segments_shuffled", "ref16",       "slow",           "hold_first",
+    "confirm",           "cancel",    "no_answer",  "pin_blocked",    "card_blocked",    "no_key", "user_timeout",
+    "corrupt_por",       "wrong_key", "drop_first", "throttle_first", "permanent_error", "replay", "hostile",
+    "segments_shuffled", "ref16",     "slow",       "hold_first",     "lost_resp",
 };
 
 const char *sim_behaviour_name(enum sim_behaviour b)
@@ -66,6 +67,9 @@ int sim_behaviour_parse(const char *name)
 
 unsigned sim_behaviour_default_delay_ms(enum sim_behaviour b, unsigned scenario_default)
 {
+    /* lost_resp: the card is still waiting for the PIN when the ESME's copy arrives after its rebind. */
+    if (b == SIM_B_LOST_RESP)
+        return 4000;
     return b == SIM_B_SLOW ? 5000 : scenario_default;
 }
 
@@ -141,6 +145,14 @@ int sim_card_hold(struct sim_card *c, unsigned long conn_id)
     if (c->hold_conn == 0)
         c->hold_conn = conn_id;
     return c->hold_conn == conn_id;
+}
+
+int sim_card_lose_resp(struct sim_card *c)
+{
+    if (c->behaviour != SIM_B_LOST_RESP || c->lost_resp)
+        return 0;
+    c->lost_resp = 1;
+    return 1;
 }
 
 /* 1 RSA-2048, 2 EC P-256, 0 for anything a SPKA/1 card cannot hold. */

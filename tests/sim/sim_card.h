@@ -52,7 +52,8 @@ enum sim_behaviour {
     SIM_B_REF16 = 15,
     SIM_B_SLOW = 16,
     SIM_B_HOLD_FIRST = 17,
-    SIM_B_COUNT_ = 18
+    SIM_B_LOST_RESP = 18,
+    SIM_B_COUNT_ = 19
 };
 
 /* "confirm", "cancel", ... as used in the scenario file. */
@@ -115,6 +116,12 @@ unsigned sim_card_count_submit(struct sim_card *c);
  * card behaves as confirm.  0 for every other behaviour.
  */
 int sim_card_hold(struct sim_card *c, unsigned long conn_id);
+/*
+ * lost_resp: 1 exactly once, for the submit_sm that completes the first
+ * command packet delivered to the card (its submit_sm_resp is lost); 0 after
+ * that and for every other behaviour.
+ */
+int sim_card_lose_resp(struct sim_card *c);
 
 /* What sim_card_handle() decided. */
 struct sim_answer {

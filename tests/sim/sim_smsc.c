@@ -23,14 +23,15 @@
 #include "sim_card.h"
 #include "sim_scen.h"
 
-#define SUBSYS           "sim"
-#define JOB_RETRY_MS     1000 /* no receiver bound: try again after this */
-#define JOB_MAX_TRIES    120  /* ... for about two minutes, then drop it */
-#define JOB_MAX_PDUS     24   /* 8 segments, twice, plus hostile PDUs */
-#define RECEIPT_DELAY_MS 20   /* the handset acknowledges before the applet answers */
-#define REASM_SETS       64
-#define REASM_TIMEOUT_MS 60000
-#define HOSTILE_TLVS     100
+#define SUBSYS               "sim"
+#define JOB_RETRY_MS         1000 /* no receiver bound: try again after this */
+#define JOB_MAX_TRIES        120  /* ... for about two minutes, then drop it */
+#define JOB_MAX_PDUS         24   /* 8 segments, twice, plus hostile PDUs */
+#define RECEIPT_DELAY_MS     20   /* the handset acknowledges before the applet answers */
+#define OTA_REFUSAL_DELAY_MS 50   /* a packet refused below the applet: no PIN prompt, no wait */
+#define REASM_SETS           64
+#define REASM_TIMEOUT_MS     60000
+#define HOSTILE_TLVS         100
 
 enum conn_state { CONN_OPEN = 0, CONN_BOUND_TX, CONN_BOUND_RX, CONN_BOUND_TRX, CONN_CLOSING };
 
@@ -431,6 +432,7 @@ static void schedule_por(struct sim_smsc *s, struct sim_card *card, const struct
     struct pdu_sm sm;
     uint8_t raw[PDU_MAX_LEN];
     size_t order[UDH_MAX_SEGMENTS + 1], n_order = 0, rawlen, rounds;
+    unsigned delay;
     enum car_err rc = CAR_ERR_NOMEM;
     char mb[LOG_MSISDN_BUFSZ];
 
@@ -478,9 +480,11 @@ static void schedule_por(struct sim_smsc *s, struct sim_card *card, const struct
             if (rc != CAR_OK)
                 goto out;
         }
-    job_start(j, sim_card_delay_ms(card));
+    /* The applet prompts for the PIN; a packet the OTA layer refuses (CNTR low...) is answered at once. */
+    delay = a->has_spka ? sim_card_delay_ms(card) : OTA_REFUSAL_DELAY_MS;
+    job_start(j, delay);
     LOGP(LOG_DEBUG, SUBSYS, s->cfg->name, "PoR for %s in %u ms: %zu segment(s), %zu deliver_sm", log_msisdn(msisdn, mb),
-         sim_card_delay_ms(card), seg->count, j->n);
+         delay, seg->count, j->n);
     j = NULL;
 out:
     if (rc != CAR_OK)
@@ -618,6 +622,23 @@ static void on_bind(struct sim_conn *c, const uint8_t *pdu, size_t len, const st
     LOGP(LOG_INFO, SUBSYS, c->name, "%s accepted for system_id %s", pdu_command_name(h->id), sysid);
 }
 
+/* submit_sm_resp OK, and a receipt when one was asked for every outcome. */
+static void accept_submit(struct sim_conn *c, const struct pdu_sm *sm, uint32_t seq, const char *msg_id)
+{
+    uint8_t resp[PDU_MAX_LEN];
+    size_t n = 0;
+    char mb[LOG_MSISDN_BUFSZ];
+
+    if (pdu_build_submit_sm_resp(resp, sizeof(resp), &n, seq, PDU_ESME_ROK, msg_id) != CAR_OK)
+        return;
+    conn_send(c, resp, n);
+    LOGP(LOG_DEBUG, SUBSYS, c->name, "submit_sm to %s accepted as %s (%zu octets)", log_msisdn(sm->dest_addr, mb),
+         msg_id, sm->ud_len);
+    /* Receipts as asked: 1 for every outcome; 2 only for failed deliveries, and ours never fail. */
+    if ((sm->registered_delivery & 0x03) == 1)
+        schedule_receipt(c->smsc, sm->dest_addr, msg_id);
+}
+
 static void on_submit(struct sim_conn *c, const uint8_t *pdu, size_t len, const struct pdu_header *h)
 {
     struct sim_smsc *s = c->smsc;
@@ -629,7 +650,7 @@ static void on_submit(struct sim_conn *c, const uint8_t *pdu, size_t len, const 
     size_t n = 0;
     char why[160], msg_id[24], mb[LOG_MSISDN_BUFSZ];
     unsigned nth;
-    int kind = 0, fed;
+    int kind = 0, fed, lost_resp, delivered = 0;
 
     if (c->state != CONN_BOUND_TX && c->state != CONN_BOUND_TRX) {
         if (pdu_build_submit_sm_resp(resp, sizeof(resp), &n, h->seq, ESME_RINVBNDSTS, "") == CAR_OK)
@@ -680,36 +701,42 @@ static void on_submit(struct sim_conn *c, const uint8_t *pdu, size_t len, const 
     default: break;
     }
     snprintf(msg_id, sizeof(msg_id), "%02zx%08llx", s->ci, (unsigned long long)++s->msg_ids);
-    if (pdu_build_submit_sm_resp(resp, sizeof(resp), &n, h->seq, PDU_ESME_ROK, msg_id) != CAR_OK)
-        return;
-    conn_send(c, resp, n);
-    LOGP(LOG_DEBUG, SUBSYS, c->name, "submit_sm to %s accepted as %s (%zu octets)", log_msisdn(sm.dest_addr, mb),
-         msg_id, sm.ud_len);
-    /* Receipts as asked: 1 for every outcome; 2 only for failed deliveries, and ours never fail. */
-    if ((sm.registered_delivery & 0x03) == 1)
-        schedule_receipt(s, sm.dest_addr, msg_id);
+    /* lost_resp answers after looking at the packet: the response that completes the first command is lost. */
+    lost_resp = sim_card_behaviour(card) == SIM_B_LOST_RESP;
+    if (!lost_resp)
+        accept_submit(c, &sm, h->seq, msg_id);
 
     if (!(sm.esm_class & PDU_ESM_UDHI) || sm.protocol_id != PDU_SPKA_PID || sm.data_coding != PDU_SPKA_DCS) {
         /* A handset shows such a message to the user; the applet never sees it. */
         LOGP(LOG_WARN, SUBSYS, c->name, "submit_sm to %s is not SIM data download (esm 0x%02x pid 0x%02x dcs 0x%02x)",
              log_msisdn(sm.dest_addr, mb), sm.esm_class, sm.protocol_id, sm.data_coding);
-        return;
+        goto out;
     }
     udh_reasm_expire(s->reasm, now_ms());
     fed = udh_reasm_feed(s->reasm, sm.dest_addr, sm.ud, sm.ud_len, now_ms(), pkt, sizeof(pkt), &pktlen, &kind);
     if (fed < 0) {
         LOGP(LOG_WARN, SUBSYS, c->name, "submit_sm to %s: bad UDH: %s", log_msisdn(sm.dest_addr, mb),
              car_strerror((enum car_err) - fed));
-        return;
+        goto out;
     }
     if (fed != UDH_FEED_DONE)
-        return;
+        goto out;
     if (kind != UDH_COMMAND) {
         LOGP(LOG_WARN, SUBSYS, c->name, "packet to %s is not a command packet (IEI 0x%02x)",
              log_msisdn(sm.dest_addr, mb), (unsigned)kind);
-        return;
+        goto out;
     }
     deliver_to_sim(s, card, pkt, pktlen);
+    delivered = 1;
+out:
+    if (lost_resp) {
+        if (delivered && sim_card_lose_resp(card)) {
+            /* Delivered to the card, but the ESME never hears of it: it resends the copy after its rebind. */
+            conn_kill(c, "lost_resp: first command delivered to the card, link dropped before its submit_sm_resp");
+            return;
+        }
+        accept_submit(c, &sm, h->seq, msg_id);
+    }
 }
 
 static void on_pdu(struct sim_conn *c, const uint8_t *pdu, size_t len)
