@@ -26,6 +26,7 @@
 #include "check.h"
 #include "q.h"
 #include "q_cache.h"
+#include "q_priv.h" /* q_eval: queue-private */
 
 #define SHARDS 4
 
