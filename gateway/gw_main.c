@@ -6,7 +6,7 @@
  *   simpkid --help-config                  every setting, its type, default and help
  *   simpkid --help | --version
  *
- * One thread, one event loop: the HTTP API, Redis (hiredis) and every SMPP
+ * One thread, one event loop: the HTTP API, Redis (queue/) and every SMPP
  * link share it.  SIGTERM/SIGINT stop gracefully: the API stops taking
  * requests, long polls are answered, links unbind, Redis calls finish.
  * Nothing pending is lost on any stop, graceful or not: it lives in Redis.
@@ -88,7 +88,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 /*
  * One event loop for everything.  With epoll, libevent's changelist folds
  * the add/delete pairs a loop iteration makes on one descriptor (a
- * bufferevent enabling and disabling writes, hiredis doing the same) into at
+ * bufferevent enabling and disabling writes, the Redis client doing the same) into at
  * most one epoll_ctl: measured 10.7 epoll_ctl per signature without it, half
  * of the gateway's system calls.  libevent's one caveat -- descriptors
  * cloned with dup() -- does not arise: nothing here dups a socket.

@@ -1244,3 +1244,8 @@ void q_eval(struct q *q, const char *script, int numkeys, int argc, const char *
     }
     call_submit(c);
 }
+
+unsigned q_shards(const struct q *q)
+{
+    return q->cfg.shards;
+}

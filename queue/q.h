@@ -372,31 +372,6 @@ enum q_err q_watch(struct q *q, q_watch_cb *cb, void *arg);
  */
 uint64_t q_watch_epoch(const struct q *q);
 
-/*
- * Any other command, for modules that keep their own keys in Redis
- * (enrolment requests, revocation caches).  Same rules as every call here:
- * the callback runs exactly once, never inside this call, Q_ERR_AGAIN when
- * Redis is away; the reply (NULL unless Q_OK) lives only during the callback.
- * A Redis error reply is mapped to an enum q_err.  At most 32 arguments,
- * copied.  Keys given here should carry a hash tag when they must share a
- * slot.
- */
-struct redisReply;
-typedef void q_raw_cb(void *arg, enum q_err err, const struct redisReply *reply);
-void q_command(struct q *q, int argc, const char *const *argv, const size_t *argvlen, q_raw_cb *cb, void *arg);
-
-/*
- * A Lua script of a module's own, as "EVAL script numkeys argv..." through
- * q_command (same rules: callback exactly once, never inside this call,
- * Q_ERR_AGAIN when Redis is away, a Redis error reply, including one the
- * script raises, mapped to an enum q_err, the reply only during the
- * callback).  argv holds the numkeys keys first, then the arguments: argc in
- * all, at most 29.  argvlen may be NULL when every argv[i] is a C string;
- * give it for binary arguments.  Everything is copied, the script too.
- */
-void q_eval(struct q *q, const char *script, int numkeys, int argc, const char *const *argv, const size_t *argvlen,
-            q_raw_cb *cb, void *arg);
-
 /* --- Synchronous registry access, for the admin CLI and tests. --- */
 
 struct q_sync;

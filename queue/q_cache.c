@@ -8,7 +8,7 @@
 #include <hiredis/hiredis.h>
 
 #include "log.h"
-#include "q.h"
+#include "q_priv.h"
 
 #define KEY_MAX 256
 

@@ -1,6 +1,8 @@
 /*
- * q_priv.h - what q.c (async) and q_sync.c (blocking) share: key names,
- * argument checks and the parsers of hash replies.  Not installed.
+ * q_priv.h - what the queue's modules share (q.c async, q_sync.c blocking,
+ * q_cache.c, q_docs.c, q_life.c): key names, argument checks, the parsers of
+ * hash replies, raw commands.  Not installed; nothing outside queue/ (but
+ * tests/queue) includes it, so hiredis stays inside.
  *
  * Replies are parsed defensively: any type or size the scripts never produce
  * gives Q_ERR_PROTO, never a crash, because Redis may be a different version,
@@ -47,5 +49,42 @@ enum q_err q_map_error_reply(const redisReply *r);
 
 /* 1 when a string or status reply equals s. */
 int q_reply_is(const redisReply *r, const char *s);
+
+/* ---- Raw commands: for the queue's own modules (q_cache.c, q_docs.c, q_life.c) and tests/queue. ---- */
+
+/*
+ * Any other command, for the queue's modules that keep their own keys
+ * (q_docs.c: requests, q_cache.c: revocation caches).  Same rules as every call here:
+ * the callback runs exactly once, never inside this call, Q_ERR_AGAIN when
+ * Redis is away; the reply (NULL unless Q_OK) lives only during the callback.
+ * A Redis error reply is mapped to an enum q_err.  At most 32 arguments,
+ * copied.  Keys given here should carry a hash tag when they must share a
+ * slot.  argc 0 is refused (Q_ERR_INVALID from the loop): how a module
+ * reports a bad argument of its own call.
+ */
+typedef void q_raw_cb(void *arg, enum q_err err, const redisReply *reply);
+void q_command(struct q *q, int argc, const char *const *argv, const size_t *argvlen, q_raw_cb *cb, void *arg);
+
+/*
+ * A Lua script of a queue module's own, as "EVAL script numkeys argv..." through
+ * q_command (same rules: callback exactly once, never inside this call,
+ * Q_ERR_AGAIN when Redis is away, a Redis error reply, including one the
+ * script raises, mapped to an enum q_err, the reply only during the
+ * callback).  argv holds the numkeys keys first, then the arguments: argc in
+ * all, at most 29.  argvlen may be NULL when every argv[i] is a C string;
+ * give it for binary arguments.  Everything is copied, the script too.
+ */
+void q_eval(struct q *q, const char *script, int numkeys, int argc, const char *const *argv, const size_t *argvlen,
+            q_raw_cb *cb, void *arg);
+
+/* The q's shard count (cfg_redis.shards), for keys of the registry. */
+unsigned q_shards(const struct q *q);
+
+/*
+ * A script's answer word (Lua strings come back as bulk strings): "OK" is
+ * Q_OK, "NOT_FOUND" Q_ERR_NOT_FOUND, "CONFLICT" and "EXISTS" Q_ERR_CONFLICT,
+ * anything else Q_ERR_PROTO.
+ */
+enum q_err q_script_word(const redisReply *r);
 
 #endif /* SIMPKI_Q_PRIV_H */

@@ -347,3 +347,14 @@ enum q_err q_parse_sub(const redisReply *r, struct q_sub *s)
     s->pinned = rc == Q_OK && have_serial && have_spki;
     return rc;
 }
+
+enum q_err q_script_word(const redisReply *r)
+{
+    if (q_reply_is(r, "OK"))
+        return Q_OK;
+    if (q_reply_is(r, "NOT_FOUND"))
+        return Q_ERR_NOT_FOUND;
+    if (q_reply_is(r, "CONFLICT") || q_reply_is(r, "EXISTS"))
+        return Q_ERR_CONFLICT;
+    return Q_ERR_PROTO;
+}

@@ -18,6 +18,7 @@
 #include "cfg.h"
 #include "gw_enrol_import.h"
 #include "q.h"
+#include "q_docs.h"
 
 #define REQ_FILE_MAX (256u << 20) /* 256 MiB: about a million rows */
 #define WARN_SHOWN   100          /* warnings are stored with each request; show the first ones */
@@ -36,7 +37,7 @@ struct job {
 
 /* One row ready to store. */
 struct doc {
-    char key[sizeof(GW_ENROL_KEY_PREFIX) + GW_ENROL_ID_LEN];
+    char key[sizeof(Q_DOC_KEY_PREFIX) + GW_ENROL_ID_LEN];
     char id[GW_ENROL_ID_LEN];
     char *text;
     size_t len;
@@ -233,7 +234,7 @@ enum gw_admin_exit gw_admin_import_requests(const struct cfg *cfg, const char *p
             fprintf(stderr, "error: no random numbers for request ids; nothing was written\n");
             goto out;
         }
-        snprintf(d->key, sizeof(d->key), GW_ENROL_KEY_PREFIX "%s", d->id);
+        snprintf(d->key, sizeof(d->key), Q_DOC_KEY_PREFIX "%s", d->id);
         doc = gw_enrol_doc_new(d->id, now, by, warnings, request);
         d->text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
         json_decref(doc);
@@ -281,7 +282,7 @@ enum gw_admin_exit gw_admin_import_requests(const struct cfg *cfg, const char *p
     }
     fprintf(stderr, "writing %zu requests in one transaction...\n", ndocs);
     t_write = now_s();
-    qe = q_sync_docs_put(qs, GW_ENROL_KEY_INDEX, qd, ndocs);
+    qe = q_sync_docs_put(qs, Q_DOC_KEY_INDEX, qd, ndocs);
     if (qe != Q_OK) {
         fprintf(stderr, "error: redis: %s; %s\n", q_strerror(qe),
                 qe == Q_ERR_AGAIN ? "the connection was lost: the file was written entirely or not at all; "

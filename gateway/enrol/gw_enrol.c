@@ -3,7 +3,6 @@
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,52 +17,10 @@
 #include "gw_util.h"
 #include "log.h"
 #include "q.h"
+#include "q_docs.h"
 
-/* All request keys share one hash tag: enrolment is low-rate and lists scan them together. */
-#define KEY_PREFIX GW_ENROL_KEY_PREFIX
-#define KEY_INDEX  GW_ENROL_KEY_INDEX
-#define ID_LEN     GW_ENROL_ID_LEN
-#define LIST_MAX   500
-
-static const char LUA_CREATE[] = "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
-                                 "  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
-                                 "  return 'OK'\n"
-                                 "end\n"
-                                 "return 'EXISTS'\n";
-
-/*
- * Compare-and-set on the revision: the state machine lives in C, the
- * atomicity here.  With ARGV[3] (a time in ms) the request is handed to the
- * lifecycle engine in the same step: its id goes into the engine's index
- * (KEYS[2]), due then.
- */
-static const char LUA_CAS[] = "local raw = redis.call('GET', KEYS[1])\n"
-                              "if not raw then return 'NOT_FOUND' end\n"
-                              "local d = cjson.decode(raw)\n"
-                              "if tostring(d.rev) ~= ARGV[1] then return 'CONFLICT' end\n"
-                              "redis.call('SET', KEYS[1], ARGV[2])\n"
-                              "if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
-                              "return 'OK'\n";
-
-/* Newest first, filtered; returns {matched, doc...}. */
-static const char LUA_LIST[] =
-    "local ids = redis.call('ZREVRANGE', KEYS[1], 0, -1)\n"
-    "local unit, state, form = ARGV[1], ARGV[2], ARGV[3]\n"
-    "local offset, limit = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
-    "local out, matched = {}, 0\n"
-    "for _, id in ipairs(ids) do\n"
-    "  local raw = redis.call('GET', ARGV[6] .. id)\n"
-    "  if raw then\n"
-    "    local d = cjson.decode(raw)\n"
-    "    local r = d.request or {}\n"
-    "    if (unit == '' or r.unit == unit) and (state == '' or d.state == state)\n"
-    "       and (form == '' or r.form == form) then\n"
-    "      matched = matched + 1\n"
-    "      if matched > offset and (limit == 0 or #out < limit) then out[#out + 1] = raw end\n"
-    "    end\n"
-    "  end\n"
-    "end\n"
-    "return {matched, out}\n";
+#define ID_LEN   GW_ENROL_ID_LEN
+#define LIST_MAX 500
 
 struct gw_enrol {
     const struct cfg *cfg;
@@ -130,7 +87,6 @@ struct op {
     struct gw_http_hold h;
     char rp[64];
     char id[ID_LEN];
-    char key[64];
     json_t *doc;    /* create: the new document; transition: the new revision */
     json_t *params; /* transition: {"to", "by", "note"}; list: filters */
     int what;       /* enum what */
@@ -166,36 +122,32 @@ static int redis_unavailable(struct evhttp_request *req, enum q_err err)
     return 1;
 }
 
-/* A script's word: Lua strings come back as bulk strings, not status replies. */
-static int reply_is(const struct redisReply *r, const char *word)
-{
-    return (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING) && strcmp(r->str, word) == 0;
-}
-
 /* ---- create ----------------------------------------------------------- */
 
-static void created(void *arg, enum q_err err, const struct redisReply *r)
+static void created(void *arg, enum q_err err)
 {
     struct op *o = arg;
     struct evhttp_request *req = gw_http_take(&o->h);
     char loc[64];
 
-    if (req && !redis_unavailable(req, err)) {
-        if (reply_is(r, "OK")) {
-            snprintf(loc, sizeof(loc), "/v1/requests/%s", o->id);
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
-            LOGP(LOG_INFO, "enrol", o->id, "filed by %s", o->rp);
-            gw_http_json(req, 201, json_incref(o->doc));
-        } else {
-            gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "unexpected answer from storage");
-        }
+    if (!req) {
+        /* the client went away */
+    } else if (err == Q_OK) {
+        snprintf(loc, sizeof(loc), "/v1/requests/%s", o->id);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
+        LOGP(LOG_INFO, "enrol", o->id, "filed by %s", o->rp);
+        gw_http_json(req, 201, json_incref(o->doc));
+    } else if (err == Q_ERR_CONFLICT || err == Q_ERR_PROTO || err == Q_ERR_INVALID) {
+        gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "unexpected answer from storage");
+    } else {
+        redis_unavailable(req, err);
     }
     op_free(o);
 }
 
 static void handle_create(struct gw_enrol *en, struct evhttp_request *req, const char *rp)
 {
-    char why[256], now[32], score[32];
+    char why[256], now[32];
     json_t *request, *errors, *warnings;
     struct op *o;
     char *text;
@@ -246,9 +198,7 @@ static void handle_create(struct gw_enrol *en, struct evhttp_request *req, const
         op_free(o);
         return;
     }
-    snprintf(o->key, sizeof(o->key), KEY_PREFIX "%s", o->id);
-    snprintf(score, sizeof(score), "%lld", (long long)gw_now_ms());
-    q_eval(o->en->q, LUA_CREATE, 2, 5, (const char *const[]){o->key, KEY_INDEX, text, score, o->id}, NULL, created, o);
+    q_doc_create(o->en->q, o->id, text, strlen(text), gw_now_ms(), created, o);
     free(text);
     return;
 refused:
@@ -259,21 +209,22 @@ refused:
 
 /* ---- read, form, transition ------------------------------------------- */
 
-static void cas_done(void *arg, enum q_err err, const struct redisReply *r)
+static void cas_done(void *arg, enum q_err err)
 {
     struct op *o = arg;
     struct evhttp_request *req = gw_http_take(&o->h);
 
-    if (req && !redis_unavailable(req, err)) {
-        if (reply_is(r, "OK")) {
-            LOGP(LOG_INFO, "enrol", o->id, "now %s (by %s)", json_string_value(json_object_get(o->doc, "state")),
-                 o->rp);
-            gw_http_json(req, 200, json_incref(o->doc));
-        } else if (reply_is(r, "NOT_FOUND")) {
-            gw_http_error(req, 404, "NOT_FOUND", NULL, "no such request");
-        } else {
-            gw_http_error(req, 409, "CONFLICT", NULL, "the request changed meanwhile; read it again and retry");
-        }
+    if (!req) {
+        /* the client went away */
+    } else if (err == Q_OK) {
+        LOGP(LOG_INFO, "enrol", o->id, "now %s (by %s)", json_string_value(json_object_get(o->doc, "state")), o->rp);
+        gw_http_json(req, 200, json_incref(o->doc));
+    } else if (err == Q_ERR_NOT_FOUND) {
+        gw_http_error(req, 404, "NOT_FOUND", NULL, "no such request");
+    } else if (err == Q_ERR_CONFLICT) {
+        gw_http_error(req, 409, "CONFLICT", NULL, "the request changed meanwhile; read it again and retry");
+    } else {
+        redis_unavailable(req, err);
     }
     op_free(o);
 }
@@ -283,10 +234,10 @@ static void cas_done(void *arg, enum q_err err, const struct redisReply *r)
  * engine owns a request (it has "progress" and is not finished) only an
  * abort -- failed or rejected -- may be set by hand.  With the CA connector
  * configured, confirming a person_new, org_new, change or revoke request
- * hands it over: doc gets its "progress" (from the call's "sim") and due the
- * time for the engine's index.  0 to go on; -1 when answered with a refusal.
+ * hands it over: doc gets its "progress" (from the call's "sim") and *due_ms
+ * the time for the engine's index (left 0 otherwise).  0 to go on; -1 when answered with a refusal.
  */
-static int engine_handover(struct op *o, json_t *doc, const char *form, const char *to, char *due, size_t duelen)
+static int engine_handover(struct op *o, json_t *doc, const char *form, const char *to, int64_t *due_ms)
 {
     const json_t *sim = json_object_get(o->params, "sim");
     const char *progress_step = json_string_value(json_object_get(json_object_get(doc, "progress"), "step"));
@@ -321,7 +272,7 @@ static int engine_handover(struct op *o, json_t *doc, const char *form, const ch
         return -1;
     }
     json_object_set_new(doc, "progress", progress);
-    snprintf(due, duelen, "%lld", (long long)gw_now_ms());
+    *due_ms = gw_now_ms();
     return 0;
 }
 
@@ -338,11 +289,12 @@ static int start_transition(struct op *o, json_t *doc)
     const char *from = json_string_value(json_object_get(doc, "state"));
     const char *form = json_string_value(json_object_get(json_object_get(doc, "request"), "form"));
     json_int_t rev = json_integer_value(json_object_get(doc, "rev"));
-    char now[32], who[200], expect[32], due[32] = "";
+    char now[32], who[200];
+    int64_t due_ms = 0;
     char *text;
 
     /* The engine's claim first: an operator is told who moves the request, whatever the table says. */
-    if (engine_handover(o, doc, form, to, due, sizeof(due)) != 0)
+    if (engine_handover(o, doc, form, to, &due_ms) != 0)
         return -1;
     if (!from || !gw_enrol_transition_allowed(form, from, to)) {
         gw_http_error(gw_http_take(&o->h), 409, "TRANSITION_NOT_ALLOWED", "to", "a %s request cannot go from %s to %s",
@@ -354,7 +306,6 @@ static int start_transition(struct op *o, json_t *doc)
         return -1;
     }
     iso_now(now);
-    snprintf(expect, sizeof(expect), "%lld", (long long)rev);
     snprintf(who, sizeof(who), "%s%s%.100s", o->rp, by ? ": " : "", by ? by : "");
     json_object_set_new(doc, "state", json_string(to));
     json_object_set_new(doc, "rev", json_integer(rev + 1));
@@ -367,8 +318,7 @@ static int start_transition(struct op *o, json_t *doc)
         return -1;
     }
     o->doc = json_incref(doc);
-    q_eval(o->en->q, LUA_CAS, 2, 6, (const char *const[]){o->key, GW_LIFE_KEY_INDEX, expect, text, due, o->id}, NULL,
-           cas_done, o);
+    q_doc_cas(o->en->q, o->id, (int64_t)rev, text, strlen(text), due_ms, cas_done, o);
     free(text);
     return 0;
 }
@@ -387,18 +337,18 @@ static void answer_form(struct evhttp_request *req, const char *id, const json_t
     json_decref(form);
 }
 
-static void got(void *arg, enum q_err err, const struct redisReply *r)
+static void got(void *arg, enum q_err err, const struct q_doc *d)
 {
     struct op *o = arg;
     json_t *doc = NULL;
 
     if (!o->h.req)
         goto out; /* the client went away */
-    if (err != Q_OK) {
+    if (err != Q_OK && err != Q_ERR_NOT_FOUND) {
         redis_unavailable(gw_http_take(&o->h), err);
         goto out;
     }
-    if (r->type != REDIS_REPLY_STRING || !(doc = json_loadb(r->str, r->len, 0, NULL))) {
+    if (err == Q_ERR_NOT_FOUND || !(doc = json_loadb(d->text, d->len, 0, NULL))) {
         gw_http_error(gw_http_take(&o->h), 404, "NOT_FOUND", NULL, "no such request");
         goto out;
     }
@@ -419,15 +369,13 @@ out:
 
 static void fetch(struct op *o, int what)
 {
-    const char *argv[2] = {"GET", o->key};
-    size_t lens[2] = {3, strlen(o->key)};
     o->what = what;
-    q_command(o->en->q, 2, argv, lens, got, o);
+    q_doc_get(o->en->q, o->id, got, o);
 }
 
 /* ---- list and export -------------------------------------------------- */
 
-static void listed(void *arg, enum q_err err, const struct redisReply *r)
+static void listed(void *arg, enum q_err err, uint64_t matched, const struct q_doc *docs, size_t n)
 {
     struct op *o = arg;
     struct evhttp_request *req = gw_http_take(&o->h);
@@ -435,15 +383,16 @@ static void listed(void *arg, enum q_err err, const struct redisReply *r)
     char *out = NULL, why[256];
     size_t outlen = 0;
 
-    if (!req || redis_unavailable(req, err))
+    if (!req)
         goto out;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[1]->type != REDIS_REPLY_ARRAY) {
+    if (err == Q_ERR_PROTO) {
         gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "unexpected answer from storage");
         goto out;
     }
-    for (size_t i = 0; i < r->element[1]->elements; i++) {
-        const redisReply *e = r->element[1]->element[i];
-        json_t *d = e->type == REDIS_REPLY_STRING ? json_loadb(e->str, e->len, 0, NULL) : NULL;
+    if (redis_unavailable(req, err))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        json_t *d = json_loadb(docs[i].text, docs[i].len, 0, NULL);
         if (!d)
             continue;
         if (o->what == W_LIST) {
@@ -457,7 +406,7 @@ static void listed(void *arg, enum q_err err, const struct redisReply *r)
         }
     }
     if (o->what == W_LIST) {
-        gw_http_json(req, 200, json_pack("{s:I, s:O}", "total", (json_int_t)r->element[0]->integer, "items", items));
+        gw_http_json(req, 200, json_pack("{s:I, s:O}", "total", (json_int_t)matched, "items", items));
     } else if (o->what == W_EXPORT_CSV) {
         if (gw_form_export_csv(items, GW_FORM_CSV_BOM, &out, &outlen, why, sizeof(why)) == GW_FORM_OK) {
             evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Disposition",
@@ -484,7 +433,7 @@ static void handle_list(struct gw_enrol *en, struct evhttp_request *req, const c
     struct evkeyvalq params = {0};
     const char *unit = "", *state = "", *form = "", *fmt = NULL;
     long limit = what == W_LIST ? 50 : 0, offset = 0;
-    char slimit[24], soffset[24];
+    struct q_doc_filter f;
     struct op *o;
 
     if (query && evhttp_parse_query_str(query, &params) != 0) {
@@ -525,10 +474,9 @@ static void handle_list(struct gw_enrol *en, struct evhttp_request *req, const c
         goto out;
     }
     o->what = what;
-    snprintf(slimit, sizeof(slimit), "%ld", limit);
-    snprintf(soffset, sizeof(soffset), "%ld", offset);
-    q_eval(o->en->q, LUA_LIST, 1, 7, (const char *const[]){KEY_INDEX, unit, state, form, soffset, slimit, KEY_PREFIX},
-           NULL, listed, o);
+    f = (struct q_doc_filter){
+        .unit = unit, .state = state, .form = form, .offset = (uint64_t)offset, .limit = (uint64_t)limit};
+    q_doc_list(o->en->q, &f, listed, o);
 out:
     evhttp_clear_headers(&params);
 }
@@ -563,7 +511,6 @@ static void handle_transition(struct gw_enrol *en, struct evhttp_request *req, c
     }
     o->params = body;
     snprintf(o->id, sizeof(o->id), "%.21s", id);
-    snprintf(o->key, sizeof(o->key), KEY_PREFIX "%s", id);
     fetch(o, W_TRANSITION);
 }
 
@@ -608,7 +555,6 @@ int gw_enrol_handle(struct gw_enrol *en, struct evhttp_request *req, const char 
         return 1;
     }
     snprintf(o->id, sizeof(o->id), "%.21s", id);
-    snprintf(o->key, sizeof(o->key), KEY_PREFIX "%s", id);
     fetch(o, rest[0] ? W_FORM : W_GET);
     return 1;
 }

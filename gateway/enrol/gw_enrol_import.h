@@ -42,10 +42,8 @@
 
 #include "gw_valid.h"
 
-/* Where requests live in Redis (gw_enrol.c and the importer write the same keys). */
-#define GW_ENROL_KEY_PREFIX "spk:{enr}:req:" /* + id: the stored document, a JSON string */
-#define GW_ENROL_KEY_INDEX  "spk:{enr}:reqs" /* zset: id -> filing time (ms) */
-#define GW_ENROL_ID_LEN     22               /* "r" + 20 hex + NUL */
+/* A request's id.  Where requests live in Redis is queue/q_docs.h's (Q_DOC_KEY_*). */
+#define GW_ENROL_ID_LEN 22 /* "r" + 20 hex + NUL */
 
 /* ---- one request -------------------------------------------------------- */
 

@@ -10,7 +10,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <fcntl.h>
-#include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -31,59 +30,15 @@
 #include "gw_valid.h"
 #include "log.h"
 #include "q.h"
+#include "q_docs.h"
+#include "q_life.h"
 #include "sig.h"
 
-#define KEY_PREFIX     GW_ENROL_KEY_PREFIX
 #define CLAIM_MAX      16   /* requests taken per tick */
 #define POLL_MS        1000 /* how often a pending SIM command is looked at */
 #define BACKOFF_MAX_MS (300 * 1000)
 #define ENGINE_BY      "simpki"
 #define SIM_RP         "enrol"
-
-/* ---- Redis scripts ------------------------------------------------------ */
-
-/* Take due ids, move each a lease ahead (the claim), return their documents. */
-static const char LUA_CLAIM[] = "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, "
-                                "tonumber(ARGV[3]))\n"
-                                "local out = {}\n"
-                                "for _, id in ipairs(ids) do\n"
-                                "  local raw = redis.call('GET', ARGV[4] .. id)\n"
-                                "  if raw then\n"
-                                "    redis.call('ZADD', KEYS[1], ARGV[2], id)\n"
-                                "    out[#out + 1] = raw\n"
-                                "  else\n"
-                                "    redis.call('ZREM', KEYS[1], id)\n"
-                                "  end\n"
-                                "end\n"
-                                "return out\n";
-
-/* Write the next revision if nobody else did, and set (or drop) the next look. */
-static const char LUA_SAVE[] = "local raw = redis.call('GET', KEYS[1])\n"
-                               "if not raw then redis.call('ZREM', KEYS[2], ARGV[4]) return 'NOT_FOUND' end\n"
-                               "if tostring(cjson.decode(raw).rev) ~= ARGV[1] then return 'CONFLICT' end\n"
-                               "redis.call('SET', KEYS[1], ARGV[2])\n"
-                               "if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
-                               "else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
-                               "return 'OK'\n";
-
-/* A new SIM for the number: the OTA counter, busy marker and pin stay. */
-static const char LUA_REGISTER[] = "redis.call('HSET', KEYS[1], 'msisdn', ARGV[1], 'net', ARGV[2], 'iccid', ARGV[3], "
-                                   "'kv', ARGV[4], 'status', 'enrolling')\n"
-                                   "redis.call('HDEL', KEYS[1], 'cert')\n"
-                                   "return 'OK'\n";
-
-/*
- * The new certificate in service.  As q_sync_sub_put: a pinned subscriber
- * gets repin, so its next signature may pin the new certificate.
- */
-static const char LUA_ACTIVATE[] = "if redis.call('EXISTS', KEYS[1]) == 0 then return 'NOT_FOUND' end\n"
-                                   "if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'iccid', ARGV[1], 'kv', ARGV[2]) "
-                                   "end\n"
-                                   "redis.call('HSET', KEYS[1], 'status', 'active', 'cert', ARGV[3])\n"
-                                   "if redis.call('HEXISTS', KEYS[1], 'pin_serial') == 1 then\n"
-                                   "  redis.call('HSET', KEYS[1], 'repin', '1')\n"
-                                   "end\n"
-                                   "return 'OK'\n";
 
 /* ---- steps ------------------------------------------------------------- */
 
@@ -101,9 +56,7 @@ struct job {
     struct gw_life *l;
     struct job *next;
     char id[GW_ENROL_ID_LEN];
-    char key[64];
     char msisdn[16];   /* international, from subscriber.phone */
-    char subkey[64];   /* its registry entry */
     json_t *doc;       /* the stored document, changed in place for the save */
     json_t *progress;  /* borrowed from doc */
     const json_t *req; /* borrowed from doc */
@@ -209,20 +162,15 @@ static void count(struct job *j, enum outcome o)
     j->l->looks[j->step][o]++;
 }
 
-static int reply_is(const struct redisReply *r, const char *word)
-{
-    return r && (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING) && strcmp(r->str, word) == 0;
-}
-
-static void saved(void *arg, enum q_err err, const struct redisReply *r)
+static void saved(void *arg, enum q_err err)
 {
     struct job *j = arg;
-    if (err != Q_OK)
-        LOGP(LOG_WARN, "life", j->id, "step %s not saved (%s): resumed after the lease", gw_life_step_name(j->step),
-             q_strerror(err));
-    else if (!reply_is(r, "OK"))
+    if (err == Q_ERR_NOT_FOUND || err == Q_ERR_CONFLICT)
         LOGP(LOG_INFO, "life", j->id, "step %s not saved: the request changed meanwhile (aborted?)",
              gw_life_step_name(j->step));
+    else if (err != Q_OK)
+        LOGP(LOG_WARN, "life", j->id, "step %s not saved (%s): resumed after the lease", gw_life_step_name(j->step),
+             q_strerror(err));
     job_free(j);
 }
 
@@ -233,7 +181,7 @@ static void saved(void *arg, enum q_err err, const struct redisReply *r)
  */
 static void job_save(struct job *j, const char *to, const char *note, int64_t due_ms)
 {
-    char now[32], rev[24], due[24] = "";
+    char now[32];
     char *text;
 
     iso_now(now);
@@ -242,20 +190,16 @@ static void job_save(struct job *j, const char *to, const char *note, int64_t du
         json_array_append_new(json_object_get(j->doc, "history"), json_pack("{s:s, s:s, s:s, s:s?}", "state", to, "at",
                                                                             now, "by", ENGINE_BY, "note", note));
     }
-    snprintf(rev, sizeof(rev), "%lld", (long long)j->rev);
     json_object_set_new(j->doc, "rev", json_integer(j->rev + 1));
     json_object_set_new(j->doc, "updated_at", json_string(now));
-    if (due_ms)
-        snprintf(due, sizeof(due), "%lld", (long long)due_ms);
-    else
+    if (!due_ms)
         json_object_set_new(j->progress, "step", json_string("finished"));
     text = json_dumps(j->doc, JSON_COMPACT);
     if (!text) {
         job_free(j); /* out of memory: the lease brings it back */
         return;
     }
-    q_eval(j->l->d.q, LUA_SAVE, 2, 6, (const char *const[]){j->key, GW_LIFE_KEY_INDEX, rev, text, due, j->id}, NULL,
-           saved, j);
+    q_life_save(j->l->d.q, j->id, (int64_t)j->rev, text, strlen(text), due_ms, saved, j);
     free(text);
 }
 
@@ -293,25 +237,17 @@ static void job_fail(struct job *j, const char *fmt, ...)
     job_save(j, "failed", why, 0);
 }
 
-static void rescheduled(void *arg, enum q_err err, const struct redisReply *r)
+static void rescheduled(void *arg, enum q_err err)
 {
     (void)err;
-    (void)r;
     job_free(arg);
 }
 
 /* Nothing to write: only look again at due_ms (XX: an entry removed meanwhile stays removed). */
 static void job_wait(struct job *j, int64_t due_ms)
 {
-    char due[24];
-    const char *argv[6] = {"ZADD", GW_LIFE_KEY_INDEX, "XX", due, j->id};
-    size_t lens[5];
-
     count(j, O_WAIT);
-    snprintf(due, sizeof(due), "%lld", (long long)due_ms);
-    for (int i = 0; i < 5; i++)
-        lens[i] = strlen(argv[i]);
-    q_command(j->l->d.q, 5, argv, lens, rescheduled, j);
+    q_life_wait(j->l->d.q, j->id, due_ms, rescheduled, j);
 }
 
 /* A temporary failure: try the step again later, up to max_attempts times. */
@@ -599,35 +535,8 @@ static void run_putcert(struct job *j)
 
 /* ---- registry steps ----------------------------------------------------- */
 
-/* What the registry holds for the number (HGETALL), copied. */
-struct reg {
-    int found;
-    char status[16], iccid[24];
-    uint8_t *cert;
-    size_t cert_len;
-};
-
-static void reg_parse(const struct redisReply *r, struct reg *out)
-{
-    memset(out, 0, sizeof(*out));
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
-        const redisReply *k = r->element[i], *v = r->element[i + 1];
-        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-            continue;
-        out->found = 1;
-        if (strcmp(k->str, "status") == 0)
-            snprintf(out->status, sizeof(out->status), "%s", v->str);
-        else if (strcmp(k->str, "iccid") == 0)
-            snprintf(out->iccid, sizeof(out->iccid), "%s", v->str);
-        else if (strcmp(k->str, "cert") == 0 && v->len > 0 && (out->cert = malloc(v->len)) != NULL) {
-            memcpy(out->cert, v->str, v->len);
-            out->cert_len = v->len;
-        }
-    }
-}
-
 /* 0 when the request's certificate.serial (if any) is the registered certificate's. */
-static int serial_matches(struct job *j, const struct reg *g)
+static int serial_matches(struct job *j, const struct q_sub *g)
 {
     const char *want = jstr(json_object_get(j->req, "certificate"), "serial");
     struct sig_cert_info ci;
@@ -656,12 +565,12 @@ static void spki_of_cert(json_t *progress, const uint8_t *cert, size_t len)
     X509_free(x);
 }
 
-/* What to do with the number's registry entry, per form. */
-static void read_decide(struct job *j, struct reg *g)
+/* What to do with the number's registry entry (g NULL: it has none), per form. */
+static void read_decide(struct job *j, const struct q_sub *g)
 {
     const char *sp = jstr(j->req, "sim_pki");
     int cs = sp && strstr(sp, "/cs") != NULL, new_sim = json_object_get(j->progress, "iccid") != NULL;
-    int active_cert = g->found && strcmp(g->status, "active") == 0 && g->cert_len > 0;
+    int active_cert = g && strcmp(g->status, "active") == 0 && g->cert_len > 0;
 
     if (j->form == GW_FORM_PERSON_NEW || j->form == GW_FORM_ORG_NEW) {
         if (active_cert && !cs) {
@@ -671,16 +580,16 @@ static void read_decide(struct job *j, struct reg *g)
                      sp ? sp : "<carrier>");
             return;
         }
-    } else if (!g->cert_len) {
+    } else if (!g || !g->cert_len) {
         job_fail(j, "the number has no registered certificate to %s",
                  j->form == GW_FORM_REVOKE ? "revoke" : "renew or change");
         return;
     } else if (serial_matches(j, g) != 0) {
         return;
     }
-    if (g->found && g->iccid[0])
+    if (g && g->iccid[0])
         json_object_set_new(j->progress, "old_iccid", json_string(g->iccid));
-    if (g->cert_len)
+    if (g && g->cert_len)
         set_b64(j->progress, "old_cert", g->cert, g->cert_len);
     if (j->form == GW_FORM_REVOKE)
         job_next(j, GW_LIFE_STEP_REVOKE, "sent_to_ca", NULL);
@@ -692,36 +601,31 @@ static void read_decide(struct job *j, struct reg *g)
     }
 }
 
-static void read_got(void *arg, enum q_err err, const struct redisReply *r)
+static void read_got(void *arg, enum q_err err, const struct q_sub *sub)
 {
     struct job *j = arg;
-    struct reg g;
 
-    if (err != Q_OK) {
+    if (err != Q_OK && err != Q_ERR_NOT_FOUND) {
         job_lost(j, err);
         return;
     }
-    reg_parse(r, &g);
-    read_decide(j, &g);
-    free(g.cert);
+    read_decide(j, err == Q_OK ? sub : NULL);
 }
 
 static void run_read(struct job *j)
 {
-    const char *argv[2] = {"HGETALL", j->subkey};
-    size_t lens[2] = {7, strlen(j->subkey)};
-    q_command(j->l->d.q, 2, argv, lens, read_got, j);
+    q_life_sub_get(j->l->d.q, j->msisdn, read_got, j);
 }
 
-static void registered(void *arg, enum q_err err, const struct redisReply *r)
+static void registered(void *arg, enum q_err err)
 {
     struct job *j = arg;
-    if (err != Q_OK) {
-        job_lost(j, err);
+    if (err == Q_ERR_NOT_FOUND || err == Q_ERR_INVALID) {
+        job_fail(j, "the registry entry could not be written");
         return;
     }
-    if (!reply_is(r, "OK")) {
-        job_fail(j, "the registry entry could not be written");
+    if (err != Q_OK) {
+        job_lost(j, err);
         return;
     }
     if (j->step == GW_LIFE_STEP_REGISTER)
@@ -734,15 +638,12 @@ static void run_register(struct job *j)
 {
     struct gw_valid_simpki sp;
     struct gw_valid_err e;
-    char net[8], kv[8];
     const char *iccid = jstr(j->progress, "iccid");
 
     if (gw_valid_simpki(NULL, jstr(j->req, "sim_pki") ? jstr(j->req, "sim_pki") : "", &sp, &e) != GW_VALID_OK)
         sp.net = CAR_NET_NONE;
-    snprintf(net, sizeof(net), "%d", (int)sp.net);
-    snprintf(kv, sizeof(kv), "%lld", (long long)json_integer_value(json_object_get(j->progress, "kv")));
-    q_eval(j->l->d.q, LUA_REGISTER, 1, 5, (const char *const[]){j->subkey, j->msisdn, net, iccid ? iccid : "", kv},
-           NULL, registered, j);
+    q_life_register(j->l->d.q, j->msisdn, (int)sp.net, iccid,
+                    (unsigned)json_integer_value(json_object_get(j->progress, "kv")), registered, j);
 }
 
 static void run_activate(struct job *j)
@@ -750,23 +651,19 @@ static void run_activate(struct job *j)
     size_t len = 0;
     uint8_t *cert = b64_field(j->progress, "cert", &len);
     const char *iccid = jstr(j->progress, "iccid");
-    char kv[8];
 
     if (!cert) {
         job_fail(j, "no issued certificate recorded for the request");
         return;
     }
-    snprintf(kv, sizeof(kv), "%lld", (long long)json_integer_value(json_object_get(j->progress, "kv")));
-    q_eval(j->l->d.q, LUA_ACTIVATE, 1, 4, (const char *const[]){j->subkey, iccid ? iccid : "", kv, (const char *)cert},
-           (const size_t[]){strlen(j->subkey), iccid ? strlen(iccid) : 0, strlen(kv), len}, registered, j);
+    q_life_activate(j->l->d.q, j->msisdn, iccid, (unsigned)json_integer_value(json_object_get(j->progress, "kv")), cert,
+                    len, registered, j);
     free(cert);
 }
 
-/* HSET answers an integer, not a word: anything but an error will do. */
-static void deactivated(void *arg, enum q_err err, const struct redisReply *r)
+static void deactivated(void *arg, enum q_err err)
 {
     struct job *j = arg;
-    (void)r;
     if (err != Q_OK) {
         job_lost(j, err);
         return;
@@ -777,9 +674,7 @@ static void deactivated(void *arg, enum q_err err, const struct redisReply *r)
 /* The record stays, so the number's history can still be read. */
 static void run_deactivate(struct job *j)
 {
-    const char *argv[4] = {"HSET", j->subkey, "status", "revoked"};
-    size_t lens[4] = {4, strlen(j->subkey), 6, 7};
-    q_command(j->l->d.q, 4, argv, lens, deactivated, j);
+    q_life_deactivate(j->l->d.q, j->msisdn, deactivated, j);
 }
 
 /* ---- the worker: CMP calls off the loop --------------------------------- */
@@ -998,19 +893,10 @@ static void step_run(struct job *j)
     run[j->step](j);
 }
 
-static void dropped(void *arg, enum q_err err, const struct redisReply *r)
-{
-    (void)arg;
-    (void)err;
-    (void)r;
-}
-
 /* Not ours (any more): finished, aborted by an operator, or never handed over. */
 static void unindex(struct gw_life *l, const char *id)
 {
-    const char *argv[3] = {"ZREM", GW_LIFE_KEY_INDEX, id};
-    size_t lens[3] = {4, strlen(GW_LIFE_KEY_INDEX), strlen(id)};
-    q_command(l->d.q, 3, argv, lens, dropped, NULL);
+    q_life_drop(l->d.q, id, NULL, NULL);
 }
 
 static struct job *job_of_doc(struct gw_life *l, const char *raw, size_t len)
@@ -1044,9 +930,7 @@ static struct job *job_of_doc(struct gw_life *l, const char *raw, size_t len)
     }
     j->form = fi->kind;
     j->rev = json_integer_value(json_object_get(j->doc, "rev"));
-    snprintf(j->key, sizeof(j->key), KEY_PREFIX "%s", j->id);
     snprintf(j->msisdn, sizeof(j->msisdn), "84%s", phone + 1);
-    snprintf(j->subkey, sizeof(j->subkey), "spk:{%u}:sub:%s", q_shard_of(j->msisdn, l->d.cfg->redis.shards), j->msisdn);
     return j;
 }
 
@@ -1059,19 +943,15 @@ static int job_active(const struct gw_life *l, const struct job *nj)
     return 0;
 }
 
-static void claimed(void *arg, enum q_err err, const struct redisReply *r)
+static void claimed(void *arg, enum q_err err, const struct q_doc *docs, size_t n)
 {
     struct gw_life *l = arg;
 
     l->claiming = 0;
-    if (err != Q_OK || !r || r->type != REDIS_REPLY_ARRAY)
+    if (err != Q_OK)
         return; /* Redis away: the next tick tries again */
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *e = r->element[i];
-        struct job *j;
-        if (e->type != REDIS_REPLY_STRING)
-            continue;
-        j = job_of_doc(l, e->str, e->len);
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = job_of_doc(l, docs[i].text, docs[i].len);
         if (!j)
             continue;
         if (job_active(l, j)) {
@@ -1088,7 +968,6 @@ static void claimed(void *arg, enum q_err err, const struct redisReply *r)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct gw_life *l = arg;
-    char now[24], until[24], limit[8];
     int64_t t = gw_now_ms();
 
     (void)fd;
@@ -1096,11 +975,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (l->claiming || !q_connected(l->d.q))
         return;
     l->claiming = 1;
-    snprintf(now, sizeof(now), "%lld", (long long)t);
-    snprintf(until, sizeof(until), "%lld", (long long)(t + (int64_t)l->ca->lease_s * 1000));
-    snprintf(limit, sizeof(limit), "%d", CLAIM_MAX);
-    q_eval(l->d.q, LUA_CLAIM, 1, 5, (const char *const[]){GW_LIFE_KEY_INDEX, now, until, limit, KEY_PREFIX}, NULL,
-           claimed, l);
+    q_life_claim(l->d.q, t, t + (int64_t)l->ca->lease_s * 1000, CLAIM_MAX, claimed, l);
 }
 
 /* ---- set-up -------------------------------------------------------------- */

@@ -38,8 +38,8 @@
  *
  * Durability.  Everything is in the request document ("progress": step,
  * txn, attempts, spki, csr, cert, old_iccid, old_cert, ...; "result": the
- * issued certificate's serial, notAfter and PEM) and in one index zset,
- * GW_LIFE_KEY_INDEX: request id -> when its next look is due (ms).  Every
+ * issued certificate's serial, notAfter and PEM) and in one index zset
+ * (q_docs.h, spk:{enr}:life): request id -> when its next look is due (ms).  Every
  * instance ticks (ca.tick_ms), claims due requests by moving their score
  * lease_s ahead (one script), does one step and writes the document with a
  * compare-and-set on its revision, which also sets the next due time or
@@ -67,9 +67,6 @@ struct cfg;
 struct q;
 struct gw_engine;
 struct sig_trust;
-
-/* Requests the engine drives, by due time (shares the hash tag of the request keys). */
-#define GW_LIFE_KEY_INDEX "spk:{enr}:life"
 
 /*
  * The largest certificate PUTCERT can carry: an SPKA/1 command is at most

@@ -262,7 +262,7 @@ done
 expect "the operator fails it while the engine owns it" 200 '.state == "failed"'
 aborted_rev=$(jq -r .rev "$T/body")
 # Past the card's answer (5 s), several ticks and polls (200 ms, 1 s) and the claim's lease (12 s).
-in_index() { [ -n "$(redis-cli -p "$REDIS_PORT" --raw ZSCORE 'spk:{enr}:life' "$id")" ]; } # GW_LIFE_KEY_INDEX
+in_index() { [ -n "$(redis-cli -p "$REDIS_PORT" --raw ZSCORE 'spk:{enr}:life' "$id")" ]; } # Q_DOC_KEY_LIFE (queue/q_docs.h)
 not_in_index() { ! in_index; }
 end=$(( $(date +%s) + 20 ))
 while in_index && [ "$(date +%s)" -lt "$end" ]; do sleep 0.5; done

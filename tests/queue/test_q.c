@@ -26,6 +26,9 @@
 #include "check.h"
 #include "q.h"
 #include "q_cache.h"
+#include "q_docs.h"
+#include "q_life.h"
+#include "q_priv.h" /* q_eval: queue-private */
 
 #define SHARDS 4
 
@@ -553,6 +556,84 @@ static struct eval_res do_eval(struct q *q, const char *script, int numkeys, int
     CHECK_EQ_INT(r.n, 0); /* never called back from inside the call */
     CHECK(pump(&r.n, 1, 3000));
     return r;
+}
+
+/* ---- q_docs / q_life ---- */
+
+struct docs_res {
+    int n;
+    enum q_err err;
+    uint64_t matched;
+    size_t count;
+    char first[128]; /* the first document's text */
+    struct res sub;
+};
+
+/* A ZSCORE (a bulk string) as a number; -1 when absent. */
+static long long raw_score(const char *cmd, const char *arg)
+{
+    redisContext *c = raw_connect();
+    redisReply *r = c ? redisCommand(c, cmd, arg) : NULL;
+    long long v = -1;
+
+    if (r && r->type == REDIS_REPLY_STRING)
+        v = strtoll(r->str, NULL, 10);
+    freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return v;
+}
+
+static void on_doc_get(void *arg, enum q_err err, const struct q_doc *d)
+{
+    struct docs_res *r = arg;
+    r->n++;
+    r->err = err;
+    r->count = d ? 1 : 0;
+    if (d)
+        snprintf(r->first, sizeof r->first, "%.*s", (int)d->len, d->text);
+}
+
+static void on_doc_list(void *arg, enum q_err err, uint64_t matched, const struct q_doc *docs, size_t n)
+{
+    struct docs_res *r = arg;
+    r->n++;
+    r->err = err;
+    r->matched = matched;
+    r->count = n;
+    r->first[0] = '\0';
+    if (n)
+        snprintf(r->first, sizeof r->first, "%.*s", (int)docs[0].len, docs[0].text);
+}
+
+static void on_claim(void *arg, enum q_err err, const struct q_doc *docs, size_t n)
+{
+    on_doc_list(arg, err, 0, docs, n);
+}
+
+static void on_life_sub(void *arg, enum q_err err, const struct q_sub *s)
+{
+    struct docs_res *r = arg;
+    r->n++;
+    r->err = err;
+    memset(&r->sub, 0, sizeof r->sub);
+    copy_sub(&r->sub, s);
+}
+
+/* Wait for the one callback of a q_doc_* / q_life_* call; its error. */
+static enum q_err docs_wait(struct docs_res *r)
+{
+    CHECK_EQ_INT(r->n, 0); /* never called back from inside the call */
+    CHECK(pump(&r->n, 1, 3000));
+    r->n = 0;
+    return r->err;
+}
+
+static void on_doc_done(void *arg, enum q_err err)
+{
+    struct docs_res *r = arg;
+    r->n++;
+    r->err = err;
 }
 
 int main(void)
@@ -1235,6 +1316,122 @@ int main(void)
             argv[i] = "v";
         CHECK_EQ_INT(do_eval(q, "return #ARGV", 0, 29, argv, NULL).integer, 29);
         CHECK_EQ_INT(do_eval(q, "return #ARGV", 0, 30, argv, NULL).err, Q_ERR_INVALID);
+    }
+
+    /* q_docs: request documents and the engine's index; q_life: the engine's registry writes. */
+    {
+        static const char d1[] =
+            "{\"id\":\"r01\",\"rev\":1,\"state\":\"submitted\",\"request\":{\"unit\":\"A\",\"form\":\"f\"}}";
+        static const char d1b[] =
+            "{\"id\":\"r01\",\"rev\":2,\"state\":\"confirmed\",\"request\":{\"unit\":\"A\",\"form\":\"f\"}}";
+        static const char d2[] =
+            "{\"id\":\"r02\",\"rev\":1,\"state\":\"submitted\",\"request\":{\"unit\":\"B\",\"form\":\"f\"}}";
+        struct docs_res r = {0};
+        char cmd[128];
+
+        q_doc_create(q, "r01", d1, strlen(d1), 1000, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        q_doc_create(q, "r02", d2, strlen(d2), 2000, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        q_doc_create(q, "r01", d2, strlen(d2), 3000, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_ERR_CONFLICT); /* taken: nothing written */
+        q_doc_create(q, "R-1", d2, strlen(d2), 3000, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_ERR_INVALID);
+        CHECK_EQ_INT(raw_score("ZSCORE spk:{enr}:reqs %s", "r01"), 1000);
+
+        q_doc_get(q, "r01", on_doc_get, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_STR(r.first, d1);
+        q_doc_get(q, "r99", on_doc_get, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_ERR_NOT_FOUND);
+        CHECK_EQ_INT((int)r.count, 0);
+
+        /* Newest first; matched counts past the limit. */
+        q_doc_list(q, &(struct q_doc_filter){.limit = 1}, on_doc_list, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT((int)r.matched, 2);
+        CHECK_EQ_INT((int)r.count, 1);
+        CHECK_EQ_STR(r.first, d2);
+        q_doc_list(q, &(struct q_doc_filter){.unit = "A"}, on_doc_list, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT((int)r.matched, 1);
+        CHECK_EQ_STR(r.first, d1);
+        q_doc_list(q, &(struct q_doc_filter){.state = "done"}, on_doc_list, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT((int)r.matched, 0);
+        CHECK_EQ_INT((int)r.count, 0);
+
+        /* Compare-and-set, handing r01 to the engine. */
+        q_doc_cas(q, "r01", 2, d1b, strlen(d1b), 5000, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_ERR_CONFLICT);
+        q_doc_cas(q, "r99", 1, d1b, strlen(d1b), 5000, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_ERR_NOT_FOUND);
+        q_doc_cas(q, "r01", 1, d1b, strlen(d1b), 5000, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT(raw_score("ZSCORE spk:{enr}:life %s", "r01"), 5000);
+        q_doc_cas(q, "r02", 1, d2, strlen(d2), 0, on_doc_done, &r); /* not handed over */
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT(raw_int("ZCARD spk:{enr}:life%s", ""), 1);
+
+        /* Claim: due ones only, leased. */
+        q_life_claim(q, 4999, 9000, 16, on_claim, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT((int)r.count, 0);
+        q_life_claim(q, 5000, 9000, 16, on_claim, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT((int)r.count, 1);
+        CHECK_EQ_STR(r.first, d1b);
+        CHECK_EQ_INT(raw_score("ZSCORE spk:{enr}:life %s", "r01"), 9000);
+        q_life_wait(q, "r01", 12000, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT(raw_score("ZSCORE spk:{enr}:life %s", "r01"), 12000);
+        q_life_wait(q, "r02", 12000, on_doc_done, &r); /* not in the index: stays out */
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT(raw_int("ZCARD spk:{enr}:life%s", ""), 1);
+
+        /* Save: CAS on rev, next look or out of the index. */
+        q_life_save(q, "r01", 1, d1, strlen(d1), 13000, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_ERR_CONFLICT);
+        q_life_save(q, "r01", 2, d1b, strlen(d1b), 13000, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT(raw_score("ZSCORE spk:{enr}:life %s", "r01"), 13000);
+        q_life_save(q, "r01", 2, d1b, strlen(d1b), 0, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT(raw_int("ZCARD spk:{enr}:life%s", ""), 0);
+        q_life_wait(q, "r01", 14000, NULL, NULL); /* fire and forget */
+        q_life_drop(q, "r01", on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT(raw_int("ZCARD spk:{enr}:life%s", ""), 0);
+
+        /* The registry steps. */
+        q_life_sub_get(q, "84900000077", on_life_sub, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_ERR_NOT_FOUND);
+        q_life_activate(q, "84900000077", NULL, 0, CERT, sizeof CERT, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_ERR_NOT_FOUND);
+        q_life_register(q, "84900000077", 2, "8984000000000000077", 3, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        q_life_sub_get(q, "84900000077", on_life_sub, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_STR(r.sub.sub_status, "enrolling");
+        CHECK_EQ_INT(r.sub.kv, 3);
+        CHECK_EQ_INT((int)r.sub.cert_len, 0);
+        q_life_activate(q, "84900000077", "8984000000000000078", 4, CERT, sizeof CERT, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        q_life_sub_get(q, "84900000077", on_life_sub, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_STR(r.sub.sub_status, "active");
+        CHECK_EQ_STR(r.sub.sub_msisdn, "84900000077");
+        CHECK_EQ_INT(r.sub.kv, 4);
+        CHECK_EQ_INT((int)r.sub.cert_len, (int)sizeof CERT);
+        snprintf(cmd, sizeof cmd, "HEXISTS spk:{%u}:sub:%%s repin", q_shard_of("84900000077", SHARDS));
+        CHECK_EQ_INT(raw_int(cmd, "84900000077"), 0); /* not pinned: no repin */
+        q_life_deactivate(q, "84900000077", on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        q_life_sub_get(q, "84900000077", on_life_sub, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_STR(r.sub.sub_status, "revoked");
+        q_life_deactivate(q, "+849", on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_ERR_INVALID);
     }
 
     /* q_free with a call outstanding: the callback still runs, with AGAIN. */

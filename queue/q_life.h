@@ -1,0 +1,48 @@
+/*
+ * q_life.h - the registry writes of the lifecycle engine (gw_life.h): read a
+ * number's entry, register a new SIM for it, put a new certificate in
+ * service, retire it.  The entry is q.h's spk:{N}:sub:<msisdn> hash; the
+ * shard comes from the q's configuration.
+ *
+ * The rules of q.h hold: asynchronous, the callback exactly once and never
+ * inside the call (but for Q_ERR_NOMEM when not even the call could be
+ * allocated), Q_ERR_AGAIN when Redis is away, one round trip a call.
+ * msisdn is normalised (1..15 digits), else Q_ERR_INVALID.
+ */
+#ifndef SIMPKI_Q_LIFE_H
+#define SIMPKI_Q_LIFE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "q.h"
+#include "q_docs.h"
+
+/*
+ * The number's registry entry (HGETALL).  Q_ERR_NOT_FOUND when it has none.
+ * sub, and the certificate it points into, live only during the callback.
+ */
+typedef void q_life_sub_cb(void *arg, enum q_err err, const struct q_sub *sub);
+void q_life_sub_get(struct q *q, const char *msisdn, q_life_sub_cb *cb, void *arg);
+
+/*
+ * A new SIM for the number: msisdn, net, iccid, kv written, status
+ * "enrolling", the certificate dropped; the OTA counter, busy marker and pin
+ * stay.  Creates the entry when there is none.
+ */
+void q_life_register(struct q *q, const char *msisdn, int net, const char *iccid, unsigned kv, q_doc_done_cb *cb,
+                     void *arg);
+
+/*
+ * The new certificate in service: status "active", cert written, and with
+ * iccid (not NULL, not "") iccid and kv too.  As q_sync_sub_put, a pinned
+ * subscriber gets repin, so its next signature may pin the new certificate.
+ * Q_ERR_NOT_FOUND when the entry is gone.
+ */
+void q_life_activate(struct q *q, const char *msisdn, const char *iccid, unsigned kv, const uint8_t *cert,
+                     size_t cert_len, q_doc_done_cb *cb, void *arg);
+
+/* The certificate revoked: status "revoked".  The entry stays, so the number's history can still be read. */
+void q_life_deactivate(struct q *q, const char *msisdn, q_doc_done_cb *cb, void *arg);
+
+#endif /* SIMPKI_Q_LIFE_H */
