@@ -37,6 +37,7 @@ struct evbuffer;
 struct cfg;
 struct sig_trust;
 struct gw_metrics;
+struct car_ops;
 
 enum gw_err {
     GW_OK = 0,
@@ -60,6 +61,14 @@ struct gw_engine_deps {
     struct q *q;
     const struct sig_trust *trust;
     struct gw_metrics *metrics;
+    /*
+     * The transports links may name (car_ops.name = a link's "transport"):
+     * NULL for the built-in table (car_transport_find).  A test, or a build
+     * with a transport of its own, passes a table here: the engine names no
+     * transport.
+     */
+    const struct car_ops *const *transports;
+    size_t n_transports;
 };
 
 /* Opens every configured carrier link and starts the sweeper. */

@@ -1,0 +1,281 @@
+/* gw_txn_answer.c - answers from SIMs: lookup, correlation, outcomes, the counter resync (gw_txn_priv.h). */
+#include "gw_txn_priv.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "car_ota.h"
+#include "gw_metrics.h"
+#include "gw_util.h"
+#include "log.h"
+
+#define LOOKUP_RETRIES  25  /* a PoR met with Redis down is retried this often ... */
+#define LOOKUP_RETRY_MS 200 /* ... this far apart, so a short outage loses nothing */
+
+/* ---- answers from SIMs ------------------------------------------------ */
+
+struct mo_ctx {
+    struct gw_engine *e;
+    struct car_link *link;
+    struct event *retry_ev;
+    int tries;
+    char msisdn[16];
+    size_t len;
+    uint8_t data[];
+};
+
+static void mo_lookup(struct mo_ctx *m);
+
+static void mo_free(struct mo_ctx *m)
+{
+    if (m->retry_ev)
+        event_free(m->retry_ev);
+    free(m);
+}
+
+/*
+ * What each transport outcome does to the transaction: state, API result,
+ * ETSI TS 102 204 status.  ignore = 1: not an answer, the transaction keeps
+ * waiting (MORE_TIME asks for patience; COUNTER_LOW is decided by
+ * counter_low(): a copy's refusal, or the SIM ahead of us).  OK is handled
+ * by its finish path.
+ */
+struct outcome {
+    enum q_state state;
+    const char *result;
+    int etsi;
+    int ignore;
+};
+
+static const struct outcome outcomes[CAR_OUT_COUNT] = {
+    [CAR_OUT_OK] = {Q_COMPLETED, "OK", 0, 0},
+    [CAR_OUT_USER_CANCEL] = {Q_FAILED, "USER_CANCEL", 401, 0},
+    [CAR_OUT_EXPIRED] = {Q_FAILED, "EXPIRED", 208, 0},
+    [CAR_OUT_PIN_BLOCKED] = {Q_FAILED, "PIN_BLOCKED", 402, 0},
+    [CAR_OUT_CARD_BLOCKED] = {Q_FAILED, "CARD_BLOCKED", 403, 0},
+    [CAR_OUT_NO_KEY] = {Q_FAILED, "NO_KEY", 404, 0},
+    [CAR_OUT_KEY_EXISTS] = {Q_FAILED, "KEY_EXISTS", 900, 0},
+    [CAR_OUT_BAD_COMMAND] = {Q_FAILED, "BAD_COMMAND", 101, 0},
+    [CAR_OUT_UNSUPPORTED] = {Q_FAILED, "UNSUPPORTED", 109, 0},
+    [CAR_OUT_STORAGE_FULL] = {Q_FAILED, "STORAGE_FULL", 900, 0},
+    [CAR_OUT_INTERNAL_ERROR] = {Q_FAILED, "INTERNAL_ERROR", 900, 0},
+    [CAR_OUT_NO_CERTIFICATE] = {Q_FAILED, "NO_CERTIFICATE", 422, 0},
+    [CAR_OUT_OTA_ERROR] = {Q_FAILED, "OTA_ERROR", 209, 0},
+    [CAR_OUT_COUNTER_LOW] = {Q_PENDING, NULL, 0, 1},
+    [CAR_OUT_MORE_TIME] = {Q_PENDING, NULL, 0, 1},
+};
+
+/* An outcome a transport should not produce reads as the far end's internal error. */
+static const struct outcome *outcome_of(const struct car_reply *r)
+{
+    if ((unsigned)r->outcome >= CAR_OUT_COUNT)
+        return &outcomes[CAR_OUT_INTERNAL_ERROR];
+    return &outcomes[r->outcome];
+}
+
+/* A failed answer: its table row, the transport's detail. */
+static void finish_failed(struct gw_engine *e, const struct q_txn *txn, const struct car_reply *r)
+{
+    const struct outcome *o = outcome_of(r);
+
+    gwt_fail(e, txn->id, txn->cntr, o->result, o->etsi, r->detail);
+}
+
+static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const struct car_reply *r)
+{
+    static const uint8_t want_op[] = {
+        [Q_OP_GENKEY] = CAR_OP_GENKEY, [Q_OP_CSR] = CAR_OP_SIGN, [Q_OP_PUTCERT] = CAR_OP_PUTCERT};
+    const uint8_t *data = NULL;
+    size_t len = 0;
+
+    if (r->outcome != CAR_OUT_OK) {
+        finish_failed(e, txn, r);
+        return;
+    }
+    if (txn->op == Q_OP_GENKEY) {
+        data = r->spki;
+        len = r->spki_len;
+    } else if (txn->op == Q_OP_CSR) {
+        data = r->signature;
+        len = r->sig_len;
+    }
+    if (r->op != want_op[txn->op] || (txn->op != Q_OP_PUTCERT && len == 0)) {
+        gwt_fail(e, txn->id, txn->cntr, "BAD_ANSWER", 900,
+                 txn->op == Q_OP_GENKEY ? "the SIM answered OK without a public key"
+                                        : "the SIM answered OK to another command or without its data");
+        return;
+    }
+    gwt_finish(e, txn->id, txn->cntr,
+               &(struct q_finish){.state = Q_COMPLETED, .result = "OK", .signature = data, .sig_len = len});
+}
+
+static void counter_low(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub);
+
+static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct q_txn *txn)
+{
+    struct gw_engine *e = m->e;
+    struct car_subscriber cs;
+    struct car_reply *r;
+    uint8_t ref[8];
+    enum car_err rc;
+
+    r = malloc(sizeof(*r));
+    if (!r)
+        return;
+    memset(&cs, 0, sizeof(cs));
+    snprintf(cs.msisdn, sizeof(cs.msisdn), "%s", sub->msisdn);
+    snprintf(cs.iccid, sizeof(cs.iccid), "%s", sub->iccid);
+    cs.ota_kv = sub->kv;
+    rc = car_link_decode(m->link, &cs, m->data, m->len, r);
+    if (rc != CAR_OK) {
+        /* Forged, corrupted or for another key: never completes anything. */
+        gw_metrics_inc(e->d.metrics, GW_M_POR_BAD_CC);
+        LOGP_RL(LOG_WARN, 10, "txn", car_link_name(m->link), "answer dropped: %s", car_strerror(rc));
+        goto out;
+    }
+    if (!txn) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_NO_PENDING);
+        goto out;
+    }
+    if (r->corr.cntr != txn->cntr || gw_txn_ref_from_id(txn->id, ref) != 0 ||
+        (r->corr.has_ref && memcmp(ref, r->corr.txn_ref, 8) != 0)) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_MISMATCH);
+        LOGP(LOG_INFO, "txn", txn->id, "answer for counter %llu ignored (pending %llu)",
+             (unsigned long long)r->corr.cntr, (unsigned long long)txn->cntr);
+        goto out;
+    }
+    if (r->outcome == CAR_OUT_COUNTER_LOW) {
+        counter_low(e, txn, sub);
+        goto out;
+    }
+    if (outcome_of(r)->ignore)
+        goto out; /* MORE_TIME: keep waiting */
+    if (txn->op != Q_OP_SIGN) {
+        finish_lifecycle(e, txn, r);
+    } else if (r->outcome != CAR_OUT_OK) {
+        finish_failed(e, txn, r);
+    } else if (!r->signature || r->sig_len == 0) {
+        gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
+        gwt_fail(e, txn->id, txn->cntr, "INVALID_SIGNATURE", 503, "the SIM answered OK without a signature");
+    } else {
+        gwt_verify_signed(e, txn, sub, r);
+    }
+out:
+    OPENSSL_cleanse(r, sizeof(*r)); /* it held a signature and a decrypted packet */
+    free(r);
+}
+
+/* ---- the SIM's counter ahead of ours (sim-applet-ota.md §3, CNTR low) ---- */
+
+static void resynced(void *arg, enum q_err err, const struct q_sub *sub, const struct q_txn *txn)
+{
+    struct gw_engine *e = arg;
+
+    if (err == Q_ERR_CONFLICT || err == Q_ERR_NOT_FOUND) {
+        /* Finished meanwhile, or a copy was recorded after our read: the CNTR low answered a duplicate. */
+        gw_metrics_inc(e->d.metrics, GW_M_POR_DUPLICATE);
+        return;
+    }
+    if (err != Q_OK || !sub || !txn) {
+        /* Nothing changed: the transaction waits for its deadline, as before resyncs existed. */
+        gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
+        LOGP(LOG_ERR, "txn", "-", "OTA counter resync not stored: %s", q_strerror(err));
+        return;
+    }
+    gw_metrics_inc(e->d.metrics, GW_M_OTA_RESYNC);
+    LOGP(LOG_WARN, "txn", txn->id, "OTA counter moved forward to %llu for this SIM; resending",
+         (unsigned long long)txn->cntr);
+    gwt_submit(e, txn, sub);
+}
+
+/*
+ * CNTR low echoing the pending command's counter.  A command sent more than
+ * once: the answer to the copy, ignored (the first copy's answer counts).
+ * Sent once: the SIM's counter is ahead of ours; move ours forward and send
+ * again, once; a second CNTR low ends the transaction (OTA_ERROR) rather
+ * than leave it to its deadline.
+ */
+static void counter_low(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub)
+{
+    (void)sub;
+    if (txn->resent) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_DUPLICATE);
+        return;
+    }
+    if (txn->resync) {
+        gw_metrics_inc(e->d.metrics, GW_M_OTA_RESYNC_FAILED);
+        LOGP(LOG_ERR, "txn", txn->id, "the SIM refused OTA counter %llu too, after a resync",
+             (unsigned long long)txn->cntr);
+        gwt_fail(e, txn->id, txn->cntr, "OTA_ERROR", 209,
+                 "the SIM refused the OTA counter (CNTR low) again after a resync");
+        return;
+    }
+    LOGP(LOG_WARN, "txn", txn->id,
+         "the SIM refused OTA counter %llu as already seen (CNTR low) for a command sent once: "
+         "the gateway's counter is behind the SIM's (a restored Redis, a re-provisioned SIM)",
+         (unsigned long long)txn->cntr);
+    q_txn_resync(e->d.q, txn->id, txn->cntr, Q_CNTR_RESYNC_STEP,
+                 gw_now_ms() + (int64_t)e->d.cfg->resubmit_lease_s * 1000, resynced, e);
+}
+
+static void mo_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    mo_lookup(arg);
+}
+
+static void mo_looked_up(void *arg, enum q_err err, const struct q_sub *sub, const struct q_txn *txn)
+{
+    struct mo_ctx *m = arg;
+    struct gw_engine *e = m->e;
+    char masked[LOG_MSISDN_BUFSZ];
+
+    if (err == Q_ERR_AGAIN && ++m->tries < LOOKUP_RETRIES) {
+        struct timeval tv = {0, LOOKUP_RETRY_MS * 1000};
+        if (!m->retry_ev)
+            m->retry_ev = evtimer_new(e->d.base, mo_retry_cb, m);
+        if (m->retry_ev && evtimer_add(m->retry_ev, &tv) == 0)
+            return;
+    }
+    if (err == Q_ERR_NOT_FOUND || (err == Q_OK && !sub)) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_UNKNOWN_SUB);
+        LOGP_RL(LOG_WARN, 10, "txn", car_link_name(m->link), "answer from %s, not in the registry",
+                log_msisdn(m->msisdn, masked));
+    } else if (err != Q_OK) {
+        gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
+        LOGP(LOG_ERR, "txn", car_link_name(m->link), "answer from %s lost: Redis: %s", log_msisdn(m->msisdn, masked),
+             q_strerror(err));
+    } else {
+        handle_reply(m, sub, txn);
+    }
+    mo_free(m);
+}
+
+static void mo_lookup(struct mo_ctx *m)
+{
+    q_por_lookup(m->e->d.q, m->msisdn, mo_looked_up, m);
+}
+
+void gwt_on_mo(void *arg, struct car_link *link, const char *msisdn, const uint8_t *data, size_t len)
+{
+    struct gw_engine *e = arg;
+    struct mo_ctx *m;
+
+    gw_metrics_inc(e->d.metrics, GW_M_POR_RECEIVED);
+    if (len > OTA_MAX_PACKET || strlen(msisdn) >= sizeof(m->msisdn))
+        return;
+    m = calloc(1, sizeof(*m) + len);
+    if (!m)
+        return;
+    m->e = e;
+    m->link = link;
+    m->len = len;
+    memcpy(m->data, data, len);
+    memcpy(m->msisdn, msisdn, strlen(msisdn) + 1);
+    mo_lookup(m);
+}

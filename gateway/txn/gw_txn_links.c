@@ -1,0 +1,341 @@
+/* gw_txn_links.c - the engine's carrier links: pool, routing by network, parking, sent marks (gw_txn_priv.h). */
+#include "gw_txn_priv.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gw_metrics.h"
+#include "gw_util.h"
+#include "log.h"
+#include "util.h"
+
+#define SENT_FLUSH_MS 100 /* sent marks wait this long to share a round trip */
+
+/* ---- in-flight set ---------------------------------------------------- */
+
+static unsigned bucket_of(const char *id)
+{
+    return util_fnv1a(id) % INFLIGHT_BUCKETS;
+}
+
+static struct submit_ctx **inflight_find(struct gw_engine *e, const char *id)
+{
+    struct submit_ctx **pp = &e->inflight[bucket_of(id)];
+    while (*pp && strcmp((*pp)->id, id) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void inflight_remove(struct gw_engine *e, struct submit_ctx *s)
+{
+    struct submit_ctx **pp = inflight_find(e, s->id);
+    if (*pp == s)
+        *pp = s->next;
+}
+
+/* ---- batched sent marks ------------------------------------------------ */
+
+static int shard_slot(const char *id)
+{
+    int a = util_hexval(id[0]), b = a >= 0 ? util_hexval(id[1]) : -1;
+    return a >= 0 && b >= 0 ? a * 16 + b : -1;
+}
+
+static void sent_recorded(void *arg, enum q_err err)
+{
+    (void)arg;
+    if (err != Q_OK && err != Q_ERR_NOT_FOUND)
+        LOGP(LOG_WARN, "txn", NULL, "could not mark commands as sent: %s (they may be resent once)", q_strerror(err));
+}
+
+static void sent_flush_slot(struct gw_engine *e, struct sent_batch *b)
+{
+    const char *ids[Q_SENT_MANY_MAX];
+    for (size_t i = 0; i < b->n; i++)
+        ids[i] = b->ids[i];
+    if (b->n)
+        q_txn_sent_many(e->d.q, ids, b->n, sent_recorded, NULL);
+    b->n = 0;
+}
+
+void gwt_sent_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct gw_engine *e = arg;
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < SHARD_SLOTS; i++)
+        sent_flush_slot(e, &e->sent[i]);
+}
+
+static void sent_mark(struct gw_engine *e, const char *id)
+{
+    int slot = shard_slot(id);
+    struct sent_batch *b;
+
+    if (slot < 0)
+        return;
+    b = &e->sent[slot];
+    snprintf(b->ids[b->n++], Q_ID_LEN, "%s", id);
+    if (b->n == Q_SENT_MANY_MAX)
+        sent_flush_slot(e, b);
+    if (!evtimer_pending(e->sent_ev, NULL)) {
+        struct timeval tv = {0, SENT_FLUSH_MS * 1000};
+        evtimer_add(e->sent_ev, &tv);
+    }
+}
+
+/* The transaction is finishing: its finish drops it from the outbox. */
+void gwt_sent_cancel(struct gw_engine *e, const char *id)
+{
+    int slot = shard_slot(id);
+    struct sent_batch *b = slot < 0 ? NULL : &e->sent[slot];
+
+    for (size_t i = 0; b && i < b->n; i++)
+        if (strcmp(b->ids[i], id) == 0) {
+            if (i != b->n - 1)
+                memcpy(b->ids[i], b->ids[b->n - 1], Q_ID_LEN);
+            b->n--;
+            return;
+        }
+}
+
+/* ---- submitting ------------------------------------------------------- */
+
+static struct car_link *pick_link(struct gw_engine *e, int net)
+{
+    struct car_link *any = NULL;
+    for (size_t n = 0; n < e->n_links; n++) {
+        struct link_slot *s = &e->links[(e->rr + n) % e->n_links];
+        /* A carrier's route may name several networks (an MSSP): route by it, not by the carrier. */
+        if (net <= 0 || net >= CFG_NET_MAX || !(s->carrier->route_nets & (1u << net)))
+            continue;
+        if (s->up) {
+            e->rr = (unsigned)((e->rr + n + 1) % e->n_links);
+            return s->link;
+        }
+        if (!any)
+            any = s->link; /* a down link still queues and sends once it is back */
+    }
+    return any;
+}
+
+int gwt_effective_net(const struct q_txn *txn, const struct q_sub *sub)
+{
+    return sub && sub->net ? sub->net : txn->net;
+}
+
+static void park(struct gw_engine *e, struct submit_ctx *s)
+{
+    s->parked = 1;
+    s->next_parked = e->parked;
+    e->parked = s;
+    e->n_parked++;
+    if (!evtimer_pending(e->parked_ev, NULL)) {
+        struct timeval tv = {0, 500 * 1000};
+        evtimer_add(e->parked_ev, &tv);
+    }
+}
+
+/* Give a command to a link.  0 when a link took it, -1 when none could (yet). */
+static int try_submit(struct gw_engine *e, struct submit_ctx *s)
+{
+    struct car_link *link = pick_link(e, s->net);
+    enum car_err rc = link ? car_link_submit(link, &s->req, s) : CAR_ERR_AGAIN;
+    if (rc == CAR_OK)
+        return 0;
+    if (rc != CAR_ERR_AGAIN)
+        LOGP(LOG_WARN, "txn", s->id, "submit refused: %s", car_strerror(rc));
+    return -1;
+}
+
+/* Retry parked commands: on a timer, and whenever a link comes up. */
+static void retry_parked(struct gw_engine *e)
+{
+    struct submit_ctx *list = e->parked, *s;
+    int64_t now = gw_now_ms();
+
+    e->parked = NULL;
+    e->n_parked = 0;
+    while (list) {
+        s = list;
+        list = s->next_parked;
+        s->parked = 0;
+        if (now >= s->deadline_ms) {
+            /* Too late to ask the official; the sweeper expires it. */
+            inflight_remove(e, s);
+            free(s);
+        } else if (try_submit(e, s) != 0) {
+            park(e, s);
+        }
+    }
+}
+
+void gwt_parked_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    retry_parked(arg);
+}
+
+/* Hand a stored pending transaction to a link, unless this instance already has. */
+/* The car_request for a stored transaction; its pointers point into s. */
+static void command_of(struct gw_engine *e, const struct q_txn *txn, struct submit_ctx *s)
+{
+    switch (txn->op) {
+    case Q_OP_GENKEY:
+        s->req.op = CAR_OP_GENKEY;
+        s->req.key_alg = txn->key_alg;
+        s->req.display_text = s->text;
+        return;
+    case Q_OP_PUTCERT:
+        s->req.op = CAR_OP_PUTCERT;
+        s->req.cert_der = (const uint8_t *)s->text + strlen(s->text) + 1;
+        s->req.cert_len = txn->payload_len;
+        memcpy(s->text + strlen(s->text) + 1, txn->payload, txn->payload_len);
+        return;
+    default: /* SIGN, and CSR: a SIGN whose answer the lifecycle engine checks */
+        s->req.op = CAR_OP_SIGN;
+        s->req.digest_alg = txn->digest_alg;
+        s->req.digest = s->digest;
+        s->req.digest_len = txn->digest_len;
+        s->req.display_text = s->text;
+        memcpy(s->req.vc, txn->vc, sizeof(s->req.vc));
+        s->req.user_timeout_s = (uint16_t)e->d.cfg->user_timeout_s;
+        return;
+    }
+}
+
+void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub)
+{
+    struct submit_ctx **slot = inflight_find(e, txn->id), *s;
+    const char *text = txn->display_text ? txn->display_text : "";
+    size_t tlen = strlen(text);
+
+    if (*slot)
+        return;
+    if (txn->digest_len > sizeof(s->digest))
+        return;
+    s = calloc(1, sizeof(*s) + tlen + 1 + txn->payload_len);
+    if (!s)
+        return;
+    s->e = e;
+    s->cntr = txn->cntr;
+    s->net = gwt_effective_net(txn, sub);
+    s->deadline_ms = txn->deadline_ms;
+    snprintf(s->id, sizeof(s->id), "%s", txn->id);
+    memcpy(s->digest, txn->digest, txn->digest_len);
+    memcpy(s->text, text, tlen + 1);
+    snprintf(s->req.sub.msisdn, sizeof(s->req.sub.msisdn), "%s", sub->msisdn);
+    snprintf(s->req.sub.iccid, sizeof(s->req.sub.iccid), "%s", sub->iccid);
+    s->req.sub.ota_kv = sub->kv;
+    s->req.cntr = txn->cntr;
+    if (gw_txn_ref_from_id(txn->id, s->req.txn_ref) != 0) {
+        LOGP(LOG_ERR, "txn", txn->id, "malformed transaction id in storage");
+        free(s);
+        return;
+    }
+    s->req.key_ref = 0x01;
+    command_of(e, txn, s);
+
+    if (!pick_link(e, s->net)) {
+        gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", 209, "no carrier link for this network");
+        free(s);
+        return;
+    }
+    *slot = s;
+    if (try_submit(e, s) != 0) {
+        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
+        park(e, s);
+    }
+}
+
+static void resent_marked(void *arg, enum q_err err)
+{
+    (void)arg;
+    if (err != Q_OK && err != Q_ERR_CONFLICT && err != Q_ERR_NOT_FOUND)
+        LOGP(LOG_WARN, "txn", "-", "a resent command's copy was not recorded: %s", q_strerror(err));
+}
+
+void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detail, int resent)
+{
+    struct gw_engine *e = arg;
+    struct submit_ctx *s = handle;
+
+    inflight_remove(e, s);
+    /* The SIM may see two copies: its CNTR low for the second must read as a duplicate (counter_low). */
+    if (resent)
+        q_txn_resent(e->d.q, s->id, s->cntr, resent_marked, NULL);
+    if (status == CAR_OK) {
+        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_OK);
+        sent_mark(e, s->id);
+    } else if (status == CAR_ERR_PERMANENT || status == CAR_ERR_TOO_LONG || status == CAR_ERR_INVALID) {
+        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_PERMANENT);
+        gwt_fail(e, s->id, s->cntr, "DELIVERY_ERROR", 209, detail ? detail : car_strerror(status));
+    } else {
+        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
+        LOGP(LOG_WARN, "txn", s->id, "not accepted yet (%s); will be resubmitted", detail ? detail : "");
+    }
+    free(s);
+}
+
+void gwt_on_state(void *arg, struct car_link *link, int up)
+{
+    struct gw_engine *e = arg;
+    for (size_t i = 0; i < e->n_links; i++)
+        if (e->links[i].link == link)
+            e->links[i].up = up;
+    LOGP(up ? LOG_INFO : LOG_WARN, "txn", car_link_name(link), "link %s", up ? "up" : "down");
+    if (up && e->parked)
+        retry_parked(e);
+}
+
+/* ---- opening and closing ----------------------------------------------- */
+
+static const struct car_ops *find_transport(const struct gw_engine *e, const char *name)
+{
+    if (!e->d.transports)
+        return car_transport_find(name);
+    for (size_t i = 0; name && i < e->d.n_transports; i++)
+        if (e->d.transports[i] && strcmp(e->d.transports[i]->name, name) == 0)
+            return e->d.transports[i];
+    return NULL;
+}
+
+int gwt_links_open(struct gw_engine *e)
+{
+    const struct cfg *cfg = e->d.cfg;
+
+    for (size_t i = 0; i < cfg->n_carriers; i++) {
+        const struct cfg_carrier *c = &cfg->carriers[i];
+        for (size_t j = 0; j < c->n_links; j++) {
+            struct link_slot *s = &e->links[e->n_links];
+            /* Every link through the transport table: the engine names no transport. */
+            const struct car_ops *ops = find_transport(e, c->links[j].transport);
+            enum car_err rc = ops ? ops->open(e->d.base, c, &c->links[j], &e->ev, &s->link) : CAR_ERR_UNSUPPORTED;
+            if (rc != CAR_OK) {
+                LOGP(LOG_ERR, "txn", c->links[j].name, "cannot open link (transport %s): %s", c->links[j].transport,
+                     car_strerror(rc));
+                return -1;
+            }
+            s->carrier = c;
+            e->n_links++;
+        }
+    }
+    return 0;
+}
+
+void gwt_links_close(struct gw_engine *e)
+{
+    for (size_t i = 0; i < e->n_links; i++)
+        car_link_close(e->links[i].link);
+    /* Links freed: nothing can report on these any more. */
+    for (size_t b = 0; b < INFLIGHT_BUCKETS; b++) {
+        while (e->inflight[b]) {
+            struct submit_ctx *s = e->inflight[b];
+            e->inflight[b] = s->next;
+            free(s);
+        }
+    }
+}
