@@ -165,6 +165,12 @@ struct car_reply {
 
 struct car_link;
 
+/*
+ * The longest answer a transport may hand to car_events.mo(): SMPP/OTA's
+ * are at most OTA_MAX_PACKET, a CMS SignedData with its certificate more.
+ */
+#define CAR_MO_MAX 8192
+
 /* What a link tells its owner.  Data passed to a callback lives only during it. */
 struct car_events {
     void *arg;

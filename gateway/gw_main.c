@@ -19,6 +19,7 @@
 
 #include "cfg.h"
 #include "gw_api.h"
+#include "gw_wait.h"
 #include "gw_enrol.h"
 #include "gw_life.h"
 #include "gw_metrics.h"
@@ -118,6 +119,7 @@ int main(int argc, char **argv)
     struct q *q = NULL;
     struct gw_engine *engine = NULL;
     struct gw_api *api = NULL;
+    struct gw_wait *hub = NULL;
     struct gw_enrol *enrol = NULL;
     struct gw_life *life = NULL;
     struct gw_metrics metrics;
@@ -191,11 +193,14 @@ int main(int argc, char **argv)
         metrics.extra = life_metrics;
         metrics.extra_arg = life;
     }
-    api = gw_api_new(
-        &(struct gw_api_deps){.cfg = cfg, .base = base, .q = q, .engine = engine, .enrol = enrol, .metrics = &metrics});
+    hub = gw_wait_new(&(struct gw_wait_deps){.base = base, .q = q, .engine = engine, .metrics = &metrics});
+    if (!hub)
+        goto out;
+    api = gw_api_new(&(struct gw_api_deps){
+        .cfg = cfg, .base = base, .q = q, .engine = engine, .wait = hub, .enrol = enrol, .metrics = &metrics});
     if (!api)
         goto out;
-    if (q_watch(q, gw_api_notify, api) != Q_OK) {
+    if (q_watch(q, gw_wait_notify, hub) != Q_OK) {
         LOGP(LOG_ERR, "main", NULL, "cannot subscribe to transaction completions");
         goto out;
     }
@@ -212,7 +217,8 @@ out:
     /* Order matters: the API first (answers waiters), then Redis (its
      * callbacks fire with Q_ERR_AGAIN while the engine still exists), then links. */
     gw_api_free(api);
-    q_free(q); /* before enrol and life: their pending calls are answered (dropped) here */
+    q_free(q);         /* before enrol and life: their pending calls are answered (dropped) here */
+    gw_wait_free(hub); /* after q: reads still in flight were answered; before the engine it watches */
     gw_enrol_free(enrol);
     gw_life_free(life); /* joins the CMP worker; an unfinished step resumes after its lease */
     gw_engine_free(engine);

@@ -27,56 +27,28 @@
 #include "gw_metrics.h"
 #include "gw_txn.h"
 #include "gw_util.h"
+#include "gw_wait.h"
 #include "log.h"
 #include "q.h"
 #include "util.h"
 
-#define WAITER_BUCKETS 1024
-#define OWN_MAX        65536 /* own pending transactions remembered; beyond, long polls read first */
-
 /*
- * One request whose answer waits on Redis or on a finished transaction.
- * The client may go away at any time: the connection's close callback marks
- * the call dead (req = NULL) and the last pending operation frees it.
+ * A request whose answer waits on the engine or the completion hub.  The
+ * client may go away at any time: the connection's close callback detaches
+ * it (h.req = NULL); a POST's call is freed when the engine answers, a long
+ * poll's cancels its wait and is freed at once.
  */
 struct call {
     struct gw_api *api;
     struct gw_http_hold h; /* the request; h.req is NULL once the client is gone */
     const char *rp;        /* relying party; belongs to cfg */
-    char id[Q_ID_LEN];
-    int ops;     /* Redis calls outstanding */
-    int waiting; /* linked in the waiter table */
-    int final;   /* the next answer is sent whatever the state */
-    int refetch; /* finished while a read was in flight: read again */
-    int handoff; /* outcomes being recorded here that promised this waiter the txn (gw_txn_watch) */
-    int woken;   /* announced finished while a hand-off was promised */
-    struct event *timer;
-    struct call *next; /* waiter chain */
-};
-
-/*
- * A transaction this process created and has not heard finish.  A long
- * poll on it needs no first read: Redis could only say "pending" -- as long
- * as no announcement on q_watch can have been missed since it was created,
- * which is what the watch epoch says (q_watch_epoch).  The hand-off from
- * the engine (gw_txn_watch) then answers it without a read at all, so a
- * POST and its long poll on one instance cost no Redis call beyond the
- * engine's own.
- */
-struct own {
-    struct own *next;
-    const char *rp; /* belongs to cfg */
-    char id[Q_ID_LEN];
+    struct gw_waiter *w;   /* GET: its wait on the hub (gw_wait.h); NULL for a POST */
 };
 
 struct gw_api {
     struct gw_api_deps d;
     struct evhttp *http;
     struct evhttp_bound_socket *listener;
-    struct call *waiters[WAITER_BUCKETS];
-    struct own *own[WAITER_BUCKETS];
-    size_t n_own;
-    uint64_t own_epoch; /* the watch subscription the own entries were made under */
 };
 
 /* ---- responses -------------------------------------------------------- */
@@ -171,35 +143,7 @@ static void send_txn(struct evhttp_request *req, int code, const struct q_txn *t
     gw_http_json_text(req, code, &j);
 }
 
-/* ---- calls and waiters ------------------------------------------------ */
-
-static unsigned waiter_bucket(const char *id)
-{
-    return util_fnv1a(id) % WAITER_BUCKETS;
-}
-
-static void waiter_unlink(struct call *c)
-{
-    struct call **pp;
-    if (!c->waiting)
-        return;
-    for (pp = &c->api->waiters[waiter_bucket(c->id)]; *pp; pp = &(*pp)->next) {
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
-    }
-    c->waiting = 0;
-}
-
-/* The first long poll on id whose client is still there; NULL if none. */
-static struct call *waiter_find(struct gw_api *api, const char *id)
-{
-    for (struct call *c = api->waiters[waiter_bucket(id)]; c; c = c->next)
-        if (c->h.req && strcmp(c->id, id) == 0)
-            return c;
-    return NULL;
-}
+/* ---- calls ------------------------------------------------------------ */
 
 /* The request to answer, detached from its connection; NULL if the client is gone. */
 static struct evhttp_request *call_take(struct call *c)
@@ -209,31 +153,19 @@ static struct evhttp_request *call_take(struct call *c)
 
 static void call_free(struct call *c)
 {
-    waiter_unlink(c);
     call_take(c);
-    if (c->timer)
-        event_free(c->timer);
     free(c);
 }
 
-/* The client has its answer or is gone: free now, or when the read in flight comes back. */
-static void call_release(struct call *c)
-{
-    waiter_unlink(c);
-    call_take(c);
-    if (c->timer)
-        evtimer_del(c->timer);
-    if (c->ops == 0)
-        call_free(c);
-}
-
-/* The client went away: stop waiting; free now unless a Redis call will come back. */
+/* The client went away: a POST's call waits for the engine's answer; a long poll stops waiting. */
 static void call_gone(void *arg)
 {
     struct call *c = arg;
-    waiter_unlink(c);
-    if (c->ops == 0)
-        call_free(c);
+
+    if (c->w) {
+        gw_wait_cancel(c->w);
+        free(c);
+    }
 }
 
 static struct call *call_new(struct gw_api *api, struct evhttp_request *req, const char *rp)
@@ -247,196 +179,28 @@ static struct call *call_new(struct gw_api *api, struct evhttp_request *req, con
     return c;
 }
 
-/* ---- own pending transactions ------------------------------------------ */
-
-static struct own **own_find(struct gw_api *api, const char *id)
-{
-    struct own **pp = &api->own[waiter_bucket(id)];
-    while (*pp && strcmp((*pp)->id, id) != 0)
-        pp = &(*pp)->next;
-    return pp;
-}
-
-static void own_clear(struct gw_api *api)
-{
-    for (size_t b = 0; b < WAITER_BUCKETS; b++) {
-        while (api->own[b]) {
-            struct own *o = api->own[b];
-            api->own[b] = o->next;
-            free(o);
-        }
-    }
-    api->n_own = 0;
-}
-
-/* 1 when the entries can be trusted: the watch is subscribed, and has been since they were made. */
-static int own_sync(struct gw_api *api)
-{
-    uint64_t epoch = q_watch_epoch(api->d.q);
-    if (epoch != api->own_epoch) {
-        own_clear(api); /* announcements may have been lost in between */
-        api->own_epoch = epoch;
-    }
-    return epoch != 0;
-}
-
-static void own_add(struct gw_api *api, const char *id, const char *rp)
-{
-    struct own *o;
-    if (!own_sync(api) || api->n_own >= OWN_MAX)
-        return; /* its long polls will read first, as any other */
-    o = malloc(sizeof(*o));
-    if (!o)
-        return;
-    o->rp = rp;
-    memcpy(o->id, id, Q_ID_LEN);
-    o->next = api->own[waiter_bucket(id)];
-    api->own[waiter_bucket(id)] = o;
-    api->n_own++;
-}
-
-static void own_drop(struct gw_api *api, const char *id)
-{
-    struct own **pp = own_find(api, id), *o = *pp;
-    if (!o)
-        return;
-    *pp = o->next;
-    free(o);
-    api->n_own--;
-}
-
-/* 1 when id is a transaction of rp's that this process created and nobody has announced finished. */
-static int own_pending(struct gw_api *api, const char *id, const char *rp)
-{
-    struct own *o;
-    if (!own_sync(api))
-        return 0;
-    o = *own_find(api, id);
-    return o && strcmp(o->rp, rp) == 0;
-}
-
 /* ---- GET /v1/signatures/{id} ------------------------------------------ */
 
-static void got_txn(void *arg, enum q_err err, const struct q_txn *txn);
-
-static void fetch(struct call *c)
+/* The hub's answer to a GET, long poll or not. */
+static void polled(void *arg, enum gw_wait_result res, const struct q_txn *txn)
 {
-    c->ops++;
-    gw_metrics_inc(c->api->d.metrics, GW_M_TXN_READS);
-    q_txn_get(c->api->d.q, c->id, got_txn, c);
-}
-
-/* Answer with what was read or handed over, then release the call. */
-static void call_answer(struct call *c, enum q_err err, const struct q_txn *txn)
-{
+    struct call *c = arg;
     struct evhttp_request *req = call_take(c);
 
-    if (err == Q_ERR_NOT_FOUND || (err == Q_OK && strcmp(txn->rp, c->rp) != 0)) {
-        send_error(NULL, req, 404, "NOT_FOUND", NULL, "no such transaction");
-    } else if (err != Q_OK) {
+    free(c);
+    if (!req)
+        return;
+    switch (res) {
+    case GW_WAIT_DONE: send_txn(req, 200, txn); break;
+    case GW_WAIT_NOT_FOUND: send_error(NULL, req, 404, "NOT_FOUND", NULL, "no such transaction"); break;
+    case GW_WAIT_SHUTDOWN:
+        send_error(NULL, req, 503, "SHUTTING_DOWN", NULL, "the gateway is restarting; poll again");
+        break;
+    case GW_WAIT_UNAVAILABLE:
+    default:
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
         send_error(NULL, req, 503, "UNAVAILABLE", NULL, "transaction storage unavailable, try again");
-    } else {
-        send_txn(req, 200, txn);
-    }
-    call_release(c);
-}
-
-static void got_txn(void *arg, enum q_err err, const struct q_txn *txn)
-{
-    struct call *c = arg;
-    c->ops--;
-    if (!c->h.req) {
-        if (c->ops == 0 && !c->waiting)
-            call_free(c);
-        return;
-    }
-    if (err != Q_OK || txn->state != Q_PENDING || !c->waiting || c->final || strcmp(txn->rp, c->rp) != 0) {
-        call_answer(c, err, txn); /* someone else's is answered at once, like an unknown id */
-        return;
-    }
-    if (c->refetch) {
-        /* The notify came while this read was in flight; it may predate the finish. */
-        c->refetch = 0;
-        c->final = 1;
-        fetch(c);
-        return;
-    }
-    /* Still pending and the client asked to wait: the timer, a notify or a hand-off brings us back. */
-}
-
-static void wait_timeout(evutil_socket_t fd, short what, void *arg)
-{
-    struct call *c = arg;
-    (void)fd;
-    (void)what;
-    c->final = 1;
-    if (c->ops == 0)
-        fetch(c);
-}
-
-/* Announced finished: read it -- again if a read is in flight, since that one may predate the finish. */
-static void call_wake(struct call *c)
-{
-    if (c->ops) {
-        c->refetch = 1;
-        return;
-    }
-    c->final = 1; /* whatever we read now is the answer */
-    fetch(c);
-}
-
-void gw_api_notify(void *arg, const char *id)
-{
-    struct gw_api *api = arg;
-    own_drop(api, id);
-    for (struct call *c = api->waiters[waiter_bucket(id)]; c; c = c->next) {
-        if (strcmp(c->id, id) != 0 || !c->h.req)
-            continue;
-        if (c->handoff)
-            c->woken = 1; /* published inside the finish whose answer is on its way: api_finished decides */
-        else
-            call_wake(c);
-    }
-}
-
-/* gw_txn_watch: an outcome is about to be recorded here; promise the waiters on it the result. */
-static int api_waiting(void *arg, const char *id)
-{
-    struct gw_api *api = arg;
-    int any = 0;
-    for (struct call *c = api->waiters[waiter_bucket(id)]; c; c = c->next)
-        if (c->h.req && strcmp(c->id, id) == 0) {
-            c->handoff++;
-            any = 1;
-        }
-    return any;
-}
-
-/*
- * gw_txn_watch: the transaction as stored once its outcome was recorded:
- * answer every waiter without a read.  NULL: this finish recorded nothing
- * (or its answer did not parse), so fall back on the announcement.
- */
-static void api_finished(void *arg, const char *id, const struct q_txn *txn)
-{
-    struct gw_api *api = arg;
-
-    if (txn) {
-        own_drop(api, id);
-        for (struct call *c = waiter_find(api, id); c; c = waiter_find(api, id)) {
-            gw_metrics_inc(api->d.metrics, GW_M_POLL_HANDOFF);
-            call_answer(c, Q_OK, txn); /* a read still in flight comes back to a released call */
-        }
-        return;
-    }
-    for (struct call *c = api->waiters[waiter_bucket(id)]; c; c = c->next) {
-        if (strcmp(c->id, id) != 0 || c->handoff == 0)
-            continue;
-        if (--c->handoff == 0 && c->woken) {
-            c->woken = 0;
-            call_wake(c);
-        }
+        break;
     }
 }
 
@@ -477,26 +241,11 @@ static void handle_get(struct gw_api *api, struct evhttp_request *req, const cha
         send_error(api, req, 500, "INTERNAL_ERROR", NULL, "out of memory");
         return;
     }
-    memcpy(c->id, id, Q_ID_LEN);
-    if (wait > 0) {
-        /* Register before reading, so a finish between the read and the wait is not missed. */
-        struct timeval tv = {wait, 0};
-        unsigned b = waiter_bucket(c->id);
-        c->timer = evtimer_new(api->d.base, wait_timeout, c);
-        if (!c->timer || evtimer_add(c->timer, &tv) != 0) {
-            send_error(api, call_take(c), 500, "INTERNAL_ERROR", NULL, "cannot wait");
-            call_free(c);
-            return;
-        }
-        c->next = api->waiters[b];
-        api->waiters[b] = c;
-        c->waiting = 1;
-        if (own_pending(api, c->id, rp)) {
-            gw_metrics_inc(api->d.metrics, GW_M_POLL_OWN);
-            return; /* pending for sure: the hand-off, a notify or the timer brings the answer */
-        }
+    c->w = gw_wait_start(api->d.wait, id, rp, (unsigned)wait, polled, c);
+    if (!c->w) {
+        send_error(api, call_take(c), 500, "INTERNAL_ERROR", NULL, "cannot wait");
+        call_free(c);
     }
-    fetch(c);
 }
 
 /* ---- POST /v1/signatures ---------------------------------------------- */
@@ -509,10 +258,9 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     const char *rp = c->rp;
     char loc[64];
 
-    c->ops--;
     call_free(c);
     if (err == GW_OK && !existed && txn->state == Q_PENDING)
-        own_add(api, txn->id, rp); /* a retry (existed) may have finished long ago: its polls read */
+        gw_wait_own(api->d.wait, txn->id, rp); /* a retry (existed) may have finished long ago: its polls read */
     if (!req)
         return;
     switch (err) {
@@ -700,7 +448,6 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
         send_error(api, req, 500, "INTERNAL_ERROR", NULL, "out of memory");
         goto out;
     }
-    c->ops++;
     gw_txn_start(api->d.engine,
                  &(struct gw_sign_req){.rp = rp,
                                        .msisdn = msisdn,
@@ -853,7 +600,6 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
         int one = 1;
         (void)setsockopt(evhttp_bound_socket_get_fd(api->listener), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    gw_engine_watch(deps->engine, &(struct gw_txn_watch){.waiting = api_waiting, .finished = api_finished, .arg = api});
     LOGP(LOG_INFO, "http", NULL, "API listening on %s:%u", deps->cfg->listen_host, deps->cfg->listen_port);
     return api;
 fail:
@@ -869,26 +615,14 @@ void gw_api_drain(struct gw_api *api)
         evhttp_del_accept_socket(api->http, api->listener);
         api->listener = NULL;
     }
-    for (size_t b = 0; b < WAITER_BUCKETS; b++) {
-        while (api->waiters[b]) {
-            struct call *c = api->waiters[b];
-            struct evhttp_request *req = call_take(c);
-            if (req)
-                send_error(NULL, req, 503, "SHUTTING_DOWN", NULL, "the gateway is restarting; poll again");
-            waiter_unlink(c);
-            if (c->ops == 0)
-                call_free(c);
-        }
-    }
+    gw_wait_drain(api->d.wait); /* the long polls are answered while their connections still exist */
 }
 
 void gw_api_free(struct gw_api *api)
 {
     if (!api)
         return;
-    gw_engine_watch(api->d.engine, NULL);
     gw_api_drain(api);
-    own_clear(api);
     evhttp_free(api->http);
     free(api);
 }

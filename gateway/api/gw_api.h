@@ -11,11 +11,11 @@
  * A relying party sees only its own transactions; someone else's id is
  * answered exactly like an unknown one.
  *
- * Long polls are woken by q_watch() (any instance finishing the
- * transaction), so gw_api_notify() must be wired to it.  gw_api_new() also
- * takes the engine's local hand-off (gw_txn_watch, in gw_txn.h): a long poll
- * on a transaction this instance created and finishes costs no Redis read,
- * neither when it starts nor when it is answered; gw_api_free() detaches it.
+ * Long polls wait on the completion hub (gateway/txn/gw_wait.h), which any
+ * other front end shares: woken by q_watch() (any instance finishing the
+ * transaction) and handed the stored transaction by this instance's engine,
+ * so a long poll on a transaction this instance created and finishes costs
+ * no Redis read, neither when it starts nor when it is answered.
  */
 #ifndef SIMPKI_GW_API_H
 #define SIMPKI_GW_API_H
@@ -33,6 +33,7 @@ struct gw_api_deps {
     struct event_base *base;
     struct q *q;
     struct gw_engine *engine;
+    struct gw_wait *wait;   /* the completion hub: long polls wait there */
     struct gw_enrol *enrol; /* /v1/requests; may be NULL */
     struct gw_metrics *metrics;
 };
@@ -42,15 +43,13 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps);
 
 /*
  * Stop accepting connections and answer every waiting long poll with 503
- * SHUTTING_DOWN (the client polls again, maybe at another instance).  The
+ * SHUTTING_DOWN (gw_wait_drain; the client polls again, maybe at another
+ * instance).  The
  * event loop must run a little longer for the answers to be written.
  */
 void gw_api_drain(struct gw_api *api);
 
 /* Drains if not done yet, then frees.  NULL does nothing. */
 void gw_api_free(struct gw_api *api);
-
-/* A transaction finished somewhere: wake the long polls waiting on it. */
-void gw_api_notify(void *api, const char *id);
 
 #endif /* SIMPKI_GW_API_H */

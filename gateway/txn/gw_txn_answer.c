@@ -8,7 +8,6 @@
 
 #include <openssl/crypto.h>
 
-#include "car_ota.h"
 #include "gw_metrics.h"
 #include "gw_util.h"
 #include "log.h"
@@ -267,8 +266,12 @@ void gwt_on_mo(void *arg, struct car_link *link, const char *msisdn, const uint8
     struct mo_ctx *m;
 
     gw_metrics_inc(e->d.metrics, GW_M_POR_RECEIVED);
-    if (len > OTA_MAX_PACKET || strlen(msisdn) >= sizeof(m->msisdn))
+    if (len > CAR_MO_MAX || strlen(msisdn) >= sizeof(m->msisdn)) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_BAD_CC);
+        LOGP_RL(LOG_WARN, 10, "txn", car_link_name(link), "answer of %zu octets dropped: longer than %d or bad number",
+                len, CAR_MO_MAX);
         return;
+    }
     m = calloc(1, sizeof(*m) + len);
     if (!m)
         return;
