@@ -1,8 +1,9 @@
 /*
- * q_priv.h - what the queue's modules share (q.c async, q_sync.c blocking,
- * q_cache.c, q_docs.c, q_life.c): key names, argument checks, the parsers of
- * hash replies, raw commands.  Not installed; nothing outside queue/ (but
- * tests/queue) includes it, so hiredis stays inside.
+ * q_priv.h - what the queue's modules share (q_conn.c and q_txn.c async,
+ * q_sync.c blocking, q_cache.c, q_docs.c, q_life.c): key names, argument
+ * checks, the parsers of hash replies, raw commands.  Not installed; nothing
+ * outside queue/ (but tests/queue) includes it, so hiredis stays inside.  The
+ * call machinery only q_txn.c needs is in q_conn.h.
  *
  * Replies are parsed defensively: any type or size the scripts never produce
  * gives Q_ERR_PROTO, never a crash, because Redis may be a different version,

@@ -1,5 +1,6 @@
 /*
- * q_scripts.h - the Lua scripts behind every state change (private to q.c).
+ * q_scripts.h - the Lua scripts behind every state change (private to q_txn.c,
+ * which calls them, and q_conn.c, which loads them and resends on NOSCRIPT).
  *
  * Each script runs atomically in Redis.  Every key it names is in KEYS and
  * carries the shard's hash tag.  Keys that can only be known inside the script

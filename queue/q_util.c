@@ -1,4 +1,4 @@
-/* q_util.c - key names, id checks and reply parsers shared by q.c and q_sync.c. */
+/* q_util.c - key names, id checks and reply parsers shared by q_conn.c, q_txn.c and q_sync.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
