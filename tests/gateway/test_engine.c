@@ -21,7 +21,6 @@
  *                            the build tree (the first build takes a minute)
  */
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -31,7 +30,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -663,7 +661,7 @@ static void get_final(const char *id, int ms, struct stored *s)
     CHECK_EQ_INT(s->err, Q_OK);
 }
 
-/* The submit n_submits - 1 was for this transaction: the request the engine gave the transport. */
+/* Submit i is the SIGN the engine should have given the transport for this transaction. */
 static void check_submit(int i, const char *msisdn, uint64_t cntr, const char *doc)
 {
     uint8_t md[32];
@@ -688,7 +686,7 @@ static void scenario_sign(const struct subscriber *s)
     struct stored t;
     uint8_t sig[512], ref[8];
     size_t sig_len;
-    int i = n_submits;
+    int i = n_submits, decoded;
 
     start(s->msisdn, doc, &st);
     CHECK_EQ_INT(st.cntr, 1); /* a fresh subscriber's first command */
@@ -706,8 +704,10 @@ static void scenario_sign(const struct subscriber *s)
 
     sig_len = sim_sign(s->key, submits[i].digest, submits[i].digest_len, sig, sizeof sig);
     CHECK(sig_len > 0);
+    decoded = n_decoded;
     answer(i, CAR_OUT_OK, 1, CAR_SIG_RAW, sig, sig_len);
     get_final(st.id, WAIT_MS, &t);
+    CHECK_EQ_INT(n_decoded, decoded + 1); /* decoded by the transport, with the subscriber the engine looked up */
     CHECK_EQ_STR(decoded_for, s->msisdn);
     CHECK_EQ_INT(t.state, Q_COMPLETED);
     CHECK_EQ_STR(t.result, "OK");
