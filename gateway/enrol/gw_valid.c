@@ -5,8 +5,12 @@
  * caller's field, so the enrolment API can show all the mistakes of a form
  * at once.  Nothing here echoes ID numbers, names or birth dates into a
  * message: messages end up in logs.
+ *
+ * The free-text fields (e-mail, name, certificate serial) are in
+ * gw_valid_text.c; what the two share is in gw_valid_priv.h.
  */
 #include "gw_valid.h"
+#include "gw_valid_priv.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,10 +46,7 @@ static int vreport(struct gw_valid_err *err, const char *field, int rc, const ch
     return rc;
 }
 
-static int fail(struct gw_valid_err *err, const char *field, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(struct gw_valid_err *err, const char *field, const char *code, const char *fmt, ...)
+int gw_vl_fail(struct gw_valid_err *err, const char *field, const char *code, const char *fmt, ...)
 {
     va_list ap;
     int rc;
@@ -56,10 +57,7 @@ static int fail(struct gw_valid_err *err, const char *field, const char *code, c
     return rc;
 }
 
-static int warn(struct gw_valid_err *err, const char *field, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int warn(struct gw_valid_err *err, const char *field, const char *code, const char *fmt, ...)
+int gw_vl_warn(struct gw_valid_err *err, const char *field, const char *code, const char *fmt, ...)
 {
     va_list ap;
     int rc;
@@ -83,47 +81,27 @@ static int is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static char to_upper(char c)
-{
-    return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-}
-
-static char to_lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
 /*
  * The common prologue: present, not absurdly long, trimmed into buf (which
  * holds GW_VALID_INPUT_MAX + 1).  The length is bounded before anything
  * else looks at the input.
  */
-static int take(const char *field, const char *in, char buf[GW_VALID_INPUT_MAX + 1], struct gw_valid_err *err)
+int gw_vl_take(const char *field, const char *in, char buf[GW_VALID_INPUT_MAX + 1], struct gw_valid_err *err)
 {
     size_t n;
     size_t start = 0;
 
     if (!in)
-        return fail(err, field, "REQUIRED", "%s is required", field);
+        return gw_vl_fail(err, field, "REQUIRED", "%s is required", field);
     n = strnlen(in, GW_VALID_INPUT_MAX + 1);
     if (n > GW_VALID_INPUT_MAX)
-        return fail(err, field, "TOO_LONG", "%s is longer than %d bytes", field, GW_VALID_INPUT_MAX);
+        return gw_vl_fail(err, field, "TOO_LONG", "%s is longer than %d bytes", field, GW_VALID_INPUT_MAX);
     while (start < n && is_blank(in[start]))
         start++;
     while (n > start && is_blank(in[n - 1]))
         n--;
     if (n == start)
-        return fail(err, field, "REQUIRED", "%s is required", field);
+        return gw_vl_fail(err, field, "REQUIRED", "%s is required", field);
     memcpy(buf, in + start, n - start);
     buf[n - start] = '\0';
     err_clear(err, field);
@@ -262,17 +240,17 @@ int gw_valid_date(const char *field, const char *in, struct gw_date *out, char *
 
     if (!field)
         field = "date";
-    rc = take(field, in, buf, err);
+    rc = gw_vl_take(field, in, buf, err);
     if (rc != GW_VALID_OK)
         return rc;
     if (parse_dmy(buf, &d) != 0)
-        return fail(err, field, "DATE_FORMAT", "%s must be written dd/mm/yyyy", field);
+        return gw_vl_fail(err, field, "DATE_FORMAT", "%s must be written dd/mm/yyyy", field);
     if (d.y < 1900)
-        return fail(err, field, "DATE_INVALID", "%s: years before 1900 are not accepted", field);
+        return gw_vl_fail(err, field, "DATE_INVALID", "%s: years before 1900 are not accepted", field);
     if (d.m < 1 || d.m > 12)
-        return fail(err, field, "DATE_INVALID", "%s: there is no month %d", field, d.m);
+        return gw_vl_fail(err, field, "DATE_INVALID", "%s: there is no month %d", field, d.m);
     if (d.d < 1 || d.d > days_in_month(d.y, d.m))
-        return fail(err, field, "DATE_INVALID", "%s: month %d of that year has no day %d", field, d.m, d.d);
+        return gw_vl_fail(err, field, "DATE_INVALID", "%s: month %d of that year has no day %d", field, d.m, d.d);
     if (out)
         *out = d;
     if (text) {
@@ -311,9 +289,9 @@ int gw_valid_birth_date(const char *field, const char *in, const struct gw_date 
         return rc;
     if (today && today->y) {
         if (gw_date_cmp(&d, today) > 0)
-            return fail(err, field, "DATE_IN_FUTURE", "%s is in the future", field);
+            return gw_vl_fail(err, field, "DATE_IN_FUTURE", "%s is in the future", field);
         if (age_on(&d, today) < min_age)
-            return fail(err, field, "UNDER_AGE", "%s: the holder must be at least %d years old", field, min_age);
+            return gw_vl_fail(err, field, "UNDER_AGE", "%s: the holder must be at least %d years old", field, min_age);
     }
     if (out)
         *out = d;
@@ -329,7 +307,7 @@ int gw_valid_date_order(const char *from_field, const struct gw_date *from, cons
         to_field = "valid_to";
     err_clear(err, to_field);
     if (gw_date_cmp(from, to) >= 0) {
-        fail(err, to_field, "DATE_ORDER", "%s must be after %s", to_field, from_field);
+        gw_vl_fail(err, to_field, "DATE_ORDER", "%s must be after %s", to_field, from_field);
         set_related(err, from_field);
         return GW_VALID_ERROR;
     }
@@ -375,7 +353,7 @@ static int simpki_suffix(const char *field, const char *slash, struct gw_valid_s
 
     trim_span(&s, &n);
     if (!span_is(s, n, "cs"))
-        return fail(err, field, "SIMPKI_SUFFIX", "%s: only \"/cs\" may follow the carrier", field);
+        return gw_vl_fail(err, field, "SIMPKI_SUFFIX", "%s: only \"/cs\" may follow the carrier", field);
     out->cs = 1;
     return GW_VALID_OK;
 }
@@ -392,7 +370,7 @@ int gw_valid_simpki(const char *field, const char *in, struct gw_valid_simpki *o
 
     if (!field)
         field = "sim_pki";
-    rc = take(field, in, buf, err);
+    rc = gw_vl_take(field, in, buf, err);
     if (rc != GW_VALID_OK)
         return rc;
     slash = strchr(buf, '/');
@@ -404,11 +382,12 @@ int gw_valid_simpki(const char *field, const char *in, struct gw_valid_simpki *o
     }
     for (size_t i = 0; r.net == CAR_NET_NONE && i < sizeof no_simpki / sizeof no_simpki[0]; i++) {
         if (span_is(name, n, no_simpki[i]))
-            return fail(err, field, "NOT_SIM_PKI_NETWORK",
-                        "%s: %s does not issue SIM PKI; use Viettel, Vinaphone or Mobifone", field, no_simpki[i]);
+            return gw_vl_fail(err, field, "NOT_SIM_PKI_NETWORK",
+                              "%s: %s does not issue SIM PKI; use Viettel, Vinaphone or Mobifone", field, no_simpki[i]);
     }
     if (r.net == CAR_NET_NONE)
-        return fail(err, field, "UNKNOWN_CARRIER", "%s must be Viettel, Vinaphone or Mobifone, optionally /cs", field);
+        return gw_vl_fail(err, field, "UNKNOWN_CARRIER", "%s must be Viettel, Vinaphone or Mobifone, optionally /cs",
+                          field);
     if (slash) {
         rc = simpki_suffix(field, slash, &r, err);
         if (rc != GW_VALID_OK)
@@ -449,25 +428,25 @@ int gw_valid_msisdn(const char *field, const char *in, enum car_net declared, st
 
     if (!field)
         field = "msisdn";
-    rc = take(field, in, buf, err);
+    rc = gw_vl_take(field, in, buf, err);
     if (rc != GW_VALID_OK)
         return rc;
     if (car_msisdn_normalise(buf, r.msisdn, why, sizeof why) != CAR_OK)
-        return fail(err, field, "INVALID_MSISDN", "%s: %s", field, why);
+        return gw_vl_fail(err, field, "INVALID_MSISDN", "%s: %s", field, why);
     r.national[0] = '0';
     memcpy(r.national + 1, r.msisdn + 2, CAR_MSISDN_LEN - 2); /* 9 digits and the NUL */
     r.converted = was_converted(buf, r.msisdn);
     r.net = car_route_prefix(r.msisdn);
     if (r.net == CAR_NET_NONE)
-        return fail(err, field, "NOT_SIM_PKI_NETWORK",
-                    "%s: prefix %.3s is not a Viettel, Vinaphone or Mobifone number; SIM PKI needs one", field,
-                    r.national);
+        return gw_vl_fail(err, field, "NOT_SIM_PKI_NETWORK",
+                          "%s: prefix %.3s is not a Viettel, Vinaphone or Mobifone number; SIM PKI needs one", field,
+                          r.national);
     if (out)
         *out = r;
     if (declared != CAR_NET_NONE && declared != r.net)
-        return warn(err, field, "CARRIER_MISMATCH",
-                    "%s: prefix %.3s is %s but %s was declared; accepted in case the number was ported", field,
-                    r.national, gw_valid_net_label(r.net), gw_valid_net_label(declared));
+        return gw_vl_warn(err, field, "CARRIER_MISMATCH",
+                          "%s: prefix %.3s is %s but %s was declared; accepted in case the number was ported", field,
+                          r.national, gw_valid_net_label(r.net), gw_valid_net_label(declared));
     return GW_VALID_OK;
 }
 
@@ -599,21 +578,21 @@ static int cccd_cross_check(const char *field, const struct gw_valid_id *id, con
     const char *gender_field = h->gender_field ? h->gender_field : "gender";
 
     if (h->dob.y && h->dob.y != id->birth_year) {
-        fail(err, field, "CCCD_BIRTH_YEAR_MISMATCH", "%s: digits 4-6 encode a birth year that does not match %s", field,
-             dob_field);
+        gw_vl_fail(err, field, "CCCD_BIRTH_YEAR_MISMATCH", "%s: digits 4-6 encode a birth year that does not match %s",
+                   field, dob_field);
         set_related(err, dob_field);
         return GW_VALID_ERROR;
     }
     if (h->gender != GW_GENDER_UNKNOWN && h->gender != id->gender) {
-        fail(err, field, "CCCD_GENDER_MISMATCH", "%s: digit 4 encodes a gender that does not match %s", field,
-             gender_field);
+        gw_vl_fail(err, field, "CCCD_GENDER_MISMATCH", "%s: digit 4 encodes a gender that does not match %s", field,
+                   gender_field);
         set_related(err, gender_field);
         return GW_VALID_ERROR;
     }
     /* Only reached without a date of birth, or with one the date checks refuse anyway. */
     if (h->today.y && id->birth_year > h->today.y)
-        return fail(err, field, "CCCD_BIRTH_YEAR_FUTURE",
-                    "%s: the gender-and-century digit and the next two give a birth year in the future", field);
+        return gw_vl_fail(err, field, "CCCD_BIRTH_YEAR_FUTURE",
+                          "%s: the gender-and-century digit and the next two give a birth year in the future", field);
     return GW_VALID_OK;
 }
 
@@ -624,7 +603,7 @@ static int valid_cccd(const char *field, const char *s, const struct gw_valid_ho
     const char *why = cccd_decode(s, out, &code);
 
     if (why)
-        return fail(err, field, code, "%s: %s", field, why);
+        return gw_vl_fail(err, field, code, "%s: %s", field, why);
     return h ? cccd_cross_check(field, out, h, err) : GW_VALID_OK;
 }
 
@@ -633,7 +612,7 @@ static int valid_cmnd(const char *field, const char *s, struct gw_valid_id *out,
     size_t n = strlen(s);
 
     if (!all_digits(s) || (n != 9 && n != 12))
-        return fail(err, field, "CMND_FORMAT", "%s: a CMND number has 9 or 12 digits", field);
+        return gw_vl_fail(err, field, "CMND_FORMAT", "%s: a CMND number has 9 or 12 digits", field);
     out->type = GW_ID_CMND;
     copy_str(out->number, sizeof out->number, s);
     return GW_VALID_OK;
@@ -645,18 +624,20 @@ static int valid_passport(const char *field, const char *s, struct gw_valid_id *
 
     for (size_t i = 0; i < n; i++) {
         if (!is_alpha(s[i]) && !is_digit(s[i]))
-            return fail(err, field, "PASSPORT_FORMAT", "%s: a passport number has only letters and digits", field);
+            return gw_vl_fail(err, field, "PASSPORT_FORMAT", "%s: a passport number has only letters and digits",
+                              field);
     }
     if (n < 6 || n > 9)
-        return fail(err, field, "PASSPORT_FORMAT", "%s: a passport number has 6 to 9 letters and digits", field);
+        return gw_vl_fail(err, field, "PASSPORT_FORMAT", "%s: a passport number has 6 to 9 letters and digits", field);
     out->type = GW_ID_PASSPORT;
     for (size_t i = 0; i <= n; i++)
         out->number[i] = to_upper(s[i]);
     /* Vietnamese passports: one letter then 7 digits (B1234567, C1234567). */
     if (n == 8 && is_alpha(s[0]) && all_digits(s + 1))
         return GW_VALID_OK;
-    return warn(err, field, "FOREIGN_PASSPORT",
-                "%s: not a Vietnamese passport number (one letter and 7 digits); accepted as foreign, check it", field);
+    return gw_vl_warn(err, field, "FOREIGN_PASSPORT",
+                      "%s: not a Vietnamese passport number (one letter and 7 digits); accepted as foreign, check it",
+                      field);
 }
 
 static enum gw_id_type guess_type(const char *s)
@@ -678,12 +659,12 @@ int gw_valid_id(const char *field, enum gw_id_type type, const char *in, const s
 
     if (!field)
         field = "id_number";
-    rc = take(field, in, buf, err);
+    rc = gw_vl_take(field, in, buf, err);
     if (rc != GW_VALID_OK)
         return rc;
     /* People group digits with spaces ("001 087 123456"); nothing else is dropped. */
     if (drop_spaces(buf, s, sizeof s) != 0)
-        return fail(err, field, "TOO_LONG", "%s is too long", field);
+        return gw_vl_fail(err, field, "TOO_LONG", "%s is too long", field);
     if (type == GW_ID_AUTO)
         type = guess_type(s);
     switch (type) {
@@ -692,8 +673,8 @@ int gw_valid_id(const char *field, enum gw_id_type type, const char *in, const s
     case GW_ID_PASSPORT: rc = valid_passport(field, s, &r, err); break;
     case GW_ID_AUTO:
     default:
-        return fail(err, field, "ID_FORMAT", "%s: expected a CCCD (12 digits), a CMND (9 digits) or a passport number",
-                    field);
+        return gw_vl_fail(err, field, "ID_FORMAT",
+                          "%s: expected a CCCD (12 digits), a CMND (9 digits) or a passport number", field);
     }
     if (rc != GW_VALID_ERROR && out)
         *out = r;
@@ -732,11 +713,11 @@ int gw_valid_gender(const char *field, const char *in, enum gw_gender *out, stru
     /* The name rules give case folding and NFC for free ("nữ", "NỮ", "nữ"). */
     rc = gw_valid_name(field, in, upper, sizeof upper, err);
     if (rc == GW_VALID_ERROR && err && strcmp(err->code, "REQUIRED") != 0 && strcmp(err->code, "TOO_LONG") != 0)
-        return fail(err, field, "GENDER_INVALID", "%s must be Nam or Nữ", field);
+        return gw_vl_fail(err, field, "GENDER_INVALID", "%s must be Nam or Nữ", field);
     if (rc == GW_VALID_ERROR)
         return rc;
     if (gender_of(upper, &g) != 0)
-        return fail(err, field, "GENDER_INVALID", "%s must be Nam or Nữ", field);
+        return gw_vl_fail(err, field, "GENDER_INVALID", "%s must be Nam or Nữ", field);
     if (out)
         *out = g;
     return GW_VALID_OK;
@@ -768,10 +749,10 @@ static int mst_ten(const char *field, const char *s, struct gw_valid_err *err)
     int check = mst_check_digit(s);
 
     if (check < 0 || check != s[9] - '0')
-        return fail(err, field, "MST_CHECK_DIGIT",
-                    "%s: the 10th digit is not the check digit of the first 9; "
-                    "check for a typing mistake",
-                    field);
+        return gw_vl_fail(err, field, "MST_CHECK_DIGIT",
+                          "%s: the 10th digit is not the check digit of the first 9; "
+                          "check for a typing mistake",
+                          field);
     return GW_VALID_OK;
 }
 
@@ -782,13 +763,13 @@ static int mst_personal(const char *field, const char *s, const char *id_number,
     const char *why = cccd_decode(s, &id, &code);
 
     if (why)
-        return fail(err, field, "MST_FORMAT", "%s: a 12-digit tax code is a personal identification number: %s", field,
-                    why);
+        return gw_vl_fail(err, field, "MST_FORMAT", "%s: a 12-digit tax code is a personal identification number: %s",
+                          field, why);
     if (id_number && *id_number && strcmp(id_number, s) != 0)
-        return fail(err, field, "MST_ID_MISMATCH",
-                    "%s: a 12-digit tax code must equal the holder's identification number", field);
-    return warn(err, field, "MST_PERSONAL_ID",
-                "%s: 12-digit personal tax code (the identification number, used since 1 July 2025)", field);
+        return gw_vl_fail(err, field, "MST_ID_MISMATCH",
+                          "%s: a 12-digit tax code must equal the holder's identification number", field);
+    return gw_vl_warn(err, field, "MST_PERSONAL_ID",
+                      "%s: 12-digit personal tax code (the identification number, used since 1 July 2025)", field);
 }
 
 int gw_valid_mst(const char *field, const char *in, const char *id_number, char *out, size_t outlen,
@@ -802,11 +783,11 @@ int gw_valid_mst(const char *field, const char *in, const char *id_number, char 
 
     if (!field)
         field = "tax_code";
-    rc = take(field, in, buf, err);
+    rc = gw_vl_take(field, in, buf, err);
     if (rc != GW_VALID_OK)
         return rc;
     if (drop_spaces(buf, s, sizeof s) != 0)
-        return fail(err, field, "TOO_LONG", "%s is too long", field);
+        return gw_vl_fail(err, field, "TOO_LONG", "%s is too long", field);
     n = strlen(s);
     /* 0123456789-001 and 0123456789001 are the same branch code. */
     if (n == 14 && s[10] == '-') {
@@ -814,12 +795,12 @@ int gw_valid_mst(const char *field, const char *in, const char *id_number, char 
         n = 13;
     }
     if (!all_digits(s) || (n != 10 && n != 12 && n != 13))
-        return fail(err, field, "MST_FORMAT", "%s: a tax code has 10 digits, 10-3 for a branch, or 12", field);
+        return gw_vl_fail(err, field, "MST_FORMAT", "%s: a tax code has 10 digits, 10-3 for a branch, or 12", field);
     if (n == 13) {
         memcpy(branch, s + 10, 4);
         s[10] = '\0';
         if (strcmp(branch, "000") == 0)
-            return fail(err, field, "MST_BRANCH", "%s: branch numbers run from 001 to 999", field);
+            return gw_vl_fail(err, field, "MST_BRANCH", "%s: branch numbers run from 001 to 999", field);
     }
     if (n == 12)
         rc = mst_personal(field, s, id_number, err);
@@ -840,445 +821,12 @@ int gw_valid_budget_code(const char *field, const char *in, char *out, size_t ou
 
     if (!field)
         field = "budget_code";
-    rc = take(field, in, buf, err);
+    rc = gw_vl_take(field, in, buf, err);
     if (rc != GW_VALID_OK)
         return rc;
     if (drop_spaces(buf, s, sizeof s) != 0 || strlen(s) != 7 || !all_digits(s))
-        return fail(err, field, "BUDGET_CODE_FORMAT", "%s: a budget relation code has 7 digits", field);
+        return gw_vl_fail(err, field, "BUDGET_CODE_FORMAT", "%s: a budget relation code has 7 digits", field);
     if (out && outlen)
         snprintf(out, outlen, "%s", s);
-    return GW_VALID_OK;
-}
-
-/* ----------------------------------------------------------------- e-mail */
-
-/* Public mailbox providers: an official certificate must not hang on a private account. */
-static const char *const personal_domains[] = {
-    "gmail.com",      "googlemail.com", "yahoo.com", "yahoo.com.vn", "ymail.com", "hotmail.com", "outlook.com",
-    "outlook.com.vn", "live.com",       "msn.com",   "icloud.com",   "me.com",    "aol.com",     "protonmail.com",
-    "proton.me",      "zoho.com",       "mail.ru",   "yandex.com",   "gmx.com",   "qq.com",      "163.com",
-};
-
-static int is_atext(char c)
-{
-    return is_alpha(c) || is_digit(c) || (c && strchr("!#$%&'*+/=?^_`{|}~-", c) != NULL);
-}
-
-/* RFC 5322 dot-atom for the local part: atext runs joined by single dots. */
-static int local_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > 64 || s[0] == '.' || s[n - 1] == '.')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '.' ? s[i + 1] == '.' : !is_atext(s[i]))
-            return 0;
-    }
-    return 1;
-}
-
-/* RFC 1035 host name labels; the top label alphabetic so "a@1.2.3.4" is not a domain. */
-static int domain_ok(const char *d)
-{
-    size_t n = strlen(d);
-    size_t label = 0;
-    int labels = 1;
-    size_t last = 0;
-
-    if (n == 0 || n > 253 || d[0] == '.' || d[n - 1] == '.')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (d[i] == '.') {
-            if (label == 0 || d[i - 1] == '-' || d[i + 1] == '-' || d[i + 1] == '.')
-                return 0;
-            labels++;
-            label = 0;
-            last = i + 1;
-        } else if (is_alpha(d[i]) || is_digit(d[i]) || d[i] == '-') {
-            label++;
-            if (label > 63)
-                return 0;
-        } else {
-            return 0;
-        }
-    }
-    if (d[0] == '-' || d[n - 1] == '-' || labels < 2 || n - last < 2)
-        return 0;
-    for (size_t i = last; i < n; i++) {
-        if (!is_alpha(d[i]))
-            return 0;
-    }
-    return 1;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s);
-    size_t k = strlen(suffix);
-
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-static int email_domain_policy(const char *field, const char *domain, struct gw_valid_err *err)
-{
-    /* Only a subdomain: "gov.vn" itself is the registry, nobody's mailbox. */
-    if (ends_with(domain, ".gov.vn"))
-        return GW_VALID_OK;
-    for (size_t i = 0; i < sizeof personal_domains / sizeof personal_domains[0]; i++) {
-        if (strcmp(domain, personal_domains[i]) == 0)
-            return fail(err, field, "EMAIL_PERSONAL_DOMAIN",
-                        "%s: %s is a personal mailbox; use the official address of the state body (*.gov.vn)", field,
-                        domain);
-    }
-    return warn(err, field, "EMAIL_DOMAIN_REVIEW",
-                "%s: %s is not a *.gov.vn domain; accepted for review by the registration officer", field, domain);
-}
-
-int gw_valid_email(const char *field, const char *in, char *out, size_t outlen, struct gw_valid_err *err)
-{
-    char buf[GW_VALID_INPUT_MAX + 1];
-    char *at;
-    char *domain;
-    int rc;
-
-    if (!field)
-        field = "email";
-    rc = take(field, in, buf, err);
-    if (rc != GW_VALID_OK)
-        return rc;
-    at = strchr(buf, '@');
-    if (strlen(buf) > 254 || !at || strchr(at + 1, '@'))
-        return fail(err, field, "EMAIL_SYNTAX", "%s: an e-mail address has one @ and at most 254 characters", field);
-    domain = at + 1;
-    for (char *p = domain; *p; p++)
-        *p = to_lower(*p);
-    if (!local_ok(buf, (size_t)(at - buf)))
-        return fail(err, field, "EMAIL_SYNTAX", "%s: the part before @ is not a valid mailbox name", field);
-    if (!domain_ok(domain))
-        return fail(err, field, "EMAIL_SYNTAX", "%s: the part after @ is not a valid domain name", field);
-    rc = email_domain_policy(field, domain, err);
-    if (rc != GW_VALID_ERROR && out && outlen)
-        snprintf(out, outlen, "%s", buf);
-    return rc;
-}
-
-/* ------------------------------------------------------------------- name */
-
-/*
- * Every Vietnamese vowel: 12 letters (rows) by 6 tones (columns: none,
- * huyền grave, sắc acute, hỏi hook above, ngã tilde, nặng dot below), in
- * lower and upper case.  Upper case is the same cell of `vowel_upper`; NFD
- * input composes by moving along a row (tone) or between rows (modifier).
- */
-enum {
-    ROW_A,
-    ROW_A_BREVE,
-    ROW_A_CIRC,
-    ROW_E,
-    ROW_E_CIRC,
-    ROW_I,
-    ROW_O,
-    ROW_O_CIRC,
-    ROW_O_HORN,
-    ROW_U,
-    ROW_U_HORN,
-    ROW_Y,
-    ROWS
-};
-
-static const uint16_t vowel_lower[ROWS][6] = {
-    {0x0061, 0x00E0, 0x00E1, 0x1EA3, 0x00E3, 0x1EA1}, /* a à á ả ã ạ */
-    {0x0103, 0x1EB1, 0x1EAF, 0x1EB3, 0x1EB5, 0x1EB7}, /* ă ằ ắ ẳ ẵ ặ */
-    {0x00E2, 0x1EA7, 0x1EA5, 0x1EA9, 0x1EAB, 0x1EAD}, /* â ầ ấ ẩ ẫ ậ */
-    {0x0065, 0x00E8, 0x00E9, 0x1EBB, 0x1EBD, 0x1EB9}, /* e è é ẻ ẽ ẹ */
-    {0x00EA, 0x1EC1, 0x1EBF, 0x1EC3, 0x1EC5, 0x1EC7}, /* ê ề ế ể ễ ệ */
-    {0x0069, 0x00EC, 0x00ED, 0x1EC9, 0x0129, 0x1ECB}, /* i ì í ỉ ĩ ị */
-    {0x006F, 0x00F2, 0x00F3, 0x1ECF, 0x00F5, 0x1ECD}, /* o ò ó ỏ õ ọ */
-    {0x00F4, 0x1ED3, 0x1ED1, 0x1ED5, 0x1ED7, 0x1ED9}, /* ô ồ ố ổ ỗ ộ */
-    {0x01A1, 0x1EDD, 0x1EDB, 0x1EDF, 0x1EE1, 0x1EE3}, /* ơ ờ ớ ở ỡ ợ */
-    {0x0075, 0x00F9, 0x00FA, 0x1EE7, 0x0169, 0x1EE5}, /* u ù ú ủ ũ ụ */
-    {0x01B0, 0x1EEB, 0x1EE9, 0x1EED, 0x1EEF, 0x1EF1}, /* ư ừ ứ ử ữ ự */
-    {0x0079, 0x1EF3, 0x00FD, 0x1EF7, 0x1EF9, 0x1EF5}, /* y ỳ ý ỷ ỹ ỵ */
-};
-
-static const uint16_t vowel_upper[ROWS][6] = {
-    {0x0041, 0x00C0, 0x00C1, 0x1EA2, 0x00C3, 0x1EA0}, /* A À Á Ả Ã Ạ */
-    {0x0102, 0x1EB0, 0x1EAE, 0x1EB2, 0x1EB4, 0x1EB6}, /* Ă Ằ Ắ Ẳ Ẵ Ặ */
-    {0x00C2, 0x1EA6, 0x1EA4, 0x1EA8, 0x1EAA, 0x1EAC}, /* Â Ầ Ấ Ẩ Ẫ Ậ */
-    {0x0045, 0x00C8, 0x00C9, 0x1EBA, 0x1EBC, 0x1EB8}, /* E È É Ẻ Ẽ Ẹ */
-    {0x00CA, 0x1EC0, 0x1EBE, 0x1EC2, 0x1EC4, 0x1EC6}, /* Ê Ề Ế Ể Ễ Ệ */
-    {0x0049, 0x00CC, 0x00CD, 0x1EC8, 0x0128, 0x1ECA}, /* I Ì Í Ỉ Ĩ Ị */
-    {0x004F, 0x00D2, 0x00D3, 0x1ECE, 0x00D5, 0x1ECC}, /* O Ò Ó Ỏ Õ Ọ */
-    {0x00D4, 0x1ED2, 0x1ED0, 0x1ED4, 0x1ED6, 0x1ED8}, /* Ô Ồ Ố Ổ Ỗ Ộ */
-    {0x01A0, 0x1EDC, 0x1EDA, 0x1EDE, 0x1EE0, 0x1EE2}, /* Ơ Ờ Ớ Ở Ỡ Ợ */
-    {0x0055, 0x00D9, 0x00DA, 0x1EE6, 0x0168, 0x1EE4}, /* U Ù Ú Ủ Ũ Ụ */
-    {0x01AF, 0x1EEA, 0x1EE8, 0x1EEC, 0x1EEE, 0x1EF0}, /* Ư Ừ Ứ Ử Ữ Ự */
-    {0x0059, 0x1EF2, 0x00DD, 0x1EF6, 0x1EF8, 0x1EF4}, /* Y Ỳ Ý Ỷ Ỹ Ỵ */
-};
-
-/* Combining tone marks (NFD) by column; U+0340/U+0341 are the deprecated grave/acute NFC maps too. */
-static int tone_of_mark(uint32_t cp)
-{
-    switch (cp) {
-    case 0x0300:
-    case 0x0340: return 1;
-    case 0x0301:
-    case 0x0341: return 2;
-    case 0x0309: return 3;
-    case 0x0303: return 4;
-    case 0x0323: return 5;
-    default: return 0;
-    }
-}
-
-/* Combining circumflex, breve and horn: the row a plain vowel moves to, or -1. */
-static int row_with_modifier(int row, uint32_t cp)
-{
-    static const struct {
-        int from;
-        uint32_t mark;
-        int to;
-    } moves[] = {
-        {ROW_A, 0x0306, ROW_A_BREVE}, {ROW_A, 0x0302, ROW_A_CIRC}, {ROW_E, 0x0302, ROW_E_CIRC},
-        {ROW_O, 0x0302, ROW_O_CIRC},  {ROW_O, 0x031B, ROW_O_HORN}, {ROW_U, 0x031B, ROW_U_HORN},
-    };
-
-    for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++) {
-        if (moves[i].from == row && moves[i].mark == cp)
-            return moves[i].to;
-    }
-    return -1;
-}
-
-static int is_modifier_mark(uint32_t cp)
-{
-    return cp == 0x0302 || cp == 0x0306 || cp == 0x031B;
-}
-
-static int find_vowel(uint32_t cp, int *row, int *tone)
-{
-    for (int r = 0; r < ROWS; r++) {
-        for (int t = 0; t < 6; t++) {
-            if (vowel_lower[r][t] == cp || vowel_upper[r][t] == cp) {
-                *row = r;
-                *tone = t;
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
-/* One code point from s[*i..n); -1 on anything RFC 3629 forbids (overlong, surrogate, > U+10FFFF). */
-static int utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp)
-{
-    static const uint32_t min_of[4] = {0, 0x80, 0x800, 0x10000};
-    unsigned char c = s[*i];
-    int more = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
-    uint32_t v;
-
-    if (more < 0 || (size_t)more >= n - *i)
-        return -1;
-    v = more ? c & (0x3F >> more) : c;
-    for (int k = 1; k <= more; k++) {
-        if ((s[*i + (size_t)k] & 0xC0) != 0x80)
-            return -1;
-        v = (v << 6) | (s[*i + (size_t)k] & 0x3F);
-    }
-    if (v < min_of[more] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return -1;
-    *i += (size_t)more + 1;
-    *cp = v;
-    return 0;
-}
-
-/* The upper-case name being built: NFC UTF-8, spaces collapsed, characters counted. */
-struct name_out {
-    char *buf;
-    size_t cap;
-    size_t len;
-    int chars;
-    int space; /* a space is owed before the next character */
-    int row;   /* vowel waiting for combining marks, or -1 */
-    int tone;
-    int letters;
-};
-
-static int put_cp(struct name_out *o, uint32_t cp)
-{
-    unsigned char u[3];
-    size_t k;
-
-    if (o->space && o->len) {
-        o->space = 0;
-        if (put_cp(o, ' ') != 0)
-            return -1;
-    }
-    o->space = 0;
-    if (cp < 0x80) {
-        u[0] = (unsigned char)cp;
-        k = 1;
-    } else if (cp < 0x800) {
-        u[0] = (unsigned char)(0xC0 | (cp >> 6));
-        u[1] = (unsigned char)(0x80 | (cp & 0x3F));
-        k = 2;
-    } else {
-        u[0] = (unsigned char)(0xE0 | (cp >> 12));
-        u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (unsigned char)(0x80 | (cp & 0x3F));
-        k = 3;
-    }
-    if (o->len + k >= o->cap || o->chars == GW_VALID_NAME_CHARS)
-        return -1;
-    memcpy(o->buf + o->len, u, k);
-    o->len += k;
-    o->buf[o->len] = '\0';
-    o->chars++;
-    return 0;
-}
-
-/* Emit the waiting vowel, now that no more combining marks can follow. */
-static int flush_vowel(struct name_out *o)
-{
-    int rc = 0;
-
-    if (o->row >= 0)
-        rc = put_cp(o, vowel_upper[o->row][o->tone]);
-    o->row = -1;
-    return rc;
-}
-
-/* A combining mark after a vowel: set its tone, or its circumflex/breve/horn. */
-static int combine(struct name_out *o, uint32_t cp)
-{
-    int tone = tone_of_mark(cp);
-    int row;
-
-    if (o->row < 0)
-        return -1;
-    if (tone) {
-        if (o->tone)
-            return -1;
-        o->tone = tone;
-        return 0;
-    }
-    row = is_modifier_mark(cp) ? row_with_modifier(o->row, cp) : -1;
-    if (row < 0)
-        return -1;
-    o->row = row;
-    return 0;
-}
-
-/* 0 ok; else the error code for cp. */
-static const char *name_char(struct name_out *o, uint32_t cp)
-{
-    int row;
-    int tone;
-
-    if (cp >= 0x0300 && cp <= 0x036F)
-        return combine(o, cp) == 0 ? NULL : "NAME_COMBINING";
-    if (flush_vowel(o) != 0)
-        return "NAME_TOO_LONG";
-    if (cp == ' ' || cp == '\t' || cp == 0x00A0) {
-        o->space = 1;
-        return NULL;
-    }
-    if (cp >= '0' && cp <= '9')
-        return "NAME_DIGIT";
-    if (find_vowel(cp, &row, &tone)) {
-        o->row = row;
-        o->tone = tone;
-        o->letters++;
-        return NULL;
-    }
-    if (cp < 0x80 && is_alpha((char)cp))
-        cp = (uint32_t)to_upper((char)cp);
-    else if (cp == 0x0111 || cp == 0x0110)
-        cp = 0x0110; /* đ Đ */
-    else if (cp == 0x2019)
-        cp = '\'';
-    else if (cp != '-' && cp != '\'')
-        return "NAME_CHARACTER";
-    o->letters += cp != '-' && cp != '\'';
-    return put_cp(o, cp) == 0 ? NULL : "NAME_TOO_LONG";
-}
-
-static int name_fail(const char *field, const char *code, uint32_t cp, struct gw_valid_err *err)
-{
-    if (strcmp(code, "NAME_TOO_LONG") == 0)
-        return fail(err, field, code, "%s is longer than %d characters", field, GW_VALID_NAME_CHARS);
-    if (strcmp(code, "NAME_DIGIT") == 0)
-        return fail(err, field, code, "%s: a name has no digits", field);
-    if (strcmp(code, "NAME_COMBINING") == 0)
-        return fail(err, field, code,
-                    "%s: combining mark U+%04X does not form a Vietnamese letter; send the name precomposed (NFC)",
-                    field, (unsigned)cp);
-    return fail(err, field, code, "%s: U+%04X is not allowed; only Vietnamese letters, spaces, '-' and ' are", field,
-                (unsigned)cp);
-}
-
-int gw_valid_name(const char *field, const char *in, char *out, size_t outlen, struct gw_valid_err *err)
-{
-    char buf[GW_VALID_INPUT_MAX + 1];
-    struct name_out o = {.buf = out, .cap = outlen, .row = -1};
-    size_t n;
-    size_t i = 0;
-    uint32_t cp = 0;
-    const char *code = NULL;
-    int rc;
-
-    if (!field)
-        field = "full_name";
-    rc = take(field, in, buf, err);
-    if (rc != GW_VALID_OK)
-        return rc;
-    if (!out || outlen == 0)
-        return fail(err, field, "NAME_TOO_LONG", "%s: no room for the name", field);
-    out[0] = '\0';
-    n = strlen(buf);
-    while (i < n && !code) {
-        if (utf8_next((const unsigned char *)buf, n, &i, &cp) != 0)
-            return fail(err, field, "NAME_ENCODING", "%s is not valid UTF-8", field);
-        code = name_char(&o, cp);
-    }
-    if (!code && flush_vowel(&o) != 0)
-        code = "NAME_TOO_LONG";
-    if (code)
-        return name_fail(field, code, cp, err);
-    if (!o.letters || strchr("-'", out[0]) || strchr("-'", out[o.len - 1]))
-        return fail(err, field, "NAME_CHARACTER", "%s must start and end with a letter", field);
-    return GW_VALID_OK;
-}
-
-/* ----------------------------------------------------------------- serial */
-
-int gw_valid_cert_serial(const char *field, const char *in, char *out, size_t outlen, struct gw_valid_err *err)
-{
-    char buf[GW_VALID_INPUT_MAX + 1];
-    char hex[GW_VALID_INPUT_MAX + 1];
-    size_t n = 0;
-    int rc;
-
-    if (!field)
-        field = "old_cert_serial";
-    rc = take(field, in, buf, err);
-    if (rc != GW_VALID_OK)
-        return rc;
-    for (const char *p = buf; *p; p++) {
-        if (*p == ':' || *p == ' ')
-            continue;
-        if (!is_digit(*p) && !strchr("abcdefABCDEF", *p))
-            return fail(err, field, "SERIAL_FORMAT", "%s: a serial number is written in hex (0-9, A-F)", field);
-        hex[n++] = to_upper(*p);
-    }
-    hex[n] = '\0';
-    if (n < 2 || n > 40)
-        return fail(err, field, "SERIAL_LENGTH", "%s: a serial number has 2 to 40 hex digits (1 to 20 octets)", field);
-    if (n % 2)
-        return fail(err, field, "SERIAL_ODD_LENGTH",
-                    "%s: a serial number has whole octets (an even number of hex "
-                    "digits)",
-                    field);
-    if (out && outlen)
-        snprintf(out, outlen, "%s", hex);
     return GW_VALID_OK;
 }

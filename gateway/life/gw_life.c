@@ -3,10 +3,13 @@
  * against Redis and the SIM, the CMP worker thread.  What it decides without
  * I/O (step table, subject, reasons, the confirming call's checks) is in
  * gw_life_rules.c.
+ *
+ * The CMP worker thread and the CA steps are in gw_life_cmp.c; what the two
+ * share (the job, the engine's struct, the job's moves) is in gw_life_priv.h.
  */
 #include "gw_life.h"
+#include "gw_life_priv.h"
 
-#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -42,70 +45,12 @@
 
 /* ---- steps ------------------------------------------------------------- */
 
-/* Outcomes of one look at a request, for /metrics. */
-enum outcome { O_DONE, O_WAIT, O_RETRY, O_FAILED, O_LOST, O_COUNT };
 static const char *const outcome_names[O_COUNT] = {"advanced", "waiting", "retry", "failed", "dropped"};
-
-enum cmp_kind { K_ENROL, K_RENEW, K_REVOKE, K_COUNT };
-static const char *const kind_names[K_COUNT] = {"enrol", "renew", "revoke"};
-
-struct gw_life;
-
-/* One request being stepped on this instance. */
-struct job {
-    struct gw_life *l;
-    struct job *next;
-    char id[GW_ENROL_ID_LEN];
-    char msisdn[16];   /* international, from subscriber.phone */
-    json_t *doc;       /* the stored document, changed in place for the save */
-    json_t *progress;  /* borrowed from doc */
-    const json_t *req; /* borrowed from doc */
-    enum gw_form_kind form;
-    enum gw_life_step step;
-    json_int_t rev; /* the revision read: the save's compare-and-set */
-};
-
-/* A CMP call for the worker; results filled there, read on the loop. */
-struct cmp_work {
-    struct cmp_work *next;
-    struct job *job;
-    enum cmp_kind kind;
-    uint8_t *csr, *old; /* inputs, owned */
-    size_t csr_len, old_len;
-    enum sig_cmp_reason reason;
-    enum sig_cmp_err rc; /* outputs */
-    uint8_t *cert;       /* OPENSSL_malloc'd by sig_cmp */
-    size_t cert_len;
-    double seconds;
-    char why[256];
-};
-
-struct gw_life {
-    struct gw_life_deps d;
-    const struct cfg_ca *ca;
-    struct sig_cmp *cmp;
-    struct event *tick;
-    int claiming; /* a claim is in flight: do not start another */
-    struct job *jobs;
-
-    /* the worker: todo and done guarded by mu; everything else is the loop's */
-    pthread_t thr;
-    int thr_started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct cmp_work *todo, *done;
-    int stop;
-    int pipe_rd, pipe_wr;
-    struct event *pipe_ev;
-
-    uint64_t looks[GW_LIFE_STEP_COUNT][O_COUNT];
-    uint64_t cmp_calls[K_COUNT], cmp_errors[K_COUNT];
-    double cmp_seconds[K_COUNT];
-};
+const char *const gw_lf_kind_names[K_COUNT] = {"enrol", "renew", "revoke"};
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static const char *jstr(const json_t *o, const char *k)
+const char *gw_lf_jstr(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s && *s ? s : NULL;
@@ -120,9 +65,9 @@ static void iso_now(char out[32])
 }
 
 /* base64 of a progress field into a new buffer; NULL when absent or not base64. */
-static uint8_t *b64_field(const json_t *o, const char *k, size_t *len)
+uint8_t *gw_lf_b64_field(const json_t *o, const char *k, size_t *len)
 {
-    const char *s = jstr(o, k);
+    const char *s = gw_lf_jstr(o, k);
     size_t n = s ? strlen(s) : 0;
     uint8_t *out = n ? malloc(n) : NULL;
     long got = out ? gw_b64_decode(s, n, out, n) : -1;
@@ -134,7 +79,7 @@ static uint8_t *b64_field(const json_t *o, const char *k, size_t *len)
     return out;
 }
 
-static void set_b64(json_t *o, const char *k, const uint8_t *p, size_t n)
+void gw_lf_set_b64(json_t *o, const char *k, const uint8_t *p, size_t n)
 {
     char *s = gw_b64_encode(p, n);
     json_object_set_new(o, k, s ? json_string(s) : json_null());
@@ -143,7 +88,7 @@ static void set_b64(json_t *o, const char *k, const uint8_t *p, size_t n)
 
 /* ---- the job: read, save, reschedule, fail ------------------------------ */
 
-static void job_free(struct job *j)
+void gw_lf_job_free(struct job *j)
 {
     struct job **pp;
     if (!j)
@@ -171,7 +116,7 @@ static void saved(void *arg, enum q_err err)
     else if (err != Q_OK)
         LOGP(LOG_WARN, "life", j->id, "step %s not saved (%s): resumed after the lease", gw_life_step_name(j->step),
              q_strerror(err));
-    job_free(j);
+    gw_lf_job_free(j);
 }
 
 /*
@@ -196,7 +141,7 @@ static void job_save(struct job *j, const char *to, const char *note, int64_t du
         json_object_set_new(j->progress, "step", json_string("finished"));
     text = json_dumps(j->doc, JSON_COMPACT);
     if (!text) {
-        job_free(j); /* out of memory: the lease brings it back */
+        gw_lf_job_free(j); /* out of memory: the lease brings it back */
         return;
     }
     q_life_save(j->l->d.q, j->id, (int64_t)j->rev, text, strlen(text), due_ms, saved, j);
@@ -204,7 +149,7 @@ static void job_save(struct job *j, const char *to, const char *note, int64_t du
 }
 
 /* Move to step s (attempts and the SIM transaction start afresh), look again at once. */
-static void job_next(struct job *j, enum gw_life_step s, const char *to, const char *note)
+void gw_lf_job_next(struct job *j, enum gw_life_step s, const char *to, const char *note)
 {
     count(j, O_DONE);
     LOGP(LOG_INFO, "life", j->id, "%s done -> %s%s%s", gw_life_step_name(j->step), gw_life_step_name(s),
@@ -223,8 +168,7 @@ static void job_done(struct job *j, const char *note)
     job_save(j, "done", note, 0);
 }
 
-static void job_fail(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void job_fail(struct job *j, const char *fmt, ...)
+void gw_lf_job_fail(struct job *j, const char *fmt, ...)
 {
     char why[400];
     va_list ap;
@@ -240,7 +184,7 @@ static void job_fail(struct job *j, const char *fmt, ...)
 static void rescheduled(void *arg, enum q_err err)
 {
     (void)err;
-    job_free(arg);
+    gw_lf_job_free(arg);
 }
 
 /* Nothing to write: only look again at due_ms (XX: an entry removed meanwhile stays removed). */
@@ -251,13 +195,13 @@ static void job_wait(struct job *j, int64_t due_ms)
 }
 
 /* A temporary failure: try the step again later, up to max_attempts times. */
-static void job_retry(struct job *j, const char *why)
+void gw_lf_job_retry(struct job *j, const char *why)
 {
     json_int_t a = json_integer_value(json_object_get(j->progress, "attempts")) + 1;
     int64_t delay = 1000;
 
     if (a >= (json_int_t)j->l->ca->max_attempts) {
-        job_fail(j, "%s (gave up after %lld attempts)", why, (long long)a);
+        gw_lf_job_fail(j, "%s (gave up after %lld attempts)", why, (long long)a);
         return;
     }
     for (json_int_t i = 1; i < a && delay < BACKOFF_MAX_MS; i++)
@@ -279,10 +223,10 @@ static void job_lost(struct job *j, enum q_err err)
     count(j, O_LOST);
     LOGP(LOG_WARN, "life", j->id, "step %s: storage unavailable (%s); resumed after the lease",
          gw_life_step_name(j->step), q_strerror(err));
-    job_free(j);
+    gw_lf_job_free(j);
 }
 
-static void warn(struct job *j, const char *code, const char *msg)
+void gw_lf_warn(struct job *j, const char *code, const char *msg)
 {
     json_t *w = json_object_get(j->doc, "warnings");
     if (!json_is_array(w)) {
@@ -307,12 +251,12 @@ static void sim_started(void *arg, enum gw_err err, const struct q_txn *txn, int
         return;
     }
     if (err == GW_ERR_BUSY) {
-        job_retry(j, "the SIM has another command pending");
+        gw_lf_job_retry(j, "the SIM has another command pending");
         return;
     }
     if (err != GW_OK) {
         snprintf(why, sizeof(why), "the SIM command could not be sent: %s", gw_strerror(err));
-        job_fail(j, "%s", why);
+        gw_lf_job_fail(j, "%s", why);
         return;
     }
     LOGP(LOG_INFO, "life", j->id, "%s: SIM command %s %s", gw_life_step_name(j->step), txn->id,
@@ -364,7 +308,7 @@ static void sim_got(void *arg, enum q_err err, const struct q_txn *txn)
 
     free(p);
     if (err == Q_ERR_NOT_FOUND) {
-        job_retry(j, "the SIM command is no longer stored");
+        gw_lf_job_retry(j, "the SIM command is no longer stored");
         return;
     }
     if (err != Q_OK) {
@@ -381,15 +325,15 @@ static void sim_got(void *arg, enum q_err err, const struct q_txn *txn)
     }
     snprintf(why, sizeof(why), "the SIM answered %s%s%s", txn->result, txn->detail[0] ? ": " : "", txn->detail);
     if (gw_life_sim_result_temporary(txn->result))
-        job_retry(j, why);
+        gw_lf_job_retry(j, why);
     else
-        job_fail(j, "%s", why);
+        gw_lf_job_fail(j, "%s", why);
 }
 
 /* A SIM step: send its command once, then look at it until it finishes. */
 static void sim_step(struct job *j, int op, const uint8_t *data, size_t len, const char *text, sim_done_fn *done)
 {
-    const char *txn = jstr(j->progress, "txn");
+    const char *txn = gw_lf_jstr(j->progress, "txn");
     struct sim_poll *p;
 
     if (!txn) {
@@ -398,7 +342,7 @@ static void sim_step(struct job *j, int op, const uint8_t *data, size_t len, con
     }
     p = malloc(sizeof(*p));
     if (!p) {
-        job_free(j);
+        gw_lf_job_free(j);
         return;
     }
     p->j = j;
@@ -416,12 +360,12 @@ static void genkey_done(struct job *j, const struct q_txn *txn)
                                      : EVP_PKEY_base_id(k) == EVP_PKEY_RSA && EVP_PKEY_bits(k) == 2048);
     EVP_PKEY_free(k);
     if (!ok) {
-        job_fail(j, "the SIM answered key generation with a key that is not the %s asked for",
-                 want == CFG_KEY_ECP256 ? "ECDSA P-256" : "RSA-2048");
+        gw_lf_job_fail(j, "the SIM answered key generation with a key that is not the %s asked for",
+                       want == CFG_KEY_ECP256 ? "ECDSA P-256" : "RSA-2048");
         return;
     }
-    set_b64(j->progress, "spki", txn->signature, txn->sig_len);
-    job_next(j, GW_LIFE_STEP_CSR, NULL, NULL);
+    gw_lf_set_b64(j->progress, "spki", txn->signature, txn->sig_len);
+    gw_lf_job_next(j, GW_LIFE_STEP_CSR, NULL, NULL);
 }
 
 static void run_genkey(struct job *j)
@@ -437,7 +381,8 @@ static int csr_prepare(struct job *j, struct sig_csr **csr, uint8_t digest[SIG_C
     struct sig_csr_subject subj;
     struct gw_life_subject_buf buf;
     size_t spki_len = 0, old_len = 0;
-    uint8_t *spki = b64_field(j->progress, "spki", &spki_len), *old = b64_field(j->progress, "old_cert", &old_len);
+    uint8_t *spki = gw_lf_b64_field(j->progress, "spki", &spki_len),
+            *old = gw_lf_b64_field(j->progress, "old_cert", &old_len);
     char why[256];
     enum sig_csr_err rc = SIG_CSR_ERR_SUBJECT;
 
@@ -449,7 +394,7 @@ static int csr_prepare(struct job *j, struct sig_csr **csr, uint8_t digest[SIG_C
     free(spki);
     free(old);
     if (rc != SIG_CSR_OK) {
-        job_fail(j, "the certificate request cannot be built: %s", why);
+        gw_lf_job_fail(j, "the certificate request cannot be built: %s", why);
         return -1;
     }
     return 0;
@@ -467,23 +412,23 @@ static void csr_done(struct job *j, const struct q_txn *txn)
         return;
     if (txn->digest_len != sizeof(digest) || memcmp(txn->digest, digest, sizeof(digest)) != 0) {
         sig_csr_free(csr);
-        job_fail(j, "the SIM signed another certificate request than this one");
+        gw_lf_job_fail(j, "the SIM signed another certificate request than this one");
         return;
     }
     rc = sig_csr_finish(csr, txn->signature, txn->sig_len, &der, &der_len, why, sizeof(why));
     sig_csr_free(csr);
     if (rc == SIG_CSR_ERR_BAD_SIGNATURE) {
-        job_fail(j, "the CSR signature does not verify with the key the SIM %s",
-                 json_object_get(j->progress, "iccid") ? "generated" : "holds (the registered certificate's)");
+        gw_lf_job_fail(j, "the CSR signature does not verify with the key the SIM %s",
+                       json_object_get(j->progress, "iccid") ? "generated" : "holds (the registered certificate's)");
         return;
     }
     if (rc != SIG_CSR_OK) {
-        job_fail(j, "the certificate request is not valid: %s", why);
+        gw_lf_job_fail(j, "the certificate request is not valid: %s", why);
         return;
     }
-    set_b64(j->progress, "csr", der, der_len);
+    gw_lf_set_b64(j->progress, "csr", der, der_len);
     OPENSSL_free(der);
-    job_next(j, GW_LIFE_STEP_CMP, "sent_to_ca", NULL);
+    gw_lf_job_next(j, GW_LIFE_STEP_CMP, "sent_to_ca", NULL);
 }
 
 static void run_csr(struct job *j)
@@ -492,7 +437,7 @@ static void run_csr(struct job *j)
     uint8_t digest[SIG_CSR_DIGEST_LEN];
     char text[256];
 
-    if (jstr(j->progress, "txn")) { /* checked when the answer is in */
+    if (gw_lf_jstr(j->progress, "txn")) { /* checked when the answer is in */
         sim_step(j, Q_OP_CSR, NULL, 0, NULL, csr_done);
         return;
     }
@@ -506,17 +451,17 @@ static void run_csr(struct job *j)
 static void putcert_done(struct job *j, const struct q_txn *txn)
 {
     (void)txn;
-    job_next(j, GW_LIFE_STEP_ACTIVATE, "installed", NULL);
+    gw_lf_job_next(j, GW_LIFE_STEP_ACTIVATE, "installed", NULL);
 }
 
 static void run_putcert(struct job *j)
 {
     size_t len = 0;
-    uint8_t *cert = b64_field(j->progress, "cert", &len);
+    uint8_t *cert = gw_lf_b64_field(j->progress, "cert", &len);
     char msg[200];
 
     if (!cert) {
-        job_fail(j, "no issued certificate recorded for the request");
+        gw_lf_job_fail(j, "no issued certificate recorded for the request");
         return;
     }
     if (len > GW_LIFE_PUTCERT_MAX) {
@@ -524,9 +469,9 @@ static void run_putcert(struct job *j)
                  "the certificate (%zu octets) is larger than an SPKA/1 PUTCERT carries (%d): "
                  "kept in the registry only",
                  len, GW_LIFE_PUTCERT_MAX);
-        warn(j, "CERT_NOT_ON_SIM", msg);
+        gw_lf_warn(j, "CERT_NOT_ON_SIM", msg);
         free(cert);
-        job_next(j, GW_LIFE_STEP_ACTIVATE, "installed", msg);
+        gw_lf_job_next(j, GW_LIFE_STEP_ACTIVATE, "installed", msg);
         return;
     }
     sim_step(j, Q_OP_PUTCERT, cert, len, NULL, putcert_done);
@@ -538,16 +483,16 @@ static void run_putcert(struct job *j)
 /* 0 when the request's certificate.serial (if any) is the registered certificate's. */
 static int serial_matches(struct job *j, const struct q_sub *g)
 {
-    const char *want = jstr(json_object_get(j->req, "certificate"), "serial");
+    const char *want = gw_lf_jstr(json_object_get(j->req, "certificate"), "serial");
     struct sig_cert_info ci;
 
     if (sig_cert_info(g->cert, g->cert_len, &ci) != SIG_OK) {
-        job_fail(j, "the registered certificate does not parse");
+        gw_lf_job_fail(j, "the registered certificate does not parse");
         return -1;
     }
     if (want && !gw_life_serial_eq(want, ci.serial_hex)) {
-        job_fail(j, "certificate.serial is not the number's registered certificate (registered serial %s)",
-                 ci.serial_hex);
+        gw_lf_job_fail(j, "certificate.serial is not the number's registered certificate (registered serial %s)",
+                       ci.serial_hex);
         return -1;
     }
     return 0;
@@ -560,7 +505,7 @@ static void spki_of_cert(json_t *progress, const uint8_t *cert, size_t len)
     unsigned char *der = NULL;
     int n = x ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der) : -1;
     if (n > 0)
-        set_b64(progress, "spki", der, (size_t)n);
+        gw_lf_set_b64(progress, "spki", der, (size_t)n);
     OPENSSL_free(der);
     X509_free(x);
 }
@@ -568,21 +513,22 @@ static void spki_of_cert(json_t *progress, const uint8_t *cert, size_t len)
 /* What to do with the number's registry entry (g NULL: it has none), per form. */
 static void read_decide(struct job *j, const struct q_sub *g)
 {
-    const char *sp = jstr(j->req, "sim_pki");
+    const char *sp = gw_lf_jstr(j->req, "sim_pki");
     int cs = sp && strstr(sp, "/cs") != NULL, new_sim = json_object_get(j->progress, "iccid") != NULL;
     int active_cert = g && strcmp(g->status, "active") == 0 && g->cert_len > 0;
 
     if (j->form == GW_FORM_PERSON_NEW || j->form == GW_FORM_ORG_NEW) {
         if (active_cert && !cs) {
-            job_fail(j,
-                     "the number already has an active certificate; file it as %s/cs to move it onto the new SIM, "
-                     "or a change request (Mẫu 07)",
-                     sp ? sp : "<carrier>");
+            gw_lf_job_fail(
+                j,
+                "the number already has an active certificate; file it as %s/cs to move it onto the new SIM, "
+                "or a change request (Mẫu 07)",
+                sp ? sp : "<carrier>");
             return;
         }
     } else if (!g || !g->cert_len) {
-        job_fail(j, "the number has no registered certificate to %s",
-                 j->form == GW_FORM_REVOKE ? "revoke" : "renew or change");
+        gw_lf_job_fail(j, "the number has no registered certificate to %s",
+                       j->form == GW_FORM_REVOKE ? "revoke" : "renew or change");
         return;
     } else if (serial_matches(j, g) != 0) {
         return;
@@ -590,14 +536,14 @@ static void read_decide(struct job *j, const struct q_sub *g)
     if (g && g->iccid[0])
         json_object_set_new(j->progress, "old_iccid", json_string(g->iccid));
     if (g && g->cert_len)
-        set_b64(j->progress, "old_cert", g->cert, g->cert_len);
+        gw_lf_set_b64(j->progress, "old_cert", g->cert, g->cert_len);
     if (j->form == GW_FORM_REVOKE)
-        job_next(j, GW_LIFE_STEP_REVOKE, "sent_to_ca", NULL);
+        gw_lf_job_next(j, GW_LIFE_STEP_REVOKE, "sent_to_ca", NULL);
     else if (new_sim)
-        job_next(j, GW_LIFE_STEP_REGISTER, NULL, NULL);
+        gw_lf_job_next(j, GW_LIFE_STEP_REGISTER, NULL, NULL);
     else {
         spki_of_cert(j->progress, g->cert, g->cert_len);
-        job_next(j, GW_LIFE_STEP_CSR, NULL, NULL);
+        gw_lf_job_next(j, GW_LIFE_STEP_CSR, NULL, NULL);
     }
 }
 
@@ -621,7 +567,7 @@ static void registered(void *arg, enum q_err err)
 {
     struct job *j = arg;
     if (err == Q_ERR_NOT_FOUND || err == Q_ERR_INVALID) {
-        job_fail(j, "the registry entry could not be written");
+        gw_lf_job_fail(j, "the registry entry could not be written");
         return;
     }
     if (err != Q_OK) {
@@ -629,7 +575,7 @@ static void registered(void *arg, enum q_err err)
         return;
     }
     if (j->step == GW_LIFE_STEP_REGISTER)
-        job_next(j, GW_LIFE_STEP_GENKEY, NULL, NULL);
+        gw_lf_job_next(j, GW_LIFE_STEP_GENKEY, NULL, NULL);
     else
         job_done(j, NULL); /* GW_LIFE_STEP_ACTIVATE */
 }
@@ -638,9 +584,10 @@ static void run_register(struct job *j)
 {
     struct gw_valid_simpki sp;
     struct gw_valid_err e;
-    const char *iccid = jstr(j->progress, "iccid");
+    const char *iccid = gw_lf_jstr(j->progress, "iccid");
 
-    if (gw_valid_simpki(NULL, jstr(j->req, "sim_pki") ? jstr(j->req, "sim_pki") : "", &sp, &e) != GW_VALID_OK)
+    if (gw_valid_simpki(NULL, gw_lf_jstr(j->req, "sim_pki") ? gw_lf_jstr(j->req, "sim_pki") : "", &sp, &e) !=
+        GW_VALID_OK)
         sp.net = CAR_NET_NONE;
     q_life_register(j->l->d.q, j->msisdn, (int)sp.net, iccid,
                     (unsigned)json_integer_value(json_object_get(j->progress, "kv")), registered, j);
@@ -649,11 +596,11 @@ static void run_register(struct job *j)
 static void run_activate(struct job *j)
 {
     size_t len = 0;
-    uint8_t *cert = b64_field(j->progress, "cert", &len);
-    const char *iccid = jstr(j->progress, "iccid");
+    uint8_t *cert = gw_lf_b64_field(j->progress, "cert", &len);
+    const char *iccid = gw_lf_jstr(j->progress, "iccid");
 
     if (!cert) {
-        job_fail(j, "no issued certificate recorded for the request");
+        gw_lf_job_fail(j, "no issued certificate recorded for the request");
         return;
     }
     q_life_activate(j->l->d.q, j->msisdn, iccid, (unsigned)json_integer_value(json_object_get(j->progress, "kv")), cert,
@@ -677,218 +624,16 @@ static void run_deactivate(struct job *j)
     q_life_deactivate(j->l->d.q, j->msisdn, deactivated, j);
 }
 
-/* ---- the worker: CMP calls off the loop --------------------------------- */
-
-static void *worker_main(void *arg)
-{
-    struct gw_life *l = arg;
-    struct timespec t0, t1;
-
-    pthread_mutex_lock(&l->mu);
-    for (;;) {
-        struct cmp_work *w;
-        while (!l->todo && !l->stop)
-            pthread_cond_wait(&l->cv, &l->mu);
-        if (l->stop)
-            break;
-        w = l->todo;
-        l->todo = w->next;
-        pthread_mutex_unlock(&l->mu);
-
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (w->kind == K_ENROL)
-            w->rc = sig_cmp_enrol(l->cmp, w->csr, w->csr_len, &w->cert, &w->cert_len, w->why, sizeof(w->why));
-        else if (w->kind == K_RENEW)
-            w->rc = sig_cmp_renew(l->cmp, w->csr, w->csr_len, w->old, w->old_len, &w->cert, &w->cert_len, w->why,
-                                  sizeof(w->why));
-        else
-            w->rc = sig_cmp_revoke(l->cmp, w->old, w->old_len, w->reason, w->why, sizeof(w->why));
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        w->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-
-        pthread_mutex_lock(&l->mu);
-        w->next = l->done;
-        l->done = w;
-        /* One byte wakes the loop; a full pipe already means "look". */
-        if (write(l->pipe_wr, "x", 1) < 0 && errno != EAGAIN)
-            LOGP(LOG_ERR, "life", NULL, "cannot wake the event loop: %s", strerror(errno));
-    }
-    pthread_mutex_unlock(&l->mu);
-    return NULL;
-}
-
-static void work_free(struct cmp_work *w)
-{
-    if (!w)
-        return;
-    free(w->csr);
-    free(w->old);
-    OPENSSL_free(w->cert);
-    free(w);
-}
-
-typedef void cmp_done_fn(struct job *j, struct cmp_work *w);
-
-static void cmp_post(struct job *j, enum cmp_kind kind, const char *old_field, enum sig_cmp_reason reason)
-{
-    struct gw_life *l = j->l;
-    struct cmp_work *w = calloc(1, sizeof(*w));
-
-    if (!w) {
-        job_free(j);
-        return;
-    }
-    w->job = j;
-    w->kind = kind;
-    w->reason = reason;
-    if (kind != K_REVOKE)
-        w->csr = b64_field(j->progress, "csr", &w->csr_len);
-    if (old_field)
-        w->old = b64_field(j->progress, old_field, &w->old_len);
-    if ((kind != K_REVOKE && !w->csr) || (old_field && !w->old)) {
-        work_free(w);
-        job_fail(j, "the %s to send to the CA is not recorded", kind == K_REVOKE ? "certificate" : "request");
-        return;
-    }
-    LOGP(LOG_INFO, "life", j->id, "%s: CMP %s sent to the CA", gw_life_step_name(j->step), kind_names[kind]);
-    pthread_mutex_lock(&l->mu);
-    w->next = NULL;
-    {
-        struct cmp_work **pp = &l->todo;
-        while (*pp)
-            pp = &(*pp)->next;
-        *pp = w;
-    }
-    pthread_cond_signal(&l->cv);
-    pthread_mutex_unlock(&l->mu);
-}
-
-/* The issued certificate: progress.cert and the visible "result". */
-static void issued(struct job *j, const uint8_t *cert, size_t len)
-{
-    struct sig_cert_info ci;
-    const unsigned char *p = cert;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    BIO *b = BIO_new(BIO_s_mem());
-    char na[32], *pem = NULL;
-    long pemlen = 0;
-    struct tm tm;
-    int retire = json_object_get(j->progress, "old_cert") != NULL;
-
-    if (!x || !b || !PEM_write_bio_X509(b, x) || sig_cert_info(cert, len, &ci) != SIG_OK) {
-        X509_free(x);
-        BIO_free(b);
-        job_fail(j, "the CA's certificate could not be read back");
-        return;
-    }
-    pemlen = BIO_get_mem_data(b, &pem);
-    gmtime_r(&ci.not_after, &tm);
-    strftime(na, sizeof(na), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    set_b64(j->progress, "cert", cert, len);
-    json_object_set_new(j->doc, "result",
-                        json_pack("{s:s, s:s, s:s, s:s, s:s%}", "serial", ci.serial_hex, "not_after", na, "subject",
-                                  ci.subject, "issuer", ci.issuer, "certificate", pem, (size_t)pemlen));
-    X509_free(x);
-    BIO_free(b);
-    job_next(j, retire ? GW_LIFE_STEP_RETIRE : GW_LIFE_STEP_PUTCERT, "issued", NULL);
-}
-
-static void cmp_result(struct job *j, struct cmp_work *w)
-{
-    char why[320];
-
-    snprintf(why, sizeof(why), "%s: %s", sig_cmp_strerror(w->rc), w->why);
-    if (w->rc != SIG_CMP_OK && sig_cmp_err_is_temporary(w->rc)) {
-        if (j->step == GW_LIFE_STEP_RETIRE &&
-            json_integer_value(json_object_get(j->progress, "attempts")) + 1 >= (json_int_t)j->l->ca->max_attempts)
-            goto retire_anyway;
-        job_retry(j, why);
-        return;
-    }
-    switch (j->step) {
-    case GW_LIFE_STEP_CMP:
-        if (w->rc == SIG_CMP_OK)
-            issued(j, w->cert, w->cert_len);
-        else if (w->rc == SIG_CMP_ERR_WRONG_KEY)
-            job_fail(j, "the CA answered a certificate for another key; nothing installed (%s)", w->why);
-        else
-            job_fail(j, "the CA did not issue the certificate: %s", why);
-        return;
-    case GW_LIFE_STEP_RETIRE:
-        if (w->rc == SIG_CMP_OK) {
-            json_object_set_new(j->progress, "old_revoked", json_string("superseded"));
-            job_next(j, GW_LIFE_STEP_PUTCERT, NULL, NULL);
-            return;
-        }
-    retire_anyway:
-        /* The new certificate is issued: a refusal to revoke the old one is for the operator, not a failure. */
-        warn(j, "OLD_CERT_NOT_REVOKED", why);
-        job_next(j, GW_LIFE_STEP_PUTCERT, NULL, NULL);
-        return;
-    default: /* GW_LIFE_STEP_REVOKE */
-        if (w->rc == SIG_CMP_OK) {
-            json_object_set_new(j->progress, "revoked_reason", json_string(sig_cmp_reason_name(w->reason)));
-            job_next(j, GW_LIFE_STEP_DEACTIVATE, NULL, NULL);
-        } else {
-            job_fail(j, "the CA did not revoke the certificate: %s", why);
-        }
-        return;
-    }
-}
-
-/* The loop side of the pipe: hand every finished call back to its job. */
-static void on_pipe(evutil_socket_t fd, short what, void *arg)
-{
-    struct gw_life *l = arg;
-    struct cmp_work *w, *next;
-    char buf[64];
-
-    (void)what;
-    while (read(fd, buf, sizeof(buf)) > 0)
-        ;
-    pthread_mutex_lock(&l->mu);
-    w = l->done;
-    l->done = NULL;
-    pthread_mutex_unlock(&l->mu);
-    for (; w; w = next) {
-        next = w->next;
-        l->cmp_calls[w->kind]++;
-        l->cmp_seconds[w->kind] += w->seconds;
-        if (w->rc != SIG_CMP_OK)
-            l->cmp_errors[w->kind]++;
-        LOGP(w->rc == SIG_CMP_OK ? LOG_INFO : LOG_WARN, "life", w->job->id, "CMP %s: %s in %.2f s%s%s",
-             kind_names[w->kind], sig_cmp_strerror(w->rc), w->seconds, w->why[0] ? ": " : "", w->why);
-        cmp_result(w->job, w);
-        work_free(w);
-    }
-}
-
-static void run_cmp(struct job *j)
-{
-    int renew = j->form == GW_FORM_CHANGE && json_object_get(j->progress, "old_cert");
-    cmp_post(j, renew ? K_RENEW : K_ENROL, renew ? "old_cert" : NULL, SIG_CMP_REASON_UNSPECIFIED);
-}
-
-static void run_retire(struct job *j)
-{
-    cmp_post(j, K_REVOKE, "old_cert", SIG_CMP_REASON_SUPERSEDED);
-}
-
-static void run_revoke(struct job *j)
-{
-    cmp_post(j, K_REVOKE, "old_cert", gw_life_revoke_reason(jstr(j->req, "reason")));
-}
-
 /* ---- dispatch and the tick ---------------------------------------------- */
 
 static void step_run(struct job *j)
 {
     static void (*const run[GW_LIFE_STEP_COUNT])(struct job *) = {
-        [GW_LIFE_STEP_READ] = run_read,       [GW_LIFE_STEP_REGISTER] = run_register,
-        [GW_LIFE_STEP_GENKEY] = run_genkey,   [GW_LIFE_STEP_CSR] = run_csr,
-        [GW_LIFE_STEP_CMP] = run_cmp,         [GW_LIFE_STEP_RETIRE] = run_retire,
-        [GW_LIFE_STEP_PUTCERT] = run_putcert, [GW_LIFE_STEP_ACTIVATE] = run_activate,
-        [GW_LIFE_STEP_REVOKE] = run_revoke,   [GW_LIFE_STEP_DEACTIVATE] = run_deactivate,
+        [GW_LIFE_STEP_READ] = run_read,           [GW_LIFE_STEP_REGISTER] = run_register,
+        [GW_LIFE_STEP_GENKEY] = run_genkey,       [GW_LIFE_STEP_CSR] = run_csr,
+        [GW_LIFE_STEP_CMP] = gw_lf_run_cmp,       [GW_LIFE_STEP_RETIRE] = gw_lf_run_retire,
+        [GW_LIFE_STEP_PUTCERT] = run_putcert,     [GW_LIFE_STEP_ACTIVATE] = run_activate,
+        [GW_LIFE_STEP_REVOKE] = gw_lf_run_revoke, [GW_LIFE_STEP_DEACTIVATE] = run_deactivate,
     };
     run[j->step](j);
 }
@@ -909,15 +654,15 @@ static struct job *job_of_doc(struct gw_life *l, const char *raw, size_t len)
         return NULL;
     j->l = l;
     j->doc = json_loadb(raw, len, 0, NULL);
-    id = jstr(j->doc, "id");
-    state = jstr(j->doc, "state");
+    id = gw_lf_jstr(j->doc, "id");
+    state = gw_lf_jstr(j->doc, "state");
     j->progress = json_object_get(j->doc, "progress");
     j->req = json_object_get(j->doc, "request");
-    fi = gw_form_lookup(jstr(j->req, "form") ? jstr(j->req, "form") : "");
-    phone = jstr(json_object_get(j->req, "subscriber"), "phone");
-    step = jstr(j->progress, "step");
+    fi = gw_form_lookup(gw_lf_jstr(j->req, "form") ? gw_lf_jstr(j->req, "form") : "");
+    phone = gw_lf_jstr(json_object_get(j->req, "subscriber"), "phone");
+    step = gw_lf_jstr(j->progress, "step");
     if (!id || strlen(id) >= sizeof(j->id)) {
-        job_free(j);
+        gw_lf_job_free(j);
         return NULL;
     }
     snprintf(j->id, sizeof(j->id), "%s", id);
@@ -925,7 +670,7 @@ static struct job *job_of_doc(struct gw_life *l, const char *raw, size_t len)
     if (!fi || !phone || strlen(phone) != 10 || j->step == GW_LIFE_STEP_COUNT || !state ||
         strcmp(state, "failed") == 0 || strcmp(state, "rejected") == 0 || strcmp(state, "done") == 0) {
         unindex(l, j->id);
-        job_free(j);
+        gw_lf_job_free(j);
         return NULL;
     }
     j->form = fi->kind;
@@ -955,7 +700,7 @@ static void claimed(void *arg, enum q_err err, const struct q_doc *docs, size_t 
         if (!j)
             continue;
         if (job_active(l, j)) {
-            job_free(j);
+            gw_lf_job_free(j);
             continue;
         }
         j->next = l->jobs;
@@ -1044,13 +789,13 @@ enum gw_life_err gw_life_new(const struct gw_life_deps *deps, struct gw_life **o
     l->pipe_wr = fds[1];
     if (fcntl(l->pipe_rd, F_SETFL, O_NONBLOCK) != 0 || fcntl(l->pipe_wr, F_SETFL, O_NONBLOCK) != 0)
         goto fail;
-    l->pipe_ev = event_new(deps->base, l->pipe_rd, EV_READ | EV_PERSIST, on_pipe, l);
+    l->pipe_ev = event_new(deps->base, l->pipe_rd, EV_READ | EV_PERSIST, gw_lf_on_pipe, l);
     l->tick = event_new(deps->base, -1, EV_PERSIST, on_tick, l);
     tv.tv_sec = l->ca->tick_ms / 1000;
     tv.tv_usec = (l->ca->tick_ms % 1000) * 1000;
     if (!l->pipe_ev || !l->tick || event_add(l->pipe_ev, NULL) != 0 || event_add(l->tick, &tv) != 0)
         goto fail;
-    if (pthread_create(&l->thr, NULL, worker_main, l) != 0)
+    if (pthread_create(&l->thr, NULL, gw_lf_worker_main, l) != 0)
         goto fail;
     l->thr_started = 1;
     why[0] = '\0';
@@ -1082,14 +827,14 @@ void gw_life_free(struct gw_life *l)
     }
     for (w = l->todo; w; w = next) {
         next = w->next;
-        work_free(w);
+        gw_lf_work_free(w);
     }
     for (w = l->done; w; w = next) {
         next = w->next;
-        work_free(w);
+        gw_lf_work_free(w);
     }
     while (l->jobs)
-        job_free(l->jobs);
+        gw_lf_job_free(l->jobs);
     if (l->pipe_ev)
         event_free(l->pipe_ev);
     if (l->pipe_rd >= 0)
@@ -1117,17 +862,17 @@ void gw_life_render_metrics(const struct gw_life *l, struct evbuffer *out)
     evbuffer_add_printf(out, "# HELP simpki_cmp_calls_total CMP transactions with the CA\n"
                              "# TYPE simpki_cmp_calls_total counter\n");
     for (int k = 0; k < K_COUNT; k++)
-        evbuffer_add_printf(out, "simpki_cmp_calls_total{op=\"%s\"} %llu\n", kind_names[k],
+        evbuffer_add_printf(out, "simpki_cmp_calls_total{op=\"%s\"} %llu\n", gw_lf_kind_names[k],
                             (unsigned long long)l->cmp_calls[k]);
     evbuffer_add_printf(out, "# HELP simpki_cmp_errors_total CMP transactions that did not succeed\n"
                              "# TYPE simpki_cmp_errors_total counter\n");
     for (int k = 0; k < K_COUNT; k++)
-        evbuffer_add_printf(out, "simpki_cmp_errors_total{op=\"%s\"} %llu\n", kind_names[k],
+        evbuffer_add_printf(out, "simpki_cmp_errors_total{op=\"%s\"} %llu\n", gw_lf_kind_names[k],
                             (unsigned long long)l->cmp_errors[k]);
     evbuffer_add_printf(out, "# HELP simpki_cmp_seconds_total time spent in CMP transactions\n"
                              "# TYPE simpki_cmp_seconds_total counter\n");
     for (int k = 0; k < K_COUNT; k++) {
-        snprintf(labels, sizeof(labels), "simpki_cmp_seconds_total{op=\"%s\"}", kind_names[k]);
+        snprintf(labels, sizeof(labels), "simpki_cmp_seconds_total{op=\"%s\"}", gw_lf_kind_names[k]);
         evbuffer_add_printf(out, "%s %.6f\n", labels, l->cmp_seconds[k]);
     }
 }
