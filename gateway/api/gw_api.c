@@ -25,6 +25,7 @@
 #include "gw_enrol.h"
 #include "gw_http.h"
 #include "gw_metrics.h"
+#include "gw_sign_body.h"
 #include "gw_txn.h"
 #include "gw_util.h"
 #include "gw_wait.h"
@@ -302,12 +303,6 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     }
 }
 
-static int parse_alg(const char *s, enum dg_alg *alg)
-{
-    *alg = dg_from_name(s);
-    return *alg == DG_NONE ? -1 : 0;
-}
-
 /* SHA-256 over the fields that define the request, for Idempotency-Key checks. */
 static void request_hash(const char *msisdn, uint8_t alg /* enum dg_alg, hashed as one octet */, const uint8_t *dg,
                          size_t dlen, const char *text, const char *cref, uint8_t format, char out[65])
@@ -344,22 +339,13 @@ static int valid_idem_key(const char *k)
 
 static void handle_post(struct gw_api *api, struct evhttp_request *req, const char *rp)
 {
-    static const char *const allowed[] = {"msisdn",     "digest", "digest_alg", "display_text",
-                                          "client_ref", "format", NULL};
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     const char *ctype = evhttp_find_header(h, "Content-Type");
     const char *idem = evhttp_find_header(h, "Idempotency-Key");
-    const char *msisdn_in, *digest_b64, *alg_s, *text, *cref = "", *key, *fmt_s = "raw";
-    char msisdn[CAR_MSISDN_LEN], why[160], hash[65];
-    uint8_t digest[64], enc[200], format;
-    enum dg_alg alg;
-    size_t len = evbuffer_get_length(in), enclen;
-    json_error_t jerr;
-    json_t *body, *v;
-    long dlen;
-    int hex;
-    enum car_err rc;
+    char why[512], hash[65];
+    size_t len = evbuffer_get_length(in);
+    struct gw_sign_body b;
     struct call *c;
 
     if (ctype && strncasecmp(ctype, "application/json", 16) != 0) {
@@ -371,78 +357,11 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
                    "Idempotency-Key must be 1-100 visible ASCII characters");
         return;
     }
-    body = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!body || !json_is_object(body)) {
-        send_error(api, req, 400, "MALFORMED_JSON", NULL, "the body is not a JSON object%s%s", body ? "" : ": ",
-                   body ? "" : jerr.text);
-        json_decref(body);
-        return;
-    }
-    json_object_foreach(body, key, v)
-    {
-        int ok = 0;
-        for (int i = 0; allowed[i]; i++)
-            ok |= strcmp(key, allowed[i]) == 0;
-        if (!ok) {
-            send_error(api, req, 400, "UNKNOWN_FIELD", key, "unknown field \"%.64s\"", key);
-            goto out;
-        }
-    }
-    msisdn_in = json_string_value(json_object_get(body, "msisdn"));
-    digest_b64 = json_string_value(json_object_get(body, "digest"));
-    alg_s = json_object_get(body, "digest_alg") ? json_string_value(json_object_get(body, "digest_alg")) : "SHA-256";
-    text = json_string_value(json_object_get(body, "display_text"));
-    if (json_object_get(body, "client_ref"))
-        cref = json_string_value(json_object_get(body, "client_ref"));
-    if (json_object_get(body, "format"))
-        fmt_s = json_string_value(json_object_get(body, "format"));
-
-    if (!msisdn_in) {
-        send_error(api, req, 400, "INVALID_FIELD", "msisdn", "msisdn is required (a string such as \"0912345678\")");
+    if (gw_sign_body_parse((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, &b, why, sizeof(why)) != 0) {
+        send_error(api, req, 400, b.error, b.field, "%s", why);
         goto out;
     }
-    if (car_msisdn_normalise(msisdn_in, msisdn, why, sizeof(why)) != CAR_OK) {
-        send_error(api, req, 400, "INVALID_MSISDN", "msisdn", "not a Vietnamese mobile number: %s", why);
-        goto out;
-    }
-    if (!alg_s || parse_alg(alg_s, &alg) != 0) {
-        send_error(api, req, 400, "INVALID_FIELD", "digest_alg", "digest_alg must be SHA-256, SHA-384 or SHA-512");
-        goto out;
-    }
-    /* A hex digest is a common first mistake (it even decodes as base64, to the wrong length): say so. */
-    hex = digest_b64 && strlen(digest_b64) == 2 * dg_len(alg) &&
-          strspn(digest_b64, "0123456789abcdefABCDEF") == strlen(digest_b64);
-    if (!digest_b64 || (dlen = gw_b64_decode(digest_b64, strlen(digest_b64), digest, sizeof(digest))) < 0) {
-        send_error(api, req, 400, hex ? "DIGEST_LENGTH" : "INVALID_FIELD", "digest", "digest is required, in base64%s",
-                   hex ? " (this looks like hex: send the octets in base64, e.g. openssl dgst -binary | base64)" : "");
-        goto out;
-    }
-    if ((size_t)dlen != dg_len(alg)) {
-        send_error(api, req, 400, "DIGEST_LENGTH", "digest", "digest is %ld octets; %s needs %zu, in base64%s", dlen,
-                   alg_s, dg_len(alg),
-                   hex ? " (this looks like hex: send the octets in base64, e.g. openssl dgst -binary | base64)" : "");
-        goto out;
-    }
-    if (!text || !*text) {
-        send_error(api, req, 400, "INVALID_FIELD", "display_text", "display_text is required: what the official reads");
-        goto out;
-    }
-    rc = text_encode(text, strlen(text), enc, sizeof(enc), &enclen, why, sizeof(why));
-    if (rc != CAR_OK) {
-        send_error(api, req, 400, rc == CAR_ERR_TOO_LONG ? "TEXT_TOO_LONG" : "INVALID_TEXT", "display_text",
-                   "display_text cannot be shown on the SIM: %s", why);
-        goto out;
-    }
-    if (!cref || strlen(cref) > 127) {
-        send_error(api, req, 400, "INVALID_FIELD", "client_ref", "client_ref must be a string of at most 127 octets");
-        goto out;
-    }
-    if (!fmt_s || (strcmp(fmt_s, "raw") != 0 && strcmp(fmt_s, "cms") != 0)) {
-        send_error(api, req, 400, "INVALID_FIELD", "format", "format must be \"raw\" or \"cms\"");
-        goto out;
-    }
-    format = strcmp(fmt_s, "cms") == 0 ? Q_FORMAT_CMS : Q_FORMAT_RAW;
-    request_hash(msisdn, alg, digest, (size_t)dlen, text, cref, format, hash);
+    request_hash(b.msisdn, b.digest_alg, b.digest, b.digest_len, b.display_text, b.client_ref, b.format, hash);
     c = call_new(api, req, rp);
     if (!c) {
         send_error(api, req, 500, "INTERNAL_ERROR", NULL, "out of memory");
@@ -450,18 +369,18 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
     }
     gw_txn_start(api->d.engine,
                  &(struct gw_sign_req){.rp = rp,
-                                       .msisdn = msisdn,
-                                       .client_ref = *cref ? cref : NULL,
+                                       .msisdn = b.msisdn,
+                                       .client_ref = *b.client_ref ? b.client_ref : NULL,
                                        .idem_key = idem,
                                        .req_hash = hash,
-                                       .digest_alg = alg,
-                                       .digest = digest,
-                                       .digest_len = (size_t)dlen,
-                                       .display_text = text,
-                                       .format = format},
+                                       .digest_alg = b.digest_alg,
+                                       .digest = b.digest,
+                                       .digest_len = b.digest_len,
+                                       .display_text = b.display_text,
+                                       .format = b.format},
                  started, c);
 out:
-    json_decref(body);
+    gw_sign_body_clear(&b);
 }
 
 /* ---- health and metrics ----------------------------------------------- */

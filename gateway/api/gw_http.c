@@ -111,8 +111,14 @@ json_t *gw_http_body_json(struct evhttp_request *req, char *why, size_t whylen)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
+
+    return gw_http_parse_json((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, why, whylen);
+}
+
+json_t *gw_http_parse_json(const char *body_text, size_t len, char *why, size_t whylen)
+{
     json_error_t jerr;
-    json_t *body = json_loadb((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *body = json_loadb(body_text, len, JSON_REJECT_DUPLICATES, &jerr);
 
     if (!body) {
         snprintf(why, whylen, "the body is not JSON: %s", jerr.text);

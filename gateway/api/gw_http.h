@@ -51,4 +51,12 @@ struct evhttp_request *gw_http_take(struct gw_http_hold *h);
 /* Read the whole body as JSON (an object).  NULL with *error/why set when it is not. */
 json_t *gw_http_body_json(struct evhttp_request *req, char *why, size_t whylen);
 
+/*
+ * What gw_http_body_json does with the body, without the request: len
+ * octets (need not be NUL-terminated) parsed as JSON with duplicate keys
+ * refused; a new reference to the object, or NULL with why set when it is
+ * not JSON or not an object.  The caller decrefs.
+ */
+json_t *gw_http_parse_json(const char *body, size_t len, char *why, size_t whylen);
+
 #endif /* SIMPKI_GW_HTTP_H */

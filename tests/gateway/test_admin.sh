@@ -8,6 +8,8 @@
 # KEEP_TMP=1 keeps the scratch directory (outputs, PKI, config) for a look.
 # UPDATE_GOLDEN=1 rewrites tests/gateway/golden/admin_*.ok from the current
 # output (review the diff before committing it).
+# Runs on tests/integration/lib.sh, which needs SRC, SIMPKID, SIMPKI_ADMIN and
+# SIMPKI_SIM in the environment (tests/gateway/CMakeLists.txt passes them).
 set -euo pipefail
 
 ADMIN=${1:?usage: test_admin.sh SIMPKI_ADMIN}
@@ -22,25 +24,11 @@ ICCID=8984040000000000019
 export ASAN_OPTIONS=${ASAN_OPTIONS:-}:exitcode=86
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-}:halt_on_error=1:exitcode=87
 
-T=$(mktemp -d)
-REDIS_PID=
-cleanup() {
-    if [ -n "$REDIS_PID" ]; then
-        kill "$REDIS_PID" 2>/dev/null || true
-        wait "$REDIS_PID" 2>/dev/null || true
-    fi
-    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-
-PASS=0
-fail() {
-    echo "FAIL: $*" >&2
+# The integration harness: scratch directory $T, cleanup on exit, ok/bad/finish, start_redis.
+. "$(dirname "$0")/../integration/lib.sh"
+fail() { # the first failure ends the test
+    bad "$*"
     exit 1
-}
-ok() {
-    PASS=$((PASS + 1))
-    echo "ok $PASS - $*"
 }
 
 # run NAME EXPECTED_RC CMD...: stdout to $T/NAME.out, stderr to $T/NAME.err.
@@ -179,26 +167,10 @@ must_grep hash_gen "$T/hash_gen.err" 'store it safely'
 ok "hash-key generates a 32-octet token and its hash"
 
 # ---- registry against a real redis-server ------------------------------------------
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-    PORT=$((20000 + RANDOM % 30000))
-    port_free "$PORT" || continue
-    redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
-        --logfile "$T/redis.log" &
-    REDIS_PID=$!
-    for _ in $(seq 50); do
-        if redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG; then break 2; fi
-        kill -0 "$REDIS_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill "$REDIS_PID" 2>/dev/null || true
-    wait "$REDIS_PID" 2>/dev/null || true
-    REDIS_PID=
-done
-[ -n "$REDIS_PID" ] || fail "could not start redis-server on a free port"
-R() { redis-cli -p "$PORT" "$@"; }
+start_redis || fail "could not start redis-server on a free port"
+R() { redis-cli -p "$REDIS_PORT" "$@"; }
 subkeys() { R --scan --pattern '*sub:*' | sort; }
-ok "redis-server on 127.0.0.1:$PORT"
+ok "redis-server on 127.0.0.1:$REDIS_PORT"
 
 # A tiny PKI: root CA, leaves with nonRepudiation, one from an untrusted root, one without the usage.
 cd "$T"
@@ -244,7 +216,7 @@ ok "test PKI generated"
 cat >simpki.json <<EOF
 {
   "trust_anchors": "$T/root.pem",
-  "redis": {"host": "127.0.0.1", "port": $PORT, "shards": 4},
+  "redis": {"host": "127.0.0.1", "port": $REDIS_PORT, "shards": 4},
   "carriers": [{"name": "viettel", "service_number": "8088", "ota_master_key": "$MK"}],
   "api_keys": [{"name": "test-rp", "sha256": "$want"}]
 }
@@ -367,11 +339,9 @@ must_grep show3 "$T/show3.out" '^status  *suspended$'
 ok "re-import replaces an entry"
 
 # 8. Redis down: a clear error, exit 1.
-kill "$REDIS_PID"
-wait "$REDIS_PID" 2>/dev/null || true
-REDIS_PID=
+stop_redis
 run show_down 1 A show 0961234567
 must_grep show_down "$T/show_down.err" 'redis'
 ok "redis down is reported"
 
-echo "all $PASS checks passed"
+finish

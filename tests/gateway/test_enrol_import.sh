@@ -14,6 +14,8 @@
 #   bash test_enrol_import.sh path/to/simpki-admin
 #
 # ROWS=N changes the size of the big file; KEEP_TMP=1 keeps the scratch directory.
+# Runs on tests/integration/lib.sh, which needs SRC, SIMPKID, SIMPKI_ADMIN and
+# SIMPKI_SIM in the environment (tests/gateway/CMakeLists.txt passes them).
 set -euo pipefail
 
 ADMIN=${1:?usage: test_enrol_import.sh SIMPKI_ADMIN}
@@ -23,25 +25,11 @@ ROWS=${ROWS:-100000}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-}:exitcode=86
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-}:halt_on_error=1:exitcode=87
 
-T=$(mktemp -d)
-REDIS_PID=
-cleanup() {
-    if [ -n "$REDIS_PID" ]; then
-        kill "$REDIS_PID" 2>/dev/null || true
-        wait "$REDIS_PID" 2>/dev/null || true
-    fi
-    if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
-
-PASS=0
-fail() {
-    echo "FAIL: $*" >&2
+# The integration harness: scratch directory $T, cleanup on exit, ok/bad/finish, start_redis.
+. "$(dirname "$0")/../integration/lib.sh"
+fail() { # the first failure ends the test
+    bad "$*"
     exit 1
-}
-ok() {
-    PASS=$((PASS + 1))
-    echo "ok $PASS - $*"
 }
 
 # run NAME EXPECTED_RC CMD...: stdout to $T/NAME.out, stderr to $T/NAME.err.
@@ -68,26 +56,10 @@ must_not_grep() { # must_not_grep NAME FILE PATTERN
 }
 
 # ---- a throwaway redis-server on a free loopback port -------------------------
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-    PORT=$((20000 + RANDOM % 30000))
-    port_free "$PORT" || continue
-    redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
-        --logfile "$T/redis.log" &
-    REDIS_PID=$!
-    for _ in $(seq 50); do
-        if redis-cli -p "$PORT" ping 2>/dev/null | grep -q PONG; then break 2; fi
-        kill -0 "$REDIS_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill "$REDIS_PID" 2>/dev/null || true
-    wait "$REDIS_PID" 2>/dev/null || true
-    REDIS_PID=
-done
-[ -n "$REDIS_PID" ] || fail "could not start redis-server on a free port"
-R() { redis-cli -p "$PORT" "$@"; }
+start_redis || fail "could not start redis-server on a free port"
+R() { redis-cli -p "$REDIS_PORT" "$@"; }
 INDEX='spk:{enr}:reqs'
-ok "redis-server on 127.0.0.1:$PORT"
+ok "redis-server on 127.0.0.1:$REDIS_PORT"
 
 # ---- a minimal configuration -----------------------------------------------------
 cd "$T"
@@ -96,7 +68,7 @@ openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyou
 cat >simpki.json <<EOF
 {
   "trust_anchors": "$T/root.pem",
-  "redis": {"host": "127.0.0.1", "port": $PORT, "shards": 4},
+  "redis": {"host": "127.0.0.1", "port": $REDIS_PORT, "shards": 4},
   "carriers": [{"name": "viettel", "service_number": "8088", "ota_master_key": "000102030405060708090a0b0c0d0e0f"}],
   "api_keys": [{"name": "test-rp", "sha256": "$(printf 'not a key' | sha256sum | cut -d' ' -f1)"}]
 }
@@ -258,4 +230,4 @@ run nofile 1 A import-requests "$T/no-such.csv"
 [ "$(R DBSIZE)" = 0 ] || fail "a refused file wrote something"
 ok "bad headers, --form mismatches, unterminated quotes, non-UTF-8 and missing files refused"
 
-echo "all $PASS passed"
+finish

@@ -8,6 +8,7 @@
 #   ...
 #
 # Needs: SIMPKID, SIMPKI_ADMIN, SIMPKI_SIM (binaries), SRC (repo root).
+# KEEP_TMP=1 keeps the scratch directory $T after a passing run too.
 set -euo pipefail
 
 : "${SRC:?}" "${SIMPKID:?}" "${SIMPKI_ADMIN:?}" "${SIMPKI_SIM:?}"
@@ -23,6 +24,8 @@ cleanup() {
   if [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
     echo "--- logs kept in $T" >&2
     for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -n 40 "$f" >&2; }; done
+  elif [ -n "${KEEP_TMP:-}" ]; then
+    echo "--- kept $T" >&2
   else
     rm -rf "$T"
   fi
