@@ -212,6 +212,13 @@ struct car_ops {
      */
     int resubmit_safe;
     /*
+     * Whether the far end can show `text` (UTF-8, NUL-terminated) to the
+     * subscriber: CAR_OK, CAR_ERR_TOO_LONG, or another error for text it
+     * cannot show at all; why says what.  Asked before a request is accepted,
+     * of the transport its number routes to.  NULL: any text.
+     */
+    enum car_err (*check_text)(const char *text, char *why, size_t whylen);
+    /*
      * Open one link.  link_cfg is transport-neutral (config/cfg.h struct
      * cfg_link): the transport reads its own section of it and refuses
      * (CAR_ERR_INVALID) a link configured for another transport.  carrier and

@@ -917,9 +917,19 @@ static void smpp_close(struct car_link *l)
         link_free(l);
 }
 
+/* The SIM shows 180 octets of GSM-7 or 90 UCS-2 characters (car_text.h). */
+static enum car_err smpp_check_text(const char *text, char *why, size_t whylen)
+{
+    uint8_t enc[200];
+    size_t n;
+
+    return text_encode(text, strlen(text), enc, sizeof(enc), &n, why, whylen);
+}
+
 const struct car_ops car_smpp_ops = {
     .name = "smpp",
     .resubmit_safe = 1, /* the SIM refuses a counter it has seen */
+    .check_text = smpp_check_text,
     .open = smpp_open,
     .submit = smpp_submit,
     .decode = smpp_decode,

@@ -357,7 +357,8 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
                    "Idempotency-Key must be 1-100 visible ASCII characters");
         return;
     }
-    if (gw_sign_body_parse((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, &b, why, sizeof(why)) != 0) {
+    if (gw_sign_body_parse((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, gw_txn_check_text, api->d.engine,
+                           &b, why, sizeof(why)) != 0) {
         send_error(api, req, 400, b.error, b.field, "%s", why);
         goto out;
     }

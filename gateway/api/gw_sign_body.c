@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "car_text.h"
+#include "gw_sign_check.h"
 #include "gw_util.h"
 #include "q.h"
 
@@ -27,19 +27,18 @@ static int refuse(struct gw_sign_body *b, const char *error, const char *field, 
     return -1;
 }
 
-int gw_sign_body_parse(const char *body, size_t len, struct gw_sign_body *out, char *why, size_t whylen)
+int gw_sign_body_parse(const char *body, size_t len, gw_text_check_fn *text_check, const struct gw_engine *e,
+                       struct gw_sign_body *out, char *why, size_t whylen)
 {
     static const char *const allowed[] = {"msisdn",     "digest", "digest_alg", "display_text",
                                           "client_ref", "format", NULL};
     const char *msisdn_in, *digest_b64, *alg_s, *text, *cref = "", *key, *fmt_s = "raw";
     char msg[160];
-    uint8_t enc[200];
-    size_t enclen;
+    const char *code;
     json_error_t jerr;
     json_t *v;
     long dlen;
     int hex;
-    enum car_err rc;
 
     memset(out, 0, sizeof *out);
     out->doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -67,8 +66,8 @@ int gw_sign_body_parse(const char *body, size_t len, struct gw_sign_body *out, c
     if (!msisdn_in)
         return refuse(out, "INVALID_FIELD", "msisdn", why, whylen,
                       "msisdn is required (a string such as \"0912345678\")");
-    if (car_msisdn_normalise(msisdn_in, out->msisdn, msg, sizeof(msg)) != CAR_OK)
-        return refuse(out, "INVALID_MSISDN", "msisdn", why, whylen, "not a Vietnamese mobile number: %s", msg);
+    if ((code = gw_sign_check_msisdn(msisdn_in, out->msisdn, msg, sizeof(msg))) != NULL)
+        return refuse(out, code, "msisdn", why, whylen, "not a Vietnamese mobile number: %s", msg);
     out->digest_alg = alg_s ? dg_from_name(alg_s) : DG_NONE;
     if (out->digest_alg == DG_NONE)
         return refuse(out, "INVALID_FIELD", "digest_alg", why, whylen,
@@ -80,18 +79,17 @@ int gw_sign_body_parse(const char *body, size_t len, struct gw_sign_body *out, c
     if (dlen < 0)
         return refuse(out, hex ? "DIGEST_LENGTH" : "INVALID_FIELD", "digest", why, whylen,
                       "digest is required, in base64%s", hex ? HEX_HINT : "");
-    if ((size_t)dlen != dg_len(out->digest_alg))
+    if (gw_sign_check_digest(out->digest_alg, (size_t)dlen) != NULL)
         return refuse(out, "DIGEST_LENGTH", "digest", why, whylen, "digest is %ld octets; %s needs %zu, in base64%s",
                       dlen, alg_s, dg_len(out->digest_alg), hex ? HEX_HINT : "");
     out->digest_len = (size_t)dlen;
     if (!text || !*text)
         return refuse(out, "INVALID_FIELD", "display_text", why, whylen,
                       "display_text is required: what the official reads");
-    rc = text_encode(text, strlen(text), enc, sizeof(enc), &enclen, msg, sizeof(msg));
-    if (rc != CAR_OK)
-        return refuse(out, rc == CAR_ERR_TOO_LONG ? "TEXT_TOO_LONG" : "INVALID_TEXT", "display_text", why, whylen,
-                      "display_text cannot be shown on the SIM: %s", msg);
-    if (!cref || strlen(cref) > 127)
+    /* Asked of the transport the number routes to (an SMS SIM shows 180 octets; an MSSP its own limit). */
+    if ((code = gw_sign_check_text(text_check, e, out->msisdn, text, msg, sizeof(msg))) != NULL)
+        return refuse(out, code, "display_text", why, whylen, "display_text cannot be shown on the SIM: %s", msg);
+    if (gw_sign_check_client_ref(cref) != NULL)
         return refuse(out, "INVALID_FIELD", "client_ref", why, whylen,
                       "client_ref must be a string of at most 127 octets");
     if (!fmt_s || (strcmp(fmt_s, "raw") != 0 && strcmp(fmt_s, "cms") != 0))

@@ -8,7 +8,9 @@
  *   digest        string, base64 (gw_b64_decode, strict) of exactly
  *                 dg_len(digest_alg) octets
  *   digest_alg    "SHA-256" (default), "SHA-384" or "SHA-512"
- *   display_text  non-empty string the SIM can show (text_encode)
+ *   display_text  non-empty string the subscriber's device can show: asked of
+ *                 the transport the number routes to (text_check, e.g.
+ *                 gw_txn_check_text with engine e; NULL takes any text)
  *   client_ref    string of at most 127 octets (default "")
  *   format        "raw" (default) or "cms"
  * Every refusal is an HTTP 400 with a stable error code, the field it is
@@ -23,6 +25,7 @@
 
 #include "car_route.h"
 #include "digest.h"
+#include "gw_sign_check.h"
 
 struct gw_sign_body {
     json_t *doc; /* the parsed body: owns the strings below; gw_sign_body_clear frees it */
@@ -40,13 +43,14 @@ struct gw_sign_body {
 };
 
 /*
- * Parse body (len octets, need not be NUL-terminated) into *out.  0: a
+ * Parse body (len octets, need not be NUL-terminated) into *out, running
+ * the shared request checks (gw_sign_check.h) in the API's order.  0: a
  * valid request, every success field set.  -1: refused, out->error and
  * out->field set and why (whylen > 0) the message for the client.  Either
  * way call gw_sign_body_clear(out) when done with it.
  */
-int gw_sign_body_parse(const char *body, size_t len, struct gw_sign_body *out, char *why, size_t whylen)
-    __attribute__((warn_unused_result));
+int gw_sign_body_parse(const char *body, size_t len, gw_text_check_fn *text_check, const struct gw_engine *e,
+                       struct gw_sign_body *out, char *why, size_t whylen) __attribute__((warn_unused_result));
 
 /* Free what gw_sign_body_parse kept; the strings in *b are gone afterwards.  Twice is harmless. */
 void gw_sign_body_clear(struct gw_sign_body *b);

@@ -29,6 +29,8 @@ const char *gw_strerror(enum gw_err err)
     case GW_ERR_IDEM_MISMATCH: return "Idempotency-Key reused with a different request";
     case GW_ERR_INTERNAL: return "internal error";
     case GW_ERR_CERT_REFUSED: return "the subscriber's certificate cannot be used for a CMS signature now";
+    case GW_ERR_TEXT_TOO_LONG: return "the display text is too long for the subscriber's device";
+    case GW_ERR_TEXT_INVALID: return "the display text cannot be shown on the subscriber's device";
     }
     return "unknown error";
 }

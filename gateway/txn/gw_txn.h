@@ -48,7 +48,9 @@ enum gw_err {
     GW_ERR_UNAVAILABLE = 5,   /* Redis unreachable: try again */
     GW_ERR_IDEM_MISMATCH = 6, /* Idempotency-Key reused with another body */
     GW_ERR_INTERNAL = 7,
-    GW_ERR_CERT_REFUSED = 8, /* CMS: the certificate is missing or fails its checks now */
+    GW_ERR_CERT_REFUSED = 8,  /* CMS: the certificate is missing or fails its checks now */
+    GW_ERR_TEXT_TOO_LONG = 9, /* gw_txn_check_text: the display text does not fit */
+    GW_ERR_TEXT_INVALID = 10, /* gw_txn_check_text: the display text cannot be shown at all */
 };
 
 const char *gw_strerror(enum gw_err err);
@@ -120,6 +122,16 @@ struct gw_sign_req {
  */
 typedef void gw_start_cb(void *arg, enum gw_err err, const struct q_txn *txn, int existed);
 void gw_txn_start(struct gw_engine *e, const struct gw_sign_req *req, gw_start_cb *cb, void *arg);
+
+/*
+ * Can `text` be shown to the subscriber of normalised number msisdn?  Asked
+ * of the transports of the links its network routes to (car_ops.check_text;
+ * every configured transport when the prefix routes nowhere, as for a ported
+ * number): GW_OK, GW_ERR_TEXT_TOO_LONG or GW_ERR_TEXT_INVALID with why.
+ * Synchronous, no I/O: a front end calls it before gw_txn_start.
+ */
+enum gw_err gw_txn_check_text(const struct gw_engine *e, const char *msisdn, const char *text, char *why,
+                              size_t whylen);
 
 /*
  * Commands for the lifecycle engine (gw_life.h): generate a key on the SIM,

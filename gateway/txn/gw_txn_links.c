@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "car_route.h"
 #include "gw_metrics.h"
 #include "gw_util.h"
 #include "log.h"
@@ -301,6 +302,24 @@ static const struct car_ops *find_transport(const struct gw_engine *e, const cha
         if (e->d.transports[i] && strcmp(e->d.transports[i]->name, name) == 0)
             return e->d.transports[i];
     return NULL;
+}
+
+enum gw_err gw_txn_check_text(const struct gw_engine *e, const char *msisdn, const char *text, char *why, size_t whylen)
+{
+    int net = car_route_prefix(msisdn);
+
+    for (size_t i = 0; i < e->n_links; i++) {
+        const struct link_slot *s = &e->links[i];
+        const struct car_ops *ops = ((const struct car_link_base *)(const void *)s->link)->ops;
+        enum car_err rc;
+
+        if (net != CAR_NET_NONE && !(s->carrier->route_nets & (1u << net)))
+            continue;
+        if (!ops->check_text || (rc = ops->check_text(text, why, whylen)) == CAR_OK)
+            continue;
+        return rc == CAR_ERR_TOO_LONG ? GW_ERR_TEXT_TOO_LONG : GW_ERR_TEXT_INVALID;
+    }
+    return GW_OK;
 }
 
 int gwt_links_open(struct gw_engine *e)

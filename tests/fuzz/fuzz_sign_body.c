@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "car.h"
 #include "gw_sign_body.h"
 #include "q.h"
 
@@ -26,13 +27,25 @@
             abort(); \
     } while (0)
 
+/* The text limit as the SMPP transport states it (what the API asks when a number routes to an SMSC). */
+static enum gw_err smpp_text(const struct gw_engine *e, const char *msisdn, const char *text, char *why, size_t whylen)
+{
+    enum car_err rc = car_smpp_ops.check_text(text, why, whylen);
+
+    (void)e;
+    (void)msisdn;
+    if (rc == CAR_OK)
+        return GW_OK;
+    return rc == CAR_ERR_TOO_LONG ? GW_ERR_TEXT_TOO_LONG : GW_ERR_TEXT_INVALID;
+}
+
 static int parse(const char *body, size_t len, struct gw_sign_body *b)
 {
     char why[512];
     int rc;
 
     memset(why, 'x', sizeof why);
-    rc = gw_sign_body_parse(body, len, b, why, sizeof why);
+    rc = gw_sign_body_parse(body, len, smpp_text, NULL, b, why, sizeof why);
     REQUIRE(rc == 0 || rc == -1);
     if (rc != 0) {
         REQUIRE(b->error != NULL && b->error[0] != '\0');

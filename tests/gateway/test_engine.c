@@ -48,6 +48,7 @@
 #include "cfg.h"
 #include "check.h"
 #include "gw_metrics.h"
+#include "gw_sign_check.h"
 #include "gw_txn.h"
 #include "gw_util.h"
 #include "log.h"
@@ -347,9 +348,19 @@ static void fake_close(struct car_link *l)
     free(l);
 }
 
+/* A far end that shows at most 20 octets: the front ends ask it through gw_txn_check_text. */
+static enum car_err fake_check_text(const char *text, char *why, size_t whylen)
+{
+    if (strlen(text) <= 20)
+        return CAR_OK;
+    snprintf(why, whylen, "the fake device shows 20 octets, not %zu", strlen(text));
+    return CAR_ERR_TOO_LONG;
+}
+
 static const struct car_ops fake_ops = {
     .name = "fake",
     .resubmit_safe = 1,
+    .check_text = fake_check_text,
     .open = fake_open,
     .submit = fake_submit,
     .decode = fake_decode,
@@ -572,6 +583,27 @@ static void on_started(void *arg, enum gw_err err, const struct q_txn *txn, int 
     }
     CHECK_EQ_INT(existed, 0);
     s->n++;
+}
+
+/*
+ * The display text limit is the routed transport's (car_ops.check_text), asked
+ * before anything is written: the fake's 20 octets for a number its carrier
+ * serves, nothing for a network no link serves (the request fails on routing).
+ */
+static void scenario_text(const struct subscriber *s)
+{
+    char why[160] = "";
+
+    CHECK_EQ_INT(gw_txn_check_text(engine, s->msisdn, "Ký công văn 12", why, sizeof why), GW_OK);
+    CHECK_EQ_INT(gw_txn_check_text(engine, s->msisdn, "Ký công văn số 123/QĐ-UBND", why, sizeof why),
+                 GW_ERR_TEXT_TOO_LONG);
+    CHECK(strstr(why, "20 octets") != NULL);
+    CHECK_EQ_STR(
+        gw_sign_check_text(gw_txn_check_text, engine, s->msisdn, "Ký công văn số 123/QĐ-UBND", why, sizeof why),
+        "TEXT_TOO_LONG");
+    CHECK(gw_sign_check_text(gw_txn_check_text, engine, s->msisdn, "Ký", why, sizeof why) == NULL);
+    /* Vinaphone: no link here serves it, so no transport is asked. */
+    CHECK_EQ_INT(gw_txn_check_text(engine, "84910000001", "Ký công văn số 123/QĐ-UBND", why, sizeof why), GW_OK);
 }
 
 /* Start a raw SHA-256 signature of `doc` for msisdn; the stored id in st. */
@@ -1011,6 +1043,7 @@ int main(int argc, char **argv)
     event_add(tk, &(struct timeval){0, 5000});
     CHECK_EQ_INT(engine_up(), 0);
     if (engine && trust && check_failed_ == 0) {
+        scenario_text(&subs[0]);                /* the routed transport's text limit */
         scenario_sign(&subs[0]);                /* RSA PKCS#1 v1.5 */
         scenario_sign(&subs[1]);                /* ECDSA P-256 */
         scenario_cancel(&subs[2]);              /* USER_CANCEL */
