@@ -77,6 +77,7 @@ struct car_request {
     struct car_subscriber sub;
     uint64_t cntr;      /* OTA counter, allocated atomically in Redis */
     uint8_t txn_ref[8]; /* correlates the answer with the transaction */
+    char txn_id[32];    /* the gateway's transaction id, for car_events.answer() */
     uint8_t key_ref;    /* 0x01 signing key, 0x02 authentication key */
 
     /* CAR_OP_SIGN */
@@ -187,10 +188,12 @@ struct car_events {
     void (*state)(void *arg, struct car_link *link, int up);
     /*
      * An answer the transport has correlated itself, by the transaction id
-     * it was given (an ETSI MSSP answers by its own transaction id), decoded
-     * already.  SMPP never calls it (its answers go mo() then decode()).
-     * The engine wires it when the first such transport lands; until then
-     * it is NULL and a transport must check before calling it.
+     * it was given (car_request.txn_id; an ETSI MSSP answers by its own
+     * transaction id, which the transport maps back), decoded already: the
+     * reply's pointers point into its buf.  SMPP never calls it (its answers
+     * go mo() then decode()).  The engine finds the transaction, checks it is
+     * still the subscriber's pending one, and acts on the outcome as for any
+     * answer.  The engine always sets it; a transport may still check for NULL.
      */
     void (*answer)(void *arg, const char *txn_id, const struct car_reply *r);
 };

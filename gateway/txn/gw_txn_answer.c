@@ -114,6 +114,27 @@ static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const
 
 static void counter_low(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub);
 
+/* An answer correlated with the pending transaction txn (by counter and reference, or by id): act on its outcome. */
+static void act_on(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub, const struct car_reply *r)
+{
+    if (r->outcome == CAR_OUT_COUNTER_LOW) {
+        counter_low(e, txn, sub);
+        return;
+    }
+    if (outcome_of(r)->ignore)
+        return; /* MORE_TIME: keep waiting */
+    if (txn->op != Q_OP_SIGN) {
+        finish_lifecycle(e, txn, r);
+    } else if (r->outcome != CAR_OUT_OK) {
+        finish_failed(e, txn, r);
+    } else if (!r->signature || r->sig_len == 0) {
+        gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
+        gwt_fail(e, txn->id, txn->cntr, "INVALID_SIGNATURE", 503, "the far end answered OK without a signature");
+    } else {
+        gwt_verify_signed(e, txn, sub, r);
+    }
+}
+
 static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct q_txn *txn)
 {
     struct gw_engine *e = m->e;
@@ -147,22 +168,7 @@ static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct
              (unsigned long long)r->corr.cntr, (unsigned long long)txn->cntr);
         goto out;
     }
-    if (r->outcome == CAR_OUT_COUNTER_LOW) {
-        counter_low(e, txn, sub);
-        goto out;
-    }
-    if (outcome_of(r)->ignore)
-        goto out; /* MORE_TIME: keep waiting */
-    if (txn->op != Q_OP_SIGN) {
-        finish_lifecycle(e, txn, r);
-    } else if (r->outcome != CAR_OUT_OK) {
-        finish_failed(e, txn, r);
-    } else if (!r->signature || r->sig_len == 0) {
-        gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
-        gwt_fail(e, txn->id, txn->cntr, "INVALID_SIGNATURE", 503, "the SIM answered OK without a signature");
-    } else {
-        gwt_verify_signed(e, txn, sub, r);
-    }
+    act_on(e, txn, sub, r);
 out:
     OPENSSL_cleanse(r, sizeof(*r)); /* it held a signature and a decrypted packet */
     free(r);
@@ -281,4 +287,97 @@ void gwt_on_mo(void *arg, struct car_link *link, const char *msisdn, const uint8
     memcpy(m->data, data, len);
     memcpy(m->msisdn, msisdn, strlen(msisdn) + 1);
     mo_lookup(m);
+}
+
+/* ---- answers a transport correlated itself (car_events.answer) ----------- */
+
+/*
+ * An answer by transaction id (an MSSP answers by its own transaction id and
+ * the transport maps it back).  It owns a copy of the reply, its pointers
+ * rebased into the copy's buf.
+ */
+struct answer_ctx {
+    struct gw_engine *e;
+    char id[Q_ID_LEN];
+    struct car_reply r;
+};
+
+static void answer_free(struct answer_ctx *a)
+{
+    OPENSSL_cleanse(&a->r, sizeof(a->r));
+    free(a);
+}
+
+/* dst's pointer for src's p: the same offset into dst->buf; 0 when p is outside src->buf. */
+static int rebase(const struct car_reply *src, struct car_reply *dst, const uint8_t *p, size_t len, const uint8_t **out)
+{
+    if (!p) {
+        *out = NULL;
+        return len == 0;
+    }
+    if (p < src->buf || len > sizeof(src->buf) || (size_t)(p - src->buf) > sizeof(src->buf) - len)
+        return 0;
+    *out = dst->buf + (p - src->buf);
+    return 1;
+}
+
+static void answer_looked_up(void *arg, enum q_err err, const struct q_sub *sub, const struct q_txn *txn)
+{
+    struct answer_ctx *a = arg;
+    struct gw_engine *e = a->e;
+
+    if (err != Q_OK || !sub) {
+        gw_metrics_inc(e->d.metrics, err == Q_ERR_NOT_FOUND || err == Q_OK ? GW_M_POR_UNKNOWN_SUB : GW_M_REDIS_ERRORS);
+        LOGP(LOG_WARN, "txn", a->id, "answer lost: subscriber lookup: %s", q_strerror(err));
+    } else if (!txn || strcmp(txn->id, a->id) != 0) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_NO_PENDING); /* finished meanwhile, or another one pending */
+    } else {
+        act_on(e, txn, sub, &a->r);
+    }
+    answer_free(a);
+}
+
+static void answer_got_txn(void *arg, enum q_err err, const struct q_txn *txn)
+{
+    struct answer_ctx *a = arg;
+    struct gw_engine *e = a->e;
+
+    if (err == Q_ERR_NOT_FOUND || (err == Q_OK && txn->state != Q_PENDING)) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_NO_PENDING);
+    } else if (err != Q_OK) {
+        gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
+        LOGP(LOG_ERR, "txn", a->id, "answer lost: Redis: %s", q_strerror(err));
+    } else {
+        /* The subscriber and its pending transaction in one round trip, as for an SMS answer. */
+        q_por_lookup(e->d.q, txn->msisdn, answer_looked_up, a);
+        return;
+    }
+    answer_free(a);
+}
+
+void gwt_on_answer(void *arg, const char *txn_id, const struct car_reply *r)
+{
+    struct gw_engine *e = arg;
+    struct answer_ctx *a;
+
+    gw_metrics_inc(e->d.metrics, GW_M_POR_RECEIVED);
+    if (!txn_id || strlen(txn_id) != Q_ID_LEN - 1 || strspn(txn_id, "0123456789abcdef") != Q_ID_LEN - 1 || !r) {
+        gw_metrics_inc(e->d.metrics, GW_M_POR_BAD_CC);
+        return;
+    }
+    a = calloc(1, sizeof(*a));
+    if (!a)
+        return;
+    a->e = e;
+    memcpy(a->id, txn_id, Q_ID_LEN);
+    a->r = *r;
+    if (!rebase(r, &a->r, r->signature, r->sig_len, &a->r.signature) ||
+        !rebase(r, &a->r, r->cert, r->cert_len, &a->r.cert) || !rebase(r, &a->r, r->spki, r->spki_len, &a->r.spki)) {
+        /* A transport bug: car.h says the pointers point into buf. */
+        gw_metrics_inc(e->d.metrics, GW_M_POR_BAD_CC);
+        LOGP(LOG_ERR, "txn", a->id, "answer dropped: its data is not inside the reply's buffer");
+        answer_free(a);
+        return;
+    }
+    q_txn_get(e->d.q, a->id, answer_got_txn, a);
 }

@@ -232,6 +232,7 @@ void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub
     snprintf(s->req.sub.iccid, sizeof(s->req.sub.iccid), "%s", sub->iccid);
     s->req.sub.ota_kv = sub->kv;
     s->req.cntr = txn->cntr;
+    snprintf(s->req.txn_id, sizeof(s->req.txn_id), "%s", txn->id);
     if (gw_txn_ref_from_id(txn->id, s->req.txn_ref) != 0) {
         LOGP(LOG_ERR, "txn", txn->id, "malformed transaction id in storage");
         free(s);

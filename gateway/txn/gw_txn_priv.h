@@ -149,6 +149,8 @@ void gwt_on_state(void *arg, struct car_link *link, int up);
 /* ---- gw_txn_answer.c -------------------------------------------------- */
 
 void gwt_on_mo(void *arg, struct car_link *link, const char *msisdn, const uint8_t *data, size_t len);
+/* car_events.answer: an answer the transport correlated by transaction id (two reads: the txn, then its subscriber). */
+void gwt_on_answer(void *arg, const char *txn_id, const struct car_reply *r);
 
 /* ---- gw_txn_verify.c -------------------------------------------------- */
 

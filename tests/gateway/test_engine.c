@@ -224,7 +224,8 @@ struct fake_submit {
     size_t digest_len;
     char msisdn[16];
     char iccid[24];
-    void *handle; /* the engine's; valid until sent() is reported */
+    char txn_id[32]; /* car_request.txn_id: what car_events.answer() names */
+    void *handle;    /* the engine's; valid until sent() is reported */
 };
 
 struct car_link {
@@ -279,6 +280,7 @@ static enum car_err fake_submit(struct car_link *l, const struct car_request *re
         memcpy(s->digest, req->digest, s->digest_len);
     snprintf(s->msisdn, sizeof(s->msisdn), "%s", req->sub.msisdn);
     snprintf(s->iccid, sizeof(s->iccid), "%s", req->sub.iccid);
+    snprintf(s->txn_id, sizeof(s->txn_id), "%s", req->txn_id);
     s->handle = handle;
     return CAR_OK; /* sent() is the test's to report */
 }
@@ -711,6 +713,64 @@ static void check_submit(int i, const char *msisdn, uint64_t cntr, const char *d
 /* ---- scenarios ---------------------------------------------------------------- */
 
 /* 1. start -> submit (counter 1, the digest) -> sent -> OK with a valid signature -> completed. */
+/*
+ * A transport that correlates answers itself (an MSSP answering by its own
+ * transaction id): car_events.answer(txn_id, reply), no mo()/decode().  The
+ * engine finds the transaction by id, checks it is still the subscriber's
+ * pending one, verifies and finishes; an answer for an id that is not
+ * pending, or a malformed id, changes nothing.
+ */
+static void scenario_answer_by_id(const struct subscriber *s)
+{
+    const char *doc = "Giấy mời 88/GM-UBND";
+    struct started st;
+    struct stored t;
+    struct car_reply *r = calloc(1, sizeof(*r));
+    size_t sig_len;
+    int i = n_submits, decoded = n_decoded;
+
+    start(s->msisdn, doc, &st);
+    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    if (!r || n_submits != i + 1) {
+        CHECK_EQ_INT(n_submits, i + 1);
+        free(r);
+        return;
+    }
+    CHECK_EQ_STR(submits[i].txn_id, st.id); /* the transport is told the id it answers by */
+    report_sent(i);
+    sig_len = sim_sign(s->key, submits[i].digest, submits[i].digest_len, r->buf, sizeof r->buf);
+    CHECK(sig_len > 0);
+    r->outcome = CAR_OUT_OK;
+    r->sig_format = CAR_SIG_RAW;
+    r->signature = r->buf;
+    r->sig_len = sig_len;
+    fake_ev.answer(fake_ev.arg, "not-an-id", r); /* ignored */
+    fake_ev.answer(fake_ev.arg,
+                   "00"
+                   "0123456789abcdef01234567",
+                   r); /* no such transaction */
+    fake_ev.answer(fake_ev.arg, st.id, r);
+    get_final(st.id, WAIT_MS, &t);
+    CHECK_EQ_INT(n_decoded, decoded); /* no decode: the transport decoded it already */
+    CHECK_EQ_INT(t.state, Q_COMPLETED);
+    CHECK_EQ_STR(t.result, "OK");
+    CHECK_EQ_INT(t.sig_len, sig_len);
+    CHECK_MEM(t.sig, r->buf, sig_len);
+    CHECK(openssl_verifies(t.cert, t.cert_len, submits[i].digest, 32, t.sig, t.sig_len));
+
+    /* A late second answer (USER_CANCEL) for the finished transaction changes nothing. */
+    r->outcome = CAR_OUT_USER_CANCEL;
+    r->signature = NULL;
+    r->sig_len = 0;
+    fake_ev.answer(fake_ev.arg, st.id, r);
+    pump(NULL, 0, 300);
+    get(st.id, &t);
+    CHECK_EQ_INT(t.state, Q_COMPLETED);
+    CHECK_EQ_STR(t.result, "OK");
+    OPENSSL_cleanse(r, sizeof(*r));
+    free(r);
+}
+
 static void scenario_sign(const struct subscriber *s)
 {
     const char *doc = "Quyết định 123/QĐ-UBND";
@@ -1046,6 +1106,7 @@ int main(int argc, char **argv)
         scenario_text(&subs[0]);                /* the routed transport's text limit */
         scenario_sign(&subs[0]);                /* RSA PKCS#1 v1.5 */
         scenario_sign(&subs[1]);                /* ECDSA P-256 */
+        scenario_answer_by_id(&subs[1]);        /* car_events.answer: correlated by the transport */
         scenario_cancel(&subs[2]);              /* USER_CANCEL */
         scenario_wrong_key(&subs[5], &subs[6]); /* INVALID_SIGNATURE */
         scenario_cms(&subs[7], 1);              /* CMS answer */
