@@ -308,14 +308,16 @@ static const struct car_ops *find_transport(const struct gw_engine *e, const cha
 enum gw_err gw_txn_check_text(const struct gw_engine *e, const char *msisdn, const char *text, char *why, size_t whylen)
 {
     int net = car_route_prefix(msisdn);
+    const struct car_ops *asked = NULL; /* links of one transport share its answer: ask it once */
 
     for (size_t i = 0; i < e->n_links; i++) {
         const struct link_slot *s = &e->links[i];
         const struct car_ops *ops = ((const struct car_link_base *)(const void *)s->link)->ops;
         enum car_err rc;
 
-        if (net != CAR_NET_NONE && !(s->carrier->route_nets & (1u << net)))
+        if ((net != CAR_NET_NONE && !(s->carrier->route_nets & (1u << net))) || ops == asked)
             continue;
+        asked = ops;
         if (!ops->check_text || (rc = ops->check_text(text, why, whylen)) == CAR_OK)
             continue;
         return rc == CAR_ERR_TOO_LONG ? GW_ERR_TEXT_TOO_LONG : GW_ERR_TEXT_INVALID;
