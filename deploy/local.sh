@@ -138,6 +138,7 @@ echo "== carrier simulator on ports $SMPP_BASE-$((SMPP_BASE + 2))"
 "$BUILD/tests/sim/simpki-sim" --scenario "$RUN/scenario.json" >"$RUN/sim.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do grep -q "simpki-sim ready" "$RUN/sim.log" && break; sleep 0.1; done
+grep -q "simpki-sim ready" "$RUN/sim.log" || { echo "local.sh: the carrier simulator did not start:" >&2; tail -5 "$RUN/sim.log" >&2; exit 1; }
 
 "$BUILD/gateway/simpki-admin" -c "$RUN/simpki.json" import "$RUN/demo/registry.json"
 

@@ -11,6 +11,10 @@
  * struct car_reply, and makes real signatures (RSA PKCS#1 v1.5, ECDSA, CMS)
  * with the demo PKI's subscriber keys (tests/sim/mkdemo.sh).
  *
+ * Past 1,000 lines on purpose: the fake transport, the harness and the
+ * scenarios share one engine, one server and one PKI, and the scenarios are
+ * the engine's specification read top to bottom.
+ *
  * Every scenario asserts what Redis stores (q_txn_get), never a log line:
  *   sign (RSA and EC), cancel, expiry, resubmission after a crash, a wrong
  *   signature, CMS answers (good, and over another digest), the OTA counter

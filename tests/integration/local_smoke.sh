@@ -9,7 +9,9 @@
 set -euo pipefail
 : "${SRC:?}" "${BUILD_DIR:?}"
 T=$(mktemp -d /tmp/simpki-local.XXXXXX)
-port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }; done; }
+# Below the kernel's ephemeral range (32768+), where any outgoing connection of a test running
+# beside this one may hold a port just when the simulator binds it (lib.sh free_port does the same).
+port() { local p; while :; do p=$((10000 + RANDOM % 22000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }; done; }
 API=$(port); REDIS=$(port); SMPP=$(port); PKI_PORT=$(port)
 PASSED=0; FAILED=0
 ok() { PASSED=$((PASSED + 1)); echo "ok   $*"; }

@@ -1,6 +1,11 @@
 /*
  * test_q.c - queue against a real, throwaway redis-server on a free loopback
  * port (killed at exit, and by PR_SET_PDEATHSIG if this process dies).
+ *
+ * Past 1,000 lines on purpose: one program per library, whose checks share
+ * one server and run in order (later blocks read what earlier ones stored).
+ * Its server start-up is repeated in tests/gateway/test_engine.c; a shared
+ * tests/ helper would remove that copy.
  */
 #include <dirent.h>
 #include <errno.h>
