@@ -78,6 +78,8 @@ struct car_request {
     uint64_t cntr;      /* OTA counter, allocated atomically in Redis */
     uint8_t txn_ref[8]; /* correlates the answer with the transaction */
     char txn_id[32];    /* the gateway's transaction id, for car_events.answer() */
+    char far_ref[64];   /* "" for a new request; else the far end's id a sent() gave: ask, do not send */
+    int64_t deadline_ms; /* wall clock (ms since the epoch) after which the answer no longer counts */
     uint8_t key_ref;    /* 0x01 signing key, 0x02 authentication key */
 
     /* CAR_OP_SIGN */
@@ -180,8 +182,21 @@ struct car_events {
      * car_link_submit().  resent = 1 when the link sent (part of) it more
      * than once (a connection lost or a response late while in flight): the
      * far end may have seen two copies.
+     *
+     * far_ref (CAR_OK only; NULL from transports whose answers come by
+     * themselves, as SMPP's): the far end took the request under this id of
+     * its own and answers only when asked (an MSSP's MSSP_TransID).  The
+     * link asks until the answer or the deadline; the engine keeps the id
+     * with the transaction and hands the request back (car_request.far_ref)
+     * to whichever instance is alive, so asking survives a crash.
+     *
+     * CAR_ERR_AGAIN: the request certainly reached no subscriber (no
+     * connection, service unavailable, circuit open): the engine may give it
+     * to another link at once.  A transport that cannot tell whether the far
+     * end saw it keeps it (the same link retries it, the same id
+     * deduplicating) rather than report AGAIN.
      */
-    void (*sent)(void *arg, void *handle, enum car_err status, const char *detail, int resent);
+    void (*sent)(void *arg, void *handle, enum car_err status, const char *detail, int resent, const char *far_ref);
     /* An answer from a subscriber, reassembled, not yet decrypted. */
     void (*mo)(void *arg, struct car_link *link, const char *msisdn, const uint8_t *data, size_t len);
     /* The link came up (1) or went down (0). */
@@ -249,6 +264,7 @@ struct car_link_base {
 };
 
 extern const struct car_ops car_smpp_ops;
+extern const struct car_ops car_etsi_ops;
 
 /*
  * Transports by name.  car.c holds one table line per transport; a new

@@ -199,7 +199,7 @@ static void req_finish(struct car_link *l, struct req *r, enum car_err st, const
         else
             l->stats.submit_err++;
         if (l->ev.sent)
-            l->ev.sent(l->ev.arg, r->handle, st, detail, r->resent);
+            l->ev.sent(l->ev.arg, r->handle, st, detail, r->resent, NULL);
     }
     for (size_t i = 0; i < r->segs.count; i++) {
         if (r->seg_state[i] == SEG_INFLIGHT)

@@ -92,8 +92,8 @@ static const struct cfg_opt carrier_opts[] = {
      "viettel, vinaphone or mobifone; any name (an MSSP's) when route is given"},
     {"route", OPT_STR, S(cfg_carrier, route), 0, 0, "", 0,
      "networks routed to this carrier, comma-separated (\"viettel,vinaphone\"); default: the name"},
-    {"service_number", OPT_STR, S(cfg_carrier, service_number), 0, 0, NULL, OPT_REQUIRED,
-     "source address of messages to SIMs"},
+    {"service_number", OPT_STR, S(cfg_carrier, service_number), 0, 0, "", 0,
+     "source address of messages to SIMs (required by transport smpp)"},
     {"ota_master_key", OPT_KEY16, S(cfg_carrier, ota_master_key), 0, 0, NULL, OPT_SECRET,
      "OTA master key MK, 32 hex digits; per-SIM keys are diversified from it (required by transport smpp)"},
     {"reassembly_timeout_s", OPT_UINT, S(cfg_carrier, reassembly_timeout_s), 1, 600, "60", 0,
@@ -105,7 +105,41 @@ static const struct cfg_opt carrier_opts[] = {
 static const struct cfg_opt link_opts[] = {
     {"name", OPT_STR, S(cfg_link, name), 0, 0, NULL, 0, "link name for logs and metrics (default carrier-N)"},
     {"transport", OPT_STR, S(cfg_link, transport), 0, 0, "smpp", 0,
-     "how the link reaches SIMs: smpp (SIM OTA through an SMSC); its settings sit beside this key"},
+     "how the link reaches SIMs: smpp (SIM OTA through an SMSC) or etsi204 (a mobile signature service); "
+     "its settings sit beside this key"},
+    {"priority", OPT_UINT, S(cfg_link, priority), 0, 100, "0", 0,
+     "failover order among a carrier's links: lower first; links of equal priority share the load"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
+static const struct cfg_opt etsi_opts[] = {
+    {"url", OPT_STR, S(cfg_etsi, url), 0, 0, NULL, OPT_REQUIRED,
+     "the service's base URL (https://host:port/soap/services/); MSS_SignaturePort etc. are appended"},
+    {"ap_id", OPT_STR, S(cfg_etsi, ap_id), 0, 0, NULL, OPT_REQUIRED, "AP_ID: who simpki is to the service"},
+    {"ap_pwd", OPT_STR, S(cfg_etsi, ap_pwd), 0, 0, "", OPT_SECRET, "AP_PWD"},
+    {"mssp_id", OPT_STR, S(cfg_etsi, mssp_id), 0, 0, "http://hmssp.mobile-id.vn", 0, "MSSP_ID"},
+    {"signature_profile", OPT_STR, S(cfg_etsi, profile), 0, 0, "http://mobile-id.vn/digitalSignature", 0,
+     "SignatureProfile"},
+    {"mode", OPT_STR, S(cfg_etsi, mode_name), 0, 0, "asynch", 0,
+     "asynch (asynchClientServer + MSS_StatusQuery: the service's id is kept in Redis, any instance "
+     "finishes) or synch (one HTTP request held until the answer)"},
+    {"format", OPT_STR, S(cfg_etsi, format_name), 0, 0, "pkcs1", 0, "MSS_Format asked: pkcs1 or cms"},
+    {"ca_file", OPT_STR, S(cfg_etsi, ca_file), 0, 0, "", 0,
+     "PEM roots the service's TLS certificate must chain to (required for https)"},
+    {"cert_file", OPT_STR, S(cfg_etsi, cert_file), 0, 0, "", 0, "PEM client certificate for mutual TLS"},
+    {"key_file", OPT_STR, S(cfg_etsi, key_file), 0, 0, "", 0, "PEM key of cert_file (default: in cert_file)"},
+    {"timeout_ms", OPT_UINT, S(cfg_etsi, timeout_ms), 100, 600000, "10000", 0,
+     "one HTTP request (synch mode adds the transaction's own time)"},
+    {"poll_min_ms", OPT_UINT, S(cfg_etsi, poll_min_ms), 50, 600000, "1000", 0, "first MSS_StatusQuery delay"},
+    {"poll_max_ms", OPT_UINT, S(cfg_etsi, poll_max_ms), 50, 600000, "5000", 0, "largest MSS_StatusQuery delay"},
+    {"max_in_flight", OPT_UINT, S(cfg_etsi, max_in_flight), 1, 10000, "64", 0, "HTTP requests under way"},
+    {"receipt", OPT_BOOL, S(cfg_etsi, receipt), 0, 0, "false", 0, "send MSS_Receipt after a final answer"},
+    {"signature_validation", OPT_BOOL, S(cfg_etsi, want_validation), 0, 0, "false", 0,
+     "ask the signatureValidation service (informative: simpki verifies every signature itself)"},
+    {"breaker_errors", OPT_UINT, S(cfg_etsi, breaker_errors), 1, 1000, "5", 0,
+     "consecutive connection errors or HTTP 5xx that open the circuit (the link is skipped)"},
+    {"breaker_open_ms", OPT_UINT, S(cfg_etsi, breaker_open_ms), 100, 600000, "10000", 0,
+     "how long an open circuit skips the link before one request tries it again"},
     {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
@@ -462,6 +496,7 @@ struct transport_opts {
 
 static const struct transport_opts transports[] = {
     {"smpp", CFG_TRANSPORT_SMPP, smpp_opts, offsetof(struct cfg_link, u.smpp)},
+    {"etsi204", CFG_TRANSPORT_ETSI204, etsi_opts, offsetof(struct cfg_link, u.etsi)},
 };
 
 /* One link: its common keys, then its transport's section from the same object. */
@@ -476,16 +511,16 @@ static enum cfg_err load_link(struct ctx *c, const char *lwhere, json_t *jl, str
     for (const struct cfg_opt *o = link_opts; o->name; o++) {
         json_t *jv = json_object_get(jl, o->name);
         const char *sval = jv ? json_string_value(jv) : o->def;
-        if (jv && !sval)
-            return fail(c, lwhere, o->name, "must be a string");
-        if (sval && (rc = set_value(c, lwhere, o, l, sval, jv)) != CFG_OK)
+        if (jv && !sval && !(o->type == OPT_UINT && json_is_integer(jv)))
+            return fail(c, lwhere, o->name, o->type == OPT_UINT ? "must be a number" : "must be a string");
+        if ((sval || jv) && (rc = set_value(c, lwhere, o, l, sval, jv)) != CFG_OK)
             return rc;
     }
     for (size_t i = 0; i < sizeof transports / sizeof transports[0]; i++)
         if (strcmp(transports[i].name, l->transport) == 0)
             t = &transports[i];
     if (!t)
-        return fail(c, lwhere, "transport", "unknown transport \"%s\" (known: smpp)", l->transport);
+        return fail(c, lwhere, "transport", "unknown transport \"%s\" (known: smpp, etsi204)", l->transport);
     l->kind = t->kind;
     {
         /* load_section checks keys against one table: hand it a copy without the common ones. */
@@ -498,6 +533,33 @@ static enum cfg_err load_link(struct ctx *c, const char *lwhere, json_t *jl, str
         json_decref(own);
     }
     return rc;
+}
+
+/* What the etsi204 table cannot say alone: names to modes, https's CA, the poll bounds. */
+static enum cfg_err check_etsi(struct ctx *c, const char *where, struct cfg_etsi *e)
+{
+    if (strcmp(e->mode_name, "asynch") == 0)
+        e->mode = CFG_ETSI_ASYNCH;
+    else if (strcmp(e->mode_name, "synch") == 0)
+        e->mode = CFG_ETSI_SYNCH;
+    else
+        return fail(c, where, "mode", "\"%s\" is not asynch or synch", e->mode_name);
+    if (strcmp(e->format_name, "pkcs1") == 0)
+        e->format = CFG_ETSI_PKCS1;
+    else if (strcmp(e->format_name, "cms") == 0)
+        e->format = CFG_ETSI_CMS;
+    else
+        return fail(c, where, "format", "\"%s\" is not pkcs1 or cms", e->format_name);
+    if (strncmp(e->url, "https://", 8) != 0 && strncmp(e->url, "http://", 7) != 0)
+        return fail(c, where, "url", "must start with https:// (or http:// on loopback tests)");
+    /* The service's certificate is always checked: against the roots given, never the system's by default. */
+    if (strncmp(e->url, "https://", 8) == 0 && !e->ca_file[0])
+        return fail(c, where, "ca_file", "is required with an https url");
+    if (e->key_file[0] && !e->cert_file[0])
+        return fail(c, where, "key_file", "needs cert_file");
+    if (e->poll_max_ms < e->poll_min_ms)
+        return fail(c, where, "poll_max_ms", "is below poll_min_ms");
+    return CFG_OK;
 }
 
 static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
@@ -563,11 +625,15 @@ static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
                 if (l->u.smpp.reconnect_max_ms < l->u.smpp.reconnect_min_ms)
                     return fail(c, lwhere, "reconnect_max_ms", "is below reconnect_min_ms");
             }
+            if (l->kind == CFG_TRANSPORT_ETSI204 && (rc = check_etsi(c, lwhere, &l->u.etsi)) != CFG_OK)
+                return rc;
             car->n_links = j + 1;
         }
         /* The OTA master key is the SIM OTA transport's; a carrier without it needs none. */
         if (needs_ota && !json_object_get(jc, "ota_master_key") && !json_object_get(jc, "ota_master_key_file"))
             return fail(c, where, "ota_master_key", "is required");
+        if (needs_ota && !car->service_number[0])
+            return fail(c, where, "service_number", "is required");
         cfg->n_carriers = i + 1;
     }
     return CFG_OK;
@@ -868,6 +934,7 @@ void cfg_print_reference(void *file)
     print_opts(f, "carriers[] (one per network, or one per MSSP serving the networks of its route)", carrier_opts);
     print_opts(f, "carriers[].links[] (one per link; or carriers[].smpp[]: every link transport smpp)", link_opts);
     print_opts(f, "carriers[].links[] with transport smpp (one per SMSC bind)", smpp_opts);
+    print_opts(f, "carriers[].links[] with transport etsi204 (one per mobile signature service endpoint)", etsi_opts);
     print_opts(f, "ca (optional: drives enrolment requests through the SIM and the CA)", ca_opts);
     print_opts(f, "ca.cmp (the CA's CMP endpoint, RFC 4210 / 9480)", cmp_opts);
     fprintf(f, "\n[api_keys[]] (relying parties)\n"

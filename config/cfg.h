@@ -59,7 +59,39 @@ struct cfg_smpp {
  * looks up; the enum only says which member of the union below is filled.
  */
 enum cfg_transport {
-    CFG_TRANSPORT_SMPP = 1, /* "smpp": SIM OTA over an SMSC bind (default) */
+    CFG_TRANSPORT_SMPP = 1,    /* "smpp": SIM OTA over an SMSC bind (default) */
+    CFG_TRANSPORT_ETSI204 = 2, /* "etsi204": a mobile signature service, ETSI TS 102 204 over SOAP */
+};
+
+/*
+ * The "etsi204" transport's section: one mobile signature service (MSSP)
+ * endpoint, vGCA profile (docs/vgca/README.md).
+ */
+#define CFG_ETSI_SYNCH  0 /* "synch": one HTTP request held until the answer */
+#define CFG_ETSI_ASYNCH 1 /* "asynch": asynchClientServer, then MSS_StatusQuery polling (default) */
+#define CFG_ETSI_PKCS1  0 /* "pkcs1": a raw signature (default) */
+#define CFG_ETSI_CMS    1 /* "cms": a CMS SignedData */
+
+struct cfg_etsi {
+    char url[256];       /* base: "https://mssp.example:18083/soap/services/"; port names are appended */
+    char ap_id[128];     /* AP_ID */
+    char ap_pwd[128];    /* AP_PWD; secret */
+    char mssp_id[128];   /* MSSP_ID */
+    char profile[128];   /* SignatureProfile */
+    char mode_name[8];   /* "asynch" | "synch" */
+    int mode;            /* CFG_ETSI_SYNCH / CFG_ETSI_ASYNCH */
+    char format_name[8]; /* "pkcs1" | "cms" */
+    int format;          /* CFG_ETSI_PKCS1 / CFG_ETSI_CMS */
+    char ca_file[512];   /* PEM roots the MSSP's TLS certificate must chain to (https) */
+    char cert_file[512]; /* PEM client certificate (mutual TLS), "" = none */
+    char key_file[512];  /* PEM key of cert_file, "" = in cert_file */
+    unsigned timeout_ms; /* one HTTP request (synch: plus the transaction's time) */
+    unsigned poll_min_ms, poll_max_ms; /* MSS_StatusQuery backoff */
+    unsigned max_in_flight;            /* HTTP requests under way on this link */
+    int receipt;                       /* send MSS_Receipt after a final answer */
+    int want_validation;               /* ask signatureValidation (502); never trusted alone */
+    unsigned breaker_errors;           /* consecutive transport errors that open the circuit */
+    unsigned breaker_open_ms;          /* how long an open circuit skips the link */
 };
 
 /*
@@ -68,10 +100,12 @@ enum cfg_transport {
  */
 struct cfg_link {
     char name[32];      /* for logs and metrics: "viettel-1" */
-    char transport[16]; /* "smpp" (default) */
+    char transport[16]; /* "smpp" (default) or "etsi204" */
     enum cfg_transport kind;
+    unsigned priority; /* failover order: lower first; equal priorities share the load */
     union {
         struct cfg_smpp smpp; /* kind == CFG_TRANSPORT_SMPP */
+        struct cfg_etsi etsi; /* kind == CFG_TRANSPORT_ETSI204 */
     } u;
 };
 

@@ -31,4 +31,13 @@ enum dg_alg dg_from_name(const char *name);
 /* The enum for a stored number (Redis "alg"); DG_NONE when out of range. */
 enum dg_alg dg_from_int(long v);
 
+/*
+ * The DER DigestInfo (RFC 8017 §9.2) of a digest: what an RSA PKCS#1 v1.5
+ * signature signs, and what ETSI TS 102 204's DataToBeSigned carries.
+ * Written to out (cap octets); its length, or 0 when alg is unknown, len is
+ * not alg's length, or cap is too small.  DigestInfo is at most 83 octets.
+ */
+#define DG_DIGESTINFO_MAX 96
+size_t dg_digestinfo(enum dg_alg alg, const unsigned char *digest, size_t len, unsigned char *out, size_t cap);
+
 #endif /* SIMPKI_DIGEST_H */

@@ -123,6 +123,9 @@ struct q_sub {
     uint64_t cntr;        /* last OTA counter used (q_sync_sub_get: also the ICCID's floor) */
 };
 
+#define Q_FAR_LINK_LEN 32 /* a link's name (cfg_link.name) */
+#define Q_FAR_REF_LEN  64 /* a far end's transaction id */
+
 /* A transaction as stored.  In callbacks, pointers point into the reply. */
 struct q_txn {
     char id[Q_ID_LEN];
@@ -144,6 +147,8 @@ struct q_txn {
     int sent;        /* an SMSC accepted the command */
     unsigned resent; /* copies of this counter's command sent after the first (q_txn_resent, sweep) */
     int resync;      /* the counter was moved forward once (q_txn_resync) */
+    char far_link[Q_FAR_LINK_LEN]; /* q_txn_track: the link whose far end holds the command, "" if none */
+    char far_ref[Q_FAR_REF_LEN];   /* q_txn_track: the far end's own id for it (an MSSP_TransID) */
     const uint8_t *signature;
     size_t sig_len;
     const uint8_t *cert;
@@ -291,6 +296,18 @@ void q_txn_resync(struct q *q, const char *id, uint64_t cntr, uint64_t step, int
  * Q_ERR_CONFLICT when no longer pending at that counter.
  */
 void q_txn_resent(struct q *q, const char *id, uint64_t cntr, q_done_cb *cb, void *arg);
+
+/*
+ * A link's far end took txn `id`'s command under its own id `far_ref` and
+ * answers only when asked (car_events.sent with a far id): store link and id
+ * with the txn and keep it in the outbox, leased until lease_until_ms.  The
+ * instance asking renews the lease while it asks; when it dies, another
+ * instance's sweep hands the txn out again (q_txn.far_ref set) and asks in
+ * its place.  Q_ERR_CONFLICT when no longer pending; Q_ERR_INVALID when a
+ * string is too long.
+ */
+void q_txn_track(struct q *q, const char *id, const char *link, const char *far_ref, int64_t lease_until_ms,
+                 q_done_cb *cb, void *arg);
 
 /* The outcome of a transaction. */
 struct q_finish {

@@ -18,7 +18,7 @@
 #ifndef SIMPKI_Q_SCRIPTS_H
 #define SIMPKI_Q_SCRIPTS_H
 
-enum q_script { QS_CREATE = 0, QS_SENT, QS_LOOKUP, QS_FINISH, QS_SWEEP, QS_SENT_MANY, QS_RESYNC, QS_RESENT, QS_COUNT };
+enum q_script { QS_CREATE = 0, QS_SENT, QS_LOOKUP, QS_FINISH, QS_SWEEP, QS_SENT_MANY, QS_RESYNC, QS_RESENT, QS_TRACK, QS_COUNT };
 
 /*
  * KEYS: 1 sub, 2 txn, 3 due, 4 outbox, 5 txn prefix, 6 counter prefix, [7 idem]
@@ -253,7 +253,23 @@ static const char q_lua_resent[] = "local t = redis.call('HMGET', KEYS[1], 'stat
                                    "redis.call('HINCRBY', KEYS[1], 'resent', 1)\n"
                                    "return {'OK'}\n";
 
+/*
+ * A far end took the command under its own id and answers only when asked
+ * (an MSSP's asynchClientServer mode): keep its id and link with the txn and
+ * leave the txn in the outbox, leased, so that when the asking instance dies
+ * another one's sweep hands it out again and asks in its place.
+ * KEYS: 1 txn, 2 outbox.  ARGV: 1 id, 2 link, 3 far id, 4 lease until
+ * -> {"OK"} | {"NOTFOUND"} | {"CONFLICT"} (no longer pending)
+ */
+static const char q_lua_track[] = "local st = redis.call('HGET', KEYS[1], 'state')\n"
+                                  "if not st then return {'NOTFOUND'} end\n"
+                                  "if st ~= 'pending' then return {'CONFLICT'} end\n"
+                                  "redis.call('HSET', KEYS[1], 'far_link', ARGV[2], 'far_ref', ARGV[3])\n"
+                                  "redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])\n"
+                                  "return {'OK'}\n";
+
 static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent,      q_lua_lookup, q_lua_finish,
-                                                q_lua_sweep,  q_lua_sent_many, q_lua_resync, q_lua_resent};
+                                                q_lua_sweep,  q_lua_sent_many, q_lua_resync, q_lua_resent,
+                                                q_lua_track};
 
 #endif /* SIMPKI_Q_SCRIPTS_H */

@@ -386,6 +386,32 @@ void q_txn_resent(struct q *q, const char *id, uint64_t cntr, q_done_cb *cb, voi
     q_call_submit(c);
 }
 
+void q_txn_track(struct q *q, const char *id, const char *link, const char *far_ref, int64_t lease_until_ms,
+                 q_done_cb *cb, void *arg)
+{
+    struct q_call *c = q_call_begin(q, complete_done, QS_TRACK);
+    enum q_err rc;
+    unsigned shard;
+
+    if (!c) {
+        cb(arg, Q_ERR_NOMEM);
+        return;
+    }
+    c->cb.done = cb;
+    c->arg = arg;
+    if (!link || !far_ref || strlen(link) >= Q_FAR_LINK_LEN || strlen(far_ref) >= Q_FAR_REF_LEN) {
+        q_call_fail(c, Q_ERR_INVALID);
+        return;
+    }
+    if ((rc = begin_txn_script(c, id, 2, &shard)) != Q_OK || (rc = q_arg_zset(c, shard, "outbox")) != Q_OK ||
+        (rc = q_arg_str(c, id)) != Q_OK || (rc = q_arg_str(c, link)) != Q_OK || (rc = q_arg_str(c, far_ref)) != Q_OK ||
+        (rc = q_arg_i64(c, lease_until_ms)) != Q_OK) {
+        q_call_fail(c, rc);
+        return;
+    }
+    q_call_submit(c);
+}
+
 void q_por_lookup(struct q *q, const char *msisdn, q_lookup_cb *cb, void *arg)
 {
     struct q_call *c = q_call_begin(q, complete_lookup, QS_LOOKUP);

@@ -249,6 +249,10 @@ enum q_err q_parse_txn(const redisReply *r, struct q_txn *t)
         } else if (name_is(k, "resent")) {
             if ((rc = parse_i64(v, 0, UINT32_MAX, &x)) == Q_OK)
                 t->resent = (unsigned)x;
+        } else if (name_is(k, "far_link")) {
+            rc = copy_str(t->far_link, sizeof t->far_link, v);
+        } else if (name_is(k, "far_ref")) {
+            rc = copy_str(t->far_ref, sizeof t->far_ref, v);
         } else if (name_is(k, "resync")) {
             if ((rc = parse_i64(v, 0, 1, &x)) == Q_OK)
                 t->resync = (int)x;

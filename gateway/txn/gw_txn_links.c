@@ -104,20 +104,39 @@ void gwt_sent_cancel(struct gw_engine *e, const char *id)
 
 /* ---- submitting ------------------------------------------------------- */
 
-static struct car_link *pick_link(struct gw_engine *e, int net)
+/*
+ * The link for a command to network `net`: among the links routing it, the
+ * up ones of the lowest priority, in turn (failover: a higher priority value
+ * only while every lower one is down); a command a far end already holds
+ * goes to that link alone (named), since another could prompt the official
+ * again.  A down link is the last resort: it queues and sends once back.
+ */
+static struct car_link *pick_link(struct gw_engine *e, int net, const char *named, const struct car_link *avoid)
 {
-    struct car_link *any = NULL;
+    struct car_link *any = NULL, *best = NULL;
+    unsigned best_prio = 0, best_n = 0;
+
     for (size_t n = 0; n < e->n_links; n++) {
         struct link_slot *s = &e->links[(e->rr + n) % e->n_links];
         /* A carrier's route may name several networks (an MSSP): route by it, not by the carrier. */
         if (net <= 0 || net >= CFG_NET_MAX || !(s->carrier->route_nets & (1u << net)))
             continue;
-        if (s->up) {
-            e->rr = (unsigned)((e->rr + n + 1) % e->n_links);
-            return s->link;
+        if (named && *named) {
+            if (strcmp(car_link_name(s->link), named) == 0)
+                return s->link;
+            continue;
         }
-        if (!any)
-            any = s->link; /* a down link still queues and sends once it is back */
+        if (s->up && s->link != avoid && (!best || s->priority < best_prio)) {
+            best = s->link;
+            best_prio = s->priority;
+            best_n = (unsigned)n;
+        }
+        if (!any || (any == avoid && s->link != avoid))
+            any = s->link;
+    }
+    if (best) {
+        e->rr = (unsigned)((e->rr + best_n + 1) % e->n_links);
+        return best;
     }
     return any;
 }
@@ -142,10 +161,12 @@ static void park(struct gw_engine *e, struct submit_ctx *s)
 /* Give a command to a link.  0 when a link took it, -1 when none could (yet). */
 static int try_submit(struct gw_engine *e, struct submit_ctx *s)
 {
-    struct car_link *link = pick_link(e, s->net);
+    struct car_link *link = pick_link(e, s->net, s->far_link, s->avoid);
     enum car_err rc = link ? car_link_submit(link, &s->req, s) : CAR_ERR_AGAIN;
-    if (rc == CAR_OK)
+    if (rc == CAR_OK) {
+        s->link = link;
         return 0;
+    }
     if (rc != CAR_ERR_AGAIN)
         LOGP(LOG_WARN, "txn", s->id, "submit refused: %s", car_strerror(rc));
     return -1;
@@ -240,8 +261,11 @@ void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub
     }
     s->req.key_ref = 0x01;
     command_of(e, txn, s);
+    snprintf(s->req.far_ref, sizeof(s->req.far_ref), "%s", txn->far_ref);
+    s->req.deadline_ms = txn->deadline_ms;
+    snprintf(s->far_link, sizeof(s->far_link), "%s", txn->far_ref[0] ? txn->far_link : "");
 
-    if (!pick_link(e, s->net)) {
+    if (!pick_link(e, s->net, s->far_link, NULL)) {
         gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", 209, "no carrier link for this network");
         free(s);
         return;
@@ -260,19 +284,43 @@ static void resent_marked(void *arg, enum q_err err)
         LOGP(LOG_WARN, "txn", "-", "a resent command's copy was not recorded: %s", q_strerror(err));
 }
 
-void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detail, int resent)
+static void tracked(void *arg, enum q_err err)
+{
+    (void)arg;
+    if (err != Q_OK && err != Q_ERR_CONFLICT && err != Q_ERR_NOT_FOUND)
+        LOGP(LOG_WARN, "txn", "-", "a far end's id was not stored: %s (asked again after the lease)", q_strerror(err));
+}
+
+void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detail, int resent, const char *far_ref)
 {
     struct gw_engine *e = arg;
     struct submit_ctx *s = handle;
 
+    /* Certainly not shown to anyone: another link may take it now rather than after the lease. */
+    if (status == CAR_ERR_AGAIN && !s->far_link[0] && gw_now_ms() < s->deadline_ms) {
+        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
+        LOGP(LOG_INFO, "txn", s->id, "link %s cannot take it now (%s): trying another", car_link_name(s->link),
+             detail ? detail : "");
+        s->avoid = s->link;
+        /* Only another link now; the same one again after the parking delay, not in a tight loop. */
+        if (pick_link(e, s->net, NULL, s->avoid) == s->avoid || try_submit(e, s) != 0)
+            park(e, s);
+        return;
+    }
     inflight_remove(e, s);
     /* The SIM may see two copies: its CNTR low for the second must read as a duplicate (counter_low). */
     if (resent)
         q_txn_resent(e->d.q, s->id, s->cntr, resent_marked, NULL);
-    if (status == CAR_OK) {
+    if (status == CAR_OK && far_ref) {
+        /* The far end answers when asked: keep its id and stay in the outbox, leased, for whoever survives. */
+        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_OK);
+        q_txn_track(e->d.q, s->id, car_link_name(s->link), far_ref,
+                    gw_now_ms() + (int64_t)e->d.cfg->resubmit_lease_s * 1000, tracked, NULL);
+    } else if (status == CAR_OK) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_OK);
         sent_mark(e, s->id);
-    } else if (status == CAR_ERR_PERMANENT || status == CAR_ERR_TOO_LONG || status == CAR_ERR_INVALID) {
+    } else if (status == CAR_ERR_PERMANENT || status == CAR_ERR_TOO_LONG || status == CAR_ERR_INVALID ||
+               status == CAR_ERR_UNSUPPORTED) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_PERMANENT);
         gwt_fail(e, s->id, s->cntr, "DELIVERY_ERROR", 209, detail ? detail : car_strerror(status));
     } else {
@@ -342,6 +390,7 @@ int gwt_links_open(struct gw_engine *e)
                 return -1;
             }
             s->carrier = c;
+            s->priority = c->links[j].priority;
             e->n_links++;
         }
     }

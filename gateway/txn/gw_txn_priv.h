@@ -58,6 +58,7 @@ struct sent_batch {
 struct link_slot {
     struct car_link *link;
     const struct cfg_carrier *carrier; /* its route says which networks it serves */
+    unsigned priority;                 /* cfg_link.priority: lower first */
     int up;
 };
 
@@ -72,6 +73,9 @@ struct submit_ctx {
     struct submit_ctx *next_parked; /* parked list, when parked */
     int parked;
     int net;
+    struct car_link *link;  /* the link it was last given to */
+    struct car_link *avoid; /* a link that refused it for now (CAR_ERR_AGAIN): try the others first */
+    char far_link[Q_FAR_LINK_LEN]; /* the link whose far end holds it (q_txn.far_link): only that one */
     char id[Q_ID_LEN];
     uint64_t cntr;
     int64_t deadline_ms;
@@ -143,7 +147,8 @@ void gwt_sent_cancel(struct gw_engine *e, const char *id);
 void gwt_sent_flush_cb(evutil_socket_t fd, short what, void *arg);
 void gwt_parked_cb(evutil_socket_t fd, short what, void *arg);
 /* car_events */
-void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detail, int resent);
+void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detail, int resent,
+                 const char *far_ref);
 void gwt_on_state(void *arg, struct car_link *link, int up);
 
 /* ---- gw_txn_answer.c -------------------------------------------------- */

@@ -378,6 +378,14 @@ void gwt_verify_signed(struct gw_engine *e, const struct q_txn *txn, const struc
         gwt_fail(e, txn->id, txn->cntr, "NO_CERTIFICATE", 422, "no certificate registered for this number");
         return;
     }
+    /* A far end that names its certificate must name the registered one: it never replaces the registry. */
+    if (r->cert && (r->cert_len != sub->cert_len || memcmp(r->cert, sub->cert, r->cert_len) != 0)) {
+        e->cert_mismatch++;
+        gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
+        gwt_fail(e, txn->id, txn->cntr, sig_result_name(SIG_ERR_CERT_MISMATCH), sig_etsi_status(SIG_ERR_CERT_MISMATCH),
+                 "the carrier answered with a certificate other than the registered one");
+        return;
+    }
     if (r->sig_format == CAR_SIG_CMS) {
         verify_cms_answer(e, txn, sub, r);
         return;

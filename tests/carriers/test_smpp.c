@@ -255,11 +255,12 @@ static int done(void)
     return E.mo >= 1 && S.dresp_ok + S.dresp_err >= 5;
 }
 
-static void on_sent(void *arg, void *handle, enum car_err st, const char *detail, int resent)
+static void on_sent(void *arg, void *handle, enum car_err st, const char *detail, int resent, const char *far_ref)
 {
     int i = *(int *)handle;
 
     (void)arg;
+    CHECK(far_ref == NULL); /* SMPP's answers come by themselves: nothing to ask for */
     E.sent[i]++;
     E.resent[i] = resent;
     E.status[i] = st;

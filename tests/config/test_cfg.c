@@ -389,6 +389,52 @@ static void test_route(const char *dir)
     cfg_free(cfg);
 }
 
+/* An MSSP carrier: two etsi204 links, every setting read, the second on defaults. */
+static void test_etsi(const char *dir)
+{
+    struct cfg *cfg = load_ok(dir, "ok-etsi");
+    const struct cfg_carrier *m;
+    const struct cfg_etsi *a, *b;
+    if (!cfg)
+        return;
+    m = cfg_carrier_by_name(cfg, "vgca");
+    CHECK(m != NULL);
+    if (!m) {
+        cfg_free(cfg);
+        return;
+    }
+    CHECK_EQ_INT(m->route_nets, (1u << 1) | (1u << 2) | (1u << 3));
+    CHECK_EQ_STR(m->service_number, ""); /* only SMPP needs one */
+    CHECK_EQ_INT(m->n_links, 2);
+    CHECK_EQ_INT(m->links[0].kind, CFG_TRANSPORT_ETSI204);
+    CHECK_EQ_STR(m->links[0].transport, "etsi204");
+    CHECK_EQ_INT(m->links[0].priority, 1);
+    CHECK_EQ_INT(m->links[1].priority, 2);
+    a = &m->links[0].u.etsi;
+    b = &m->links[1].u.etsi;
+    CHECK_EQ_STR(a->url, "https://mssp.example:18083/soap/services/");
+    CHECK_EQ_STR(a->ap_id, "http://simpki.example/ap");
+    CHECK_EQ_STR(a->ap_pwd, "pw");
+    CHECK_EQ_STR(a->ca_file, "/etc/simpki/mssp-ca.pem");
+    CHECK_EQ_STR(a->cert_file, "/etc/simpki/ap.crt");
+    CHECK_EQ_STR(a->key_file, "/etc/simpki/ap.key");
+    CHECK_EQ_INT(a->mode, CFG_ETSI_SYNCH);
+    CHECK_EQ_INT(a->format, CFG_ETSI_CMS);
+    CHECK_EQ_INT(a->poll_min_ms, 200);
+    CHECK_EQ_INT(a->poll_max_ms, 2000);
+    CHECK_EQ_INT(a->receipt, 1);
+    /* Defaults: asynch, PKCS#1, the vGCA profile and MSSP_ID, no receipt, http allowed without a CA. */
+    CHECK_EQ_INT(b->mode, CFG_ETSI_ASYNCH);
+    CHECK_EQ_INT(b->format, CFG_ETSI_PKCS1);
+    CHECK_EQ_STR(b->mssp_id, "http://hmssp.mobile-id.vn");
+    CHECK_EQ_STR(b->profile, "http://mobile-id.vn/digitalSignature");
+    CHECK_EQ_INT(b->receipt, 0);
+    CHECK_EQ_INT(b->max_in_flight, 64);
+    CHECK_EQ_INT(b->breaker_errors, 5);
+    CHECK_EQ_STR(b->ca_file, "");
+    cfg_free(cfg);
+}
+
 /* Every key absent gets the default the reference documents. */
 static void test_defaults(const char *dir)
 {
@@ -687,6 +733,7 @@ int main(int argc, char **argv)
     test_full(argv[1]);
     test_defaults(argv[1]);
     test_route(argv[1]);
+    test_etsi(argv[1]);
     test_missing_file();
     test_short_errbuf(argv[1]);
     test_strerror();

@@ -18,7 +18,7 @@
  * Every scenario asserts what Redis stores (q_txn_get), never a log line:
  *   sign (RSA and EC), cancel, expiry, resubmission after a crash, a wrong
  *   signature, CMS answers (good, and over another digest), the OTA counter
- *   resync.
+ *   resync, a far end's own id kept across a crash, failover between links.
  *
  *   test_engine [DEMO_DIR]   DEMO_DIR: where mkdemo.sh builds (or finds, up to
  *                            date) the demo PKI; default SIMPKI_DEMO_DIR, in
@@ -229,6 +229,8 @@ struct fake_submit {
     char msisdn[16];
     char iccid[24];
     char txn_id[32]; /* car_request.txn_id: what car_events.answer() names */
+    char far_ref[64]; /* car_request.far_ref: a far end's id handed back */
+    char link[32];    /* the link the engine chose */
     void *handle;    /* the engine's; valid until sent() is reported */
 };
 
@@ -240,7 +242,8 @@ struct car_link {
 static struct fake_submit submits[MAX_SUBMITS];
 static int n_submits;
 static struct car_events fake_ev; /* the engine's events, from the last open() */
-static struct car_link *fake_link;
+static struct car_link *fake_link;    /* the last opened */
+static struct car_link *fake_links[2]; /* fake-1, fake-2: failover between them */
 static int n_decoded;
 static const struct car_ops fake_ops;
 static char decoded_for[16]; /* the subscriber decode() was given: the engine's lookup */
@@ -262,6 +265,7 @@ static enum car_err fake_open(struct event_base *b, const struct cfg_carrier *ca
     snprintf(l->base.name, sizeof(l->base.name), "%s", lc->name);
     fake_ev = *ev;
     fake_link = l;
+    fake_links[strcmp(lc->name, "fake-2") == 0] = l;
     *out = l;
     return CAR_OK;
 }
@@ -270,7 +274,6 @@ static enum car_err fake_submit(struct car_link *l, const struct car_request *re
 {
     struct fake_submit *s;
 
-    (void)l;
     if (n_submits == MAX_SUBMITS || req->digest_len > sizeof(s->digest))
         return CAR_ERR_AGAIN;
     s = &submits[n_submits++];
@@ -285,6 +288,8 @@ static enum car_err fake_submit(struct car_link *l, const struct car_request *re
     snprintf(s->msisdn, sizeof(s->msisdn), "%s", req->sub.msisdn);
     snprintf(s->iccid, sizeof(s->iccid), "%s", req->sub.iccid);
     snprintf(s->txn_id, sizeof(s->txn_id), "%s", req->txn_id);
+    snprintf(s->far_ref, sizeof(s->far_ref), "%s", req->far_ref);
+    snprintf(s->link, sizeof(s->link), "%s", l->base.name);
     s->handle = handle;
     return CAR_OK; /* sent() is the test's to report */
 }
@@ -351,6 +356,9 @@ static void fake_close(struct car_link *l)
 {
     if (l == fake_link)
         fake_link = NULL;
+    for (int k = 0; k < 2; k++)
+        if (fake_links[k] == l)
+            fake_links[k] = NULL;
     free(l);
 }
 
@@ -378,8 +386,23 @@ static const struct car_ops *const fake_transports[] = {&fake_ops};
 /* The carrier reports what became of the submit (car_events.sent). */
 static void report_sent(int i)
 {
-    fake_ev.sent(fake_ev.arg, submits[i].handle, CAR_OK, NULL, 0);
+    fake_ev.sent(fake_ev.arg, submits[i].handle, CAR_OK, NULL, 0, NULL);
     submits[i].handle = NULL;
+}
+
+/* ... with its own id for it, or refusing it for now (CAR_ERR_AGAIN: it reached nobody). */
+static void report_sent_as(int i, enum car_err st, const char *far_ref)
+{
+    fake_ev.sent(fake_ev.arg, submits[i].handle, st, st == CAR_OK ? NULL : "busy", 0, far_ref);
+    submits[i].handle = NULL;
+}
+
+static void link_state(int k, int up)
+{
+    if (fake_links[k]) {
+        fake_links[k]->up = up;
+        fake_ev.state(fake_ev.arg, fake_links[k], up);
+    }
 }
 
 /* The SIM answers submit i: the outcome, echoing its counter (and txn_ref when with_ref). */
@@ -554,10 +577,10 @@ static int engine_up(void)
     while (!q_connected(q) && now_ms() < end)
         event_base_loop(base, EVLOOP_ONCE);
     deps.q = q;
-    if (!q_connected(q) || gw_engine_new(&deps, &engine) != GW_OK || !fake_link)
+    if (!q_connected(q) || gw_engine_new(&deps, &engine) != GW_OK || !fake_links[0] || !fake_links[1])
         return -1;
-    fake_ev.state(fake_ev.arg, fake_link, 1);
-    fake_link->up = 1;
+    link_state(0, 1);
+    link_state(1, 1);
     return gw_engine_links_up(engine) ? 0 : -1;
 }
 
@@ -646,6 +669,7 @@ struct stored {
     uint64_t cntr;
     unsigned resent;
     int resync;
+    char far_link[Q_FAR_LINK_LEN], far_ref[Q_FAR_REF_LEN];
     uint8_t sig[2048];
     size_t sig_len;
     uint8_t cert[4096];
@@ -665,6 +689,8 @@ static void on_got(void *arg, enum q_err err, const struct q_txn *t)
         s->cntr = t->cntr;
         s->resent = t->resent;
         s->resync = t->resync;
+        snprintf(s->far_link, sizeof s->far_link, "%s", t->far_link);
+        snprintf(s->far_ref, sizeof s->far_ref, "%s", t->far_ref);
         s->sig_len = t->sig_len <= sizeof s->sig ? t->sig_len : 0;
         if (s->sig_len)
             memcpy(s->sig, t->signature, s->sig_len);
@@ -1034,6 +1060,126 @@ static void scenario_resync(const struct subscriber *s)
     CHECK_EQ_INT(n_submits, i + 2);
 }
 
+/* An OK raw answer to submit i, correlated by the transport (car_events.answer). */
+static size_t answer_by_id(const struct subscriber *s, int i)
+{
+    struct car_reply *r = calloc(1, sizeof(*r));
+    size_t n;
+
+    if (!r)
+        return 0;
+    n = sim_sign(s->key, submits[i].digest, submits[i].digest_len, r->buf, sizeof r->buf);
+    r->outcome = CAR_OUT_OK;
+    r->sig_format = CAR_SIG_RAW;
+    r->signature = r->buf;
+    r->sig_len = n;
+    fake_ev.answer(fake_ev.arg, submits[i].txn_id, r);
+    OPENSSL_cleanse(r, sizeof(*r));
+    free(r);
+    return n;
+}
+
+/*
+ * A far end that answers only when asked (an MSSP, asynchronous): sent() with
+ * its own id.  The engine stores link and id with the transaction and keeps it
+ * leased in the outbox; after a crash the next instance hands it back to the
+ * same link with the id (car_request.far_ref), not as a new request.
+ */
+static void scenario_far(const struct subscriber *s)
+{
+    struct started st;
+    struct stored t;
+    int64_t t0;
+    int i = n_submits, up;
+
+    start(s->msisdn, "Công văn 5/CV", &st);
+    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    if (n_submits != i + 1) {
+        CHECK_EQ_INT(n_submits, i + 1);
+        return;
+    }
+    CHECK_EQ_STR(submits[i].far_ref, ""); /* a new request */
+    t0 = now_ms();
+    report_sent_as(i, CAR_OK, "MSSP-4711");
+    pump(NULL, 0, 300);
+    get(st.id, &t);
+    CHECK_EQ_INT(t.state, Q_PENDING);
+    CHECK_EQ_STR(t.far_link, submits[i].link);
+    CHECK_EQ_STR(t.far_ref, "MSSP-4711");
+
+    engine_down(); /* the crash: whoever asked the far end is gone */
+    up = engine_up();
+    CHECK_EQ_INT(up, 0);
+    if (up != 0)
+        return;
+    /* Both links are up; only the one holding it may get it back. */
+    CHECK(pump(&n_submits, i + 2, LEASE_S * 1000 + WAIT_MS));
+    if (n_submits != i + 2) {
+        CHECK_EQ_INT(n_submits, i + 2);
+        return;
+    }
+    CHECK(now_ms() - t0 >= LEASE_S * 1000 - 200); /* the lease q_txn_track set */
+    CHECK_EQ_STR(submits[i + 1].txn_id, st.id);
+    CHECK_EQ_STR(submits[i + 1].far_ref, "MSSP-4711");
+    CHECK_EQ_STR(submits[i + 1].link, submits[i].link);
+    report_sent_as(i + 1, CAR_OK, "MSSP-4711");
+    answer_by_id(s, i + 1);
+    get_final(st.id, WAIT_MS, &t);
+    CHECK_EQ_INT(t.state, Q_COMPLETED);
+    CHECK_EQ_STR(t.result, "OK");
+}
+
+/*
+ * Failover between a carrier's links (fake-1 priority 0, fake-2 priority 1):
+ * the lower priority while it is up; a refusal that reached nobody
+ * (CAR_ERR_AGAIN) goes to the other link at once, same transaction and
+ * counter; a link down is skipped; back up, it takes traffic again.
+ */
+static void scenario_failover(const struct subscriber *a, const struct subscriber *b, const struct subscriber *c)
+{
+    struct started st;
+    struct stored t;
+    int i = n_submits;
+
+    start(a->msisdn, "Tờ trình 1/TTr", &st);
+    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    CHECK_EQ_STR(submits[i].link, "fake-1");
+    report_sent_as(i, CAR_ERR_AGAIN, NULL);
+    CHECK(pump(&n_submits, i + 2, 1000)); /* at once, not after the lease */
+    if (n_submits != i + 2) {
+        CHECK_EQ_INT(n_submits, i + 2);
+        return;
+    }
+    CHECK_EQ_STR(submits[i + 1].link, "fake-2");
+    CHECK_EQ_STR(submits[i + 1].txn_id, st.id);
+    CHECK_EQ_INT(submits[i + 1].cntr, submits[i].cntr);
+    report_sent(i + 1);
+    answer_by_id(a, i + 1);
+    get_final(st.id, WAIT_MS, &t);
+    CHECK_EQ_STR(t.result, "OK");
+    CHECK_EQ_INT(n_submits, i + 2); /* never a third copy */
+
+    link_state(0, 0); /* fake-1 down: fake-2 takes new requests */
+    i = n_submits;
+    start(b->msisdn, "Tờ trình 2/TTr", &st);
+    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    CHECK_EQ_STR(submits[i].link, "fake-2");
+    report_sent(i);
+    answer_by_id(b, i);
+    get_final(st.id, WAIT_MS, &t);
+    CHECK_EQ_STR(t.result, "OK");
+
+    link_state(0, 1); /* back: the lower priority again */
+    i = n_submits;
+    start(c->msisdn, "Tờ trình 3/TTr", &st);
+    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    CHECK_EQ_STR(submits[i].link, "fake-1");
+    report_sent(i);
+    answer_by_id(c, i);
+    get_final(st.id, WAIT_MS, &t);
+    CHECK_EQ_STR(t.result, "OK");
+}
+
 /* ---- main ------------------------------------------------------------------------ */
 
 static int write_config(const char *path)
@@ -1060,8 +1206,10 @@ static int write_config(const char *path)
 
 int main(int argc, char **argv)
 {
-    static const char *const names[] = {"84960000001", "84960000002", "84960000011", "84960000021", "84960000031",
-                                        "84960000041", "84960000051", "84960000061", "84960000071", "84960000081"};
+    static const char *const names[] = {"84960000001", "84960000002", "84960000011", "84960000021",
+                                        "84960000031", "84960000041", "84960000051", "84960000061",
+                                        "84960000071", "84960000081", "84960000091", "84960000101",
+                                        "84960000121", "84960000131"};
     enum { N_SUBS = sizeof names / sizeof names[0] };
     struct subscriber subs[N_SUBS];
     struct event *tk = NULL;
@@ -1092,9 +1240,13 @@ int main(int argc, char **argv)
     }
     log_setup(LOG_WARN, LOG_FMT_TEXT);
     cfg->txn_timeout_s = TXN_TIMEOUT;
-    cfg->carriers[0].n_links = 1;
-    snprintf(cfg->carriers[0].links[0].name, sizeof cfg->carriers[0].links[0].name, "fake-1");
-    snprintf(cfg->carriers[0].links[0].transport, sizeof cfg->carriers[0].links[0].transport, "fake");
+    cfg->carriers[0].n_links = 2;
+    for (int k = 0; k < 2; k++) {
+        struct cfg_link *l = &cfg->carriers[0].links[k];
+        snprintf(l->name, sizeof l->name, "fake-%d", k + 1);
+        snprintf(l->transport, sizeof l->transport, "fake");
+        l->priority = (unsigned)k; /* fake-2 only when fake-1 cannot */
+    }
     CHECK_EQ_INT(sig_trust_load(cfg->trust_anchors, cfg->intermediates, &trust, why, sizeof why), SIG_OK);
 
     for (int k = 0; k < N_SUBS; k++) {
@@ -1118,6 +1270,8 @@ int main(int argc, char **argv)
         scenario_resync(&subs[9]);              /* CNTR low, sent once */
         scenario_expiry(&subs[3]);              /* EXPIRED */
         scenario_resubmit(&subs[4]);            /* a crash before `sent` */
+        scenario_far(&subs[10]);                /* a far end holding it: asked again after a crash */
+        scenario_failover(&subs[11], &subs[12], &subs[13]);
         CHECK(metrics.c[GW_M_TXN_COMPLETED] >= 1);
     }
     if (engine)

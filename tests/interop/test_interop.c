@@ -124,10 +124,11 @@ out:
 
 /* ---- the link's owner ---- */
 
-static void on_sent(void *arg, void *handle, enum car_err st, const char *detail, int resent)
+static void on_sent(void *arg, void *handle, enum car_err st, const char *detail, int resent, const char *far_ref)
 {
     (void)arg;
     (void)resent;
+    CHECK(far_ref == NULL);
     CHECK(handle == &R.handle);
     R.sent++;
     R.sent_status = st;
