@@ -70,7 +70,7 @@ uint8_t *gw_lf_b64_field(const json_t *o, const char *k, size_t *len)
     const char *s = gw_lf_jstr(o, k);
     size_t n = s ? strlen(s) : 0;
     uint8_t *out = n ? malloc(n) : NULL;
-    long got = out ? gw_b64_decode(s, n, out, n) : -1;
+    long got = out ? util_b64_decode(s, n, out, n) : -1;
     if (got <= 0) {
         free(out);
         return NULL;
@@ -81,7 +81,7 @@ uint8_t *gw_lf_b64_field(const json_t *o, const char *k, size_t *len)
 
 void gw_lf_set_b64(json_t *o, const char *k, const uint8_t *p, size_t n)
 {
-    char *s = gw_b64_encode(p, n);
+    char *s = util_b64_encode(p, n);
     json_object_set_new(o, k, s ? json_string(s) : json_null());
     free(s);
 }

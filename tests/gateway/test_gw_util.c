@@ -14,7 +14,7 @@
 
 static long dec(const char *s, uint8_t *out, size_t cap)
 {
-    return gw_b64_decode(s, strlen(s), out, cap);
+    return util_b64_decode(s, strlen(s), out, cap);
 }
 
 static void test_b64_fixed(void)
@@ -33,16 +33,16 @@ static void test_b64_fixed(void)
     CHECK_EQ_INT(dec("+/+/", out, sizeof out), 3);
     CHECK_MEM(out, "\xfb\xff\xbf", 3);
     /* The empty string is the base64 of nothing (RFC 4648 section 10). */
-    CHECK_EQ_INT(gw_b64_decode("", 0, out, sizeof out), 0);
-    CHECK_EQ_INT(gw_b64_decode("", 0, out, 0), 0);
+    CHECK_EQ_INT(util_b64_decode("", 0, out, sizeof out), 0);
+    CHECK_EQ_INT(util_b64_decode("", 0, out, 0), 0);
 
     /* Characters outside the alphabet, including base64url's. */
     CHECK_EQ_INT(dec("QU!D", out, sizeof out), -1);
     CHECK_EQ_INT(dec("QUJ-", out, sizeof out), -1);
     CHECK_EQ_INT(dec("QUJ_", out, sizeof out), -1);
     CHECK_EQ_INT(dec("QUJ\x80", out, sizeof out), -1);
-    CHECK_EQ_INT(gw_b64_decode("QU\0D", 4, out, sizeof out), -1);
-    CHECK_EQ_INT(gw_b64_decode("QQ=\0", 4, out, sizeof out), -1);
+    CHECK_EQ_INT(util_b64_decode("QU\0D", 4, out, sizeof out), -1);
+    CHECK_EQ_INT(util_b64_decode("QQ=\0", 4, out, sizeof out), -1);
     /* No whitespace anywhere. */
     CHECK_EQ_INT(dec("QUJD\n", out, sizeof out), -1);
     CHECK_EQ_INT(dec("QUJDRA==\n", out, sizeof out), -1);
@@ -100,20 +100,20 @@ static void test_b64_vs_evp(void)
             CHECK(RAND_bytes(in, (int)sizeof in) == 1);
             elen = EVP_EncodeBlock(enc, in, (int)n);
             CHECK_EQ_INT(elen, 4 * ((n + 2) / 3));
-            got = gw_b64_decode((const char *)enc, (size_t)elen, out, n);
+            got = util_b64_decode((const char *)enc, (size_t)elen, out, n);
             if (got != (long)n)
                 fprintf(stderr, "length %zu: %s decodes to %ld\n", n, enc, got);
             CHECK_EQ_INT(got, (long)n);
             CHECK(got < 0 || memcmp(out, in, n) == 0);
             if (n > 0)
-                CHECK_EQ_INT(gw_b64_decode((const char *)enc, (size_t)elen, out, n - 1), -1);
+                CHECK_EQ_INT(util_b64_decode((const char *)enc, (size_t)elen, out, n - 1), -1);
             /* Our encoder writes the same text, and it decodes back. */
-            ours = gw_b64_encode(in, n);
+            ours = util_b64_encode(in, n);
             CHECK(ours != NULL);
             if (!ours)
                 continue;
             CHECK_EQ_STR(ours, (const char *)enc);
-            CHECK_EQ_INT(gw_b64_decode(ours, strlen(ours), out, sizeof out), (long)n);
+            CHECK_EQ_INT(util_b64_decode(ours, strlen(ours), out, sizeof out), (long)n);
             CHECK(memcmp(out, in, n) == 0);
             free(ours);
         }
