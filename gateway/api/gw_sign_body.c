@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "gw_sign_check.h"
-#include "gw_util.h"
 #include "q.h"
+#include "util.h"
 
 #define HEX_HINT " (this looks like hex: send the octets in base64, e.g. openssl dgst -binary | base64)"
 

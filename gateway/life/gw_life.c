@@ -36,6 +36,7 @@
 #include "q_docs.h"
 #include "q_life.h"
 #include "sig.h"
+#include "util.h"
 
 #define CLAIM_MAX      16   /* requests taken per tick */
 #define POLL_MS        1000 /* how often a pending SIM command is looked at */

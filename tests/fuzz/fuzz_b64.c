@@ -1,5 +1,5 @@
 /*
- * fuzz_b64.c - util_b64_decode(), the strict base64 decoder of API bodies,
+ * fuzz_b64.c - util_b64_decode(), the strict base64 decoder (config/util.c),
  * with OpenSSL's EVP base64 as the oracle.  Whatever the input:
  *   - no crash, nothing written past cap (out is exactly cap octets, so ASan
  *     sees an overrun), a result of -1 or 0..cap;
@@ -14,7 +14,7 @@
 
 #include <openssl/evp.h>
 
-#include "gw_util.h"
+#include "util.h"
 
 #define REQUIRE(x)   \
     do {             \
