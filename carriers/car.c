@@ -42,3 +42,25 @@ const char *car_strerror(enum car_err err)
     /* Not a default: label, so that -Wswitch flags a new enum value. */
     return "unknown error";
 }
+
+const char *car_outcome_name(enum car_outcome o)
+{
+    switch (o) {
+    case CAR_OUT_OK: return "OK";
+    case CAR_OUT_USER_CANCEL: return "USER_CANCEL";
+    case CAR_OUT_EXPIRED: return "EXPIRED";
+    case CAR_OUT_PIN_BLOCKED: return "PIN_BLOCKED";
+    case CAR_OUT_CARD_BLOCKED: return "CARD_BLOCKED";
+    case CAR_OUT_NO_KEY: return "NO_KEY";
+    case CAR_OUT_KEY_EXISTS: return "KEY_EXISTS";
+    case CAR_OUT_BAD_COMMAND: return "BAD_COMMAND";
+    case CAR_OUT_UNSUPPORTED: return "UNSUPPORTED";
+    case CAR_OUT_STORAGE_FULL: return "STORAGE_FULL";
+    case CAR_OUT_INTERNAL_ERROR: return "INTERNAL_ERROR";
+    case CAR_OUT_NO_CERTIFICATE: return "NO_CERTIFICATE";
+    case CAR_OUT_OTA_ERROR: return "OTA_ERROR";
+    case CAR_OUT_COUNTER_LOW: return "COUNTER_LOW";
+    case CAR_OUT_MORE_TIME: return "MORE_TIME";
+    }
+    return "?";
+}

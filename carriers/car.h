@@ -128,6 +128,9 @@ enum car_outcome {
 };
 #define CAR_OUT_COUNT 15
 
+/* The outcome's name as the API and docs spell it ("USER_CANCEL"); "?" for a value not in the enum. */
+const char *car_outcome_name(enum car_outcome o);
+
 /* How an OK SIGN answer carries the signature. */
 enum car_sig_format {
     CAR_SIG_RAW = 0, /* a bare signature over the transaction's digest (PKCS#1 / DER ECDSA) */

@@ -1,6 +1,10 @@
 /* util.c - see util.h. */
 #include "util.h"
 
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
 char *util_hex(const uint8_t *d, size_t n, char *out)
 {
     static const char hex[] = "0123456789abcdef";
@@ -38,4 +42,57 @@ uint32_t util_fnv1a(const char *s)
         h *= 16777619u;
     }
     return h;
+}
+
+long util_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t pad = 0, need;
+    int n;
+
+    if (inlen == 0)
+        return 0; /* the encoding of nothing (RFC 4648 section 10) */
+    if (inlen % 4 != 0 || inlen > 0x7fffffff)
+        return -1;
+    if (in[inlen - 1] == '=')
+        pad++;
+    if (in[inlen - 2] == '=')
+        pad++;
+    /* EVP_DecodeBlock skips no errors but accepts padding in the middle; check first. */
+    for (size_t i = 0; i < inlen - pad; i++)
+        if (!memchr(alphabet, in[i], sizeof(alphabet) - 1))
+            return -1;
+    /* The bits the padding leaves unused must be zero (RFC 4648 section 3.5), so
+     * each octet string has exactly one encoding: "QR==" is not "QQ==". */
+    if (pad) {
+        size_t v = (size_t)((const char *)memchr(alphabet, in[inlen - pad - 1], sizeof(alphabet) - 1) - alphabet);
+        if (v & (pad == 1 ? 0x3u : 0xFu))
+            return -1;
+    }
+    need = inlen / 4 * 3;
+    if (need - pad > cap)
+        return -1;
+    {
+        uint8_t *tmp = malloc(need);
+        if (!tmp)
+            return -1;
+        n = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)inlen);
+        if (n < 0 || (size_t)n != need) {
+            free(tmp);
+            return -1;
+        }
+        memcpy(out, tmp, need - pad);
+        free(tmp);
+    }
+    return (long)(need - pad);
+}
+
+char *util_b64_encode(const uint8_t *in, size_t len)
+{
+    size_t outlen = 4 * ((len + 2) / 3) + 1;
+    char *out = malloc(outlen);
+    if (!out)
+        return NULL;
+    EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+    return out;
 }

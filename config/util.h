@@ -1,9 +1,11 @@
 /*
  * util.h - small low-level helpers every library may use (config/ sits below
  * carriers/, signer/, queue/ and gateway/), kept here so that each exists once:
- * hex digits, and the FNV-1a string hash used for shards and hash tables.
+ * hex digits, the FNV-1a string hash used for shards and hash tables, and
+ * strict base64 through OpenSSL's EVP encoder.
  *
- * Pure functions, no state, no allocation; safe from any thread.
+ * Pure functions, no state; safe from any thread.  Only the base64 functions
+ * allocate (say so below).
  */
 #ifndef SIMPKI_UTIL_H
 #define SIMPKI_UTIL_H
@@ -28,5 +30,16 @@ int util_hexval_any(char c);
  * queue/ derives a subscriber's shard from it, so it must never change.
  */
 uint32_t util_fnv1a(const char *s);
+
+/*
+ * Strict base64 decode (RFC 4648, padding required, no whitespace, and the
+ * unused bits before the padding must be zero, so each value has one
+ * encoding) into out.  "" decodes to 0 octets.  Returns the decoded length,
+ * or -1 when the input is not base64 or would not fit in cap.
+ */
+long util_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap);
+
+/* base64 of in, malloc'd and NUL-terminated; caller frees.  NULL on OOM. */
+char *util_b64_encode(const uint8_t *in, size_t len);
 
 #endif /* SIMPKI_UTIL_H */

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "gw_sign_check.h"
-#include "gw_util.h"
 #include "q.h"
+#include "util.h"
 
 #define HEX_HINT " (this looks like hex: send the octets in base64, e.g. openssl dgst -binary | base64)"
 
@@ -75,7 +75,7 @@ int gw_sign_body_parse(const char *body, size_t len, gw_text_check_fn *text_chec
     /* A hex digest is a common first mistake (it even decodes as base64, to the wrong length): say so. */
     hex = digest_b64 && strlen(digest_b64) == 2 * dg_len(out->digest_alg) &&
           strspn(digest_b64, "0123456789abcdefABCDEF") == strlen(digest_b64);
-    dlen = digest_b64 ? gw_b64_decode(digest_b64, strlen(digest_b64), out->digest, sizeof(out->digest)) : -1;
+    dlen = digest_b64 ? util_b64_decode(digest_b64, strlen(digest_b64), out->digest, sizeof(out->digest)) : -1;
     if (dlen < 0)
         return refuse(out, hex ? "DIGEST_LENGTH" : "INVALID_FIELD", "digest", why, whylen,
                       "digest is required, in base64%s", hex ? HEX_HINT : "");

@@ -5,7 +5,7 @@
  *
  * The body is a JSON object with only these members:
  *   msisdn        string, a Vietnamese mobile number (car_msisdn_normalise)
- *   digest        string, base64 (gw_b64_decode, strict) of exactly
+ *   digest        string, base64 (util_b64_decode, strict) of exactly
  *                 dg_len(digest_alg) octets
  *   digest_alg    "SHA-256" (default), "SHA-384" or "SHA-512"
  *   display_text  non-empty string the subscriber's device can show: asked of

@@ -1,7 +1,7 @@
 /*
- * gw_util.h - small helpers the gateway modules share: base64 through
- * OpenSSL's EVP encoder, the verification code, time, and a JSON object
- * writer for the responses on the hot path.
+ * gw_util.h - small helpers the gateway modules share: the verification
+ * code, time, and a JSON object writer for the responses on the hot path
+ * (base64 is config/util.h's util_b64_*, shared with carriers/).
  */
 #ifndef SIMPKI_GW_UTIL_H
 #define SIMPKI_GW_UTIL_H
@@ -11,17 +11,6 @@
 
 /* Milliseconds since the epoch (wall clock; deadlines are shared between hosts). */
 int64_t gw_now_ms(void);
-
-/*
- * Strict base64 decode (RFC 4648, padding required, no whitespace, and the
- * unused bits before the padding must be zero, so each value has one
- * encoding) into out.  "" decodes to 0 octets.  Returns the decoded length,
- * or -1 when the input is not base64 or would not fit in cap.
- */
-long gw_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap);
-
-/* base64 of in, malloc'd and NUL-terminated; caller frees.  NULL on OOM. */
-char *gw_b64_encode(const uint8_t *in, size_t len);
 
 /*
  * The verification code both the e-office screen and the phone show, so the
@@ -67,7 +56,7 @@ struct gw_json {
 void gw_json_begin(struct gw_json *j);
 void gw_json_str(struct gw_json *j, const char *key, const char *val);
 void gw_json_int(struct gw_json *j, const char *key, long long val);
-/* The base64 of p (as gw_b64_encode), as a string member. */
+/* The base64 of p (as util_b64_encode), as a string member. */
 void gw_json_b64(struct gw_json *j, const char *key, const uint8_t *p, size_t n);
 /* Close the object and append "\n".  0, or -1 on out of memory (buf freed). */
 int gw_json_end(struct gw_json *j);

@@ -36,6 +36,7 @@
 #include "q_docs.h"
 #include "q_life.h"
 #include "sig.h"
+#include "util.h"
 
 #define CLAIM_MAX      16   /* requests taken per tick */
 #define POLL_MS        1000 /* how often a pending SIM command is looked at */
@@ -70,7 +71,7 @@ uint8_t *gw_lf_b64_field(const json_t *o, const char *k, size_t *len)
     const char *s = gw_lf_jstr(o, k);
     size_t n = s ? strlen(s) : 0;
     uint8_t *out = n ? malloc(n) : NULL;
-    long got = out ? gw_b64_decode(s, n, out, n) : -1;
+    long got = out ? util_b64_decode(s, n, out, n) : -1;
     if (got <= 0) {
         free(out);
         return NULL;
@@ -81,7 +82,7 @@ uint8_t *gw_lf_b64_field(const json_t *o, const char *k, size_t *len)
 
 void gw_lf_set_b64(json_t *o, const char *k, const uint8_t *p, size_t n)
 {
-    char *s = gw_b64_encode(p, n);
+    char *s = util_b64_encode(p, n);
     json_object_set_new(o, k, s ? json_string(s) : json_null());
     free(s);
 }

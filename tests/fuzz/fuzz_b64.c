@@ -1,5 +1,5 @@
 /*
- * fuzz_b64.c - gw_b64_decode(), the strict base64 decoder of API bodies,
+ * fuzz_b64.c - util_b64_decode(), the strict base64 decoder (config/util.c),
  * with OpenSSL's EVP base64 as the oracle.  Whatever the input:
  *   - no crash, nothing written past cap (out is exactly cap octets, so ASan
  *     sees an overrun), a result of -1 or 0..cap;
@@ -14,7 +14,7 @@
 
 #include <openssl/evp.h>
 
-#include "gw_util.h"
+#include "util.h"
 
 #define REQUIRE(x)   \
     do {             \
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     REQUIRE(out && small && oracle && enc);
 
     /* 1. The input as base64 text. */
-    n = gw_b64_decode((const char *)data, size, out, cap);
+    n = util_b64_decode((const char *)data, size, out, cap);
     REQUIRE(n >= -1 && n <= (long)cap);
     if (n >= 0) {
         char *back = malloc(4 * (((size_t)n + 2) / 3) + 1);
@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         REQUIRE(memcmp(oracle, out, (size_t)n) == 0);
         /* One octet too little room is refused, and nothing is written past it. */
         if (n > 0)
-            REQUIRE(gw_b64_decode((const char *)data, size, small, (size_t)n - 1) == -1);
+            REQUIRE(util_b64_decode((const char *)data, size, small, (size_t)n - 1) == -1);
     }
 
     /* 2. The input as octets: their canonical encoding is accepted. */
@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int elen = EVP_EncodeBlock((unsigned char *)enc, data, (int)size);
         uint8_t *dec = malloc(size ? size : 1);
         REQUIRE(elen >= 0 && dec != NULL);
-        REQUIRE(gw_b64_decode(enc, (size_t)elen, dec, size) == (long)size);
+        REQUIRE(util_b64_decode(enc, (size_t)elen, dec, size) == (long)size);
         REQUIRE(size == 0 || memcmp(dec, data, size) == 0);
         free(dec);
     }

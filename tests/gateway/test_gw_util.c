@@ -1,7 +1,7 @@
 /*
- * test_gw_util.c - gateway/common/gw_util.c: strict base64 (against OpenSSL's EVP
- * encoder for every length 0..100), the verification code against its
- * documented formula, and txn_ref from a transaction id.
+ * test_gw_util.c - gateway/common/gw_util.c: the verification code against its
+ * documented formula, and txn_ref from a transaction id (base64 moved to
+ * config/util.c, tests/config/test_util.c).
  */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -11,114 +11,6 @@
 
 #include "check.h"
 #include "gw_util.h"
-
-static long dec(const char *s, uint8_t *out, size_t cap)
-{
-    return gw_b64_decode(s, strlen(s), out, cap);
-}
-
-static void test_b64_fixed(void)
-{
-    uint8_t out[16];
-
-    /* 0, 1 and 2 padding characters. */
-    CHECK_EQ_INT(dec("QUJD", out, sizeof out), 3);
-    CHECK_MEM(out, "ABC", 3);
-    CHECK_EQ_INT(dec("QUI=", out, sizeof out), 2);
-    CHECK_MEM(out, "AB", 2);
-    CHECK_EQ_INT(dec("QQ==", out, sizeof out), 1);
-    CHECK_MEM(out, "A", 1);
-    CHECK_EQ_INT(dec("QUJDRA==", out, sizeof out), 4);
-    CHECK_MEM(out, "ABCD", 4);
-    CHECK_EQ_INT(dec("+/+/", out, sizeof out), 3);
-    CHECK_MEM(out, "\xfb\xff\xbf", 3);
-    /* The empty string is the base64 of nothing (RFC 4648 section 10). */
-    CHECK_EQ_INT(gw_b64_decode("", 0, out, sizeof out), 0);
-    CHECK_EQ_INT(gw_b64_decode("", 0, out, 0), 0);
-
-    /* Characters outside the alphabet, including base64url's. */
-    CHECK_EQ_INT(dec("QU!D", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUJ-", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUJ_", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUJ\x80", out, sizeof out), -1);
-    CHECK_EQ_INT(gw_b64_decode("QU\0D", 4, out, sizeof out), -1);
-    CHECK_EQ_INT(gw_b64_decode("QQ=\0", 4, out, sizeof out), -1);
-    /* No whitespace anywhere. */
-    CHECK_EQ_INT(dec("QUJD\n", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUJDRA==\n", out, sizeof out), -1);
-    CHECK_EQ_INT(dec(" QUJ", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUJ ", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QU\tJ", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUJD\r\nQUJD", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUJDQU\nJD", out, sizeof out), -1);
-    /* '=' only at the end, at most two. */
-    CHECK_EQ_INT(dec("Q=JD", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("=QJD", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QQ==QUJD", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUI=QUJD", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QQ=A", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("Q===", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("====", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUJD====", out, sizeof out), -1);
-    /* Length not a multiple of 4: padding is required. */
-    CHECK_EQ_INT(dec("Q", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QQ", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUI", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUJDR", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QQ=", out, sizeof out), -1);
-    /* Strict: the unused bits before the padding must be zero, so each
-     * octet string has exactly one encoding. */
-    CHECK_EQ_INT(dec("QR==", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUJ=", out, sizeof out), -1);
-    CHECK_EQ_INT(dec("QUK=", out, sizeof out), -1);
-
-    /* Capacity exactly at the limit, and one short. */
-    CHECK_EQ_INT(dec("QUJD", out, 3), 3);
-    CHECK_EQ_INT(dec("QUJD", out, 2), -1);
-    CHECK_EQ_INT(dec("QUI=", out, 2), 2);
-    CHECK_EQ_INT(dec("QUI=", out, 1), -1);
-    CHECK_EQ_INT(dec("QQ==", out, 1), 1);
-    CHECK_EQ_INT(dec("QQ==", out, 0), -1);
-    /* Nothing is written past cap. */
-    memset(out, 0xA5, sizeof out);
-    CHECK_EQ_INT(dec("QUJDRA==", out, 4), 4);
-    CHECK_EQ_INT(out[4], 0xA5);
-}
-
-/* Random octets of every length 0..100: EVP's encoding decodes back exactly. */
-static void test_b64_vs_evp(void)
-{
-    uint8_t in[100], out[101];
-    unsigned char enc[4 * 34 + 1];
-
-    for (size_t n = 0; n <= 100; n++) {
-        for (int round = 0; round < 8; round++) {
-            char *ours;
-            int elen;
-            long got;
-
-            CHECK(RAND_bytes(in, (int)sizeof in) == 1);
-            elen = EVP_EncodeBlock(enc, in, (int)n);
-            CHECK_EQ_INT(elen, 4 * ((n + 2) / 3));
-            got = gw_b64_decode((const char *)enc, (size_t)elen, out, n);
-            if (got != (long)n)
-                fprintf(stderr, "length %zu: %s decodes to %ld\n", n, enc, got);
-            CHECK_EQ_INT(got, (long)n);
-            CHECK(got < 0 || memcmp(out, in, n) == 0);
-            if (n > 0)
-                CHECK_EQ_INT(gw_b64_decode((const char *)enc, (size_t)elen, out, n - 1), -1);
-            /* Our encoder writes the same text, and it decodes back. */
-            ours = gw_b64_encode(in, n);
-            CHECK(ours != NULL);
-            if (!ours)
-                continue;
-            CHECK_EQ_STR(ours, (const char *)enc);
-            CHECK_EQ_INT(gw_b64_decode(ours, strlen(ours), out, sizeof out), (long)n);
-            CHECK(memcmp(out, in, n) == 0);
-            free(ours);
-        }
-    }
-}
 
 static void vc(const uint8_t *d, size_t len, const char *want)
 {
@@ -198,8 +90,6 @@ static void test_txn_ref(void)
 
 int main(void)
 {
-    test_b64_fixed();
-    test_b64_vs_evp();
     test_verification_code();
     test_txn_ref();
     CHECK(gw_now_ms() > 1600000000000LL);
