@@ -12,7 +12,7 @@
 /* One line per transport: what a link's "transport" names (car_ops.name). */
 static const struct car_ops *const transports[] = {
     &car_smpp_ops,
-
+    &car_etsi_ops,
 };
 
 const struct car_ops *car_transport_find(const char *name)

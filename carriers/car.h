@@ -197,7 +197,10 @@ struct car_events {
      * connection, service unavailable, circuit open): the engine may give it
      * to another link at once.  A transport that cannot tell whether the far
      * end saw it keeps it (the same link retries it, the same id
-     * deduplicating) rather than report AGAIN.
+     * deduplicating) rather than report AGAIN.  CAR_ERR_NOT_FOUND: this
+     * link will never serve it (the far end does not serve the number, or
+     * refused this link's credentials) but another link may: the engine
+     * tries the others once each, then fails it.
      */
     void (*sent)(void *arg, void *handle, enum car_err status, const char *detail, int resent, const char *far_ref);
     /* An answer from a subscriber, reassembled, not yet decrypted. */

@@ -12,6 +12,7 @@
  * Nothing pending is lost on any stop, graceful or not: it lives in Redis.
  */
 #include <event2/event.h>
+#include <libxml/parser.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,7 @@ int main(int argc, char **argv)
     struct stopper st = {0};
 
     memset(&metrics, 0, sizeof(metrics));
+    xmlInitParser(); /* once, before any thread: the ETSI transport's XML (carriers/car_etsi_xml.h) */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             path = argv[++i];
@@ -230,5 +232,6 @@ out:
     if (base)
         event_base_free(base);
     cfg_free(cfg);
+    xmlCleanupParser();
     return rc;
 }

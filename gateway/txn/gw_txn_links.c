@@ -141,6 +141,16 @@ static struct car_link *pick_link(struct gw_engine *e, int net, const char *name
     return any;
 }
 
+/* How many links route network `net`. */
+static unsigned links_for(const struct gw_engine *e, int net)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < e->n_links; i++)
+        if (net > 0 && net < CFG_NET_MAX && (e->links[i].carrier->route_nets & (1u << net)))
+            n++;
+    return n;
+}
+
 int gwt_effective_net(const struct q_txn *txn, const struct q_sub *sub)
 {
     return sub && sub->net ? sub->net : txn->net;
@@ -306,6 +316,20 @@ void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detai
         if (pick_link(e, s->net, NULL, s->avoid) == s->avoid || try_submit(e, s) != 0)
             park(e, s);
         return;
+    }
+    /* This link never will: each other link once, then it fails (no link serves it). */
+    if (status == CAR_ERR_NOT_FOUND && !s->far_link[0]) {
+        struct car_link *next;
+        s->avoid = s->link;
+        next = ++s->refused < links_for(e, s->net) ? pick_link(e, s->net, NULL, s->avoid) : NULL;
+        LOGP(LOG_WARN, "txn", s->id, "link %s cannot serve it (%s)%s", car_link_name(s->link), detail ? detail : "",
+             next && next != s->avoid ? ": trying another" : "");
+        if (next && next != s->avoid) {
+            if (try_submit(e, s) != 0)
+                park(e, s);
+            return;
+        }
+        status = CAR_ERR_PERMANENT;
     }
     inflight_remove(e, s);
     /* The SIM may see two copies: its CNTR low for the second must read as a duplicate (counter_low). */

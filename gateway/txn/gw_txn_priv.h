@@ -75,6 +75,7 @@ struct submit_ctx {
     int net;
     struct car_link *link;  /* the link it was last given to */
     struct car_link *avoid; /* a link that refused it for now (CAR_ERR_AGAIN): try the others first */
+    unsigned refused;       /* links that cannot serve it at all (CAR_ERR_NOT_FOUND) */
     char far_link[Q_FAR_LINK_LEN]; /* the link whose far end holds it (q_txn.far_link): only that one */
     char id[Q_ID_LEN];
     uint64_t cntr;

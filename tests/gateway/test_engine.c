@@ -1133,7 +1133,8 @@ static void scenario_far(const struct subscriber *s)
  * Failover between a carrier's links (fake-1 priority 0, fake-2 priority 1):
  * the lower priority while it is up; a refusal that reached nobody
  * (CAR_ERR_AGAIN) goes to the other link at once, same transaction and
- * counter; a link down is skipped; back up, it takes traffic again.
+ * counter; a link down is skipped; back up, it takes traffic again; a number
+ * no link serves (CAR_ERR_NOT_FOUND) is tried once per link, then fails.
  */
 static void scenario_failover(const struct subscriber *a, const struct subscriber *b, const struct subscriber *c)
 {
@@ -1168,6 +1169,25 @@ static void scenario_failover(const struct subscriber *a, const struct subscribe
     answer_by_id(b, i);
     get_final(st.id, WAIT_MS, &t);
     CHECK_EQ_STR(t.result, "OK");
+
+    /* Neither link serves the number (CAR_ERR_NOT_FOUND from each): each tried once, then DELIVERY_ERROR. */
+    i = n_submits;
+    start(b->msisdn, "Tờ trình 4/TTr", &st);
+    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    CHECK_EQ_STR(submits[i].link, "fake-2");
+    link_state(0, 1);
+    report_sent_as(i, CAR_ERR_NOT_FOUND, NULL);
+    CHECK(pump(&n_submits, i + 2, 1000));
+    if (n_submits != i + 2) {
+        CHECK_EQ_INT(n_submits, i + 2);
+        return;
+    }
+    CHECK_EQ_STR(submits[i + 1].link, "fake-1");
+    report_sent_as(i + 1, CAR_ERR_NOT_FOUND, NULL);
+    get_final(st.id, WAIT_MS, &t);
+    CHECK_EQ_INT(t.state, Q_FAILED);
+    CHECK_EQ_STR(t.result, "DELIVERY_ERROR");
+    CHECK_EQ_INT(n_submits, i + 2); /* no third try */
 
     link_state(0, 1); /* back: the lower priority again */
     i = n_submits;

@@ -111,6 +111,7 @@ start_sim() {
   jq --arg pki "$T/demo/pki" \
      --argjson p1 0 --argjson p2 0 --argjson p3 0 \
      '.pki = $pki | .carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3
+      | (if .mssp then .mssp.port = 0 else . end)
       | .defaults.delay_ms = (env.SIM_DELAY_MS // "200" | tonumber)
       | '"${SIM_SCEN_EDIT:-.}" \
      "$SRC/tests/sim/scenario-default.json" > "$scen"
@@ -125,6 +126,20 @@ start_sim() {
      --argjson p3 "$(sed -n 's/.*mobifone=\([0-9]*\).*/\1/p' <<<"$ready")" \
      '.carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3' "$scen" > "$scen.tmp"
   mv "$scen.tmp" "$scen"
+  MSSP_PORT=$(sed -n 's/.*mssp=\([0-9]*\).*/\1/p' <<<"$ready")
+}
+
+# TRANSPORT=etsi204: every network through the simulator's MSSP (ETSI TS 102
+# 204 over HTTPS with a client certificate) instead of its SMSCs.
+# ETSI_LINKS (a JSON array) replaces the one link, e.g. for failover.
+TRANSPORT=${TRANSPORT:-smpp}
+MSSP_PORT=
+etsi_link() { # name port [priority]
+  jq -n --arg name "$1" --arg url "https://127.0.0.1:$2/soap/services/" --arg pki "$T/demo/pki" \
+     --argjson prio "${3:-0}" '{name: $name, transport: "etsi204", priority: $prio, url: $url,
+      ap_id: "http://ap.simpki.test", ap_pwd: "ap-test", ca_file: ($pki + "/mssp/ca.pem"),
+      cert_file: ($pki + "/mssp/ap.crt.pem"), key_file: ($pki + "/mssp/ap.key.pem"),
+      timeout_ms: 3000, poll_min_ms: 100, poll_max_ms: 400, breaker_errors: 2, breaker_open_ms: 1500}'
 }
 
 API_PORT=
@@ -151,6 +166,13 @@ write_config() {
                           enquire_link_s: 5, response_timeout_s: 3,
                           reconnect_min_ms: 100, reconnect_max_ms: 1000, throttle_backoff_ms: 200}]} ]
     }' > "$T/simpki.json"
+  if [ "$TRANSPORT" = etsi204 ]; then
+    local links=${ETSI_LINKS:-"[$(etsi_link mssp-1 "$MSSP_PORT")]"}
+    jq --argjson links "$links" \
+       '.carriers = [{name: "mssp", route: "viettel,vinaphone,mobifone", links: $links}]' \
+       "$T/simpki.json" > "$T/simpki.json.tmp"
+    mv "$T/simpki.json.tmp" "$T/simpki.json"
+  fi
 }
 
 import_registry() {
