@@ -69,6 +69,7 @@ struct etsi_txn {
     char mssp_trans_id[ETSI_ID_MAX];
     char msisdn[16];
     int64_t deadline_ms;
+    int maybe_seen;   /* an earlier try may have reached the MSSP: never another link now */
     unsigned wait_ms; /* next pause (poll or retry) */
     struct hc_req *req;
     struct event *timer;
@@ -313,16 +314,28 @@ static void on_http(void *arg, const struct hc_answer *ha)
         txn_free(l, t);
         return;
     }
+    if (ha->err == HC_ERR_TOO_LARGE) {
+        /* Not a passing fault: an answer no MSSP sends (the client stopped reading at the limit). */
+        l->stats.mo_malformed++;
+        LOGP(LOG_WARN, "etsi", t->txn_id, "answer refused: %s", ha->why);
+        answer_fail(l, t, CAR_OUT_INTERNAL_ERROR, "signature service answer refused: larger than allowed");
+        txn_free(l, t);
+        return;
+    }
     if (ha->err != HC_OK || (ha->status >= 500 && ha->status != 500) || (ha->status == 500 && ha->len == 0)) {
         breaker_error(l);
         LOGP(LOG_WARN, "etsi", t->txn_id, "%s: %s%s", st == T_SIGN ? "MSS_Signature" : "MSS_StatusQuery",
              ha->err != HC_OK ? hc_strerror(ha->err) : "HTTP error status", ha->err != HC_OK ? "" : "");
-        /* Certainly not delivered: the engine may give it to another link. */
-        if (st == T_SIGN && (ha->err == HC_ERR_CONNECT || ha->err == HC_ERR_TLS || ha->status == 503)) {
+        /* Certainly not delivered, now or by an earlier try: the engine may give it to another link. */
+        if (st == T_SIGN && !t->maybe_seen &&
+            (ha->err == HC_ERR_CONNECT || ha->err == HC_ERR_TLS || ha->status == 503)) {
             report_sent(l, t, CAR_ERR_AGAIN, ha->err != HC_OK ? hc_strerror(ha->err) : "HTTP 503", NULL);
             txn_free(l, t);
             return;
         }
+        /* A timeout, a cut connection, a 5xx: the MSSP may have it; only this link, same AP_TransID. */
+        if (st == T_SIGN && ha->err != HC_ERR_CONNECT && ha->err != HC_ERR_TLS && ha->status != 503)
+            t->maybe_seen = 1;
         t->st = st == T_SIGN ? T_SIGN : T_POLL;
         retry_later(l, t);
         return;
