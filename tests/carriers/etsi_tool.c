@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "car_etsi_xml.h"
+#include "etsi_fixture.h"
 
 static int put(const char *dir, const char *name, enum etsi_err rc, char *xml, size_t len)
 {
@@ -35,22 +36,7 @@ static int put(const char *dir, const char *name, enum etsi_err rc, char *xml, s
 
 static int requests(const char *dir)
 {
-    static const struct etsi_ap ap = {"http://simpki.example/ap", "s3cr<t&", "http://hmssp.mobile-id.vn"};
-    static const uint8_t dtbs[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
-                                   0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20, 0xaa};
-    struct etsi_sig_req r = {
-        .h = {&ap, "AP_T1", 1796499600},
-        .msisdn = "84912345678",
-        .dtbs = dtbs,
-        .dtbs_len = sizeof dtbs,
-        .display = "K\xc3\xbd h\xe1\xbb\x93 s\xc6\xa1 <1> & 2",
-        .mss_format = ETSI_NS_FMT_PKCS1,
-        .profile = ETSI_PROFILE_VGCA,
-        .timeout_s = 300,
-        .mode = ETSI_MODE_SYNCH,
-        .want_cert = 1,
-        .want_validation = 1,
-    };
+    struct etsi_sig_req r = etsi_fx_sig_req();
     char *x = NULL;
     size_t n = 0;
     enum etsi_err rc;

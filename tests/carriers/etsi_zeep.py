@@ -28,10 +28,10 @@ class Offline(zeep.Transport):
 # file: (port, operation, part, {dotted path: expected value})
 CASES = {
     "signature": ("MSS_SignaturePort", "MSS_Signature", "MSS_SignatureReq", {
-        "MessagingMode": "synch", "TimeOut": 300, "AP_Info.AP_PWD": "s3cr<t&",
-        "AP_Info.AP_TransID": "AP_T1", "MobileUser.MSISDN": "84912345678",
-        "DataToBeSigned._value_1": "MDEwDQYJYIZIAWUDBAIBBQAEIKo=",
-        "DataToBeDisplayed._value_1": "K\u00fd h\u1ed3 s\u01a1 <1> & 2",
+        "MessagingMode": "synch", "TimeOut": 300, "AP_Info.AP_PWD": "p<&\"'>w",
+        "AP_Info.AP_TransID": "AP_1.a-b", "MobileUser.MSISDN": "84912345678",
+        "DataToBeSigned._value_1": "MDEwDQYJYIZIAWUDBAIBBQAEIP/+/Q==",
+        "DataToBeDisplayed._value_1": "K\u00fd h\u1ed3 s\u01a1 <12> & \"x\"",
         "MSS_Format.mssURI": "http://uri.etsi.org/TS102204/v1.1.2#PKCS1",
         "SignatureProfile.mssURI": "http://mobile-id.vn/digitalSignature",
         "AdditionalServices.Service.0.Description.mssURI":
@@ -42,7 +42,7 @@ CASES = {
     "signature_asynch": ("MSS_SignaturePort", "MSS_Signature", "MSS_SignatureReq", {
         "MessagingMode": "asynchClientServer", "TimeOut": None, "MSS_Format": None}),
     "status": ("MSS_StatusQueryPort", "MSS_StatusQuery", "MSS_StatusReq", {
-        "MSSP_TransID": "MSSP_T9", "AP_Info.AP_TransID": "AP_T1"}),
+        "MSSP_TransID": "MSSP_T9", "AP_Info.AP_TransID": "AP_1.a-b"}),
     "receipt": ("MSS_ReceiptPort", "MSS_Receipt", "MSS_ReceiptReq", {
         "MSSP_TransID": "MSSP_T9", "MobileUser.MSISDN": "84912345678",
         "Message._value_1": "OK <done>"}),

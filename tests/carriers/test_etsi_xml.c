@@ -14,10 +14,7 @@
 #include <string.h>
 
 #include "check.h"
-
-static const struct etsi_ap ap = {"http://simpki.example/ap", "p<&\"'>w", "http://hmssp.mobile-id.vn"};
-static const uint8_t dtbs[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65,
-                               0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20, 0xff, 0xfe, 0xfd};
+#include "etsi_fixture.h"
 
 /* A request parsed back for XPath, with s: (SOAP 1.2) and m: (ETSI) bound. */
 struct xp {
@@ -59,19 +56,7 @@ static const char *xs(struct xp *x, const char *expr)
 
 static void test_build_signature(void)
 {
-    struct etsi_sig_req r = {
-        .h = {&ap, "AP_1.a-b", 1796499600}, /* 2026-12-05T19:40:00Z */
-        .msisdn = "84912345678",
-        .dtbs = dtbs,
-        .dtbs_len = sizeof dtbs,
-        .display = "K\xc3\xbd h\xe1\xbb\x93 s\xc6\xa1 <12> & \"x\"",
-        .mss_format = ETSI_NS_FMT_PKCS1,
-        .profile = ETSI_PROFILE_VGCA,
-        .timeout_s = 300,
-        .mode = ETSI_MODE_SYNCH,
-        .want_cert = 1,
-        .want_validation = 1,
-    };
+    struct etsi_sig_req r = etsi_fx_sig_req();
     char *out = NULL;
     size_t len = 0;
     struct xp x;
@@ -83,11 +68,11 @@ static void test_build_signature(void)
     CHECK_EQ_STR(xs(&x, REQ "/@MinorVersion"), "1");
     CHECK_EQ_STR(xs(&x, REQ "/@TimeOut"), "300");
     CHECK_EQ_STR(xs(&x, REQ "/@MessagingMode"), "synch");
-    CHECK_EQ_STR(xs(&x, REQ "/m:AP_Info/@AP_ID"), ap.ap_id);
-    CHECK_EQ_STR(xs(&x, REQ "/m:AP_Info/@AP_PWD"), ap.ap_pwd); /* escaped by libxml2, read back intact */
+    CHECK_EQ_STR(xs(&x, REQ "/m:AP_Info/@AP_ID"), etsi_fx_ap.ap_id);
+    CHECK_EQ_STR(xs(&x, REQ "/m:AP_Info/@AP_PWD"), etsi_fx_ap.ap_pwd); /* escaped by libxml2, read back intact */
     CHECK_EQ_STR(xs(&x, REQ "/m:AP_Info/@AP_TransID"), "AP_1.a-b");
     CHECK_EQ_STR(xs(&x, REQ "/m:AP_Info/@Instant"), "2026-12-05T19:40:00Z");
-    CHECK_EQ_STR(xs(&x, REQ "/m:MSSP_Info/m:MSSP_ID/m:URI"), ap.mssp_id);
+    CHECK_EQ_STR(xs(&x, REQ "/m:MSSP_Info/m:MSSP_ID/m:URI"), etsi_fx_ap.mssp_id);
     CHECK_EQ_STR(xs(&x, REQ "/m:MobileUser/m:MSISDN"), "84912345678");
     CHECK_EQ_STR(xs(&x, REQ "/m:DataToBeSigned"), "MDEwDQYJYIZIAWUDBAIBBQAEIP/+/Q==");
     CHECK_EQ_STR(xs(&x, REQ "/m:DataToBeSigned/@MimeType"), "application/octet-stream");
@@ -123,9 +108,12 @@ static void test_build_signature(void)
 /* Each bad value alone is ETSI_ERR_INVALID with *out NULL. */
 static void test_build_invalid(void)
 {
-    struct etsi_sig_req ok = {
-        .h = {&ap, "T1", 1796499600}, .msisdn = "84912345678", .dtbs = dtbs, .dtbs_len = sizeof dtbs, .display = "x"};
-    struct etsi_ap bad_ap = ap;
+    struct etsi_sig_req ok = {.h = {&etsi_fx_ap, "T1", 1796499600},
+                              .msisdn = "84912345678",
+                              .dtbs = etsi_fx_dtbs,
+                              .dtbs_len = sizeof etsi_fx_dtbs,
+                              .display = "x"};
+    struct etsi_ap bad_ap = etsi_fx_ap;
     struct etsi_sig_req r;
     char *out = (char *)1;
     size_t len = 7;
@@ -171,7 +159,7 @@ static void test_build_invalid(void)
 
 static void test_build_others(void)
 {
-    struct etsi_head h = {&ap, "T2", 1796499600};
+    struct etsi_head h = {&etsi_fx_ap, "T2", 1796499600};
     char *out = NULL;
     size_t len = 0;
     struct xp x;
@@ -421,6 +409,12 @@ static void test_hostile(void)
         {ENV_OPEN "<mss:MSS_StatusResp " MSS "><mss:Status><mss:StatusCode Value=\"99999999999999999999\"/>"
                   "</mss:Status></mss:MSS_StatusResp>" ENV_CLOSE,
          ETSI_ERR_MALFORMED, "StatusCode Value out of range"},
+        {ENV_OPEN "<mss:MSS_StatusResp " MSS "><mss:Status><mss:StatusCode Value=\"000\"/>"
+                  "</mss:Status></mss:MSS_StatusResp>" ENV_CLOSE,
+         ETSI_ERR_MALFORMED, "StatusCode Value out of range"},
+        {ENV_OPEN "<mss:MSS_StatusResp " MSS "><mss:MSS_Format><mss:mssURI>http://x/\xc3\xa9</mss:mssURI>"
+                  "</mss:MSS_Format></mss:MSS_StatusResp>" ENV_CLOSE,
+         ETSI_ERR_MALFORMED, "MSS_Format not a URI in printable ASCII"},
         {ENV_OPEN "<mss:MSS_StatusResp " MSS "><mss:Status><mss:StatusCode Value=\"-1\"/>"
                   "</mss:Status></mss:MSS_StatusResp>" ENV_CLOSE,
          ETSI_ERR_MALFORMED, "StatusCode Value not a number"},

@@ -55,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         REQUIRE(printable(a.mssp_trans_id, sizeof a.mssp_trans_id));
         REQUIRE(printable(a.ap_trans_id, sizeof a.ap_trans_id));
         REQUIRE(printable(a.msisdn, sizeof a.msisdn));
+        REQUIRE(printable(a.mss_format, sizeof a.mss_format));
         REQUIRE(strspn(a.msisdn, "0123456789") == strlen(a.msisdn));
         REQUIRE((a.signature != NULL) == (a.sig_len > 0));
         REQUIRE((a.cert != NULL) == (a.cert_len > 0));
