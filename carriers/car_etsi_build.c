@@ -127,9 +127,12 @@ static enum etsi_err begin(struct req *q, const struct etsi_head *h, const char 
         return ETSI_ERR_NOMEM;
     xmlSetNs(env, soap);
     body = xmlNewChild(env, soap, (const xmlChar *)"Body", NULL);
-    /* rpc/literal without a soap:body namespace: wrapper and part are unqualified. */
-    wrap = body ? xmlNewChild(body, NULL, (const xmlChar *)op, NULL) : NULL;
-    q->part = wrap ? xmlNewChild(wrap, NULL, (const xmlChar *)part, NULL) : NULL;
+    /*
+     * rpc/literal without a soap:body namespace: wrapper and part are
+     * unqualified.  Not xmlNewChild(.., NULL, ..): that inherits soap:.
+     */
+    wrap = body ? xmlAddChild(body, xmlNewDocNode(q->doc, NULL, (const xmlChar *)op, NULL)) : NULL;
+    q->part = wrap ? xmlAddChild(wrap, xmlNewDocNode(q->doc, NULL, (const xmlChar *)part, NULL)) : NULL;
     if (!q->part)
         return ETSI_ERR_NOMEM;
     prop(q, q->part, "MajorVersion", "1");

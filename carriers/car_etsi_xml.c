@@ -20,6 +20,8 @@
 #include "util.h"
 
 #define XML_WS " \t\r\n"
+/* What an mssURI may hold here: printable ASCII but the space (an anyURI's escaped form). */
+#define URI_CHARS "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
 
 /* What the SAX hooks found; reached through the parser context's _private. */
 struct guard {
@@ -207,7 +209,7 @@ static int text_of(xmlNodePtr n, char *dst, size_t cap)
     return ok;
 }
 
-/* 1..3 decimal digits, after trimming: the status codes are 3 digits. */
+/* 1..999 in at most 3 decimal digits, after trimming: the status codes are 3 digits. */
 static int code_of(struct parse *p, const char *s, const char *what)
 {
     size_t len;
@@ -219,12 +221,12 @@ static int code_of(struct parse *p, const char *s, const char *what)
         fail(p, ETSI_ERR_MALFORMED, "not a number", what);
         return 0;
     }
-    if (len > 3) {
+    for (size_t i = 0; i < len && len <= 3; i++)
+        v = v * 10 + (s[i] - '0');
+    if (len > 3 || v == 0) {
         fail(p, ETSI_ERR_MALFORMED, "out of range", what);
         return 0;
     }
-    for (size_t i = 0; i < len; i++)
-        v = v * 10 + (s[i] - '0');
     return (int)v;
 }
 
@@ -287,6 +289,8 @@ static void uri_of(struct parse *p, xmlNodePtr n, char *dst, size_t cap, const c
         fail(p, ETSI_ERR_MALFORMED, "without mssURI", what);
     else if (u && !text_of(u, dst, cap))
         fail(p, ETSI_ERR_MALFORMED, "too long", what);
+    else if (u && strspn(dst, URI_CHARS) != strlen(dst))
+        fail(p, ETSI_ERR_MALFORMED, "not a URI in printable ASCII", what);
 }
 
 /* StatusDetail/fi:ServiceResponses: the signing certificate, and whether validation answered. */

@@ -119,7 +119,8 @@ struct etsi_sig_req {
  * optional.
  *
  * etsi_build_status: the WSDL's MSS_StatusReq has no MobileUser, so msisdn
- * is ignored (may be NULL); kept for the caller's symmetry.
+ * is never written; it may be NULL, and is checked when it is not (kept for
+ * the caller's symmetry).
  * etsi_build_receipt: message (UTF-8 text/plain) NULL = no Message element.
  */
 enum etsi_err etsi_build_signature(const struct etsi_sig_req *r, char **out, size_t *len);
@@ -170,9 +171,10 @@ struct etsi_answer {
     /*
      * The signing certificate (DER): MSS_RegistrationResp's first
      * CertificateResponse/X509Certificate, or in a signature answer the
-     * mss:X509Certificate inside the ServiceResponse whose Description is
-     * ETSI_SVC_SIGNING_CERT (the WSDL defines no element for it there; this
-     * is the Registration answer's element, the likeliest).  Informative:
+     * X509Certificate (ETSI or FiCom namespace, bare or in an
+     * mss:CertificateResponse) inside the ServiceResponse whose Description
+     * is ETSI_SVC_SIGNING_CERT (the WSDL defines no element for it there;
+     * the Registration answer's element is the likeliest).  Informative:
      * the gateway verifies against the certificate it holds.
      */
     uint8_t *cert;
