@@ -33,10 +33,11 @@
  * A hostile or malformed answer is an error with a reason.
  *
  * libxml2 initialisation: the process calls xmlInitParser() once at start,
- * from the main thread before any other thread exists (simpkid's main; a
- * test's or fuzzer's main need not).  Every function here calls it too,
- * which is idempotent, so single-threaded users need do nothing.  All
- * functions are otherwise reentrant: no state outside their arguments.
+ * from the main thread before any other thread exists: simpkid's main must
+ * do so when car_etsi.c is wired in (not done yet); a test's or fuzzer's
+ * main need not.  Every function here calls it too, which is idempotent,
+ * so single-threaded users need do nothing.  All functions are otherwise
+ * reentrant: no state outside their arguments.
  */
 #ifndef SIMPKI_CAR_ETSI_XML_H
 #define SIMPKI_CAR_ETSI_XML_H
