@@ -19,6 +19,7 @@ Debian's /usr/bin/python3 with python3-zeep (tests/run.sh installs it).
 import base64
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from datetime import datetime, timezone
 
 import requests
 import zeep
+from lxml import etree
 from zeep.exceptions import Fault
 from zeep.transports import Transport
 
@@ -198,6 +200,139 @@ def fault_code(call):
     return None
 
 
+def raw(c, msisdn, msg=b"raw", trans_id=None, mode="synch", timeout_s=60):
+    """The envelope zeep would send for an MSS_Signature, as bytes, for requests zeep cannot make."""
+    req = c.common(trans_id)
+    req.update({"MessagingMode": mode, "TimeOut": timeout_s, "MobileUser": {"MSISDN": msisdn},
+                "DataToBeSigned": {"_value_1": base64.b64encode(digest_info(msg)).decode(), "Encoding": "base64"},
+                "DataToBeDisplayed": {"_value_1": "raw", "MimeType": "text/plain"},
+                "AdditionalServices": {"Service": [{"Description": {"mssURI": SIGNING_CERT}}]}})
+    return etree.tostring(c.client.create_message(c.svc["sig"], "MSS_Signature", MSS_SignatureReq=req))
+
+
+def post(c, body, ctype="application/soap+xml; charset=utf-8", port="MSS_SignaturePort", **kw):
+    return c.session.post(c.base + port, data=body, headers={"Content-Type": ctype}, **kw)
+
+
+def subcode(resp):
+    """The mss:_NNN subcode of a fault answer, read with lxml (no DTD, no network)."""
+    doc = etree.fromstring(resp.content, etree.XMLParser(resolve_entities=False, no_network=True))
+    v = doc.findtext(".//{http://www.w3.org/2003/05/soap-envelope}Subcode/{http://www.w3.org/2003/05/soap-envelope}Value")
+    return v
+
+
+def hostile(c, pki, port, tmp):
+    """The behaviours a gateway must survive, and requests the simulator must survive."""
+    r = post(c, raw(c, "84960000221"))
+    check("soap_fault: HTTP 500 with the scenario's code (406)", r.status_code == 500 and subcode(r) == "mss:_406",
+          (r.status_code, r.text[:200]))
+    r = post(c, raw(c, "84960000231"))
+    check("http_500: HTTP 500, an HTML body", r.status_code == 500 and r.headers["Content-Type"].startswith("text/html"))
+    r = post(c, raw(c, "84960000271"))
+    try:
+        etree.fromstring(r.content)
+        wellformed = True
+    except etree.XMLSyntaxError:
+        wellformed = False
+    check("malformed_xml: HTTP 200, not well-formed", r.status_code == 200 and not wellformed)
+    r = post(c, raw(c, "84960000261"))
+    check("billion_laughs: HTTP 200 with the entity bomb", r.status_code == 200 and b"<!ENTITY lol9" in r.content)
+
+    msg = b"forged"
+    r = c.sign("84960000281", msg)
+    check("forged_502: 502 VALID_SIGNATURE with a signature that does not verify",
+          status_code(r) == 502 and not openssl_verifies(os.path.join(pki, "subs/84960000281.crt.pem"), msg,
+                                                          r.MSS_Signature.Base64Signature, tmp))
+    r = c.sign("84960000291", msg)
+    other = os.path.join(tmp, "other.pem")
+    with open(other, "w") as f:
+        f.write(ssl_pem(signing_cert(r)))
+    check("other_cert: the signature verifies with the certificate returned",
+          openssl_verifies(other, msg, r.MSS_Signature.Base64Signature, tmp))
+    check("other_cert: which is not the subscriber's registered one",
+          signing_cert(r) != der_of(os.path.join(pki, "subs/84960000291.crt.pem"), tmp))
+    r = c.sign("84960000131", msg)  # hostile: other prefixes, a Header, comments
+    check("hostile: an unusual but valid answer zeep reads, signature good",
+          status_code(r) == 502 and openssl_verifies(os.path.join(pki, "subs/84960000131.crt.pem"), msg,
+                                                     r.MSS_Signature.Base64Signature, tmp))
+    r = c.sign("84960000141", msg)  # segments_shuffled: chunked in 7-octet pieces
+    check("segments_shuffled: a chunked answer zeep reads", status_code(r) == 502)
+
+    def closed(body):
+        try:
+            post(c, body, timeout=30)
+        except requests.exceptions.ConnectionError:
+            return True
+        return False
+    check("dead_socket: the connection closes without an answer", closed(raw(c, "84960000301")))
+    check("dead_socket: every time", closed(raw(c, "84960000301")))
+    tid = "T" + uuid.uuid4().hex
+    check("drop_first: the first request's connection closes unanswered", closed(raw(c, "84960000091", trans_id=tid)))
+    r = post(c, raw(c, "84960000091", trans_id=tid))
+    check("drop_first: the retry signs", r.status_code == 200 and b'Value="500"' in r.content, r.status_code)
+    r = post(c, raw(c, "84960000101"))
+    check("throttle_first: HTTP 503 first", r.status_code == 503)
+    r = post(c, raw(c, "84960000101"))
+    check("throttle_first: then a signature", r.status_code == 200)
+    r = post(c, raw(c, "84960000111"))
+    check("permanent_error: fault 105 UNKNOWN_CLIENT", subcode(r) == "mss:_105")
+    r = post(c, raw(c, "84960000021", timeout_s=1))
+    check("no_answer, synch: held until the request's TimeOut, then fault 208", subcode(r) == "mss:_208")
+
+    # huge_body: 100 MB streamed; read it all in pieces (never held here either).
+    n = 0
+    with post(c, raw(c, "84960000251"), stream=True) as r:
+        for piece in r.iter_content(1 << 20):
+            n += len(piece)
+    check("huge_body: over 100 MB streamed", n > 100 * 1024 * 1024, n)
+    # slow_drip: the first octets come, the client gives up; the simulator must let go.
+    with post(c, raw(c, "84960000241"), stream=True) as r:
+        first = r.raw.read(5)
+        check("slow_drip: HTTP 200 with a Content-Length, octets dripping",
+              r.status_code == 200 and int(r.headers["Content-Length"]) > 1000 and first == b"<?xml")
+    # A client that gives up on a held synch request (slow: 5 s).
+    try:
+        post(c, raw(c, "84960000161"), timeout=0.3)
+    except requests.exceptions.RequestException:
+        pass
+
+    # Requests the simulator must refuse, and survive.
+    good = raw(c, "84960000001")
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+            + good[good.index(b"<soap-env:Envelope"):].replace(b"84960000001", b"&b;"))
+    cases = [
+        ("a DOCTYPE in the request: fault 101", bomb, "mss:_101"),
+        ("not XML: fault 101", b"\x00\xff<<<garbage", "mss:_101"),
+        ("no DataToBeSigned: fault 102", re.sub(rb"<ns\d:DataToBeSigned[^>]*>[^<]*</ns\d:DataToBeSigned>", b"", good),
+         "mss:_102"),
+        ("DataToBeSigned not a DigestInfo: fault 101",
+         re.sub(rb"(<ns\d:DataToBeSigned[^>]*>)[^<]*", rb"\1aGVsbG8gd29ybGQ=", good), "mss:_101"),
+        ("a DigestInfo with a short digest: fault 103",
+         re.sub(rb"(<ns\d:DataToBeSigned[^>]*>)[^<]*",
+                b"\\1" + base64.b64encode(bytes.fromhex("3030300d06096086480165030402010500041f") + b"\1" * 31),
+                good), "mss:_103"),
+        ("a SOAP 1.1 envelope: fault 101", good.replace(b"http://www.w3.org/2003/05/soap-envelope",
+                                                        b"http://schemas.xmlsoap.org/soap/envelope/"), "mss:_101"),
+    ]
+    for what, body, want in cases:
+        r = post(c, body)
+        got = subcode(r) if r.headers.get("Content-Type", "").startswith("application/soap+xml") else r.status_code
+        check(what, got == want, (r.status_code, r.text[:300]))
+    check("text/xml (SOAP 1.1's type): HTTP 415", post(c, good, ctype="text/xml").status_code == 415)
+    try:  # evhttp answers 413 from the Content-Length and closes: the client may still be sending
+        big = post(c, b"<" * (1 << 20)).status_code
+    except requests.exceptions.ConnectionError:
+        big = "closed"
+    check("a 1 MB request: HTTP 413 (or closed before it was all sent)", big in (413, "closed"), big)
+    check("an unknown port: HTTP 404", post(c, good, port="MSS_NoSuchPort").status_code == 404)
+    r = c.session.get("https://127.0.0.1:%d/sim/prompts/84960000091" % port)
+    check("still serving after all that; drop_first prompted once", r.json() == {"etsi": 1}, r.text)
+
+
+def ssl_pem(der):
+    return "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der).decode() + "-----END CERTIFICATE-----\n"
+
+
 def main():
     sim, demo, root = sys.argv[1], os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
     wsdl = wsdl_copy_check(root)
@@ -276,6 +411,8 @@ def main():
         prompts = c.session.get("https://127.0.0.1:%d/sim/prompts/84910000001" % port).json()
         check("the same AP_TransID twice: the same MSSP_TransID", a.MSSP_TransID == b.MSSP_TransID)
         check("the same AP_TransID twice: the card prompted once", prompts == {"etsi": 1}, prompts)
+
+        hostile(c, pki, port, tmp)
 
         bare = requests.Session()
         bare.trust_env = False

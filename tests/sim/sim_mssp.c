@@ -105,6 +105,7 @@ static void on_conn_close(struct evhttp_connection *conn, void *arg)
 }
 
 static void on_pend_timer(evutil_socket_t fd, short what, void *arg);
+static void send_final(struct sim_mssp *m, struct evhttp_request *req, struct mssp_txn *txn, const struct mssp_req *rq);
 
 static struct mssp_pend *pend_new(struct sim_mssp *m, struct evhttp_request *req, enum pend_kind kind,
                                   struct mssp_txn *txn, const struct mssp_req *rq, unsigned delay_ms)
@@ -242,6 +243,9 @@ static void on_pend_timer(evutil_socket_t fd, short what, void *arg)
     struct mssp_pend *p = arg;
     struct evhttp_connection *conn = p->conn;
     struct evhttp_request *req = p->req;
+    struct sim_mssp *m = p->m;
+    struct mssp_txn *txn = p->txn;
+    struct mssp_req rq;
     struct evbuffer *b;
     struct timeval tv = {0, DRIP_MS * 1000};
     uint8_t c;
@@ -250,18 +254,11 @@ static void on_pend_timer(evutil_socket_t fd, short what, void *arg)
     (void)what;
     switch (p->kind) {
     case PEND_ANSWER:
-        b = evbuffer_new();
-        if (!b || mssp_txn_answer(p->txn, &p->rq, b) != 0) {
-            pend_free(p);
-            evhttp_send_error(req, 500, NULL);
-        } else {
-            int code = mssp_txn_http_code(p->txn);
-            /* Off the connection first: sending may free it. */
-            pend_free(p);
-            send_xml(req, code, NULL, b);
-        }
-        if (b)
-            evbuffer_free(b);
+        rq = p->rq;
+        /* Off the connection first: answering may free it, or hold the request again (drip, huge). */
+        pend_free(p);
+        send_final(m, req, txn, &rq);
+        mssp_req_wipe(&rq);
         return;
     case PEND_EXPIRE:
         pend_free(p);
