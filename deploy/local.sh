@@ -7,7 +7,7 @@
 #   SIMPKI_PORT=9090 ./deploy/local.sh
 #
 # Other settings: SIMPKI_REDIS_PORT (6390), SIMPKI_SMPP_BASE (27751: three
-# simulator ports from there), SIMPKI_PKI_PORT (8880: the demo PKI's OCSP
+# simulator ports from there), SIMPKI_MSSP_PORT (27760: the simulator's MSSP), SIMPKI_PKI_PORT (8880: the demo PKI's OCSP
 # responder; its certificates name it, and CRLs at the next port), SIMPKI_RUN_DIR (.run/local: logs, AOF, demo
 # PKI, secrets), SIMPKI_BUILD_DIR (build; set SIMPKI_NO_BUILD=1 to use it as is).
 set -euo pipefail
@@ -18,6 +18,7 @@ BUILD=${SIMPKI_BUILD_DIR:-$ROOT/build}
 API_PORT=${SIMPKI_PORT:-8080}
 REDIS_PORT=${SIMPKI_REDIS_PORT:-6390}
 SMPP_BASE=${SIMPKI_SMPP_BASE:-27751}
+MSSP_PORT=${SIMPKI_MSSP_PORT:-27760} # the simulator's ETSI TS 102 204 front
 export SIMPKI_PKI_PORT=${SIMPKI_PKI_PORT:-8880} # read by tests/pki/mkpki.sh
 
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libhiredis-dev libjansson-dev
@@ -54,7 +55,7 @@ listening() {
   fi
 }
 busy=()
-for p in "$API_PORT" "$REDIS_PORT" "$SMPP_BASE" $((SMPP_BASE + 1)) $((SMPP_BASE + 2)) "$SIMPKI_PKI_PORT"; do
+for p in "$API_PORT" "$REDIS_PORT" "$SMPP_BASE" $((SMPP_BASE + 1)) $((SMPP_BASE + 2)) "$MSSP_PORT" "$SIMPKI_PKI_PORT"; do
   listening "$p" && busy+=("$p")
 done
 if [ ${#busy[@]} -gt 0 ]; then
@@ -108,8 +109,8 @@ openssl ocsp -port "$SIMPKI_PKI_PORT" -timeout 5 -index "$PKI/state/ca/index.txt
 PIDS+=($!)
 for _ in $(seq 50); do grep -q '^ACCEPT' "$RUN/ocsp.log" && break; sleep 0.1; done
 
-jq --arg pki "$RUN/demo/pki" --argjson base "$SMPP_BASE" \
-   '.pki = $pki | .carriers |= [to_entries[] | .value.port = ($base + .key) | .value]' \
+jq --arg pki "$RUN/demo/pki" --argjson base "$SMPP_BASE" --argjson mssp "$MSSP_PORT" \
+   '.pki = $pki | .carriers |= [to_entries[] | .value.port = ($base + .key) | .value] | .mssp.port = $mssp' \
    "$ROOT/tests/sim/scenario-default.json" > "$RUN/scenario.json"
 
 # Secrets go to files, as in production; the config names the files.

@@ -96,7 +96,7 @@ KVER=$(bearerbox --version 2>&1 | sed -n "s/.*bearerbox version \`\([^']*\)'.*/\
 # a PoR: no MO traffic back through Kannel, only submit_sm and their resps.
 SIM_PORT=$(free_port)
 jq --argjson p "$SIM_PORT" --argjson first "$FIRST" --argjson n "$N_NUMBERS" '
-  .carriers = [.carriers[0] | .port = $p] | .defaults.delay_ms = 0 | del(.pki)
+  .carriers = [.carriers[0] | .port = $p] | .defaults.delay_ms = 0 | del(.pki) | del(.mssp)
   | .subscribers = [range(0; $n) | ($first + .) as $m | {msisdn: ($m | tostring), carrier: "viettel",
       iccid: ("8984040000" + ($m | tostring | .[2:])), kv: 1, behaviour: "confirm"}]' \
   "$SRC/tests/sim/scenario-default.json" >"$T/scenario.json"

@@ -107,7 +107,7 @@ jq -n --slurpfile d "$SRC/tests/sim/scenario-default.json" --arg pki "$T/pki" \
   def sub($m; $k; $b): {msisdn: ($m | tostring), carrier: "viettel",
       iccid: ("8984040000" + ($m | tostring | .[2:])), kv: 1, behaviour: $b, delay_ms: 0}
       + (if $k == "" then {} else {key: ("subs/" + $k + ".key.pem"), cert: ("subs/" + $k + ".crt.der")} end);
-  $d[0] | .pki = $pki | .carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3
+  $d[0] | del(.mssp) | .pki = $pki | .carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3
   | .defaults.delay_ms = 0
   | .subscribers = ([range(0; $n) | sub($ec + .; "84960000002"; "confirm")]
                   + [range(0; $n) | sub($rsa + .; "84960000001"; "confirm")]

@@ -110,8 +110,7 @@ start_sim() {
   # The default scenario with free ports and the PKI made for this run.
   jq --arg pki "$T/demo/pki" \
      --argjson p1 0 --argjson p2 0 --argjson p3 0 \
-     '.pki = $pki | .carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3
-      | (if .mssp then .mssp.port = 0 else . end)
+     '.pki = $pki | .carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3 | .mssp.port = 0
       | .defaults.delay_ms = (env.SIM_DELAY_MS // "200" | tonumber)
       | '"${SIM_SCEN_EDIT:-.}" \
      "$SRC/tests/sim/scenario-default.json" > "$scen"
@@ -124,7 +123,9 @@ start_sim() {
   jq --argjson p1 "$(sed -n 's/.*viettel=\([0-9]*\).*/\1/p' <<<"$ready")" \
      --argjson p2 "$(sed -n 's/.*vinaphone=\([0-9]*\).*/\1/p' <<<"$ready")" \
      --argjson p3 "$(sed -n 's/.*mobifone=\([0-9]*\).*/\1/p' <<<"$ready")" \
-     '.carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3' "$scen" > "$scen.tmp"
+     --argjson pm "$(sed -n 's/.*mssp=\([0-9]*\).*/\1/p' <<<"$ready" | grep . || echo null)" \
+     '.carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3
+      | if $pm then .mssp.port = $pm else . end' "$scen" > "$scen.tmp"
   mv "$scen.tmp" "$scen"
   MSSP_PORT=$(sed -n 's/.*mssp=\([0-9]*\).*/\1/p' <<<"$ready")
 }

@@ -12,12 +12,13 @@ T=$(mktemp -d /tmp/simpki-local.XXXXXX)
 # Below the kernel's ephemeral range (32768+), where any outgoing connection of a test running
 # beside this one may hold a port just when the simulator binds it (lib.sh free_port does the same).
 port() { local p; while :; do p=$((10000 + RANDOM % 22000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }; done; }
-API=$(port); REDIS=$(port); SMPP=$(port); PKI_PORT=$(port)
+API=$(port); REDIS=$(port); SMPP=$(port); PKI_PORT=$(port); MSSP=$(port)
 PASSED=0; FAILED=0
 ok() { PASSED=$((PASSED + 1)); echo "ok   $*"; }
 bad() { FAILED=$((FAILED + 1)); echo "FAIL $*" >&2; }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
-export SIMPKI_PORT=$API SIMPKI_REDIS_PORT=$REDIS SIMPKI_SMPP_BASE=$SMPP SIMPKI_PKI_PORT=$PKI_PORT SIMPKI_RUN_DIR=$T/run \
+export SIMPKI_PORT=$API SIMPKI_REDIS_PORT=$REDIS SIMPKI_SMPP_BASE=$SMPP SIMPKI_PKI_PORT=$PKI_PORT SIMPKI_MSSP_PORT=$MSSP \
+  SIMPKI_RUN_DIR=$T/run \
   SIMPKI_BUILD_DIR=$BUILD_DIR SIMPKI_NO_BUILD=1
 
 check "simpkid --version prints the version, exit 0" bash -c "'$BUILD_DIR/gateway/simpkid' --version | grep -Eq '^simpkid [0-9]+\.[0-9]+'"

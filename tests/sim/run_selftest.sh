@@ -18,7 +18,7 @@ mkdir -p "$3"
 OUT=$(cd "$3" && pwd)
 
 bash "$HERE/mkdemo.sh" "$OUT" || exit 1
-"$JQ" '.carriers |= map(.port = 0)' "$OUT/scenario.json" >"$OUT/scenario-selftest.json" || exit 1
+"$JQ" '.carriers |= map(.port = 0) | .mssp.port = 0' "$OUT/scenario.json" >"$OUT/scenario-selftest.json" || exit 1
 
 LOG=$OUT/sim.log
 "$SIM" --scenario "$OUT/scenario-selftest.json" --log-level debug 2>"$LOG" &

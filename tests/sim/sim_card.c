@@ -37,14 +37,43 @@ struct sim_card {
 };
 
 static const char *const behaviour_names[SIM_B_COUNT_] = {
-    "confirm",           "cancel",    "no_answer",  "pin_blocked",    "card_blocked",    "no_key", "user_timeout",
-    "corrupt_por",       "wrong_key", "drop_first", "throttle_first", "permanent_error", "replay", "hostile",
-    "segments_shuffled", "ref16",     "slow",       "hold_first",     "lost_resp",
+    "confirm",
+    "cancel",
+    "no_answer",
+    "pin_blocked",
+    "card_blocked",
+    "no_key",
+    "user_timeout",
+    "corrupt_por",
+    "wrong_key",
+    "drop_first",
+    "throttle_first",
+    "permanent_error",
+    "replay",
+    "hostile",
+    "segments_shuffled",
+    "ref16",
+    "slow",
+    "hold_first",
+    "lost_resp",
+    /* 19-21: enrolment numbers, no behaviour of their own */
+    NULL,
+    NULL,
+    NULL,
+    "soap_fault",
+    "http_500",
+    "slow_drip",
+    "huge_body",
+    "billion_laughs",
+    "malformed_xml",
+    "forged_502",
+    "other_cert",
+    "dead_socket",
 };
 
 const char *sim_behaviour_name(enum sim_behaviour b)
 {
-    if ((unsigned)b >= SIM_B_COUNT_)
+    if ((unsigned)b >= SIM_B_COUNT_ || !behaviour_names[b])
         return "unknown";
     return behaviour_names[b];
 }
@@ -54,12 +83,12 @@ int sim_behaviour_parse(const char *name)
     size_t n = strlen(name);
 
     for (int i = 0; i < SIM_B_COUNT_; i++)
-        if (strcmp(name, behaviour_names[i]) == 0)
+        if (behaviour_names[i] && strcmp(name, behaviour_names[i]) == 0)
             return i;
     /* The two-digit code of the number plan, so a scenario can say "07". */
     if (n == 2 && name[0] >= '0' && name[0] <= '9' && name[1] >= '0' && name[1] <= '9') {
         int v = (name[0] - '0') * 10 + (name[1] - '0');
-        if (v < SIM_B_COUNT_)
+        if (v < SIM_B_COUNT_ && behaviour_names[v])
             return v;
     }
     return -1;
@@ -453,6 +482,33 @@ static void run_command(struct sim_card *c, const struct spka_command *cmd, stru
         return;
     default: rsp->result = SPKA_UNSUPPORTED; return;
     }
+}
+
+const uint8_t *sim_card_cert(const struct sim_card *c, size_t *len)
+{
+    *len = c->cert_len[0];
+    return c->cert[0];
+}
+
+enum car_err sim_card_sign_digest(struct sim_card *c, uint8_t spka_alg, const uint8_t *digest, size_t digest_len,
+                                  uint8_t *sig, size_t cap, size_t *sig_len, uint8_t *result)
+{
+    struct spka_command cmd = {0};
+    struct spka_response rsp = {0};
+
+    *sig_len = 0;
+    if (!spka_md(spka_alg) || digest_len != spka_digest_len(spka_alg))
+        return CAR_ERR_INVALID;
+    cmd.cmd = SPKA_SIGN;
+    cmd.key_ref = 1;
+    cmd.digest_alg = spka_alg;
+    cmd.digest = digest;
+    cmd.digest_len = digest_len;
+    run_command(c, &cmd, &rsp, sig, cap);
+    *result = rsp.result;
+    if (rsp.result == SPKA_OK)
+        *sig_len = rsp.sig_len;
+    return CAR_OK;
 }
 
 /*

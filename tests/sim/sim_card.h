@@ -53,10 +53,21 @@ enum sim_behaviour {
     SIM_B_SLOW = 16,
     SIM_B_HOLD_FIRST = 17,
     SIM_B_LOST_RESP = 18,
-    SIM_B_COUNT_ = 19
+    /* 19-21 are not behaviours: BB 18-21 also name the enrolment cards (README). */
+    /* MSSP-only (ETSI TS 102 204, sim_mssp.h); over SMPP these numbers confirm. */
+    SIM_B_SOAP_FAULT = 22,
+    SIM_B_HTTP_500 = 23,
+    SIM_B_SLOW_DRIP = 24,
+    SIM_B_HUGE_BODY = 25,
+    SIM_B_BILLION_LAUGHS = 26,
+    SIM_B_MALFORMED_XML = 27,
+    SIM_B_FORGED_502 = 28,
+    SIM_B_OTHER_CERT = 29,
+    SIM_B_DEAD_SOCKET = 30,
+    SIM_B_COUNT_ = 31
 };
 
-/* "confirm", "cancel", ... as used in the scenario file. */
+/* "confirm", "cancel", ... as used in the scenario file; "unknown" for a code that names none (19-21). */
 const char *sim_behaviour_name(enum sim_behaviour b);
 /* Inverse of sim_behaviour_name, also accepts the two-digit code ("07"); -1 when unknown. */
 int sim_behaviour_parse(const char *name);
@@ -122,6 +133,26 @@ int sim_card_hold(struct sim_card *c, unsigned long conn_id);
  * that and for every other behaviour.
  */
 int sim_card_lose_resp(struct sim_card *c);
+
+/*
+ * The card's own certificate for key ref 0x01 (DER, as loaded or PUTCERT),
+ * or NULL with *len 0.  Owned by the card: valid until the next PUTCERT or
+ * sim_card_free().
+ */
+const uint8_t *sim_card_cert(const struct sim_card *c, size_t *len);
+
+/*
+ * The SIGN an ETSI TS 102 204 MSSP hands to the card: key ref 0x01, digest
+ * digest_len octets of SHA-256/384/512 (spka_alg: SPKA_SHA256...), the card's
+ * behaviour applied exactly as for an SPKA/1 SIGN (cancel, PIN blocked, no
+ * key, wrong key...).  On CAR_OK, *result is the enum spka_result and, for
+ * SPKA_OK, sig[0..*sig_len) the signature: RSA PKCS#1 v1.5 over the
+ * DigestInfo, EC a DER ECDSA-Sig-Value over the digest.  CAR_ERR_INVALID
+ * for an algorithm the card does not know or a digest of the wrong length.
+ */
+enum car_err sim_card_sign_digest(struct sim_card *c, uint8_t spka_alg, const uint8_t *digest, size_t digest_len,
+                                  uint8_t *sig, size_t cap, size_t *sig_len, uint8_t *result)
+    __attribute__((warn_unused_result));
 
 /* What sim_card_handle() decided. */
 struct sim_answer {

@@ -6,8 +6,10 @@
  * One SMSC per carrier of the scenario on 127.0.0.1, all on one event_base.
  * Once every port listens, one line goes to stderr:
  *
- *   simpki-sim ready viettel=27751 vinaphone=27752 mobifone=27753
+ *   simpki-sim ready viettel=27751 vinaphone=27752 mobifone=27753 mssp=27760
  *
+ * (mssp=PORT when the scenario has an "mssp" section: the ETSI TS 102 204
+ * front, sim_mssp.h, on the same loop).
  * Tests wait for "simpki-sim ready" and read the ports from it (a scenario
  * port of 0 takes an ephemeral port).  SIGTERM / SIGINT end the loop; every
  * object is freed and secrets wiped before exit (ASan-clean).
@@ -19,8 +21,10 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <libxml/parser.h>
 
 #include "log.h"
+#include "sim_mssp.h"
 #include "sim_scen.h"
 #include "sim_smsc.h"
 
@@ -50,6 +54,7 @@ int main(int argc, char **argv)
     const char *scenario = NULL;
     struct sim_scen *scen = NULL;
     struct sim_smsc *smsc[SIM_MAX_CARRIERS] = {0};
+    struct sim_mssp *mssp = NULL;
     struct event_base *base = NULL;
     struct event *sigterm = NULL, *sigint = NULL;
     char err[512], ready[512];
@@ -104,6 +109,15 @@ int main(int argc, char **argv)
             off += (size_t)snprintf(ready + off, sizeof(ready) - off, " %s=%u", sim_scen_carrier(scen, i)->name,
                                     (unsigned)sim_smsc_port(smsc[i]));
     }
+    if (sim_scen_mssp(scen)) {
+        mssp = sim_mssp_new(base, scen, err, sizeof(err));
+        if (!mssp) {
+            fprintf(stderr, "simpki-sim: %s\n", err);
+            goto out;
+        }
+        if (off < sizeof(ready))
+            off += (size_t)snprintf(ready + off, sizeof(ready) - off, " mssp=%u", (unsigned)sim_mssp_port(mssp));
+    }
     LOGP(LOG_INFO, "sim", NULL, "%zu carriers, %zu SIMs loaded from %s", n, sim_scen_n_cards(scen), scenario);
     fprintf(stderr, "%s\n", ready);
     fflush(stderr);
@@ -111,6 +125,7 @@ int main(int argc, char **argv)
         goto out;
     rc = 0;
 out:
+    sim_mssp_free(mssp);
     for (size_t i = 0; i < SIM_MAX_CARRIERS; i++)
         sim_smsc_free(smsc[i]);
     if (sigterm)
@@ -120,5 +135,6 @@ out:
     if (base)
         event_base_free(base);
     sim_scen_free(scen);
+    xmlCleanupParser();
     return rc;
 }

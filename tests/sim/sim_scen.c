@@ -13,6 +13,7 @@
 struct sim_entry {
     struct sim_card *card;
     size_t carrier;
+    unsigned fault; /* soap_fault: the code answered */
 };
 
 struct sim_scen {
@@ -22,6 +23,8 @@ struct sim_scen {
     struct sim_entry *cards;
     size_t *index; /* open addressing over cards: slot -> card number + 1, 0 = empty */
     size_t index_mask;
+    int has_mssp;
+    struct sim_mssp_cfg mssp;
 };
 
 static size_t msisdn_hash(const char *m)
@@ -168,7 +171,7 @@ static enum car_err load_subscriber(struct sim_scen *s, json_t *sub, size_t i, c
 {
     char where[48], msisdn[16], iccid[24], carrier[16], behaviour[32], key[512], cert[512], preset[512];
     char kpath[1024], cpath[1024], why[160];
-    long long kv, delay;
+    long long kv, delay, fault;
     int b;
     size_t ci;
     struct sim_card *card;
@@ -201,8 +204,10 @@ static enum car_err load_subscriber(struct sim_scen *s, json_t *sub, size_t i, c
     kv = get_uint(sub, "kv", 1, 15, 1);
     delay = get_uint(sub, "delay_ms", 0, 600000,
                      sim_behaviour_default_delay_ms((enum sim_behaviour)(b < 0 ? 0 : b), def_delay));
-    if (b < 0 || kv < 0 || delay < 0) {
-        fail(err, errlen, file, where, "unknown behaviour, kv outside 1..15 or delay_ms outside 0..600000");
+    fault = get_uint(sub, "fault", 100, 999, 900);
+    if (b < 0 || kv < 0 || delay < 0 || fault < 0) {
+        fail(err, errlen, file, where,
+             "unknown behaviour, kv outside 1..15, delay_ms outside 0..600000 or fault outside 100..999");
         return CAR_ERR_INVALID;
     }
     card = sim_card_new(msisdn, iccid, (uint8_t)kv, s->carriers[ci].master_key, (enum sim_behaviour)b, (unsigned)delay,
@@ -213,6 +218,7 @@ static enum car_err load_subscriber(struct sim_scen *s, json_t *sub, size_t i, c
     }
     s->cards[s->n_cards].card = card;
     s->cards[s->n_cards].carrier = ci;
+    s->cards[s->n_cards].fault = (unsigned)fault;
     index_add(s, s->n_cards);
     s->n_cards++;
     /* A no_key card really has no key, so that GENKEY can be tested on it. */
@@ -238,6 +244,35 @@ static enum car_err load_subscriber(struct sim_scen *s, json_t *sub, size_t i, c
             return CAR_ERR_INVALID;
         }
     }
+    return CAR_OK;
+}
+
+static enum car_err load_mssp(struct sim_scen *s, json_t *m, const char *file, const char *pkidir, char *err,
+                              size_t errlen)
+{
+    struct sim_mssp_cfg *c = &s->mssp;
+    char cert[512], key[512], ca[512];
+    long long port = get_uint(m, "port", 0, 65535, -1);
+
+    if (!json_is_object(m) || port < 0) {
+        fail(err, errlen, file, "mssp", "must be an object with a port 0..65535");
+        return CAR_ERR_INVALID;
+    }
+    c->port = (uint16_t)port;
+    if (get_str(m, "cert", cert, sizeof(cert), 1) != 0 || get_str(m, "key", key, sizeof(key), 1) != 0 ||
+        get_str(m, "client_ca", ca, sizeof(ca), 1) != 0 || join_path(c->cert, sizeof(c->cert), pkidir, cert) != 0 ||
+        join_path(c->key, sizeof(c->key), pkidir, key) != 0 ||
+        join_path(c->client_ca, sizeof(c->client_ca), pkidir, ca) != 0) {
+        fail(err, errlen, file, "mssp", "cert, key and client_ca are required path strings");
+        return CAR_ERR_INVALID;
+    }
+    if (get_str(m, "ap_id", c->ap_id, sizeof(c->ap_id), 1) != 0 || c->ap_id[0] == '\0' ||
+        get_str(m, "ap_pwd", c->ap_pwd, sizeof(c->ap_pwd), 1) != 0 ||
+        get_str(m, "mssp_id", c->mssp_id, sizeof(c->mssp_id), 1) != 0) {
+        fail(err, errlen, file, "mssp", "ap_id (non-empty), ap_pwd and mssp_id are required strings");
+        return CAR_ERR_INVALID;
+    }
+    s->has_mssp = 1;
     return CAR_OK;
 }
 
@@ -306,6 +341,11 @@ enum car_err sim_scen_load(const char *path, struct sim_scen **out, char *err, s
         if (rc != CAR_OK)
             goto out;
     }
+    if (json_object_get(root, "mssp")) {
+        rc = load_mssp(s, json_object_get(root, "mssp"), path, pkidir, err, errlen);
+        if (rc != CAR_OK)
+            goto out;
+    }
     *out = s;
     s = NULL;
     rc = CAR_OK;
@@ -324,6 +364,7 @@ void sim_scen_free(struct sim_scen *s)
     free(s->cards);
     free(s->index);
     OPENSSL_cleanse(s->carriers, sizeof(s->carriers));
+    OPENSSL_cleanse(&s->mssp, sizeof(s->mssp));
     free(s);
 }
 
@@ -342,17 +383,37 @@ size_t sim_scen_n_cards(const struct sim_scen *s)
     return s->n_cards;
 }
 
-struct sim_card *sim_scen_find(const struct sim_scen *s, const char *msisdn, size_t *carrier)
+static const struct sim_entry *find_entry(const struct sim_scen *s, const char *msisdn)
 {
     /* Hashed: a benchmark scenario holds 100k cards and this runs per submit_sm. */
     size_t i = msisdn_hash(msisdn) & s->index_mask;
     for (; s->index[i]; i = (i + 1) & s->index_mask) {
         const struct sim_entry *e = &s->cards[s->index[i] - 1];
-        if (strcmp(sim_card_msisdn(e->card), msisdn) == 0) {
-            if (carrier)
-                *carrier = e->carrier;
-            return e->card;
-        }
+        if (strcmp(sim_card_msisdn(e->card), msisdn) == 0)
+            return e;
     }
     return NULL;
+}
+
+struct sim_card *sim_scen_find(const struct sim_scen *s, const char *msisdn, size_t *carrier)
+{
+    const struct sim_entry *e = find_entry(s, msisdn);
+
+    if (!e)
+        return NULL;
+    if (carrier)
+        *carrier = e->carrier;
+    return e->card;
+}
+
+const struct sim_mssp_cfg *sim_scen_mssp(const struct sim_scen *s)
+{
+    return s->has_mssp ? &s->mssp : NULL;
+}
+
+unsigned sim_scen_fault(const struct sim_scen *s, const char *msisdn)
+{
+    const struct sim_entry *e = find_entry(s, msisdn);
+
+    return e ? e->fault : 900;
 }

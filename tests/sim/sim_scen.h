@@ -25,6 +25,17 @@
  * "delay_ms" defaults to defaults.delay_ms (5000 for "slow").  A port of 0
  * takes an ephemeral port (printed in the ready line).
  *
+ * "mssp" (optional) adds the ETSI TS 102 204 front (sim_mssp.h):
+ *
+ *     "mssp": {"port": 27760, "cert": "mssp/server.crt.pem",
+ *              "key": "mssp/server.key.pem", "client_ca": "mssp/ca.pem",
+ *              "ap_id": "http://ap.simpki.test", "ap_pwd": "ap-test",
+ *              "mssp_id": "http://hmssp.mobile-id.vn"}
+ *
+ * with cert/key/client_ca relative to "pki" (or absolute), like the
+ * subscribers' keys.  A subscriber may carry "fault": NNN (100..999, default
+ * 900), the code the soap_fault behaviour answers.
+ *
  * Loading is all-or-nothing and the error names the offending entry.  The
  * scenario owns its cards; master keys are wiped by sim_scen_free().
  */
@@ -49,6 +60,17 @@ struct sim_carrier_cfg {
     char service_number[21];
 };
 
+/* The MSSP front as the scenario declares it; paths resolved.  Read-only after load. */
+struct sim_mssp_cfg {
+    uint16_t port;
+    char cert[1024];      /* PEM server certificate chain */
+    char key[1024];       /* PEM server key */
+    char client_ca[1024]; /* PEM CA(s) a client certificate must chain to */
+    char ap_id[256];
+    char ap_pwd[128]; /* a test value, but still never logged; wiped by sim_scen_free */
+    char mssp_id[256];
+};
+
 struct sim_scen;
 
 /* Load and validate; on failure *out is NULL and err holds "file: where: what". */
@@ -60,6 +82,10 @@ void sim_scen_free(struct sim_scen *s);
 size_t sim_scen_n_carriers(const struct sim_scen *s);
 const struct sim_carrier_cfg *sim_scen_carrier(const struct sim_scen *s, size_t i);
 size_t sim_scen_n_cards(const struct sim_scen *s);
+/* The "mssp" section, or NULL when the scenario has none. */
+const struct sim_mssp_cfg *sim_scen_mssp(const struct sim_scen *s);
+/* The subscriber's "fault" (soap_fault behaviour): 900 when not given or unknown number. */
+unsigned sim_scen_fault(const struct sim_scen *s, const char *msisdn);
 
 /*
  * The card with this msisdn and the index of its carrier, or NULL.  The card

@@ -1,0 +1,477 @@
+/* sim_mssp_txn.c - see sim_mssp_txn.h. */
+#include "sim_mssp_txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "car_spka.h"
+#include "sim_scen.h"
+
+#define NEVER INT64_MAX
+
+struct mssp_txn {
+    struct mssp_txn *next;
+    char ap_id[256];
+    char ap_transid[128];
+    char id[24]; /* MSSP_TransID, an NCName */
+    char msisdn[32];
+    const char *mssp_id; /* the scenario's, which outlives the transaction */
+    enum sim_behaviour b;
+    int64_t ready_ms; /* when the card's answer is known; NEVER for no_answer */
+    int status;       /* the final one: 500/502, or the code of a fault */
+    uint8_t sig[1024];
+    size_t sig_len;
+    uint8_t *cert; /* signingCertificate to return, or NULL */
+    size_t cert_len;
+};
+
+/* other_cert: a key and a self-issued certificate with the subscriber's subject. */
+struct other {
+    struct other *next;
+    char msisdn[32];
+    EVP_PKEY *key;
+    uint8_t *cert;
+    size_t cert_len;
+};
+
+struct prompt {
+    struct prompt *next;
+    char msisdn[32];
+    unsigned n;
+};
+
+struct mssp_txns {
+    struct sim_scen *scen;
+    const struct sim_mssp_cfg *cfg;
+    struct mssp_txn *list;
+    unsigned long next_id;
+    struct other *others;
+    struct prompt *prompts;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct mssp_txns *mssp_txns_new(struct sim_scen *scen, const struct sim_mssp_cfg *cfg)
+{
+    struct mssp_txns *t = calloc(1, sizeof(*t));
+
+    if (t) {
+        t->scen = scen;
+        t->cfg = cfg;
+    }
+    return t;
+}
+
+void mssp_txns_free(struct mssp_txns *t)
+{
+    if (!t)
+        return;
+    while (t->list) {
+        struct mssp_txn *x = t->list;
+        t->list = x->next;
+        free(x->cert);
+        free(x);
+    }
+    while (t->others) {
+        struct other *o = t->others;
+        t->others = o->next;
+        EVP_PKEY_free(o->key);
+        free(o->cert);
+        free(o);
+    }
+    while (t->prompts) {
+        struct prompt *p = t->prompts;
+        t->prompts = p->next;
+        free(p);
+    }
+    free(t);
+}
+
+enum sim_behaviour mssp_txn_behaviour(const struct mssp_txn *txn)
+{
+    return txn->b;
+}
+
+int mssp_txn_http_code(const struct mssp_txn *txn)
+{
+    return txn->status == MSSP_SIGNATURE || txn->status == MSSP_VALID_SIGNATURE ? 200 : 500;
+}
+
+unsigned mssp_txn_prompts(const struct mssp_txns *t, const char *msisdn)
+{
+    for (const struct prompt *p = t->prompts; p; p = p->next)
+        if (strcmp(p->msisdn, msisdn) == 0)
+            return p->n;
+    return 0;
+}
+
+static void count_prompt(struct mssp_txns *t, const char *msisdn)
+{
+    struct prompt *p;
+
+    for (p = t->prompts; p; p = p->next)
+        if (strcmp(p->msisdn, msisdn) == 0)
+            break;
+    if (!p) {
+        p = calloc(1, sizeof(*p));
+        if (!p)
+            return;
+        snprintf(p->msisdn, sizeof(p->msisdn), "%s", msisdn);
+        p->next = t->prompts;
+        t->prompts = p;
+    }
+    p->n++;
+}
+
+/* Constant time on the password: a test value, but the habit is the point. */
+static int same_secret(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    return la == lb && CRYPTO_memcmp(a, b, la) == 0;
+}
+
+/*
+ * DataToBeSigned must be the DER DigestInfo of a SHA-2 digest, exactly as
+ * OpenSSL encodes it (NULL parameters): then the card's PKCS#1 v1.5
+ * signature is over the DigestInfo as given.  0, 101 or 103.
+ */
+static int read_digest_info(const uint8_t *der, size_t len, uint8_t *alg, const uint8_t **dg, size_t *dglen)
+{
+    const unsigned char *p = der;
+    X509_SIG *sig = d2i_X509_SIG(NULL, &p, (long)len);
+    const X509_ALGOR *a = NULL;
+    const ASN1_OCTET_STRING *d = NULL;
+    const ASN1_OBJECT *obj = NULL;
+    unsigned char *re = NULL;
+    int ptype = 0, relen, rc = MSSP_WRONG_PARAM;
+
+    if (!sig || p != der + len)
+        goto out;
+    X509_SIG_get0(sig, &a, &d);
+    X509_ALGOR_get0(&obj, &ptype, NULL, a);
+    switch (OBJ_obj2nid(obj)) {
+    case NID_sha256: *alg = SPKA_SHA256; break;
+    case NID_sha384: *alg = SPKA_SHA384; break;
+    case NID_sha512: *alg = SPKA_SHA512; break;
+    default: goto out;
+    }
+    if (ptype != V_ASN1_NULL)
+        goto out;
+    if ((size_t)ASN1_STRING_length(d) != spka_digest_len(*alg)) {
+        rc = MSSP_WRONG_DATA_LENGTH;
+        goto out;
+    }
+    relen = i2d_X509_SIG(sig, &re);
+    if (relen <= 0 || (size_t)relen != len || memcmp(re, der, len) != 0)
+        goto out;                            /* BER, not DER */
+    *dg = der + len - spka_digest_len(*alg); /* the OCTET STRING is last */
+    *dglen = spka_digest_len(*alg);
+    rc = 0;
+out:
+    OPENSSL_free(re);
+    X509_SIG_free(sig);
+    return rc;
+}
+
+/* The other_cert impostor for a card whose certificate is cert: made once per number. */
+static struct other *other_for(struct mssp_txns *t, const char *msisdn, const uint8_t *cert, size_t cert_len)
+{
+    struct other *o;
+    const unsigned char *p = cert;
+    X509 *real = cert ? d2i_X509(NULL, &p, (long)cert_len) : NULL, *x = NULL;
+    unsigned char *der = NULL;
+    int n;
+
+    for (o = t->others; o; o = o->next)
+        if (strcmp(o->msisdn, msisdn) == 0)
+            goto out;
+    o = NULL;
+    if (!real)
+        goto out;
+    o = calloc(1, sizeof(*o));
+    x = X509_new();
+    if (!o || !x)
+        goto fail;
+    snprintf(o->msisdn, sizeof(o->msisdn), "%s", msisdn);
+    o->key = EVP_PKEY_is_a(X509_get0_pubkey(real), "RSA") ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
+                                                          : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    /* Same subject, its own issuer: it verifies the signature, it is just not the registered one. */
+    if (!o->key || X509_set_version(x, 2) != 1 || ASN1_INTEGER_set(X509_get_serialNumber(x), 0x51) != 1 ||
+        X509_set_subject_name(x, X509_get_subject_name(real)) != 1 ||
+        X509_set_issuer_name(x, X509_get_subject_name(real)) != 1 || !X509_gmtime_adj(X509_getm_notBefore(x), -86400) ||
+        !X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400) || X509_set_pubkey(x, o->key) != 1 ||
+        X509_sign(x, o->key, EVP_sha256()) <= 0)
+        goto fail;
+    n = i2d_X509(x, &der);
+    if (n <= 0)
+        goto fail;
+    o->cert = malloc((size_t)n);
+    if (!o->cert)
+        goto fail;
+    memcpy(o->cert, der, (size_t)n);
+    o->cert_len = (size_t)n;
+    o->next = t->others;
+    t->others = o;
+    goto out;
+fail:
+    if (o) {
+        EVP_PKEY_free(o->key);
+        free(o->cert);
+        free(o);
+    }
+    o = NULL;
+out:
+    OPENSSL_free(der);
+    X509_free(x);
+    X509_free(real);
+    return o;
+}
+
+/* other_cert: RSA PKCS#1 v1.5 over the DigestInfo as given, EC over the digest. */
+static int other_sign(EVP_PKEY *k, const struct mssp_req *rq, const uint8_t *dg, size_t dglen, uint8_t *sig,
+                      size_t *siglen)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
+    int rsa = EVP_PKEY_is_a(k, "RSA"), ok;
+
+    ok = ctx && EVP_PKEY_sign_init(ctx) == 1 && (!rsa || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1) &&
+         EVP_PKEY_sign(ctx, sig, siglen, rsa ? rq->dtbs : dg, rsa ? rq->dtbs_len : dglen) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
+static int status_of(uint8_t spka_result, int validation)
+{
+    switch (spka_result) {
+    case SPKA_OK: return validation ? MSSP_VALID_SIGNATURE : MSSP_SIGNATURE;
+    case SPKA_USER_CANCEL: return MSSP_USER_CANCEL;
+    case SPKA_USER_TIMEOUT: return MSSP_EXPIRED_TRANSACTION;
+    case SPKA_PIN_BLOCKED: return MSSP_PIN_NR_BLOCKED;
+    case SPKA_CARD_BLOCKED: return MSSP_CARD_BLOCKED;
+    case SPKA_NO_KEY: return MSSP_NO_KEY_FOUND;
+    default: return MSSP_INTERNAL_ERROR;
+    }
+}
+
+static struct mssp_txn *find(struct mssp_txns *t, const char *ap_id, const char *ap_transid, const char *id)
+{
+    for (struct mssp_txn *x = t->list; x; x = x->next) {
+        if (strcmp(x->ap_id, ap_id) != 0)
+            continue;
+        if (ap_transid ? strcmp(x->ap_transid, ap_transid) == 0 : strcmp(x->id, id) == 0)
+            return x;
+    }
+    return NULL;
+}
+
+/* A new MSS_Signature: the card decides now; *code says the fault when NULL is returned. */
+static struct mssp_txn *start(struct mssp_txns *t, const struct mssp_req *rq, struct sim_card *card, int *code)
+{
+    enum sim_behaviour b = sim_card_behaviour(card);
+    struct mssp_txn *x = calloc(1, sizeof(*x));
+    const uint8_t *dg = NULL, *cert;
+    size_t dglen = 0, cert_len = 0;
+    uint8_t alg = 0, result = 0;
+    struct other *o = NULL;
+
+    *code = MSSP_INTERNAL_ERROR;
+    if (!x)
+        return NULL;
+    *code = read_digest_info(rq->dtbs, rq->dtbs_len, &alg, &dg, &dglen);
+    if (*code != 0) {
+        free(x);
+        return NULL;
+    }
+    snprintf(x->ap_id, sizeof(x->ap_id), "%s", rq->ap_id);
+    snprintf(x->ap_transid, sizeof(x->ap_transid), "%s", rq->ap_transid);
+    snprintf(x->id, sizeof(x->id), "SIM%08lu", ++t->next_id);
+    snprintf(x->msisdn, sizeof(x->msisdn), "%s", rq->msisdn);
+    x->mssp_id = t->cfg->mssp_id;
+    x->b = b;
+    cert = sim_card_cert(card, &cert_len);
+    if (b == SIM_B_OTHER_CERT) {
+        o = other_for(t, rq->msisdn, cert, cert_len);
+        x->sig_len = sizeof(x->sig);
+        x->status = o && other_sign(o->key, rq, dg, dglen, x->sig, &x->sig_len) == 0
+                        ? (rq->want_validation ? MSSP_VALID_SIGNATURE : MSSP_SIGNATURE)
+                        : MSSP_INTERNAL_ERROR;
+        if (o) {
+            cert = o->cert;
+            cert_len = o->cert_len;
+        }
+    } else if (sim_card_sign_digest(card, alg, dg, dglen, x->sig, sizeof(x->sig), &x->sig_len, &result) != CAR_OK) {
+        x->status = MSSP_INTERNAL_ERROR;
+    } else {
+        x->status = status_of(result, rq->want_validation);
+    }
+    if (b == SIM_B_FORGED_502 && x->sig_len > 0) {
+        /* A "valid" signature that is noise: a gateway trusting 502 is fooled. */
+        RAND_bytes(x->sig, (int)x->sig_len);
+        x->status = MSSP_VALID_SIGNATURE;
+    }
+    if (b == SIM_B_CORRUPT_POR)
+        x->status = MSSP_OTA_ERROR;
+    if (b == SIM_B_SOAP_FAULT)
+        x->status = (int)sim_scen_fault(t->scen, rq->msisdn);
+    if (rq->want_cert && cert && (x->status == MSSP_SIGNATURE || x->status == MSSP_VALID_SIGNATURE)) {
+        x->cert = malloc(cert_len);
+        if (x->cert) {
+            memcpy(x->cert, cert, cert_len);
+            x->cert_len = cert_len;
+        }
+    }
+    x->ready_ms = b == SIM_B_NO_ANSWER ? NEVER : now_ms() + (int64_t)sim_card_delay_ms(card);
+    x->next = t->list;
+    t->list = x;
+    return x;
+}
+
+/* Where an existing transaction stands, for a Signature (again) or a StatusQuery. */
+static enum mssp_verdict progress(const struct mssp_txn *x, const struct mssp_req *rq, int *code, unsigned *wait_ms)
+{
+    int64_t now = now_ms();
+
+    if (x->ready_ms != NEVER && now >= x->ready_ms)
+        return rq->op == MSSP_OP_SIGNATURE && !rq->synch ? (*code = MSSP_REQUEST_OK, MSSP_V_ANSWER) : MSSP_V_FINAL;
+    if (rq->op == MSSP_OP_STATUS) {
+        *code = MSSP_OUTSTANDING_TRANSACTION;
+        return MSSP_V_ANSWER;
+    }
+    if (!rq->synch) {
+        *code = MSSP_REQUEST_OK;
+        return MSSP_V_ANSWER;
+    }
+    *wait_ms = x->ready_ms == NEVER ? UINT32_MAX : (unsigned)(x->ready_ms - now);
+    return MSSP_V_HOLD;
+}
+
+static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *rq, struct mssp_txn **txn, int *code,
+                                   unsigned *wait_ms)
+{
+    struct sim_card *card;
+    enum sim_behaviour b;
+    unsigned n;
+
+    *txn = find(t, rq->ap_id, rq->ap_transid, NULL);
+    if (*txn) /* the same AP_TransID again: the same transaction, no second prompt */
+        return progress(*txn, rq, code, wait_ms);
+    card = sim_scen_find(t->scen, rq->msisdn, NULL);
+    if (!card)
+        return (*code = MSSP_UNKNOWN_CLIENT, MSSP_V_FAULT);
+    b = sim_card_behaviour(card);
+    if (b == SIM_B_DEAD_SOCKET)
+        return MSSP_V_CLOSE;
+    if (b == SIM_B_PERMANENT_ERROR) /* the SMSC's "invalid destination": the MSSP does not know the user */
+        return (*code = MSSP_UNKNOWN_CLIENT, MSSP_V_FAULT);
+    if (rq->profile[0] && strcmp(rq->profile, MSSP_URI_PROFILE) != 0)
+        return (*code = MSSP_UNSUPPORTED_PROFILE, MSSP_V_FAULT);
+    if (rq->format[0] && strcmp(rq->format, MSSP_URI_PKCS1) != 0)
+        return (*code = MSSP_WRONG_PARAM, MSSP_V_FAULT);
+    n = sim_card_count_submit(card);
+    if (n == 0 && b == SIM_B_DROP_FIRST)
+        return MSSP_V_CLOSE;
+    if (n == 0 && b == SIM_B_THROTTLE_FIRST)
+        return MSSP_V_THROTTLE;
+    if (n == 0 && b == SIM_B_HOLD_FIRST)
+        return MSSP_V_HOLD_FOREVER;
+    *txn = start(t, rq, card, code);
+    if (!*txn)
+        return MSSP_V_FAULT;
+    count_prompt(t, rq->msisdn);
+    /* lost_resp: the card has it and prompts; the answer is lost on the way.  A retry finds the transaction. */
+    if (n == 0 && b == SIM_B_LOST_RESP)
+        return MSSP_V_CLOSE;
+    return progress(*txn, rq, code, wait_ms);
+}
+
+enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq, struct mssp_txn **txn, int *code,
+                                  unsigned *wait_ms)
+{
+    struct sim_card *card = NULL;
+    size_t len = 0;
+
+    *txn = NULL;
+    *code = 0;
+    *wait_ms = 0;
+    if (strcmp(rq->ap_id, t->cfg->ap_id) != 0 || !same_secret(rq->ap_pwd, t->cfg->ap_pwd))
+        return (*code = MSSP_UNAUTHORIZED_ACCESS, MSSP_V_FAULT);
+    if (rq->op == MSSP_OP_SIGNATURE)
+        return signature(t, rq, txn, code, wait_ms);
+    if (rq->op == MSSP_OP_STATUS || rq->op == MSSP_OP_RECEIPT) {
+        *txn = find(t, rq->ap_id, NULL, rq->mssp_transid);
+        if (!*txn) /* not a transaction of this AP */
+            return (*code = MSSP_WRONG_PARAM, MSSP_V_FAULT);
+        if (rq->op == MSSP_OP_RECEIPT)
+            return (*code = MSSP_REQUEST_OK, MSSP_V_ANSWER);
+        return progress(*txn, rq, code, wait_ms);
+    }
+    card = sim_scen_find(t->scen, rq->msisdn, NULL);
+    if (!card)
+        return (*code = MSSP_UNKNOWN_CLIENT, MSSP_V_FAULT);
+    if (sim_card_behaviour(card) == SIM_B_DEAD_SOCKET)
+        return MSSP_V_CLOSE;
+    if (rq->op == MSSP_OP_PROFILE)
+        return (*code = MSSP_REQUEST_OK, MSSP_V_ANSWER);
+    /* Registration: the subscriber's certificate, when the card has one. */
+    if (!sim_card_cert(card, &len))
+        return (*code = MSSP_NO_CERT_FOUND, MSSP_V_FAULT);
+    return (*code = MSSP_REGISTRATION_OK, MSSP_V_ANSWER);
+}
+
+int mssp_txn_answer(const struct mssp_txn *txn, const struct mssp_req *rq, struct evbuffer *out)
+{
+    struct mssp_answer a = {0};
+
+    if (mssp_txn_http_code(txn) != 200)
+        return mssp_xml_fault(txn->status, out);
+    a.op = rq->op;
+    a.status = txn->status;
+    a.req = rq;
+    a.mssp_id = txn->mssp_id;
+    a.mssp_transid = txn->id;
+    a.msisdn = txn->msisdn;
+    a.sig = txn->sig;
+    a.sig_len = txn->sig_len;
+    a.cert = txn->cert;
+    a.cert_len = txn->cert_len;
+    a.unusual = txn->b == SIM_B_HOSTILE;
+    return mssp_xml_answer(&a, out);
+}
+
+int mssp_txn_answer_now(struct mssp_txns *t, const struct mssp_txn *txn, const struct mssp_req *rq, int code,
+                        struct evbuffer *out)
+{
+    struct mssp_answer a = {0};
+    struct sim_card *card;
+
+    a.op = rq->op;
+    a.status = code;
+    a.req = rq;
+    a.mssp_id = t->cfg->mssp_id;
+    if (txn) {
+        a.mssp_transid = txn->id;
+        a.msisdn = txn->msisdn;
+    }
+    if (rq->op == MSSP_OP_REGISTRATION) {
+        card = sim_scen_find(t->scen, rq->msisdn, NULL);
+        if (card)
+            a.cert = sim_card_cert(card, &a.cert_len);
+    }
+    return mssp_xml_answer(&a, out);
+}
