@@ -230,10 +230,9 @@ static int code_of(struct parse *p, const char *s, const char *what)
     return (int)v;
 }
 
-/* xs:base64Binary: XML whitespace dropped, then decoded strictly into a malloc'd copy. */
-static uint8_t *b64_of(struct parse *p, xmlNodePtr n, size_t *len, const char *what)
+/* xs:base64Binary text t (taken: freed here): XML whitespace dropped, then decoded strictly into a malloc'd copy. */
+static uint8_t *b64_take(struct parse *p, xmlChar *t, size_t *len, const char *what)
 {
-    xmlChar *t = xmlNodeGetContent(n);
     size_t o = 0, cap;
     uint8_t *out = NULL;
     long got;
@@ -260,6 +259,12 @@ static uint8_t *b64_of(struct parse *p, xmlNodePtr n, size_t *len, const char *w
     }
     xmlFree(t);
     return out;
+}
+
+/* An element's xs:base64Binary content. */
+static uint8_t *b64_of(struct parse *p, xmlNodePtr n, size_t *len, const char *what)
+{
+    return b64_take(p, xmlNodeGetContent(n), len, what);
 }
 
 static int ncname_ok(const char *s)
@@ -293,6 +298,35 @@ static void uri_of(struct parse *p, xmlNodePtr n, char *dst, size_t cap, const c
         fail(p, ETSI_ERR_MALFORMED, "not a URI in printable ASCII", what);
 }
 
+/*
+ * The one place the WSDL's schema lets a ServiceResponse carry data: an
+ * asc:SubscriberInfo of id/value Details.  A certificate there is the Detail
+ * whose id is "X509Certificate", its value the base64 DER.
+ */
+static uint8_t *subscriber_info_cert(struct parse *p, xmlNodePtr sr, size_t *len)
+{
+    xmlNodePtr si = get2(p, sr, ETSI_NS_ASC, NULL, "SubscriberInfo");
+
+    for (xmlNodePtr d = si ? si->children : NULL; d && p->rc == ETSI_OK; d = d->next) {
+        xmlChar *id;
+        int is_cert;
+        if (!is_el(d) || strcmp((const char *)d->name, "Detail") != 0 || !in_ns(d, ETSI_NS_ASC))
+            continue;
+        id = xmlGetNoNsProp(d, (const xmlChar *)"id");
+        is_cert = id && strcmp((const char *)id, "X509Certificate") == 0;
+        xmlFree(id);
+        if (is_cert) {
+            xmlChar *v = xmlGetNoNsProp(d, (const xmlChar *)"value");
+            if (!v) {
+                fail(p, ETSI_ERR_MALFORMED, "without a value", "SubscriberInfo X509Certificate");
+                return NULL;
+            }
+            return b64_take(p, v, len, "SubscriberInfo X509Certificate");
+        }
+    }
+    return NULL;
+}
+
 /* StatusDetail/fi:ServiceResponses: the signing certificate, and whether validation answered. */
 static void services(struct parse *p, xmlNodePtr detail)
 {
@@ -317,6 +351,8 @@ static void services(struct parse *p, xmlNodePtr detail)
                 c = get(p, get(p, sr, "CertificateResponse"), "X509Certificate");
             if (c)
                 p->a->cert = b64_of(p, c, &p->a->cert_len, "X509Certificate");
+            else
+                p->a->cert = subscriber_info_cert(p, sr, &p->a->cert_len);
         }
     }
 }

@@ -53,6 +53,8 @@
 #define ETSI_NS_MSS  "http://uri.etsi.org/TS102204/v1.1.2#"
 /* FiCom's namespace: StatusDetail/ServiceResponses in answers. */
 #define ETSI_NS_FICOM "http://mss.ficom.fi/TS102204/v1.0.0#"
+/* The additional services' namespace (the WSDL's asc:SubscriberInfo). */
+#define ETSI_NS_ASC "http://mid.ae.mobile-id.vn/TS102204/as/v1.0"
 /* MSS_Format URIs (ETSI TS 102 204 / FiCom): a raw PKCS#1 value, or a CMS (PKCS#7) SignedData. */
 #define ETSI_NS_FMT_PKCS1 "http://uri.etsi.org/TS102204/v1.1.2#PKCS1"
 #define ETSI_NS_FMT_CMS   "http://uri.etsi.org/TS102204/v1.1.2#PKCS7"
@@ -172,11 +174,13 @@ struct etsi_answer {
     /*
      * The signing certificate (DER): MSS_RegistrationResp's first
      * CertificateResponse/X509Certificate, or in a signature answer the
-     * X509Certificate (ETSI or FiCom namespace, bare or in an
-     * mss:CertificateResponse) inside the ServiceResponse whose Description
-     * is ETSI_SVC_SIGNING_CERT (the WSDL defines no element for it there;
-     * the Registration answer's element is the likeliest).  Informative:
-     * the gateway verifies against the certificate it holds.
+     * certificate inside the ServiceResponse whose Description is
+     * ETSI_SVC_SIGNING_CERT: an asc:SubscriberInfo Detail with
+     * id="X509Certificate" and the base64 DER as value (the only data the
+     * WSDL's schema allows there), or an X509Certificate element (ETSI or
+     * FiCom namespace, bare or in an mss:CertificateResponse), as some MSSPs
+     * send it.  Informative: the gateway verifies against the certificate it
+     * holds, and one that differs is CERT_MISMATCH.
      */
     uint8_t *cert;
     size_t cert_len;

@@ -228,6 +228,17 @@ static const char sig_502[] =
              "</fi:ServiceResponses></mss:StatusDetail></mss:Status>"
              "</mss:MSS_SignatureResp></MSS_SignatureResponse>" ENV_CLOSE;
 
+/* The certificate where the WSDL's schema allows data: asc:SubscriberInfo/Detail id="X509Certificate". */
+static const char status_500_asc[] =
+    ENV_OPEN "<MSS_StatusQueryResponse><MSS_StatusResp MajorVersion=\"1\" MinorVersion=\"1\">" HEAD USER SIG
+             "<mss:Status " MSS " " FI "><mss:StatusCode Value=\"500\"/>"
+             "<mss:StatusDetail><fi:ServiceResponses><fi:ServiceResponse>"
+             "<fi:Description><mss:mssURI>" ETSI_SVC_SIGNING_CERT "</mss:mssURI></fi:Description>"
+             "<a:SubscriberInfo xmlns:a=\"http://mid.ae.mobile-id.vn/TS102204/as/v1.0\">"
+             "<a:Detail id=\"lang\" value=\"vi\"/><a:Detail id=\"X509Certificate\" value=\"" CERT_B64 "\"/>"
+             "</a:SubscriberInfo></fi:ServiceResponse></fi:ServiceResponses></mss:StatusDetail></mss:Status>"
+             "</MSS_StatusResp></MSS_StatusQueryResponse>" ENV_CLOSE;
+
 /* rpc style as zeep and JAX-WS write it: unqualified part, another prefix, no XML declaration. */
 static const char sig_100[] =
     "<e:Envelope xmlns:e=\"http://www.w3.org/2003/05/soap-envelope\"><e:Body><MSS_SignatureResponse>"
@@ -310,6 +321,11 @@ static void test_answers(void)
     CHECK_EQ_INT(a.status, 502);
     CHECK_EQ_STR(a.status_text, "?k?"); /* one '?' per UTF-8 character and per control character */
     CHECK(a.sig_len == 10);
+    etsi_answer_clear(&a);
+
+    CHECK_EQ_INT(parse(status_500_asc, &a, why), ETSI_OK);
+    CHECK_EQ_INT(a.status, 500);
+    CHECK(a.cert_len == 4 && a.cert && memcmp(a.cert, "\x30\x82\x01\x00", 4) == 0);
     etsi_answer_clear(&a);
 
     CHECK_EQ_INT(parse(receipt, &a, why), ETSI_OK);

@@ -401,6 +401,18 @@ static xmlDoc *envelope(int unusual, xmlNode **body, xmlNs **mss, xmlNs **fi, xm
     return doc;
 }
 
+
+/* A child element in no namespace (xmlNewChild would give it the parent's). */
+static xmlNode *unqualified(xmlNode *parent, const char *name)
+{
+    xmlNode *n = xmlNewDocNode(parent->doc, NULL, (const xmlChar *)name, NULL);
+    if (n && !xmlAddChild(parent, n)) {
+        xmlFreeNode(n);
+        n = NULL;
+    }
+    return n;
+}
+
 static void add_status(xmlNode *part, xmlNs *mss, xmlNs *fi, xmlNs *asc, const struct mssp_answer *a)
 {
     char code[16];
@@ -447,8 +459,13 @@ int mssp_xml_answer(const struct mssp_answer *a, struct evbuffer *out)
     if (!doc)
         return -1;
     instant(now);
-    wrap = xmlNewChild(body, NULL, (const xmlChar *)ops[a->op].wrap, NULL);
-    part = wrap ? xmlNewChild(wrap, NULL, (const xmlChar *)ops[a->op].resp, NULL) : NULL;
+    /*
+     * rpc/literal: the wrapper and the part are in no namespace.  Not
+     * xmlNewChild(parent, NULL, ...): that inherits the parent's namespace
+     * (here the SOAP envelope's), which the gateway rightly refuses.
+     */
+    wrap = unqualified(body, ops[a->op].wrap);
+    part = wrap ? unqualified(wrap, ops[a->op].resp) : NULL;
     if (!part) {
         xmlFreeDoc(doc);
         return -1;
