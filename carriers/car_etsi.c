@@ -111,8 +111,12 @@ static void state_cb(evutil_socket_t fd, short what, void *arg)
     struct car_link *l = arg;
     (void)fd;
     (void)what;
-    if (l->open_until && now_ms() >= l->open_until) {
-        /* Half open: let requests try it again; the next error opens it at once. */
+    /*
+     * The timer armed for breaker_open_ms is what ends the pause (it may fire
+     * a millisecond before the wall clock says so: libevent's clock is
+     * monotonic).  Half open: requests try it again; the next error opens it.
+     */
+    if (l->open_until) {
         l->open_until = 0;
         l->errors = l->cfg->breaker_errors > 0 ? l->cfg->breaker_errors - 1 : 0;
     }
