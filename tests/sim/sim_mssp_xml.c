@@ -341,6 +341,21 @@ static char *b64_encode(const uint8_t *in, size_t len)
     return out;
 }
 
+/*
+ * An element in no namespace: the rpc wrapper and part (xmlNewChild with a
+ * NULL namespace would put it in its parent's, env:).
+ */
+static xmlNode *add_unqualified(xmlNode *parent, const char *name)
+{
+    xmlNode *n = xmlNewDocNode(parent->doc, NULL, (const xmlChar *)name, NULL);
+
+    if (n && !xmlAddChild(parent, n)) {
+        xmlFreeNode(n);
+        n = NULL;
+    }
+    return n;
+}
+
 /* An mss:mssURIType element holding uri. */
 static xmlNode *add_uri(xmlNode *parent, xmlNs *mss, const char *name, const char *uri)
 {
@@ -447,8 +462,8 @@ int mssp_xml_answer(const struct mssp_answer *a, struct evbuffer *out)
     if (!doc)
         return -1;
     instant(now);
-    wrap = xmlNewChild(body, NULL, (const xmlChar *)ops[a->op].wrap, NULL);
-    part = wrap ? xmlNewChild(wrap, NULL, (const xmlChar *)ops[a->op].resp, NULL) : NULL;
+    wrap = add_unqualified(body, ops[a->op].wrap);
+    part = wrap ? add_unqualified(wrap, ops[a->op].resp) : NULL;
     if (!part) {
         xmlFreeDoc(doc);
         return -1;
