@@ -387,6 +387,7 @@ static void on_soap(struct sim_mssp *m, struct evhttp_request *req, enum mssp_op
     enum mssp_verdict v;
     int rc;
     unsigned wait_ms = 0;
+    struct timeval now;
     char mb[32];
 
     if (!ctype || strncmp(ctype, "application/soap+xml", 20) != 0) {
@@ -399,7 +400,9 @@ static void on_soap(struct sim_mssp *m, struct evhttp_request *req, enum mssp_op
         send_fault(req, rc);
         return;
     }
-    v = mssp_txn_handle(m->txns, &rq, &txn, &rc, &wait_ms);
+    /* The loop's cached clock: a card's delay is measured in the loop's time, as its timers are. */
+    event_base_gettimeofday_cached(m->base, &now);
+    v = mssp_txn_handle(m->txns, &rq, (int64_t)now.tv_sec * 1000 + now.tv_usec / 1000, &txn, &rc, &wait_ms);
     LOGP(LOG_INFO, "mssp", rq.msisdn[0] ? log_msisdn(rq.msisdn, mb) : rq.mssp_transid, "%s%s: %s %d", mssp_op_port(op),
          op != MSSP_OP_SIGNATURE ? ""
          : rq.synch              ? " synch"

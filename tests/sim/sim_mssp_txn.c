@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -57,14 +56,6 @@ struct mssp_txns {
     struct other *others;
     struct prompt *prompts;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct mssp_txns *mssp_txns_new(struct sim_scen *scen, const struct sim_mssp_cfg *cfg)
 {
@@ -281,7 +272,8 @@ static struct mssp_txn *find(struct mssp_txns *t, const char *ap_id, const char 
 }
 
 /* A new MSS_Signature: the card decides now; *code says the fault when NULL is returned. */
-static struct mssp_txn *start(struct mssp_txns *t, const struct mssp_req *rq, struct sim_card *card, int *code)
+static struct mssp_txn *start(struct mssp_txns *t, const struct mssp_req *rq, struct sim_card *card, int64_t now,
+                              int *code)
 {
     enum sim_behaviour b = sim_card_behaviour(card);
     struct mssp_txn *x = calloc(1, sizeof(*x));
@@ -336,16 +328,16 @@ static struct mssp_txn *start(struct mssp_txns *t, const struct mssp_req *rq, st
             x->cert_len = cert_len;
         }
     }
-    x->ready_ms = b == SIM_B_NO_ANSWER ? NEVER : now_ms() + (int64_t)sim_card_delay_ms(card);
+    x->ready_ms = b == SIM_B_NO_ANSWER ? NEVER : now + (int64_t)sim_card_delay_ms(card);
     x->next = t->list;
     t->list = x;
     return x;
 }
 
 /* Where an existing transaction stands, for a Signature (again) or a StatusQuery. */
-static enum mssp_verdict progress(const struct mssp_txn *x, const struct mssp_req *rq, int *code, unsigned *wait_ms)
+static enum mssp_verdict progress(const struct mssp_txn *x, const struct mssp_req *rq, int64_t now, int *code,
+                                  unsigned *wait_ms)
 {
-    int64_t now = now_ms();
 
     if (x->ready_ms != NEVER && now >= x->ready_ms)
         return rq->op == MSSP_OP_SIGNATURE && !rq->synch ? (*code = MSSP_REQUEST_OK, MSSP_V_ANSWER) : MSSP_V_FINAL;
@@ -361,8 +353,8 @@ static enum mssp_verdict progress(const struct mssp_txn *x, const struct mssp_re
     return MSSP_V_HOLD;
 }
 
-static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *rq, struct mssp_txn **txn, int *code,
-                                   unsigned *wait_ms)
+static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *rq, int64_t now, struct mssp_txn **txn,
+                                   int *code, unsigned *wait_ms)
 {
     struct sim_card *card;
     enum sim_behaviour b;
@@ -370,7 +362,7 @@ static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *r
 
     *txn = find(t, rq->ap_id, rq->ap_transid, NULL);
     if (*txn) /* the same AP_TransID again: the same transaction, no second prompt */
-        return progress(*txn, rq, code, wait_ms);
+        return progress(*txn, rq, now, code, wait_ms);
     card = sim_scen_find(t->scen, rq->msisdn, NULL);
     if (!card)
         return (*code = MSSP_UNKNOWN_CLIENT, MSSP_V_FAULT);
@@ -390,18 +382,18 @@ static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *r
         return MSSP_V_THROTTLE;
     if (n == 0 && b == SIM_B_HOLD_FIRST)
         return MSSP_V_HOLD_FOREVER;
-    *txn = start(t, rq, card, code);
+    *txn = start(t, rq, card, now, code);
     if (!*txn)
         return MSSP_V_FAULT;
     count_prompt(t, rq->msisdn);
     /* lost_resp: the card has it and prompts; the answer is lost on the way.  A retry finds the transaction. */
     if (n == 0 && b == SIM_B_LOST_RESP)
         return MSSP_V_CLOSE;
-    return progress(*txn, rq, code, wait_ms);
+    return progress(*txn, rq, now, code, wait_ms);
 }
 
-enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq, struct mssp_txn **txn, int *code,
-                                  unsigned *wait_ms)
+enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq, int64_t now_ms, struct mssp_txn **txn,
+                                  int *code, unsigned *wait_ms)
 {
     struct sim_card *card = NULL;
     size_t len = 0;
@@ -412,14 +404,14 @@ enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq
     if (strcmp(rq->ap_id, t->cfg->ap_id) != 0 || !same_secret(rq->ap_pwd, t->cfg->ap_pwd))
         return (*code = MSSP_UNAUTHORIZED_ACCESS, MSSP_V_FAULT);
     if (rq->op == MSSP_OP_SIGNATURE)
-        return signature(t, rq, txn, code, wait_ms);
+        return signature(t, rq, now_ms, txn, code, wait_ms);
     if (rq->op == MSSP_OP_STATUS || rq->op == MSSP_OP_RECEIPT) {
         *txn = find(t, rq->ap_id, NULL, rq->mssp_transid);
         if (!*txn) /* not a transaction of this AP */
             return (*code = MSSP_WRONG_PARAM, MSSP_V_FAULT);
         if (rq->op == MSSP_OP_RECEIPT)
             return (*code = MSSP_REQUEST_OK, MSSP_V_ANSWER);
-        return progress(*txn, rq, code, wait_ms);
+        return progress(*txn, rq, now_ms, code, wait_ms);
     }
     card = sim_scen_find(t->scen, rq->msisdn, NULL);
     if (!card)

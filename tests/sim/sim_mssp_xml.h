@@ -89,7 +89,7 @@ enum mssp_op {
     MSSP_OP_COUNT_
 };
 
-/* The port's path below /soap/services/ ("MSS_SignaturePort"); -1 from the parse when none. */
+/* The port's path below /soap/services/ ("MSS_SignaturePort"), and back (-1 for none). */
 const char *mssp_op_port(enum mssp_op op);
 int mssp_op_from_port(const char *port);
 
