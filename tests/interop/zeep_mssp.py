@@ -96,7 +96,10 @@ def start_sim(sim, demo, root):
     subprocess.run(["bash", os.path.join(root, "tests/sim/mkdemo.sh"), demo], check=True, stdout=subprocess.DEVNULL)
     scen = os.path.join(demo, "scenario-zeep.json")
     with open(scen, "w") as f:
-        subprocess.run([JQ, ".carriers |= map(.port = 0) | .mssp.port = 0 | .defaults.delay_ms = 300",
+        # Two confirm numbers of the default scenario take the behaviours it leaves out (README).
+        subprocess.run([JQ, ".carriers |= map(.port = 0) | .mssp.port = 0 | .defaults.delay_ms = 300 "
+                        "| .subscribers |= map(if .msisdn == \"84900000001\" then .behaviour = \"lost_resp\" "
+                        "elif .msisdn == \"84900000002\" then .behaviour = \"hold_first\" else . end)",
                         os.path.join(demo, "scenario.json")], stdout=f, check=True)
     log = open(os.path.join(demo, "sim-zeep.log"), "w+")
     proc = subprocess.Popen([sim, "--scenario", scen, "--log-level", "debug"], stderr=log)
@@ -334,6 +337,23 @@ def hostile(c, pki, port, tmp):
         big = "closed"
     check("a 1 MB request: HTTP 413 (or closed before it was all sent)", big in (413, "closed"), big)
     check("an unknown port: HTTP 404", post(c, good, port="MSS_NoSuchPort").status_code == 404)
+    tid = "T" + uuid.uuid4().hex
+    check("lost_resp: the first request's connection closes unanswered",
+          closed(raw(c, "84900000001", trans_id=tid)))
+    r = post(c, raw(c, "84900000001", trans_id=tid))
+    check("lost_resp: the retry (same AP_TransID) gets the signature", b'Value="500"' in r.content, r.text[:200])
+    r = c.session.get("https://127.0.0.1:%d/sim/prompts/84900000001" % port)
+    check("lost_resp: the card prompted once", r.json() == {"etsi": 1}, r.text)
+    try:
+        post(c, raw(c, "84900000002"), timeout=1)
+        held = False
+    except requests.exceptions.ReadTimeout:
+        held = True
+    r = c.session.get("https://127.0.0.1:%d/sim/prompts/84900000002" % port)
+    check("hold_first: the first request is held (no answer, the card not reached)",
+          held and r.json() == {"etsi": 0}, (held, r.text))
+    r = post(c, raw(c, "84900000002"))
+    check("hold_first: a later one is", r.status_code == 200)
     r = c.session.get("https://127.0.0.1:%d/sim/prompts/84960000091" % port)
     check("still serving after all that; drop_first prompted once", r.json() == {"etsi": 1}, r.text)
 
