@@ -36,6 +36,7 @@ from zeep.transports import Transport
 TNS = "{http://ae.mobile-id.vn/TS102204/etsi204}"
 ETSI = "http://uri.etsi.org/TS102204/v1.1.2#"
 PKCS1 = ETSI + "PKCS1"
+PKCS7 = ETSI + "PKCS7"  # a CMS SignedData (the URI public ETSI 204 clients send)
 PROFILE = "http://mobile-id.vn/digitalSignature"
 SIGNING_CERT = "http://mobile-id.vn/MSSP/v1.0.0#signingCertificate"
 VALIDATION = "http://mobile-id.vn/MSSP/v1.0.0#signatureValidation"
@@ -159,13 +160,13 @@ class Client:
                             "Instant": datetime.now(timezone.utc).replace(microsecond=0)},
                 "MSSP_Info": {"MSSP_ID": {"URI": "http://hmssp.mobile-id.vn"}}}
 
-    def sign(self, msisdn, msg, mode="synch", trans_id=None):
+    def sign(self, msisdn, msg, mode="synch", trans_id=None, fmt=PKCS1):
         req = self.common(trans_id)
         req.update({"MessagingMode": mode, "TimeOut": 60, "MobileUser": {"MSISDN": msisdn},
                     "DataToBeSigned": {"_value_1": base64.b64encode(digest_info(msg)).decode(),
                                        "MimeType": "application/octet-stream", "Encoding": "base64"},
                     "DataToBeDisplayed": {"_value_1": "Ký văn bản số 12/QĐ", "MimeType": "text/plain"},
-                    "MSS_Format": {"mssURI": PKCS1}, "SignatureProfile": {"mssURI": PROFILE},
+                    "MSS_Format": {"mssURI": fmt}, "SignatureProfile": {"mssURI": PROFILE},
                     "AdditionalServices": {"Service": [{"Description": {"mssURI": SIGNING_CERT}},
                                                        {"Description": {"mssURI": VALIDATION}}]}})
         return self.svc["sig"].MSS_Signature(MSS_SignatureReq=req)
@@ -186,6 +187,18 @@ def signing_cert(resp):
         if sr.Description.mssURI == SIGNING_CERT:
             return base64.b64decode([d.value for d in sr.SubscriberInfo.Detail if d.id == "X509Certificate"][0])
     return None
+
+
+def cms_verifies(msg, cms, tmp):
+    """openssl cms -verify of a detached SignedData over msg (the signature only: -noverify skips the chain)."""
+    paths = {n: os.path.join(tmp, n) for n in ("msg", "cms")}
+    with open(paths["msg"], "wb") as f:
+        f.write(msg)
+    with open(paths["cms"], "wb") as f:
+        f.write(cms)
+    r = subprocess.run([OPENSSL, "cms", "-verify", "-binary", "-noverify", "-inform", "DER", "-in", paths["cms"],
+                        "-content", paths["msg"], "-out", os.devnull], capture_output=True, text=True)
+    return r.returncode == 0 and "Verification successful" in r.stderr
 
 
 def der_of(pem, tmp):
@@ -383,6 +396,12 @@ def main():
                   not openssl_verifies(crt, msg + b"!", r.MSS_Signature.Base64Signature, tmp))
             check("%s synch: signingCertificate is the subscriber's" % kind, signing_cert(r) == der_of(crt, tmp))
             check("%s synch: MSS_Format PKCS1" % kind, r.MSS_Format.mssURI == PKCS1)
+
+            r = c.sign(msisdn, msg, fmt=PKCS7)
+            check("%s synch, MSS_Format PKCS7: a detached CMS SignedData openssl cms verifies" % kind,
+                  r.MSS_Format.mssURI == PKCS7 and cms_verifies(msg, r.MSS_Signature.Base64Signature, tmp))
+            check("%s synch, MSS_Format PKCS7: not for another message" % kind,
+                  not cms_verifies(msg + b"!", r.MSS_Signature.Base64Signature, tmp))
 
         msg = b"asynch"
         r = c.sign("84960000001", msg, mode="asynchClientServer")

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/cms.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -25,11 +26,14 @@ struct mssp_txn {
     char msisdn[32];
     const char *mssp_id; /* the scenario's, which outlives the transaction */
     enum sim_behaviour b;
-    int64_t ready_ms; /* when the card's answer is known; NEVER for no_answer */
-    int status;       /* the final one: 500/502, or the code of a fault */
-    uint8_t sig[1024];
+    int64_t ready_ms;  /* when the card's answer is known; NEVER for no_answer */
+    int status;        /* the final one: 500/502, or the code of a fault */
+    uint8_t sig[1024]; /* PKCS1: the card's signature */
     size_t sig_len;
-    uint8_t *cert; /* signingCertificate to return, or NULL */
+    uint8_t *cms; /* CMS asked: the SignedData that goes out instead, or NULL */
+    size_t cms_len;
+    const char *format; /* the MSS_Format URI answered: a static string */
+    uint8_t *cert;      /* signingCertificate to return, or NULL */
     size_t cert_len;
 };
 
@@ -76,6 +80,7 @@ void mssp_txns_free(struct mssp_txns *t)
         struct mssp_txn *x = t->list;
         t->list = x->next;
         free(x->cert);
+        free(x->cms);
         free(x);
     }
     while (t->others) {
@@ -247,6 +252,46 @@ static int other_sign(EVP_PKEY *k, const struct mssp_req *rq, const uint8_t *dg,
     return ok ? 0 : -1;
 }
 
+/*
+ * MSS_Format CMS: a detached DER SignedData over the data whose digest the
+ * AP sent, so messageDigest is that digest (the MSSP never sees the data);
+ * the key (the card's) signs the signed attributes.  0, or -1.
+ */
+static int make_cms(EVP_PKEY *key, const uint8_t *cert, size_t cert_len, uint8_t alg, const uint8_t *dg, size_t dglen,
+                    uint8_t **out, size_t *out_len)
+{
+    const unsigned char *p = cert;
+    X509 *x = cert ? d2i_X509(NULL, &p, (long)cert_len) : NULL;
+    CMS_ContentInfo *cms = NULL;
+    CMS_SignerInfo *si;
+    const EVP_MD *md = alg == SPKA_SHA512 ? EVP_sha512() : alg == SPKA_SHA384 ? EVP_sha384() : EVP_sha256();
+    unsigned char *der = NULL;
+    int n = -1;
+
+    if (!x || !key)
+        goto out;
+    cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_DETACHED | CMS_BINARY);
+    si = cms ? CMS_add1_signer(cms, x, key, md, CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP) : NULL;
+    if (!si ||
+        CMS_signed_add1_attr_by_NID(si, NID_pkcs9_contentType, V_ASN1_OBJECT, OBJ_nid2obj(NID_pkcs7_data), -1) != 1 ||
+        CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, dg, (int)dglen) != 1 ||
+        CMS_SignerInfo_sign(si) != 1)
+        goto out;
+    n = i2d_CMS_ContentInfo(cms, &der);
+    if (n > 0) {
+        *out = malloc((size_t)n);
+        if (*out) {
+            memcpy(*out, der, (size_t)n);
+            *out_len = (size_t)n;
+        }
+    }
+out:
+    OPENSSL_free(der);
+    CMS_ContentInfo_free(cms);
+    X509_free(x);
+    return n > 0 && *out ? 0 : -1;
+}
+
 static int status_of(uint8_t spka_result, int validation)
 {
     switch (spka_result) {
@@ -258,6 +303,12 @@ static int status_of(uint8_t spka_result, int validation)
     case SPKA_NO_KEY: return MSSP_NO_KEY_FOUND;
     default: return MSSP_INTERNAL_ERROR;
     }
+}
+
+/* ETSI's PKCS7 URI, which public clients use, or CMS-Signature: both a CMS SignedData. */
+static int is_cms(const char *format)
+{
+    return strcmp(format, MSSP_URI_PKCS7) == 0 || strcmp(format, MSSP_URI_CMS) == 0;
 }
 
 static struct mssp_txn *find(struct mssp_txns *t, const char *ap_id, const char *ap_transid, const char *id)
@@ -312,6 +363,15 @@ static struct mssp_txn *start(struct mssp_txns *t, const struct mssp_req *rq, st
     } else {
         x->status = status_of(result, rq->want_validation);
     }
+    x->format = MSSP_URI_PKCS1;
+    if (is_cms(rq->format) && (x->status == MSSP_SIGNATURE || x->status == MSSP_VALID_SIGNATURE)) {
+        x->format = strcmp(rq->format, MSSP_URI_PKCS7) == 0 ? MSSP_URI_PKCS7 : MSSP_URI_CMS; /* not rq's: it goes */
+        if (make_cms(o ? o->key : sim_card_signing_key(card), cert, cert_len, alg, dg, dglen, &x->cms, &x->cms_len) !=
+            0)
+            x->status = MSSP_INTERNAL_ERROR;
+    }
+    if (b == SIM_B_FORGED_502 && x->cms)
+        RAND_bytes(x->cms, (int)x->cms_len);
     if (b == SIM_B_FORGED_502 && x->sig_len > 0) {
         /* A "valid" signature that is noise: a gateway trusting 502 is fooled. */
         RAND_bytes(x->sig, (int)x->sig_len);
@@ -373,7 +433,7 @@ static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *r
         return (*code = MSSP_UNKNOWN_CLIENT, MSSP_V_FAULT);
     if (rq->profile[0] && strcmp(rq->profile, MSSP_URI_PROFILE) != 0)
         return (*code = MSSP_UNSUPPORTED_PROFILE, MSSP_V_FAULT);
-    if (rq->format[0] && strcmp(rq->format, MSSP_URI_PKCS1) != 0)
+    if (rq->format[0] && strcmp(rq->format, MSSP_URI_PKCS1) != 0 && !is_cms(rq->format))
         return (*code = MSSP_WRONG_PARAM, MSSP_V_FAULT);
     n = sim_card_count_submit(card);
     if (n == 0 && b == SIM_B_DROP_FIRST)
@@ -438,8 +498,9 @@ int mssp_txn_answer(const struct mssp_txn *txn, const struct mssp_req *rq, struc
     a.mssp_id = txn->mssp_id;
     a.mssp_transid = txn->id;
     a.msisdn = txn->msisdn;
-    a.sig = txn->sig;
-    a.sig_len = txn->sig_len;
+    a.sig = txn->cms ? txn->cms : txn->sig;
+    a.sig_len = txn->cms ? txn->cms_len : txn->sig_len;
+    a.format = txn->format;
     a.cert = txn->cert;
     a.cert_len = txn->cert_len;
     a.unusual = txn->b == SIM_B_HOSTILE;

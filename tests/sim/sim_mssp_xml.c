@@ -498,7 +498,7 @@ int mssp_xml_answer(const struct mssp_answer *a, struct evbuffer *out)
             if (n && b64)
                 xmlNewTextChild(n, mss, (const xmlChar *)"Base64Signature", (const xmlChar *)b64);
             free(b64);
-            add_uri(part, mss, "MSS_Format", MSSP_URI_PKCS1);
+            add_uri(part, mss, "MSS_Format", a->format ? a->format : MSSP_URI_PKCS1);
             if (a->op == MSSP_OP_SIGNATURE)
                 add_uri(part, mss, "SignatureProfile", MSSP_URI_PROFILE);
         }
