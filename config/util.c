@@ -39,3 +39,12 @@ uint32_t util_fnv1a(const char *s)
     }
     return h;
 }
+
+char *util_iso8601(time_t t, char out[21])
+{
+    struct tm tm;
+
+    if (!gmtime_r(&t, &tm) || strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        out[0] = '\0'; /* a year beyond 9999 */
+    return out;
+}

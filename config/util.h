@@ -1,7 +1,8 @@
 /*
  * util.h - small low-level helpers every library may use (config/ sits below
  * carriers/, signer/, queue/ and gateway/), kept here so that each exists once:
- * hex digits, and the FNV-1a string hash used for shards and hash tables.
+ * hex digits, the FNV-1a string hash used for shards and hash tables, and
+ * UTC timestamps as ISO 8601.
  *
  * Pure functions, no state, no allocation; safe from any thread.
  */
@@ -10,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /*
  * The 2*n lower-case hex digits of d[0..n) into out, then a NUL: out holds
@@ -28,5 +30,11 @@ int util_hexval_any(char c);
  * queue/ derives a subscriber's shard from it, so it must never change.
  */
 uint32_t util_fnv1a(const char *s);
+
+/*
+ * t as "2026-12-05T19:44:27Z" (UTC, seconds, xs:dateTime and RFC 3339) into
+ * out, which holds at least 21 chars.  Returns out.
+ */
+char *util_iso8601(time_t t, char out[21]);
 
 #endif /* SIMPKI_UTIL_H */

@@ -12,6 +12,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "util.h"
+
 static const struct {
     int code;
     const char *name;
@@ -323,15 +325,6 @@ out:
 
 /* ---- writing ----------------------------------------------------------- */
 
-static void instant(char out[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static char *b64_encode(const uint8_t *in, size_t len)
 {
     char *out = malloc(4 * ((len + 2) / 3) + 1);
@@ -461,7 +454,7 @@ int mssp_xml_answer(const struct mssp_answer *a, struct evbuffer *out)
     doc = envelope(a->unusual, &body, &mss, &fi, &asc);
     if (!doc)
         return -1;
-    instant(now);
+    util_iso8601(time(NULL), now);
     wrap = add_unqualified(body, ops[a->op].wrap);
     part = wrap ? add_unqualified(wrap, ops[a->op].resp) : NULL;
     if (!part) {
