@@ -19,6 +19,7 @@ Debian's /usr/bin/python3 with python3-zeep (tests/run.sh installs it).
 import base64
 import hashlib
 import os
+import random
 import re
 import subprocess
 import sys
@@ -99,7 +100,7 @@ def start_sim(sim, demo, root):
     with open(scen, "w") as f:
         # Two confirm numbers of the default scenario take the behaviours it leaves out (README).
         subprocess.run([JQ, ".carriers |= map(.port = 0) | .mssp.port = 0 | .defaults.delay_ms = 300 "
-                        "| .subscribers |= map(if .msisdn == \"84900000001\" then .behaviour = \"lost_resp\" "
+                        "| .subscribers |= map(if .msisdn == \"84900000001\" then .behaviour = \"lost_resp\" | .delay_ms = 300 "
                         "elif .msisdn == \"84900000002\" then .behaviour = \"hold_first\" else . end)",
                         os.path.join(demo, "scenario.json")], stdout=f, check=True)
     log = open(os.path.join(demo, "sim-zeep.log"), "w+")
@@ -367,6 +368,31 @@ def hostile(c, pki, port, tmp):
           held and r.json() == {"etsi": 0}, (held, r.text))
     r = post(c, raw(c, "84900000002"))
     check("hold_first: a later one is", r.status_code == 200)
+    # Mutated requests (a fixed seed: the same 300 every run): each answered, the simulator standing.
+    rnd = random.Random(204)
+    # asynchClientServer: a request that survives mutation is answered at once, not after the card's delay.
+    seeds = [raw(c, "84960000001", mode="asynchClientServer"), raw(c, "84960000002", mode="asynchClientServer"),
+             fresh(good).replace(b"MSS_Signature", b"MSS_StatusQuery")]
+    answered = 0
+    for _ in range(300):
+        b = bytearray(rnd.choice(seeds))
+        for _ in range(rnd.randint(1, 8)):
+            if len(b) < 2:
+                break
+            op, i = rnd.randrange(4), rnd.randrange(len(b))
+            if op == 0:
+                b[i] = rnd.randrange(256)
+            elif op == 1:
+                del b[i:i + rnd.randint(1, 40)]
+            elif op == 2:
+                b[i:i] = b[rnd.randrange(len(b)):][:rnd.randint(1, 40)]
+            else:
+                b = b[:i]
+        try:
+            answered += post(c, fresh(bytes(b)), timeout=30).status_code in (200, 500)
+        except requests.exceptions.RequestException as e:
+            print("     (mutated request: %s)" % type(e).__name__)
+    check("300 mutated requests: each answered with 200 or a fault", answered == 300, answered)
     r = c.session.get("https://127.0.0.1:%d/sim/prompts/84960000091" % port)
     check("still serving after all that; drop_first prompted once", r.json() == {"etsi": 1}, r.text)
 
