@@ -246,6 +246,15 @@ def hostile(c, pki, port, tmp):
     check("the answer's wrapper and part are unqualified, their children in the ETSI namespace",
           body[0].tag == "MSS_SignatureResponse" and body[0][0].tag == "MSS_SignatureResp"
           and body[0][0][0].tag == "{%s}AP_Info" % ETSI, [body[0].tag, body[0][0].tag, body[0][0][0].tag])
+    for msisdn, want in (("84960000031", "_402"), ("84960000041", "_403"), ("84960000051", "_404"),
+                         ("84960000061", "_208"), ("84960000071", "_209")):
+        r = post(c, raw(c, msisdn))
+        check("%s (%s over ETSI): fault mss:%s" % (msisdn, msisdn[-3:-1], want), subcode(r) == "mss:" + want,
+              r.text[:200])
+    r = c.sign("84960000081", b"wrong key")
+    check("wrong_key: 502, but the signature does not verify with the subscriber's certificate",
+          status_code(r) == 502 and not openssl_verifies(os.path.join(pki, "subs/84960000081.crt.pem"), b"wrong key",
+                                                          r.MSS_Signature.Base64Signature, tmp))
     r = post(c, raw(c, "84960000221"))
     check("soap_fault: HTTP 500 with the scenario's code (406)", r.status_code == 500 and subcode(r) == "mss:_406",
           (r.status_code, r.text[:200]))
