@@ -11,8 +11,13 @@ exists), starts simpki-sim on ephemeral ports, then over TLS with the AP's
 client certificate: MSS_Signature synch (RSA and EC, each signature checked
 with the openssl command line against the subscriber's certificate),
 asynchClientServer + MSS_StatusQuery, MSS_Receipt, MSS_Registration,
-MSS_ProfileQuery, a cancel, a wrong AP_PWD, a repeated AP_TransID (one
-prompt), and a handshake without a client certificate (refused).
+MSS_ProfileQuery, MSS_Format PKCS7 (openssl cms -verify), a cancel, a wrong
+AP_PWD, a repeated AP_TransID (one prompt), and a handshake without a client
+certificate (refused).  Then, with plain requests on the same TLS session,
+every behaviour's ETSI form (tests/sim/README.md), the answer's rpc shape on
+the wire, requests the simulator must refuse, and 300 mutated requests it
+must survive; SIGTERM must end it with exit 0 (leak-free under ASan).
+docs/vgca/ must be byte-identical to shared/specs/vgca/ where that exists.
 
 Debian's /usr/bin/python3 with python3-zeep (tests/run.sh installs it).
 """
