@@ -96,3 +96,12 @@ char *util_b64_encode(const uint8_t *in, size_t len)
     EVP_EncodeBlock((unsigned char *)out, in, (int)len);
     return out;
 }
+
+char *util_iso8601(time_t t, char out[21])
+{
+    struct tm tm;
+
+    if (!gmtime_r(&t, &tm) || strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        out[0] = '\0'; /* a year beyond 9999 */
+    return out;
+}

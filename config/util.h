@@ -1,8 +1,8 @@
 /*
  * util.h - small low-level helpers every library may use (config/ sits below
  * carriers/, signer/, queue/ and gateway/), kept here so that each exists once:
- * hex digits, the FNV-1a string hash used for shards and hash tables, and
- * strict base64 through OpenSSL's EVP encoder.
+ * hex digits, the FNV-1a string hash used for shards and hash tables,
+ * strict base64 through OpenSSL's EVP encoder, and UTC timestamps as ISO 8601.
  *
  * Pure functions, no state; safe from any thread.  Only the base64 functions
  * allocate (say so below).
@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /*
  * The 2*n lower-case hex digits of d[0..n) into out, then a NUL: out holds
@@ -41,5 +42,11 @@ long util_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t cap);
 
 /* base64 of in, malloc'd and NUL-terminated; caller frees.  NULL on OOM. */
 char *util_b64_encode(const uint8_t *in, size_t len);
+
+/*
+ * t as "2026-12-05T19:44:27Z" (UTC, seconds, xs:dateTime and RFC 3339) into
+ * out, which holds at least 21 chars.  Returns out.
+ */
+char *util_iso8601(time_t t, char out[21]);
 
 #endif /* SIMPKI_UTIL_H */

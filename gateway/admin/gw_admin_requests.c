@@ -19,6 +19,7 @@
 #include "gw_enrol_import.h"
 #include "q.h"
 #include "q_docs.h"
+#include "util.h"
 
 #define REQ_FILE_MAX (256u << 20) /* 256 MiB: about a million rows */
 #define WARN_SHOWN   100          /* warnings are stored with each request; show the first ones */
@@ -141,14 +142,6 @@ out:
     return ret;
 }
 
-static void iso_now(char out[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void free_docs(struct doc *docs, size_t n)
 {
     for (size_t i = 0; docs && i < n; i++)
@@ -210,7 +203,7 @@ enum gw_admin_exit gw_admin_import_requests(const struct cfg *cfg, const char *p
         fprintf(stderr, "error: out of memory\n");
         goto out;
     }
-    iso_now(now);
+    util_iso8601(time(NULL), now);
     job.pg.total = rows;
     for (size_t i = 0; i < rows; i++) {
         json_t *request, *warnings, *doc;

@@ -77,14 +77,6 @@ static void send_error(struct gw_api *api, struct evhttp_request *req, int code,
     gw_http_error(req, code, error, field, "%s", msg);
 }
 
-static void iso_time(int64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static const char *alg_name(enum dg_alg alg)
 {
     const char *n = dg_name(alg);
@@ -108,14 +100,14 @@ static int txn_json(const struct q_txn *t, struct gw_json *j)
     gw_json_str(j, "digest_alg", alg_name(t->digest_alg));
     if (t->client_ref[0])
         gw_json_str(j, "client_ref", t->client_ref);
-    iso_time(t->created_ms, ts);
+    util_iso8601((time_t)(t->created_ms / 1000), ts);
     gw_json_str(j, "created_at", ts);
-    iso_time(t->deadline_ms, ts);
+    util_iso8601((time_t)(t->deadline_ms / 1000), ts);
     gw_json_str(j, "expires_at", ts);
     if (t->state != Q_PENDING) {
         gw_json_str(j, "result", t->result);
         gw_json_int(j, "etsi_status", t->etsi_status);
-        iso_time(t->finished_ms, ts);
+        util_iso8601((time_t)(t->finished_ms / 1000), ts);
         gw_json_str(j, "finished_at", ts);
         if (t->detail[0])
             gw_json_str(j, "message", t->detail);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "q.h"
 #include "q_docs.h"
+#include "util.h"
 
 #define ID_LEN   GW_ENROL_ID_LEN
 #define LIST_MAX 500
@@ -67,14 +68,6 @@ int gw_enrol_transition_allowed(const char *form, const char *from, const char *
 }
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static void iso_now(char out[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static int valid_id(const char *id)
 {
@@ -190,7 +183,7 @@ static void handle_create(struct gw_enrol *en, struct evhttp_request *req, const
         op_free(o);
         goto refused;
     }
-    iso_now(now);
+    util_iso8601(time(NULL), now);
     o->doc = gw_enrol_doc_new(o->id, now, rp, warnings, request);
     text = o->doc ? json_dumps(o->doc, JSON_COMPACT) : NULL;
     if (!text) {
@@ -305,7 +298,7 @@ static int start_transition(struct op *o, json_t *doc)
         gw_http_error(gw_http_take(&o->h), 400, "INVALID_FIELD", "note", "say why the request is %s", to);
         return -1;
     }
-    iso_now(now);
+    util_iso8601(time(NULL), now);
     snprintf(who, sizeof(who), "%s%s%.100s", o->rp, by ? ": " : "", by ? by : "");
     json_object_set_new(doc, "state", json_string(to));
     json_object_set_new(doc, "rev", json_integer(rev + 1));

@@ -57,14 +57,6 @@ const char *gw_lf_jstr(const json_t *o, const char *k)
     return s && *s ? s : NULL;
 }
 
-static void iso_now(char out[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* base64 of a progress field into a new buffer; NULL when absent or not base64. */
 uint8_t *gw_lf_b64_field(const json_t *o, const char *k, size_t *len)
 {
@@ -130,7 +122,7 @@ static void job_save(struct job *j, const char *to, const char *note, int64_t du
     char now[32];
     char *text;
 
-    iso_now(now);
+    util_iso8601(time(NULL), now);
     if (to) {
         json_object_set_new(j->doc, "state", json_string(to));
         json_array_append_new(json_object_get(j->doc, "history"), json_pack("{s:s, s:s, s:s, s:s?}", "state", to, "at",

@@ -124,7 +124,7 @@ static void test_b64_vs_evp(void)
 int main(void)
 {
     static const uint8_t d[] = {0x00, 0x0f, 0xa5, 0xff};
-    char out[2 * sizeof d + 1];
+    char out[2 * sizeof d + 1], out21[21];
 
     memset(out, 'z', sizeof out);
     CHECK(util_hex(d, sizeof d, out) == out);
@@ -153,5 +153,9 @@ int main(void)
     CHECK_EQ_INT(util_fnv1a("foobar"), 0xbf9cf968u);
     test_b64_fixed();
     test_b64_vs_evp();
+
+    /* xs:dateTime / RFC 3339 in UTC, as the MSSP simulator and the gateway write them. */
+    CHECK_EQ_STR(util_iso8601(0, out21), "1970-01-01T00:00:00Z");
+    CHECK_EQ_STR(util_iso8601(1796327067, out21), "2026-12-03T19:44:27Z");
     return check_report("test_util");
 }

@@ -490,6 +490,11 @@ const uint8_t *sim_card_cert(const struct sim_card *c, size_t *len)
     return c->cert[0];
 }
 
+EVP_PKEY *sim_card_signing_key(const struct sim_card *c)
+{
+    return c->behaviour == SIM_B_WRONG_KEY ? c->impostor : c->key[0];
+}
+
 enum car_err sim_card_sign_digest(struct sim_card *c, uint8_t spka_alg, const uint8_t *digest, size_t digest_len,
                                   uint8_t *sig, size_t cap, size_t *sig_len, uint8_t *result)
 {

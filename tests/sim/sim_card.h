@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "car.h"
 #include "car_ota.h"
 
@@ -153,6 +155,14 @@ const uint8_t *sim_card_cert(const struct sim_card *c, size_t *len);
 enum car_err sim_card_sign_digest(struct sim_card *c, uint8_t spka_alg, const uint8_t *digest, size_t digest_len,
                                   uint8_t *sig, size_t cap, size_t *sig_len, uint8_t *result)
     __attribute__((warn_unused_result));
+
+/*
+ * The key the card's last successful SIGN on key ref 0x01 used (the
+ * impostor for wrong_key), or NULL before one: for an MSSP that wraps the
+ * card's signature in CMS and has it sign the signed attributes.  Owned by
+ * the card.
+ */
+EVP_PKEY *sim_card_signing_key(const struct sim_card *c);
 
 /* What sim_card_handle() decided. */
 struct sim_answer {

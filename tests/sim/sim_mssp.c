@@ -11,6 +11,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -387,6 +389,7 @@ static void on_soap(struct sim_mssp *m, struct evhttp_request *req, enum mssp_op
     enum mssp_verdict v;
     int rc;
     unsigned wait_ms = 0;
+    struct timeval now;
     char mb[32];
 
     if (!ctype || strncmp(ctype, "application/soap+xml", 20) != 0) {
@@ -399,7 +402,9 @@ static void on_soap(struct sim_mssp *m, struct evhttp_request *req, enum mssp_op
         send_fault(req, rc);
         return;
     }
-    v = mssp_txn_handle(m->txns, &rq, &txn, &rc, &wait_ms);
+    /* The loop's cached clock: a card's delay is measured in the loop's time, as its timers are. */
+    event_base_gettimeofday_cached(m->base, &now);
+    v = mssp_txn_handle(m->txns, &rq, (int64_t)now.tv_sec * 1000 + now.tv_usec / 1000, &txn, &rc, &wait_ms);
     LOGP(LOG_INFO, "mssp", rq.msisdn[0] ? log_msisdn(rq.msisdn, mb) : rq.mssp_transid, "%s%s: %s %d", mssp_op_port(op),
          op != MSSP_OP_SIGNATURE ? ""
          : rq.synch              ? " synch"
@@ -451,6 +456,22 @@ static void on_prompts(struct sim_mssp *m, struct evhttp_request *req, const cha
     send_plain(req, 200, "OK", "application/json", json);
 }
 
+/*
+ * Before the first answer on a connection: answers go out in several TLS
+ * records, and Nagle would hold the later ones for the client's delayed ACK
+ * (40 ms a request).  libevent 2.1 has no hook at accept for this.
+ */
+static void no_delay(struct evhttp_request *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    int one = 1;
+
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     static const char soap[] = "/soap/services/", prompts[] = "/sim/prompts/";
@@ -459,6 +480,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     int op;
 
+    no_delay(req);
     if (!uri) {
         /* libevent's error path for a request it read badly, possibly one we hold. */
         pend_forget_req(m, req);

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include <openssl/cms.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -26,11 +26,14 @@ struct mssp_txn {
     char msisdn[32];
     const char *mssp_id; /* the scenario's, which outlives the transaction */
     enum sim_behaviour b;
-    int64_t ready_ms; /* when the card's answer is known; NEVER for no_answer */
-    int status;       /* the final one: 500/502, or the code of a fault */
-    uint8_t sig[1024];
+    int64_t ready_ms;  /* when the card's answer is known; NEVER for no_answer */
+    int status;        /* the final one: 500/502, or the code of a fault */
+    uint8_t sig[1024]; /* PKCS1: the card's signature */
     size_t sig_len;
-    uint8_t *cert; /* signingCertificate to return, or NULL */
+    uint8_t *cms; /* CMS asked: the SignedData that goes out instead, or NULL */
+    size_t cms_len;
+    const char *format; /* the MSS_Format URI answered: a static string */
+    uint8_t *cert;      /* signingCertificate to return, or NULL */
     size_t cert_len;
 };
 
@@ -58,14 +61,6 @@ struct mssp_txns {
     struct prompt *prompts;
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct mssp_txns *mssp_txns_new(struct sim_scen *scen, const struct sim_mssp_cfg *cfg)
 {
     struct mssp_txns *t = calloc(1, sizeof(*t));
@@ -85,6 +80,7 @@ void mssp_txns_free(struct mssp_txns *t)
         struct mssp_txn *x = t->list;
         t->list = x->next;
         free(x->cert);
+        free(x->cms);
         free(x);
     }
     while (t->others) {
@@ -256,6 +252,46 @@ static int other_sign(EVP_PKEY *k, const struct mssp_req *rq, const uint8_t *dg,
     return ok ? 0 : -1;
 }
 
+/*
+ * MSS_Format CMS: a detached DER SignedData over the data whose digest the
+ * AP sent, so messageDigest is that digest (the MSSP never sees the data);
+ * the key (the card's) signs the signed attributes.  0, or -1.
+ */
+static int make_cms(EVP_PKEY *key, const uint8_t *cert, size_t cert_len, uint8_t alg, const uint8_t *dg, size_t dglen,
+                    uint8_t **out, size_t *out_len)
+{
+    const unsigned char *p = cert;
+    X509 *x = cert ? d2i_X509(NULL, &p, (long)cert_len) : NULL;
+    CMS_ContentInfo *cms = NULL;
+    CMS_SignerInfo *si;
+    const EVP_MD *md = alg == SPKA_SHA512 ? EVP_sha512() : alg == SPKA_SHA384 ? EVP_sha384() : EVP_sha256();
+    unsigned char *der = NULL;
+    int n = -1;
+
+    if (!x || !key)
+        goto out;
+    cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_DETACHED | CMS_BINARY);
+    si = cms ? CMS_add1_signer(cms, x, key, md, CMS_PARTIAL | CMS_BINARY | CMS_NOSMIMECAP) : NULL;
+    if (!si ||
+        CMS_signed_add1_attr_by_NID(si, NID_pkcs9_contentType, V_ASN1_OBJECT, OBJ_nid2obj(NID_pkcs7_data), -1) != 1 ||
+        CMS_signed_add1_attr_by_NID(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING, dg, (int)dglen) != 1 ||
+        CMS_SignerInfo_sign(si) != 1)
+        goto out;
+    n = i2d_CMS_ContentInfo(cms, &der);
+    if (n > 0) {
+        *out = malloc((size_t)n);
+        if (*out) {
+            memcpy(*out, der, (size_t)n);
+            *out_len = (size_t)n;
+        }
+    }
+out:
+    OPENSSL_free(der);
+    CMS_ContentInfo_free(cms);
+    X509_free(x);
+    return n > 0 && *out ? 0 : -1;
+}
+
 static int status_of(uint8_t spka_result, int validation)
 {
     switch (spka_result) {
@@ -267,6 +303,12 @@ static int status_of(uint8_t spka_result, int validation)
     case SPKA_NO_KEY: return MSSP_NO_KEY_FOUND;
     default: return MSSP_INTERNAL_ERROR;
     }
+}
+
+/* ETSI's PKCS7 URI, which public clients use, or CMS-Signature: both a CMS SignedData. */
+static int is_cms(const char *format)
+{
+    return strcmp(format, MSSP_URI_PKCS7) == 0 || strcmp(format, MSSP_URI_CMS) == 0;
 }
 
 static struct mssp_txn *find(struct mssp_txns *t, const char *ap_id, const char *ap_transid, const char *id)
@@ -281,7 +323,8 @@ static struct mssp_txn *find(struct mssp_txns *t, const char *ap_id, const char 
 }
 
 /* A new MSS_Signature: the card decides now; *code says the fault when NULL is returned. */
-static struct mssp_txn *start(struct mssp_txns *t, const struct mssp_req *rq, struct sim_card *card, int *code)
+static struct mssp_txn *start(struct mssp_txns *t, const struct mssp_req *rq, struct sim_card *card, int64_t now,
+                              int *code)
 {
     enum sim_behaviour b = sim_card_behaviour(card);
     struct mssp_txn *x = calloc(1, sizeof(*x));
@@ -320,6 +363,15 @@ static struct mssp_txn *start(struct mssp_txns *t, const struct mssp_req *rq, st
     } else {
         x->status = status_of(result, rq->want_validation);
     }
+    x->format = MSSP_URI_PKCS1;
+    if (is_cms(rq->format) && (x->status == MSSP_SIGNATURE || x->status == MSSP_VALID_SIGNATURE)) {
+        x->format = strcmp(rq->format, MSSP_URI_PKCS7) == 0 ? MSSP_URI_PKCS7 : MSSP_URI_CMS; /* not rq's: it goes */
+        if (make_cms(o ? o->key : sim_card_signing_key(card), cert, cert_len, alg, dg, dglen, &x->cms, &x->cms_len) !=
+            0)
+            x->status = MSSP_INTERNAL_ERROR;
+    }
+    if (b == SIM_B_FORGED_502 && x->cms)
+        RAND_bytes(x->cms, (int)x->cms_len);
     if (b == SIM_B_FORGED_502 && x->sig_len > 0) {
         /* A "valid" signature that is noise: a gateway trusting 502 is fooled. */
         RAND_bytes(x->sig, (int)x->sig_len);
@@ -336,16 +388,16 @@ static struct mssp_txn *start(struct mssp_txns *t, const struct mssp_req *rq, st
             x->cert_len = cert_len;
         }
     }
-    x->ready_ms = b == SIM_B_NO_ANSWER ? NEVER : now_ms() + (int64_t)sim_card_delay_ms(card);
+    x->ready_ms = b == SIM_B_NO_ANSWER ? NEVER : now + (int64_t)sim_card_delay_ms(card);
     x->next = t->list;
     t->list = x;
     return x;
 }
 
 /* Where an existing transaction stands, for a Signature (again) or a StatusQuery. */
-static enum mssp_verdict progress(const struct mssp_txn *x, const struct mssp_req *rq, int *code, unsigned *wait_ms)
+static enum mssp_verdict progress(const struct mssp_txn *x, const struct mssp_req *rq, int64_t now, int *code,
+                                  unsigned *wait_ms)
 {
-    int64_t now = now_ms();
 
     if (x->ready_ms != NEVER && now >= x->ready_ms)
         return rq->op == MSSP_OP_SIGNATURE && !rq->synch ? (*code = MSSP_REQUEST_OK, MSSP_V_ANSWER) : MSSP_V_FINAL;
@@ -361,8 +413,8 @@ static enum mssp_verdict progress(const struct mssp_txn *x, const struct mssp_re
     return MSSP_V_HOLD;
 }
 
-static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *rq, struct mssp_txn **txn, int *code,
-                                   unsigned *wait_ms)
+static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *rq, int64_t now, struct mssp_txn **txn,
+                                   int *code, unsigned *wait_ms)
 {
     struct sim_card *card;
     enum sim_behaviour b;
@@ -370,7 +422,7 @@ static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *r
 
     *txn = find(t, rq->ap_id, rq->ap_transid, NULL);
     if (*txn) /* the same AP_TransID again: the same transaction, no second prompt */
-        return progress(*txn, rq, code, wait_ms);
+        return progress(*txn, rq, now, code, wait_ms);
     card = sim_scen_find(t->scen, rq->msisdn, NULL);
     if (!card)
         return (*code = MSSP_UNKNOWN_CLIENT, MSSP_V_FAULT);
@@ -381,7 +433,7 @@ static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *r
         return (*code = MSSP_UNKNOWN_CLIENT, MSSP_V_FAULT);
     if (rq->profile[0] && strcmp(rq->profile, MSSP_URI_PROFILE) != 0)
         return (*code = MSSP_UNSUPPORTED_PROFILE, MSSP_V_FAULT);
-    if (rq->format[0] && strcmp(rq->format, MSSP_URI_PKCS1) != 0)
+    if (rq->format[0] && strcmp(rq->format, MSSP_URI_PKCS1) != 0 && !is_cms(rq->format))
         return (*code = MSSP_WRONG_PARAM, MSSP_V_FAULT);
     n = sim_card_count_submit(card);
     if (n == 0 && b == SIM_B_DROP_FIRST)
@@ -390,18 +442,18 @@ static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *r
         return MSSP_V_THROTTLE;
     if (n == 0 && b == SIM_B_HOLD_FIRST)
         return MSSP_V_HOLD_FOREVER;
-    *txn = start(t, rq, card, code);
+    *txn = start(t, rq, card, now, code);
     if (!*txn)
         return MSSP_V_FAULT;
     count_prompt(t, rq->msisdn);
     /* lost_resp: the card has it and prompts; the answer is lost on the way.  A retry finds the transaction. */
     if (n == 0 && b == SIM_B_LOST_RESP)
         return MSSP_V_CLOSE;
-    return progress(*txn, rq, code, wait_ms);
+    return progress(*txn, rq, now, code, wait_ms);
 }
 
-enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq, struct mssp_txn **txn, int *code,
-                                  unsigned *wait_ms)
+enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq, int64_t now_ms, struct mssp_txn **txn,
+                                  int *code, unsigned *wait_ms)
 {
     struct sim_card *card = NULL;
     size_t len = 0;
@@ -412,14 +464,14 @@ enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq
     if (strcmp(rq->ap_id, t->cfg->ap_id) != 0 || !same_secret(rq->ap_pwd, t->cfg->ap_pwd))
         return (*code = MSSP_UNAUTHORIZED_ACCESS, MSSP_V_FAULT);
     if (rq->op == MSSP_OP_SIGNATURE)
-        return signature(t, rq, txn, code, wait_ms);
+        return signature(t, rq, now_ms, txn, code, wait_ms);
     if (rq->op == MSSP_OP_STATUS || rq->op == MSSP_OP_RECEIPT) {
         *txn = find(t, rq->ap_id, NULL, rq->mssp_transid);
         if (!*txn) /* not a transaction of this AP */
             return (*code = MSSP_WRONG_PARAM, MSSP_V_FAULT);
         if (rq->op == MSSP_OP_RECEIPT)
             return (*code = MSSP_REQUEST_OK, MSSP_V_ANSWER);
-        return progress(*txn, rq, code, wait_ms);
+        return progress(*txn, rq, now_ms, code, wait_ms);
     }
     card = sim_scen_find(t->scen, rq->msisdn, NULL);
     if (!card)
@@ -446,8 +498,9 @@ int mssp_txn_answer(const struct mssp_txn *txn, const struct mssp_req *rq, struc
     a.mssp_id = txn->mssp_id;
     a.mssp_transid = txn->id;
     a.msisdn = txn->msisdn;
-    a.sig = txn->sig;
-    a.sig_len = txn->sig_len;
+    a.sig = txn->cms ? txn->cms : txn->sig;
+    a.sig_len = txn->cms ? txn->cms_len : txn->sig_len;
+    a.format = txn->format;
     a.cert = txn->cert;
     a.cert_len = txn->cert_len;
     a.unusual = txn->b == SIM_B_HOSTILE;

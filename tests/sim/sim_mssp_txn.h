@@ -41,11 +41,12 @@ struct mssp_txns *mssp_txns_new(struct sim_scen *scen, const struct sim_mssp_cfg
 void mssp_txns_free(struct mssp_txns *t);
 
 /*
- * Decide about a parsed request.  *txn is set for MSSP_V_ANSWER/FINAL/HOLD
+ * Decide about a parsed request arriving at now_ms (any clock in ms, the
+ * same for every call).  *txn is set for MSSP_V_ANSWER/FINAL/HOLD
  * about a signature (owned by the set, valid until mssp_txns_free).
  */
-enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq, struct mssp_txn **txn, int *code,
-                                  unsigned *wait_ms);
+enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq, int64_t now_ms, struct mssp_txn **txn,
+                                  int *code, unsigned *wait_ms);
 
 /* The final answer about txn to request rq (a Signature or StatusQuery): the answer or its fault. */
 int mssp_txn_answer(const struct mssp_txn *txn, const struct mssp_req *rq, struct evbuffer *out)

@@ -12,6 +12,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "util.h"
+
 static const struct {
     int code;
     const char *name;
@@ -323,15 +325,6 @@ out:
 
 /* ---- writing ----------------------------------------------------------- */
 
-static void instant(char out[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static char *b64_encode(const uint8_t *in, size_t len)
 {
     char *out = malloc(4 * ((len + 2) / 3) + 1);
@@ -339,6 +332,21 @@ static char *b64_encode(const uint8_t *in, size_t len)
     if (out)
         EVP_EncodeBlock((unsigned char *)out, in, (int)len);
     return out;
+}
+
+/*
+ * An element in no namespace: the rpc wrapper and part (xmlNewChild with a
+ * NULL namespace would put it in its parent's, env:).
+ */
+static xmlNode *add_unqualified(xmlNode *parent, const char *name)
+{
+    xmlNode *n = xmlNewDocNode(parent->doc, NULL, (const xmlChar *)name, NULL);
+
+    if (n && !xmlAddChild(parent, n)) {
+        xmlFreeNode(n);
+        n = NULL;
+    }
+    return n;
 }
 
 /* An mss:mssURIType element holding uri. */
@@ -401,18 +409,6 @@ static xmlDoc *envelope(int unusual, xmlNode **body, xmlNs **mss, xmlNs **fi, xm
     return doc;
 }
 
-
-/* A child element in no namespace (xmlNewChild would give it the parent's). */
-static xmlNode *unqualified(xmlNode *parent, const char *name)
-{
-    xmlNode *n = xmlNewDocNode(parent->doc, NULL, (const xmlChar *)name, NULL);
-    if (n && !xmlAddChild(parent, n)) {
-        xmlFreeNode(n);
-        n = NULL;
-    }
-    return n;
-}
-
 static void add_status(xmlNode *part, xmlNs *mss, xmlNs *fi, xmlNs *asc, const struct mssp_answer *a)
 {
     char code[16];
@@ -458,14 +454,9 @@ int mssp_xml_answer(const struct mssp_answer *a, struct evbuffer *out)
     doc = envelope(a->unusual, &body, &mss, &fi, &asc);
     if (!doc)
         return -1;
-    instant(now);
-    /*
-     * rpc/literal: the wrapper and the part are in no namespace.  Not
-     * xmlNewChild(parent, NULL, ...): that inherits the parent's namespace
-     * (here the SOAP envelope's), which the gateway rightly refuses.
-     */
-    wrap = unqualified(body, ops[a->op].wrap);
-    part = wrap ? unqualified(wrap, ops[a->op].resp) : NULL;
+    util_iso8601(time(NULL), now);
+    wrap = add_unqualified(body, ops[a->op].wrap);
+    part = wrap ? add_unqualified(wrap, ops[a->op].resp) : NULL;
     if (!part) {
         xmlFreeDoc(doc);
         return -1;
@@ -500,7 +491,7 @@ int mssp_xml_answer(const struct mssp_answer *a, struct evbuffer *out)
             if (n && b64)
                 xmlNewTextChild(n, mss, (const xmlChar *)"Base64Signature", (const xmlChar *)b64);
             free(b64);
-            add_uri(part, mss, "MSS_Format", MSSP_URI_PKCS1);
+            add_uri(part, mss, "MSS_Format", a->format ? a->format : MSSP_URI_PKCS1);
             if (a->op == MSSP_OP_SIGNATURE)
                 add_uri(part, mss, "SignatureProfile", MSSP_URI_PROFILE);
         }

@@ -49,6 +49,8 @@ struct evbuffer;
 #define MSSP_NS_ASC    "http://mid.ae.mobile-id.vn/TS102204/as/v1.0"
 
 #define MSSP_URI_PKCS1        "http://uri.etsi.org/TS102204/v1.1.2#PKCS1"
+#define MSSP_URI_PKCS7        "http://uri.etsi.org/TS102204/v1.1.2#PKCS7"
+#define MSSP_URI_CMS          "http://uri.etsi.org/TS102204/v1.1.2#CMS-Signature"
 #define MSSP_URI_PROFILE      "http://mobile-id.vn/digitalSignature"
 #define MSSP_URI_SIGNING_CERT "http://mobile-id.vn/MSSP/v1.0.0#signingCertificate"
 #define MSSP_URI_VALIDATION   "http://mobile-id.vn/MSSP/v1.0.0#signatureValidation"
@@ -89,7 +91,7 @@ enum mssp_op {
     MSSP_OP_COUNT_
 };
 
-/* The port's path below /soap/services/ ("MSS_SignaturePort"); -1 from the parse when none. */
+/* The port's path below /soap/services/ ("MSS_SignaturePort"), and back (-1 for none). */
 const char *mssp_op_port(enum mssp_op op);
 int mssp_op_from_port(const char *port);
 
@@ -133,6 +135,7 @@ struct mssp_answer {
     const char *mssp_transid; /* MSS_SignatureResp only */
     const char *msisdn;       /* MobileUser (Signature, Status) */
     const uint8_t *sig;       /* MSS_Signature/Base64Signature, or NULL */
+    const char *format;       /* MSS_Format/mssURI with a signature; NULL = PKCS1 */
     size_t sig_len;
     const uint8_t *cert; /* signingCertificate (Signature, Status) or the registered one (Registration) */
     size_t cert_len;

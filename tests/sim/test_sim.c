@@ -727,6 +727,7 @@ int main(int argc, char **argv)
     test_genkey_preset("84960000181", 1, 0);            /* enrolment: Viettel, RSA */
     test_genkey_preset("84910000182", 2, 0);            /* enrolment: Vinaphone, EC */
     test_genkey_preset("84960000201", 1, 1);            /* enrolment, CSR signed with another key */
+    test_confirm("84960000281");                        /* forged_502, an MSSP-only behaviour: SMPP confirms */
 
     json_decref(scen);
     return check_report("sim_selftest");
