@@ -36,6 +36,20 @@ static void inflight_remove(struct gw_engine *e, struct submit_ctx *s)
         *pp = s->next;
 }
 
+/* Move a command held here by ev (the table); an event the table says cannot happen is logged. */
+static enum gwt_state held_step(struct submit_ctx *s, enum gwt_event ev)
+{
+    enum gwt_state to = gwt_fsm_next(s->st, ev);
+
+    if (to == GWT_NONE) {
+        LOGP(LOG_ERR, "txn", s->id, "%s in state %s ignored: not in the table", gwt_event_name(ev),
+             gwt_state_name(s->st));
+        return s->st;
+    }
+    s->st = to;
+    return to;
+}
+
 /* ---- batched sent marks ------------------------------------------------ */
 
 static int shard_slot(const char *id)
@@ -92,7 +106,10 @@ void gwt_sent_cancel(struct gw_engine *e, const char *id)
 {
     int slot = shard_slot(id);
     struct sent_batch *b = slot < 0 ? NULL : &e->sent[slot];
+    struct submit_ctx *held = *inflight_find(e, id);
 
+    if (held)
+        held_step(held, GWT_EV_FINISH);
     for (size_t i = 0; b && i < b->n; i++)
         if (strcmp(b->ids[i], id) == 0) {
             if (i != b->n - 1)
@@ -129,7 +146,7 @@ int gwt_effective_net(const struct q_txn *txn, const struct q_sub *sub)
 
 static void park(struct gw_engine *e, struct submit_ctx *s)
 {
-    s->parked = 1;
+    held_step(s, GWT_EV_NO_LINK);
     s->next_parked = e->parked;
     e->parked = s;
     e->n_parked++;
@@ -162,9 +179,8 @@ static void retry_parked(struct gw_engine *e)
     while (list) {
         s = list;
         list = s->next_parked;
-        s->parked = 0;
-        if (now >= s->deadline_ms) {
-            /* Too late to ask the official; the sweeper expires it. */
+        if (held_step(s, now >= s->deadline_ms ? GWT_EV_DEADLINE : GWT_EV_RETRY) == GWT_FINISHED) {
+            /* Too late to ask the official (the sweeper expires it), or answered by an earlier copy. */
             inflight_remove(e, s);
             free(s);
         } else if (try_submit(e, s) != 0) {
@@ -214,7 +230,8 @@ void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub
     const char *text = txn->display_text ? txn->display_text : "";
     size_t tlen = strlen(text);
 
-    if (*slot)
+    /* Held here already (parked, with a link, answered before its report): not a second command. */
+    if (gwt_fsm_next(*slot ? (*slot)->st : GWT_QUEUED, GWT_EV_SUBMIT) != GWT_SUBMITTED)
         return;
     if (txn->digest_len > sizeof(s->digest))
         return;
@@ -241,11 +258,12 @@ void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub
     s->req.key_ref = 0x01;
     command_of(e, txn, s);
 
-    if (!pick_link(e, s->net)) {
+    if (!pick_link(e, s->net)) { /* REFUSED_PERM: QUEUED -> FINISHED */
         gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", 209, "no carrier link for this network");
         free(s);
         return;
     }
+    s->st = GWT_SUBMITTED;
     *slot = s;
     if (try_submit(e, s) != 0) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
@@ -264,6 +282,12 @@ void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detai
 {
     struct gw_engine *e = arg;
     struct submit_ctx *s = handle;
+    int perm = status == CAR_ERR_PERMANENT || status == CAR_ERR_TOO_LONG || status == CAR_ERR_INVALID;
+    enum gwt_state from = s->st;
+    /* Answered before this report (FINISHED): the outcome is recorded, no sent mark, no second outcome. */
+    int live = held_step(s, status == CAR_OK ? GWT_EV_ACCEPTED
+                            : perm           ? GWT_EV_REFUSED_PERM
+                                             : GWT_EV_REFUSED_TEMP) != from;
 
     inflight_remove(e, s);
     /* The SIM may see two copies: its CNTR low for the second must read as a duplicate (counter_low). */
@@ -271,13 +295,16 @@ void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detai
         q_txn_resent(e->d.q, s->id, s->cntr, resent_marked, NULL);
     if (status == CAR_OK) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_OK);
-        sent_mark(e, s->id);
-    } else if (status == CAR_ERR_PERMANENT || status == CAR_ERR_TOO_LONG || status == CAR_ERR_INVALID) {
+        if (live)
+            sent_mark(e, s->id);
+    } else if (perm) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_PERMANENT);
-        gwt_fail(e, s->id, s->cntr, "DELIVERY_ERROR", 209, detail ? detail : car_strerror(status));
+        if (live)
+            gwt_fail(e, s->id, s->cntr, "DELIVERY_ERROR", 209, detail ? detail : car_strerror(status));
     } else {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
-        LOGP(LOG_WARN, "txn", s->id, "not accepted yet (%s); will be resubmitted", detail ? detail : "");
+        if (live)
+            LOGP(LOG_WARN, "txn", s->id, "not accepted yet (%s); will be resubmitted", detail ? detail : "");
     }
     free(s);
 }

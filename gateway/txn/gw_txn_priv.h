@@ -19,6 +19,9 @@
  *        -> OK: gwt_verify_signed -> binding -> [CMS] -> revocation -> [TSA]
  *        -> gwt_finish -> q_txn_finish (publish) -> waiters
  *   sweep -> expire / resubmit -> gwt_submit
+ *
+ * Where each event leads is one table (gw_txn_fsm.h), asked at every one of
+ * these decisions.
  */
 #ifndef SIMPKI_GW_TXN_PRIV_H
 #define SIMPKI_GW_TXN_PRIV_H
@@ -30,6 +33,7 @@
 #include "car.h"
 #include "cfg.h"
 #include "gw_txn.h"
+#include "gw_txn_fsm.h"
 #include "q.h"
 #include "sig.h"
 
@@ -70,7 +74,7 @@ struct submit_ctx {
     struct gw_engine *e;
     struct submit_ctx *next;        /* inflight bucket chain */
     struct submit_ctx *next_parked; /* parked list, when parked */
-    int parked;
+    enum gwt_state st;              /* PARKED, SUBMITTED, or FINISHED before the link's report */
     int net;
     char id[Q_ID_LEN];
     uint64_t cntr;
@@ -138,7 +142,8 @@ void gwt_links_close(struct gw_engine *e); /* and drops the in-flight set */
 void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub);
 /* The network a transaction goes to: the registry's (a ported number), else the one routed at create. */
 int gwt_effective_net(const struct q_txn *txn, const struct q_sub *sub);
-/* The transaction is finishing: its finish drops it from the outbox, no sent mark needed. */
+/* The transaction is finishing (GWT_EV_FINISH): its finish drops it from the outbox, no sent mark
+ * needed, and a command still held here is never sent again nor reported. */
 void gwt_sent_cancel(struct gw_engine *e, const char *id);
 void gwt_sent_flush_cb(evutil_socket_t fd, short what, void *arg);
 void gwt_parked_cb(evutil_socket_t fd, short what, void *arg);

@@ -635,6 +635,20 @@ static void start(const char *msisdn, const char *doc, struct started *st)
     CHECK_EQ_INT(st->err, GW_OK);
 }
 
+/* start(), then the engine's submit: its index in submits[], or -1 (a failed check) when none came. */
+static int start_submitted(const char *msisdn, const char *doc, struct started *st)
+{
+    int i = n_submits;
+
+    start(msisdn, doc, st);
+    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    if (n_submits != i + 1) {
+        CHECK_EQ_INT(n_submits, i + 1);
+        return -1;
+    }
+    return i;
+}
+
 /* A transaction as Redis stores it. */
 struct stored {
     int n;
@@ -823,12 +837,8 @@ static void scenario_cancel(const struct subscriber *s)
     struct stored t;
     int i = n_submits;
 
-    start(s->msisdn, "Công văn 45/UBND-VP", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, "Công văn 45/UBND-VP", &st) < 0)
         return;
-    }
     report_sent(i);
     answer(i, CAR_OUT_USER_CANCEL, 1, CAR_SIG_RAW, NULL, 0);
     get_final(st.id, WAIT_MS, &t);
@@ -846,12 +856,8 @@ static void scenario_expiry(const struct subscriber *s)
     int64_t t0 = now_ms();
     int i = n_submits;
 
-    start(s->msisdn, "Tờ trình 7/TTr", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, "Tờ trình 7/TTr", &st) < 0)
         return;
-    }
     report_sent(i);
     pump(NULL, 0, 1000);
     get(st.id, &t);
@@ -879,12 +885,8 @@ static void scenario_resubmit(const struct subscriber *s)
     int64_t t0 = now_ms();
     int i = n_submits, up;
 
-    start(s->msisdn, doc, &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, doc, &st) < 0)
         return;
-    }
     check_submit(i, s->msisdn, st.cntr, doc);
     submits[i].handle = NULL; /* dies with the engine, unreported */
     engine_down();            /* the crash */
@@ -927,12 +929,8 @@ static void scenario_wrong_key(const struct subscriber *s, const struct subscrib
     size_t sig_len;
     int i = n_submits;
 
-    start(s->msisdn, "Báo cáo 12/BC", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, "Báo cáo 12/BC", &st) < 0)
         return;
-    }
     report_sent(i);
     sig_len = sim_sign(other->key, submits[i].digest, 32, sig, sizeof sig);
     CHECK(sig_len > 0);
@@ -961,12 +959,8 @@ static void scenario_cms(const struct subscriber *s, int good)
     size_t cms_len;
     int i = n_submits;
 
-    start(s->msisdn, doc, &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, doc, &st) < 0)
         return;
-    }
     check_submit(i, s->msisdn, st.cntr, doc);
     report_sent(i);
     cms_len = cms_sign(s, good ? doc : "another document", cms, sizeof cms);
@@ -1003,12 +997,8 @@ static void scenario_resync(const struct subscriber *s)
     size_t sig_len;
     int i = n_submits;
 
-    start(s->msisdn, doc, &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, doc, &st) < 0)
         return;
-    }
     report_sent(i);
     answer(i, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0); /* a PoR refusal: no application answer */
     CHECK(pump(&n_submits, i + 2, WAIT_MS));
@@ -1032,6 +1022,81 @@ static void scenario_resync(const struct subscriber *s)
     CHECK_EQ_INT(t.cntr, st.cntr + Q_CNTR_RESYNC_STEP);
     CHECK_MEM(t.sig, sig, sig_len);
     CHECK_EQ_INT(n_submits, i + 2);
+}
+
+/*
+ * 8. The transition table's answers at work: a CNTR low after a resync
+ * (RESYNCED) ends the transaction at once with OTA_ERROR (209); a late
+ * answer for it changes nothing (FINISHED).
+ */
+static void scenario_resync_fails(const struct subscriber *s)
+{
+    struct started st;
+    struct stored t;
+    uint8_t sig[512];
+    size_t sig_len;
+    int i = n_submits;
+
+    if (start_submitted(s->msisdn, "Quyết định 78/QĐ", &st) < 0)
+        return;
+    report_sent(i);
+    answer(i, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0);
+    CHECK(pump(&n_submits, i + 2, WAIT_MS));
+    if (n_submits != i + 2) {
+        CHECK_EQ_INT(n_submits, i + 2);
+        return;
+    }
+    report_sent(i + 1);
+    answer(i + 1, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0); /* still behind: no second resync */
+    get_final(st.id, WAIT_MS, &t);
+    CHECK_EQ_INT(t.state, Q_FAILED);
+    CHECK_EQ_STR(t.result, "OTA_ERROR");
+    CHECK_EQ_INT(t.etsi, 209);
+    CHECK_EQ_INT(t.cntr, st.cntr + Q_CNTR_RESYNC_STEP);
+
+    sig_len = sim_sign(s->key, submits[i + 1].digest, 32, sig, sizeof sig);
+    answer(i + 1, CAR_OUT_OK, 1, CAR_SIG_RAW, sig, sig_len); /* late: finished */
+    pump(NULL, 0, 300);
+    get(st.id, &t);
+    CHECK_EQ_INT(t.state, Q_FAILED);
+    CHECK_EQ_STR(t.result, "OTA_ERROR");
+    CHECK_EQ_INT(n_submits, i + 2);
+}
+
+/*
+ * 9. A command sent twice (RESENT): the SIM's CNTR low answers the copy and
+ * is ignored; the first copy's answer completes the transaction.
+ */
+static void scenario_copy_refused(const struct subscriber *s)
+{
+    const char *doc = "Công văn 46/UBND-VP";
+    struct started st;
+    struct stored t;
+    uint8_t sig[512];
+    size_t sig_len;
+    int i = n_submits;
+
+    if (start_submitted(s->msisdn, doc, &st) < 0)
+        return;
+    /* The link resent it after a lost connection: it says so in its report. */
+    fake_ev.sent(fake_ev.arg, submits[i].handle, CAR_OK, NULL, 1);
+    submits[i].handle = NULL;
+    pump(NULL, 0, 300);
+    get(st.id, &t);
+    CHECK_EQ_INT(t.resent, 1);
+    answer(i, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0);
+    pump(NULL, 0, 300);
+    get(st.id, &t);
+    CHECK_EQ_INT(t.state, Q_PENDING); /* ignored: not resynced, not failed */
+    CHECK_EQ_INT(t.resync, 0);
+    CHECK_EQ_INT(t.cntr, st.cntr);
+    CHECK_EQ_INT(n_submits, i + 1);
+
+    sig_len = sim_sign(s->key, submits[i].digest, 32, sig, sizeof sig);
+    answer(i, CAR_OUT_OK, 1, CAR_SIG_RAW, sig, sig_len);
+    get_final(st.id, WAIT_MS, &t);
+    CHECK_EQ_INT(t.state, Q_COMPLETED);
+    CHECK_EQ_STR(t.result, "OK");
 }
 
 /* ---- main ------------------------------------------------------------------------ */
@@ -1116,6 +1181,8 @@ int main(int argc, char **argv)
         scenario_cms(&subs[7], 1);              /* CMS answer */
         scenario_cms(&subs[8], 0);              /* CMS over another digest */
         scenario_resync(&subs[9]);              /* CNTR low, sent once */
+        scenario_resync_fails(&subs[9]);        /* CNTR low again after the resync */
+        scenario_copy_refused(&subs[2]);        /* CNTR low for a copy */
         scenario_expiry(&subs[3]);              /* EXPIRED */
         scenario_resubmit(&subs[4]);            /* a crash before `sent` */
         CHECK(metrics.c[GW_M_TXN_COMPLETED] >= 1);
