@@ -16,24 +16,16 @@
 
 /* ---- in-flight set ---------------------------------------------------- */
 
-static unsigned bucket_of(const char *id)
+/* The command held here for id; NULL if none. */
+static struct submit_ctx *inflight_get(struct gw_engine *e, const char *id)
 {
-    return util_fnv1a(id) % INFLIGHT_BUCKETS;
-}
-
-static struct submit_ctx **inflight_find(struct gw_engine *e, const char *id)
-{
-    struct submit_ctx **pp = &e->inflight[bucket_of(id)];
-    while (*pp && strcmp((*pp)->id, id) != 0)
-        pp = &(*pp)->next;
-    return pp;
+    struct gw_idtab_node *n = gw_idtab_find(e->inflight, id);
+    return n ? GW_IDTAB_ENTRY(n, struct submit_ctx, node) : NULL;
 }
 
 static void inflight_remove(struct gw_engine *e, struct submit_ctx *s)
 {
-    struct submit_ctx **pp = inflight_find(e, s->id);
-    if (*pp == s)
-        *pp = s->next;
+    gw_idtab_remove(e->inflight, &s->node);
 }
 
 /* Move a command held here by ev (the table); an event the table says cannot happen is logged. */
@@ -106,7 +98,7 @@ void gwt_sent_cancel(struct gw_engine *e, const char *id)
 {
     int slot = shard_slot(id);
     struct sent_batch *b = slot < 0 ? NULL : &e->sent[slot];
-    struct submit_ctx *held = *inflight_find(e, id);
+    struct submit_ctx *held = inflight_get(e, id);
 
     if (held)
         held_step(held, GWT_EV_FINISH);
@@ -226,12 +218,12 @@ static void command_of(struct gw_engine *e, const struct q_txn *txn, struct subm
 
 void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub)
 {
-    struct submit_ctx **slot = inflight_find(e, txn->id), *s;
+    struct submit_ctx *held = inflight_get(e, txn->id), *s;
     const char *text = txn->display_text ? txn->display_text : "";
     size_t tlen = strlen(text);
 
     /* Held here already (parked, with a link, answered before its report): not a second command. */
-    if (gwt_fsm_next(*slot ? (*slot)->st : GWT_QUEUED, GWT_EV_SUBMIT) != GWT_SUBMITTED)
+    if (gwt_fsm_next(held ? held->st : GWT_QUEUED, GWT_EV_SUBMIT) != GWT_SUBMITTED)
         return;
     if (txn->digest_len > sizeof(s->digest))
         return;
@@ -264,7 +256,7 @@ void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub
         return;
     }
     s->st = GWT_SUBMITTED;
-    *slot = s;
+    gw_idtab_add(e->inflight, &s->node, s->id);
     if (try_submit(e, s) != 0) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
         park(e, s);
@@ -356,6 +348,10 @@ int gwt_links_open(struct gw_engine *e)
 {
     const struct cfg *cfg = e->d.cfg;
 
+    e->inflight = gw_idtab_new(INFLIGHT_BUCKETS);
+    if (!e->inflight)
+        return -1;
+
     for (size_t i = 0; i < cfg->n_carriers; i++) {
         const struct cfg_carrier *c = &cfg->carriers[i];
         for (size_t j = 0; j < c->n_links; j++) {
@@ -375,16 +371,19 @@ int gwt_links_open(struct gw_engine *e)
     return 0;
 }
 
+static void held_free(struct gw_idtab_node *n, void *arg)
+{
+    (void)arg;
+    free(GW_IDTAB_ENTRY(n, struct submit_ctx, node));
+}
+
 void gwt_links_close(struct gw_engine *e)
 {
     for (size_t i = 0; i < e->n_links; i++)
         car_link_close(e->links[i].link);
     /* Links freed: nothing can report on these any more. */
-    for (size_t b = 0; b < INFLIGHT_BUCKETS; b++) {
-        while (e->inflight[b]) {
-            struct submit_ctx *s = e->inflight[b];
-            e->inflight[b] = s->next;
-            free(s);
-        }
-    }
+    if (e->inflight)
+        gw_idtab_drain(e->inflight, held_free, NULL);
+    gw_idtab_free(e->inflight);
+    e->inflight = NULL;
 }

@@ -32,6 +32,7 @@
 
 #include "car.h"
 #include "cfg.h"
+#include "gw_idtab.h"
 #include "gw_txn.h"
 #include "gw_txn_fsm.h"
 #include "q.h"
@@ -44,8 +45,8 @@ struct hc_client;
 struct event;
 
 #define MAX_LINKS        (CFG_MAX_CARRIERS * CFG_MAX_LINKS)
-#define INFLIGHT_BUCKETS 4096
-#define SHARD_SLOTS      256 /* an id's first two hex digits */
+#define INFLIGHT_BUCKETS 4096 /* chains of the in-flight table */
+#define SHARD_SLOTS      256  /* an id's first two hex digits */
 
 /*
  * Commands an SMSC accepted, not yet marked sent in Redis: one batch per
@@ -72,7 +73,7 @@ struct link_slot {
  */
 struct submit_ctx {
     struct gw_engine *e;
-    struct submit_ctx *next;        /* inflight bucket chain */
+    struct gw_idtab_node node;      /* in e->inflight, by id */
     struct submit_ctx *next_parked; /* parked list, when parked */
     enum gwt_state st;              /* PARKED, SUBMITTED, or FINISHED before the link's report */
     int net;
@@ -106,7 +107,7 @@ struct gw_engine {
     struct event *sweep_ev;
     struct event *parked_ev;
     int sweeping;
-    struct submit_ctx *inflight[INFLIGHT_BUCKETS];
+    struct gw_idtab *inflight; /* submit_ctx by id: commands held here (parked or with a link) */
     struct submit_ctx *parked;
     size_t n_parked;
     struct event *sent_ev;
