@@ -1437,6 +1437,23 @@ int main(void)
         CHECK_EQ_STR(r.sub.sub_status, "revoked");
         q_life_deactivate(q, "+849", on_doc_done, &r);
         CHECK_EQ_INT(docs_wait(&r), Q_ERR_INVALID);
+
+        /* The import's bulk write: ids in, queue/ builds the keys and files them like q_doc_create. */
+        {
+            static const char d3[] = "{\"id\":\"r03\",\"rev\":1}", d4[] = "{\"id\":\"r04\",\"rev\":1}";
+            struct q_sync_doc put[2] = {{"r03", d3, strlen(d3), 7000}, {"r04", d4, strlen(d4), 7001}};
+            struct q_sync_doc bad[1] = {{"R-5", d3, strlen(d3), 7002}};
+
+            CHECK_EQ_INT(q_sync_docs_put(qs, bad, 1), Q_ERR_INVALID);
+            CHECK_EQ_INT(q_sync_docs_put(qs, put, 2), Q_OK);
+            CHECK_EQ_INT(q_sync_docs_put(qs, put + 1, 1), Q_ERR_CONFLICT); /* taken: nothing written */
+            CHECK_EQ_INT(raw_score("ZSCORE spk:{enr}:reqs %s", "r04"), 7001);
+            q_doc_get(q, "r03", on_doc_get, &r);
+            CHECK_EQ_INT(docs_wait(&r), Q_OK);
+            CHECK_EQ_STR(r.first, d3);
+            q_doc_get(q, "R-5", on_doc_get, &r);
+            CHECK_EQ_INT(docs_wait(&r), Q_ERR_INVALID);
+        }
     }
 
     /* q_free with a call outstanding: the callback still runs, with AGAIN. */
