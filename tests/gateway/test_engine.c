@@ -24,16 +24,11 @@
  *                            date) the demo PKI; default SIMPKI_DEMO_DIR, in
  *                            the build tree (the first build takes a minute)
  */
-#include <dirent.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +52,7 @@
 #include "gw_util.h"
 #include "log.h"
 #include "q.h"
+#include "redis_test.h"
 #include "sig.h"
 
 #if !defined(SIMPKI_SRC_DIR) || !defined(SIMPKI_DEMO_DIR)
@@ -71,100 +67,8 @@
 #define BLOB_HDR    21
 #define MAX_SIG     1024
 
-static pid_t redis_pid = -1;
-static int redis_port;
-static char tmpdir[64];
 static char demo[512];
 static struct event_base *base;
-
-/* ---- the server (as tests/queue/test_q.c) ------------------------------ */
-
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port = -1;
-
-    if (fd < 0)
-        return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-static int redis_ping(void)
-{
-    struct timeval tv = {1, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
-    redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
-    int ok = r && r->type == REDIS_REPLY_STATUS;
-
-    freeReplyObject(r);
-    if (c)
-        redisFree(c);
-    return ok;
-}
-
-static void redis_stop(void)
-{
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
-        redis_pid = -1;
-    }
-}
-
-static int redis_start(void)
-{
-    char port[16];
-    pid_t pid;
-
-    snprintf(port, sizeof port, "%d", redis_port);
-    pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan server when the test crashes */
-        if (devnull >= 0) {
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
-               "no", "--dir", tmpdir, (char *)NULL);
-        _exit(127);
-    }
-    redis_pid = pid;
-    for (int i = 0; i < 500; i++) {
-        if (redis_ping())
-            return 0;
-        usleep(10000);
-    }
-    return -1;
-}
-
-static void cleanup(void)
-{
-    DIR *d;
-    struct dirent *de;
-
-    redis_stop();
-    if (!tmpdir[0])
-        return;
-    d = opendir(tmpdir);
-    for (de = d ? readdir(d) : NULL; de; de = readdir(d)) {
-        char p[512];
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", tmpdir, de->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(tmpdir);
-}
 
 /* The demo PKI: mkdemo.sh skips what is up to date, so a second run is cheap. */
 static int make_demo(void)
@@ -1119,7 +1023,7 @@ static int write_config(const char *path)
                  " \"api_keys\": [{\"name\": \"" RP "\", \"sha256\": "
                  "\"0000000000000000000000000000000000000000000000000000000000000000\"}],\n"
                  " \"carriers\": [{\"name\": \"viettel\", \"service_number\": \"9191\", \"links\": []}]}\n",
-                 LEASE_S, demo, demo, redis_port) > 0;
+                 LEASE_S, demo, demo, redis_test_port()) > 0;
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
@@ -1133,24 +1037,15 @@ int main(int argc, char **argv)
     char path[600], why[512] = "";
     int loaded = 0;
 
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_engine.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    atexit(cleanup);
     snprintf(demo, sizeof demo, "%s", argc > 1 ? argv[1] : SIMPKI_DEMO_DIR);
     if (make_demo() != 0) {
         fprintf(stderr, "test_engine: %s/tests/sim/mkdemo.sh %s failed\n", SIMPKI_SRC_DIR, demo);
         return 1;
     }
     alarm(120); /* a hung test dies, and PDEATHSIG takes the server with it */
-    redis_port = free_port();
-    if (redis_port <= 0 || redis_start() != 0) {
-        fprintf(stderr, "test_engine: cannot start redis-server\n");
+    if (redis_test_start("test_engine") != 0)
         return 1;
-    }
-    snprintf(path, sizeof path, "%s/simpki.json", tmpdir);
+    snprintf(path, sizeof path, "%s/simpki.json", redis_test_dir());
     if (write_config(path) != 0 || cfg_load(path, &cfg, why, sizeof why) != CFG_OK) {
         fprintf(stderr, "test_engine: config: %s\n", why);
         return 1;
