@@ -414,27 +414,26 @@ enum q_err q_sync_sub_get(struct q_sync *qs, const char *msisdn, struct q_sub *o
 /* Deletes the record; the ICCID's counter floor stays (a re-import continues above it). */
 enum q_err q_sync_sub_del(struct q_sync *qs, const char *msisdn);
 
-/* One string document and its entry in an index zset, for q_sync_docs_put(). */
+/* One new certificate request document (q_docs.h), for q_sync_docs_put(). */
 struct q_sync_doc {
-    const char *key; /* the document's key (must not exist yet) */
-    const char *val; /* its value, vlen octets */
+    const char *id;  /* the request's id (q_docs.h: 1..31 of [0-9a-z]); no document may have it yet */
+    const char *val; /* the document, vlen octets */
     size_t vlen;
-    const char *member; /* its member in the index */
-    int64_t score;      /* and score */
+    int64_t score; /* its filing time (ms) in the requests' index */
 };
 
 /*
- * Write n documents and their index entries all or nothing: SET of every key
- * and ZADD to `index`, queued in chunks of 1,000 inside one MULTI/EXEC, so
- * no reader ever sees some of them (simpki-admin import-requests).  Checked
- * before MULTI, with nothing written: `index` is a zset or absent
- * (Q_ERR_PROTO otherwise), no key exists yet (Q_ERR_CONFLICT).  Any failure
- * while queueing DISCARDs (or the dropped connection discards) the lot.
- * Keys and index must share a hash tag in a cluster.  The connection's
- * command timeout is raised to 300 s for the EXEC of a large file and stays
- * so.  n == 0 does nothing.
+ * Write n request documents and file them in the requests' index, all or
+ * nothing, as q_doc_create would one by one (queue/ builds the keys): queued
+ * in chunks of 1,000 inside one MULTI/EXEC, so no reader ever sees some of
+ * them (simpki-admin import-requests).  Checked before MULTI, with nothing
+ * written: every id is valid (Q_ERR_INVALID), the index is a zset or absent
+ * (Q_ERR_PROTO otherwise), no id is taken yet (Q_ERR_CONFLICT).  Any failure
+ * while queueing DISCARDs (or the dropped connection discards) the lot.  The
+ * connection's command timeout is raised to 300 s for the EXEC of a large
+ * file and stays so.  n == 0 does nothing.
  */
-enum q_err q_sync_docs_put(struct q_sync *qs, const char *index, const struct q_sync_doc *docs, size_t n)
+enum q_err q_sync_docs_put(struct q_sync *qs, const struct q_sync_doc *docs, size_t n)
     __attribute__((warn_unused_result));
 
 /* Shard of a normalised number, and the id prefix it gives (helpers shared with tests). */

@@ -8,8 +8,6 @@
 
 #include "q_priv.h"
 
-#define KEY_MAX (sizeof(Q_DOC_KEY_PREFIX) + Q_DOC_ID_MAX)
-
 static const char LUA_CREATE[] = "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
                                  "  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
                                  "  return 'OK'\n"
@@ -100,13 +98,14 @@ static int id_ok(const char *id)
     return n >= 1 && n < Q_DOC_ID_MAX && strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz") == n;
 }
 
-/* The id's document key; "" for a bad id, which the call then refuses. */
-static void doc_key(char key[KEY_MAX], const char *id)
+int q_doc_key(char key[Q_DOC_KEY_MAX], const char *id)
 {
-    if (id_ok(id))
-        snprintf(key, KEY_MAX, Q_DOC_KEY_PREFIX "%s", id);
-    else
-        key[0] = '\0';
+    if (id_ok(id)) {
+        snprintf(key, Q_DOC_KEY_MAX, Q_DOC_KEY_PREFIX "%s", id);
+        return 0;
+    }
+    key[0] = '\0';
+    return -1;
 }
 
 /* A bulk-string array into q_docs (malloc'd; *out NULL when n is 0); other elements are skipped. */
@@ -210,13 +209,13 @@ void q_doc_create(struct q *q, const char *id, const char *text, size_t len, int
                   void *arg)
 {
     struct ctx *c = ctx_new((void *)cb, arg);
-    char key[KEY_MAX], score[24];
+    char key[Q_DOC_KEY_MAX], score[24];
 
     if (!c) {
         cb(arg, Q_ERR_NOMEM);
         return;
     }
-    doc_key(key, id);
+    q_doc_key(key, id);
     if (!key[0] || !text) {
         refuse(q, on_done, c);
         return;
@@ -229,13 +228,13 @@ void q_doc_create(struct q *q, const char *id, const char *text, size_t len, int
 void q_doc_get(struct q *q, const char *id, q_doc_get_cb *cb, void *arg)
 {
     struct ctx *c = ctx_new((void *)cb, arg);
-    char key[KEY_MAX];
+    char key[Q_DOC_KEY_MAX];
 
     if (!c) {
         cb(arg, Q_ERR_NOMEM, NULL);
         return;
     }
-    doc_key(key, id);
+    q_doc_key(key, id);
     if (!key[0]) {
         refuse(q, on_get, c);
         return;
@@ -248,13 +247,13 @@ static void cas(struct q *q, const char *script, const char *id, int64_t expect_
                 int64_t due_ms, q_doc_done_cb *cb, void *arg)
 {
     struct ctx *c = ctx_new((void *)cb, arg);
-    char key[KEY_MAX], rev[24], due[24] = "";
+    char key[Q_DOC_KEY_MAX], rev[24], due[24] = "";
 
     if (!c) {
         cb(arg, Q_ERR_NOMEM);
         return;
     }
-    doc_key(key, id);
+    q_doc_key(key, id);
     if (!key[0] || !text) {
         refuse(q, on_done, c);
         return;

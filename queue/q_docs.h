@@ -32,11 +32,7 @@
 
 #include "q.h"
 
-/* The keys, for simpki-admin import-requests (q_sync_docs_put) and tests. */
-#define Q_DOC_KEY_PREFIX "spk:{enr}:req:" /* + id */
-#define Q_DOC_KEY_INDEX  "spk:{enr}:reqs"
-#define Q_DOC_KEY_LIFE   "spk:{enr}:life"
-#define Q_DOC_ID_MAX     32 /* with the NUL */
+#define Q_DOC_ID_MAX 32 /* with the NUL */
 
 /* One stored document: text is NUL-terminated, len octets without the NUL. */
 struct q_doc {

@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 
 #include "q.h"
+#include "q_docs.h"
 
 #define Q_KEY_MAX      600 /* longest key: idem with a 63-byte rp and a 255-byte key */
 #define Q_IDEM_KEY_MAX 255
@@ -77,6 +78,15 @@ void q_command(struct q *q, int argc, const char *const *argv, const size_t *arg
  */
 void q_eval(struct q *q, const char *script, int numkeys, int argc, const char *const *argv, const size_t *argvlen,
             q_raw_cb *cb, void *arg);
+
+/* Where request documents live (q_docs.h); only queue/ builds these keys. */
+#define Q_DOC_KEY_PREFIX "spk:{enr}:req:" /* + id */
+#define Q_DOC_KEY_INDEX  "spk:{enr}:reqs"
+#define Q_DOC_KEY_LIFE   "spk:{enr}:life"
+#define Q_DOC_KEY_MAX    (sizeof(Q_DOC_KEY_PREFIX) + Q_DOC_ID_MAX)
+
+/* The document key of request id (q_docs.h's id rules); "" and -1 for a bad id, which the caller refuses. */
+int q_doc_key(char key[Q_DOC_KEY_MAX], const char *id);
 
 /* The q's shard count (cfg_redis.shards), for keys of the registry. */
 unsigned q_shards(const struct q *q);

@@ -357,29 +357,33 @@ static enum q_err queued(struct q_sync *qs, int argc, const char **argv, const s
     return rc;
 }
 
-enum q_err q_sync_docs_put(struct q_sync *qs, const char *index, const struct q_sync_doc *docs, size_t n)
+enum q_err q_sync_docs_put(struct q_sync *qs, const struct q_sync_doc *docs, size_t n)
 {
+    static const char index[] = Q_DOC_KEY_INDEX;
     const char **argv = NULL;
     size_t *len = NULL;
     char(*scores)[24] = NULL;
+    char(*keys)[Q_DOC_KEY_MAX] = NULL;
     redisReply *r = NULL;
     struct timeval tv = {DOCS_TIMEOUT_S, 0};
     enum q_err rc = Q_ERR_INVALID;
     int in_multi = 0;
 
-    if (!qs || !index || (n && !docs))
+    if (!qs || (n && !docs))
         return Q_ERR_INVALID;
     if (n == 0)
         return Q_OK;
-    for (size_t i = 0; i < n; i++)
-        if (!docs[i].key || !docs[i].member || (docs[i].vlen && !docs[i].val))
-            return Q_ERR_INVALID;
     rc = Q_ERR_NOMEM;
+    keys = malloc(n * sizeof(*keys));
     argv = malloc((2 * DOCS_CHUNK + 2) * sizeof(*argv));
     len = malloc((2 * DOCS_CHUNK + 2) * sizeof(*len));
     scores = malloc(DOCS_CHUNK * sizeof(*scores));
-    if (!argv || !len || !scores)
+    if (!keys || !argv || !len || !scores)
         goto out;
+    rc = Q_ERR_INVALID;
+    for (size_t i = 0; i < n; i++)
+        if (q_doc_key(keys[i], docs[i].id) != 0 || (docs[i].vlen && !docs[i].val))
+            goto out;
     if (redisSetTimeout(qs->c, tv) != REDIS_OK) {
         rc = Q_ERR_AGAIN;
         goto out;
@@ -403,8 +407,8 @@ enum q_err q_sync_docs_put(struct q_sync *qs, const char *index, const struct q_
         argv[0] = "EXISTS";
         len[0] = 6;
         for (size_t i = 0; i < m; i++) {
-            argv[1 + i] = docs[at + i].key;
-            len[1 + i] = strlen(docs[at + i].key);
+            argv[1 + i] = keys[at + i];
+            len[1 + i] = strlen(keys[at + i]);
         }
         if ((rc = run_one(qs, &r, (int)m + 1, argv, len)) != Q_OK)
             goto out;
@@ -428,8 +432,8 @@ enum q_err q_sync_docs_put(struct q_sync *qs, const char *index, const struct q_
         argv[0] = "MSET";
         len[0] = 4;
         for (size_t i = 0; i < m; i++) {
-            argv[1 + 2 * i] = docs[at + i].key;
-            len[1 + 2 * i] = strlen(docs[at + i].key);
+            argv[1 + 2 * i] = keys[at + i];
+            len[1 + 2 * i] = strlen(keys[at + i]);
             argv[2 + 2 * i] = docs[at + i].vlen ? docs[at + i].val : "";
             len[2 + 2 * i] = docs[at + i].vlen;
         }
@@ -438,13 +442,13 @@ enum q_err q_sync_docs_put(struct q_sync *qs, const char *index, const struct q_
         argv[0] = "ZADD";
         len[0] = 4;
         argv[1] = index;
-        len[1] = strlen(index);
+        len[1] = sizeof(index) - 1;
         for (size_t i = 0; i < m; i++) {
             int k = snprintf(scores[i], sizeof(scores[i]), "%lld", (long long)docs[at + i].score);
             argv[2 + 2 * i] = scores[i];
             len[2 + 2 * i] = (size_t)k;
-            argv[3 + 2 * i] = docs[at + i].member;
-            len[3 + 2 * i] = strlen(docs[at + i].member);
+            argv[3 + 2 * i] = docs[at + i].id;
+            len[3 + 2 * i] = strlen(docs[at + i].id);
         }
         if ((rc = queued(qs, (int)(2 * m + 2), argv, len)) != Q_OK)
             goto out;
@@ -475,5 +479,6 @@ out:
     free(scores);
     free(len);
     free(argv);
+    free(keys);
     return rc;
 }

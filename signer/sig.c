@@ -638,6 +638,112 @@ out:
     return rc;
 }
 
+/* ---- a certificate as an operator gives it ------------------------------ */
+
+static int has_pem_marker(const uint8_t *in, size_t len)
+{
+    static const char marker[] = "-----BEGIN CERTIFICATE-----";
+    size_t m = sizeof(marker) - 1;
+
+    for (size_t i = 0; len >= m && i <= len - m; i++)
+        if (in[i] == '-' && memcmp(in + i, marker, m) == 0)
+            return 1;
+    return 0;
+}
+
+static enum sig_err copy_out(const uint8_t *p, size_t n, uint8_t **der, size_t *der_len, char *why, size_t whylen)
+{
+    *der = malloc(n ? n : 1); /* an empty file too: sig_check_cert says what is wrong with it */
+    if (!*der) {
+        set_why(why, whylen, "out of memory");
+        return SIG_ERR_NOMEM;
+    }
+    memcpy(*der, p, n);
+    *der_len = n;
+    return SIG_OK;
+}
+
+static enum sig_err pem_to_der(const uint8_t *in, size_t len, uint8_t **der, size_t *der_len, char *why, size_t whylen)
+{
+    BIO *bio = BIO_new_mem_buf(in, (int)len);
+    X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    unsigned char *p = NULL;
+    int n = x ? i2d_X509(x, &p) : -1;
+    enum sig_err rc = SIG_ERR_MALFORMED;
+
+    if (!x)
+        set_why(why, whylen, "PEM does not hold a readable certificate");
+    else if (n <= 0)
+        set_why(why, whylen, "cannot re-encode the certificate");
+    else
+        rc = copy_out(p, (size_t)n, der, der_len, why, whylen);
+    OPENSSL_free(p);
+    X509_free(x);
+    BIO_free(bio);
+    ERR_clear_error();
+    return rc;
+}
+
+static enum sig_err b64_to_der(const uint8_t *in, size_t len, uint8_t **der, size_t *der_len, char *why, size_t whylen)
+{
+    char *clean = malloc(len + 1);
+    uint8_t *out = NULL;
+    size_t n = 0, pad;
+    int dlen;
+    enum sig_err rc = SIG_ERR_MALFORMED;
+
+    if (!clean) {
+        set_why(why, whylen, "out of memory");
+        return SIG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (!memchr(" \t\r\n", in[i], 4))
+            clean[n++] = (char)in[i];
+    clean[n] = '\0';
+    if (n == 0 || n % 4 != 0 || n > 4 * (SIG_CERT_MAX / 3)) {
+        sig_set_why(why, whylen, "is not base64 (length %zu is not a non-zero multiple of 4)", n);
+        goto out;
+    }
+    pad = (size_t)(clean[n - 1] == '=') + (size_t)(clean[n - 2] == '=');
+    out = malloc(n / 4 * 3);
+    if (!out) {
+        set_why(why, whylen, "out of memory");
+        rc = SIG_ERR_NOMEM;
+        goto out;
+    }
+    dlen = EVP_DecodeBlock(out, (const unsigned char *)clean, (int)n);
+    if (dlen < 0 || (size_t)dlen <= pad) {
+        set_why(why, whylen, "is not valid base64");
+        goto out;
+    }
+    /* EVP_DecodeBlock counts the padding as zero octets. */
+    *der = out;
+    *der_len = (size_t)dlen - pad;
+    out = NULL;
+    rc = SIG_OK;
+out:
+    free(out);
+    free(clean);
+    return rc;
+}
+
+enum sig_err sig_cert_to_der(const uint8_t *in, size_t len, enum sig_cert_form form, uint8_t **der, size_t *der_len,
+                             char *why, size_t whylen)
+{
+    *der = NULL;
+    *der_len = 0;
+    set_why(why, whylen, "");
+    if (!in || (form == SIG_CERT_FILE && len > SIG_CERT_MAX)) {
+        set_why(why, whylen, "certificate: none, or larger than SIG_CERT_MAX");
+        return SIG_ERR_MALFORMED;
+    }
+    if (form == SIG_CERT_BASE64)
+        return b64_to_der(in, len, der, der_len, why, whylen);
+    if (has_pem_marker(in, len))
+        return pem_to_der(in, len, der, der_len, why, whylen);
+    return copy_out(in, len, der, der_len, why, whylen); /* DER: sig_check_cert judges it */
+}
+
 /* ---- sig_cert_info ----------------------------------------------------- */
 
 /*

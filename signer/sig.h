@@ -100,6 +100,23 @@ enum sig_err sig_verify_digest(const struct sig_trust *t, const uint8_t *cert, s
 enum sig_err sig_check_cert(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, time_t at, char *why,
                             size_t whylen) __attribute__((warn_unused_result));
 
+/*
+ * A certificate as an operator hands it over (a file, a CSV field), made
+ * DER for sig_check_cert and the registry:
+ *   SIG_CERT_FILE    PEM (the first "-----BEGIN CERTIFICATE-----" block,
+ *                    re-encoded) or else DER, taken as is (sig_check_cert
+ *                    judges it)
+ *   SIG_CERT_BASE64  base64 of the DER; white space (line breaks from copy
+ *                    and paste) is ignored
+ * Input longer than base64 of SIG_CERT_MAX octets is refused.  On SIG_OK
+ * *der is malloc'd (caller frees) and *der_len its length; otherwise *der is
+ * NULL and why says what is wrong (SIG_ERR_MALFORMED, SIG_ERR_NOMEM).
+ */
+#define SIG_CERT_MAX (64u << 10)
+enum sig_cert_form { SIG_CERT_FILE, SIG_CERT_BASE64 };
+enum sig_err sig_cert_to_der(const uint8_t *in, size_t len, enum sig_cert_form form, uint8_t **der, size_t *der_len,
+                             char *why, size_t whylen) __attribute__((warn_unused_result));
+
 /* What an operator wants to see of a certificate. */
 struct sig_cert_info {
     char subject[512]; /* RFC 2253, UTF-8 */

@@ -11,9 +11,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +24,6 @@
 #include "sig.h"
 
 #define IMPORT_FILE_MAX (64u << 20) /* a registry file past this is a mistake */
-#define CERT_FILE_MAX   (64u << 10)
 #define CSV_MAX_COLS    16
 
 enum col { C_MSISDN, C_CARRIER, C_ICCID, C_KV, C_CERT_FILE, C_CERT, C_STATUS, C_COUNT };
@@ -124,85 +120,27 @@ static void load_cert(struct import *im, struct row *r, const char *file, const 
 {
     char *data = NULL;
     size_t len = 0;
-    BIO *bio = NULL;
-    X509 *x = NULL;
-    unsigned char *der = NULL;
-    uint8_t *decoded = NULL;
-    char path[1024];
+    char path[1024], why[160] = "";
 
     if (file) {
         if (file[0] == '/' || !im->dir[0])
             snprintf(path, sizeof(path), "%s", file);
         else
             snprintf(path, sizeof(path), "%s/%s", im->dir, file);
-        if (read_file(path, CERT_FILE_MAX, &data, &len) != 0) {
+        if (read_file(path, SIG_CERT_MAX, &data, &len) != 0) {
             row_msg(im, r, 1, "cert_file", "cannot read %s: %s", path, strerror(errno));
-            goto out;
+            return;
         }
-        if (!strstr(data, "-----BEGIN CERTIFICATE-----")) {
-            r->cert = (uint8_t *)data;
-            r->sub.cert_len = len;
-            data = NULL;
-            goto out;
-        }
-        bio = BIO_new_mem_buf(data, (int)len);
-        x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-        if (!x) {
-            row_msg(im, r, 1, "cert_file", "%s: PEM does not hold a readable certificate", path);
-            goto out;
-        }
-        int dlen = i2d_X509(x, &der);
-        if (dlen <= 0) {
-            row_msg(im, r, 1, "cert_file", "%s: cannot re-encode the certificate", path);
-            goto out;
-        }
-        r->cert = malloc((size_t)dlen);
-        if (!r->cert) {
-            row_msg(im, r, 1, "cert_file", "out of memory");
-            goto out;
-        }
-        memcpy(r->cert, der, (size_t)dlen);
-        r->sub.cert_len = (size_t)dlen;
-    } else {
-        /* base64 DER; whitespace (line breaks from copy and paste) is dropped first. */
-        size_t n = 0, pad = 0, blen = strlen(b64);
-        char *clean = malloc(blen + 1);
-        int dlen;
-        if (!clean) {
-            row_msg(im, r, 1, "cert", "out of memory");
-            goto out;
-        }
-        for (size_t i = 0; i < blen; i++)
-            if (!strchr(" \t\r\n", b64[i]))
-                clean[n++] = b64[i];
-        clean[n] = '\0';
-        data = clean;
-        if (n == 0 || n % 4 != 0 || n > 4 * (CERT_FILE_MAX / 3)) {
-            row_msg(im, r, 1, "cert", "is not base64 (length %zu is not a non-zero multiple of 4)", n);
-            goto out;
-        }
-        pad = (clean[n - 1] == '=') + (clean[n - 2] == '=');
-        decoded = malloc(n / 4 * 3);
-        if (!decoded) {
-            row_msg(im, r, 1, "cert", "out of memory");
-            goto out;
-        }
-        dlen = EVP_DecodeBlock(decoded, (const unsigned char *)clean, (int)n);
-        if (dlen < 0 || (size_t)dlen <= pad) {
-            row_msg(im, r, 1, "cert", "is not valid base64");
-            goto out;
-        }
-        /* EVP_DecodeBlock counts the padding as zero octets. */
-        r->sub.cert_len = (size_t)dlen - pad;
-        r->cert = decoded;
-        decoded = NULL;
+        /* PEM or DER: the signer's reading, as for every certificate an operator hands over. */
+        if (sig_cert_to_der((const uint8_t *)data, len, SIG_CERT_FILE, &r->cert, &r->sub.cert_len, why, sizeof(why)) !=
+            SIG_OK)
+            row_msg(im, r, 1, "cert_file", "%s: %s", path, why);
+        free(data);
+        return;
     }
-out:
-    free(decoded);
-    OPENSSL_free(der);
-    X509_free(x);
-    BIO_free(bio);
-    free(data);
+    if (sig_cert_to_der((const uint8_t *)b64, strlen(b64), SIG_CERT_BASE64, &r->cert, &r->sub.cert_len, why,
+                        sizeof(why)) != SIG_OK)
+        row_msg(im, r, 1, "cert", "%s", why);
 }
 
 /* The masked number that names a row in messages, from its raw msisdn field. */

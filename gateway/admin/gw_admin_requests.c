@@ -18,7 +18,6 @@
 #include "cfg.h"
 #include "gw_enrol_import.h"
 #include "q.h"
-#include "q_docs.h"
 #include "util.h"
 
 #define REQ_FILE_MAX (256u << 20) /* 256 MiB: about a million rows */
@@ -38,7 +37,6 @@ struct job {
 
 /* One row ready to store. */
 struct doc {
-    char key[sizeof(Q_DOC_KEY_PREFIX) + GW_ENROL_ID_LEN];
     char id[GW_ENROL_ID_LEN];
     char *text;
     size_t len;
@@ -227,7 +225,6 @@ enum gw_admin_exit gw_admin_import_requests(const struct cfg *cfg, const char *p
             fprintf(stderr, "error: no random numbers for request ids; nothing was written\n");
             goto out;
         }
-        snprintf(d->key, sizeof(d->key), Q_DOC_KEY_PREFIX "%s", d->id);
         doc = gw_enrol_doc_new(d->id, now, by, warnings, request);
         d->text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
         json_decref(doc);
@@ -263,10 +260,9 @@ enum gw_admin_exit gw_admin_import_requests(const struct cfg *cfg, const char *p
     /* Scores a millisecond apart ending now: lists show the file's last row first, like newer filings. */
     now_ms = (int64_t)time(NULL) * 1000;
     for (size_t i = 0; i < ndocs; i++) {
-        qd[i].key = docs[i].key;
+        qd[i].id = docs[i].id;
         qd[i].val = docs[i].text;
         qd[i].vlen = docs[i].len;
-        qd[i].member = docs[i].id;
         qd[i].score = now_ms - (int64_t)(ndocs - 1 - i);
     }
     if (q_sync_connect(&cfg->redis, &qs, why, sizeof(why)) != Q_OK) {
@@ -275,7 +271,7 @@ enum gw_admin_exit gw_admin_import_requests(const struct cfg *cfg, const char *p
     }
     fprintf(stderr, "writing %zu requests in one transaction...\n", ndocs);
     t_write = now_s();
-    qe = q_sync_docs_put(qs, Q_DOC_KEY_INDEX, qd, ndocs);
+    qe = q_sync_docs_put(qs, qd, ndocs);
     if (qe != Q_OK) {
         fprintf(stderr, "error: redis: %s; %s\n", q_strerror(qe),
                 qe == Q_ERR_AGAIN ? "the connection was lost: the file was written entirely or not at all; "

@@ -42,7 +42,7 @@
 
 #include "gw_valid.h"
 
-/* A request's id.  Where requests live in Redis is queue/q_docs.h's (Q_DOC_KEY_*). */
+/* A request's id.  Where requests live in Redis is queue/'s alone (q_docs.h, q_sync_docs_put). */
 #define GW_ENROL_ID_LEN 22 /* "r" + 20 hex + NUL */
 
 /* ---- one request -------------------------------------------------------- */

@@ -37,35 +37,34 @@ static void mo_free(struct mo_ctx *m)
 }
 
 /*
- * What each transport outcome does to the transaction: state, API result,
- * ETSI TS 102 204 status.  ignore = 1: not an answer, the transaction keeps
- * waiting (MORE_TIME asks for patience; COUNTER_LOW is decided by
- * counter_low(): a copy's refusal, or the SIM ahead of us).  OK is handled
- * by its finish path.
+ * What each transport outcome is: the transaction's event (gw_txn_fsm.h),
+ * and for a refusal the API result and ETSI TS 102 204 status.  MORE_TIME
+ * asks for patience and COUNTER_LOW is a copy's refusal or the SIM ahead of
+ * us: the table says which, from the transaction's state.  OK goes on to the
+ * signature's checks.
  */
 struct outcome {
-    enum q_state state;
+    enum gwt_event ev;
     const char *result;
     int etsi;
-    int ignore;
 };
 
 static const struct outcome outcomes[CAR_OUT_COUNT] = {
-    [CAR_OUT_OK] = {Q_COMPLETED, "OK", 0, 0},
-    [CAR_OUT_USER_CANCEL] = {Q_FAILED, "USER_CANCEL", 401, 0},
-    [CAR_OUT_EXPIRED] = {Q_FAILED, "EXPIRED", 208, 0},
-    [CAR_OUT_PIN_BLOCKED] = {Q_FAILED, "PIN_BLOCKED", 402, 0},
-    [CAR_OUT_CARD_BLOCKED] = {Q_FAILED, "CARD_BLOCKED", 403, 0},
-    [CAR_OUT_NO_KEY] = {Q_FAILED, "NO_KEY", 404, 0},
-    [CAR_OUT_KEY_EXISTS] = {Q_FAILED, "KEY_EXISTS", 900, 0},
-    [CAR_OUT_BAD_COMMAND] = {Q_FAILED, "BAD_COMMAND", 101, 0},
-    [CAR_OUT_UNSUPPORTED] = {Q_FAILED, "UNSUPPORTED", 109, 0},
-    [CAR_OUT_STORAGE_FULL] = {Q_FAILED, "STORAGE_FULL", 900, 0},
-    [CAR_OUT_INTERNAL_ERROR] = {Q_FAILED, "INTERNAL_ERROR", 900, 0},
-    [CAR_OUT_NO_CERTIFICATE] = {Q_FAILED, "NO_CERTIFICATE", 422, 0},
-    [CAR_OUT_OTA_ERROR] = {Q_FAILED, "OTA_ERROR", 209, 0},
-    [CAR_OUT_COUNTER_LOW] = {Q_PENDING, NULL, 0, 1},
-    [CAR_OUT_MORE_TIME] = {Q_PENDING, NULL, 0, 1},
+    [CAR_OUT_OK] = {GWT_EV_ANSWER_OK, "OK", 0},
+    [CAR_OUT_USER_CANCEL] = {GWT_EV_ANSWER_FAIL, "USER_CANCEL", 401},
+    [CAR_OUT_EXPIRED] = {GWT_EV_ANSWER_FAIL, "EXPIRED", 208},
+    [CAR_OUT_PIN_BLOCKED] = {GWT_EV_ANSWER_FAIL, "PIN_BLOCKED", 402},
+    [CAR_OUT_CARD_BLOCKED] = {GWT_EV_ANSWER_FAIL, "CARD_BLOCKED", 403},
+    [CAR_OUT_NO_KEY] = {GWT_EV_ANSWER_FAIL, "NO_KEY", 404},
+    [CAR_OUT_KEY_EXISTS] = {GWT_EV_ANSWER_FAIL, "KEY_EXISTS", 900},
+    [CAR_OUT_BAD_COMMAND] = {GWT_EV_ANSWER_FAIL, "BAD_COMMAND", 101},
+    [CAR_OUT_UNSUPPORTED] = {GWT_EV_ANSWER_FAIL, "UNSUPPORTED", 109},
+    [CAR_OUT_STORAGE_FULL] = {GWT_EV_ANSWER_FAIL, "STORAGE_FULL", 900},
+    [CAR_OUT_INTERNAL_ERROR] = {GWT_EV_ANSWER_FAIL, "INTERNAL_ERROR", 900},
+    [CAR_OUT_NO_CERTIFICATE] = {GWT_EV_ANSWER_FAIL, "NO_CERTIFICATE", 422},
+    [CAR_OUT_OTA_ERROR] = {GWT_EV_ANSWER_FAIL, "OTA_ERROR", 209},
+    [CAR_OUT_COUNTER_LOW] = {GWT_EV_COUNTER_LOW, NULL, 0},
+    [CAR_OUT_MORE_TIME] = {GWT_EV_MORE_TIME, NULL, 0},
 };
 
 /* An outcome a transport should not produce reads as the far end's internal error. */
@@ -112,20 +111,41 @@ static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const
                &(struct q_finish){.state = Q_COMPLETED, .result = "OK", .signature = data, .sig_len = len});
 }
 
-static void counter_low(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub);
+static void resync(struct gw_engine *e, const struct q_txn *txn);
+static void resync_failed(struct gw_engine *e, const struct q_txn *txn);
 
-/* An answer correlated with the pending transaction txn (by counter and reference, or by id): act on its outcome. */
+/* An answer the table ignores in state st: count what it was. */
+static void ignored(struct gw_engine *e, enum gwt_state st, enum gwt_event ev)
+{
+    if (st == GWT_FINISHED)
+        gw_metrics_inc(e->d.metrics, GW_M_POR_NO_PENDING); /* late: finished meanwhile */
+    else if (ev == GWT_EV_COUNTER_LOW)
+        gw_metrics_inc(e->d.metrics, GW_M_POR_DUPLICATE); /* a copy's refusal; the first copy's answer counts */
+    /* MORE_TIME: keep waiting */
+}
+
+/*
+ * An answer correlated with the pending transaction txn (by counter and
+ * reference, or by id): the table says what its outcome does in the
+ * transaction's state.
+ */
 static void act_on(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub, const struct car_reply *r)
 {
-    if (r->outcome == CAR_OUT_COUNTER_LOW) {
-        counter_low(e, txn, sub);
+    enum gwt_state from = gwt_state_of(txn);
+    enum gwt_event ev = outcome_of(r)->ev;
+    enum gwt_state to = gwt_fsm_next(from, ev);
+
+    if (to == from || to == GWT_NONE) {
+        ignored(e, from, ev);
         return;
     }
-    if (outcome_of(r)->ignore)
-        return; /* MORE_TIME: keep waiting */
-    if (txn->op != Q_OP_SIGN) {
+    if (to == GWT_RESYNCING) {
+        resync(e, txn);
+    } else if (ev == GWT_EV_COUNTER_LOW) {
+        resync_failed(e, txn); /* RESYNCED -> FINISHED */
+    } else if (txn->op != Q_OP_SIGN) {
         finish_lifecycle(e, txn, r);
-    } else if (r->outcome != CAR_OUT_OK) {
+    } else if (to == GWT_FINISHED) {
         finish_failed(e, txn, r);
     } else if (!r->signature || r->sig_len == 0) {
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
@@ -180,12 +200,13 @@ static void resynced(void *arg, enum q_err err, const struct q_sub *sub, const s
 {
     struct gw_engine *e = arg;
 
-    if (err == Q_ERR_CONFLICT || err == Q_ERR_NOT_FOUND) {
+    if ((err == Q_ERR_CONFLICT || err == Q_ERR_NOT_FOUND) &&
+        gwt_fsm_next(GWT_RESYNCING, GWT_EV_RESYNC_LOST) == GWT_RESENT) {
         /* Finished meanwhile, or a copy was recorded after our read: the CNTR low answered a duplicate. */
         gw_metrics_inc(e->d.metrics, GW_M_POR_DUPLICATE);
         return;
     }
-    if (err != Q_OK || !sub || !txn) {
+    if (err != Q_OK || !sub || !txn || gwt_fsm_next(GWT_RESYNCING, GWT_EV_RESYNC_DONE) != GWT_QUEUED) {
         /* Nothing changed: the transaction waits for its deadline, as before resyncs existed. */
         gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
         LOGP(LOG_ERR, "txn", "-", "OTA counter resync not stored: %s", q_strerror(err));
@@ -198,27 +219,23 @@ static void resynced(void *arg, enum q_err err, const struct q_sub *sub, const s
 }
 
 /*
- * CNTR low echoing the pending command's counter.  A command sent more than
- * once: the answer to the copy, ignored (the first copy's answer counts).
- * Sent once: the SIM's counter is ahead of ours; move ours forward and send
- * again, once; a second CNTR low ends the transaction (OTA_ERROR) rather
- * than leave it to its deadline.
+ * CNTR low echoing the pending command's counter (the table decides which
+ * case it is: a copy's refusal in RESENT is ignored).  After a resync
+ * (RESYNCED): the SIM is more than a step ahead; end the transaction
+ * (OTA_ERROR) rather than leave it to its deadline.
  */
-static void counter_low(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub)
+static void resync_failed(struct gw_engine *e, const struct q_txn *txn)
 {
-    (void)sub;
-    if (txn->resent) {
-        gw_metrics_inc(e->d.metrics, GW_M_POR_DUPLICATE);
-        return;
-    }
-    if (txn->resync) {
-        gw_metrics_inc(e->d.metrics, GW_M_OTA_RESYNC_FAILED);
-        LOGP(LOG_ERR, "txn", txn->id, "the SIM refused OTA counter %llu too, after a resync",
-             (unsigned long long)txn->cntr);
-        gwt_fail(e, txn->id, txn->cntr, "OTA_ERROR", 209,
-                 "the SIM refused the OTA counter (CNTR low) again after a resync");
-        return;
-    }
+    gw_metrics_inc(e->d.metrics, GW_M_OTA_RESYNC_FAILED);
+    LOGP(LOG_ERR, "txn", txn->id, "the SIM refused OTA counter %llu too, after a resync",
+         (unsigned long long)txn->cntr);
+    gwt_fail(e, txn->id, txn->cntr, "OTA_ERROR", 209,
+             "the SIM refused the OTA counter (CNTR low) again after a resync");
+}
+
+/* Sent once (SENT): the SIM's counter is ahead of ours; move ours forward and send again, once. */
+static void resync(struct gw_engine *e, const struct q_txn *txn)
+{
     LOGP(LOG_WARN, "txn", txn->id,
          "the SIM refused OTA counter %llu as already seen (CNTR low) for a command sent once: "
          "the gateway's counter is behind the SIM's (a restored Redis, a re-provisioned SIM)",
@@ -341,9 +358,13 @@ static void answer_got_txn(void *arg, enum q_err err, const struct q_txn *txn)
 {
     struct answer_ctx *a = arg;
     struct gw_engine *e = a->e;
+    enum gwt_state st = err == Q_OK ? gwt_state_of(txn) : GWT_NONE;
+    enum gwt_event ev = outcome_of(&a->r)->ev;
 
-    if (err == Q_ERR_NOT_FOUND || (err == Q_OK && txn->state != Q_PENDING)) {
+    if (err == Q_ERR_NOT_FOUND) {
         gw_metrics_inc(e->d.metrics, GW_M_POR_NO_PENDING);
+    } else if (err == Q_OK && gwt_fsm_next(st, ev) == st) {
+        ignored(e, st, ev); /* a late answer for a finished transaction, a copy's CNTR low: no lookup */
     } else if (err != Q_OK) {
         gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
         LOGP(LOG_ERR, "txn", a->id, "answer lost: Redis: %s", q_strerror(err));

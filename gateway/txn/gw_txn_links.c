@@ -16,24 +16,30 @@
 
 /* ---- in-flight set ---------------------------------------------------- */
 
-static unsigned bucket_of(const char *id)
+/* The command held here for id; NULL if none. */
+static struct submit_ctx *inflight_get(struct gw_engine *e, const char *id)
 {
-    return util_fnv1a(id) % INFLIGHT_BUCKETS;
-}
-
-static struct submit_ctx **inflight_find(struct gw_engine *e, const char *id)
-{
-    struct submit_ctx **pp = &e->inflight[bucket_of(id)];
-    while (*pp && strcmp((*pp)->id, id) != 0)
-        pp = &(*pp)->next;
-    return pp;
+    struct gw_idtab_node *n = gw_idtab_find(e->inflight, id);
+    return n ? GW_IDTAB_ENTRY(n, struct submit_ctx, node) : NULL;
 }
 
 static void inflight_remove(struct gw_engine *e, struct submit_ctx *s)
 {
-    struct submit_ctx **pp = inflight_find(e, s->id);
-    if (*pp == s)
-        *pp = s->next;
+    gw_idtab_remove(e->inflight, &s->node);
+}
+
+/* Move a command held here by ev (the table); an event the table says cannot happen is logged. */
+static enum gwt_state held_step(struct submit_ctx *s, enum gwt_event ev)
+{
+    enum gwt_state to = gwt_fsm_next(s->st, ev);
+
+    if (to == GWT_NONE) {
+        LOGP(LOG_ERR, "txn", s->id, "%s in state %s ignored: not in the table", gwt_event_name(ev),
+             gwt_state_name(s->st));
+        return s->st;
+    }
+    s->st = to;
+    return to;
 }
 
 /* ---- batched sent marks ------------------------------------------------ */
@@ -92,7 +98,10 @@ void gwt_sent_cancel(struct gw_engine *e, const char *id)
 {
     int slot = shard_slot(id);
     struct sent_batch *b = slot < 0 ? NULL : &e->sent[slot];
+    struct submit_ctx *held = inflight_get(e, id);
 
+    if (held)
+        held_step(held, GWT_EV_FINISH);
     for (size_t i = 0; b && i < b->n; i++)
         if (strcmp(b->ids[i], id) == 0) {
             if (i != b->n - 1)
@@ -158,7 +167,7 @@ int gwt_effective_net(const struct q_txn *txn, const struct q_sub *sub)
 
 static void park(struct gw_engine *e, struct submit_ctx *s)
 {
-    s->parked = 1;
+    held_step(s, GWT_EV_NO_LINK);
     s->next_parked = e->parked;
     e->parked = s;
     e->n_parked++;
@@ -193,9 +202,8 @@ static void retry_parked(struct gw_engine *e)
     while (list) {
         s = list;
         list = s->next_parked;
-        s->parked = 0;
-        if (now >= s->deadline_ms) {
-            /* Too late to ask the official; the sweeper expires it. */
+        if (held_step(s, now >= s->deadline_ms ? GWT_EV_DEADLINE : GWT_EV_RETRY) == GWT_FINISHED) {
+            /* Too late to ask the official (the sweeper expires it), or answered by an earlier copy. */
             inflight_remove(e, s);
             free(s);
         } else if (try_submit(e, s) != 0) {
@@ -241,11 +249,12 @@ static void command_of(struct gw_engine *e, const struct q_txn *txn, struct subm
 
 void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub)
 {
-    struct submit_ctx **slot = inflight_find(e, txn->id), *s;
+    struct submit_ctx *held = inflight_get(e, txn->id), *s;
     const char *text = txn->display_text ? txn->display_text : "";
     size_t tlen = strlen(text);
 
-    if (*slot)
+    /* Held here already (parked, with a link, answered before its report): not a second command. */
+    if (gwt_fsm_next(held ? held->st : GWT_QUEUED, GWT_EV_SUBMIT) != GWT_SUBMITTED)
         return;
     if (txn->digest_len > sizeof(s->digest))
         return;
@@ -275,12 +284,13 @@ void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub
     s->req.deadline_ms = txn->deadline_ms;
     snprintf(s->far_link, sizeof(s->far_link), "%s", txn->far_ref[0] ? txn->far_link : "");
 
-    if (!pick_link(e, s->net, s->far_link, NULL)) {
+    if (!pick_link(e, s->net, s->far_link, NULL)) { /* REFUSED_PERM: QUEUED -> FINISHED */
         gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", 209, "no carrier link for this network");
         free(s);
         return;
     }
-    *slot = s;
+    s->st = GWT_SUBMITTED;
+    gw_idtab_add(e->inflight, &s->node, s->id);
     if (try_submit(e, s) != 0) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
         park(e, s);
@@ -301,35 +311,57 @@ static void tracked(void *arg, enum q_err err)
         LOGP(LOG_WARN, "txn", "-", "a far end's id was not stored: %s (asked again after the lease)", q_strerror(err));
 }
 
+/*
+ * Another link for a command its link could not take (car.h, sent): AGAIN
+ * (not now) or NOT_FOUND (never: each other link once).  1 when it is
+ * handled here (given to another link or parked), 0 when it must end as
+ * refused for good.
+ */
+static int fail_over(struct gw_engine *e, struct submit_ctx *s, enum car_err status, const char *detail)
+{
+    struct car_link *next;
+
+    s->avoid = s->link;
+    if (status == CAR_ERR_AGAIN) {
+        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
+        LOGP(LOG_INFO, "txn", s->id, "link %s cannot take it now (%s): trying another", car_link_name(s->link),
+             detail ? detail : "");
+        /* Only another link now; the same one again after the parking delay, not in a tight loop. */
+        if (pick_link(e, s->net, NULL, s->avoid) == s->avoid || try_submit(e, s) != 0)
+            park(e, s);
+        return 1;
+    }
+    next = ++s->refused < links_for(e, s->net) ? pick_link(e, s->net, NULL, s->avoid) : NULL;
+    LOGP(LOG_WARN, "txn", s->id, "link %s cannot serve it (%s)%s", car_link_name(s->link), detail ? detail : "",
+         next && next != s->avoid ? ": trying another" : "");
+    if (!next || next == s->avoid)
+        return 0;
+    if (try_submit(e, s) != 0)
+        park(e, s);
+    return 1;
+}
+
 void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detail, int resent, const char *far_ref)
 {
     struct gw_engine *e = arg;
     struct submit_ctx *s = handle;
+    /* Reached nobody (car.h): another link may take it, unless a far end already holds it. */
+    int failover = (status == CAR_ERR_AGAIN || status == CAR_ERR_NOT_FOUND) && !s->far_link[0] &&
+                   gw_now_ms() < s->deadline_ms;
+    int perm = status == CAR_ERR_PERMANENT || status == CAR_ERR_TOO_LONG || status == CAR_ERR_INVALID ||
+               status == CAR_ERR_UNSUPPORTED;
+    enum gwt_state from = s->st;
+    /* Answered before this report (FINISHED): the outcome is recorded, no sent mark, no second outcome. */
+    int live = held_step(s, status == CAR_OK ? GWT_EV_ACCEPTED
+                            : failover       ? GWT_EV_FAILOVER
+                            : perm           ? GWT_EV_REFUSED_PERM
+                                             : GWT_EV_REFUSED_TEMP) != from ||
+               (failover && s->st == GWT_SUBMITTED);
 
-    /* Certainly not shown to anyone: another link may take it now rather than after the lease. */
-    if (status == CAR_ERR_AGAIN && !s->far_link[0] && gw_now_ms() < s->deadline_ms) {
-        gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
-        LOGP(LOG_INFO, "txn", s->id, "link %s cannot take it now (%s): trying another", car_link_name(s->link),
-             detail ? detail : "");
-        s->avoid = s->link;
-        /* Only another link now; the same one again after the parking delay, not in a tight loop. */
-        if (pick_link(e, s->net, NULL, s->avoid) == s->avoid || try_submit(e, s) != 0)
-            park(e, s);
-        return;
-    }
-    /* This link never will: each other link once, then it fails (no link serves it). */
-    if (status == CAR_ERR_NOT_FOUND && !s->far_link[0]) {
-        struct car_link *next;
-        s->avoid = s->link;
-        next = ++s->refused < links_for(e, s->net) ? pick_link(e, s->net, NULL, s->avoid) : NULL;
-        LOGP(LOG_WARN, "txn", s->id, "link %s cannot serve it (%s)%s", car_link_name(s->link), detail ? detail : "",
-             next && next != s->avoid ? ": trying another" : "");
-        if (next && next != s->avoid) {
-            if (try_submit(e, s) != 0)
-                park(e, s);
+    if (failover && live) {
+        if (fail_over(e, s, status, detail))
             return;
-        }
-        status = CAR_ERR_PERMANENT;
+        perm = 1; /* no link serves it */
     }
     inflight_remove(e, s);
     /* The SIM may see two copies: its CNTR low for the second must read as a duplicate (counter_low). */
@@ -338,18 +370,21 @@ void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detai
     if (status == CAR_OK && far_ref) {
         /* The far end answers when asked: keep its id and stay in the outbox, leased, for whoever survives. */
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_OK);
-        q_txn_track(e->d.q, s->id, car_link_name(s->link), far_ref,
-                    gw_now_ms() + (int64_t)e->d.cfg->resubmit_lease_s * 1000, tracked, NULL);
+        if (live)
+            q_txn_track(e->d.q, s->id, car_link_name(s->link), far_ref,
+                        gw_now_ms() + (int64_t)e->d.cfg->resubmit_lease_s * 1000, tracked, NULL);
     } else if (status == CAR_OK) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_OK);
-        sent_mark(e, s->id);
-    } else if (status == CAR_ERR_PERMANENT || status == CAR_ERR_TOO_LONG || status == CAR_ERR_INVALID ||
-               status == CAR_ERR_UNSUPPORTED) {
+        if (live)
+            sent_mark(e, s->id);
+    } else if (perm) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_PERMANENT);
-        gwt_fail(e, s->id, s->cntr, "DELIVERY_ERROR", 209, detail ? detail : car_strerror(status));
+        if (live)
+            gwt_fail(e, s->id, s->cntr, "DELIVERY_ERROR", 209, detail ? detail : car_strerror(status));
     } else {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
-        LOGP(LOG_WARN, "txn", s->id, "not accepted yet (%s); will be resubmitted", detail ? detail : "");
+        if (live)
+            LOGP(LOG_WARN, "txn", s->id, "not accepted yet (%s); will be resubmitted", detail ? detail : "");
     }
     free(s);
 }
@@ -401,6 +436,10 @@ int gwt_links_open(struct gw_engine *e)
 {
     const struct cfg *cfg = e->d.cfg;
 
+    e->inflight = gw_idtab_new(INFLIGHT_BUCKETS);
+    if (!e->inflight)
+        return -1;
+
     for (size_t i = 0; i < cfg->n_carriers; i++) {
         const struct cfg_carrier *c = &cfg->carriers[i];
         for (size_t j = 0; j < c->n_links; j++) {
@@ -421,16 +460,19 @@ int gwt_links_open(struct gw_engine *e)
     return 0;
 }
 
+static void held_free(struct gw_idtab_node *n, void *arg)
+{
+    (void)arg;
+    free(GW_IDTAB_ENTRY(n, struct submit_ctx, node));
+}
+
 void gwt_links_close(struct gw_engine *e)
 {
     for (size_t i = 0; i < e->n_links; i++)
         car_link_close(e->links[i].link);
     /* Links freed: nothing can report on these any more. */
-    for (size_t b = 0; b < INFLIGHT_BUCKETS; b++) {
-        while (e->inflight[b]) {
-            struct submit_ctx *s = e->inflight[b];
-            e->inflight[b] = s->next;
-            free(s);
-        }
-    }
+    if (e->inflight)
+        gw_idtab_drain(e->inflight, held_free, NULL);
+    gw_idtab_free(e->inflight);
+    e->inflight = NULL;
 }

@@ -19,6 +19,9 @@
  *        -> OK: gwt_verify_signed -> binding -> [CMS] -> revocation -> [TSA]
  *        -> gwt_finish -> q_txn_finish (publish) -> waiters
  *   sweep -> expire / resubmit -> gwt_submit
+ *
+ * Where each event leads is one table (gw_txn_fsm.h), asked at every one of
+ * these decisions.
  */
 #ifndef SIMPKI_GW_TXN_PRIV_H
 #define SIMPKI_GW_TXN_PRIV_H
@@ -29,7 +32,9 @@
 
 #include "car.h"
 #include "cfg.h"
+#include "gw_idtab.h"
 #include "gw_txn.h"
+#include "gw_txn_fsm.h"
 #include "q.h"
 #include "sig.h"
 
@@ -40,8 +45,8 @@ struct hc_client;
 struct event;
 
 #define MAX_LINKS        (CFG_MAX_CARRIERS * CFG_MAX_LINKS)
-#define INFLIGHT_BUCKETS 4096
-#define SHARD_SLOTS      256 /* an id's first two hex digits */
+#define INFLIGHT_BUCKETS 4096 /* chains of the in-flight table */
+#define SHARD_SLOTS      256  /* an id's first two hex digits */
 
 /*
  * Commands an SMSC accepted, not yet marked sent in Redis: one batch per
@@ -69,9 +74,9 @@ struct link_slot {
  */
 struct submit_ctx {
     struct gw_engine *e;
-    struct submit_ctx *next;        /* inflight bucket chain */
+    struct gw_idtab_node node;      /* in e->inflight, by id */
     struct submit_ctx *next_parked; /* parked list, when parked */
-    int parked;
+    enum gwt_state st;              /* PARKED, SUBMITTED, or FINISHED before the link's report */
     int net;
     struct car_link *link;  /* the link it was last given to */
     struct car_link *avoid; /* a link that refused it for now (CAR_ERR_AGAIN): try the others first */
@@ -107,7 +112,7 @@ struct gw_engine {
     struct event *sweep_ev;
     struct event *parked_ev;
     int sweeping;
-    struct submit_ctx *inflight[INFLIGHT_BUCKETS];
+    struct gw_idtab *inflight; /* submit_ctx by id: commands held here (parked or with a link) */
     struct submit_ctx *parked;
     size_t n_parked;
     struct event *sent_ev;
@@ -143,7 +148,8 @@ void gwt_links_close(struct gw_engine *e); /* and drops the in-flight set */
 void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub);
 /* The network a transaction goes to: the registry's (a ported number), else the one routed at create. */
 int gwt_effective_net(const struct q_txn *txn, const struct q_sub *sub);
-/* The transaction is finishing: its finish drops it from the outbox, no sent mark needed. */
+/* The transaction is finishing (GWT_EV_FINISH): its finish drops it from the outbox, no sent mark
+ * needed, and a command still held here is never sent again nor reported. */
 void gwt_sent_cancel(struct gw_engine *e, const char *id);
 void gwt_sent_flush_cb(evutil_socket_t fd, short what, void *arg);
 void gwt_parked_cb(evutil_socket_t fd, short what, void *arg);

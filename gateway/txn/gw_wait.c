@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_idtab.h"
 #include "gw_metrics.h"
 #include "gw_txn.h"
-#include "util.h"
 
-#define WAITER_BUCKETS 1024
+#define WAITER_BUCKETS 1024  /* chains of each id table */
 #define OWN_MAX        65536 /* own pending transactions remembered; beyond, waits read first */
 
 /*
@@ -29,52 +29,44 @@ struct gw_waiter {
     int handoff; /* outcomes being recorded here that promised this waiter the txn (gw_txn_watch) */
     int woken;   /* announced finished while a hand-off was promised */
     struct event *timer;
-    struct gw_waiter *next; /* waiter chain */
+    struct gw_idtab_node node; /* in hub->waiters while waiting */
 };
 
 /* A transaction this process created and has not heard finish (gw_wait.h). */
 struct own {
-    struct own *next;
-    const char *rp; /* borrowed */
+    struct gw_idtab_node node; /* in hub->own */
+    const char *rp;            /* borrowed */
     char id[Q_ID_LEN];
 };
 
 struct gw_wait {
     struct gw_wait_deps d;
-    struct gw_waiter *waiters[WAITER_BUCKETS];
-    struct own *own[WAITER_BUCKETS];
-    size_t n_own;
-    uint64_t own_epoch; /* the watch subscription the own entries were made under */
+    struct gw_idtab *waiters; /* gw_waiter by id, several per id */
+    struct gw_idtab *own;     /* struct own by id */
+    uint64_t own_epoch;       /* the watch subscription the own entries were made under */
 };
 
 /* ---- the waiter table ----------------------------------------------------- */
 
-static unsigned bucket_of(const char *id)
+static struct gw_waiter *waiter_of(struct gw_idtab_node *n)
 {
-    return util_fnv1a(id) % WAITER_BUCKETS;
+    return n ? GW_IDTAB_ENTRY(n, struct gw_waiter, node) : NULL;
 }
 
 static void waiter_unlink(struct gw_waiter *w)
 {
-    struct gw_waiter **pp;
-
     if (!w->waiting)
         return;
-    for (pp = &w->hub->waiters[bucket_of(w->id)]; *pp; pp = &(*pp)->next) {
-        if (*pp == w) {
-            *pp = w->next;
-            break;
-        }
-    }
+    gw_idtab_remove(w->hub->waiters, &w->node);
     w->waiting = 0;
 }
 
 /* The first wait on id still to be answered; NULL if none. */
 static struct gw_waiter *waiter_find(struct gw_wait *hub, const char *id)
 {
-    for (struct gw_waiter *w = hub->waiters[bucket_of(id)]; w; w = w->next)
-        if (w->cb && strcmp(w->id, id) == 0)
-            return w;
+    for (struct gw_idtab_node *n = gw_idtab_find(hub->waiters, id); n; n = gw_idtab_next(n))
+        if (waiter_of(n)->cb)
+            return waiter_of(n);
     return NULL;
 }
 
@@ -99,24 +91,21 @@ static void waiter_release(struct gw_waiter *w)
 
 /* ---- own pending transactions -------------------------------------------- */
 
-static struct own **own_find(struct gw_wait *hub, const char *id)
+static struct own *own_find(struct gw_wait *hub, const char *id)
 {
-    struct own **pp = &hub->own[bucket_of(id)];
-    while (*pp && strcmp((*pp)->id, id) != 0)
-        pp = &(*pp)->next;
-    return pp;
+    struct gw_idtab_node *n = gw_idtab_find(hub->own, id);
+    return n ? GW_IDTAB_ENTRY(n, struct own, node) : NULL;
+}
+
+static void own_free(struct gw_idtab_node *n, void *arg)
+{
+    (void)arg;
+    free(GW_IDTAB_ENTRY(n, struct own, node));
 }
 
 static void own_clear(struct gw_wait *hub)
 {
-    for (size_t b = 0; b < WAITER_BUCKETS; b++) {
-        while (hub->own[b]) {
-            struct own *o = hub->own[b];
-            hub->own[b] = o->next;
-            free(o);
-        }
-    }
-    hub->n_own = 0;
+    gw_idtab_drain(hub->own, own_free, NULL);
 }
 
 /* 1 when the entries can be trusted: the watch is subscribed, and has been since they were made. */
@@ -134,27 +123,24 @@ void gw_wait_own(struct gw_wait *hub, const char *id, const char *rp)
 {
     struct own *o;
 
-    if (!own_sync(hub) || hub->n_own >= OWN_MAX)
+    if (!own_sync(hub) || gw_idtab_count(hub->own) >= OWN_MAX)
         return; /* its waits will read first, as any other */
     o = malloc(sizeof(*o));
     if (!o)
         return;
     o->rp = rp;
     memcpy(o->id, id, Q_ID_LEN);
-    o->next = hub->own[bucket_of(id)];
-    hub->own[bucket_of(id)] = o;
-    hub->n_own++;
+    gw_idtab_add(hub->own, &o->node, o->id);
 }
 
 static void own_drop(struct gw_wait *hub, const char *id)
 {
-    struct own **pp = own_find(hub, id), *o = *pp;
+    struct own *o = own_find(hub, id);
 
     if (!o)
         return;
-    *pp = o->next;
+    gw_idtab_remove(hub->own, &o->node);
     free(o);
-    hub->n_own--;
 }
 
 /* 1 when id is a transaction of rp's that this process created and nobody has announced finished. */
@@ -164,7 +150,7 @@ static int own_pending(struct gw_wait *hub, const char *id, const char *rp)
 
     if (!own_sync(hub))
         return 0;
-    o = *own_find(hub, id);
+    o = own_find(hub, id);
     return o && strcmp(o->rp, rp) == 0;
 }
 
@@ -245,8 +231,9 @@ void gw_wait_notify(void *arg, const char *id)
     struct gw_wait *hub = arg;
 
     own_drop(hub, id);
-    for (struct gw_waiter *w = hub->waiters[bucket_of(id)]; w; w = w->next) {
-        if (strcmp(w->id, id) != 0 || !w->cb)
+    for (struct gw_idtab_node *n = gw_idtab_find(hub->waiters, id); n; n = gw_idtab_next(n)) {
+        struct gw_waiter *w = waiter_of(n);
+        if (!w->cb)
             continue;
         if (w->handoff)
             w->woken = 1; /* published inside the finish whose answer is on its way: finished() decides */
@@ -261,9 +248,9 @@ static int waiting(void *arg, const char *id)
     struct gw_wait *hub = arg;
     int any = 0;
 
-    for (struct gw_waiter *w = hub->waiters[bucket_of(id)]; w; w = w->next)
-        if (w->cb && strcmp(w->id, id) == 0) {
-            w->handoff++;
+    for (struct gw_idtab_node *n = gw_idtab_find(hub->waiters, id); n; n = gw_idtab_next(n))
+        if (waiter_of(n)->cb) {
+            waiter_of(n)->handoff++;
             any = 1;
         }
     return any;
@@ -286,8 +273,9 @@ static void finished(void *arg, const char *id, const struct q_txn *txn)
         }
         return;
     }
-    for (struct gw_waiter *w = hub->waiters[bucket_of(id)]; w; w = w->next) {
-        if (strcmp(w->id, id) != 0 || w->handoff == 0)
+    for (struct gw_idtab_node *n = gw_idtab_find(hub->waiters, id); n; n = gw_idtab_next(n)) {
+        struct gw_waiter *w = waiter_of(n);
+        if (w->handoff == 0)
             continue;
         if (--w->handoff == 0 && w->woken) {
             w->woken = 0;
@@ -315,14 +303,12 @@ struct gw_waiter *gw_wait_start(struct gw_wait *hub, const char *id, const char 
     if (timeout_s > 0) {
         /* Register before reading, so a finish between the read and the wait is not missed. */
         struct timeval tv = {(time_t)timeout_s, 0};
-        unsigned b = bucket_of(w->id);
         w->timer = evtimer_new(hub->d.base, wait_timeout, w);
         if (!w->timer || evtimer_add(w->timer, &tv) != 0) {
             waiter_free(w);
             return NULL;
         }
-        w->next = hub->waiters[b];
-        hub->waiters[b] = w;
+        gw_idtab_add(hub->waiters, &w->node, w->id);
         w->waiting = 1;
         if (own_pending(hub, w->id, rp)) {
             gw_metrics_inc(hub->d.metrics, GW_M_POLL_OWN);
@@ -340,18 +326,22 @@ void gw_wait_cancel(struct gw_waiter *w)
     waiter_release(w);
 }
 
+static void drained(struct gw_idtab_node *n, void *unused)
+{
+    struct gw_waiter *w = waiter_of(n);
+    gw_wait_cb *cb = w->cb;
+    void *arg = w->arg;
+
+    (void)unused;
+    w->waiting = 0; /* out of the table already */
+    waiter_release(w);
+    if (cb)
+        cb(arg, GW_WAIT_SHUTDOWN, NULL);
+}
+
 void gw_wait_drain(struct gw_wait *hub)
 {
-    for (size_t b = 0; b < WAITER_BUCKETS; b++) {
-        while (hub->waiters[b]) {
-            struct gw_waiter *w = hub->waiters[b];
-            gw_wait_cb *cb = w->cb;
-            void *arg = w->arg;
-            waiter_release(w);
-            if (cb)
-                cb(arg, GW_WAIT_SHUTDOWN, NULL);
-        }
-    }
+    gw_idtab_drain(hub->waiters, drained, NULL);
 }
 
 struct gw_wait *gw_wait_new(const struct gw_wait_deps *deps)
@@ -361,6 +351,14 @@ struct gw_wait *gw_wait_new(const struct gw_wait_deps *deps)
     if (!hub)
         return NULL;
     hub->d = *deps;
+    hub->waiters = gw_idtab_new(WAITER_BUCKETS);
+    hub->own = gw_idtab_new(WAITER_BUCKETS);
+    if (!hub->waiters || !hub->own) {
+        gw_idtab_free(hub->waiters);
+        gw_idtab_free(hub->own);
+        free(hub);
+        return NULL;
+    }
     gw_engine_watch(deps->engine, &(struct gw_txn_watch){.waiting = waiting, .finished = finished, .arg = hub});
     return hub;
 }
@@ -372,5 +370,7 @@ void gw_wait_free(struct gw_wait *hub)
     gw_engine_watch(hub->d.engine, NULL);
     gw_wait_drain(hub);
     own_clear(hub);
+    gw_idtab_free(hub->waiters);
+    gw_idtab_free(hub->own);
     free(hub);
 }

@@ -14,6 +14,8 @@
 set -euo pipefail
 OPENSSL=${OPENSSL:-openssl}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../pki/pki-lib.sh
+. "$HERE/../pki/pki-lib.sh"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 cd "$W"
@@ -56,17 +58,13 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 EOF
 
-key() { "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null; }
 root() { # root NAME CN
-    key "$1"
-    "$OPENSSL" req -new -x509 -config x.cnf -extensions v3_root -key "$1.key" -subj "/O=simpki fuzz/CN=$2" \
-        -days 36500 -set_serial "0x$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')" -out "$1.pem"
+    pki_genkey ec "$1.key"
+    pki_cert "$1.key" "/O=simpki fuzz/CN=$2" "$1.pem" - - x.cnf v3_root 36500
 }
 issue() { # issue NAME CN ISSUER EXT
-    key "$1"
-    "$OPENSSL" req -new -config x.cnf -key "$1.key" -subj "/O=simpki fuzz/CN=$2" -out "$1.csr"
-    "$OPENSSL" x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -extfile x.cnf -extensions "$4" -days 36500 \
-        -set_serial "0x$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')" -out "$1.pem" 2>/dev/null
+    pki_genkey ec "$1.key"
+    pki_cert "$1.key" "/O=simpki fuzz/CN=$2" "$1.pem" "$3.pem" "$3.key" x.cnf "$4" 36500
 }
 root root "Fuzz Root"
 issue ca "Fuzz CA" root v3_ca

@@ -24,16 +24,11 @@
  *                            date) the demo PKI; default SIMPKI_DEMO_DIR, in
  *                            the build tree (the first build takes a minute)
  */
-#include <dirent.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +52,7 @@
 #include "gw_util.h"
 #include "log.h"
 #include "q.h"
+#include "redis_test.h"
 #include "sig.h"
 
 #if !defined(SIMPKI_SRC_DIR) || !defined(SIMPKI_DEMO_DIR)
@@ -71,100 +67,8 @@
 #define BLOB_HDR    21
 #define MAX_SIG     1024
 
-static pid_t redis_pid = -1;
-static int redis_port;
-static char tmpdir[64];
 static char demo[512];
 static struct event_base *base;
-
-/* ---- the server (as tests/queue/test_q.c) ------------------------------ */
-
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port = -1;
-
-    if (fd < 0)
-        return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-static int redis_ping(void)
-{
-    struct timeval tv = {1, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
-    redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
-    int ok = r && r->type == REDIS_REPLY_STATUS;
-
-    freeReplyObject(r);
-    if (c)
-        redisFree(c);
-    return ok;
-}
-
-static void redis_stop(void)
-{
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
-        redis_pid = -1;
-    }
-}
-
-static int redis_start(void)
-{
-    char port[16];
-    pid_t pid;
-
-    snprintf(port, sizeof port, "%d", redis_port);
-    pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan server when the test crashes */
-        if (devnull >= 0) {
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
-               "no", "--dir", tmpdir, (char *)NULL);
-        _exit(127);
-    }
-    redis_pid = pid;
-    for (int i = 0; i < 500; i++) {
-        if (redis_ping())
-            return 0;
-        usleep(10000);
-    }
-    return -1;
-}
-
-static void cleanup(void)
-{
-    DIR *d;
-    struct dirent *de;
-
-    redis_stop();
-    if (!tmpdir[0])
-        return;
-    d = opendir(tmpdir);
-    for (de = d ? readdir(d) : NULL; de; de = readdir(d)) {
-        char p[512];
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", tmpdir, de->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(tmpdir);
-}
 
 /* The demo PKI: mkdemo.sh skips what is up to date, so a second run is cheap. */
 static int make_demo(void)
@@ -658,6 +562,20 @@ static void start(const char *msisdn, const char *doc, struct started *st)
     CHECK_EQ_INT(st->err, GW_OK);
 }
 
+/* start(), then the engine's submit: its index in submits[], or -1 (a failed check) when none came. */
+static int start_submitted(const char *msisdn, const char *doc, struct started *st)
+{
+    int i = n_submits;
+
+    start(msisdn, doc, st);
+    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    if (n_submits != i + 1) {
+        CHECK_EQ_INT(n_submits, i + 1);
+        return -1;
+    }
+    return i;
+}
+
 /* A transaction as Redis stores it. */
 struct stored {
     int n;
@@ -849,12 +767,8 @@ static void scenario_cancel(const struct subscriber *s)
     struct stored t;
     int i = n_submits;
 
-    start(s->msisdn, "Công văn 45/UBND-VP", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, "Công văn 45/UBND-VP", &st) < 0)
         return;
-    }
     report_sent(i);
     answer(i, CAR_OUT_USER_CANCEL, 1, CAR_SIG_RAW, NULL, 0);
     get_final(st.id, WAIT_MS, &t);
@@ -872,12 +786,8 @@ static void scenario_expiry(const struct subscriber *s)
     int64_t t0 = now_ms();
     int i = n_submits;
 
-    start(s->msisdn, "Tờ trình 7/TTr", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, "Tờ trình 7/TTr", &st) < 0)
         return;
-    }
     report_sent(i);
     pump(NULL, 0, 1000);
     get(st.id, &t);
@@ -905,12 +815,8 @@ static void scenario_resubmit(const struct subscriber *s)
     int64_t t0 = now_ms();
     int i = n_submits, up;
 
-    start(s->msisdn, doc, &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, doc, &st) < 0)
         return;
-    }
     check_submit(i, s->msisdn, st.cntr, doc);
     submits[i].handle = NULL; /* dies with the engine, unreported */
     engine_down();            /* the crash */
@@ -953,12 +859,8 @@ static void scenario_wrong_key(const struct subscriber *s, const struct subscrib
     size_t sig_len;
     int i = n_submits;
 
-    start(s->msisdn, "Báo cáo 12/BC", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, "Báo cáo 12/BC", &st) < 0)
         return;
-    }
     report_sent(i);
     sig_len = sim_sign(other->key, submits[i].digest, 32, sig, sizeof sig);
     CHECK(sig_len > 0);
@@ -987,12 +889,8 @@ static void scenario_cms(const struct subscriber *s, int good)
     size_t cms_len;
     int i = n_submits;
 
-    start(s->msisdn, doc, &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, doc, &st) < 0)
         return;
-    }
     check_submit(i, s->msisdn, st.cntr, doc);
     report_sent(i);
     cms_len = cms_sign(s, good ? doc : "another document", cms, sizeof cms);
@@ -1029,12 +927,8 @@ static void scenario_resync(const struct subscriber *s)
     size_t sig_len;
     int i = n_submits;
 
-    start(s->msisdn, doc, &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (start_submitted(s->msisdn, doc, &st) < 0)
         return;
-    }
     report_sent(i);
     answer(i, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0); /* a PoR refusal: no application answer */
     CHECK(pump(&n_submits, i + 2, WAIT_MS));
@@ -1058,6 +952,81 @@ static void scenario_resync(const struct subscriber *s)
     CHECK_EQ_INT(t.cntr, st.cntr + Q_CNTR_RESYNC_STEP);
     CHECK_MEM(t.sig, sig, sig_len);
     CHECK_EQ_INT(n_submits, i + 2);
+}
+
+/*
+ * 8. The transition table's answers at work: a CNTR low after a resync
+ * (RESYNCED) ends the transaction at once with OTA_ERROR (209); a late
+ * answer for it changes nothing (FINISHED).
+ */
+static void scenario_resync_fails(const struct subscriber *s)
+{
+    struct started st;
+    struct stored t;
+    uint8_t sig[512];
+    size_t sig_len;
+    int i = n_submits;
+
+    if (start_submitted(s->msisdn, "Quyết định 78/QĐ", &st) < 0)
+        return;
+    report_sent(i);
+    answer(i, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0);
+    CHECK(pump(&n_submits, i + 2, WAIT_MS));
+    if (n_submits != i + 2) {
+        CHECK_EQ_INT(n_submits, i + 2);
+        return;
+    }
+    report_sent(i + 1);
+    answer(i + 1, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0); /* still behind: no second resync */
+    get_final(st.id, WAIT_MS, &t);
+    CHECK_EQ_INT(t.state, Q_FAILED);
+    CHECK_EQ_STR(t.result, "OTA_ERROR");
+    CHECK_EQ_INT(t.etsi, 209);
+    CHECK_EQ_INT(t.cntr, st.cntr + Q_CNTR_RESYNC_STEP);
+
+    sig_len = sim_sign(s->key, submits[i + 1].digest, 32, sig, sizeof sig);
+    answer(i + 1, CAR_OUT_OK, 1, CAR_SIG_RAW, sig, sig_len); /* late: finished */
+    pump(NULL, 0, 300);
+    get(st.id, &t);
+    CHECK_EQ_INT(t.state, Q_FAILED);
+    CHECK_EQ_STR(t.result, "OTA_ERROR");
+    CHECK_EQ_INT(n_submits, i + 2);
+}
+
+/*
+ * 9. A command sent twice (RESENT): the SIM's CNTR low answers the copy and
+ * is ignored; the first copy's answer completes the transaction.
+ */
+static void scenario_copy_refused(const struct subscriber *s)
+{
+    const char *doc = "Công văn 46/UBND-VP";
+    struct started st;
+    struct stored t;
+    uint8_t sig[512];
+    size_t sig_len;
+    int i = n_submits;
+
+    if (start_submitted(s->msisdn, doc, &st) < 0)
+        return;
+    /* The link resent it after a lost connection: it says so in its report. */
+    fake_ev.sent(fake_ev.arg, submits[i].handle, CAR_OK, NULL, 1, NULL);
+    submits[i].handle = NULL;
+    pump(NULL, 0, 300);
+    get(st.id, &t);
+    CHECK_EQ_INT(t.resent, 1);
+    answer(i, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0);
+    pump(NULL, 0, 300);
+    get(st.id, &t);
+    CHECK_EQ_INT(t.state, Q_PENDING); /* ignored: not resynced, not failed */
+    CHECK_EQ_INT(t.resync, 0);
+    CHECK_EQ_INT(t.cntr, st.cntr);
+    CHECK_EQ_INT(n_submits, i + 1);
+
+    sig_len = sim_sign(s->key, submits[i].digest, 32, sig, sizeof sig);
+    answer(i, CAR_OUT_OK, 1, CAR_SIG_RAW, sig, sig_len);
+    get_final(st.id, WAIT_MS, &t);
+    CHECK_EQ_INT(t.state, Q_COMPLETED);
+    CHECK_EQ_STR(t.result, "OK");
 }
 
 /* An OK raw answer to submit i, correlated by the transport (car_events.answer). */
@@ -1220,7 +1189,7 @@ static int write_config(const char *path)
                  " \"api_keys\": [{\"name\": \"" RP "\", \"sha256\": "
                  "\"0000000000000000000000000000000000000000000000000000000000000000\"}],\n"
                  " \"carriers\": [{\"name\": \"viettel\", \"service_number\": \"9191\", \"links\": []}]}\n",
-                 LEASE_S, demo, demo, redis_port) > 0;
+                 LEASE_S, demo, demo, redis_test_port()) > 0;
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
@@ -1236,24 +1205,15 @@ int main(int argc, char **argv)
     char path[600], why[512] = "";
     int loaded = 0;
 
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_engine.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    atexit(cleanup);
     snprintf(demo, sizeof demo, "%s", argc > 1 ? argv[1] : SIMPKI_DEMO_DIR);
     if (make_demo() != 0) {
         fprintf(stderr, "test_engine: %s/tests/sim/mkdemo.sh %s failed\n", SIMPKI_SRC_DIR, demo);
         return 1;
     }
     alarm(120); /* a hung test dies, and PDEATHSIG takes the server with it */
-    redis_port = free_port();
-    if (redis_port <= 0 || redis_start() != 0) {
-        fprintf(stderr, "test_engine: cannot start redis-server\n");
+    if (redis_test_start("test_engine") != 0)
         return 1;
-    }
-    snprintf(path, sizeof path, "%s/simpki.json", tmpdir);
+    snprintf(path, sizeof path, "%s/simpki.json", redis_test_dir());
     if (write_config(path) != 0 || cfg_load(path, &cfg, why, sizeof why) != CFG_OK) {
         fprintf(stderr, "test_engine: config: %s\n", why);
         return 1;
@@ -1288,6 +1248,8 @@ int main(int argc, char **argv)
         scenario_cms(&subs[7], 1);              /* CMS answer */
         scenario_cms(&subs[8], 0);              /* CMS over another digest */
         scenario_resync(&subs[9]);              /* CNTR low, sent once */
+        scenario_resync_fails(&subs[9]);        /* CNTR low again after the resync */
+        scenario_copy_refused(&subs[2]);        /* CNTR low for a copy */
         scenario_expiry(&subs[3]);              /* EXPIRED */
         scenario_resubmit(&subs[4]);            /* a crash before `sent` */
         scenario_far(&subs[10]);                /* a far end holding it: asked again after a crash */

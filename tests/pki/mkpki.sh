@@ -90,7 +90,11 @@ fi
 URLS="ocsp $OCSP_URL
 http $HTTP_BASE"
 
+PKI_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pki-lib.sh
+# shellcheck source=pki-lib.sh
+. "$PKI_LIB"
 if [ -e "$OUT/.done" ] && [ "$OUT/.done" -nt "$TSV" ] && [ "$OUT/.done" -nt "${BASH_SOURCE[0]}" ] &&
+    [ "$OUT/.done" -nt "$PKI_LIB" ] &&
     [ "$(cat "$OUT/urls" 2>/dev/null)" = "$URLS" ]; then
     exit 0
 fi
@@ -231,17 +235,8 @@ EOF
 export SUB_EMAIL=unused@simpki.test CA_NAME=ca OCSP_URL HTTP_BASE
 printf '%s\n' "$URLS" >"$OUT/urls"
 
-genkey() { # genkey ALG FILE
-    case $1 in
-    rsa) "$OPENSSL" genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$2" ;;
-    rsa1024) "$OPENSSL" genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$2" ;;
-    rsa3072) "$OPENSSL" genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$2" ;;
-    ec) "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-        -pkeyopt ec_param_enc:named_curve -out "$2" ;;
-    ec384) "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 \
-        -pkeyopt ec_param_enc:named_curve -out "$2" ;;
-    *) die "unknown key algorithm '$1'" ;;
-    esac
+genkey() { # genkey ALG FILE (pki-lib.sh)
+    pki_genkey "$1" "$2" || die "cannot make a '$1' key"
 }
 
 # issue STATE ISSUER_CERT|- ISSUER_KEY CSR OUT EXT START END

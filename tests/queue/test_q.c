@@ -4,23 +4,16 @@
  *
  * Past 1,000 lines on purpose: one program per library, whose checks share
  * one server and run in order (later blocks read what earlier ones stored).
- * Its server start-up is repeated in tests/gateway/test_engine.c; a shared
- * tests/ helper would remove that copy.
+ * The server is tests/redis_test.h's, as test_engine's.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,112 +27,15 @@
 #include "q_docs.h"
 #include "q_life.h"
 #include "q_priv.h" /* q_eval: queue-private */
+#include "redis_test.h"
 
 #define SHARDS 4
 
-static pid_t redis_pid = -1;
-static int redis_port;
-static char tmpdir[64];
 static struct event_base *base;
-
-/* ---- the server ---- */
-
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port = -1;
-
-    if (fd < 0)
-        return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-static redisContext *raw_connect(void)
-{
-    struct timeval tv = {1, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
-
-    if (c && c->err) {
-        redisFree(c);
-        return NULL;
-    }
-    return c;
-}
-
-static void redis_stop(void)
-{
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
-        redis_pid = -1;
-    }
-}
-
-static int redis_start(void)
-{
-    char port[16];
-    pid_t pid;
-
-    snprintf(port, sizeof port, "%d", redis_port);
-    pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan server when the test crashes */
-        if (devnull >= 0) {
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
-               "no", "--dir", tmpdir, (char *)NULL);
-        _exit(127);
-    }
-    redis_pid = pid;
-    for (int i = 0; i < 500; i++) {
-        redisContext *c = raw_connect();
-        if (c) {
-            redisReply *r = redisCommand(c, "PING");
-            int ok = r && r->type == REDIS_REPLY_STATUS;
-            freeReplyObject(r);
-            redisFree(c);
-            if (ok)
-                return 0;
-        }
-        usleep(10000);
-    }
-    return -1;
-}
-
-static void cleanup(void)
-{
-    DIR *d;
-    struct dirent *e;
-
-    redis_stop();
-    if (!tmpdir[0])
-        return;
-    d = opendir(tmpdir);
-    for (e = d ? readdir(d) : NULL; e; e = readdir(d)) {
-        char p[512];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(tmpdir);
-}
 
 static long long raw_int(const char *cmd, const char *arg)
 {
-    redisContext *c = raw_connect();
+    redisContext *c = redis_test_connect();
     redisReply *r;
     long long v = -1;
 
@@ -158,7 +54,7 @@ static long long raw_int(const char *cmd, const char *arg)
 /* calls=N from INFO commandstats for one command ("evalsha"). */
 static long long cmd_calls(const char *name)
 {
-    redisContext *c = raw_connect();
+    redisContext *c = redis_test_connect();
     redisReply *r = c ? redisCommand(c, "INFO commandstats") : NULL;
     long long v = 0;
     char pat[64];
@@ -478,7 +374,7 @@ static struct sweep_res do_sweep2(struct q *a, struct q *b, int64_t now, int64_t
 /* Every key carries its shard's hash tag, and sub/txn keys the right shard. */
 static void check_keys(void)
 {
-    redisContext *c = raw_connect();
+    redisContext *c = redis_test_connect();
     redisReply *r = c ? redisCommand(c, "KEYS *") : NULL;
     size_t checked = 0;
 
@@ -577,7 +473,7 @@ struct docs_res {
 /* A ZSCORE (a bulk string) as a number; -1 when absent. */
 static long long raw_score(const char *cmd, const char *arg)
 {
-    redisContext *c = raw_connect();
+    redisContext *c = redis_test_connect();
     redisReply *r = c ? redisCommand(c, cmd, arg) : NULL;
     long long v = -1;
 
@@ -653,18 +549,9 @@ int main(void)
     int64_t t0;
 
     alarm(120); /* a hung test dies, and PDEATHSIG takes the server with it */
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_q.XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (redis_test_start("test_q") != 0)
         return 1;
-    }
-    atexit(cleanup);
-    redis_port = free_port();
-    cfg.port = (uint16_t)redis_port;
-    if (redis_port <= 0 || redis_start() != 0) {
-        fprintf(stderr, "cannot start redis-server\n");
-        return 1;
-    }
+    cfg.port = (uint16_t)redis_test_port();
     base = event_base_new();
     tk = event_new(base, -1, EV_PERSIST, tick, NULL);
     event_add(tk, &(struct timeval){0, 5000});
@@ -940,7 +827,7 @@ int main(void)
             prev = r.cntr;
             CHECK_EQ_INT(do_finish(q, r.id, r.cntr, &f), Q_OK);
         }
-        redisContext *c = raw_connect();
+        redisContext *c = redis_test_connect();
         char key[64];
         snprintf(key, sizeof key, "spk:{%u}:sub:84912345678", q_shard_of("84912345678", SHARDS));
         freeReplyObject(redisCommand(c, "HSET %s busy %s", key, "01aaaaaaaaaaaaaaaaaaaaaaaa"));
@@ -1078,7 +965,7 @@ int main(void)
     /* SCRIPT FLUSH: the next call falls back to EVAL once, and works. */
     {
         long long e0 = cmd_calls("eval");
-        redisContext *c = raw_connect();
+        redisContext *c = redis_test_connect();
         freeReplyObject(redisCommand(c, "SCRIPT FLUSH"));
         redisFree(c);
         struct res r = {0};
@@ -1097,7 +984,7 @@ int main(void)
         int64_t end;
         q_sync_free(qs);
         qs = NULL;
-        redis_stop();
+        redis_test_stop();
         end = now_ms() + 3000;
         while (q_connected(q) && now_ms() < end)
             event_base_loop(base, EVLOOP_ONCE);
@@ -1111,7 +998,7 @@ int main(void)
         n = new_req("84912345678", NULL, "h", now_ms(), 60000, 5000);
         CHECK_EQ_INT(do_create(q, &n).err, Q_ERR_AGAIN);
         pump(NULL, 0, 300); /* a few failed reconnects */
-        CHECK(redis_start() == 0);
+        CHECK(redis_test_restart() == 0);
         CHECK(pump_connected(q, 5000));
         CHECK(pump_connected(q2, 5000));
         CHECK_EQ_INT(q_sync_connect(&cfg, &qs, why, sizeof why), Q_OK);
@@ -1135,7 +1022,7 @@ int main(void)
 
     /* Hostile data: a txn hash with junk and a key of the wrong type give PROTO, no crash. */
     {
-        redisContext *c = raw_connect();
+        redisContext *c = redis_test_connect();
         freeReplyObject(
             redisCommand(c, "HSET spk:{1}:txn:01bbbbbbbbbbbbbbbbbbbbbbbb id 01bbbbbbbbbbbbbbbbbbbbbbbb state bogus"));
         freeReplyObject(redisCommand(
@@ -1185,13 +1072,13 @@ int main(void)
     {
         struct res r = {0};
         int64_t t1;
-        kill(redis_pid, SIGSTOP);
+        kill(redis_test_pid(), SIGSTOP);
         t1 = now_ms();
         q_txn_get(q, id1, on_get, &r);
         CHECK(pump(&r.n, 1, 5000));
         CHECK_EQ_INT(r.err, Q_ERR_AGAIN);
         CHECK(now_ms() - t1 >= 1000);
-        kill(redis_pid, SIGCONT);
+        kill(redis_test_pid(), SIGCONT);
         CHECK(pump_connected(q, 5000));
         memset(&r, 0, sizeof r);
         r = do_get(q, id1);
@@ -1437,6 +1324,23 @@ int main(void)
         CHECK_EQ_STR(r.sub.sub_status, "revoked");
         q_life_deactivate(q, "+849", on_doc_done, &r);
         CHECK_EQ_INT(docs_wait(&r), Q_ERR_INVALID);
+
+        /* The import's bulk write: ids in, queue/ builds the keys and files them like q_doc_create. */
+        {
+            static const char d3[] = "{\"id\":\"r03\",\"rev\":1}", d4[] = "{\"id\":\"r04\",\"rev\":1}";
+            struct q_sync_doc put[2] = {{"r03", d3, strlen(d3), 7000}, {"r04", d4, strlen(d4), 7001}};
+            struct q_sync_doc bad[1] = {{"R-5", d3, strlen(d3), 7002}};
+
+            CHECK_EQ_INT(q_sync_docs_put(qs, bad, 1), Q_ERR_INVALID);
+            CHECK_EQ_INT(q_sync_docs_put(qs, put, 2), Q_OK);
+            CHECK_EQ_INT(q_sync_docs_put(qs, put + 1, 1), Q_ERR_CONFLICT); /* taken: nothing written */
+            CHECK_EQ_INT(raw_score("ZSCORE spk:{enr}:reqs %s", "r04"), 7001);
+            q_doc_get(q, "r03", on_doc_get, &r);
+            CHECK_EQ_INT(docs_wait(&r), Q_OK);
+            CHECK_EQ_STR(r.first, d3);
+            q_doc_get(q, "R-5", on_doc_get, &r);
+            CHECK_EQ_INT(docs_wait(&r), Q_ERR_INVALID);
+        }
     }
 
     /* q_free with a call outstanding: the callback still runs, with AGAIN. */

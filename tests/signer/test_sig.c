@@ -13,6 +13,9 @@
 #include <time.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "check.h"
 #include "sig.h"
@@ -396,6 +399,65 @@ static void test_names(void)
     CHECK_EQ_STR(sig_strerror((enum sig_err)99), "unknown error");
 }
 
+/* sig_cert_to_der: a certificate as an operator hands it over (PEM, DER, base64 with line breaks). */
+static void test_cert_to_der(void)
+{
+    struct blob c = load("cases/good-rsa.crt.der");
+    const uint8_t *p = c.p;
+    X509 *x = d2i_X509(NULL, &p, (long)c.n);
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *pem = NULL, why[160];
+    long pem_len = 0;
+    size_t b64_cap = 4 * (c.n / 3 + 1) + 1, n = 0, der_len = 0;
+    char *b64 = malloc(b64_cap), *wrapped = malloc(2 * b64_cap);
+    uint8_t *der = NULL;
+
+    CHECK(x != NULL && mem != NULL && b64 != NULL && wrapped != NULL);
+    if (!x || !mem || !b64 || !wrapped)
+        goto out;
+    /* PEM, after some text, as openssl x509 -text writes it: the same DER. */
+    BIO_puts(mem, "Certificate:\n    Data: ...\n");
+    CHECK_EQ_INT(PEM_write_bio_X509(mem, x), 1);
+    pem_len = BIO_get_mem_data(mem, &pem);
+    CHECK_EQ_INT(sig_cert_to_der((const uint8_t *)pem, (size_t)pem_len, SIG_CERT_FILE, &der, &der_len, why, sizeof why),
+                 SIG_OK);
+    CHECK(der && der_len == c.n && memcmp(der, c.p, c.n) == 0);
+    free(der);
+    /* DER is taken as is. */
+    CHECK_EQ_INT(sig_cert_to_der(c.p, c.n, SIG_CERT_FILE, &der, &der_len, why, sizeof why), SIG_OK);
+    CHECK(der && der_len == c.n && memcmp(der, c.p, c.n) == 0);
+    free(der);
+    /* A PEM marker over garbage. */
+    CHECK_EQ_INT(sig_cert_to_der((const uint8_t *)"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", 59,
+                                 SIG_CERT_FILE, &der, &der_len, why, sizeof why),
+                 SIG_ERR_MALFORMED);
+    CHECK(der == NULL && strstr(why, "PEM") != NULL);
+    /* base64 with line breaks every 64 characters, as pasted. */
+    EVP_EncodeBlock((unsigned char *)b64, c.p, (int)c.n);
+    for (size_t i = 0; b64[i]; i++) {
+        wrapped[n++] = b64[i];
+        if (i % 64 == 63)
+            wrapped[n++] = '\n';
+    }
+    wrapped[n] = '\0';
+    CHECK_EQ_INT(sig_cert_to_der((const uint8_t *)wrapped, n, SIG_CERT_BASE64, &der, &der_len, why, sizeof why),
+                 SIG_OK);
+    CHECK(der && der_len == c.n && memcmp(der, c.p, c.n) == 0);
+    free(der);
+    CHECK_EQ_INT(sig_cert_to_der((const uint8_t *)"AAA", 3, SIG_CERT_BASE64, &der, &der_len, why, sizeof why),
+                 SIG_ERR_MALFORMED);
+    CHECK(der == NULL && strstr(why, "multiple of 4") != NULL);
+    CHECK_EQ_INT(sig_cert_to_der((const uint8_t *)"A*==", 4, SIG_CERT_BASE64, &der, &der_len, why, sizeof why),
+                 SIG_ERR_MALFORMED);
+    CHECK(der == NULL && strstr(why, "not valid base64") != NULL);
+out:
+    free(b64);
+    free(wrapped);
+    BIO_free(mem);
+    X509_free(x);
+    blob_free(&c);
+}
+
 int main(int argc, char **argv)
 {
     char a[1024], i[1024], why[256];
@@ -433,6 +495,7 @@ int main(int argc, char **argv)
     test_malformed_certs();
     test_check_cert();
     test_cert_info();
+    test_cert_to_der();
     test_trust_load();
 
     sig_trust_free(trust_main);

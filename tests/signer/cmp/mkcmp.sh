@@ -22,7 +22,10 @@ set -euo pipefail
 OPENSSL=${OPENSSL:-openssl}
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
 OUT=$1
-if [ -e "$OUT/.done" ] && [ "$OUT/.done" -nt "${BASH_SOURCE[0]}" ]; then
+PKI_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../pki" && pwd)/pki-lib.sh
+# shellcheck source=../../pki/pki-lib.sh
+. "$PKI_LIB"
+if [ -e "$OUT/.done" ] && [ "$OUT/.done" -nt "${BASH_SOURCE[0]}" ] && [ "$OUT/.done" -nt "$PKI_LIB" ]; then
     exit 0
 fi
 rm -rf "$OUT"
@@ -30,6 +33,10 @@ mkdir -p "$OUT"
 cd "$OUT"
 
 cat >ext.cnf <<'CNF'
+[ req ]
+distinguished_name = dn
+[ dn ]
+
 [ v3_root ]
 basicConstraints = critical, CA:TRUE
 keyUsage = critical, keyCertSign, cRLSign
@@ -56,29 +63,18 @@ authorityKeyIdentifier = keyid:always
 CNF
 
 genkey() { # genkey ALG NAME
-    case $1 in
-    rsa) "$OPENSSL" genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$2.key.pem" ;;
-    rsa1024) "$OPENSSL" genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$2.key.pem" ;;
-    ec) "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve \
-        -out "$2.key.pem" ;;
-    ec384) "$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -pkeyopt ec_param_enc:named_curve \
-        -out "$2.key.pem" ;;
-    esac
+    pki_genkey "$1" "$2.key.pem"
     # What SPKA/1 GENKEY hands the gateway: the DER SubjectPublicKeyInfo.
     "$OPENSSL" pkey -in "$2.key.pem" -pubout -outform DER -out "$2.spki.der"
 }
 
 # issue NAME ISSUER EXT SUBJECT   (ISSUER "-" = self-signed)
 issue() {
-    "$OPENSSL" req -new -utf8 -key "$1.key.pem" -subj "$4" -out "$1.csr"
     if [ "$2" = - ]; then
-        "$OPENSSL" x509 -req -in "$1.csr" -signkey "$1.key.pem" -days 3650 -sha256 \
-            -extfile ext.cnf -extensions "$3" -out "$1.pem" 2>/dev/null
+        pki_cert "$1.key.pem" "$4" "$1.pem" - - ext.cnf "$3" 3650
     else
-        "$OPENSSL" x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key.pem" -days 365 -sha256 \
-            -set_serial "0x$("$OPENSSL" rand -hex 12)" -extfile ext.cnf -extensions "$3" -out "$1.pem" 2>/dev/null
+        pki_cert "$1.key.pem" "$4" "$1.pem" "$2.pem" "$2.key.pem" ext.cnf "$3" 365
     fi
-    rm -f "$1.csr"
 }
 
 genkey rsa root

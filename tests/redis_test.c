@@ -1,0 +1,149 @@
+/* redis_test.c - see redis_test.h. */
+#include "redis_test.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t redis_pid = -1;
+static int redis_port;
+static char tmpdir[64];
+
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port = -1;
+
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+redisContext *redis_test_connect(void)
+{
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+
+    if (c && c->err) {
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int ping(void)
+{
+    redisContext *c = redis_test_connect();
+    redisReply *r = c ? redisCommand(c, "PING") : NULL;
+    int ok = r && r->type == REDIS_REPLY_STATUS;
+
+    freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return ok;
+}
+
+void redis_test_stop(void)
+{
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGKILL);
+        waitpid(redis_pid, NULL, 0);
+        redis_pid = -1;
+    }
+}
+
+int redis_test_restart(void)
+{
+    char port[16];
+    pid_t pid;
+
+    snprintf(port, sizeof port, "%d", redis_port);
+    pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan server when the test crashes */
+        if (devnull >= 0) {
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+        }
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
+               "no", "--dir", tmpdir, (char *)NULL);
+        _exit(127);
+    }
+    redis_pid = pid;
+    /* Polled, not timed: the first PING that answers ends the wait (500 tries, 10 ms apart). */
+    for (int i = 0; i < 500; i++) {
+        if (ping())
+            return 0;
+        usleep(10000);
+    }
+    return -1;
+}
+
+static void cleanup(void)
+{
+    DIR *d;
+    struct dirent *e;
+
+    redis_test_stop();
+    if (!tmpdir[0])
+        return;
+    d = opendir(tmpdir);
+    for (e = d ? readdir(d) : NULL; e; e = readdir(d)) {
+        char p[512];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+        unlink(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(tmpdir);
+}
+
+int redis_test_start(const char *name)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/%.40s.XXXXXX", name);
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        tmpdir[0] = '\0';
+        return -1;
+    }
+    atexit(cleanup);
+    redis_port = free_port();
+    if (redis_port <= 0 || redis_test_restart() != 0) {
+        fprintf(stderr, "%s: cannot start redis-server (is it in PATH?)\n", name);
+        return -1;
+    }
+    return 0;
+}
+
+int redis_test_port(void)
+{
+    return redis_port;
+}
+
+pid_t redis_test_pid(void)
+{
+    return redis_pid;
+}
+
+const char *redis_test_dir(void)
+{
+    return tmpdir;
+}
