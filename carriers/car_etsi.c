@@ -89,8 +89,8 @@ struct car_link {
     char url_sign[300], url_status[300], url_receipt[300];
     struct etsi_txns txns;
     size_t n_txns;
-    unsigned errors;      /* consecutive transport errors / HTTP 5xx */
-    int64_t open_until;   /* circuit open until (ms), 0 = closed */
+    unsigned errors;    /* consecutive transport errors / HTTP 5xx */
+    int64_t open_until; /* circuit open until (ms), 0 = closed */
     int up;
     struct event *state_ev; /* reports up/down from the loop */
     struct car_link_stats stats;

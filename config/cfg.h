@@ -73,19 +73,19 @@ enum cfg_transport {
 #define CFG_ETSI_CMS    1 /* "cms": a CMS SignedData */
 
 struct cfg_etsi {
-    char url[256];       /* base: "https://mssp.example:18083/soap/services/"; port names are appended */
-    char ap_id[128];     /* AP_ID */
-    char ap_pwd[128];    /* AP_PWD; secret */
-    char mssp_id[128];   /* MSSP_ID */
-    char profile[128];   /* SignatureProfile */
-    char mode_name[8];   /* "asynch" | "synch" */
-    int mode;            /* CFG_ETSI_SYNCH / CFG_ETSI_ASYNCH */
-    char format_name[8]; /* "pkcs1" | "cms" */
-    int format;          /* CFG_ETSI_PKCS1 / CFG_ETSI_CMS */
-    char ca_file[512];   /* PEM roots the MSSP's TLS certificate must chain to (https) */
-    char cert_file[512]; /* PEM client certificate (mutual TLS), "" = none */
-    char key_file[512];  /* PEM key of cert_file, "" = in cert_file */
-    unsigned timeout_ms; /* one HTTP request (synch: plus the transaction's time) */
+    char url[256];                     /* base: "https://mssp.example:18083/soap/services/"; port names are appended */
+    char ap_id[128];                   /* AP_ID */
+    char ap_pwd[128];                  /* AP_PWD; secret */
+    char mssp_id[128];                 /* MSSP_ID */
+    char profile[128];                 /* SignatureProfile */
+    char mode_name[8];                 /* "asynch" | "synch" */
+    int mode;                          /* CFG_ETSI_SYNCH / CFG_ETSI_ASYNCH */
+    char format_name[8];               /* "pkcs1" | "cms" */
+    int format;                        /* CFG_ETSI_PKCS1 / CFG_ETSI_CMS */
+    char ca_file[512];                 /* PEM roots the MSSP's TLS certificate must chain to (https) */
+    char cert_file[512];               /* PEM client certificate (mutual TLS), "" = none */
+    char key_file[512];                /* PEM key of cert_file, "" = in cert_file */
+    unsigned timeout_ms;               /* one HTTP request (synch: plus the transaction's time) */
     unsigned poll_min_ms, poll_max_ms; /* MSS_StatusQuery backoff */
     unsigned max_in_flight;            /* HTTP requests under way on this link */
     int receipt;                       /* send MSS_Receipt after a final answer */

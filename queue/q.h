@@ -144,9 +144,9 @@ struct q_txn {
     uint64_t cntr;            /* OTA counter of the command */
     int net;                  /* carrier the command went to */
     int64_t created_ms, deadline_ms, finished_ms;
-    int sent;        /* an SMSC accepted the command */
-    unsigned resent; /* copies of this counter's command sent after the first (q_txn_resent, sweep) */
-    int resync;      /* the counter was moved forward once (q_txn_resync) */
+    int sent;                      /* an SMSC accepted the command */
+    unsigned resent;               /* copies of this counter's command sent after the first (q_txn_resent, sweep) */
+    int resync;                    /* the counter was moved forward once (q_txn_resync) */
     char far_link[Q_FAR_LINK_LEN]; /* q_txn_track: the link whose far end holds the command, "" if none */
     char far_ref[Q_FAR_REF_LEN];   /* q_txn_track: the far end's own id for it (an MSSP_TransID) */
     const uint8_t *signature;

@@ -18,7 +18,18 @@
 #ifndef SIMPKI_Q_SCRIPTS_H
 #define SIMPKI_Q_SCRIPTS_H
 
-enum q_script { QS_CREATE = 0, QS_SENT, QS_LOOKUP, QS_FINISH, QS_SWEEP, QS_SENT_MANY, QS_RESYNC, QS_RESENT, QS_TRACK, QS_COUNT };
+enum q_script {
+    QS_CREATE = 0,
+    QS_SENT,
+    QS_LOOKUP,
+    QS_FINISH,
+    QS_SWEEP,
+    QS_SENT_MANY,
+    QS_RESYNC,
+    QS_RESENT,
+    QS_TRACK,
+    QS_COUNT
+};
 
 /*
  * KEYS: 1 sub, 2 txn, 3 due, 4 outbox, 5 txn prefix, 6 counter prefix, [7 idem]
@@ -268,8 +279,7 @@ static const char q_lua_track[] = "local st = redis.call('HGET', KEYS[1], 'state
                                   "redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])\n"
                                   "return {'OK'}\n";
 
-static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent,      q_lua_lookup, q_lua_finish,
-                                                q_lua_sweep,  q_lua_sent_many, q_lua_resync, q_lua_resent,
-                                                q_lua_track};
+static const char *const q_scripts[QS_COUNT] = {q_lua_create,    q_lua_sent,   q_lua_lookup, q_lua_finish, q_lua_sweep,
+                                                q_lua_sent_many, q_lua_resync, q_lua_resent, q_lua_track};
 
 #endif /* SIMPKI_Q_SCRIPTS_H */

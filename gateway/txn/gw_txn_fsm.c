@@ -31,7 +31,7 @@ static const uint8_t fsm[GWT_STATE_COUNT][GWT_EVENT_COUNT] = {
             [GWT_EV_NO_LINK] = GWT_PARKED,
             [GWT_EV_ACCEPTED] = GWT_SENT,
             [GWT_EV_REFUSED_TEMP] = GWT_QUEUED, /* left in the outbox: resent after the lease */
-            [GWT_EV_FAILOVER] = GWT_SUBMITTED, /* held here: to another link now, or parked */
+            [GWT_EV_FAILOVER] = GWT_SUBMITTED,  /* held here: to another link now, or parked */
             [GWT_EV_REFUSED_PERM] = GWT_FINISHED,
             [GWT_EV_DEADLINE] = GWT_FINISHED,
             [GWT_EV_FINISH] = GWT_FINISHED, /* answered before the link's report */
@@ -97,8 +97,8 @@ static const char *const state_names[GWT_STATE_COUNT] = {"NONE",   "QUEUED",   "
                                                          "RESENT", "RESYNCED", "RESYNCING", "VERIFYING", "FINISHED"};
 
 static const char *const event_names[GWT_EVENT_COUNT] = {
-    "SUBMIT",    "NO_LINK",     "RETRY",       "ACCEPTED", "REFUSED_TEMP", "REFUSED_PERM", "FAILOVER", "ANSWER_OK",
-    "ANSWER_FAIL", "COUNTER_LOW", "MORE_TIME", "RESYNC_DONE", "RESYNC_LOST", "DEADLINE", "FINISH"};
+    "SUBMIT",      "NO_LINK",     "RETRY",     "ACCEPTED",    "REFUSED_TEMP", "REFUSED_PERM", "FAILOVER", "ANSWER_OK",
+    "ANSWER_FAIL", "COUNTER_LOW", "MORE_TIME", "RESYNC_DONE", "RESYNC_LOST",  "DEADLINE",     "FINISH"};
 
 enum gwt_state gwt_fsm_next(enum gwt_state from, enum gwt_event ev)
 {

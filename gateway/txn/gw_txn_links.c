@@ -346,8 +346,8 @@ void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detai
     struct gw_engine *e = arg;
     struct submit_ctx *s = handle;
     /* Reached nobody (car.h): another link may take it, unless a far end already holds it. */
-    int failover = (status == CAR_ERR_AGAIN || status == CAR_ERR_NOT_FOUND) && !s->far_link[0] &&
-                   gw_now_ms() < s->deadline_ms;
+    int failover =
+        (status == CAR_ERR_AGAIN || status == CAR_ERR_NOT_FOUND) && !s->far_link[0] && gw_now_ms() < s->deadline_ms;
     int perm = status == CAR_ERR_PERMANENT || status == CAR_ERR_TOO_LONG || status == CAR_ERR_INVALID ||
                status == CAR_ERR_UNSUPPORTED;
     enum gwt_state from = s->st;

@@ -64,15 +64,19 @@ void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out)
         const char *name, *help;
         size_t off;
     } fields[] = {
-        {"link_submitted_total", "requests given to the link (SMPP: submit_sm)", offsetof(struct car_link_stats, submitted)},
+        {"link_submitted_total", "requests given to the link (SMPP: submit_sm)",
+         offsetof(struct car_link_stats, submitted)},
         {"link_submit_ok_total", "requests the carrier accepted", offsetof(struct car_link_stats, submit_ok)},
         {"link_submit_error_total", "requests refused", offsetof(struct car_link_stats, submit_err)},
         {"link_throttled_total", "throttling answers (SMPP)", offsetof(struct car_link_stats, throttled)},
         {"link_resent_total", "requests sent again", offsetof(struct car_link_stats, resent)},
         {"link_mo_total", "answers from SIMs or the signature service", offsetof(struct car_link_stats, mo_received)},
-        {"link_receipts_total", "delivery receipts (SMPP), HTTP answers (ETSI)", offsetof(struct car_link_stats, receipts)},
-        {"link_malformed_total", "malformed PDUs, messages or SOAP answers", offsetof(struct car_link_stats, mo_malformed)},
-        {"link_reconnects_total", "reconnections (SMPP), circuit openings (ETSI)", offsetof(struct car_link_stats, reconnects)},
+        {"link_receipts_total", "delivery receipts (SMPP), HTTP answers (ETSI)",
+         offsetof(struct car_link_stats, receipts)},
+        {"link_malformed_total", "malformed PDUs, messages or SOAP answers",
+         offsetof(struct car_link_stats, mo_malformed)},
+        {"link_reconnects_total", "reconnections (SMPP), circuit openings (ETSI)",
+         offsetof(struct car_link_stats, reconnects)},
     };
     struct car_link_stats st[MAX_LINKS];
     char labels[96];
@@ -92,7 +96,8 @@ void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out)
     render_signer_metrics(e, out);
     for (size_t i = 0; i < e->n_links; i++) {
         snprintf(labels, sizeof(labels), "link=\"%s\"", car_link_name(e->links[i].link));
-        gw_metrics_gauge(out, "link_up", i == 0 ? "1 when the link is bound (SMPP) or its circuit closed (ETSI)" : NULL, labels, e->links[i].up);
+        gw_metrics_gauge(out, "link_up", i == 0 ? "1 when the link is bound (SMPP) or its circuit closed (ETSI)" : NULL,
+                         labels, e->links[i].up);
         gw_metrics_gauge(out, "link_in_flight", i == 0 ? "requests awaiting a response" : NULL, labels,
                          st[i].in_flight);
         gw_metrics_gauge(out, "link_queued", i == 0 ? "commands waiting for the window" : NULL, labels, st[i].queued);

@@ -78,9 +78,9 @@ struct submit_ctx {
     struct submit_ctx *next_parked; /* parked list, when parked */
     enum gwt_state st;              /* PARKED, SUBMITTED, or FINISHED before the link's report */
     int net;
-    struct car_link *link;  /* the link it was last given to */
-    struct car_link *avoid; /* a link that refused it for now (CAR_ERR_AGAIN): try the others first */
-    unsigned refused;       /* links that cannot serve it at all (CAR_ERR_NOT_FOUND) */
+    struct car_link *link;         /* the link it was last given to */
+    struct car_link *avoid;        /* a link that refused it for now (CAR_ERR_AGAIN): try the others first */
+    unsigned refused;              /* links that cannot serve it at all (CAR_ERR_NOT_FOUND) */
     char far_link[Q_FAR_LINK_LEN]; /* the link whose far end holds it (q_txn.far_link): only that one */
     char id[Q_ID_LEN];
     uint64_t cntr;
@@ -154,8 +154,7 @@ void gwt_sent_cancel(struct gw_engine *e, const char *id);
 void gwt_sent_flush_cb(evutil_socket_t fd, short what, void *arg);
 void gwt_parked_cb(evutil_socket_t fd, short what, void *arg);
 /* car_events */
-void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detail, int resent,
-                 const char *far_ref);
+void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detail, int resent, const char *far_ref);
 void gwt_on_state(void *arg, struct car_link *link, int up);
 
 /* ---- gw_txn_answer.c -------------------------------------------------- */

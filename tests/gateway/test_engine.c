@@ -132,10 +132,10 @@ struct fake_submit {
     size_t digest_len;
     char msisdn[16];
     char iccid[24];
-    char txn_id[32]; /* car_request.txn_id: what car_events.answer() names */
+    char txn_id[32];  /* car_request.txn_id: what car_events.answer() names */
     char far_ref[64]; /* car_request.far_ref: a far end's id handed back */
     char link[32];    /* the link the engine chose */
-    void *handle;    /* the engine's; valid until sent() is reported */
+    void *handle;     /* the engine's; valid until sent() is reported */
 };
 
 struct car_link {
@@ -145,8 +145,8 @@ struct car_link {
 
 static struct fake_submit submits[MAX_SUBMITS];
 static int n_submits;
-static struct car_events fake_ev; /* the engine's events, from the last open() */
-static struct car_link *fake_link;    /* the last opened */
+static struct car_events fake_ev;      /* the engine's events, from the last open() */
+static struct car_link *fake_link;     /* the last opened */
 static struct car_link *fake_links[2]; /* fake-1, fake-2: failover between them */
 static int n_decoded;
 static const struct car_ops fake_ops;
@@ -1195,10 +1195,9 @@ static int write_config(const char *path)
 
 int main(int argc, char **argv)
 {
-    static const char *const names[] = {"84960000001", "84960000002", "84960000011", "84960000021",
-                                        "84960000031", "84960000041", "84960000051", "84960000061",
-                                        "84960000071", "84960000081", "84960000091", "84960000101",
-                                        "84960000121", "84960000131"};
+    static const char *const names[] = {"84960000001", "84960000002", "84960000011", "84960000021", "84960000031",
+                                        "84960000041", "84960000051", "84960000061", "84960000071", "84960000081",
+                                        "84960000091", "84960000101", "84960000121", "84960000131"};
     enum { N_SUBS = sizeof names / sizeof names[0] };
     struct subscriber subs[N_SUBS];
     struct event *tk = NULL;
