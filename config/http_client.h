@@ -15,7 +15,7 @@
  * body); a transport failure (no connection, TLS refused, timeout, too
  * large) is reported apart, as an hc_err.
  *
- * TLS: the server is checked against the system's CA store, or against
+ * TLS 1.2 or later: the server is checked against the system's CA store, or against
  * ca_file alone when one is given; cert_file/key_file (PEM) present a client
  * certificate to servers that ask for one.
  *
