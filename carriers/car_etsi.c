@@ -590,6 +590,7 @@ static enum car_err etsi_open(struct event_base *base, const struct cfg_carrier 
     /* synch holds one request while the official decides: its timeout includes their time. */
     hc.timeout_ms = c->mode == CFG_ETSI_SYNCH ? c->timeout_ms + 600000u : c->timeout_ms;
     hc.max_body = ETSI_MAX_BODY;
+    hc.max_connections = c->max_in_flight; /* one per request under way, kept for the next */
     hc.ca_file = c->ca_file[0] ? c->ca_file : NULL;
     hc.cert_file = c->cert_file[0] ? c->cert_file : NULL;
     hc.key_file = c->key_file[0] ? c->key_file : NULL;

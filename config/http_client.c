@@ -295,6 +295,14 @@ enum hc_err hc_new(struct event_base *base, const struct hc_cfg *cfg, struct hc_
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    /*
+     * Keep up to max_connections idle connections for reuse.  libcurl's own
+     * default (a few per running transfer, shrinking as transfers end) closes
+     * most after a burst, and every new TLS connection costs a handshake and
+     * reading the CA and client key files again: the benchmark's ETSI row
+     * spent most of its CPU there (docs/benchmarks.md).
+     */
+    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)(h->cfg.max_connections ? h->cfg.max_connections : 64));
     *out = h;
     return HC_OK;
 }

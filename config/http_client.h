@@ -48,11 +48,12 @@ enum hc_err {
 const char *hc_strerror(enum hc_err err);
 
 struct hc_cfg {
-    unsigned timeout_ms;   /* whole request, default 5000 */
-    size_t max_body;       /* largest answer taken, default 1 MiB */
-    const char *ca_file;   /* PEM roots for the server; NULL = system store */
-    const char *cert_file; /* PEM client certificate (chain), or NULL */
-    const char *key_file;  /* PEM key of cert_file (unencrypted), or NULL = in cert_file */
+    unsigned timeout_ms;      /* whole request, default 5000 */
+    size_t max_body;          /* largest answer taken, default 1 MiB */
+    const char *ca_file;      /* PEM roots for the server; NULL = system store */
+    const char *cert_file;    /* PEM client certificate (chain), or NULL */
+    const char *key_file;     /* PEM key of cert_file (unencrypted), or NULL = in cert_file */
+    unsigned max_connections; /* idle connections kept for reuse, default 64 */
 };
 
 /*
