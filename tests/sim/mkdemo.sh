@@ -36,28 +36,7 @@ OUT=$(cd "$1" && pwd)
 bash "$HERE/../pki/mkpki.sh" "$OUT/pki" "$HERE/subscribers-default.tsv"
 
 # TLS for the MSSP front, apart from the signing PKI (mkpki.sh leaves pki/mssp/ alone).
-# EC P-256 keys: cheap to make.  .done is written last, so an interrupted run starts over.
-OPENSSL=${OPENSSL:-openssl}
-M=$OUT/pki/mssp
-if [ ! -f "$M/.done" ]; then
-    rm -rf "$M"
-    mkdir -p "$M"
-    "$OPENSSL" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-        -keyout "$M/ca.key.pem" -out "$M/ca.pem" -subj "/O=simpki test/CN=simpki-sim MSSP test CA" \
-        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-    leaf() { # name subject extensions
-        "$OPENSSL" req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-            -keyout "$M/$1.key.pem" -out "$M/$1.csr" -subj "$2" 2>/dev/null
-        printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
-            "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" "$3" >"$M/$1.ext"
-        "$OPENSSL" x509 -req -in "$M/$1.csr" -CA "$M/ca.pem" -CAkey "$M/ca.key.pem" -set_serial "0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
-            -days 3650 -extfile "$M/$1.ext" -out "$M/$1.crt.pem" 2>/dev/null
-        rm -f "$M/$1.csr" "$M/$1.ext"
-    }
-    leaf server "/O=simpki test/CN=127.0.0.1" $'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth'
-    leaf ap "/O=simpki test/CN=simpki gateway (AP)" "extendedKeyUsage=clientAuth"
-    touch "$M/.done"
-fi
+bash "$HERE/mkmssp.sh" "$OUT/pki/mssp"
 
 # Write through temporary files so that a failed jq never leaves half a file.
 "$JQ" --arg pki "$OUT/pki" '.pki = $pki' "$HERE/scenario-default.json" >"$OUT/scenario.json.tmp"

@@ -16,10 +16,20 @@
 #include "car_spka.h"
 #include "sim_scen.h"
 
-#define NEVER INT64_MAX
+#define NEVER       INT64_MAX
+#define MIN_BUCKETS 256
 
+/*
+ * A transaction is in two hash chains (by AP_ID + AP_TransID, by
+ * MSSP_TransID) and in the age list, least recently used first: every
+ * request about it moves it to the end, and the oldest are forgotten keep_s
+ * after both their answer and their last request (lazily, on new requests).
+ */
 struct mssp_txn {
-    struct mssp_txn *next;
+    struct mssp_txn *by_ap_next, *by_id_next;
+    struct mssp_txn *older, *newer;
+    uint32_t ap_hash, id_hash;
+    int64_t last_ms; /* the last request about it */
     char ap_id[256];
     char ap_transid[128];
     char id[24]; /* MSSP_TransID, an NCName */
@@ -46,8 +56,10 @@ struct other {
     size_t cert_len;
 };
 
+/* Prompts per number, for the whole run: at most one per card of the scenario. */
 struct prompt {
-    struct prompt *next;
+    struct prompt *next; /* hash chain */
+    uint32_t hash;
     char msisdn[32];
     unsigned n;
 };
@@ -55,19 +67,50 @@ struct prompt {
 struct mssp_txns {
     struct sim_scen *scen;
     const struct sim_mssp_cfg *cfg;
-    struct mssp_txn *list;
+    struct mssp_txn **by_ap, **by_id; /* n_buckets each, a power of two */
+    size_t n_buckets, n_txns;
+    struct mssp_txn *oldest, *newest;
     unsigned long next_id;
     struct other *others;
-    struct prompt *prompts;
+    struct prompt **prompts; /* n_pbuckets, a power of two */
+    size_t n_pbuckets, n_prompts;
 };
+
+/* FNV-1a over a string, continuing from h (start with 2166136261). */
+static uint32_t fnv(uint32_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static uint32_t ap_hash(const char *ap_id, const char *ap_transid)
+{
+    return fnv(fnv(2166136261u, ap_id) * 16777619u, ap_transid);
+}
+
+static void txn_free(struct mssp_txn *x)
+{
+    free(x->cert);
+    free(x->cms);
+    free(x);
+}
 
 struct mssp_txns *mssp_txns_new(struct sim_scen *scen, const struct sim_mssp_cfg *cfg)
 {
     struct mssp_txns *t = calloc(1, sizeof(*t));
 
-    if (t) {
-        t->scen = scen;
-        t->cfg = cfg;
+    if (!t)
+        return NULL;
+    t->scen = scen;
+    t->cfg = cfg;
+    t->n_buckets = t->n_pbuckets = MIN_BUCKETS;
+    t->by_ap = calloc(MIN_BUCKETS, sizeof(*t->by_ap));
+    t->by_id = calloc(MIN_BUCKETS, sizeof(*t->by_id));
+    t->prompts = calloc(MIN_BUCKETS, sizeof(*t->prompts));
+    if (!t->by_ap || !t->by_id || !t->prompts) {
+        mssp_txns_free(t);
+        return NULL;
     }
     return t;
 }
@@ -76,13 +119,13 @@ void mssp_txns_free(struct mssp_txns *t)
 {
     if (!t)
         return;
-    while (t->list) {
-        struct mssp_txn *x = t->list;
-        t->list = x->next;
-        free(x->cert);
-        free(x->cms);
-        free(x);
+    while (t->oldest) {
+        struct mssp_txn *x = t->oldest;
+        t->oldest = x->newer;
+        txn_free(x);
     }
+    free(t->by_ap);
+    free(t->by_id);
     while (t->others) {
         struct other *o = t->others;
         t->others = o->next;
@@ -90,12 +133,116 @@ void mssp_txns_free(struct mssp_txns *t)
         free(o->cert);
         free(o);
     }
-    while (t->prompts) {
-        struct prompt *p = t->prompts;
-        t->prompts = p->next;
-        free(p);
-    }
+    for (size_t i = 0; t->prompts && i < t->n_pbuckets; i++)
+        while (t->prompts[i]) {
+            struct prompt *p = t->prompts[i];
+            t->prompts[i] = p->next;
+            free(p);
+        }
+    free(t->prompts);
     free(t);
+}
+
+/* Doubles both transaction tables when they hold more than one per bucket (kept as they are when out of memory). */
+static void grow_txns(struct mssp_txns *t)
+{
+    size_t n = t->n_buckets * 2;
+    struct mssp_txn **ap = calloc(n, sizeof(*ap)), **id = calloc(n, sizeof(*id));
+
+    if (!ap || !id) {
+        free(ap);
+        free(id);
+        return;
+    }
+    for (struct mssp_txn *x = t->oldest; x; x = x->newer) {
+        x->by_ap_next = ap[x->ap_hash & (n - 1)];
+        ap[x->ap_hash & (n - 1)] = x;
+        x->by_id_next = id[x->id_hash & (n - 1)];
+        id[x->id_hash & (n - 1)] = x;
+    }
+    free(t->by_ap);
+    free(t->by_id);
+    t->by_ap = ap;
+    t->by_id = id;
+    t->n_buckets = n;
+}
+
+static void age_unlink(struct mssp_txns *t, struct mssp_txn *x)
+{
+    if (x->older)
+        x->older->newer = x->newer;
+    else
+        t->oldest = x->newer;
+    if (x->newer)
+        x->newer->older = x->older;
+    else
+        t->newest = x->older;
+    x->older = x->newer = NULL;
+}
+
+static void age_append(struct mssp_txns *t, struct mssp_txn *x)
+{
+    x->older = t->newest;
+    x->newer = NULL;
+    if (t->newest)
+        t->newest->newer = x;
+    else
+        t->oldest = x;
+    t->newest = x;
+}
+
+static void txn_add(struct mssp_txns *t, struct mssp_txn *x)
+{
+    size_t m;
+
+    if (t->n_txns >= t->n_buckets)
+        grow_txns(t);
+    m = t->n_buckets - 1;
+    x->ap_hash = ap_hash(x->ap_id, x->ap_transid);
+    x->id_hash = fnv(2166136261u, x->id);
+    x->by_ap_next = t->by_ap[x->ap_hash & m];
+    t->by_ap[x->ap_hash & m] = x;
+    x->by_id_next = t->by_id[x->id_hash & m];
+    t->by_id[x->id_hash & m] = x;
+    age_append(t, x);
+    t->n_txns++;
+}
+
+static void txn_remove(struct mssp_txns *t, struct mssp_txn *x)
+{
+    size_t m = t->n_buckets - 1;
+    struct mssp_txn **pp;
+
+    for (pp = &t->by_ap[x->ap_hash & m]; *pp != x; pp = &(*pp)->by_ap_next)
+        ;
+    *pp = x->by_ap_next;
+    for (pp = &t->by_id[x->id_hash & m]; *pp != x; pp = &(*pp)->by_id_next)
+        ;
+    *pp = x->by_id_next;
+    age_unlink(t, x);
+    t->n_txns--;
+    txn_free(x);
+}
+
+/*
+ * Forget the transactions kept keep_s past their answer and their last
+ * request.  A held synchronous request (sim_mssp.c) uses its transaction
+ * until the answer is ready, which is before that; a no_answer one never
+ * uses it again.  The age list is in last-request order, so this stops at
+ * the first one still kept (a slow answer may hold back those behind it by
+ * its delay).
+ */
+static void expire(struct mssp_txns *t, int64_t now)
+{
+    int64_t keep = (int64_t)(t->cfg->keep_s ? t->cfg->keep_s : 300) * 1000;
+
+    while (t->oldest) {
+        struct mssp_txn *x = t->oldest;
+        int64_t since = x->ready_ms != NEVER && x->ready_ms > x->last_ms ? x->ready_ms : x->last_ms;
+        if (now - since < keep)
+            break;
+        txn_remove(t, x);
+    }
 }
 
 enum sim_behaviour mssp_txn_behaviour(const struct mssp_txn *txn)
@@ -108,28 +255,56 @@ int mssp_txn_http_code(const struct mssp_txn *txn)
     return txn->status == MSSP_SIGNATURE || txn->status == MSSP_VALID_SIGNATURE ? 200 : 500;
 }
 
+static struct prompt *prompt_find(const struct mssp_txns *t, const char *msisdn, uint32_t h)
+{
+    for (struct prompt *p = t->prompts[h & (t->n_pbuckets - 1)]; p; p = p->next)
+        if (p->hash == h && strcmp(p->msisdn, msisdn) == 0)
+            return p;
+    return NULL;
+}
+
 unsigned mssp_txn_prompts(const struct mssp_txns *t, const char *msisdn)
 {
-    for (const struct prompt *p = t->prompts; p; p = p->next)
-        if (strcmp(p->msisdn, msisdn) == 0)
-            return p->n;
-    return 0;
+    const struct prompt *p = prompt_find(t, msisdn, fnv(2166136261u, msisdn));
+
+    return p ? p->n : 0;
+}
+
+static void grow_prompts(struct mssp_txns *t)
+{
+    size_t n = t->n_pbuckets * 2;
+    struct prompt **b = calloc(n, sizeof(*b));
+
+    if (!b)
+        return;
+    for (size_t i = 0; i < t->n_pbuckets; i++)
+        while (t->prompts[i]) {
+            struct prompt *p = t->prompts[i];
+            t->prompts[i] = p->next;
+            p->next = b[p->hash & (n - 1)];
+            b[p->hash & (n - 1)] = p;
+        }
+    free(t->prompts);
+    t->prompts = b;
+    t->n_pbuckets = n;
 }
 
 static void count_prompt(struct mssp_txns *t, const char *msisdn)
 {
-    struct prompt *p;
+    uint32_t h = fnv(2166136261u, msisdn);
+    struct prompt *p = prompt_find(t, msisdn, h);
 
-    for (p = t->prompts; p; p = p->next)
-        if (strcmp(p->msisdn, msisdn) == 0)
-            break;
     if (!p) {
+        if (t->n_prompts >= t->n_pbuckets)
+            grow_prompts(t);
         p = calloc(1, sizeof(*p));
         if (!p)
             return;
         snprintf(p->msisdn, sizeof(p->msisdn), "%s", msisdn);
-        p->next = t->prompts;
-        t->prompts = p;
+        p->hash = h;
+        p->next = t->prompts[h & (t->n_pbuckets - 1)];
+        t->prompts[h & (t->n_pbuckets - 1)] = p;
+        t->n_prompts++;
     }
     p->n++;
 }
@@ -311,15 +486,38 @@ static int is_cms(const char *format)
     return strcmp(format, MSSP_URI_PKCS7) == 0 || strcmp(format, MSSP_URI_CMS) == 0;
 }
 
-static struct mssp_txn *find(struct mssp_txns *t, const char *ap_id, const char *ap_transid, const char *id)
+/* A transaction found is used now: kept keep_s from now, last in the age list. */
+static struct mssp_txn *touch(struct mssp_txns *t, struct mssp_txn *x, int64_t now)
 {
-    for (struct mssp_txn *x = t->list; x; x = x->next) {
-        if (strcmp(x->ap_id, ap_id) != 0)
-            continue;
-        if (ap_transid ? strcmp(x->ap_transid, ap_transid) == 0 : strcmp(x->id, id) == 0)
-            return x;
+    if (x) {
+        x->last_ms = now;
+        age_unlink(t, x);
+        age_append(t, x);
     }
-    return NULL;
+    return x;
+}
+
+static struct mssp_txn *find_by_ap(struct mssp_txns *t, const char *ap_id, const char *ap_transid, int64_t now)
+{
+    uint32_t h = ap_hash(ap_id, ap_transid);
+    struct mssp_txn *x;
+
+    for (x = t->by_ap[h & (t->n_buckets - 1)]; x; x = x->by_ap_next)
+        if (x->ap_hash == h && strcmp(x->ap_id, ap_id) == 0 && strcmp(x->ap_transid, ap_transid) == 0)
+            break;
+    return touch(t, x, now);
+}
+
+/* By MSSP_TransID, only among ap_id's transactions. */
+static struct mssp_txn *find_by_id(struct mssp_txns *t, const char *ap_id, const char *id, int64_t now)
+{
+    uint32_t h = fnv(2166136261u, id);
+    struct mssp_txn *x;
+
+    for (x = t->by_id[h & (t->n_buckets - 1)]; x; x = x->by_id_next)
+        if (x->id_hash == h && strcmp(x->id, id) == 0 && strcmp(x->ap_id, ap_id) == 0)
+            break;
+    return touch(t, x, now);
 }
 
 /* A new MSS_Signature: the card decides now; *code says the fault when NULL is returned. */
@@ -389,8 +587,8 @@ static struct mssp_txn *start(struct mssp_txns *t, const struct mssp_req *rq, st
         }
     }
     x->ready_ms = b == SIM_B_NO_ANSWER ? NEVER : now + (int64_t)sim_card_delay_ms(card);
-    x->next = t->list;
-    t->list = x;
+    x->last_ms = now;
+    txn_add(t, x);
     return x;
 }
 
@@ -420,7 +618,7 @@ static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *r
     enum sim_behaviour b;
     unsigned n;
 
-    *txn = find(t, rq->ap_id, rq->ap_transid, NULL);
+    *txn = find_by_ap(t, rq->ap_id, rq->ap_transid, now);
     if (*txn) /* the same AP_TransID again: the same transaction, no second prompt */
         return progress(*txn, rq, now, code, wait_ms);
     card = sim_scen_find(t->scen, rq->msisdn, NULL);
@@ -461,12 +659,13 @@ enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq
     *txn = NULL;
     *code = 0;
     *wait_ms = 0;
+    expire(t, now_ms);
     if (strcmp(rq->ap_id, t->cfg->ap_id) != 0 || !same_secret(rq->ap_pwd, t->cfg->ap_pwd))
         return (*code = MSSP_UNAUTHORIZED_ACCESS, MSSP_V_FAULT);
     if (rq->op == MSSP_OP_SIGNATURE)
         return signature(t, rq, now_ms, txn, code, wait_ms);
     if (rq->op == MSSP_OP_STATUS || rq->op == MSSP_OP_RECEIPT) {
-        *txn = find(t, rq->ap_id, NULL, rq->mssp_transid);
+        *txn = find_by_id(t, rq->ap_id, rq->mssp_transid, now_ms);
         if (!*txn) /* not a transaction of this AP */
             return (*code = MSSP_WRONG_PARAM, MSSP_V_FAULT);
         if (rq->op == MSSP_OP_RECEIPT)

@@ -6,8 +6,12 @@
  *
  * A new MSS_Signature is handed to the card at once (sim_card_sign_digest:
  * the card's behaviour decides the outcome, as over SMPP); its answer becomes
- * visible delay_ms later (the user reading the prompt).  Transactions live as
- * long as the simulator.
+ * visible delay_ms later (the user reading the prompt).  A transaction is
+ * found in O(1) by AP_ID + AP_TransID or by MSSP_TransID, and forgotten
+ * keep_s (the scenario's "mssp" section) after both its answer and the last
+ * request about it: a StatusQuery after that is fault 101 WRONG_PARAM, like
+ * one about a transaction that never was.  Prompt counts per number live as
+ * long as the set.
  */
 #ifndef SIMPKI_SIM_MSSP_TXN_H
 #define SIMPKI_SIM_MSSP_TXN_H
@@ -43,7 +47,8 @@ void mssp_txns_free(struct mssp_txns *t);
 /*
  * Decide about a parsed request arriving at now_ms (any clock in ms, the
  * same for every call).  *txn is set for MSSP_V_ANSWER/FINAL/HOLD
- * about a signature (owned by the set, valid until mssp_txns_free).
+ * about a signature (owned by the set, valid until mssp_txns_free or until
+ * it expires: at least keep_s after *wait_ms has passed).
  */
 enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq, int64_t now_ms, struct mssp_txn **txn,
                                   int *code, unsigned *wait_ms);

@@ -253,6 +253,7 @@ static enum car_err load_mssp(struct sim_scen *s, json_t *m, const char *file, c
     struct sim_mssp_cfg *c = &s->mssp;
     char cert[512], key[512], ca[512];
     long long port = get_uint(m, "port", 0, 65535, -1);
+    long long keep = get_uint(m, "keep_s", 1, 86400, 300);
 
     if (!json_is_object(m) || port < 0) {
         fail(err, errlen, file, "mssp", "must be an object with a port 0..65535");
@@ -272,6 +273,11 @@ static enum car_err load_mssp(struct sim_scen *s, json_t *m, const char *file, c
         fail(err, errlen, file, "mssp", "ap_id (non-empty), ap_pwd and mssp_id are required strings");
         return CAR_ERR_INVALID;
     }
+    if (keep < 0) {
+        fail(err, errlen, file, "mssp", "keep_s must be an integer 1..86400");
+        return CAR_ERR_INVALID;
+    }
+    c->keep_s = (unsigned)keep;
     s->has_mssp = 1;
     return CAR_OK;
 }

@@ -30,10 +30,12 @@
  *     "mssp": {"port": 27760, "cert": "mssp/server.crt.pem",
  *              "key": "mssp/server.key.pem", "client_ca": "mssp/ca.pem",
  *              "ap_id": "http://ap.simpki.test", "ap_pwd": "ap-test",
- *              "mssp_id": "http://hmssp.mobile-id.vn"}
+ *              "mssp_id": "http://hmssp.mobile-id.vn", "keep_s": 300}
  *
  * with cert/key/client_ca relative to "pki" (or absolute), like the
- * subscribers' keys.  A subscriber may carry "fault": NNN (100..999, default
+ * subscribers' keys.  "keep_s" (optional, 1..86400, default 300): how long
+ * a transaction is kept after its answer is known and after the last
+ * request about it (sim_mssp_txn.h).  A subscriber may carry "fault": NNN (100..999, default
  * 900), the code the soap_fault behaviour answers.
  *
  * Loading is all-or-nothing and the error names the offending entry.  The
@@ -69,6 +71,7 @@ struct sim_mssp_cfg {
     char ap_id[256];
     char ap_pwd[128]; /* a test value, but still never logged; wiped by sim_scen_free */
     char mssp_id[256];
+    unsigned keep_s; /* transactions are forgotten keep_s after their answer and their last request */
 };
 
 struct sim_scen;
