@@ -75,12 +75,12 @@ enum car_op {
 struct car_request {
     enum car_op op;
     struct car_subscriber sub;
-    uint64_t cntr;      /* OTA counter, allocated atomically in Redis */
-    uint8_t txn_ref[8]; /* correlates the answer with the transaction */
-    char txn_id[32];    /* the gateway's transaction id, for car_events.answer() */
-    char far_ref[64];   /* "" for a new request; else the far end's id a sent() gave: ask, do not send */
+    uint64_t cntr;       /* OTA counter, allocated atomically in Redis */
+    uint8_t txn_ref[8];  /* correlates the answer with the transaction */
+    char txn_id[32];     /* the gateway's transaction id, for car_events.answer() */
+    char far_ref[64];    /* "" for a new request; else the far end's id a sent() gave: ask, do not send */
     int64_t deadline_ms; /* wall clock (ms since the epoch) after which the answer no longer counts */
-    uint8_t key_ref;    /* 0x01 signing key, 0x02 authentication key */
+    uint8_t key_ref;     /* 0x01 signing key, 0x02 authentication key */
 
     /* CAR_OP_SIGN */
     enum dg_alg digest_alg; /* the transport maps it to its own code */

@@ -37,8 +37,8 @@ struct car_link {
     size_t n_txns;
     struct etsi_lookups lookups;
     size_t n_lookups;
-    unsigned errors;        /* consecutive transport errors / HTTP 5xx */
-    int64_t open_until;     /* circuit open until (ms), 0 = closed */
+    unsigned errors;    /* consecutive transport errors / HTTP 5xx */
+    int64_t open_until; /* circuit open until (ms), 0 = closed */
     int up;
     struct event *state_ev; /* reports up/down from the loop */
     struct car_link_stats stats;
