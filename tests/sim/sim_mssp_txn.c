@@ -59,6 +59,7 @@ struct mssp_txns {
     unsigned long next_id;
     struct other *others;
     struct prompt *prompts;
+    struct prompt *regs; /* MSS_Registration requests by number, known or not */
 };
 
 struct mssp_txns *mssp_txns_new(struct sim_scen *scen, const struct sim_mssp_cfg *cfg)
@@ -95,6 +96,11 @@ void mssp_txns_free(struct mssp_txns *t)
         t->prompts = p->next;
         free(p);
     }
+    while (t->regs) {
+        struct prompt *p = t->regs;
+        t->regs = p->next;
+        free(p);
+    }
     free(t);
 }
 
@@ -108,19 +114,29 @@ int mssp_txn_http_code(const struct mssp_txn *txn)
     return txn->status == MSSP_SIGNATURE || txn->status == MSSP_VALID_SIGNATURE ? 200 : 500;
 }
 
-unsigned mssp_txn_prompts(const struct mssp_txns *t, const char *msisdn)
+static unsigned count_of(const struct prompt *list, const char *msisdn)
 {
-    for (const struct prompt *p = t->prompts; p; p = p->next)
+    for (const struct prompt *p = list; p; p = p->next)
         if (strcmp(p->msisdn, msisdn) == 0)
             return p->n;
     return 0;
 }
 
-static void count_prompt(struct mssp_txns *t, const char *msisdn)
+unsigned mssp_txn_prompts(const struct mssp_txns *t, const char *msisdn)
+{
+    return count_of(t->prompts, msisdn);
+}
+
+unsigned mssp_txn_registrations(const struct mssp_txns *t, const char *msisdn)
+{
+    return count_of(t->regs, msisdn);
+}
+
+static void count_in(struct prompt **list, const char *msisdn)
 {
     struct prompt *p;
 
-    for (p = t->prompts; p; p = p->next)
+    for (p = *list; p; p = p->next)
         if (strcmp(p->msisdn, msisdn) == 0)
             break;
     if (!p) {
@@ -128,8 +144,8 @@ static void count_prompt(struct mssp_txns *t, const char *msisdn)
         if (!p)
             return;
         snprintf(p->msisdn, sizeof(p->msisdn), "%s", msisdn);
-        p->next = t->prompts;
-        t->prompts = p;
+        p->next = *list;
+        *list = p;
     }
     p->n++;
 }
@@ -445,7 +461,7 @@ static enum mssp_verdict signature(struct mssp_txns *t, const struct mssp_req *r
     *txn = start(t, rq, card, now, code);
     if (!*txn)
         return MSSP_V_FAULT;
-    count_prompt(t, rq->msisdn);
+    count_in(&t->prompts, rq->msisdn);
     /* lost_resp: the card has it and prompts; the answer is lost on the way.  A retry finds the transaction. */
     if (n == 0 && b == SIM_B_LOST_RESP)
         return MSSP_V_CLOSE;
@@ -473,6 +489,8 @@ enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq
             return (*code = MSSP_REQUEST_OK, MSSP_V_ANSWER);
         return progress(*txn, rq, now_ms, code, wait_ms);
     }
+    if (rq->op == MSSP_OP_REGISTRATION)
+        count_in(&t->regs, rq->msisdn); /* unknown numbers too: what a caller's negative cache saves */
     card = sim_scen_find(t->scen, rq->msisdn, NULL);
     if (!card)
         return (*code = MSSP_UNKNOWN_CLIENT, MSSP_V_FAULT);
