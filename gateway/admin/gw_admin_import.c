@@ -147,11 +147,11 @@ static void load_cert(struct import *im, struct row *r, const char *file, const 
         row_msg(im, r, 1, "cert", "%s", why);
 }
 
-/* Whether a carrier reaches some SIM by SMS (OTA keys needed): any SMPP link. */
+/* Whether a carrier reaches some SIM by SMS (OTA keys needed): any SMPP link, or none of any kind. */
 static int carrier_uses_ota(const struct cfg_carrier *c)
 {
-    if (!c)
-        return 1; /* not configured: nothing says the keys are not needed */
+    if (!c || c->n_links == 0)
+        return 1; /* not configured, or no link yet: nothing says the keys are not needed */
     for (size_t i = 0; i < c->n_links; i++)
         if (c->links[i].kind == CFG_TRANSPORT_SMPP)
             return 1;
