@@ -18,7 +18,7 @@
  *   cert       base64 DER (exactly one of the two)
  *   status     active (default) | suspended | revoked
  *
- * All rows are validated first, the certificate with sig_check_cert()
+ * All rows are validated first, the certificate with sig_cert_admit()
  * against the configured trust anchors at the current time.  Nothing is
  * written unless every row is valid; errors are reported one line per
  * problem: "row 7 (msisdn 8496****001): iccid: must be 18-20 digits".

@@ -28,7 +28,7 @@ struct fetch {
     int net;
     char msisdn[16];
     char label[LOG_MSISDN_BUFSZ];
-    unsigned tried; /* bit per e->links slot already asked */
+    uint64_t tried; /* bit per e->links slot already asked (MAX_LINKS <= 64) */
 };
 
 static void done(struct fetch *f, enum gw_err ge)
@@ -107,7 +107,7 @@ static int ask(struct fetch *f)
         size_t best = e->n_links;
         for (size_t i = 0; i < e->n_links && i < sizeof(f->tried) * 8; i++) {
             const struct link_slot *ls = &e->links[i];
-            if ((f->tried & (1u << i)) || !ls->link || !ls->up || !car_link_can_lookup(ls->link) ||
+            if ((f->tried & ((uint64_t)1 << i)) || !ls->link || !ls->up || !car_link_can_lookup(ls->link) ||
                 !(ls->carrier->route_nets & (1u << f->net)))
                 continue;
             if (best == e->n_links || ls->priority < e->links[best].priority)
@@ -115,7 +115,7 @@ static int ask(struct fetch *f)
         }
         if (best == e->n_links)
             return -1;
-        f->tried |= 1u << best;
+        f->tried |= (uint64_t)1 << best;
         if (car_link_lookup(e->links[best].link, f->msisdn, on_lookup, f) == CAR_OK)
             return 0;
     }
