@@ -20,6 +20,7 @@ LOOKED_UP=84910000001 # Vinaphone, confirm, RSA: deleted from the registry befor
 FETCHED=84900000001   # Mobifone, confirm: deleted, then fetch-cert
 REFRESHED=84960000001 # Viettel, confirm: in the registry, fetch-cert refreshes it
 UNKNOWN=84969999990   # a Viettel prefix, no card in the simulator
+DEAD=84960000301      # dead_socket: the MSSP closes every request about it unanswered
 
 stack_up
 # The carrier has no SMPP link: a subscriber without ICCID or key version imports.
@@ -58,6 +59,17 @@ check "$UNKNOWN: asked the MSSP once" test "$(regs "$UNKNOWN")" = 1
 j=$(sign "$UNKNOWN")
 check "$UNKNOWN: again 404 UNKNOWN_SUBSCRIBER" test "$(code) $(jq -r .error <<<"$j")" = "404 UNKNOWN_SUBSCRIBER"
 check "$UNKNOWN: the miss was remembered (no second MSS_Registration)" test "$(regs "$UNKNOWN")" = 1
+
+# ---- a lookup that fails for another reason is not remembered --------------
+check "delete $DEAD from the registry" admin delete "$DEAD"
+j=$(sign "$DEAD")
+check "$DEAD: lookup cut off: 404 UNKNOWN_SUBSCRIBER" test "$(code) $(jq -r .error <<<"$j")" = "404 UNKNOWN_SUBSCRIBER"
+# libcurl may retry a request whose reused connection was closed: count "more", not "exactly one more".
+first=$(regs "$DEAD")
+j=$(sign "$DEAD")
+check "$DEAD: again 404 UNKNOWN_SUBSCRIBER" test "$(code) $(jq -r .error <<<"$j")" = "404 UNKNOWN_SUBSCRIBER"
+check "$DEAD: asked again (a transport error is no miss)" test "$(regs "$DEAD")" -gt "$first"
+admin show "$DEAD" >/dev/null 2>&1 && bad "$DEAD was written" || ok "$DEAD not in the registry"
 
 # ---- simpki-admin fetch-cert ------------------------------------------------
 check "delete $FETCHED from the registry" admin delete "$FETCHED"
