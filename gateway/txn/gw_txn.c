@@ -160,7 +160,8 @@ static void fetched(void *arg, enum gw_err ge)
 /* A number the registry lacks, on a network an MSSP serves: 1 when a lookup started (fetched follows). */
 static int fetch_unknown(struct start_ctx *s)
 {
-    if (s->looked_up || s->n.net == CAR_NET_NONE)
+    /* Signatures only: a lifecycle command's subscriber is the lifecycle engine's to register. */
+    if (s->looked_up || s->n.net == CAR_NET_NONE || s->n.op != Q_OP_SIGN)
         return 0;
     s->looked_up = 1;
     return gwt_fetch(s->e, s->msisdn, s->n.net, fetched, s) == 0;
