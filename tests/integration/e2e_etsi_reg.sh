@@ -86,6 +86,10 @@ check "fetch-cert $UNKNOWN exits 1" test "$rc" = 1
 check "fetch-cert $UNKNOWN says the service has no certificate for it" \
   grep -q "^error: 8496\*\*\*\*990: the signature service of mssp has no certificate for it" "$T/fetch3.err"
 admin show "$UNKNOWN" >/dev/null 2>&1 && bad "$UNKNOWN was written" || ok "$UNKNOWN not in the registry"
+# An enrolment card: the MSSP knows it, but it has no certificate yet (422).
+rc=0; admin fetch-cert "$ENROL_EC" >"$T/fetch5.out" 2>"$T/fetch5.err" || rc=$?
+check "fetch-cert of a card without certificate exits 1" test "$rc" = 1
+check "fetch-cert says 422 NO_CERT_FOUND" grep -q "has no certificate for it (signature service: 422 NO_CERT_FOUND)" "$T/fetch5.err"
 rc=0; admin fetch-cert "$FETCHED" "$UNKNOWN" >"$T/fetch4.out" 2>"$T/fetch4.err" || rc=$?
 check "fetch-cert of a good and a bad number: the good one written, exit 1" \
   test "$rc $(grep -c '^ok ' "$T/fetch4.out")" = "1 1"
