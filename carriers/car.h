@@ -226,6 +226,15 @@ struct car_link_stats {
     int up;
 };
 
+/*
+ * The answer to car_ops.lookup.  CAR_OK with the certificate (DER, lives
+ * only during the call); CAR_ERR_NOT_FOUND when the far end knows no such
+ * subscriber or no certificate for it (cache the miss); CAR_ERR_AGAIN for a
+ * transport error or an answer that says nothing (try later, do not cache).
+ * detail: a short reason, no personal data, never NULL.
+ */
+typedef void car_lookup_cb(void *arg, enum car_err err, const uint8_t *cert_der, size_t len, const char *detail);
+
 struct car_ops {
     const char *name; /* "smpp": the "transport" a link's configuration names */
     /*
@@ -256,7 +265,21 @@ struct car_ops {
     enum car_err (*decode)(struct car_link *link, const struct car_subscriber *sub, const uint8_t *data, size_t len,
                            struct car_reply *out);
     void (*stats)(const struct car_link *link, struct car_link_stats *out);
+    /*
+     * Close the link.  Lookups still under way are answered CAR_ERR_AGAIN
+     * from inside close (their callers must expect it there).
+     */
     void (*close)(struct car_link *link);
+    /*
+     * Optional (NULL when the far end cannot say, as SMPP's SMSC): ask the
+     * far end for the certificate of the subscriber `msisdn` (normalised,
+     * 1..15 digits), e.g. an MSSP's MSS_Registration.  Answered once through
+     * cb, from the event loop, never inside the call: the return value says
+     * only whether it was taken (CAR_OK) or refused at once (AGAIN: circuit
+     * open or too many requests in flight; INVALID: not a number; NOMEM),
+     * in which case cb is never called.
+     */
+    enum car_err (*lookup)(struct car_link *link, const char *msisdn, car_lookup_cb *cb, void *arg);
 };
 
 /*
@@ -299,6 +322,16 @@ static inline enum car_err car_link_decode(struct car_link *l, const struct car_
 static inline void car_link_stats(const struct car_link *l, struct car_link_stats *o)
 {
     ((const struct car_link_base *)(const void *)l)->ops->stats(l, o);
+}
+/* CAR_ERR_UNSUPPORTED (cb never called) when the link's transport has no lookup. */
+static inline enum car_err car_link_lookup(struct car_link *l, const char *msisdn, car_lookup_cb *cb, void *arg)
+{
+    const struct car_ops *ops = ((const struct car_link_base *)(const void *)l)->ops;
+    return ops->lookup ? ops->lookup(l, msisdn, cb, arg) : CAR_ERR_UNSUPPORTED;
+}
+static inline int car_link_can_lookup(const struct car_link *l)
+{
+    return ((const struct car_link_base *)(const void *)l)->ops->lookup != NULL;
 }
 /* car_link_close(NULL) does nothing. */
 static inline void car_link_close(struct car_link *l)

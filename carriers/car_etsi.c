@@ -43,6 +43,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "car_etsi_priv.h"
 #include "car_etsi_xml.h"
 #include "cfg.h"
 #include "digest.h"
@@ -77,27 +78,7 @@ struct etsi_txn {
     size_t body_len;
 };
 
-TAILQ_HEAD(etsi_txns, etsi_txn);
-
-struct car_link {
-    struct car_link_base base;
-    const struct cfg_etsi *cfg;
-    struct car_events ev;
-    struct event_base *evb;
-    struct hc_client *http;
-    struct etsi_ap ap;
-    char url_sign[300], url_status[300], url_receipt[300];
-    struct etsi_txns txns;
-    size_t n_txns;
-    unsigned errors;    /* consecutive transport errors / HTTP 5xx */
-    int64_t open_until; /* circuit open until (ms), 0 = closed */
-    int up;
-    struct event *state_ev; /* reports up/down from the loop */
-    struct car_link_stats stats;
-    unsigned seq;
-};
-
-static int64_t now_ms(void)
+int64_t etsi_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -126,16 +107,16 @@ static void state_cb(evutil_socket_t fd, short what, void *arg)
         l->ev.state(l->ev.arg, l, l->up);
 }
 
-static void breaker_ok(struct car_link *l)
+void etsi_breaker_ok(struct car_link *l)
 {
     l->errors = 0;
 }
 
-static void breaker_error(struct car_link *l)
+void etsi_breaker_error(struct car_link *l)
 {
     if (++l->errors < l->cfg->breaker_errors || l->open_until)
         return;
-    l->open_until = now_ms() + l->cfg->breaker_open_ms;
+    l->open_until = etsi_now_ms() + l->cfg->breaker_open_ms;
     l->stats.reconnects++;
     LOGP(LOG_WARN, "etsi", l->base.name, "%u errors in a row: link skipped for %u ms", l->errors,
          l->cfg->breaker_open_ms);
@@ -223,7 +204,7 @@ static void arm(struct etsi_txn *t, unsigned ms)
 /* Try again later on this link: the request may have reached the MSSP, the AP_TransID deduplicates. */
 static void retry_later(struct car_link *l, struct etsi_txn *t)
 {
-    if (now_ms() + t->wait_ms >= t->deadline_ms) {
+    if (etsi_now_ms() + t->wait_ms >= t->deadline_ms) {
         /* The engine's sweep expires the transaction; nothing more to ask. */
         report_sent(l, t, CAR_ERR_TIMEOUT, "no answer from the signature service before the deadline", NULL);
         txn_free(l, t);
@@ -248,7 +229,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         start_http(l, t, l->url_sign, ETSI_SIGNATURE);
         return;
     }
-    if (now_ms() >= t->deadline_ms) {
+    if (etsi_now_ms() >= t->deadline_ms) {
         txn_free(l, t);
         return;
     }
@@ -327,7 +308,7 @@ static void on_http(void *arg, const struct hc_answer *ha)
         return;
     }
     if (ha->err != HC_OK || (ha->status >= 500 && ha->status != 500) || (ha->status == 500 && ha->len == 0)) {
-        breaker_error(l);
+        etsi_breaker_error(l);
         LOGP(LOG_WARN, "etsi", t->txn_id, "%s: %s%s", st == T_SIGN ? "MSS_Signature" : "MSS_StatusQuery",
              ha->err != HC_OK ? hc_strerror(ha->err) : "HTTP error status", ha->err != HC_OK ? "" : "");
         /* Certainly not delivered, now or by an earlier try: the engine may give it to another link. */
@@ -348,7 +329,7 @@ static void on_http(void *arg, const struct hc_answer *ha)
     xe = etsi_parse_answer(ha->body, ha->len, &a, why, sizeof(why));
     if (xe != ETSI_OK) {
         /* A hostile or broken answer ends the transaction: never OK, always a reason. */
-        breaker_ok(l);
+        etsi_breaker_ok(l);
         l->stats.mo_malformed++;
         LOGP(LOG_WARN, "etsi", t->txn_id, "answer refused (HTTP %ld): %s: %s", ha->status, etsi_strerror(xe), why);
         {
@@ -359,7 +340,7 @@ static void on_http(void *arg, const struct hc_answer *ha)
         txn_free(l, t);
         return;
     }
-    breaker_ok(l);
+    etsi_breaker_ok(l);
     es = etsi_status_find(a.status);
     if (!es) {
         char d[64];
@@ -401,7 +382,7 @@ static void on_http(void *arg, const struct hc_answer *ha)
 }
 
 /* SOAP 1.2's Content-Type, with the action parameter only when the profile names one. */
-static void content_type(enum etsi_kind kind, char *out, size_t cap)
+void etsi_content_type(enum etsi_kind kind, char *out, size_t cap)
 {
     const char *a = etsi_action(kind);
     if (a && *a)
@@ -413,7 +394,7 @@ static void content_type(enum etsi_kind kind, char *out, size_t cap)
 static void start_http(struct car_link *l, struct etsi_txn *t, const char *url, enum etsi_kind kind)
 {
     char ctype[200];
-    content_type(kind, ctype, sizeof(ctype));
+    etsi_content_type(kind, ctype, sizeof(ctype));
     t->req = hc_fetch(l->http, url, ctype, NULL, (const uint8_t *)t->body, t->body_len, on_http, t);
     if (!t->req) {
         l->stats.submit_err++;
@@ -444,7 +425,7 @@ static void send_receipt_or_free(struct car_link *l, struct etsi_txn *t, int sta
     t->st = T_RECEIPT;
     {
         char ctype[200];
-        content_type(ETSI_RECEIPT, ctype, sizeof(ctype));
+        etsi_content_type(ETSI_RECEIPT, ctype, sizeof(ctype));
         t->req = hc_fetch(l->http, l->url_receipt, ctype, NULL, (const uint8_t *)t->body, t->body_len, on_http, t);
     }
     if (!t->req)
@@ -475,13 +456,13 @@ static enum car_err etsi_submit(struct car_link *l, const struct car_request *re
     }
     if (req->op != CAR_OP_SIGN)
         return CAR_ERR_UNSUPPORTED; /* GENKEY, PUTCERT, INFO: SIM OTA only */
-    if (l->n_txns >= l->cfg->max_in_flight)
+    if (l->n_txns + l->n_lookups >= l->cfg->max_in_flight)
         return CAR_ERR_AGAIN;
     if (!(t = calloc(1, sizeof(*t))))
         return CAR_ERR_NOMEM;
     t->l = l;
     t->handle = handle;
-    t->deadline_ms = req->deadline_ms ? req->deadline_ms : now_ms() + 300000;
+    t->deadline_ms = req->deadline_ms ? req->deadline_ms : etsi_now_ms() + 300000;
     t->wait_ms = l->cfg->poll_min_ms;
     snprintf(t->txn_id, sizeof(t->txn_id), "%s", req->txn_id);
     snprintf(t->msisdn, sizeof(t->msisdn), "%s", req->sub.msisdn);
@@ -553,6 +534,7 @@ static void etsi_close(struct car_link *l)
 {
     while (!TAILQ_EMPTY(&l->txns))
         txn_free(l, TAILQ_FIRST(&l->txns));
+    etsi_reg_close(l);
     hc_free(l->http);
     if (l->state_ev)
         event_free(l->state_ev);
@@ -580,6 +562,7 @@ static enum car_err etsi_open(struct event_base *base, const struct cfg_carrier 
     l->ev = *ev;
     l->evb = base;
     TAILQ_INIT(&l->txns);
+    TAILQ_INIT(&l->lookups);
     l->ap.ap_id = c->ap_id;
     l->ap.ap_pwd = c->ap_pwd;
     l->ap.mssp_id = c->mssp_id;
@@ -587,6 +570,7 @@ static enum car_err etsi_open(struct event_base *base, const struct cfg_carrier 
     snprintf(l->url_sign, sizeof(l->url_sign), "%s%s%s", c->url, sep, etsi_port(ETSI_SIGNATURE));
     snprintf(l->url_status, sizeof(l->url_status), "%s%s%s", c->url, sep, etsi_port(ETSI_STATUS));
     snprintf(l->url_receipt, sizeof(l->url_receipt), "%s%s%s", c->url, sep, etsi_port(ETSI_RECEIPT));
+    snprintf(l->url_reg, sizeof(l->url_reg), "%s%s%s", c->url, sep, etsi_port(ETSI_REGISTRATION));
     /* synch holds one request while the official decides: its timeout includes their time. */
     hc.timeout_ms = c->mode == CFG_ETSI_SYNCH ? c->timeout_ms + 600000u : c->timeout_ms;
     hc.max_body = ETSI_MAX_BODY;
@@ -618,4 +602,5 @@ const struct car_ops car_etsi_ops = {
     .decode = etsi_decode,
     .stats = etsi_stats,
     .close = etsi_close,
+    .lookup = etsi_reg_lookup,
 };

@@ -28,6 +28,8 @@
  *                                   a counter never goes down for a SIM, so a
  *                                   delete and re-import does not restart it
  *   spk:{N}:idem:<rp>:<key>   string Idempotency-Key -> txn id, 24 h
+ *   spk:{N}:regmiss:<msisdn>  string the number's signature service knows no
+ *                                   certificate for it; with a TTL (q_life.h)
  *   spk:done                  pub/sub channel: ids of finished transactions
  *
  * A transaction id is 26 lowercase hex characters: 2 for the shard, 24

@@ -45,4 +45,27 @@ void q_life_activate(struct q *q, const char *msisdn, const char *iccid, unsigne
 /* The certificate revoked: status "revoked".  The entry stays, so the number's history can still be read. */
 void q_life_deactivate(struct q *q, const char *msisdn, q_doc_done_cb *cb, void *arg);
 
+/*
+ * A subscriber learned from its signature service (the engine's lookup of
+ * a number the registry lacks, car_ops.lookup).  Keys, besides the entry:
+ *
+ *   spk:{N}:regmiss:<msisdn>  string "1" with a TTL: the service said it
+ *                             has no certificate for the number; while it
+ *                             lives, no instance asks again
+ *
+ * q_life_fetched: a new entry, status "active", net and cert written, no
+ * ICCID (the service reaches the SIM, not SMS), and the number's miss
+ * dropped, in one script.  Q_ERR_CONFLICT, with nothing written, when the
+ * number has an entry already (an import or another instance was first):
+ * the caller just uses it.  The certificate is the caller's to check first
+ * (sig_cert_admit).
+ * q_life_miss: remember the miss for ttl_s (1..) seconds.
+ * q_life_missed: missed = 1 while a miss is remembered.
+ */
+void q_life_fetched(struct q *q, const char *msisdn, int net, const uint8_t *cert, size_t cert_len, q_doc_done_cb *cb,
+                    void *arg);
+void q_life_miss(struct q *q, const char *msisdn, unsigned ttl_s, q_doc_done_cb *cb, void *arg);
+typedef void q_life_missed_cb(void *arg, enum q_err err, int missed);
+void q_life_missed(struct q *q, const char *msisdn, q_life_missed_cb *cb, void *arg);
+
 #endif /* SIMPKI_Q_LIFE_H */

@@ -153,6 +153,17 @@ struct sig_pin {
 enum sig_err sig_pin_of(const uint8_t *cert, size_t cert_len, struct sig_pin *out) __attribute__((warn_unused_result));
 
 /*
+ * The one check of a certificate entering the registry, whichever way it
+ * comes (simpki-admin import and fetch-cert, the gateway's lookup of an
+ * unknown subscriber at its MSSP): sig_check_cert at `at`, then its pin
+ * (sig_pin_of) into *pin, which the registry write needs for the repin
+ * rule.  why as sig_check_cert's ("cannot compute the certificate's pin"
+ * when only the pin fails).
+ */
+enum sig_err sig_cert_admit(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, time_t at,
+                            struct sig_pin *pin, char *why, size_t whylen) __attribute__((warn_unused_result));
+
+/*
  * SIG_OK when `used` (the certificate a signature was verified with) is the
  * registered one, byte for byte, and, if the subscriber is pinned (`pin`
  * not NULL), has the pinned serial and key.  A certificate with a new

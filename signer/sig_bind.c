@@ -120,6 +120,19 @@ enum sig_err sig_pin_of(const uint8_t *cert, size_t cert_len, struct sig_pin *ou
     return rc;
 }
 
+enum sig_err sig_cert_admit(const struct sig_trust *t, const uint8_t *cert, size_t cert_len, time_t at,
+                            struct sig_pin *pin, char *why, size_t whylen)
+{
+    enum sig_err rc = sig_check_cert(t, cert, cert_len, at, why, whylen);
+
+    if (rc != SIG_OK)
+        return rc;
+    rc = sig_pin_of(cert, cert_len, pin);
+    if (rc != SIG_OK)
+        sig_set_why(why, whylen, "%s", "cannot compute the certificate's pin");
+    return rc;
+}
+
 enum sig_err sig_binding_check(const uint8_t *registered, size_t registered_len, const uint8_t *used, size_t used_len,
                                const struct sig_pin *pin, int repin_allowed, char *why, size_t whylen)
 {

@@ -18,6 +18,7 @@
 #include "cfg.h"
 #include "gw_admin.h"
 #include "gw_admin_decode.h"
+#include "gw_admin_fetch.h"
 #include "gw_admin_import.h"
 #include "gw_admin_requests.h"
 #include "log.h"
@@ -39,6 +40,12 @@ static const char usage_text[] =
     "                            validated first and nothing is written unless all are valid\n"
     "  show MSISDN               print a registry entry and its certificate\n"
     "  delete MSISDN             remove a registry entry\n"
+    "  fetch-cert MSISDN [MSISDN...]\n"
+    "                            ask the number's signature service (an etsi204 link of its\n"
+    "                            carrier: MSS_Registration) for its certificate and write it\n"
+    "                            with import's checks: a new subscriber is added, an existing\n"
+    "                            one refreshed (a new certificate may re-pin); exit 1 when\n"
+    "                            any number failed\n"
     "\n"
     "Certificate requests (need -c CONFIG):\n"
     "  import-requests [--dry-run] [--form FORM] FILE.csv\n"
@@ -64,7 +71,8 @@ static const char usage_text[] =
     "  help                      this text (also -h, --help; --version prints the version)\n"
     "\n"
     "Import file fields: msisdn, carrier (viettel|vinaphone|mobifone, empty = by prefix),\n"
-    "iccid (18-20 digits), kv (1..15), cert_file (DER or PEM, relative to the file) or\n"
+    "iccid (18-20 digits), kv (1..15) (both only for a carrier with an SMPP link), cert_file (DER or PEM, relative to "
+    "the file) or\n"
     "cert (base64 DER), status (active|suspended|revoked, default active).\n"
     "\n"
     "Examples:\n"
@@ -73,6 +81,7 @@ static const char usage_text[] =
     "  simpki-admin -c /etc/simpki/simpki.json import-requests --form person_new so-noi-vu.csv\n"
     "  simpki-admin -c /etc/simpki/simpki.json show 0961234567\n"
     "  simpki-admin -c /etc/simpki/simpki.json delete 84961234567\n"
+    "  simpki-admin -c /etc/simpki/simpki.json fetch-cert 0961234567 0912345678\n"
     "  simpki-admin decode-pdu 0000001000000015000000000000002a\n"
     "  simpki-admin -c /etc/simpki/simpki.json decode-ud --carrier viettel \\\n"
     "      --iccid 8984040000000000019 0500032a0202cfc38cb1f9e0 0700032a0201...\n"
@@ -142,6 +151,20 @@ static enum gw_admin_exit cmd_import(const char *cfg_path, int argc, char **argv
     ret = load_cfg(cfg_path, &cfg);
     if (ret == GW_ADMIN_OK)
         ret = gw_admin_import(cfg, file, dry_run);
+    cfg_free(cfg);
+    return ret;
+}
+
+static enum gw_admin_exit cmd_fetch_cert(const char *cfg_path, int argc, char **argv)
+{
+    struct cfg *cfg = NULL;
+    enum gw_admin_exit ret;
+
+    if (argc < 1)
+        return usage_error("fetch-cert: which MSISDN?", NULL);
+    ret = load_cfg(cfg_path, &cfg);
+    if (ret == GW_ADMIN_OK)
+        ret = gw_admin_fetch_cert(cfg, argc, argv);
     cfg_free(cfg);
     return ret;
 }
@@ -225,7 +248,7 @@ static enum gw_admin_exit cmd_show(const char *cfg_path, int argc, char **argv)
         printf("carrier        %s (set in the registry)\n", car_net_name((enum car_net)sub.net));
     else
         printf("carrier        %s (by prefix)\n", car_net_name(car_route_prefix(sub.msisdn)));
-    printf("iccid          %s\n", sub.iccid);
+    printf("iccid          %s\n", sub.iccid[0] ? sub.iccid : "none (reached through a signature service)");
     printf("kv             %u\n", sub.kv);
     /* The counter the next command goes above: what a SIM answering CNTR low compares with. */
     printf("ota counter    %llu (last used for this SIM; never goes down, also across delete and import)\n",
@@ -490,7 +513,7 @@ static const struct {
     {"import", cmd_import},         {"show", cmd_show},
     {"delete", cmd_delete},         {"import-requests", cmd_import_requests},
     {"decode-pdu", cmd_decode_pdu}, {"decode-ud", cmd_decode_ud},
-    {"hash-key", cmd_hash_key},
+    {"hash-key", cmd_hash_key},     {"fetch-cert", cmd_fetch_cert},
 };
 
 int main(int argc, char **argv)

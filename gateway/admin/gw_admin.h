@@ -1,9 +1,11 @@
 /*
  * gw_admin.h - what the modules of simpki-admin share.
  *
- * simpki-admin is three modules: gw_admin.c (command line, show, delete,
- * hash-key), gw_admin_import.c (registry import) and gw_admin_decode.c (the
- * PDU and SMS decoders).  Each command returns one of the exit codes below;
+ * simpki-admin is four modules: gw_admin.c (command line, show, delete,
+ * hash-key), gw_admin_import.c (registry import, and the one write path
+ * every certificate takes into the registry), gw_admin_fetch.c (fetch-cert:
+ * certificates from a signature service) and gw_admin_decode.c (the PDU and
+ * SMS decoders).  Each command returns one of the exit codes below;
  * main() hands it to exit() as is, so scripts can tell a refused input (1)
  * from a mistyped command line (2).
  *

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "q.h"
 #include "sig.h"
+#include "util.h"
 
 #define IMPORT_FILE_MAX (64u << 20) /* a registry file past this is a mistake */
 #define CSV_MAX_COLS    16
@@ -58,7 +59,10 @@ static void row_msg(struct import *im, struct row *r, int is_error, const char *
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%srow %u (msisdn %s): %s: %s\n", is_error ? "" : "warning: ", r->no, r->label, field, what);
+    if (r->no)
+        fprintf(stderr, "%srow %u (msisdn %s): %s: %s\n", is_error ? "" : "warning: ", r->no, r->label, field, what);
+    else
+        fprintf(stderr, "%smsisdn %s: %s: %s\n", is_error ? "error: " : "warning: ", r->label, field, what);
     if (is_error) {
         r->bad = 1;
         im->errors++;
@@ -143,6 +147,17 @@ static void load_cert(struct import *im, struct row *r, const char *file, const 
         row_msg(im, r, 1, "cert", "%s", why);
 }
 
+/* Whether a carrier reaches some SIM by SMS (OTA keys needed): any SMPP link, or none of any kind. */
+static int carrier_uses_ota(const struct cfg_carrier *c)
+{
+    if (!c || c->n_links == 0)
+        return 1; /* not configured, or no link yet: nothing says the keys are not needed */
+    for (size_t i = 0; i < c->n_links; i++)
+        if (c->links[i].kind == CFG_TRANSPORT_SMPP)
+            return 1;
+    return 0;
+}
+
 /* The masked number that names a row in messages, from its raw msisdn field. */
 static void set_label(struct row *r, const char *msisdn)
 {
@@ -162,6 +177,7 @@ static void check_row(struct import *im, struct row *r, const char *const v[C_CO
     char why[256], nbuf[CAR_MSISDN_LEN];
     enum car_net prefix_net, net = CAR_NET_NONE;
     const char *s;
+    int ota;
 
     set_label(r, v[C_MSISDN]);
     s = v[C_MSISDN];
@@ -192,9 +208,13 @@ static void check_row(struct import *im, struct row *r, const char *const v[C_CO
         row_msg(im, r, 0, "carrier", "%s is not configured: the gateway cannot reach this subscriber yet",
                 car_net_name(net));
 
+    /* A SIM reached by SMS needs its ICCID and key version (OTA keys); one served by an MSSP has neither. */
+    ota = net == CAR_NET_NONE || carrier_uses_ota(cfg_carrier_by_net(im->cfg, (int)net));
     s = v[C_ICCID];
-    if (!s || !*s) {
-        row_msg(im, r, 1, "iccid", "is required");
+    if ((!s || !*s) && !ota) {
+        r->sub.iccid[0] = '\0';
+    } else if (!s || !*s) {
+        row_msg(im, r, 1, "iccid", "is required (the carrier reaches the SIM over SMPP)");
     } else if (strspn(s, "0123456789") != strlen(s) || strlen(s) < 18 || strlen(s) > 20) {
         row_msg(im, r, 1, "iccid", "must be 18-20 digits");
     } else {
@@ -204,8 +224,10 @@ static void check_row(struct import *im, struct row *r, const char *const v[C_CO
     }
 
     s = v[C_KV];
-    if (!s || !*s) {
-        row_msg(im, r, 1, "kv", "is required");
+    if ((!s || !*s) && !ota) {
+        r->sub.kv = 0;
+    } else if (!s || !*s) {
+        row_msg(im, r, 1, "kv", "is required (the carrier reaches the SIM over SMPP)");
     } else {
         char *end;
         unsigned long kv;
@@ -232,14 +254,12 @@ static void check_row(struct import *im, struct row *r, const char *const v[C_CO
     } else {
         load_cert(im, r, v[C_CERT_FILE] && *v[C_CERT_FILE] ? v[C_CERT_FILE] : NULL, v[C_CERT]);
         if (r->cert) {
-            enum sig_err se = sig_check_cert(im->trust, r->cert, r->sub.cert_len, im->now, why, sizeof(why));
             struct sig_pin pin;
-            if (se != SIG_OK)
-                row_msg(im, r, 1, "cert", "%s: %s", sig_strerror(se), why);
             /* The new certificate's pin: a pinned subscriber whose pin differs is allowed to re-pin (q_sync_sub_put).
              */
-            else if (sig_pin_of(r->cert, r->sub.cert_len, &pin) != SIG_OK)
-                row_msg(im, r, 1, "cert", "cannot compute the certificate's pin");
+            enum sig_err se = sig_cert_admit(im->trust, r->cert, r->sub.cert_len, im->now, &pin, why, sizeof(why));
+            if (se != SIG_OK)
+                row_msg(im, r, 1, "cert", "%s: %s", sig_strerror(se), why);
             else {
                 memcpy(r->sub.pin_serial, pin.serial_hex, sizeof(r->sub.pin_serial));
                 r->sub.pin_serial[sizeof(r->sub.pin_serial) - 1] = '\0';
@@ -420,8 +440,8 @@ static int load_csv(struct import *im, char *buf, size_t len)
         have[c] = 1;
         colmap[i] = (int)c;
     }
-    if (!have[C_MSISDN] || !have[C_ICCID] || !have[C_KV] || (!have[C_CERT_FILE] && !have[C_CERT])) {
-        fprintf(stderr, "error: the CSV header needs msisdn, iccid, kv and cert_file (or cert)\n");
+    if (!have[C_MSISDN] || (!have[C_CERT_FILE] && !have[C_CERT])) {
+        fprintf(stderr, "error: the CSV header needs msisdn and cert_file (or cert); iccid and kv for SMPP carriers\n");
         return -1;
     }
     for (;;) {
@@ -570,5 +590,47 @@ out:
     free(im.rows);
     free(buf);
     sig_trust_free(im.trust);
+    return ret;
+}
+
+enum gw_admin_exit gw_admin_import_cert(const struct cfg *cfg, struct sig_trust *trust, struct q_sync *qs,
+                                        const struct q_sub *base, const uint8_t *der, size_t len)
+{
+    struct import im;
+    struct row r;
+    const char *v[C_COUNT] = {NULL};
+    char kv[8], *b64 = util_b64_encode(der, len);
+    enum gw_admin_exit ret = GW_ADMIN_FAIL;
+    enum q_err qe;
+
+    memset(&im, 0, sizeof(im));
+    memset(&r, 0, sizeof(r));
+    im.cfg = cfg;
+    im.trust = trust;
+    im.now = time(NULL);
+    if (!b64) {
+        fprintf(stderr, "error: out of memory\n");
+        return GW_ADMIN_FAIL;
+    }
+    /* The record as a row of an import file: the same checks, the same messages (r.no 0: no row number). */
+    snprintf(kv, sizeof(kv), "%u", (unsigned)base->kv);
+    v[C_MSISDN] = base->msisdn;
+    v[C_CARRIER] = base->net ? car_net_name((enum car_net)base->net) : NULL;
+    v[C_ICCID] = base->iccid;
+    v[C_KV] = base->kv ? kv : NULL;
+    v[C_STATUS] = base->status[0] ? base->status : NULL;
+    v[C_CERT] = b64;
+    check_row(&im, &r, v);
+    if (r.bad)
+        goto out;
+    qe = q_sync_sub_put(qs, &r.sub);
+    if (qe != Q_OK) {
+        fprintf(stderr, "error: msisdn %s: redis: %s\n", r.label, q_strerror(qe));
+        goto out;
+    }
+    ret = GW_ADMIN_OK;
+out:
+    free(r.cert);
+    free(b64);
     return ret;
 }

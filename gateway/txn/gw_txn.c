@@ -116,6 +116,7 @@ struct start_ctx {
     char rp[64], msisdn[16], client_ref[128], idem[128], hash[65], vc[5];
     uint8_t digest[64];
     uint8_t doc_digest[64]; /* CMS: the caller's digest; digest becomes what the SIM signs */
+    int looked_up;          /* the number was looked up at its signature service: never twice */
     char text[];
 };
 
@@ -137,11 +138,42 @@ static int net_configured(const struct gw_engine *e, int net)
     return net != CAR_NET_NONE && cfg_carrier_by_net(e->d.cfg, net) != NULL;
 }
 
+static void created(void *arg, enum q_err err, const struct q_txn *txn, const struct q_sub *sub, int existed);
+static void cms_looked_up(void *arg, enum q_err err, const struct q_sub *sub, const struct q_txn *txn);
+
+/* Looked up at the signature service: in the registry now, so start again; else unknown as before. */
+static void fetched(void *arg, enum gw_err ge)
+{
+    struct start_ctx *s = arg;
+
+    if (ge != GW_OK) {
+        s->cb(s->arg, GW_ERR_UNKNOWN_SUB, NULL, 0);
+        free(s);
+        return;
+    }
+    if (s->n.format == Q_FORMAT_CMS)
+        q_por_lookup(s->e->d.q, s->msisdn, cms_looked_up, s);
+    else
+        q_txn_create(s->e->d.q, &s->n, created, s);
+}
+
+/* A number the registry lacks, on a network an MSSP serves: 1 when a lookup started (fetched follows). */
+static int fetch_unknown(struct start_ctx *s)
+{
+    /* Signatures only: a lifecycle command's subscriber is the lifecycle engine's to register. */
+    if (s->looked_up || s->n.net == CAR_NET_NONE || s->n.op != Q_OP_SIGN)
+        return 0;
+    s->looked_up = 1;
+    return gwt_fetch(s->e, s->msisdn, s->n.net, fetched, s) == 0;
+}
+
 static void created(void *arg, enum q_err err, const struct q_txn *txn, const struct q_sub *sub, int existed)
 {
     struct start_ctx *s = arg;
     struct gw_engine *e = s->e;
 
+    if (err == Q_ERR_NOT_FOUND && fetch_unknown(s))
+        return;
     if (err != Q_OK) {
         if (err == Q_ERR_BUSY)
             gw_metrics_inc(e->d.metrics, GW_M_SIGN_BUSY);
@@ -209,6 +241,8 @@ static void cms_looked_up(void *arg, enum q_err err, const struct q_sub *sub, co
     enum gw_err ge = GW_OK;
 
     (void)txn;
+    if ((err == Q_ERR_NOT_FOUND || (err == Q_OK && !sub)) && fetch_unknown(s))
+        return;
     if (err == Q_ERR_AGAIN)
         ge = GW_ERR_UNAVAILABLE;
     else if (err == Q_ERR_NOT_FOUND || (err == Q_OK && !sub))

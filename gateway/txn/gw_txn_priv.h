@@ -11,6 +11,8 @@
  *   gw_txn_verify.c   a signature's checks after the answer: binding, CMS,
  *                     revocation, timestamp
  *   gw_txn_metrics.c  the engine's Prometheus text
+ *   gw_txn_fetch.c    a number the registry lacks, looked up once at its
+ *                     signature service (car_ops.lookup)
  *
  * One transaction, as the engine sees it (its state is Redis's, q.h):
  *
@@ -170,5 +172,22 @@ void gwt_verify_close(struct gw_engine *e);
 /* An OK answer with a signature (r): check it against the subscriber's certificate and finish. */
 void gwt_verify_signed(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub,
                        const struct car_reply *r);
+
+/* ---- gw_txn_fetch.c --------------------------------------------------- */
+
+/* How long a signature service's "no such subscriber" is remembered (shared in Redis by every instance). */
+#define GWT_LOOKUP_MISS_S 300u
+
+/* GW_OK: the number is in the registry now (create again); GW_ERR_UNKNOWN_SUB otherwise, whatever the reason. */
+typedef void gwt_fetch_cb(void *arg, enum gw_err err);
+/* 1 when a link of net's carriers can look a subscriber up. */
+int gwt_fetch_can(const struct gw_engine *e, int net);
+/*
+ * Look msisdn (normalised, of network net) up once: a remembered miss, else
+ * a lookup link, the import's certificate check, the registry write.  0
+ * when started (cb follows, from the loop, exactly once); -1 when no link
+ * can look up (cb never called).
+ */
+int gwt_fetch(struct gw_engine *e, const char *msisdn, int net, gwt_fetch_cb *cb, void *arg);
 
 #endif /* SIMPKI_GW_TXN_PRIV_H */

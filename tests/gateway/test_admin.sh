@@ -238,7 +238,8 @@ cat >bad.json <<EOF
   {"msisdn": "0981234001", "iccid": "12345", "kv": 1, "cert_file": "leaf2.pem"},
   {"msisdn": "0981234002", "iccid": "8984040000000000066", "kv": 16, "cert_file": "evil.der", "status": "gone"},
   {"msisdn": "0981234003", "iccid": "8984040000000000066", "kv": 1, "cert_file": "authonly.der"},
-  {"msisdn": "12345", "iccid": "8984040000000000066", "kv": 1, "cert_file": "leaf3.pem"}
+  {"msisdn": "12345", "iccid": "8984040000000000066", "kv": 1, "cert_file": "leaf3.pem"},
+  {"msisdn": "0981234004", "carrier": "viettel", "cert_file": "leaf3.pem"}
 ]
 EOF
 run import_bad 1 A import "$T/bad.json"
@@ -248,6 +249,9 @@ must_grep import_bad "$T/import_bad.err" '^row 3 (msisdn 8498\*\*\*\*002): statu
 must_grep import_bad "$T/import_bad.err" '^row 3 (msisdn 8498\*\*\*\*002): cert: '
 must_grep import_bad "$T/import_bad.err" '^row 4 (msisdn 8498\*\*\*\*003): cert: '
 must_grep import_bad "$T/import_bad.err" '^row 5 (msisdn .*): msisdn: '
+# No ICCID: optional only for a carrier served over an MSSP alone (e2e_etsi_reg imports one); viettel has OTA keys.
+must_grep import_bad "$T/import_bad.err" '^row 6 (msisdn 8498\*\*\*\*004): iccid: is required'
+must_grep import_bad "$T/import_bad.err" '^row 6 (msisdn 8498\*\*\*\*004): kv: is required'
 must_grep import_bad "$T/import_bad.err" 'nothing was imported'
 if grep -q '^row 1 ' "$T/import_bad.err"; then fail "row 1 is valid but was reported"; fi
 [ -z "$(subkeys)" ] || fail "a failed import wrote: $(subkeys)"

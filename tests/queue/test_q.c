@@ -468,6 +468,7 @@ struct docs_res {
     size_t count;
     char first[128]; /* the first document's text */
     struct res sub;
+    int missed;
 };
 
 /* A ZSCORE (a bulk string) as a number; -1 when absent. */
@@ -535,6 +536,14 @@ static void on_doc_done(void *arg, enum q_err err)
     struct docs_res *r = arg;
     r->n++;
     r->err = err;
+}
+
+static void on_missed(void *arg, enum q_err err, int missed)
+{
+    struct docs_res *r = arg;
+    r->n++;
+    r->err = err;
+    r->missed = missed;
 }
 
 int main(void)
@@ -1324,6 +1333,42 @@ int main(void)
         CHECK_EQ_STR(r.sub.sub_status, "revoked");
         q_life_deactivate(q, "+849", on_doc_done, &r);
         CHECK_EQ_INT(docs_wait(&r), Q_ERR_INVALID);
+
+        /* A subscriber learned from its signature service: the miss, then the entry (no ICCID), which clears it. */
+        q_life_missed(q, "84900000078", on_missed, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT(r.missed, 0);
+        q_life_miss(q, "84900000078", 300, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        q_life_missed(q, "84900000078", on_missed, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT(r.missed, 1);
+        snprintf(cmd, sizeof cmd, "TTL spk:{%u}:regmiss:%%s", q_shard_of("84900000078", SHARDS));
+        CHECK(raw_int(cmd, "84900000078") > 290); /* remembered for a while, not forever */
+        q_life_fetched(q, "84900000078", 3, CERT, sizeof CERT, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        q_life_missed(q, "84900000078", on_missed, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_INT(r.missed, 0);
+        q_life_sub_get(q, "84900000078", on_life_sub, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_STR(r.sub.sub_status, "active");
+        CHECK_EQ_INT((int)r.sub.cert_len, (int)sizeof CERT);
+        CHECK_EQ_INT(r.sub.kv, 0);
+        q_life_fetched(q, "84900000077", 3, CERT, sizeof CERT, on_doc_done, &r); /* an entry exists: kept */
+        CHECK_EQ_INT(docs_wait(&r), Q_ERR_CONFLICT);
+        q_life_sub_get(q, "84900000077", on_life_sub, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_OK);
+        CHECK_EQ_STR(r.sub.sub_status, "revoked");
+        q_life_fetched(q, "84900000079", 3, NULL, 0, on_doc_done, &r);
+        CHECK_EQ_INT(docs_wait(&r), Q_ERR_INVALID);
+        {
+            /* No ICCID: the create script still allocates a counter (no ICCID floor) and hands the txn out. */
+            struct q_txn_new n = new_req("84900000078", NULL, NULL, 1000, 60000, 5000);
+            struct res c = do_create(q, &n);
+            CHECK_EQ_INT(c.err, Q_OK);
+            CHECK_EQ_INT((int)c.cntr, 1);
+        }
 
         /* The import's bulk write: ids in, queue/ builds the keys and files them like q_doc_create. */
         {

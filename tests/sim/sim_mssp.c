@@ -456,6 +456,15 @@ static void on_prompts(struct sim_mssp *m, struct evhttp_request *req, const cha
     send_plain(req, 200, "OK", "application/json", json);
 }
 
+/* Any number: an unknown one is what a negative cache is tested with. */
+static void on_registrations(struct sim_mssp *m, struct evhttp_request *req, const char *msisdn)
+{
+    char json[64];
+
+    snprintf(json, sizeof(json), "{\"registrations\": %u}\n", mssp_txn_registrations(m->txns, msisdn));
+    send_plain(req, 200, "OK", "application/json", json);
+}
+
 /*
  * Before the first answer on a connection: answers go out in several TLS
  * records, and Nagle would hold the later ones for the client's delayed ACK
@@ -474,7 +483,7 @@ static void no_delay(struct evhttp_request *req)
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
-    static const char soap[] = "/soap/services/", prompts[] = "/sim/prompts/";
+    static const char soap[] = "/soap/services/", prompts[] = "/sim/prompts/", regs[] = "/sim/registrations/";
     struct sim_mssp *m = arg;
     const char *uri = evhttp_request_get_uri(req);
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
@@ -496,6 +505,10 @@ static void on_request(struct evhttp_request *req, void *arg)
     }
     if (cmd == EVHTTP_REQ_GET && strncmp(uri, prompts, sizeof(prompts) - 1) == 0) {
         on_prompts(m, req, uri + sizeof(prompts) - 1);
+        return;
+    }
+    if (cmd == EVHTTP_REQ_GET && strncmp(uri, regs, sizeof(regs) - 1) == 0) {
+        on_registrations(m, req, uri + sizeof(regs) - 1);
         return;
     }
     send_plain(req, 404, "Not Found", "text/plain", "no such port\n");

@@ -73,6 +73,7 @@ struct mssp_txns {
     unsigned long next_id;
     struct other *others;
     struct prompt **prompts; /* n_pbuckets, a power of two */
+    struct prompt *regs;     /* MSS_Registration requests by number, known or not (few: a list) */
     size_t n_pbuckets, n_prompts;
 };
 
@@ -140,6 +141,11 @@ void mssp_txns_free(struct mssp_txns *t)
             free(p);
         }
     free(t->prompts);
+    while (t->regs) {
+        struct prompt *p = t->regs;
+        t->regs = p->next;
+        free(p);
+    }
     free(t);
 }
 
@@ -305,6 +311,31 @@ static void count_prompt(struct mssp_txns *t, const char *msisdn)
         p->next = t->prompts[h & (t->n_pbuckets - 1)];
         t->prompts[h & (t->n_pbuckets - 1)] = p;
         t->n_prompts++;
+    }
+    p->n++;
+}
+
+unsigned mssp_txn_registrations(const struct mssp_txns *t, const char *msisdn)
+{
+    for (const struct prompt *p = t->regs; p; p = p->next)
+        if (strcmp(p->msisdn, msisdn) == 0)
+            return p->n;
+    return 0;
+}
+
+static void count_registration(struct mssp_txns *t, const char *msisdn)
+{
+    struct prompt *p;
+
+    for (p = t->regs; p; p = p->next)
+        if (strcmp(p->msisdn, msisdn) == 0)
+            break;
+    if (!p) {
+        if (!(p = calloc(1, sizeof(*p))))
+            return;
+        snprintf(p->msisdn, sizeof(p->msisdn), "%s", msisdn);
+        p->next = t->regs;
+        t->regs = p;
     }
     p->n++;
 }
@@ -672,6 +703,8 @@ enum mssp_verdict mssp_txn_handle(struct mssp_txns *t, const struct mssp_req *rq
             return (*code = MSSP_REQUEST_OK, MSSP_V_ANSWER);
         return progress(*txn, rq, now_ms, code, wait_ms);
     }
+    if (rq->op == MSSP_OP_REGISTRATION)
+        count_registration(t, rq->msisdn); /* unknown numbers too: what a caller's negative cache saves */
     card = sim_scen_find(t->scen, rq->msisdn, NULL);
     if (!card)
         return (*code = MSSP_UNKNOWN_CLIENT, MSSP_V_FAULT);

@@ -66,5 +66,7 @@ enum sim_behaviour mssp_txn_behaviour(const struct mssp_txn *txn);
 
 /* How many new MSS_Signature requests for msisdn reached its card. */
 unsigned mssp_txn_prompts(const struct mssp_txns *t, const char *msisdn);
+/* How many MSS_Registration requests (past the AP's authentication) named msisdn, known to the scenario or not. */
+unsigned mssp_txn_registrations(const struct mssp_txns *t, const char *msisdn);
 
 #endif /* SIMPKI_SIM_MSSP_TXN_H */
