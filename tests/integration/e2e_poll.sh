@@ -76,12 +76,26 @@ d=$(delta); check "... read at once, no shortcut on a stale entry: own/handoff/r
 # 5. Two instances on one Redis and one SMSC: each answer goes to either bind, so a transaction
 #    created on A is finished by A or by B.  Long polls on A and on B: every one completes.
 A_PORT=$API_PORT
-B_PORT=$(free_port)
-jq --argjson p "$B_PORT" '.listen_port = $p' "$T/simpki.json" >"$T/simpki-b.json"
-"$SIMPKID" -c "$T/simpki-b.json" >>"$T/gateway-b.log" 2>&1 &
-PIDS+=($!)
-wait_for 15 sh -c "curl -sf http://127.0.0.1:$B_PORT/healthz | jq -e '.carrier_links == true'" \
-  && ok "second instance up" || bad "second instance did not come up"
+# A port free when picked may be a neighbour test's by the time B binds it, and
+# then the neighbour answers B's health check: B is up only when its own log
+# says it listens there (another port if it could not).
+start_b() {
+  local from
+  for _ in 1 2 3; do
+    B_PORT=$(free_port)
+    jq --argjson p "$B_PORT" '.listen_port = $p' "$T/simpki.json" >"$T/simpki-b.json"
+    from=$(wc -l <"$T/gateway-b.log" 2>/dev/null || echo 0)
+    "$SIMPKID" -c "$T/simpki-b.json" >>"$T/gateway-b.log" 2>&1 &
+    PIDS+=($!)
+    if wait_for 30 own_listen "$T/gateway-b.log" "$from" "$B_PORT"; then
+      wait_for 15 sh -c "curl -sf http://127.0.0.1:$B_PORT/healthz | jq -e '.carrier_links == true'"
+      return
+    fi
+    tail -n +"$((from + 1))" "$T/gateway-b.log" | grep -q "cannot listen" || return 1
+  done
+  return 1
+}
+start_b && ok "second instance up" || bad "second instance did not come up"
 nums=(84960000001 84960000002 84910000001 84910000002 84900000001 84900000002)
 handA0=$(metric long_poll_handoff_total "$A_PORT"); handB0=$(metric long_poll_handoff_total "$B_PORT")
 good=0

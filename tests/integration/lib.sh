@@ -182,12 +182,19 @@ import_registry() {
 
 links_up() { curl -sf "http://127.0.0.1:$API_PORT/healthz" | jq -e '.carrier_links == true' >/dev/null; }
 
+# own_listen LOG FROM PORT: the gateway writing LOG (past its first FROM lines)
+# listens on PORT -- so a health check there reaches it, not a neighbour test
+# that took the port meanwhile.
+own_listen() { tail -n +"$(($2 + 1))" "$1" | grep -q "API listening on 127.0.0.1:$3\$"; }
+
 start_gw() {
+  local from
   for _ in 1 2 3; do
+    from=$(wc -l <"$T/gateway.log" 2>/dev/null || echo 0)
     "$SIMPKID" -c "$T/simpki.json" >>"$T/gateway.log" 2>&1 &
     GW_PID=$!
     PIDS+=("$GW_PID")
-    wait_for 15 links_up && return 0
+    wait_for 30 own_listen "$T/gateway.log" "$from" "$API_PORT" && wait_for 15 links_up && return 0
     kill -0 "$GW_PID" 2>/dev/null && return 1  # running but not healthy: a real failure
     grep -q "cannot listen" "$T/gateway.log" || return 1
     API_PORT=; write_config                     # the port was taken meanwhile: another one
