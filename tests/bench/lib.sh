@@ -4,7 +4,9 @@
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    # Below the kernel's ephemeral range (32768+), where outgoing connections take ports: a
+    # port picked there can be a connection's by the time the server binds it.
+    p=$((10000 + RANDOM % 22000))
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
   done
   return 1
