@@ -92,28 +92,6 @@ const char *sig_result_name(enum sig_err err)
     return "INTERNAL_ERROR";
 }
 
-int sig_etsi_status(enum sig_err err)
-{
-    switch (err) {
-    case SIG_OK: return 502;
-    case SIG_ERR_REVOKED: return 501;
-    case SIG_ERR_REVOCATION_UNKNOWN: return 425;
-    case SIG_ERR_BAD_SIGNATURE:
-    case SIG_ERR_CERT_EXPIRED:
-    case SIG_ERR_CERT_NOT_YET_VALID:
-    case SIG_ERR_UNTRUSTED:
-    case SIG_ERR_KEY_USAGE:
-    case SIG_ERR_MALFORMED:
-    case SIG_ERR_CERT_MISMATCH:
-    case SIG_ERR_DIGEST_MISMATCH: return 503;
-    case SIG_ERR_UNSUPPORTED:
-    case SIG_ERR_IO:
-    case SIG_ERR_NOMEM:
-    case SIG_ERR_AGAIN: break;
-    }
-    return 900;
-}
-
 /* why may be NULL; a reason is always one line and never holds personal data. */
 void sig_set_why(char *why, size_t whylen, const char *fmt, ...)
 {

@@ -47,16 +47,10 @@ const char *sig_strerror(enum sig_err err);
 
 /*
  * Stable API result names: "INVALID_SIGNATURE", "CERT_EXPIRED", ...,
- * "REVOKED_CERTIFICATE", "REVOCATION_UNKNOWN", "CERT_MISMATCH".
+ * "REVOKED_CERTIFICATE", "REVOCATION_UNKNOWN", "CERT_MISMATCH".  Their HTTP and ETSI
+ * statuses are the gateway's result table (gateway/common/gw_result.h).
  */
 const char *sig_result_name(enum sig_err err);
-
-/*
- * ETSI TS 102 204 status code of a result: OK 502 (VALID_SIGNATURE),
- * REVOKED 501, REVOCATION_UNKNOWN 425, every other refusal of the signature
- * or certificate 503 (INVALID_SIGNATURE), internal errors 900.
- */
-int sig_etsi_status(enum sig_err err);
 
 struct sig_trust;
 

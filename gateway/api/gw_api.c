@@ -25,6 +25,7 @@
 #include "gw_enrol.h"
 #include "gw_http.h"
 #include "gw_metrics.h"
+#include "gw_result.h"
 #include "gw_sign_body.h"
 #include "gw_txn.h"
 #include "gw_util.h"
@@ -59,12 +60,14 @@ static void send_json(struct evhttp_request *req, int code, json_t *body)
     gw_http_json(req, code, body);
 }
 
-static void send_error(struct gw_api *api, struct evhttp_request *req, int code, const char *error, const char *field,
-                       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A refusal: its HTTP status is the result table's (gw_result.h). */
+static void send_error(struct gw_api *api, struct evhttp_request *req, const char *error, const char *field,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void send_error(struct gw_api *api, struct evhttp_request *req, int code, const char *error, const char *field,
+static void send_error(struct gw_api *api, struct evhttp_request *req, const char *error, const char *field,
                        const char *fmt, ...)
 {
+    int code = gw_result_http(error);
     char msg[512];
     va_list ap;
 
@@ -130,7 +133,7 @@ static void send_txn(struct evhttp_request *req, int code, const struct q_txn *t
 {
     struct gw_json j;
     if (txn_json(t, &j) != 0) {
-        send_error(NULL, req, 500, "INTERNAL_ERROR", NULL, "out of memory");
+        send_error(NULL, req, "INTERNAL_ERROR", NULL, "out of memory");
         return;
     }
     gw_http_json_text(req, code, &j);
@@ -185,14 +188,14 @@ static void polled(void *arg, enum gw_wait_result res, const struct q_txn *txn)
         return;
     switch (res) {
     case GW_WAIT_DONE: send_txn(req, 200, txn); break;
-    case GW_WAIT_NOT_FOUND: send_error(NULL, req, 404, "NOT_FOUND", NULL, "no such transaction"); break;
+    case GW_WAIT_NOT_FOUND: send_error(NULL, req, "NOT_FOUND", NULL, "no such transaction"); break;
     case GW_WAIT_SHUTDOWN:
-        send_error(NULL, req, 503, "SHUTTING_DOWN", NULL, "the gateway is restarting; poll again");
+        send_error(NULL, req, "SHUTTING_DOWN", NULL, "the gateway is restarting; poll again");
         break;
     case GW_WAIT_UNAVAILABLE:
     default:
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-        send_error(NULL, req, 503, "UNAVAILABLE", NULL, "transaction storage unavailable, try again");
+        send_error(NULL, req, "UNAVAILABLE", NULL, "transaction storage unavailable, try again");
         break;
     }
 }
@@ -212,7 +215,7 @@ static void handle_get(struct gw_api *api, struct evhttp_request *req, const cha
     struct call *c;
 
     if (!valid_id(id)) {
-        send_error(api, req, 404, "NOT_FOUND", NULL, "no such transaction");
+        send_error(api, req, "NOT_FOUND", NULL, "no such transaction");
         return;
     }
     if (query && evhttp_parse_query_str(query, &params) == 0) {
@@ -222,7 +225,7 @@ static void handle_get(struct gw_api *api, struct evhttp_request *req, const cha
             wait = strtol(w, &end, 10);
             if (*end || end == w || wait < 0 || wait > (long)api->d.cfg->long_poll_max_s) {
                 evhttp_clear_headers(&params);
-                send_error(api, req, 400, "INVALID_FIELD", "wait", "wait must be a whole number of seconds, 0..%u",
+                send_error(api, req, "INVALID_FIELD", "wait", "wait must be a whole number of seconds, 0..%u",
                            api->d.cfg->long_poll_max_s);
                 return;
             }
@@ -231,12 +234,12 @@ static void handle_get(struct gw_api *api, struct evhttp_request *req, const cha
     }
     c = call_new(api, req, rp);
     if (!c) {
-        send_error(api, req, 500, "INTERNAL_ERROR", NULL, "out of memory");
+        send_error(api, req, "INTERNAL_ERROR", NULL, "out of memory");
         return;
     }
     c->w = gw_wait_start(api->d.wait, id, rp, (unsigned)wait, polled, c);
     if (!c->w) {
-        send_error(api, call_take(c), 500, "INTERNAL_ERROR", NULL, "cannot wait");
+        send_error(api, call_take(c), "INTERNAL_ERROR", NULL, "cannot wait");
         call_free(c);
     }
 }
@@ -263,35 +266,14 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
         evhttp_add_header(evhttp_request_get_output_headers(req), "Location", loc);
         send_txn(req, existed ? 200 : 202, txn);
         return;
-    case GW_ERR_BUSY:
-        send_error(api, req, 409, "BUSY", NULL,
-                   "a signature request for this number is already pending; the SIM handles one at a time "
-                   "(ETSI 406)");
+    case GW_ERR_INTERNAL: send_error(api, req, "INTERNAL_ERROR", NULL, "%s", gw_strerror(err)); break;
+    default: {
+        struct gw_sign_refusal r = gw_sign_start_refusal(err);
+        if (err == GW_ERR_UNAVAILABLE)
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        send_error(api, req, r.code, r.field, "%s", r.message);
         break;
-    case GW_ERR_UNKNOWN_SUB:
-        send_error(api, req, 404, "UNKNOWN_SUBSCRIBER", "msisdn", "this number has no SIM PKI registered");
-        break;
-    case GW_ERR_INACTIVE:
-        send_error(api, req, 403, "SUBSCRIBER_INACTIVE", "msisdn", "this number's SIM PKI is suspended or revoked");
-        break;
-    case GW_ERR_NO_ROUTE:
-        send_error(api, req, 422, "UNSUPPORTED_NETWORK", "msisdn",
-                   "this number is not on Viettel, Vinaphone or Mobifone, or that carrier is not configured");
-        break;
-    case GW_ERR_CERT_REFUSED:
-        send_error(api, req, 422, "CERTIFICATE_REFUSED", "msisdn",
-                   "this number's registered certificate cannot make a CMS signature now (missing, expired, "
-                   "not yet valid or untrusted)");
-        break;
-    case GW_ERR_IDEM_MISMATCH:
-        send_error(api, req, 422, "IDEMPOTENCY_KEY_REUSED", NULL,
-                   "this Idempotency-Key was used for a different request");
-        break;
-    case GW_ERR_UNAVAILABLE:
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-        send_error(api, req, 503, "UNAVAILABLE", NULL, "transaction storage unavailable, try again");
-        break;
-    default: send_error(api, req, 500, "INTERNAL_ERROR", NULL, "%s", gw_strerror(err)); break;
+    }
     }
 }
 
@@ -341,23 +323,23 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
     struct call *c;
 
     if (ctype && strncasecmp(ctype, "application/json", 16) != 0) {
-        send_error(api, req, 415, "UNSUPPORTED_MEDIA_TYPE", NULL, "send the request as application/json");
+        send_error(api, req, "UNSUPPORTED_MEDIA_TYPE", NULL, "send the request as application/json");
         return;
     }
     if (idem && !valid_idem_key(idem)) {
-        send_error(api, req, 400, "INVALID_FIELD", "Idempotency-Key",
+        send_error(api, req, "INVALID_FIELD", "Idempotency-Key",
                    "Idempotency-Key must be 1-100 visible ASCII characters");
         return;
     }
     if (gw_sign_body_parse((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, gw_txn_check_text, api->d.engine,
                            &b, why, sizeof(why)) != 0) {
-        send_error(api, req, 400, b.error, b.field, "%s", why);
+        send_error(api, req, b.error, b.field, "%s", why);
         goto out;
     }
     request_hash(b.msisdn, b.digest_alg, b.digest, b.digest_len, b.display_text, b.client_ref, b.format, hash);
     c = call_new(api, req, rp);
     if (!c) {
-        send_error(api, req, 500, "INTERNAL_ERROR", NULL, "out of memory");
+        send_error(api, req, "INTERNAL_ERROR", NULL, "out of memory");
         goto out;
     }
     gw_txn_start(api->d.engine,
@@ -430,7 +412,7 @@ static void route(struct evhttp_request *req, void *arg)
         return;
     }
     if (strncmp(path, "/v1/signatures", 14) != 0 && strncmp(path, "/v1/requests", 12) != 0) {
-        send_error(api, req, 404, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
+        send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
         return;
     }
     authz = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
@@ -440,7 +422,7 @@ static void route(struct evhttp_request *req, void *arg)
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
         /* Say which mistake it is (no header vs a key we do not accept), never whether some
          * key is close: the second message is the same for every wrong token. */
-        send_error(api, req, 401, "UNAUTHORIZED", NULL,
+        send_error(api, req, "UNAUTHORIZED", NULL,
                    !authz || !*authz ? "no Authorization header: send Authorization: Bearer <your API key>"
                    : strncasecmp(authz, "Bearer ", 7) != 0 ? "the Authorization header is not \"Bearer <your API key>\""
                                                            : "the API key in Authorization: Bearer is not accepted");
@@ -448,21 +430,21 @@ static void route(struct evhttp_request *req, void *arg)
     }
     if (strncmp(path, "/v1/requests", 12) == 0) {
         if (!(gw_auth_roles(api->d.cfg, rp) & CFG_ROLE_ENROL)) {
-            send_error(api, req, 403, "FORBIDDEN", NULL, "this API key has no \"enrol\" role");
+            send_error(api, req, "FORBIDDEN", NULL, "this API key has no \"enrol\" role");
             return;
         }
         if (!api->d.enrol || !gw_enrol_handle(api->d.enrol, req, path, rp))
-            send_error(api, req, 404, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
+            send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
         return;
     }
     if (!(gw_auth_roles(api->d.cfg, rp) & CFG_ROLE_SIGN)) {
-        send_error(api, req, 403, "FORBIDDEN", NULL, "this API key has no \"sign\" role");
+        send_error(api, req, "FORBIDDEN", NULL, "this API key has no \"sign\" role");
         return;
     }
     if (strcmp(path, "/v1/signatures") == 0) {
         if (method != EVHTTP_REQ_POST) {
             evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-            send_error(api, req, 405, "METHOD_NOT_ALLOWED", NULL, "use POST to request a signature");
+            send_error(api, req, "METHOD_NOT_ALLOWED", NULL, "use POST to request a signature");
             return;
         }
         handle_post(api, req, rp);
@@ -471,13 +453,13 @@ static void route(struct evhttp_request *req, void *arg)
     if (strncmp(path, "/v1/signatures/", 15) == 0 && strchr(path + 15, '/') == NULL) {
         if (method != EVHTTP_REQ_GET) {
             evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-            send_error(api, req, 405, "METHOD_NOT_ALLOWED", NULL, "use GET to read a transaction");
+            send_error(api, req, "METHOD_NOT_ALLOWED", NULL, "use GET to read a transaction");
             return;
         }
         handle_get(api, req, rp, path + 15);
         return;
     }
-    send_error(api, req, 404, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
+    send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
 }
 
 struct gw_api *gw_api_new(const struct gw_api_deps *deps)

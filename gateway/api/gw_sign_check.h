@@ -38,4 +38,17 @@ const char *gw_sign_check_text(gw_text_check_fn *fn, const struct gw_engine *e, 
 /* The caller's own reference: at most GW_SIGN_CLIENT_REF_MAX octets ("INVALID_FIELD"). */
 const char *gw_sign_check_client_ref(const char *cref);
 
+/*
+ * Why the engine refused to start a transaction (gw_txn_start's err, not
+ * GW_OK), as every front end says it: the result code (gw_result.h: its
+ * HTTP status, ETSI status and SOAP fault), the request field at fault
+ * ("msisdn" or NULL) and a message for the client.  Static strings.
+ */
+struct gw_sign_refusal {
+    const char *code;
+    const char *field;
+    const char *message;
+};
+struct gw_sign_refusal gw_sign_start_refusal(enum gw_err err);
+
 #endif /* SIMPKI_GW_SIGN_CHECK_H */

@@ -1,5 +1,6 @@
 /* gw_txn.c - see gw_txn.h; the modules' map is in gw_txn_priv.h. */
 #include "gw_txn_priv.h"
+#include "gw_result.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -93,16 +94,17 @@ void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_fin
     snprintf(fc->id, sizeof(fc->id), "%s", id);
     fc->handoff = e->watch.waiting && e->watch.waiting(e->watch.arg, id);
     f->want_txn = fc->handoff;
+    f->etsi_status = gw_result_etsi(f->result); /* one table says what each result is */
     gwt_sent_cancel(e, id);
     LOGP(LOG_INFO, "txn", id, "finished: %s (%d)%s%s", f->result, f->etsi_status, f->detail ? ": " : "",
          f->detail ? f->detail : "");
     q_txn_finish(e->d.q, id, cntr, f, finish_done, fc);
 }
 
-void gwt_fail(struct gw_engine *e, const char *id, uint64_t cntr, const char *result, int etsi, const char *detail)
+void gwt_fail(struct gw_engine *e, const char *id, uint64_t cntr, const char *result, const char *detail)
 {
     gwt_finish(e, id, cntr,
-               &(struct q_finish){.state = Q_FAILED, .result = result, .etsi_status = etsi, .detail = detail});
+               &(struct q_finish){.state = Q_FAILED, .result = result, .detail = detail});
 }
 
 /* ---- starting --------------------------------------------------------- */
@@ -185,7 +187,7 @@ static void created(void *arg, enum q_err err, const struct q_txn *txn, const st
     }
     if (!existed) {
         if (!net_configured(e, gwt_effective_net(txn, sub)))
-            gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", 209, "no carrier configured for this network");
+            gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", "no carrier configured for this network");
         else
             gwt_submit(e, txn, sub);
     }

@@ -38,7 +38,7 @@ static void mo_free(struct mo_ctx *m)
 
 /*
  * What each transport outcome is: the transaction's event (gw_txn_fsm.h),
- * and for a refusal the API result and ETSI TS 102 204 status.  MORE_TIME
+ * and for a refusal the API result (its ETSI status is gw_result's).  MORE_TIME
  * asks for patience and COUNTER_LOW is a copy's refusal or the SIM ahead of
  * us: the table says which, from the transaction's state.  OK goes on to the
  * signature's checks.
@@ -46,25 +46,24 @@ static void mo_free(struct mo_ctx *m)
 struct outcome {
     enum gwt_event ev;
     const char *result;
-    int etsi;
 };
 
 static const struct outcome outcomes[CAR_OUT_COUNT] = {
-    [CAR_OUT_OK] = {GWT_EV_ANSWER_OK, "OK", 0},
-    [CAR_OUT_USER_CANCEL] = {GWT_EV_ANSWER_FAIL, "USER_CANCEL", 401},
-    [CAR_OUT_EXPIRED] = {GWT_EV_ANSWER_FAIL, "EXPIRED", 208},
-    [CAR_OUT_PIN_BLOCKED] = {GWT_EV_ANSWER_FAIL, "PIN_BLOCKED", 402},
-    [CAR_OUT_CARD_BLOCKED] = {GWT_EV_ANSWER_FAIL, "CARD_BLOCKED", 403},
-    [CAR_OUT_NO_KEY] = {GWT_EV_ANSWER_FAIL, "NO_KEY", 404},
-    [CAR_OUT_KEY_EXISTS] = {GWT_EV_ANSWER_FAIL, "KEY_EXISTS", 900},
-    [CAR_OUT_BAD_COMMAND] = {GWT_EV_ANSWER_FAIL, "BAD_COMMAND", 101},
-    [CAR_OUT_UNSUPPORTED] = {GWT_EV_ANSWER_FAIL, "UNSUPPORTED", 109},
-    [CAR_OUT_STORAGE_FULL] = {GWT_EV_ANSWER_FAIL, "STORAGE_FULL", 900},
-    [CAR_OUT_INTERNAL_ERROR] = {GWT_EV_ANSWER_FAIL, "INTERNAL_ERROR", 900},
-    [CAR_OUT_NO_CERTIFICATE] = {GWT_EV_ANSWER_FAIL, "NO_CERTIFICATE", 422},
-    [CAR_OUT_OTA_ERROR] = {GWT_EV_ANSWER_FAIL, "OTA_ERROR", 209},
-    [CAR_OUT_COUNTER_LOW] = {GWT_EV_COUNTER_LOW, NULL, 0},
-    [CAR_OUT_MORE_TIME] = {GWT_EV_MORE_TIME, NULL, 0},
+    [CAR_OUT_OK] = {GWT_EV_ANSWER_OK, "OK"},
+    [CAR_OUT_USER_CANCEL] = {GWT_EV_ANSWER_FAIL, "USER_CANCEL"},
+    [CAR_OUT_EXPIRED] = {GWT_EV_ANSWER_FAIL, "EXPIRED"},
+    [CAR_OUT_PIN_BLOCKED] = {GWT_EV_ANSWER_FAIL, "PIN_BLOCKED"},
+    [CAR_OUT_CARD_BLOCKED] = {GWT_EV_ANSWER_FAIL, "CARD_BLOCKED"},
+    [CAR_OUT_NO_KEY] = {GWT_EV_ANSWER_FAIL, "NO_KEY"},
+    [CAR_OUT_KEY_EXISTS] = {GWT_EV_ANSWER_FAIL, "KEY_EXISTS"},
+    [CAR_OUT_BAD_COMMAND] = {GWT_EV_ANSWER_FAIL, "BAD_COMMAND"},
+    [CAR_OUT_UNSUPPORTED] = {GWT_EV_ANSWER_FAIL, "UNSUPPORTED"},
+    [CAR_OUT_STORAGE_FULL] = {GWT_EV_ANSWER_FAIL, "STORAGE_FULL"},
+    [CAR_OUT_INTERNAL_ERROR] = {GWT_EV_ANSWER_FAIL, "INTERNAL_ERROR"},
+    [CAR_OUT_NO_CERTIFICATE] = {GWT_EV_ANSWER_FAIL, "NO_CERTIFICATE"},
+    [CAR_OUT_OTA_ERROR] = {GWT_EV_ANSWER_FAIL, "OTA_ERROR"},
+    [CAR_OUT_COUNTER_LOW] = {GWT_EV_COUNTER_LOW, NULL},
+    [CAR_OUT_MORE_TIME] = {GWT_EV_MORE_TIME, NULL},
 };
 
 /* An outcome a transport should not produce reads as the far end's internal error. */
@@ -80,7 +79,7 @@ static void finish_failed(struct gw_engine *e, const struct q_txn *txn, const st
 {
     const struct outcome *o = outcome_of(r);
 
-    gwt_fail(e, txn->id, txn->cntr, o->result, o->etsi, r->detail);
+    gwt_fail(e, txn->id, txn->cntr, o->result, r->detail);
 }
 
 static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const struct car_reply *r)
@@ -102,7 +101,7 @@ static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const
         len = r->sig_len;
     }
     if (r->op != want_op[txn->op] || (txn->op != Q_OP_PUTCERT && len == 0)) {
-        gwt_fail(e, txn->id, txn->cntr, "BAD_ANSWER", 900,
+        gwt_fail(e, txn->id, txn->cntr, "BAD_ANSWER",
                  txn->op == Q_OP_GENKEY ? "the SIM answered OK without a public key"
                                         : "the SIM answered OK to another command or without its data");
         return;
@@ -149,7 +148,7 @@ static void act_on(struct gw_engine *e, const struct q_txn *txn, const struct q_
         finish_failed(e, txn, r);
     } else if (!r->signature || r->sig_len == 0) {
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
-        gwt_fail(e, txn->id, txn->cntr, "INVALID_SIGNATURE", 503, "the far end answered OK without a signature");
+        gwt_fail(e, txn->id, txn->cntr, "INVALID_SIGNATURE", "the far end answered OK without a signature");
     } else {
         gwt_verify_signed(e, txn, sub, r);
     }
@@ -229,7 +228,7 @@ static void resync_failed(struct gw_engine *e, const struct q_txn *txn)
     gw_metrics_inc(e->d.metrics, GW_M_OTA_RESYNC_FAILED);
     LOGP(LOG_ERR, "txn", txn->id, "the SIM refused OTA counter %llu too, after a resync",
          (unsigned long long)txn->cntr);
-    gwt_fail(e, txn->id, txn->cntr, "OTA_ERROR", 209,
+    gwt_fail(e, txn->id, txn->cntr, "OTA_ERROR",
              "the SIM refused the OTA counter (CNTR low) again after a resync");
 }
 

@@ -140,7 +140,7 @@ struct gw_engine {
  */
 void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_finish *f);
 /* A failure without a signature: result, ETSI status, detail (may be NULL). */
-void gwt_fail(struct gw_engine *e, const char *id, uint64_t cntr, const char *result, int etsi, const char *detail);
+void gwt_fail(struct gw_engine *e, const char *id, uint64_t cntr, const char *result, const char *detail);
 
 /* ---- gw_txn_links.c --------------------------------------------------- */
 

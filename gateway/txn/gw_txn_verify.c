@@ -61,7 +61,6 @@ static void revoc_done(void *arg, const struct sig_revoc_result *res)
         gwt_finish(e, s->id, s->cntr,
                    &(struct q_finish){.state = Q_COMPLETED,
                                       .result = "OK",
-                                      .etsi_status = 502,
                                       .detail = res->soft_failed ? detail : NULL,
                                       .signature = s->sig,
                                       .sig_len = s->sig_len,
@@ -80,7 +79,6 @@ static void revoc_done(void *arg, const struct sig_revoc_result *res)
         gwt_finish(e, s->id, s->cntr,
                    &(struct q_finish){.state = Q_FAILED,
                                       .result = sig_result_name(res->result),
-                                      .etsi_status = sig_etsi_status(res->result),
                                       .detail = res->why[0] ? res->why : NULL,
                                       .ocsp = res->ocsp,
                                       .ocsp_len = res->ocsp_len});
@@ -103,7 +101,6 @@ static void revoc_start(struct gw_engine *e, const char *id, uint64_t cntr, cons
         gwt_finish(e, id, cntr,
                    &(struct q_finish){.state = Q_COMPLETED,
                                       .result = "OK",
-                                      .etsi_status = 502,
                                       .signature = out,
                                       .sig_len = out_len,
                                       .cert = cert,
@@ -258,7 +255,7 @@ static void tsa_failed(struct tsa_ctx *t, const char *why)
 
     e->tsa_failed++;
     LOGP_RL(LOG_WARN, 10, "txn", t->id, "timestamp failed: %s", why);
-    gwt_fail(e, t->id, t->cntr, "TIMESTAMP_FAILED", 900, why);
+    gwt_fail(e, t->id, t->cntr, "TIMESTAMP_FAILED", why);
     tsa_ctx_free(t);
 }
 
@@ -359,7 +356,7 @@ static void verify_cms_answer(struct gw_engine *e, const struct q_txn *txn, cons
     }
     if (se != SIG_OK) {
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
-        gwt_fail(e, txn->id, txn->cntr, sig_result_name(se), sig_etsi_status(se), why);
+        gwt_fail(e, txn->id, txn->cntr, sig_result_name(se), why);
         return;
     }
     revoc_start(e, txn->id, txn->cntr, txn->rp, sub->cert, sub->cert_len, r->signature, r->sig_len, &pin);
@@ -375,14 +372,14 @@ void gwt_verify_signed(struct gw_engine *e, const struct q_txn *txn, const struc
     enum sig_err se;
 
     if (!sub->cert || sub->cert_len == 0) {
-        gwt_fail(e, txn->id, txn->cntr, "NO_CERTIFICATE", 422, "no certificate registered for this number");
+        gwt_fail(e, txn->id, txn->cntr, "NO_CERTIFICATE", "no certificate registered for this number");
         return;
     }
     /* A far end that names its certificate must name the registered one: it never replaces the registry. */
     if (r->cert && (r->cert_len != sub->cert_len || memcmp(r->cert, sub->cert, r->cert_len) != 0)) {
         e->cert_mismatch++;
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
-        gwt_fail(e, txn->id, txn->cntr, sig_result_name(SIG_ERR_CERT_MISMATCH), sig_etsi_status(SIG_ERR_CERT_MISMATCH),
+        gwt_fail(e, txn->id, txn->cntr, sig_result_name(SIG_ERR_CERT_MISMATCH),
                  "the carrier answered with a certificate other than the registered one");
         return;
     }
@@ -404,7 +401,7 @@ void gwt_verify_signed(struct gw_engine *e, const struct q_txn *txn, const struc
     if (se != SIG_OK) {
         sig_cms_free(p);
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
-        gwt_fail(e, txn->id, txn->cntr, sig_result_name(se), sig_etsi_status(se), why);
+        gwt_fail(e, txn->id, txn->cntr, sig_result_name(se), why);
         return;
     }
     if (p && e->tsa) {
