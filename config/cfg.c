@@ -47,6 +47,8 @@ struct cfg_opt {
 static const struct cfg_opt top_opts[] = {
     {"listen_host", OPT_STR, S(cfg, listen_host), 0, 0, "127.0.0.1", 0, "address the HTTP API listens on"},
     {"listen_port", OPT_PORT, S(cfg, listen_port), 1, 65535, "8080", 0, "port of the HTTP API"},
+    {"soap_mssp_id", OPT_STR, S(cfg, soap_mssp_id), 0, 0, "http://simpki.invalid/mssp", 0,
+     "MSSP_ID the SOAP endpoint sends in notifications (answers echo the request's)"},
     {"max_body_bytes", OPT_UINT, S(cfg, max_body_bytes), 1024, 1048576, "16384", 0, "largest request body accepted"},
     {"long_poll_max_s", OPT_UINT, S(cfg, long_poll_max_s), 0, 60, "60", 0, "upper bound of GET ?wait=N"},
     {"log_level", OPT_LEVEL, S(cfg, log_level), 0, 0, "info", 0, "error, warn, info or debug"},

@@ -184,6 +184,7 @@ struct cfg {
 
     /* HTTP API */
     char listen_host[64];
+    char soap_mssp_id[256]; /* the MSSP_ID the SOAP endpoint notifies with (gateway/api/gw_soap.h) */
     uint16_t listen_port;
     unsigned max_body_bytes;
     unsigned long_poll_max_s;

@@ -20,6 +20,7 @@
 
 #include "cfg.h"
 #include "gw_api.h"
+#include "gw_soap.h"
 #include "gw_wait.h"
 #include "gw_enrol.h"
 #include "gw_life.h"
@@ -121,6 +122,7 @@ int main(int argc, char **argv)
     struct gw_engine *engine = NULL;
     struct gw_api *api = NULL;
     struct gw_wait *hub = NULL;
+    struct gw_soap *soap = NULL;
     struct gw_enrol *enrol = NULL;
     struct gw_life *life = NULL;
     struct gw_metrics metrics;
@@ -198,8 +200,17 @@ int main(int argc, char **argv)
     hub = gw_wait_new(&(struct gw_wait_deps){.base = base, .q = q, .engine = engine, .metrics = &metrics});
     if (!hub)
         goto out;
-    api = gw_api_new(&(struct gw_api_deps){
-        .cfg = cfg, .base = base, .q = q, .engine = engine, .wait = hub, .enrol = enrol, .metrics = &metrics});
+    soap = gw_soap_new(&(struct gw_soap_deps){.cfg = cfg, .q = q, .engine = engine, .wait = hub, .metrics = &metrics});
+    if (!soap)
+        goto out;
+    api = gw_api_new(&(struct gw_api_deps){.cfg = cfg,
+                                           .base = base,
+                                           .q = q,
+                                           .engine = engine,
+                                           .wait = hub,
+                                           .enrol = enrol,
+                                           .soap = soap,
+                                           .metrics = &metrics});
     if (!api)
         goto out;
     if (q_watch(q, gw_wait_notify, hub) != Q_OK) {
@@ -221,6 +232,7 @@ out:
     gw_api_free(api);
     q_free(q);         /* before enrol and life: their pending calls are answered (dropped) here */
     gw_wait_free(hub); /* after q: reads still in flight were answered; before the engine it watches */
+    gw_soap_free(soap); /* after q and the hub: their last answers reach its calls */
     gw_enrol_free(enrol);
     gw_life_free(life); /* joins the CMP worker; an unfinished step resumes after its lease */
     gw_engine_free(engine);

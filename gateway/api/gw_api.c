@@ -27,6 +27,7 @@
 #include "gw_metrics.h"
 #include "gw_result.h"
 #include "gw_sign_body.h"
+#include "gw_soap.h"
 #include "gw_txn.h"
 #include "gw_util.h"
 #include "gw_wait.h"
@@ -411,6 +412,10 @@ static void route(struct evhttp_request *req, void *arg)
         handle_metrics(api, req);
         return;
     }
+    if (api->d.soap && strncmp(path, GW_SOAP_PATH, strlen(GW_SOAP_PATH)) == 0) {
+        gw_soap_handle(api->d.soap, req, path); /* its credentials are in the envelope (AP_ID / AP_PWD) */
+        return;
+    }
     if (strncmp(path, "/v1/signatures", 14) != 0 && strncmp(path, "/v1/requests", 12) != 0) {
         send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
         return;
@@ -473,7 +478,11 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
         goto fail;
     evhttp_set_max_body_size(api->http, deps->cfg->max_body_bytes);
     evhttp_set_max_headers_size(api->http, 16384);
-    evhttp_set_timeout(api->http, (int)deps->cfg->long_poll_max_s + 30);
+    /* A request may be held as long as a long poll, or a synch SOAP request (the transaction's life). */
+    evhttp_set_timeout(api->http, (int)(deps->cfg->long_poll_max_s > deps->cfg->txn_timeout_s
+                                            ? deps->cfg->long_poll_max_s
+                                            : deps->cfg->txn_timeout_s + 5) +
+                                      30);
     evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                               EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD);
     evhttp_set_gencb(api->http, route, api);

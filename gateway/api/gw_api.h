@@ -4,6 +4,7 @@
  *   POST /v1/signatures          start a mobile signature      -> 202
  *   GET  /v1/signatures/{id}     its state; ?wait=N long-polls up to N s
  *   /v1/requests...              certificate requests (gw_enrol.h)
+ *   POST /soap/services/...      the ETSI TS 102 204 endpoint (gw_soap.h)
  *   GET  /healthz                Redis and carrier links        (no auth)
  *   GET  /metrics                Prometheus text                (no auth)
  *
@@ -25,6 +26,7 @@ struct cfg;
 struct q;
 struct gw_engine;
 struct gw_enrol;
+struct gw_soap;
 struct gw_metrics;
 struct gw_api;
 
@@ -35,6 +37,7 @@ struct gw_api_deps {
     struct gw_engine *engine;
     struct gw_wait *wait;   /* the completion hub: long polls wait there */
     struct gw_enrol *enrol; /* /v1/requests; may be NULL */
+    struct gw_soap *soap;   /* /soap/services/ (gw_soap.h); may be NULL */
     struct gw_metrics *metrics;
 };
 

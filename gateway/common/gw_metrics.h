@@ -19,6 +19,8 @@ struct evbuffer;
     X(SIGN_ACCEPTED, "sign_accepted_total", "signature requests accepted (202)")                        \
     X(SIGN_REJECTED, "sign_rejected_total", "signature requests refused (4xx/5xx)")                     \
     X(SIGN_BUSY, "sign_busy_total", "refused because the SIM had a transaction pending")                \
+    X(SOAP_REQUESTS, "soap_requests_total", "requests to the ETSI TS 102 204 SOAP endpoint")            \
+    X(SOAP_FAULTS, "soap_faults_total", "SOAP faults answered: refusals and failed transactions")       \
     X(SUBMIT_OK, "submit_ok_total", "commands accepted by an SMSC")                                     \
     X(SUBMIT_PERMANENT, "submit_permanent_error_total", "commands refused for good by an SMSC")         \
     X(SUBMIT_DEFERRED, "submit_deferred_total", "commands left for a later resubmission")               \
