@@ -143,6 +143,8 @@ etsi_link() { # name port [priority]
       timeout_ms: 3000, poll_min_ms: 100, poll_max_ms: 400, breaker_errors: 2, breaker_open_ms: 1500}'
 }
 
+# CONFIG_EDIT: a jq filter applied to the gateway's configuration last, e.g. to
+# give a relying party an AP_ID for the SOAP endpoint (e2e_soap.sh).
 API_PORT=
 TOKEN=
 write_config() {
@@ -172,6 +174,10 @@ write_config() {
     jq --argjson links "$links" \
        '.carriers = [{name: "mssp", route: "viettel,vinaphone,mobifone", links: $links}]' \
        "$T/simpki.json" > "$T/simpki.json.tmp"
+    mv "$T/simpki.json.tmp" "$T/simpki.json"
+  fi
+  if [ -n "${CONFIG_EDIT:-}" ]; then
+    jq "$CONFIG_EDIT" "$T/simpki.json" > "$T/simpki.json.tmp"
     mv "$T/simpki.json.tmp" "$T/simpki.json"
   fi
 }
