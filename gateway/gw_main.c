@@ -199,7 +199,8 @@ int main(int argc, char **argv)
     if (!hub)
         goto out;
     api = gw_api_new(&(struct gw_api_deps){
-        .cfg = cfg, .base = base, .q = q, .engine = engine, .wait = hub, .enrol = enrol, .metrics = &metrics});
+        .cfg = cfg, .base = base, .q = q, .engine = engine, .wait = hub, .enrol = enrol, .metrics = &metrics,
+        .trust = trust});
     if (!api)
         goto out;
     if (q_watch(q, gw_wait_notify, hub) != Q_OK) {
