@@ -685,6 +685,8 @@ static enum cfg_err load_roles(struct ctx *c, const char *where, json_t *v, stru
             k->roles |= CFG_ROLE_SIGN;
         else if (s && strcmp(s, "enrol") == 0)
             k->roles |= CFG_ROLE_ENROL;
+        else if (s && strcmp(s, "lookup") == 0)
+            k->roles |= CFG_ROLE_LOOKUP;
         else
             return fail(c, where, "roles", "\"%s\" is not a role (sign, enrol)", s ? s : "(not a string)");
     }

@@ -139,6 +139,7 @@ struct cfg_apikey {
 /* What an API key may do ("roles": ["sign", "enrol"]; default ["sign"]). */
 #define CFG_ROLE_SIGN  0x1u /* /v1/signatures: its own transactions */
 #define CFG_ROLE_ENROL 0x2u /* /v1/requests: every certificate request (personal data) */
+#define CFG_ROLE_LOOKUP 0x4u /* read registered certificates: GET /v1/subscribers/{msisdn}/certificate, SOAP MSS_Registration */
 
 struct cfg_redis {
     char host[256];

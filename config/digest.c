@@ -75,3 +75,46 @@ size_t dg_digestinfo(enum dg_alg alg, const unsigned char *digest, size_t len, u
     X509_SIG_free(sig);
     return (size_t)n;
 }
+
+/*
+ * The canonical encoding is `30 L1 <AlgorithmIdentifier> 04 L2 <digest>`:
+ * for each algorithm dg_digestinfo's output for a zero digest gives all of
+ * it but the digest, so no OID is written down twice.  The outer length is
+ * short form for every digest we know (83 octets at most), but a client's
+ * too-long digest may push it to long form: the AlgorithmIdentifier is
+ * looked for after either form, so that such a request reads as a length
+ * error, not as an unknown algorithm.
+ */
+int dg_digestinfo_parse(const unsigned char *der, size_t len, enum dg_alg *alg, const unsigned char **digest,
+                        size_t *dlen)
+{
+    static const unsigned char zero[64];
+    size_t hdr;
+
+    if (len < 2 || der[0] != 0x30)
+        return -1;
+    if (der[1] < 0x80)
+        hdr = 2;
+    else if (der[1] >= 0x81 && der[1] <= 0x82)
+        hdr = 2 + (size_t)(der[1] & 0x7f);
+    else
+        return -1;
+    for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+        unsigned char ref[DG_DIGESTINFO_MAX];
+        size_t n = dg_digestinfo(algs[i].alg, zero, algs[i].len, ref, sizeof(ref)), plen, alen;
+
+        if (n == 0)
+            continue;
+        plen = n - algs[i].len; /* 30 L1 <algid> 04 L2 */
+        alen = plen - 4;        /* <algid> */
+        if (len < hdr + alen || memcmp(der + hdr, ref + 2, alen) != 0)
+            continue;
+        *alg = algs[i].alg;
+        if (len != n || hdr != 2 || memcmp(der, ref, plen) != 0)
+            return -2;
+        *digest = der + plen;
+        *dlen = algs[i].len;
+        return 0;
+    }
+    return -1;
+}

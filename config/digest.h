@@ -40,4 +40,23 @@ enum dg_alg dg_from_int(long v);
 #define DG_DIGESTINFO_MAX 96
 size_t dg_digestinfo(enum dg_alg alg, const unsigned char *digest, size_t len, unsigned char *out, size_t cap);
 
+/*
+ * The other way: what a DER DigestInfo (an ETSI TS 102 204 DataToBeSigned
+ * of MimeType application/x-sha256-digestinfo and the like) holds.  Only the
+ * canonical encoding dg_digestinfo writes is taken (AlgorithmIdentifier with
+ * parameters NULL, definite lengths, nothing after it), of SHA-256, SHA-384
+ * or SHA-512: the SIM signs that encoding, so any other would give a
+ * signature over octets the client did not send.
+ *   0   *alg and *digest / *dlen (pointing into der) are set
+ *  -1   not a DigestInfo of an algorithm we know: another or no OID,
+ *       parameters absent or not NULL, not DER at all, empty (ETSI 101
+ *       WRONG_PARAM)
+ *  -2   it starts with a known algorithm's AlgorithmIdentifier but the
+ *       digest is not that algorithm's length, is cut short, or octets
+ *       follow it (ETSI 103 WRONG_DATA_LENGTH); *alg is set
+ * The outputs are untouched on -1; *digest and *dlen on -2 too.
+ */
+int dg_digestinfo_parse(const unsigned char *der, size_t len, enum dg_alg *alg, const unsigned char **digest,
+                        size_t *dlen) __attribute__((warn_unused_result));
+
 #endif /* SIMPKI_DIGEST_H */

@@ -210,6 +210,7 @@ int main(int argc, char **argv)
                                            .wait = hub,
                                            .enrol = enrol,
                                            .soap = soap,
+                                           .trust = trust,
                                            .metrics = &metrics});
     if (!api)
         goto out;

@@ -125,6 +125,7 @@ struct q_sub {
     uint64_t cntr;        /* last OTA counter used (q_sync_sub_get: also the ICCID's floor) */
 };
 
+#define Q_RECEIPT_MAX  256 /* octets of a receipt's message (q_txn_receipt) */
 #define Q_FAR_LINK_LEN 32 /* a link's name (cfg_link.name) */
 #define Q_FAR_REF_LEN  64 /* a far end's transaction id */
 
@@ -165,6 +166,9 @@ struct q_txn {
     uint8_t key_alg;      /* GENKEY: SPKA/1 key algorithm, 1 RSA-2048, 2 ECDSA P-256 */
     const uint8_t *payload;
     size_t payload_len; /* PUTCERT: the certificate to install (DER) */
+    /* q_txn_receipt: when the relying party said it got the outcome (0 = never), and its message ("" = none). */
+    int64_t receipt_ms;
+    char receipt[Q_RECEIPT_MAX + 1];
 };
 
 /* What a create asks for. */
@@ -357,6 +361,19 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
 /* Read a transaction.  Q_ERR_NOT_FOUND when absent or expired. */
 typedef void q_get_cb(void *arg, enum q_err err, const struct q_txn *txn);
 void q_txn_get(struct q *q, const char *id, q_get_cb *cb, void *arg);
+
+/*
+ * The relying party got the outcome (ETSI TS 102 204 MSS_Receipt): record
+ * receipt_ms = now_ms (> 0) and receipt = message (NULL or "" for none, at
+ * most Q_RECEIPT_MAX octets) on the finished transaction `id`, in one
+ * script; a later receipt overwrites the earlier one.  The transaction keeps
+ * the TTL its finish gave it.  Q_ERR_NOT_FOUND when it is gone or belongs to
+ * another relying party than rp (the two read the same, as for a GET);
+ * Q_ERR_CONFLICT, with nothing written, while it is still pending;
+ * Q_ERR_INVALID for a bad id, rp, message or time.
+ */
+void q_txn_receipt(struct q *q, const char *id, const char *rp, const char *message, int64_t now_ms, q_done_cb *cb,
+                   void *arg);
 
 /*
  * Housekeeping, run by every instance every sweep interval:

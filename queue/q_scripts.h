@@ -28,6 +28,7 @@ enum q_script {
     QS_RESYNC,
     QS_RESENT,
     QS_TRACK,
+    QS_RECEIPT,
     QS_COUNT
 };
 
@@ -279,7 +280,21 @@ static const char q_lua_track[] = "local st = redis.call('HGET', KEYS[1], 'state
                                   "redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])\n"
                                   "return {'OK'}\n";
 
-static const char *const q_scripts[QS_COUNT] = {q_lua_create,    q_lua_sent,   q_lua_lookup, q_lua_finish, q_lua_sweep,
-                                                q_lua_sent_many, q_lua_resync, q_lua_resent, q_lua_track};
+/*
+ * The relying party got the outcome (MSS_Receipt): note when, and its
+ * message.  Only its own transaction, only once finished; HSET keeps the
+ * finished key's TTL.
+ * KEYS: 1 txn.  ARGV: 1 rp, 2 now, 3 message.
+ * -> {"OK"} | {"NOTFOUND"} (gone, or another rp's) | {"CONFLICT"} (pending)
+ */
+static const char q_lua_receipt[] = "local t = redis.call('HMGET', KEYS[1], 'state', 'rp')\n"
+                                    "if not t[1] or t[2] ~= ARGV[1] then return {'NOTFOUND'} end\n"
+                                    "if t[1] == 'pending' then return {'CONFLICT'} end\n"
+                                    "redis.call('HSET', KEYS[1], 'receipt_ms', ARGV[2], 'receipt', ARGV[3])\n"
+                                    "return {'OK'}\n";
+
+static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent,      q_lua_lookup, q_lua_finish,
+                                                q_lua_sweep,  q_lua_sent_many, q_lua_resync, q_lua_resent,
+                                                q_lua_track,  q_lua_receipt};
 
 #endif /* SIMPKI_Q_SCRIPTS_H */

@@ -1,6 +1,6 @@
 /*
  * q_txn.c - the transaction calls of q.h (create, sent, lookup, finish, get,
- * sweep, resync, resent): each checks its arguments, builds one q_call for a
+ * sweep, resync, resent, track, receipt): each checks its arguments, builds one q_call for a
  * script of q_scripts.h (or an HGETALL) and parses the script's answer into
  * the caller's callback.  Connections, submission, NOSCRIPT fallback and
  * deferred failure are q_conn.c's, through q_conn.h.
@@ -470,6 +470,31 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
         (rc = q_arg_str(c, f->pin_serial)) != Q_OK ||
         (rc = q_arg_str(c, f->pin_serial ? f->pin_spki_hex : NULL)) != Q_OK ||
         (rc = q_arg_str(c, f->want_txn ? "1" : "0")) != Q_OK)
+        goto fail;
+    q_call_submit(c);
+    return;
+fail:
+    q_call_fail(c, rc);
+}
+
+void q_txn_receipt(struct q *q, const char *id, const char *rp, const char *message, int64_t now_ms, q_done_cb *cb,
+                   void *arg)
+{
+    struct q_call *c = q_call_begin(q, complete_done, QS_RECEIPT);
+    enum q_err rc = Q_ERR_INVALID;
+    unsigned shard;
+
+    if (!c) {
+        cb(arg, Q_ERR_NOMEM);
+        return;
+    }
+    c->cb.done = cb;
+    c->arg = arg;
+    if (!rp || !rp[0] || strlen(rp) >= sizeof(((struct q_txn *)0)->rp) || now_ms <= 0 ||
+        (message && strlen(message) > Q_RECEIPT_MAX))
+        goto fail;
+    if ((rc = begin_txn_script(c, id, 1, &shard)) != Q_OK || (rc = q_arg_str(c, rp)) != Q_OK ||
+        (rc = q_arg_i64(c, now_ms)) != Q_OK || (rc = q_arg_str(c, message)) != Q_OK)
         goto fail;
     q_call_submit(c);
     return;

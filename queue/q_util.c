@@ -286,6 +286,10 @@ enum q_err q_parse_txn(const redisReply *r, struct q_txn *t)
         } else if (name_is(k, "payload")) {
             t->payload = v->len ? (const uint8_t *)v->str : NULL;
             t->payload_len = (size_t)v->len;
+        } else if (name_is(k, "receipt_ms")) {
+            rc = parse_i64(v, 0, INT64_MAX, &t->receipt_ms);
+        } else if (name_is(k, "receipt")) {
+            rc = copy_str(t->receipt, sizeof t->receipt, v);
         }
         /* Unknown fields are skipped: a newer gateway may add some. */
     }

@@ -21,6 +21,7 @@
 #include "digest.h"
 #include "car_text.h"
 #include "cfg.h"
+#include "gw_api_subs.h"
 #include "gw_auth.h"
 #include "gw_enrol.h"
 #include "gw_http.h"
@@ -46,6 +47,7 @@ struct call {
     struct gw_http_hold h; /* the request; h.req is NULL once the client is gone */
     const char *rp;        /* relying party; belongs to cfg */
     struct gw_waiter *w;   /* GET: its wait on the hub (gw_wait.h); NULL for a POST */
+    char id[Q_ID_LEN];     /* a receipt's transaction, read once the receipt is recorded */
 };
 
 struct gw_api {
@@ -125,6 +127,14 @@ static int txn_json(const struct q_txn *t, struct gw_json *j)
         gw_json_b64(j, "signature", t->signature, t->sig_len);
         if (t->cert_len)
             gw_json_b64(j, "certificate", t->cert, t->cert_len);
+    }
+    if (t->receipt_ms > 0) { /* POST .../receipt: the last one */
+        int outer = gw_json_obj_begin(j, "receipt");
+        util_iso8601((time_t)(t->receipt_ms / 1000), ts);
+        gw_json_str(j, "at", ts);
+        if (t->receipt[0])
+            gw_json_str(j, "message", t->receipt);
+        gw_json_obj_end(j, outer);
     }
     return gw_json_end(j);
 }
@@ -359,6 +369,88 @@ out:
     gw_sign_body_clear(&b);
 }
 
+/* ---- POST /v1/signatures/{id}/receipt --------------------------------- */
+
+/* Recorded: answer with the transaction as it now reads (one more read; a receipt is rare). */
+static void receipted(void *arg, enum q_err err)
+{
+    struct call *c = arg;
+    struct evhttp_request *req = c->h.req;
+
+    if (!req || err != Q_OK) {
+        req = call_take(c);
+        free(c);
+        if (!req)
+            return;
+        if (err == Q_ERR_NOT_FOUND) {
+            send_error(NULL, req, "NOT_FOUND", NULL, "no such transaction");
+        } else if (err == Q_ERR_CONFLICT) {
+            send_error(NULL, req, "NOT_FINISHED", NULL,
+                       "the transaction is still pending: send the receipt once its outcome is known");
+        } else {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+            send_error(NULL, req, "UNAVAILABLE", NULL, "transaction storage unavailable, try again");
+        }
+        return;
+    }
+    c->w = gw_wait_start(c->api->d.wait, c->id, c->rp, 0, polled, c); /* from now on the client's going cancels */
+    if (!c->w) {
+        send_error(NULL, call_take(c), "INTERNAL_ERROR", NULL, "cannot read the transaction");
+        call_free(c);
+    }
+}
+
+/* The body is optional: nothing, or {"message": "..."} (at most Q_RECEIPT_MAX octets of UTF-8). */
+static void handle_receipt(struct gw_api *api, struct evhttp_request *req, const char *rp, const char *id)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    const char *ctype = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    size_t len = evbuffer_get_length(in);
+    const char *msg = NULL, *key;
+    json_t *body = NULL, *v;
+    struct call *c;
+    char why[256];
+
+    if (!valid_id(id)) {
+        send_error(api, req, "NOT_FOUND", NULL, "no such transaction");
+        return;
+    }
+    if (len > 0) {
+        if (ctype && strncasecmp(ctype, "application/json", 16) != 0) {
+            send_error(api, req, "UNSUPPORTED_MEDIA_TYPE", NULL, "send the receipt as application/json");
+            return;
+        }
+        body = gw_http_body_json(req, why, sizeof(why));
+        if (!body) {
+            send_error(api, req, "MALFORMED_JSON", NULL, "%s", why);
+            return;
+        }
+        json_object_foreach(body, key, v)
+        {
+            if (strcmp(key, "message") != 0) {
+                send_error(api, req, "UNKNOWN_FIELD", key, "\"%s\" is not a member of a receipt", key);
+                goto out;
+            }
+        }
+        v = json_object_get(body, "message");
+        msg = v ? json_string_value(v) : NULL;
+        if (v && (!msg || strlen(msg) > Q_RECEIPT_MAX)) {
+            send_error(api, req, "INVALID_FIELD", "message", "message must be a string of at most %d octets",
+                       Q_RECEIPT_MAX);
+            goto out;
+        }
+    }
+    c = call_new(api, req, rp);
+    if (!c) {
+        send_error(api, req, "INTERNAL_ERROR", NULL, "out of memory");
+        goto out;
+    }
+    memcpy(c->id, id, Q_ID_LEN);
+    q_txn_receipt(api->d.q, id, rp, msg, gw_now_ms(), receipted, c); /* copies msg */
+out:
+    json_decref(body);
+}
+
 /* ---- health and metrics ----------------------------------------------- */
 
 static void handle_health(struct gw_api *api, struct evhttp_request *req)
@@ -416,7 +508,8 @@ static void route(struct evhttp_request *req, void *arg)
         gw_soap_handle(api->d.soap, req, path); /* its credentials are in the envelope (AP_ID / AP_PWD) */
         return;
     }
-    if (strncmp(path, "/v1/signatures", 14) != 0 && strncmp(path, "/v1/requests", 12) != 0) {
+    if (strncmp(path, "/v1/signatures", 14) != 0 && strncmp(path, "/v1/requests", 12) != 0 &&
+        strncmp(path, "/v1/subscribers/", 16) != 0) {
         send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
         return;
     }
@@ -442,6 +535,15 @@ static void route(struct evhttp_request *req, void *arg)
             send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
         return;
     }
+    if (strncmp(path, "/v1/subscribers/", 16) == 0) {
+        if (!(gw_auth_roles(api->d.cfg, rp) & CFG_ROLE_LOOKUP)) {
+            send_error(api, req, "FORBIDDEN", NULL, "this API key has no \"lookup\" role");
+            return;
+        }
+        if (!gw_api_subs_handle(&(struct gw_api_subs_deps){.q = api->d.q, .trust = api->d.trust}, req, path))
+            send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
+        return;
+    }
     if (!(gw_auth_roles(api->d.cfg, rp) & CFG_ROLE_SIGN)) {
         send_error(api, req, "FORBIDDEN", NULL, "this API key has no \"sign\" role");
         return;
@@ -462,6 +564,21 @@ static void route(struct evhttp_request *req, void *arg)
             return;
         }
         handle_get(api, req, rp, path + 15);
+        return;
+    }
+    if (strncmp(path, "/v1/signatures/", 15) == 0 && strchr(path + 15, '/') &&
+        strcmp(strchr(path + 15, '/'), "/receipt") == 0) {
+        char id[Q_ID_LEN] = "";
+        size_t n = (size_t)(strchr(path + 15, '/') - (path + 15));
+
+        if (method != EVHTTP_REQ_POST) {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+            send_error(api, req, "METHOD_NOT_ALLOWED", NULL, "use POST to send a receipt");
+            return;
+        }
+        if (n < sizeof(id))
+            memcpy(id, path + 15, n); /* else "": not an id */
+        handle_receipt(api, req, rp, id);
         return;
     }
     send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");

@@ -3,6 +3,10 @@
  *
  *   POST /v1/signatures          start a mobile signature      -> 202
  *   GET  /v1/signatures/{id}     its state; ?wait=N long-polls up to N s
+ *   POST /v1/signatures/{id}/receipt   the relying party got the outcome
+ *                                (ETSI MSS_Receipt)              -> 200
+ *   GET  /v1/subscribers/{msisdn}/certificate   the registered certificate
+ *                                ("lookup" role; gw_api_subs.h)
  *   /v1/requests...              certificate requests (gw_enrol.h)
  *   POST /soap/services/...      the ETSI TS 102 204 endpoint (gw_soap.h)
  *   GET  /healthz                Redis and carrier links        (no auth)
@@ -29,6 +33,7 @@ struct gw_enrol;
 struct gw_soap;
 struct gw_metrics;
 struct gw_api;
+struct sig_trust;
 
 struct gw_api_deps {
     const struct cfg *cfg;
@@ -39,6 +44,7 @@ struct gw_api_deps {
     struct gw_enrol *enrol; /* /v1/requests; may be NULL */
     struct gw_soap *soap;   /* /soap/services/ (gw_soap.h); may be NULL */
     struct gw_metrics *metrics;
+    const struct sig_trust *trust; /* the certificate checks of /v1/subscribers (read-only, shared) */
 };
 
 /* Binds cfg->listen_host:listen_port.  NULL on failure (logged). */

@@ -24,7 +24,8 @@ static const struct gw_result results[] = {
     {"PIN_BLOCKED", O, 200, 402, "the signing PIN is blocked"},
     {"CARD_BLOCKED", O, 200, 403, "the SIM's applet is blocked"},
     {"NO_KEY", O, 200, 404, "the SIM holds no signing key"},
-    {"NO_CERTIFICATE", O, 200, 422, "no certificate is registered (or known to the signature service) for the number"},
+    {"NO_CERTIFICATE", O | R, 404, 422,
+     "no certificate is registered (or known to the signature service) for the number"},
     {"DELIVERY_ERROR", O, 200, 209, "the carrier could not deliver the request to the phone"},
     {"OTA_ERROR", O, 200, 209, "the SIM refused the secured message"},
     {"INVALID_SIGNATURE", O, 200, 503, "the signature does not verify, or is over another document"},
@@ -63,6 +64,7 @@ static const struct gw_result results[] = {
     {"IDEMPOTENCY_KEY_REUSED", R, 422, 101, "an Idempotency-Key used before for another request"},
     {"AP_TRANSID_REUSED", R, 409, 101, "an AP_TransID this relying party used before"},
     {"BUSY", R, 409, 406, "the number has a signature pending; a SIM signs one at a time"},
+    {"NOT_FINISHED", R, 409, 101, "a receipt for a transaction still pending: send it once the outcome is known"},
     {"UNKNOWN_SUBSCRIBER", R, 404, 105, "no SIM PKI is registered for the number"},
     {"SUBSCRIBER_INACTIVE", R, 403, 105, "the number's SIM PKI is suspended or revoked"},
     {"UNSUPPORTED_NETWORK", R, 422, 105, "the number's network is not served by a configured carrier"},
@@ -128,7 +130,8 @@ void gw_result_markdown(FILE *f)
                "`error` for a refusal, `result` for a finished transaction), the ETSI TS 102 204\n"
                "status the transaction stores and the SOAP endpoint answers, and the SOAP 1.2 fault\n"
                "a failure travels in (`env:Code` Sender or Receiver, subcode `mss:_NNN`, reason the\n"
-               "ETSI name). A finished transaction is HTTP 200 whatever its result.\n\n"
+               "ETSI name). A finished transaction is HTTP 200 whatever its result; a code that is\n"
+               "both a refusal and an outcome shows its refusal's HTTP status.\n\n"
                "On the SOAP endpoint OK is status 502 VALID_SIGNATURE when signatureValidation was\n"
                "asked, 500 SIGNATURE otherwise (vGCA profile); simpki verifies either way.\n\n"
                "| code | kind | HTTP | ETSI | ETSI name | SOAP fault | meaning |\n"

@@ -16,8 +16,10 @@
  *   OUTCOME   a transaction finished with this result (HTTP 200 with the
  *             transaction; SOAP: success in Status, a failure as a fault)
  *   PROGRESS  a transaction is under way (202 / ETSI 100 or 504)
- * INTERNAL_ERROR is both a refusal and an outcome (GW_RES_REFUSAL |
- * GW_RES_OUTCOME).
+ * INTERNAL_ERROR and NO_CERTIFICATE are both a refusal and an outcome
+ * (GW_RES_REFUSAL | GW_RES_OUTCOME): their HTTP status is the refusal's
+ * (NO_CERTIFICATE: a certificate lookup of a number without one); as an
+ * outcome, like every other, a finished transaction is HTTP 200.
  */
 #ifndef SIMPKI_GW_RESULT_H
 #define SIMPKI_GW_RESULT_H

@@ -196,6 +196,23 @@ void gw_json_b64(struct gw_json *j, const char *key, const uint8_t *p, size_t n)
     j->len += enc + 2;
 }
 
+int gw_json_obj_begin(struct gw_json *j, const char *key)
+{
+    int outer;
+
+    json_key(j, key);
+    json_put(j, "{", 1);
+    outer = j->members; /* the key just written counts among the outer object's */
+    j->members = 0;
+    return outer;
+}
+
+void gw_json_obj_end(struct gw_json *j, int outer)
+{
+    json_put(j, "}", 1);
+    j->members = outer;
+}
+
 int gw_json_end(struct gw_json *j)
 {
     json_put(j, "}\n", 2);

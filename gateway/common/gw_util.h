@@ -58,6 +58,13 @@ void gw_json_str(struct gw_json *j, const char *key, const char *val);
 void gw_json_int(struct gw_json *j, const char *key, long long val);
 /* The base64 of p (as util_b64_encode), as a string member. */
 void gw_json_b64(struct gw_json *j, const char *key, const uint8_t *p, size_t n);
+/*
+ * A member whose value is an object ("receipt": {"at": ..., "message": ...}):
+ * gw_json_obj_begin writes the key and "{" and returns what gw_json_obj_end
+ * needs to close it; the calls in between write the inner object's members.
+ */
+int gw_json_obj_begin(struct gw_json *j, const char *key);
+void gw_json_obj_end(struct gw_json *j, int outer);
 /* Close the object and append "\n".  0, or -1 on out of memory (buf freed). */
 int gw_json_end(struct gw_json *j);
 

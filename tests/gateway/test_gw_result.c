@@ -45,8 +45,8 @@ static void table_is_sound(void)
         CHECK(s != NULL); /* a code an ETSI client knows */
         CHECK(t[i].http >= 200 && t[i].http <= 599);
         CHECK(t[i].kinds != 0 && t[i].meaning && *t[i].meaning);
-        /* A refusal is an HTTP error, an outcome a 200 (INTERNAL_ERROR is both: its refusal status). */
-        if (t[i].kinds == GW_RES_REFUSAL)
+        /* A refusal is an HTTP error, an outcome a 200 (INTERNAL_ERROR, NO_CERTIFICATE are both: the refusal's). */
+        if (t[i].kinds & GW_RES_REFUSAL)
             CHECK(t[i].http >= 400);
         if (t[i].kinds == GW_RES_OUTCOME)
             CHECK_EQ_INT(t[i].http, 200);
@@ -63,7 +63,9 @@ static void every_emitted_code_has_a_row(void)
         "TEXT_TOO_LONG", "INVALID_TEXT", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BUSY",
         "UNKNOWN_SUBSCRIBER", "SUBSCRIBER_INACTIVE", "UNSUPPORTED_NETWORK", "CERTIFICATE_REFUSED",
         "IDEMPOTENCY_KEY_REUSED", "UNAVAILABLE", "SHUTTING_DOWN", "INTERNAL_ERROR", "METHOD_NOT_ALLOWED",
-        "UNSUPPORTED_MEDIA_TYPE"};
+        "UNSUPPORTED_MEDIA_TYPE",
+        /* GET /v1/subscribers/{msisdn}/certificate, POST /v1/signatures/{id}/receipt */
+        "NO_CERTIFICATE", "NOT_FINISHED"};
     /* The engine's own outcomes beside the transports' and the signer's. */
     static const char *const outcomes[] = {"DELIVERY_ERROR", "OTA_ERROR", "BAD_ANSWER", "TIMESTAMP_FAILED",
                                            "NO_CERTIFICATE", "INVALID_SIGNATURE", "EXPIRED"};
@@ -107,6 +109,13 @@ static void mappings(void)
     CHECK_EQ_INT(gw_result_etsi("BUSY"), 406);
     CHECK_EQ_INT(gw_result_etsi("USER_CANCEL"), 401);
     CHECK_EQ_INT(gw_result_http("USER_CANCEL"), 200);
+    /* A lookup of a number without a certificate is a 404; the transaction outcome of the same name stays a 200. */
+    CHECK_EQ_INT(gw_result_http("NO_CERTIFICATE"), 404);
+    CHECK_EQ_INT(gw_result_etsi("NO_CERTIFICATE"), 422);
+    CHECK_EQ_INT(gw_result_find("NO_CERTIFICATE")->kinds, GW_RES_REFUSAL | GW_RES_OUTCOME);
+    CHECK_EQ_INT(gw_result_http("NOT_FINISHED"), 409);
+    CHECK_EQ_INT(gw_result_etsi("NOT_FINISHED"), 101);
+    CHECK_EQ_STR(gw_result_soap_fault(gw_result_find("NOT_FINISHED")), "Sender");
     CHECK_EQ_INT(gw_result_etsi("no such code"), 900);
     CHECK_EQ_INT(gw_result_http("no such code"), 500);
     CHECK(gw_result_find(NULL) == NULL);

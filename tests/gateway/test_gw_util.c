@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "check.h"
 #include "gw_util.h"
 
@@ -88,10 +90,38 @@ static void test_txn_ref(void)
     CHECK_MEM(ref, want, 8);
 }
 
+/* gw_json prints what jansson's compact dump prints, a nested object too. */
+static void test_json_nested(void)
+{
+    struct gw_json j;
+    json_t *o = json_pack("{s:s, s:{s:s, s:s}, s:{}, s:I}", "id", "a\"b", "receipt", "at", "2026-12-05T19:44:27Z",
+                          "message", "\xc4\x90\xc3\xa3 nh\xe1\xba\xadn\n", "empty", "n", (json_int_t)7);
+    char *want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    int outer;
+
+    gw_json_begin(&j);
+    gw_json_str(&j, "id", "a\"b");
+    outer = gw_json_obj_begin(&j, "receipt");
+    gw_json_str(&j, "at", "2026-12-05T19:44:27Z");
+    gw_json_str(&j, "message", "\xc4\x90\xc3\xa3 nh\xe1\xba\xadn\n");
+    gw_json_obj_end(&j, outer);
+    gw_json_obj_end(&j, gw_json_obj_begin(&j, "empty"));
+    gw_json_int(&j, "n", 7);
+    CHECK_EQ_INT(gw_json_end(&j), 0);
+    CHECK(want != NULL);
+    CHECK(j.buf && want && j.len == strlen(want) + 1 && memcmp(j.buf, want, strlen(want)) == 0);
+    if (j.buf && want && strncmp(j.buf, want, strlen(want)) != 0)
+        printf("  got  %s  want %s\n", j.buf, want);
+    free(j.buf);
+    free(want);
+    json_decref(o);
+}
+
 int main(void)
 {
     test_verification_code();
     test_txn_ref();
+    test_json_nested();
     CHECK(gw_now_ms() > 1600000000000LL);
     return check_report("test_gw_util");
 }

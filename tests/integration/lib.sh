@@ -147,20 +147,25 @@ etsi_link() { # name port [priority]
 # give a relying party an AP_ID for the SOAP endpoint (e2e_soap.sh).
 API_PORT=
 TOKEN=
+# LOOKUP_RP=1: a third API key, "lookup-rp" (token "lookup-$TOKEN"), with the roles sign and
+# lookup (GET /v1/subscribers/{msisdn}/certificate); without it the keys are the two above.
 write_config() {
   API_PORT=${API_PORT:-$(free_port)}
   TOKEN=${TOKEN:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
   local hash; hash=$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)
   local other; other=$(printf %s "other-$TOKEN" | sha256sum | cut -d' ' -f1)
+  local lookup=; [ -n "${LOOKUP_RP:-}" ] && lookup=$(printf %s "lookup-$TOKEN" | sha256sum | cut -d' ' -f1)
   jq -n --slurpfile s "$T/scenario.json" --arg pki "$T/demo/pki" --arg hash "$hash" --arg other "$other" \
+     --arg lookup "$lookup" \
      --argjson api "$API_PORT" --argjson redis "$REDIS_PORT" \
      --argjson timeout "${TXN_TIMEOUT_S:-30}" '{
       listen_host: "127.0.0.1", listen_port: $api, log_level: "debug",
       transaction_timeout_s: $timeout, sweep_interval_ms: 100, resubmit_lease_s: 3, user_timeout_s: 20,
       trust_anchors: ($pki + "/trust.pem"), intermediates: ($pki + "/intermediates.pem"),
       redis: {host: "127.0.0.1", port: $redis, shards: 16},
-      api_keys: [{name: "eoffice-test", sha256: $hash, roles: ["sign", "enrol"]},
-                 {name: "other-rp", sha256: $other, revocation: "soft"}],
+      api_keys: ([{name: "eoffice-test", sha256: $hash, roles: ["sign", "enrol"]},
+                  {name: "other-rp", sha256: $other, revocation: "soft"}]
+                 + if $lookup != "" then [{name: "lookup-rp", sha256: $lookup, roles: ["sign", "lookup"]}] else [] end),
       carriers: [ $s[0].carriers[] | {name, service_number, ota_master_key: .master_key,
                   reassembly_timeout_s: 10,
                   # One carrier by name, so the asynchronous lookup path runs too.

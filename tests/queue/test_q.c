@@ -129,6 +129,8 @@ struct res {
     uint8_t op, key_alg;
     uint8_t payload[64];
     size_t payload_len;
+    int64_t receipt_ms;
+    char receipt[Q_RECEIPT_MAX + 1];
 };
 
 static void copy_txn(struct res *r, const struct q_txn *t)
@@ -152,6 +154,8 @@ static void copy_txn(struct res *r, const struct q_txn *t)
     r->payload_len = t->payload_len;
     if (t->payload && t->payload_len <= sizeof r->payload)
         memcpy(r->payload, t->payload, t->payload_len);
+    r->receipt_ms = t->receipt_ms;
+    memcpy(r->receipt, t->receipt, sizeof r->receipt);
 }
 
 static void copy_sub(struct res *r, const struct q_sub *s)
@@ -355,6 +359,15 @@ static enum q_err do_sent(struct q *q, const char *id)
 {
     struct res r = {0};
     q_txn_sent(q, id, on_done, &r);
+    CHECK(pump(&r.n, 1, 3000));
+    return r.err;
+}
+
+static enum q_err do_receipt(struct q *q, const char *id, const char *rp, const char *msg, int64_t now)
+{
+    struct res r = {0};
+    q_txn_receipt(q, id, rp, msg, now, on_done, &r);
+    CHECK_EQ_INT(r.n, 0); /* never called back from inside the call */
     CHECK(pump(&r.n, 1, 3000));
     return r.err;
 }
@@ -1386,6 +1399,66 @@ int main(void)
             q_doc_get(q, "R-5", on_doc_get, &r);
             CHECK_EQ_INT(docs_wait(&r), Q_ERR_INVALID);
         }
+    }
+
+    /*
+     * Receipts (MSS_Receipt): only on the relying party's own finished
+     * transaction, the last one counts, the finished key keeps its TTL.
+     */
+    {
+        const char *m = "84900000011";
+        int64_t t = now_ms();
+        struct q_txn_new n = new_req(m, NULL, NULL, t, 60000, 5000);
+        char max[Q_RECEIPT_MAX + 2], pttl[64];
+        struct res r, g;
+
+        put_sub(qs, m, "active");
+        r = do_create(q, &n);
+        CHECK_EQ_INT(r.err, Q_OK);
+        CHECK_EQ_INT(do_receipt(q, r.id, "bank-a", "early", t + 1), Q_ERR_CONFLICT);  /* still pending */
+        CHECK_EQ_INT(do_receipt(q, r.id, "bank-b", "early", t + 1), Q_ERR_NOT_FOUND); /* not its own */
+        g = do_get(q, r.id);
+        CHECK_EQ_INT(g.receipt_ms, 0); /* nothing written by either */
+        CHECK_EQ_STR(g.receipt, "");
+        CHECK_EQ_INT(do_finish(q, r.id, 0,
+                               &(struct q_finish){.state = Q_FAILED,
+                                                  .result = "USER_CANCEL",
+                                                  .etsi_status = 401,
+                                                  .now_ms = t,
+                                                  .retention_ms = 60000}),
+                     Q_OK);
+        CHECK_EQ_INT(do_receipt(q, r.id, "bank-b", "mine?", t + 2), Q_ERR_NOT_FOUND); /* finished, still not its own */
+        CHECK_EQ_INT(do_get(q, r.id).receipt_ms, 0);
+        CHECK_EQ_INT(do_receipt(q, r.id, "bank-a", "\xc4\x90\xc3\xa3 nh\xe1\xba\xadn", t + 3), Q_OK);
+        g = do_get(q, r.id);
+        CHECK_EQ_INT(g.receipt_ms, t + 3);
+        CHECK_EQ_STR(g.receipt, "\xc4\x90\xc3\xa3 nh\xe1\xba\xadn"); /* "Đã nhận" */
+        CHECK_EQ_STR(g.result, "USER_CANCEL");                       /* the outcome untouched */
+        snprintf(pttl, sizeof pttl, "PTTL spk:{%u}:txn:%%s", q_shard_of(m, SHARDS));
+        CHECK(raw_int(pttl, r.id) > 0 && raw_int(pttl, r.id) <= 60000); /* still expires with the transaction */
+        /* A second receipt overwrites the first: time and message, also with none. */
+        CHECK_EQ_INT(do_receipt(q, r.id, "bank-a", NULL, t + 4), Q_OK);
+        g = do_get(q, r.id);
+        CHECK_EQ_INT(g.receipt_ms, t + 4);
+        CHECK_EQ_STR(g.receipt, "");
+        /* The longest message, and one octet more. */
+        memset(max, 'x', sizeof max);
+        max[Q_RECEIPT_MAX] = '\0';
+        CHECK_EQ_INT(do_receipt(q, r.id, "bank-a", max, t + 5), Q_OK);
+        g = do_get(q, r.id);
+        CHECK_EQ_INT(strlen(g.receipt), Q_RECEIPT_MAX);
+        CHECK_EQ_INT(g.receipt_ms, t + 5);
+        max[Q_RECEIPT_MAX] = 'x';
+        max[Q_RECEIPT_MAX + 1] = '\0';
+        CHECK_EQ_INT(do_receipt(q, r.id, "bank-a", max, t + 6), Q_ERR_INVALID);
+        CHECK_EQ_INT(do_get(q, r.id).receipt_ms, t + 5);
+        /* Gone (or never there), and arguments refused before Redis. */
+        CHECK_EQ_INT(do_receipt(q, "00000000000000000000000000", "bank-a", "x", t), Q_ERR_NOT_FOUND);
+        CHECK_EQ_INT(do_receipt(q, "zz", "bank-a", "x", t), Q_ERR_INVALID);
+        CHECK_EQ_INT(do_receipt(q, r.id, NULL, "x", t), Q_ERR_INVALID);
+        CHECK_EQ_INT(do_receipt(q, r.id, "", "x", t), Q_ERR_INVALID);
+        CHECK_EQ_INT(do_receipt(q, r.id, "bank-a", "x", 0), Q_ERR_INVALID);
+        CHECK_EQ_INT(do_get(q, r.id).receipt_ms, t + 5);
     }
 
     /* q_free with a call outstanding: the callback still runs, with AGAIN. */
