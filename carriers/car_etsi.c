@@ -134,6 +134,17 @@ void etsi_breaker_error(struct car_link *l)
 
 /* ---- one transaction ------------------------------------------------------- */
 
+/* Wipe and free the request body (it holds AP_PWD); the next request builds its own. */
+static void body_drop(struct etsi_txn *t)
+{
+    if (!t->body)
+        return;
+    OPENSSL_cleanse(t->body, t->body_len);
+    free(t->body);
+    t->body = NULL;
+    t->body_len = 0;
+}
+
 static void txn_free(struct car_link *l, struct etsi_txn *t)
 {
     TAILQ_REMOVE(&l->txns, t, entry);
@@ -141,10 +152,7 @@ static void txn_free(struct car_link *l, struct etsi_txn *t)
     hc_cancel(t->req);
     if (t->timer)
         event_free(t->timer);
-    if (t->body) {
-        OPENSSL_cleanse(t->body, t->body_len);
-        free(t->body);
-    }
+    body_drop(t);
     free(t);
 }
 
@@ -192,7 +200,7 @@ static void answer_fail(struct car_link *l, struct etsi_txn *t, enum car_outcome
     report_answer(l, t, &r);
 }
 
-static void start_http(struct car_link *l, struct etsi_txn *t, const char *url, enum etsi_kind kind);
+static void start_http(struct car_link *l, struct etsi_txn *t, enum t_state st, const char *url, enum etsi_kind kind);
 static void send_receipt_or_free(struct car_link *l, struct etsi_txn *t, int status);
 
 static void arm(struct etsi_txn *t, unsigned ms)
@@ -226,18 +234,14 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     if (t->req)
         return; /* a query is under way: its answer schedules the next */
     if (t->st == T_SIGN) {
-        start_http(l, t, l->url_sign, ETSI_SIGNATURE);
+        start_http(l, t, T_SIGN, l->url_sign, ETSI_SIGNATURE);
         return;
     }
     if (etsi_now_ms() >= t->deadline_ms) {
         txn_free(l, t);
         return;
     }
-    if (t->body) {
-        OPENSSL_cleanse(t->body, t->body_len);
-        free(t->body);
-        t->body = NULL;
-    }
+    body_drop(t);
     {
         char ap_tid[ETSI_ID_MAX];
         struct etsi_head h = {&l->ap, ap_tid, time(NULL)};
@@ -249,8 +253,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
             return;
         }
     }
-    t->st = T_ASKING;
-    start_http(l, t, l->url_status, ETSI_STATUS);
+    start_http(l, t, T_ASKING, l->url_status, ETSI_STATUS);
 }
 
 /* A final answer (status code known to be final): map, attach the signature, report. */
@@ -391,15 +394,26 @@ void etsi_content_type(enum etsi_kind kind, char *out, size_t cap)
         snprintf(out, cap, "%s", ETSI_CONTENT_TYPE);
 }
 
-static void start_http(struct car_link *l, struct etsi_txn *t, const char *url, enum etsi_kind kind)
+/*
+ * Send t->body to url as kind, the transaction in state st while it is under
+ * way.  When it cannot even start: a receipt is given up (nothing depends on
+ * it, the transaction ends), a signature or a query tried again later.
+ */
+static void start_http(struct car_link *l, struct etsi_txn *t, enum t_state st, const char *url, enum etsi_kind kind)
 {
     char ctype[200];
+
+    t->st = st;
     etsi_content_type(kind, ctype, sizeof(ctype));
     t->req = hc_fetch(l->http, url, ctype, NULL, (const uint8_t *)t->body, t->body_len, on_http, t);
-    if (!t->req) {
-        l->stats.submit_err++;
-        retry_later(l, t);
+    if (t->req)
+        return;
+    if (st == T_RECEIPT) {
+        txn_free(l, t);
+        return;
     }
+    l->stats.submit_err++;
+    retry_later(l, t);
 }
 
 static void send_receipt_or_free(struct car_link *l, struct etsi_txn *t, int status)
@@ -411,25 +425,14 @@ static void send_receipt_or_free(struct car_link *l, struct etsi_txn *t, int sta
         txn_free(l, t);
         return;
     }
-    if (t->body) {
-        OPENSSL_cleanse(t->body, t->body_len);
-        free(t->body);
-        t->body = NULL;
-    }
+    body_drop(t);
     snprintf(ap_tid, sizeof(ap_tid), "R%.40s-%u", t->txn_id, ++l->seq);
     snprintf(msg, sizeof(msg), "%d", status);
     if (etsi_build_receipt(&h, t->mssp_trans_id, t->msisdn, msg, &t->body, &t->body_len) != ETSI_OK) {
         txn_free(l, t);
         return;
     }
-    t->st = T_RECEIPT;
-    {
-        char ctype[200];
-        etsi_content_type(ETSI_RECEIPT, ctype, sizeof(ctype));
-        t->req = hc_fetch(l->http, l->url_receipt, ctype, NULL, (const uint8_t *)t->body, t->body_len, on_http, t);
-    }
-    if (!t->req)
-        txn_free(l, t);
+    start_http(l, t, T_RECEIPT, l->url_receipt, ETSI_RECEIPT);
 }
 
 /* ---- car_ops ---------------------------------------------------------------- */

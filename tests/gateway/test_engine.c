@@ -562,17 +562,25 @@ static void start(const char *msisdn, const char *doc, struct started *st)
     CHECK_EQ_INT(st->err, GW_OK);
 }
 
+/* Run the loop until the engine has made n submits in all (ms at most): 0, or -1 (a failed check) if not n. */
+static int pump_submits(int n, int ms)
+{
+    CHECK(pump(&n_submits, n, ms));
+    if (n_submits != n) {
+        CHECK_EQ_INT(n_submits, n);
+        return -1;
+    }
+    return 0;
+}
+
 /* start(), then the engine's submit: its index in submits[], or -1 (a failed check) when none came. */
 static int start_submitted(const char *msisdn, const char *doc, struct started *st)
 {
     int i = n_submits;
 
     start(msisdn, doc, st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    if (pump_submits(i + 1, WAIT_MS) < 0)
         return -1;
-    }
     return i;
 }
 
@@ -826,11 +834,8 @@ static void scenario_resubmit(const struct subscriber *s)
     CHECK_EQ_INT(up, 0);
     if (up != 0)
         return;
-    CHECK(pump(&n_submits, i + 2, LEASE_S * 1000 + WAIT_MS));
-    if (n_submits != i + 2) {
-        CHECK_EQ_INT(n_submits, i + 2);
+    if (pump_submits(i + 2, LEASE_S * 1000 + WAIT_MS) < 0)
         return;
-    }
     CHECK(now_ms() - t0 >= LEASE_S * 1000 - 200); /* not before the lease */
     check_submit(i + 1, s->msisdn, st.cntr, doc); /* the same counter */
     CHECK_MEM(submits[i + 1].txn_ref, submits[i].txn_ref, 8);
@@ -931,11 +936,8 @@ static void scenario_resync(const struct subscriber *s)
         return;
     report_sent(i);
     answer(i, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0); /* a PoR refusal: no application answer */
-    CHECK(pump(&n_submits, i + 2, WAIT_MS));
-    if (n_submits != i + 2) {
-        CHECK_EQ_INT(n_submits, i + 2);
+    if (pump_submits(i + 2, WAIT_MS) < 0)
         return;
-    }
     check_submit(i + 1, s->msisdn, st.cntr + Q_CNTR_RESYNC_STEP, doc);
     CHECK_MEM(submits[i + 1].txn_ref, submits[i].txn_ref, 8);
     report_sent(i + 1);
@@ -971,11 +973,8 @@ static void scenario_resync_fails(const struct subscriber *s)
         return;
     report_sent(i);
     answer(i, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0);
-    CHECK(pump(&n_submits, i + 2, WAIT_MS));
-    if (n_submits != i + 2) {
-        CHECK_EQ_INT(n_submits, i + 2);
+    if (pump_submits(i + 2, WAIT_MS) < 0)
         return;
-    }
     report_sent(i + 1);
     answer(i + 1, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0); /* still behind: no second resync */
     get_final(st.id, WAIT_MS, &t);
@@ -1059,14 +1058,11 @@ static void scenario_far(const struct subscriber *s)
     struct started st;
     struct stored t;
     int64_t t0;
-    int i = n_submits, up;
+    int i, up;
 
-    start(s->msisdn, "Công văn 5/CV", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
-    if (n_submits != i + 1) {
-        CHECK_EQ_INT(n_submits, i + 1);
+    i = start_submitted(s->msisdn, "Công văn 5/CV", &st);
+    if (i < 0)
         return;
-    }
     CHECK_EQ_STR(submits[i].far_ref, ""); /* a new request */
     t0 = now_ms();
     report_sent_as(i, CAR_OK, "MSSP-4711");
@@ -1082,11 +1078,8 @@ static void scenario_far(const struct subscriber *s)
     if (up != 0)
         return;
     /* Both links are up; only the one holding it may get it back. */
-    CHECK(pump(&n_submits, i + 2, LEASE_S * 1000 + WAIT_MS));
-    if (n_submits != i + 2) {
-        CHECK_EQ_INT(n_submits, i + 2);
+    if (pump_submits(i + 2, LEASE_S * 1000 + WAIT_MS) < 0)
         return;
-    }
     CHECK(now_ms() - t0 >= LEASE_S * 1000 - 200); /* the lease q_txn_track set */
     CHECK_EQ_STR(submits[i + 1].txn_id, st.id);
     CHECK_EQ_STR(submits[i + 1].far_ref, "MSSP-4711");
@@ -1115,11 +1108,8 @@ static void scenario_failover(const struct subscriber *a, const struct subscribe
     CHECK(pump(&n_submits, i + 1, WAIT_MS));
     CHECK_EQ_STR(submits[i].link, "fake-1");
     report_sent_as(i, CAR_ERR_AGAIN, NULL);
-    CHECK(pump(&n_submits, i + 2, 1000)); /* at once, not after the lease */
-    if (n_submits != i + 2) {
-        CHECK_EQ_INT(n_submits, i + 2);
+    if (pump_submits(i + 2, 1000) < 0) /* at once, not after the lease */
         return;
-    }
     CHECK_EQ_STR(submits[i + 1].link, "fake-2");
     CHECK_EQ_STR(submits[i + 1].txn_id, st.id);
     CHECK_EQ_INT(submits[i + 1].cntr, submits[i].cntr);
@@ -1146,11 +1136,8 @@ static void scenario_failover(const struct subscriber *a, const struct subscribe
     CHECK_EQ_STR(submits[i].link, "fake-2");
     link_state(0, 1);
     report_sent_as(i, CAR_ERR_NOT_FOUND, NULL);
-    CHECK(pump(&n_submits, i + 2, 1000));
-    if (n_submits != i + 2) {
-        CHECK_EQ_INT(n_submits, i + 2);
+    if (pump_submits(i + 2, 1000) < 0)
         return;
-    }
     CHECK_EQ_STR(submits[i + 1].link, "fake-1");
     report_sent_as(i + 1, CAR_ERR_NOT_FOUND, NULL);
     get_final(st.id, WAIT_MS, &t);
