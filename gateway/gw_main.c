@@ -20,10 +20,12 @@
 
 #include "cfg.h"
 #include "gw_api.h"
+#include "gw_callback.h"
 #include "gw_wait.h"
 #include "gw_enrol.h"
 #include "gw_life.h"
 #include "gw_metrics.h"
+#include "gw_txn_json.h"
 #include "gw_txn.h"
 #include "log.h"
 #include "q.h"
@@ -120,6 +122,7 @@ int main(int argc, char **argv)
     struct q *q = NULL;
     struct gw_engine *engine = NULL;
     struct gw_api *api = NULL;
+    struct gw_callback *callback = NULL;
     struct gw_wait *hub = NULL;
     struct gw_enrol *enrol = NULL;
     struct gw_life *life = NULL;
@@ -198,8 +201,19 @@ int main(int argc, char **argv)
     hub = gw_wait_new(&(struct gw_wait_deps){.base = base, .q = q, .engine = engine, .metrics = &metrics});
     if (!hub)
         goto out;
-    api = gw_api_new(&(struct gw_api_deps){
-        .cfg = cfg, .base = base, .q = q, .engine = engine, .wait = hub, .enrol = enrol, .metrics = &metrics});
+    /* Callbacks on completion (issue 13): every instance delivers what any instance's transactions owe. */
+    callback = gw_callback_new(&(struct gw_callback_deps){
+        .cfg = cfg, .base = base, .q = q, .metrics = &metrics, .body = {[Q_CB_KIND_JSON] = gw_txn_json_body}});
+    if (!callback)
+        goto out;
+    api = gw_api_new(&(struct gw_api_deps){.cfg = cfg,
+                                           .base = base,
+                                           .q = q,
+                                           .engine = engine,
+                                           .wait = hub,
+                                           .enrol = enrol,
+                                           .metrics = &metrics,
+                                           .callback = callback});
     if (!api)
         goto out;
     if (q_watch(q, gw_wait_notify, hub) != Q_OK) {
@@ -219,8 +233,9 @@ out:
     /* Order matters: the API first (answers waiters), then Redis (its
      * callbacks fire with Q_ERR_AGAIN while the engine still exists), then links. */
     gw_api_free(api);
-    q_free(q);         /* before enrol and life: their pending calls are answered (dropped) here */
-    gw_wait_free(hub); /* after q: reads still in flight were answered; before the engine it watches */
+    gw_callback_free(callback); /* before q: attempts it still awaits are answered by q_free */
+    q_free(q);                  /* before enrol and life: their pending calls are answered (dropped) here */
+    gw_wait_free(hub);          /* after q: reads still in flight were answered; before the engine it watches */
     gw_enrol_free(enrol);
     gw_life_free(life); /* joins the CMP worker; an unfinished step resumes after its lease */
     gw_engine_free(engine);

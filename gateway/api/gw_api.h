@@ -27,6 +27,7 @@ struct gw_engine;
 struct gw_enrol;
 struct gw_metrics;
 struct gw_api;
+struct gw_callback;
 
 struct gw_api_deps {
     const struct cfg *cfg;
@@ -36,6 +37,7 @@ struct gw_api_deps {
     struct gw_wait *wait;   /* the completion hub: long polls wait there */
     struct gw_enrol *enrol; /* /v1/requests; may be NULL */
     struct gw_metrics *metrics;
+    struct gw_callback *callback; /* callback delivery, for its /metrics gauge; may be NULL */
 };
 
 /* Binds cfg->listen_host:listen_port.  NULL on failure (logged). */

@@ -196,6 +196,20 @@ void gw_json_b64(struct gw_json *j, const char *key, const uint8_t *p, size_t n)
     j->len += enc + 2;
 }
 
+void gw_json_obj(struct gw_json *j, const char *key)
+{
+    json_key(j, key);
+    json_put(j, "{", 1);
+    j->outer = j->members;
+    j->members = 0;
+}
+
+void gw_json_obj_end(struct gw_json *j)
+{
+    json_put(j, "}", 1);
+    j->members = j->outer;
+}
+
 int gw_json_end(struct gw_json *j)
 {
     json_put(j, "}\n", 2);

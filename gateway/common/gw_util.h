@@ -50,7 +50,8 @@ struct gw_json {
     char *buf; /* malloc'd, NUL-terminated once gw_json_end() succeeds; the caller frees it */
     size_t len, cap;
     int err;     /* out of memory */
-    int members; /* written so far */
+    int members; /* written so far, in the object being written */
+    int outer;   /* the enclosing object's members while a gw_json_obj is open */
 };
 
 void gw_json_begin(struct gw_json *j);
@@ -58,6 +59,12 @@ void gw_json_str(struct gw_json *j, const char *key, const char *val);
 void gw_json_int(struct gw_json *j, const char *key, long long val);
 /* The base64 of p (as util_b64_encode), as a string member. */
 void gw_json_b64(struct gw_json *j, const char *key, const uint8_t *p, size_t n);
+/*
+ * A member that is itself an object: gw_json_obj(j, "callback"), its
+ * members, gw_json_obj_end(j).  One level deep.
+ */
+void gw_json_obj(struct gw_json *j, const char *key);
+void gw_json_obj_end(struct gw_json *j);
 /* Close the object and append "\n".  0, or -1 on out of memory (buf freed). */
 int gw_json_end(struct gw_json *j);
 
