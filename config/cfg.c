@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg_priv.h"
 #include "log.h"
 
 enum opt_type {
@@ -205,17 +206,7 @@ const char *cfg_strerror(enum cfg_err err)
     return "unknown error";
 }
 
-/* Error context: where we are, for messages like "carriers[1].smpp[0].port". */
-struct ctx {
-    const char *file;
-    char *err;
-    size_t errlen;
-};
-
-static enum cfg_err fail(struct ctx *c, const char *where, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static enum cfg_err fail(struct ctx *c, const char *where, const char *name, const char *fmt, ...)
+enum cfg_err cfg_fail(struct cfg_ctx *c, const char *where, const char *name, const char *fmt, ...)
 {
     char what[256];
     va_list ap;
@@ -233,7 +224,7 @@ static enum cfg_err fail(struct ctx *c, const char *where, const char *name, con
  * CFG_ERR_INVALID when the line does not fit in cap: a truncated secret
  * would be a different secret.
  */
-static enum cfg_err read_secret_file(const char *path, char *out, size_t cap)
+enum cfg_err cfg_read_secret_file(const char *path, char *out, size_t cap)
 {
     FILE *f = fopen(path, "r");
     size_t n;
@@ -271,7 +262,7 @@ static int hex_digit(char ch)
 }
 
 /* Exactly 2n hex digits, either case; nothing else (strtoul would skip white space). */
-static int parse_hex(const char *hex, uint8_t *out, size_t n)
+int cfg_parse_hex(const char *hex, uint8_t *out, size_t n)
 {
     if (strlen(hex) != 2 * n)
         return -1;
@@ -286,15 +277,15 @@ static int parse_hex(const char *hex, uint8_t *out, size_t n)
 }
 
 /* Apply one textual value (from JSON or a default) to the row's field. */
-static enum cfg_err set_value(struct ctx *c, const char *where, const struct cfg_opt *o, void *base, const char *sval,
-                              json_t *jv)
+static enum cfg_err set_value(struct cfg_ctx *c, const char *where, const struct cfg_opt *o, void *base,
+                              const char *sval, json_t *jv)
 {
     char *field = (char *)base + o->off;
     if (o->type == OPT_STR) {
         if (!sval)
-            return fail(c, where, o->name, "must be a string");
+            return cfg_fail(c, where, o->name, "must be a string");
         if (strlen(sval) >= o->size)
-            return fail(c, where, o->name, "is longer than %zu characters", o->size - 1);
+            return cfg_fail(c, where, o->name, "is longer than %zu characters", o->size - 1);
         memcpy(field, sval, strlen(sval) + 1);
         return CFG_OK;
     }
@@ -304,20 +295,20 @@ static enum cfg_err set_value(struct ctx *c, const char *where, const struct cfg
         if (jv && json_is_integer(jv)) {
             json_int_t i = json_integer_value(jv);
             if (i < 0)
-                return fail(c, where, o->name, "must not be negative");
+                return cfg_fail(c, where, o->name, "must not be negative");
             v = (unsigned long)i;
         } else if (sval && !jv) {
             char *end;
             errno = 0;
             v = strtoul(sval, &end, 10);
             if (errno || *end || !*sval)
-                return fail(c, where, o->name, "\"%s\" is not a whole number", sval);
+                return cfg_fail(c, where, o->name, "\"%s\" is not a whole number", sval);
         } else {
-            return fail(c, where, o->name, "must be a whole number");
+            return cfg_fail(c, where, o->name, "must be a whole number");
         }
         if (v < o->min || v > o->max) {
             snprintf(num, sizeof(num), "%lu..%lu", o->min, o->max);
-            return fail(c, where, o->name, "out of range %s", num);
+            return cfg_fail(c, where, o->name, "out of range %s", num);
         }
         if (o->type == OPT_PORT)
             *(uint16_t *)(void *)field = (uint16_t)v;
@@ -326,16 +317,16 @@ static enum cfg_err set_value(struct ctx *c, const char *where, const struct cfg
         return CFG_OK;
     }
     if (o->type == OPT_KEY16) {
-        if (!sval || parse_hex(sval, (uint8_t *)field, 16) != 0)
-            return fail(c, where, o->name, "must be 32 hex digits");
+        if (!sval || cfg_parse_hex(sval, (uint8_t *)field, 16) != 0)
+            return cfg_fail(c, where, o->name, "must be 32 hex digits");
         return CFG_OK;
     }
     if (o->type == OPT_LEVEL) {
         int lv = sval ? log_level_parse(sval) : -1;
         if (!sval)
-            return fail(c, where, o->name, "must be one of error, warn, info, debug");
+            return cfg_fail(c, where, o->name, "must be one of error, warn, info, debug");
         if (lv < 0)
-            return fail(c, where, o->name, "\"%s\" is not one of error, warn, info, debug", sval);
+            return cfg_fail(c, where, o->name, "\"%s\" is not one of error, warn, info, debug", sval);
         *(int *)(void *)field = lv;
         return CFG_OK;
     }
@@ -345,9 +336,9 @@ static enum cfg_err set_value(struct ctx *c, const char *where, const struct cfg
         else if (sval && strcmp(sval, "json") == 0)
             *(int *)(void *)field = LOG_FMT_JSON;
         else if (sval)
-            return fail(c, where, o->name, "\"%s\" is not text or json", sval);
+            return cfg_fail(c, where, o->name, "\"%s\" is not text or json", sval);
         else
-            return fail(c, where, o->name, "must be text or json");
+            return cfg_fail(c, where, o->name, "must be text or json");
         return CFG_OK;
     }
     if (o->type == OPT_BOOL) {
@@ -356,10 +347,10 @@ static enum cfg_err set_value(struct ctx *c, const char *where, const struct cfg
         else if (sval && !jv && (strcmp(sval, "true") == 0 || strcmp(sval, "false") == 0))
             *(int *)(void *)field = strcmp(sval, "true") == 0;
         else
-            return fail(c, where, o->name, "must be true or false");
+            return cfg_fail(c, where, o->name, "must be true or false");
         return CFG_OK;
     }
-    return fail(c, where, o->name, "internal: unknown type");
+    return cfg_fail(c, where, o->name, "internal: unknown type");
 }
 
 static int known_key(const struct cfg_opt *opts, const char *key, const char *const *extra)
@@ -384,19 +375,19 @@ static int known_key(const struct cfg_opt *opts, const char *key, const char *co
 }
 
 /* Fill `base` from JSON object `obj` per `opts`; unknown keys are errors (typos must not pass). */
-static enum cfg_err load_section(struct ctx *c, const char *where, const struct cfg_opt *opts, json_t *obj, void *base,
-                                 const char *const *extra)
+static enum cfg_err load_section(struct cfg_ctx *c, const char *where, const struct cfg_opt *opts, json_t *obj,
+                                 void *base, const char *const *extra)
 {
     const char *key;
     json_t *v;
     enum cfg_err rc;
 
     if (!json_is_object(obj))
-        return fail(c, where, "", "must be an object");
+        return cfg_fail(c, where, "", "must be an object");
     json_object_foreach(obj, key, v)
     {
         if (!known_key(opts, key, extra))
-            return fail(c, where, key, "unknown setting (see simpkid --help-config)");
+            return cfg_fail(c, where, key, "unknown setting (see simpkid --help-config)");
     }
     for (const struct cfg_opt *o = opts; o->name; o++) {
         char fkey[80], secret[256];
@@ -407,14 +398,14 @@ static enum cfg_err load_section(struct ctx *c, const char *where, const struct 
         if ((o->flags & OPT_SECRET) && json_object_get(obj, fkey)) {
             json_t *fv = json_object_get(obj, fkey);
             if (jv)
-                return fail(c, where, o->name, "give either it or %s_file, not both", o->name);
+                return cfg_fail(c, where, o->name, "give either it or %s_file, not both", o->name);
             if (!json_is_string(fv))
-                return fail(c, where, fkey, "must be a path");
-            rc = read_secret_file(json_string_value(fv), secret, sizeof(secret));
+                return cfg_fail(c, where, fkey, "must be a path");
+            rc = cfg_read_secret_file(json_string_value(fv), secret, sizeof(secret));
             if (rc == CFG_ERR_INVALID)
-                return fail(c, where, fkey, "first line of %s is too long", json_string_value(fv));
+                return cfg_fail(c, where, fkey, "first line of %s is too long", json_string_value(fv));
             if (rc != CFG_OK)
-                return fail(c, where, fkey, "cannot read %s", json_string_value(fv));
+                return cfg_fail(c, where, fkey, "cannot read %s", json_string_value(fv));
             rc = set_value(c, where, o, base, secret, NULL);
             OPENSSL_cleanse(secret, sizeof(secret));
             if (rc != CFG_OK)
@@ -424,10 +415,10 @@ static enum cfg_err load_section(struct ctx *c, const char *where, const struct 
         if (jv && json_is_string(jv))
             sval = json_string_value(jv);
         else if (jv && !json_is_integer(jv) && !(o->type == OPT_BOOL && json_is_boolean(jv)))
-            return fail(c, where, o->name, "has the wrong type");
+            return cfg_fail(c, where, o->name, "has the wrong type");
         if (!jv) {
             if (o->flags & OPT_REQUIRED)
-                return fail(c, where, o->name, "is required");
+                return cfg_fail(c, where, o->name, "is required");
             if (!o->def)
                 continue;
             sval = o->def;
@@ -453,7 +444,7 @@ static int net_by_name(const char *name, size_t len)
  * The route: the networks whose numbers this carrier serves.  Without a
  * "route" the name is the network (the configurations written before MSSPs).
  */
-static enum cfg_err load_route(struct ctx *c, const char *where, struct cfg *cfg, size_t i)
+static enum cfg_err load_route(struct cfg_ctx *c, const char *where, struct cfg *cfg, size_t i)
 {
     struct cfg_carrier *car = &cfg->carriers[i];
     int given = car->route[0] != '\0';
@@ -466,18 +457,18 @@ static enum cfg_err load_route(struct ctx *c, const char *where, struct cfg *cfg
         size_t len = strcspn(p, ",");
         int net = net_by_name(p, len);
         if (!net && !given)
-            return fail(c, where, key, "\"%s\" is not viettel, vinaphone or mobifone", car->name);
+            return cfg_fail(c, where, key, "\"%s\" is not viettel, vinaphone or mobifone", car->name);
         if (!net)
-            return fail(c, where, key, "\"%.*s\" is not viettel, vinaphone or mobifone", (int)len, p);
+            return cfg_fail(c, where, key, "\"%.*s\" is not viettel, vinaphone or mobifone", (int)len, p);
         for (size_t k = 0; k < i; k++)
             if (cfg->carriers[k].route_nets & (1u << net)) {
                 if (!given)
-                    return fail(c, where, key, "carrier \"%s\" is configured twice", car->name);
-                return fail(c, where, key, "network \"%.*s\" is already routed to carrier \"%s\"", (int)len, p,
-                            cfg->carriers[k].name);
+                    return cfg_fail(c, where, key, "carrier \"%s\" is configured twice", car->name);
+                return cfg_fail(c, where, key, "network \"%.*s\" is already routed to carrier \"%s\"", (int)len, p,
+                                cfg->carriers[k].name);
             }
         if (car->route_nets & (1u << net))
-            return fail(c, where, key, "names \"%.*s\" twice", (int)len, p);
+            return cfg_fail(c, where, key, "names \"%.*s\" twice", (int)len, p);
         if (!car->net)
             car->net = net;
         car->route_nets |= 1u << net;
@@ -502,19 +493,19 @@ static const struct transport_opts transports[] = {
 };
 
 /* One link: its common keys, then its transport's section from the same object. */
-static enum cfg_err load_link(struct ctx *c, const char *lwhere, json_t *jl, struct cfg_link *l)
+static enum cfg_err load_link(struct cfg_ctx *c, const char *lwhere, json_t *jl, struct cfg_link *l)
 {
     const struct transport_opts *t = NULL;
     enum cfg_err rc;
 
     if (!json_is_object(jl))
-        return fail(c, lwhere, "", "must be an object");
+        return cfg_fail(c, lwhere, "", "must be an object");
     /* Common keys first, so that an unknown transport is named before its settings. */
     for (const struct cfg_opt *o = link_opts; o->name; o++) {
         json_t *jv = json_object_get(jl, o->name);
         const char *sval = jv ? json_string_value(jv) : o->def;
         if (jv && !sval && !(o->type == OPT_UINT && json_is_integer(jv)))
-            return fail(c, lwhere, o->name, o->type == OPT_UINT ? "must be a number" : "must be a string");
+            return cfg_fail(c, lwhere, o->name, o->type == OPT_UINT ? "must be a number" : "must be a string");
         if ((sval || jv) && (rc = set_value(c, lwhere, o, l, sval, jv)) != CFG_OK)
             return rc;
     }
@@ -522,7 +513,7 @@ static enum cfg_err load_link(struct ctx *c, const char *lwhere, json_t *jl, str
         if (strcmp(transports[i].name, l->transport) == 0)
             t = &transports[i];
     if (!t)
-        return fail(c, lwhere, "transport", "unknown transport \"%s\" (known: smpp, etsi204)", l->transport);
+        return cfg_fail(c, lwhere, "transport", "unknown transport \"%s\" (known: smpp, etsi204)", l->transport);
     l->kind = t->kind;
     {
         /* load_section checks keys against one table: hand it a copy without the common ones. */
@@ -538,33 +529,33 @@ static enum cfg_err load_link(struct ctx *c, const char *lwhere, json_t *jl, str
 }
 
 /* What the etsi204 table cannot say alone: names to modes, https's CA, the poll bounds. */
-static enum cfg_err check_etsi(struct ctx *c, const char *where, struct cfg_etsi *e)
+static enum cfg_err check_etsi(struct cfg_ctx *c, const char *where, struct cfg_etsi *e)
 {
     if (strcmp(e->mode_name, "asynch") == 0)
         e->mode = CFG_ETSI_ASYNCH;
     else if (strcmp(e->mode_name, "synch") == 0)
         e->mode = CFG_ETSI_SYNCH;
     else
-        return fail(c, where, "mode", "\"%s\" is not asynch or synch", e->mode_name);
+        return cfg_fail(c, where, "mode", "\"%s\" is not asynch or synch", e->mode_name);
     if (strcmp(e->format_name, "pkcs1") == 0)
         e->format = CFG_ETSI_PKCS1;
     else if (strcmp(e->format_name, "cms") == 0)
         e->format = CFG_ETSI_CMS;
     else
-        return fail(c, where, "format", "\"%s\" is not pkcs1 or cms", e->format_name);
+        return cfg_fail(c, where, "format", "\"%s\" is not pkcs1 or cms", e->format_name);
     if (strncmp(e->url, "https://", 8) != 0 && strncmp(e->url, "http://", 7) != 0)
-        return fail(c, where, "url", "must start with https:// (or http:// on loopback tests)");
+        return cfg_fail(c, where, "url", "must start with https:// (or http:// on loopback tests)");
     /* The service's certificate is always checked: against the roots given, never the system's by default. */
     if (strncmp(e->url, "https://", 8) == 0 && !e->ca_file[0])
-        return fail(c, where, "ca_file", "is required with an https url");
+        return cfg_fail(c, where, "ca_file", "is required with an https url");
     if (e->key_file[0] && !e->cert_file[0])
-        return fail(c, where, "key_file", "needs cert_file");
+        return cfg_fail(c, where, "key_file", "needs cert_file");
     if (e->poll_max_ms < e->poll_min_ms)
-        return fail(c, where, "poll_max_ms", "is below poll_min_ms");
+        return cfg_fail(c, where, "poll_max_ms", "is below poll_min_ms");
     return CFG_OK;
 }
 
-static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
+static enum cfg_err load_carriers(struct cfg_ctx *c, json_t *arr, struct cfg *cfg)
 {
     static const char *const extra[] = {"smpp", "links", NULL};
     size_t i;
@@ -574,9 +565,9 @@ static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
     if (!arr)
         return CFG_OK;
     if (!json_is_array(arr))
-        return fail(c, "", "carriers", "must be an array");
+        return cfg_fail(c, "", "carriers", "must be an array");
     if (json_array_size(arr) > CFG_MAX_CARRIERS)
-        return fail(c, "", "carriers", "too many (at most 8)");
+        return cfg_fail(c, "", "carriers", "too many (at most 8)");
     json_array_foreach(arr, i, jc)
     {
         struct cfg_carrier *car = &cfg->carriers[i];
@@ -594,26 +585,26 @@ static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
             return rc;
         for (size_t k = 0; k < i; k++) /* names are the carriers' keys (logs, cfg_carrier_by_name) */
             if (strcmp(cfg->carriers[k].name, car->name) == 0)
-                return fail(c, where, "name", "carrier \"%s\" is configured twice", car->name);
+                return cfg_fail(c, where, "name", "carrier \"%s\" is configured twice", car->name);
         if ((rc = load_route(c, where, cfg, i)) != CFG_OK)
             return rc;
         if (json_object_get(jc, "smpp")) {
             if (links)
-                return fail(c, where, "links", "give either links or smpp, not both");
+                return cfg_fail(c, where, "links", "give either links or smpp, not both");
             links = json_object_get(jc, "smpp");
             lkey = "smpp";
         }
         if (links && !json_is_array(links))
-            return fail(c, where, lkey, "must be an array of links");
+            return cfg_fail(c, where, lkey, "must be an array of links");
         if (json_array_size(links) > CFG_MAX_LINKS)
-            return fail(c, where, lkey, "too many links (at most 8)");
+            return cfg_fail(c, where, lkey, "too many links (at most 8)");
         json_array_foreach(links, j, jl)
         {
             struct cfg_link *l = &car->links[j];
             char lwhere[96];
             snprintf(lwhere, sizeof(lwhere), "%s.%s[%zu]", where, lkey, j);
             if (strcmp(lkey, "smpp") == 0 && json_is_object(jl) && json_object_get(jl, "transport"))
-                return fail(c, lwhere, "transport", "goes in \"links\"; every \"smpp\" link is transport smpp");
+                return cfg_fail(c, lwhere, "transport", "goes in \"links\"; every \"smpp\" link is transport smpp");
             rc = load_link(c, lwhere, jl, l);
             if (rc != CFG_OK)
                 return rc;
@@ -625,7 +616,7 @@ static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
             if (l->kind == CFG_TRANSPORT_SMPP) {
                 needs_ota = 1;
                 if (l->u.smpp.reconnect_max_ms < l->u.smpp.reconnect_min_ms)
-                    return fail(c, lwhere, "reconnect_max_ms", "is below reconnect_min_ms");
+                    return cfg_fail(c, lwhere, "reconnect_max_ms", "is below reconnect_min_ms");
             }
             if (l->kind == CFG_TRANSPORT_ETSI204 && (rc = check_etsi(c, lwhere, &l->u.etsi)) != CFG_OK)
                 return rc;
@@ -633,135 +624,10 @@ static enum cfg_err load_carriers(struct ctx *c, json_t *arr, struct cfg *cfg)
         }
         /* The OTA master key is the SIM OTA transport's; a carrier without it needs none. */
         if (needs_ota && !json_object_get(jc, "ota_master_key") && !json_object_get(jc, "ota_master_key_file"))
-            return fail(c, where, "ota_master_key", "is required");
+            return cfg_fail(c, where, "ota_master_key", "is required");
         if (needs_ota && !car->service_number[0])
-            return fail(c, where, "service_number", "is required");
+            return cfg_fail(c, where, "service_number", "is required");
         cfg->n_carriers = i + 1;
-    }
-    return CFG_OK;
-}
-
-/*
- * "hard" (default): a certificate whose status cannot be learnt fails the
- * signature; "soft": it passes with the reason recorded.  Per relying party,
- * because accepting that risk is the relying party's decision, not ours.
- */
-static enum cfg_err load_revocation_policy(struct ctx *c, const char *where, json_t *v, struct cfg_apikey *k)
-{
-    const char *s = json_string_value(v);
-
-    k->revocation_soft = 0;
-    if (!v)
-        return CFG_OK;
-    if (s && strcmp(s, "hard") == 0)
-        return CFG_OK;
-    if (s && strcmp(s, "soft") == 0) {
-        k->revocation_soft = 1;
-        return CFG_OK;
-    }
-    return fail(c, where, "revocation", "must be \"hard\" or \"soft\"");
-}
-
-/*
- * "roles": an e-office system signs; only the provincial registration
- * officers' tools may read and move certificate requests, which carry ID
- * numbers.  Default: sign only, so an old configuration grants nothing new.
- */
-static enum cfg_err load_roles(struct ctx *c, const char *where, json_t *v, struct cfg_apikey *k)
-{
-    size_t i;
-    json_t *r;
-
-    k->roles = CFG_ROLE_SIGN;
-    if (!v)
-        return CFG_OK;
-    if (!json_is_array(v) || json_array_size(v) == 0)
-        return fail(c, where, "roles", "must be a non-empty array of \"sign\" and \"enrol\"");
-    k->roles = 0;
-    json_array_foreach(v, i, r)
-    {
-        const char *s = json_string_value(r);
-        if (s && strcmp(s, "sign") == 0)
-            k->roles |= CFG_ROLE_SIGN;
-        else if (s && strcmp(s, "enrol") == 0)
-            k->roles |= CFG_ROLE_ENROL;
-        else if (s && strcmp(s, "lookup") == 0)
-            k->roles |= CFG_ROLE_LOOKUP;
-        else
-            return fail(c, where, "roles", "\"%s\" is not a role (sign, enrol)", s ? s : "(not a string)");
-    }
-    return CFG_OK;
-}
-
-static enum cfg_err load_apikeys(struct ctx *c, json_t *arr, struct cfg *cfg)
-{
-    size_t i;
-    json_t *jk;
-
-    if (!arr)
-        return CFG_OK;
-    if (!json_is_array(arr))
-        return fail(c, "", "api_keys", "must be an array");
-    cfg->apikeys = calloc(json_array_size(arr) + 1, sizeof(*cfg->apikeys));
-    if (!cfg->apikeys)
-        return CFG_ERR_NOMEM;
-    json_array_foreach(arr, i, jk)
-    {
-        struct cfg_apikey *k = &cfg->apikeys[i];
-        char where[32], token[256];
-        const char *name = json_string_value(json_object_get(jk, "name"));
-        const char *hash = json_string_value(json_object_get(jk, "sha256"));
-        const char *file = json_string_value(json_object_get(jk, "key_file"));
-        unsigned int mdlen = 0;
-        const char *key;
-        json_t *v;
-        enum cfg_err rc;
-
-        snprintf(where, sizeof(where), "api_keys[%zu]", i);
-        if (!json_is_object(jk))
-            return fail(c, where, "", "must be an object");
-        json_object_foreach(jk, key, v)
-        {
-            if (strcmp(key, "name") != 0 && strcmp(key, "sha256") != 0 && strcmp(key, "key_file") != 0 &&
-                strcmp(key, "revocation") != 0 && strcmp(key, "roles") != 0)
-                return fail(c, where, key, "unknown setting (see simpkid --help-config)");
-        }
-        if (!name || !*name || strlen(name) >= sizeof(k->name) ||
-            strspn(name, "abcdefghijklmnopqrstuvwxyz"
-                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                         "0123456789-_.") != strlen(name))
-            return fail(c, where, "name", "must be 1-63 characters of letters, digits, - _ .");
-        memcpy(k->name, name, strlen(name) + 1);
-        if ((rc = load_revocation_policy(c, where, json_object_get(jk, "revocation"), k)) != CFG_OK)
-            return rc;
-        if ((rc = load_roles(c, where, json_object_get(jk, "roles"), k)) != CFG_OK)
-            return rc;
-        if (hash && file)
-            return fail(c, where, "sha256", "give either sha256 or key_file, not both");
-        if (hash) {
-            if (parse_hex(hash, k->sha256, 32) != 0)
-                return fail(c, where, "sha256", "must be 64 hex digits (sha256sum of the key)");
-        } else if (file) {
-            /* A file holding the token itself: hash it now, keep only the hash. */
-            rc = read_secret_file(file, token, sizeof(token));
-            if (rc == CFG_ERR_INVALID)
-                return fail(c, where, "key_file", "first line of %s is too long (at most %zu characters)", file,
-                            sizeof(token) - 1);
-            if (rc != CFG_OK || !token[0])
-                return fail(c, where, "key_file", "cannot read %s", file);
-            EVP_Digest(token, strlen(token), k->sha256, &mdlen, EVP_sha256(), NULL);
-            OPENSSL_cleanse(token, sizeof(token));
-        } else {
-            return fail(c, where, "sha256", "is required (or key_file)");
-        }
-        /* Two keys with one name or one hash would make the relying party ambiguous. */
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(cfg->apikeys[j].name, k->name) == 0)
-                return fail(c, where, "name", "\"%s\" is used by api_keys[%zu] too", k->name, j);
-            if (CRYPTO_memcmp(cfg->apikeys[j].sha256, k->sha256, 32) == 0)
-                return fail(c, where, "sha256", "the same key as api_keys[%zu]", j);
-        }
-        cfg->n_apikeys = i + 1;
     }
     return CFG_OK;
 }
@@ -771,7 +637,7 @@ static enum cfg_err load_apikeys(struct ctx *c, json_t *arr, struct cfg *cfg)
  * without reading files is checked here; sig_cmp_new() loads the files at
  * start (and for --check-config).
  */
-static enum cfg_err load_ca(struct ctx *c, json_t *obj, struct cfg_ca *ca)
+static enum cfg_err load_ca(struct cfg_ctx *c, json_t *obj, struct cfg_ca *ca)
 {
     static const char *const extra[] = {"cmp", NULL};
     json_t *cmp = json_object_get(obj, "cmp");
@@ -783,7 +649,7 @@ static enum cfg_err load_ca(struct ctx *c, json_t *obj, struct cfg_ca *ca)
     if ((rc = load_section(c, "ca", ca_opts, obj, ca, extra)) != CFG_OK)
         return rc;
     if (!cmp)
-        return fail(c, "ca", "cmp", "is required (the CA's CMP endpoint)");
+        return cfg_fail(c, "ca", "cmp", "is required (the CA's CMP endpoint)");
     if ((rc = load_section(c, "ca.cmp", cmp_opts, cmp, ca, NULL)) != CFG_OK)
         return rc;
     if (strcmp(ca->key_alg_name, "rsa2048") == 0)
@@ -791,20 +657,20 @@ static enum cfg_err load_ca(struct ctx *c, json_t *obj, struct cfg_ca *ca)
     else if (strcmp(ca->key_alg_name, "ecp256") == 0)
         ca->key_alg = CFG_KEY_ECP256;
     else
-        return fail(c, "ca", "key_alg", "\"%s\" is not rsa2048 or ecp256", ca->key_alg_name);
+        return cfg_fail(c, "ca", "key_alg", "\"%s\" is not rsa2048 or ecp256", ca->key_alg_name);
     pbm = ca->pbm_ref[0] || ca->pbm_secret[0];
     ra = ca->ra_cert[0] || ca->ra_key[0];
     if (pbm && (!ca->pbm_ref[0] || !ca->pbm_secret[0]))
-        return fail(c, "ca.cmp", ca->pbm_ref[0] ? "pbm_secret" : "pbm_ref", "is needed with the other PBM setting");
+        return cfg_fail(c, "ca.cmp", ca->pbm_ref[0] ? "pbm_secret" : "pbm_ref", "is needed with the other PBM setting");
     if (ra && (!ca->ra_cert[0] || !ca->ra_key[0]))
-        return fail(c, "ca.cmp", ca->ra_cert[0] ? "ra_key" : "ra_cert", "is needed with the other RA setting");
+        return cfg_fail(c, "ca.cmp", ca->ra_cert[0] ? "ra_key" : "ra_cert", "is needed with the other RA setting");
     if (pbm == ra)
-        return fail(c, "ca.cmp", "", "give exactly one protection: pbm_ref + pbm_secret, or ra_cert + ra_key");
+        return cfg_fail(c, "ca.cmp", "", "give exactly one protection: pbm_ref + pbm_secret, or ra_cert + ra_key");
     if (ra && !ca->srv_cert[0] && !ca->srv_trust[0])
-        return fail(c, "ca.cmp", "srv_cert", "is needed with RA protection (or srv_trust)");
+        return cfg_fail(c, "ca.cmp", "srv_cert", "is needed with RA protection (or srv_trust)");
     /* A claim that ends while the CA call still runs would let a second instance enrol again. */
     if (ca->lease_s <= ca->timeout_s)
-        return fail(c, "ca", "lease_s", "must be longer than ca.cmp.timeout_s (%u)", ca->timeout_s);
+        return cfg_fail(c, "ca", "lease_s", "must be longer than ca.cmp.timeout_s (%u)", ca->timeout_s);
     ca->enabled = 1;
     return CFG_OK;
 }
@@ -812,7 +678,7 @@ static enum cfg_err load_ca(struct ctx *c, json_t *obj, struct cfg_ca *ca)
 enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
     static const char *const extra[] = {"redis", "carriers", "api_keys", "ca", NULL};
-    struct ctx c = {path, err, errlen};
+    struct cfg_ctx c = {path, err, errlen};
     struct cfg *cfg = NULL;
     json_error_t jerr;
     json_t *root = NULL, *redis, *empty = NULL;
@@ -852,20 +718,20 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
         goto out;
     if ((rc = load_carriers(&c, json_object_get(root, "carriers"), cfg)) != CFG_OK)
         goto out;
-    if ((rc = load_apikeys(&c, json_object_get(root, "api_keys"), cfg)) != CFG_OK)
+    if ((rc = cfg_load_apikeys(&c, json_object_get(root, "api_keys"), cfg)) != CFG_OK)
         goto out;
     if ((rc = load_ca(&c, json_object_get(root, "ca"), &cfg->ca)) != CFG_OK)
         goto out;
     if (cfg->n_apikeys == 0) {
-        rc = fail(&c, "", "api_keys", "at least one relying party key is needed");
+        rc = cfg_fail(&c, "", "api_keys", "at least one relying party key is needed");
         goto out;
     }
     if (cfg->tsa_url[0] && strncmp(cfg->tsa_url, "http://", 7) != 0 && strncmp(cfg->tsa_url, "https://", 8) != 0) {
-        rc = fail(&c, "", "tsa_url", "must start with http:// or https://");
+        rc = cfg_fail(&c, "", "tsa_url", "must start with http:// or https://");
         goto out;
     }
     if (cfg->tsa_url[0] && !cfg->tsa_trust[0]) {
-        rc = fail(&c, "", "tsa_trust", "is needed with tsa_url (the TSA's root certificates)");
+        rc = cfg_fail(&c, "", "tsa_trust", "is needed with tsa_url (the TSA's root certificates)");
         goto out;
     }
 out:
@@ -885,7 +751,7 @@ void cfg_free(struct cfg *cfg)
 {
     if (!cfg)
         return;
-    free(cfg->apikeys);
+    cfg_free_apikeys(cfg);
     OPENSSL_cleanse(cfg, sizeof(*cfg));
     free(cfg);
 }
@@ -903,14 +769,6 @@ const struct cfg_carrier *cfg_carrier_by_net(const struct cfg *cfg, int net)
     for (size_t i = 0; i < cfg->n_carriers; i++)
         if (net > 0 && net < CFG_NET_MAX && (cfg->carriers[i].route_nets & (1u << net)))
             return &cfg->carriers[i];
-    return NULL;
-}
-
-const struct cfg_apikey *cfg_apikey_by_name(const struct cfg *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->n_apikeys; i++)
-        if (strcmp(cfg->apikeys[i].name, name) == 0)
-            return &cfg->apikeys[i];
     return NULL;
 }
 
@@ -941,17 +799,5 @@ void cfg_print_reference(void *file)
     print_opts(f, "carriers[].links[] with transport etsi204 (one per mobile signature service endpoint)", etsi_opts);
     print_opts(f, "ca (optional: drives enrolment requests through the SIM and the CA)", ca_opts);
     print_opts(f, "ca.cmp (the CA's CMP endpoint, RFC 4210 / 9480)", cmp_opts);
-    fprintf(f, "\n[api_keys[]] (relying parties)\n"
-               "  name                     string, required\n"
-               "      the relying party; it sees only its own transactions\n"
-               "  sha256                   64 hex digits\n"
-               "      SHA-256 of the bearer token (printf %%s TOKEN | sha256sum)\n"
-               "  key_file                 path\n"
-               "      a file holding the token; only its hash is kept in memory\n"
-               "  revocation               \"hard\" | \"soft\"   (default: hard)\n"
-               "      hard: an unknown certificate status fails the signature (REVOCATION_UNKNOWN);\n"
-               "      soft: it is accepted and the reason is given in the transaction's message\n"
-               "  roles                    [\"sign\", \"enrol\"]   (default: [\"sign\"])\n"
-               "      sign: request signatures (sees only its own); enrol: read and move every\n"
-               "      certificate request (/v1/requests), which hold personal data\n");
+    cfg_print_apikeys(f);
 }

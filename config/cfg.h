@@ -129,17 +129,35 @@ struct cfg_carrier {
     struct cfg_link links[CFG_MAX_LINKS];
 };
 
+#define CFG_CB_ALLOW_MAX 16 /* callback_allow prefixes per relying party */
+
+/* One relying party ("api_keys[]"); loaded by cfg_rp.c. */
 struct cfg_apikey {
     char name[64];       /* the relying party: transactions are scoped by it */
     uint8_t sha256[32];  /* SHA-256 of the bearer token */
     int revocation_soft; /* "revocation": "soft": unknown status passes, with the reason */
     unsigned roles;      /* CFG_ROLE_* bits: what this key may do */
+    /* ETSI TS 102 204 endpoint: "ap_id" and the SHA-256 of its AP_PWD (has_ap = 1 when set). */
+    char ap_id[256];
+    int has_ap;
+    uint8_t ap_pwd_sha256[32];
+    /*
+     * Callbacks: the HMAC-SHA256 key (kept in clear because HMAC needs it;
+     * never printed, wiped by cfg_free), the allowed URL prefixes (malloc'd,
+     * n_cb_allow of them) and whether http:// is allowed.
+     */
+    uint8_t cb_secret[64];
+    size_t cb_secret_len; /* 0 = no callback_secret */
+    char (*cb_allow)[256];
+    size_t n_cb_allow;
+    int cb_http;
 };
 
-/* What an API key may do ("roles": ["sign", "enrol"]; default ["sign"]). */
-#define CFG_ROLE_SIGN  0x1u /* /v1/signatures: its own transactions */
-#define CFG_ROLE_ENROL 0x2u /* /v1/requests: every certificate request (personal data) */
-#define CFG_ROLE_LOOKUP 0x4u /* read registered certificates: GET /v1/subscribers/{msisdn}/certificate, SOAP MSS_Registration */
+/* What an API key may do ("roles": ["sign", "enrol", "lookup"]; default ["sign"]). */
+#define CFG_ROLE_SIGN   0x1u /* /v1/signatures: its own transactions */
+#define CFG_ROLE_ENROL  0x2u /* /v1/requests: every certificate request (personal data) */
+#define CFG_ROLE_LOOKUP 0x4u /* registered certificates: GET /v1/subscribers/{msisdn}/certificate,
+                                SOAP MSS_Registration and MSS_ProfileQuery */
 
 struct cfg_redis {
     char host[256];
@@ -239,6 +257,25 @@ const struct cfg_carrier *cfg_carrier_by_net(const struct cfg *cfg, int net);
 
 /* The relying party (API key) with this name, or NULL. */
 const struct cfg_apikey *cfg_apikey_by_name(const struct cfg *cfg, const char *name);
+
+/* The relying party whose "ap_id" is ap_id (exact), or NULL. */
+const struct cfg_apikey *cfg_apikey_by_ap_id(const struct cfg *cfg, const char *ap_id);
+
+/*
+ * 1 when pwd is k's AP_PWD: its SHA-256 compared in constant time
+ * (CRYPTO_memcmp).  0 for a relying party without ap_id.
+ */
+int cfg_ap_pwd_ok(const struct cfg_apikey *k, const char *pwd);
+
+/*
+ * May relying party k be called back at url?  NULL when it may; else a
+ * static reason for the client ("callback_url must be https://", "...is
+ * not on this relying party's callback_allow list", ...).  Allowed only when
+ * k has callback_secret and callback_allow, url is at most 512 octets without
+ * spaces or control characters, https:// (or http:// with callback_http), and
+ * starts with one of the prefixes.
+ */
+const char *cfg_callback_check(const struct cfg_apikey *k, const char *url);
 
 /* Print every setting with its type, default and help, for `simpkid --help-config`. */
 void cfg_print_reference(void *file /* FILE* */);

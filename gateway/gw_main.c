@@ -21,10 +21,12 @@
 #include "cfg.h"
 #include "gw_api.h"
 #include "gw_soap.h"
+#include "gw_callback.h"
 #include "gw_wait.h"
 #include "gw_enrol.h"
 #include "gw_life.h"
 #include "gw_metrics.h"
+#include "gw_txn_json.h"
 #include "gw_txn.h"
 #include "log.h"
 #include "q.h"
@@ -121,6 +123,7 @@ int main(int argc, char **argv)
     struct q *q = NULL;
     struct gw_engine *engine = NULL;
     struct gw_api *api = NULL;
+    struct gw_callback *callback = NULL;
     struct gw_wait *hub = NULL;
     struct gw_soap *soap = NULL;
     struct gw_enrol *enrol = NULL;
@@ -203,6 +206,12 @@ int main(int argc, char **argv)
     soap = gw_soap_new(&(struct gw_soap_deps){.cfg = cfg, .q = q, .engine = engine, .wait = hub, .metrics = &metrics});
     if (!soap)
         goto out;
+    /* Callbacks on completion (issue 13): every instance delivers what any instance's transactions owe. */
+    callback = gw_callback_new(&(struct gw_callback_deps){
+        .cfg = cfg, .base = base, .q = q, .metrics = &metrics, .body = {[Q_CB_KIND_JSON] = gw_txn_json_body, [Q_CB_KIND_SOAP] = gw_soap_notification_body},
+        .body_arg = {[Q_CB_KIND_SOAP] = (void *)cfg}});
+    if (!callback)
+        goto out;
     api = gw_api_new(&(struct gw_api_deps){.cfg = cfg,
                                            .base = base,
                                            .q = q,
@@ -211,7 +220,8 @@ int main(int argc, char **argv)
                                            .enrol = enrol,
                                            .soap = soap,
                                            .trust = trust,
-                                           .metrics = &metrics});
+                                           .metrics = &metrics,
+                                           .callback = callback});
     if (!api)
         goto out;
     if (q_watch(q, gw_wait_notify, hub) != Q_OK) {
@@ -231,9 +241,10 @@ out:
     /* Order matters: the API first (answers waiters), then Redis (its
      * callbacks fire with Q_ERR_AGAIN while the engine still exists), then links. */
     gw_api_free(api);
-    q_free(q);         /* before enrol and life: their pending calls are answered (dropped) here */
-    gw_wait_free(hub); /* after q: reads still in flight were answered; before the engine it watches */
-    gw_soap_free(soap); /* after q and the hub: their last answers reach its calls */
+    gw_callback_free(callback); /* before q: attempts it still awaits are answered by q_free */
+    q_free(q);                  /* before enrol and life: their pending calls are answered (dropped) here */
+    gw_wait_free(hub);          /* after q: reads still in flight were answered; before the engine it watches */
+    gw_soap_free(soap);         /* after q and the hub: their last answers reach its calls */
     gw_enrol_free(enrol);
     gw_life_free(life); /* joins the CMP worker; an unfinished step resumes after its lease */
     gw_engine_free(engine);

@@ -18,7 +18,11 @@
  *                                   finish), repin ("1": the registry replaced
  *                                   the certificate, the next signature may
  *                                   re-pin; set by q_sync_sub_put)
- *   spk:{N}:txn:<id>          hash  the transaction; gets a TTL when finished
+ *   spk:{N}:txn:<id>          hash  the transaction; gets a TTL when finished.
+ *                                   With a callback also cb_url, cb_kind,
+ *                                   cb_ctx (from create), cb_state
+ *                                   (pending|delivered|failed, set by finish
+ *                                   and q_cb_done), cb_tries, cb_error, cb_at
  *   spk:{N}:due               zset  pending txn id -> deadline (ms)
  *   spk:{N}:outbox            zset  txn id not yet accepted by an SMSC ->
  *                                   time (ms) after which any instance may
@@ -27,6 +31,10 @@
  *                                   TTL, kept when the subscriber is deleted):
  *                                   a counter never goes down for a SIM, so a
  *                                   delete and re-import does not restart it
+ *   spk:{N}:cbq               zset  txn id whose callback is owed -> time (ms)
+ *                                   it is due (or its claim's lease ends);
+ *                                   filled by the scripts that finish a txn
+ *                                   with a cb_url, emptied by q_cb_done
  *   spk:{N}:idem:<rp>:<key>   string Idempotency-Key -> txn id, 24 h
  *   spk:{N}:regmiss:<msisdn>  string the number's signature service knows no
  *                                   certificate for it; with a TTL (q_life.h)
@@ -129,6 +137,18 @@ struct q_sub {
 #define Q_FAR_LINK_LEN 32 /* a link's name (cfg_link.name) */
 #define Q_FAR_REF_LEN  64 /* a far end's transaction id */
 
+/*
+ * Callbacks: a transaction created with a cb_url is, when it finishes (by
+ * q_txn_finish or by the sweep's expiry), put in the shard's callback queue
+ * by the same script, so a crash between the finish and the delivery loses
+ * nothing.  q_cb_claim leases due entries to one instance; q_cb_done ends
+ * an attempt.  The kind says which body the front end builds.
+ */
+#define Q_CB_URL_MAX 512
+#define Q_CB_CTX_MAX 64
+enum { Q_CB_KIND_JSON = 0, Q_CB_KIND_SOAP = 1 };
+enum { Q_CB_NONE = 0, Q_CB_PENDING = 1, Q_CB_DELIVERED = 2, Q_CB_FAILED = 3 };
+
 /* A transaction as stored.  In callbacks, pointers point into the reply. */
 struct q_txn {
     char id[Q_ID_LEN];
@@ -169,6 +189,12 @@ struct q_txn {
     /* q_txn_receipt: when the relying party said it got the outcome (0 = never), and its message ("" = none). */
     int64_t receipt_ms;
     char receipt[Q_RECEIPT_MAX + 1];
+    /* Callback (q_cb_*): cb_url "" when the txn has none. */
+    char cb_url[Q_CB_URL_MAX + 1];
+    uint8_t cb_kind;               /* Q_CB_KIND_*: which body the front end builds */
+    char cb_ctx[Q_CB_CTX_MAX + 1]; /* the front end's opaque string, "" if none */
+    uint8_t cb_state;              /* Q_CB_NONE, _PENDING, _DELIVERED, _FAILED */
+    unsigned cb_tries;             /* delivery attempts claimed so far */
 };
 
 /* What a create asks for. */
@@ -199,6 +225,14 @@ struct q_txn_new {
     uint8_t key_alg; /* GENKEY */
     const uint8_t *payload;
     size_t payload_len; /* PUTCERT: certificate DER */
+    /*
+     * Callback on completion: NULL = none (and nothing is stored: the hot
+     * path without one pays nothing).  cb_url at most Q_CB_URL_MAX octets,
+     * cb_ctx (opaque, e.g. an ETSI AP_TransID; may be NULL) Q_CB_CTX_MAX.
+     */
+    const char *cb_url;
+    uint8_t cb_kind; /* Q_CB_KIND_* */
+    const char *cb_ctx;
 };
 
 struct q;
@@ -391,6 +425,41 @@ typedef void q_resubmit_cb(void *arg, const struct q_txn *txn, const struct q_su
 typedef void q_sweep_cb(void *arg, enum q_err err, unsigned expired, unsigned resubmitted);
 void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_resubmit_cb *resubmit, q_sweep_cb *done,
              void *arg);
+
+/*
+ * Callbacks owed, one EVALSHA per shard (all in flight at once): up to
+ * `limit` (0 = 50) ids per shard whose due time is <= now_ms.  An id whose
+ * txn is gone (retention passed) or whose callback is not pending is
+ * dropped; every other is leased until lease_until_ms (no instance claims it
+ * again before, so only one tries at a time; an instance that dies
+ * mid-delivery loses only its lease), its cb_tries counted, and handed to
+ * `each` (txn lives only during that call; txn->cb_tries is this attempt's
+ * number).  `done` once at the end: err is the first error of any shard,
+ * claimed the number handed out.
+ */
+typedef void q_cb_each_fn(void *arg, const struct q_txn *txn);
+typedef void q_cb_claimed_fn(void *arg, enum q_err err, unsigned claimed);
+void q_cb_claim(struct q *q, int64_t now_ms, int64_t lease_until_ms, unsigned limit, q_cb_each_fn *each,
+                q_cb_claimed_fn *done, void *arg);
+
+enum q_cb_outcome {
+    Q_CB_OUT_DELIVERED = 0, /* the receiver answered 2xx: drop it from the queue, cb_state delivered, cb_at */
+    Q_CB_OUT_RETRY = 1,     /* try again at next_due_ms, cb_error = detail */
+    Q_CB_OUT_GAVE_UP = 2,   /* drop it, cb_state failed, cb_error = detail */
+};
+
+/*
+ * End delivery attempt number `attempt` (the txn's cb_tries when claimed)
+ * of txn id's callback.  RETRY and GAVE_UP apply only while the callback is
+ * still pending at that attempt (else Q_ERR_CONFLICT, nothing changed): an
+ * instance whose lease ran out while its receiver was slow must not move
+ * the newer claim's lease.  DELIVERED always applies (a 2xx is a fact).  A
+ * txn gone meanwhile: Q_ERR_NOT_FOUND, its queue entry dropped.  detail may
+ * be NULL, at most 159 octets.  For DELIVERED and GAVE_UP next_due_ms is
+ * the time recorded as cb_at (now).
+ */
+void q_cb_done(struct q *q, const char *id, unsigned attempt, enum q_cb_outcome outcome, int64_t next_due_ms,
+               const char *detail, q_done_cb *cb, void *arg);
 
 /*
  * Be told of every finished transaction (any instance), for long polls.

@@ -27,7 +27,7 @@
 #include "q.h"
 #include "q_priv.h"
 
-#define Q_CALL_ARGS_MAX 32 /* create with an Idempotency-Key: 3 + 6 keys + 19 arguments */
+#define Q_CALL_ARGS_MAX 32 /* create with an Idempotency-Key: 3 + 7 keys + 22 arguments, the most */
 
 struct q_call;
 struct q_sweep_run; /* q_txn.c's: one q_sweep over all shards */

@@ -29,6 +29,8 @@ enum q_script {
     QS_RESENT,
     QS_TRACK,
     QS_RECEIPT,
+    QS_CB_CLAIM,
+    QS_CB_DONE,
     QS_COUNT
 };
 
@@ -37,7 +39,8 @@ enum q_script {
  * ARGV: 1 id, 2 rp, 3 msisdn, 4 client_ref, 5 digest_alg, 6 digest, 7 vc,
  *       8 display_text, 9 net, 10 created_ms, 11 deadline_ms, 12 lease until,
  *       13 req_hash, 14 format, 15 doc_digest, 16 signing_time, 17 op ("0" =
- *       SIGN), 18 key_alg, 19 payload
+ *       SIGN), 18 key_alg, 19 payload, 20 cb_url ("" = no callback),
+ *       21 cb_kind, 22 cb_ctx
  * -> {"OK"|"EXISTED", txn, sub} | {"BUSY", id} | {"NOTFOUND"} | {"INACTIVE"}
  *    | {"MISMATCH"} | {"COLLISION"}
  * A new txn hash holds only the fields with a value (the parser reads an absent
@@ -95,6 +98,9 @@ static const char q_lua_create[] =
     "if ARGV[17] ~= '0' then\n"
     "  opt('op', ARGV[17], '0'); opt('key_alg', ARGV[18], ''); opt('payload', ARGV[19], '')\n"
     "end\n"
+    "if ARGV[20] ~= '' then\n"
+    "  opt('cb_url', ARGV[20], ''); opt('cb_kind', ARGV[21], ''); opt('cb_ctx', ARGV[22], '')\n"
+    "end\n"
     "redis.call('HSET', KEYS[2], unpack(f))\n"
     "redis.call('ZADD', KEYS[3], ARGV[11], ARGV[1])\n"
     "redis.call('ZADD', KEYS[4], ARGV[12], ARGV[1])\n"
@@ -140,17 +146,18 @@ static const char q_lua_lookup[] =
     "return {'OK', s, {}}\n";
 
 /*
- * KEYS: 1 txn, 2 due, 3 outbox, 4 sub prefix
+ * KEYS: 1 txn, 2 due, 3 outbox, 4 sub prefix, 5 callback queue
  * ARGV: 1 id, 2 expect cntr ("0" = any), 3 state, 4 result, 5 etsi_status,
  *       6 detail, 7 signature, 8 cert, 9 now, 10 retention ms, 11 ocsp,
  *       12 pin serial ("" = leave the pin), 13 pin spki (hex), 14 "1" = answer
  *       the finished txn
  * -> {"OK"} | {"OK", txn} | {"NOTFOUND"} | {"CONFLICT"}
  * The pin is written (and repin cleared) only while the subscriber's cert is
- * still the one the signature was checked with (ARGV 8).
+ * still the one the signature was checked with (ARGV 8).  A txn with a
+ * cb_url is queued for its callback, due now, in the same script.
  */
 static const char q_lua_finish[] =
-    "local t = redis.call('HMGET', KEYS[1], 'state', 'cntr', 'msisdn')\n"
+    "local t = redis.call('HMGET', KEYS[1], 'state', 'cntr', 'msisdn', 'cb_url')\n"
     "if not t[1] then return {'NOTFOUND'} end\n"
     "if t[1] ~= 'pending' then return {'CONFLICT'} end\n"
     "if ARGV[2] ~= '0' and t[2] ~= ARGV[2] then return {'CONFLICT'} end\n"
@@ -166,19 +173,24 @@ static const char q_lua_finish[] =
     "    redis.call('HDEL', sk, 'repin')\n"
     "  end\n"
     "end\n"
+    "if t[4] then\n"
+    "  redis.call('HSET', KEYS[1], 'cb_state', 'pending')\n"
+    "  redis.call('ZADD', KEYS[5], ARGV[9], ARGV[1])\n"
+    "end\n"
     "redis.call('PEXPIRE', KEYS[1], ARGV[10])\n"
     "redis.call('PUBLISH', '" Q_DONE_CHANNEL "', ARGV[1])\n"
     "if ARGV[14] == '1' then return {'OK', redis.call('HGETALL', KEYS[1])} end\n"
     "return {'OK'}\n";
 
 /*
- * KEYS: 1 due, 2 outbox, 3 txn prefix, 4 sub prefix
+ * KEYS: 1 due, 2 outbox, 3 txn prefix, 4 sub prefix, 5 callback queue
  * ARGV: 1 now, 2 lease until, 3 limit, 4 retention ms
  * -> {"OK", expired, {txn1, sub1, txn2, sub2, ...}}
  * Expiry first, so an expired txn is never handed out for resubmission; an
  * outbox entry past its deadline but beyond this run's limit is left for the
  * next run's expiry rather than resent.  A resubmitted txn counts the copy
  * (`resent`): the SIM answers a copy's counter CNTR low (q_txn_resync).
+ * An expired txn with a cb_url is queued for its callback, as finish does.
  */
 static const char q_lua_sweep[] =
     "local now = ARGV[1]\n"
@@ -188,10 +200,14 @@ static const char q_lua_sweep[] =
     "  local tk = KEYS[3] .. id\n"
     "  redis.call('ZREM', KEYS[1], id)\n"
     "  redis.call('ZREM', KEYS[2], id)\n"
-    "  local t = redis.call('HMGET', tk, 'state', 'msisdn')\n"
+    "  local t = redis.call('HMGET', tk, 'state', 'msisdn', 'cb_url')\n"
     "  if t[1] == 'pending' then\n"
     "    redis.call('HSET', tk, 'state', 'failed', 'result', 'EXPIRED', 'etsi_status', '208',\n"
     "      'detail', 'no answer before the deadline', 'finished_ms', now)\n"
+    "    if t[3] then\n"
+    "      redis.call('HSET', tk, 'cb_state', 'pending')\n"
+    "      redis.call('ZADD', KEYS[5], now, id)\n"
+    "    end\n"
     "    if t[2] then\n"
     "      local sk = KEYS[4] .. t[2]\n"
     "      if redis.call('HGET', sk, 'busy') == id then redis.call('HDEL', sk, 'busy') end\n"
@@ -293,8 +309,54 @@ static const char q_lua_receipt[] = "local t = redis.call('HMGET', KEYS[1], 'sta
                                     "redis.call('HSET', KEYS[1], 'receipt_ms', ARGV[2], 'receipt', ARGV[3])\n"
                                     "return {'OK'}\n";
 
-static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent,      q_lua_lookup, q_lua_finish,
-                                                q_lua_sweep,  q_lua_sent_many, q_lua_resync, q_lua_resent,
-                                                q_lua_track,  q_lua_receipt};
+/*
+ * Callbacks due (q_cb_claim).  KEYS: 1 callback queue, 2 txn prefix.
+ * ARGV: 1 now, 2 lease until, 3 limit.  -> {"OK", {txn1, txn2, ...}}
+ * An entry whose txn is gone (retention) or not pending-callback is dropped.
+ */
+static const char q_lua_cb_claim[] =
+    "local out = {}\n"
+    "for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])) do\n"
+    "  local tk = KEYS[2] .. id\n"
+    "  if redis.call('HGET', tk, 'cb_state') ~= 'pending' then\n"
+    "    redis.call('ZREM', KEYS[1], id)\n"
+    "  else\n"
+    "    redis.call('ZADD', KEYS[1], ARGV[2], id)\n"
+    "    redis.call('HINCRBY', tk, 'cb_tries', 1)\n"
+    "    out[#out + 1] = redis.call('HGETALL', tk)\n"
+    "  end\n"
+    "end\n"
+    "return {'OK', out}\n";
+
+/*
+ * One delivery attempt ended (q_cb_done).  KEYS: 1 txn, 2 callback queue.
+ * ARGV: 1 id, 2 outcome ("delivered" | "retry" | "failed"), 3 next due or
+ * now, 4 detail, 5 attempt.  -> {"OK"} | {"NOTFOUND"} | {"CONFLICT"}
+ * The txn hash is only written while it exists: an HSET on a key that
+ * expired would bring it back without a TTL.
+ */
+static const char q_lua_cb_done[] =
+    "local t = redis.call('HMGET', KEYS[1], 'cb_state', 'cb_tries')\n"
+    "if not t[1] then redis.call('ZREM', KEYS[2], ARGV[1]); return {'NOTFOUND'} end\n"
+    "if ARGV[2] == 'delivered' then\n"
+    "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "  redis.call('HSET', KEYS[1], 'cb_state', 'delivered', 'cb_at', ARGV[3])\n"
+    "  return {'OK'}\n"
+    "end\n"
+    "if t[1] ~= 'pending' or t[2] ~= ARGV[5] or not redis.call('ZSCORE', KEYS[2], ARGV[1]) then\n"
+    "  return {'CONFLICT'}\n"
+    "end\n"
+    "if ARGV[2] == 'retry' then\n"
+    "  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])\n"
+    "  redis.call('HSET', KEYS[1], 'cb_error', ARGV[4])\n"
+    "else\n"
+    "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "  redis.call('HSET', KEYS[1], 'cb_state', 'failed', 'cb_error', ARGV[4], 'cb_at', ARGV[3])\n"
+    "end\n"
+    "return {'OK'}\n";
+
+static const char *const q_scripts[QS_COUNT] = {
+    q_lua_create, q_lua_sent,   q_lua_lookup, q_lua_finish,  q_lua_sweep,   q_lua_sent_many,
+    q_lua_resync, q_lua_resent, q_lua_track,  q_lua_receipt, q_lua_cb_claim, q_lua_cb_done};
 
 #endif /* SIMPKI_Q_SCRIPTS_H */

@@ -240,7 +240,9 @@ void q_txn_create(struct q *q, const struct q_txn_new *n, q_create_cb *cb, void 
         (n->idem_key && strlen(n->idem_key) > Q_IDEM_KEY_MAX) ||
         (n->req_hash && strlen(n->req_hash) > Q_REQ_HASH_MAX) || n->deadline_ms <= n->now_ms || n->lease_ms < 0 ||
         n->format > Q_FORMAT_CMS || n->doc_digest_len > 64 || (n->doc_digest_len && !n->doc_digest) ||
-        n->op > Q_OP_PUTCERT || n->payload_len > Q_PAYLOAD_MAX || (n->payload_len && !n->payload))
+        n->op > Q_OP_PUTCERT || n->payload_len > Q_PAYLOAD_MAX || (n->payload_len && !n->payload) ||
+        (n->cb_url && (!n->cb_url[0] || strlen(n->cb_url) > Q_CB_URL_MAX)) ||
+        (n->cb_ctx && strlen(n->cb_ctx) > Q_CB_CTX_MAX) || n->cb_kind > Q_CB_KIND_SOAP)
         goto fail;
     shard = q_shard_of(n->msisdn, q_shards(q));
     if ((rc = q_id_new(shard, id)) != Q_OK)
@@ -271,7 +273,9 @@ void q_txn_create(struct q *q, const struct q_txn_new *n, q_create_cb *cb, void 
         (rc = q_arg_add(c, n->doc_digest ? (const void *)n->doc_digest : "", n->doc_digest_len)) != Q_OK ||
         (rc = q_arg_i64(c, n->signing_time)) != Q_OK || (rc = q_arg_u64(c, n->op)) != Q_OK ||
         (rc = q_arg_u64(c, n->key_alg)) != Q_OK ||
-        (rc = q_arg_add(c, n->payload ? (const void *)n->payload : "", n->payload_len)) != Q_OK)
+        (rc = q_arg_add(c, n->payload ? (const void *)n->payload : "", n->payload_len)) != Q_OK ||
+        (rc = q_arg_str(c, n->cb_url)) != Q_OK || (rc = q_arg_u64(c, n->cb_kind)) != Q_OK ||
+        (rc = q_arg_str(c, n->cb_ctx)) != Q_OK)
         goto fail;
     q_call_submit(c);
     return;
@@ -458,11 +462,12 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
     if (f->pin_serial && (f->state != Q_COMPLETED || !f->cert_len || !f->pin_serial[0] || strlen(f->pin_serial) >= 80 ||
                           !f->pin_spki_hex || strlen(f->pin_spki_hex) != 64))
         goto fail;
-    if ((rc = begin_txn_script(c, id, 4, &shard)) != Q_OK || (rc = q_arg_zset(c, shard, "due")) != Q_OK ||
+    if ((rc = begin_txn_script(c, id, 5, &shard)) != Q_OK || (rc = q_arg_zset(c, shard, "due")) != Q_OK ||
         (rc = q_arg_zset(c, shard, "outbox")) != Q_OK || (rc = q_arg_key(c, shard, "sub", "")) != Q_OK ||
-        (rc = q_arg_str(c, id)) != Q_OK || (rc = q_arg_u64(c, expect_cntr)) != Q_OK ||
-        (rc = q_arg_str(c, q_state_name(f->state))) != Q_OK || (rc = q_arg_str(c, f->result)) != Q_OK ||
-        (rc = q_arg_i64(c, f->etsi_status)) != Q_OK || (rc = q_arg_str(c, f->detail)) != Q_OK ||
+        (rc = q_arg_zset(c, shard, "cbq")) != Q_OK || (rc = q_arg_str(c, id)) != Q_OK ||
+        (rc = q_arg_u64(c, expect_cntr)) != Q_OK || (rc = q_arg_str(c, q_state_name(f->state))) != Q_OK ||
+        (rc = q_arg_str(c, f->result)) != Q_OK || (rc = q_arg_i64(c, f->etsi_status)) != Q_OK ||
+        (rc = q_arg_str(c, f->detail)) != Q_OK ||
         (rc = q_arg_add(c, f->signature ? (const void *)f->signature : "", f->sig_len)) != Q_OK ||
         (rc = q_arg_add(c, f->cert ? (const void *)f->cert : "", f->cert_len)) != Q_OK ||
         (rc = q_arg_i64(c, f->now_ms)) != Q_OK || (rc = q_arg_i64(c, f->retention_ms)) != Q_OK ||
@@ -557,9 +562,10 @@ void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_re
             continue;
         }
         c->sw = sw;
-        if ((rc = q_arg_script(c, 4)) != Q_OK || (rc = q_arg_zset(c, s, "due")) != Q_OK ||
+        if ((rc = q_arg_script(c, 5)) != Q_OK || (rc = q_arg_zset(c, s, "due")) != Q_OK ||
             (rc = q_arg_zset(c, s, "outbox")) != Q_OK || (rc = q_arg_key(c, s, "txn", "")) != Q_OK ||
-            (rc = q_arg_key(c, s, "sub", "")) != Q_OK || (rc = q_arg_i64(c, now_ms)) != Q_OK ||
+            (rc = q_arg_key(c, s, "sub", "")) != Q_OK || (rc = q_arg_zset(c, s, "cbq")) != Q_OK ||
+            (rc = q_arg_i64(c, now_ms)) != Q_OK ||
             (rc = q_arg_i64(c, now_ms + (lease_ms > 0 ? lease_ms : 0))) != Q_OK || (rc = q_arg_u64(c, limit)) != Q_OK ||
             (rc = q_arg_i64(c, q_retention(q))) != Q_OK) {
             q_call_fail(c, rc);

@@ -290,6 +290,25 @@ enum q_err q_parse_txn(const redisReply *r, struct q_txn *t)
             rc = parse_i64(v, 0, INT64_MAX, &t->receipt_ms);
         } else if (name_is(k, "receipt")) {
             rc = copy_str(t->receipt, sizeof t->receipt, v);
+        } else if (name_is(k, "cb_url")) {
+            rc = copy_str(t->cb_url, sizeof t->cb_url, v);
+        } else if (name_is(k, "cb_kind")) {
+            if ((rc = parse_i64(v, 0, 255, &x)) == Q_OK)
+                t->cb_kind = (uint8_t)x;
+        } else if (name_is(k, "cb_ctx")) {
+            rc = copy_str(t->cb_ctx, sizeof t->cb_ctx, v);
+        } else if (name_is(k, "cb_state")) {
+            if (q_reply_is(v, "pending"))
+                t->cb_state = Q_CB_PENDING;
+            else if (q_reply_is(v, "delivered"))
+                t->cb_state = Q_CB_DELIVERED;
+            else if (q_reply_is(v, "failed"))
+                t->cb_state = Q_CB_FAILED;
+            else
+                rc = Q_ERR_PROTO;
+        } else if (name_is(k, "cb_tries")) {
+            if ((rc = parse_i64(v, 0, UINT32_MAX, &x)) == Q_OK)
+                t->cb_tries = (unsigned)x;
         }
         /* Unknown fields are skipped: a newer gateway may add some. */
     }

@@ -23,6 +23,7 @@
 #include "cfg.h"
 #include "gw_api_subs.h"
 #include "gw_auth.h"
+#include "gw_callback.h"
 #include "gw_enrol.h"
 #include "gw_http.h"
 #include "gw_metrics.h"
@@ -30,6 +31,7 @@
 #include "gw_sign_body.h"
 #include "gw_soap.h"
 #include "gw_txn.h"
+#include "gw_txn_json.h"
 #include "gw_util.h"
 #include "gw_wait.h"
 #include "log.h"
@@ -83,67 +85,11 @@ static void send_error(struct gw_api *api, struct evhttp_request *req, const cha
     gw_http_error(req, code, error, field, "%s", msg);
 }
 
-static const char *alg_name(enum dg_alg alg)
-{
-    const char *n = dg_name(alg);
-
-    return n ? n : "unknown";
-}
-
-/*
- * The transaction as the API shows it, written straight into a buffer (gw_json):
- * the members and their order are what the jansson version printed.
- */
-static int txn_json(const struct q_txn *t, struct gw_json *j)
-{
-    char ts[32];
-
-    gw_json_begin(j);
-    gw_json_str(j, "id", t->id);
-    gw_json_str(j, "state", q_state_name(t->state));
-    gw_json_str(j, "msisdn", t->msisdn);
-    gw_json_str(j, "verification_code", t->vc);
-    gw_json_str(j, "digest_alg", alg_name(t->digest_alg));
-    if (t->client_ref[0])
-        gw_json_str(j, "client_ref", t->client_ref);
-    util_iso8601((time_t)(t->created_ms / 1000), ts);
-    gw_json_str(j, "created_at", ts);
-    util_iso8601((time_t)(t->deadline_ms / 1000), ts);
-    gw_json_str(j, "expires_at", ts);
-    if (t->state != Q_PENDING) {
-        gw_json_str(j, "result", t->result);
-        gw_json_int(j, "etsi_status", t->etsi_status);
-        util_iso8601((time_t)(t->finished_ms / 1000), ts);
-        gw_json_str(j, "finished_at", ts);
-        if (t->detail[0])
-            gw_json_str(j, "message", t->detail);
-    } else {
-        gw_json_int(j, "etsi_status", 504); /* OUTSTANDING_TRANSACTION */
-    }
-    gw_json_str(j, "format", t->format == Q_FORMAT_CMS ? "cms" : "raw");
-    if (t->ocsp_len > 0) /* the evidence the certificate was not revoked (or was), as checked */
-        gw_json_b64(j, "ocsp_response", t->ocsp, t->ocsp_len);
-    if (t->state == Q_COMPLETED && t->sig_len > 0) {
-        gw_json_b64(j, "signature", t->signature, t->sig_len);
-        if (t->cert_len)
-            gw_json_b64(j, "certificate", t->cert, t->cert_len);
-    }
-    if (t->receipt_ms > 0) { /* POST .../receipt: the last one */
-        int outer = gw_json_obj_begin(j, "receipt");
-        util_iso8601((time_t)(t->receipt_ms / 1000), ts);
-        gw_json_str(j, "at", ts);
-        if (t->receipt[0])
-            gw_json_str(j, "message", t->receipt);
-        gw_json_obj_end(j, outer);
-    }
-    return gw_json_end(j);
-}
-
 /* Answer with the transaction. */
 static void send_txn(struct evhttp_request *req, int code, const struct q_txn *t)
 {
     struct gw_json j;
-    if (txn_json(t, &j) != 0) {
+    if (gw_txn_json(t, &j) != 0) {
         send_error(NULL, req, "INTERNAL_ERROR", NULL, "out of memory");
         return;
     }
@@ -290,7 +236,8 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
 
 /* SHA-256 over the fields that define the request, for Idempotency-Key checks. */
 static void request_hash(const char *msisdn, uint8_t alg /* enum dg_alg, hashed as one octet */, const uint8_t *dg,
-                         size_t dlen, const char *text, const char *cref, uint8_t format, char out[65])
+                         size_t dlen, const char *text, const char *cref, uint8_t format, const char *cb_url,
+                         char out[65])
 {
     unsigned char md[32];
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -303,6 +250,11 @@ static void request_hash(const char *msisdn, uint8_t alg /* enum dg_alg, hashed 
         /* Raw requests hash as before, so keys given before "format" existed still match. */
         if (format != Q_FORMAT_RAW)
             EVP_DigestUpdate(ctx, &format, 1);
+        /* Likewise a request without a callback: only one that has it hashes it (after a marker octet). */
+        if (cb_url) {
+            EVP_DigestUpdate(ctx, "\001callback_url", 13);
+            EVP_DigestUpdate(ctx, cb_url, strlen(cb_url) + 1);
+        }
         EVP_DigestFinal_ex(ctx, md, NULL);
         util_hex(md, 32, out);
     } else {
@@ -347,7 +299,15 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
         send_error(api, req, b.error, b.field, "%s", why);
         goto out;
     }
-    request_hash(b.msisdn, b.digest_alg, b.digest, b.digest_len, b.display_text, b.client_ref, b.format, hash);
+    if (b.callback_url) {
+        const char *refused = cfg_callback_check(cfg_apikey_by_name(api->d.cfg, rp), b.callback_url);
+        if (refused) {
+            send_error(api, req, "INVALID_FIELD", "callback_url", "%s", refused);
+            goto out;
+        }
+    }
+    request_hash(b.msisdn, b.digest_alg, b.digest, b.digest_len, b.display_text, b.client_ref, b.format, b.callback_url,
+                 hash);
     c = call_new(api, req, rp);
     if (!c) {
         send_error(api, req, "INTERNAL_ERROR", NULL, "out of memory");
@@ -363,7 +323,9 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
                                        .digest = b.digest,
                                        .digest_len = b.digest_len,
                                        .display_text = b.display_text,
-                                       .format = b.format},
+                                       .format = b.format,
+                                       .cb_url = b.callback_url,
+                                       .cb_kind = Q_CB_KIND_JSON},
                  started, c);
 out:
     gw_sign_body_clear(&b);
@@ -475,6 +437,9 @@ static void handle_metrics(struct gw_api *api, struct evhttp_request *req)
     gw_metrics_gauge(out, "redis_up", "1 when the Redis connection is up", NULL, q_connected(api->d.q));
     gw_metrics_gauge(out, "redis_calls", "Redis calls made", NULL, (double)qs.calls);
     gw_metrics_gauge(out, "redis_in_flight", "Redis calls awaiting a reply", NULL, qs.in_flight);
+    if (api->d.callback)
+        gw_metrics_gauge(out, "callback_in_flight", "callbacks POSTed and not yet answered", NULL,
+                         gw_callback_in_flight(api->d.callback));
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
     evhttp_send_reply(req, 200, NULL, out);
     evbuffer_free(out);

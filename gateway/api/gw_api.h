@@ -34,6 +34,7 @@ struct gw_soap;
 struct gw_metrics;
 struct gw_api;
 struct sig_trust;
+struct gw_callback;
 
 struct gw_api_deps {
     const struct cfg *cfg;
@@ -45,6 +46,7 @@ struct gw_api_deps {
     struct gw_soap *soap;   /* /soap/services/ (gw_soap.h); may be NULL */
     struct gw_metrics *metrics;
     const struct sig_trust *trust; /* the certificate checks of /v1/subscribers (read-only, shared) */
+    struct gw_callback *callback; /* callback delivery, for its /metrics gauge; may be NULL */
 };
 
 /* Binds cfg->listen_host:listen_port.  NULL on failure (logged). */

@@ -30,8 +30,8 @@ static int refuse(struct gw_sign_body *b, const char *error, const char *field, 
 int gw_sign_body_parse(const char *body, size_t len, gw_text_check_fn *text_check, const struct gw_engine *e,
                        struct gw_sign_body *out, char *why, size_t whylen)
 {
-    static const char *const allowed[] = {"msisdn",     "digest", "digest_alg", "display_text",
-                                          "client_ref", "format", NULL};
+    static const char *const allowed[] = {"msisdn",     "digest", "digest_alg",   "display_text",
+                                          "client_ref", "format", "callback_url", NULL};
     const char *msisdn_in, *digest_b64, *alg_s, *text, *cref = "", *key, *fmt_s = "raw";
     char msg[160];
     const char *code;
@@ -94,6 +94,12 @@ int gw_sign_body_parse(const char *body, size_t len, gw_text_check_fn *text_chec
                       "client_ref must be a string of at most 127 octets");
     if (!fmt_s || (strcmp(fmt_s, "raw") != 0 && strcmp(fmt_s, "cms") != 0))
         return refuse(out, "INVALID_FIELD", "format", why, whylen, "format must be \"raw\" or \"cms\"");
+    /* Its form and the relying party's allow-list are checked by the caller (cfg_callback_check), who knows the rp. */
+    v = json_object_get(out->doc, "callback_url");
+    if (v && (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 512))
+        return refuse(out, "INVALID_FIELD", "callback_url", why, whylen,
+                      "callback_url must be an https:// URL of at most 512 octets");
+    out->callback_url = v ? json_string_value(v) : NULL;
     out->display_text = text;
     out->client_ref = cref;
     out->format = strcmp(fmt_s, "cms") == 0 ? Q_FORMAT_CMS : Q_FORMAT_RAW;

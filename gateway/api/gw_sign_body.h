@@ -13,6 +13,9 @@
  *                 gw_txn_check_text with engine e; NULL takes any text)
  *   client_ref    string of at most 127 octets (default "")
  *   format        "raw" (default) or "cms"
+ *   callback_url  string of 1..512 octets (default: none); only its type and
+ *                 length are checked here: the relying party's allow-list is
+ *                 the caller's (cfg_callback_check)
  * Every refusal is an HTTP 400 with a stable error code, the field it is
  * about (or none) and a message, all set by gw_sign_body_parse.
  */
@@ -37,6 +40,7 @@ struct gw_sign_body {
     const char *display_text; /* UTF-8, non-empty, fits the SIM */
     const char *client_ref;   /* "" when absent */
     uint8_t format;           /* Q_FORMAT_RAW or Q_FORMAT_CMS (q.h) */
+    const char *callback_url; /* NULL when absent */
     /* On refusal: */
     const char *error; /* stable code, e.g. "MALFORMED_JSON", "INVALID_FIELD" (static) */
     const char *field; /* the member at fault, NULL for the whole body; may point into doc */

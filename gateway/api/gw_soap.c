@@ -32,8 +32,6 @@
 #define TID_PREFIX 'T' /* MSSP_TransID = "T" + transaction id: an NCName cannot start with a digit */
 /* The Idempotency-Key an MSS_Signature is created under: a space cannot start a JSON API key. */
 #define IDEM_PREFIX "soap "
-/* The callback kind of an asynchServerServer notification (gw_callback.h). */
-#define CB_KIND_SOAP 1
 
 struct gw_soap {
     struct gw_soap_deps d;
@@ -355,7 +353,7 @@ static void do_signature(struct call *c, struct evhttp_request *req)
                                        .display_text = r->display,
                                        .format = format,
                                        .cb_url = r->mode == GW_SOAP_ASYNCH_SS ? r->ap_url : NULL,
-                                       .cb_kind = CB_KIND_SOAP,
+                                       .cb_kind = Q_CB_KIND_SOAP,
                                        .cb_ctx = r->ap_trans_id},
                  started, c);
 }
@@ -570,16 +568,18 @@ void gw_soap_free(struct gw_soap *s)
 
 /* ---- asynchServerServer: the notification ----------------------------- */
 
-int gw_soap_notification(const struct cfg *cfg, const struct q_txn *t, const char *ap_trans_id, char **body,
-                         size_t *len, const char **ctype)
+int gw_soap_notification_body(void *arg, const struct q_txn *t, struct evbuffer *out, const char **content_type)
 {
+    const struct cfg *cfg = arg;
     const struct cfg_apikey *rp = cfg_apikey_by_name(cfg, t->rp);
     struct gw_soap_req req = {.kind = ETSI_SIGNATURE};
-    char tid[ETSI_ID_MAX];
+    char tid[ETSI_ID_MAX], *body = NULL;
     struct gw_soap_resp r;
+    size_t len = 0;
+    int rc;
 
     snprintf(req.ap_id, sizeof req.ap_id, "%s", rp && rp->has_ap ? rp->ap_id : "");
-    snprintf(req.ap_trans_id, sizeof req.ap_trans_id, "%s", ap_trans_id ? ap_trans_id : "");
+    snprintf(req.ap_trans_id, sizeof req.ap_trans_id, "%s", t->cb_ctx);
     util_iso8601(time(NULL), req.instant);
     snprintf(req.mssp_id, sizeof req.mssp_id, "%s", cfg->soap_mssp_id);
     snprintf(tid, sizeof tid, "%c%s", TID_PREFIX, t->id);
@@ -597,6 +597,10 @@ int gw_soap_notification(const struct cfg *cfg, const struct q_txn *t, const cha
         r.cert_len = t->cert_len;
         r.validated = 1;
     }
-    *ctype = CT_SOAP12;
-    return gw_soap_build_notification(&r, body, len) == ETSI_OK ? 0 : -1;
+    if (gw_soap_build_notification(&r, &body, &len) != ETSI_OK)
+        return -1;
+    rc = evbuffer_add(out, body, len);
+    free(body);
+    *content_type = CT_SOAP12;
+    return rc == 0 ? 0 : -1;
 }

@@ -59,13 +59,13 @@ void gw_soap_free(struct gw_soap *s);
 void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *path);
 
 /*
- * The MSS_Notification a finished asynchServerServer transaction sends to
- * its AP_URL: gw_callback's body builder for the SOAP kind (gw_callback.h).
- * ap_trans_id is the request's AP_TransID (stored as the callback's context).
- * 0 with *body malloc'd (caller frees) and *ctype static; -1 out of memory.
+ * The MSS_Notification a finished asynchServerServer transaction POSTs to
+ * its AP_URL: gw_callback's body builder for Q_CB_KIND_SOAP (a gw_cb_body_fn,
+ * gw_callback.h; arg is the const struct cfg *).  The AP_TransID is the
+ * callback's context (t->cb_ctx).  0, or -1 when it cannot be built.
  */
 struct q_txn;
-int gw_soap_notification(const struct cfg *cfg, const struct q_txn *t, const char *ap_trans_id, char **body,
-                         size_t *len, const char **ctype);
+struct evbuffer;
+int gw_soap_notification_body(void *arg, const struct q_txn *t, struct evbuffer *out, const char **content_type);
 
 #endif /* SIMPKI_GW_SOAP_H */

@@ -41,7 +41,10 @@ struct evbuffer;
     X(TXN_READS, "txn_reads_total", "transactions read from Redis for GET and long polls")              \
     X(POLL_OWN, "long_poll_own_total", "long polls on a transaction created here: no first read")       \
     X(POLL_HANDOFF, "long_poll_handoff_total", "long polls answered by the instance that finished it")  \
-    X(REDIS_ERRORS, "redis_errors_total", "Redis calls that failed")
+    X(REDIS_ERRORS, "redis_errors_total", "Redis calls that failed")                                    \
+    X(CB_DELIVERED, "callback_delivered_total", "callbacks a receiver answered 2xx")                    \
+    X(CB_FAILED_ATTEMPTS, "callback_failed_attempts_total", "callback attempts that failed (retried)")  \
+    X(CB_GAVE_UP, "callback_gave_up_total", "callbacks given up after the last try")
 
 enum gw_counter {
 #define GW_X(id, name, help) GW_M_##id,

@@ -50,7 +50,7 @@ struct gw_json {
     char *buf; /* malloc'd, NUL-terminated once gw_json_end() succeeds; the caller frees it */
     size_t len, cap;
     int err;     /* out of memory */
-    int members; /* written so far */
+    int members; /* written so far, in the object being written */
 };
 
 void gw_json_begin(struct gw_json *j);

@@ -116,6 +116,7 @@ struct start_ctx {
     struct q_txn_new n;
     /* copies, so the request can outlive the caller's buffers */
     char rp[64], msisdn[16], client_ref[128], idem[128], hash[65], vc[5];
+    char cb_url[Q_CB_URL_MAX + 1], cb_ctx[Q_CB_CTX_MAX + 1];
     uint8_t digest[64];
     uint8_t doc_digest[64]; /* CMS: the caller's digest; digest becomes what the SIM signs */
     int looked_up;          /* the number was looked up at its signature service: never twice */
@@ -320,11 +321,19 @@ void gw_txn_start(struct gw_engine *e, const struct gw_sign_req *req, gw_start_c
 {
     struct start_ctx *s = NULL;
 
-    if (req->digest_len <= sizeof(s->digest))
+    if (req->digest_len <= sizeof(s->digest) && (!req->cb_url || strlen(req->cb_url) <= Q_CB_URL_MAX) &&
+        (!req->cb_ctx || strlen(req->cb_ctx) <= Q_CB_CTX_MAX))
         s = start_ctx_new(e, cb, arg, req->rp, req->msisdn, req->client_ref, req->idem_key, req->display_text, 0, 0);
     if (!s) {
         cb(arg, GW_ERR_INTERNAL, NULL, 0);
         return;
+    }
+    if (req->cb_url) {
+        snprintf(s->cb_url, sizeof(s->cb_url), "%s", req->cb_url);
+        snprintf(s->cb_ctx, sizeof(s->cb_ctx), "%s", req->cb_ctx ? req->cb_ctx : "");
+        s->n.cb_url = s->cb_url;
+        s->n.cb_kind = req->cb_kind;
+        s->n.cb_ctx = req->cb_ctx ? s->cb_ctx : NULL;
     }
     snprintf(s->hash, sizeof(s->hash), "%s", req->req_hash ? req->req_hash : "");
     memcpy(s->digest, req->digest, req->digest_len);

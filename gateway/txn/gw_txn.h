@@ -91,6 +91,14 @@ struct gw_sign_req {
     size_t digest_len;
     const char *display_text;
     uint8_t format; /* Q_FORMAT_RAW, or Q_FORMAT_CMS: digest is the document's */
+    /*
+     * Callback on completion (q.h's q_txn_new): NULL = none.  cb_url checked
+     * by the front end (cfg_callback_check); cb_kind Q_CB_KIND_*; cb_ctx the
+     * front end's opaque string (<= 64 octets), may be NULL.
+     */
+    const char *cb_url;
+    uint8_t cb_kind;
+    const char *cb_ctx;
 };
 
 /*

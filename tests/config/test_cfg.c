@@ -73,6 +73,8 @@ static void write_secrets(void)
     CHECK(write_file(tmpdir, "empty", "") == 0);
     CHECK(write_file(tmpdir, "long.pass", "sup3rs3cr3t\n") == 0);
     CHECK(write_file(tmpdir, "long.key", longkey) == 0);
+    CHECK(write_file(tmpdir, "ap.pwd", "ap-password\nnot this\n") == 0);
+    CHECK(write_file(tmpdir, "cb.secret", "callback-secret-0123456789\n") == 0);
 }
 
 /* malloc'd contents of a file, NUL-terminated; NULL when unreadable. */
@@ -436,6 +438,73 @@ static void test_etsi(const char *dir)
 }
 
 /* Every key absent gets the default the reference documents. */
+/* Relying parties (cfg_rp.c): defaults, AP credentials, callbacks and cfg_callback_check. */
+static void test_rp(const char *dir)
+{
+    struct cfg *cfg = load_ok(dir, "ok-rp");
+    const struct cfg_apikey *plain, *etsi, *filed, *in;
+    uint8_t md[32];
+
+    if (!cfg)
+        return;
+    CHECK_EQ_INT(cfg->n_apikeys, 4);
+    plain = &cfg->apikeys[0];
+    etsi = &cfg->apikeys[1];
+    filed = &cfg->apikeys[2];
+    in = &cfg->apikeys[3];
+    /* Defaults: sign only, no AP, no callbacks. */
+    CHECK_EQ_INT(plain->roles, CFG_ROLE_SIGN);
+    CHECK_EQ_INT(plain->has_ap, 0);
+    CHECK_EQ_STR(plain->ap_id, "");
+    CHECK_EQ_INT(plain->cb_secret_len, 0);
+    CHECK_EQ_INT(plain->n_cb_allow, 0);
+    CHECK_EQ_INT(plain->cb_http, 0);
+    CHECK_EQ_STR(cfg_callback_check(plain, "https://a.vn/"), "this relying party has no callback_allow");
+    CHECK(cfg_apikey_by_ap_id(cfg, "") == NULL);
+    CHECK(!cfg_ap_pwd_ok(plain, ""));
+    /* Roles and AP credentials. */
+    CHECK_EQ_INT(etsi->roles, CFG_ROLE_SIGN | CFG_ROLE_LOOKUP);
+    CHECK_EQ_INT(etsi->has_ap, 1);
+    CHECK(cfg_apikey_by_ap_id(cfg, "http://ap.simpki.test") == etsi);
+    CHECK(cfg_apikey_by_ap_id(cfg, "ap-2") == filed);
+    CHECK(cfg_apikey_by_ap_id(cfg, "AP-2") == NULL);
+    CHECK(cfg_ap_pwd_ok(filed, "ap-password")); /* first line of ap.pwd, only its hash kept */
+    CHECK(!cfg_ap_pwd_ok(filed, "ap-passwor"));
+    CHECK(!cfg_ap_pwd_ok(filed, "ap-password\n"));
+    sha256_of("ap-password", md);
+    CHECK_MEM(filed->ap_pwd_sha256, md, 32);
+    CHECK(!cfg_ap_pwd_ok(etsi, "ap-password"));
+    /* Callbacks. */
+    CHECK_EQ_INT(filed->cb_secret_len, strlen("callback-secret-0123456789"));
+    CHECK_MEM(filed->cb_secret, "callback-secret-0123456789", filed->cb_secret_len);
+    CHECK_EQ_INT(filed->n_cb_allow, 2);
+    CHECK_EQ_INT(filed->cb_http, 1);
+    CHECK_EQ_STR(filed->cb_allow[1], "http://10.0.0.1:8080/");
+    CHECK(cfg_callback_check(filed, "https://a.vn/cb/x?y=1") == NULL);
+    CHECK(cfg_callback_check(filed, "http://10.0.0.1:8080/hook") == NULL);
+    CHECK_EQ_STR(cfg_callback_check(filed, "https://a.vn/other"),
+                 "callback_url is not on this relying party's callback_allow list");
+    CHECK_EQ_INT(in->cb_http, 0);
+    CHECK(cfg_callback_check(in, "https://a.vn/x") == NULL);
+    CHECK_EQ_STR(cfg_callback_check(in, "http://a.vn/x"), "callback_url must be https://");
+    CHECK_EQ_STR(cfg_callback_check(in, "https://a.vn.evil.com/"),
+                 "callback_url is not on this relying party's callback_allow list");
+    CHECK_EQ_STR(cfg_callback_check(in, "https://a.vn/a b"),
+                 "callback_url holds a space, a backslash or a control character");
+    CHECK_EQ_STR(cfg_callback_check(in, "https://a.vn/\x01"),
+                 "callback_url holds a space, a backslash or a control character");
+    {
+        char url[600];
+        memset(url, 'x', sizeof url - 1);
+        url[sizeof url - 1] = '\0';
+        memcpy(url, "https://a.vn/", 13);
+        CHECK_EQ_STR(cfg_callback_check(in, url), "callback_url is too long");
+        url[512] = '\0'; /* 512 octets: the longest allowed */
+        CHECK(cfg_callback_check(in, url) == NULL);
+    }
+    cfg_free(cfg);
+}
+
 static void test_defaults(const char *dir)
 {
     struct cfg *cfg = load_ok(dir, "ok-defaults");
@@ -734,6 +803,7 @@ int main(int argc, char **argv)
     test_defaults(argv[1]);
     test_route(argv[1]);
     test_etsi(argv[1]);
+    test_rp(argv[1]);
     test_missing_file();
     test_short_errbuf(argv[1]);
     test_strerror();

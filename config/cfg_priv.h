@@ -1,0 +1,46 @@
+/*
+ * cfg_priv.h - what the configuration's modules share (cfg.c: the table and
+ * the loader; cfg_rp.c: the relying parties).  Not installed; nothing outside
+ * config/ includes it.
+ */
+#ifndef SIMPKI_CFG_PRIV_H
+#define SIMPKI_CFG_PRIV_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "cfg.h"
+
+/* Error context: where we are, for messages like "carriers[1].smpp[0].port". */
+struct cfg_ctx {
+    const char *file;
+    char *err;
+    size_t errlen;
+};
+
+/* One line "file: where.name: what" into c->err; returns CFG_ERR_INVALID. */
+enum cfg_err cfg_fail(struct cfg_ctx *c, const char *where, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
+ * First line of a secret file, without the newline, into out (the caller
+ * wipes it).  CFG_ERR_IO when unreadable, CFG_ERR_INVALID when the line does
+ * not fit in cap: a truncated secret would be a different secret.
+ */
+enum cfg_err cfg_read_secret_file(const char *path, char *out, size_t cap);
+
+/* Exactly 2n hex digits, either case, into out; -1 otherwise. */
+int cfg_parse_hex(const char *hex, uint8_t *out, size_t n);
+
+/* cfg_rp.c: "api_keys" into cfg->apikeys / n_apikeys (absent: none). */
+enum cfg_err cfg_load_apikeys(struct cfg_ctx *c, json_t *arr, struct cfg *cfg);
+
+/* cfg_rp.c: the api_keys part of `simpkid --help-config`. */
+void cfg_print_apikeys(FILE *f);
+
+/* cfg_rp.c: wipe and free what the relying parties hold (cfg_free). */
+void cfg_free_apikeys(struct cfg *cfg);
+
+#endif /* SIMPKI_CFG_PRIV_H */
