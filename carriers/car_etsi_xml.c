@@ -13,6 +13,7 @@
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
 #include <libxml/tree.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@
 
 /* What the SAX hooks found; reached through the parser context's _private. */
 struct guard {
-    int depth;
+    int depth, max_depth;
     enum etsi_err rc; /* ETSI_ERR_FORBIDDEN / ETSI_ERR_TOO_LARGE, or ETSI_OK */
     char why[96];
     char first_error[96]; /* libxml2's first message, for a document that is not well-formed */
@@ -97,9 +98,9 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar *prefix, cons
 {
     struct guard *g = guard_of(ctx);
 
-    if (++g->depth > ETSI_MAX_DEPTH) {
+    if (++g->depth > g->max_depth) {
         char why[32];
-        snprintf(why, sizeof why, "depth over %d", ETSI_MAX_DEPTH);
+        snprintf(why, sizeof why, "depth over %d", g->max_depth);
         stop(ctx, ETSI_ERR_TOO_LARGE, why);
         return;
     }
@@ -533,9 +534,10 @@ static void walk(struct parse *p, xmlDocPtr doc)
     resp(p, r);
 }
 
-enum etsi_err etsi_parse_answer(const uint8_t *body, size_t len, struct etsi_answer *out, char *why, size_t whylen)
+enum etsi_err etsi_xml_read(const uint8_t *body, size_t len, size_t max_len, int max_depth, struct _xmlDoc **out,
+                            char *why, size_t whylen)
 {
-    struct parse p = {ETSI_OK, why, whylen, out};
+    struct parse p = {ETSI_OK, why, whylen, NULL};
     struct guard g;
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
@@ -544,23 +546,24 @@ enum etsi_err etsi_parse_answer(const uint8_t *body, size_t len, struct etsi_ans
         why[0] = '\0';
     if (!out)
         return ETSI_ERR_INVALID;
-    memset(out, 0, sizeof *out);
+    *out = NULL;
     memset(&g, 0, sizeof g);
+    g.max_depth = max_depth;
     if (!body || len == 0)
         fail(&p, ETSI_ERR_MALFORMED, "empty body", NULL);
-    else if (len > ETSI_MAX_BODY) {
+    else if (len > max_len || len > INT_MAX) {
         char msg[48];
-        snprintf(msg, sizeof msg, "body over %d octets", ETSI_MAX_BODY);
+        snprintf(msg, sizeof msg, "body over %zu octets", max_len);
         fail(&p, ETSI_ERR_TOO_LARGE, msg, NULL);
     }
     if (p.rc != ETSI_OK)
-        goto out;
+        return p.rc;
     xmlInitParser();
     /* Not xmlCtxtReadMemory: it resets the context, hooks included. */
     ctxt = xmlCreateMemoryParserCtxt((const char *)body, (int)len);
     if (!ctxt) {
         fail(&p, ETSI_ERR_NOMEM, "out of memory", NULL);
-        goto out;
+        return p.rc;
     }
     ctxt->_private = &g;
     ctxt->sax->startElementNs = on_start;
@@ -584,11 +587,28 @@ enum etsi_err etsi_parse_answer(const uint8_t *body, size_t len, struct etsi_ans
     else if (!doc || !ctxt->wellFormed)
         fail(&p, ctxt->errNo == XML_ERR_NO_MEMORY ? ETSI_ERR_NOMEM : ETSI_ERR_MALFORMED,
              g.first_error[0] ? g.first_error : "not well-formed XML", "XML:");
-    else
-        walk(&p, doc);
-out:
-    xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);
+    if (p.rc != ETSI_OK)
+        xmlFreeDoc(doc);
+    else
+        *out = doc;
+    return p.rc;
+}
+
+enum etsi_err etsi_parse_answer(const uint8_t *body, size_t len, struct etsi_answer *out, char *why, size_t whylen)
+{
+    struct parse p = {ETSI_OK, why, whylen, out};
+    xmlDocPtr doc = NULL;
+
+    if (why && whylen)
+        why[0] = '\0';
+    if (!out)
+        return ETSI_ERR_INVALID;
+    memset(out, 0, sizeof *out);
+    p.rc = etsi_xml_read(body, len, ETSI_MAX_BODY, ETSI_MAX_DEPTH, &doc, why, whylen);
+    if (p.rc == ETSI_OK)
+        walk(&p, doc);
+    xmlFreeDoc(doc);
     if (p.rc != ETSI_OK)
         etsi_answer_clear(out);
     return p.rc;

@@ -199,6 +199,25 @@ enum etsi_err etsi_parse_answer(const uint8_t *body, size_t len, struct etsi_ans
 void etsi_answer_clear(struct etsi_answer *a);
 
 /*
+ * The hardened read under etsi_parse_answer, for any SOAP message (the
+ * gateway's server side, gateway/api/gw_soap_xml.c, reads requests with it):
+ * body (len octets, len <= max_len, else ETSI_ERR_TOO_LARGE before parsing)
+ * becomes a libxml2 tree in *doc, which the caller frees with xmlFreeDoc().
+ * Everything the header comment promises holds: no network, a DOCTYPE or
+ * entity declaration refused before its internal subset is read and a
+ * processing instruction refused (ETSI_ERR_FORBIDDEN), an element deeper
+ * than max_depth stops the parser (ETSI_ERR_TOO_LARGE), not well-formed XML
+ * (including bytes that are not UTF-8 when no other encoding is declared)
+ * is ETSI_ERR_MALFORMED with libxml2's first message in why.  No check of
+ * the SOAP or ETSI shape: that is the caller's.  On error *doc is NULL.
+ * struct _xmlDoc is libxml2's xmlDoc, named so that this header does not
+ * pull libxml2 into every includer.
+ */
+struct _xmlDoc;
+enum etsi_err etsi_xml_read(const uint8_t *body, size_t len, size_t max_len, int max_depth, struct _xmlDoc **doc,
+                            char *why, size_t whylen);
+
+/*
  * The status codes: one table, the docs are generated from it
  * (etsi_status_markdown).  outcome is what a final code means to the
  * engine; final = 0 for progress codes (100 REQUEST_OK on an asynch request,
