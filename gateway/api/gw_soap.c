@@ -579,7 +579,7 @@ int gw_soap_notification_body(void *arg, const struct q_txn *t, struct evbuffer 
     int rc;
 
     snprintf(req.ap_id, sizeof req.ap_id, "%s", rp && rp->has_ap ? rp->ap_id : "");
-    snprintf(req.ap_trans_id, sizeof req.ap_trans_id, "%s", t->cb_ctx);
+    snprintf(req.ap_trans_id, sizeof req.ap_trans_id, "%.*s", (int)sizeof req.ap_trans_id - 1, t->cb_ctx);
     util_iso8601(time(NULL), req.instant);
     snprintf(req.mssp_id, sizeof req.mssp_id, "%s", cfg->soap_mssp_id);
     snprintf(tid, sizeof tid, "%c%s", TID_PREFIX, t->id);
