@@ -30,6 +30,7 @@
 #include "gw_result.h"
 #include "gw_sign_body.h"
 #include "gw_soap.h"
+#include "gw_soap_xml.h"
 #include "gw_txn.h"
 #include "gw_txn_json.h"
 #include "gw_util.h"
@@ -473,6 +474,11 @@ static void route(struct evhttp_request *req, void *arg)
         gw_soap_handle(api->d.soap, req, path); /* its credentials are in the envelope (AP_ID / AP_PWD) */
         return;
     }
+    /* The HTTP layer takes bodies up to the SOAP endpoint's limit; the JSON API's own is max_body_bytes. */
+    if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > api->d.cfg->max_body_bytes) {
+        send_error(api, req, "TOO_LARGE", NULL, "the body is larger than %u octets", api->d.cfg->max_body_bytes);
+        return;
+    }
     if (strncmp(path, "/v1/signatures", 14) != 0 && strncmp(path, "/v1/requests", 12) != 0 &&
         strncmp(path, "/v1/subscribers/", 16) != 0) {
         send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
@@ -558,7 +564,14 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
     api->http = evhttp_new(deps->base);
     if (!api->http)
         goto fail;
-    evhttp_set_max_body_size(api->http, deps->cfg->max_body_bytes);
+    /*
+     * What the HTTP layer reads at most (a larger body is refused with its
+     * own 413 before it is read): the larger of the JSON API's limit and the
+     * SOAP endpoint's, so that a hostile envelope up to GW_SOAP_MAX_BODY gets
+     * a SOAP fault; route() holds the JSON API to max_body_bytes.
+     */
+    evhttp_set_max_body_size(api->http, deps->cfg->max_body_bytes > GW_SOAP_MAX_BODY ? deps->cfg->max_body_bytes
+                                                                                     : GW_SOAP_MAX_BODY);
     evhttp_set_max_headers_size(api->http, 16384);
     /* A request may be held as long as a long poll, or a synch SOAP request (the transaction's life). */
     evhttp_set_timeout(api->http, (int)(deps->cfg->long_poll_max_s > deps->cfg->txn_timeout_s

@@ -122,6 +122,25 @@ static const char *format_uri(const struct q_txn *t)
 }
 
 /*
+ * A failed transaction's fault reason, after the ETSI name the fault starts
+ * with: simpki's result where the ETSI name does not say it ("EXPIRED",
+ * "DELIVERY_ERROR", "CERT_EXPIRED"...), then the detail, or the table's
+ * meaning when the detail only repeats the result.
+ */
+static const char *failure_why(const struct q_txn *t, char *why, size_t len)
+{
+    const struct gw_result *r = gw_result_find(t->result);
+    const struct etsi_status *s = etsi_status_find(t->etsi_status);
+    int named = s && strcmp(s->name, t->result) == 0;
+    const char *detail = t->detail[0] && strcmp(t->detail, t->result) != 0 ? t->detail
+                         : r                                                ? r->meaning
+                                                                            : "no detail";
+
+    snprintf(why, len, "%s%s%s", named ? "" : t->result, named ? "" : ": ", detail);
+    return why;
+}
+
+/*
  * A transaction as the answer to MSS_Signature (synch) or MSS_StatusQuery:
  * still pending is 504 in Status (a query) or EXPIRED_TRANSACTION (a synch
  * request whose TimeOut passed; the transaction goes on and can be
@@ -132,13 +151,14 @@ static const char *format_uri(const struct q_txn *t)
 static void send_txn(struct call *c, struct evhttp_request *req, enum etsi_kind kind, const struct q_txn *t)
 {
     struct gw_soap_resp r = resp_of(c);
+    char why[256];
 
     if (t->state == Q_PENDING && kind == ETSI_SIGNATURE) {
         send_fault(c->s, req, "EXPIRED", "no answer within TimeOut; query MSSP_TransID %s for the outcome", c->tid);
         return;
     }
     if (t->state == Q_FAILED) {
-        send_fault(c->s, req, t->result, "%s: %s", t->result, t->detail[0] ? t->detail : "no detail");
+        send_fault(c->s, req, t->result, "%s", failure_why(t, why, sizeof why));
         return;
     }
     r.msisdn = t->msisdn;

@@ -282,8 +282,8 @@ def hostile(c, base):
          + ']><soap:Envelope xmlns:soap="%s"><soap:Body>&lol9;</soap:Body></soap:Envelope>' % SOAP, "_101"),
         ("external entity", '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
          + env.replace("Ký văn bản số 12/QĐ", "&xxe;"), "_101"),
-        ("depth 10,000", '<soap:Envelope xmlns:soap="%s"><soap:Body>' % SOAP + "<a>" * 10000 + "</a>" * 10000
-         + "</soap:Body></soap:Envelope>", "_101"),
+        # 10,000 opened elements (30 KB: under the body limit, so the parser's depth limit is what answers).
+        ("depth 10,000", '<soap:Envelope xmlns:soap="%s"><soap:Body>' % SOAP + "<a>" * 10000, "_101"),
         ("wrong namespace", env.replace("http://uri.etsi.org/TS102204/v1.1.2#", "urn:not-etsi"), "_108"),
         ("missing AP_PWD", env.replace('AP_PWD="%s"' % c.pwd, ""), "_102"),
         ("not XML", "this is not XML at all", "_101"),
