@@ -154,10 +154,11 @@ struct cfg_apikey {
 };
 
 /* What an API key may do ("roles": ["sign", "enrol", "lookup"]; default ["sign"]). */
-#define CFG_ROLE_SIGN   0x1u /* /v1/signatures: its own transactions */
-#define CFG_ROLE_ENROL  0x2u /* /v1/requests: every certificate request (personal data) */
-#define CFG_ROLE_LOOKUP 0x4u /* registered certificates: GET /v1/subscribers/{msisdn}/certificate,
-                                SOAP MSS_Registration and MSS_ProfileQuery */
+#define CFG_ROLE_SIGN  0x1u /* /v1/signatures: its own transactions */
+#define CFG_ROLE_ENROL 0x2u /* /v1/requests: every certificate request (personal data) */
+#define CFG_ROLE_LOOKUP                                                        \
+    0x4u /* registered certificates: GET /v1/subscribers/{msisdn}/certificate, \
+            SOAP MSS_Registration and MSS_ProfileQuery */
 
 struct cfg_redis {
     char host[256];

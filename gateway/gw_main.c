@@ -208,7 +208,11 @@ int main(int argc, char **argv)
         goto out;
     /* Callbacks on completion (issue 13): every instance delivers what any instance's transactions owe. */
     callback = gw_callback_new(&(struct gw_callback_deps){
-        .cfg = cfg, .base = base, .q = q, .metrics = &metrics, .body = {[Q_CB_KIND_JSON] = gw_txn_json_body, [Q_CB_KIND_SOAP] = gw_soap_notification_body},
+        .cfg = cfg,
+        .base = base,
+        .q = q,
+        .metrics = &metrics,
+        .body = {[Q_CB_KIND_JSON] = gw_txn_json_body, [Q_CB_KIND_SOAP] = gw_soap_notification_body},
         .body_arg = {[Q_CB_KIND_SOAP] = (void *)cfg}});
     if (!callback)
         goto out;

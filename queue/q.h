@@ -134,8 +134,8 @@ struct q_sub {
 };
 
 #define Q_RECEIPT_MAX  256 /* octets of a receipt's message (q_txn_receipt) */
-#define Q_FAR_LINK_LEN 32 /* a link's name (cfg_link.name) */
-#define Q_FAR_REF_LEN  64 /* a far end's transaction id */
+#define Q_FAR_LINK_LEN 32  /* a link's name (cfg_link.name) */
+#define Q_FAR_REF_LEN  64  /* a far end's transaction id */
 
 /*
  * Callbacks: a transaction created with a cb_url is, when it finishes (by

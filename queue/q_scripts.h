@@ -355,8 +355,8 @@ static const char q_lua_cb_done[] =
     "end\n"
     "return {'OK'}\n";
 
-static const char *const q_scripts[QS_COUNT] = {
-    q_lua_create, q_lua_sent,   q_lua_lookup, q_lua_finish,  q_lua_sweep,   q_lua_sent_many,
-    q_lua_resync, q_lua_resent, q_lua_track,  q_lua_receipt, q_lua_cb_claim, q_lua_cb_done};
+static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent,      q_lua_lookup,   q_lua_finish,
+                                                q_lua_sweep,  q_lua_sent_many, q_lua_resync,   q_lua_resent,
+                                                q_lua_track,  q_lua_receipt,   q_lua_cb_claim, q_lua_cb_done};
 
 #endif /* SIMPKI_Q_SCRIPTS_H */

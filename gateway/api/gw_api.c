@@ -147,9 +147,7 @@ static void polled(void *arg, enum gw_wait_result res, const struct q_txn *txn)
     switch (res) {
     case GW_WAIT_DONE: send_txn(req, 200, txn); break;
     case GW_WAIT_NOT_FOUND: send_error(NULL, req, "NOT_FOUND", NULL, "no such transaction"); break;
-    case GW_WAIT_SHUTDOWN:
-        send_error(NULL, req, "SHUTTING_DOWN", NULL, "the gateway is restarting; poll again");
-        break;
+    case GW_WAIT_SHUTDOWN: send_error(NULL, req, "SHUTTING_DOWN", NULL, "the gateway is restarting; poll again"); break;
     case GW_WAIT_UNAVAILABLE:
     default:
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
@@ -574,10 +572,10 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
                                                                                      : GW_SOAP_MAX_BODY);
     evhttp_set_max_headers_size(api->http, 16384);
     /* A request may be held as long as a long poll, or a synch SOAP request (the transaction's life). */
-    evhttp_set_timeout(api->http, (int)(deps->cfg->long_poll_max_s > deps->cfg->txn_timeout_s
-                                            ? deps->cfg->long_poll_max_s
-                                            : deps->cfg->txn_timeout_s + 5) +
-                                      30);
+    evhttp_set_timeout(api->http,
+                       (int)(deps->cfg->long_poll_max_s > deps->cfg->txn_timeout_s ? deps->cfg->long_poll_max_s
+                                                                                   : deps->cfg->txn_timeout_s + 5) +
+                           30);
     evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                               EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD);
     evhttp_set_gencb(api->http, route, api);

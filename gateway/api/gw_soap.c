@@ -28,7 +28,7 @@
 #include "q_life.h"
 #include "util.h"
 
-#define CT_SOAP12 "application/soap+xml; charset=utf-8"
+#define CT_SOAP12  "application/soap+xml; charset=utf-8"
 #define TID_PREFIX 'T' /* MSSP_TransID = "T" + transaction id: an NCName cannot start with a digit */
 /* The Idempotency-Key an MSS_Signature is created under: a space cannot start a JSON API key. */
 #define IDEM_PREFIX "soap "
@@ -132,9 +132,7 @@ static const char *failure_why(const struct q_txn *t, char *why, size_t len)
     const struct gw_result *r = gw_result_find(t->result);
     const struct etsi_status *s = etsi_status_find(t->etsi_status);
     int named = s && strcmp(s->name, t->result) == 0;
-    const char *detail = t->detail[0] && strcmp(t->detail, t->result) != 0 ? t->detail
-                         : r                                                ? r->meaning
-                                                                            : "no detail";
+    const char *detail = t->detail[0] && strcmp(t->detail, t->result) != 0 ? t->detail : r ? r->meaning : "no detail";
 
     snprintf(why, len, "%s%s%s", named ? "" : t->result, named ? "" : ": ", detail);
     return why;
@@ -308,7 +306,8 @@ static int signature_checks(struct call *c, struct evhttp_request *req, char msi
     switch (dg_digestinfo_parse(r->dtbs, r->dtbs_len, alg, dg, dlen)) {
     case 0: break;
     case -2:
-        send_fault(c->s, req, "DIGEST_LENGTH", "DataToBeSigned: the digest in the DigestInfo is not its algorithm's length");
+        send_fault(c->s, req, "DIGEST_LENGTH",
+                   "DataToBeSigned: the digest in the DigestInfo is not its algorithm's length");
         return -1;
     default:
         send_fault(c->s, req, "INVALID_FIELD",
@@ -510,8 +509,9 @@ void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *p
     if (strcmp(port, etsi_port(ETSI_SIGNATURE)) != 0 && strcmp(port, etsi_port(ETSI_STATUS)) != 0 &&
         strcmp(port, etsi_port(ETSI_RECEIPT)) != 0 && strcmp(port, etsi_port(ETSI_REGISTRATION)) != 0 &&
         strcmp(port, etsi_port(ETSI_PROFILE)) != 0) {
-        send_fault(s, req, "NOT_FOUND", "no such port; the ports are MSS_SignaturePort, MSS_StatusQueryPort, "
-                                        "MSS_ReceiptPort, MSS_RegistrationPort and MSS_ProfileQueryPort");
+        send_fault(s, req, "NOT_FOUND",
+                   "no such port; the ports are MSS_SignaturePort, MSS_StatusQueryPort, "
+                   "MSS_ReceiptPort, MSS_RegistrationPort and MSS_ProfileQueryPort");
         return;
     }
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {

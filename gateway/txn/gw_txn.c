@@ -103,8 +103,7 @@ void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_fin
 
 void gwt_fail(struct gw_engine *e, const char *id, uint64_t cntr, const char *result, const char *detail)
 {
-    gwt_finish(e, id, cntr,
-               &(struct q_finish){.state = Q_FAILED, .result = result, .detail = detail});
+    gwt_finish(e, id, cntr, &(struct q_finish){.state = Q_FAILED, .result = result, .detail = detail});
 }
 
 /* ---- starting --------------------------------------------------------- */

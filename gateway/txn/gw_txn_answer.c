@@ -228,8 +228,7 @@ static void resync_failed(struct gw_engine *e, const struct q_txn *txn)
     gw_metrics_inc(e->d.metrics, GW_M_OTA_RESYNC_FAILED);
     LOGP(LOG_ERR, "txn", txn->id, "the SIM refused OTA counter %llu too, after a resync",
          (unsigned long long)txn->cntr);
-    gwt_fail(e, txn->id, txn->cntr, "OTA_ERROR",
-             "the SIM refused the OTA counter (CNTR low) again after a resync");
+    gwt_fail(e, txn->id, txn->cntr, "OTA_ERROR", "the SIM refused the OTA counter (CNTR low) again after a resync");
 }
 
 /* Sent once (SENT): the SIM's counter is ahead of ours; move ours forward and send again, once. */

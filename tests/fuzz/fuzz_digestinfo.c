@@ -62,7 +62,7 @@ static int oracle(const uint8_t *in, size_t len, enum dg_alg *alg, uint8_t *d, s
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *in = malloc(size ? size : 1), od[64], back[DG_DIGESTINFO_MAX];
+    uint8_t *in = calloc(1, size + 1), od[64], back[DG_DIGESTINFO_MAX]; /* calloc: read even when size is 0 */
     const unsigned char *digest = NULL;
     enum dg_alg alg = DG_NONE, oalg = DG_NONE;
     size_t dlen = 0, olen = 0;

@@ -59,15 +59,14 @@ static void every_emitted_code_has_a_row(void)
 {
     /* The request checks (gw_sign_check, gw_sign_body) and the JSON API's refusals. */
     static const char *const refusals[] = {
-        "MALFORMED_JSON", "UNKNOWN_FIELD", "INVALID_FIELD", "INVALID_MSISDN", "DIGEST_LENGTH",
-        "TEXT_TOO_LONG", "INVALID_TEXT", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BUSY",
-        "UNKNOWN_SUBSCRIBER", "SUBSCRIBER_INACTIVE", "UNSUPPORTED_NETWORK", "CERTIFICATE_REFUSED",
-        "IDEMPOTENCY_KEY_REUSED", "UNAVAILABLE", "SHUTTING_DOWN", "INTERNAL_ERROR", "METHOD_NOT_ALLOWED",
-        "UNSUPPORTED_MEDIA_TYPE",
+        "MALFORMED_JSON", "UNKNOWN_FIELD", "INVALID_FIELD", "INVALID_MSISDN", "DIGEST_LENGTH", "TEXT_TOO_LONG",
+        "INVALID_TEXT", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BUSY", "UNKNOWN_SUBSCRIBER", "SUBSCRIBER_INACTIVE",
+        "UNSUPPORTED_NETWORK", "CERTIFICATE_REFUSED", "IDEMPOTENCY_KEY_REUSED", "UNAVAILABLE", "SHUTTING_DOWN",
+        "INTERNAL_ERROR", "METHOD_NOT_ALLOWED", "UNSUPPORTED_MEDIA_TYPE",
         /* GET /v1/subscribers/{msisdn}/certificate, POST /v1/signatures/{id}/receipt */
         "NO_CERTIFICATE", "NOT_FINISHED"};
     /* The engine's own outcomes beside the transports' and the signer's. */
-    static const char *const outcomes[] = {"DELIVERY_ERROR", "OTA_ERROR", "BAD_ANSWER", "TIMESTAMP_FAILED",
+    static const char *const outcomes[] = {"DELIVERY_ERROR", "OTA_ERROR",         "BAD_ANSWER", "TIMESTAMP_FAILED",
                                            "NO_CERTIFICATE", "INVALID_SIGNATURE", "EXPIRED"};
 
     for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
