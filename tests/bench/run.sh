@@ -197,7 +197,8 @@ lg() { "$LOADGEN" --port "$API_PORT" --token "$TOKEN" "$@" 2>>"$T/loadgen.log"; 
 
 R=$T/results; mkdir -p "$R"
 if [ -n "${BENCH_HOLD:-}" ]; then  # BENCH_HOLD=1: keep the stack up for manual loadgen/perf runs
-  echo "stack up: API $API_PORT token $TOKEN redis $REDIS_PORT gateway pid $GW_PID sim pid $SIM_PID" \
+  echo "stack up: API $API_PORT token $TOKEN (SOAP: --ap-id $AP_ID --ap-pwd $AP_PWD) redis $REDIS_PORT" \
+       "gateway pid $GW_PID sim pid $SIM_PID" \
        "numbers EC $EC_FIRST:$N_SUBS RSA $RSA_FIRST:$N_SUBS idle $IDLE_FIRST:$N_IDLE; Ctrl-C stops it" >&2
   while :; do sleep 3600; done
 fi
