@@ -1,7 +1,9 @@
 /*
- * loadgen.c - load generator for simpkid's JSON API, on one libevent loop.
+ * loadgen.c - load generator for simpkid's JSON API and its ETSI TS 102 204
+ * SOAP endpoint, on one libevent loop.
  *
  *   loadgen --port P --token T --numbers FIRST:COUNT [options]
+ *   loadgen --api soap --port P --ap-id ID --ap-pwd PWD --numbers FIRST:COUNT [options]
  *
  *   --mode closed     N transactions in flight at all times (flat out); --concurrency N
  *   --mode open       start transactions at --rate R per second whatever happens
@@ -13,10 +15,20 @@
  *   --sim-delay-ms D  the simulated SIM's own delay, subtracted from each latency
  *   --digest-alg A    SHA-256 (default)
  *   --max-conns N     open-loop connection cap (default 4000)
+ *   --api json|soap   which API (default json)
+ *   --ap-id ID, --ap-pwd PWD   the relying party's AP credentials (soap)
  *
- * A transaction is POST /v1/signatures, then GET /v1/signatures/{id}?wait=60
+ * A JSON transaction is POST /v1/signatures, then GET /v1/signatures/{id}?wait=60
  * on the same keep-alive connection until it is no longer pending; its
- * latency is request sent -> final answer received.  SIMs are the numbers
+ * latency is request sent -> final answer received.  A SOAP transaction is
+ * one POST of an MSS_Signature synch envelope (PKCS1, TimeOut 60, no
+ * additional services) to /soap/services/MSS_SignaturePort: the gateway holds
+ * it until the signature is verified.  It is OK when the answer is HTTP 200
+ * with StatusCode 500 or 502; a fault counts as FAULT_<ETSI status>.  Each
+ * request has a fresh AP_TransID (the gateway refuses a repeat with fault
+ * 101), unique across loadgen runs (start time and a counter); its
+ * DataToBeSigned is the DER DigestInfo of the same digest the JSON API would
+ * get.  --mode fill is JSON only.  SIMs are the numbers
  * FIRST .. FIRST+COUNT-1, used round robin; a number is not reused while its
  * transaction is pending (a SIM takes one request at a time).
  *
@@ -42,6 +54,7 @@
 #include <event2/event.h>
 
 enum mode { M_CLOSED, M_OPEN, M_FILL };
+enum api { API_JSON, API_SOAP };
 
 struct samples {
     uint32_t *v;
@@ -63,6 +76,10 @@ struct lg {
     const char *token;
     const char *digest_alg;
     enum mode mode;
+    enum api api;
+    /* soap: the envelope's fixed parts, XML-escaped once (AP_ID, AP_PWD, Instant) */
+    char *soap_head;
+    char soap_run[24]; /* this run's AP_TransID prefix */
     unsigned concurrency, max_conns;
     double rate;
     uint64_t first, count, fill_count;
@@ -254,11 +271,44 @@ static void txn_done(struct conn *c, const char *result)
     conn_release(c);
 }
 
+/* The answer to an MSS_Signature synch request: the signature, or a fault. */
+static void on_soap_response(struct conn *c, const char *body)
+{
+    struct lg *lg = c->lg;
+    const char *p;
+    char v[64];
+
+    c->t.post_us = now_us();
+    if (c->status == 200) {
+        p = strstr(body, "StatusCode Value=\"");
+        if (p && strncmp(p + 18, "50", 2) == 0 && (p[20] == '0' || p[20] == '2')) {
+            txn_done(c, "OK");
+            return;
+        }
+        lg->http_err++;
+        txn_done(c, "NO_SIGNATURE");
+        return;
+    }
+    /* a fault: env:Subcode/env:Value is mss:_NNN */
+    p = strstr(body, "Subcode");
+    p = p ? strstr(p, ":_") : NULL;
+    if (p && strspn(p + 2, "0123456789") == 3)
+        snprintf(v, sizeof(v), "FAULT_%.3s", p + 2);
+    else
+        snprintf(v, sizeof(v), "HTTP_%d", c->status);
+    lg->http_err++;
+    txn_done(c, v);
+}
+
 static void on_response(struct conn *c, const char *body)
 {
     struct lg *lg = c->lg;
     char v[64];
 
+    if (lg->api == API_SOAP) {
+        on_soap_response(c, body);
+        return;
+    }
     if (c->st == C_POST) {
         c->t.post_us = now_us();
         if (c->status == 202 || c->status == 200) {
@@ -420,6 +470,125 @@ static int64_t pick_sim(struct lg *lg)
     return -1;
 }
 
+/* Base64 of n octets into out (4 * ((n + 2) / 3) + 1 bytes). */
+static void b64_enc(const uint8_t *in, size_t n, char *out)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i, o = 0;
+
+    for (i = 0; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = tbl[v >> 18 & 63];
+        out[o++] = tbl[v >> 12 & 63];
+        out[o++] = tbl[v >> 6 & 63];
+        out[o++] = tbl[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+        out[o++] = tbl[v >> 18 & 63];
+        out[o++] = tbl[v >> 12 & 63];
+        out[o++] = i + 1 < n ? tbl[v >> 6 & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+}
+
+/* XML-escaped copy of s (for an attribute); the caller frees it. */
+static char *xml_esc(const char *s)
+{
+    size_t n = 1;
+    char *r, *o;
+
+    for (const char *p = s; *p; p++)
+        n += *p == '&' ? 5 : *p == '<' || *p == '>' ? 4 : *p == '"' ? 6 : 1;
+    r = malloc(n);
+    if (!r)
+        return NULL;
+    o = r;
+    for (const char *p = s; *p; p++) {
+        const char *e = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : *p == '"' ? "&quot;" : NULL;
+        size_t k = e ? strlen(e) : 1;
+        memcpy(o, e ? e : p, k);
+        o += k;
+    }
+    *o = '\0';
+    return r;
+}
+
+#define ETSI_NS "http://uri.etsi.org/TS102204/v1.1.2#"
+/* The display text the JSON body carries ("Ky van ban so 123/QD-UBND" with its diacritics), in UTF-8. */
+#define DISPLAY_UTF8 "K\xc3\xbd v\xc4\x83n b\xe1\xba\xa3n s\xe1\xbb\x91 123/Q\xc4\x90-UBND"
+
+#define SOAP_HEAD                                                                                     \
+    "<?xml version='1.0' encoding='UTF-8'?>\n<soap-env:Envelope "                                     \
+    "xmlns:soap-env=\"http://www.w3.org/2003/05/soap-envelope\"><soap-env:Body><MSS_Signature>"       \
+    "<MSS_SignatureReq MajorVersion=\"1\" MinorVersion=\"1\" TimeOut=\"60\" MessagingMode=\"synch\">" \
+    "<ns0:AP_Info xmlns:ns0=\"" ETSI_NS "\" AP_ID=\"%s\" AP_PWD=\"%s\" Instant=\"%s\" AP_TransID=\""
+
+/*
+ * The envelope up to AP_TransID's value, built once per run (zeep's shape, as
+ * tests/gateway/data/soap/signature.xml); soap_send adds the rest per request.
+ */
+static int soap_init(struct lg *lg, const char *ap_id, const char *ap_pwd)
+{
+    char *id = xml_esc(ap_id), *pwd = xml_esc(ap_pwd), instant[32];
+    struct timespec ts;
+    struct tm tm;
+    int n, rc = -1;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (!id || !pwd || !gmtime_r(&ts.tv_sec, &tm))
+        goto out;
+    strftime(instant, sizeof(instant), "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+    /* AP_TransID is unique per AP for 24 hours: this run's prefix is its start time */
+    snprintf(lg->soap_run, sizeof(lg->soap_run), "LG%llx",
+             (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+    n = snprintf(NULL, 0, SOAP_HEAD, id, pwd, instant);
+    lg->soap_head = malloc((size_t)n + 1);
+    if (!lg->soap_head)
+        goto out;
+    snprintf(lg->soap_head, (size_t)n + 1, SOAP_HEAD, id, pwd, instant);
+    rc = 0;
+out:
+    if (pwd) {
+        explicit_bzero(pwd, strlen(pwd));
+        free(pwd);
+    }
+    free(id);
+    return rc;
+}
+
+/* POST an MSS_Signature synch request for number msisdn over digest dg. */
+static void soap_send(struct conn *c, uint64_t msisdn, const uint8_t dg[32])
+{
+    static const uint8_t sha256_prefix[19] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+                                              0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+    struct lg *lg = c->lg;
+    uint8_t di[51];
+    char b64[72], tail[1200];
+    int tlen;
+
+    memcpy(di, sha256_prefix, sizeof(sha256_prefix));
+    memcpy(di + sizeof(sha256_prefix), dg, 32);
+    b64_enc(di, sizeof(di), b64);
+    tlen = snprintf(
+        tail, sizeof(tail),
+        "%s_%llu\"/><ns1:MSSP_Info xmlns:ns1=\"" ETSI_NS "\"><ns1:MSSP_ID><ns1:URI>http://hmssp.mobile-id.vn"
+        "</ns1:URI></ns1:MSSP_ID></ns1:MSSP_Info><ns2:MobileUser xmlns:ns2=\"" ETSI_NS "\"><ns2:MSISDN>%llu"
+        "</ns2:MSISDN></ns2:MobileUser><ns3:DataToBeSigned xmlns:ns3=\"" ETSI_NS "\" "
+        "MimeType=\"application/octet-stream\" Encoding=\"base64\">%s</ns3:DataToBeSigned>"
+        "<ns4:DataToBeDisplayed xmlns:ns4=\"" ETSI_NS "\" MimeType=\"text/plain\" Encoding=\"UTF-8\">" DISPLAY_UTF8
+        "</ns4:DataToBeDisplayed><ns5:MSS_Format xmlns:ns5=\"" ETSI_NS "\"><ns5:mssURI>" ETSI_NS
+        "PKCS1</ns5:mssURI></ns5:MSS_Format><ns6:SignatureProfile xmlns:ns6=\"" ETSI_NS "\">"
+        "<ns6:mssURI>http://mobile-id.vn/digitalSignature</ns6:mssURI></ns6:SignatureProfile>"
+        "</MSS_SignatureReq></MSS_Signature></soap-env:Body></soap-env:Envelope>",
+        lg->soap_run, (unsigned long long)lg->started, (unsigned long long)msisdn, b64);
+    evbuffer_add_printf(bufferevent_get_output(c->bev),
+                        "POST /soap/services/MSS_SignaturePort HTTP/1.1\r\nHost: bench\r\n"
+                        "Content-Type: application/soap+xml; charset=utf-8\r\nContent-Length: %zu\r\n\r\n%s%s",
+                        strlen(lg->soap_head) + (size_t)tlen, lg->soap_head, tail);
+}
+
 static void conn_start_txn(struct conn *c, int64_t start_us)
 {
     struct lg *lg = c->lg;
@@ -427,10 +596,8 @@ static void conn_start_txn(struct conn *c, int64_t start_us)
     int64_t sim = pick_sim(lg);
     uint8_t dg[32];
     char b64[64];
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char body[512];
     int blen;
-    size_t o = 0;
 
     if (sim < 0) {
         /* Every SIM busy: the closed loop has more in flight than numbers. */
@@ -448,26 +615,16 @@ static void conn_start_txn(struct conn *c, int64_t start_us)
     /* A different digest per transaction (the SIM signs it). */
     for (size_t i = 0; i < sizeof(dg); i++)
         dg[i] = (uint8_t)((lg->started * 2654435761u) >> (i % 4 * 8)) ^ (uint8_t)(i * 37);
-    for (size_t i = 0; i < 30; i += 3) {
-        uint32_t v = (uint32_t)dg[i] << 16 | (uint32_t)dg[i + 1] << 8 | dg[i + 2];
-        b64[o++] = tbl[v >> 18 & 63];
-        b64[o++] = tbl[v >> 12 & 63];
-        b64[o++] = tbl[v >> 6 & 63];
-        b64[o++] = tbl[v & 63];
+    c->st = C_POST;
+    if (lg->api == API_SOAP) {
+        soap_send(c, lg->first + (uint64_t)sim, dg);
+        return;
     }
-    {
-        uint32_t v = (uint32_t)dg[30] << 16 | (uint32_t)dg[31] << 8;
-        b64[o++] = tbl[v >> 18 & 63];
-        b64[o++] = tbl[v >> 12 & 63];
-        b64[o++] = tbl[v >> 6 & 63];
-        b64[o++] = '=';
-    }
-    b64[o] = '\0';
+    b64_enc(dg, sizeof(dg), b64);
     blen = snprintf(body, sizeof(body),
                     "{\"msisdn\":\"%llu\",\"digest\":\"%s\",\"digest_alg\":\"%s\","
                     "\"display_text\":\"K\\u00fd v\\u0103n b\\u1ea3n s\\u1ed1 123/Q\\u0110-UBND\"}",
                     (unsigned long long)(lg->first + (uint64_t)sim), b64, lg->digest_alg);
-    c->st = C_POST;
     evbuffer_add_printf(out,
                         "POST /v1/signatures HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer %s\r\n"
                         "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
@@ -534,7 +691,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: loadgen --port P --token T --numbers FIRST:COUNT [--mode closed|open|fill]\n"
                     "  [--concurrency N] [--rate R] [--count N] [--duration S] [--warmup S]\n"
-                    "  [--sim-delay-ms D] [--digest-alg A] [--max-conns N] [--label L]\n");
+                    "  [--sim-delay-ms D] [--digest-alg A] [--max-conns N] [--label L]\n"
+                    "  [--api json|soap] [--ap-id ID --ap-pwd PWD]   (soap: no --token; closed or open mode)\n");
     exit(2);
 }
 
@@ -564,9 +722,10 @@ int main(int argc, char **argv)
         {"numbers", 1, 0, 'n'},   {"mode", 1, 0, 'm'},         {"concurrency", 1, 0, 'c'},
         {"rate", 1, 0, 'r'},      {"count", 1, 0, 'N'},        {"duration", 1, 0, 'd'},
         {"warmup", 1, 0, 'w'},    {"sim-delay-ms", 1, 0, 's'}, {"digest-alg", 1, 0, 'a'},
-        {"max-conns", 1, 0, 'M'}, {"label", 1, 0, 'l'},        {0, 0, 0, 0}};
+        {"max-conns", 1, 0, 'M'}, {"label", 1, 0, 'l'},        {"api", 1, 0, 'A'},
+        {"ap-id", 1, 0, 'i'},     {"ap-pwd", 1, 0, 'P'},       {0, 0, 0, 0}};
     struct lg lg = {0};
-    const char *host = "127.0.0.1", *label = "";
+    const char *host = "127.0.0.1", *label = "", *ap_id = NULL, *ap_pwd = NULL;
     int port = 0, o;
     struct timeval tv = {0, 1000};
     double window, cpu_us;
@@ -599,11 +758,27 @@ int main(int argc, char **argv)
         case 'a': lg.digest_alg = optarg; break;
         case 'M': lg.max_conns = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'l': label = optarg; break;
+        case 'A':
+            if (strcmp(optarg, "soap") == 0)
+                lg.api = API_SOAP;
+            else if (strcmp(optarg, "json") == 0)
+                lg.api = API_JSON;
+            else
+                usage();
+            break;
+        case 'i': ap_id = optarg; break;
+        case 'P': ap_pwd = optarg; break;
         default: usage();
         }
     }
-    if (!port || !lg.token || !lg.count || lg.rate <= 0 || lg.concurrency == 0)
+    if (!port || !lg.count || lg.rate <= 0 || lg.concurrency == 0)
         usage();
+    if (lg.api == API_JSON && !lg.token)
+        usage();
+    if (lg.api == API_SOAP && (!ap_id || !ap_pwd || lg.mode == M_FILL))
+        usage();
+    if (lg.api == API_SOAP && soap_init(&lg, ap_id, ap_pwd) != 0)
+        return 1;
     if (lg.mode == M_FILL && lg.fill_count > lg.count)
         lg.fill_count = lg.count;
     lg.addr.sin_family = AF_INET;
@@ -655,12 +830,12 @@ int main(int argc, char **argv)
                 pct(&lg.lat, 100));
         print_hist(&lg.lat);
     }
-    printf("{\"label\":\"%s\",\"mode\":\"%s\",\"rate_target\":%.1f,\"concurrency\":%u,\"started\":%llu,"
+    printf("{\"label\":\"%s\",\"api\":\"%s\",\"mode\":\"%s\",\"rate_target\":%.1f,\"concurrency\":%u,\"started\":%llu,"
            "\"finished\":%llu,\"ok\":%llu,\"failed\":%llu,\"busy\":%llu,\"http_errors\":%llu,\"conn_errors\":%llu,"
            "\"cpu_us\":%.0f,\"window_s\":%.3f,\"completed_per_s\":%.1f,\"accepted_per_s\":%.1f,"
            "\"lat_us\":{\"n\":%zu,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},"
            "\"post_us\":{\"n\":%zu,\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},\"results\":{",
-           label,
+           label, lg.api == API_SOAP ? "soap" : "json",
            lg.mode == M_CLOSED ? "closed"
            : lg.mode == M_OPEN ? "open"
                                : "fill",
@@ -684,5 +859,8 @@ int main(int argc, char **argv)
     free(lg.lat.v);
     free(lg.post.v);
     free(lg.busy);
+    if (lg.soap_head) /* it holds AP_PWD */
+        explicit_bzero(lg.soap_head, strlen(lg.soap_head));
+    free(lg.soap_head);
     return 0;
 }

@@ -7,8 +7,9 @@
 # Builds a Release tree (build-bench/, or $BENCH_BUILD), starts the real stack
 # on free loopback ports (redis-server with AOF everysec, simpki-sim with
 # generated subscribers, simpkid), drives the JSON API with tests/bench/loadgen
-# (through the SMPP links, then the same load through one etsi204 link to the
-# simulator's MSSP),
+# (through the SMPP links; the same closed loop as ETSI TS 102 204 MSS_Signature
+# synch requests to the SOAP endpoint; then the JSON load through one etsi204
+# link to the simulator's MSSP),
 # prints the table and writes it as JSON (bench-results.json in the build
 # tree, or --out).  --smoke does the same in a few seconds with tiny numbers:
 # it is what ctest's bench_smoke runs, so the suite cannot rot; it asserts no
@@ -140,6 +141,9 @@ wait_for 300 grep -q "simpki-sim ready" "$T/sim.log"
 
 API_PORT=$(free_port)
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# The relying party's AP identity for the SOAP endpoint (the same "bench" key)
+AP_ID=http://bench.simpki.test/ap
+AP_PWD=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 WINDOW=10
 # The etsi204 link (asynch, PKCS#1): the cards answer at once (delay_ms 0), so
 # a transaction is MSS_Signature (100 REQUEST_OK), one pause of poll_min_ms,
@@ -154,6 +158,7 @@ ETSI_LINK=mssp-1
 # MSSP ("etsi204").  Everything else is the same.
 gw_config() { # smpp|etsi204 -> stdout
   jq -n --slurpfile s "$T/scenario.json" --arg pki "$T/pki" --arg hash "$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)" \
+     --arg ap_id "$AP_ID" --arg ap_hash "$(printf %s "$AP_PWD" | sha256sum | cut -d' ' -f1)" \
      --argjson api "$API_PORT" --argjson redis "$REDIS_PORT" --argjson window "$WINDOW" --arg transport "$1" \
      --arg link "$ETSI_LINK" --argjson pmin "$ETSI_POLL_MIN_MS" --argjson pmax "$ETSI_POLL_MAX_MS" \
      --argjson inflight "$ETSI_MAX_IN_FLIGHT" '{
@@ -161,7 +166,7 @@ gw_config() { # smpp|etsi204 -> stdout
       revocation_check: (env.BENCH_REVOCATION // "false" | . == "true"),
       transaction_timeout_s: 600, trust_anchors: ($pki + "/trust.pem"), intermediates: ($pki + "/intermediates.pem"),
       redis: {host: "127.0.0.1", port: $redis, shards: 16},
-      api_keys: [{name: "bench", sha256: $hash}],
+      api_keys: [{name: "bench", sha256: $hash, ap_id: $ap_id, ap_pwd_sha256: $ap_hash}],
       carriers: (if $transport == "etsi204" then
                    [{name: "mssp", route: "viettel,vinaphone,mobifone",
                      links: [{name: $link, transport: "etsi204", mode: "asynch", format: "pkcs1",
@@ -192,7 +197,8 @@ lg() { "$LOADGEN" --port "$API_PORT" --token "$TOKEN" "$@" 2>>"$T/loadgen.log"; 
 
 R=$T/results; mkdir -p "$R"
 if [ -n "${BENCH_HOLD:-}" ]; then  # BENCH_HOLD=1: keep the stack up for manual loadgen/perf runs
-  echo "stack up: API $API_PORT token $TOKEN redis $REDIS_PORT gateway pid $GW_PID sim pid $SIM_PID" \
+  echo "stack up: API $API_PORT token $TOKEN (SOAP: --ap-id $AP_ID --ap-pwd $AP_PWD) redis $REDIS_PORT" \
+       "gateway pid $GW_PID sim pid $SIM_PID" \
        "numbers EC $EC_FIRST:$N_SUBS RSA $RSA_FIRST:$N_SUBS idle $IDLE_FIRST:$N_IDLE; Ctrl-C stops it" >&2
   while :; do sleep 3600; done
 fi
@@ -208,21 +214,24 @@ S_RSA=$(awk '$1 == "rsa" && $2 == "2048" { print $NF }' "$R/speed.txt" | tail -1
 S_EC=$(awk '$1 == "256" && /nistp256/ { print $NF }' "$R/speed.txt" | tail -1)
 
 # ---- throughput, CPU, Redis commands, SMPP, for each key type -------------
-# LINK (a label substring of the link metrics) and OPEN (0: the flat-out run only) from the environment.
+# LINK (a label substring of the link metrics), OPEN (0: the flat-out run only) and
+# API (json, or soap: MSS_Signature synch requests) from the environment.
 run_alg() { # name first
-  local name=$1 first=$2 link=${LINK:-viettel} c0 r0 s0 sub0 rcpt0 t0 t1 dt
+  local name=$1 first=$2 link=${LINK:-viettel} c0 r0 s0 sub0 rcpt0 rc0 sq0 sf0 t0 t1 dt api=()
+  [ "${API:-json}" = json ] || api=(--api "$API" --ap-id "$AP_ID" --ap-pwd "$AP_PWD")
   log "$name: closed loop, $CONC in flight, ${DUR}s"
   cmdstats >"$R/$name.cs0"
   c0=$(cpu_us "$GW_PID"); r0=$(cpu_us "$REDIS_PID"); s0=$(cpu_us "$SIM_PID")
   sub0=$(metric link_submitted_total "$link"); rcpt0=$(metric link_receipts_total "$link")
-  rc0=$(metric redis_calls ""); t0=$(date +%s.%N)
+  rc0=$(metric redis_calls ""); sq0=$(metric soap_requests_total ""); sf0=$(metric soap_faults_total "")
+  t0=$(date +%s.%N)
   local perf_pid=
   if [ -n "${BENCH_PERF:-}" ]; then  # BENCH_PERF=DIR: perf profile of the gateway during the flat-out run
     mkdir -p "$BENCH_PERF"
     perf record -q --call-graph dwarf,32768 -F 499 -p "$GW_PID" -o "$BENCH_PERF/gw-$name.data" -- sleep "$DUR" 2>/dev/null &
     perf_pid=$!
   fi
-  lg --label "$name-max" --mode closed --concurrency "$CONC" --numbers "$first:$N_SUBS" \
+  lg "${api[@]}" --label "$name-max" --mode closed --concurrency "$CONC" --numbers "$first:$N_SUBS" \
      --duration "$DUR" --warmup "$WARM" >"$R/$name-max.json"
   [ -z "$perf_pid" ] || wait "$perf_pid" || true
   t1=$(date +%s.%N)
@@ -231,7 +240,9 @@ run_alg() { # name first
         --argjson sub $(( $(metric link_submitted_total "$link") - sub0 )) \
         --argjson rcpt $(( $(metric link_receipts_total "$link") - rcpt0 )) \
         --argjson rcalls $(( $(metric redis_calls "") - rc0 )) \
-        --argjson dt "$(echo "$t1 - $t0" | bc)" '{gw: $gw, redis: $redis, sim: $sim, submits: $sub, receipts: $rcpt, redis_calls: $rcalls, wall_s: $dt}' \
+        --argjson sq $(( $(metric soap_requests_total "") - sq0 )) --argjson sf $(( $(metric soap_faults_total "") - sf0 )) \
+        --argjson dt "$(echo "$t1 - $t0" | bc)" '{gw: $gw, redis: $redis, sim: $sim, submits: $sub, receipts: $rcpt, redis_calls: $rcalls,
+                                                  soap_requests: $sq, soap_faults: $sf, wall_s: $dt}' \
         >"$R/$name-cpu.json"
   cmdstats >"$R/$name.cs1"
   [ "${OPEN:-1}" -eq 1 ] || return 0
@@ -248,6 +259,14 @@ run_alg() { # name first
 }
 run_alg ec "$EC_FIRST"
 run_alg rsa "$RSA_FIRST"
+
+# ---- the same closed loop through the SOAP endpoint ------------------------
+# Same gateway, SMPP binds, numbers, concurrency and duration as the JSON
+# flat-out runs above: each transaction is one MSS_Signature synch POST, held
+# by the gateway until the signature is verified.
+log "soap: MSS_Signature synch to /soap/services/MSS_SignaturePort"
+API=soap OPEN=0 run_alg soap-ec "$EC_FIRST"
+API=soap OPEN=0 run_alg soap-rsa "$RSA_FIRST"
 
 # ---- the same load through the ETSI TS 102 204 transport ------------------
 # Same Redis, simulator, subscribers, digests and closed loop; the gateway is
@@ -311,7 +330,7 @@ cs_delta() { # name -> JSON {cmd: calls}
     awk '{ d = $3 - $2; if (d > 0 && $1 != "info") printf "%s\t%d\n", $1, d }' |
     jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): (.[1] | tonumber)}) | add // {}'
 }
-for a in ec rsa etsi-ec etsi-rsa; do cs_delta "$a" >"$R/$a-cmds.json"; done
+for a in ec rsa etsi-ec etsi-rsa soap-ec soap-rsa; do cs_delta "$a" >"$R/$a-cmds.json"; done
 
 jq -n \
   --arg cpu "$CPU_MODEL" --argjson ncpu "$NCPU" --arg mem "$MEM_GB" --arg kernel "$KERNEL" \
@@ -332,6 +351,9 @@ jq -n \
   --slurpfile etsiecmax "$R/etsi-ec-max.json" --slurpfile etsirsamax "$R/etsi-rsa-max.json" \
   --slurpfile etsieccpu "$R/etsi-ec-cpu.json" --slurpfile etsirsacpu "$R/etsi-rsa-cpu.json" \
   --slurpfile etsieccmd "$R/etsi-ec-cmds.json" --slurpfile etsirsacmd "$R/etsi-rsa-cmds.json" \
+  --slurpfile soapecmax "$R/soap-ec-max.json" --slurpfile soaprsamax "$R/soap-rsa-max.json" \
+  --slurpfile soapeccpu "$R/soap-ec-cpu.json" --slurpfile soaprsacpu "$R/soap-rsa-cpu.json" \
+  --slurpfile soapeccmd "$R/soap-ec-cmds.json" --slurpfile soaprsacmd "$R/soap-rsa-cmds.json" \
   --argjson conc "$CONC" --argjson pmin "$ETSI_POLL_MIN_MS" --argjson pmax "$ETSI_POLL_MAX_MS" \
   --argjson inflight "$ETSI_MAX_IN_FLIGHT" --argjson keep "$MSSP_KEEP_S" '
   def flat($max; $cpu; $cmd): # what the closed-loop run measured, either transport
@@ -358,6 +380,16 @@ jq -n \
            smpp_same_run: {max_tps: $smpp.max_tps, cpu_us_per_txn: $smpp.cpu_us_per_txn,
                            engine_round_trips_per_txn: $smpp.engine_round_trips_per_txn,
                            gateway_redis_calls_per_txn: $smpp.gateway_redis_calls_per_txn} };
+  # the SOAP endpoint over the same SMPP binds, beside the JSON API of the same run
+  def soap($max; $cpu; $cmd; $json):
+    flat($max; $cpu; $cmd) + {
+      # the gateway count: SOAP requests, and the faults it answered, during the run
+      gateway_soap_requests: $cpu.soap_requests, gateway_soap_faults: $cpu.soap_faults,
+      json_same_run: {max_tps: $json.max_tps, cpu_us_per_txn: $json.cpu_us_per_txn,
+                      gateway_cpu_ceiling_tps: $json.gateway_cpu_ceiling_tps,
+                      engine_round_trips_per_txn: $json.engine_round_trips_per_txn,
+                      gateway_redis_calls_per_txn: $json.gateway_redis_calls_per_txn,
+                      redis_commands_per_txn: $json.redis_commands_per_txn} };
   { machine: {cpu: $cpu, cores: $ncpu, memory_gib: $mem, kernel: $kernel, loadavg_before: $load0, loadavg_after: $load1}, smoke: ($smoke == 1),
     config: {revocation_check: (env.BENCH_REVOCATION // "false"), smpp_window: $window, subscribers_per_key_type: $subs, redis: "AOF appendfsync everysec, no automatic rewrite", shards: 16},
     ecdsa_p256: alg($ecmax[0]; $ec50[0]; $ec90[0]; $eccpu[0]; $eccmd[0]),
@@ -370,6 +402,13 @@ jq -n \
       ecdsa_p256: etsi($etsiecmax[0]; $etsieccpu[0]; $etsieccmd[0];
                        alg($ecmax[0]; $ec50[0]; $ec90[0]; $eccpu[0]; $eccmd[0])),
       rsa_2048: etsi($etsirsamax[0]; $etsirsacpu[0]; $etsirsacmd[0];
+                     alg($rsamax[0]; $rsa50[0]; $rsa90[0]; $rsacpu[0]; $rsacmd[0])) },
+    soap: {
+      config: {operation: "MSS_Signature", messaging_mode: "synch", mss_format: "PKCS1", additional_services: [],
+               transport: "smpp", concurrency: $conc},
+      ecdsa_p256: soap($soapecmax[0]; $soapeccpu[0]; $soapeccmd[0];
+                       alg($ecmax[0]; $ec50[0]; $ec90[0]; $eccpu[0]; $eccmd[0])),
+      rsa_2048: soap($soaprsamax[0]; $soaprsacpu[0]; $soaprsacmd[0];
                      alg($rsamax[0]; $rsa50[0]; $rsa90[0]; $rsacpu[0]; $rsacmd[0])) },
     redis_benchmark_script_calls_per_s: $rbench,
     verify_per_s: {rsa_2048: $v_rsa, ecdsa_p256: $v_ec, openssl_speed_rsa_2048: $s_rsa, openssl_speed_ecdsa_p256: $s_ec},
@@ -406,6 +445,10 @@ jq -r '
     row("etsi204 \($k): completed txn/s flat out (\($a.max_run.ok * 100 / ([$a.max_run.finished, 1] | max) | round)% OK), one link, asynch, PKCS#1, poll \($e.config.poll_min_ms)..\($e.config.poll_max_ms) ms"; ($a.max_tps | f0); "SMPP \($a.smpp_same_run.max_tps | f0)/s (same run); gateway CPU ceiling \($a.gateway_cpu_ceiling_tps | f0)/s; \($e.config.concurrency) in flight / \($e.config.poll_min_ms) ms poll = \($e.poll_bound_tps | f0)/s"),
     row("etsi204 \($k): CPU µs per txn gateway / redis / sim / loadgen"; "\($a.cpu_us_per_txn.gateway | f0) / \($a.cpu_us_per_txn.redis | f0) / \($a.cpu_us_per_txn.simulator | f0) / \($a.cpu_us_per_txn.loadgen | f0)"; "SMPP (same run) \($a.smpp_same_run.cpu_us_per_txn.gateway | f0) / \($a.smpp_same_run.cpu_us_per_txn.redis | f0) / \($a.smpp_same_run.cpu_us_per_txn.simulator | f0) / \($a.smpp_same_run.cpu_us_per_txn.loadgen | f0)"),
     row("etsi204 \($k): Redis round trips per txn: engine EVALSHA / all gateway calls / commands incl. inside scripts; HTTP answers per txn"; "\($a.engine_round_trips_per_txn * 100 | round / 100) / \($a.gateway_redis_calls_per_txn * 100 | round / 100) / \($a.redis_commands_per_txn | f0); \($a.http_answers_per_txn * 100 | round / 100)"; "SMPP (same run) \($a.smpp_same_run.engine_round_trips_per_txn * 100 | round / 100) / \($a.smpp_same_run.gateway_redis_calls_per_txn * 100 | round / 100); MSS_Signature + MSS_StatusQuery = 2")),
+  (.soap as $s | ["ecdsa_p256", "rsa_2048"][] as $k | $s[$k] as $a |
+    row("soap synch \($k): completed txn/s flat out (\($a.max_run.ok * 100 / ([$a.max_run.finished, 1] | max) | round)% OK), MSS_Signature synch, PKCS1, SMPP"; ($a.max_tps | f0); "JSON (same run) \($a.json_same_run.max_tps | f0)/s; gateway CPU ceiling \($a.gateway_cpu_ceiling_tps | f0)/s (JSON \($a.json_same_run.gateway_cpu_ceiling_tps | f0)/s)"),
+    row("soap synch \($k): CPU µs per txn gateway / redis / sim / loadgen"; "\($a.cpu_us_per_txn.gateway | f0) / \($a.cpu_us_per_txn.redis | f0) / \($a.cpu_us_per_txn.simulator | f0) / \($a.cpu_us_per_txn.loadgen | f0)"; "JSON (same run) \($a.json_same_run.cpu_us_per_txn.gateway | f0) / \($a.json_same_run.cpu_us_per_txn.redis | f0) / \($a.json_same_run.cpu_us_per_txn.simulator | f0) / \($a.json_same_run.cpu_us_per_txn.loadgen | f0)"),
+    row("soap synch \($k): Redis round trips per txn: engine EVALSHA / all gateway calls / commands incl. inside scripts"; "\($a.engine_round_trips_per_txn * 100 | round / 100) / \($a.gateway_redis_calls_per_txn * 100 | round / 100) / \($a.redis_commands_per_txn | f0)"; "JSON (same run) \($a.json_same_run.engine_round_trips_per_txn * 100 | round / 100) / \($a.json_same_run.gateway_redis_calls_per_txn * 100 | round / 100) / \($a.json_same_run.redis_commands_per_txn | f0)")),
   row("verifications/s RSA-2048 (sig_verify_digest)"; (.verify_per_s.rsa_2048 | f0); "openssl speed verify \(.verify_per_s.openssl_speed_rsa_2048)/s"),
   row("verifications/s ECDSA P-256"; (.verify_per_s.ecdsa_p256 | f0); "openssl speed verify \(.verify_per_s.openssl_speed_ecdsa_p256)/s"),
   (.capacity.levels[] | row("Redis bytes per pending, \(.pending) pending"; (.bytes_per_pending | f0); "create p50/p99 \(.create_us.p50)/\(.create_us.p99) µs, finish \(.finish_us.p50)/\(.finish_us.p99) µs; target < 1024 B")),
@@ -430,7 +473,10 @@ missing=$(jq -r '
       [$k, "engine_round_trips_per_txn"], [$k, "gateway_redis_calls_per_txn"], [$k, "smpp_submit_per_s"],
       ["etsi204", $k, "max_tps"], ["etsi204", $k, "cpu_us_per_txn", "gateway"], ["etsi204", $k, "redis_commands_per_txn"],
       ["etsi204", $k, "engine_round_trips_per_txn"], ["etsi204", $k, "gateway_redis_calls_per_txn"],
-      ["etsi204", $k, "http_answers_per_txn"], ["etsi204", $k, "smpp_same_run", "cpu_us_per_txn", "gateway"]),
+      ["etsi204", $k, "http_answers_per_txn"], ["etsi204", $k, "smpp_same_run", "cpu_us_per_txn", "gateway"],
+      ["soap", $k, "max_tps"], ["soap", $k, "cpu_us_per_txn", "gateway"], ["soap", $k, "cpu_us_per_txn", "redis"],
+      ["soap", $k, "cpu_us_per_txn", "loadgen"], ["soap", $k, "gateway_redis_calls_per_txn"],
+      ["soap", $k, "json_same_run", "max_tps"], ["soap", $k, "json_same_run", "cpu_us_per_txn", "gateway"]),
     ["redis_benchmark_script_calls_per_s"], ["verify_per_s", "rsa_2048"], ["verify_per_s", "ecdsa_p256"],
     ["verify_per_s", "openssl_speed_rsa_2048"], ["verify_per_s", "openssl_speed_ecdsa_p256"],
     ["capacity", "gateway_rss_bytes_per_api_pending"], ["capacity", "redis_bytes_per_api_pending"],
@@ -446,6 +492,22 @@ fi
 for k in ecdsa_p256 rsa_2048; do
   jq -e --arg k "$k" '.etsi204[$k].max_run.ok > 0' "$OUT" >/dev/null ||
     { echo "run.sh: no etsi204 $k transaction ended OK" >&2; exit 1; }
+done
+# The SOAP rows: loadgen spoke SOAP and at least one MSS_Signature synch was
+# answered with a signature; it counted no more OK than the gateway answered
+# without a fault (a load generator that takes any answer for OK); and the
+# gateway refused none as the client's own mistake (faults 101-109: a repeated
+# AP_TransID, a malformed envelope, wrong credentials).
+for k in ecdsa_p256 rsa_2048; do
+  why=$(jq -r --arg k "$k" '.soap[$k] as $s | $s.max_run as $m |
+    if $m.api != "soap" then "loadgen ran the \($m.api) API"
+    elif $m.ok < 1 then "no transaction ended OK"
+    elif $m.ok > $s.gateway_soap_requests - $s.gateway_soap_faults then
+      "loadgen counted \($m.ok) OK, the gateway answered \($s.gateway_soap_requests) requests with \($s.gateway_soap_faults) faults"
+    elif ($m.results | keys | any(test("^FAULT_10[0-9]$"))) then "refused as the client'"'"'s mistake"
+    else empty end' "$OUT")
+  [ -z "$why" ] ||
+    { echo "run.sh: soap synch $k: $why (results $(jq -c --arg k "$k" '.soap[$k].max_run.results' "$OUT"))" >&2; exit 1; }
 done
 # The Kannel row is optional for a full run (its figure must not cost the
 # others), but the smoke exists so that nothing rots: where Kannel is
