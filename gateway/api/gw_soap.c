@@ -26,12 +26,13 @@
 #include "log.h"
 #include "q.h"
 #include "q_life.h"
+#include "q_once.h"
 #include "util.h"
 
 #define CT_SOAP12  "application/soap+xml; charset=utf-8"
 #define TID_PREFIX 'T' /* MSSP_TransID = "T" + transaction id: an NCName cannot start with a digit */
-/* The Idempotency-Key an MSS_Signature is created under: a space cannot start a JSON API key. */
-#define IDEM_PREFIX "soap "
+/* How long an AP_TransID stays used (q_once.h): a day, as the JSON API's Idempotency-Key. */
+#define APTID_TTL_S 86400
 
 struct gw_soap {
     struct gw_soap_deps d;
@@ -50,6 +51,12 @@ struct call {
     const struct cfg_apikey *rp;
     struct gw_waiter *w;
     char tid[ETSI_ID_MAX]; /* the MSSP_TransID answered */
+    /* MSS_Signature, between its checks and the engine: what they derived */
+    char msisdn[CAR_MSISDN_LEN];
+    enum dg_alg alg;
+    const unsigned char *dg; /* into r.dtbs */
+    size_t dlen;
+    uint8_t format;
 };
 
 /* ---- replies ---------------------------------------------------------- */
@@ -233,8 +240,14 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     struct gw_soap *s = c->s;
     unsigned timeout;
 
-    if (err == GW_OK && !existed && txn->state == Q_PENDING)
-        gw_wait_own(s->d.wait, txn->id, c->rp->name);
+    (void)existed; /* no Idempotency-Key is given: every start is new */
+    if (err == GW_OK) {
+        if (txn->state == Q_PENDING)
+            gw_wait_own(s->d.wait, txn->id, c->rp->name);
+        /* The AP_TransID names this transaction from now on: a repeat's fault says which. */
+        snprintf(c->tid, sizeof c->tid, "%c%s", TID_PREFIX, txn->id);
+        q_once_bind(s->d.q, c->rp->name, c->r.ap_trans_id, c->tid, NULL, NULL);
+    }
     if (!c->h.req) {
         call_free(c);
         return;
@@ -244,14 +257,6 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
         if (err == GW_ERR_BUSY)
             gw_metrics_inc(s->d.metrics, GW_M_SIGN_BUSY);
         send_fault(s, gw_http_take(&c->h), r.code, "%s", r.message);
-        call_free(c);
-        return;
-    }
-    snprintf(c->tid, sizeof c->tid, "%c%s", TID_PREFIX, txn->id);
-    if (existed) {
-        send_fault(s, gw_http_take(&c->h), "AP_TRANSID_REUSED",
-                   "AP_TransID %s was used before, by MSSP_TransID %s: query that one, or send a new AP_TransID",
-                   c->r.ap_trans_id, c->tid);
         call_free(c);
         return;
     }
@@ -273,17 +278,17 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     }
 }
 
-/* 0 when the request is one simpki takes, else the fault is sent. */
-static int signature_checks(struct call *c, struct evhttp_request *req, char msisdn[CAR_MSISDN_LEN], uint8_t *format,
-                            enum dg_alg *alg, const unsigned char **dg, size_t *dlen)
+/* 0 when the request is one simpki takes, else the fault is sent (the request taken from its hold first). */
+static int signature_checks(struct call *c, char msisdn[CAR_MSISDN_LEN], uint8_t *format, enum dg_alg *alg,
+                            const unsigned char **dg, size_t *dlen)
 {
     const struct gw_soap_req *r = &c->r;
     char why[256];
     const char *code;
 
     if (r->profile[0] && strcmp(r->profile, ETSI_PROFILE_VGCA) != 0) {
-        send_fault(c->s, req, "UNSUPPORTED_PROFILE", "SignatureProfile %.200s is not offered; use %s", r->profile,
-                   ETSI_PROFILE_VGCA);
+        send_fault(c->s, gw_http_take(&c->h), "UNSUPPORTED_PROFILE", "SignatureProfile %.200s is not offered; use %s",
+                   r->profile, ETSI_PROFILE_VGCA);
         return -1;
     }
     if (!r->mss_format[0] || strcmp(r->mss_format, ETSI_NS_FMT_PKCS1) == 0) {
@@ -291,107 +296,128 @@ static int signature_checks(struct call *c, struct evhttp_request *req, char msi
     } else if (strcmp(r->mss_format, ETSI_NS_FMT_CMS) == 0) {
         *format = Q_FORMAT_CMS;
     } else {
-        send_fault(c->s, req, "UNSUPPORTED_PROFILE", "MSS_Format %.200s is not offered (PKCS1 or PKCS7)",
-                   r->mss_format);
+        send_fault(c->s, gw_http_take(&c->h), "UNSUPPORTED_PROFILE",
+                   "MSS_Format %.200s is not offered (PKCS1 or PKCS7)", r->mss_format);
         return -1;
     }
     if (r->unknown_service[0]) {
-        send_fault(c->s, req, "UNSUPPORTED_PROFILE", "AdditionalService %.200s is not offered", r->unknown_service);
+        send_fault(c->s, gw_http_take(&c->h), "UNSUPPORTED_PROFILE", "AdditionalService %.200s is not offered",
+                   r->unknown_service);
         return -1;
     }
     if ((code = gw_sign_check_msisdn(r->msisdn, msisdn, why, sizeof why))) {
-        send_fault(c->s, req, code, "MSISDN: %s", why);
+        send_fault(c->s, gw_http_take(&c->h), code, "MSISDN: %s", why);
         return -1;
     }
     switch (dg_digestinfo_parse(r->dtbs, r->dtbs_len, alg, dg, dlen)) {
     case 0: break;
     case -2:
-        send_fault(c->s, req, "DIGEST_LENGTH",
+        send_fault(c->s, gw_http_take(&c->h), "DIGEST_LENGTH",
                    "DataToBeSigned: the digest in the DigestInfo is not its algorithm's length");
         return -1;
     default:
-        send_fault(c->s, req, "INVALID_FIELD",
+        send_fault(c->s, gw_http_take(&c->h), "INVALID_FIELD",
                    "DataToBeSigned must be the DER DigestInfo of a SHA-256, SHA-384 or SHA-512 digest");
         return -1;
     }
     if ((code = gw_sign_check_digest(*alg, *dlen))) {
-        send_fault(c->s, req, code, "DataToBeSigned: digest of the wrong length");
+        send_fault(c->s, gw_http_take(&c->h), code, "DataToBeSigned: digest of the wrong length");
         return -1;
     }
     if ((code = gw_sign_check_text(gw_txn_check_text, c->s->d.engine, msisdn, r->display, why, sizeof why))) {
-        send_fault(c->s, req, code, "DataToBeDisplayed: %s", why);
+        send_fault(c->s, gw_http_take(&c->h), code, "DataToBeDisplayed: %s", why);
         return -1;
     }
     if (r->mode == GW_SOAP_ASYNCH_SS) {
         const char *bad;
         if (!r->ap_url[0]) {
-            send_fault(c->s, req, "MISSING_FIELD", "asynchServerServer needs AP_Info/@AP_URL to notify");
+            send_fault(c->s, gw_http_take(&c->h), "MISSING_FIELD",
+                       "asynchServerServer needs AP_Info/@AP_URL to notify");
             return -1;
         }
         if ((bad = cfg_callback_check(c->rp, r->ap_url))) {
-            send_fault(c->s, req, "INVALID_FIELD", "AP_URL: %s", bad);
+            send_fault(c->s, gw_http_take(&c->h), "INVALID_FIELD", "AP_URL: %s", bad);
             return -1;
         }
     }
     return 0;
 }
 
-static void do_signature(struct call *c, struct evhttp_request *req)
+/* The AP_TransID claimed (or not): start the transaction. */
+static void claimed(void *arg, enum q_err err, const char *prev)
 {
+    struct call *c = arg;
     const struct gw_soap_req *r = &c->r;
-    char msisdn[CAR_MSISDN_LEN], idem[sizeof IDEM_PREFIX + ETSI_ID_MAX];
-    const unsigned char *dg = NULL;
-    enum dg_alg alg = DG_NONE;
-    uint8_t format = Q_FORMAT_RAW;
-    size_t dlen = 0;
 
-    if (!(c->rp->roles & CFG_ROLE_SIGN)) {
-        send_fault(c->s, req, "FORBIDDEN", "this AP has no \"sign\" role");
+    if (!c->h.req) { /* the client went away: nothing was started */
         call_free(c);
         return;
     }
-    if (signature_checks(c, req, msisdn, &format, &alg, &dg, &dlen) != 0) {
+    if (err == Q_ERR_CONFLICT) {
+        if (prev && *prev)
+            send_fault(c->s, gw_http_take(&c->h), "AP_TRANSID_REUSED",
+                       "AP_TransID %s was used before, by MSSP_TransID %s: query that one, or send a new AP_TransID",
+                       r->ap_trans_id, prev);
+        else
+            send_fault(c->s, gw_http_take(&c->h), "AP_TRANSID_REUSED",
+                       "AP_TransID %s was used before: send a new AP_TransID", r->ap_trans_id);
         call_free(c);
         return;
     }
-    /*
-     * AP_TransID is unique per AP (TS 102 204 s.5.1): the engine's
-     * idempotency record remembers it, and started() refuses a repeat.  Every
-     * repeat is refused, so no request hash is compared.
-     */
-    snprintf(idem, sizeof idem, IDEM_PREFIX "%s", r->ap_trans_id);
+    if (err != Q_OK) {
+        send_fault(c->s, gw_http_take(&c->h), "UNAVAILABLE", "transaction storage unavailable, try again");
+        call_free(c);
+        return;
+    }
     gw_txn_start(c->s->d.engine,
                  &(struct gw_sign_req){.rp = c->rp->name,
-                                       .msisdn = msisdn,
+                                       .msisdn = c->msisdn,
                                        .client_ref = r->ap_trans_id,
-                                       .idem_key = idem,
-                                       .req_hash = "-",
-                                       .digest_alg = alg,
-                                       .digest = dg,
-                                       .digest_len = dlen,
+                                       .digest_alg = c->alg,
+                                       .digest = c->dg,
+                                       .digest_len = c->dlen,
                                        .display_text = r->display,
-                                       .format = format,
+                                       .format = c->format,
                                        .cb_url = r->mode == GW_SOAP_ASYNCH_SS ? r->ap_url : NULL,
                                        .cb_kind = Q_CB_KIND_SOAP,
                                        .cb_ctx = r->ap_trans_id},
                  started, c);
 }
 
+static void do_signature(struct call *c)
+{
+    if (!(c->rp->roles & CFG_ROLE_SIGN)) {
+        send_fault(c->s, gw_http_take(&c->h), "FORBIDDEN", "this AP has no \"sign\" role");
+        call_free(c);
+        return;
+    }
+    if (signature_checks(c, c->msisdn, &c->format, &c->alg, &c->dg, &c->dlen) != 0) {
+        call_free(c);
+        return;
+    }
+    /*
+     * AP_TransID is unique per AP (TS 102 204 s.5.1), whatever the number:
+     * claimed before anything starts, so a repeat -- a replay, or a client
+     * that reuses ids -- starts nothing.
+     */
+    q_once_claim(c->s->d.q, c->rp->name, c->r.ap_trans_id, APTID_TTL_S, claimed, c);
+}
+
 /* ---- MSS_StatusQuery, MSS_Receipt ------------------------------------- */
 
-static void do_status(struct call *c, struct evhttp_request *req)
+static void do_status(struct call *c)
 {
     const char *id = id_of(c->r.mssp_trans_id);
 
     snprintf(c->tid, sizeof c->tid, "%s", c->r.mssp_trans_id);
     if (!id) {
-        send_fault(c->s, req, "NOT_FOUND", "no transaction %.64s for this AP", c->r.mssp_trans_id);
+        send_fault(c->s, gw_http_take(&c->h), "NOT_FOUND", "no transaction %.64s for this AP", c->r.mssp_trans_id);
         call_free(c);
         return;
     }
     c->w = gw_wait_start(c->s->d.wait, id, c->rp->name, 0, waited, c);
     if (!c->w) {
-        send_fault(c->s, req, "INTERNAL_ERROR", "out of memory");
+        send_fault(c->s, gw_http_take(&c->h), "INTERNAL_ERROR", "out of memory");
         call_free(c);
     }
 }
@@ -407,23 +433,25 @@ static void receipted(void *arg, enum q_err err)
         r.status = gw_result_etsi("REQUEST_OK");
         send_resp(c->s, req, ETSI_RECEIPT, &r);
         break;
-    case Q_ERR_NOT_FOUND: send_fault(c->s, req, "NOT_FOUND", "no transaction %s for this AP", c->tid); break;
+    case Q_ERR_NOT_FOUND:
+        send_fault(c->s, req, "NOT_FOUND", "no transaction %s for this AP", c->tid);
+        break;
     case Q_ERR_CONFLICT:
-        send_fault(c->s, req, "NOT_FINISHED", "transaction %s is still pending: a receipt follows its signature",
-                   c->tid);
+        send_fault(c->s, req, "NOT_FINISHED",
+                   "transaction %s is still pending: a receipt follows its signature", c->tid);
         break;
     default: send_fault(c->s, req, "UNAVAILABLE", "transaction storage unavailable, try again"); break;
     }
     call_free(c);
 }
 
-static void do_receipt(struct call *c, struct evhttp_request *req)
+static void do_receipt(struct call *c)
 {
     const char *id = id_of(c->r.mssp_trans_id);
 
     snprintf(c->tid, sizeof c->tid, "%s", c->r.mssp_trans_id);
     if (!id) {
-        send_fault(c->s, req, "NOT_FOUND", "no transaction %.64s for this AP", c->r.mssp_trans_id);
+        send_fault(c->s, gw_http_take(&c->h), "NOT_FOUND", "no transaction %.64s for this AP", c->r.mssp_trans_id);
         call_free(c);
         return;
     }
@@ -463,18 +491,18 @@ static void sub_read(void *arg, enum q_err err, const struct q_sub *sub)
     call_free(c);
 }
 
-static void do_registry(struct call *c, struct evhttp_request *req)
+static void do_registry(struct call *c)
 {
     char msisdn[CAR_MSISDN_LEN], why[256];
     const char *code;
 
     if (!(c->rp->roles & CFG_ROLE_LOOKUP)) {
-        send_fault(c->s, req, "FORBIDDEN", "this AP has no \"lookup\" role");
+        send_fault(c->s, gw_http_take(&c->h), "FORBIDDEN", "this AP has no \"lookup\" role");
         call_free(c);
         return;
     }
     if ((code = gw_sign_check_msisdn(c->r.msisdn, msisdn, why, sizeof why))) {
-        send_fault(c->s, req, code, "MSISDN: %s", why);
+        send_fault(c->s, gw_http_take(&c->h), code, "MSISDN: %s", why);
         call_free(c);
         return;
     }
@@ -549,20 +577,20 @@ void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *p
     OPENSSL_cleanse(c->r.ap_pwd, sizeof c->r.ap_pwd); /* not needed any more */
     gw_http_hold(&c->h, req, call_gone, c);
     switch (c->r.kind) {
-    case ETSI_SIGNATURE: do_signature(c, req); break;
+    case ETSI_SIGNATURE: do_signature(c); break;
     case ETSI_STATUS:
     case ETSI_RECEIPT:
         if (!(c->rp->roles & CFG_ROLE_SIGN)) {
             send_fault(s, gw_http_take(&c->h), "FORBIDDEN", "this AP has no \"sign\" role");
             call_free(c);
         } else if (c->r.kind == ETSI_STATUS) {
-            do_status(c, req);
+            do_status(c);
         } else {
-            do_receipt(c, req);
+            do_receipt(c);
         }
         break;
     case ETSI_REGISTRATION:
-    case ETSI_PROFILE: do_registry(c, req); break;
+    case ETSI_PROFILE: do_registry(c); break;
     default:
         send_fault(s, gw_http_take(&c->h), "INCOMPATIBLE_INTERFACE", "not an operation of this endpoint");
         call_free(c);

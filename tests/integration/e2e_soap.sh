@@ -26,7 +26,7 @@ CONFIG_EDIT=".api_keys[0] += {ap_id: \"http://eoffice.test/ap\", ap_pwd_sha256: 
 export CONFIG_EDIT
 TXN_TIMEOUT_S=12 SIM_DELAY_MS=300 stack_up || { bad "the stack did not start"; finish; }
 
-if AP_PWD=$AP_PWD OTHER_PWD=$OTHER_PWD CB_SECRET=$CB_SECRET TOKEN=$TOKEN \
+if PYTHONUNBUFFERED=1 AP_PWD=$AP_PWD OTHER_PWD=$OTHER_PWD CB_SECRET=$CB_SECRET TOKEN=$TOKEN \
    "$PY" "$SRC/tests/interop/zeep_north.py" "http://127.0.0.1:$API_PORT" "$T/demo/pki" "$SRC" "$RECV_PORT" \
    >"$T/zeep.log" 2>&1; then
   ok "zeep_north: $(tail -1 "$T/zeep.log")"
