@@ -38,6 +38,8 @@
  *   spk:{N}:idem:<rp>:<key>   string Idempotency-Key -> txn id, 24 h
  *   spk:{N}:regmiss:<msisdn>  string the number's signature service knows no
  *                                   certificate for it; with a TTL (q_life.h)
+ *   spk:once:<rp>:<id>        string an AP_TransID used by relying party rp, whatever
+ *                                   the number (q_once.h), 24 h
  *   spk:done                  pub/sub channel: ids of finished transactions
  *
  * A transaction id is 26 lowercase hex characters: 2 for the shard, 24
