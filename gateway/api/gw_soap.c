@@ -433,12 +433,10 @@ static void receipted(void *arg, enum q_err err)
         r.status = gw_result_etsi("REQUEST_OK");
         send_resp(c->s, req, ETSI_RECEIPT, &r);
         break;
-    case Q_ERR_NOT_FOUND:
-        send_fault(c->s, req, "NOT_FOUND", "no transaction %s for this AP", c->tid);
-        break;
+    case Q_ERR_NOT_FOUND: send_fault(c->s, req, "NOT_FOUND", "no transaction %s for this AP", c->tid); break;
     case Q_ERR_CONFLICT:
-        send_fault(c->s, req, "NOT_FINISHED",
-                   "transaction %s is still pending: a receipt follows its signature", c->tid);
+        send_fault(c->s, req, "NOT_FINISHED", "transaction %s is still pending: a receipt follows its signature",
+                   c->tid);
         break;
     default: send_fault(c->s, req, "UNAVAILABLE", "transaction storage unavailable, try again"); break;
     }
