@@ -11,8 +11,17 @@ set -euo pipefail
 T=$(mktemp -d /tmp/simpki-local.XXXXXX)
 # Below the kernel's ephemeral range (32768+), where any outgoing connection of a test running
 # beside this one may hold a port just when the simulator binds it (lib.sh free_port does the same).
-port() { local p; while :; do p=$((10000 + RANDOM % 22000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }; done; }
-API=$(port); REDIS=$(port); SMPP=$(port); PKI_PORT=$(port); MSSP=$(port)
+# Seven consecutive free ports, so that no two settings overlap (the simulator takes three from
+# SMPP: once the API's random port fell among them).
+ports() {
+  local b i
+  while :; do
+    b=$((10000 + RANDOM % 21990))
+    for i in 0 1 2 3 4 5 6; do (exec 3<>/dev/tcp/127.0.0.1/$((b + i))) 2>/dev/null && continue 2; done
+    echo "$b"; return
+  done
+}
+B=$(ports); API=$B; REDIS=$((B + 1)); PKI_PORT=$((B + 2)); MSSP=$((B + 3)); SMPP=$((B + 4))
 PASSED=0; FAILED=0
 ok() { PASSED=$((PASSED + 1)); echo "ok   $*"; }
 bad() { FAILED=$((FAILED + 1)); echo "FAIL $*" >&2; }
