@@ -1,0 +1,124 @@
+/*
+ * gw_merge_rules.h - the merger review's rules, as pure functions: which
+ * certificates a reorganisation touches, the one action each gets and the
+ * rule that chose it, the certificate requests an approved plan files, the
+ * difference between two versions of a plan.  No I/O, no Redis, no event
+ * loop: gw_plan.c (the API resource) and the CLI use them, and
+ * tests/gateway/test_merge_rules.c checks them row by row.
+ *
+ * THE RULES (the provincial letter's, one id each; ids are stored, never renamed):
+ *
+ *   organisation certificates (UID "MST:..." or CN equal to O), grouped by new unit:
+ *     O1 change  the only organisation certificate of its new unit: Mẫu 07,
+ *                O/CN to the new name (and tax/budget code when the
+ *                reorganisation asks for them)
+ *     O2 keep    the only one, and nothing in its subject changes
+ *     O3 change  the new unit has two or more; this is the seat's (the
+ *                reorganisation's seat column, else the old unit whose name
+ *                is the new unit's): kept, renamed (Mẫu 07)
+ *     O4 revoke  the new unit has two or more and this is not the seat's:
+ *                Mẫu 09, superseded (4), device handed back (Mẫu 14) to the
+ *                old unit's managing body
+ *   people (matched to the staff list by CCCD, else by certificate serial):
+ *     P1 change  moves to a new unit, keeps a leadership post, stays in the
+ *                state sector, the old unit lets them keep the device:
+ *                Mẫu 07 (organisation, position)
+ *     P2 revoke  as P1 but the device goes back: Mẫu 09 affiliationChanged (3)
+ *                + Mẫu 14 to the old managing body (a new certificate on a
+ *                device of the new unit is a Mẫu 01 of its own)
+ *     P3 revoke  no longer holds a leadership post: Mẫu 09
+ *                cessationOfOperation (5) + Mẫu 14
+ *     P4 revoke  leaves the state administrative sector (Party bodies,
+ *                vertical sectors): Mẫu 09 affiliationChanged (3) + Mẫu 14
+ *     P5 keep    stays in a unit whose name does not change, still a leader
+ *   needs a decision (action "decide"; nothing is filed until an operator
+ *   overrides the row with an action and a reason):
+ *     D1  two or more candidates for the one organisation certificate to
+ *         keep and no seat to choose by
+ *     D2  the old unit splits into two or more new units (its organisation certificate)
+ *     D3  a person in the staff list with no active certificate in the registry
+ *     D4  a certificate of an affected unit that the staff list does not mention
+ *     D5  a number on a "/cs" SIM (the number in use moved onto the SIM PKI)
+ *         whose certificate would be revoked and device handed back
+ *     D6  the staff list's old unit is not the certificate's (O)
+ *
+ * Revocation reasons are gw_life_revoke_reason()'s names and RFC 5280 codes.
+ */
+#ifndef SIMPKI_GW_MERGE_RULES_H
+#define SIMPKI_GW_MERGE_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "gw_merge_input.h"
+
+/*
+ * One registry entry as the rules see it (the reader fills it from the
+ * registry and the certificate's subject).  Strings are the caller's.
+ */
+struct gw_merge_cert {
+    const char *msisdn;     /* normalised, 84... */
+    const char *serial;     /* uppercase hex, no leading zeros */
+    const char *cn, *o, *st, *uid, *email; /* subject attributes, UTF-8, "" when absent */
+    const char *subject;    /* RFC 2253, for the forms */
+    const char *carrier;    /* "Viettel", "Vinaphone", "Mobifone" or "" */
+    int64_t not_after;      /* seconds since the epoch */
+    int cs;                 /* 1: the number in use was moved onto the SIM PKI */
+};
+
+/*
+ * The plan of a reorganisation: one row per certificate of an affected
+ * unit and per certificate or person the staff list names (D3), in a
+ * stable order (affected unit, then organisation before people, then
+ * serial).  certs: the active certificates of the whole registry (n of
+ * them; only those that matter become rows).  On success *rows is a new
+ * JSON array of row objects (the schema is gw_plan.h's) and *summary
+ * {"rows", "by_action": {...}, "by_rule": {...}, "units": N,
+ * "rules": [{"id","action","en","vi"}...]}.  GW_MERGE_ERR_INVALID when in
+ * has errors.
+ */
+enum gw_merge_err gw_merge_plan_build(const struct gw_merge_input *in, const struct gw_merge_cert *certs, size_t n,
+                                      json_t **rows, json_t **summary);
+
+/* The rule table ({"id","action","en","vi"} objects), a new reference. */
+json_t *gw_merge_rules_json(void);
+
+/* The action a row ends with: its override's, else its own ("keep", "change", "revoke", "decide"). */
+const char *gw_merge_row_action(const json_t *row);
+
+/*
+ * The certificate request a row files when the plan runs (the request
+ * object of gw_forms.h): "change" -> Mẫu 07, "revoke" -> Mẫu 09; NULL for
+ * keep and decide.  plan is the plan document (its reorganisation basis
+ * and dates fill doc_no, place, date and the reason's wording).
+ */
+json_t *gw_merge_row_request(const json_t *plan, const json_t *row);
+
+/*
+ * The handover records (Mẫu 14) of the rows: one per receiving body, the
+ * devices of every row whose final action is revoke with a handover, in
+ * row order; each is {"group": "<n>", "receiver": ..., "rows": [no...],
+ * "request": {...}} with group numbers stable for the same rows.  New reference.
+ */
+json_t *gw_merge_handovers(const json_t *plan, const json_t *rows);
+
+/*
+ * What changed between two versions of a plan's rows (matched by "no"):
+ * [{"no", "from": action, "to": action, "rule", "reason"}...] for rows whose
+ * final action differs, and rows present in one only.  New reference.
+ */
+json_t *gw_merge_diff(const json_t *rows_a, const json_t *rows_b);
+
+/*
+ * One printable bundle for one old unit: every request the unit's rows
+ * file (Mẫu 07, 09) and its handover records (Mẫu 14), each rendered by
+ * gw_form_render_html() and joined as one A4 HTML document with a page
+ * break between forms and a cover page listing them.  malloc'd; NULL with
+ * err set when the unit has no rows or on out of memory.
+ */
+char *gw_merge_bundle_html(const json_t *plan, const json_t *rows, const char *unit, size_t *outlen, char *err,
+                           size_t errlen);
+
+#endif /* SIMPKI_GW_MERGE_RULES_H */
