@@ -117,10 +117,9 @@ void gw_merge_input_free(struct gw_merge_input *in); /* NULL does nothing */
 enum gw_merge_err gw_merge_read_reorg(struct gw_merge_input *in, const char *buf, size_t len);
 enum gw_merge_err gw_merge_read_staff(struct gw_merge_input *in, const char *buf, size_t len);
 
-size_t gw_merge_reorg_count(const struct gw_merge_input *in);
-const struct gw_reorg_row *gw_merge_reorg_at(const struct gw_merge_input *in, size_t i);
-size_t gw_merge_staff_count(const struct gw_merge_input *in);
-const struct gw_staff_row *gw_merge_staff_at(const struct gw_merge_input *in, size_t i);
+/* The rows taken, in file order, as one array (*n of them; NULL and 0 before a successful read). */
+const struct gw_reorg_row *gw_merge_reorg(const struct gw_merge_input *in, size_t *n);
+const struct gw_staff_row *gw_merge_staff(const struct gw_merge_input *in, size_t *n);
 
 size_t gw_merge_finding_count(const struct gw_merge_input *in);
 const struct gw_merge_finding *gw_merge_finding_at(const struct gw_merge_input *in, size_t i);
