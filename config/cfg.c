@@ -178,6 +178,19 @@ static const struct cfg_opt ca_opts[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
+static const struct cfg_opt merge_opts[] = {
+    {"max_in_flight", OPT_UINT, S(cfg_merge, max_in_flight), 1, 10000, "50", 0,
+     "requests of one merger plan filed and not yet finished, at most (the CA and the carriers are not flooded)"},
+    {"per_tick", OPT_UINT, S(cfg_merge, per_tick), 1, 1000, "20", 0, "requests one instance files per tick, at most"},
+    {"tick_ms", OPT_UINT, S(cfg_merge, tick_ms), 50, 60000, "1000", 0,
+     "how often each instance looks for approved merger plans to run"},
+    {"lease_s", OPT_UINT, S(cfg_merge, lease_s), 2, 3600, "30", 0,
+     "a plan an instance is running is left alone by the others this long"},
+    {"max_input_bytes", OPT_UINT, S(cfg_merge, max_input_bytes), 65536, 268435456, "33554432", 0,
+     "POST /v1/plans: the reorganisation and the staff list together, at most"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
 static const struct cfg_opt cmp_opts[] = {
     {"server", OPT_STR, S(cfg_ca, server), 0, 0, NULL, OPT_REQUIRED, "CA (RA) CMP server host name or address"},
     {"port", OPT_PORT, S(cfg_ca, port), 1, 65535, NULL, OPT_REQUIRED, "CMP server port"},
@@ -675,9 +688,22 @@ static enum cfg_err load_ca(struct cfg_ctx *c, json_t *obj, struct cfg_ca *ca)
     return CFG_OK;
 }
 
+/* "merge": the merger review's batch runner; every setting has a default, so the section is optional. */
+static enum cfg_err load_merge(struct cfg_ctx *c, json_t *obj, struct cfg_merge *m)
+{
+    json_t *empty = obj ? NULL : json_object();
+    enum cfg_err rc;
+
+    if (!obj && !empty)
+        return CFG_ERR_NOMEM;
+    rc = load_section(c, "merge", merge_opts, obj ? obj : empty, m, NULL);
+    json_decref(empty);
+    return rc;
+}
+
 enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
-    static const char *const extra[] = {"redis", "carriers", "api_keys", "ca", NULL};
+    static const char *const extra[] = {"redis", "carriers", "api_keys", "ca", "merge", NULL};
     struct cfg_ctx c = {path, err, errlen};
     struct cfg *cfg = NULL;
     json_error_t jerr;
@@ -721,6 +747,8 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
     if ((rc = cfg_load_apikeys(&c, json_object_get(root, "api_keys"), cfg)) != CFG_OK)
         goto out;
     if ((rc = load_ca(&c, json_object_get(root, "ca"), &cfg->ca)) != CFG_OK)
+        goto out;
+    if ((rc = load_merge(&c, json_object_get(root, "merge"), &cfg->merge)) != CFG_OK)
         goto out;
     if (cfg->n_apikeys == 0) {
         rc = cfg_fail(&c, "", "api_keys", "at least one relying party key is needed");
@@ -799,5 +827,6 @@ void cfg_print_reference(void *file)
     print_opts(f, "carriers[].links[] with transport etsi204 (one per mobile signature service endpoint)", etsi_opts);
     print_opts(f, "ca (optional: drives enrolment requests through the SIM and the CA)", ca_opts);
     print_opts(f, "ca.cmp (the CA's CMP endpoint, RFC 4210 / 9480)", cmp_opts);
+    print_opts(f, "merge (optional: the merger review's batch runner, gateway/merge/gw_plan.h)", merge_opts);
     cfg_print_apikeys(f);
 }

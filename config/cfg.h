@@ -153,12 +153,14 @@ struct cfg_apikey {
     int cb_http;
 };
 
-/* What an API key may do ("roles": ["sign", "enrol", "lookup"]; default ["sign"]). */
+/* What an API key may do ("roles": ["sign", "enrol", "lookup", "operator"]; default ["sign"]). */
 #define CFG_ROLE_SIGN  0x1u /* /v1/signatures: its own transactions */
 #define CFG_ROLE_ENROL 0x2u /* /v1/requests: every certificate request (personal data) */
 #define CFG_ROLE_LOOKUP                                                        \
     0x4u /* registered certificates: GET /v1/subscribers/{msisdn}/certificate, \
             SOAP MSS_Registration and MSS_ProfileQuery */
+/* Merger review plans (/v1/plans, gateway/merge/gw_plan.h): every certificate of whole units. */
+#define CFG_ROLE_OPERATOR 0x8u
 
 struct cfg_redis {
     char host[256];
@@ -197,6 +199,15 @@ struct cfg_ca {
     unsigned tick_ms;       /* how often each instance looks for due requests */
     unsigned lease_s;       /* a claimed request is left alone by others this long */
     unsigned max_attempts;  /* of one step failing for a temporary reason */
+};
+
+/* The merger review's batch runner (gateway/merge/gw_plan.h): the "merge" section, all optional. */
+struct cfg_merge {
+    unsigned max_in_flight;   /* requests of one plan filed and not finished, at most */
+    unsigned per_tick;        /* requests one runner files per tick, at most */
+    unsigned tick_ms;         /* how often each instance looks for plans to run */
+    unsigned lease_s;         /* a plan an instance runs is left alone by the others this long */
+    unsigned max_input_bytes; /* POST /v1/plans: the two files together */
 };
 
 struct cfg {
@@ -238,6 +249,7 @@ struct cfg {
     struct cfg_apikey *apikeys;
 
     struct cfg_ca ca;
+    struct cfg_merge merge;
 };
 
 /*

@@ -50,7 +50,7 @@ static enum cfg_err load_roles(struct cfg_ctx *c, const char *where, json_t *v, 
     if (!v)
         return CFG_OK;
     if (!json_is_array(v) || json_array_size(v) == 0)
-        return cfg_fail(c, where, "roles", "must be a non-empty array of \"sign\", \"enrol\" and \"lookup\"");
+        return cfg_fail(c, where, "roles", "must be a non-empty array of \"sign\", \"enrol\", \"lookup\" and \"operator\"");
     k->roles = 0;
     json_array_foreach(v, i, r)
     {
@@ -61,8 +61,11 @@ static enum cfg_err load_roles(struct cfg_ctx *c, const char *where, json_t *v, 
             k->roles |= CFG_ROLE_ENROL;
         else if (s && strcmp(s, "lookup") == 0)
             k->roles |= CFG_ROLE_LOOKUP;
+        else if (s && strcmp(s, "operator") == 0)
+            k->roles |= CFG_ROLE_OPERATOR;
         else
-            return cfg_fail(c, where, "roles", "\"%s\" is not a role (sign, enrol, lookup)", s ? s : "(not a string)");
+            return cfg_fail(c, where, "roles", "\"%s\" is not a role (sign, enrol, lookup, operator)",
+                            s ? s : "(not a string)");
     }
     return CFG_OK;
 }
@@ -372,11 +375,12 @@ void cfg_print_apikeys(FILE *f)
                "  revocation               \"hard\" | \"soft\"   (default: hard)\n"
                "      hard: an unknown certificate status fails the signature (REVOCATION_UNKNOWN);\n"
                "      soft: it is accepted and the reason is given in the transaction's message\n"
-               "  roles                    [\"sign\", \"enrol\", \"lookup\"]   (default: [\"sign\"])\n"
+               "  roles                    [\"sign\", \"enrol\", \"lookup\", \"operator\"]   (default: [\"sign\"])\n"
                "      sign: request signatures (sees only its own); enrol: read and move every\n"
                "      certificate request (/v1/requests), which hold personal data; lookup: read\n"
                "      registered certificates (GET /v1/subscribers/{msisdn}/certificate, ETSI\n"
-               "      MSS_Registration / MSS_ProfileQuery)\n"
+               "      MSS_Registration / MSS_ProfileQuery); operator: merger review plans\n"
+               "      (/v1/plans: build, review, approve and run the bulk review of whole units)\n"
                "  ap_id                    string, 1-255 printable ASCII, no space\n"
                "      the ETSI TS 102 204 AP_ID this relying party uses on the SOAP endpoint;\n"
                "      unique across relying parties; needs ap_pwd_sha256 or ap_pwd_file\n"
