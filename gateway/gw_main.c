@@ -24,6 +24,7 @@
 #include "gw_callback.h"
 #include "gw_wait.h"
 #include "gw_enrol.h"
+#include "gw_plan.h"
 #include "gw_life.h"
 #include "gw_metrics.h"
 #include "gw_txn_json.h"
@@ -127,6 +128,7 @@ int main(int argc, char **argv)
     struct gw_wait *hub = NULL;
     struct gw_soap *soap = NULL;
     struct gw_enrol *enrol = NULL;
+    struct gw_plan *plan = NULL;
     struct gw_life *life = NULL;
     struct gw_metrics metrics;
     struct stopper st = {0};
@@ -200,6 +202,10 @@ int main(int argc, char **argv)
         metrics.extra = life_metrics;
         metrics.extra_arg = life;
     }
+    /* Merger review plans (issue 14): any instance builds, serves and runs them. */
+    plan = gw_plan_new(base, cfg, q, enrol);
+    if (!plan)
+        goto out;
     hub = gw_wait_new(&(struct gw_wait_deps){.base = base, .q = q, .engine = engine, .metrics = &metrics});
     if (!hub)
         goto out;
@@ -225,7 +231,8 @@ int main(int argc, char **argv)
                                            .soap = soap,
                                            .trust = trust,
                                            .metrics = &metrics,
-                                           .callback = callback});
+                                           .callback = callback,
+                                           .plan = plan});
     if (!api)
         goto out;
     if (q_watch(q, gw_wait_notify, hub) != Q_OK) {
@@ -246,6 +253,7 @@ out:
      * callbacks fire with Q_ERR_AGAIN while the engine still exists), then links. */
     gw_api_free(api);
     gw_callback_free(callback); /* before q: attempts it still awaits are answered by q_free */
+    gw_plan_free(plan);         /* before q likewise: its work under way ends on q_free's answers */
     q_free(q);                  /* before enrol and life: their pending calls are answered (dropped) here */
     gw_wait_free(hub);          /* after q: reads still in flight were answered; before the engine it watches */
     gw_soap_free(soap);         /* after q and the hub: their last answers reach its calls */

@@ -25,6 +25,7 @@
 #include "gw_auth.h"
 #include "gw_callback.h"
 #include "gw_enrol.h"
+#include "gw_plan.h"
 #include "gw_http.h"
 #include "gw_metrics.h"
 #include "gw_result.h"
@@ -472,13 +473,22 @@ static void route(struct evhttp_request *req, void *arg)
         gw_soap_handle(api->d.soap, req, path); /* its credentials are in the envelope (AP_ID / AP_PWD) */
         return;
     }
-    /* The HTTP layer takes bodies up to the SOAP endpoint's limit; the JSON API's own is max_body_bytes. */
-    if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > api->d.cfg->max_body_bytes) {
-        send_error(api, req, "TOO_LARGE", NULL, "the body is larger than %u octets", api->d.cfg->max_body_bytes);
+    if (api->d.plan && strcmp(path, "/ui/plans") == 0 && method == EVHTTP_REQ_GET) {
+        gw_plan_page(req); /* public: its data needs an operator key */
         return;
     }
+    /* The HTTP layer takes bodies up to the largest limit (the SOAP endpoint's, a plan's two files);
+     * the JSON API's own is max_body_bytes, but for building a plan. */
+    {
+        int plan_post = strcmp(path, "/v1/plans") == 0 && method == EVHTTP_REQ_POST;
+        unsigned max = plan_post ? api->d.cfg->merge.max_input_bytes : api->d.cfg->max_body_bytes;
+        if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > max) {
+            send_error(api, req, "TOO_LARGE", NULL, "the body is larger than %u octets", max);
+            return;
+        }
+    }
     if (strncmp(path, "/v1/signatures", 14) != 0 && strncmp(path, "/v1/requests", 12) != 0 &&
-        strncmp(path, "/v1/subscribers/", 16) != 0) {
+        strncmp(path, "/v1/subscribers/", 16) != 0 && strncmp(path, "/v1/plans", 9) != 0) {
         send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
         return;
     }
@@ -501,6 +511,15 @@ static void route(struct evhttp_request *req, void *arg)
             return;
         }
         if (!api->d.enrol || !gw_enrol_handle(api->d.enrol, req, path, rp))
+            send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
+        return;
+    }
+    if (strncmp(path, "/v1/plans", 9) == 0) {
+        if (!(gw_auth_roles(api->d.cfg, rp) & CFG_ROLE_OPERATOR)) {
+            send_error(api, req, "FORBIDDEN", NULL, "this API key has no \"operator\" role");
+            return;
+        }
+        if (!api->d.plan || !gw_plan_handle(api->d.plan, req, path, rp))
             send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
         return;
     }
@@ -568,8 +587,12 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
      * SOAP endpoint's, so that a hostile envelope up to GW_SOAP_MAX_BODY gets
      * a SOAP fault; route() holds the JSON API to max_body_bytes.
      */
-    evhttp_set_max_body_size(api->http, deps->cfg->max_body_bytes > GW_SOAP_MAX_BODY ? deps->cfg->max_body_bytes
-                                                                                     : GW_SOAP_MAX_BODY);
+    {
+        size_t max = deps->cfg->max_body_bytes > GW_SOAP_MAX_BODY ? deps->cfg->max_body_bytes : GW_SOAP_MAX_BODY;
+        if (deps->plan && deps->cfg->merge.max_input_bytes > max)
+            max = deps->cfg->merge.max_input_bytes;
+        evhttp_set_max_body_size(api->http, max);
+    }
     evhttp_set_max_headers_size(api->http, 16384);
     /* A request may be held as long as a long poll, or a synch SOAP request (the transaction's life). */
     evhttp_set_timeout(api->http,

@@ -47,6 +47,7 @@ struct gw_api_deps {
     struct gw_metrics *metrics;
     const struct sig_trust *trust; /* the certificate checks of /v1/subscribers (read-only, shared) */
     struct gw_callback *callback;  /* callback delivery, for its /metrics gauge; may be NULL */
+    struct gw_plan *plan;          /* /v1/plans and the review page (gw_plan.h); may be NULL */
 };
 
 /* Binds cfg->listen_host:listen_port.  NULL on failure (logged). */
