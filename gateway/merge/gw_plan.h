@@ -36,14 +36,21 @@
  *    "build": {"read", "total"},           registry entries read so far (building)
  *    "findings": [...],                    gw_merge_findings_json (warnings)
  *    "summary": {...},                     gw_merge_plan_build's
+ *    "overrides": {"<row no>": {"action", "reason", "by", "at", "version"}},
  *    "history": [{"version", "at", "by", "what": "built"|"override"|"approve",
  *                 "row", "from", "to", "reason"}],
  *    "approved": {"by", "at", "version"},
  *    "progress": {"rows", "to_file", "filed", "done", "failed", "waiting_pin",
  *                 "waiting_device", "in_progress"},
- *    "handovers": [{"group", "receiver", "rows", "request_id"}]}
+ *    "handovers": [{"group", "receiver", "rows", "request_id"}],
+ *    "run": {"cursor", "handovers_filed", "in_flight": [{"id", "key"}]},
+ *    "errors": [{"key", "error"}]}        rows whose request was refused
  *   state: building -> review -> approved -> running -> finished (| failed: the
- *   build could not read the registry).
+ *   build could not read the registry, or its instance stopped: a build
+ *   whose heartbeat_ms is two minutes old is served as failed).
+ *   Rows are stored as built and never rewritten: an override lives in the
+ *   plan document ("overrides"), so overriding is one compare-and-set, and
+ *   the history alone says what any version was (the diff).
  *
  * A ROW (gw_merge_rules.h builds it):
  *   {"no", "unit", "new_unit", "kind": "person"|"organisation", "holder",
@@ -52,17 +59,21 @@
  *    "action": "keep"|"change"|"revoke"|"decide", "rule", "detail",
  *    "reason", "reason_code", "handover_to", "keeps_device",
  *    "changes": [{"field", "old", "new"}],
- *    "override": {"action", "reason", "by", "at", "version"},
- *    "request_id", "state"}       the last two once the batch filed it:
- *   state is the request's (submitted ... done | failed | rejected), or
- *   "waiting_pin" while the SIM asks the official for the PIN.
+ *    "override": {"action", "reason", "by", "at", "version"},   as served
+ *    "final_action",                                           as served
+ *    "request_id", "state"}       once approved: the request the row files
+ *   and (once filed) its state: the request's (confirmed ... done | failed |
+ *   rejected), or "waiting_pin" while the SIM asks the official for the PIN.
  *
  * EXECUTION.  Approving hands the plan to the runner (any instance, under a
- * lease, like the lifecycle engine).  Each row whose final action is change
- * or revoke becomes a request with the id "m" + plan hex + "r" + row number,
- * confirmed by the approving operator; each handover group one Mẫu 14 "m" +
- * plan hex + "h" + group.  The ids are fixed, so a rerun or a crash between
- * filing and recording finds the request instead of making a second one.
+ * lease, like the lifecycle engine: gw_plan_run.c).  Each row whose final
+ * action is change or revoke becomes a request (gw_enrol_file.h) confirmed
+ * by the approving operator, whose id is fixed by the plan and the row:
+ * "r" + 20 hex of SHA-256("simpki-plan:<plan id>:r<row>"); each handover
+ * group one Mẫu 14, ":h<group>", left "submitted" until the devices are
+ * received (closed by hand, like any Mẫu 14).  The ids are fixed, so a
+ * rerun or a crash between filing and recording finds the request instead
+ * of making a second one.
  * At most merge.max_in_flight requests of a plan are unfinished at a time
  * and merge.per_tick are filed per tick.  A failed request is reported and
  * never stops the others; the plan is finished when every request is done,
