@@ -50,7 +50,8 @@ static enum cfg_err load_roles(struct cfg_ctx *c, const char *where, json_t *v, 
     if (!v)
         return CFG_OK;
     if (!json_is_array(v) || json_array_size(v) == 0)
-        return cfg_fail(c, where, "roles", "must be a non-empty array of \"sign\", \"enrol\", \"lookup\" and \"operator\"");
+        return cfg_fail(c, where, "roles",
+                        "must be a non-empty array of \"sign\", \"enrol\", \"lookup\" and \"operator\"");
     k->roles = 0;
     json_array_foreach(v, i, r)
     {

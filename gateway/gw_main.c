@@ -203,7 +203,7 @@ int main(int argc, char **argv)
         metrics.extra_arg = life;
     }
     /* Merger review plans (issue 14): any instance builds, serves and runs them. */
-    plan = gw_plan_new(base, cfg, q, enrol);
+    plan = gw_plan_new(base, cfg, q, &metrics);
     if (!plan)
         goto out;
     hub = gw_wait_new(&(struct gw_wait_deps){.base = base, .q = q, .engine = engine, .metrics = &metrics});

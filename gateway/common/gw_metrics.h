@@ -44,7 +44,11 @@ struct evbuffer;
     X(REDIS_ERRORS, "redis_errors_total", "Redis calls that failed")                                    \
     X(CB_DELIVERED, "callback_delivered_total", "callbacks a receiver answered 2xx")                    \
     X(CB_FAILED_ATTEMPTS, "callback_failed_attempts_total", "callback attempts that failed (retried)")  \
-    X(CB_GAVE_UP, "callback_gave_up_total", "callbacks given up after the last try")
+    X(CB_GAVE_UP, "callback_gave_up_total", "callbacks given up after the last try")                    \
+    X(PLAN_BUILT, "plan_built_total", "merger plans built here")                                        \
+    X(PLAN_BUILD_FAILED, "plan_build_failed_total", "merger plan builds that could not finish")         \
+    X(PLAN_REQ_FILED, "plan_requests_filed_total", "certificate requests a merger batch filed here")    \
+    X(PLAN_REQ_REFUSED, "plan_requests_refused_total", "merger batch rows whose request was refused")
 
 enum gw_counter {
 #define GW_X(id, name, help) GW_M_##id,

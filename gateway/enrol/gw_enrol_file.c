@@ -51,8 +51,8 @@ static void confirm(struct job *j, json_t *doc)
     char *text;
 
     if (j->cfg->ca.enabled && gw_life_drives_form(form)) {
-        json_t *progress = gw_life_progress_new(request, NULL, j->cfg->ca.key_alg, &lerr, field, sizeof(field), why,
-                                                sizeof(why));
+        json_t *progress =
+            gw_life_progress_new(request, NULL, j->cfg->ca.key_alg, &lerr, field, sizeof(field), why, sizeof(why));
         if (!progress) {
             char msg[260];
             snprintf(msg, sizeof(msg), "%s: %s", field, lerr == GW_LIFE_ERR_NOMEM ? "out of memory" : why);
@@ -66,9 +66,9 @@ static void confirm(struct job *j, json_t *doc)
     json_object_set_new(doc, "state", json_string("confirmed"));
     json_object_set_new(doc, "rev", json_integer(rev + 1));
     json_object_set_new(doc, "updated_at", json_string(now));
-    json_array_append_new(json_object_get(doc, "history"), json_pack("{s:s, s:s, s:s, s:s?}", "state", "confirmed",
-                                                                     "at", now, "by", j->by, "note",
-                                                                     j->note[0] ? j->note : NULL));
+    json_array_append_new(json_object_get(doc, "history"),
+                          json_pack("{s:s, s:s, s:s, s:s?}", "state", "confirmed", "at", now, "by", j->by, "note",
+                                    j->note[0] ? j->note : NULL));
     text = json_dumps(doc, JSON_COMPACT);
     if (!text) {
         job_end(j, GW_ENROL_FILE_REFUSED, NULL, "out of memory");

@@ -23,6 +23,7 @@
 #include "car_route.h"
 #include "cfg.h"
 #include "gw_http.h"
+#include "gw_metrics.h"
 #include "gw_merge_input.h"
 #include "gw_merge_rules.h"
 #include "gw_plan_priv.h"
@@ -278,12 +279,12 @@ struct build {
     uint64_t read, total;
     int64_t reported_ms;
     json_t *rows;
-    size_t put; /* rows written */
+    size_t put;  /* rows written */
     int writing; /* a progress write is under way */
     int failed_tries;
-    uint64_t cursor;      /* the scan's, to retry a step that Redis did not answer */
-    struct event *retry;  /* that retry, a moment later; or the wait for the last progress write */
-    int finishing;        /* the scan is complete: the timer goes on to the rows */
+    uint64_t cursor;     /* the scan's, to retry a step that Redis did not answer */
+    struct event *retry; /* that retry, a moment later; or the wait for the last progress write */
+    int finishing;       /* the scan is complete: the timer goes on to the rows */
 };
 
 static void build_free(struct build *b)
@@ -380,12 +381,12 @@ static int take_cert(struct build *b, const struct q_reg_entry *e)
     s = &b->certs[b->n];
     if (!(s->block = w = malloc(need)))
         return -1;
-#define TAKE(field, src)                                                                                               \
-    do {                                                                                                               \
-        size_t l_ = strlen(src) + 1;                                                                                   \
-        memcpy(w, src, l_);                                                                                            \
-        s->c.field = w;                                                                                                \
-        w += l_;                                                                                                       \
+#define TAKE(field, src)             \
+    do {                             \
+        size_t l_ = strlen(src) + 1; \
+        memcpy(w, src, l_);          \
+        s->c.field = w;              \
+        w += l_;                     \
     } while (0)
     TAKE(msisdn, e->msisdn);
     TAKE(serial, serial);
@@ -412,6 +413,7 @@ static void build_fail(struct build *b, const char *why)
     char *text;
 
     LOGP(LOG_WARN, "plan", b->id, "build failed: %s", why);
+    gw_metrics_inc(b->p->metrics, GW_M_PLAN_BUILD_FAILED);
     if (b->p->dead) { /* shutting down: the stale build shows as failed to a later reader */
         build_free(b);
         return;
@@ -421,8 +423,8 @@ static void build_fail(struct build *b, const char *why)
     json_object_set_new(b->doc, "rev", json_integer(json_integer_value(json_object_get(b->doc, "rev")) + 1));
     text = json_dumps(b->doc, JSON_COMPACT);
     if (text)
-        q_plan_cas(b->p->q, b->id, json_integer_value(json_object_get(b->doc, "rev")) - 1, text, strlen(text), 0,
-                   NULL, NULL);
+        q_plan_cas(b->p->q, b->id, json_integer_value(json_object_get(b->doc, "rev")) - 1, text, strlen(text), 0, NULL,
+                   NULL);
     free(text);
     build_free(b);
 }
@@ -517,6 +519,7 @@ static void build_done(void *arg, enum q_err err)
         return;
     }
     LOGP(LOG_INFO, "plan", b->id, "built: %zu rows from %zu certificates", json_array_size(b->rows), b->n);
+    gw_metrics_inc(b->p->metrics, GW_M_PLAN_BUILT);
     build_free(b);
 }
 
@@ -584,8 +587,8 @@ static void build_write_rows(struct build *b)
             build_fail(b, "out of memory");
             return;
         }
-        rows[n] = (struct q_plan_row){(unsigned)json_integer_value(json_object_get(row, "no")), texts[n],
-                                      strlen(texts[n])};
+        rows[n] =
+            (struct q_plan_row){(unsigned)json_integer_value(json_object_get(row, "no")), texts[n], strlen(texts[n])};
     }
     q_plan_rows_put(b->p->q, b->id, rows, n, rows_put, b);
     for (size_t k = 0; k < n; k++)
@@ -706,8 +709,8 @@ static void handle_create(struct gw_plan *p, struct evhttp_request *req, const c
     if (e1 != GW_MERGE_OK || e2 != GW_MERGE_OK) {
         gw_http_json(req, 400,
                      json_pack("{s:s, s:s, s:o, s:I}", "error", "INVALID_INPUT", "message",
-                               "the files have errors; nothing was stored (see findings)", "findings", findings,
-                               "more", (json_int_t)gw_merge_findings_more(b->in)));
+                               "the files have errors; nothing was stored (see findings)", "findings", findings, "more",
+                               (json_int_t)gw_merge_findings_more(b->in)));
         goto out;
     }
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
@@ -719,8 +722,8 @@ static void handle_create(struct gw_plan *p, struct evhttp_request *req, const c
     util_hex(rnd, sizeof(rnd), b->id + 1);
     rr = gw_merge_reorg(b->in, &nreorg);
     util_iso8601(time(NULL), now);
-    b->doc = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:s?, s:s?, s:{s:i, s:i}, s:o, s:[], s:{}}",
-                       "id", b->id, "name", name, "state", "building", "version", 0, "rev", 1, "deadline", deadline,
+    b->doc = json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:s?, s:s?, s:{s:i, s:i}, s:o, s:[], s:{}}", "id",
+                       b->id, "name", name, "state", "building", "version", 0, "rev", 1, "deadline", deadline,
                        "created_at", now, "updated_at", now, "created_by", by && *by ? by : rp, "basis",
                        nreorg ? rr[0].basis : NULL, "effective", nreorg ? rr[0].effective : NULL, "build", "read", 0,
                        "total", 0, "findings", findings, "history", "overrides");
@@ -913,8 +916,8 @@ static void override_row(void *arg, enum q_err err, const struct q_doc *docs, si
     }
     util_iso8601(time(NULL), now);
     snprintf(key, sizeof(key), "%u", o->row);
-    ov = json_pack("{s:s, s:s, s:s, s:s, s:I}", "action", action, "reason", reason, "by", by && *by ? by : o->rp,
-                   "at", now, "version", json_integer_value(json_object_get(o->plan, "version")) + 1);
+    ov = json_pack("{s:s, s:s, s:s, s:s, s:I}", "action", action, "reason", reason, "by", by && *by ? by : o->rp, "at",
+                   now, "version", json_integer_value(json_object_get(o->plan, "version")) + 1);
     json_object_set_new(json_object_get(o->plan, "overrides"), key, ov);
     history_add(o, "override",
                 json_pack("{s:i, s:s, s:s, s:s}", "row", (int)o->row, "from", from ? from : "decide", "to", action,
@@ -987,22 +990,20 @@ static void approve_loaded(void *arg, enum q_err err, json_t *plan, json_t *rows
             to_file++;
     }
     json_object_set_new(o->plan, "handovers", groups ? groups : json_array());
-    json_object_set_new(o->plan, "progress",
-                        json_pack("{s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "rows", (json_int_t)json_array_size(rows),
-                                  "to_file", (json_int_t)(to_file + json_array_size(json_object_get(o->plan, "handovers"))),
-                                  "filed", 0, "done", 0, "failed", 0, "waiting_pin", 0, "waiting_device", 0,
-                                  "in_progress", 0));
+    json_object_set_new(
+        o->plan, "progress",
+        json_pack("{s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "rows", (json_int_t)json_array_size(rows), "to_file",
+                  (json_int_t)(to_file + json_array_size(json_object_get(o->plan, "handovers"))), "filed", 0, "done", 0,
+                  "failed", 0, "waiting_pin", 0, "waiting_device", 0, "in_progress", 0));
     json_object_set_new(o->plan, "run", json_pack("{s:i, s:i, s:[]}", "cursor", 1, "handovers_filed", 0, "in_flight"));
     history_add(o, "approve", NULL);
-    json_object_set_new(o->plan, "approved",
-                        json_pack("{s:O, s:O, s:O}", "by", json_object_get(json_array_get(json_object_get(o->plan,
-                                                                                                          "history"),
-                                                                                           json_array_size(json_object_get(
-                                                                                               o->plan, "history")) -
-                                                                                               1),
-                                                                           "by"),
-                                  "at", json_object_get(o->plan, "updated_at"), "version",
-                                  json_object_get(o->plan, "version")));
+    json_object_set_new(
+        o->plan, "approved",
+        json_pack("{s:O, s:O, s:O}", "by",
+                  json_object_get(json_array_get(json_object_get(o->plan, "history"),
+                                                 json_array_size(json_object_get(o->plan, "history")) - 1),
+                                  "by"),
+                  "at", json_object_get(o->plan, "updated_at"), "version", json_object_get(o->plan, "version")));
     json_object_set_new(o->plan, "state", json_string("approved"));
     json_decref(pending);
     json_decref(plan);
@@ -1042,7 +1043,8 @@ static void answer_diff(struct op *o, json_t *plan)
 
     json_array_foreach(history, i, h)
     {
-        json_int_t v = json_integer_value(json_object_get(h, "version")), no = json_integer_value(json_object_get(h, "row"));
+        json_int_t v = json_integer_value(json_object_get(h, "version")),
+                   no = json_integer_value(json_object_get(h, "row"));
         char key[24];
         const char *built, *a, *b;
         size_t k;
@@ -1135,8 +1137,7 @@ static void listed(void *arg, enum q_err err, const struct q_doc *docs, size_t n
 
 static const char *const ACTIONS[] = {"keep", "change", "revoke", NULL};
 
-static void handle_override(struct gw_plan *p, struct evhttp_request *req, const char *id, const char *rp,
-                            unsigned row)
+static void handle_override(struct gw_plan *p, struct evhttp_request *req, const char *id, const char *rp, unsigned row)
 {
     char why[256];
     json_t *body = gw_http_body_json(req, why, sizeof(why));
@@ -1251,13 +1252,13 @@ int gw_plan_handle(struct gw_plan *p, struct evhttp_request *req, const char *pa
     return 1;
 }
 
-struct gw_plan *gw_plan_new(struct event_base *base, const struct cfg *cfg, struct q *q, struct gw_enrol *en)
+struct gw_plan *gw_plan_new(struct event_base *base, const struct cfg *cfg, struct q *q, struct gw_metrics *metrics)
 {
     struct gw_plan *p = calloc(1, sizeof(*p));
 
     if (!p)
         return NULL;
-    *p = (struct gw_plan){.base = base, .cfg = cfg, .q = q, .en = en, .refs = 1};
+    *p = (struct gw_plan){.base = base, .cfg = cfg, .q = q, .metrics = metrics, .refs = 1};
     if (plan_run_start(p) != 0) {
         free(p);
         return NULL;

@@ -86,11 +86,11 @@ struct evhttp_request;
 struct event_base;
 struct cfg;
 struct q;
-struct gw_enrol;
+struct gw_metrics;
 struct gw_plan;
 
-/* en and q are borrowed and outlive the plan module.  NULL on out of memory. */
-struct gw_plan *gw_plan_new(struct event_base *base, const struct cfg *cfg, struct q *q, struct gw_enrol *en);
+/* q and metrics are borrowed and outlive the plan module.  NULL on out of memory. */
+struct gw_plan *gw_plan_new(struct event_base *base, const struct cfg *cfg, struct q *q, struct gw_metrics *metrics);
 void gw_plan_free(struct gw_plan *p); /* NULL does nothing */
 
 /* Paths under /v1/plans, authenticated as relying party rp with the operator role.  1 when handled. */

@@ -25,7 +25,7 @@ struct gw_plan {
     struct event_base *base;
     const struct cfg *cfg;
     struct q *q;
-    struct gw_enrol *en;
+    struct gw_metrics *metrics;
     struct event *tick; /* the runner's timer (gw_plan_run.c) */
     int stepping;       /* a runner step is under way: the next tick waits for it */
     unsigned builds;    /* builds under way, for gw_plan_free's log */

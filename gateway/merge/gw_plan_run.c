@@ -21,6 +21,7 @@
 #include "cfg.h"
 #include "gw_enrol_file.h"
 #include "gw_merge_rules.h"
+#include "gw_metrics.h"
 #include "gw_plan_priv.h"
 #include "gw_util.h"
 #include "log.h"
@@ -73,8 +74,7 @@ static void written(void *arg, enum q_err err)
     struct step *s = arg;
 
     if (err != Q_OK && err != Q_ERR_CONFLICT)
-        LOGP(LOG_WARN, "plan", s->id, "run state not stored (%s): the step repeats after the lease",
-             q_strerror(err));
+        LOGP(LOG_WARN, "plan", s->id, "run state not stored (%s): the step repeats after the lease", q_strerror(err));
     step_end(s);
 }
 
@@ -101,8 +101,8 @@ static void step_write(struct step *s)
         step_end(s);
         return;
     }
-    q_plan_cas(s->p->q, s->id, rev, text, strlen(text), finished ? -1 : gw_now_ms() + s->p->cfg->merge.tick_ms,
-               written, s);
+    q_plan_cas(s->p->q, s->id, rev, text, strlen(text), finished ? -1 : gw_now_ms() + s->p->cfg->merge.tick_ms, written,
+               s);
     free(text);
 }
 
@@ -128,6 +128,7 @@ static void filed(void *arg, enum gw_enrol_file_result r, const char *state, con
     plan_request_id(s->id, key, rid);
     if (r == GW_ENROL_FILE_REFUSED) {
         LOGP(LOG_WARN, "plan", s->id, "%s not filed: %s", key, why);
+        gw_metrics_inc(s->p->metrics, GW_M_PLAN_REQ_REFUSED);
         bump(progress, "failed", 1);
         json_array_append_new(json_object_get(s->plan, "errors"), json_pack("{s:s, s:s}", "key", key, "error", why));
     } else if (plan_state_final(state)) {
@@ -135,8 +136,10 @@ static void filed(void *arg, enum gw_enrol_file_result r, const char *state, con
     } else {
         json_array_append_new(s->in_flight, json_pack("{s:s, s:s}", "id", rid, "key", key));
     }
-    if (r == GW_ENROL_FILE_OK)
+    if (r == GW_ENROL_FILE_OK) {
         bump(progress, "filed", 1);
+        gw_metrics_inc(s->p->metrics, GW_M_PLAN_REQ_FILED);
+    }
     s->filed_now++;
     s->at++;
     if (s->groups)
@@ -173,8 +176,8 @@ static void file_next(struct step *s)
         }
         snprintf(key, sizeof(key), "h%s", str(g, "group"));
         plan_request_id(s->id, key, rid);
-        if (gw_enrol_file(s->p->cfg, s->p->q, rid, json_object_get(g, "request"), "simpki", s->by, s->note, 0, filed,
-                          s, why, sizeof(why)) != 0)
+        if (gw_enrol_file(s->p->cfg, s->p->q, rid, json_object_get(g, "request"), "simpki", s->by, s->note, 0, filed, s,
+                          why, sizeof(why)) != 0)
             filed(s, GW_ENROL_FILE_REFUSED, NULL, why);
         return;
     }
@@ -259,9 +262,8 @@ static void all_rows_in(void *arg, enum q_err err, json_t *plan, json_t *rows)
 static void flight_in(void *arg, enum q_err err, json_t *docs)
 {
     struct step *s = arg;
-    json_t *progress = json_object_get(s->plan, "progress"), *old = json_object_get(json_object_get(s->plan, "run"),
-                                                                                        "in_flight"),
-           *e;
+    json_t *progress = json_object_get(s->plan, "progress"),
+           *old = json_object_get(json_object_get(s->plan, "run"), "in_flight"), *e;
     unsigned rows_flying = 0;
     size_t i;
 

@@ -145,8 +145,8 @@ static void answer_open(struct view_op *v, struct evhttp_request *req)
     size_t i;
 
     if (v->csv) {
-        static const char *const head[] = {"deadline", "unit", "new_unit", "row", "holder", "serial", "action",
-                                           "state"};
+        static const char *const head[] = {"deadline", "unit",   "new_unit", "row",
+                                           "holder",   "serial", "action",   "state"};
         struct evbuffer *out = evbuffer_new();
         evbuffer_add(out, "\xEF\xBB\xBF", 3); /* a spreadsheet reads Vietnamese right only with the BOM */
         csv_line(out, head, 8);
@@ -194,8 +194,8 @@ static void answer_open(struct view_op *v, struct evhttp_request *req)
         }
         json_decref(units);
         json_decref(order);
-        gw_http_json(req, 200, json_pack("{s:s, s:i, s:o}", "deadline", str(v->plan, "deadline"), "open", total,
-                                         "units", list));
+        gw_http_json(req, 200,
+                     json_pack("{s:s, s:i, s:o}", "deadline", str(v->plan, "deadline"), "open", total, "units", list));
     }
 }
 
@@ -212,8 +212,8 @@ static void answer_report(struct view_op *v, struct evhttp_request *req)
         return;
     }
     {
-        static const char *const head[] = {"row", "unit", "new_unit", "holder", "serial", "action", "rule",
-                                           "overridden", "request_id", "state"};
+        static const char *const head[] = {"row",    "unit", "new_unit",   "holder",     "serial",
+                                           "action", "rule", "overridden", "request_id", "state"};
         struct evbuffer *out = evbuffer_new();
         evbuffer_add(out, "\xEF\xBB\xBF", 3);
         csv_line(out, head, 10);
@@ -309,24 +309,12 @@ static void answer(struct view_op *v)
     if (!req)
         return;
     switch (v->what) {
-    case V_ROWS:
-        answer_rows(v, req);
-        break;
-    case V_UNITS:
-        answer_units(v, req);
-        break;
-    case V_OPEN:
-        answer_open(v, req);
-        break;
-    case V_REPORT:
-        answer_report(v, req);
-        break;
-    case V_EXPORT:
-        answer_export(v, req);
-        break;
-    case V_BUNDLE:
-        answer_bundle(v, req);
-        break;
+    case V_ROWS: answer_rows(v, req); break;
+    case V_UNITS: answer_units(v, req); break;
+    case V_OPEN: answer_open(v, req); break;
+    case V_REPORT: answer_report(v, req); break;
+    case V_EXPORT: answer_export(v, req); break;
+    case V_BUNDLE: answer_bundle(v, req); break;
     }
 }
 
@@ -458,7 +446,8 @@ int plan_view_handle(struct gw_plan *p, struct evhttp_request *req, const char *
     }
     /* The CA's export is CSV unless asked otherwise; the others JSON. */
     v->csv = fmt ? strcmp(fmt, "csv") == 0 : v->what == V_EXPORT;
-    if ((s = evhttp_find_header(&params, "limit")) && ((v->limit = strtol(s, &end, 10)) < 1 || v->limit > ROWS_MAX || *end)) {
+    if ((s = evhttp_find_header(&params, "limit")) &&
+        ((v->limit = strtol(s, &end, 10)) < 1 || v->limit > ROWS_MAX || *end)) {
         gw_http_error(gw_http_take(&v->h), 400, "INVALID_FIELD", "limit", "limit is 1..%d", ROWS_MAX);
         view_free(v);
         goto out;

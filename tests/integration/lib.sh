@@ -104,11 +104,13 @@ start_ocsp() {
 stop_ocsp() { kill "$OCSP_PID" 2>/dev/null || true; wait "$OCSP_PID" 2>/dev/null || true; }
 
 # SIM_SCEN_EDIT: a jq filter applied to the scenario last, e.g. to give one
-# number another behaviour (tests/sim/README.md).
+# number another behaviour (tests/sim/README.md); SIM_SCEN_ARGS: more jq
+# arguments for it (e.g. --slurpfile NAME FILE).
 start_sim() {
   local scen=$T/scenario.json
   # The default scenario with free ports and the PKI made for this run.
-  jq --arg pki "$T/demo/pki" \
+  # shellcheck disable=SC2086
+  jq ${SIM_SCEN_ARGS:-} --arg pki "$T/demo/pki" \
      --argjson p1 0 --argjson p2 0 --argjson p3 0 \
      '.pki = $pki | .carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3 | .mssp.port = 0
       | .defaults.delay_ms = (env.SIM_DELAY_MS // "200" | tonumber)
