@@ -59,13 +59,13 @@
  * registry and the certificate's subject).  Strings are the caller's.
  */
 struct gw_merge_cert {
-    const char *msisdn;     /* normalised, 84... */
-    const char *serial;     /* uppercase hex, no leading zeros */
+    const char *msisdn;                    /* normalised, 84... */
+    const char *serial;                    /* uppercase hex, no leading zeros */
     const char *cn, *o, *st, *uid, *email; /* subject attributes, UTF-8, "" when absent */
-    const char *subject;    /* RFC 2253, for the forms */
-    const char *carrier;    /* "Viettel", "Vinaphone", "Mobifone" or "" */
-    int64_t not_after;      /* seconds since the epoch */
-    int cs;                 /* 1: the number in use was moved onto the SIM PKI */
+    const char *subject;                   /* RFC 2253, for the forms */
+    const char *carrier;                   /* "Viettel", "Vinaphone", "Mobifone" or "" */
+    int64_t not_after;                     /* seconds since the epoch */
+    int cs;                                /* 1: the number in use was moved onto the SIM PKI */
 };
 
 /*
@@ -91,36 +91,13 @@ json_t *gw_merge_rules_json(void);
 const char *gw_merge_row_action(const json_t *row);
 
 /*
- * The certificate request a row files when the plan runs (the request
- * object of gw_forms.h): "change" -> Mẫu 07, "revoke" -> Mẫu 09; NULL for
- * keep and decide.  plan is the plan document (its reorganisation basis
- * and dates fill doc_no, place, date and the reason's wording).
- */
-json_t *gw_merge_row_request(const json_t *plan, const json_t *row);
-
-/*
- * The handover records (Mẫu 14) of the rows: one per receiving body, the
- * devices of every row whose final action is revoke with a handover, in
- * row order; each is {"group": "<n>", "receiver": ..., "rows": [no...],
- * "request": {...}} with group numbers stable for the same rows.  New reference.
- */
-json_t *gw_merge_handovers(const json_t *plan, const json_t *rows);
-
-/*
  * What changed between two versions of a plan's rows (matched by "no"):
  * [{"no", "from": action, "to": action, "rule", "reason"}...] for rows whose
  * final action differs, and rows present in one only.  New reference.
  */
 json_t *gw_merge_diff(const json_t *rows_a, const json_t *rows_b);
 
-/*
- * One printable bundle for one old unit: every request the unit's rows
- * file (Mẫu 07, 09) and its handover records (Mẫu 14), each rendered by
- * gw_form_render_html() and joined as one A4 HTML document with a page
- * break between forms and a cover page listing them.  malloc'd; NULL with
- * err set when the unit has no rows or on out of memory.
- */
-char *gw_merge_bundle_html(const json_t *plan, const json_t *rows, const char *unit, size_t *outlen, char *err,
-                           size_t errlen);
+/* The requests, handover records and printable bundle of a plan's rows: gw_merge_forms.h. */
+#include "gw_merge_forms.h"
 
 #endif /* SIMPKI_GW_MERGE_RULES_H */
