@@ -316,12 +316,10 @@ static int serial_cmp(const char *a, const char *b)
     return la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
 }
 
-static const struct build *sort_build; /* qsort has no argument; the build is one call's */
-
-static int ent_cmp(const void *pa, const void *pb)
+static int ent_cmp(const void *pa, const void *pb, void *arg)
 {
     const struct ent *a = pa, *b = pb;
-    const struct build *bd = sort_build;
+    const struct build *bd = arg;
     int c;
 
     if (a->rank != b->rank)
@@ -605,9 +603,7 @@ enum gw_merge_err gw_merge_plan_build(const struct gw_reorg_row *reorg, size_t n
         if (b.groups[u->group].seat == e->unit)
             b.groups[u->group].nseat++;
     }
-    sort_build = &b;
-    qsort(b.ents, b.nents, sizeof(b.ents[0]), ent_cmp);
-    sort_build = NULL;
+    qsort_r(b.ents, b.nents, sizeof(b.ents[0]), ent_cmp, &b);
     if (!(out = json_array()))
         goto out;
     for (size_t i = 0; i < b.nents; i++)

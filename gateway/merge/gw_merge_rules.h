@@ -43,6 +43,42 @@
  *     D6  the staff list's old unit is not the certificate's (O)
  *
  * Revocation reasons are gw_life_revoke_reason()'s names and RFC 5280 codes.
+ *
+ * HOW A ROW IS MADE (the letter's rules, as read here):
+ *   - Names (O, units, receiving bodies) are compared by gw_merge_name_key().
+ *     A certificate belongs to an affected unit when its O is a
+ *     reorganisation row's old_unit.  It is an organisation certificate when
+ *     its UID starts "MST:" or its CN is its O; a person's CCCD is the UID
+ *     "CCCD:<12 digits>".  Only active certificates are handed in.
+ *   - A person is matched to the staff list by CCCD, else by serial (the
+ *     file's first row wins).  A listed person whose certificate's O is not
+ *     an affected unit is a row too (unit = the certificate's O, after the
+ *     affected units, by name); a listed person with no certificate is D3.
+ *   - The seat of a new unit: the one old unit marked seat, else (none or
+ *     two marked) the old unit whose name is the new unit's.  O3 when the
+ *     seat has exactly one organisation certificate; two there is D1.
+ *   - A person stays (P5) when the staff list's new unit is the
+ *     certificate's O and the reorganisation does not rename that unit; a
+ *     new unit "" (left the units under review) is P2 even with keeps_device,
+ *     as there is no new organisation to write.  The order of the tests:
+ *     P4 (sector), P3 (post), P5, P1/P2.
+ *   - D6 (the staff row's old unit is not the certificate's O, both given)
+ *     and then D5 (a revoke of a "/cs" number) override the P/O rule; the
+ *     row keeps what that rule gave (changes, reason, reason_code,
+ *     handover_to) and its detail names the rule ("...quy tắc P2 (revoke)"),
+ *     so an operator's override to that action files what the rule would have.
+ *   - handover_to: the reorganisation row's old_parent, else the old unit
+ *     (for a person of an unaffected unit: the certificate's O).
+ *   - changes[].field: "organisation", "common_name", "province", "tax_code"
+ *     (old: the MST of the UID), "budget_code", "position" (old "": the
+ *     certificate does not carry it).  Only fields that differ are listed;
+ *     an O1 without any is O2.
+ *   - Row values: "reason_code" an integer or null, "cs" and "keeps_device"
+ *     booleans, "staff_line"/"reorg_line" integers or null, "valid_to" the
+ *     date in Việt Nam (UTC+7), other absent values null ("" for unit,
+ *     new_unit, holder, id_number).  new_unit of a split's organisation row
+ *     is "" (several); the detail says so.  "detail" is Vietnamese (operators
+ *     read it); the rule table has both languages.
  */
 #ifndef SIMPKI_GW_MERGE_RULES_H
 #define SIMPKI_GW_MERGE_RULES_H
@@ -78,7 +114,9 @@ struct gw_merge_cert {
  * *rows is a new JSON array of row objects (the schema is gw_plan.h's) and
  * *summary {"rows", "by_action": {...}, "by_rule": {...}, "units": N,
  * "rules": [{"id","action","en","vi"}...]}.  GW_MERGE_ERR_NOMEM otherwise.
- * Linear in n (hash lookups), so 100,000 certificates take well under a second.
+ * Linear in n (hash lookups, one sort of the rows).  Measured (test_merge_rules,
+ * RelWithDebInfo, a loaded 2-core machine): 100,000 certificates giving 74,500
+ * rows in about 2 s of CPU, two thirds of it making the rows' JSON objects.
  */
 enum gw_merge_err gw_merge_plan_build(const struct gw_reorg_row *reorg, size_t nreorg, const struct gw_staff_row *staff,
                                       size_t nstaff, const struct gw_merge_cert *certs, size_t n, json_t **rows,
