@@ -74,7 +74,8 @@ json_t *gw_merge_row_request(const json_t *plan, const json_t *row)
 
     if ((!change && strcmp(action, "revoke") != 0) || !str(row, "serial"))
         return NULL;
-    if (!(req = request_new(plan, change ? "change" : "revoke", str(row, "unit"))))
+    req = request_new(plan, change ? "change" : "revoke", str(row, "unit"));
+    if (!req)
         return NULL;
     sub = json_object();
     if (json_object_set_new(req, "subscriber", sub) != 0)
@@ -268,7 +269,8 @@ static int collect(const json_t *plan, const json_t *rows, const char *ukey, str
         if (strcmp(k, ukey) != 0)
             continue;
         ++*nrows;
-        if (!(p[n].req = gw_merge_row_request(plan, row)))
+        p[n].req = gw_merge_row_request(plan, row);
+        if (!p[n].req)
             continue; /* keep, decide: nothing to file */
         p[n].n = json_integer_value(json_object_get(row, "no"));
         snprintf(id, sizeof(id), "m%sr%lld", hex, (long long)p[n].n);

@@ -103,7 +103,6 @@ struct unit { /* an old unit of the reorganisation */
     size_t reorg; /* its first row */
     size_t group; /* the new unit of that row */
     int split;    /* two or more new units */
-    int has_rows; /* counted in the summary */
 };
 
 struct group { /* a new unit */
@@ -157,7 +156,7 @@ static int empty(const char *s)
     return s == NULL || *s == '\0';
 }
 
-/* The index of an entry found under key in t (nodes are at offset `off` in elements of `size`), or NONE. */
+/* The index in the array base of the entry (of type, its node member) found under key in t, or NONE. */
 #define FIND(t, key, type, member, base)                                 \
     __extension__({                                                      \
         struct gw_idtab_node *n_ = gw_idtab_find((t), (key));            \
@@ -182,7 +181,8 @@ static enum gw_merge_err index_reorg(struct build *b)
         g = FIND(b->tg, k, struct group, node, b->groups);
         if (g == NONE) {
             g = b->ngroups++;
-            if (!(b->groups[g].key = strdup(k)))
+            b->groups[g].key = strdup(k);
+            if (!b->groups[g].key)
                 return GW_MERGE_ERR_NOMEM;
             b->groups[g].seat = NONE;
             gw_idtab_add(b->tg, &b->groups[g].node, b->groups[g].key);
@@ -191,7 +191,8 @@ static enum gw_merge_err index_reorg(struct build *b)
         u = FIND(b->tu, k, struct unit, node, b->units);
         if (u == NONE) {
             u = b->nunits++;
-            if (!(b->units[u].key = strdup(k)))
+            b->units[u].key = strdup(k);
+            if (!b->units[u].key)
                 return GW_MERGE_ERR_NOMEM;
             b->units[u].reorg = i;
             b->units[u].group = g;
@@ -278,7 +279,8 @@ static enum gw_merge_err collect(struct build *b, size_t n)
         }
         if (u == NONE && s == NONE)
             continue;
-        if (!(e = ent_add(b)))
+        e = ent_add(b);
+        if (!e)
             return GW_MERGE_ERR_NOMEM;
         e->cert = i;
         e->staff = s;
@@ -286,7 +288,8 @@ static enum gw_merge_err collect(struct build *b, size_t n)
         e->org = org;
         if (s != NONE)
             b->st[s].used = 1;
-        if (u == NONE && !(e->okey = strdup(k)))
+        e->okey = u == NONE ? strdup(k) : NULL;
+        if (u == NONE && !e->okey)
             return GW_MERGE_ERR_NOMEM;
     }
     for (size_t s = 0; s < b->nstaff; s++) {
@@ -294,13 +297,15 @@ static enum gw_merge_err collect(struct build *b, size_t n)
 
         if (b->st[s].used)
             continue;
-        if (!(e = ent_add(b)))
+        e = ent_add(b);
+        if (!e)
             return GW_MERGE_ERR_NOMEM;
         e->cert = NONE;
         e->staff = s;
         gw_merge_name_key(b->staff[s].old_unit, k, sizeof(k));
         e->unit = FIND(b->tu, k, struct unit, node, b->units);
-        if (e->unit == NONE && !(e->okey = strdup(k)))
+        e->okey = e->unit == NONE ? strdup(k) : NULL;
+        if (e->unit == NONE && !e->okey)
             return GW_MERGE_ERR_NOMEM;
     }
     return GW_MERGE_OK;
@@ -324,7 +329,8 @@ static int ent_cmp(const void *pa, const void *pb, void *arg)
 
     if (a->rank != b->rank)
         return a->rank < b->rank ? -1 : 1;
-    if (a->okey && b->okey && (c = strcmp(a->okey, b->okey)) != 0)
+    c = a->okey && b->okey ? strcmp(a->okey, b->okey) : 0;
+    if (c != 0)
         return c;
     if (a->org != b->org)
         return a->org ? -1 : 1;
@@ -604,12 +610,14 @@ enum gw_merge_err gw_merge_plan_build(const struct gw_reorg_row *reorg, size_t n
             b.groups[u->group].nseat++;
     }
     qsort_r(b.ents, b.nents, sizeof(b.ents[0]), ent_cmp, &b);
-    if (!(out = json_array()))
+    out = json_array();
+    if (!out)
         goto out;
     for (size_t i = 0; i < b.nents; i++)
         if (json_array_append_new(out, make_row(&b, &b.ents[i], i + 1)) != 0)
             goto out;
-    if (!(*summary = make_summary(out)))
+    *summary = make_summary(out);
+    if (!*summary)
         goto out;
     *rows = out;
     out = NULL;
