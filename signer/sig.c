@@ -853,3 +853,56 @@ out:
     ERR_pop_to_mark();
     return rc;
 }
+
+/* ---- sig_cert_names ---------------------------------------------------- */
+
+/* The first `nid` of name as UTF-8 into dst ("" when absent); -1 when it does not decode. */
+static int name_attr(const X509_NAME *name, int nid, char *dst, size_t cap)
+{
+    int i = X509_NAME_get_index_by_NID(name, nid, -1);
+    unsigned char *utf8 = NULL;
+    int len;
+
+    dst[0] = '\0';
+    if (i < 0)
+        return 0;
+    len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+    if (len < 0)
+        return -1;
+    copy_utf8(dst, cap, (const char *)utf8, (size_t)len);
+    OPENSSL_free(utf8);
+    return 0;
+}
+
+enum sig_err sig_cert_names(const uint8_t *cert, size_t cert_len, struct sig_cert_names *out)
+{
+    enum sig_err rc;
+    X509 *x = NULL;
+    const X509_NAME *n;
+
+    ERR_set_mark();
+    if (out == NULL) {
+        rc = SIG_ERR_MALFORMED;
+        goto out;
+    }
+    memset(out, 0, sizeof *out);
+    rc = sig_parse_cert(cert, cert_len, &x, NULL, 0);
+    if (rc != SIG_OK)
+        goto out;
+    n = X509_get_subject_name(x);
+    if (name_attr(n, NID_commonName, out->cn, sizeof out->cn) != 0 ||
+        name_attr(n, NID_organizationName, out->o, sizeof out->o) != 0 ||
+        name_attr(n, NID_organizationalUnitName, out->ou, sizeof out->ou) != 0 ||
+        name_attr(n, NID_localityName, out->l, sizeof out->l) != 0 ||
+        name_attr(n, NID_stateOrProvinceName, out->st, sizeof out->st) != 0 ||
+        name_attr(n, NID_userId, out->uid, sizeof out->uid) != 0 ||
+        name_attr(n, NID_pkcs9_emailAddress, out->email, sizeof out->email) != 0 ||
+        name_attr(n, NID_serialNumber, out->serial_number, sizeof out->serial_number) != 0)
+        rc = SIG_ERR_MALFORMED;
+out:
+    if (rc != SIG_OK && out != NULL)
+        memset(out, 0, sizeof *out);
+    X509_free(x);
+    ERR_pop_to_mark();
+    return rc;
+}

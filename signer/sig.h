@@ -124,6 +124,29 @@ enum sig_err sig_cert_info(const uint8_t *cert, size_t cert_len, struct sig_cert
     __attribute__((warn_unused_result));
 
 /*
+ * A certificate's subject attributes one by one, UTF-8 (whatever string type
+ * the CA used: PrintableString, UTF8String, BMPString, ...), "" when absent;
+ * the first occurrence when an attribute appears twice.  A value longer than
+ * its field is cut at a character boundary.  For readers that sort
+ * certificates by their holder (the merger review, gw_merge_rules.h):
+ * sig_cert_info's RFC 2253 subject is for display, not for picking apart.
+ * SIG_ERR_MALFORMED when the certificate or an attribute does not decode.
+ */
+struct sig_cert_names {
+    char cn[256];            /* commonName */
+    char o[256];             /* organizationName */
+    char ou[256];            /* organizationalUnitName */
+    char l[256];             /* localityName */
+    char st[256];            /* stateOrProvinceName */
+    char uid[128];           /* userId (0.9.2342.19200300.100.1.1): "CCCD:...", "MST:..." */
+    char email[256];         /* emailAddress (PKCS #9) */
+    char serial_number[128]; /* serialNumber (2.5.4.5) */
+};
+
+enum sig_err sig_cert_names(const uint8_t *cert, size_t cert_len, struct sig_cert_names *out)
+    __attribute__((warn_unused_result));
+
+/*
  * The validated path of `cert` at `at` (the same checks as sig_check_cert):
  * on success *out is a malloc'd array of *n DER certificates, leaf first,
  * trust anchor last, packed as [u32 length big-endian][DER]..., for callers

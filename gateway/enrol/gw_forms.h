@@ -110,6 +110,18 @@ const struct gw_form_info *gw_form_lookup(const char *name);
 enum gw_form_err gw_form_render_html(const json_t *req, char **out, size_t *outlen, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/*
+ * The same form without the document around it (no doctype, <head>, <style>
+ * or <body>): from the form number line to the foot, for a document that
+ * joins several forms (the merger review's bundle, gw_merge_rules.h) under
+ * one <head> carrying gw_form_css().  Ownership and errors as gw_form_render_html().
+ */
+enum gw_form_err gw_form_render_body(const json_t *req, char **out, size_t *outlen, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* The print CSS (A4, 20 mm margins) every rendered form carries; a static string. */
+const char *gw_form_css(void);
+
 /* Check req as gw_form_render_html() does, without rendering. */
 enum gw_form_err gw_form_validate(const json_t *req, char *err, size_t errlen) __attribute__((warn_unused_result));
 

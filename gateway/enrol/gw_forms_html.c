@@ -166,11 +166,13 @@ static void head(struct buf *b, const json_t *req, const struct form_def *def)
 {
     const char *parent = gw_fm_str(req, "parent_unit");
     const char *doc_no = gw_fm_str(req, "doc_no");
-    gw_fm_puts(b, "<!DOCTYPE html>\n<html lang=\"vi\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
-    gw_fm_printf(b, "Mẫu %s (Mẫu %s) - %s", def->info.no, def->info.no_2024, def->info.title);
-    gw_fm_puts(b, "</title>\n<style>\n");
-    gw_fm_puts(b, css);
-    gw_fm_puts(b, "</style>\n</head>\n<body>\n");
+    if (!b->body_only) {
+        gw_fm_puts(b, "<!DOCTYPE html>\n<html lang=\"vi\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
+        gw_fm_printf(b, "Mẫu %s (Mẫu %s) - %s", def->info.no, def->info.no_2024, def->info.title);
+        gw_fm_puts(b, "</title>\n<style>\n");
+        gw_fm_puts(b, css);
+        gw_fm_puts(b, "</style>\n</head>\n<body>\n");
+    }
     gw_fm_printf(b, "<div class=\"formno\">Mẫu %s (Mẫu %s)</div>\n", def->info.no, def->info.no_2024);
     gw_fm_puts(b, "<table class=\"hdr\"><tr>\n<td class=\"left\">");
     if (parent) {
@@ -232,7 +234,8 @@ static void foot(struct buf *b, const json_t *req)
         esc(b, id);
         gw_fm_puts(b, "</div>\n");
     }
-    gw_fm_puts(b, "</body>\n</html>\n");
+    if (!b->body_only)
+        gw_fm_puts(b, "</body>\n</html>\n");
 }
 
 static const char pledge[] = "<p>Chúng tôi cam kết các thông tin trên là đúng sự thật và chịu trách nhiệm quản lý, "
@@ -388,7 +391,7 @@ void gw_fm_render_handover(struct buf *b, const json_t *req, const struct form_d
     foot(b, req);
 }
 
-enum gw_form_err gw_form_render_html(const json_t *req, char **out, size_t *outlen, char *err, size_t errlen)
+static enum gw_form_err render(const json_t *req, int body_only, char **out, size_t *outlen, char *err, size_t errlen)
 {
     struct vctx v = {err, errlen, ""};
     const struct form_def *def;
@@ -396,10 +399,26 @@ enum gw_form_err gw_form_render_html(const json_t *req, char **out, size_t *outl
     enum gw_form_err rc;
 
     *out = NULL;
+    b.body_only = body_only;
     if ((rc = gw_fm_validate(req, &def, &v)) != GW_FORM_OK)
         goto out;
     def->render(&b, req, def);
     rc = gw_fm_finish(&b, out, outlen, err, errlen);
 out:
     return rc;
+}
+
+enum gw_form_err gw_form_render_html(const json_t *req, char **out, size_t *outlen, char *err, size_t errlen)
+{
+    return render(req, 0, out, outlen, err, errlen);
+}
+
+enum gw_form_err gw_form_render_body(const json_t *req, char **out, size_t *outlen, char *err, size_t errlen)
+{
+    return render(req, 1, out, outlen, err, errlen);
+}
+
+const char *gw_form_css(void)
+{
+    return css;
 }

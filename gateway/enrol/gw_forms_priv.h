@@ -16,6 +16,7 @@ struct buf {
     char *p;
     size_t len, cap;
     int oom;
+    int body_only; /* gw_form_render_body: no <html>, <head> or <body> around the form */
 };
 
 void gw_fm_puts(struct buf *b, const char *s);

@@ -121,6 +121,29 @@ static char *render_case(const char *name)
     return html;
 }
 
+/* gw_form_render_body: exactly what the whole page holds between <body> and </body>. */
+static void body_case(const char *name, const char *html)
+{
+    char in[256];
+    char *body = NULL;
+    size_t len = 0;
+    const char *start = strstr(html, "<body>\n"), *end = strstr(html, "</body>\n</html>\n");
+    json_t *req;
+
+    snprintf(in, sizeof in, "%s.json", name);
+    req = load(in);
+    CHECK(req != NULL && start != NULL && end != NULL);
+    if (!req || !start || !end) {
+        json_decref(req);
+        return;
+    }
+    start += strlen("<body>\n");
+    CHECK_EQ_INT(gw_form_render_body(req, &body, &len, NULL, 0), GW_FORM_OK);
+    CHECK(body && len == (size_t)(end - start) && memcmp(body, start, len) == 0);
+    free(body);
+    json_decref(req);
+}
+
 static void test_goldens(void)
 {
     static const struct {
@@ -155,6 +178,8 @@ static void test_goldens(void)
             CHECK_EQ_INT(count(html, "href="), 0);
         }
         CHECK_EQ_INT(count(html, "<style>"), 1);
+        CHECK(strstr(html, gw_form_css()) != NULL);
+        body_case(cases[i].name, html);
         if (strcmp(cases[i].name, "mau01_person_new") == 0) {
             CHECK(strstr(html, "<b>Viettel/cs</b>") != NULL);
             CHECK(strstr(html, "Bắc Ninh, ngày 05 tháng 3 năm 2025") != NULL);

@@ -356,6 +356,95 @@ static void test_cert_info(void)
     }
 }
 
+/* A self-signed certificate whose subject is built entry by entry, DER into *der (malloc'd). */
+static size_t make_named_cert(X509_NAME *name, unsigned char **der)
+{
+    X509 *x = X509_new();
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    int len;
+
+    *der = NULL;
+    if (x == NULL || k == NULL || !X509_set_version(x, 2) || !ASN1_INTEGER_set(X509_get_serialNumber(x), 7) ||
+        !X509_gmtime_adj(X509_getm_notBefore(x), 0) || !X509_gmtime_adj(X509_getm_notAfter(x), DAY) ||
+        !X509_set_subject_name(x, name) || !X509_set_issuer_name(x, name) || !X509_set_pubkey(x, k) ||
+        !X509_sign(x, k, EVP_sha256())) {
+        fprintf(stderr, "cannot build a test certificate\n");
+        exit(2);
+    }
+    len = i2d_X509(x, der);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    if (len <= 0)
+        exit(2);
+    return (size_t)len;
+}
+
+static void add_utf8(X509_NAME *n, int nid, const char *v)
+{
+    if (!X509_NAME_add_entry_by_NID(n, nid, MBSTRING_UTF8, (const unsigned char *)v, -1, -1, 0))
+        exit(2);
+}
+
+/* sig_cert_names: each attribute alone, as UTF-8, whatever string type the CA chose. */
+static void test_cert_names(void)
+{
+    struct sig_cert_names nm;
+    struct blob c = load("cases/good-rsa.crt.der");
+    /* "Đỗ Văn" as a BMPString (UTF-16BE), as some CAs still write names. */
+    static const unsigned char bmp[] = {0x01, 0x10, 0x1E, 0xD7, 0x00, 0x20, 0x00, 0x56};
+    X509_NAME *n = X509_NAME_new();
+    unsigned char *der = NULL;
+    size_t len;
+    char longname[400];
+
+    CHECK_EQ_INT(sig_cert_names(c.p, c.n, &nm), SIG_OK);
+    CHECK_EQ_STR(nm.cn, "Nguyễn Văn An");
+    CHECK_EQ_STR(nm.o, "Bộ Tài chính");
+    CHECK_EQ_STR(nm.ou, "Văn phòng");
+    CHECK_EQ_STR(nm.l, "Quận Ba Đình");
+    CHECK_EQ_STR(nm.st, "Hà Nội");
+    CHECK_EQ_STR(nm.uid, "CCCD:001012000001");
+    CHECK_EQ_STR(nm.email, "");
+    CHECK_EQ_STR(nm.serial_number, "");
+    blob_free(&c);
+
+    /* Every attribute, a BMPString CN, a second OU (the first is taken), an O longer than its field. */
+    memset(longname, 0, sizeof longname);
+    for (size_t i = 0; i + 3 < sizeof longname; i += 3)
+        memcpy(longname + i, "Ủ", 3); /* 3 octets each: the cut must fall between two */
+    if (n == NULL || !X509_NAME_add_entry_by_NID(n, NID_commonName, V_ASN1_BMPSTRING, bmp, sizeof bmp, -1, 0))
+        exit(2);
+    /* Raw UTF8String: past ub-organization-name, which MBSTRING input would refuse. */
+    if (!X509_NAME_add_entry_by_NID(n, NID_organizationName, V_ASN1_UTF8STRING, (unsigned char *)longname,
+                                    (int)strlen(longname), -1, 0))
+        exit(2);
+    add_utf8(n, NID_organizationalUnitName, "Phòng Một");
+    add_utf8(n, NID_organizationalUnitName, "Phòng Hai");
+    add_utf8(n, NID_localityName, "Xã Tân Lập");
+    add_utf8(n, NID_stateOrProvinceName, "Tuyên Quang");
+    add_utf8(n, NID_userId, "MST:0100109106");
+    add_utf8(n, NID_pkcs9_emailAddress, "vanthu@tuyenquang.gov.vn");
+    add_utf8(n, NID_serialNumber, "CMND:012345678");
+    len = make_named_cert(n, &der);
+    CHECK_EQ_INT(sig_cert_names(der, len, &nm), SIG_OK);
+    CHECK_EQ_STR(nm.cn, "Đỗ V");
+    CHECK_EQ_INT((int)strlen(nm.o), 255); /* 85 whole characters of 3 octets */
+    CHECK(strncmp(nm.o, longname, 255) == 0);
+    CHECK_EQ_STR(nm.ou, "Phòng Một");
+    CHECK_EQ_STR(nm.l, "Xã Tân Lập");
+    CHECK_EQ_STR(nm.st, "Tuyên Quang");
+    CHECK_EQ_STR(nm.uid, "MST:0100109106");
+    CHECK_EQ_STR(nm.email, "vanthu@tuyenquang.gov.vn");
+    CHECK_EQ_STR(nm.serial_number, "CMND:012345678");
+    /* Not a certificate: refused, and nothing half-filled is left behind. */
+    CHECK_EQ_INT(sig_cert_names(der, len - 1, &nm), SIG_ERR_MALFORMED);
+    CHECK_EQ_STR(nm.cn, "");
+    CHECK_EQ_INT(sig_cert_names(NULL, 0, &nm), SIG_ERR_MALFORMED);
+    CHECK_EQ_INT(ERR_peek_error(), 0);
+    OPENSSL_free(der);
+    X509_NAME_free(n);
+}
+
 static void test_trust_load(void)
 {
     char a[1024], i[1024], bad[1024], why[256];
@@ -499,6 +588,7 @@ int main(int argc, char **argv)
     test_malformed_certs();
     test_check_cert();
     test_cert_info();
+    test_cert_names();
     test_cert_to_der();
     test_trust_load();
 
