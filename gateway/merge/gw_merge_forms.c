@@ -5,9 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "gw_forms.h"
 #include "gw_merge_input.h"
 #include "gw_merge_rules.h"
+#include "util.h"
+
+void gw_merge_request_id(const char *plan_id, const char *key, char out[GW_MERGE_REQUEST_ID_LEN])
+{
+    unsigned char md[32];
+    char in[96];
+    unsigned int mdlen = 0;
+    int n = snprintf(in, sizeof(in), "simpki-plan:%s:%s", plan_id, key);
+
+    if (n < 0 || (size_t)n >= sizeof(in) || !EVP_Digest(in, (size_t)n, md, &mdlen, EVP_sha256(), NULL))
+        memset(md, 0, sizeof(md));
+    out[0] = 'r';
+    util_hex(md, (GW_MERGE_REQUEST_ID_LEN - 2) / 2, out + 1);
+    out[GW_MERGE_REQUEST_ID_LEN - 1] = '\0';
+}
 
 #define KEY_CAP 1100 /* as gw_merge_rules.c */
 
@@ -252,8 +269,7 @@ static void cover(FILE *f, const json_t *plan, const char *unit, const struct pi
 static int collect(const json_t *plan, const json_t *rows, const char *ukey, struct piece **out, size_t *np,
                    size_t *nrows)
 {
-    const char *pid = str(plan, "id");
-    const char *hex = pid && pid[0] == 'p' ? pid + 1 : "";
+    const char *pid = str(plan, "id") ?: "";
     json_t *handovers = gw_merge_handovers(plan, rows), *row, *grp;
     struct piece *p = calloc(json_array_size(rows) + json_array_size(handovers) + 1, sizeof(*p));
     char k[KEY_CAP], id[64];
@@ -273,7 +289,8 @@ static int collect(const json_t *plan, const json_t *rows, const char *ukey, str
         if (!p[n].req)
             continue; /* keep, decide: nothing to file */
         p[n].n = json_integer_value(json_object_get(row, "no"));
-        snprintf(id, sizeof(id), "m%sr%lld", hex, (long long)p[n].n);
+        snprintf(k, sizeof(k), "r%lld", (long long)p[n].n);
+        gw_merge_request_id(pid, k, id);
         if (json_object_set_new(p[n++].req, "id", json_string(id)) != 0)
             goto out;
     }
@@ -290,7 +307,8 @@ static int collect(const json_t *plan, const json_t *rows, const char *ukey, str
         if (j == json_array_size(devs))
             continue;
         p[n].req = json_incref(json_object_get(grp, "request"));
-        snprintf(id, sizeof(id), "m%sh%s", hex, str(grp, "group") ?: "");
+        snprintf(k, sizeof(k), "h%s", str(grp, "group") ?: "");
+        gw_merge_request_id(pid, k, id);
         if (json_object_set_new(p[n++].req, "id", json_string(id)) != 0)
             goto out;
     }

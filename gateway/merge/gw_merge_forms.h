@@ -24,6 +24,17 @@
 #include <jansson.h>
 
 /*
+ * The id of the request a plan files for key ("r17" for row 17, "h2" for
+ * handover group 2): "r" + the first 20 hex digits of
+ * SHA-256("simpki-plan:" plan_id ":" key), a certificate request id as
+ * gw_enrol_import.h's, fixed by the plan and the row so that a rerun or a
+ * crash between filing and recording finds the request instead of filing
+ * it twice.
+ */
+#define GW_MERGE_REQUEST_ID_LEN 22 /* "r" + 20 hex + NUL: GW_ENROL_ID_LEN */
+void gw_merge_request_id(const char *plan_id, const char *key, char out[GW_MERGE_REQUEST_ID_LEN]);
+
+/*
  * The certificate request a row files when the plan runs (the request
  * object of gw_forms.h): "change" -> Mẫu 07, "revoke" -> Mẫu 09; NULL for
  * keep and decide, and for a row without a certificate.  plan is the plan
@@ -55,7 +66,7 @@ json_t *gw_merge_handovers(const json_t *plan, const json_t *rows);
  * err set when the unit has no rows, when a request does not render (err
  * names the row and the field) or on out of memory.  unit is matched by
  * gw_merge_name_key().  Each form carries its request id at its foot
- * ("m" + plan hex + "r" + row, "h" + group), as gw_plan.h files them.
+ * (gw_merge_request_id), as gw_plan.h files them.
  */
 char *gw_merge_bundle_html(const json_t *plan, const json_t *rows, const char *unit, size_t *outlen, char *err,
                            size_t errlen);

@@ -13,7 +13,6 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,20 +54,6 @@ int plan_id_valid(const char *id)
     return id && strlen(id) == PLAN_ID_LEN - 1 && id[0] == 'p' && strspn(id + 1, "0123456789abcdef") == PLAN_ID_LEN - 2;
 }
 
-void plan_request_id(const char *plan_id, const char *key, char out[GW_ENROL_ID_LEN])
-{
-    unsigned char md[32];
-    char in[80];
-    unsigned int mdlen = 0;
-    int n = snprintf(in, sizeof(in), "simpki-plan:%s:%s", plan_id, key);
-
-    if (n < 0 || !EVP_Digest(in, (size_t)n, md, &mdlen, EVP_sha256(), NULL))
-        memset(md, 0, sizeof(md));
-    out[0] = 'r';
-    util_hex(md, (GW_ENROL_ID_LEN - 2) / 2, out + 1);
-    out[GW_ENROL_ID_LEN - 1] = '\0';
-}
-
 size_t plan_row_count(const json_t *plan)
 {
     return (size_t)json_integer_value(json_object_get(json_object_get(plan, "summary"), "rows"));
@@ -89,7 +74,7 @@ void plan_row_effective(const json_t *plan, json_t *row)
     if (state && strcmp(state, "review") != 0 && strcmp(state, "building") != 0 && action &&
         (strcmp(action, "change") == 0 || strcmp(action, "revoke") == 0)) {
         snprintf(key, sizeof(key), "r%lld", (long long)json_integer_value(json_object_get(row, "no")));
-        plan_request_id(json_string_value(json_object_get(plan, "id")), key, rid);
+        gw_merge_request_id(json_string_value(json_object_get(plan, "id")), key, rid);
         json_object_set_new(row, "request_id", json_string(rid));
     }
 }
@@ -979,7 +964,7 @@ static void approve_loaded(void *arg, enum q_err err, json_t *plan, json_t *rows
     {
         char key[32], rid[GW_ENROL_ID_LEN];
         snprintf(key, sizeof(key), "h%s", json_string_value(json_object_get(g, "group")));
-        plan_request_id(o->id, key, rid);
+        gw_merge_request_id(o->id, key, rid);
         json_object_del(g, "request"); /* built again by the runner from the rows: one source */
         json_object_set_new(g, "request_id", json_string(rid));
     }

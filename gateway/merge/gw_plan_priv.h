@@ -46,13 +46,6 @@ void plan_release(struct gw_plan *p);
 int plan_id_valid(const char *id);
 
 /*
- * The fixed id of the request a plan files for key ("r17" for row 17,
- * "h2" for handover group 2): "r" + the first 20 hex digits of
- * SHA-256("simpki-plan:" id ":" key), so a rerun finds the same request.
- */
-void plan_request_id(const char *plan_id, const char *key, char out[GW_ENROL_ID_LEN]);
-
-/*
  * A stored row as served: the plan's override of it (plan "overrides",
  * keyed by row number) copied in, its final "action", and once the plan is
  * approved the fixed "request_id" of a row that files one.  In place.

@@ -125,7 +125,7 @@ static void filed(void *arg, enum gw_enrol_file_result r, const char *state, con
         step_write(s);
         return;
     }
-    plan_request_id(s->id, key, rid);
+    gw_merge_request_id(s->id, key, rid);
     if (r == GW_ENROL_FILE_REFUSED) {
         LOGP(LOG_WARN, "plan", s->id, "%s not filed: %s", key, why);
         gw_metrics_inc(s->p->metrics, GW_M_PLAN_REQ_REFUSED);
@@ -175,7 +175,7 @@ static void file_next(struct step *s)
             return;
         }
         snprintf(key, sizeof(key), "h%s", str(g, "group"));
-        plan_request_id(s->id, key, rid);
+        gw_merge_request_id(s->id, key, rid);
         if (gw_enrol_file(s->p->cfg, s->p->q, rid, json_object_get(g, "request"), "simpki", s->by, s->note, 0, filed, s,
                           why, sizeof(why)) != 0)
             filed(s, GW_ENROL_FILE_REFUSED, NULL, why);
@@ -194,7 +194,7 @@ static void file_next(struct step *s)
             return;
         }
         snprintf(key, sizeof(key), "r%lld", (long long)num(row, "no"));
-        plan_request_id(s->id, key, rid);
+        gw_merge_request_id(s->id, key, rid);
         request = gw_merge_row_request(s->plan, row);
         if (!request) {
             filed(s, GW_ENROL_FILE_REFUSED, NULL, "no request can be built for this row");

@@ -247,7 +247,7 @@ static json_t *plan_requests(const json_t *plan, const json_t *rows)
         if (!r)
             continue;
         snprintf(key, sizeof(key), "r%lld", (long long)json_integer_value(json_object_get(row, "no")));
-        plan_request_id(id, key, rid);
+        gw_merge_request_id(id, key, rid);
         json_object_set_new(r, "id", json_string(rid));
         json_array_append_new(list, r);
     }
@@ -259,7 +259,7 @@ static json_t *plan_requests(const json_t *plan, const json_t *rows)
         if (!r)
             continue;
         snprintf(key, sizeof(key), "h%s", str(g, "group"));
-        plan_request_id(id, key, rid);
+        gw_merge_request_id(id, key, rid);
         json_object_set_new(r, "id", json_string(rid));
         json_array_append_new(list, r);
     }
