@@ -466,7 +466,16 @@ static void test_bundle(const json_t *plan, const json_t *rows)
     CHECK_EQ_INT(count_of(html, "<style>"), 1);
     CHECK(strstr(html, "page-break-after: always") != NULL);
     CHECK(strstr(html, "size: A4") != NULL);
-    CHECK(strstr(html, "m0123456789abr4") != NULL && strstr(html, "m0123456789abh1") != NULL);
+    {
+        /* The ids the runner files (gw_merge_request_id): row 4's and handover group 1's. */
+        char r4[GW_MERGE_REQUEST_ID_LEN], h1[GW_MERGE_REQUEST_ID_LEN];
+        gw_merge_request_id("p0123456789ab", "r4", r4);
+        gw_merge_request_id("p0123456789ab", "h1", h1);
+        CHECK(strstr(html, r4) != NULL && strstr(html, h1) != NULL);
+        /* Stored ids never change meaning: the formula of gw_merge_forms.h, checked with sha256sum. */
+        CHECK_EQ_STR(r4, "r6e866b45ffcb8062a0fc");
+        CHECK(strcmp(r4, h1) != 0);
+    }
     CHECK(strstr(html, "http") == NULL && strstr(html, "src=") == NULL && strstr(html, "href=") == NULL &&
           strstr(html, "@import") == NULL && strstr(html, "<script") == NULL);
     free(html);
