@@ -40,6 +40,9 @@ uint32_t util_fnv1a(const char *s);
  */
 int util_utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp);
 
+/* The UTF-8 of code point cp (at most U+10FFFF, not a surrogate) into out; returns its length, 1 to 4. */
+size_t util_utf8_put(uint32_t cp, char out[4]);
+
 /*
  * Strict base64 decode (RFC 4648, padding required, no whitespace, and the
  * unused bits before the padding must be zero, so each value has one

@@ -102,30 +102,6 @@ static void ascii_key(const char *s, char *out, size_t cap)
         out[o < cap ? o : cap - 1] = '\0';
 }
 
-static size_t put_utf8(uint32_t cp, char *o)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 void gw_merge_name_key(const char *name, char *out, size_t cap)
 {
     const unsigned char *u = (const unsigned char *)name;
@@ -155,7 +131,7 @@ void gw_merge_name_key(const char *name, char *out, size_t cap)
             enc[0] = (char)cp;
             k = 1;
         } else {
-            k = put_utf8(viet_lower(cp), enc);
+            k = util_utf8_put(viet_lower(cp), enc);
         }
         if (o + k >= cap)
             break;

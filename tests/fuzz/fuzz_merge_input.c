@@ -85,8 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     REQUIRE(j != NULL && json_array_size(j) == gw_merge_finding_count(in));
     json_decref(j);
     /* Each file once. */
-    REQUIRE((staff ? gw_merge_read_staff(in, buf, size) : gw_merge_read_reorg(in, buf, size)) ==
-            GW_MERGE_ERR_INVALID);
+    REQUIRE((staff ? gw_merge_read_staff(in, buf, size) : gw_merge_read_reorg(in, buf, size)) == GW_MERGE_ERR_INVALID);
     gw_merge_input_free(in);
     free(buf);
     return 0;

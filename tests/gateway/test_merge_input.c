@@ -398,7 +398,9 @@ static void test_big(void)
         CHECK_EQ_INT(s[99999].line, 100001);
     }
     printf("100,000 clean staff rows (%zu octets): %.3f s CPU\n", len, t1 - t0);
-    CHECK(t1 - t0 < 1.0);
+#if !defined(__SANITIZE_ADDRESS__)
+    CHECK(t1 - t0 < 1.0); /* under ASan it is several times slower, and says nothing of the real speed */
+#endif
     gw_merge_input_free(in);
     free(buf);
 
