@@ -295,7 +295,6 @@ static const struct coldef reorg_cols[] = {
     {"effective", "Ngày hiệu lực", K_DATE, 1, RO(effective)},
     {"source", "Nguồn", K_TEXT, 0, RO(source)},
 };
-enum { R_OLD, R_NEW, R_SEAT = 6 };
 
 static const struct coldef staff_cols[] = {
     {"id_number", "Số CCCD", K_CCCD, 0, SO(id_number)},
@@ -1047,7 +1046,7 @@ static enum gw_merge_err read_file(struct gw_merge_input *in, int which, const c
 
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;
-    while (p < end && strchr(" \t\r\n", *p) && *p)
+    while (p < end && *p && strchr(" \t\r\n", *p))
         p++;
     if (which == 0) {
         /* By row: a row takes at least two octets (a character and a line end or comma). */
