@@ -42,8 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         data++;
         size--;
     }
+    /* Lines as config/csv counts them: LF, CRLF and a lone CR each end one. */
     for (size_t i = 0; i < size; i++)
-        lines += data[i] == '\n';
+        lines += data[i] == '\n' || (data[i] == '\r' && (i + 1 == size || data[i + 1] != '\n'));
     buf = malloc(size ? size : 1); /* exactly size octets: a read past them is ASan's to see */
     REQUIRE(buf != NULL);
     memcpy(buf, data, size);
