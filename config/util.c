@@ -105,3 +105,49 @@ char *util_iso8601(time_t t, char out[21])
         out[0] = '\0'; /* a year beyond 9999 */
     return out;
 }
+
+int util_utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp)
+{
+    static const uint32_t min_of[4] = {0, 0x80, 0x800, 0x10000};
+    unsigned char c = s[*i];
+    int more = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    uint32_t v;
+
+    if (more < 0 || (size_t)more >= n - *i)
+        return -1;
+    v = more ? c & (0x3F >> more) : c;
+    for (int k = 1; k <= more; k++) {
+        if ((s[*i + (size_t)k] & 0xC0) != 0x80)
+            return -1;
+        v = (v << 6) | (s[*i + (size_t)k] & 0x3F);
+    }
+    if (v < min_of[more] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return -1;
+    *i += (size_t)more + 1;
+    *cp = v;
+    return 0;
+}
+
+size_t util_utf8_put(uint32_t cp, char o[4])
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}

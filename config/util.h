@@ -1,7 +1,8 @@
 /*
  * util.h - small low-level helpers every library may use (config/ sits below
  * carriers/, signer/, queue/ and gateway/), kept here so that each exists once:
- * hex digits, the FNV-1a string hash used for shards and hash tables,
+ * hex digits, the FNV-1a string hash used for shards and hash tables, UTF-8
+ * decoding,
  * strict base64 through OpenSSL's EVP encoder, and UTC timestamps as ISO 8601.
  *
  * Pure functions, no state; safe from any thread.  Only the base64 functions
@@ -31,6 +32,16 @@ int util_hexval_any(char c);
  * queue/ derives a subscriber's shard from it, so it must never change.
  */
 uint32_t util_fnv1a(const char *s);
+
+/*
+ * The code point of the UTF-8 sequence at s[*i] (s holds n octets), *i moved
+ * past it.  0, or -1 (nothing moved) on anything RFC 3629 forbids: a stray
+ * or missing continuation octet, an overlong form, a surrogate, past U+10FFFF.
+ */
+int util_utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp);
+
+/* The UTF-8 of code point cp (at most U+10FFFF, not a surrogate) into out; returns its length, 1 to 4. */
+size_t util_utf8_put(uint32_t cp, char out[4]);
 
 /*
  * Strict base64 decode (RFC 4648, padding required, no whitespace, and the

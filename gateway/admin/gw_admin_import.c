@@ -19,6 +19,7 @@
 
 #include "car_route.h"
 #include "cfg.h"
+#include "csv.h"
 #include "log.h"
 #include "q.h"
 #include "sig.h"
@@ -350,123 +351,74 @@ out:
     return ret;
 }
 
-/*
- * One CSV record from buf[*pos..len), unquoted in place (the text only
- * shrinks, so writing never overtakes reading).  Returns 1 with the fields,
- * 0 at the end, -1 for a stray or unterminated quote, -2 for too many fields.
- */
-static int csv_next(char *buf, size_t len, size_t *pos, char *fields[CSV_MAX_COLS], size_t *nf)
-{
-    size_t i = *pos;
-    char *w = buf + i;
-    int quoted = 0, at_start = 1;
-
-    *nf = 0;
-    if (i >= len)
-        return 0;
-    fields[(*nf)++] = w;
-    for (;;) {
-        char c;
-        if (i == len) {
-            if (quoted)
-                return -1;
-            *w = '\0';
-            break;
-        }
-        c = buf[i++];
-        if (quoted) {
-            if (c != '"') {
-                *w++ = c;
-            } else if (i < len && buf[i] == '"') {
-                *w++ = '"';
-                i++;
-            } else {
-                quoted = 0;
-            }
-            continue;
-        }
-        if (c == '"' && at_start) {
-            quoted = 1;
-            at_start = 0;
-        } else if (c == ',') {
-            *w++ = '\0';
-            if (*nf == CSV_MAX_COLS)
-                return -2;
-            fields[(*nf)++] = w;
-            at_start = 1;
-        } else if (c == '\r' && i < len && buf[i] == '\n') {
-            continue;
-        } else if (c == '\n' || c == '\r') {
-            *w = '\0';
-            break;
-        } else if (c == '"') {
-            return -1;
-        } else {
-            *w++ = c;
-            at_start = 0;
-        }
-    }
-    *pos = i;
-    return 1;
-}
-
+/* buf has room for len + 1 octets (read_file), as config/csv wants. */
 static int load_csv(struct import *im, char *buf, size_t len)
 {
-    char *f[CSV_MAX_COLS];
+    struct csv *c = csv_new(buf, len, CSV_MAX_COLS);
+    char **f;
     int colmap[CSV_MAX_COLS]; /* CSV column -> enum col */
-    size_t nf, ncols, pos = 0;
-    int rc, have[C_COUNT] = {0};
+    size_t nf, ncols, line;
+    int have[C_COUNT] = {0}, ret = -1;
+    enum csv_err e;
 
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-        pos = 3; /* a BOM from spreadsheet exports */
-    rc = csv_next(buf, len, &pos, f, &nf);
-    if (rc != 1) {
-        fprintf(stderr, "error: the CSV file has no header row (msisdn,carrier,iccid,kv,cert_file,status)\n");
+    if (!c) {
+        fprintf(stderr, "error: out of memory\n");
         return -1;
+    }
+    e = csv_next(c, &f, &nf, &line);
+    if (e != CSV_OK) {
+        fprintf(stderr, "error: the CSV file has no header row (msisdn,carrier,iccid,kv,cert_file,status)\n");
+        goto out;
     }
     ncols = nf;
     for (size_t i = 0; i < nf; i++) {
-        size_t c;
-        for (c = 0; c < C_COUNT; c++)
-            if (strcmp(f[i], col_names[c]) == 0)
+        size_t k;
+        for (k = 0; k < C_COUNT; k++)
+            if (strcmp(f[i], col_names[k]) == 0)
                 break;
-        if (c == C_COUNT || have[c]) {
+        if (k == C_COUNT || have[k]) {
             fprintf(stderr,
                     "error: CSV header column %zu: %s column (known: msisdn, carrier, iccid, kv, "
                     "cert_file, cert, status)\n",
-                    i + 1, c == C_COUNT ? "unknown" : "duplicate");
-            return -1;
+                    i + 1, k == C_COUNT ? "unknown" : "duplicate");
+            goto out;
         }
-        have[c] = 1;
-        colmap[i] = (int)c;
+        have[k] = 1;
+        colmap[i] = (int)k;
     }
     if (!have[C_MSISDN] || (!have[C_CERT_FILE] && !have[C_CERT])) {
         fprintf(stderr, "error: the CSV header needs msisdn and cert_file (or cert); iccid and kv for SMPP carriers\n");
-        return -1;
+        goto out;
     }
     for (;;) {
         const char *v[C_COUNT] = {NULL};
         struct row *r;
 
-        rc = csv_next(buf, len, &pos, f, &nf);
-        if (rc == 0)
+        e = csv_next(c, &f, &nf, &line);
+        if (e == CSV_END)
             break;
-        if (rc == 1 && nf == 1 && f[0][0] == '\0')
+        if (e == CSV_NOMEM) {
+            fprintf(stderr, "error: out of memory\n");
+            goto out;
+        }
+        if (e == CSV_OK && nf == 1 && f[0][0] == '\0')
             continue; /* blank line */
         r = new_row(im);
         if (!r) {
             fprintf(stderr, "error: out of memory\n");
-            return -1;
+            goto out;
         }
         set_label(r, NULL);
-        for (size_t i = 0; rc == 1 && i < nf && i < ncols; i++)
+        for (size_t i = 0; e == CSV_OK && i < nf && i < ncols; i++)
             if (colmap[i] == C_MSISDN)
                 set_label(r, f[i]);
-        if (rc < 0) {
-            row_msg(im, r, 1, "row", "%s",
-                    rc == -1 ? "a quote is unterminated or inside an unquoted field" : "too many fields");
-            /* The rest of the file cannot be framed reliably after a broken quote. */
-            return 0;
+        if (e == CSV_UNTERMINATED) {
+            row_msg(im, r, 1, "row", "line %zu: a quote is unterminated", line);
+            break; /* what follows is most likely the rest of that cell */
+        }
+        if (e == CSV_BAD) {
+            row_msg(im, r, 1, "row", "line %zu: %s", line, csv_why(c));
+            continue;
         }
         if (nf != ncols) {
             row_msg(im, r, 1, "row", "has %zu fields, the header has %zu", nf, ncols);
@@ -476,7 +428,10 @@ static int load_csv(struct import *im, char *buf, size_t len)
             v[colmap[i]] = f[i];
         check_row(im, r, v);
     }
-    return 0;
+    ret = 0;
+out:
+    csv_free(c);
+    return ret;
 }
 
 static int cmp_row(const void *a, const void *b)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "csv.h"
 #include "gw_enrol_check.h"
 #include "gw_forms.h"
 
@@ -215,110 +216,6 @@ static struct rec *push_rec(struct gw_enrol_import *im, size_t line)
     return r;
 }
 
-/* The framing state of one pass over the buffer. */
-struct csv {
-    char *buf;
-    size_t len, pos, line;
-};
-
-enum frame { FRAME_OK, FRAME_END, FRAME_BAD, FRAME_FATAL, FRAME_NOMEM };
-
-/* Skip to just after the next LF (or the end), counting it. */
-static void skip_line(struct csv *c)
-{
-    while (c->pos < c->len && c->buf[c->pos] != '\n')
-        c->pos++;
-    if (c->pos < c->len) {
-        c->pos++;
-        c->line++;
-    }
-}
-
-/*
- * One record from c->pos, its cells pushed onto im->cells (*nf of them).
- * FRAME_BAD leaves c->pos on the next line and *what saying why.
- */
-static enum frame frame_record(struct gw_enrol_import *im, struct csv *c, size_t *nf, const char **what)
-{
-    char *w = c->buf + c->pos;
-    int quoted = 0, at_start = 1, closed = 0;
-
-    *nf = 0;
-    if (c->pos >= c->len)
-        return FRAME_END;
-    if (push_cell(im, w) != 0)
-        return FRAME_NOMEM;
-    (*nf)++;
-    for (;;) {
-        char ch;
-        if (c->pos == c->len) {
-            if (quoted) {
-                *what = "a quoted field is never closed (the rest of the file is part of it)";
-                return FRAME_FATAL;
-            }
-            *w = '\0';
-            return FRAME_OK;
-        }
-        ch = c->buf[c->pos++];
-        if (ch == '\0') {
-            *what = "holds a NUL byte: not a text file";
-            c->pos--;
-            skip_line(c);
-            return FRAME_BAD;
-        }
-        if (quoted) {
-            if (ch != '"') {
-                if (ch == '\n')
-                    c->line++;
-                *w++ = ch;
-            } else if (c->pos < c->len && c->buf[c->pos] == '"') {
-                *w++ = '"';
-                c->pos++;
-            } else {
-                quoted = 0;
-                closed = 1;
-            }
-            continue;
-        }
-        if (ch == ',') {
-            *w++ = '\0';
-            if (*nf == COLS_MAX) {
-                *what = "more fields than any header can have";
-                skip_line(c);
-                return FRAME_BAD;
-            }
-            if (push_cell(im, w) != 0)
-                return FRAME_NOMEM;
-            (*nf)++;
-            at_start = 1;
-            closed = 0;
-        } else if (ch == '\r' && c->pos < c->len && c->buf[c->pos] == '\n') {
-            continue;
-        } else if (ch == '\n' || ch == '\r') {
-            *w = '\0';
-            c->line++;
-            return FRAME_OK;
-        } else if (closed) {
-            *what = "text after the closing quote of a field";
-            c->pos--;
-            skip_line(c);
-            return FRAME_BAD;
-        } else if (ch == '"') {
-            if (!at_start) {
-                *what = "a quote inside an unquoted field (quote the field and double the quote)";
-                c->pos--;
-                skip_line(c);
-                return FRAME_BAD;
-            }
-            quoted = 1;
-            at_start = 0;
-        } else {
-            *w++ = ch;
-            at_start = 0;
-        }
-    }
-}
-
 /* "devices[0].serial" -> segments; -1 when it is not a path. */
 static int parse_path(const char *name, struct col *col)
 {
@@ -505,77 +402,82 @@ static int check_header(struct gw_enrol_import *im, char **cells, size_t nf, siz
     return ok ? 0 : -1;
 }
 
-static int all_empty(char **cells, size_t nf)
+/* A record's fields onto im->cells (they point into the buffer, which outlives im's use of them). */
+static int push_fields(struct gw_enrol_import *im, char **f, size_t nf)
 {
     for (size_t i = 0; i < nf; i++)
-        if (cells[i][0])
-            return 0;
-    return 1;
+        if (push_cell(im, f[i]) != 0)
+            return -1;
+    return 0;
 }
 
 int gw_enrol_import_csv(struct gw_enrol_import *im, char *buf, size_t len)
 {
-    struct csv c = {buf, len, 0, 1};
-    const char *what = NULL;
-    char msg[200];
-    size_t nf;
-    enum frame fr;
+    struct csv *c;
+    char msg[200], **f = NULL;
+    size_t nf = 0, line = 1;
+    enum csv_err e;
+    int ret = -1;
 
     if (im->framed)
         return -1;
     im->framed = 1;
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-        c.pos = 3;
-    fr = frame_record(im, &c, &nf, &what);
-    if (fr == FRAME_NOMEM) {
+    c = csv_new(buf, len, COLS_MAX);
+    if (!c) {
         report(im, 0, 1, "", "NOMEM", "out of memory", 0);
         return -1;
     }
-    if (fr != FRAME_OK || all_empty(im->cells, nf)) {
+    e = csv_next(c, &f, &nf, &line);
+    if (e == CSV_NOMEM || (e == CSV_OK && push_fields(im, f, nf) != 0)) {
+        report(im, 0, 1, "", "NOMEM", "out of memory", 0);
+        goto out;
+    }
+    if (e != CSV_OK || csv_blank(f, nf)) {
         report(im, 0, 1, "", "BAD_HEADER",
-               fr == FRAME_END || fr == FRAME_OK ? "no header row (form,unit,subscriber.full_name,...)" : what, 0);
-        return -1;
+               e == CSV_END || e == CSV_OK ? "no header row (form,unit,subscriber.full_name,...)" : csv_why(c), 0);
+        goto out;
     }
     im->ncols = nf;
     if (check_header(im, im->cells, nf, 1) != 0)
-        return -1;
+        goto out;
     im->ncells = 0; /* the header's cells are no longer needed */
     for (;;) {
-        size_t line = c.line, first = im->ncells;
         struct rec *r;
 
-        fr = frame_record(im, &c, &nf, &what);
-        if (fr == FRAME_END)
+        e = csv_next(c, &f, &nf, &line);
+        if (e == CSV_END)
             break;
-        if (fr == FRAME_NOMEM) {
+        if (e == CSV_NOMEM) {
             report(im, 0, line, "", "NOMEM", "out of memory", 0);
-            return -1;
+            goto out;
         }
-        if (fr == FRAME_OK && all_empty(im->cells + first, nf)) {
-            im->ncells = first; /* a blank line, or a row of empty cells */
-            continue;
-        }
+        if (e == CSV_OK && csv_blank(f, nf))
+            continue; /* a blank line, or a row of empty cells */
         r = push_rec(im, line);
-        if (!r) {
+        if (!r || (e == CSV_OK && nf == im->ncols && push_fields(im, f, nf) != 0)) {
             report(im, 0, line, "", "NOMEM", "out of memory", 0);
-            return -1;
+            goto out;
         }
-        r->cell = first;
-        if (fr == FRAME_OK && nf != im->ncols) {
+        if (e == CSV_OK && nf == im->ncols)
+            continue;
+        r->bad = 1;
+        im->bad++;
+        if (e == CSV_OK) {
             snprintf(msg, sizeof(msg), "%zu fields, the header has %zu", nf, im->ncols);
-            what = msg;
-            fr = FRAME_BAD;
-        }
-        if (fr != FRAME_OK) {
-            r->bad = 1;
-            im->bad++;
-            im->ncells = first;
-            report(im, 0, line, "", fr == FRAME_FATAL ? "UNTERMINATED_QUOTE" : "MALFORMED_LINE", what, 0);
-            if (fr == FRAME_FATAL)
-                break;
+            report(im, 0, line, "", "MALFORMED_LINE", msg, 0);
+        } else if (e == CSV_BAD) {
+            report(im, 0, line, "", "MALFORMED_LINE", csv_why(c), 0);
+        } else {
+            /* What follows an unclosed quote is most likely the rest of that cell, not rows. */
+            report(im, 0, line, "", "UNTERMINATED_QUOTE",
+                   "a quoted field is never closed (the rest of the file is part of it)", 0);
+            break;
         }
     }
-    return 0;
+    ret = 0;
+out:
+    csv_free(c);
+    return ret;
 }
 
 static void report_list(struct gw_enrol_import *im, size_t row, size_t line, const json_t *list, int warning)

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
+
 /* ----------------------------------------------------------------- e-mail */
 
 /* Public mailbox providers: an official certificate must not hang on a private account. */
@@ -230,29 +232,6 @@ static int find_vowel(uint32_t cp, int *row, int *tone)
     return 0;
 }
 
-/* One code point from s[*i..n); -1 on anything RFC 3629 forbids (overlong, surrogate, > U+10FFFF). */
-static int utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp)
-{
-    static const uint32_t min_of[4] = {0, 0x80, 0x800, 0x10000};
-    unsigned char c = s[*i];
-    int more = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
-    uint32_t v;
-
-    if (more < 0 || (size_t)more >= n - *i)
-        return -1;
-    v = more ? c & (0x3F >> more) : c;
-    for (int k = 1; k <= more; k++) {
-        if ((s[*i + (size_t)k] & 0xC0) != 0x80)
-            return -1;
-        v = (v << 6) | (s[*i + (size_t)k] & 0x3F);
-    }
-    if (v < min_of[more] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return -1;
-    *i += (size_t)more + 1;
-    *cp = v;
-    return 0;
-}
-
 /* The upper-case name being built: NFC UTF-8, spaces collapsed, characters counted. */
 struct name_out {
     char *buf;
@@ -399,7 +378,7 @@ int gw_valid_name(const char *field, const char *in, char *out, size_t outlen, s
     out[0] = '\0';
     n = strlen(buf);
     while (i < n && !code) {
-        if (utf8_next((const unsigned char *)buf, n, &i, &cp) != 0)
+        if (util_utf8_next((const unsigned char *)buf, n, &i, &cp) != 0)
             return gw_vl_fail(err, field, "NAME_ENCODING", "%s is not valid UTF-8", field);
         code = name_char(&o, cp);
     }

@@ -42,7 +42,8 @@
  *                                              the person keeps the key device
  *
  * FINDINGS.  Every problem is a finding with its file, line (the record's
- * first physical line; 0 for the file as a whole), column and a code; a
+ * first physical line, a JSON object's opening line; 0 for the file as a
+ * whole), column and a code; a
  * message never repeats a cell's content (no ID number reaches a log).
  * Errors make the file unusable as a whole (nothing is half-taken):
  *   FRAMING        a record that cannot be framed (quote inside an unquoted
@@ -112,7 +113,10 @@ void gw_merge_input_free(struct gw_merge_input *in); /* NULL does nothing */
 /*
  * Parse one file into in (reorg or staff; each once).  buf need not be
  * NUL-terminated and is not kept.  GW_MERGE_ERR_INVALID when the file had
- * an error (the rows taken are dropped again: all or nothing).
+ * an error (the rows taken are dropped again: all or nothing), and for a
+ * second read of the same file (no finding is added then).  A CSV file is
+ * framed by config/csv.h; cells are trimmed of spaces at both ends.  An
+ * empty boolean cell is 0 (the x/"" convention), also in a required column.
  */
 enum gw_merge_err gw_merge_read_reorg(struct gw_merge_input *in, const char *buf, size_t len);
 enum gw_merge_err gw_merge_read_staff(struct gw_merge_input *in, const char *buf, size_t len);
@@ -130,9 +134,13 @@ int gw_merge_has_errors(const struct gw_merge_input *in);
 json_t *gw_merge_findings_json(const struct gw_merge_input *in);
 
 /*
- * The key two unit or person names are matched by: NFC-composed Vietnamese
- * lower-cased (Đ->đ, Ầ->ầ, ...), spaces collapsed and trimmed, "TP." / "Tp"
- * left as written.  out gets at most cap - 1 octets, NUL-terminated.
+ * The key two unit or person names are matched by: precomposed (NFC)
+ * Vietnamese lower-cased (Đ->đ, Ầ->ầ, ...), spaces collapsed and trimmed,
+ * "TP." / "Tp" left as written.  Decomposed input (NFD, combining marks) is
+ * not composed here: its marks are kept as they are.  The tone's place is
+ * kept too ("Hoà" and "Hòa", "Uỷ" and "Ủy" differ).  Octets that are not
+ * UTF-8 are kept as they are.  out gets at most cap - 1 octets (never half
+ * a character), NUL-terminated.
  * "  UBND  Xã Tân Lập " and "ubnd xã tân lập" have the same key.
  */
 void gw_merge_name_key(const char *name, char *out, size_t cap);

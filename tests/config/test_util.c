@@ -121,6 +121,33 @@ static void test_b64_vs_evp(void)
     }
 }
 
+/* util_utf8_next / util_utf8_put: every code point round-trips; what RFC 3629 forbids is refused. */
+static void test_utf8(void)
+{
+    static const char *const bad[] = {
+        "\x80",    "\xC0\x80", "\xC3", "\xE0\x80\x80", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xF8\x88\x80\x80\x80",
+        "\xC3\x28"};
+    unsigned fails = 0;
+
+    for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+        char enc[4];
+        size_t n, i = 0;
+        uint32_t back = 0;
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            continue;
+        n = util_utf8_put(cp, enc);
+        if (util_utf8_next((const unsigned char *)enc, n, &i, &back) != 0 || back != cp || i != n)
+            fails++;
+    }
+    CHECK_EQ_INT(fails, 0);
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        size_t i = 0;
+        uint32_t cp;
+        CHECK_EQ_INT(util_utf8_next((const unsigned char *)bad[k], strlen(bad[k]), &i, &cp), -1);
+        CHECK_EQ_INT(i, 0);
+    }
+}
+
 int main(void)
 {
     static const uint8_t d[] = {0x00, 0x0f, 0xa5, 0xff};
@@ -151,6 +178,7 @@ int main(void)
     CHECK_EQ_INT(util_fnv1a(NULL), 0x811c9dc5u);
     CHECK_EQ_INT(util_fnv1a("a"), 0xe40c292cu);
     CHECK_EQ_INT(util_fnv1a("foobar"), 0xbf9cf968u);
+    test_utf8();
     test_b64_fixed();
     test_b64_vs_evp();
 
