@@ -13,7 +13,7 @@ ROOT=$PWD
 
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libhiredis-dev libjansson-dev
       libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq
-      chromium poppler-utils fonts-liberation2 fonts-dejavu-core    # the printed-forms test
+      chromium poppler-utils fonts-liberation2 fonts-dejavu-core    # the printed-forms test and ui_plan
       python3-zeep                                                  # interop_zeep_mssp (Debian's /usr/bin/python3)
       clang-format)
 
@@ -21,7 +21,8 @@ need=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
-# The interop test drives node-smpp.  Any Node.js with npm will do (a machine
+# The interop test drives node-smpp, ui_plan drives Chromium with playwright-core (each
+# `npm ci` from its package-lock.json).  Any Node.js with npm will do (a machine
 # may have one from elsewhere, which Debian's npm package would conflict with).
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
