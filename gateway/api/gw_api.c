@@ -473,7 +473,7 @@ static void route(struct evhttp_request *req, void *arg)
         gw_soap_handle(api->d.soap, req, path); /* its credentials are in the envelope (AP_ID / AP_PWD) */
         return;
     }
-    if (api->d.plan && strcmp(path, "/ui/plans") == 0 && method == EVHTTP_REQ_GET) {
+    if (api->d.plan && strcmp(path, "/ui/plans") == 0) {
         gw_plan_page(req); /* public: its data needs an operator key */
         return;
     }
