@@ -505,9 +505,8 @@ enum gw_form_err gw_fm_validate(const json_t *req, const struct form_def **def, 
         char path[64];
         const char *bar = strchr(*r, '|');
         snprintf(path, sizeof path, "%s", *r);
-        if (bar) { /* "a|b": a when a's object is given (not null), else b */
-            path[bar - *r] = '\0';
-            *strchr(path, '.') = '\0';
+        if (bar) {                            /* "a|b": a when a's object is given (not null), else b */
+            path[strcspn(path, ".|")] = '\0'; /* a's object */
             if (json_is_object(json_object_get(req, path)))
                 snprintf(path, sizeof path, "%.*s", (int)(bar - *r), *r);
             else
