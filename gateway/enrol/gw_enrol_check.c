@@ -213,6 +213,11 @@ void gw_enrol_check_at(json_t *req, const struct gw_date *today, json_t *errors,
             require(&c, org, "name", "organisation.name");
             require(&c, org, "code", "organisation.code");
         }
+    } else if (json_is_object(org)) {
+        /* An organisation's certificate: its name, as org_new's (a body's name may hold digits and dots, so
+         * not gw_valid_name's); its code, when given, checked as org_new's by check_org. */
+        require(&c, org, "name", "organisation.name");
+        require(&c, cert, "serial", "certificate.serial");
     } else {
         require(&c, sub, "full_name", "subscriber.full_name");
         require(&c, cert, "serial", "certificate.serial");

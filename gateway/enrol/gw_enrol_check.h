@@ -13,7 +13,11 @@
  * email, phone and sim_pki; org_new: organisation name and code (an
  * identifier code such as H27.12, a tax code or a budget relation code), the key
  * keeper's full_name, phone and sim_pki; change and revoke: subscriber
- * full_name and certificate serial.
+ * full_name and certificate serial, or for an organisation's certificate
+ * (an organisation object) organisation name and certificate serial.
+ * organisation.name is never checked as a person's name (gw_valid_name():
+ * "UBND Phường 5", "TP. Thủ Đức"); organisation.code, when given, is
+ * checked on every form as org_new's.
  */
 #ifndef SIMPKI_GW_ENROL_CHECK_H
 #define SIMPKI_GW_ENROL_CHECK_H

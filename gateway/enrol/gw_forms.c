@@ -281,6 +281,7 @@ static const struct field org_new_req[] = {COMMON_FIELDS,
                                            {NULL, F_STR, NULL}};
 static const struct field change_req[] = {COMMON_FIELDS,
                                           {"action", F_ACTION, NULL},
+                                          {"organisation", F_OBJ, org_fields},
                                           {"subscriber", F_OBJ, person_fields},
                                           {"sim_pki", F_SIM, NULL},
                                           {"certificate", F_OBJ, cert_fields},
@@ -288,6 +289,7 @@ static const struct field change_req[] = {COMMON_FIELDS,
                                           {"reason", F_STR, NULL},
                                           {NULL, F_STR, NULL}};
 static const struct field revoke_req[] = {COMMON_FIELDS,
+                                          {"organisation", F_OBJ, org_fields},
                                           {"subscriber", F_OBJ, person_fields},
                                           {"sim_pki", F_SIM, NULL},
                                           {"certificate", F_OBJ, cert_fields},
@@ -299,10 +301,15 @@ static const struct field handover_req[] = {COMMON_FIELDS,
                                             {"devices", F_ARR, device_fields},
                                             {NULL, F_STR, NULL}};
 
+/*
+ * Required paths.  "a|b": a when a's object is in the request, else b: a
+ * change or revocation of an organisation's certificate names the
+ * organisation, and then the key keeper's name is not required.
+ */
 static const char *const person_new_required[] = {"unit", "subscriber.full_name", NULL};
 static const char *const org_new_required[] = {"unit", "organisation.name", NULL};
-static const char *const change_required[] = {"unit", "action", "subscriber.full_name", NULL};
-static const char *const revoke_required[] = {"unit", "subscriber.full_name", "reason", NULL};
+static const char *const change_required[] = {"unit", "action", "organisation.name|subscriber.full_name", NULL};
+static const char *const revoke_required[] = {"unit", "organisation.name|subscriber.full_name", "reason", NULL};
 static const char *const handover_required[] = {"unit", "devices", NULL};
 
 static const struct form_def forms[] = {
@@ -495,9 +502,19 @@ enum gw_form_err gw_fm_validate(const json_t *req, const struct form_def **def, 
     if (rc != GW_FORM_OK)
         return rc;
     for (const char *const *r = (*def)->required; *r; r++) {
-        const json_t *val = at(req, *r);
-        if (json_is_array(val) ? json_array_size(val) == 0 : !gw_fm_str(req, *r))
-            return verr(v, GW_FORM_ERR_MISSING_FIELD, *r, "required");
+        char path[64];
+        const char *bar = strchr(*r, '|');
+        snprintf(path, sizeof path, "%s", *r);
+        if (bar) {                            /* "a|b": a when a's object is given (not null), else b */
+            path[strcspn(path, ".|")] = '\0'; /* a's object */
+            if (json_is_object(json_object_get(req, path)))
+                snprintf(path, sizeof path, "%.*s", (int)(bar - *r), *r);
+            else
+                snprintf(path, sizeof path, "%s", bar + 1);
+        }
+        const json_t *val = at(req, path);
+        if (json_is_array(val) ? json_array_size(val) == 0 : !gw_fm_str(req, path))
+            return verr(v, GW_FORM_ERR_MISSING_FIELD, path, "required");
     }
     return GW_FORM_OK;
 }

@@ -36,9 +36,11 @@
  *                   Nghị định 30/2020 asks)
  *     head_name     the head of the unit, under "THỦ TRƯỞNG CƠ QUAN, ĐƠN VỊ"
  *
- *   subscriber (object): the person the certificate is for; on "org_new" the
- *   person who keeps the organisation's key
- *     full_name     required on person_new, change, revoke
+ *   subscriber (object): the person the certificate is for; on "org_new",
+ *   and on "change"/"revoke" with an organisation, the person who keeps the
+ *   organisation's key
+ *     full_name     required on person_new, and on change and revoke
+ *                   without an organisation
  *     birth_date    "YYYY-MM-DD"
  *     id_number     CCCD number, id_issued_date ("YYYY-MM-DD"), id_issued_place
  *     position      chức vụ;  organisation  cơ quan, đơn vị công tác
@@ -51,10 +53,16 @@
  *
  *   "org_new":  organisation (object): name (required), code (mã định danh),
  *               address, province, email, phone; subscriber; sim_pki
- *   "change":   action (required) "renew" | "change"; subscriber; sim_pki;
- *               certificate (object): serial, subject, valid_to ("YYYY-MM-DD");
- *               changes (array of {field, old, new}); reason
- *   "revoke":   subscriber; certificate; sim_pki; reason (required)
+ *   "change":   action (required) "renew" | "change"; organisation; subscriber;
+ *               sim_pki; certificate (object): serial, subject, valid_to
+ *               ("YYYY-MM-DD"); changes (array of {field, old, new}); reason
+ *   "revoke":   organisation; subscriber; certificate; sim_pki; reason (required)
+ *
+ *   organisation on "change" and "revoke" (optional, as org_new's; name then
+ *   required): the certificate is the organisation's, not a person's.  The
+ *   form prints the organisation as the certificate's holder and the
+ *   subscriber as the person who keeps its key (a blank to fill in when
+ *   absent).  Without it the certificate is the subscriber's, as before.
  *   "handover": giver, receiver (objects: full_name, position, unit);
  *               devices (array, at least one, of {cert_name, organisation,
  *               serial, note}); the date line reads "Hôm nay, ngày …, tại …"

@@ -154,6 +154,37 @@ static void person_rows(struct buf *b, const json_t *req, int full)
     row_sim(b, req);
 }
 
+/*
+ * The certificate's holder, from section I: an organisation (org_new, and a
+ * change or revocation of an organisation's certificate) and the person who
+ * keeps its key, else the subscriber.  Returns the number of sections used.
+ */
+static int holder_rows(struct buf *b, const json_t *req, int org)
+{
+    if (!org) {
+        row_sect(b, "I. Thông tin thuê bao");
+        person_rows(b, req, 0);
+        return 1;
+    }
+    row_sect(b, "I. Thông tin cơ quan, tổ chức");
+    row(b, "Tên cơ quan, tổ chức", gw_fm_str(req, "organisation.name"));
+    row(b, "Mã định danh", gw_fm_str(req, "organisation.code"));
+    row(b, "Địa chỉ", gw_fm_str(req, "organisation.address"));
+    row(b, "Tỉnh, thành phố", gw_fm_str(req, "organisation.province"));
+    row(b, "Thư điện tử", gw_fm_str(req, "organisation.email"));
+    row(b, "Số điện thoại", gw_fm_str(req, "organisation.phone"));
+    row_sect(b, "II. Người quản lý chứng thư số");
+    person_rows(b, req, 0);
+    return 2;
+}
+
+/* Section n's numeral (1..4). */
+static const char *roman(int n)
+{
+    static const char *const r[] = {"I", "II", "III", "IV"};
+    return n >= 1 && n <= 4 ? r[n - 1] : "";
+}
+
 static void cert_rows(struct buf *b, const json_t *req, int with_validity)
 {
     row(b, "Số hiệu (serial) chứng thư số", gw_fm_str(req, "certificate.serial"));
@@ -260,15 +291,7 @@ void gw_fm_render_org_new(struct buf *b, const json_t *req, const struct form_de
     addressee(b, req);
     gw_fm_puts(b, "<p>Cơ quan, đơn vị đề nghị cấp chứng thư số chuyên dùng Chính phủ lưu trên SIM PKI cho cơ quan, "
                   "tổ chức có thông tin sau:</p>\n<table class=\"fields\">\n");
-    row_sect(b, "I. Thông tin cơ quan, tổ chức");
-    row(b, "Tên cơ quan, tổ chức", gw_fm_str(req, "organisation.name"));
-    row(b, "Mã định danh", gw_fm_str(req, "organisation.code"));
-    row(b, "Địa chỉ", gw_fm_str(req, "organisation.address"));
-    row(b, "Tỉnh, thành phố", gw_fm_str(req, "organisation.province"));
-    row(b, "Thư điện tử", gw_fm_str(req, "organisation.email"));
-    row(b, "Số điện thoại", gw_fm_str(req, "organisation.phone"));
-    row_sect(b, "II. Người quản lý chứng thư số");
-    person_rows(b, req, 0);
+    holder_rows(b, req, 1);
     gw_fm_puts(b, "</table>\n");
     gw_fm_puts(b, pledge);
     signatures(b, req, gw_fm_str(req, "subscriber.full_name"));
@@ -279,23 +302,25 @@ void gw_fm_render_change(struct buf *b, const json_t *req, const struct form_def
 {
     int renew = strcmp(gw_fm_str(req, "action"), "renew") == 0;
     const json_t *changes = json_object_get(req, "changes");
+    int sect;
     head(b, req, def);
     addressee(b, req);
     gw_fm_printf(b, "<p>Nội dung đề nghị: %s Gia hạn chứng thư số &nbsp;&nbsp; %s Thay đổi nội dung thông tin</p>\n",
                  renew ? "&#9746;" : "&#9744;", renew ? "&#9744;" : "&#9746;");
     gw_fm_puts(b, "<table class=\"fields\">\n");
-    row_sect(b, "I. Thông tin thuê bao");
-    person_rows(b, req, 0);
-    row_sect(b, "II. Chứng thư số");
+    sect = holder_rows(b, req, gw_fm_str(req, "organisation.name") != NULL) + 1;
+    gw_fm_printf(b, "<tr><td class=\"sect\" colspan=\"2\">%s. Chứng thư số</td></tr>\n", roman(sect));
     cert_rows(b, req, 1);
     row(b, "Lý do", gw_fm_str(req, "reason"));
     gw_fm_puts(b, "</table>\n");
     if (!renew) {
         size_t i, n = json_array_size(changes);
         const json_t *c;
-        gw_fm_puts(b, "<table class=\"list\">\n<tr><td class=\"sect\" colspan=\"4\">III. Nội dung thay "
-                      "đổi</td></tr>\n<tr><th>STT</th>"
-                      "<th>Thông tin</th><th>Nội dung cũ</th><th>Nội dung mới</th></tr>\n");
+        gw_fm_printf(b,
+                     "<table class=\"list\">\n<tr><td class=\"sect\" colspan=\"4\">%s. Nội dung thay "
+                     "đổi</td></tr>\n<tr><th>STT</th>"
+                     "<th>Thông tin</th><th>Nội dung cũ</th><th>Nội dung mới</th></tr>\n",
+                     roman(sect + 1));
         json_array_foreach(changes, i, c)
         {
             gw_fm_printf(b, "<tr><td class=\"n\">%zu</td><td>", i + 1);
@@ -320,13 +345,14 @@ void gw_fm_render_change(struct buf *b, const json_t *req, const struct form_def
 
 void gw_fm_render_revoke(struct buf *b, const json_t *req, const struct form_def *def)
 {
+    int sect;
+
     head(b, req, def);
     addressee(b, req);
     gw_fm_puts(b, "<p>Cơ quan, đơn vị đề nghị thu hồi chứng thư số chuyên dùng Chính phủ lưu trên SIM PKI "
                   "có thông tin sau:</p>\n<table class=\"fields\">\n");
-    row_sect(b, "I. Thông tin thuê bao");
-    person_rows(b, req, 0);
-    row_sect(b, "II. Chứng thư số đề nghị thu hồi");
+    sect = holder_rows(b, req, gw_fm_str(req, "organisation.name") != NULL) + 1;
+    gw_fm_printf(b, "<tr><td class=\"sect\" colspan=\"2\">%s. Chứng thư số đề nghị thu hồi</td></tr>\n", roman(sect));
     cert_rows(b, req, 0);
     gw_fm_puts(b, "<tr><th>Lý do thu hồi</th><td class=\"b\">");
     esc(b, gw_fm_str(req, "reason"));

@@ -187,33 +187,45 @@ static int subject_fail(char *why, size_t whylen, const char *field)
     return -1;
 }
 
+/* code when it is a tax code (digits and '-', not a 7-digit budget code), else NULL. */
+static const char *mst_of(const char *code)
+{
+    return code && strspn(code, "0123456789-") == strlen(code) && strlen(code) != 7 ? code : NULL;
+}
+
 int gw_life_subject(const json_t *request, const unsigned char *fallback, size_t fallback_len,
                     struct sig_csr_subject *out, struct gw_life_subject_buf *buf, char *why, size_t whylen)
 {
     const json_t *sub = json_object_get(request, "subscriber"), *org = json_object_get(request, "organisation");
-    int is_org = strcmp(jstr(request, "form") ? jstr(request, "form") : "", "org_new") == 0;
+    const char *form = jstr(request, "form") ? jstr(request, "form") : "";
+    int org_new = strcmp(form, "org_new") == 0;
+    /* A change of an organisation's certificate (gw_forms.h: the form's organisation object) is org_new's subject. */
+    int is_org = org_new || (strcmp(form, "change") == 0 && json_is_object(org));
     const char *id;
 
     memset(out, 0, sizeof(*out));
     cert_attr(fallback, fallback_len, NID_stateOrProvinceName, buf->st, sizeof(buf->st));
     cert_attr(fallback, fallback_len, NID_organizationName, buf->o, sizeof(buf->o));
     cert_attr(fallback, fallback_len, NID_userId, buf->uid, sizeof(buf->uid));
-    out->province = is_org && jstr(org, "province") ? jstr(org, "province")
-                    : jstr(sub, "province")         ? jstr(sub, "province")
-                    : buf->st[0]                    ? buf->st
-                                                    : jstr(request, "place");
+    /* An organisation's province is its own; the key keeper's is only org_new's last word before the place. */
+    out->province = is_org && jstr(org, "province")                 ? jstr(org, "province")
+                    : (!is_org || org_new) && jstr(sub, "province") ? jstr(sub, "province")
+                    : buf->st[0]                                    ? buf->st
+                                                                    : jstr(request, "place");
     if (!out->province)
-        return subject_fail(why, whylen, "subscriber.province (or place)");
+        return subject_fail(why, whylen,
+                            is_org ? "organisation.province (or place)" : "subscriber.province (or place)");
     if (is_org) {
         out->organisation = jstr(org, "name");
         out->common_name = out->organisation;
         out->email = jstr(org, "email") ? jstr(org, "email") : jstr(sub, "email");
         out->id_kind = SIG_CSR_ID_MST;
-        out->id_number = jstr(org, "code");
+        out->id_number = mst_of(jstr(org, "code"));
+        if (!out->id_number && strncmp(buf->uid, "MST:", 4) == 0)
+            out->id_number = mst_of(buf->uid + 4); /* a change keeps the old certificate's tax code */
         if (!out->organisation)
             return subject_fail(why, whylen, "organisation.name");
-        if (!out->id_number || strspn(out->id_number, "0123456789-") != strlen(out->id_number) ||
-            strlen(out->id_number) == 7) {
+        if (!out->id_number) {
             snprintf(why, whylen, "organisation.code: the certificate's UID needs a tax code (MST)");
             return -1;
         }
@@ -339,6 +351,9 @@ static void utf8_prefix(char *out, size_t cap, const char *s, size_t max)
 void gw_life_display_text(const json_t *request, const char *what, char *out, size_t cap)
 {
     char name[200];
-    utf8_prefix(name, sizeof(name), jstr(json_object_get(request, "subscriber"), "full_name"), 36);
+    const char *holder = jstr(json_object_get(request, "subscriber"), "full_name");
+    if (!holder) /* an organisation's certificate (org_new, or its change) may name no key keeper */
+        holder = jstr(json_object_get(request, "organisation"), "name");
+    utf8_prefix(name, sizeof(name), holder, 36);
     snprintf(out, cap, "%s %s? Nhập PIN để đồng ý", what, name);
 }

@@ -101,7 +101,12 @@ enum sig_cmp_reason gw_life_revoke_reason(const char *text);
  *     CCCD:subscriber.id_number, e-mail = subscriber.email;
  *   org_new: CN = O = organisation.name, ST = organisation.province (else
  *     subscriber.province, else the place), UID = MST:organisation.code
- *     when it is a tax code, e-mail = organisation.email.
+ *     when it is a tax code, e-mail = organisation.email (else subscriber.email);
+ *   change with an organisation (an organisation's certificate renamed,
+ *     gw_forms.h): as org_new, CN = O = organisation.name, ST =
+ *     organisation.province (else the fallback's, else the place), UID =
+ *     MST:organisation.code when it is a tax code, else the fallback's MST
+ *     UID; never a person's subject, whatever subscriber says.
  * `fallback` (may be NULL): a DER certificate whose ST, O and UID fill what
  * the request leaves out (a change request names only what changes).  The
  * strings point into `request` or into `buf`, which must outlive *out.

@@ -82,27 +82,71 @@ static int put_change_reason(json_t *req, const json_t *plan, const json_t *row)
     return put(req, "reason", reason);
 }
 
+/* The new value of field in the row's changes, NULL when it does not change. */
+static const char *changed(const json_t *row, const char *field)
+{
+    const json_t *c;
+    size_t i;
+
+    json_array_foreach(json_object_get(row, "changes"), i, c)
+    {
+        if (strcmp(str(c, "field") ?: "", field) == 0)
+            return str(c, "new");
+    }
+    return NULL;
+}
+
+/*
+ * The holder of a row's certificate.  A person: the subscriber.  An
+ * organisation (O1, O3, O4, or an operator's decision on D1, D2): the
+ * organisation object of the change and revoke forms, as the CA's profile
+ * names it: for a change its name and codes after the change (what the
+ * row's changes say; a change without a new name keeps the current one),
+ * for a revocation its current name.  Nothing is known of the person who
+ * keeps the organisation's key, so there is no subscriber: the printed
+ * form leaves those lines blank, and the name never meets the check of a
+ * person's name ("UBND Phường 5", "UBND TP. Thủ Đức" are not one).
+ */
+static int put_holder(json_t *req, const json_t *row, int change)
+{
+    const char *current = str(row, "holder") ?: str(row, "unit");
+    int org = strcmp(str(row, "kind") ?: "", "organisation") == 0;
+    json_t *o = json_object();
+
+    if (json_object_set_new(req, org ? "organisation" : "subscriber", o) != 0)
+        return -1;
+    if (!org) {
+        if (put(o, "full_name", str(row, "holder")) != 0 || put(o, "organisation", str(row, "unit")) != 0 ||
+            (strcmp(str(row, "kind") ?: "", "person") == 0 && put(o, "id_number", str(row, "id_number")) != 0))
+            return -1;
+        return 0;
+    }
+    if (!change)
+        return put(o, "name", current);
+    if (put(o, "name", changed(row, "organisation") ?: changed(row, "common_name") ?: current) != 0 ||
+        put(o, "code", changed(row, "tax_code")) != 0 || put(o, "province", changed(row, "province")) != 0)
+        return -1;
+    return 0;
+}
+
 json_t *gw_merge_row_request(const json_t *plan, const json_t *row)
 {
     const char *action = gw_merge_row_action(row);
     int change = strcmp(action, "change") == 0;
     const char *reason;
-    json_t *req, *sub, *cert, *changes;
+    json_t *req, *cert, *changes;
 
     if ((!change && strcmp(action, "revoke") != 0) || !str(row, "serial"))
         return NULL;
     req = request_new(plan, change ? "change" : "revoke", str(row, "unit"));
     if (!req)
         return NULL;
-    sub = json_object();
-    if (json_object_set_new(req, "subscriber", sub) != 0)
+    if (put_holder(req, row, change) != 0)
         goto fail;
     cert = json_object();
     if (json_object_set_new(req, "certificate", cert) != 0)
         goto fail;
-    if (put(sub, "full_name", str(row, "holder")) != 0 || put(sub, "organisation", str(row, "unit")) != 0 ||
-        (strcmp(str(row, "kind") ?: "", "person") == 0 && put(sub, "id_number", str(row, "id_number")) != 0) ||
-        put(cert, "serial", str(row, "serial")) != 0 || put(cert, "subject", str(row, "subject")) != 0 ||
+    if (put(cert, "serial", str(row, "serial")) != 0 || put(cert, "subject", str(row, "subject")) != 0 ||
         put(cert, "valid_to", str(row, "valid_to")) != 0 || put_sim(req, row) != 0)
         goto fail;
     if (change) {
@@ -254,7 +298,8 @@ static void cover(FILE *f, const json_t *plan, const char *unit, const struct pi
         if (devs)
             fprintf(f, "%zu thiết bị", json_array_size(devs));
         else {
-            puts_esc(f, str(json_object_get(p[i].req, "subscriber"), "full_name"));
+            puts_esc(f, str(json_object_get(p[i].req, "organisation"), "name")
+                            ?: str(json_object_get(p[i].req, "subscriber"), "full_name"));
             fputs(" - ", f);
             puts_esc(f, str(json_object_get(p[i].req, "certificate"), "serial"));
         }

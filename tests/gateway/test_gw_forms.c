@@ -155,6 +155,8 @@ static void test_goldens(void)
         {"mau07_change", "Mẫu 07 (Mẫu 04/2024)", "ĐỀ NGHỊ GIA HẠN, THAY ĐỔI NỘI DUNG THÔNG TIN CHỨNG THƯ SỐ"},
         {"mau07_renew", "Mẫu 07 (Mẫu 04/2024)", "ĐỀ NGHỊ GIA HẠN, THAY ĐỔI NỘI DUNG THÔNG TIN CHỨNG THƯ SỐ"},
         {"mau09_revoke", "Mẫu 09 (Mẫu 05/2024)", "ĐỀ NGHỊ THU HỒI CHỨNG THƯ SỐ"},
+        {"mau07_org_change", "Mẫu 07 (Mẫu 04/2024)", "ĐỀ NGHỊ GIA HẠN, THAY ĐỔI NỘI DUNG THÔNG TIN CHỨNG THƯ SỐ"},
+        {"mau09_org_revoke", "Mẫu 09 (Mẫu 05/2024)", "ĐỀ NGHỊ THU HỒI CHỨNG THƯ SỐ"},
         {"mau14_handover", "Mẫu 14 (Mẫu 07/2024)", "BIÊN BẢN BÀN GIAO THIẾT BỊ LƯU KHÓA BÍ MẬT"},
         {"hostile_person_new", "Mẫu 01 (Mẫu 01/2024)", "ĐỀ NGHỊ CẤP CHỨNG THƯ SỐ CHO CÁ NHÂN"},
     };
@@ -195,6 +197,27 @@ static void test_goldens(void)
         if (strcmp(cases[i].name, "mau09_revoke") == 0) {
             CHECK(strstr(html, "Nghỉ hưu theo chế độ từ ngày 01/03/2025") != NULL);
             CHECK(strstr(html, "ngày 17 tháng 02 năm 2025") != NULL);
+        }
+        if (strcmp(cases[i].name, "mau07_change") == 0 || strcmp(cases[i].name, "mau09_revoke") == 0) {
+            CHECK(strstr(html, "I. Thông tin thuê bao") != NULL); /* a person's certificate */
+            CHECK(strstr(html, "Thông tin cơ quan, tổ chức") == NULL);
+        }
+        if (strncmp(cases[i].name, "mau07_org", 9) == 0 || strncmp(cases[i].name, "mau09_org", 9) == 0) {
+            /* An organisation's certificate: the organisation is the holder, the key keeper follows. */
+            CHECK(strstr(html, "I. Thông tin cơ quan, tổ chức") != NULL);
+            CHECK(strstr(html, "II. Người quản lý chứng thư số") != NULL);
+            CHECK(strstr(html, "Thông tin thuê bao") == NULL);
+            CHECK(strstr(html, "<td>UBND Phường 6, Quận 3</td>") || strstr(html, "<td>Ủy ban nhân dân Phường 5</td>"));
+        }
+        if (strcmp(cases[i].name, "mau07_org_change") == 0) {
+            CHECK(strstr(html, "<tr><th>Mã định danh</th><td>0100047516</td></tr>") != NULL);
+            CHECK(strstr(html, "III. Chứng thư số</td>") != NULL);
+            CHECK(strstr(html, "IV. Nội dung thay đổi") != NULL);
+            CHECK(strstr(html, "<tr><th>Họ và tên</th><td>Lê Thị Thu Hà</td></tr>") != NULL);
+        }
+        if (strcmp(cases[i].name, "mau09_org_revoke") == 0) {
+            CHECK(strstr(html, "III. Chứng thư số đề nghị thu hồi") != NULL);
+            CHECK(strstr(html, "<tr><th>Họ và tên</th><td></td></tr>") != NULL); /* the keeper, by hand */
         }
         if (strcmp(cases[i].name, "mau14_handover") == 0) {
             CHECK(strstr(html, "8984048000123456789") != NULL);
@@ -288,6 +311,23 @@ static void test_exports(void)
     CHECK_EQ_STR(err, "[4].devices[1].colour: not a field of this form");
     CHECK_EQ_INT(gw_form_export_csv(json_array_get(bad, 0), 0, &csv, &len, err, sizeof err), GW_FORM_ERR_MALFORMED);
     CHECK_EQ_STR(err, "requests: not an array");
+
+    /* An organisation's change and revocation: its name and code in org_name, org_code; no person. */
+    json_t *orgs = json_array();
+    CHECK_EQ_INT(json_array_append_new(orgs, load("mau07_org_change.json")), 0);
+    CHECK_EQ_INT(json_array_append_new(orgs, load("mau09_org_revoke.json")), 0);
+    CHECK_EQ_INT(gw_form_export_csv(orgs, 0, &csv, &len, err, sizeof err), GW_FORM_OK);
+    CHECK(csv && strstr(csv, "\r\nREQ-2025-000131,change,07,04/2024,UBND TP. Thủ Đức,Thành phố Hồ Chí Minh,"
+                             "2025-07-01,Lê Thị Thu Hà,,,Văn thư,,,0903 456 789,Viettel,Viettel,0,"
+                             "Ủy ban nhân dân Phường 5,0100047516,change,5404FFFE2C3D1A05,") != NULL);
+    CHECK(csv && strstr(csv, "\r\nREQ-2025-000132,revoke,09,05/2024,\"UBND Phường 6, Quận 3\","
+                             "Thành phố Hồ Chí Minh,2025-07-01,,,,,,,,Mobifone,Mobifone,0,"
+                             "\"UBND Phường 6, Quận 3\",,,5404FFFE2C3D1B17,") != NULL);
+    free(csv);
+    CHECK_EQ_INT(gw_form_export_json(orgs, &js, &len, err, sizeof err), GW_FORM_OK);
+    CHECK(js && strstr(js, "\"name\": \"Ủy ban nhân dân Phường 5\"") != NULL);
+    free(js);
+    json_decref(orgs);
 
     /* An empty list is a header alone. */
     json_t *empty = json_array();
@@ -443,6 +483,22 @@ static void test_refusals(void)
            GW_FORM_ERR_MALFORMED, "certificate.valid_to: not a date YYYY-MM-DD");
     refuse("{\"form\":\"revoke\",\"unit\":\"U\",\"subscriber\":{\"full_name\":\"N\"}}", GW_FORM_ERR_MISSING_FIELD,
            "reason: required");
+    /* change/revoke: the organisation's name with an organisation, else the subscriber's. */
+    refuse("{\"form\":\"change\",\"unit\":\"U\",\"action\":\"change\"}", GW_FORM_ERR_MISSING_FIELD,
+           "subscriber.full_name: required");
+    refuse("{\"form\":\"change\",\"unit\":\"U\",\"action\":\"change\",\"organisation\":null}",
+           GW_FORM_ERR_MISSING_FIELD, "subscriber.full_name: required");
+    refuse("{\"form\":\"change\",\"unit\":\"U\",\"action\":\"change\",\"organisation\":{},"
+           "\"subscriber\":{\"full_name\":\"N\"}}",
+           GW_FORM_ERR_MISSING_FIELD, "organisation.name: required");
+    refuse("{\"form\":\"revoke\",\"unit\":\"U\",\"reason\":\"r\",\"organisation\":{\"name\":\"\"}}",
+           GW_FORM_ERR_MISSING_FIELD, "organisation.name: required");
+    refuse("{\"form\":\"revoke\",\"unit\":\"U\",\"reason\":\"r\",\"organisation\":\"O\"}", GW_FORM_ERR_MALFORMED,
+           "organisation: not an object");
+    refuse("{\"form\":\"revoke\",\"unit\":\"U\",\"reason\":\"r\",\"organisation\":{\"name\":\"O\",\"mst\":\"1\"}}",
+           GW_FORM_ERR_UNKNOWN_FIELD, "organisation.mst: not a field of this form");
+    refuse("{\"form\":\"person_new\",\"unit\":\"U\",\"subscriber\":{\"full_name\":\"N\"},\"organisation\":{}}",
+           GW_FORM_ERR_UNKNOWN_FIELD, "organisation: not a field of this form");
     refuse("{\"form\":\"handover\",\"unit\":\"U\"}", GW_FORM_ERR_MISSING_FIELD, "devices: required");
     refuse("{\"form\":\"handover\",\"unit\":\"U\",\"devices\":[]}", GW_FORM_ERR_MISSING_FIELD, "devices: required");
     refuse("{\"form\":\"handover\",\"unit\":\"U\",\"devices\":{\"serial\":\"1\"}}", GW_FORM_ERR_MALFORMED,
@@ -452,8 +508,17 @@ static void test_refusals(void)
     refuse("{\"form\":\"handover\",\"unit\":\"U\",\"devices\":[{}],\"giver\":{\"name\":\"x\"}}",
            GW_FORM_ERR_UNKNOWN_FIELD, "giver.name: not a field of this form");
 
-    /* null and "" are blanks; a long value is fine. */
+    /* An organisation's change or revocation needs no subscriber. */
     json_error_t jerr;
+    json_t *org =
+        json_loads("{\"form\":\"revoke\",\"unit\":\"U\",\"reason\":\"r\",\"organisation\":{\"name\":\"O\"}}", 0, &jerr);
+    CHECK_EQ_INT(gw_form_validate(org, NULL, 0), GW_FORM_OK);
+    json_object_set_new(org, "form", json_string("change"));
+    json_object_set_new(org, "action", json_string("renew"));
+    CHECK_EQ_INT(gw_form_validate(org, NULL, 0), GW_FORM_OK);
+    json_decref(org);
+
+    /* null and "" are blanks; a long value is fine. */
     json_t *ok = json_loads(P ",\"phone\":null,\"email\":\"\"},\"date\":null,\"sim_pki\":\"\"}", 0, &jerr);
     CHECK_EQ_INT(gw_form_validate(ok, NULL, 0), GW_FORM_OK);
     char *big = malloc(100001);

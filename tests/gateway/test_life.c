@@ -128,8 +128,8 @@ static void test_subject(void)
     json_decref(org);
 }
 
-/* A self-signed certificate with ST, O and UID, for the change request's fallback. */
-static int make_cert(unsigned char **der)
+/* A self-signed certificate with ST, O and uid, for the change request's fallback. */
+static int make_cert(unsigned char **der, const char *uid)
 {
     EVP_PKEY *k = EVP_EC_gen("P-256");
     X509 *x = X509_new();
@@ -138,7 +138,7 @@ static int make_cert(unsigned char **der)
 
     X509_NAME_add_entry_by_NID(n, NID_stateOrProvinceName, MBSTRING_UTF8, (const unsigned char *)"Hà Nội", -1, -1, 0);
     X509_NAME_add_entry_by_NID(n, NID_organizationName, MBSTRING_UTF8, (const unsigned char *)"Văn phòng", -1, -1, 0);
-    X509_NAME_add_entry_by_NID(n, NID_userId, MBSTRING_UTF8, (const unsigned char *)"CCCD:001086012345", -1, -1, 0);
+    X509_NAME_add_entry_by_NID(n, NID_userId, MBSTRING_UTF8, (const unsigned char *)uid, -1, -1, 0);
     X509_set_issuer_name(x, n);
     X509_gmtime_adj(X509_getm_notBefore(x), 0);
     X509_gmtime_adj(X509_getm_notAfter(x), 3600);
@@ -157,7 +157,7 @@ static void test_subject_fallback(void)
     struct gw_life_subject_buf buf;
     char why[200];
     unsigned char *der = NULL;
-    int len = make_cert(&der);
+    int len = make_cert(&der, "CCCD:001086012345");
     /* A change request names the person and what changes; the rest comes from the old certificate. */
     json_t *r = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "form", "change", "unit", "Sở Tư pháp", "subscriber",
                           "full_name", "TRẦN VĂN AN", "phone", "0960000001", "certificate", "serial", "0A");
@@ -171,6 +171,80 @@ static void test_subject_fallback(void)
     /* Without the certificate the UID is missing. */
     CHECK_EQ_INT(gw_life_subject(r, NULL, 0, &s, &buf, why, sizeof(why)), -1);
     OPENSSL_free(der);
+    json_decref(r);
+}
+
+/*
+ * A change of an organisation's certificate (the merger's O1, O3): the
+ * organisation's subject as org_new's, never a person's, whatever the
+ * subscriber (the key keeper) says; what the request leaves out comes from
+ * the old certificate.
+ */
+static void test_subject_org_change(void)
+{
+    struct sig_csr_subject s;
+    struct gw_life_subject_buf buf;
+    char why[200];
+    unsigned char *der = NULL, *der_cccd = NULL;
+    int len = make_cert(&der, "MST:0100047516"), len_cccd = make_cert(&der_cccd, "CCCD:001086012345");
+    json_t *r = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:{s:s}}", "form", "change", "unit",
+                          "UBND TP. Thủ Đức", "place", "Thành phố Hồ Chí Minh", "organisation", "name",
+                          "Ủy ban nhân dân Phường 5", "code", "5000111220", "subscriber", "full_name", "LÊ VĂN TÁM",
+                          "organisation", "Văn phòng UBND", "province", "Hà Giang", "id_number", "001086012345",
+                          "certificate", "serial", "0A");
+
+    CHECK(len > 0 && len_cccd > 0);
+    CHECK_EQ_INT(gw_life_subject(r, der, (size_t)len, &s, &buf, why, sizeof(why)), 0);
+    CHECK_EQ_STR(s.common_name, "Ủy ban nhân dân Phường 5"); /* as written: a body's name is not upper-cased */
+    CHECK_EQ_STR(s.organisation, "Ủy ban nhân dân Phường 5");
+    CHECK_EQ_INT(s.id_kind, SIG_CSR_ID_MST);
+    CHECK_EQ_STR(s.id_number, "5000111220");
+    CHECK_EQ_STR(s.province, "Hà Nội"); /* the old certificate's, not the key keeper's */
+
+    /* The organisation's own province; no code, or one that is no tax code: the old certificate's MST. */
+    json_object_set_new(json_object_get(r, "organisation"), "province", json_string("Thành phố Hồ Chí Minh"));
+    json_object_del(json_object_get(r, "organisation"), "code");
+    CHECK_EQ_INT(gw_life_subject(r, der, (size_t)len, &s, &buf, why, sizeof(why)), 0);
+    CHECK_EQ_STR(s.province, "Thành phố Hồ Chí Minh");
+    CHECK_EQ_STR(s.id_number, "0100047516");
+    CHECK_EQ_INT(s.id_kind, SIG_CSR_ID_MST);
+    json_object_set_new(json_object_get(r, "organisation"), "code", json_string("1234567"));
+    CHECK_EQ_INT(gw_life_subject(r, der, (size_t)len, &s, &buf, why, sizeof(why)), 0);
+    CHECK_EQ_STR(s.id_number, "0100047516");
+    json_object_set_new(json_object_get(r, "organisation"), "code", json_string("H27.12"));
+    CHECK_EQ_INT(gw_life_subject(r, der, (size_t)len, &s, &buf, why, sizeof(why)), 0);
+    CHECK_EQ_STR(s.id_number, "0100047516");
+
+    /* An old certificate without a tax code (a person's UID, or none): refused, no CCCD taken for it. */
+    CHECK_EQ_INT(gw_life_subject(r, der_cccd, (size_t)len_cccd, &s, &buf, why, sizeof(why)), -1);
+    CHECK(strstr(why, "organisation.code") != NULL);
+    CHECK_EQ_INT(gw_life_subject(r, NULL, 0, &s, &buf, why, sizeof(why)), -1);
+    CHECK(strstr(why, "MST") != NULL);
+
+    /* Nothing of the key keeper is needed: a change naming only the organisation. */
+    json_object_del(r, "subscriber");
+    json_object_del(json_object_get(r, "organisation"), "province");
+    json_object_set_new(json_object_get(r, "organisation"), "code", json_string("5000111220"));
+    CHECK_EQ_INT(gw_life_subject(r, NULL, 0, &s, &buf, why, sizeof(why)), 0);
+    CHECK_EQ_STR(s.common_name, "Ủy ban nhân dân Phường 5");
+    CHECK_EQ_STR(s.province, "Thành phố Hồ Chí Minh"); /* no fallback: the place */
+    json_object_del(r, "place");
+    CHECK_EQ_INT(gw_life_subject(r, NULL, 0, &s, &buf, why, sizeof(why)), -1);
+    CHECK(strstr(why, "organisation.province") != NULL);
+    json_object_del(json_object_get(r, "organisation"), "name");
+    CHECK_EQ_INT(gw_life_subject(r, der, (size_t)len, &s, &buf, why, sizeof(why)), -1);
+    CHECK(strstr(why, "organisation.name") != NULL);
+
+    /* The PIN prompt names the organisation when no key keeper is named. */
+    {
+        char text[256];
+        json_object_set_new(json_object_get(r, "organisation"), "name", json_string("UBND TP. Thủ Đức"));
+        gw_life_display_text(r, "Ký yêu cầu cấp chứng thư số cho", text, sizeof(text));
+        CHECK(strstr(text, "UBND TP. Thủ Đức") != NULL);
+    }
+
+    OPENSSL_free(der);
+    OPENSSL_free(der_cccd);
     json_decref(r);
 }
 
@@ -288,6 +362,7 @@ int main(void)
     test_utf8_prefix();
     test_subject();
     test_subject_fallback();
+    test_subject_org_change();
     test_progress();
     test_tables();
     test_display_text();

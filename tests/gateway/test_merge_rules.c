@@ -22,11 +22,13 @@
 /* Units (old_parent of the first merge written three ways: one receiving body). */
 #define A   "UBND xã An Khang"
 #define B   "UBND xã An Tường"
-#define C   "UBND xã Lưỡng Vượng"
+#define C   "UBND TP. Thủ Đức" /* a body's name with a dot, never a person's (gw_valid_name) */
 #define D   "UBND xã Mỹ Bằng"
 #define E   "UBND xã Kim Phú"
 #define F   "UBND xã Thái Bình"
-#define G   "UBND xã Đội Bình"
+#define G   "UBND Phường 5" /* and with a digit */
+#define GN  "Ủy ban nhân dân Phường 5"
+#define GT  "5000111220" /* GN's tax code (check digit 0) */
 #define H   "UBND phường Minh Xuân"
 #define YS  "UBND huyện Yên Sơn"
 #define SD  "UBND huyện Sơn Dương"
@@ -44,7 +46,7 @@ static const struct gw_reorg_row reorg[] = {
     {E, "UBND xã Kim Bình", "", "", "Tuyên Quang", "", "", "", "NQ 1684", "2025-06-16", "2025-07-01", "", 0, 6},
     {F, "UBND xã Tân Trào", "", "", "Tuyên Quang", SD, "", "", "NQ 1684", "2025-06-16", "2025-07-01", "", 0, 7},
     {F, "UBND xã Phú Thịnh", "", "", "Tuyên Quang", SD, "", "", "NQ 1684", "2025-06-16", "2025-07-01", "", 0, 8},
-    {G, "UBND xã Đội Cấn", "", "", "Tuyên Quang", "", "", "", "NQ 1684", "2025-06-16", "2025-07-01", "", 0, 9},
+    {G, GN, "", "", "Tuyên Quang", "", GT, "", "NQ 1684", "2025-06-16", "2025-07-01", "", 0, 9},
     {H, H, "", "", "Tuyên Quang", "", "", "", "NQ 1684", "2025-06-16", "2025-07-01", "", 0, 10},
 };
 #define NREORG (sizeof(reorg) / sizeof(reorg[0]))
@@ -57,7 +59,7 @@ static const struct gw_staff_row staff[] = {
     {"008085000104", "", "Phạm Thị Bốn", D, "", "", 1, 0, 0, 5},                         /* P4 */
     {"008085000105", "", "Hoàng Văn Năm", H, H, "Chủ tịch UBND phường", 1, 1, 0, 6},     /* P5 */
     {"008085000106", "", "Vũ Thị Sáu", A, B, "", 1, 1, 0, 7},                            /* D3 */
-    {"008085000107", "", "Đặng Văn Bảy", G, "UBND xã Đội Cấn", "", 1, 1, 0, 8},          /* D5 */
+    {"008085000107", "", "Đặng Văn Bảy", G, GN, "", 1, 1, 0, 8},                         /* D5 */
     {"008085000108", "", "Bùi Thị Tám", A, B, "", 1, 1, 1, 9},                           /* D6: cert says C */
     {"008085000109", "", "Đỗ Văn Chín", SNV, B, "Chủ tịch UBND xã", 1, 1, 1, 10},        /* P1, unit not merged */
     {"008085000110", "", "Ngô Thị Mười", F, "UBND xã Tân Trào", "", 1, 1, 0, 11},        /* P2 in a split unit */
@@ -140,9 +142,10 @@ static const struct want want[] = {
     /* 13 */ {F, "6A01", "organisation", "decide", "D2", NULL, NULL, "[]", -1, ""},
     /* 14 */ {F, "6A02", "person", "revoke", "P2", r_moved, SD, "[]", 3, "UBND xã Tân Trào"},
     /* 15 */ {G, "7A01", "organisation", "change", "O1", NULL, NULL,
-              "[{\"field\":\"organisation\",\"old\":\"" G "\",\"new\":\"UBND xã Đội Cấn\"},"
-              "{\"field\":\"common_name\",\"old\":\"" G "\",\"new\":\"UBND xã Đội Cấn\"}]", -1, "UBND xã Đội Cấn"},
-    /* 16 */ {G, "7A02", "person", "decide", "D5", r_moved, G, "[]", 3, "UBND xã Đội Cấn"},
+              "[{\"field\":\"organisation\",\"old\":\"" G "\",\"new\":\"" GN "\"},"
+              "{\"field\":\"common_name\",\"old\":\"" G "\",\"new\":\"" GN "\"},"
+              "{\"field\":\"tax_code\",\"old\":\"\",\"new\":\"" GT "\"}]", -1, GN},
+    /* 16 */ {G, "7A02", "person", "decide", "D5", r_moved, G, "[]", 3, GN},
     /* 17 */ {H, "8A01", "organisation", "keep", "O2", NULL, NULL, "[]", -1, H},
     /* 18 */ {H, "8A02", "person", "keep", "P5", NULL, NULL, "[]", -1, H},
     /* 19 */ {SNV, "9A01", "person", "change", "P1", NULL, NULL,
@@ -334,6 +337,68 @@ static void test_requests(const json_t *plan, json_t *rows)
     CHECK_EQ_STR(s_of(json_object_get(req, "subscriber"), "id_number"), "008085000101");
     CHECK_EQ_STR(s_of(json_object_get(req, "certificate"), "valid_to"), "2030-01-01");
     json_decref(req);
+
+    /*
+     * Organisation rows: the organisation's form, no person.  Row 15 (O1) renamed to GN with its tax code, row 1
+     * (O3) to B (a budget code is no tax code: not organisation.code), row 6 (O4) revoked under its current name;
+     * the changes still name every field that changes.  C and G hold a dot and a digit: as a person's name
+     * (subscriber.full_name) they were refused.
+     */
+    {
+        static const struct {
+            size_t row;
+            const char *name, *code, *changes;
+        } orgs[] = {
+            {15, GN, GT, "organisation common_name tax_code"},
+            {1, B, NULL, "organisation common_name budget_code"},
+            {6, C, NULL, ""},
+            {4, "UBND XÃ AN TƯỜNG", NULL, ""}, /* the certificate's CN, as written there */
+        };
+        for (size_t k = 0; k < sizeof(orgs) / sizeof(orgs[0]); k++) {
+            const json_t *o, *c;
+            char fields[128] = "";
+            size_t j;
+
+            req = gw_merge_row_request(plan, json_array_get(rows, orgs[k].row - 1));
+            o = json_object_get(req, "organisation");
+            snprintf(what, sizeof(what), "row %zu", orgs[k].row);
+            CHECK(req && json_is_object(o));
+            CHECK(json_object_get(req, "subscriber") == NULL);
+            CHECK_EQ_STR(s_of(o, "name"), orgs[k].name);
+            if (orgs[k].code)
+                CHECK_EQ_STR(s_of(o, "code"), orgs[k].code);
+            else
+                CHECK(json_object_get(o, "code") == NULL);
+            json_array_foreach(json_object_get(req, "changes"), j, c)
+            {
+                snprintf(fields + strlen(fields), sizeof(fields) - strlen(fields), "%s%s", j ? " " : "",
+                         s_of(c, "field"));
+            }
+            CHECK_EQ_STR(fields, orgs[k].changes);
+            CHECK(req && validates(req, what));
+            if (req && orgs[k].row == 15) { /* the API's check refuses a bad tax code, and a missing name */
+                json_t *errors = json_array(), *warnings = json_array();
+                struct gw_date today = {2025, 7, 2};
+                char why[128];
+                json_object_set_new(json_object_get(req, "organisation"), "code", json_string("5000111222"));
+                CHECK_EQ_INT(gw_enrol_validate(req, &today, errors, warnings, why, sizeof(why)), GW_ENROL_INVALID);
+                CHECK_EQ_STR(s_of(json_array_get(errors, 0), "field"), "organisation.code");
+                json_object_del(json_object_get(req, "organisation"), "code");
+                json_object_del(json_object_get(req, "organisation"), "name");
+                json_array_clear(errors);
+                CHECK(gw_enrol_validate(req, &today, errors, warnings, why, sizeof(why)) != GW_ENROL_VALID);
+                json_decref(errors);
+                json_decref(warnings);
+            }
+            json_decref(req);
+        }
+        /* A person's row still names the person: row 6's neighbour, P3 of C. */
+        req = gw_merge_row_request(plan, json_array_get(rows, 6));
+        CHECK(req && json_object_get(req, "organisation") == NULL);
+        CHECK_EQ_STR(s_of(json_object_get(req, "subscriber"), "full_name"), "Lê Văn Ba");
+        CHECK_EQ_STR(s_of(json_object_get(req, "subscriber"), "organisation"), C);
+        json_decref(req);
+    }
 
     /* Overrides: D5 to revoke keeps the P2 wording and the /cs SIM; a keep revoked in the operator's words. */
     override(json_array_get(rows, 15), "revoke", "Đã xác nhận với cán bộ");
