@@ -301,8 +301,8 @@ enum gw_admin_exit gw_admin_api_get_json(struct gw_admin_api *a, const char *pat
         ret = gw_admin_api_fail(a, what, &r);
         goto out;
     }
-    if (!json_is_object(r.json)) {
-        fprintf(stderr, "error: %s: the daemon's answer is not a JSON object (HTTP %ld)\n", what, r.status);
+    if (!json_is_object(r.json) && !json_is_array(r.json)) {
+        fprintf(stderr, "error: %s: the daemon's answer is not JSON (HTTP %ld)\n", what, r.status);
         goto out;
     }
     *out = json_incref(r.json);

@@ -83,7 +83,8 @@ const char *gw_admin_reply_code(const struct gw_admin_reply *r);
 enum gw_admin_exit gw_admin_api_fail(const struct gw_admin_api *a, const char *what, const struct gw_admin_reply *r);
 
 /*
- * The common case: GET path, want a 2xx JSON object.  GW_ADMIN_OK with *out
+ * The common case: GET path, want a 2xx JSON object (or array, as
+ * /v1/plans/{id}/units answers).  GW_ADMIN_OK with *out
  * a new reference; else the failure printed (gw_admin_api_fail) and *out NULL.
  */
 enum gw_admin_exit gw_admin_api_get_json(struct gw_admin_api *a, const char *path, const char *what, json_t **out)

@@ -246,21 +246,25 @@ void gw_admin_table_print(const struct gw_admin_table *t, FILE *f)
     }
     for (size_t r = 0; r <= t->nrows; r++) {
         for (int dashes = 0; dashes <= (r == 0); dashes++) {
+            /* Spaces are held back until text follows them, so no line ends in blanks. */
+            size_t held = 0;
             for (size_t c = 0; c < nc; c++) {
-                const char *s = t->cells[r * nc + c];
-                size_t w = gw_admin_text_width(s), gap = t->cols[c].width - w;
-                int last = c + 1 == nc;
+                const char *s = dashes ? "" : t->cells[r * nc + c];
+                size_t w = dashes ? t->cols[c].width : gw_admin_text_width(s), gap = t->cols[c].width - w;
                 if (c)
-                    fputs("  ", f);
-                if (dashes) {
-                    pad(f, t->cols[c].width, '-');
-                    continue;
-                }
+                    held += 2;
                 if (t->cols[c].right)
-                    pad(f, gap, ' ');
-                fputs(s, f);
-                if (!t->cols[c].right && !last)
-                    pad(f, gap, ' ');
+                    held += gap;
+                if (w) {
+                    pad(f, held, ' ');
+                    held = 0;
+                }
+                if (dashes)
+                    pad(f, w, '-');
+                else
+                    fputs(s, f);
+                if (!t->cols[c].right)
+                    held += gap;
             }
             fputc('\n', f);
         }

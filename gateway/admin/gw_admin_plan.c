@@ -1097,8 +1097,6 @@ static enum gw_admin_exit print_report(struct gw_admin_api *a, const json_t *pla
             json_array_append(bad, row);
     }
     *any_failed = json_array_size(bad) > 0 || jint(json_object_get(plan, "progress"), "failed") > 0;
-    printf("\n");
-    print_progress_line(json_object_get(plan, "progress"));
     t = gw_admin_table_new(2, sh);
     if (!t)
         goto out;
