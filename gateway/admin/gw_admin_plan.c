@@ -23,10 +23,10 @@
 #include "gw_forms.h"
 #include "log.h"
 
-#define PAGE        500  /* rows asked for per call */
-#define BUILD_POLL  500  /* ms between polls while the daemon matches */
-#define FOLLOW_POLL 1000 /* ms between polls while the plan runs */
-#define DOWN_MAX_S  60.0 /* how long a poll tolerates the daemon being away (a restart) */
+#define PAGE        "500" /* rows asked for per call */
+#define BUILD_POLL  500   /* ms between polls while the daemon matches */
+#define FOLLOW_POLL 1000  /* ms between polls while the plan runs */
+#define DOWN_MAX_S  60.0  /* how long a poll tolerates the daemon being away (a restart) */
 #define PATH_MAX_   2048
 
 const char gw_admin_plan_usage[] =
@@ -255,59 +255,58 @@ static int poll_plan(struct gw_admin_api *a, const char *id, json_t **plan, doub
     return ret;
 }
 
+/* Called for each row as its page arrives; the row lives during the call.  0 goes on, -1 stops (printed). */
+typedef int row_fn(void *arg, const json_t *row);
+
 /*
  * Every row of a plan matching the query (unit, action; NULL = any), page
- * by page, into *rows (a new array).  Printed failure otherwise.
+ * by page, each handed to fn: a plan of 100,000 rows is never held whole.
+ * Printed failure otherwise.
  */
-static enum gw_admin_exit fetch_rows(struct gw_admin_api *a, const char *id, const char *unit, const char *action,
-                                     json_t **rows)
+static enum gw_admin_exit each_row(struct gw_admin_api *a, const char *id, const char *unit, const char *action,
+                                   row_fn *fn, void *arg)
 {
     char what[32];
-    long long offset = 0, matched = -1;
-    enum gw_admin_exit ret = GW_ADMIN_FAIL;
+    long long offset = 0, matched;
 
     snprintf(what, sizeof(what), "plan %s rows", id);
-    *rows = json_array();
-    if (!*rows)
-        return GW_ADMIN_FAIL;
     for (;;) {
         char path[PATH_MAX_], num[24];
-        json_t *page = NULL, *arr;
-        size_t n;
+        json_t *page = NULL, *arr, *row;
+        size_t n, i;
+        enum gw_admin_exit ret;
 
         snprintf(path, sizeof(path), "/v1/plans/%s/rows", id);
         snprintf(num, sizeof(num), "%lld", offset);
         if (add_query(path, sizeof(path), "unit", unit) != 0 || add_query(path, sizeof(path), "action", action) != 0 ||
-            add_query(path, sizeof(path), "offset", num) != 0 || add_query(path, sizeof(path), "limit", "500") != 0) {
+            add_query(path, sizeof(path), "offset", num) != 0 || add_query(path, sizeof(path), "limit", PAGE) != 0) {
             fprintf(stderr, "error: --unit is too long\n");
-            goto out;
+            return GW_ADMIN_FAIL;
         }
         ret = gw_admin_api_get_json(a, path, what, &page);
         if (ret != GW_ADMIN_OK)
-            goto out;
-        ret = GW_ADMIN_FAIL;
+            return ret;
         arr = json_object_get(page, "rows");
         if (!json_is_array(arr)) {
             fprintf(stderr, "error: %s: the answer has no \"rows\"\n", what);
             json_decref(page);
-            goto out;
+            return GW_ADMIN_FAIL;
         }
         matched = jint(page, "matched");
         n = json_array_size(arr);
-        json_array_extend(*rows, arr);
+        json_array_foreach(arr, i, row)
+        {
+            if (fn(arg, row) != 0) {
+                json_decref(page);
+                return GW_ADMIN_FAIL;
+            }
+        }
         json_decref(page);
         offset += (long long)n;
         /* The daemon may give fewer than asked (its own page limit): go on until all matched are here. */
         if (n == 0 || offset >= matched)
-            break;
+            return GW_ADMIN_OK;
     }
-    ret = GW_ADMIN_OK;
-out:
-    if (ret != GW_ADMIN_OK) {
-        json_decref(*rows);
-        *rows = NULL;
-    }
-    return ret;
 }
 
 /* Write len octets to path ("-": stdout) whole or not at all: a temporary file beside it, renamed. */
@@ -592,95 +591,116 @@ static void print_summary(const json_t *summary)
 }
 
 /* The rows as a table: masked numbers, long cells cut; overrides marked "*". */
-static int print_rows_table(const json_t *rows)
+struct rows_table {
+    struct gw_admin_table *t;
+    int overridden;
+};
+
+static int rows_table_init(struct rows_table *rt)
 {
     static const char *const h[] = {"NO", "UNIT", "HOLDER", "NUMBER", "SERIAL", "ACTION", "RULE", "STATE", "DETAIL"};
-    struct gw_admin_table *t = gw_admin_table_new(9, h);
-    const json_t *row;
-    size_t i;
-    int overridden = 0;
 
-    if (!t)
+    rt->overridden = 0;
+    rt->t = gw_admin_table_new(9, h);
+    if (!rt->t) {
+        fprintf(stderr, "error: out of memory\n");
         return -1;
-    gw_admin_table_column(t, 0, 0, 1);
-    gw_admin_table_column(t, 1, 28, 0);
-    gw_admin_table_column(t, 2, 24, 0);
-    gw_admin_table_column(t, 4, 20, 0);
-    gw_admin_table_column(t, 8, 48, 0);
-    json_array_foreach(rows, i, row)
-    {
-        char no[24], masked[LOG_MSISDN_BUFSZ], action[16];
-        const char *msisdn = jstr(row, "msisdn");
-        int ov = json_is_object(json_object_get(row, "override"));
-        const char *cells[9];
-
-        overridden |= ov;
-        snprintf(action, sizeof(action), "%s%s", final_action(row), ov ? "*" : "");
-        cells[0] = jnum(row, "no", no);
-        cells[1] = jstr(row, "unit");
-        cells[2] = jstr(row, "holder");
-        cells[3] = msisdn[0] ? log_msisdn(msisdn, masked) : "";
-        cells[4] = jstr(row, "serial");
-        cells[5] = action;
-        cells[6] = jstr(row, "rule");
-        cells[7] = jstr(row, "state");
-        cells[8] = jstr(row, "detail");
-        if (gw_admin_table_add(t, cells) != 0) {
-            gw_admin_table_free(t);
-            return -1;
-        }
     }
-    table_print_free(t);
-    if (overridden)
-        printf("* overridden by an operator (plan show --csv gives the reason)\n");
+    gw_admin_table_column(rt->t, 0, 0, 1);
+    gw_admin_table_column(rt->t, 1, 28, 0);
+    gw_admin_table_column(rt->t, 2, 24, 0);
+    gw_admin_table_column(rt->t, 4, 20, 0);
+    gw_admin_table_column(rt->t, 8, 48, 0);
     return 0;
 }
 
-/* Every row in full as CSV on stdout. */
-static int print_rows_csv(const json_t *rows)
+static int rows_table_add(void *arg, const json_t *row)
 {
-    static const char *const cols[] = {
-        "no",       "unit",        "new_unit",   "kind", "holder",      "msisdn",          "serial",
-        "valid_to", "carrier",     "action",     "rule", "rule_action", "override_reason", "override_by",
-        "detail",   "handover_to", "request_id", "state"};
-    const size_t ncols = sizeof(cols) / sizeof(cols[0]);
+    struct rows_table *rt = arg;
+    char no[24], masked[LOG_MSISDN_BUFSZ], action[16];
+    const char *msisdn = jstr(row, "msisdn");
+    int ov = json_is_object(json_object_get(row, "override"));
+    const char *cells[9];
+
+    rt->overridden |= ov;
+    snprintf(action, sizeof(action), "%s%s", final_action(row), ov ? "*" : "");
+    cells[0] = jnum(row, "no", no);
+    cells[1] = jstr(row, "unit");
+    cells[2] = jstr(row, "holder");
+    cells[3] = msisdn[0] ? log_msisdn(msisdn, masked) : "";
+    cells[4] = jstr(row, "serial");
+    cells[5] = action;
+    cells[6] = jstr(row, "rule");
+    cells[7] = jstr(row, "state");
+    cells[8] = jstr(row, "detail");
+    if (gw_admin_table_add(rt->t, cells) != 0) {
+        fprintf(stderr, "error: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Print (when it has rows) and free. */
+static void rows_table_done(struct rows_table *rt)
+{
+    if (rt->t && gw_admin_table_rows(rt->t) > 0) {
+        gw_admin_table_print(rt->t, stdout);
+        if (rt->overridden)
+            printf("* overridden by an operator (plan show --csv gives the reason)\n");
+    }
+    gw_admin_table_free(rt->t);
+    rt->t = NULL;
+}
+
+static const char *const csv_cols[] = {
+    "no",       "unit",        "new_unit",   "kind", "holder",      "msisdn",          "serial",
+    "valid_to", "carrier",     "action",     "rule", "rule_action", "override_reason", "override_by",
+    "detail",   "handover_to", "request_id", "state"};
+#define CSV_NCOLS (sizeof(csv_cols) / sizeof(csv_cols[0]))
+
+static void csv_header(void)
+{
     struct stat st;
-    const json_t *row;
-    size_t i;
 
     /* A file for a spreadsheet program gets the byte order mark it needs to read Vietnamese; a pipe does not. */
     if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
         fputs("\xef\xbb\xbf", stdout);
-    for (size_t c = 0; c < ncols; c++)
-        printf("%s%s", c ? "," : "", cols[c]);
+    for (size_t c = 0; c < CSV_NCOLS; c++)
+        printf("%s%s", c ? "," : "", csv_cols[c]);
     printf("\r\n");
-    json_array_foreach(rows, i, row)
-    {
-        const json_t *ov = json_object_get(row, "override");
-        for (size_t c = 0; c < ncols; c++) {
-            char num[24];
-            const char *v;
-            char *field;
-            if (strcmp(cols[c], "no") == 0)
-                v = jnum(row, "no", num);
-            else if (strcmp(cols[c], "action") == 0)
-                v = final_action(row);
-            else if (strcmp(cols[c], "rule_action") == 0)
-                v = jstr(row, "action");
-            else if (strcmp(cols[c], "override_reason") == 0)
-                v = jstr(ov, "reason");
-            else if (strcmp(cols[c], "override_by") == 0)
-                v = jstr(ov, "by");
-            else
-                v = jstr(row, cols[c]);
-            field = gw_form_csv_field(v, strlen(v));
-            if (!field)
-                return -1;
-            printf("%s%s", c ? "," : "", field);
-            free(field);
+}
+
+/* One row in full as a CSV record on stdout. */
+static int csv_row(void *arg, const json_t *row)
+{
+    const json_t *ov = json_object_get(row, "override");
+
+    (void)arg;
+    for (size_t c = 0; c < CSV_NCOLS; c++) {
+        char num[24];
+        const char *v;
+        char *field;
+        if (strcmp(csv_cols[c], "no") == 0)
+            v = jnum(row, "no", num);
+        else if (strcmp(csv_cols[c], "action") == 0)
+            v = final_action(row);
+        else if (strcmp(csv_cols[c], "rule_action") == 0)
+            v = jstr(row, "action");
+        else if (strcmp(csv_cols[c], "override_reason") == 0)
+            v = jstr(ov, "reason");
+        else if (strcmp(csv_cols[c], "override_by") == 0)
+            v = jstr(ov, "by");
+        else
+            v = jstr(row, csv_cols[c]);
+        field = gw_form_csv_field(v, strlen(v));
+        if (!field) {
+            fprintf(stderr, "error: out of memory\n");
+            return -1;
         }
-        printf("\r\n");
+        printf("%s%s", c ? "," : "", field);
+        free(field);
     }
+    printf("\r\n");
     return 0;
 }
 
@@ -914,32 +934,37 @@ out:
 static enum gw_admin_exit cmd_show(struct gw_admin_api *a, const struct opts *o)
 {
     const char *id = o->pos[0];
-    json_t *plan = NULL, *rows = NULL;
+    json_t *plan = NULL;
+    struct rows_table rt = {0};
     enum gw_admin_exit ret;
 
     if (o->action && !action_ok(o->action, 1))
         return usage(NULL, "--action is keep, change, revoke or decide, not", o->action);
     ret = get_plan(a, id, &plan);
-    if (ret == GW_ADMIN_OK)
-        ret = fetch_rows(a, id, o->unit, o->action, &rows);
     if (ret != GW_ADMIN_OK)
-        goto out;
+        return ret;
     if (o->csv) {
-        if (print_rows_csv(rows) != 0)
-            ret = GW_ADMIN_FAIL;
+        /* Row by row as the pages come: a spreadsheet of the whole plan without holding it. */
+        csv_header();
+        ret = each_row(a, id, o->unit, o->action, csv_row, NULL);
         goto out;
     }
+    ret = GW_ADMIN_FAIL;
+    if (rows_table_init(&rt) != 0)
+        goto out;
+    ret = each_row(a, id, o->unit, o->action, rows_table_add, &rt);
+    if (ret != GW_ADMIN_OK)
+        goto out;
     print_header(plan, 1);
     print_findings(json_object_get(plan, "findings"), "reorg", "staff", 1);
     printf("\n");
-    if (json_array_size(rows) == 0)
+    if (gw_admin_table_rows(rt.t) == 0)
         printf("no rows%s%s%s%s\n", o->unit ? " of unit " : "", o->unit ? o->unit : "",
                o->action ? " with action " : "", o->action ? o->action : "");
-    else if (print_rows_table(rows) != 0)
-        ret = GW_ADMIN_FAIL;
+    rows_table_done(&rt);
 out:
+    gw_admin_table_free(rt.t);
     json_decref(plan);
-    json_decref(rows);
     return ret;
 }
 
@@ -1025,7 +1050,7 @@ static enum gw_admin_exit cmd_approve(struct gw_admin_api *a, const struct opts 
     const char *id = o->pos[0];
     char path[64], what[32];
     long long version;
-    json_t *body = NULL, *rows = NULL;
+    json_t *body = NULL;
     struct gw_admin_reply r = {0};
     enum gw_admin_exit ret = current_version(a, id, &version);
 
@@ -1044,9 +1069,11 @@ static enum gw_admin_exit cmd_approve(struct gw_admin_api *a, const struct opts 
         explain_conflict(&r, id);
         if (strcmp(gw_admin_reply_code(&r), "DECISIONS_PENDING") == 0) {
             /* The rows themselves, so the operator sees what to decide without another command. */
-            if (fetch_rows(a, id, NULL, "decide", &rows) == GW_ADMIN_OK && json_array_size(rows) > 0) {
+            struct rows_table rt = {0};
+            if (rows_table_init(&rt) == 0 && each_row(a, id, NULL, "decide", rows_table_add, &rt) == GW_ADMIN_OK &&
+                gw_admin_table_rows(rt.t) > 0) {
                 printf("rows that need a decision (plan override %s ROW --action ... --reason ...):\n", id);
-                print_rows_table(rows);
+                rows_table_done(&rt);
             } else {
                 size_t i;
                 json_t *n;
@@ -1055,6 +1082,7 @@ static enum gw_admin_exit cmd_approve(struct gw_admin_api *a, const struct opts 
                     stderr, " %lld", (long long)json_number_value(json_is_object(n) ? json_object_get(n, "no") : n));
                 fprintf(stderr, "\n");
             }
+            gw_admin_table_free(rt.t);
         }
         goto out;
     }
@@ -1064,9 +1092,32 @@ static enum gw_admin_exit cmd_approve(struct gw_admin_api *a, const struct opts 
     ret = GW_ADMIN_OK;
 out:
     json_decref(body);
-    json_decref(rows);
     gw_admin_reply_clear(&r);
     return ret;
+}
+
+/* What the report gathers row by row: requests by state, and the rows whose request did not end well. */
+struct report {
+    json_t *states;
+    struct rows_table bad;
+};
+
+static int report_row(void *arg, const json_t *row)
+{
+    struct report *rep = arg;
+    const char *st = jstr(row, "state");
+
+    if (!jstr(row, "request_id")[0])
+        return 0;
+    if (!st[0])
+        st = "not yet";
+    if (json_object_set_new(rep->states, st, json_integer(jint(rep->states, st) + 1)) != 0) {
+        fprintf(stderr, "error: out of memory\n");
+        return -1;
+    }
+    if (strcmp(st, "failed") == 0 || strcmp(st, "rejected") == 0)
+        return rows_table_add(&rep->bad, row);
+    return 0;
 }
 
 /* After a run: requests by state, the rows that did not end well, the handover records. */
@@ -1075,44 +1126,36 @@ static enum gw_admin_exit print_report(struct gw_admin_api *a, const json_t *pla
     static const char *const sh[] = {"STATE", "ROWS"};
     static const char *const hh[] = {"GROUP", "RECEIVER", "ROWS", "REQUEST"};
     const char *id = jstr(plan, "id");
-    json_t *rows = NULL, *states = json_object(), *bad = json_array(), *row, *v;
+    struct report rep = {.states = json_object()};
     struct gw_admin_table *t = NULL;
     enum gw_admin_exit ret = GW_ADMIN_FAIL;
     const char *k;
+    json_t *v;
     size_t i;
 
-    if (!states || !bad)
+    if (!rep.states || rows_table_init(&rep.bad) != 0)
         goto out;
-    ret = fetch_rows(a, id, NULL, NULL, &rows);
+    ret = each_row(a, id, NULL, NULL, report_row, &rep);
     if (ret != GW_ADMIN_OK)
         goto out;
     ret = GW_ADMIN_FAIL;
-    json_array_foreach(rows, i, row)
-    {
-        const char *st = jstr(row, "state");
-        if (!jstr(row, "request_id")[0])
-            continue;
-        json_object_set_new(states, st[0] ? st : "not filed", json_integer(jint(states, st[0] ? st : "not filed") + 1));
-        if (strcmp(st, "failed") == 0 || strcmp(st, "rejected") == 0)
-            json_array_append(bad, row);
-    }
-    *any_failed = json_array_size(bad) > 0 || jint(json_object_get(plan, "progress"), "failed") > 0;
+    *any_failed = gw_admin_table_rows(rep.bad.t) > 0 || jint(json_object_get(plan, "progress"), "failed") > 0;
     t = gw_admin_table_new(2, sh);
     if (!t)
         goto out;
     gw_admin_table_column(t, 1, 0, 1);
-    json_object_foreach(states, k, v)
+    json_object_foreach(rep.states, k, v)
     {
         char n[24];
-        const char *cells[2] = {k, jnum(states, k, n)};
+        const char *cells[2] = {k, jnum(rep.states, k, n)};
         if (gw_admin_table_add(t, cells) != 0)
             goto out;
     }
     printf("\n");
     gw_admin_table_print(t, stdout);
-    if (json_array_size(bad) > 0) {
+    if (gw_admin_table_rows(rep.bad.t) > 0) {
         printf("\nrows whose request failed or was rejected (their requests: GET /v1/requests/ID):\n");
-        print_rows_table(bad);
+        rows_table_done(&rep.bad);
     }
     gw_admin_table_free(t);
     t = NULL;
@@ -1125,9 +1168,8 @@ static enum gw_admin_exit print_report(struct gw_admin_api *a, const json_t *pla
         json_array_foreach(json_object_get(plan, "handovers"), i, h)
         {
             char n[24];
-            const char *cells[4] = {jstr(h, "group"), jstr(h, "receiver"), "", jstr(h, "request_id")};
+            const char *cells[4] = {jstr(h, "group"), jstr(h, "receiver"), n, jstr(h, "request_id")};
             snprintf(n, sizeof(n), "%zu", json_array_size(json_object_get(h, "rows")));
-            cells[2] = n;
             if (gw_admin_table_add(t, cells) != 0)
                 goto out;
         }
@@ -1137,9 +1179,8 @@ static enum gw_admin_exit print_report(struct gw_admin_api *a, const json_t *pla
     ret = GW_ADMIN_OK;
 out:
     gw_admin_table_free(t);
-    json_decref(rows);
-    json_decref(states);
-    json_decref(bad);
+    gw_admin_table_free(rep.bad.t);
+    json_decref(rep.states);
     return ret;
 }
 

@@ -16,6 +16,7 @@ Behaviour the test drives:
   - a build takes four polls (build.read 0, 250, ... of 1000), then "review";
     a plan named with "FAILBUILD" ends "failed";
   - rows are served at most 4 a page whatever limit asks (the CLI must page);
+    PLAN_STUB_PAGE and PLAN_STUB_ROWS change that and add rows, for measuring;
   - approve is refused (409 DECISIONS_PENDING) while a row's final action is
     "decide"; POST /_stub/conflict makes the next override or approve a 409
     VERSION_CONFLICT;
@@ -57,6 +58,9 @@ def rows_for(name):
              holder="=HYPERLINK(\"x\")", msisdn="", serial="ABCDF1", action="decide", rule="D1",
              detail="hai ứng viên, chọn một\x1b[31m", id_number=""),
     ]
+    # For measuring the CLI on a large plan (not used by the test): PLAN_STUB_ROWS more rows.
+    for i in range(int(os.environ.get("PLAN_STUB_ROWS", "0"))):
+        rows.append(dict(rows[1], no=7 + i, holder="Nguyễn Văn %d" % i, msisdn="849%08d" % i, serial="%X" % i))
     if "CLEAN" in name:
         for r in rows:
             r["holder"] = r["holder"].replace("FAIL", "OK")
@@ -153,7 +157,7 @@ class Handler(BaseHTTPRequestHandler):
         if what == "rows" and len(rest) == 2:
             sel = [r for r in plan["rows"] if (not q.get("unit") or r["unit"] == q["unit"])
                    and (not q.get("action") or final(r) == q["action"])]
-            off, lim = int(q.get("offset", 0)), min(int(q.get("limit", 100)), 4)
+            off, lim = int(q.get("offset", 0)), min(int(q.get("limit", 100)), int(os.environ.get("PLAN_STUB_PAGE", "4")))
             return self.reply(200, {"matched": len(sel), "rows": sel[off:off + lim]})
         if what == "rows" and len(rest) == 3 and self.command == "POST":
             return self.override(plan, int(rest[2]), body)
