@@ -7,48 +7,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/*
- * One code point at s[0..len): its length (1-4) and value in *cp, or 0 when
- * the octets there are not UTF-8 (overlong, surrogate, above U+10FFFF, cut).
- */
-static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    size_t n;
-    uint32_t c, min;
+#include "util.h"
 
-    if (len == 0)
-        return 0;
-    c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
+/*
+ * One code point at s[*i..len) into *cp, *i moved past it; at an octet that
+ * is not UTF-8, '?' and one octet (*bad set): a terminal still gets a column for it.
+ */
+static void next_cp(const unsigned char *s, size_t len, size_t *i, uint32_t *cp, int *bad)
+{
+    *bad = util_utf8_next(s, len, i, cp) != 0;
+    if (*bad) {
+        *cp = '?';
+        (*i)++;
     }
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        c &= 0x1f;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        c &= 0x0f;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        c &= 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = c << 6 | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return n;
 }
 
 static int is_combining(uint32_t c)
@@ -71,18 +42,16 @@ int gw_admin_utf8_valid(const char *buf, size_t len, size_t *bad)
     uint32_t cp;
 
     while (i < len) {
-        size_t n;
+        size_t at = i;
         /* ASCII runs are most of a CSV file: skip them without decoding. */
         if (s[i] < 0x80) {
             i++;
             continue;
         }
-        n = utf8_next(s + i, len - i, &cp);
-        if (n == 0) {
-            *bad = i;
+        if (util_utf8_next(s, len, &i, &cp) != 0) {
+            *bad = at;
             return 0;
         }
-        i += n;
     }
     return 1;
 }
@@ -92,16 +61,12 @@ size_t gw_admin_text_width(const char *s)
     const unsigned char *p = (const unsigned char *)s;
     size_t len = strlen(s), i = 0, w = 0;
     uint32_t cp;
+    int bad;
 
     while (i < len) {
-        size_t n = utf8_next(p + i, len - i, &cp);
-        if (n == 0) {
-            n = 1;
-            cp = '?';
-        }
-        if (!is_combining(cp))
+        next_cp(p, len, &i, &cp, &bad);
+        if (bad || !is_combining(cp))
             w++;
-        i += n;
     }
     return w;
 }
@@ -117,10 +82,9 @@ static char *sanitise(const char *s, size_t max)
     if (!out)
         return NULL;
     while (i < len) {
-        size_t n = utf8_next(p + i, len - i, &cp);
-        int comb, bad = n == 0;
-        if (bad)
-            n = 1;
+        size_t at = i;
+        int comb, bad;
+        next_cp(p, len, &i, &cp, &bad);
         comb = !bad && is_combining(cp);
         if (max && !comb && total > max && w == max - 1) {
             memcpy(out + o, "\xe2\x80\xa6", 3); /* … */
@@ -130,11 +94,10 @@ static char *sanitise(const char *s, size_t max)
         if (bad || is_unsafe(cp)) {
             out[o++] = '?';
         } else {
-            memcpy(out + o, p + i, n);
-            o += n;
+            memcpy(out + o, p + at, i - at);
+            o += i - at;
         }
         w += !comb;
-        i += n;
     }
     out[o] = '\0';
     return out;
