@@ -20,6 +20,7 @@
 #include "gw_admin_decode.h"
 #include "gw_admin_fetch.h"
 #include "gw_admin_import.h"
+#include "gw_admin_plan.h"
 #include "gw_admin_requests.h"
 #include "log.h"
 #include "q.h"
@@ -65,6 +66,11 @@ static const char usage_text[] =
     "                            and the ICCID, the packet is decrypted and its CC checked;\n"
     "                            --kv defaults to the command's KIc (1 for a response)\n"
     "\n"
+    "Merger plans (through the daemon's API; see docs/merger.md):\n";
+
+/* After the plan commands' lines (gw_admin_plan_usage). */
+static const char usage_tail[] =
+    "\n"
     "API keys:\n"
     "  hash-key [TOKEN|-]        SHA-256 of TOKEN for api_keys[].sha256 (- reads it from\n"
     "                            stdin); with no TOKEN, generate one\n"
@@ -87,19 +93,29 @@ static const char usage_text[] =
     "      --iccid 8984040000000000019 0500032a0202cfc38cb1f9e0 0700032a0201...\n"
     "  simpki-admin decode-ud --mk 000102030405060708090a0b0c0d0e0f \\\n"
     "      --iccid 8984040000000000019 02710000241253504b...\n"
+    "  SIMPKI_API_KEY=$(cat ~/.simpki-operator) simpki-admin -c /etc/simpki/simpki.json \\\n"
+    "      plan build --reorg sap-nhap.csv --staff can-bo.csv --name \"Sáp nhập 2025\" --deadline 2026-03-31\n"
+    "  simpki-admin plan --api https://gw.example/ --key-file ~/.simpki-operator show p0123456789ab --action decide\n"
     "  simpki-admin hash-key                # new token and its hash\n"
     "  printf %s \"$TOKEN\" | simpki-admin hash-key -\n"
     "\n"
     "Exit status: 0 ok, 1 failure, 2 usage error.\n";
 
 /* "error: MSG ARG" and a pointer to the help; arg may be NULL. */
+static void print_usage(FILE *f)
+{
+    fputs(usage_text, f);
+    fputs(gw_admin_plan_usage, f);
+    fputs(usage_tail, f);
+}
+
 static enum gw_admin_exit usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "error: %s%s%s\n(simpki-admin help shows the commands)\n", msg, arg ? " " : "", arg ? arg : "");
     return GW_ADMIN_USAGE;
 }
 
-static enum gw_admin_exit load_cfg(const char *path, struct cfg **cfg)
+enum gw_admin_exit gw_admin_load_cfg(const char *path, struct cfg **cfg)
 {
     char err[512];
     *cfg = NULL;
@@ -148,7 +164,7 @@ static enum gw_admin_exit cmd_import(const char *cfg_path, int argc, char **argv
     }
     if (!file)
         return usage_error("import: which FILE?", NULL);
-    ret = load_cfg(cfg_path, &cfg);
+    ret = gw_admin_load_cfg(cfg_path, &cfg);
     if (ret == GW_ADMIN_OK)
         ret = gw_admin_import(cfg, file, dry_run);
     cfg_free(cfg);
@@ -162,7 +178,7 @@ static enum gw_admin_exit cmd_fetch_cert(const char *cfg_path, int argc, char **
 
     if (argc < 1)
         return usage_error("fetch-cert: which MSISDN?", NULL);
-    ret = load_cfg(cfg_path, &cfg);
+    ret = gw_admin_load_cfg(cfg_path, &cfg);
     if (ret == GW_ADMIN_OK)
         ret = gw_admin_fetch_cert(cfg, argc, argv);
     cfg_free(cfg);
@@ -188,7 +204,7 @@ static enum gw_admin_exit cmd_import_requests(const char *cfg_path, int argc, ch
     }
     if (!file)
         return usage_error("import-requests: which FILE.csv?", NULL);
-    ret = load_cfg(cfg_path, &cfg);
+    ret = gw_admin_load_cfg(cfg_path, &cfg);
     if (ret == GW_ADMIN_OK)
         ret = gw_admin_import_requests(cfg, file, form, dry_run);
     cfg_free(cfg);
@@ -208,7 +224,7 @@ static enum gw_admin_exit open_registry(const char *cfg_path, const char *arg, c
 
     if (ret != GW_ADMIN_OK)
         return ret;
-    ret = load_cfg(cfg_path, cfg);
+    ret = gw_admin_load_cfg(cfg_path, cfg);
     if (ret != GW_ADMIN_OK)
         return ret;
     if (q_sync_connect(&(*cfg)->redis, qs, why, sizeof(why)) != Q_OK) {
@@ -407,7 +423,7 @@ static enum gw_admin_exit cmd_decode_ud(const char *cfg_path, int argc, char **a
     }
     if (carrier) {
         const struct cfg_carrier *c;
-        ret = load_cfg(cfg_path, &cfg);
+        ret = gw_admin_load_cfg(cfg_path, &cfg);
         if (ret != GW_ADMIN_OK)
             goto out;
         c = cfg_carrier_by_name(cfg, carrier);
@@ -508,14 +524,24 @@ out:
     return ret;
 }
 
+static enum gw_admin_exit cmd_plan(const char *cfg_path, int argc, char **argv)
+{
+    return gw_admin_plan(cfg_path, argc, argv);
+}
+
 static const struct {
     const char *name;
     enum gw_admin_exit (*fn)(const char *cfg_path, int argc, char **argv);
 } commands[] = {
-    {"import", cmd_import},         {"show", cmd_show},
-    {"delete", cmd_delete},         {"import-requests", cmd_import_requests},
-    {"decode-pdu", cmd_decode_pdu}, {"decode-ud", cmd_decode_ud},
-    {"hash-key", cmd_hash_key},     {"fetch-cert", cmd_fetch_cert},
+    {"import", cmd_import},
+    {"show", cmd_show},
+    {"delete", cmd_delete},
+    {"import-requests", cmd_import_requests},
+    {"decode-pdu", cmd_decode_pdu},
+    {"decode-ud", cmd_decode_ud},
+    {"hash-key", cmd_hash_key},
+    {"fetch-cert", cmd_fetch_cert},
+    {"plan", cmd_plan},
 };
 
 int main(int argc, char **argv)
@@ -527,7 +553,7 @@ int main(int argc, char **argv)
     log_setup(LOG_WARN, LOG_FMT_TEXT);
     while (i < argc && argv[i][0] == '-') {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(usage_text, stdout);
+            print_usage(stdout);
             return GW_ADMIN_OK;
         }
         if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
@@ -542,11 +568,11 @@ int main(int argc, char **argv)
         return usage_error("unknown option", argv[i]);
     }
     if (i == argc) {
-        fputs(usage_text, stderr);
+        print_usage(stderr);
         return GW_ADMIN_USAGE;
     }
     if (strcmp(argv[i], "help") == 0) {
-        fputs(usage_text, stdout);
+        print_usage(stdout);
         return GW_ADMIN_OK;
     }
     for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)

@@ -1,13 +1,14 @@
 /*
  * gw_admin.h - what the modules of simpki-admin share.
  *
- * simpki-admin is four modules: gw_admin.c (command line, show, delete,
+ * simpki-admin's modules: gw_admin.c (command line, show, delete,
  * hash-key), gw_admin_import.c (registry import, and the one write path
  * every certificate takes into the registry), gw_admin_fetch.c (fetch-cert:
- * certificates from a signature service) and gw_admin_decode.c (the PDU and
- * SMS decoders).  Each command returns one of the exit codes below;
- * main() hands it to exit() as is, so scripts can tell a refused input (1)
- * from a mistyped command line (2).
+ * certificates from a signature service), gw_admin_decode.c (the PDU and
+ * SMS decoders), gw_admin_requests.c (import-requests), and the commands
+ * that go through the daemon's API: gw_admin_plan.c (merger plans) over
+ * gw_admin_api.c (the client), with gw_admin_out.c (tables, progress).  Each command returns one of the exit codes
+ * below; main() hands it to exit() as is, so scripts can tell a refused input (1) from a mistyped command line (2).
  *
  * Output conventions: results go to stdout, errors and warnings to stderr,
  * one line each, starting with "error: " or "warning: ".  Subscriber
@@ -26,6 +27,15 @@ enum gw_admin_exit {
     GW_ADMIN_FAIL = 1,  /* the command ran and failed: bad input, Redis down, not found */
     GW_ADMIN_USAGE = 2, /* the command line itself is wrong */
 };
+
+struct cfg;
+
+/*
+ * Load the configuration given with -c (path NULL: a usage error "this
+ * command needs -c CONFIG").  Problems are printed; on GW_ADMIN_OK *cfg
+ * owns it (cfg_free), else *cfg is NULL.
+ */
+enum gw_admin_exit gw_admin_load_cfg(const char *path, struct cfg **cfg);
 
 /*
  * Parse hex digits (upper or lower case; spaces, tabs, newlines and ':'
