@@ -31,9 +31,10 @@
  * a copy of another CA database -- the demo's state/ca/index.txt -- makes
  * its certificates known), rewritten through a new file and rename(2) after
  * every change, and INDEX.attr says "unique_subject = no" (a renewal keeps
- * its subject).  `openssl ocsp -index INDEX` notices the new file (another
- * inode) at its next request and reloads it, so it answers every revocation
- * without a restart.  An rr for a serial the index does not hold, issued by
+ * its subject).  `openssl ocsp -index INDEX` (3.0) notices the new file
+ * (another inode) and reloads it without a restart, but only before it waits
+ * for a request: the answer to the first request after a change is still
+ * the old database's, so ask twice (lib.sh ca_revoked does).  An rr for a serial the index does not hold, issued by
  * this CA, is recorded too: OpenSSL 3.0's client sends only issuer and
  * serial, so its line has the expiry 99991231235959Z (RFC 5280's "no
  * well-defined expiration date") and the subject "/CN=unknown" unless the
