@@ -375,3 +375,90 @@ cmp_mock_stop() {
   PIDS=("${keep[@]}")
   CMP_PID=
 }
+
+# ---- a CA that really issues and revokes: simpki-sim-ca + `openssl ocsp` ------------------
+# ca_start [ISSUER]: tests/sim/sim_ca.c (SIMPKI_SIM_CA, the binary) as the CMP CA, issuing as
+# the demo's ISSUER (ca, the default, or ca2; make_demo first), PBM $CMP_REF/$CMP_SECRET_FILE as
+# the mock's, and an `openssl ocsp` responder for its database.  Unlike cmp_mock_start it issues
+# a new certificate (random serial, two years, the demo's subscriber profile) for each
+# ir/cr/p10cr/kur and records each rr, so one start serves a whole test.  Exports:
+#   CMP_PORT, CMP_URL   as cmp_mock_start (path $CMP_PATH); its log is $T/sim-ca.log
+#   CA_INDEX            its `openssl ca` database ($T/ca-ISSUER/index.txt), seeded with a copy of
+#                       the demo's state/ISSUER/index.txt, so the pre-made certificates are known;
+#                       kept, with its revocations, when ca_start runs again
+#   CA_CERT             the issuing CA's certificate
+#   CA_OCSP_URL         the responder (its log $T/ca-ocsp.log); the issued certificates name it
+# Both listen on 127.0.0.1 below 32768 (free_port; another port when a parallel test took it).
+# `openssl ocsp` reloads a changed database before it waits for its next request, so the first
+# answer after a revocation can still be the old one: ca_revoked asks twice.
+CA_INDEX=
+CA_CERT=
+CA_OCSP_URL=
+CA_PID=
+CA_OCSP_PID=
+ca_start() { # [ISSUER]
+  local iss=${1:-ca} pki=$T/demo/pki p from
+  : "${SIMPKI_SIM_CA:?ca_start needs SIMPKI_SIM_CA}"
+  ca_stop
+  mkdir -p "$T/ca-$iss"
+  CA_INDEX=$T/ca-$iss/index.txt CA_CERT=$pki/$iss.pem
+  [ -f "$CA_INDEX" ] || cp "$pki/state/$iss/index.txt" "$CA_INDEX"
+  # The responder first: the certificates the CA issues name it.
+  for _ in 1 2 3 4 5; do
+    p=$(free_port)
+    from=$(wc -l <"$T/ca-ocsp.log" 2>/dev/null || echo 0)
+    openssl ocsp -port "$p" -timeout 5 -index "$CA_INDEX" -CA "$CA_CERT" -rsigner "$pki/ocsp-$iss.pem" \
+      -rkey "$pki/ocsp-$iss.key.pem" -nmin 60 -ignore_err >>"$T/ca-ocsp.log" 2>&1 &
+    CA_OCSP_PID=$!
+    PIDS+=("$CA_OCSP_PID")
+    if wait_for 10 ca_logged "$CA_OCSP_PID" "$T/ca-ocsp.log" "$from" "^ACCEPT .*:$p( |\$)"; then
+      CA_OCSP_URL=http://127.0.0.1:$p/
+      break
+    fi
+    kill "$CA_OCSP_PID" 2>/dev/null || true; wait "$CA_OCSP_PID" 2>/dev/null || true; CA_OCSP_PID=
+  done
+  [ -n "$CA_OCSP_PID" ] || { echo "ca_start: openssl ocsp did not listen (see $T/ca-ocsp.log)" >&2; return 1; }
+  for _ in 1 2 3 4 5; do
+    p=${CMP_PORT:-$(free_port)}
+    from=$(wc -l <"$T/sim-ca.log" 2>/dev/null || echo 0)
+    "$SIMPKI_SIM_CA" --ca-cert "$CA_CERT" --ca-key "$pki/$iss.key.pem" --index "$CA_INDEX" --ref "$CMP_REF" \
+      --secret-file "$CMP_SECRET_FILE" --port "$p" --path "$CMP_PATH" --ocsp-url "$CA_OCSP_URL" \
+      >>"$T/sim-ca.log" 2>&1 &
+    CA_PID=$!
+    PIDS+=("$CA_PID")
+    if wait_for 10 ca_logged "$CA_PID" "$T/sim-ca.log" "$from" "^simpki-sim-ca listening on $p\$"; then
+      export CMP_PORT=$p CMP_URL="http://127.0.0.1:$p/$CMP_PATH" CA_INDEX CA_CERT CA_OCSP_URL
+      return 0
+    fi
+    kill "$CA_PID" 2>/dev/null || true; wait "$CA_PID" 2>/dev/null || true; CA_PID=
+    CMP_PORT=  # taken meanwhile: another one
+  done
+  echo "ca_start: simpki-sim-ca did not listen (see $T/sim-ca.log)" >&2
+  return 1
+}
+# ca_logged PID LOG FROM REGEX: PID runs and LOG (past its first FROM lines) has a line matching REGEX.
+ca_logged() { kill -0 "$1" 2>/dev/null && tail -n +"$(($3 + 1))" "$2" | grep -Eq "$4"; }
+ca_stop() {
+  local p q keep=()
+  for p in "$CA_PID" "$CA_OCSP_PID"; do
+    [ -n "$p" ] || continue
+    kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+    keep=()
+    for q in "${PIDS[@]}"; do [ "$q" = "$p" ] || keep+=("$q"); done
+    PIDS=("${keep[@]}")
+  done
+  CA_PID= CA_OCSP_PID=
+}
+# ca_revoked SERIAL_OR_CERT_FILE: 0 only when the CA's responder answers "revoked" (a signed
+# answer that verifies against the demo trust).  A serial is hex, as `openssl x509 -serial` prints it.
+ca_revoked() {
+  local what=(-serial "0x$1") out
+  [ -f "$1" ] && what=(-cert "$1")
+  [ -n "$CA_OCSP_URL" ] || { echo "ca_revoked: ca_start first" >&2; return 1; }
+  # The first question only makes the responder look at its database again (see ca_start).
+  openssl ocsp -issuer "$CA_CERT" "${what[@]}" -url "$CA_OCSP_URL" -timeout 5 -noverify >/dev/null 2>&1 || true
+  out=$(openssl ocsp -issuer "$CA_CERT" "${what[@]}" -url "$CA_OCSP_URL" -timeout 5 -CAfile "$T/demo/pki/trust.pem" \
+    -VAfile "$T/demo/pki/ocsp-$(basename "$CA_CERT" .pem).pem" 2>&1) || return 1
+  grep -q '^Response verify OK' <<<"$out" && grep -Eq ': revoked$' <<<"$out"
+}
