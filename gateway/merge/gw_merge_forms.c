@@ -110,13 +110,25 @@ static const char *changed(const json_t *row, const char *field)
 static int put_holder(json_t *req, const json_t *row, int change)
 {
     const char *current = str(row, "holder") ?: str(row, "unit");
+    const char *msisdn = str(row, "msisdn");
     int org = strcmp(str(row, "kind") ?: "", "organisation") == 0;
-    json_t *o = json_object();
+    json_t *o = json_object(), *sub = org ? json_object() : json_incref(o);
+    char phone[16] = "";
 
-    if (json_object_set_new(req, org ? "organisation" : "subscriber", o) != 0)
+    /* The lifecycle engine finds the registry entry by subscriber.phone (gw_life.h "read"): 0 + the national number. */
+    if (msisdn && strlen(msisdn) == 11 && strncmp(msisdn, "84", 2) == 0)
+        snprintf(phone, sizeof(phone), "0%s", msisdn + 2);
+    if (json_object_set_new(req, org ? "organisation" : "subscriber", o) != 0 ||
+        (org && json_object_set(req, "subscriber", sub) != 0) || put(sub, "phone", phone[0] ? phone : NULL) != 0) {
+        json_decref(sub);
         return -1;
+    }
+    json_decref(sub);
     if (!org) {
-        if (put(o, "full_name", str(row, "holder")) != 0 || put(o, "organisation", str(row, "unit")) != 0 ||
+        /* A person who moves (P1): the new certificate's O is the new unit, the position the new post. */
+        if (put(o, "full_name", str(row, "holder")) != 0 ||
+            put(o, "organisation", (change ? changed(row, "organisation") : NULL) ?: str(row, "unit")) != 0 ||
+            (change && put(o, "position", changed(row, "position")) != 0) ||
             (strcmp(str(row, "kind") ?: "", "person") == 0 && put(o, "id_number", str(row, "id_number")) != 0))
             return -1;
         return 0;
@@ -127,6 +139,33 @@ static int put_holder(json_t *req, const json_t *row, int change)
         put(o, "code", changed(row, "tax_code")) != 0 || put(o, "province", changed(row, "province")) != 0)
         return -1;
     return 0;
+}
+
+/*
+ * The row's changes as the Mẫu 07 prints them: the field under its
+ * Vietnamese label (the row keeps the stable English id, which the code
+ * reads); an unknown id is printed as it is.
+ */
+static json_t *printed_changes(const json_t *row)
+{
+    static const char *const labels[][2] = {
+        {"organisation", "Cơ quan, đơn vị (O)"}, {"common_name", "Tên chứng thư (CN)"},
+        {"province", "Tỉnh, thành phố (ST)"},    {"tax_code", "Mã số thuế"},
+        {"budget_code", "Mã quan hệ ngân sách"}, {"position", "Chức vụ"},
+    };
+    json_t *out = json_array(), *c;
+    size_t i;
+
+    json_array_foreach(json_object_get(row, "changes"), i, c)
+    {
+        const char *field = str(c, "field") ?: "";
+        json_t *p = json_deep_copy(c);
+        for (size_t k = 0; p && k < sizeof(labels) / sizeof(labels[0]); k++)
+            if (strcmp(field, labels[k][0]) == 0)
+                json_object_set_new(p, "field", json_string(labels[k][1]));
+        json_array_append_new(out, p);
+    }
+    return out;
 }
 
 json_t *gw_merge_row_request(const json_t *plan, const json_t *row)
@@ -150,9 +189,7 @@ json_t *gw_merge_row_request(const json_t *plan, const json_t *row)
         put(cert, "valid_to", str(row, "valid_to")) != 0 || put_sim(req, row) != 0)
         goto fail;
     if (change) {
-        changes = json_deep_copy(json_object_get(row, "changes"));
-        if (!changes)
-            changes = json_array();
+        changes = printed_changes(row);
         if (json_object_set_new(req, "action", json_string("change")) != 0 ||
             json_object_set_new(req, "changes", changes) != 0 || put_change_reason(req, plan, row) != 0)
             goto fail;
