@@ -174,6 +174,7 @@ json_t *gw_merge_row_request(const json_t *plan, const json_t *row)
     int change = strcmp(action, "change") == 0;
     const char *reason;
     json_t *req, *cert, *changes;
+    char serial[96];
 
     if ((!change && strcmp(action, "revoke") != 0) || !str(row, "serial"))
         return NULL;
@@ -185,7 +186,9 @@ json_t *gw_merge_row_request(const json_t *plan, const json_t *row)
     cert = json_object();
     if (json_object_set_new(req, "certificate", cert) != 0)
         goto fail;
-    if (put(cert, "serial", str(row, "serial")) != 0 || put(cert, "subject", str(row, "subject")) != 0 ||
+    /* Rows match serials without leading zeros; a form writes whole octets, as the certificate prints it. */
+    snprintf(serial, sizeof(serial), "%s%s", strlen(str(row, "serial")) % 2 ? "0" : "", str(row, "serial"));
+    if (put(cert, "serial", serial) != 0 || put(cert, "subject", str(row, "subject")) != 0 ||
         put(cert, "valid_to", str(row, "valid_to")) != 0 || put_sim(req, row) != 0)
         goto fail;
     if (change) {
