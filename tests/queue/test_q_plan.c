@@ -264,7 +264,8 @@ static long scan_all(struct q *q, unsigned count, int block)
         if (r.err != Q_OK || r.n != 1)
             return -1;
         cur = r.count;
-        steps++;
+        if (++steps > 1000 + 10 * (long)(nseen / count))
+            return -1; /* a cursor that never comes back to 0 */
     } while (cur != 0);
     return steps;
 }
@@ -565,6 +566,12 @@ int main(void)
         printf("scan: %u subscribers in %ld steps of COUNT 100, %u seen twice or more\n", NSUBS, steps, repeats);
         CALL(r, q_reg_scan(q, 0, 0, on_scan, &r)); /* COUNT 0: Redis's own */
         CHECK_EQ_INT(r.err, Q_OK);
+        /* A subscriber key that is no hash: its HMGET fails, the step answers Q_ERR_PROTO, once. */
+        snprintf(b, sizeof(b), "spk:{%u}:sub:84999999999", q_shard_of("84999999999", SHARDS));
+        cmd_str(b + 100, sizeof(b) - 100, "SET %s %s", b, "x");
+        CALL(r, q_reg_scan(q, 0, 1000000, on_scan, &r));
+        CHECK_EQ_INT(r.err, Q_ERR_PROTO);
+        CHECK_EQ_INT(r.got, 0);
     }
 
     if (bench_n) {
