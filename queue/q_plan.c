@@ -172,7 +172,7 @@ void q_plan_rows_put(struct q *q, const char *id, const struct q_plan_row *rows,
     char key[Q_DOC_KEY_MAX], rkey[Q_DOC_KEY_MAX];
     struct args a;
     void *blk;
-    size_t k = 0;
+    size_t k = 0, bad = n && !rows;
 
     if (!c) {
         cb(arg, Q_ERR_NOMEM);
@@ -180,11 +180,9 @@ void q_plan_rows_put(struct q *q, const char *id, const struct q_plan_row *rows,
     }
     q_docs_key(&plan, key, id);
     rows_key(rkey, id);
-    for (size_t i = 0; rows && i < n; i++) {
-        if (!rows[i].text)
-            rows = NULL;
-    }
-    if (!key[0] || n > Q_PLAN_ROWS_MAX || (n && !rows)) {
+    for (size_t i = 0; !bad && i < n; i++)
+        bad = !rows[i].text;
+    if (!key[0] || n > Q_PLAN_ROWS_MAX || bad) {
         refuse(q, on_done, c);
         return;
     }
@@ -247,6 +245,7 @@ void q_doc_mget(struct q *q, const char *const *ids, size_t n, q_plan_list_cb *c
     struct ctx *c = ctx_new((void *)cb, arg, n);
     struct args a;
     char(*keys)[Q_DOC_KEY_MAX] = NULL;
+    void *blk;
     size_t bad = 0;
 
     if (!c) {
@@ -257,7 +256,7 @@ void q_doc_mget(struct q *q, const char *const *ids, size_t n, q_plan_list_cb *c
         refuse(q, on_docs, c);
         return;
     }
-    void *blk = args_new(&a, 1, n, 0);
+    blk = args_new(&a, 1, n, 0);
     keys = malloc(n * sizeof(*keys));
     if (!blk || !keys) {
         free(blk);
