@@ -7,11 +7,12 @@
  *
  * TEST_Q_PLAN_BENCH=N (say 100000) also times q_reg_scan over N subscribers
  * holding a real certificate (openssl req), at several COUNTs, and prints
- * the figures.
+ * the figures (TEST_Q_PLAN_COUNT=C: only COUNT C).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -277,6 +278,33 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU seconds (user + system) of this process, and of the redis-server (INFO cpu): load-proof figures. */
+static double cpu_self(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static double cpu_redis(void)
+{
+    redisContext *c = redis_test_connect();
+    redisReply *r = c ? redisCommand(c, "INFO cpu") : NULL;
+    double t = 0;
+    const char *p;
+
+    if (r && r->type == REDIS_REPLY_STRING) {
+        if ((p = strstr(r->str, "used_cpu_sys:")))
+            t += strtod(p + 13, NULL);
+        if ((p = strstr(r->str, "used_cpu_user:")))
+            t += strtod(p + 14, NULL);
+    }
+    freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return t;
+}
+
 /* TEST_Q_PLAN_BENCH: q_reg_scan's time over n subscribers with a real certificate, per COUNT. */
 static void bench(struct q *q, unsigned n)
 {
@@ -285,6 +313,7 @@ static void bench(struct q *q, unsigned n)
     static uint8_t der[4096];
     size_t len;
     static const unsigned counts[] = {10, 100, 500, 1000, 5000};
+    unsigned only = getenv("TEST_Q_PLAN_COUNT") ? (unsigned)strtoul(getenv("TEST_Q_PLAN_COUNT"), NULL, 10) : 0;
 
     snprintf(path, sizeof(path), "%s/bench.der", redis_test_dir());
     snprintf(cmd, sizeof(cmd),
@@ -307,16 +336,20 @@ static void bench(struct q *q, unsigned n)
     printf("bench: loaded %u subscribers with a %zu-octet certificate in %.2f s\n", n, len, now_s() - t0);
     for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
         long steps;
+        if (only && counts[k] != only)
+            continue;
         unsigned missing = 0;
         memset(seen, 0, n * sizeof(*seen));
+        double c0 = cpu_self(), r0 = cpu_redis();
         t0 = now_s();
         steps = scan_all(q, counts[k], 1);
-        double dt = now_s() - t0;
+        double dt = now_s() - t0, dc = cpu_self() - c0, dr = cpu_redis() - r0;
         for (unsigned i = 0; i < n; i++)
             missing += seen[i].times == 0;
         CHECK(steps > 0);
         CHECK_EQ_INT(missing, 0);
-        printf("bench: COUNT %5u: %.2f s, %ld steps, %.0f subscribers/s\n", counts[k], dt, steps, n / dt);
+        printf("bench: COUNT %5u: %.2f s, %ld steps, %.0f subscribers/s; CPU: client %.2f s, redis %.2f s\n", counts[k],
+               dt, steps, n / dt, dc, dr);
     }
 }
 
