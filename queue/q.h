@@ -17,7 +17,9 @@
  *                                   SHA-256 of the SPKI in hex; written by
  *                                   finish), repin ("1": the registry replaced
  *                                   the certificate, the next signature may
- *                                   re-pin; set by q_sync_sub_put)
+ *                                   re-pin; set by q_sync_sub_put), cs ("1": the
+ *                                   number in use was moved onto the SIM PKI, a
+ *                                   "/cs" SIM; absent otherwise)
  *   spk:{N}:txn:<id>          hash  the transaction; gets a TTL when finished.
  *                                   With a callback also cb_url, cb_kind,
  *                                   cb_ctx (from create), cb_state
@@ -133,6 +135,7 @@ struct q_sub {
     uint8_t pin_spki[32]; /* SHA-256 of the SubjectPublicKeyInfo */
     int repin;            /* 1: the registry replaced the certificate; a new pin is allowed once */
     uint64_t cntr;        /* last OTA counter used (q_sync_sub_get: also the ICCID's floor) */
+    int cs;               /* 1: the number in use moved onto the SIM PKI (field "cs"; q_sync_sub_put writes it) */
 };
 
 #define Q_RECEIPT_MAX  256 /* octets of a receipt's message (q_txn_receipt) */
@@ -492,7 +495,7 @@ void q_sync_free(struct q_sync *qs);
  * them): a pinned subscriber whose stored pin differs gets repin = "1"
  * (atomically with the write), so its next signature may use the new
  * certificate and re-pin.  Without them, repin is set when the certificate
- * octets change.
+ * octets change.  cs is written as "cs" = "1", or the field dropped when 0.
  */
 enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub);
 /*

@@ -77,7 +77,34 @@ struct q_call *q_call_new(struct q *q, q_complete_fn *complete, int script)
     c->q = q;
     c->complete = complete;
     c->script = script;
+    c->argcap = Q_CALL_ARGS_INLINE;
+    c->argv = c->argv_in;
+    c->argvlen = c->argvlen_in;
+    c->argoff = c->argoff_in;
     return c;
+}
+
+/* Room for more arguments than the call holds inline: the three arrays, doubled, in one block. */
+static enum q_err args_grow(struct q_call *c)
+{
+    int cap = c->argcap * 2 > Q_CALL_ARGS_MAX ? Q_CALL_ARGS_MAX : c->argcap * 2;
+    char *blk = malloc((size_t)cap * (sizeof(*c->argv) + sizeof(*c->argvlen) + sizeof(*c->argoff)));
+    const char **argv = (const char **)(void *)blk;
+    size_t *argvlen = (size_t *)(void *)(blk + (size_t)cap * sizeof(*c->argv));
+    size_t *argoff = argvlen + cap;
+
+    if (!blk)
+        return Q_ERR_NOMEM;
+    memcpy(argv, c->argv, (size_t)c->argc * sizeof(*argv));
+    memcpy(argvlen, c->argvlen, (size_t)c->argc * sizeof(*argvlen));
+    memcpy(argoff, c->argoff, (size_t)c->argc * sizeof(*argoff));
+    if (c->argv != c->argv_in)
+        free((void *)c->argv);
+    c->argv = argv;
+    c->argvlen = argvlen;
+    c->argoff = argoff;
+    c->argcap = cap;
+    return Q_OK;
 }
 
 static void call_free(struct q_call *c)
@@ -89,6 +116,8 @@ static void call_free(struct q_call *c)
         OPENSSL_cleanse(c->buf, c->bufcap);
         free(c->buf);
     }
+    if (c->argv != c->argv_in)
+        free((void *)c->argv);
     free(c);
 }
 
@@ -97,6 +126,8 @@ enum q_err q_arg_add(struct q_call *c, const void *p, size_t n)
 {
     if (c->argc >= Q_CALL_ARGS_MAX)
         return Q_ERR_INVALID;
+    if (c->argc >= c->argcap && args_grow(c) != Q_OK)
+        return Q_ERR_NOMEM;
     if (c->buflen + n + 1 > c->bufcap) {
         size_t cap = c->bufcap ? c->bufcap : 256;
         char *nb;

@@ -27,7 +27,14 @@
 #include "q.h"
 #include "q_priv.h"
 
-#define Q_CALL_ARGS_MAX 32 /* create with an Idempotency-Key: 3 + 7 keys + 22 arguments, the most */
+/*
+ * A call's arguments: up to Q_CALL_ARGS_INLINE in the call itself (create with
+ * an Idempotency-Key, 3 + 7 keys + 22 arguments, the most of any script), more
+ * on the heap, up to Q_CALL_ARGS_MAX (q_plan.h's batches: an EVAL writing
+ * Q_PLAN_ROWS_MAX rows as number/text pairs).
+ */
+#define Q_CALL_ARGS_INLINE 32
+#define Q_CALL_ARGS_MAX    2048
 
 struct q_call;
 struct q_sweep_run; /* q_txn.c's: one q_sweep over all shards */
@@ -59,10 +66,13 @@ struct q_call {
     char msisdn[16]; /* to fill q_sub.msisdn when the hash lacks it */
     enum q_err err;  /* why a deferred call fails */
     struct q_call *next;
-    int argc;
-    const char *argv[Q_CALL_ARGS_MAX];
-    size_t argvlen[Q_CALL_ARGS_MAX];
-    size_t argoff[Q_CALL_ARGS_MAX];
+    int argc, argcap;
+    const char **argv; /* argv_in .. argoff_in until a call needs more than Q_CALL_ARGS_INLINE */
+    size_t *argvlen;
+    size_t *argoff;
+    const char *argv_in[Q_CALL_ARGS_INLINE];
+    size_t argvlen_in[Q_CALL_ARGS_INLINE];
+    size_t argoff_in[Q_CALL_ARGS_INLINE];
     char *buf;
     size_t buflen, bufcap;
 };

@@ -1,4 +1,8 @@
-/* q_docs.c - see q_docs.h.  Plain EVAL through q_eval: these run a few times a second at most. */
+/*
+ * q_docs.c - see q_docs.h.  Plain EVAL through q_eval: these run a few times
+ * a second at most.  Every call takes a q_doc_kind (q_priv.h), so q_plan.c's
+ * plans run the same scripts under their own keys.
+ */
 #include "q_docs.h"
 
 #include <inttypes.h>
@@ -14,13 +18,17 @@ static const char LUA_CREATE[] = "if redis.call('SET', KEYS[1], ARGV[1], 'NX') t
                                  "end\n"
                                  "return 'EXISTS'\n";
 
-/* With ARGV[3] (a time in ms) the request is handed to the engine in the same step. */
+/*
+ * Write the next revision if nobody else did, and in the same step file the
+ * id in the runner's index due ARGV[3] (a time in ms), take it out ('-'), or
+ * leave the index alone (''). A document that is gone leaves the index.
+ */
 static const char LUA_CAS[] = "local raw = redis.call('GET', KEYS[1])\n"
-                              "if not raw then return 'NOT_FOUND' end\n"
-                              "local d = cjson.decode(raw)\n"
-                              "if tostring(d.rev) ~= ARGV[1] then return 'CONFLICT' end\n"
+                              "if not raw then redis.call('ZREM', KEYS[2], ARGV[4]) return 'NOT_FOUND' end\n"
+                              "if tostring(cjson.decode(raw).rev) ~= ARGV[1] then return 'CONFLICT' end\n"
                               "redis.call('SET', KEYS[1], ARGV[2])\n"
-                              "if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
+                              "if ARGV[3] == '-' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
+                              "elseif ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
                               "return 'OK'\n";
 
 /* Newest first, filtered; returns {matched, doc...}. */
@@ -58,15 +66,6 @@ static const char LUA_CLAIM[] = "local ids = redis.call('ZRANGEBYSCORE', KEYS[1]
                                 "end\n"
                                 "return out\n";
 
-/* Write the next revision if nobody else did, and set (or drop) the next look. */
-static const char LUA_SAVE[] = "local raw = redis.call('GET', KEYS[1])\n"
-                               "if not raw then redis.call('ZREM', KEYS[2], ARGV[4]) return 'NOT_FOUND' end\n"
-                               "if tostring(cjson.decode(raw).rev) ~= ARGV[1] then return 'CONFLICT' end\n"
-                               "redis.call('SET', KEYS[1], ARGV[2])\n"
-                               "if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
-                               "else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
-                               "return 'OK'\n";
-
 /* The caller's callback and argument, carried through q_eval / q_command. */
 struct ctx {
     union {
@@ -98,14 +97,21 @@ static int id_ok(const char *id)
     return n >= 1 && n < Q_DOC_ID_MAX && strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz") == n;
 }
 
-int q_doc_key(char key[Q_DOC_KEY_MAX], const char *id)
+const struct q_doc_kind q_doc_req = {Q_DOC_KEY_PREFIX, Q_DOC_KEY_INDEX, Q_DOC_KEY_LIFE};
+
+int q_docs_key(const struct q_doc_kind *k, char key[Q_DOC_KEY_MAX], const char *id)
 {
     if (id_ok(id)) {
-        snprintf(key, Q_DOC_KEY_MAX, Q_DOC_KEY_PREFIX "%s", id);
+        snprintf(key, Q_DOC_KEY_MAX, "%s%s", k->prefix, id);
         return 0;
     }
     key[0] = '\0';
     return -1;
+}
+
+int q_doc_key(char key[Q_DOC_KEY_MAX], const char *id)
+{
+    return q_docs_key(&q_doc_req, key, id);
 }
 
 /* A bulk-string array into q_docs (malloc'd; *out NULL when n is 0); other elements are skipped. */
@@ -205,8 +211,8 @@ static void refuse(struct q *q, q_raw_cb *on, struct ctx *c)
     q_command(q, 0, NULL, NULL, on, c);
 }
 
-void q_doc_create(struct q *q, const char *id, const char *text, size_t len, int64_t filed_ms, q_doc_done_cb *cb,
-                  void *arg)
+void q_docs_create(struct q *q, const struct q_doc_kind *k, const char *id, const char *text, size_t len,
+                   int64_t created_ms, q_doc_done_cb *cb, void *arg)
 {
     struct ctx *c = ctx_new((void *)cb, arg);
     char key[Q_DOC_KEY_MAX], score[24];
@@ -215,17 +221,23 @@ void q_doc_create(struct q *q, const char *id, const char *text, size_t len, int
         cb(arg, Q_ERR_NOMEM);
         return;
     }
-    q_doc_key(key, id);
+    q_docs_key(k, key, id);
     if (!key[0] || !text) {
         refuse(q, on_done, c);
         return;
     }
-    snprintf(score, sizeof(score), "%" PRId64, filed_ms);
-    q_eval(q, LUA_CREATE, 2, 5, (const char *const[]){key, Q_DOC_KEY_INDEX, text, score, id},
-           (const size_t[]){strlen(key), strlen(Q_DOC_KEY_INDEX), len, strlen(score), strlen(id)}, on_done, c);
+    snprintf(score, sizeof(score), "%" PRId64, created_ms);
+    q_eval(q, LUA_CREATE, 2, 5, (const char *const[]){key, k->index, text, score, id},
+           (const size_t[]){strlen(key), strlen(k->index), len, strlen(score), strlen(id)}, on_done, c);
 }
 
-void q_doc_get(struct q *q, const char *id, q_doc_get_cb *cb, void *arg)
+void q_doc_create(struct q *q, const char *id, const char *text, size_t len, int64_t filed_ms, q_doc_done_cb *cb,
+                  void *arg)
+{
+    q_docs_create(q, &q_doc_req, id, text, len, filed_ms, cb, arg);
+}
+
+void q_docs_get(struct q *q, const struct q_doc_kind *k, const char *id, q_doc_get_cb *cb, void *arg)
 {
     struct ctx *c = ctx_new((void *)cb, arg);
     char key[Q_DOC_KEY_MAX];
@@ -234,7 +246,7 @@ void q_doc_get(struct q *q, const char *id, q_doc_get_cb *cb, void *arg)
         cb(arg, Q_ERR_NOMEM, NULL);
         return;
     }
-    q_doc_key(key, id);
+    q_docs_key(k, key, id);
     if (!key[0]) {
         refuse(q, on_get, c);
         return;
@@ -242,9 +254,13 @@ void q_doc_get(struct q *q, const char *id, q_doc_get_cb *cb, void *arg)
     q_command(q, 2, (const char *const[]){"GET", key}, (const size_t[]){3, strlen(key)}, on_get, c);
 }
 
-/* q_doc_cas and q_life_save: the same arguments to two scripts. */
-static void cas(struct q *q, const char *script, const char *id, int64_t expect_rev, const char *text, size_t len,
-                int64_t due_ms, q_doc_done_cb *cb, void *arg)
+void q_doc_get(struct q *q, const char *id, q_doc_get_cb *cb, void *arg)
+{
+    q_docs_get(q, &q_doc_req, id, cb, arg);
+}
+
+void q_docs_cas(struct q *q, const struct q_doc_kind *k, const char *id, int64_t expect_rev, const char *text,
+                size_t len, int64_t run_due_ms, q_doc_done_cb *cb, void *arg)
 {
     struct ctx *c = ctx_new((void *)cb, arg);
     char key[Q_DOC_KEY_MAX], rev[24], due[24] = "";
@@ -253,26 +269,27 @@ static void cas(struct q *q, const char *script, const char *id, int64_t expect_
         cb(arg, Q_ERR_NOMEM);
         return;
     }
-    q_doc_key(key, id);
+    q_docs_key(k, key, id);
     if (!key[0] || !text) {
         refuse(q, on_done, c);
         return;
     }
     snprintf(rev, sizeof(rev), "%" PRId64, expect_rev);
-    if (due_ms > 0)
-        snprintf(due, sizeof(due), "%" PRId64, due_ms);
-    q_eval(q, script, 2, 6, (const char *const[]){key, Q_DOC_KEY_LIFE, rev, text, due, id},
-           (const size_t[]){strlen(key), strlen(Q_DOC_KEY_LIFE), strlen(rev), len, strlen(due), strlen(id)}, on_done,
-           c);
+    if (run_due_ms > 0)
+        snprintf(due, sizeof(due), "%" PRId64, run_due_ms);
+    else if (run_due_ms < 0)
+        snprintf(due, sizeof(due), "-");
+    q_eval(q, LUA_CAS, 2, 6, (const char *const[]){key, k->run, rev, text, due, id},
+           (const size_t[]){strlen(key), strlen(k->run), strlen(rev), len, strlen(due), strlen(id)}, on_done, c);
 }
 
 void q_doc_cas(struct q *q, const char *id, int64_t expect_rev, const char *text, size_t len, int64_t life_due_ms,
                q_doc_done_cb *cb, void *arg)
 {
-    cas(q, LUA_CAS, id, expect_rev, text, len, life_due_ms, cb, arg);
+    q_docs_cas(q, &q_doc_req, id, expect_rev, text, len, life_due_ms > 0 ? life_due_ms : 0, cb, arg);
 }
 
-void q_doc_list(struct q *q, const struct q_doc_filter *f, q_doc_list_cb *cb, void *arg)
+void q_docs_list(struct q *q, const struct q_doc_kind *k, const struct q_doc_filter *f, q_doc_list_cb *cb, void *arg)
 {
     struct ctx *c = ctx_new((void *)cb, arg);
     char offset[24], limit[24];
@@ -288,12 +305,18 @@ void q_doc_list(struct q *q, const struct q_doc_filter *f, q_doc_list_cb *cb, vo
     snprintf(offset, sizeof(offset), "%" PRIu64, f->offset);
     snprintf(limit, sizeof(limit), "%" PRIu64, f->limit);
     q_eval(q, LUA_LIST, 1, 7,
-           (const char *const[]){Q_DOC_KEY_INDEX, f->unit ? f->unit : "", f->state ? f->state : "",
-                                 f->form ? f->form : "", offset, limit, Q_DOC_KEY_PREFIX},
+           (const char *const[]){k->index, f->unit ? f->unit : "", f->state ? f->state : "", f->form ? f->form : "",
+                                 offset, limit, k->prefix},
            NULL, on_list, c);
 }
 
-void q_life_claim(struct q *q, int64_t now_ms, int64_t until_ms, unsigned limit, q_life_claim_cb *cb, void *arg)
+void q_doc_list(struct q *q, const struct q_doc_filter *f, q_doc_list_cb *cb, void *arg)
+{
+    q_docs_list(q, &q_doc_req, f, cb, arg);
+}
+
+void q_docs_claim(struct q *q, const struct q_doc_kind *k, int64_t now_ms, int64_t until_ms, unsigned limit,
+                  q_life_claim_cb *cb, void *arg)
 {
     struct ctx *c = ctx_new((void *)cb, arg);
     char now[24], until[24], lim[16];
@@ -305,14 +328,18 @@ void q_life_claim(struct q *q, int64_t now_ms, int64_t until_ms, unsigned limit,
     snprintf(now, sizeof(now), "%" PRId64, now_ms);
     snprintf(until, sizeof(until), "%" PRId64, until_ms);
     snprintf(lim, sizeof(lim), "%u", limit);
-    q_eval(q, LUA_CLAIM, 1, 5, (const char *const[]){Q_DOC_KEY_LIFE, now, until, lim, Q_DOC_KEY_PREFIX}, NULL, on_claim,
-           c);
+    q_eval(q, LUA_CLAIM, 1, 5, (const char *const[]){k->run, now, until, lim, k->prefix}, NULL, on_claim, c);
+}
+
+void q_life_claim(struct q *q, int64_t now_ms, int64_t until_ms, unsigned limit, q_life_claim_cb *cb, void *arg)
+{
+    q_docs_claim(q, &q_doc_req, now_ms, until_ms, limit, cb, arg);
 }
 
 void q_life_save(struct q *q, const char *id, int64_t expect_rev, const char *text, size_t len, int64_t due_ms,
                  q_doc_done_cb *cb, void *arg)
 {
-    cas(q, LUA_SAVE, id, expect_rev, text, len, due_ms, cb, arg);
+    q_docs_cas(q, &q_doc_req, id, expect_rev, text, len, due_ms > 0 ? due_ms : -1, cb, arg);
 }
 
 /* ZADD XX / ZREM on the engine's index: any answer but an error is done. */

@@ -18,6 +18,7 @@ static const char LUA_ACTIVATE[] = "if redis.call('EXISTS', KEYS[1]) == 0 then r
                                    "if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'iccid', ARGV[1], 'kv', ARGV[2]) "
                                    "end\n"
                                    "redis.call('HSET', KEYS[1], 'status', 'active', 'cert', ARGV[3])\n"
+                                   "if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'cs', '1') end\n"
                                    "if redis.call('HEXISTS', KEYS[1], 'pin_serial') == 1 then\n"
                                    "  redis.call('HSET', KEYS[1], 'repin', '1')\n"
                                    "end\n"
@@ -131,7 +132,7 @@ void q_life_register(struct q *q, const char *msisdn, int net, const char *iccid
 }
 
 void q_life_activate(struct q *q, const char *msisdn, const char *iccid, unsigned kv, const uint8_t *cert,
-                     size_t cert_len, q_doc_done_cb *cb, void *arg)
+                     size_t cert_len, int cs, q_doc_done_cb *cb, void *arg)
 {
     char key[Q_KEY_MAX], skv[16];
     int bad;
@@ -146,8 +147,9 @@ void q_life_activate(struct q *q, const char *msisdn, const char *iccid, unsigne
         return;
     }
     snprintf(skv, sizeof(skv), "%u", kv);
-    q_eval(q, LUA_ACTIVATE, 1, 4, (const char *const[]){key, iccid ? iccid : "", skv, cert ? (const char *)cert : ""},
-           (const size_t[]){strlen(key), iccid ? strlen(iccid) : 0, strlen(skv), cert_len}, on_done, c);
+    q_eval(q, LUA_ACTIVATE, 1, 5,
+           (const char *const[]){key, iccid ? iccid : "", skv, cert ? (const char *)cert : "", cs ? "1" : "0"},
+           (const size_t[]){strlen(key), iccid ? strlen(iccid) : 0, strlen(skv), cert_len, 1}, on_done, c);
 }
 
 void q_life_deactivate(struct q *q, const char *msisdn, q_doc_done_cb *cb, void *arg)

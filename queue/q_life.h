@@ -37,10 +37,12 @@ void q_life_register(struct q *q, const char *msisdn, int net, const char *iccid
  * The new certificate in service: status "active", cert written, and with
  * iccid (not NULL, not "") iccid and kv too.  As q_sync_sub_put, a pinned
  * subscriber gets repin, so its next signature may pin the new certificate.
- * Q_ERR_NOT_FOUND when the entry is gone.
+ * cs 1 writes the entry's "cs" (q.h: the number moved onto the SIM PKI, a
+ * request filed "/cs"); 0 leaves it as it is.  Q_ERR_NOT_FOUND when the
+ * entry is gone.
  */
 void q_life_activate(struct q *q, const char *msisdn, const char *iccid, unsigned kv, const uint8_t *cert,
-                     size_t cert_len, q_doc_done_cb *cb, void *arg);
+                     size_t cert_len, int cs, q_doc_done_cb *cb, void *arg);
 
 /* The certificate revoked: status "revoked".  The entry stays, so the number's history can still be read. */
 void q_life_deactivate(struct q *q, const char *msisdn, q_doc_done_cb *cb, void *arg);

@@ -1,6 +1,6 @@
 /*
  * q_priv.h - what the queue's modules share (q_conn.c and q_txn.c async,
- * q_sync.c blocking, q_cache.c, q_docs.c, q_life.c): key names, argument
+ * q_sync.c blocking, q_cache.c, q_docs.c, q_life.c, q_plan.c): key names, argument
  * checks, the parsers of hash replies, raw commands.  Not installed; nothing
  * outside queue/ (but tests/queue) includes it, so hiredis stays inside.  The
  * call machinery only q_txn.c needs is in q_conn.h.
@@ -52,16 +52,16 @@ enum q_err q_map_error_reply(const redisReply *r);
 /* 1 when a string or status reply equals s. */
 int q_reply_is(const redisReply *r, const char *s);
 
-/* ---- Raw commands: for the queue's own modules (q_cache.c, q_docs.c, q_life.c) and tests/queue. ---- */
+/* ---- Raw commands: for the queue's own modules (q_cache.c, q_docs.c, q_life.c, q_plan.c) and tests/queue. ---- */
 
 /*
  * Any other command, for the queue's modules that keep their own keys
  * (q_docs.c: requests, q_cache.c: revocation caches).  Same rules as every call here:
  * the callback runs exactly once, never inside this call, Q_ERR_AGAIN when
  * Redis is away; the reply (NULL unless Q_OK) lives only during the callback.
- * A Redis error reply is mapped to an enum q_err.  At most 32 arguments,
- * copied.  Keys given here should carry a hash tag when they must share a
- * slot.  argc 0 is refused (Q_ERR_INVALID from the loop): how a module
+ * A Redis error reply is mapped to an enum q_err.  At most 2,048 arguments
+ * (q_conn.h's Q_CALL_ARGS_MAX), copied.  Keys given here should carry a hash
+ * tag when they must share a slot.  argc 0 is refused (Q_ERR_INVALID from the loop): how a module
  * reports a bad argument of its own call.
  */
 typedef void q_raw_cb(void *arg, enum q_err err, const redisReply *reply);
@@ -73,7 +73,7 @@ void q_command(struct q *q, int argc, const char *const *argv, const size_t *arg
  * Q_ERR_AGAIN when Redis is away, a Redis error reply, including one the
  * script raises, mapped to an enum q_err, the reply only during the
  * callback).  argv holds the numkeys keys first, then the arguments: argc in
- * all, at most 29.  argvlen may be NULL when every argv[i] is a C string;
+ * all, at most 2,045.  argvlen may be NULL when every argv[i] is a C string;
  * give it for binary arguments.  Everything is copied, the script too.
  */
 void q_eval(struct q *q, const char *script, int numkeys, int argc, const char *const *argv, const size_t *argvlen,
@@ -83,10 +83,35 @@ void q_eval(struct q *q, const char *script, int numkeys, int argc, const char *
 #define Q_DOC_KEY_PREFIX "spk:{enr}:req:" /* + id */
 #define Q_DOC_KEY_INDEX  "spk:{enr}:reqs"
 #define Q_DOC_KEY_LIFE   "spk:{enr}:life"
-#define Q_DOC_KEY_MAX    (sizeof(Q_DOC_KEY_PREFIX) + Q_DOC_ID_MAX)
+#define Q_DOC_KEY_MAX    64 /* any kind's prefix (at most 24) + id + a suffix such as ":rows" */
 
-/* The document key of request id (q_docs.h's id rules); "" and -1 for a bad id, which the caller refuses. */
-int q_doc_key(char key[Q_DOC_KEY_MAX], const char *id);
+/*
+ * A family of JSON documents with a "rev" (q_docs.h's requests, q_plan.h's
+ * plans): prefix + id is a document, index the zset of every id by creation
+ * time, run the zset of the ids its runner (the lifecycle engine, the plan
+ * runner) looks at next.  The q_docs_* calls take one, so both families run
+ * the same scripts; each family's header says what they do.
+ */
+struct q_doc_kind {
+    const char *prefix;
+    const char *index;
+    const char *run;
+};
+extern const struct q_doc_kind q_doc_req; /* the requests */
+
+/* The document key of id in k (q_docs.h's id rules); "" and -1 for a bad id, which the caller refuses. */
+int q_docs_key(const struct q_doc_kind *k, char key[Q_DOC_KEY_MAX], const char *id);
+int q_doc_key(char key[Q_DOC_KEY_MAX], const char *id); /* q_docs_key of a request */
+
+void q_docs_create(struct q *q, const struct q_doc_kind *k, const char *id, const char *text, size_t len,
+                   int64_t created_ms, q_doc_done_cb *cb, void *arg);
+void q_docs_get(struct q *q, const struct q_doc_kind *k, const char *id, q_doc_get_cb *cb, void *arg);
+/* q_doc_cas; run_due_ms > 0 files the id in k->run due then, < 0 takes it out, 0 leaves k->run alone. */
+void q_docs_cas(struct q *q, const struct q_doc_kind *k, const char *id, int64_t expect_rev, const char *text,
+                size_t len, int64_t run_due_ms, q_doc_done_cb *cb, void *arg);
+void q_docs_list(struct q *q, const struct q_doc_kind *k, const struct q_doc_filter *f, q_doc_list_cb *cb, void *arg);
+void q_docs_claim(struct q *q, const struct q_doc_kind *k, int64_t now_ms, int64_t until_ms, unsigned limit,
+                  q_life_claim_cb *cb, void *arg);
 
 /* The q's shard count (cfg_redis.shards), for keys of the registry. */
 unsigned q_shards(const struct q *q);

@@ -147,11 +147,11 @@ static const char repin_lua[] = "local ps = redis.call('HGET', KEYS[1], 'pin_ser
 enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub)
 {
     char key[Q_KEY_MAX], net[16], kv[8];
-    const char *argv[16];
-    size_t len[16];
+    const char *argv[18];
+    size_t len[18];
     redisReply *r = NULL;
     enum q_err rc;
-    int argc = 0, n;
+    int argc = 0, n, replies;
 
     if (!qs || !sub || !sub->status[0] || strnlen(sub->iccid, sizeof sub->iccid) >= sizeof sub->iccid ||
         strnlen(sub->status, sizeof sub->status) >= sizeof sub->status || (sub->cert_len && !sub->cert))
@@ -202,14 +202,20 @@ enum q_err q_sync_sub_put(struct q_sync *qs, const struct q_sub *sub)
         ADD("cert", 4);
         ADD((const char *)sub->cert, sub->cert_len);
     }
+    if (sub->cs) {
+        ADD("cs", 2);
+        ADD("1", 1);
+    }
 #undef ADD
     redisAppendCommandArgv(qs->c, argc, argv, len);
-    if (!sub->cert_len)
-        redisAppendCommand(qs->c, "HDEL %s cert", key);
+    /* What the entry no longer has: no certificate, not on the SIM PKI. */
+    if (!sub->cert_len || !sub->cs)
+        redisAppendCommand(qs->c, "HDEL %s %s %s", key, sub->cert_len ? "cs" : "cert", sub->cs ? "cert" : "cs");
     redisAppendCommand(qs->c, "EXEC");
 
-    /* MULTI, EVAL + HSET or HSET + HDEL, EXEC: the last answer carries the outcome. */
-    for (int i = 0; i < 4; i++) {
+    /* MULTI, [EVAL], HSET, [HDEL], EXEC: the last answer carries the outcome. */
+    replies = 3 + (sub->cert_len != 0) + (!sub->cert_len || !sub->cs);
+    for (int i = 0; i < replies; i++) {
         void *rv = NULL;
         if (redisGetReply(qs->c, &rv) != REDIS_OK) {
             rc = Q_ERR_AGAIN;

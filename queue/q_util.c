@@ -368,6 +368,8 @@ enum q_err q_parse_sub(const redisReply *r, struct q_sub *s)
             have_spki = 1;
         } else if (name_is(k, "repin")) {
             s->repin = q_reply_is(v, "1");
+        } else if (name_is(k, "cs")) {
+            s->cs = q_reply_is(v, "1");
         }
     }
     /* Half a pin is no pin: the binding check then treats the subscriber as new. */

@@ -279,6 +279,8 @@ static enum gw_admin_exit cmd_show(const char *cfg_path, int argc, char **argv)
     }
     if (sub.repin)
         printf("repin          yes: the certificate was replaced; the next signature re-pins\n");
+    if (sub.cs)
+        printf("sim pki        yes (cs): the number in use was moved onto the SIM PKI\n");
     if (!cert || sub.cert_len == 0) {
         printf("certificate    none\n");
         ret = GW_ADMIN_OK;

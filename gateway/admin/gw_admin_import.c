@@ -28,8 +28,9 @@
 #define IMPORT_FILE_MAX (64u << 20) /* a registry file past this is a mistake */
 #define CSV_MAX_COLS    16
 
-enum col { C_MSISDN, C_CARRIER, C_ICCID, C_KV, C_CERT_FILE, C_CERT, C_STATUS, C_COUNT };
-static const char *const col_names[C_COUNT] = {"msisdn", "carrier", "iccid", "kv", "cert_file", "cert", "status"};
+enum col { C_MSISDN, C_CARRIER, C_ICCID, C_KV, C_CERT_FILE, C_CERT, C_STATUS, C_CS, C_COUNT };
+static const char *const col_names[C_COUNT] = {"msisdn", "carrier", "iccid", "kv", "cert_file", "cert", "status", "cs"};
+#define COL_LIST "msisdn, carrier, iccid, kv, cert_file, cert, status, cs"
 
 struct row {
     unsigned no;
@@ -172,10 +173,23 @@ static void set_label(struct row *r, const char *msisdn)
         log_msisdn(msisdn, r->label);
 }
 
+/* The cs column (0 | 1 | empty), after a "/cs" carrier has set r->sub.cs. */
+static void cs_column(struct import *im, struct row *r, const char *cs)
+{
+    if (!cs || !*cs)
+        return;
+    if (strcmp(cs, "0") != 0 && strcmp(cs, "1") != 0)
+        row_msg(im, r, 1, "cs", "must be 0 or 1 (1: the number in use moved onto the SIM PKI)");
+    else if (r->sub.cs && cs[0] == '0')
+        row_msg(im, r, 1, "cs", "is 0 but the carrier is written with /cs");
+    else
+        r->sub.cs = cs[0] == '1';
+}
+
 /* Validate one row's fields (NULL = absent) into r. */
 static void check_row(struct import *im, struct row *r, const char *const v[C_COUNT])
 {
-    char why[256], nbuf[CAR_MSISDN_LEN];
+    char why[256], nbuf[CAR_MSISDN_LEN], carrier[32];
     enum car_net prefix_net, net = CAR_NET_NONE;
     const char *s;
     int ota;
@@ -191,6 +205,13 @@ static void check_row(struct import *im, struct row *r, const char *const v[C_CO
 
     prefix_net = r->sub.msisdn[0] ? car_route_prefix(r->sub.msisdn) : CAR_NET_NONE;
     s = v[C_CARRIER];
+    /* "viettel/cs": the carrier, and the number moved onto the SIM PKI (the cs column's 1). */
+    if (s && strlen(s) >= 3 && strcasecmp(s + strlen(s) - 3, "/cs") == 0) {
+        r->sub.cs = 1;
+        snprintf(carrier, sizeof(carrier), "%.*s", (int)(strlen(s) - 3), s);
+        s = carrier;
+    }
+    cs_column(im, r, v[C_CS]);
     if (s && *s) {
         net = car_net_parse(s);
         if (net == CAR_NET_NONE) {
@@ -308,7 +329,7 @@ static int load_json(struct import *im, const char *buf, size_t len)
     json_array_foreach(root, i, obj)
     {
         const char *v[C_COUNT] = {NULL};
-        char kvbuf[24];
+        char kvbuf[24], csbuf[24];
         const char *key;
         json_t *jv;
         struct row *r = new_row(im);
@@ -330,17 +351,18 @@ static int load_json(struct import *im, const char *buf, size_t len)
                     break;
             if (c == C_COUNT) {
                 /* A typo ("iccd") must not pass silently. */
-                row_msg(im, r, 1, "row",
-                        "unknown field \"%.32s\" (msisdn, carrier, iccid, kv, cert_file, cert, status)", key);
+                row_msg(im, r, 1, "row", "unknown field \"%.32s\" (" COL_LIST ")", key);
                 continue;
             }
             if (json_is_string(jv)) {
                 v[c] = json_string_value(jv);
-            } else if (c == C_KV && json_is_integer(jv)) {
-                snprintf(kvbuf, sizeof(kvbuf), "%lld", (long long)json_integer_value(jv));
-                v[c] = kvbuf;
+            } else if ((c == C_KV || c == C_CS) && json_is_integer(jv)) {
+                snprintf(c == C_KV ? kvbuf : csbuf, sizeof(kvbuf), "%lld", (long long)json_integer_value(jv));
+                v[c] = c == C_KV ? kvbuf : csbuf;
+            } else if (c == C_CS && json_is_boolean(jv)) {
+                v[c] = json_is_true(jv) ? "1" : "0";
             } else if (!json_is_null(jv)) {
-                row_msg(im, r, 1, col_names[c], "must be a string%s", c == C_KV ? " or an integer" : "");
+                row_msg(im, r, 1, col_names[c], "must be a string%s", c == C_KV || c == C_CS ? " or an integer" : "");
             }
         }
         check_row(im, r, v);
@@ -377,10 +399,8 @@ static int load_csv(struct import *im, char *buf, size_t len)
             if (strcmp(f[i], col_names[k]) == 0)
                 break;
         if (k == C_COUNT || have[k]) {
-            fprintf(stderr,
-                    "error: CSV header column %zu: %s column (known: msisdn, carrier, iccid, kv, "
-                    "cert_file, cert, status)\n",
-                    i + 1, k == C_COUNT ? "unknown" : "duplicate");
+            fprintf(stderr, "error: CSV header column %zu: %s column (known: " COL_LIST ")\n", i + 1,
+                    k == C_COUNT ? "unknown" : "duplicate");
             goto out;
         }
         have[k] = 1;
@@ -574,6 +594,7 @@ enum gw_admin_exit gw_admin_import_cert(const struct cfg *cfg, struct sig_trust 
     v[C_ICCID] = base->iccid;
     v[C_KV] = base->kv ? kv : NULL;
     v[C_STATUS] = base->status[0] ? base->status : NULL;
+    v[C_CS] = base->cs ? "1" : NULL; /* a new certificate does not move the number off the SIM PKI */
     v[C_CERT] = b64;
     check_row(&im, &r, v);
     if (r.bad)

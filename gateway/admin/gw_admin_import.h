@@ -17,6 +17,11 @@
  *              file's directory), or
  *   cert       base64 DER (exactly one of the two)
  *   status     active (default) | suspended | revoked
+ *   cs         0 (default) | 1: the number in use was moved onto the SIM
+ *              PKI (a "/cs" SIM; the registry's "cs" field, q.h).  Also
+ *              given by writing the carrier with "/cs" ("viettel/cs"); a
+ *              0 here with such a carrier is an error.  JSON: also an
+ *              integer or a boolean.  A row without it clears the field.
  *
  * All rows are validated first, the certificate with sig_cert_admit()
  * against the configured trust anchors at the current time.  Nothing is

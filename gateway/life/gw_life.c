@@ -586,18 +586,23 @@ static void run_register(struct job *j)
                     (unsigned)json_integer_value(json_object_get(j->progress, "kv")), registered, j);
 }
 
+/* A request filed "<carrier>/cs" moved the number onto the SIM PKI: the registry says so from now on. */
 static void run_activate(struct job *j)
 {
     size_t len = 0;
     uint8_t *cert = gw_lf_b64_field(j->progress, "cert", &len);
     const char *iccid = gw_lf_jstr(j->progress, "iccid");
+    const char *simpki = gw_lf_jstr(j->req, "sim_pki");
+    struct gw_valid_simpki sp;
+    struct gw_valid_err e;
+    int cs = simpki && gw_valid_simpki(NULL, simpki, &sp, &e) == GW_VALID_OK && sp.cs;
 
     if (!cert) {
         gw_lf_job_fail(j, "no issued certificate recorded for the request");
         return;
     }
     q_life_activate(j->l->d.q, j->msisdn, iccid, (unsigned)json_integer_value(json_object_get(j->progress, "kv")), cert,
-                    len, registered, j);
+                    len, cs, registered, j);
     free(cert);
 }
 

@@ -342,6 +342,39 @@ must_grep show3 "$T/show3.out" '^status  *suspended$'
 [ "$(subkeys | wc -l)" = 3 ] || fail "after update: $(subkeys)"
 ok "re-import replaces an entry"
 
+# 7b. The cs column (the number moved onto the SIM PKI): 0/1, or the carrier written "viettel/cs".
+shard_of() { R --scan --pattern "*:sub:$1"; }
+printf '%s\n' 'msisdn,carrier,iccid,kv,cert_file,cs' \
+    '0981234567,viettel,8984040000000000058,1,leaf2.pem,2' \
+    '0981234568,Viettel/cs,8984040000000000058,1,leaf2.pem,0' >cs_bad.csv
+run import_cs_bad 1 A import "$T/cs_bad.csv"
+must_grep import_cs_bad "$T/import_cs_bad.err" '^row 1 (msisdn 8498\*\*\*\*567): cs: must be 0 or 1'
+must_grep import_cs_bad "$T/import_cs_bad.err" '^row 2 (msisdn 8498\*\*\*\*568): cs: is 0 but the carrier is written with /cs'
+[ "$(subkeys | wc -l)" = 3 ] || fail "a failed cs import wrote: $(subkeys)"
+printf '%s\n' 'msisdn,carrier,iccid,kv,cert_file,cs' \
+    '0981234567,viettel,8984040000000000058,1,leaf2.pem,1' \
+    '0981234568,Viettel/cs,8984040000000000058,1,leaf2.pem,' \
+    '0961234567,viettel,8984040000000000019,2,leaf1.pem,0' >cs.csv
+run import_cs 0 A import "$T/cs.csv"
+[ "$(R HGET "$(shard_of 84981234567)" cs)" = 1 ] || fail "cs column 1: no cs field"
+[ "$(R HGET "$(shard_of 84981234568)" cs)" = 1 ] || fail "carrier viettel/cs: no cs field"
+[ "$(R HGET "$(shard_of 84981234568)" net)" = "$(R HGET "$(shard_of 84961234567)" net)" ] ||
+    fail "carrier viettel/cs: not routed to viettel"
+[ "$(R HEXISTS "$(shard_of 84961234567)" cs)" = 0 ] || fail "cs 0 wrote a cs field"
+run show_cs 0 A show 0981234568
+must_grep show_cs "$T/show_cs.out" '^sim pki  *yes (cs)'
+run show_nocs 0 A show 0961234567
+if grep -q '^sim pki' "$T/show_nocs.out"; then fail "show: sim pki on a number without cs"; fi
+# A re-import without the column takes the number off again; JSON takes 1, true, "1".
+printf '[{"msisdn": "0981234567", "carrier": "viettel", "iccid": "8984040000000000058", "kv": 1, "cert_file": "leaf2.pem"},
+ {"msisdn": "0961234567", "carrier": "viettel", "iccid": "8984040000000000019", "kv": 2, "cert_file": "leaf1.pem", "cs": true},
+ {"msisdn": "0971234567", "carrier": "viettel", "iccid": "8984040000000000025", "kv": 3, "cert_file": "leaf3.pem", "cs": 1}]' >cs.json
+run import_cs_json 0 A import "$T/cs.json"
+[ "$(R HEXISTS "$(shard_of 84981234567)" cs)" = 0 ] || fail "re-import without cs kept the cs field"
+[ "$(R HGET "$(shard_of 84961234567)" cs)" = 1 ] || fail "JSON cs true: no cs field"
+[ "$(R HGET "$(shard_of 84971234567)" cs)" = 1 ] || fail "JSON cs 1: no cs field"
+ok "the cs column and viettel/cs write the registry's cs field, show prints it"
+
 # 8. Redis down: a clear error, exit 1.
 stop_redis
 run show_down 1 A show 0961234567

@@ -108,6 +108,7 @@ check "the CSR key is the certified key" bash -c "[ \"\$(openssl req -inform DER
 check "result is the CA's certificate" bash -c "[ \"\$(openssl x509 -in '$T/issued.pem' -noout -fingerprint -sha256)\" = \"\$(openssl x509 -in '$SUBS/$M.crt.pem' -noout -fingerprint -sha256)\" ]"
 check "result.serial is the certificate's" bash -c "[ \"\$(openssl x509 -in '$T/issued.pem' -noout -serial | cut -d= -f2)\" = \"\$(jq -r .result.serial '$T/doc')\" ]"
 check "registry: active, new ICCID, the issued certificate" bash -c "[ '$(reg $M status)' = active ] && [ '$(reg $M iccid)' = '$(iccid_of $M)' ]"
+check "registry: a plain Mẫu 01 (not /cs) writes no cs" bash -c "[ -z '$(reg $M cs)' ]"
 redis-cli -p "$REDIS_PORT" --raw HGET "spk:{$(shard $M)}:sub:$M" cert | head -c -1 > "$T/reg.der"
 check "registry certificate = issued (DER)" bash -c "cmp -s '$T/reg.der' <(openssl x509 -in '$T/issued.pem' -outform DER)"
 
@@ -178,6 +179,7 @@ check "old ICCID and old certificate recorded" doc '.progress.old_iccid == "8984
 check "old certificate retired (revoked as superseded, or the CA's refusal warned)" \
   doc '.progress.old_revoked == "superseded" or ([.warnings[].error] | index("OLD_CERT_NOT_REVOKED") != null)'
 check "registry: the new ICCID and certificate" bash -c "[ '$(reg $M iccid)' = '$(iccid_of $M)' ] && [ '$(reg $M status)' = active ]"
+check "registry: the number is marked as moved onto the SIM PKI (cs)" bash -c "[ '$(reg $M cs)' = 1 ]"
 
 # ---- Mẫu 07, renewal with the same key (the card's own), a CMP kur ---------------------------
 # The gateway renews with a kur naming the registered certificate in its oldCertID control

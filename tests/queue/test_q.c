@@ -1202,7 +1202,7 @@ int main(void)
     {
         static const char set_get[] = "redis.call('SET', KEYS[1], ARGV[1]) "
                                       "return {redis.call('GET', KEYS[1]), #KEYS, #ARGV}";
-        const char *argv[30];
+        static const char *argv[2046]; /* q_conn.h's Q_CALL_ARGS_MAX - 3 + 1: past the inline 32, on the heap */
         struct eval_res r;
 
         r = do_eval(q, set_get, 1, 3, (const char *const[]){"test:{1}:eval", "a\0b", "x"}, (const size_t[]){13, 3, 1});
@@ -1226,10 +1226,12 @@ int main(void)
         CHECK_EQ_INT(r.err, Q_ERR_PROTO); /* a runtime error: the value is not an integer */
         CHECK_EQ_INT(do_eval(q, "return 1", 2, 1, (const char *const[]){"k"}, NULL).err, Q_ERR_INVALID);
         CHECK_EQ_INT(do_eval(q, NULL, 0, 0, NULL, NULL).err, Q_ERR_INVALID);
-        for (int i = 0; i < 30; i++)
+        for (int i = 0; i < 2046; i++)
             argv[i] = "v";
         CHECK_EQ_INT(do_eval(q, "return #ARGV", 0, 29, argv, NULL).integer, 29);
-        CHECK_EQ_INT(do_eval(q, "return #ARGV", 0, 30, argv, NULL).err, Q_ERR_INVALID);
+        CHECK_EQ_INT(do_eval(q, "return #ARGV", 0, 30, argv, NULL).integer, 30);
+        CHECK_EQ_INT(do_eval(q, "return #ARGV", 0, 2045, argv, NULL).integer, 2045);
+        CHECK_EQ_INT(do_eval(q, "return #ARGV", 0, 2046, argv, NULL).err, Q_ERR_INVALID);
     }
 
     /* q_docs: request documents and the engine's index; q_life: the engine's registry writes. */
@@ -1320,7 +1322,7 @@ int main(void)
         /* The registry steps. */
         q_life_sub_get(q, "84900000077", on_life_sub, &r);
         CHECK_EQ_INT(docs_wait(&r), Q_ERR_NOT_FOUND);
-        q_life_activate(q, "84900000077", NULL, 0, CERT, sizeof CERT, on_doc_done, &r);
+        q_life_activate(q, "84900000077", NULL, 0, CERT, sizeof CERT, 0, on_doc_done, &r);
         CHECK_EQ_INT(docs_wait(&r), Q_ERR_NOT_FOUND);
         q_life_register(q, "84900000077", 2, "8984000000000000077", 3, on_doc_done, &r);
         CHECK_EQ_INT(docs_wait(&r), Q_OK);
@@ -1329,7 +1331,7 @@ int main(void)
         CHECK_EQ_STR(r.sub.sub_status, "enrolling");
         CHECK_EQ_INT(r.sub.kv, 3);
         CHECK_EQ_INT((int)r.sub.cert_len, 0);
-        q_life_activate(q, "84900000077", "8984000000000000078", 4, CERT, sizeof CERT, on_doc_done, &r);
+        q_life_activate(q, "84900000077", "8984000000000000078", 4, CERT, sizeof CERT, 0, on_doc_done, &r);
         CHECK_EQ_INT(docs_wait(&r), Q_OK);
         q_life_sub_get(q, "84900000077", on_life_sub, &r);
         CHECK_EQ_INT(docs_wait(&r), Q_OK);
