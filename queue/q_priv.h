@@ -1,6 +1,6 @@
 /*
  * q_priv.h - what the queue's modules share (q_conn.c and q_txn.c async,
- * q_sync.c blocking, q_cache.c, q_docs.c, q_life.c): key names, argument
+ * q_sync.c blocking, q_cache.c, q_docs.c, q_life.c, q_plan.c): key names, argument
  * checks, the parsers of hash replies, raw commands.  Not installed; nothing
  * outside queue/ (but tests/queue) includes it, so hiredis stays inside.  The
  * call machinery only q_txn.c needs is in q_conn.h.
@@ -52,7 +52,7 @@ enum q_err q_map_error_reply(const redisReply *r);
 /* 1 when a string or status reply equals s. */
 int q_reply_is(const redisReply *r, const char *s);
 
-/* ---- Raw commands: for the queue's own modules (q_cache.c, q_docs.c, q_life.c) and tests/queue. ---- */
+/* ---- Raw commands: for the queue's own modules (q_cache.c, q_docs.c, q_life.c, q_plan.c) and tests/queue. ---- */
 
 /*
  * Any other command, for the queue's modules that keep their own keys
