@@ -162,6 +162,18 @@ int gw_enrol_file(const struct cfg *cfg, struct q *q, const char *id, const json
         }
         goto fail;
     }
+    if (confirm && cfg->ca.enabled && gw_life_drives_form(json_string_value(json_object_get(req, "form")))) {
+        /* What the confirmation will ask of the request, asked before anything is stored. */
+        char field[48], lwhy[200];
+        enum gw_life_err lerr;
+        json_t *progress =
+            gw_life_progress_new(req, NULL, cfg->ca.key_alg, &lerr, field, sizeof(field), lwhy, sizeof(lwhy));
+        if (!progress) {
+            snprintf(why, whylen, "%s: %s", field, lerr == GW_LIFE_ERR_NOMEM ? "out of memory" : lwhy);
+            goto fail;
+        }
+        json_decref(progress);
+    }
     *j = (struct job){.cfg = cfg, .q = q, .confirm = confirm, .cb = cb, .arg = arg};
     snprintf(j->id, sizeof(j->id), "%s", id);
     snprintf(j->by, sizeof(j->by), "%s%s%.100s", rp, by && *by ? ": " : "", by ? by : "");

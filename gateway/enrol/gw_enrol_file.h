@@ -37,7 +37,9 @@ typedef void gw_enrol_file_cb(void *arg, enum gw_enrol_file_result r, const char
  *
  * Returns 0 when under way: cb is then called once, never inside the call.
  * Returns -1 when refused at once, nothing stored and cb never called: the
- * request is not valid (why names the first finding) or out of memory.
+ * request is not valid (why names the first finding), the lifecycle engine
+ * would not take it when confirmed (why names the field: a "/cs" request
+ * without a new SIM, no subscriber.phone), or out of memory.
  * cfg and q are borrowed and must outlive the call.
  */
 int gw_enrol_file(const struct cfg *cfg, struct q *q, const char *id, const json_t *request, const char *rp,

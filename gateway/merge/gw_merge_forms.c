@@ -54,15 +54,17 @@ static json_t *request_new(const json_t *plan, const char *form, const char *uni
 }
 
 /* "Viettel" + "/cs" when the number in use moved onto the SIM PKI; NULL without a carrier. */
+/*
+ * The carrier as the form writes it.  Never "/cs": on a request that flag
+ * asks to move the number in use onto a new SIM PKI (gw_life.h: a new SIM,
+ * a new key), and a number already moved keeps its SIM through a change or
+ * a revocation.
+ */
 static int put_sim(json_t *req, const json_t *row)
 {
-    char sim[48];
     const char *carrier = str(row, "carrier");
 
-    if (!carrier)
-        return 0;
-    snprintf(sim, sizeof(sim), "%s%s", carrier, json_is_true(json_object_get(row, "cs")) ? "/cs" : "");
-    return put(req, "sim_pki", sim);
+    return carrier ? put(req, "sim_pki", carrier) : 0;
 }
 
 /* A change's reason: why the unit files it, with the reorganisation's legal basis. */

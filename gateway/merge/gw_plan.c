@@ -712,6 +712,8 @@ static void handle_create(struct gw_plan *p, struct evhttp_request *req, const c
                        "created_at", now, "updated_at", now, "created_by", by && *by ? by : rp, "basis",
                        nreorg ? rr[0].basis : NULL, "effective", nreorg ? rr[0].effective : NULL, "build", "read", 0,
                        "total", 0, "findings", findings, "history", "overrides");
+    if (b->doc) /* a build whose instance stops is told from a slow one by this (served()) */
+        json_object_set_new(b->doc, "heartbeat_ms", json_integer(gw_now_ms()));
     text = b->doc ? json_dumps(b->doc, JSON_COMPACT) : NULL;
     c = text ? calloc(1, sizeof(*c)) : NULL;
     if (!c) {
@@ -719,7 +721,6 @@ static void handle_create(struct gw_plan *p, struct evhttp_request *req, const c
         gw_http_error(req, 500, "INTERNAL_ERROR", NULL, "out of memory");
         goto out;
     }
-    json_object_set_new(b->doc, "heartbeat_ms", json_integer(gw_now_ms()));
     c->b = b;
     gw_http_hold(&c->h, req, NULL, NULL);
     q_plan_create(p->q, b->id, text, strlen(text), gw_now_ms(), plan_created, c);

