@@ -456,6 +456,101 @@ static void test_name_key(void)
     CHECK_EQ_STR(a, "");
 }
 
+/* Both keys, and whether they are the same. */
+static int same_key(const char *x, const char *y)
+{
+    char a[256], b[256];
+
+    gw_merge_name_key(x, a, sizeof(a));
+    gw_merge_name_key(y, b, sizeof(b));
+    if (strcmp(a, b) != 0)
+        return 0;
+    return 1;
+}
+
+/* Old-style and new-style tone placement on oa, oe, uy give one key; different tones do not. */
+static void test_name_key_tone(void)
+{
+    static const char *const pairs[][2] = {
+        {"Ủy ban nhân dân tỉnh Khánh Hòa", "UỶ BAN NHÂN DÂN TỈNH KHÁNH HOÀ"},
+        {"Thanh Hóa", "Thanh Hoá"},
+        {"Ủy ban", "Uỷ ban"},
+        {"Thủy", "Thuỷ"},
+        {"xã Tùy Hòa", "xã Tuỳ Hoà"},
+        {"Hòe Nhai", "Hoè Nhai"},
+        {"phường Khỏe, Họa.", "phường Khoẻ, Hoạ."},
+        {"Sở Thủy lợi (Thủy)", "Sở Thuỷ lợi (Thuỷ)"},
+        {"xã Hòa	Bình", "xã Hoà  Bình"},
+        {"Thạch Hõa", "Thạch Hoã"},
+        {"Đắk Lắk - Ủy", "Đắk Lắk - Uỷ"},
+        {"Ụy", "Uỵ"},
+    };
+    char a[256];
+
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        CHECK(same_key(pairs[i][0], pairs[i][1]));
+        if (!same_key(pairs[i][0], pairs[i][1]))
+            fprintf(stderr, "  different keys: %s / %s\n", pairs[i][0], pairs[i][1]);
+    }
+    /* The tone goes on the first vowel. */
+    gw_merge_name_key("Khánh Hoà", a, sizeof(a));
+    CHECK_EQ_STR(a, "khánh hòa");
+    gw_merge_name_key("THUỶ", a, sizeof(a));
+    CHECK_EQ_STR(a, "thủy");
+    gw_merge_name_key("Uỳ", a, sizeof(a)); /* ỳ (3 octets) becomes ù (2): the key gets shorter */
+    CHECK_EQ_STR(a, "ùy");
+    /* Different tones stay different. */
+    CHECK(!same_key("Hòa", "Hóa"));
+    CHECK(!same_key("Hoà", "Hoá"));
+    CHECK(!same_key("Thủy", "Thúy"));
+    CHECK(!same_key("Hòa", "Hoa"));
+    /* With a final consonant (or another vowel) after the pair nothing moves. */
+    CHECK(same_key("Hoàng", "hoàng"));
+    gw_merge_name_key("Hoàng Toán Khuyến Ngoáy Khoèo", a, sizeof(a));
+    CHECK_EQ_STR(a, "hoàng toán khuyến ngoáy khoèo");
+    CHECK(!same_key("Hoàng", "Hòang"));
+    /* Cut at cap: the tone still moves, and never half a character. */
+    gw_merge_name_key("Thuỷ Nguyên", a, 8);
+    CHECK_EQ_STR(a, "thủy ");
+    gw_merge_name_key("Hoàng", a, 5); /* "hoà" fits, the "n" after it does not: it is still a final */
+    CHECK_EQ_STR(a, "hoà");
+    gw_merge_name_key("Hoàn", a, 5); /* likewise when the letter cut off is the last */
+    CHECK_EQ_STR(a, "hoà");
+    gw_merge_name_key("Hoà", a, 5);
+    CHECK_EQ_STR(a, "hòa");
+}
+
+/* Decomposed input (a base letter and combining marks, in either order) has the key of the precomposed. */
+static void test_name_key_nfd(void)
+{
+    char a[256];
+
+    CHECK(same_key("Khánh Hòa", "Kha\xCC\x81nh Ho\xCC\x80"
+                                "a"));                         /* a + U+0301, o + U+0300 */
+    CHECK(same_key("Khánh Hòa", "Kha\xCC\x81nh Hoa\xCC\x80")); /* and new-style on the a */
+    CHECK(same_key("Ủy ban", "U\xCC\x89y ban"));               /* U+0309 */
+    CHECK(same_key("Tuyên Quang", "Tuye\xCC\x82n Quang"));     /* U+0302 */
+    CHECK(same_key("Đắk Lắk", "\xC4\x90"
+                              "a\xCC\x86\xCC\x81k La\xCC\x81\xCC\x86k")); /* breve+acute, acute+breve */
+    CHECK(same_key("Nghệ An", "Nghe\xCC\xA3\xCC\x82 An"));                /* NFD order: dot below, circumflex */
+    CHECK(same_key("Nghệ An", "Nghê\xCC\xA3 An"));                        /* ê + U+0323 */
+    CHECK(same_key("Thừa Thiên", "Thu\xCC\x9B\xCC\x80"
+                                 "a Thiên"));                              /* horn, grave */
+    CHECK(same_key("Hồ Chí Minh", "HO\xCC\x82\xCC\x80 Chi\xCC\x81 Minh")); /* upper case base */
+    CHECK(same_key("Bà Rịa", "Ba\xCC\x80 Ri\xCC\xA3"
+                             "a"));
+    CHECK(same_key("Quãng", "Qua\xCC\x83ng"));
+    /* Marks that make no Vietnamese letter are kept as they are. */
+    gw_merge_name_key("a\xCC\x81\xCC\x80", a, sizeof(a)); /* two tones */
+    CHECK_EQ_STR(a, "a\xCC\x81\xCC\x80");
+    gw_merge_name_key("b\xCC\x81", a, sizeof(a));
+    CHECK_EQ_STR(a, "b\xCC\x81");
+    gw_merge_name_key("e\xCC\x9B", a, sizeof(a)); /* a horn on e */
+    CHECK_EQ_STR(a, "e\xCC\x9B");
+    gw_merge_name_key("\xCC\x81x", a, sizeof(a)); /* a mark with nothing before it */
+    CHECK_EQ_STR(a, "\xCC\x81x");
+}
+
 /* The shipped reorganisation: 52 old provinces into 23 new ones, one seat each, no findings. */
 static void test_shipped(const char *path)
 {
@@ -511,6 +606,8 @@ int main(int argc, char **argv)
     test_json();
     test_findings();
     test_name_key();
+    test_name_key_tone();
+    test_name_key_nfd();
     test_big();
     if (argc > 1)
         test_shipped(argv[1]);
