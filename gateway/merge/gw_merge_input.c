@@ -925,7 +925,33 @@ static int too_many(struct file *fl, unsigned line)
     return 1;
 }
 
-/* The column of the file's table a header cell or JSON key names, or -1. */
+#define ROW_NUMBER (-2) /* column_of: a row-number column, read past */
+
+/*
+ * A spreadsheet's row-number column: STT (số thứ tự), TT, Số TT, Số thứ
+ * tự, No, No., #.  Almost every Vietnamese list starts with one; it carries
+ * nothing the review needs, so it is read past rather than refused.
+ */
+static int row_number_column(const char *name, const char *key)
+{
+    static const char *const keys[] = {"stt", "tt", "sott", "sothutu", "no"};
+    size_t n = strlen(name);
+
+    while (n && name[n - 1] == ' ')
+        n--;
+    while (n && *name == ' ') {
+        name++;
+        n--;
+    }
+    if (n == 1 && name[0] == '#')
+        return 1;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(key, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The column of the file's table a header cell or JSON key names, ROW_NUMBER, or -1. */
 static int column_of(const struct file *fl, const char *name)
 {
     char k[KEY_MAX], kc[KEY_MAX];
@@ -933,6 +959,8 @@ static int column_of(const struct file *fl, const char *name)
     if (strlen(name) > CELL_MAX)
         return -1;
     ascii_key(name, k, sizeof(k));
+    if (row_number_column(name, k))
+        return ROW_NUMBER;
     if (!k[0])
         return -1;
     for (size_t i = 0; i < fl->ncols; i++) {
@@ -970,7 +998,7 @@ static int check_required(struct file *fl, const int *have, unsigned line)
 static void read_csv(struct file *fl, char *text, size_t len)
 {
     struct csv *c = csv_new(text, len, COLS_MAX * 4);
-    int map[COLS_MAX * 4], have[COLS_MAX] = {0}, bad = 0;
+    int map[COLS_MAX * 4], have[COLS_MAX] = {0}, bad = 0, content;
     char **f, *cells[COLS_MAX];
     size_t nf, ncols, line = 1;
     enum csv_err e;
@@ -997,6 +1025,8 @@ static void read_csv(struct file *fl, char *text, size_t len)
     for (size_t i = 0; i < nf; i++) {
         int k = column_of(fl, f[i]);
         map[i] = k;
+        if (k == ROW_NUMBER)
+            continue;
         if (k < 0) {
             finding(fl, (unsigned)line, "", "HEADER", 0, "column %zu is not a column of this file", i + 1);
             bad = 1;
@@ -1030,8 +1060,15 @@ static void read_csv(struct file *fl, char *text, size_t len)
             continue;
         }
         memset(cells, 0, sizeof(cells));
-        for (size_t i = 0; i < nf; i++)
-            cells[map[i]] = f[i];
+        content = 0;
+        for (size_t i = 0; i < nf; i++) {
+            if (map[i] >= 0) {
+                cells[map[i]] = f[i];
+                content |= f[i][0] != '\0';
+            }
+        }
+        if (!content)
+            continue; /* only a row number (a list numbered in advance): a blank row */
         take_row(fl, cells, (unsigned)line);
         if (fl->nomem)
             break;
@@ -1137,6 +1174,8 @@ static void read_json(struct file *fl, const char *text, size_t len, unsigned fi
         json_object_foreach(obj, key, v)
         {
             int k = column_of(fl, key);
+            if (k == ROW_NUMBER)
+                continue;
             if (k < 0) {
                 finding(fl, lines[i], "", "HEADER", 0, "a member that is not a column of this file");
                 bad = 1;

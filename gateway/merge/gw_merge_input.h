@@ -8,7 +8,10 @@
  * JSON when its first non-blank character is '[').  A header cell or JSON
  * key may be the English column name below or its Vietnamese heading (any
  * case, with or without diacritics, spaces or underscores: "Đơn vị cũ",
- * "don vi cu", "DON_VI_CU" are all old_unit).  Booleans: 1/0, yes/no,
+ * "don vi cu", "DON_VI_CU" are all old_unit).  A row-number column (STT,
+ * TT, Số TT, Số thứ tự, No, No., #; any case, with or without diacritics)
+ * is read past in either file, whatever it holds; a CSV row with nothing
+ * but a row number is blank.  Booleans: 1/0, yes/no,
  * true/false, có/không, x/"" (any case, with or without diacritics).
  *
  * REORGANISATION, one row per old unit:
@@ -49,7 +52,8 @@
  *   FRAMING        a record that cannot be framed (quote inside an unquoted
  *                  field, text after a closing quote, a NUL) or with another
  *                  number of fields than the header
- *   HEADER         an unknown or repeated column, a required column missing
+ *   HEADER         an unknown or repeated column (a row-number column is
+ *                  neither), a required column missing
  *   MISSING        a required cell is empty
  *   INVALID        a cell is not what its column holds (date, boolean, CCCD, serial)
  *   FORMULA        a cell starts with = + - @ or TAB/CR (a spreadsheet formula,

@@ -203,6 +203,59 @@ static void test_json(void)
 
 #define SH "full_name,id_number,cert_serial,old_unit,leader,state_sector\n"
 
+/* A row-number column (STT, TT, Số TT, No., #) is read past in both files; other unknown columns stay errors. */
+static void test_row_number(void)
+{
+    static const char *const heads[] = {"STT",       "stt", "TT",  "Số TT", "SỐ TT", "so_tt",
+                                        "Số thứ tự", "No",  "No.", "#",     " # ",   "S.T.T"};
+    static const char *const not_heads[] = {"Số", "Number", "N", "##", "STT2"};
+    struct gw_merge_input *in;
+    const struct gw_staff_row *s;
+    const struct gw_reorg_row *r;
+    char text[512];
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        snprintf(text, sizeof(text), "%s,%s1,A,001234567890,,X,1,1\n2,B,001234567891,,X,0,0\n", heads[i], SH);
+        in = staff(text, GW_MERGE_OK);
+        s = gw_merge_staff(in, &n);
+        CHECK_EQ_INT(n, 2);
+        CHECK_EQ_INT(gw_merge_finding_count(in), 0);
+        if (n != 2 || gw_merge_finding_count(in))
+            fprintf(stderr, "  row-number column %s not read past\n", heads[i]);
+        else
+            CHECK(strcmp(s[0].full_name, "A") == 0 && strcmp(s[1].id_number, "001234567891") == 0 && s[1].line == 3);
+        gw_merge_input_free(in);
+    }
+    for (size_t i = 0; i < sizeof(not_heads) / sizeof(not_heads[0]); i++) {
+        snprintf(text, sizeof(text), "%s,%s1,A,001234567890,,X,1,1\n", not_heads[i], SH);
+        expect_staff_error(text, "HEADER", 1, "");
+    }
+    /* In the middle, any cell (a formula is never taken as data anyway); a row numbered and nothing else is blank. */
+    in = staff("full_name,id_number,cert_serial,Số TT,old_unit,leader,state_sector\n"
+               "A,001234567890,,=ROW()-1,X,1,1\n"
+               ",,,2,,,\n"
+               ",,,3,,,\n",
+               GW_MERGE_OK);
+    s = gw_merge_staff(in, &n);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(gw_merge_finding_count(in), 0);
+    gw_merge_input_free(in);
+    /* The reorganisation too, and JSON (any value). */
+    snprintf(text, sizeof(text), "STT,%s1,A,B,,,P,,,,,NQ,2025-06-12,2025-07-01,\n", reorg_head);
+    in = reorg(text, GW_MERGE_OK);
+    r = gw_merge_reorg(in, &n);
+    CHECK_EQ_INT(n, 1);
+    CHECK(r && strcmp(r[0].old_unit, "A") == 0);
+    gw_merge_input_free(in);
+    in = staff("[{\"STT\": 1, \"full_name\": \"A\", \"id_number\": \"001234567890\", \"old_unit\": \"X\","
+               " \"leader\": 1, \"state_sector\": 0, \"#\": [\"x\"]}]",
+               GW_MERGE_OK);
+    gw_merge_staff(in, &n);
+    CHECK_EQ_INT(n, 1);
+    gw_merge_input_free(in);
+}
+
 static void test_findings(void)
 {
     char big[1200];
@@ -605,6 +658,7 @@ int main(int argc, char **argv)
     test_staff_columns();
     test_json();
     test_findings();
+    test_row_number();
     test_name_key();
     test_name_key_tone();
     test_name_key_nfd();
