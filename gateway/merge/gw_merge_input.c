@@ -425,7 +425,7 @@ enum kind { K_TEXT, K_BOOL, K_DATE, K_CCCD, K_SERIAL, K_TAX, K_BUDGET };
 struct coldef {
     const char *en, *vi;
     enum kind kind;
-    int required; /* the column must be there; a text cell must not be empty (a boolean's empty cell is no) */
+    int required; /* the column must be there and its cells must not be empty (a boolean's too) */
     size_t off;   /* of the const char * or int in the row */
 };
 
@@ -691,6 +691,11 @@ static int take_cell(struct file *fl, const struct coldef *c, char *v, unsigned 
     switch (c->kind) {
     case K_TEXT: break;
     case K_BOOL:
+        if (!n && c->required) {
+            /* leader and state_sector decide revocations (P3/P4): an empty cell is not taken as "no". */
+            finding(fl, line, col, "MISSING", 0, "required, and empty: write 1 or 0 (có or không)");
+            return -1;
+        }
         *flag = parse_bool(v);
         if (*flag < 0) {
             *flag = 0;

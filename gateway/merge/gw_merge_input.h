@@ -11,8 +11,11 @@
  * "don vi cu", "DON_VI_CU" are all old_unit).  A row-number column (STT,
  * TT, Số TT, Số thứ tự, No, No., #; any case, with or without diacritics)
  * is read past in either file, whatever it holds; a CSV row with nothing
- * but a row number is blank.  Booleans: 1/0, yes/no,
- * true/false, có/không, x/"" (any case, with or without diacritics).
+ * but a row number is blank.  Booleans: 1/0, yes/no, true/false,
+ * có/không (any case, with or without diacritics); x/"" (empty is no) only
+ * in the optional ones (seat, keeps_device): an empty cell in a required
+ * boolean (leader, state_sector) is MISSING, never "no", since "no" there
+ * revokes the person's certificate.
  *
  * REORGANISATION, one row per old unit:
  *   old_unit      required  Đơn vị cũ          the old unit's name, as its certificates' O
@@ -38,9 +41,9 @@
  *   old_unit      required  Đơn vị cũ
  *   new_unit                Đơn vị mới         "" = leaves the units under review
  *   new_post                Chức vụ mới
- *   leader        required  Lãnh đạo           boolean: holds a leadership post after the change
- *   state_sector  required  Khu vực nhà nước   boolean: stays in the state administrative sector
- *                                              (0: Party bodies, vertical sectors, elsewhere)
+ *   leader        required  Lãnh đạo           boolean, no default: holds a leadership post after the change
+ *   state_sector  required  Khu vực nhà nước   boolean, no default: stays in the state administrative
+ *                                              sector (0: Party bodies, vertical sectors, elsewhere)
  *   keeps_device            Giữ thiết bị       boolean, default 0: the old unit agrees that
  *                                              the person keeps the key device
  *
@@ -54,7 +57,7 @@
  *                  number of fields than the header
  *   HEADER         an unknown or repeated column (a row-number column is
  *                  neither), a required column missing
- *   MISSING        a required cell is empty
+ *   MISSING        a required cell is empty (a required boolean's too)
  *   INVALID        a cell is not what its column holds (date, boolean, CCCD, serial)
  *   FORMULA        a cell starts with = + - @ or TAB/CR (a spreadsheet formula,
  *                  e.g. =HYPERLINK(...)); never taken as data
@@ -120,7 +123,8 @@ void gw_merge_input_free(struct gw_merge_input *in); /* NULL does nothing */
  * an error (the rows taken are dropped again: all or nothing), and for a
  * second read of the same file (no finding is added then).  A CSV file is
  * framed by config/csv.h; cells are trimmed of spaces at both ends.  An
- * empty boolean cell is 0 (the x/"" convention), also in a required column.
+ * empty boolean cell is 0 (the x/"" convention) in an optional column, and
+ * MISSING in a required one (leader, state_sector).
  */
 enum gw_merge_err gw_merge_read_reorg(struct gw_merge_input *in, const char *buf, size_t len);
 enum gw_merge_err gw_merge_read_staff(struct gw_merge_input *in, const char *buf, size_t len);

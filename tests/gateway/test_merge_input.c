@@ -113,7 +113,7 @@ static void test_staff_columns(void)
                                "Họ và tên,SO_CCCD,số hiệu chứng thư,Đơn vị cũ,don vi moi,CHỨC VỤ MỚI,Lãnh đạo,"
                                "khu vuc nha nuoc,Giữ thiết bị\n"
                                "Nguyễn Văn A,001234567890,,UBND xã A,UBND xã B,Chủ tịch,x,có,1\n"
-                               "  Trần Thị B  ,,00:0a:Bc:12,UBND xã A,,,,không,no\n"
+                               "  Trần Thị B  ,,00:0a:Bc:12,UBND xã A,,,0,không,no\n"
                                "Lê C,079123456789,7f,UBND xã A,UBND xã B,,Yes,TRUE,\n";
     struct gw_merge_input *in = staff(text, GW_MERGE_OK);
     const struct gw_staff_row *s;
@@ -278,6 +278,17 @@ static void test_findings(void)
     /* MISSING */
     expect_staff_error(SH "A,001234567890,,X,1,1\n,001234567891,,X,1,1\n", "MISSING", 3, "full_name");
     expect_staff_error(SH "A,,,X,1,1\n", "MISSING", 2, "id_number");
+    /* A required boolean has no default: empty is not "no" (it would revoke the certificate). */
+    expect_staff_error(SH "A,001234567890,,X,1,1\nB,001234567891,,X,,1\n", "MISSING", 3, "leader");
+    expect_staff_error(SH "A,001234567890,,X,1,\n", "MISSING", 2, "state_sector");
+    expect_staff_error(SH "A,001234567890,,X,  ,0\n", "MISSING", 2, "leader");
+    expect_staff_error(SH "A,001234567890,,X,\"\",0\n", "MISSING", 2, "leader");
+    expect_staff_error("[{\"full_name\": \"A\", \"id_number\": \"001234567890\", \"old_unit\": \"X\","
+                       " \"leader\": null, \"state_sector\": true}]",
+                       "MISSING", 1, "leader");
+    expect_staff_error("[{\"full_name\": \"A\", \"id_number\": \"001234567890\", \"old_unit\": \"X\","
+                       " \"leader\": true, \"state_sector\": \"\"}]",
+                       "MISSING", 1, "state_sector");
     /* INVALID */
     expect_staff_error(SH "A,01234567890,,X,1,1\n", "INVALID", 2, "id_number");
     expect_staff_error(SH "A,00123456789a,,X,1,1\n", "INVALID", 2, "id_number");
@@ -389,7 +400,7 @@ static char *gen_staff(size_t rows, int bad, size_t *len)
         o += (size_t)snprintf(buf + o, cap - o,
                               "%s,%012zu,%zX,Ủy ban nhân dân xã Tân Lập %zu,UBND xã Mới %zu,"
                               "Chủ tịch,%s,có,%s\r\n",
-                              name, 100000000000 + id, 0x10000 + i, i % 300, i % 100, i % 3 ? "x" : "",
+                              name, 100000000000 + id, 0x10000 + i, i % 300, i % 100, i % 3 ? "x" : "0",
                               i % 2 ? "không" : "có");
     }
     *len = o;
