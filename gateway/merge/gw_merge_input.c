@@ -20,6 +20,7 @@
 
 #include "csv.h"
 #include "util.h"
+#include "viet.h"
 
 #define CELL_MAX    512u /* octets; no name or code is longer */
 #define COLS_MAX    16   /* columns of the larger table */
@@ -102,71 +103,22 @@ static void ascii_key(const char *s, char *out, size_t cap)
         out[o < cap ? o : cap - 1] = '\0';
 }
 
-/*
- * The lower-case Vietnamese vowels by base and tone (none, grave, acute,
- * hook, tilde, dot below): a name key composes decomposed letters and moves
- * tone marks with this table.
- */
-enum { V_A, V_AB, V_AC, V_E, V_EC, V_I, V_O, V_OC, V_OH, V_U, V_UH, V_Y, V_N };
-static const uint32_t vowels[V_N][6] = {
-    {0x61, 0xE0, 0xE1, 0x1EA3, 0xE3, 0x1EA1},        /* a */
-    {0x103, 0x1EB1, 0x1EAF, 0x1EB3, 0x1EB5, 0x1EB7}, /* ă */
-    {0xE2, 0x1EA7, 0x1EA5, 0x1EA9, 0x1EAB, 0x1EAD},  /* â */
-    {0x65, 0xE8, 0xE9, 0x1EBB, 0x1EBD, 0x1EB9},      /* e */
-    {0xEA, 0x1EC1, 0x1EBF, 0x1EC3, 0x1EC5, 0x1EC7},  /* ê */
-    {0x69, 0xEC, 0xED, 0x1EC9, 0x129, 0x1ECB},       /* i */
-    {0x6F, 0xF2, 0xF3, 0x1ECF, 0xF5, 0x1ECD},        /* o */
-    {0xF4, 0x1ED3, 0x1ED1, 0x1ED5, 0x1ED7, 0x1ED9},  /* ô */
-    {0x1A1, 0x1EDD, 0x1EDB, 0x1EDF, 0x1EE1, 0x1EE3}, /* ơ */
-    {0x75, 0xF9, 0xFA, 0x1EE7, 0x169, 0x1EE5},       /* u */
-    {0x1B0, 0x1EEB, 0x1EE9, 0x1EED, 0x1EEF, 0x1EF1}, /* ư */
-    {0x79, 0x1EF3, 0xFD, 0x1EF7, 0x1EF9, 0x1EF5},    /* y */
-};
-
-/* The base (V_*) and tone (0..5) of a lower-case vowel; -1 when cp is not one. */
+/* The row (VIET_*) and tone (0..5) of a lower-case vowel; -1 when cp is not one. */
 static int vowel_of(uint32_t cp, int *tone)
 {
+    int row;
+
     if (cp < 0x80 ? !(cp && strchr("aeiouy", (int)cp)) : viet_base(cp) == 0)
+        return -1; /* most characters: no table to search */
+    if (!viet_find_vowel(cp, &row, tone) || viet_vowel_lower[row][*tone] != cp)
         return -1;
-    for (int v = 0; v < V_N; v++) {
-        for (int t = 0; t < 6; t++) {
-            if (vowels[v][t] == cp) {
-                *tone = t;
-                return v;
-            }
-        }
-    }
-    return -1;
-}
-
-/* The tone a combining mark gives (1..5), 0 for none. */
-static int tone_mark(uint32_t m)
-{
-    switch (m) {
-    case 0x300: return 1;
-    case 0x301: return 2;
-    case 0x309: return 3;
-    case 0x303: return 4;
-    case 0x323: return 5;
-    default: return 0;
-    }
-}
-
-/* The vowel base a+mark makes (circumflex, breve, horn), or -1. */
-static int with_mark(int v, uint32_t m)
-{
-    if (m == 0x302)
-        return v == V_A ? V_AC : v == V_E ? V_EC : v == V_O ? V_OC : -1;
-    if (m == 0x306)
-        return v == V_A ? V_AB : -1;
-    if (m == 0x31B)
-        return v == V_O ? V_OH : v == V_U ? V_UH : -1;
-    return -1;
+    return row;
 }
 
 /*
  * A lower-case letter and the combining marks after it at *i (U+0300,
- * U+0301, U+0303, U+0309, U+0323 tones; U+0302, U+0306, U+031B in any order)
+ * U+0301, U+0303, U+0309, U+0323 tones, and U+0340/U+0341 as config/viet
+ * reads them; U+0302, U+0306, U+031B; in any order)
  * as one precomposed letter, *i moved past the marks.  When they make no
  * Vietnamese letter (two tones, a horn on e, a mark on a consonant), cp is
  * returned as it is and the marks stay in the text.
@@ -183,12 +135,12 @@ static uint32_t compose(const unsigned char *u, size_t n, size_t *i, uint32_t cp
         uint32_t m;
         if (util_utf8_next(u, n, &k, &m) != 0)
             break;
-        if (tone_mark(m)) {
+        if (viet_tone_of_mark(m)) {
             if (tone)
                 return cp;
-            tone = tone_mark(m);
-        } else if (m == 0x302 || m == 0x306 || m == 0x31B) {
-            v = with_mark(v, m);
+            tone = viet_tone_of_mark(m);
+        } else if (viet_is_modifier_mark(m)) {
+            v = viet_row_with_modifier(v, m);
             if (v < 0)
                 return cp;
         } else {
@@ -200,7 +152,7 @@ static uint32_t compose(const unsigned char *u, size_t n, size_t *i, uint32_t cp
     if (!marks)
         return cp;
     *i = j;
-    return vowels[v][tone];
+    return viet_vowel_lower[v][tone];
 }
 
 static int is_letter(uint32_t cp)
@@ -234,10 +186,11 @@ static size_t tone_first(char *out, size_t o, struct key_tail *t)
     int t1, t2, v1 = vowel_of(t->cp[0], &t1), v2 = vowel_of(t->cp[1], &t2);
     size_t k;
 
-    if (o < 2 || t1 != 0 || t2 == 0 || !((v1 == V_O && (v2 == V_A || v2 == V_E)) || (v1 == V_U && v2 == V_Y)))
+    if (o < 2 || t1 != 0 || t2 == 0 ||
+        !((v1 == VIET_O && (v2 == VIET_A || v2 == VIET_E)) || (v1 == VIET_U && v2 == VIET_Y)))
         return o;
-    t->cp[0] = vowels[v1][t2];
-    t->cp[1] = vowels[v2][0];
+    t->cp[0] = viet_vowel_lower[v1][t2];
+    t->cp[1] = viet_vowel_lower[v2][0];
     k = util_utf8_put(t->cp[0], out + t->at[0]);
     t->at[1] = t->at[0] + k;
     return t->at[1] + util_utf8_put(t->cp[1], out + t->at[1]);
