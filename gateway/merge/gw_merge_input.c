@@ -20,6 +20,7 @@
 
 #include "csv.h"
 #include "util.h"
+#include "viet.h"
 
 #define CELL_MAX    512u /* octets; no name or code is longer */
 #define COLS_MAX    16   /* columns of the larger table */
@@ -102,11 +103,105 @@ static void ascii_key(const char *s, char *out, size_t cap)
         out[o < cap ? o : cap - 1] = '\0';
 }
 
+/* The row (VIET_*) and tone (0..5) of a lower-case vowel; -1 when cp is not one. */
+static int vowel_of(uint32_t cp, int *tone)
+{
+    int row;
+
+    if (cp < 0x80 ? !(cp && strchr("aeiouy", (int)cp)) : viet_base(cp) == 0)
+        return -1; /* most characters: no table to search */
+    if (!viet_find_vowel(cp, &row, tone) || viet_vowel_lower[row][*tone] != cp)
+        return -1;
+    return row;
+}
+
+/*
+ * A lower-case letter and the combining marks after it at *i (U+0300,
+ * U+0301, U+0303, U+0309, U+0323 tones, and U+0340/U+0341 as config/viet
+ * reads them; U+0302, U+0306, U+031B; in any order)
+ * as one precomposed letter, *i moved past the marks.  When they make no
+ * Vietnamese letter (two tones, a horn on e, a mark on a consonant), cp is
+ * returned as it is and the marks stay in the text.
+ */
+static uint32_t compose(const unsigned char *u, size_t n, size_t *i, uint32_t cp)
+{
+    int tone = 0, v = vowel_of(cp, &tone), marks = 0;
+    size_t j = *i;
+
+    if (v < 0)
+        return cp;
+    while (j < n && (u[j] == 0xCC || u[j] == 0xCD)) { /* U+0300..U+037F */
+        size_t k = j;
+        uint32_t m;
+        if (util_utf8_next(u, n, &k, &m) != 0)
+            break;
+        if (viet_tone_of_mark(m)) {
+            if (tone)
+                return cp;
+            tone = viet_tone_of_mark(m);
+        } else if (viet_is_modifier_mark(m)) {
+            v = viet_row_with_modifier(v, m);
+            if (v < 0)
+                return cp;
+        } else {
+            break;
+        }
+        j = k;
+        marks++;
+    }
+    if (!marks)
+        return cp;
+    *i = j;
+    return viet_vowel_lower[v][tone];
+}
+
+static int is_letter(uint32_t cp)
+{
+    return (cp < 0x80 && ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')) || viet_base(cp) != 0 ||
+           (cp >= 0x300 && cp <= 0x36F); /* a mark left uncomposed still belongs to its syllable */
+}
+
+/* The last two characters written to a key: where each starts, and what it is (a space, an octet: not a vowel). */
+struct key_tail {
+    size_t at[2];
+    uint32_t cp[2];
+};
+
+static void tail_push(struct key_tail *t, size_t at, uint32_t cp)
+{
+    t->at[0] = t->at[1];
+    t->cp[0] = t->cp[1];
+    t->at[1] = at;
+    t->cp[1] = cp;
+}
+
+/*
+ * The syllable ended (what follows is not a letter): when it ended in oa,
+ * oe or uy with the tone on the second vowel (new style: hoà, thuỷ), move it
+ * to the first (old style: hòa, thủy).  Returns the key's new length; the
+ * first vowel never takes more octets than the second gave up.
+ */
+static size_t tone_first(char *out, size_t o, struct key_tail *t)
+{
+    int t1, t2, v1 = vowel_of(t->cp[0], &t1), v2 = vowel_of(t->cp[1], &t2);
+    size_t k;
+
+    if (o < 2 || t1 != 0 || t2 == 0 ||
+        !((v1 == VIET_O && (v2 == VIET_A || v2 == VIET_E)) || (v1 == VIET_U && v2 == VIET_Y)))
+        return o;
+    t->cp[0] = viet_vowel_lower[v1][t2];
+    t->cp[1] = viet_vowel_lower[v2][0];
+    k = util_utf8_put(t->cp[0], out + t->at[0]);
+    t->at[1] = t->at[0] + k;
+    return t->at[1] + util_utf8_put(t->cp[1], out + t->at[1]);
+}
+
 void gw_merge_name_key(const char *name, char *out, size_t cap)
 {
     const unsigned char *u = (const unsigned char *)name;
     size_t n = strlen(name), i = 0, o = 0;
-    int space = 0;
+    struct key_tail t = {{0, 0}, {0, 0}};
+    int space = 0, cut = 0;
 
     if (cap == 0)
         return;
@@ -117,13 +212,19 @@ void gw_merge_name_key(const char *name, char *out, size_t cap)
         int raw = util_utf8_next(u, n, &i, &cp) != 0;
         if (raw)
             cp = u[i++]; /* not UTF-8: the octet as it is, so that different text keeps different keys */
+        else
+            cp = compose(u, n, &i, viet_lower(cp));
+        if (raw || !is_letter(cp))
+            o = tone_first(out, o, &t);
         if (cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n' || cp == 0xA0) {
             space = o > 0;
             continue;
         }
         if (space) {
-            if (o + 1 >= cap)
+            cut = o + 1 >= cap;
+            if (cut)
                 break;
+            tail_push(&t, o, ' ');
             out[o++] = ' ';
             space = 0;
         }
@@ -131,13 +232,17 @@ void gw_merge_name_key(const char *name, char *out, size_t cap)
             enc[0] = (char)cp;
             k = 1;
         } else {
-            k = util_utf8_put(viet_lower(cp), enc);
+            k = util_utf8_put(cp, enc);
         }
-        if (o + k >= cap)
+        cut = o + k >= cap;
+        if (cut)
             break;
         memcpy(out + o, enc, k);
+        tail_push(&t, o, raw ? 0xFFFFFFFFu : cp);
         o += k;
     }
+    if (!cut)
+        o = tone_first(out, o, &t); /* the end of the name ends its last syllable */
     out[o] = '\0';
 }
 
@@ -273,7 +378,7 @@ enum kind { K_TEXT, K_BOOL, K_DATE, K_CCCD, K_SERIAL, K_TAX, K_BUDGET };
 struct coldef {
     const char *en, *vi;
     enum kind kind;
-    int required; /* the column must be there; a text cell must not be empty (a boolean's empty cell is no) */
+    int required; /* the column must be there and its cells must not be empty (a boolean's too) */
     size_t off;   /* of the const char * or int in the row */
 };
 
@@ -539,6 +644,11 @@ static int take_cell(struct file *fl, const struct coldef *c, char *v, unsigned 
     switch (c->kind) {
     case K_TEXT: break;
     case K_BOOL:
+        if (!n && c->required) {
+            /* leader and state_sector decide revocations (P3/P4): an empty cell is not taken as "no". */
+            finding(fl, line, col, "MISSING", 0, "required, and empty: write 1 or 0 (có or không)");
+            return -1;
+        }
         *flag = parse_bool(v);
         if (*flag < 0) {
             *flag = 0;
@@ -773,7 +883,33 @@ static int too_many(struct file *fl, unsigned line)
     return 1;
 }
 
-/* The column of the file's table a header cell or JSON key names, or -1. */
+#define ROW_NUMBER (-2) /* column_of: a row-number column, read past */
+
+/*
+ * A spreadsheet's row-number column: STT (số thứ tự), TT, Số TT, Số thứ
+ * tự, No, No., #.  Almost every Vietnamese list starts with one; it carries
+ * nothing the review needs, so it is read past rather than refused.
+ */
+static int row_number_column(const char *name, const char *key)
+{
+    static const char *const keys[] = {"stt", "tt", "sott", "sothutu", "no"};
+    size_t n = strlen(name);
+
+    while (n && name[n - 1] == ' ')
+        n--;
+    while (n && *name == ' ') {
+        name++;
+        n--;
+    }
+    if (n == 1 && name[0] == '#')
+        return 1;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(key, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The column of the file's table a header cell or JSON key names, ROW_NUMBER, or -1. */
 static int column_of(const struct file *fl, const char *name)
 {
     char k[KEY_MAX], kc[KEY_MAX];
@@ -781,6 +917,8 @@ static int column_of(const struct file *fl, const char *name)
     if (strlen(name) > CELL_MAX)
         return -1;
     ascii_key(name, k, sizeof(k));
+    if (row_number_column(name, k))
+        return ROW_NUMBER;
     if (!k[0])
         return -1;
     for (size_t i = 0; i < fl->ncols; i++) {
@@ -818,7 +956,7 @@ static int check_required(struct file *fl, const int *have, unsigned line)
 static void read_csv(struct file *fl, char *text, size_t len)
 {
     struct csv *c = csv_new(text, len, COLS_MAX * 4);
-    int map[COLS_MAX * 4], have[COLS_MAX] = {0}, bad = 0;
+    int map[COLS_MAX * 4], have[COLS_MAX] = {0}, bad = 0, content;
     char **f, *cells[COLS_MAX];
     size_t nf, ncols, line = 1;
     enum csv_err e;
@@ -845,6 +983,8 @@ static void read_csv(struct file *fl, char *text, size_t len)
     for (size_t i = 0; i < nf; i++) {
         int k = column_of(fl, f[i]);
         map[i] = k;
+        if (k == ROW_NUMBER)
+            continue;
         if (k < 0) {
             finding(fl, (unsigned)line, "", "HEADER", 0, "column %zu is not a column of this file", i + 1);
             bad = 1;
@@ -878,8 +1018,15 @@ static void read_csv(struct file *fl, char *text, size_t len)
             continue;
         }
         memset(cells, 0, sizeof(cells));
-        for (size_t i = 0; i < nf; i++)
-            cells[map[i]] = f[i];
+        content = 0;
+        for (size_t i = 0; i < nf; i++) {
+            if (map[i] >= 0) {
+                cells[map[i]] = f[i];
+                content |= f[i][0] != '\0';
+            }
+        }
+        if (!content)
+            continue; /* only a row number (a list numbered in advance): a blank row */
         take_row(fl, cells, (unsigned)line);
         if (fl->nomem)
             break;
@@ -985,6 +1132,8 @@ static void read_json(struct file *fl, const char *text, size_t len, unsigned fi
         json_object_foreach(obj, key, v)
         {
             int k = column_of(fl, key);
+            if (k == ROW_NUMBER)
+                continue;
             if (k < 0) {
                 finding(fl, lines[i], "", "HEADER", 0, "a member that is not a column of this file");
                 bad = 1;

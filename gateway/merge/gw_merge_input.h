@@ -8,8 +8,14 @@
  * JSON when its first non-blank character is '[').  A header cell or JSON
  * key may be the English column name below or its Vietnamese heading (any
  * case, with or without diacritics, spaces or underscores: "Đơn vị cũ",
- * "don vi cu", "DON_VI_CU" are all old_unit).  Booleans: 1/0, yes/no,
- * true/false, có/không, x/"" (any case, with or without diacritics).
+ * "don vi cu", "DON_VI_CU" are all old_unit).  A row-number column (STT,
+ * TT, Số TT, Số thứ tự, No, No., #; any case, with or without diacritics)
+ * is read past in either file, whatever it holds; a CSV row with nothing
+ * but a row number is blank.  Booleans: 1/0, yes/no, true/false,
+ * có/không (any case, with or without diacritics); x/"" (empty is no) only
+ * in the optional ones (seat, keeps_device): an empty cell in a required
+ * boolean (leader, state_sector) is MISSING, never "no", since "no" there
+ * revokes the person's certificate.
  *
  * REORGANISATION, one row per old unit:
  *   old_unit      required  Đơn vị cũ          the old unit's name, as its certificates' O
@@ -35,9 +41,9 @@
  *   old_unit      required  Đơn vị cũ
  *   new_unit                Đơn vị mới         "" = leaves the units under review
  *   new_post                Chức vụ mới
- *   leader        required  Lãnh đạo           boolean: holds a leadership post after the change
- *   state_sector  required  Khu vực nhà nước   boolean: stays in the state administrative sector
- *                                              (0: Party bodies, vertical sectors, elsewhere)
+ *   leader        required  Lãnh đạo           boolean, no default: holds a leadership post after the change
+ *   state_sector  required  Khu vực nhà nước   boolean, no default: stays in the state administrative
+ *                                              sector (0: Party bodies, vertical sectors, elsewhere)
  *   keeps_device            Giữ thiết bị       boolean, default 0: the old unit agrees that
  *                                              the person keeps the key device
  *
@@ -49,8 +55,9 @@
  *   FRAMING        a record that cannot be framed (quote inside an unquoted
  *                  field, text after a closing quote, a NUL) or with another
  *                  number of fields than the header
- *   HEADER         an unknown or repeated column, a required column missing
- *   MISSING        a required cell is empty
+ *   HEADER         an unknown or repeated column (a row-number column is
+ *                  neither), a required column missing
+ *   MISSING        a required cell is empty (a required boolean's too)
  *   INVALID        a cell is not what its column holds (date, boolean, CCCD, serial)
  *   FORMULA        a cell starts with = + - @ or TAB/CR (a spreadsheet formula,
  *                  e.g. =HYPERLINK(...)); never taken as data
@@ -116,7 +123,8 @@ void gw_merge_input_free(struct gw_merge_input *in); /* NULL does nothing */
  * an error (the rows taken are dropped again: all or nothing), and for a
  * second read of the same file (no finding is added then).  A CSV file is
  * framed by config/csv.h; cells are trimmed of spaces at both ends.  An
- * empty boolean cell is 0 (the x/"" convention), also in a required column.
+ * empty boolean cell is 0 (the x/"" convention) in an optional column, and
+ * MISSING in a required one (leader, state_sector).
  */
 enum gw_merge_err gw_merge_read_reorg(struct gw_merge_input *in, const char *buf, size_t len);
 enum gw_merge_err gw_merge_read_staff(struct gw_merge_input *in, const char *buf, size_t len);
@@ -136,11 +144,20 @@ json_t *gw_merge_findings_json(const struct gw_merge_input *in);
 /*
  * The key two unit or person names are matched by: precomposed (NFC)
  * Vietnamese lower-cased (Đ->đ, Ầ->ầ, ...), spaces collapsed and trimmed,
- * "TP." / "Tp" left as written.  Decomposed input (NFD, combining marks) is
- * not composed here: its marks are kept as they are.  The tone's place is
- * kept too ("Hoà" and "Hòa", "Uỷ" and "Ủy" differ).  Octets that are not
- * UTF-8 are kept as they are.  out gets at most cap - 1 octets (never half
- * a character), NUL-terminated.
+ * "TP." / "Tp" left as written.
+ * - Decomposed letters (a vowel followed by the combining marks U+0300,
+ *   U+0301, U+0303, U+0309, U+0323, U+0302, U+0306, U+031B, in any order)
+ *   are composed first; marks that make no Vietnamese letter (two tones, a
+ *   mark on a consonant) are kept as they are.
+ * - The tone's place on oa, oe, uy ending a syllable (nothing after the
+ *   pair but a space, punctuation or the end) is made old-style, on the
+ *   first vowel: "Hoà" and "Hòa", "Thuỷ" and "Thủy", "Uỷ ban" and "Ủy ban"
+ *   have one key ("hòa", "thủy", "ủy ban").  With a final consonant or
+ *   another vowel after the pair ("Hoàng", "Toán", "Ngoáy") nothing moves.
+ *   Different tones stay different keys ("Hòa", "Hóa").
+ * Octets that are not UTF-8 are kept as they are.  out gets at most
+ * cap - 1 octets (never half a character), NUL-terminated; a key cut at cap
+ * moves no tone onto a pair whose syllable the cut left open.
  * "  UBND  Xã Tân Lập " and "ubnd xã tân lập" have the same key.
  */
 void gw_merge_name_key(const char *name, char *out, size_t cap);

@@ -6,7 +6,8 @@
  * buffer is copied to exactly size octets), all or nothing (rows only when
  * the file has no error), every row and finding well formed: lines within
  * the file, dates as YYYY-MM-DD, CCCDs of 12 digits, serials in upper-case
- * hex without leading zeros, booleans 0 or 1, at most
+ * hex without leading zeros, booleans 0 or 1, a unit's name key its own
+ * key and no longer than the name, at most
  * GW_MERGE_MAX_FINDINGS findings kept, and the findings as JSON.
  */
 #include <stdint.h>
@@ -65,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     } else {
         const struct gw_reorg_row *r = gw_merge_reorg(in, &n);
+        char k1[600], k2[600]; /* a cell is at most 512 octets, and its key no longer */
         REQUIRE(rc == GW_MERGE_OK || (r == NULL && n == 0));
         for (size_t i = 0; i < n; i++) {
             REQUIRE(r[i].line >= 2 && r[i].line <= lines);
@@ -72,6 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             REQUIRE(is_date(r[i].basis_date) && r[i].basis_date[0] && is_date(r[i].effective));
             REQUIRE(r[i].seat == 0 || r[i].seat == 1);
             REQUIRE(strchr("=+-@\t\r", r[i].old_unit[0]) == NULL);
+            /* A name key is its own key: composing, lower-casing and moving tones happen once. */
+            gw_merge_name_key(r[i].old_unit, k1, sizeof(k1));
+            gw_merge_name_key(k1, k2, sizeof(k2));
+            REQUIRE(strlen(k1) <= strlen(r[i].old_unit) && strcmp(k1, k2) == 0);
         }
     }
     REQUIRE(gw_merge_finding_count(in) <= GW_MERGE_MAX_FINDINGS);

@@ -113,7 +113,7 @@ static void test_staff_columns(void)
                                "Họ và tên,SO_CCCD,số hiệu chứng thư,Đơn vị cũ,don vi moi,CHỨC VỤ MỚI,Lãnh đạo,"
                                "khu vuc nha nuoc,Giữ thiết bị\n"
                                "Nguyễn Văn A,001234567890,,UBND xã A,UBND xã B,Chủ tịch,x,có,1\n"
-                               "  Trần Thị B  ,,00:0a:Bc:12,UBND xã A,,,,không,no\n"
+                               "  Trần Thị B  ,,00:0a:Bc:12,UBND xã A,,,0,không,no\n"
                                "Lê C,079123456789,7f,UBND xã A,UBND xã B,,Yes,TRUE,\n";
     struct gw_merge_input *in = staff(text, GW_MERGE_OK);
     const struct gw_staff_row *s;
@@ -203,6 +203,59 @@ static void test_json(void)
 
 #define SH "full_name,id_number,cert_serial,old_unit,leader,state_sector\n"
 
+/* A row-number column (STT, TT, Số TT, No., #) is read past in both files; other unknown columns stay errors. */
+static void test_row_number(void)
+{
+    static const char *const heads[] = {"STT",       "stt", "TT",  "Số TT", "SỐ TT", "so_tt",
+                                        "Số thứ tự", "No",  "No.", "#",     " # ",   "S.T.T"};
+    static const char *const not_heads[] = {"Số", "Number", "N", "##", "STT2"};
+    struct gw_merge_input *in;
+    const struct gw_staff_row *s;
+    const struct gw_reorg_row *r;
+    char text[512];
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        snprintf(text, sizeof(text), "%s,%s1,A,001234567890,,X,1,1\n2,B,001234567891,,X,0,0\n", heads[i], SH);
+        in = staff(text, GW_MERGE_OK);
+        s = gw_merge_staff(in, &n);
+        CHECK_EQ_INT(n, 2);
+        CHECK_EQ_INT(gw_merge_finding_count(in), 0);
+        if (n != 2 || gw_merge_finding_count(in))
+            fprintf(stderr, "  row-number column %s not read past\n", heads[i]);
+        else
+            CHECK(strcmp(s[0].full_name, "A") == 0 && strcmp(s[1].id_number, "001234567891") == 0 && s[1].line == 3);
+        gw_merge_input_free(in);
+    }
+    for (size_t i = 0; i < sizeof(not_heads) / sizeof(not_heads[0]); i++) {
+        snprintf(text, sizeof(text), "%s,%s1,A,001234567890,,X,1,1\n", not_heads[i], SH);
+        expect_staff_error(text, "HEADER", 1, "");
+    }
+    /* In the middle, any cell (a formula is never taken as data anyway); a row numbered and nothing else is blank. */
+    in = staff("full_name,id_number,cert_serial,Số TT,old_unit,leader,state_sector\n"
+               "A,001234567890,,=ROW()-1,X,1,1\n"
+               ",,,2,,,\n"
+               ",,,3,,,\n",
+               GW_MERGE_OK);
+    s = gw_merge_staff(in, &n);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(gw_merge_finding_count(in), 0);
+    gw_merge_input_free(in);
+    /* The reorganisation too, and JSON (any value). */
+    snprintf(text, sizeof(text), "STT,%s1,A,B,,,P,,,,,NQ,2025-06-12,2025-07-01,\n", reorg_head);
+    in = reorg(text, GW_MERGE_OK);
+    r = gw_merge_reorg(in, &n);
+    CHECK_EQ_INT(n, 1);
+    CHECK(r && strcmp(r[0].old_unit, "A") == 0);
+    gw_merge_input_free(in);
+    in = staff("[{\"STT\": 1, \"full_name\": \"A\", \"id_number\": \"001234567890\", \"old_unit\": \"X\","
+               " \"leader\": 1, \"state_sector\": 0, \"#\": [\"x\"]}]",
+               GW_MERGE_OK);
+    gw_merge_staff(in, &n);
+    CHECK_EQ_INT(n, 1);
+    gw_merge_input_free(in);
+}
+
 static void test_findings(void)
 {
     char big[1200];
@@ -225,6 +278,17 @@ static void test_findings(void)
     /* MISSING */
     expect_staff_error(SH "A,001234567890,,X,1,1\n,001234567891,,X,1,1\n", "MISSING", 3, "full_name");
     expect_staff_error(SH "A,,,X,1,1\n", "MISSING", 2, "id_number");
+    /* A required boolean has no default: empty is not "no" (it would revoke the certificate). */
+    expect_staff_error(SH "A,001234567890,,X,1,1\nB,001234567891,,X,,1\n", "MISSING", 3, "leader");
+    expect_staff_error(SH "A,001234567890,,X,1,\n", "MISSING", 2, "state_sector");
+    expect_staff_error(SH "A,001234567890,,X,  ,0\n", "MISSING", 2, "leader");
+    expect_staff_error(SH "A,001234567890,,X,\"\",0\n", "MISSING", 2, "leader");
+    expect_staff_error("[{\"full_name\": \"A\", \"id_number\": \"001234567890\", \"old_unit\": \"X\","
+                       " \"leader\": null, \"state_sector\": true}]",
+                       "MISSING", 1, "leader");
+    expect_staff_error("[{\"full_name\": \"A\", \"id_number\": \"001234567890\", \"old_unit\": \"X\","
+                       " \"leader\": true, \"state_sector\": \"\"}]",
+                       "MISSING", 1, "state_sector");
     /* INVALID */
     expect_staff_error(SH "A,01234567890,,X,1,1\n", "INVALID", 2, "id_number");
     expect_staff_error(SH "A,00123456789a,,X,1,1\n", "INVALID", 2, "id_number");
@@ -336,7 +400,7 @@ static char *gen_staff(size_t rows, int bad, size_t *len)
         o += (size_t)snprintf(buf + o, cap - o,
                               "%s,%012zu,%zX,Ủy ban nhân dân xã Tân Lập %zu,UBND xã Mới %zu,"
                               "Chủ tịch,%s,có,%s\r\n",
-                              name, 100000000000 + id, 0x10000 + i, i % 300, i % 100, i % 3 ? "x" : "",
+                              name, 100000000000 + id, 0x10000 + i, i % 300, i % 100, i % 3 ? "x" : "0",
                               i % 2 ? "không" : "có");
     }
     *len = o;
@@ -456,6 +520,101 @@ static void test_name_key(void)
     CHECK_EQ_STR(a, "");
 }
 
+/* Both keys, and whether they are the same. */
+static int same_key(const char *x, const char *y)
+{
+    char a[256], b[256];
+
+    gw_merge_name_key(x, a, sizeof(a));
+    gw_merge_name_key(y, b, sizeof(b));
+    if (strcmp(a, b) != 0)
+        return 0;
+    return 1;
+}
+
+/* Old-style and new-style tone placement on oa, oe, uy give one key; different tones do not. */
+static void test_name_key_tone(void)
+{
+    static const char *const pairs[][2] = {
+        {"Ủy ban nhân dân tỉnh Khánh Hòa", "UỶ BAN NHÂN DÂN TỈNH KHÁNH HOÀ"},
+        {"Thanh Hóa", "Thanh Hoá"},
+        {"Ủy ban", "Uỷ ban"},
+        {"Thủy", "Thuỷ"},
+        {"xã Tùy Hòa", "xã Tuỳ Hoà"},
+        {"Hòe Nhai", "Hoè Nhai"},
+        {"phường Khỏe, Họa.", "phường Khoẻ, Hoạ."},
+        {"Sở Thủy lợi (Thủy)", "Sở Thuỷ lợi (Thuỷ)"},
+        {"xã Hòa	Bình", "xã Hoà  Bình"},
+        {"Thạch Hõa", "Thạch Hoã"},
+        {"Đắk Lắk - Ủy", "Đắk Lắk - Uỷ"},
+        {"Ụy", "Uỵ"},
+    };
+    char a[256];
+
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        CHECK(same_key(pairs[i][0], pairs[i][1]));
+        if (!same_key(pairs[i][0], pairs[i][1]))
+            fprintf(stderr, "  different keys: %s / %s\n", pairs[i][0], pairs[i][1]);
+    }
+    /* The tone goes on the first vowel. */
+    gw_merge_name_key("Khánh Hoà", a, sizeof(a));
+    CHECK_EQ_STR(a, "khánh hòa");
+    gw_merge_name_key("THUỶ", a, sizeof(a));
+    CHECK_EQ_STR(a, "thủy");
+    gw_merge_name_key("Uỳ", a, sizeof(a)); /* ỳ (3 octets) becomes ù (2): the key gets shorter */
+    CHECK_EQ_STR(a, "ùy");
+    /* Different tones stay different. */
+    CHECK(!same_key("Hòa", "Hóa"));
+    CHECK(!same_key("Hoà", "Hoá"));
+    CHECK(!same_key("Thủy", "Thúy"));
+    CHECK(!same_key("Hòa", "Hoa"));
+    /* With a final consonant (or another vowel) after the pair nothing moves. */
+    CHECK(same_key("Hoàng", "hoàng"));
+    gw_merge_name_key("Hoàng Toán Khuyến Ngoáy Khoèo", a, sizeof(a));
+    CHECK_EQ_STR(a, "hoàng toán khuyến ngoáy khoèo");
+    CHECK(!same_key("Hoàng", "Hòang"));
+    /* Cut at cap: the tone still moves, and never half a character. */
+    gw_merge_name_key("Thuỷ Nguyên", a, 8);
+    CHECK_EQ_STR(a, "thủy ");
+    gw_merge_name_key("Hoàng", a, 5); /* "hoà" fits, the "n" after it does not: it is still a final */
+    CHECK_EQ_STR(a, "hoà");
+    gw_merge_name_key("Hoàn", a, 5); /* likewise when the letter cut off is the last */
+    CHECK_EQ_STR(a, "hoà");
+    gw_merge_name_key("Hoà", a, 5);
+    CHECK_EQ_STR(a, "hòa");
+}
+
+/* Decomposed input (a base letter and combining marks, in either order) has the key of the precomposed. */
+static void test_name_key_nfd(void)
+{
+    char a[256];
+
+    CHECK(same_key("Khánh Hòa", "Kha\xCC\x81nh Ho\xCC\x80"
+                                "a"));                         /* a + U+0301, o + U+0300 */
+    CHECK(same_key("Khánh Hòa", "Kha\xCC\x81nh Hoa\xCC\x80")); /* and new-style on the a */
+    CHECK(same_key("Ủy ban", "U\xCC\x89y ban"));               /* U+0309 */
+    CHECK(same_key("Tuyên Quang", "Tuye\xCC\x82n Quang"));     /* U+0302 */
+    CHECK(same_key("Đắk Lắk", "\xC4\x90"
+                              "a\xCC\x86\xCC\x81k La\xCC\x81\xCC\x86k")); /* breve+acute, acute+breve */
+    CHECK(same_key("Nghệ An", "Nghe\xCC\xA3\xCC\x82 An"));                /* NFD order: dot below, circumflex */
+    CHECK(same_key("Nghệ An", "Nghê\xCC\xA3 An"));                        /* ê + U+0323 */
+    CHECK(same_key("Thừa Thiên", "Thu\xCC\x9B\xCC\x80"
+                                 "a Thiên"));                              /* horn, grave */
+    CHECK(same_key("Hồ Chí Minh", "HO\xCC\x82\xCC\x80 Chi\xCC\x81 Minh")); /* upper case base */
+    CHECK(same_key("Bà Rịa", "Ba\xCC\x80 Ri\xCC\xA3"
+                             "a"));
+    CHECK(same_key("Quãng", "Qua\xCC\x83ng"));
+    /* Marks that make no Vietnamese letter are kept as they are. */
+    gw_merge_name_key("a\xCC\x81\xCC\x80", a, sizeof(a)); /* two tones */
+    CHECK_EQ_STR(a, "a\xCC\x81\xCC\x80");
+    gw_merge_name_key("b\xCC\x81", a, sizeof(a));
+    CHECK_EQ_STR(a, "b\xCC\x81");
+    gw_merge_name_key("e\xCC\x9B", a, sizeof(a)); /* a horn on e */
+    CHECK_EQ_STR(a, "e\xCC\x9B");
+    gw_merge_name_key("\xCC\x81x", a, sizeof(a)); /* a mark with nothing before it */
+    CHECK_EQ_STR(a, "\xCC\x81x");
+}
+
 /* The shipped reorganisation: 52 old provinces into 23 new ones, one seat each, no findings. */
 static void test_shipped(const char *path)
 {
@@ -510,7 +669,10 @@ int main(int argc, char **argv)
     test_staff_columns();
     test_json();
     test_findings();
+    test_row_number();
     test_name_key();
+    test_name_key_tone();
+    test_name_key_nfd();
     test_big();
     if (argc > 1)
         test_shipped(argv[1]);
