@@ -117,7 +117,7 @@ check "expected.tsv's number and unit are the certificate's (every 7th row)" tes
 # D3 keys name staff lines that are records of their own (staff.csv: BOM, CRLF, one cell with a line break).
 check "staff.csv starts with a UTF-8 BOM and has CRLF records" \
     bash -c "head -c 3 '$F/staff.csv' | od -An -tx1 | grep -q 'ef bb bf' && head -1 '$F/staff.csv' | grep -q $'\r$'"
-check "D3 keys are staff.csv lines where a record starts (one cell before them spans two lines)" \
+check "D3 keys are the staff.csv lines where their records start (a cell before them spans two lines)" \
     python3 - "$F" <<'EOF'
 import csv, io, sys
 d = sys.argv[1]
@@ -126,12 +126,13 @@ line, starts = 1, {}
 for r in rows:
     starts[line] = r
     line += 1 + sum(f.count("\n") for f in r)
-keys = [l.split("\t")[0] for l in open(d + "/expected.tsv", encoding="utf-8") if l.startswith("staff:")]
+keys = [l.split("\t") for l in open(d + "/expected.tsv", encoding="utf-8") if l.startswith("staff:")]
 assert len(keys) >= 2, keys
 assert any("\n" in f for r in rows for f in r), "no cell with a line break"
 for k in keys:
-    n = int(k.split(":")[1])
-    assert n in starts and n > 1, k
+    n = int(k[0].split(":")[1])
+    assert n in starts and n > 1, k[0]
+    assert starts[n][3] == k[2], (k[0], starts[n][3], k[2])  # the row's old unit is the row's
 EOF
 
 # ---- overrides and the final registry ---------------------------------------------
