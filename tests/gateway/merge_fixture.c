@@ -2,13 +2,13 @@
  * merge_fixture.c - a province-sized registry and the two files of a merger
  * review (issue 14), with the plan the rules must make of them.
  *
- *   merge_fixture [--all] [-i ISSUER] OUTDIR PKI_DIR N_CERTS SEED
+ *   merge_fixture [--all] [-i ISSUER] [-j JOBS] OUTDIR PKI_DIR N_CERTS SEED
  *
  * PKI_DIR is tests/pki/mkpki.sh's output (mkdemo.sh's OUTDIR/pki); the
  * certificates are issued by PKI_DIR/ISSUER.pem with ISSUER.key.pem (default
  * "ca", the demo's issuing CA; "ca-g1" signs RSA-2048, about eight times
  * faster, "ca2" ECDSA P-384) with the Government CA profile of mkpki.sh's
- * v3_sub_good.  OUTDIR gets:
+ * v3_sub_good; -j issues them in JOBS processes.  OUTDIR gets:
  *
  *   registry.csv        simpki-admin import: msisdn,carrier,iccid,kv,cert,status,cs
  *                       (cert base64 DER); N_CERTS active certificates and two
@@ -48,6 +48,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 #include <wchar.h>
 #include <wctype.h>
@@ -1012,6 +1014,7 @@ struct issuer {
     EVP_PKEY *key, *shared;
     char ocsp[256], http[256], name[64];
     X509_EXTENSION *fixed[6], *shared_ski;
+    EVP_MD *md; /* fetched once: an implicit fetch per signature costs more than an RSA-2048 signature's share */
     int nfixed;
 };
 
@@ -1055,6 +1058,8 @@ static void issuer_load(struct issuer *is, const char *pki, const char *name)
         }
         fclose(f);
     }
+    if (!(is->md = EVP_MD_fetch(NULL, "SHA256", NULL)))
+        die("no SHA-256");
     if (!(is->shared = EVP_EC_gen("P-256")))
         die("cannot make a P-256 key");
     /* the extensions every certificate has alike (mkpki.sh's v3_sub_good) */
@@ -1093,7 +1098,7 @@ static X509 *issue(struct issuer *is, const struct cert *c, time_t day, EVP_PKEY
     ASN1_INTEGER *sn;
     X509V3_CTX ctx;
     char san[64];
-    time_t nb = day - (time_t)(30 + rndn(600)) * 86400;
+    time_t nb = day - (time_t)(30 + strtoul(c->serial + 26, NULL, 16) % 600) * 86400; /* from the serial: any worker */
 
     *own = c->own_key ? EVP_EC_gen("P-256") : NULL;
     if (!x || !n || (c->own_key && !*own) || !BN_hex2bn(&bn, c->serial) || !(sn = BN_to_ASN1_INTEGER(bn, NULL)))
@@ -1129,7 +1134,7 @@ static X509 *issue(struct issuer *is, const struct cert *c, time_t day, EVP_PKEY
         X509_add_ext(x, e, -1);
         X509_EXTENSION_free(e);
     }
-    if (!X509_sign(x, is->key, EVP_sha256()))
+    if (!X509_sign(x, is->key, is->md))
         die("cannot sign a certificate");
     return x;
 }
@@ -1141,29 +1146,19 @@ static void write_file(const char *path, const void *p, size_t n)
         die("%s: cannot write", path);
 }
 
-static void write_registry(const char *dir, const char *absdir, struct issuer *is)
+/* Certificates lo .. hi - 1: registry rows to reg, CA index lines to idx, own keys to keys/. */
+static void issue_range(const char *dir, struct issuer *is, size_t lo, size_t hi, FILE *reg, FILE *idx)
 {
-    FILE *reg = out_open(dir, "registry.csv"), *idx = out_open(dir, "ca-index.txt");
-    json_t *subs = json_array();
     time_t now = time(NULL), day = now - now % 86400;
     unsigned char *der = NULL, *b64 = NULL;
     size_t b64cap = 0;
-    char path[4096], cpath[4096], when[32], exp[32], oneline[1024];
+    char path[4096], when[32], exp[32], oneline[1024];
     struct tm tm;
     FILE *kf;
 
-    if (!subs)
-        die("out of memory");
-    pathf(path, sizeof path, "%s/keys", dir);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
-        die("%s: %s", path, strerror(errno));
-    pathf(path, sizeof path, "%s/keys/shared.key.pem", dir);
-    if (!(kf = fopen(path, "w")) || !PEM_write_PrivateKey(kf, is->shared, NULL, NULL, 0, NULL, NULL) || fclose(kf))
-        die("%s: cannot write", path);
-    fputs("msisdn,carrier,iccid,kv,cert,status,cs\n", reg);
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y%m%d%H%M%SZ", &tm); /* the index wants UTCTime: from when + 2 */
-    for (size_t i = 0; i < F.n; i++) {
+    for (size_t i = lo; i < hi; i++) {
         const struct cert *c = &F.c[i];
         EVP_PKEY *own;
         X509 *x = issue(is, c, day, &own);
@@ -1184,29 +1179,108 @@ static void write_registry(const char *dir, const char *absdir, struct issuer *i
         fprintf(idx, "%s\t%s\t%s%s\t%s\tunknown\t%s\n", c->revoked ? "R" : "V", exp + 2, c->revoked ? when + 2 : "",
                 c->revoked ? ",superseded" : "", c->serial, oneline);
         if (own) {
-            json_t *o;
             pathf(path, sizeof path, "%s/keys/%s.key.pem", dir, c->msisdn);
             if (!(kf = fopen(path, "w")) || !PEM_write_PrivateKey(kf, own, NULL, NULL, 0, NULL, NULL) || fclose(kf))
                 die("%s: cannot write", path);
             pathf(path, sizeof path, "%s/keys/%s.crt.der", dir, c->msisdn);
             write_file(path, der, (size_t)n);
-            pathf(path, sizeof path, "%s/keys/%s.key.pem", absdir, c->msisdn);
-            pathf(cpath, sizeof cpath, "%s/keys/%s.crt.der", absdir, c->msisdn);
-            o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "msisdn", c->msisdn, "carrier", c->carrier, "iccid",
-                          c->iccid, "kv", 1, "key", path, "cert", cpath, "behaviour", "confirm");
-            if (!o || json_array_append_new(subs, o) != 0)
-                die("out of memory");
             EVP_PKEY_free(own);
         }
         OPENSSL_free(der);
         der = NULL;
         X509_free(x);
     }
+    free(b64);
+}
+
+/* Append file `part` to f and remove it. */
+static void append_part(FILE *f, const char *part)
+{
+    char buf[1 << 16];
+    size_t n;
+    FILE *p = fopen(part, "r");
+    if (!p)
+        die("%s: %s", part, strerror(errno));
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        if (fwrite(buf, 1, n, f) != n)
+            die("write error");
+    fclose(p);
+    unlink(part);
+}
+
+/*
+ * registry.csv, ca-index.txt, keys/ and sim-subscribers.json; jobs > 1
+ * issues in that many processes (the signatures are most of the time), each
+ * a contiguous slice, joined in order: the files are the same either way.
+ */
+static void write_registry(const char *dir, const char *absdir, struct issuer *is, int jobs)
+{
+    FILE *reg = out_open(dir, "registry.csv"), *idx = out_open(dir, "ca-index.txt"), *kf;
+    json_t *subs = json_array();
+    char path[4096], cpath[4096];
+
+    if (!subs)
+        die("out of memory");
+    pathf(path, sizeof path, "%s/keys", dir);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        die("%s: %s", path, strerror(errno));
+    pathf(path, sizeof path, "%s/keys/shared.key.pem", dir);
+    if (!(kf = fopen(path, "w")) || !PEM_write_PrivateKey(kf, is->shared, NULL, NULL, 0, NULL, NULL) || fclose(kf))
+        die("%s: cannot write", path);
+    fputs("msisdn,carrier,iccid,kv,cert,status,cs\n", reg);
+    if (jobs <= 1) {
+        issue_range(dir, is, 0, F.n, reg, idx);
+    } else {
+        int failed = 0;
+        fflush(reg);
+        fflush(idx);
+        for (int j = 0; j < jobs; j++) {
+            pid_t pid = fork();
+            if (pid < 0)
+                die("fork: %s", strerror(errno));
+            if (pid == 0) {
+                char rp[4096], ip[4096];
+                FILE *r, *x;
+                pathf(rp, sizeof rp, "registry.part%d", j);
+                pathf(ip, sizeof ip, "ca-index.part%d", j);
+                r = out_open(dir, rp);
+                x = out_open(dir, ip);
+                issue_range(dir, is, F.n * (size_t)j / (size_t)jobs, F.n * (size_t)(j + 1) / (size_t)jobs, r, x);
+                out_close(r, rp);
+                out_close(x, ip);
+                _exit(0);
+            }
+        }
+        for (int j = 0; j < jobs; j++) {
+            int st;
+            if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                failed = 1;
+        }
+        if (failed)
+            die("a certificate worker failed");
+        for (int j = 0; j < jobs; j++) {
+            pathf(path, sizeof path, "%s/registry.part%d", dir, j);
+            append_part(reg, path);
+            pathf(path, sizeof path, "%s/ca-index.part%d", dir, j);
+            append_part(idx, path);
+        }
+    }
+    for (size_t i = 0; i < F.n; i++) {
+        const struct cert *c = &F.c[i];
+        json_t *o;
+        if (!c->own_key)
+            continue;
+        pathf(path, sizeof path, "%s/keys/%s.key.pem", absdir, c->msisdn);
+        pathf(cpath, sizeof cpath, "%s/keys/%s.crt.der", absdir, c->msisdn);
+        o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s}", "msisdn", c->msisdn, "carrier", c->carrier, "iccid",
+                      c->iccid, "kv", 1, "key", path, "cert", cpath, "behaviour", "confirm");
+        if (!o || json_array_append_new(subs, o) != 0)
+            die("out of memory");
+    }
     pathf(path, sizeof path, "%s/sim-subscribers.json", dir);
     if (json_dump_file(subs, path, JSON_INDENT(1)) != 0)
         die("%s: cannot write", path);
     json_decref(subs);
-    free(b64);
     out_close(reg, "registry.csv");
     out_close(idx, "ca-index.txt");
 }
@@ -1215,7 +1289,7 @@ static void write_registry(const char *dir, const char *absdir, struct issuer *i
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: merge_fixture [--all] [-i ISSUER] OUTDIR PKI_DIR N_CERTS SEED\n");
+    fprintf(stderr, "usage: merge_fixture [--all] [-i ISSUER] [-j JOBS] OUTDIR PKI_DIR N_CERTS SEED\n");
     exit(2);
 }
 
@@ -1225,14 +1299,19 @@ int main(int argc, char **argv)
     char absdir[4096], *end;
     unsigned long long n, seed;
     struct issuer is;
-    int a = 1, bad = 0;
+    int a = 1, bad = 0, jobs = 1;
 
     for (; a < argc && argv[a][0] == '-'; a++) {
         if (strcmp(argv[a], "--all") == 0)
             F.all = 1;
         else if (strcmp(argv[a], "-i") == 0 && a + 1 < argc)
             issuer_name = argv[++a];
-        else
+        else if (strcmp(argv[a], "-j") == 0 && a + 1 < argc) {
+            long j = strtol(argv[++a], &end, 10);
+            if (*end || j < 1 || j > 64)
+                die("-j: want 1..64");
+            jobs = (int)j;
+        } else
             usage();
     }
     if (argc - a != 4)
@@ -1281,13 +1360,14 @@ int main(int argc, char **argv)
         }
     if (bad)
         return 1;
-    write_registry(dir, absdir, &is);
+    write_registry(dir, absdir, &is, jobs);
     for (int i = 0; i < is.nfixed; i++)
         X509_EXTENSION_free(is.fixed[i]);
     X509_EXTENSION_free(is.shared_ski);
     X509_free(is.ca);
     EVP_PKEY_free(is.key);
     EVP_PKEY_free(is.shared);
+    EVP_MD_free(is.md);
     free(F.c);
     free(F.s);
     free(F.seen);
