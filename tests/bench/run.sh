@@ -3,6 +3,8 @@
 # run.sh - simpki's benchmark suite: one command, every figure, one table.
 #
 #   tests/bench/run.sh [--smoke] [--out FILE] [--no-build]
+#   BENCH_PLAN=1 tests/bench/run.sh      ... and the merger plan benchmark last
+#                                        (tests/bench/plan.sh: 100,000 certificates)
 #
 # Builds a Release tree (build-bench/, or $BENCH_BUILD), starts the real stack
 # on free loopback ports (redis-server with AOF everysec, simpki-sim with
@@ -523,4 +525,15 @@ if [ $SMOKE -eq 1 ]; then
     echo "run.sh: the Kannel row has no submit_sm_per_s figure" >&2
     exit 1
   fi
+fi
+
+# ---- the merger plan (optional: BENCH_PLAN=1) ---------------------------------
+# Its own stack (a registry of 100,000 generated certificates, or 3,000 with
+# --smoke), its own table and JSON beside this one's: a failure there costs
+# none of the figures above.
+if [ -n "${BENCH_PLAN:-}" ]; then
+  echo
+  log "merger plan: tests/bench/plan.sh"
+  BENCH_BUILD=$B bash "$SRC/tests/bench/plan.sh" --no-build $([ $SMOKE -eq 1 ] && echo --smoke) \
+    --out "${OUT%.json}-plan.json" || echo "run.sh: tests/bench/plan.sh failed: no plan figures" >&2
 fi
