@@ -89,7 +89,7 @@ printf '84960000002\tec\tBench EC\tUBND Bench\tgood\n' >"$T/subs.tsv"
 bash "$SRC/tests/pki/mkpki.sh" "$T/pki" "$T/subs.tsv" >"$T/mkpki.log" 2>&1
 log "fixture: $N certificates, every unit reorganised"
 t0=$(now)
-"$FIXTURE" --all -i ca-g1 "$T/fx" "$T/pki" "$N" 1 >"$T/fixture.log" 2>&1
+"$FIXTURE" --all -i ca-g1 -j 2 "$T/fx" "$T/pki" "$N" 1 >"$T/fixture.log" 2>&1
 GEN_S=$(since "$t0")
 ROWS=$(($(wc -l <"$T/fx/expected.tsv") - 1))
 STAFF_ROWS=$(($(wc -l <"$T/fx/staff.csv") - 1))
@@ -214,6 +214,6 @@ jq -r '
          "\(((.plan.vmhwm_kb.after - .plan.vmhwm_kb.before) * 1024 / .certificates) | round) bytes per certificate; RSS after \(.plan.vmrss_kb.after | mb)")
    end),
   row("fixture: \(.certificates) certificates generated / imported"; "\(.fixture_generation_s | s) / \(.import_s | s)";
-      "merge_fixture --all -i ca-g1; simpki-admin import (every certificate checked)")' "$OUT"
+      "merge_fixture --all -i ca-g1 -j 2; simpki-admin import (every certificate checked)")' "$OUT"
 echo
 echo "written: $OUT"
