@@ -62,22 +62,9 @@ for f in "$SIMPKID" "$ADMIN" "$FIXTURE" "$REGREAD"; do
   [ -x "$f" ] || { echo "plan.sh: $f not built" >&2; exit 1; }
 done
 
-T=$(mktemp -d /tmp/simpki-bench-plan.XXXXXX)
-PIDS=()
-cleanup() {
-  local rc=$?
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ $rc -ne 0 ]; then
-    echo "--- plan.sh failed; logs kept in $T" >&2
-    for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -n 20 "$f" >&2; }; done
-  else
-    rm -rf "$T"
-  fi
-}
-trap cleanup EXIT
+. "$SRC/tests/bench/lib.sh" # free_port, wait_for, cpu_us, bench_scratch
+bench_scratch bench-plan plan.sh
 log() { printf '[bench-plan %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-. "$SRC/tests/bench/lib.sh" # free_port, wait_for
 now() { date +%s.%N; }
 since() { echo "$(now) - $1" | bc; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }

@@ -56,23 +56,10 @@ for f in "$SIMPKID" "$ADMIN" "$SIM" "$LOADGEN" "$FILL" "$VERIFY"; do
   [ -x "$f" ] || { echo "run.sh: $f not built" >&2; exit 1; }
 done
 
-T=$(mktemp -d /tmp/simpki-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  local rc=$?
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ $rc -ne 0 ]; then
-    echo "--- run.sh failed; logs kept in $T" >&2
-    for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -n 20 "$f" >&2; }; done
-  else
-    rm -rf "$T"
-  fi
-}
-trap cleanup EXIT
+. "$SRC/tests/bench/lib.sh" # free_port, wait_for, cpu_us, bench_scratch
+bench_scratch bench run.sh
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
-. "$SRC/tests/bench/lib.sh" # free_port, wait_for, cpu_us
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 cmdstats() { rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ { sub("cmdstat_", "", $1); printf "%s %s\n", $1, $3 }'; }
