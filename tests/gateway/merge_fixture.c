@@ -911,7 +911,7 @@ static void write_reorg(const char *dir)
             csv(f, unit_parent((int)u), ",");
             csv(f, locality(to), ",");
             csv(f, MF_PROVINCE, ",");
-            csv(f, un->old_parent ? un->old_parent : MF_PROV_UBND, ",");
+            csv(f, un->old_parent ? un->old_parent : "", ","); /* "": the old unit itself */
             csv(f, un->seat ? "x" : "", ",");
             csv(f, tax, ",");
             csv(f, budget, ",");
