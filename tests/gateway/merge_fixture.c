@@ -29,6 +29,13 @@
  *   ca-index.txt        `openssl ca` index of the certificates, for `openssl ocsp`
  *   summary.txt         rows per rule
  *
+ * The simulator serves the own-key numbers once they join the demo scenario:
+ *   jq --slurpfile s OUTDIR/sim-subscribers.json '.subscribers += $s[0]' scenario.json
+ * and an OCSP responder knows the certificates from the index:
+ *   openssl ocsp -index OUTDIR/ca-index.txt -CA PKI_DIR/ca.pem -rsigner PKI_DIR/ocsp-ca.pem
+ *       -rkey PKI_DIR/ocsp-ca.key.pem -port P
+ * (mark a row R there, as `openssl ca -revoke` would, for the CA to report it revoked).
+ *
  * Without --all the reorganisation touches three districts, 30 communes and
  * three district health centres (merge_fixture_data.h): ~240 plan rows
  * whatever N_CERTS.  With --all every other unit is in it too, mapped to
