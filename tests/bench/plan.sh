@@ -13,7 +13,7 @@
 #
 #   (a) reading the registry once: tests/bench/bench_regread (SCAN over
 #       spk:{*}:sub:* and pipelined HMGET, as q_plan.h's q_reg_scan), and the
-#       certificates' decoding on top;
+#       certificates' decoding on top (d2i_X509, and the subject Name alone);
 #   (b) building the plan through the daemon's API (gateway/merge/gw_plan.h):
 #       POST /v1/plans with reorg.csv and staff.csv, then GET /v1/plans/{id}
 #       until its state is "review"; simpkid's peak memory (VmHWM of
@@ -195,7 +195,7 @@ jq -r '
   "",
   row("figure"; "measured"; "beside"), "|---|---|---|",
   row("registry read once, \(.registry_read.entries) entries (SCAN + pipelined HMGET)"; (.registry_read.read_s | s);
-      "+ \(.registry_read.decode_s | s) to decode every certificate'"'"'s subject"),
+      "+ \(.registry_read.decode_s | s) to d2i_X509 every certificate, + \(.registry_read.subject_only_s | s) to read only the subject Name"),
   (if .plan.error then row("plan build through the API, \(.certificates) certificates"; "—"; .plan.error)
    else
      row("plan build through the API, \(.certificates) certificates, \(.plan.rows // "?") rows (expected \(.plan_rows_expected))";
