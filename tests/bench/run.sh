@@ -3,6 +3,8 @@
 # run.sh - simpki's benchmark suite: one command, every figure, one table.
 #
 #   tests/bench/run.sh [--smoke] [--out FILE] [--no-build]
+#   BENCH_PLAN=1 tests/bench/run.sh      ... and the merger plan benchmark last
+#                                        (tests/bench/plan.sh: 100,000 certificates)
 #
 # Builds a Release tree (build-bench/, or $BENCH_BUILD), starts the real stack
 # on free loopback ports (redis-server with AOF everysec, simpki-sim with
@@ -54,23 +56,10 @@ for f in "$SIMPKID" "$ADMIN" "$SIM" "$LOADGEN" "$FILL" "$VERIFY"; do
   [ -x "$f" ] || { echo "run.sh: $f not built" >&2; exit 1; }
 done
 
-T=$(mktemp -d /tmp/simpki-bench.XXXXXX)
-PIDS=()
-cleanup() {
-  local rc=$?
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ $rc -ne 0 ]; then
-    echo "--- run.sh failed; logs kept in $T" >&2
-    for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -n 20 "$f" >&2; }; done
-  else
-    rm -rf "$T"
-  fi
-}
-trap cleanup EXIT
+. "$SRC/tests/bench/lib.sh" # free_port, wait_for, cpu_us, bench_scratch
+bench_scratch bench run.sh
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
-. "$SRC/tests/bench/lib.sh" # free_port, wait_for, cpu_us
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 cmdstats() { rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ { sub("cmdstat_", "", $1); printf "%s %s\n", $1, $3 }'; }
@@ -523,4 +512,15 @@ if [ $SMOKE -eq 1 ]; then
     echo "run.sh: the Kannel row has no submit_sm_per_s figure" >&2
     exit 1
   fi
+fi
+
+# ---- the merger plan (optional: BENCH_PLAN=1) ---------------------------------
+# Its own stack (a registry of 100,000 generated certificates, or 3,000 with
+# --smoke), its own table and JSON beside this one's: a failure there costs
+# none of the figures above.
+if [ -n "${BENCH_PLAN:-}" ]; then
+  echo
+  log "merger plan: tests/bench/plan.sh"
+  BENCH_BUILD=$B bash "$SRC/tests/bench/plan.sh" --no-build $([ $SMOKE -eq 1 ] && echo --smoke) \
+    --out "${OUT%.json}-plan.json" || echo "run.sh: tests/bench/plan.sh failed: no plan figures" >&2
 fi
