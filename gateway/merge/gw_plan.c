@@ -983,13 +983,14 @@ static void approve_loaded(void *arg, enum q_err err, json_t *plan, json_t *rows
                   "failed", 0, "waiting_pin", 0, "waiting_device", 0, "in_progress", 0));
     json_object_set_new(o->plan, "run", json_pack("{s:i, s:i, s:[]}", "cursor", 1, "handovers_filed", 0, "in_flight"));
     history_add(o, "approve", NULL);
-    json_object_set_new(
-        o->plan, "approved",
-        json_pack("{s:O, s:O, s:O}", "by",
-                  json_object_get(json_array_get(json_object_get(o->plan, "history"),
-                                                 json_array_size(json_object_get(o->plan, "history")) - 1),
-                                  "by"),
-                  "at", json_object_get(o->plan, "updated_at"), "version", json_object_get(o->plan, "version")));
+    {
+        const char *by = json_string_value(json_object_get(o->body, "by"));
+        /* As an override's: the name the operator gave (the history says with which key too). */
+        json_object_set_new(o->plan, "approved",
+                            json_pack("{s:s, s:O, s:O}", "by", by && *by ? by : o->rp, "at",
+                                      json_object_get(o->plan, "updated_at"), "version",
+                                      json_object_get(o->plan, "version")));
+    }
     json_object_set_new(o->plan, "state", json_string("approved"));
     json_decref(pending);
     json_decref(plan);

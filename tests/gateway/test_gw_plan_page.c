@@ -6,7 +6,7 @@
  * then GET /ui/plans over real HTTP (evhttp on loopback) for the headers.
  *
  *   test_gw_plan_page PLAN_PAGE_HTML     the checks
- *   test_gw_plan_page --csp              print the policy (ui_plan.sh gives it to its stub server)
+ *   test_gw_plan_page --csp              print the policy
  */
 #include <event2/buffer.h>
 #include <event2/event.h>

@@ -12,10 +12,8 @@
 # and a plan built with POST /v1/plans):
 #   UI_BASE=http://127.0.0.1:PORT UI_KEY=<operator key> UI_PLAN=<plan id in review> ui_plan.sh
 # The plan needs at least two rows whose action is "decide"; the test changes it
-# (overrides, approval).  Without UI_BASE it starts tests/integration/ui_plan_stub.py,
-# a stand-in for /v1/plans with canned data in gw_plan.h's shapes, serving the page
-# file with the policy test_gw_plan_page --csp prints (PLAN_PAGE_TEST, set by ctest),
-# or one it computes the same way.
+# (overrides, approval).  e2e_ui_plan.sh (the ctest ui_plan) starts the real stack,
+# builds such a plan and runs this.
 #
 # UI_SHOTS=DIR keeps the screenshots (plan-list, plan-review-filtered,
 # plan-override, plan-approved .png, 1280 wide); docs/merge/ holds copies.
@@ -38,19 +36,7 @@ for t in node npm curl; do
 done
 
 work=$(mktemp -d /tmp/simpki-ui.XXXXXX)
-stub_pid=
-cleanup() {
-  local rc=$?
-  if [ -n "$stub_pid" ]; then
-    kill "$stub_pid" 2>/dev/null || true
-    wait "$stub_pid" 2>/dev/null || true
-  fi
-  if [ $rc -ne 0 ] && [ -f "$work/stub.log" ]; then
-    echo "--- stub log (tail)" >&2
-    tail -n 30 "$work/stub.log" >&2
-  fi
-  rm -rf "$work"
-}
+cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 export HOME=$work/home # Chromium writes caches and crash dumps under HOME
 mkdir -p "$HOME"
@@ -65,27 +51,7 @@ if [ ! -d "$ui/node_modules/playwright-core" ]; then
   ) 9>"${TMPDIR:-/tmp}/simpki-ui-npm.lock" || fail "npm ci failed in $ui"
 fi
 
-if [ -z "${UI_BASE:-}" ]; then
-  UI_KEY=${UI_KEY:-$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')}
-  UI_PLAN=p5b1e0c9a7d42
-  csp=()
-  if [ -n "${PLAN_PAGE_TEST:-}" ]; then
-    "$PLAN_PAGE_TEST" --csp >"$work/csp" || fail "test_gw_plan_page --csp failed: the page has no hashable script or style"
-    csp=(--csp-file "$work/csp")
-  fi
-  /usr/bin/python3 "$here/ui_plan_stub.py" --page "$src/gateway/merge/plan_page.html" --key "$UI_KEY" \
-    "${csp[@]}" --port 0 >"$work/stub.log" 2>&1 &
-  stub_pid=$!
-  for _ in $(seq 50); do
-    grep -q "stub ready" "$work/stub.log" && break
-    sleep 0.1
-  done
-  port=$(sed -n 's/^stub ready port=\([0-9]*\)$/\1/p' "$work/stub.log")
-  [ -n "$port" ] || fail "the stub server did not start"
-  UI_BASE=http://127.0.0.1:$port
-  echo "stub at $UI_BASE"
-fi
-: "${UI_KEY:?set UI_KEY with UI_BASE}" "${UI_PLAN:?set UI_PLAN with UI_BASE}"
+: "${UI_BASE:?set UI_BASE}" "${UI_KEY:?set UI_KEY}" "${UI_PLAN:?set UI_PLAN}"
 [ -n "${UI_SHOTS:-}" ] && mkdir -p "$UI_SHOTS"
 
 UI_BASE=$UI_BASE UI_KEY=$UI_KEY UI_PLAN=$UI_PLAN CHROMIUM=$chrome \

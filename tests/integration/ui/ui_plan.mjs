@@ -1,7 +1,7 @@
 // ui_plan.mjs - the merger review page (GET /ui/plans) in a real browser:
 // Debian's Chromium driven by playwright-core (no browser download).  Run by
 // ../ui_plan.sh, which says what it needs; this file reads:
-//   UI_BASE   the daemon (or stub) base URL, e.g. http://127.0.0.1:8080
+//   UI_BASE   the daemon's base URL, e.g. http://127.0.0.1:8080
 //   UI_KEY    an operator API key;  UI_PLAN  the id of a plan in "review"
 //             with at least two rows whose action is "decide"
 //   UI_BY     the operator's name the page sends as "by"
