@@ -739,7 +739,7 @@ static void copy_utf8(char *dst, size_t cap, const char *src, size_t len)
     dst[len] = '\0';
 }
 
-static enum sig_err name_rfc2253(const X509_NAME *name, char *dst, size_t cap)
+enum sig_err sig_name_rfc2253(const X509_NAME *name, char *dst, size_t cap)
 {
     enum sig_err rc = SIG_OK;
     BIO *bio = BIO_new(BIO_s_mem());
@@ -817,10 +817,10 @@ enum sig_err sig_cert_info(const uint8_t *cert, size_t cert_len, struct sig_cert
     rc = sig_parse_cert(cert, cert_len, &x, NULL, 0);
     if (rc != SIG_OK)
         goto out;
-    rc = name_rfc2253(X509_get_subject_name(x), out->subject, sizeof out->subject);
+    rc = sig_name_rfc2253(X509_get_subject_name(x), out->subject, sizeof out->subject);
     if (rc != SIG_OK)
         goto out;
-    rc = name_rfc2253(X509_get_issuer_name(x), out->issuer, sizeof out->issuer);
+    rc = sig_name_rfc2253(X509_get_issuer_name(x), out->issuer, sizeof out->issuer);
     if (rc != SIG_OK)
         goto out;
 
@@ -874,6 +874,20 @@ static int name_attr(const X509_NAME *name, int nid, char *dst, size_t cap)
     return 0;
 }
 
+enum sig_err sig_name_attrs(const X509_NAME *n, struct sig_cert_names *out)
+{
+    if (name_attr(n, NID_commonName, out->cn, sizeof out->cn) != 0 ||
+        name_attr(n, NID_organizationName, out->o, sizeof out->o) != 0 ||
+        name_attr(n, NID_organizationalUnitName, out->ou, sizeof out->ou) != 0 ||
+        name_attr(n, NID_localityName, out->l, sizeof out->l) != 0 ||
+        name_attr(n, NID_stateOrProvinceName, out->st, sizeof out->st) != 0 ||
+        name_attr(n, NID_userId, out->uid, sizeof out->uid) != 0 ||
+        name_attr(n, NID_pkcs9_emailAddress, out->email, sizeof out->email) != 0 ||
+        name_attr(n, NID_serialNumber, out->serial_number, sizeof out->serial_number) != 0)
+        return SIG_ERR_MALFORMED;
+    return SIG_OK;
+}
+
 enum sig_err sig_cert_names(const uint8_t *cert, size_t cert_len, struct sig_cert_names *out)
 {
     enum sig_err rc;
@@ -890,15 +904,7 @@ enum sig_err sig_cert_names(const uint8_t *cert, size_t cert_len, struct sig_cer
     if (rc != SIG_OK)
         goto out;
     n = X509_get_subject_name(x);
-    if (name_attr(n, NID_commonName, out->cn, sizeof out->cn) != 0 ||
-        name_attr(n, NID_organizationName, out->o, sizeof out->o) != 0 ||
-        name_attr(n, NID_organizationalUnitName, out->ou, sizeof out->ou) != 0 ||
-        name_attr(n, NID_localityName, out->l, sizeof out->l) != 0 ||
-        name_attr(n, NID_stateOrProvinceName, out->st, sizeof out->st) != 0 ||
-        name_attr(n, NID_userId, out->uid, sizeof out->uid) != 0 ||
-        name_attr(n, NID_pkcs9_emailAddress, out->email, sizeof out->email) != 0 ||
-        name_attr(n, NID_serialNumber, out->serial_number, sizeof out->serial_number) != 0)
-        rc = SIG_ERR_MALFORMED;
+    rc = sig_name_attrs(n, out);
 out:
     if (rc != SIG_OK && out != NULL)
         memset(out, 0, sizeof *out);

@@ -147,6 +147,24 @@ enum sig_err sig_cert_names(const uint8_t *cert, size_t cert_len, struct sig_cer
     __attribute__((warn_unused_result));
 
 /*
+ * What a read of the whole registry needs of each certificate (the merger
+ * review, gateway/merge/gw_plan.c): its serial (uppercase hex, as
+ * sig_cert_info), notAfter, subject (RFC 2253, as sig_cert_info) and names
+ * (as sig_cert_names), decoded without the public key and the extensions:
+ * about twenty times faster than sig_cert_info on OpenSSL 3.0.  It checks
+ * nothing but the shape: a certificate read this way is shown or matched,
+ * never trusted.  SIG_ERR_MALFORMED for what is not one DER certificate.
+ */
+struct sig_cert_summary {
+    char serial_hex[80];
+    time_t not_after;
+    char subject[512];
+    struct sig_cert_names names;
+};
+enum sig_err sig_cert_summary(const uint8_t *cert, size_t cert_len, struct sig_cert_summary *out)
+    __attribute__((warn_unused_result));
+
+/*
  * The validated path of `cert` at `at` (the same checks as sig_check_cert):
  * on success *out is a malloc'd array of *n DER certificates, leaf first,
  * trust anchor last, packed as [u32 length big-endian][DER]..., for callers

@@ -62,4 +62,12 @@ unsigned sig_trust_gen(const struct sig_trust *t);
 /* ASN1_TIME to time_t (UTC). */
 enum sig_err sig_asn1_time(const ASN1_TIME *at, time_t *out);
 
+/* name as RFC 2253 text, UTF-8 kept, cut to cap - 1 octets at a character boundary (sig_cert_info's subject). */
+enum sig_err sig_name_rfc2253(const X509_NAME *name, char *dst, size_t cap);
+
+/* The attributes of sig_cert_names from a name (out zeroed by the caller); SIG_ERR_MALFORMED when one does not decode.
+ */
+struct sig_cert_names;
+enum sig_err sig_name_attrs(const X509_NAME *n, struct sig_cert_names *out);
+
 #endif /* SIMPKI_SIG_PRIV_H */

@@ -337,8 +337,8 @@ static const char *carrier_title(int net, const char *msisdn)
 /* Summarise one registry entry's certificate; 0, or -1 on out of memory.  Unreadable ones are skipped. */
 static int take_cert(struct build *b, const struct q_reg_entry *e)
 {
-    struct sig_cert_info info;
-    struct sig_cert_names nm;
+    struct sig_cert_summary sum;
+    const struct sig_cert_names *nm = &sum.names;
     const char *serial;
     struct cert_sum *s;
     size_t need;
@@ -349,9 +349,10 @@ static int take_cert(struct build *b, const struct q_reg_entry *e)
         return 0;
     if ((r = seen_before(b, e->msisdn)) != 0)
         return r > 0 ? 0 : -1;
-    if (sig_cert_info(e->cert, e->cert_len, &info) != SIG_OK || sig_cert_names(e->cert, e->cert_len, &nm) != SIG_OK)
+    /* The light read: names and dates only (the registry's certificates were checked when they were written). */
+    if (sig_cert_summary(e->cert, e->cert_len, &sum) != SIG_OK)
         return 0;
-    for (serial = info.serial_hex; serial[0] == '0' && serial[1]; serial++)
+    for (serial = sum.serial_hex; serial[0] == '0' && serial[1]; serial++)
         ;
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 1024;
@@ -361,8 +362,8 @@ static int take_cert(struct build *b, const struct q_reg_entry *e)
         b->certs = t;
         b->cap = cap;
     }
-    need = strlen(e->msisdn) + strlen(serial) + strlen(nm.cn) + strlen(nm.o) + strlen(nm.st) + strlen(nm.uid) +
-           strlen(nm.email) + strlen(info.subject) + 8;
+    need = strlen(e->msisdn) + strlen(serial) + strlen(nm->cn) + strlen(nm->o) + strlen(nm->st) + strlen(nm->uid) +
+           strlen(nm->email) + strlen(sum.subject) + 8;
     s = &b->certs[b->n];
     if (!(s->block = w = malloc(need)))
         return -1;
@@ -375,15 +376,15 @@ static int take_cert(struct build *b, const struct q_reg_entry *e)
     } while (0)
     TAKE(msisdn, e->msisdn);
     TAKE(serial, serial);
-    TAKE(cn, nm.cn);
-    TAKE(o, nm.o);
-    TAKE(st, nm.st);
-    TAKE(uid, nm.uid);
-    TAKE(email, nm.email);
-    TAKE(subject, info.subject);
+    TAKE(cn, nm->cn);
+    TAKE(o, nm->o);
+    TAKE(st, nm->st);
+    TAKE(uid, nm->uid);
+    TAKE(email, nm->email);
+    TAKE(subject, sum.subject);
 #undef TAKE
     s->c.carrier = carrier_title(e->net, e->msisdn);
-    s->c.not_after = (int64_t)info.not_after;
+    s->c.not_after = (int64_t)sum.not_after;
     s->c.cs = e->cs;
     b->n++;
     return 0;

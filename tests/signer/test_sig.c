@@ -445,6 +445,80 @@ static void test_cert_names(void)
     X509_NAME_free(n);
 }
 
+/*
+ * sig_cert_summary: the light read gives what sig_cert_info and sig_cert_names give, for every
+ * certificate at hand (RSA and EC leaves, CAs, the one built above with every attribute), and
+ * refuses what is not exactly one certificate.
+ */
+static void summary_agrees(const uint8_t *der, size_t len, const char *what)
+{
+    struct sig_cert_summary s;
+    struct sig_cert_info info;
+    struct sig_cert_names nm;
+
+    CHECK_EQ_INT(sig_cert_summary(der, len, &s), SIG_OK);
+    CHECK_EQ_INT(sig_cert_info(der, len, &info), SIG_OK);
+    CHECK_EQ_INT(sig_cert_names(der, len, &nm), SIG_OK);
+    if (strcmp(s.serial_hex, info.serial_hex) != 0 || s.not_after != info.not_after ||
+        strcmp(s.subject, info.subject) != 0 || memcmp(&s.names, &nm, sizeof nm) != 0)
+        fprintf(stderr, "sig_cert_summary differs on %s\n", what);
+    CHECK_EQ_STR(s.serial_hex, info.serial_hex);
+    CHECK(s.not_after == info.not_after);
+    CHECK_EQ_STR(s.subject, info.subject);
+    CHECK(memcmp(&s.names, &nm, sizeof nm) == 0);
+}
+
+static void test_cert_summary(void)
+{
+    static const char *const files[] = {
+        "cases/good-rsa.crt.der",   "cases/good-ec.crt.der",  "cases/good-ec384.crt.der",
+        "cases/ca2-ec.crt.der",     "cases/g1-rsa.crt.der",   "cases/expired-rsa.crt.der",
+        "cases/badname-ec.crt.der", "cases/noku-rsa.crt.der", "cases/untrusted-ec.crt.der"};
+    struct sig_cert_summary s;
+    unsigned char *der = NULL, *longer;
+    X509_NAME *n = X509_NAME_new();
+    size_t len;
+    int seen = 0;
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[256];
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/%s", pki_dir, files[i]);
+        if ((f = fopen(path, "rb")) == NULL)
+            continue; /* not every PKI has every file */
+        fclose(f);
+        struct blob c = load(files[i]);
+        summary_agrees(c.p, c.n, files[i]);
+        blob_free(&c);
+        seen++;
+    }
+    CHECK_EQ_INT(seen, (int)(sizeof(files) / sizeof(files[0])));
+    if (n == NULL)
+        exit(2);
+    add_utf8(n, NID_commonName, "Ủy ban nhân dân xã Tân Lập");
+    add_utf8(n, NID_organizationName, "Ủy ban nhân dân xã Tân Lập");
+    add_utf8(n, NID_stateOrProvinceName, "Tuyên Quang");
+    add_utf8(n, NID_userId, "MST:0100109106");
+    len = make_named_cert(n, &der);
+    summary_agrees(der, len, "built");
+    CHECK_EQ_INT(sig_cert_summary(der, len, &s), SIG_OK);
+    CHECK_EQ_STR(s.names.uid, "MST:0100109106");
+    /* Not one certificate: cut short, one octet more, nothing. */
+    CHECK_EQ_INT(sig_cert_summary(der, len - 1, &s), SIG_ERR_MALFORMED);
+    CHECK_EQ_STR(s.subject, "");
+    longer = malloc(len + 1);
+    if (!longer)
+        exit(2);
+    memcpy(longer, der, len);
+    longer[len] = 0;
+    CHECK_EQ_INT(sig_cert_summary(longer, len + 1, &s), SIG_ERR_MALFORMED);
+    CHECK_EQ_INT(sig_cert_summary(NULL, 0, &s), SIG_ERR_MALFORMED);
+    CHECK_EQ_INT(ERR_peek_error(), 0);
+    free(longer);
+    OPENSSL_free(der);
+    X509_NAME_free(n);
+}
+
 static void test_trust_load(void)
 {
     char a[1024], i[1024], bad[1024], why[256];
@@ -589,6 +663,7 @@ int main(int argc, char **argv)
     test_check_cert();
     test_cert_info();
     test_cert_names();
+    test_cert_summary();
     test_cert_to_der();
     test_trust_load();
 
