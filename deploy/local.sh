@@ -116,6 +116,9 @@ jq --arg pki "$RUN/demo/pki" --argjson base "$SMPP_BASE" --argjson mssp "$MSSP_P
 # Secrets go to files, as in production; the config names the files.
 TOKEN=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
 printf '%s\n' "$TOKEN" > "$RUN/secrets/eoffice-demo.key"
+# An operator's key: merger review plans (/v1/plans) and their page (/ui/plans).
+OPS_TOKEN=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+printf '%s\n' "$OPS_TOKEN" > "$RUN/secrets/operator-demo.key"
 for c in $(jq -r '.carriers[].name' "$RUN/scenario.json"); do
   jq -r --arg c "$c" '.carriers[] | select(.name == $c) | .master_key' "$RUN/scenario.json" > "$RUN/secrets/$c-ota.mk"
   jq -r --arg c "$c" '.carriers[] | select(.name == $c) | .password' "$RUN/scenario.json" > "$RUN/secrets/$c-smpp.pass"
@@ -127,7 +130,8 @@ jq --slurpfile s "$RUN/scenario.json" --arg run "$RUN" --argjson api "$API_PORT"
   .listen_port = $api
   | .trust_anchors = ($run + "/demo/pki/trust.pem") | .intermediates = ($run + "/demo/pki/intermediates.pem")
   | .redis = {host: "127.0.0.1", port: $redis, shards: .redis.shards}
-  | .api_keys = [{name: "eoffice-demo", key_file: ($run + "/secrets/eoffice-demo.key"), roles: ["sign", "enrol"]}]
+  | .api_keys = [{name: "eoffice-demo", key_file: ($run + "/secrets/eoffice-demo.key"), roles: ["sign", "enrol"]},
+                 {name: "operator-demo", key_file: ($run + "/secrets/operator-demo.key"), roles: ["operator", "enrol"]}]
   | .carriers |= map(. as $c | ($s[0].carriers[] | select(.name == $c.name)) as $sc
       | .service_number = $sc.service_number
       | .ota_master_key_file = ($run + "/secrets/" + .name + "-ota.mk")
@@ -174,6 +178,13 @@ Ask demo number 0960000001 (Viettel, confirms after a moment) to sign:
 
   curl -s -H "Authorization: Bearer \$SIMPKI_KEY" "http://127.0.0.1:$API_PORT/v1/signatures/<id>?wait=30"
 
-Other demo numbers force other outcomes: see tests/sim/README.md.  Ctrl-C stops.
+Other demo numbers force other outcomes: see tests/sim/README.md.
+
+Merger review (docs/merger.md): the operator's key is in $RUN/secrets/operator-demo.key;
+the review page is http://127.0.0.1:$API_PORT/ui/plans, and on the command line:
+
+  SIMPKI_API_KEY=\$(cat $RUN/secrets/operator-demo.key) simpki-admin -c $RUN/simpki.json plan list
+
+Ctrl-C stops.
 EOT
 wait $GW

@@ -83,6 +83,11 @@ int plan_state_final(const char *state);
 /* 503 with Retry-After for Redis away, 500 otherwise; 404 for Q_ERR_NOT_FOUND. */
 void plan_storage_error(struct evhttp_request *req, enum q_err err);
 
+/* ---- gw_plan_build.c -------------------------------------------------- */
+
+/* POST /v1/plans: answered 202 and built in the background, or refused (400 with the findings). */
+void plan_build_create(struct gw_plan *p, struct evhttp_request *req, const char *rp);
+
 /* ---- gw_plan_view.c --------------------------------------------------- */
 
 /* GET /v1/plans/{id}/<what>: rows, units, open, report, export, bundle.  1 when handled. */

@@ -744,7 +744,7 @@ static void test_example(const char *example)
     CHECK_EQ_STR(cfg->redis.password, "s3cret");
     /* The e-office key signs; the registration office's key handles requests. */
     CHECK_EQ_INT(cfg->apikeys[0].roles, CFG_ROLE_SIGN);
-    CHECK_EQ_INT(cfg->apikeys[1].roles, CFG_ROLE_ENROL);
+    CHECK_EQ_INT(cfg->apikeys[1].roles, CFG_ROLE_ENROL | CFG_ROLE_OPERATOR);
     {
         int found = 0;
         for (unsigned u = 0; u < n; u++) {
