@@ -5,7 +5,7 @@
  * combining marks (NFD) that build them.  A decomposed vowel composes by
  * moving along its row (a tone mark) or between rows (a circumflex, breve
  * or horn).  Used by the enrolment name check (gateway/enrol/gw_valid_text.c)
- * and the merger's name key (gateway/merge/gw_merge_input.c).
+ * and the merger's name key (gateway/merge/gw_merge_name.c).
  *
  * Constant tables and pure functions; safe from any thread.
  */
