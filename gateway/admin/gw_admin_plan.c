@@ -20,8 +20,7 @@
 
 #include "gw_admin_api.h"
 #include "gw_admin_out.h"
-#include "gw_forms.h"
-#include "log.h"
+#include "gw_admin_plan_show.h"
 
 #define PAGE        "500" /* rows asked for per call */
 #define BUILD_POLL  500   /* ms between polls while the daemon matches */
@@ -115,28 +114,6 @@ static enum gw_admin_exit usage(const struct sub *s, const char *msg, const char
 
 /* ---- small helpers */
 
-static const char *jstr(const json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
-static long long jint(const json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? (long long)json_number_value(v) : 0;
-}
-
-/* The number of a plan's figure as text ("" when absent), for table cells. */
-static const char *jnum(const json_t *o, const char *key, char buf[24])
-{
-    json_t *v = json_object_get(o, key);
-    buf[0] = '\0';
-    if (json_is_number(v))
-        snprintf(buf, 24, "%lld", (long long)json_number_value(v));
-    return buf;
-}
-
 static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -178,13 +155,6 @@ static const char *who(const struct opts *o)
     if (pw && pw->pw_name && pw->pw_name[0])
         return pw->pw_name;
     return "operator";
-}
-
-/* A row's action after any override. */
-static const char *final_action(const json_t *row)
-{
-    const char *o = json_string_value(json_object_get(json_object_get(row, "override"), "action"));
-    return o && o[0] ? o : jstr(row, "action");
 }
 
 /* Append "&key=value" (value percent-encoded) to the path in p (cap octets); -1 when it does not fit. */
@@ -292,7 +262,7 @@ static enum gw_admin_exit each_row(struct gw_admin_api *a, const char *id, const
             json_decref(page);
             return GW_ADMIN_FAIL;
         }
-        matched = jint(page, "matched");
+        matched = gw_admin_plan_show_jint(page, "matched");
         n = json_array_size(arr);
         json_array_foreach(arr, i, row)
         {
@@ -373,335 +343,6 @@ static enum gw_admin_exit download(struct gw_admin_api *a, const char *path, con
         printf("wrote %s: %s (%zu octets)\n", what, out, r.len);
     gw_admin_reply_clear(&r);
     return ret;
-}
-
-/* ---- what a plan looks like */
-
-/* "staff.csv line 12 column id_number: INVALID: ..." one a line; the count of errors among them. */
-static size_t print_findings(const json_t *findings, const char *reorg_name, const char *staff_name, int warnings_only)
-{
-    size_t i, errors = 0;
-    json_t *f;
-
-    json_array_foreach(findings, i, f)
-    {
-        int warning = json_is_true(json_object_get(f, "warning"));
-        const char *file = jstr(f, "file");
-        char *msg = gw_admin_text_safe(jstr(f, "message"));
-        char *col = gw_admin_text_safe(jstr(f, "column"));
-        char *code = gw_admin_text_safe(jstr(f, "code"));
-        long long line = jint(f, "line");
-
-        if (strcmp(file, "reorg") == 0)
-            file = reorg_name;
-        else if (strcmp(file, "staff") == 0)
-            file = staff_name;
-        if (!warning)
-            errors++;
-        if ((warning || !warnings_only) && msg && col && code) {
-            fprintf(stderr, "%s%s", warning ? "warning: " : "", file);
-            if (line > 0)
-                fprintf(stderr, " line %lld", line);
-            if (col[0])
-                fprintf(stderr, " column %s", col);
-            fprintf(stderr, ": %s: %s\n", code, msg);
-        }
-        free(msg);
-        free(col);
-        free(code);
-    }
-    return errors;
-}
-
-/* Days from today (local date) to a YYYY-MM-DD date; 0 with *ok = 0 when it is not one. */
-static long days_until(const char *date, int *ok)
-{
-    struct tm d = {0}, today;
-    int y, m, dd;
-    char tail;
-    time_t now = time(NULL), a, b;
-
-    *ok = 0;
-    if (strlen(date) != 10 || sscanf(date, "%4d-%2d-%2d%c", &y, &m, &dd, &tail) != 3 || date[4] != '-' ||
-        date[7] != '-')
-        return 0;
-    d.tm_year = y - 1900;
-    d.tm_mon = m - 1;
-    d.tm_mday = dd;
-    d.tm_hour = 12;
-    d.tm_isdst = -1;
-    a = mktime(&d);
-    if (a == (time_t)-1 || d.tm_year != y - 1900 || d.tm_mon != m - 1 || d.tm_mday != dd)
-        return 0;
-    localtime_r(&now, &today);
-    today.tm_hour = 12;
-    today.tm_min = today.tm_sec = 0;
-    today.tm_isdst = -1;
-    b = mktime(&today);
-    *ok = 1;
-    return (long)((a - b + (a >= b ? 43200 : -43200)) / 86400);
-}
-
-static void print_deadline(const char *deadline, const char *state)
-{
-    int ok;
-    long days = days_until(deadline, &ok);
-
-    printf("deadline   %s", deadline);
-    if (ok && strcmp(state, "finished") != 0) {
-        if (days > 0)
-            printf(" (%ld day%s left)", days, days == 1 ? "" : "s");
-        else if (days == 0)
-            printf(" (today)");
-        else
-            printf(" (overdue by %ld day%s)", -days, days == -1 ? "" : "s");
-    }
-    printf("\n");
-}
-
-/* "120 keep, 50 change, ..." from the summary's by_action, in the rules' order. */
-static void print_by_action_line(const json_t *summary)
-{
-    static const char *const actions[] = {"keep", "change", "revoke", "decide"};
-    const json_t *by = json_object_get(summary, "by_action");
-    int first = 1;
-
-    printf("rows       %lld", jint(summary, "rows"));
-    for (size_t i = 0; i < 4; i++) {
-        if (!json_object_get(by, actions[i]))
-            continue;
-        printf("%s%lld %s", first ? ": " : ", ", jint(by, actions[i]), actions[i]);
-        first = 0;
-    }
-    printf("\n");
-}
-
-static void print_progress_line(const json_t *pr)
-{
-    printf("progress   %lld rows: %lld done, %lld failed, %lld waiting for PIN, %lld waiting for device, %lld in "
-           "progress, %lld to file\n",
-           jint(pr, "rows"), jint(pr, "done"), jint(pr, "failed"), jint(pr, "waiting_pin"), jint(pr, "waiting_device"),
-           jint(pr, "in_progress"), jint(pr, "to_file"));
-}
-
-/* The plan's header, key by key; full adds the history. */
-static void print_header(const json_t *plan, int full)
-{
-    const json_t *appr = json_object_get(plan, "approved"), *h;
-    char *name = gw_admin_text_safe(jstr(plan, "name"));
-    char *by = gw_admin_text_safe(jstr(plan, "created_by"));
-    char *basis = gw_admin_text_safe(jstr(plan, "basis"));
-    size_t i;
-
-    printf("plan       %s\n", jstr(plan, "id"));
-    printf("name       %s\n", name ? name : "");
-    printf("state      %s (version %lld)\n", jstr(plan, "state"), jint(plan, "version"));
-    print_deadline(jstr(plan, "deadline"), jstr(plan, "state"));
-    printf("created    %s by %s\n", jstr(plan, "created_at"), by ? by : "");
-    if (basis && basis[0])
-        printf("basis      %s, effective %s\n", basis, jstr(plan, "effective"));
-    if (json_is_object(appr)) {
-        char *aby = gw_admin_text_safe(jstr(appr, "by"));
-        printf("approved   %s by %s (version %lld)\n", jstr(appr, "at"), aby ? aby : "", jint(appr, "version"));
-        free(aby);
-    }
-    if (json_is_object(json_object_get(plan, "summary")))
-        print_by_action_line(json_object_get(plan, "summary"));
-    if (json_is_object(json_object_get(plan, "progress")) && strcmp(jstr(plan, "state"), "review") != 0 &&
-        strcmp(jstr(plan, "state"), "building") != 0)
-        print_progress_line(json_object_get(plan, "progress"));
-    free(name);
-    free(by);
-    free(basis);
-    if (!full)
-        return;
-    json_array_foreach(json_object_get(plan, "history"), i, h)
-    {
-        char *hby = gw_admin_text_safe(jstr(h, "by"));
-        char *reason = gw_admin_text_safe(jstr(h, "reason"));
-        printf("%s v%-4lld %s %s by %s", i ? "          " : "history   ", jint(h, "version"), jstr(h, "at"),
-               jstr(h, "what"), hby ? hby : "");
-        if (strcmp(jstr(h, "what"), "override") == 0)
-            printf(": row %lld %s -> %s (%s)", jint(h, "row"), jstr(h, "from"), jstr(h, "to"), reason ? reason : "");
-        printf("\n");
-        free(hby);
-        free(reason);
-    }
-}
-
-static int table_print_free(struct gw_admin_table *t)
-{
-    if (!t)
-        return -1;
-    gw_admin_table_print(t, stdout);
-    gw_admin_table_free(t);
-    return 0;
-}
-
-/* The summary: rows by action and by rule (with what each rule means). */
-static void print_summary(const json_t *summary)
-{
-    static const char *const ah[] = {"ACTION", "ROWS"};
-    static const char *const rh[] = {"RULE", "ACTION", "ROWS", "WHAT IT MEANS"};
-    static const char *const actions[] = {"keep", "change", "revoke", "decide"};
-    const json_t *by_action = json_object_get(summary, "by_action"), *by_rule = json_object_get(summary, "by_rule");
-    const json_t *rules = json_object_get(summary, "rules"), *r;
-    struct gw_admin_table *t = gw_admin_table_new(2, ah);
-    size_t i;
-    int bad = 0;
-
-    if (!t)
-        return;
-    gw_admin_table_column(t, 1, 0, 1);
-    for (i = 0; i < 4; i++) {
-        char num[24];
-        const char *cells[2] = {actions[i], jnum(by_action, actions[i], num)};
-        if (num[0])
-            bad |= gw_admin_table_add(t, cells);
-    }
-    printf("\n");
-    table_print_free(t);
-    t = gw_admin_table_new(4, rh);
-    if (!t)
-        return;
-    gw_admin_table_column(t, 2, 0, 1);
-    gw_admin_table_column(t, 3, 72, 0);
-    /* In the rule table's order, which is the rules' own (O1..O4, P1..P5, D1..D6); rules no row took are left out. */
-    json_array_foreach(rules, i, r)
-    {
-        char num[24];
-        const char *cells[4] = {jstr(r, "id"), jstr(r, "action"), jnum(by_rule, jstr(r, "id"), num), jstr(r, "en")};
-        if (num[0] && jint(by_rule, jstr(r, "id")) > 0)
-            bad |= gw_admin_table_add(t, cells);
-    }
-    if (!json_is_array(rules)) {
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)by_rule, k, v)
-        {
-            char num[24];
-            const char *cells[4] = {k, "", jnum(by_rule, k, num), ""};
-            bad |= gw_admin_table_add(t, cells);
-        }
-    }
-    printf("\n");
-    table_print_free(t);
-    if (bad)
-        fprintf(stderr, "error: out of memory\n");
-}
-
-/* The rows as a table: masked numbers, long cells cut; overrides marked "*". */
-struct rows_table {
-    struct gw_admin_table *t;
-    int overridden;
-};
-
-static int rows_table_init(struct rows_table *rt)
-{
-    static const char *const h[] = {"NO", "UNIT", "HOLDER", "NUMBER", "SERIAL", "ACTION", "RULE", "STATE", "DETAIL"};
-
-    rt->overridden = 0;
-    rt->t = gw_admin_table_new(9, h);
-    if (!rt->t) {
-        fprintf(stderr, "error: out of memory\n");
-        return -1;
-    }
-    gw_admin_table_column(rt->t, 0, 0, 1);
-    gw_admin_table_column(rt->t, 1, 28, 0);
-    gw_admin_table_column(rt->t, 2, 24, 0);
-    gw_admin_table_column(rt->t, 4, 20, 0);
-    gw_admin_table_column(rt->t, 8, 48, 0);
-    return 0;
-}
-
-static int rows_table_add(void *arg, const json_t *row)
-{
-    struct rows_table *rt = arg;
-    char no[24], masked[LOG_MSISDN_BUFSZ], action[16];
-    const char *msisdn = jstr(row, "msisdn");
-    int ov = json_is_object(json_object_get(row, "override"));
-    const char *cells[9];
-
-    rt->overridden |= ov;
-    snprintf(action, sizeof(action), "%s%s", final_action(row), ov ? "*" : "");
-    cells[0] = jnum(row, "no", no);
-    cells[1] = jstr(row, "unit");
-    cells[2] = jstr(row, "holder");
-    cells[3] = msisdn[0] ? log_msisdn(msisdn, masked) : "";
-    cells[4] = jstr(row, "serial");
-    cells[5] = action;
-    cells[6] = jstr(row, "rule");
-    cells[7] = jstr(row, "state");
-    cells[8] = jstr(row, "detail");
-    if (gw_admin_table_add(rt->t, cells) != 0) {
-        fprintf(stderr, "error: out of memory\n");
-        return -1;
-    }
-    return 0;
-}
-
-/* Print (when it has rows) and free. */
-static void rows_table_done(struct rows_table *rt)
-{
-    if (rt->t && gw_admin_table_rows(rt->t) > 0) {
-        gw_admin_table_print(rt->t, stdout);
-        if (rt->overridden)
-            printf("* overridden by an operator (plan show --csv gives the reason)\n");
-    }
-    gw_admin_table_free(rt->t);
-    rt->t = NULL;
-}
-
-static const char *const csv_cols[] = {
-    "no",       "unit",        "new_unit",   "kind", "holder",      "msisdn",          "serial",
-    "valid_to", "carrier",     "action",     "rule", "rule_action", "override_reason", "override_by",
-    "detail",   "handover_to", "request_id", "state"};
-#define CSV_NCOLS (sizeof(csv_cols) / sizeof(csv_cols[0]))
-
-static void csv_header(void)
-{
-    struct stat st;
-
-    /* A file for a spreadsheet program gets the byte order mark it needs to read Vietnamese; a pipe does not. */
-    if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
-        fputs("\xef\xbb\xbf", stdout);
-    for (size_t c = 0; c < CSV_NCOLS; c++)
-        printf("%s%s", c ? "," : "", csv_cols[c]);
-    printf("\r\n");
-}
-
-/* One row in full as a CSV record on stdout. */
-static int csv_row(void *arg, const json_t *row)
-{
-    const json_t *ov = json_object_get(row, "override");
-
-    (void)arg;
-    for (size_t c = 0; c < CSV_NCOLS; c++) {
-        char num[24];
-        const char *v;
-        char *field;
-        if (strcmp(csv_cols[c], "no") == 0)
-            v = jnum(row, "no", num);
-        else if (strcmp(csv_cols[c], "action") == 0)
-            v = final_action(row);
-        else if (strcmp(csv_cols[c], "rule_action") == 0)
-            v = jstr(row, "action");
-        else if (strcmp(csv_cols[c], "override_reason") == 0)
-            v = jstr(ov, "reason");
-        else if (strcmp(csv_cols[c], "override_by") == 0)
-            v = jstr(ov, "by");
-        else
-            v = jstr(row, csv_cols[c]);
-        field = gw_form_csv_field(v, strlen(v));
-        if (!field) {
-            fprintf(stderr, "error: out of memory\n");
-            return -1;
-        }
-        printf("%s%s", c ? "," : "", field);
-        free(field);
-    }
-    printf("\r\n");
-    return 0;
 }
 
 /* ---- the commands */
@@ -787,12 +428,14 @@ static enum gw_admin_exit wait_built(struct gw_admin_api *a, const char *id, jso
             continue;
         }
         b = json_object_get(plan, "build");
-        if (strcmp(jstr(plan, "state"), "building") != 0) {
+        if (strcmp(gw_admin_plan_show_jstr(plan, "state"), "building") != 0) {
             if (json_is_object(b))
-                gw_admin_progress_show(&pg, (size_t)jint(b, "total"), (size_t)jint(b, "total"), "registry entries");
+                gw_admin_progress_show(&pg, (size_t)gw_admin_plan_show_jint(b, "total"),
+                                       (size_t)gw_admin_plan_show_jint(b, "total"), "registry entries");
             break;
         }
-        gw_admin_progress_show(&pg, (size_t)jint(b, "read"), (size_t)jint(b, "total"), "registry entries");
+        gw_admin_progress_show(&pg, (size_t)gw_admin_plan_show_jint(b, "read"),
+                               (size_t)gw_admin_plan_show_jint(b, "total"), "registry entries");
         json_decref(plan);
         plan = NULL;
         sleep_ms(BUILD_POLL);
@@ -808,8 +451,9 @@ static enum gw_admin_exit wait_built(struct gw_admin_api *a, const char *id, jso
 static void print_build_error(const json_t *plan)
 {
     const json_t *e = json_object_get(plan, "error");
-    char *m = gw_admin_text_safe(json_is_string(e) ? json_string_value(e) : jstr(e, "message"));
-    fprintf(stderr, "error: plan %s: the build failed%s%s\n", jstr(plan, "id"), m && m[0] ? ": " : "", m ? m : "");
+    char *m = gw_admin_text_safe(json_is_string(e) ? json_string_value(e) : gw_admin_plan_show_jstr(e, "message"));
+    fprintf(stderr, "error: plan %s: the build failed%s%s\n", gw_admin_plan_show_jstr(plan, "id"),
+            m && m[0] ? ": " : "", m ? m : "");
     free(m);
 }
 
@@ -823,7 +467,7 @@ static enum gw_admin_exit cmd_build(struct gw_admin_api *a, const struct opts *o
     enum gw_admin_exit ret;
     int ok;
 
-    days_until(o->deadline, &ok);
+    gw_admin_plan_show_days_until(o->deadline, &ok);
     if (!ok)
         return usage(NULL, "--deadline is a date YYYY-MM-DD, not", o->deadline);
     if (!o->name[0])
@@ -849,9 +493,9 @@ static enum gw_admin_exit cmd_build(struct gw_admin_api *a, const struct opts *o
         goto out;
     }
     if (r.status == 400 && json_is_array(json_object_get(r.json, "findings"))) {
-        size_t errors =
-            print_findings(json_object_get(r.json, "findings"), base_name(o->reorg), base_name(o->staff), 0);
-        long long more = jint(r.json, "more");
+        size_t errors = gw_admin_plan_show_findings(json_object_get(r.json, "findings"), base_name(o->reorg),
+                                                    base_name(o->staff), 0);
+        long long more = gw_admin_plan_show_jint(r.json, "more");
         if (more > 0)
             fprintf(stderr, "... and %lld more findings\n", more);
         fprintf(stderr, "error: plan build: %zu error%s in the files; nothing was stored\n", errors,
@@ -862,7 +506,7 @@ static enum gw_admin_exit cmd_build(struct gw_admin_api *a, const struct opts *o
         ret = gw_admin_api_fail(a, "plan build", &r);
         goto out;
     }
-    id = jstr(r.json, "id");
+    id = gw_admin_plan_show_jstr(r.json, "id");
     if (!plan_id_ok(id)) {
         fprintf(stderr, "error: plan build: the daemon's answer names no plan\n");
         goto out;
@@ -873,13 +517,13 @@ static enum gw_admin_exit cmd_build(struct gw_admin_api *a, const struct opts *o
     if (ret != GW_ADMIN_OK)
         goto out;
     ret = GW_ADMIN_FAIL;
-    if (strcmp(jstr(plan, "state"), "failed") == 0) {
+    if (strcmp(gw_admin_plan_show_jstr(plan, "state"), "failed") == 0) {
         print_build_error(plan);
         goto out;
     }
-    print_findings(json_object_get(plan, "findings"), base_name(o->reorg), base_name(o->staff), 1);
-    print_header(plan, 0);
-    print_summary(json_object_get(plan, "summary"));
+    gw_admin_plan_show_findings(json_object_get(plan, "findings"), base_name(o->reorg), base_name(o->staff), 1);
+    gw_admin_plan_show_header(plan, 0);
+    gw_admin_plan_show_summary(json_object_get(plan, "summary"));
     printf("\nnext: simpki-admin plan show %s --action decide; plan override; plan approve %s\n", id, id);
     ret = GW_ADMIN_OK;
 out:
@@ -893,40 +537,14 @@ out:
 
 static enum gw_admin_exit cmd_list(struct gw_admin_api *a, const struct opts *o)
 {
-    static const char *const h[] = {"ID", "NAME", "STATE", "VERSION", "DEADLINE", "ROWS", "CREATED", "BY"};
-    json_t *doc = NULL, *p;
-    struct gw_admin_table *t = NULL;
+    json_t *doc = NULL;
     enum gw_admin_exit ret;
-    size_t i;
 
     (void)o;
     ret = gw_admin_api_get_json(a, "/v1/plans", "plans", &doc);
     if (ret != GW_ADMIN_OK)
         return ret;
-    ret = GW_ADMIN_FAIL;
-    t = gw_admin_table_new(8, h);
-    if (!t)
-        goto out;
-    gw_admin_table_column(t, 1, 40, 0);
-    gw_admin_table_column(t, 3, 0, 1);
-    gw_admin_table_column(t, 5, 0, 1);
-    json_array_foreach(json_object_get(doc, "plans"), i, p)
-    {
-        char v[24], n[24];
-        const char *cells[8] = {jstr(p, "id"),         jstr(p, "name"),
-                                jstr(p, "state"),      jnum(p, "version", v),
-                                jstr(p, "deadline"),   jnum(json_object_get(p, "summary"), "rows", n),
-                                jstr(p, "created_at"), jstr(p, "created_by")};
-        if (gw_admin_table_add(t, cells) != 0)
-            goto out;
-    }
-    if (gw_admin_table_rows(t) == 0)
-        printf("no plans\n");
-    else
-        gw_admin_table_print(t, stdout);
-    ret = GW_ADMIN_OK;
-out:
-    gw_admin_table_free(t);
+    ret = gw_admin_plan_show_list(doc);
     json_decref(doc);
     return ret;
 }
@@ -935,7 +553,7 @@ static enum gw_admin_exit cmd_show(struct gw_admin_api *a, const struct opts *o)
 {
     const char *id = o->pos[0];
     json_t *plan = NULL;
-    struct rows_table rt = {0};
+    struct gw_admin_plan_show_rows *rt = NULL;
     enum gw_admin_exit ret;
 
     if (o->action && !action_ok(o->action, 1))
@@ -945,25 +563,20 @@ static enum gw_admin_exit cmd_show(struct gw_admin_api *a, const struct opts *o)
         return ret;
     if (o->csv) {
         /* Row by row as the pages come: a spreadsheet of the whole plan without holding it. */
-        csv_header();
-        ret = each_row(a, id, o->unit, o->action, csv_row, NULL);
+        gw_admin_plan_show_csv_header();
+        ret = each_row(a, id, o->unit, o->action, gw_admin_plan_show_csv_row, NULL);
         goto out;
     }
     ret = GW_ADMIN_FAIL;
-    if (rows_table_init(&rt) != 0)
+    rt = gw_admin_plan_show_rows_new();
+    if (!rt)
         goto out;
-    ret = each_row(a, id, o->unit, o->action, rows_table_add, &rt);
+    ret = each_row(a, id, o->unit, o->action, gw_admin_plan_show_rows_add, rt);
     if (ret != GW_ADMIN_OK)
         goto out;
-    print_header(plan, 1);
-    print_findings(json_object_get(plan, "findings"), "reorg", "staff", 1);
-    printf("\n");
-    if (gw_admin_table_rows(rt.t) == 0)
-        printf("no rows%s%s%s%s\n", o->unit ? " of unit " : "", o->unit ? o->unit : "",
-               o->action ? " with action " : "", o->action ? o->action : "");
-    rows_table_done(&rt);
+    gw_admin_plan_show_plan(plan, rt, o->unit, o->action);
 out:
-    gw_admin_table_free(rt.t);
+    gw_admin_plan_show_rows_free(rt);
     json_decref(plan);
     return ret;
 }
@@ -975,7 +588,7 @@ static enum gw_admin_exit current_version(struct gw_admin_api *a, const char *id
     enum gw_admin_exit ret = get_plan(a, id, &plan);
 
     if (ret == GW_ADMIN_OK) {
-        *version = jint(plan, "version");
+        *version = gw_admin_plan_show_jint(plan, "version");
         json_decref(plan);
     }
     return ret;
@@ -1032,11 +645,13 @@ static enum gw_admin_exit cmd_override(struct gw_admin_api *a, const struct opts
         /* What changed, from the history entry the override added. */
         const json_t *h =
             json_array_get(json_object_get(r.json, "history"), json_array_size(json_object_get(r.json, "history")) - 1);
-        if (strcmp(jstr(h, "what"), "override") == 0 && (unsigned long long)jint(h, "row") == no)
-            printf("row %llu: %s -> %s; plan %s is at version %lld\n", no, jstr(h, "from"), jstr(h, "to"), id,
-                   jint(r.json, "version"));
+        if (strcmp(gw_admin_plan_show_jstr(h, "what"), "override") == 0 &&
+            (unsigned long long)gw_admin_plan_show_jint(h, "row") == no)
+            printf("row %llu: %s -> %s; plan %s is at version %lld\n", no, gw_admin_plan_show_jstr(h, "from"),
+                   gw_admin_plan_show_jstr(h, "to"), id, gw_admin_plan_show_jint(r.json, "version"));
         else
-            printf("row %llu: %s; plan %s is at version %lld\n", no, o->action, id, jint(r.json, "version"));
+            printf("row %llu: %s; plan %s is at version %lld\n", no, o->action, id,
+                   gw_admin_plan_show_jint(r.json, "version"));
     }
     ret = GW_ADMIN_OK;
 out:
@@ -1069,11 +684,11 @@ static enum gw_admin_exit cmd_approve(struct gw_admin_api *a, const struct opts 
         explain_conflict(&r, id);
         if (strcmp(gw_admin_reply_code(&r), "DECISIONS_PENDING") == 0) {
             /* The rows themselves, so the operator sees what to decide without another command. */
-            struct rows_table rt = {0};
-            if (rows_table_init(&rt) == 0 && each_row(a, id, NULL, "decide", rows_table_add, &rt) == GW_ADMIN_OK &&
-                gw_admin_table_rows(rt.t) > 0) {
+            struct gw_admin_plan_show_rows *rt = gw_admin_plan_show_rows_new();
+            if (rt && each_row(a, id, NULL, "decide", gw_admin_plan_show_rows_add, rt) == GW_ADMIN_OK &&
+                gw_admin_plan_show_rows_count(rt) > 0) {
                 printf("rows that need a decision (plan override %s ROW --action ... --reason ...):\n", id);
-                rows_table_done(&rt);
+                gw_admin_plan_show_rows_print(rt);
             } else {
                 size_t i;
                 json_t *n;
@@ -1082,12 +697,13 @@ static enum gw_admin_exit cmd_approve(struct gw_admin_api *a, const struct opts 
                     stderr, " %lld", (long long)json_number_value(json_is_object(n) ? json_object_get(n, "no") : n));
                 fprintf(stderr, "\n");
             }
-            gw_admin_table_free(rt.t);
+            gw_admin_plan_show_rows_free(rt);
         }
         goto out;
     }
-    printf("plan %s approved at version %lld by %s: state %s\n", id, jint(r.json, "version"),
-           jstr(json_object_get(r.json, "approved"), "by"), jstr(r.json, "state"));
+    printf("plan %s approved at version %lld by %s: state %s\n", id, gw_admin_plan_show_jint(r.json, "version"),
+           gw_admin_plan_show_jstr(json_object_get(r.json, "approved"), "by"),
+           gw_admin_plan_show_jstr(r.json, "state"));
     printf("follow it with: simpki-admin plan follow %s\n", id);
     ret = GW_ADMIN_OK;
 out:
@@ -1096,91 +712,17 @@ out:
     return ret;
 }
 
-/* What the report gathers row by row: requests by state, and the rows whose request did not end well. */
-struct report {
-    json_t *states;
-    struct rows_table bad;
-};
-
-static int report_row(void *arg, const json_t *row)
+/* After a run: gather the report row by row, then print it. */
+static enum gw_admin_exit report(struct gw_admin_api *a, const json_t *plan, int *any_failed)
 {
-    struct report *rep = arg;
-    const char *st = jstr(row, "state");
-
-    if (!jstr(row, "request_id")[0])
-        return 0;
-    if (!st[0])
-        st = "not yet";
-    if (json_object_set_new(rep->states, st, json_integer(jint(rep->states, st) + 1)) != 0) {
-        fprintf(stderr, "error: out of memory\n");
-        return -1;
-    }
-    if (strcmp(st, "failed") == 0 || strcmp(st, "rejected") == 0)
-        return rows_table_add(&rep->bad, row);
-    return 0;
-}
-
-/* After a run: requests by state, the rows that did not end well, the handover records. */
-static enum gw_admin_exit print_report(struct gw_admin_api *a, const json_t *plan, int *any_failed)
-{
-    static const char *const sh[] = {"STATE", "ROWS"};
-    static const char *const hh[] = {"GROUP", "RECEIVER", "ROWS", "REQUEST"};
-    const char *id = jstr(plan, "id");
-    struct report rep = {.states = json_object()};
-    struct gw_admin_table *t = NULL;
+    struct gw_admin_plan_show_report *rep = gw_admin_plan_show_report_new();
     enum gw_admin_exit ret = GW_ADMIN_FAIL;
-    const char *k;
-    json_t *v;
-    size_t i;
 
-    if (!rep.states || rows_table_init(&rep.bad) != 0)
-        goto out;
-    ret = each_row(a, id, NULL, NULL, report_row, &rep);
-    if (ret != GW_ADMIN_OK)
-        goto out;
-    ret = GW_ADMIN_FAIL;
-    *any_failed = gw_admin_table_rows(rep.bad.t) > 0 || jint(json_object_get(plan, "progress"), "failed") > 0;
-    t = gw_admin_table_new(2, sh);
-    if (!t)
-        goto out;
-    gw_admin_table_column(t, 1, 0, 1);
-    json_object_foreach(rep.states, k, v)
-    {
-        char n[24];
-        const char *cells[2] = {k, jnum(rep.states, k, n)};
-        if (gw_admin_table_add(t, cells) != 0)
-            goto out;
-    }
-    printf("\n");
-    gw_admin_table_print(t, stdout);
-    if (gw_admin_table_rows(rep.bad.t) > 0) {
-        printf("\nrows whose request failed or was rejected (their requests: GET /v1/requests/ID):\n");
-        rows_table_done(&rep.bad);
-    }
-    gw_admin_table_free(t);
-    t = NULL;
-    if (json_array_size(json_object_get(plan, "handovers")) > 0) {
-        const json_t *h;
-        t = gw_admin_table_new(4, hh);
-        if (!t)
-            goto out;
-        gw_admin_table_column(t, 1, 40, 0);
-        json_array_foreach(json_object_get(plan, "handovers"), i, h)
-        {
-            char n[24];
-            const char *cells[4] = {jstr(h, "group"), jstr(h, "receiver"), n, jstr(h, "request_id")};
-            snprintf(n, sizeof(n), "%zu", json_array_size(json_object_get(h, "rows")));
-            if (gw_admin_table_add(t, cells) != 0)
-                goto out;
-        }
-        printf("\nhandover records (Mẫu 14):\n");
-        gw_admin_table_print(t, stdout);
-    }
-    ret = GW_ADMIN_OK;
-out:
-    gw_admin_table_free(t);
-    gw_admin_table_free(rep.bad.t);
-    json_decref(rep.states);
+    if (rep)
+        ret = each_row(a, gw_admin_plan_show_jstr(plan, "id"), NULL, NULL, gw_admin_plan_show_report_row, rep);
+    if (ret == GW_ADMIN_OK)
+        ret = gw_admin_plan_show_report_print(rep, plan, any_failed);
+    gw_admin_plan_show_report_free(rep);
     return ret;
 }
 
@@ -1207,7 +749,7 @@ static enum gw_admin_exit cmd_follow(struct gw_admin_api *a, const struct opts *
             sleep_ms(FOLLOW_POLL);
             continue;
         }
-        state = jstr(plan, "state");
+        state = gw_admin_plan_show_jstr(plan, "state");
         if (strcmp(state, "finished") == 0)
             break;
         if (strcmp(state, "failed") == 0) {
@@ -1224,21 +766,25 @@ static enum gw_admin_exit cmd_follow(struct gw_admin_api *a, const struct opts *
         }
         if (strcmp(state, "building") == 0) {
             p = json_object_get(plan, "build");
-            gw_admin_progress_show(&build, (size_t)jint(p, "read"), (size_t)jint(p, "total"), "registry entries");
+            gw_admin_progress_show(&build, (size_t)gw_admin_plan_show_jint(p, "read"),
+                                   (size_t)gw_admin_plan_show_jint(p, "total"), "registry entries");
         } else {
             gw_admin_progress_clear(&build);
             p = json_object_get(plan, "progress");
             snprintf(tail, sizeof(tail), "%lld done, %lld failed, %lld waiting for PIN, %lld waiting for device",
-                     jint(p, "done"), jint(p, "failed"), jint(p, "waiting_pin"), jint(p, "waiting_device"));
-            gw_admin_progress_show(&run, (size_t)(jint(p, "done") + jint(p, "failed")), (size_t)jint(p, "rows"), tail);
+                     gw_admin_plan_show_jint(p, "done"), gw_admin_plan_show_jint(p, "failed"),
+                     gw_admin_plan_show_jint(p, "waiting_pin"), gw_admin_plan_show_jint(p, "waiting_device"));
+            gw_admin_progress_show(&run,
+                                   (size_t)(gw_admin_plan_show_jint(p, "done") + gw_admin_plan_show_jint(p, "failed")),
+                                   (size_t)gw_admin_plan_show_jint(p, "rows"), tail);
         }
         json_decref(plan);
         plan = NULL;
         sleep_ms(FOLLOW_POLL);
     }
     gw_admin_progress_clear(&run);
-    print_header(plan, 0);
-    ret = print_report(a, plan, &any_failed);
+    gw_admin_plan_show_header(plan, 0);
+    ret = report(a, plan, &any_failed);
     if (ret == GW_ADMIN_OK && any_failed) {
         fprintf(stderr, "error: plan %s finished with failed requests\n", id);
         ret = GW_ADMIN_FAIL;
@@ -1251,14 +797,10 @@ out:
 
 static enum gw_admin_exit cmd_open(struct gw_admin_api *a, const struct opts *o)
 {
-    static const char *const h[] = {"UNIT", "NEW UNIT", "ROWS", "OPEN"};
     const char *id = o->pos[0];
     char path[96], what[48];
-    json_t *plan = NULL, *units = NULL, *arr, *u;
-    struct gw_admin_table *t = NULL;
+    json_t *plan = NULL, *units = NULL;
     enum gw_admin_exit ret;
-    long long open_total = 0;
-    size_t i;
 
     if (o->csv) {
         snprintf(path, sizeof(path), "/v1/plans/%s/open?format=csv", id);
@@ -1271,41 +813,8 @@ static enum gw_admin_exit cmd_open(struct gw_admin_api *a, const struct opts *o)
     snprintf(path, sizeof(path), "/v1/plans/%s/units", id);
     snprintf(what, sizeof(what), "plan %s units", id);
     ret = gw_admin_api_get_json(a, path, what, &units);
-    if (ret != GW_ADMIN_OK)
-        goto out;
-    ret = GW_ADMIN_FAIL;
-    arr = json_is_array(units) ? units : json_object_get(units, "units");
-    t = gw_admin_table_new(4, h);
-    if (!t)
-        goto out;
-    gw_admin_table_column(t, 0, 36, 0);
-    gw_admin_table_column(t, 1, 36, 0);
-    gw_admin_table_column(t, 2, 0, 1);
-    gw_admin_table_column(t, 3, 0, 1);
-    json_array_foreach(arr, i, u)
-    {
-        char n[24], op[24];
-        json_t *ov = json_object_get(u, "open");
-        long long open = json_is_array(ov) ? (long long)json_array_size(ov) : jint(u, "open");
-        const char *cells[4] = {jstr(u, "unit"), jstr(u, "new_unit"), jnum(u, "rows", n), op};
-        if (open == 0)
-            continue;
-        snprintf(op, sizeof(op), "%lld", open);
-        open_total += open;
-        if (gw_admin_table_add(t, cells) != 0)
-            goto out;
-    }
-    printf("plan       %s\n", id);
-    print_deadline(jstr(plan, "deadline"), jstr(plan, "state"));
-    printf("open       %lld row%s in %zu unit%s\n", open_total, open_total == 1 ? "" : "s", gw_admin_table_rows(t),
-           gw_admin_table_rows(t) == 1 ? "" : "s");
-    if (gw_admin_table_rows(t) > 0) {
-        printf("\n");
-        gw_admin_table_print(t, stdout);
-    }
-    ret = GW_ADMIN_OK;
-out:
-    gw_admin_table_free(t);
+    if (ret == GW_ADMIN_OK)
+        ret = gw_admin_plan_show_open(id, plan, units);
     json_decref(plan);
     json_decref(units);
     return ret;
