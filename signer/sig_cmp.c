@@ -78,6 +78,7 @@ const char *sig_cmp_strerror(enum sig_cmp_err err)
     case SIG_CMP_ERR_MALFORMED: return "malformed request or certificate";
     case SIG_CMP_ERR_PROTOCOL: return "CMP protocol error";
     case SIG_CMP_ERR_NOMEM: return "out of memory";
+    case SIG_CMP_ERR_ALREADY_REVOKED: return "the CA has revoked the certificate already";
     }
     return "unknown error";
 }
@@ -737,6 +738,9 @@ enum sig_cmp_err sig_cmp_revoke(struct sig_cmp *c, const uint8_t *cert, size_t c
     /* 1 for accepted, grantedWithMods, revocationWarning and revocationNotification. */
     if (OSSL_CMP_exec_RR_ses(ctx) != 1) {
         rc = classify(c, ctx, "revocation (rr)", why, whylen);
+        if (rc == SIG_CMP_ERR_REJECTED &&
+            (OSSL_CMP_CTX_get_failInfoCode(ctx) & (1 << OSSL_CMP_PKIFAILUREINFO_certRevoked)) != 0)
+            rc = SIG_CMP_ERR_ALREADY_REVOKED;
         goto out;
     }
     rc = SIG_CMP_OK;

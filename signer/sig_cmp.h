@@ -104,6 +104,13 @@ enum sig_cmp_err {
     SIG_CMP_ERR_MALFORMED = 8,  /* our input (CSR, certificate) does not parse */
     SIG_CMP_ERR_PROTOCOL = 9,   /* any other CMP failure: unexpected message, nonce, ... */
     SIG_CMP_ERR_NOMEM = 10,
+    /*
+     * sig_cmp_revoke: the CA refused because the certificate is revoked
+     * already (PKIFailureInfo certRevoked).  The state asked for holds: a
+     * caller repeating a revocation whose answer it lost (a crash after the
+     * CA revoked) takes it as done.
+     */
+    SIG_CMP_ERR_ALREADY_REVOKED = 11,
 };
 
 const char *sig_cmp_strerror(enum sig_cmp_err err);

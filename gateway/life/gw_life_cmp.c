@@ -160,7 +160,8 @@ static void cmp_result(struct job *j, struct cmp_work *w)
             gw_lf_job_fail(j, "the CA did not issue the certificate: %s", why);
         return;
     case GW_LIFE_STEP_RETIRE:
-        if (w->rc == SIG_CMP_OK) {
+        /* Already revoked: this step's own rr, its answer lost to a crash, repeated after the lease. */
+        if (w->rc == SIG_CMP_OK || w->rc == SIG_CMP_ERR_ALREADY_REVOKED) {
             json_object_set_new(j->progress, "old_revoked", json_string("superseded"));
             gw_lf_job_next(j, GW_LIFE_STEP_PUTCERT, NULL, NULL);
             return;
@@ -171,7 +172,11 @@ static void cmp_result(struct job *j, struct cmp_work *w)
         gw_lf_job_next(j, GW_LIFE_STEP_PUTCERT, NULL, NULL);
         return;
     default: /* GW_LIFE_STEP_REVOKE */
-        if (w->rc == SIG_CMP_OK) {
+        if (w->rc == SIG_CMP_OK || w->rc == SIG_CMP_ERR_ALREADY_REVOKED) {
+            /* Already revoked: most often this step's own rr, answered before a crash and repeated after
+             * the lease; the registry must follow the CA either way, and the operator is told. */
+            if (w->rc == SIG_CMP_ERR_ALREADY_REVOKED)
+                gw_lf_warn(j, "ALREADY_REVOKED", why);
             json_object_set_new(j->progress, "revoked_reason", json_string(sig_cmp_reason_name(w->reason)));
             gw_lf_job_next(j, GW_LIFE_STEP_DEACTIVATE, NULL, NULL);
         } else {

@@ -17,7 +17,11 @@ start_ocsp
 "$MERGE_FIXTURE" "$FX" "$T/demo/pki" "$N" 14 >"$T/fixture.log" 2>&1
 check "the fixture: $N certificates, the files and the expected plan" test -s "$FX/expected.tsv"
 # The numbers whose SIM signs a new certificate request are served by the simulator too.
-SIM_SCEN_EDIT=".subscribers += \$fx[0]" SIM_SCEN_ARGS="--slurpfile fx $FX/sim-subscribers.json" start_sim
+# One official cancels at the PIN prompt: that row's request fails, and must block no other.
+CANCEL=$(awk -F'\t' '$5 == "change" && $6 == "P1" {print $2; exit}' "$FX/expected.tsv")
+check "a P1 row whose official will cancel" test -n "$CANCEL"
+SIM_SCEN_EDIT=".subscribers += \$fx[0] | (.subscribers[] | select(.msisdn == \"$CANCEL\") | .behaviour) = \"cancel\"" \
+  SIM_SCEN_ARGS="--slurpfile fx $FX/sim-subscribers.json" start_sim
 ca_start
 OPS_TOKEN="ops-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 ops_hash=$(printf %s "$OPS_TOKEN" | sha256sum | cut -d' ' -f1)
@@ -172,7 +176,11 @@ done
 check "the plan finished after the restart" plan_done
 "${ADMIN[@]}" plan follow "$PLAN" >"$T/follow.out" 2>&1 || true
 ops GET "/v1/plans/$PLAN/report" >"$T/report.json"
-check "report: no failed row" jqe '[.rows[] | select(.request_id != null and .state != "done")] | length == 0' "$T/report.json"
+check "report: the cancelled row failed, and it alone; every other request done" \
+  jqe --arg m "$CANCEL" '[.rows[] | select(.request_id != null and .state != "done") | [.msisdn, .state]] == [[$m, "failed"]]' \
+  "$T/report.json"
+check "... counted in the plan's progress" jqe '.progress.failed == 1 and .progress.done == .progress.filed - 1' \
+  <(ops GET "/v1/plans/$PLAN")
 
 # No request twice, none lost: exactly the plan's requests were filed, each once.
 python3 - "$T/report.json" <<'EOF' >"$T/dups.out" || true
@@ -221,7 +229,7 @@ ops GET "/v1/plans/$PLAN/bundle?unit=$(jq -rn --arg u "$unit" '$u|@uri')" >"$T/b
 check "a unit's bundle: its Mẫu 09 and Mẫu 14, no external resource" \
   bash -c "grep -q 'THU HỒI' '$T/bundle.html' && grep -q 'BIÊN BẢN BÀN GIAO' '$T/bundle.html' && ! grep -Eq '(src|href)=\"https?:' '$T/bundle.html'"
 ops GET "/v1/plans/$PLAN/open?format=csv" >"$T/open.csv"
-check "open-by-unit CSV once finished: the header alone" test "$(records "$T/open.csv")" -eq 1
+check "open-by-unit CSV once finished: the failed row alone, and the header" test "$(records "$T/open.csv")" -eq 2
 ops GET "/v1/plans/$PLAN/export?format=csv" >"$T/export.csv"
 check "the CA's export: one record per request, and the header" \
   test "$(records "$T/export.csv")" -eq "$(( $(cut -d' ' -f1 "$T/dups.out") + 1 ))"

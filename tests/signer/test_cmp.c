@@ -418,6 +418,14 @@ static void test_refusals(void)
     printf("  %-28s %s\n", "CA rejects rr", why);
     sig_cmp_free(c);
 
+    /* An rr for a certificate the CA revoked already (certRevoked): told apart from a refusal. */
+    cfg = pbm_config(mock_port("revoked"), secret);
+    c = connector(&cfg);
+    CHECK_EQ_INT(sig_cmp_revoke(c, rsp.p, rsp.n, SIG_CMP_REASON_SUPERSEDED, why, sizeof why),
+                 SIG_CMP_ERR_ALREADY_REVOKED);
+    CHECK(strstr(why, "already revoked") != NULL);
+    sig_cmp_free(c);
+
     /* The CA's answers are MACed with its secret, not ours: refused, whatever they say. */
     cfg = pbm_config(mock_port("good"), "not-the-secret");
     c = connector(&cfg);

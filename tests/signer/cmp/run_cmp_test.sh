@@ -9,6 +9,7 @@
 #   otherkey  PBM, answers other-rsa.crt.pem: a certificate for another key
 #   stray     PBM, answers stray-ec.crt.pem: sim-ec's key, untrusted issuer
 #   reject    PBM, answers every request with PKIStatus rejection
+#   revoked   PBM, answers every request with rejection, failInfo certRevoked (10)
 #   poll      PBM, makes the client poll once (checkAfter 1 s) first
 #   ra        signature protection: trusts our RA via root.pem, signs its
 #             answers with srv.crt.pem
@@ -72,6 +73,8 @@ start_mock otherkey -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert other-rsa
 start_mock stray -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert stray-ec.crt.pem $RAV
 start_mock reject -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert sim-rsa.crt.pem $RAV \
     -pkistatus 2 -failure 2 -statusstring "hồ sơ chưa được phê duyệt"
+start_mock revoked -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert sim-rsa.crt.pem $RAV \
+    -pkistatus 2 -failure 10 -statusstring "already revoked"
 start_mock poll -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert sim-rsa.crt.pem $RAV -poll_count 1 -check_after 1
 start_mock ra -srv_cert srv.crt.pem -srv_key srv.key.pem -srv_trusted root.pem -rsp_cert sim-rsa.crt.pem $RAV
 start_mock norav -srv_ref simpki-ra -srv_secret "$SECRET" -rsp_cert sim-rsa.crt.pem -verbosity 7
