@@ -776,7 +776,7 @@ static enum gw_admin_exit cmd_follow(struct gw_admin_api *a, const struct opts *
                      gw_admin_plan_show_jint(p, "waiting_pin"), gw_admin_plan_show_jint(p, "waiting_device"));
             gw_admin_progress_show(&run,
                                    (size_t)(gw_admin_plan_show_jint(p, "done") + gw_admin_plan_show_jint(p, "failed")),
-                                   (size_t)gw_admin_plan_show_jint(p, "rows"), tail);
+                                   (size_t)gw_admin_plan_show_jint(p, "to_file"), tail);
         }
         json_decref(plan);
         plan = NULL;

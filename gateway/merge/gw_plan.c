@@ -276,10 +276,49 @@ static void op_free(struct op *o)
 }
 
 /* The document as served: a build whose instance stopped says so. */
+/*
+ * The rows by final action (summary.final_by_action): the built counts
+ * (summary.by_action) with every overridden row moved from its action as
+ * built (its first override's "from") to its last override's "to".
+ */
+static void final_counts(json_t *plan)
+{
+    json_t *summary = json_object_get(plan, "summary"), *fin, *h, *first = json_object(), *last = json_object();
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    if (!json_is_object(summary) || !first || !last || !(fin = json_deep_copy(json_object_get(summary, "by_action"))))
+        goto out;
+    json_array_foreach(json_object_get(plan, "history"), i, h)
+    {
+        char no[24];
+        if (!json_is_string(json_object_get(h, "to")))
+            continue;
+        snprintf(no, sizeof(no), "%lld", (long long)json_integer_value(json_object_get(h, "row")));
+        if (!json_object_get(first, no))
+            json_object_set(first, no, json_object_get(h, "from"));
+        json_object_set(last, no, json_object_get(h, "to"));
+    }
+    json_object_foreach(first, key, v)
+    {
+        const char *from = json_string_value(v), *to = json_string_value(json_object_get(last, key));
+        if (from && to) {
+            json_object_set_new(fin, from, json_integer(json_integer_value(json_object_get(fin, from)) - 1));
+            json_object_set_new(fin, to, json_integer(json_integer_value(json_object_get(fin, to)) + 1));
+        }
+    }
+    json_object_set_new(summary, "final_by_action", fin);
+out:
+    json_decref(first);
+    json_decref(last);
+}
+
 static json_t *served(json_t *plan)
 {
     const char *state = json_string_value(json_object_get(plan, "state"));
 
+    final_counts(plan);
     if (state && strcmp(state, "building") == 0 &&
         gw_now_ms() - json_integer_value(json_object_get(plan, "heartbeat_ms")) > BUILD_STALE_MS) {
         json_object_set_new(plan, "state", json_string("failed"));
@@ -612,11 +651,12 @@ static void listed(void *arg, enum q_err err, const struct q_doc *docs, size_t n
             json_t *d = json_loadb(docs[i].text, docs[i].len, 0, NULL);
             if (!d)
                 continue;
+            served(d); /* with its history, for the final counts */
             json_object_del(d, "findings");
             json_object_del(d, "history");
             json_object_del(d, "overrides");
             json_object_del(d, "run");
-            json_array_append_new(plans, served(d));
+            json_array_append_new(plans, d);
         }
         gw_http_json(req, 200, json_pack("{s:O}", "plans", plans));
     }

@@ -35,7 +35,8 @@
  *    "created_at", "created_by", "basis", "effective",
  *    "build": {"read", "total"},           registry entries read so far (building)
  *    "findings": [...],                    gw_merge_findings_json (warnings)
- *    "summary": {...},                     gw_merge_plan_build's
+ *    "summary": {...},                     gw_merge_plan_build's, and as served
+ *                                          "final_by_action": the counts after overrides
  *    "overrides": {"<row no>": {"action", "reason", "by", "at", "version"}},
  *    "history": [{"version", "at", "by", "what": "built"|"override"|"approve",
  *                 "row", "from", "to", "reason"}],

@@ -268,7 +268,8 @@ def advance(plan):
     if plan["state"] in ("approved", "running", "finished"):
         batch = [r for r in plan["rows"] if final(r) in ("change", "revoke")]
         st = [r.get("state", "") for r in batch]
-        plan["progress"] = {"rows": len(batch), "to_file": st.count(""), "filed": len(batch) - st.count(""),
+        # As gw_plan.h: rows is every row of the plan, to_file every request it files.
+        plan["progress"] = {"rows": len(plan["rows"]), "to_file": len(batch), "filed": len(batch) - st.count(""),
                             "done": st.count("done"), "failed": st.count("failed"), "waiting_pin": 0,
                             "waiting_device": 0, "in_progress": 0}
         plan["handovers"] = [{"group": "1", "receiver": "UBND huyện Yên Sơn", "rows": [2],

@@ -152,6 +152,9 @@ check "diff 1..$v names every overridden row once" \
   bash -c "[ \"\$(jq '.changes | length' '$T/diff.json')\" = \"\$(($(wc -l <"$FX/overrides.tsv") - 1))\" ]"
 ops GET "/v1/plans/$PLAN/rows?action=decide" >/dev/null
 check "no row left to decide" jqe '.matched == 0' "$T/body"
+ops GET "/v1/plans/$PLAN" >/dev/null
+check "... and the plan's final counts say so, every row counted once" \
+  jqe '.summary.final_by_action.decide == 0 and ([.summary.final_by_action[]] | add) == .summary.rows' "$T/body"
 
 # ---- approve and run, kill -9 mid-batch -----------------------------------------------------
 "${ADMIN[@]}" plan approve "$PLAN" --by "Trần Thị Duyệt" >"$T/approve.out" 2>&1
