@@ -2,6 +2,10 @@
  * merge_fixture.c - a province-sized registry and the two files of a merger
  * review (issue 14), with the plan the rules must make of them.
  *
+ * Past 1,000 lines on purpose: a test tool whose parts (the province's units
+ * and people, issuing, the expected plan derived from the rules' text) only
+ * make sense together; the data tables are merge_fixture_data.h.
+ *
  *   merge_fixture [--all] [-i ISSUER] [-j JOBS] OUTDIR PKI_DIR N_CERTS SEED
  *
  * PKI_DIR is tests/pki/mkpki.sh's output (mkdemo.sh's OUTDIR/pki); the
