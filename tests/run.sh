@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libhiredis-dev libjansson-dev
-      libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq
+      libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools redis-sentinel haproxy curl jq
       chromium poppler-utils fonts-liberation2 fonts-dejavu-core    # the printed-forms test and ui_plan
       python3-zeep                                                  # interop_zeep_mssp (Debian's /usr/bin/python3)
       clang-format)
