@@ -217,6 +217,16 @@ struct car_events {
      * answer.  The engine always sets it; a transport may still check for NULL.
      */
     void (*answer)(void *arg, const char *txn_id, const struct car_reply *r);
+    /*
+     * Optional (NULL: nobody measures): one exchange with the far end took
+     * `seconds`, for the owner's latency histogram.  SMPP: a submit_sm
+     * written -> its submit_sm_resp read, whatever its status; etsi204: an
+     * HTTP request (MSS_Signature, MSS_StatusQuery, MSS_Receipt,
+     * MSS_Registration) -> its answer, or the error that ended it.  An
+     * exchange that never ends (connection lost, request cancelled) is not
+     * reported.
+     */
+    void (*round_trip)(void *arg, struct car_link *link, double seconds);
 };
 
 struct car_link_stats {
@@ -305,6 +315,11 @@ const struct car_ops *car_transport_find(const char *name);
 static inline const char *car_link_name(const struct car_link *l)
 {
     return ((const struct car_link_base *)(const void *)l)->name;
+}
+/* The link's transport, as car_ops.name spells it ("smpp", "etsi204"). */
+static inline const char *car_link_transport(const struct car_link *l)
+{
+    return ((const struct car_link_base *)(const void *)l)->ops->name;
 }
 static inline const struct cfg_carrier *car_link_carrier(const struct car_link *l)
 {

@@ -73,6 +73,7 @@ struct etsi_txn {
     int maybe_seen;   /* an earlier try may have reached the MSSP: never another link now */
     unsigned wait_ms; /* next pause (poll or retry) */
     struct hc_req *req;
+    uint64_t req_start_us; /* when req was sent (etsi_clock_us) */
     struct event *timer;
     char *body; /* the request to (re)send; holds AP_PWD */
     size_t body_len;
@@ -83,6 +84,19 @@ int64_t etsi_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t etsi_clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void etsi_round_trip(struct car_link *l, uint64_t start_us, const struct hc_answer *ha)
+{
+    if (l->ev.round_trip && ha->err != HC_ERR_SHUTDOWN)
+        l->ev.round_trip(l->ev.arg, l, (double)(etsi_clock_us() - start_us) / 1e6);
 }
 
 /* ---- link state: the circuit breaker ----------------------------------------- */
@@ -298,6 +312,7 @@ static void on_http(void *arg, const struct hc_answer *ha)
     enum etsi_err xe;
 
     t->req = NULL;
+    etsi_round_trip(l, t->req_start_us, ha);
     if (st == T_RECEIPT) {
         txn_free(l, t);
         return;
@@ -405,6 +420,7 @@ static void start_http(struct car_link *l, struct etsi_txn *t, enum t_state st, 
 
     t->st = st;
     etsi_content_type(kind, ctype, sizeof(ctype));
+    t->req_start_us = etsi_clock_us();
     t->req = hc_fetch(l->http, url, ctype, NULL, (const uint8_t *)t->body, t->body_len, on_http, t);
     if (t->req)
         return;

@@ -45,7 +45,15 @@ struct car_link {
     unsigned seq;
 };
 
-int64_t etsi_now_ms(void); /* wall clock, ms since the epoch */
+int64_t etsi_now_ms(void);    /* wall clock, ms since the epoch */
+uint64_t etsi_clock_us(void); /* monotonic, us: when an HTTP exchange started */
+/*
+ * The HTTP exchange started at start_us ended with ha (its answer, or the
+ * error that ended it): tell the owner how long it took
+ * (car_events.round_trip).  Requests ended by the link's closing are not.
+ */
+struct hc_answer;
+void etsi_round_trip(struct car_link *l, uint64_t start_us, const struct hc_answer *ha);
 /* The circuit breaker: an answer (any parseable one) closes the count; a transport error or 5xx counts. */
 void etsi_breaker_ok(struct car_link *l);
 void etsi_breaker_error(struct car_link *l);

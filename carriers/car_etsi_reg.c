@@ -27,6 +27,7 @@ struct etsi_lookup {
     void *arg;
     char msisdn[16];
     struct hc_req *req;
+    uint64_t req_start_us; /* when req was sent (etsi_clock_us) */
 };
 
 static void lookup_done(struct etsi_lookup *k, enum car_err err, const uint8_t *cert, size_t len, const char *detail)
@@ -58,6 +59,7 @@ static void on_http(void *arg, const struct hc_answer *ha)
     enum etsi_err xe;
 
     k->req = NULL;
+    etsi_round_trip(l, k->req_start_us, ha);
     if (ha->err != HC_OK || (ha->status >= 500 && ha->status != 500) || (ha->status == 500 && ha->len == 0)) {
         if (ha->err != HC_ERR_TOO_LARGE)
             etsi_breaker_error(l);
@@ -125,6 +127,7 @@ enum car_err etsi_reg_lookup(struct car_link *l, const char *msisdn, car_lookup_
     snprintf(k->msisdn, sizeof(k->msisdn), "%s", msisdn);
     etsi_content_type(ETSI_REGISTRATION, ctype, sizeof(ctype));
     /* hc_fetch copies the body and answers from the loop, never inside: cb is never called from here. */
+    k->req_start_us = etsi_clock_us();
     k->req = hc_fetch(l->http, l->url_reg, ctype, NULL, (const uint8_t *)body, body_len, on_http, k);
     OPENSSL_cleanse(body, body_len); /* holds AP_PWD */
     free(body);

@@ -70,7 +70,7 @@ struct req {
     struct udh_segments segs;
     uint8_t seg_state[UDH_MAX_SEGMENTS];
     uint32_t seg_seq[UDH_MAX_SEGMENTS];
-    uint64_t seg_sent_ms[UDH_MAX_SEGMENTS];
+    uint64_t seg_sent_us[UDH_MAX_SEGMENTS]; /* monotonic: the response timeout, the round trip's time */
 };
 TAILQ_HEAD(req_list, req);
 
@@ -106,11 +106,16 @@ struct car_link {
     int dead; /* closed while busy: free when busy drops to 0 */
 };
 
-static uint64_t now_ms(void)
+static uint64_t now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t now_ms(void)
+{
+    return now_us() / 1000u;
 }
 
 static void link_free(struct car_link *l);
@@ -224,7 +229,7 @@ static int tokens_take(struct car_link *l)
 static void pump(struct car_link *l)
 {
     struct req *r;
-    uint64_t t = now_ms();
+    uint64_t t_us = now_us(), t = t_us / 1000u;
 
     if (l->st != LS_BOUND || t < l->throttle_until_ms)
         return;
@@ -248,7 +253,7 @@ static void pump(struct car_link *l)
             }
             r->seg_state[i] = SEG_INFLIGHT;
             r->seg_seq[i] = l->seq;
-            r->seg_sent_ms[i] = t;
+            r->seg_sent_us[i] = t_us;
             l->inflight++;
             l->stats.submitted++;
             send_pdu(l, b, n);
@@ -304,6 +309,8 @@ static void on_submit_resp(struct car_link *l, const struct pdu_header *h)
         LOGL(LOG_DEBUG, l, "submit_sm_resp seq %u matches nothing in flight", h->seq);
         return;
     }
+    if (l->ev.round_trip)
+        l->ev.round_trip(l->ev.arg, l, (double)(now_us() - r->seg_sent_us[i]) / 1e6);
     l->inflight--;
     if (r->done) {
         /* Another segment already decided this request. */
@@ -605,8 +612,8 @@ static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct car_link *l = arg;
-    uint64_t t = now_ms();
-    uint64_t timeout = (uint64_t)l->cfg->response_timeout_s * 1000u;
+    uint64_t t_us = now_us(), t = t_us / 1000u;
+    uint64_t timeout_us = (uint64_t)l->cfg->response_timeout_s * 1000000u;
     struct req *r;
     struct req *tmp;
 
@@ -626,7 +633,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         {
             int expired = 0;
             for (size_t i = 0; i < r->segs.count; i++) {
-                if (r->seg_state[i] == SEG_INFLIGHT && t - r->seg_sent_ms[i] >= timeout) {
+                if (r->seg_state[i] == SEG_INFLIGHT && t_us - r->seg_sent_us[i] >= timeout_us) {
                     /* A decided request needs no resend: just stop waiting. */
                     r->seg_state[i] = r->done ? SEG_ACKED : SEG_PENDING;
                     l->inflight--;

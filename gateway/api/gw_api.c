@@ -27,6 +27,7 @@
 #include "gw_enrol.h"
 #include "gw_plan.h"
 #include "gw_http.h"
+#include "gw_lat.h"
 #include "gw_metrics.h"
 #include "gw_result.h"
 #include "gw_sign_body.h"
@@ -435,7 +436,10 @@ static void handle_metrics(struct gw_api *api, struct evhttp_request *req)
     gw_engine_render_metrics(api->d.engine, out);
     q_get_stats(api->d.q, &qs);
     gw_metrics_gauge(out, "redis_up", "1 when the Redis connection is up", NULL, q_connected(api->d.q));
-    gw_metrics_gauge(out, "redis_calls", "Redis calls made", NULL, (double)qs.calls);
+    gw_metrics_counter(out, "redis_calls_total", "Redis calls made", NULL, qs.calls);
+    gw_metrics_counter(out, "redis_reconnects_total",
+                       "Redis connection attempts after the first: a restart, a failover, retries while away", NULL,
+                       qs.reconnects);
     gw_metrics_gauge(out, "redis_in_flight", "Redis calls awaiting a reply", NULL, qs.in_flight);
     gw_metrics_gauge(out, "redis_failovers", "times the Redis master moved (Sentinel)", NULL, (double)qs.failovers);
     gw_metrics_gauge(out, "redis_wait_failures", "WAITs that counted too few replicas (calls answered 503)", NULL,
@@ -458,6 +462,7 @@ static void route(struct evhttp_request *req, void *arg)
     const char *rp, *authz;
 
     gw_metrics_inc(api->d.metrics, GW_M_HTTP_REQUESTS);
+    gw_lat_start(api->d.metrics, req, path ? path : "/");
     /* Counted here, before auth, on the same test send_error uses for "rejected": every request
      * counted ends accepted or rejected, so requests = accepted + rejected. */
     if (strcmp(evhttp_request_get_uri(req), "/v1/signatures") == 0)

@@ -16,6 +16,7 @@
 #include "cfg.h"
 #include "digest.h"
 #include "gw_http.h"
+#include "gw_lat.h"
 #include "gw_metrics.h"
 #include "gw_result.h"
 #include "gw_sign_check.h"
@@ -563,6 +564,8 @@ void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *p
         call_free(c);
         return;
     }
+    if (c->r.kind == ETSI_SIGNATURE && c->r.mode == GW_SOAP_SYNCH)
+        gw_lat_reclass(s->d.metrics, req, GW_OP_SOAP_SIGNATURE_SYNCH); /* held until the end: not added latency */
     /* One answer for an unknown AP_ID and a wrong AP_PWD: nothing tells which AP_IDs exist. */
     c->rp = cfg_apikey_by_ap_id(s->d.cfg, c->r.ap_id);
     if (!c->rp || !cfg_ap_pwd_ok(c->rp, c->r.ap_pwd)) {

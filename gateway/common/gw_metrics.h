@@ -1,9 +1,19 @@
 /*
- * gw_metrics.h - counters an operator can graph and alert on, exposed in
- * the Prometheus text format on GET /metrics.
+ * gw_metrics.h - counters and latency histograms an operator can graph and
+ * alert on, exposed in the Prometheus text format on GET /metrics
+ * (docs/metrics.md lists every series; deploy/grafana and deploy/prometheus
+ * use them, and tests/integration/e2e_metrics.sh checks both against a
+ * scrape).
  *
- * Counters are plain integers bumped on the event loop thread; the set is
- * fixed here so that a dashboard written today keeps working.
+ * Conventions (https://prometheus.io/docs/practices/naming/): every name
+ * starts with simpki_; a counter ends in _total and is TYPE counter; a
+ * duration is a histogram in seconds (_seconds); what varies (link,
+ * transport, API operation, status) is a label, never part of the name; the
+ * samples of one name come together under one HELP and one TYPE line.
+ *
+ * Everything here is plain integers bumped on the event loop thread: no
+ * lock, no allocation, a handful of instructions per event.  The set is fixed
+ * here so that a dashboard written today keeps working.
  */
 #ifndef SIMPKI_GW_METRICS_H
 #define SIMPKI_GW_METRICS_H
@@ -30,8 +40,8 @@ struct evbuffer;
     X(POR_NO_PENDING, "por_no_pending_total", "answers dropped: no pending transaction")                \
     X(POR_MISMATCH, "por_mismatch_total", "answers dropped: counter or reference did not match")        \
     X(POR_DUPLICATE, "por_duplicate_total", "CNTR low answers to a copy sent twice, ignored")           \
-    X(OTA_RESYNC, "ota_counter_resync_total", "counters moved forward: the SIM was ahead (CNTR low)")   \
-    X(OTA_RESYNC_FAILED, "ota_counter_resync_failed_total", "CNTR low again after a resync: OTA_ERROR") \
+    X(OTA_RESYNC, "ota_resync_total", "counters moved forward: the SIM was ahead (CNTR low)")           \
+    X(OTA_RESYNC_FAILED, "ota_resync_failed_total", "CNTR low again after a resync: OTA_ERROR")         \
     X(POR_UNKNOWN_SUB, "por_unknown_subscriber_total", "answers from numbers not in the registry")      \
     X(POR_LATE, "por_late_total", "answers for a transaction already finished")                         \
     X(TXN_COMPLETED, "transactions_completed_total", "transactions finished with a verified signature") \
@@ -57,8 +67,81 @@ enum gw_counter {
         GW_M_COUNT
 };
 
+/*
+ * A latency histogram with fixed bounds, 100 us to 10 s (GW_HIST_LE in
+ * gw_metrics.c: 0.0001 0.00025 0.0005 0.001 ... 2.5 5 10): the range between
+ * a loopback Redis round trip and a transaction's whole life.  n[i] counts
+ * the observations in bucket i alone (rendering makes them cumulative), the
+ * last one those above 10 s; the sum is kept in nanoseconds.
+ */
+#define GW_HIST_BOUNDS 16
+extern const uint64_t gw_hist_bounds_ns[GW_HIST_BOUNDS];
+
+struct gw_hist {
+    uint64_t n[GW_HIST_BOUNDS + 1];
+    uint64_t sum_ns;
+};
+
+static inline void gw_hist_observe(struct gw_hist *h, uint64_t ns)
+{
+    unsigned i = 0;
+    while (i < GW_HIST_BOUNDS && ns > gw_hist_bounds_ns[i])
+        i++;
+    h->n[i]++;
+    h->sum_ns += ns;
+}
+
+/*
+ * The API operations whose answers are counted and timed (gw_lat.h tells
+ * which request is which): id, the api and op labels, and whether the time
+ * is the gateway's own.  A long poll (GET ?wait=N) and a synch MSS_Signature
+ * hold the client until the transaction ends: that wait is the subscriber's,
+ * not added latency, so their answers are counted but not timed.
+ */
+#define GW_API_OPS(X)                                     \
+    X(JSON_CREATE, "json", "create", 1)                   \
+    X(JSON_GET, "json", "get", 1)                         \
+    X(JSON_POLL, "json", "poll", 0)                       \
+    X(JSON_RECEIPT, "json", "receipt", 1)                 \
+    X(JSON_LOOKUP, "json", "lookup", 1)                   \
+    X(JSON_ENROL, "json", "enrol", 1)                     \
+    X(JSON_PLAN, "json", "plan", 1)                       \
+    X(JSON_OTHER, "json", "other", 1)                     \
+    X(SOAP_SIGNATURE, "soap", "signature", 1)             \
+    X(SOAP_SIGNATURE_SYNCH, "soap", "signature_synch", 0) \
+    X(SOAP_STATUS, "soap", "status", 1)                   \
+    X(SOAP_RECEIPT, "soap", "receipt", 1)                 \
+    X(SOAP_REGISTRATION, "soap", "registration", 1)       \
+    X(SOAP_PROFILE, "soap", "profile", 1)                 \
+    X(SOAP_OTHER, "soap", "other", 1)                     \
+    X(OPS_HEALTH, "ops", "healthz", 1)                    \
+    X(OPS_METRICS, "ops", "metrics", 1)                   \
+    X(OPS_UI, "ops", "ui", 1)
+
+enum gw_api_op {
+#define GW_X(id, api, op, timed) GW_OP_##id,
+    GW_API_OPS(GW_X)
+#undef GW_X
+        GW_OP_COUNT
+};
+
+/*
+ * Answers by HTTP status: one slot per status the gateway answers
+ * (gw_metrics.c's table), then one per class ("4xx") for any other.
+ */
+#define GW_CODE_SLOTS 25
+
+struct gw_api_stat {
+    struct gw_hist lat;            /* request read -> answer written; not rendered for untimed ops */
+    uint64_t codes[GW_CODE_SLOTS]; /* answers written, by status */
+};
+
+/* Count an answer with HTTP status code. */
+void gw_api_stat_answer(struct gw_api_stat *s, int code);
+
 struct gw_metrics {
     uint64_t c[GW_M_COUNT];
+    struct gw_api_stat api[GW_OP_COUNT];
     /*
      * Optional: a module with labelled series of its own (gw_life) appends
      * them after the counters.  Set once at start, on the loop thread.
@@ -77,10 +160,21 @@ static inline void gw_metrics_add(struct gw_metrics *m, enum gw_counter id, uint
     m->c[id] += n;
 }
 
-/* Append every counter as Prometheus text. */
+/* Append every counter and the API's families as Prometheus text. */
 void gw_metrics_render(const struct gw_metrics *m, struct evbuffer *out);
 
-/* Helpers for gauges the owner of other state appends itself. */
+/*
+ * Helpers for the series the owner of other state appends itself.  name is
+ * without the simpki_ prefix; help non-NULL starts the family (HELP and TYPE
+ * lines), NULL appends one more sample to the family just started; labels is
+ * NULL or the inside of the braces ("link=\"viettel-1\"").  gw_metrics_family
+ * starts a family ("counter", "gauge", "histogram") without a sample.
+ */
+void gw_metrics_family(struct evbuffer *out, const char *name, const char *help, const char *type);
 void gw_metrics_gauge(struct evbuffer *out, const char *name, const char *help, const char *labels, double v);
+void gw_metrics_counter(struct evbuffer *out, const char *name, const char *help, const char *labels, uint64_t v);
+/* A histogram's _bucket (cumulative, le="+Inf" last), _sum (seconds) and _count samples. */
+void gw_metrics_hist(struct evbuffer *out, const char *name, const char *help, const char *labels,
+                     const struct gw_hist *h);
 
 #endif /* SIMPKI_GW_METRICS_H */

@@ -435,8 +435,12 @@ enum gw_err gw_engine_new(const struct gw_engine_deps *deps, struct gw_engine **
     if (!e)
         return GW_ERR_INTERNAL;
     e->d = *deps;
-    e->ev = (struct car_events){
-        .arg = e, .sent = gwt_on_sent, .mo = gwt_on_mo, .state = gwt_on_state, .answer = gwt_on_answer};
+    e->ev = (struct car_events){.arg = e,
+                                .sent = gwt_on_sent,
+                                .mo = gwt_on_mo,
+                                .state = gwt_on_state,
+                                .answer = gwt_on_answer,
+                                .round_trip = gwt_on_round_trip};
     if (gwt_links_open(e) != 0 || gwt_verify_open(e) != 0) {
         gw_engine_free(e);
         return GW_ERR_INTERNAL;

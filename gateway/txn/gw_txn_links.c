@@ -400,6 +400,14 @@ void gwt_on_state(void *arg, struct car_link *link, int up)
         retry_parked(e);
 }
 
+void gwt_on_round_trip(void *arg, struct car_link *link, double seconds)
+{
+    struct gw_engine *e = arg;
+    for (size_t i = 0; i < e->n_links; i++)
+        if (e->links[i].link == link)
+            gw_hist_observe(&e->links[i].rtt, seconds > 0 ? (uint64_t)(seconds * 1e9) : 0);
+}
+
 /* ---- opening and closing ----------------------------------------------- */
 
 static const struct car_ops *find_transport(const struct gw_engine *e, const char *name)

@@ -8,54 +8,55 @@
 #include "sig_revoc.h"
 #include "sig_vcache.h"
 
-static void counter(struct evbuffer *out, const char *name, const char *help, const char *labels, uint64_t v)
-{
-    if (help)
-        evbuffer_add_printf(out, "# HELP simpki_%s %s\n# TYPE simpki_%s counter\n", name, help, name);
-    evbuffer_add_printf(out, "simpki_%s%s%s%s %llu\n", name, labels ? "{" : "", labels ? labels : "", labels ? "}" : "",
-                        (unsigned long long)v);
-}
-
 /* Revocation checker, verification cache, timestamps, binding: this instance's counters. */
 static void render_signer_metrics(const struct gw_engine *e, struct evbuffer *out)
 {
-    counter(out, "revocation_results_total", "revocation outcomes of verified signatures (unknown: hard-fail)",
-            "result=\"good\"", e->revoc_good);
-    counter(out, "revocation_results_total", NULL, "result=\"revoked\"", e->revoc_revoked);
-    counter(out, "revocation_results_total", NULL, "result=\"unknown\"", e->revoc_unknown);
+    gw_metrics_counter(out, "revocation_results_total",
+                       "revocation outcomes of verified signatures (unknown: hard-fail)", "result=\"good\"",
+                       e->revoc_good);
+    gw_metrics_counter(out, "revocation_results_total", NULL, "result=\"revoked\"", e->revoc_revoked);
+    gw_metrics_counter(out, "revocation_results_total", NULL, "result=\"unknown\"", e->revoc_unknown);
     if (e->revoc) {
         struct sig_revoc_stats rs;
         sig_revoc_get_stats(e->revoc, &rs);
-        counter(out, "revocation_checks_total", "certificate status checks started", NULL, rs.checks);
-        counter(out, "revocation_cache_hits_total", "answers taken from the Redis or in-process cache", NULL,
-                rs.cache_hits);
-        counter(out, "revocation_ocsp_fetches_total", "OCSP requests sent to a responder", NULL, rs.ocsp_fetches);
-        counter(out, "revocation_crl_fetches_total", "CRL downloads (fallback when OCSP gives no answer)", NULL,
-                rs.crl_fetches);
-        counter(out, "revocation_unknown_total", "checks no source could answer", NULL, rs.unknown);
-        counter(out, "revocation_soft_failed_total", "unknown status accepted under a soft-fail policy", NULL,
-                rs.soft_failed);
+        gw_metrics_counter(out, "revocation_checks_total", "certificate status checks started", NULL, rs.checks);
+        gw_metrics_counter(out, "revocation_cache_hits_total", "answers taken from the Redis or in-process cache", NULL,
+                           rs.cache_hits);
+        gw_metrics_counter(out, "revocation_ocsp_fetches_total", "OCSP requests sent to a responder", NULL,
+                           rs.ocsp_fetches);
+        gw_metrics_counter(out, "revocation_crl_fetches_total", "CRL downloads (fallback when OCSP gives no answer)",
+                           NULL, rs.crl_fetches);
+        gw_metrics_counter(out, "revocation_unknown_total", "checks no source could answer", NULL, rs.unknown);
+        gw_metrics_counter(out, "revocation_soft_failed_total", "unknown status accepted under a soft-fail policy",
+                           NULL, rs.soft_failed);
     }
     if (e->vc) {
         struct sig_vcache_stats vs;
         sig_vcache_get_stats(e->vc, &vs);
-        counter(out, "vcache_lookups_total", "verification cache lookups by table and outcome",
-                "table=\"cert\",outcome=\"hit\"", vs.cert_hits);
-        counter(out, "vcache_lookups_total", NULL, "table=\"cert\",outcome=\"miss\"", vs.cert_misses);
-        counter(out, "vcache_lookups_total", NULL, "table=\"path\",outcome=\"hit\"", vs.path_hits);
-        counter(out, "vcache_lookups_total", NULL, "table=\"path\",outcome=\"miss\"", vs.path_misses);
-        counter(out, "vcache_lookups_total", NULL, "table=\"revocation\",outcome=\"hit\"", vs.revoc_hits);
-        counter(out, "vcache_lookups_total", NULL, "table=\"revocation\",outcome=\"miss\"", vs.revoc_misses);
-        counter(out, "vcache_evictions_total", "verification cache entries evicted at the bound", NULL, vs.evictions);
+        gw_metrics_counter(out, "vcache_lookups_total", "verification cache lookups by table and outcome",
+                           "table=\"cert\",outcome=\"hit\"", vs.cert_hits);
+        gw_metrics_counter(out, "vcache_lookups_total", NULL, "table=\"cert\",outcome=\"miss\"", vs.cert_misses);
+        gw_metrics_counter(out, "vcache_lookups_total", NULL, "table=\"path\",outcome=\"hit\"", vs.path_hits);
+        gw_metrics_counter(out, "vcache_lookups_total", NULL, "table=\"path\",outcome=\"miss\"", vs.path_misses);
+        gw_metrics_counter(out, "vcache_lookups_total", NULL, "table=\"revocation\",outcome=\"hit\"", vs.revoc_hits);
+        gw_metrics_counter(out, "vcache_lookups_total", NULL, "table=\"revocation\",outcome=\"miss\"", vs.revoc_misses);
+        gw_metrics_counter(out, "vcache_evictions_total", "verification cache entries evicted at the bound", NULL,
+                           vs.evictions);
         gw_metrics_gauge(out, "vcache_entries", "verification cache entries now", "table=\"cert\"", (double)vs.certs);
         gw_metrics_gauge(out, "vcache_entries", NULL, "table=\"revocation\"", (double)vs.revocs);
     }
     if (e->tsa) {
-        counter(out, "timestamps_total", "CAdES-B-T timestamps by outcome", "result=\"ok\"", e->tsa_ok);
-        counter(out, "timestamps_total", NULL, "result=\"failed\"", e->tsa_failed);
+        gw_metrics_counter(out, "timestamps_total", "CAdES-B-T timestamps by outcome", "result=\"ok\"", e->tsa_ok);
+        gw_metrics_counter(out, "timestamps_total", NULL, "result=\"failed\"", e->tsa_failed);
     }
-    counter(out, "cert_mismatch_total", "signatures refused: registered certificate differs from the pinned one", NULL,
-            e->cert_mismatch);
+    gw_metrics_counter(out, "cert_mismatch_total",
+                       "signatures refused: registered certificate differs from the pinned one", NULL,
+                       e->cert_mismatch);
+    gw_metrics_hist(out, "signature_verify_duration_seconds",
+                    "time to check a signature a SIM or service answered, on the loop thread: certificate path "
+                    "(cached), signature, binding, CMS; an OCSP or CRL fetch and a timestamp it waits for are not "
+                    "included",
+                    NULL, &e->verify_lat);
 }
 
 void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out)
@@ -79,27 +80,38 @@ void gw_engine_render_metrics(const struct gw_engine *e, struct evbuffer *out)
          offsetof(struct car_link_stats, reconnects)},
     };
     struct car_link_stats st[MAX_LINKS];
-    char labels[96];
+    char labels[MAX_LINKS][96];
 
-    for (size_t i = 0; i < e->n_links; i++)
+    for (size_t i = 0; i < e->n_links; i++) {
         car_link_stats(e->links[i].link, &st[i]);
+        snprintf(labels[i], sizeof(labels[i]), "link=\"%s\"", car_link_name(e->links[i].link));
+    }
+    /* One family at a time: the text format wants the samples of a name together. */
     for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
-        evbuffer_add_printf(out, "# HELP simpki_%s %s\n# TYPE simpki_%s counter\n", fields[f].name, fields[f].help,
-                            fields[f].name);
-        for (size_t i = 0; i < e->n_links; i++) {
-            snprintf(labels, sizeof(labels), "link=\"%s\"", car_link_name(e->links[i].link));
-            gw_metrics_gauge(out, fields[f].name, NULL, labels,
-                             (double)*(const uint64_t *)(const void *)((const char *)&st[i] + fields[f].off));
-        }
+        gw_metrics_family(out, fields[f].name, fields[f].help, "counter");
+        for (size_t i = 0; i < e->n_links; i++)
+            gw_metrics_counter(out, fields[f].name, NULL, labels[i],
+                               *(const uint64_t *)(const void *)((const char *)&st[i] + fields[f].off));
+    }
+    gw_metrics_family(out, "link_up", "1 when the link is bound (SMPP) or its circuit closed (ETSI)", "gauge");
+    for (size_t i = 0; i < e->n_links; i++)
+        gw_metrics_gauge(out, "link_up", NULL, labels[i], e->links[i].up);
+    gw_metrics_family(out, "link_in_flight", "requests awaiting a response", "gauge");
+    for (size_t i = 0; i < e->n_links; i++)
+        gw_metrics_gauge(out, "link_in_flight", NULL, labels[i], st[i].in_flight);
+    gw_metrics_family(out, "link_queued", "commands waiting for the window", "gauge");
+    for (size_t i = 0; i < e->n_links; i++)
+        gw_metrics_gauge(out, "link_queued", NULL, labels[i], st[i].queued);
+    gw_metrics_family(out, "transport_duration_seconds",
+                      "one exchange with a carrier: submit_sm written to submit_sm_resp read (smpp), an HTTP "
+                      "request to its answer (etsi204)",
+                      "histogram");
+    for (size_t i = 0; i < e->n_links; i++) {
+        char l2[160];
+        snprintf(l2, sizeof(l2), "transport=\"%s\",link=\"%s\"", car_link_transport(e->links[i].link),
+                 car_link_name(e->links[i].link));
+        gw_metrics_hist(out, "transport_duration_seconds", NULL, l2, &e->links[i].rtt);
     }
     gw_metrics_gauge(out, "parked", "commands waiting for a carrier link to come up", NULL, (double)e->n_parked);
     render_signer_metrics(e, out);
-    for (size_t i = 0; i < e->n_links; i++) {
-        snprintf(labels, sizeof(labels), "link=\"%s\"", car_link_name(e->links[i].link));
-        gw_metrics_gauge(out, "link_up", i == 0 ? "1 when the link is bound (SMPP) or its circuit closed (ETSI)" : NULL,
-                         labels, e->links[i].up);
-        gw_metrics_gauge(out, "link_in_flight", i == 0 ? "requests awaiting a response" : NULL, labels,
-                         st[i].in_flight);
-        gw_metrics_gauge(out, "link_queued", i == 0 ? "commands waiting for the window" : NULL, labels, st[i].queued);
-    }
 }

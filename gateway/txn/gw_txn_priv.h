@@ -35,6 +35,7 @@
 #include "car.h"
 #include "cfg.h"
 #include "gw_idtab.h"
+#include "gw_metrics.h"
 #include "gw_txn.h"
 #include "gw_txn_fsm.h"
 #include "q.h"
@@ -67,6 +68,7 @@ struct link_slot {
     const struct cfg_carrier *carrier; /* its route says which networks it serves */
     unsigned priority;                 /* cfg_link.priority: lower first */
     int up;
+    struct gw_hist rtt; /* car_events.round_trip: submit_sm -> resp (SMPP), an HTTP exchange (etsi204) */
 };
 
 /*
@@ -127,6 +129,7 @@ struct gw_engine {
     uint64_t tsa_ok, tsa_failed;                       /* timestamps embedded / TIMESTAMP_FAILED */
     uint64_t cert_mismatch;                            /* signatures refused by the binding check */
     uint64_t revoc_good, revoc_revoked, revoc_unknown; /* revocation outcomes (unknown: hard-fail) */
+    struct gw_hist verify_lat;                         /* gwt_verify_signed's own time */
     int closing;                                       /* in gw_engine_free: Redis is gone, record nothing */
     struct gw_txn_watch watch;                         /* long polls held in this process; all NULL if none */
 };
@@ -158,6 +161,7 @@ void gwt_parked_cb(evutil_socket_t fd, short what, void *arg);
 /* car_events */
 void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detail, int resent, const char *far_ref);
 void gwt_on_state(void *arg, struct car_link *link, int up);
+void gwt_on_round_trip(void *arg, struct car_link *link, double seconds);
 
 /* ---- gw_txn_answer.c -------------------------------------------------- */
 

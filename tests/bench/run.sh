@@ -212,7 +212,7 @@ run_alg() { # name first
   cmdstats >"$R/$name.cs0"
   c0=$(cpu_us "$GW_PID"); r0=$(cpu_us "$REDIS_PID"); s0=$(cpu_us "$SIM_PID")
   sub0=$(metric link_submitted_total "$link"); rcpt0=$(metric link_receipts_total "$link")
-  rc0=$(metric redis_calls ""); sq0=$(metric soap_requests_total ""); sf0=$(metric soap_faults_total "")
+  rc0=$(metric redis_calls_total ""); sq0=$(metric soap_requests_total ""); sf0=$(metric soap_faults_total "")
   t0=$(date +%s.%N)
   local perf_pid=
   if [ -n "${BENCH_PERF:-}" ]; then  # BENCH_PERF=DIR: perf profile of the gateway during the flat-out run
@@ -228,7 +228,7 @@ run_alg() { # name first
         --argjson sim $(( $(cpu_us "$SIM_PID") - s0 )) \
         --argjson sub $(( $(metric link_submitted_total "$link") - sub0 )) \
         --argjson rcpt $(( $(metric link_receipts_total "$link") - rcpt0 )) \
-        --argjson rcalls $(( $(metric redis_calls "") - rc0 )) \
+        --argjson rcalls $(( $(metric redis_calls_total "") - rc0 )) \
         --argjson sq $(( $(metric soap_requests_total "") - sq0 )) --argjson sf $(( $(metric soap_faults_total "") - sf0 )) \
         --argjson dt "$(echo "$t1 - $t0" | bc)" '{gw: $gw, redis: $redis, sim: $sim, submits: $sub, receipts: $rcpt, redis_calls: $rcalls,
                                                   soap_requests: $sq, soap_faults: $sf, wall_s: $dt}' \

@@ -34,7 +34,7 @@ mark=0
 sim_since() { tail -n +$((mark + 1)) "$T/sim.log" | grep "SIM ${1:0:4}\*\*\*\*${1: -3} " || true; } # MSISDN
 shows() { sim_since "$1" | grep -c "cntr $2 shows" || true; }
 
-check "no resync before any test" test "$(metric ota_counter_resync_total)" = 0
+check "no resync before any test" test "$(metric ota_resync_total)" = 0
 
 # 1. Delete and re-import: the counter goes on from the SIM's last one.
 r=$(sign_and_wait "$N")
@@ -50,7 +50,7 @@ r=$(sign_and_wait "$N")
 c2=$(txn_field "$(cat "$T/id")" cntr)
 check "after delete + import: $(outcome "$r"), counter $c2 follows $c1 (no restart at 1, no resync)" \
   test "$(outcome "$r")" = "completed OK" -a "$c2" = $((c1 + 1))
-check "no resync was needed" test "$(metric ota_counter_resync_total)" = 0
+check "no resync was needed" test "$(metric ota_resync_total)" = 0
 "$SIMPKI_ADMIN" -c "$T/simpki.json" show "$N" >"$T/show.out" 2>&1
 check "simpki-admin show prints the counter: $(grep '^ota counter' "$T/show.out")" \
   grep -q "^ota counter  *$c2 " "$T/show.out"
@@ -66,7 +66,7 @@ check "the signature verifies with openssl" openssl_verify "$r" "$DEFAULT_DIGEST
 check "the counter moved past the refused 1 by the resync step: $c3" test "$c3" = 65537
 check "the SIM refused counter 1 with CNTR low" grep -q "cntr 1: PoR status 2" <<<"$(sim_since "$N")"
 check "one prompt, for the resent command (counter 65537)" test "$(shows "$N" 65537)" = 1
-check "resync counted" test "$(metric ota_counter_resync_total)" = 1
+check "resync counted" test "$(metric ota_resync_total)" = 1
 check "the gateway says why in its log" grep -q "$id.*CNTR low.*behind" "$T/gateway.log"
 check "subscriber and floor moved too" \
   test "$(rc hget "$(sub_key "$N")" cntr) $(rc get "$(floor_key "$N")")" = "65537 65537"
@@ -82,13 +82,13 @@ r=$(sign_and_wait "$N")
 check "refused twice: $(jq -c '{state, result, etsi_status, message}' <<<"$r")" \
   test "$(jq -r '"\(.state) \(.result) \(.etsi_status)"' <<<"$r")" = "failed OTA_ERROR 209"
 check "the message says why" grep -q "again after a resync" <<<"$(jq -r .message <<<"$r")"
-check "resync failure counted" test "$(metric ota_counter_resync_failed_total)" = 1
+check "resync failure counted" test "$(metric ota_resync_failed_total)" = 1
 check "no prompt for either refused counter" test "$(shows "$N" 1)$(shows "$N" 65537)" = 00
 
 # 4. A copy resent by the SMPP link: its CNTR low is the duplicate's, ignored.
 mark=$(wc -l <"$T/sim.log")
 dup0=$(metric por_duplicate_total)
-rs0=$(metric ota_counter_resync_total)
+rs0=$(metric ota_resync_total)
 r=$(sign_and_wait "$D")
 id=$(cat "$T/id")
 cd_=$(txn_field "$id" cntr)
@@ -100,5 +100,5 @@ check "stored with the copy counted (resent $(txn_field "$id" resent)), counter 
 check "one prompt on the card, for counter $cd_: $(sim_since "$D" | grep -c shows)" \
   test "$(sim_since "$D" | grep -c shows)" = 1 -a "$(shows "$D" "$cd_")" = 1
 check "the duplicate counted, no resync ($dup0 -> $(metric por_duplicate_total))" \
-  test "$(metric por_duplicate_total)" = $((dup0 + 1)) -a "$(metric ota_counter_resync_total)" = "$rs0"
+  test "$(metric por_duplicate_total)" = $((dup0 + 1)) -a "$(metric ota_resync_total)" = "$rs0"
 finish
