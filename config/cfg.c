@@ -54,6 +54,8 @@ static const struct cfg_opt top_opts[] = {
     {"long_poll_max_s", OPT_UINT, S(cfg, long_poll_max_s), 0, 60, "60", 0, "upper bound of GET ?wait=N"},
     {"log_level", OPT_LEVEL, S(cfg, log_level), 0, 0, "info", 0, "error, warn, info or debug"},
     {"log_format", OPT_FORMAT, S(cfg, log_format), 0, 0, "text", 0, "text or json (one object per line)"},
+    {"instance", OPT_STR, S(cfg, instance), 0, 0, "", 0,
+     "name of this instance (\"gw-1\") in JSON logs and metrics; empty = none"},
     {"transaction_timeout_s", OPT_UINT, S(cfg, txn_timeout_s), 10, 3600, "180", 0,
      "time the official has to answer before the transaction is EXPIRED"},
     {"transaction_retention_s", OPT_UINT, S(cfg, txn_retention_s), 60, 2592000, "86400", 0,

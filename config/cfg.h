@@ -241,8 +241,9 @@ struct cfg {
     unsigned long_poll_max_s;
 
     /* logging */
-    int log_level;  /* enum log_level */
-    int log_format; /* enum log_format */
+    int log_level;     /* enum log_level */
+    int log_format;    /* enum log_format */
+    char instance[64]; /* "instance": this instance's name in logs and metrics, "" = none */
 
     /* transactions */
     unsigned txn_timeout_s;   /* how long the official has to answer */

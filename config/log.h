@@ -5,6 +5,14 @@
  *
  *     2026-11-24T10:41:02.123Z INFO  smpp[viettel-1] bound as transceiver
  *
+ * or, with LOG_FMT_JSON, one object per line that any collector parses:
+ *
+ *     {"ts":"2026-11-24T10:41:02.123Z","level":"info","instance":"gw-1",
+ *      "subsys":"smpp","peer":"viettel-1","msg":"bound as transceiver"}
+ *
+ * (ts RFC 3339 UTC with milliseconds; level error|warn|info|debug; instance
+ * and peer only when set; every string valid UTF-8, escaped by jansson.)
+ *
  * The LOGP() macro tests the level before it evaluates its arguments, so a
  * debug line costs one comparison when debug is off.  Messages are written
  * with a single write(2) so lines from several processes do not interleave.
@@ -13,7 +21,7 @@
  * log_msisdn(), which masks the middle digits (8491***678).  ID numbers,
  * keys and passwords are never logged at all.
  *
- * The level and format are the only process-wide state here; they are set
+ * The level, format and instance name are the only process-wide state here; they are set
  * once at start (from the configuration) and read afterwards.
  */
 #ifndef SIMPKI_LOG_H
@@ -36,6 +44,13 @@ enum log_format {
 extern enum log_level log_current_level;
 
 void log_setup(enum log_level level, enum log_format format);
+
+/*
+ * The name of this instance ("gw-1", the configuration's "instance"): JSON
+ * lines carry it as "instance" when it is not empty.  Copied (at most 63
+ * octets, invalid UTF-8 replaced); NULL or "" removes it.
+ */
+void log_set_instance(const char *name);
 
 /* Parse "error", "warn", "info", "debug"; returns -1 when unknown. */
 int log_level_parse(const char *name);

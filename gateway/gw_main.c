@@ -163,6 +163,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log_setup((enum log_level)cfg->log_level, (enum log_format)cfg->log_format);
+    log_set_instance(cfg->instance);
     if (sig_trust_load(cfg->trust_anchors, cfg->intermediates, &trust, err, sizeof(err)) != SIG_OK) {
         fprintf(stderr, "simpkid: %s: trust_anchors: %s\n", path, err);
         goto out;
