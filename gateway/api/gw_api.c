@@ -32,6 +32,7 @@
 #include "gw_sign_body.h"
 #include "gw_soap.h"
 #include "gw_soap_xml.h"
+#include "gw_tls.h"
 #include "gw_txn.h"
 #include "gw_txn_json.h"
 #include "gw_util.h"
@@ -58,6 +59,7 @@ struct gw_api {
     struct gw_api_deps d;
     struct evhttp *http;
     struct evhttp_bound_socket *listener;
+    struct gw_tls *tls; /* NULL: plain HTTP */
 };
 
 /* ---- responses -------------------------------------------------------- */
@@ -505,6 +507,13 @@ static void route(struct evhttp_request *req, void *arg)
                                                            : "the API key in Authorization: Bearer is not accepted");
         return;
     }
+    {
+        const char *refused = gw_tls_rp_refusal(cfg_apikey_by_name(api->d.cfg, rp), req); /* client_cert_sha256 */
+        if (refused) {
+            send_error(api, req, "FORBIDDEN", NULL, "%s", refused);
+            return;
+        }
+    }
     if (strncmp(path, "/v1/requests", 12) == 0) {
         if (!(gw_auth_roles(api->d.cfg, rp) & CFG_ROLE_ENROL)) {
             send_error(api, req, "FORBIDDEN", NULL, "this API key has no \"enrol\" role");
@@ -581,6 +590,15 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
     api->http = evhttp_new(deps->base);
     if (!api->http)
         goto fail;
+    if (deps->cfg->tls.enabled) {
+        char err[768];
+        api->tls = gw_tls_new(&deps->cfg->tls, err, sizeof err);
+        if (!api->tls) {
+            LOGP(LOG_ERR, "http", NULL, "%s", err);
+            goto fail;
+        }
+        gw_tls_attach(api->tls, api->http);
+    }
     /*
      * What the HTTP layer reads at most (a larger body is refused with its
      * own 413 before it is read): the larger of the JSON API's limit and the
@@ -619,11 +637,13 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
         int one = 1;
         (void)setsockopt(evhttp_bound_socket_get_fd(api->listener), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    LOGP(LOG_INFO, "http", NULL, "API listening on %s:%u", deps->cfg->listen_host, deps->cfg->listen_port);
+    LOGP(LOG_INFO, "http", NULL, "API listening on %s%s:%u", api->tls ? "https://" : "", deps->cfg->listen_host,
+         deps->cfg->listen_port);
     return api;
 fail:
     if (api->http)
         evhttp_free(api->http);
+    gw_tls_free(api->tls);
     free(api);
     return NULL;
 }
@@ -643,5 +663,6 @@ void gw_api_free(struct gw_api *api)
         return;
     gw_api_drain(api);
     evhttp_free(api->http);
+    gw_tls_free(api->tls); /* after the connections that use it */
     free(api);
 }
