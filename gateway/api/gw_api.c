@@ -456,6 +456,10 @@ static void route(struct evhttp_request *req, void *arg)
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     const char *rp, *authz;
 
+    if (api->tls && !gw_tls_carried(req)) { /* TLS could not be set up for it (out of memory): fail closed */
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
     gw_metrics_inc(api->d.metrics, GW_M_HTTP_REQUESTS);
     /* Counted here, before auth, on the same test send_error uses for "rejected": every request
      * counted ends accepted or rejected, so requests = accepted + rejected. */

@@ -102,7 +102,7 @@ static struct bufferevent *new_bev(struct event_base *base, void *arg)
 
     if (!ssl) {
         ERR_clear_error();
-        return NULL; /* evhttp then makes a plain one; that connection's handshake simply fails */
+        return NULL; /* evhttp then makes a plain one, which the router refuses (gw_tls_carried) */
     }
     bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
@@ -119,11 +119,22 @@ void gw_tls_attach(struct gw_tls *tls, struct evhttp *http)
     evhttp_set_bevcb(http, new_bev, tls);
 }
 
-int gw_tls_peer_sha256(struct evhttp_request *req, uint8_t md[32])
+/* The request's SSL, or NULL for a plain connection. */
+static SSL *req_ssl(struct evhttp_request *req)
 {
     struct evhttp_connection *conn = evhttp_request_get_connection(req);
     struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL; /* NULL for a plain bufferevent */
+    return bev ? bufferevent_openssl_get_ssl(bev) : NULL; /* NULL for a plain bufferevent */
+}
+
+int gw_tls_carried(struct evhttp_request *req)
+{
+    return req_ssl(req) != NULL;
+}
+
+int gw_tls_peer_sha256(struct evhttp_request *req, uint8_t md[32])
+{
+    SSL *ssl = req_ssl(req);
     X509 *peer = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
     unsigned int len = 0;
 

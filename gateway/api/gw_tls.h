@@ -47,6 +47,13 @@ void gw_tls_free(struct gw_tls *tls);
 void gw_tls_attach(struct gw_tls *tls, struct evhttp *http);
 
 /*
+ * 1 when the request came over TLS.  With TLS on, a connection that is not
+ * (its SSL object could not be made, out of memory: evhttp then falls back
+ * to a plain bufferevent) must not be served: the router checks this first.
+ */
+int gw_tls_carried(struct evhttp_request *req);
+
+/*
  * The SHA-256 of the DER of the client certificate the request's connection
  * presented and that verified against client_ca_file: 1 with md filled, 0
  * when there is none (plain HTTP, TLS without a client certificate).
