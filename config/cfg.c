@@ -201,6 +201,18 @@ static const struct cfg_opt merge_opts[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
+static const struct cfg_opt tls_opts[] = {
+    {"cert_file", OPT_STR, S(cfg_tls, cert_file), 0, 0, NULL, OPT_REQUIRED,
+     "PEM file: the API's server certificate, then its intermediates; with this section the API speaks "
+     "TLS 1.2+ only (https)"},
+    {"key_file", OPT_STR, S(cfg_tls, key_file), 0, 0, NULL, OPT_REQUIRED,
+     "PEM file: the private key of cert_file, unencrypted, mode 0600"},
+    {"client_ca_file", OPT_STR, S(cfg_tls, client_ca_file), 0, 0, "", 0,
+     "PEM file of CAs: clients are asked for a certificate (optional for them) verified against these; "
+     "needed by api_keys[].client_cert_sha256"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
 static const struct cfg_opt cmp_opts[] = {
     {"server", OPT_STR, S(cfg_ca, server), 0, 0, NULL, OPT_REQUIRED, "CA (RA) CMP server host name or address"},
     {"port", OPT_PORT, S(cfg_ca, port), 1, 65535, NULL, OPT_REQUIRED, "CMP server port"},
@@ -713,7 +725,7 @@ static enum cfg_err load_merge(struct cfg_ctx *c, json_t *obj, struct cfg_merge 
 
 enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
-    static const char *const extra[] = {"redis", "carriers", "api_keys", "ca", "merge", NULL};
+    static const char *const extra[] = {"redis", "carriers", "api_keys", "ca", "merge", "tls", NULL};
     static const char *const redis_extra[] = {"sentinels", NULL};
     struct cfg_ctx c = {path, err, errlen};
     struct cfg *cfg = NULL;
@@ -762,6 +774,13 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
     if ((rc = load_ca(&c, json_object_get(root, "ca"), &cfg->ca)) != CFG_OK)
         goto out;
     if ((rc = load_merge(&c, json_object_get(root, "merge"), &cfg->merge)) != CFG_OK)
+        goto out;
+    if (json_object_get(root, "tls")) {
+        if ((rc = load_section(&c, "tls", tls_opts, json_object_get(root, "tls"), &cfg->tls, NULL)) != CFG_OK)
+            goto out;
+        cfg->tls.enabled = 1;
+    }
+    if ((rc = cfg_tls_check(&c, cfg)) != CFG_OK)
         goto out;
     if (cfg->n_apikeys == 0) {
         rc = cfg_fail(&c, "", "api_keys", "at least one relying party key is needed");
@@ -842,5 +861,6 @@ void cfg_print_reference(void *file)
     print_opts(f, "ca (optional: drives enrolment requests through the SIM and the CA)", ca_opts);
     print_opts(f, "ca.cmp (the CA's CMP endpoint, RFC 4210 / 9480)", cmp_opts);
     print_opts(f, "merge (optional: the merger review's batch runner, gateway/merge/gw_plan.h)", merge_opts);
+    print_opts(f, "tls (optional: the API listener speaks https, TLS 1.2+ only)", tls_opts);
     cfg_print_apikeys(f);
 }

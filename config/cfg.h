@@ -130,7 +130,8 @@ struct cfg_carrier {
     struct cfg_link links[CFG_MAX_LINKS];
 };
 
-#define CFG_CB_ALLOW_MAX 16 /* callback_allow prefixes per relying party */
+#define CFG_CB_ALLOW_MAX    16 /* callback_allow prefixes per relying party */
+#define CFG_CLIENT_CERT_MAX 16 /* client_cert_sha256 fingerprints per relying party (room for rollovers) */
 
 /* One relying party ("api_keys[]"); loaded by cfg_rp.c. */
 struct cfg_apikey {
@@ -152,6 +153,13 @@ struct cfg_apikey {
     char (*cb_allow)[256];
     size_t n_cb_allow;
     int cb_http;
+    /*
+     * "client_cert_sha256": over TLS this relying party must present a client
+     * certificate (verified against tls.client_ca_file) whose DER SHA-256 is
+     * one of these (gateway/api/gw_tls.h).  n_client_cert == 0: no such rule.
+     */
+    uint8_t client_cert_sha256[CFG_CLIENT_CERT_MAX][32];
+    size_t n_client_cert;
 };
 
 /* What an API key may do ("roles": ["sign", "enrol", "lookup", "operator"]; default ["sign"]). */
@@ -221,6 +229,19 @@ struct cfg_ca {
     unsigned max_attempts;  /* of one step failing for a temporary reason */
 };
 
+/*
+ * "tls": when present, the API listener (listen_host:listen_port: the JSON
+ * API, the SOAP endpoint, /healthz, /metrics) speaks TLS 1.2+ only
+ * (gateway/api/gw_tls.h).  cfg_load checks the files (config/cfg_tls.c):
+ * readable PEM, the key matches the certificate, client_ca_file holds CAs.
+ */
+struct cfg_tls {
+    int enabled;              /* 1 when the file has a "tls" section */
+    char cert_file[512];      /* PEM: the server certificate, then its intermediates */
+    char key_file[512];       /* PEM: its private key, unencrypted */
+    char client_ca_file[512]; /* PEM: CAs client certificates are verified against; "" = none asked */
+};
+
 /* The merger review's batch runner (gateway/merge/gw_plan.h): the "merge" section, all optional. */
 struct cfg_merge {
     unsigned max_in_flight;   /* requests of one plan filed and not finished, at most */
@@ -271,6 +292,7 @@ struct cfg {
 
     struct cfg_ca ca;
     struct cfg_merge merge;
+    struct cfg_tls tls;
 };
 
 /*

@@ -53,4 +53,10 @@ enum cfg_err cfg_load_sentinels(struct cfg_ctx *c, json_t *arr, struct cfg_redis
 /* cfg_sentinel.c: the redis.sentinels line of `simpkid --help-config`. */
 void cfg_print_sentinels(FILE *f);
 
+/* cfg_tls.c: the "tls" section's files (readable, key matches certificate) and its rules across api_keys. */
+enum cfg_err cfg_tls_check(struct cfg_ctx *c, struct cfg *cfg);
+
+/* cfg_tls.c: api_keys[].client_cert_sha256 (v may be NULL: none) into k. */
+enum cfg_err cfg_load_client_certs(struct cfg_ctx *c, const char *where, json_t *v, struct cfg_apikey *k);
+
 #endif /* SIMPKI_CFG_PRIV_H */

@@ -216,10 +216,20 @@ static enum cfg_err load_callback(struct cfg_ctx *c, const char *where, json_t *
 
 static int known_member(const char *key)
 {
-    static const char *const names[] = {
-        "name",           "sha256",        "key_file",    "revocation",      "roles",
-        "ap_id",          "ap_pwd_sha256", "ap_pwd_file", "callback_secret", "callback_secret_file",
-        "callback_allow", "callback_http", NULL};
+    static const char *const names[] = {"name",
+                                        "sha256",
+                                        "key_file",
+                                        "revocation",
+                                        "roles",
+                                        "ap_id",
+                                        "ap_pwd_sha256",
+                                        "ap_pwd_file",
+                                        "callback_secret",
+                                        "callback_secret_file",
+                                        "callback_allow",
+                                        "callback_http",
+                                        "client_cert_sha256",
+                                        NULL};
     for (const char *const *n = names; *n; n++)
         if (strcmp(*n, key) == 0)
             return 1;
@@ -289,6 +299,8 @@ enum cfg_err cfg_load_apikeys(struct cfg_ctx *c, json_t *arr, struct cfg *cfg)
             return cfg_fail(c, where, "sha256", "is required (or key_file)");
         }
         if ((rc = load_ap(c, where, jk, k)) != CFG_OK || (rc = load_callback(c, where, jk, k)) != CFG_OK)
+            return rc;
+        if ((rc = cfg_load_client_certs(c, where, json_object_get(jk, "client_cert_sha256"), k)) != CFG_OK)
             return rc;
         /* Two keys with one name or one hash would make the relying party ambiguous; so would one AP_ID. */
         for (size_t j = 0; j < i; j++) {
@@ -397,5 +409,9 @@ void cfg_print_apikeys(FILE *f)
                "      a host and a \"/\" (so \"https://a.vn/\" cannot match https://a.vn.evil.com/);\n"
                "      without it callback_url is refused\n"
                "  callback_http            boolean, default false\n"
-               "      allow http:// callback URLs (tests, closed networks); otherwise https:// only\n");
+               "      allow http:// callback URLs (tests, closed networks); otherwise https:// only\n"
+               "  client_cert_sha256       array of at most 16 SHA-256 fingerprints, 64 hex digits (colons allowed)\n"
+               "      over TLS this relying party must present a client certificate verified against\n"
+               "      tls.client_ca_file whose fingerprint is listed (openssl x509 -noout -fingerprint\n"
+               "      -sha256 -in CERT); else 403 FORBIDDEN (SOAP: fault 104). Needs tls.client_ca_file\n");
 }

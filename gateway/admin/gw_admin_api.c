@@ -21,8 +21,20 @@ struct gw_admin_api {
     struct event_base *base;
     struct hc_client *hc, *hc_long; /* the second made on first use */
     char url[512];
-    char auth[KEY_MAX + 32]; /* "Authorization: Bearer <token>": a secret */
+    char auth[KEY_MAX + 32];               /* "Authorization: Bearer <token>": a secret */
+    char cacert[512], cert[512], key[512]; /* --cacert, --client-cert, --client-key; "" = not given */
 };
+
+/* The client settings: a call's timeout, and the TLS files given on the command line. */
+static struct hc_cfg client_cfg(const struct gw_admin_api *a, unsigned timeout_ms, unsigned max_connections)
+{
+    return (struct hc_cfg){.timeout_ms = timeout_ms,
+                           .max_body = ANSWER_MAX,
+                           .max_connections = max_connections,
+                           .ca_file = a->cacert[0] ? a->cacert : NULL,
+                           .cert_file = a->cert[0] ? a->cert : NULL,
+                           .key_file = a->key[0] ? a->key : NULL};
+}
 
 /* A call under way: the callback copies the answer out (it lives only during the callback). */
 struct pending {
@@ -74,6 +86,7 @@ static enum gw_admin_exit url_from_cfg(const char *cfg_path, char *url, size_t c
 
     if (ret != GW_ADMIN_OK)
         return ret;
+    const char *scheme = cfg->tls.enabled ? "https" : "http";
     host = cfg->listen_host;
     /* A daemon listening on every address is reached on this machine's loopback. */
     if (!host[0] || strcmp(host, "0.0.0.0") == 0)
@@ -81,9 +94,9 @@ static enum gw_admin_exit url_from_cfg(const char *cfg_path, char *url, size_t c
     else if (strcmp(host, "::") == 0)
         host = "::1";
     if (strchr(host, ':'))
-        snprintf(url, cap, "http://[%s]:%u", host, (unsigned)cfg->listen_port);
+        snprintf(url, cap, "%s://[%s]:%u", scheme, host, (unsigned)cfg->listen_port);
     else
-        snprintf(url, cap, "http://%s:%u", host, (unsigned)cfg->listen_port);
+        snprintf(url, cap, "%s://%s:%u", scheme, host, (unsigned)cfg->listen_port);
     cfg_free(cfg);
     return GW_ADMIN_OK;
 }
@@ -140,11 +153,24 @@ out:
     return ret;
 }
 
+/* One TLS file option into dst; a name too long to keep is a usage error. */
+static int copy_opt(char *dst, size_t cap, const char *opt, const char *val)
+{
+    if (!val)
+        return 0;
+    if (strlen(val) >= cap) {
+        fprintf(stderr, "error: %s: the path is too long\n", opt);
+        return -1;
+    }
+    memcpy(dst, val, strlen(val) + 1);
+    return 0;
+}
+
 enum gw_admin_exit gw_admin_api_open(const char *cfg_path, const char *api, const char *key_file,
-                                     struct gw_admin_api **out)
+                                     const struct gw_admin_api_tls *tls, struct gw_admin_api **out)
 {
     struct gw_admin_api *a;
-    struct hc_cfg hcfg = {.timeout_ms = TIMEOUT_MS, .max_body = ANSWER_MAX, .max_connections = 2};
+    struct hc_cfg hcfg;
     enum gw_admin_exit ret = GW_ADMIN_FAIL;
     size_t n;
 
@@ -174,13 +200,26 @@ enum gw_admin_exit gw_admin_api_open(const char *cfg_path, const char *api, cons
     n = strlen(a->url);
     while (n > 0 && a->url[n - 1] == '/')
         a->url[--n] = '\0';
+    if (tls && (copy_opt(a->cacert, sizeof a->cacert, "--cacert", tls->cacert) != 0 ||
+                copy_opt(a->cert, sizeof a->cert, "--client-cert", tls->cert) != 0 ||
+                copy_opt(a->key, sizeof a->key, "--client-key", tls->key) != 0)) {
+        ret = GW_ADMIN_USAGE;
+        goto out;
+    }
+    if (a->key[0] && !a->cert[0]) {
+        fprintf(stderr, "error: --client-key needs --client-cert (the certificate it belongs to)\n");
+        ret = GW_ADMIN_USAGE;
+        goto out;
+    }
     ret = read_key(a, key_file);
     if (ret != GW_ADMIN_OK)
         goto out;
     ret = GW_ADMIN_FAIL;
     a->base = event_base_new();
+    hcfg = client_cfg(a, TIMEOUT_MS, 2);
     if (!a->base || hc_new(a->base, &hcfg, &a->hc) != HC_OK) {
-        fprintf(stderr, "error: cannot set up an HTTP client\n");
+        fprintf(stderr, "error: cannot set up an HTTP client%s\n",
+                a->cacert[0] || a->cert[0] ? " (can --cacert, --client-cert and --client-key be read?)" : "");
         goto out;
     }
     *out = a;
@@ -226,7 +265,7 @@ int gw_admin_api_call(struct gw_admin_api *a, const char *path, const json_t *bo
 
     gw_admin_reply_clear(r);
     if (flags & GW_ADMIN_API_LONG) {
-        struct hc_cfg hcfg = {.timeout_ms = LONG_TIMEOUT_MS, .max_body = ANSWER_MAX, .max_connections = 1};
+        struct hc_cfg hcfg = client_cfg(a, LONG_TIMEOUT_MS, 1);
         if (!a->hc_long && hc_new(a->base, &hcfg, &a->hc_long) != HC_OK) {
             snprintf(r->why, sizeof(r->why), "cannot set up an HTTP client");
             return -1;
@@ -272,7 +311,8 @@ enum gw_admin_exit gw_admin_api_fail(const struct gw_admin_api *a, const char *w
                 what);
         return GW_ADMIN_FAIL;
     }
-    if (r->status == 403) {
+    /* A client certificate refusal (gw_tls.h) is said in the daemon's own words below. */
+    if (r->status == 403 && !(m && strstr(m, "certificate"))) {
         fprintf(stderr, "error: %s: this API key lacks the operator role (403)\n", what);
         return GW_ADMIN_FAIL;
     }

@@ -7,6 +7,12 @@
  * reverse proxy), else http://listen_host:listen_port of the configuration
  * given with -c (0.0.0.0 and :: are reached on the loopback).
  *
+ * TLS: an https:// daemon's certificate is checked against --cacert FILE
+ * (PEM roots; default: the system's store); --client-cert FILE
+ * [--client-key FILE] present a client certificate to a daemon whose relying party requires one
+ * (api_keys[].client_cert_sha256).  With -c, a configuration with a "tls"
+ * section gives an https:// URL.
+ *
  * WHO: the bearer token from --key-file FILE (its first line) or the
  * environment's SIMPKI_API_KEY, never from the command line, where ps and
  * /proc/PID/cmdline would show it.  The token is wiped (OPENSSL_cleanse)
@@ -30,13 +36,20 @@
 
 struct gw_admin_api;
 
+/* --cacert, --client-cert, --client-key: PEM files, each NULL when not given; copied by gw_admin_api_open. */
+struct gw_admin_api_tls {
+    const char *cacert, *cert, *key;
+};
+
 /*
  * Open a client.  api (NULL: from cfg_path's listen address; both NULL is a
- * usage error), key_file (NULL: SIMPKI_API_KEY).  Problems are printed;
- * GW_ADMIN_OK with *out owning the client, else *out = NULL.
+ * usage error), key_file (NULL: SIMPKI_API_KEY), tls (NULL: no TLS options).
+ * Problems are printed; GW_ADMIN_OK with *out owning the client, else
+ * *out = NULL.
  */
 enum gw_admin_exit gw_admin_api_open(const char *cfg_path, const char *api, const char *key_file,
-                                     struct gw_admin_api **out) __attribute__((warn_unused_result));
+                                     const struct gw_admin_api_tls *tls, struct gw_admin_api **out)
+    __attribute__((warn_unused_result));
 void gw_admin_api_free(struct gw_admin_api *a); /* NULL does nothing */
 
 /* The base URL in use, for messages (it holds no secret). */

@@ -48,7 +48,10 @@ const char gw_admin_plan_usage[] =
     "  plan export ID --format csv|json -o FILE\n"
     "                            the plan's requests for the CA\n"
     "  Every plan command takes --api URL (default: -c CONFIG's listen address) and the operator\n"
-    "  key from --key-file FILE or SIMPKI_API_KEY (never on the command line).\n";
+    "  key from --key-file FILE or SIMPKI_API_KEY (never on the command line). Over https:\n"
+    "  --cacert FILE (PEM roots of the daemon's certificate; default: the system's), and\n"
+    "  --client-cert FILE [--client-key FILE] for a client certificate when the operator's key\n"
+    "  requires one (api_keys[].client_cert_sha256).\n";
 
 /* ---- options */
 
@@ -67,7 +70,8 @@ enum {
 };
 
 struct opts {
-    const char *api, *key_file, *reorg, *staff, *name, *deadline, *by, *unit, *action, *reason, *out, *format;
+    const char *api, *key_file, *cacert, *cert, *key, *reorg, *staff, *name, *deadline, *by, *unit, *action, *reason,
+        *out, *format;
     int csv;
     const char *pos[2];
     int npos;
@@ -82,6 +86,9 @@ static const struct optdef {
 } optdefs[] = {
     {"--api", NULL, 0, OPT(api)},
     {"--key-file", NULL, 0, OPT(key_file)},
+    {"--cacert", NULL, 0, OPT(cacert)},
+    {"--client-cert", NULL, 0, OPT(cert)},
+    {"--client-key", NULL, 0, OPT(key)}, /* not "--key": that spelling is refused as an API key on the command line */
     {"--reorg", NULL, O_REORG, OPT(reorg)},
     {"--staff", NULL, O_STAFF, OPT(staff)},
     {"--name", NULL, O_NAME, OPT(name)},
@@ -936,7 +943,8 @@ enum gw_admin_exit gw_admin_plan(const char *cfg_path, int argc, char **argv)
     ret = parse(argc, argv, &o, &sub);
     if (ret != GW_ADMIN_OK)
         return ret;
-    ret = gw_admin_api_open(cfg_path, o.api, o.key_file, &a);
+    ret = gw_admin_api_open(cfg_path, o.api, o.key_file,
+                            &(struct gw_admin_api_tls){.cacert = o.cacert, .cert = o.cert, .key = o.key}, &a);
     if (ret != GW_ADMIN_OK)
         return ret;
     ret = sub->fn(a, &o);

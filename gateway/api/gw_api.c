@@ -33,6 +33,7 @@
 #include "gw_sign_body.h"
 #include "gw_soap.h"
 #include "gw_soap_xml.h"
+#include "gw_tls.h"
 #include "gw_txn.h"
 #include "gw_txn_json.h"
 #include "gw_util.h"
@@ -59,6 +60,7 @@ struct gw_api {
     struct gw_api_deps d;
     struct evhttp *http;
     struct evhttp_bound_socket *listener;
+    struct gw_tls *tls; /* NULL: plain HTTP */
 };
 
 /* ---- responses -------------------------------------------------------- */
@@ -461,6 +463,10 @@ static void route(struct evhttp_request *req, void *arg)
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
     const char *rp, *authz;
 
+    if (api->tls && !gw_tls_carried(req)) { /* TLS could not be set up for it (out of memory): fail closed */
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
     gw_metrics_inc(api->d.metrics, GW_M_HTTP_REQUESTS);
     gw_lat_start(api->d.metrics, req, path ? path : "/");
     /* Counted here, before auth, on the same test send_error uses for "rejected": every request
@@ -512,6 +518,13 @@ static void route(struct evhttp_request *req, void *arg)
                    : strncasecmp(authz, "Bearer ", 7) != 0 ? "the Authorization header is not \"Bearer <your API key>\""
                                                            : "the API key in Authorization: Bearer is not accepted");
         return;
+    }
+    {
+        const char *refused = gw_tls_rp_refusal(cfg_apikey_by_name(api->d.cfg, rp), req); /* client_cert_sha256 */
+        if (refused) {
+            send_error(api, req, "FORBIDDEN", NULL, "%s", refused);
+            return;
+        }
     }
     if (strncmp(path, "/v1/requests", 12) == 0) {
         if (!(gw_auth_roles(api->d.cfg, rp) & CFG_ROLE_ENROL)) {
@@ -589,6 +602,15 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
     api->http = evhttp_new(deps->base);
     if (!api->http)
         goto fail;
+    if (deps->cfg->tls.enabled) {
+        char err[768];
+        api->tls = gw_tls_new(&deps->cfg->tls, err, sizeof err);
+        if (!api->tls) {
+            LOGP(LOG_ERR, "http", NULL, "%s", err);
+            goto fail;
+        }
+        gw_tls_attach(api->tls, api->http);
+    }
     /*
      * What the HTTP layer reads at most (a larger body is refused with its
      * own 413 before it is read): the larger of the JSON API's limit and the
@@ -627,11 +649,13 @@ struct gw_api *gw_api_new(const struct gw_api_deps *deps)
         int one = 1;
         (void)setsockopt(evhttp_bound_socket_get_fd(api->listener), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    LOGP(LOG_INFO, "http", NULL, "API listening on %s:%u", deps->cfg->listen_host, deps->cfg->listen_port);
+    LOGP(LOG_INFO, "http", NULL, "API listening on %s%s:%u", api->tls ? "https://" : "", deps->cfg->listen_host,
+         deps->cfg->listen_port);
     return api;
 fail:
     if (api->http)
         evhttp_free(api->http);
+    gw_tls_free(api->tls);
     free(api);
     return NULL;
 }
@@ -651,5 +675,6 @@ void gw_api_free(struct gw_api *api)
         return;
     gw_api_drain(api);
     evhttp_free(api->http);
+    gw_tls_free(api->tls); /* after the connections that use it */
     free(api);
 }

@@ -21,6 +21,7 @@
 #include "gw_result.h"
 #include "gw_sign_check.h"
 #include "gw_soap_xml.h"
+#include "gw_tls.h"
 #include "gw_util.h"
 #include "gw_txn.h"
 #include "gw_wait.h"
@@ -529,6 +530,7 @@ void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *p
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     char why[256];
+    const char *why_tls;
     int status = 0;
     struct call *c;
 
@@ -576,6 +578,12 @@ void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *p
         return;
     }
     OPENSSL_cleanse(c->r.ap_pwd, sizeof c->r.ap_pwd); /* not needed any more */
+    why_tls = gw_tls_rp_refusal(c->rp, req);          /* its client_cert_sha256, as the JSON API */
+    if (why_tls) {
+        send_fault(s, req, "FORBIDDEN", "%s", why_tls);
+        call_free(c);
+        return;
+    }
     gw_http_hold(&c->h, req, call_gone, c);
     switch (c->r.kind) {
     case ETSI_SIGNATURE: do_signature(c); break;
