@@ -87,6 +87,14 @@ static const struct cfg_opt redis_opts[] = {
     {"shards", OPT_UINT, S(cfg_redis, shards), 1, 256, "16", 0,
      "hash-tag shards of per-subscriber keys; fixed for the life of a deployment"},
     {"connect_timeout_ms", OPT_UINT, S(cfg_redis, connect_timeout_ms), 10, 60000, "2000", 0, "Redis connect timeout"},
+    {"master_name", OPT_STR, S(cfg_redis, master_name), 0, 0, "", 0,
+     "with sentinels: the name the sentinels monitor the master under (required with them)"},
+    {"sentinel_password", OPT_STR, S(cfg_redis, sentinel_password), 0, 0, "", OPT_SECRET,
+     "AUTH password of the sentinels (password is the master's)"},
+    {"wait_replicas", OPT_UINT, S(cfg_redis, wait_replicas), 0, 16, "0", 0,
+     "0 = off; N: a state-changing call is answered only after WAIT N acknowledged it (else 503, retry)"},
+    {"wait_timeout_ms", OPT_UINT, S(cfg_redis, wait_timeout_ms), 10, 10000, "500", 0,
+     "how long WAIT waits for wait_replicas replicas"},
     {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
@@ -704,6 +712,7 @@ static enum cfg_err load_merge(struct cfg_ctx *c, json_t *obj, struct cfg_merge 
 enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
     static const char *const extra[] = {"redis", "carriers", "api_keys", "ca", "merge", NULL};
+    static const char *const redis_extra[] = {"sentinels", NULL};
     struct cfg_ctx c = {path, err, errlen};
     struct cfg *cfg = NULL;
     json_error_t jerr;
@@ -740,7 +749,9 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
             goto out;
         }
     }
-    if ((rc = load_section(&c, "redis", redis_opts, redis, &cfg->redis, NULL)) != CFG_OK)
+    if ((rc = load_section(&c, "redis", redis_opts, redis, &cfg->redis, redis_extra)) != CFG_OK)
+        goto out;
+    if ((rc = cfg_load_sentinels(&c, json_object_get(redis, "sentinels"), &cfg->redis)) != CFG_OK)
         goto out;
     if ((rc = load_carriers(&c, json_object_get(root, "carriers"), cfg)) != CFG_OK)
         goto out;
@@ -821,6 +832,7 @@ void cfg_print_reference(void *file)
     fprintf(f, "simpki configuration: a JSON object with these settings.\n");
     print_opts(f, "top level", top_opts);
     print_opts(f, "redis", redis_opts);
+    cfg_print_sentinels(f);
     print_opts(f, "carriers[] (one per network, or one per MSSP serving the networks of its route)", carrier_opts);
     print_opts(f, "carriers[].links[] (one per link; or carriers[].smpp[]: every link transport smpp)", link_opts);
     print_opts(f, "carriers[].links[] with transport smpp (one per SMSC bind)", smpp_opts);

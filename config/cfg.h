@@ -24,8 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CFG_MAX_CARRIERS 8
-#define CFG_MAX_LINKS    8
+#define CFG_MAX_CARRIERS  8
+#define CFG_MAX_LINKS     8
+#define CFG_MAX_SENTINELS 8
 
 enum cfg_err {
     CFG_OK = 0,
@@ -170,6 +171,25 @@ struct cfg_redis {
     unsigned db;
     unsigned shards; /* number of hash-tag shards for per-subscriber keys */
     unsigned connect_timeout_ms;
+    /*
+     * Redis Sentinel (queue/q_sentinel.h): with n_sentinels > 0 the master is
+     * the one these sentinels name master_name; host/port/unix_socket are not
+     * used.  sentinel_password: the sentinels' AUTH (secret), "" = none.
+     */
+    struct cfg_hostport {
+        char host[256];
+        uint16_t port;
+    } sentinels[CFG_MAX_SENTINELS];
+    unsigned n_sentinels;
+    char master_name[64];
+    char sentinel_password[128];
+    /*
+     * Durability: with wait_replicas N > 0 a state-changing script's answer
+     * is given only after WAIT N wait_timeout_ms counted N replicas (else the
+     * call fails with Q_ERR_AGAIN).  0 = off.
+     */
+    unsigned wait_replicas;
+    unsigned wait_timeout_ms;
 };
 
 /*

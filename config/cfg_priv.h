@@ -43,4 +43,14 @@ void cfg_print_apikeys(FILE *f);
 /* cfg_rp.c: wipe and free what the relying parties hold (cfg_free). */
 void cfg_free_apikeys(struct cfg *cfg);
 
+/*
+ * cfg_sentinel.c: "redis.sentinels" (absent: none) into r->sentinels, and
+ * the checks that tie it to master_name, unix_socket and the WAIT settings;
+ * run after the redis table is loaded.
+ */
+enum cfg_err cfg_load_sentinels(struct cfg_ctx *c, json_t *arr, struct cfg_redis *r);
+
+/* cfg_sentinel.c: the redis.sentinels line of `simpkid --help-config`. */
+void cfg_print_sentinels(FILE *f);
+
 #endif /* SIMPKI_CFG_PRIV_H */

@@ -267,10 +267,13 @@ int q_connected(const struct q *q);
  * from Redis (a sweep gets one per shard); errors: calls that ended with
  * AGAIN, PROTO or NOMEM (per shard for a sweep); reconnects: connection
  * attempts after the first on the command connection; in_flight: commands
- * sent and not yet answered.
+ * sent and not yet answered; failovers: times the master moved (Sentinel's
+ * +switch-master, or the sentinels naming another master than before);
+ * wait_failures: WAITs that counted fewer than redis.wait_replicas replicas
+ * (each failed its batch of calls with Q_ERR_AGAIN).
  */
 struct q_stats {
-    uint64_t calls, replies, errors, reconnects;
+    uint64_t calls, replies, errors, reconnects, failovers, wait_failures;
     unsigned in_flight;
 };
 void q_get_stats(const struct q *q, struct q_stats *out);

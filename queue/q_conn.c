@@ -11,6 +11,33 @@
  * callback, freed.  A call that cannot be submitted is queued on `deferred`
  * and completed from a zero-delay event, so a user callback never runs inside
  * the q_* call that asked for it.
+ *
+ * Sentinel (redis.sentinels): each connection asks q_sentinel.h for the
+ * master before it connects, sends ROLE in its handshake and drops itself
+ * when the server is not a master (a sentinel may still name a demoted one);
+ * a +switch-master, or a READONLY / MASTERDOWN answer (a master demoted
+ * under us), drops both connections, which then ask the sentinels again.
+ * Meanwhile calls fail fast with Q_ERR_AGAIN, as for a Redis restart, and
+ * the reconnection reloads the scripts and re-subscribes as it always did.
+ *
+ * Durability (redis.wait_replicas N > 0): Redis replicates asynchronously,
+ * so a script's reply only says the master has the write.  If the master
+ * dies before a replica got it, Sentinel promotes the replica with the
+ * highest replication offset and the write is gone although the client was
+ * told 202.  min-replicas-to-write does not close that window: it only
+ * refuses writes while too few replicas are connected; the write that is
+ * acknowledged may still be in flight to them.  So a durable call's reply is
+ * held (copied) and a WAIT N timeout goes out on the same connection after
+ * it: WAIT counts the replicas that acknowledged every write this connection
+ * made so far, so one WAIT covers every reply that arrived before it was
+ * sent.  At most one WAIT is in flight; replies arriving meanwhile wait for
+ * the next, so a busy gateway pays one WAIT round per batch, not per call.
+ * WAIT counting >= N answers the batch; fewer fails it with Q_ERR_AGAIN
+ * (503, Retry-After): the write may still exist and be promoted, which is
+ * what Idempotency-Key is for — the retry finds it.  Plain commands (reads)
+ * are not held.  Sentinel promotes the most advanced replica, so a write N
+ * replicas hold survives the loss of the master (with N >= 1 and at most N-1
+ * of those replicas lost with it).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,6 +56,7 @@
 #include "q_conn.h"
 #include "q_priv.h"
 #include "q_scripts.h"
+#include "q_sentinel.h"
 
 #define BACKOFF_MIN_MS       100
 #define BACKOFF_MAX_MS       2000
@@ -39,6 +67,7 @@ struct q_conn {
     redisAsyncContext *ac; /* NULL while down */
     int up;                /* handshake done: AUTH, SELECT, scripts or SUBSCRIBE */
     int watch;             /* the pub/sub connection */
+    int resolving;         /* waiting for the sentinels' answer */
     unsigned handshake_left;
     unsigned backoff_ms;
     unsigned starts;
@@ -52,6 +81,10 @@ struct q {
     struct q_conn cmd, sub;
     struct event *defer_ev;
     struct q_call *deferred, **deferred_tail;
+    struct q_call *wait_batch;                  /* held calls the WAIT in flight covers */
+    struct q_call *wait_next, **wait_next_tail; /* held calls whose replies came after it was sent */
+    struct q_sentinel *sentinel;                /* NULL without redis.sentinels */
+    char master[280];                           /* "host:port" the sentinels named last */
     q_watch_cb *watch_cb;
     void *watch_arg;
     struct q_stats st;
@@ -77,6 +110,7 @@ struct q_call *q_call_new(struct q *q, q_complete_fn *complete, int script)
     c->q = q;
     c->complete = complete;
     c->script = script;
+    c->durable = script >= 0;
     c->argcap = Q_CALL_ARGS_INLINE;
     c->argv = c->argv_in;
     c->argvlen = c->argvlen_in;
@@ -111,6 +145,7 @@ static void call_free(struct q_call *c)
 {
     if (!c)
         return;
+    q_reply_free(c->held);
     if (c->buf) {
         /* Arguments may carry signatures and certificates: not secret, but no reason to leave them. */
         OPENSSL_cleanse(c->buf, c->bufcap);
@@ -265,6 +300,91 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
         q_free_now(q);
 }
 
+static void io_watch(struct q *q)
+{
+    if (q->st.in_flight > 0)
+        event_add(q->cmd.io_ev, &(struct timeval){q->cmd_timeout_ms / 1000, (q->cmd_timeout_ms % 1000) * 1000});
+    else
+        event_del(q->cmd.io_ev);
+}
+
+static void wait_send(struct q *q);
+
+/* Answer (ok) or fail the batch a WAIT covered, then send the next WAIT. */
+static void wait_finish(struct q *q, int ok)
+{
+    struct q_call *list = q->wait_batch;
+
+    q->wait_batch = NULL;
+    while (list) {
+        struct q_call *c = list;
+        list = c->next;
+        call_complete(c, ok ? Q_OK : Q_ERR_AGAIN, ok ? c->held : NULL);
+    }
+    wait_send(q);
+}
+
+/* The WAIT for wait_batch answered, or r NULL: the connection went. */
+static void on_wait(redisAsyncContext *ac, void *rv, void *priv)
+{
+    struct q *q = priv;
+    redisReply *r = rv;
+    int ok = r && r->type == REDIS_REPLY_INTEGER && r->integer >= (long long)q->cfg.wait_replicas;
+
+    q->st.in_flight--;
+    if (r && ac == q->cmd.ac && q->cmd.up)
+        io_watch(q);
+    if (r && !ok) {
+        q->st.wait_failures++;
+        LOGP_RL(LOG_WARN, 10, "redis", NULL, "WAIT: %lld of %u replicas acknowledged within %u ms: answering 503",
+                r->type == REDIS_REPLY_INTEGER ? r->integer : -1LL, q->cfg.wait_replicas, q->cfg.wait_timeout_ms);
+    }
+    wait_finish(q, ok);
+}
+
+/* Send a WAIT for every held call not yet covered by one, unless one is in flight. */
+static void wait_send(struct q *q)
+{
+    struct q_conn *cn = &q->cmd;
+    char n[16], ms[16];
+    const char *argv[3] = {"WAIT", n, ms};
+    size_t len[3] = {4, 0, 0};
+
+    if (q->wait_batch || !q->wait_next)
+        return;
+    q->wait_batch = q->wait_next;
+    q->wait_next = NULL;
+    q->wait_next_tail = &q->wait_next;
+    len[1] = (size_t)snprintf(n, sizeof n, "%u", q->cfg.wait_replicas);
+    len[2] = (size_t)snprintf(ms, sizeof ms, "%u", q->cfg.wait_timeout_ms);
+    if (!q->freeing && cn->up && cn->ac && redisAsyncCommandArgv(cn->ac, on_wait, q, 3, argv, len) == REDIS_OK) {
+        if (q->st.in_flight++ == 0)
+            io_watch(q);
+        return;
+    }
+    wait_finish(q, 0); /* the connection is gone: fail them all */
+}
+
+/* A durable call answered: keep its reply until a WAIT covers it. */
+static void wait_hold(struct q *q, struct q_call *c, const redisReply *r)
+{
+    if (!(c->held = q_reply_dup(r))) {
+        call_complete(c, Q_ERR_NOMEM, NULL);
+        return;
+    }
+    c->next = NULL;
+    *q->wait_next_tail = c;
+    q->wait_next_tail = &c->next;
+    wait_send(q);
+}
+
+/* READONLY (a replica, or a master demoted under us), MASTERDOWN: the sentinels know where to go. */
+static int is_not_master(const redisReply *r)
+{
+    return (r->len >= 8 && memcmp(r->str, "READONLY", 8) == 0) ||
+           (r->len >= 10 && memcmp(r->str, "MASTERDOWN", 10) == 0);
+}
+
 static void on_reply(redisAsyncContext *ac, void *rv, void *priv)
 {
     struct q_call *c = priv;
@@ -278,12 +398,8 @@ static void on_reply(redisAsyncContext *ac, void *rv, void *priv)
         return;
     }
     q->st.replies++;
-    if (ac == q->cmd.ac && q->cmd.up) {
-        if (q->st.in_flight > 0)
-            event_add(q->cmd.io_ev, &(struct timeval){q->cmd_timeout_ms / 1000, (q->cmd_timeout_ms % 1000) * 1000});
-        else
-            event_del(q->cmd.io_ev);
-    }
+    if (ac == q->cmd.ac && q->cmd.up)
+        io_watch(q);
     if (r->type == REDIS_REPLY_ERROR) {
         /* Redis restarted (or SCRIPT FLUSH): send the body once; EVAL caches it again. */
         if (c->script >= 0 && !c->retried && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0) {
@@ -301,7 +417,16 @@ static void on_reply(redisAsyncContext *ac, void *rv, void *priv)
         }
         err = q_map_error_reply(r);
         LOGP_RL(LOG_WARN, 10, "redis", NULL, "command failed: %.*s", r->len > 200 ? 200 : (int)r->len, r->str);
+        if (q->sentinel && ac == q->cmd.ac && is_not_master(r)) {
+            conn_drop(&q->cmd, "the server is no longer the master");
+            if (q->sub.ac)
+                conn_drop(&q->sub, "the server is no longer the master");
+        }
         call_complete(c, err, NULL);
+        return;
+    }
+    if (c->durable && q->cfg.wait_replicas > 0) {
+        wait_hold(q, c, r);
         return;
     }
     call_complete(c, Q_OK, r);
@@ -468,7 +593,96 @@ static void on_io_timeout(evutil_socket_t fd, short what, void *arg)
     conn_drop(cn, cn->up ? "no reply in time" : "connect timeout");
 }
 
+/* ROLE's answer, in a connection's handshake under Sentinel: anything but a master is dropped. */
+static void on_role(redisAsyncContext *ac, void *rv, void *priv)
+{
+    struct q_conn *cn = priv;
+    redisReply *r = rv;
+
+    if (!r || ac != cn->ac)
+        return;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 && q_reply_is(r->element[0], "master")) {
+        on_handshake(ac, rv, priv);
+        return;
+    }
+    LOGP_RL(LOG_WARN, 10, conn_name(cn), NULL, "%s is not a master: asking the sentinels again", cn->q->master);
+    conn_drop(cn, "not a master");
+}
+
+static void conn_connect(struct q_conn *cn, const char *host, unsigned port);
+
 static void conn_start(struct q_conn *cn)
+{
+    struct q *q = cn->q;
+
+    if (q->freeing || cn->ac || cn->resolving)
+        return;
+    if (cn->starts++ > 0 && !cn->watch)
+        q->st.reconnects++;
+    if (q->sentinel) {
+        /* Every (re)connection asks afresh: the master we knew may be gone or demoted. */
+        cn->resolving = 1;
+        q_sentinel_resolve(q->sentinel);
+        return;
+    }
+    conn_connect(cn, q->cfg.unix_socket[0] ? NULL : q->cfg.host, q->cfg.port);
+}
+
+/* The sentinels' answer for whichever connection waits for it. */
+static void on_master_found(void *arg, const char *host, unsigned port)
+{
+    struct q *q = arg;
+    struct q_conn *cns[2] = {&q->cmd, &q->sub};
+    char addr[sizeof q->master];
+
+    if (host) {
+        snprintf(addr, sizeof addr, "%s:%u", host, port);
+        if (q->master[0] && strcmp(addr, q->master) != 0) {
+            q->st.failovers++;
+            LOGP(LOG_INFO, "redis", NULL, "master moved: %s -> %s", q->master, addr);
+        } else if (!q->master[0]) {
+            LOGP(LOG_INFO, "redis", NULL, "the sentinels name %s the master", addr);
+        }
+        memcpy(q->master, addr, sizeof addr);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!cns[i]->resolving)
+            continue;
+        cns[i]->resolving = 0;
+        if (host)
+            conn_connect(cns[i], host, port);
+        else
+            conn_schedule(cns[i]);
+    }
+}
+
+/* +switch-master for our name: leave the old master now rather than when it fails us. */
+static void on_master_switch(void *arg, const char *host, unsigned port)
+{
+    struct q *q = arg;
+    char addr[sizeof q->master];
+
+    snprintf(addr, sizeof addr, "%s:%u", host, port);
+    if (strcmp(addr, q->master) == 0)
+        return; /* already there (the sentinels told us when we asked) */
+    q->st.failovers++;
+    LOGP(LOG_INFO, "redis", NULL, "failover: master %s -> %s", q->master[0] ? q->master : "?", addr);
+    memcpy(q->master, addr, sizeof addr);
+    for (int i = 0; i < 2; i++) {
+        struct q_conn *cn = i ? &q->sub : &q->cmd;
+        if (cn->ac) {
+            conn_drop(cn, "the master moved");
+        } else if (!cn->resolving && evtimer_pending(cn->retry_ev, NULL)) {
+            /* Waiting out a backoff after the old master failed: the new one is known now. */
+            event_del(cn->retry_ev);
+            cn->backoff_ms = BACKOFF_MIN_MS;
+            conn_start(cn);
+        }
+    }
+}
+
+/* host NULL: the unix socket. */
+static void conn_connect(struct q_conn *cn, const char *host, unsigned port)
 {
     struct q *q = cn->q;
     const struct cfg_redis *cfg = &q->cfg;
@@ -479,12 +693,10 @@ static void conn_start(struct q_conn *cn)
 
     if (q->freeing || cn->ac)
         return;
-    if (cn->starts++ > 0 && !cn->watch)
-        q->st.reconnects++;
-    if (cfg->unix_socket[0])
+    if (!host)
         ac = redisAsyncConnectUnix(cfg->unix_socket);
     else
-        ac = redisAsyncConnect(cfg->host, cfg->port);
+        ac = redisAsyncConnect(host, (int)port);
     if (!ac) {
         conn_schedule(cn);
         return;
@@ -513,6 +725,12 @@ static void conn_start(struct q_conn *cn)
         const char *argv[2] = {"AUTH", cfg->password};
         size_t len[2] = {4, strlen(cfg->password)};
         if (redisAsyncCommandArgv(ac, on_handshake, cn, 2, argv, len) == REDIS_OK)
+            cn->handshake_left++;
+    }
+    if (q->sentinel) {
+        const char *argv[1] = {"ROLE"};
+        size_t len[1] = {4};
+        if (redisAsyncCommandArgv(ac, on_role, cn, 1, argv, len) == REDIS_OK)
             cn->handshake_left++;
     }
     if (cn->watch) {
@@ -589,7 +807,8 @@ enum q_err q_new(struct event_base *base, const struct cfg_redis *cfg, struct q 
     enum q_err rc = Q_ERR_INVALID;
 
     *out = NULL;
-    if (!base || !cfg || cfg->shards < 1 || cfg->shards > 256 || (!cfg->unix_socket[0] && !cfg->host[0]))
+    if (!base || !cfg || cfg->shards < 1 || cfg->shards > 256 ||
+        (!cfg->n_sentinels && !cfg->unix_socket[0] && !cfg->host[0]) || (cfg->n_sentinels && !cfg->master_name[0]))
         goto out;
     rc = Q_ERR_NOMEM;
     q = calloc(1, sizeof *q);
@@ -601,6 +820,9 @@ enum q_err q_new(struct event_base *base, const struct cfg_redis *cfg, struct q 
         q->cfg.connect_timeout_ms = 2000;
     /* A script takes microseconds; no answer for this long means a hung server or a half-open link. */
     q->cmd_timeout_ms = q->cfg.connect_timeout_ms * 3 < 1000 ? 1000 : q->cfg.connect_timeout_ms * 3;
+    if (q->cfg.wait_replicas > 0 && q->cmd_timeout_ms < q->cfg.wait_timeout_ms + 1000)
+        q->cmd_timeout_ms = q->cfg.wait_timeout_ms + 1000; /* a WAIT may take that long by design */
+    q->wait_next_tail = &q->wait_next;
     q->retention_ms = DEFAULT_RETENTION_MS;
     q->deferred_tail = &q->deferred;
     for (int i = 0; i < QS_COUNT; i++)
@@ -608,6 +830,8 @@ enum q_err q_new(struct event_base *base, const struct cfg_redis *cfg, struct q 
     if (!(q->defer_ev = event_new(base, -1, 0, on_deferred, q)))
         goto out;
     if (conn_init(q, &q->cmd, 0) != Q_OK || conn_init(q, &q->sub, 1) != Q_OK)
+        goto out;
+    if (cfg->n_sentinels && !(q->sentinel = q_sentinel_new(base, cfg, on_master_found, on_master_switch, q)))
         goto out;
     conn_start(&q->cmd);
     *out = q;
@@ -622,6 +846,8 @@ out:
 static void q_free_now(struct q *q)
 {
     q->freeing = 1;
+    q_sentinel_free(q->sentinel);
+    q->sentinel = NULL;
     conn_close(&q->cmd);
     conn_close(&q->sub);
     while (q->deferred) {
@@ -738,6 +964,7 @@ void q_eval(struct q *q, const char *script, int numkeys, int argc, const char *
     }
     c->cb.raw = cb;
     c->arg = arg;
+    c->durable = 1;
     if (!script || numkeys < 0 || argc < numkeys || argc > Q_CALL_ARGS_MAX - 3)
         err = Q_ERR_INVALID;
     if (err == Q_OK && (err = q_arg_str(c, "EVAL")) == Q_OK && (err = q_arg_str(c, script)) == Q_OK)

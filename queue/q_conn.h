@@ -51,8 +51,10 @@ typedef void q_complete_fn(struct q_call *c, enum q_err err, const redisReply *r
 struct q_call {
     struct q *q;
     q_complete_fn *complete;
-    int script;  /* enum q_script, or -1 for a plain command */
-    int retried; /* NOSCRIPT fallback to EVAL already used */
+    int script;       /* enum q_script, or -1 for a plain command */
+    int retried;      /* NOSCRIPT fallback to EVAL already used */
+    int durable;      /* state-changing (scripts, q_eval): answered after WAIT when redis.wait_replicas > 0 */
+    redisReply *held; /* its reply, copied, while it waits for WAIT */
     union {
         q_create_cb *create;
         q_done_cb *done;

@@ -49,6 +49,13 @@ enum q_err q_parse_sub(const redisReply *r, struct q_sub *s);
 /* Map an error reply to our error: "try again" classes or Q_ERR_PROTO. */
 enum q_err q_map_error_reply(const redisReply *r);
 
+/*
+ * A deep copy of r (malloc'd), to keep a reply past its hiredis callback;
+ * NULL when out of memory.  Free it with q_reply_free (NULL does nothing).
+ */
+redisReply *q_reply_dup(const redisReply *r);
+void q_reply_free(redisReply *r);
+
 /* 1 when a string or status reply equals s. */
 int q_reply_is(const redisReply *r, const char *s);
 

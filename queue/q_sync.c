@@ -12,6 +12,7 @@
 
 #include "cfg.h"
 #include "q_priv.h"
+#include "q_sentinel.h"
 #include "util.h"
 
 struct q_sync {
@@ -50,6 +51,8 @@ enum q_err q_sync_connect(const struct cfg_redis *cfg, struct q_sync **out, char
     redisReply *r = NULL;
     enum q_err rc = Q_ERR_INVALID;
     unsigned ms;
+    char host[256];
+    unsigned port;
 
     *out = NULL;
     if (!cfg || cfg->shards < 1 || cfg->shards > 256) {
@@ -64,10 +67,16 @@ enum q_err q_sync_connect(const struct cfg_redis *cfg, struct q_sync **out, char
     ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 2000;
     tv.tv_sec = ms / 1000;
     tv.tv_usec = (ms % 1000) * 1000;
-    if (cfg->unix_socket[0])
+    snprintf(host, sizeof host, "%s", cfg->host);
+    port = cfg->port;
+    if (cfg->n_sentinels && q_sentinel_master_sync(cfg, host, sizeof host, &port, why, whylen) != 0) {
+        rc = Q_ERR_AGAIN;
+        goto out;
+    }
+    if (cfg->unix_socket[0] && !cfg->n_sentinels)
         qs->c = redisConnectUnixWithTimeout(cfg->unix_socket, tv);
     else
-        qs->c = redisConnectWithTimeout(cfg->host, cfg->port, tv);
+        qs->c = redisConnectWithTimeout(host, (int)port, tv);
     rc = Q_ERR_AGAIN;
     if (!qs->c || qs->c->err) {
         why_set(why, whylen, "cannot connect to redis", qs->c ? qs->c->errstr : "out of memory");

@@ -97,6 +97,49 @@ enum q_err q_id_new(unsigned shard, char id[Q_ID_LEN])
     return Q_OK;
 }
 
+void q_reply_free(redisReply *r)
+{
+    if (!r)
+        return;
+    if (r->element) {
+        for (size_t i = 0; i < r->elements; i++)
+            q_reply_free(r->element[i]);
+        free(r->element);
+    }
+    free(r->str);
+    free(r);
+}
+
+/* Every field as it is (whatever this hiredis version has), then the two pointers made ours. */
+redisReply *q_reply_dup(const redisReply *r)
+{
+    redisReply *d = malloc(sizeof *d);
+
+    if (!d)
+        return NULL;
+    *d = *r;
+    d->str = NULL;
+    d->element = NULL;
+    if (r->str) {
+        if (!(d->str = malloc(r->len + 1)))
+            goto fail;
+        memcpy(d->str, r->str, r->len);
+        d->str[r->len] = '\0';
+    }
+    if (r->element) {
+        d->elements = 0;
+        if (!(d->element = calloc(r->elements ? r->elements : 1, sizeof *d->element)))
+            goto fail;
+        for (; d->elements < r->elements; d->elements++)
+            if (r->element[d->elements] && !(d->element[d->elements] = q_reply_dup(r->element[d->elements])))
+                goto fail;
+    }
+    return d;
+fail:
+    q_reply_free(d);
+    return NULL;
+}
+
 int q_reply_is(const redisReply *r, const char *s)
 {
     size_t n = strlen(s);

@@ -505,6 +505,26 @@ static void test_rp(const char *dir)
     cfg_free(cfg);
 }
 
+/* redis.sentinels and the WAIT settings; without them, no sentinel and WAIT off (test_defaults). */
+static void test_sentinel(const char *dir)
+{
+    struct cfg *cfg = load_ok(dir, "ok-sentinel");
+    if (!cfg)
+        return;
+    CHECK_EQ_INT(cfg->redis.n_sentinels, 3);
+    CHECK_EQ_STR(cfg->redis.sentinels[0].host, "127.0.0.1");
+    CHECK_EQ_INT(cfg->redis.sentinels[0].port, 26379);
+    CHECK_EQ_STR(cfg->redis.sentinels[1].host, "::1"); /* [v6]:port */
+    CHECK_EQ_INT(cfg->redis.sentinels[1].port, 26380);
+    CHECK_EQ_STR(cfg->redis.sentinels[2].host, "sentinel-3.internal");
+    CHECK_EQ_INT(cfg->redis.sentinels[2].port, 26381);
+    CHECK_EQ_STR(cfg->redis.master_name, "simpki");
+    CHECK_EQ_STR(cfg->redis.sentinel_password, "redis-secret"); /* from sentinel_password_file */
+    CHECK_EQ_INT(cfg->redis.wait_replicas, 1);
+    CHECK_EQ_INT(cfg->redis.wait_timeout_ms, 250);
+    cfg_free(cfg);
+}
+
 static void test_defaults(const char *dir)
 {
     struct cfg *cfg = load_ok(dir, "ok-defaults");
@@ -533,6 +553,10 @@ static void test_defaults(const char *dir)
     CHECK_EQ_INT(cfg->redis.db, 0);
     CHECK_EQ_INT(cfg->redis.shards, 16);
     CHECK_EQ_INT(cfg->redis.connect_timeout_ms, 2000);
+    CHECK_EQ_INT(cfg->redis.n_sentinels, 0);
+    CHECK_EQ_STR(cfg->redis.master_name, "");
+    CHECK_EQ_INT(cfg->redis.wait_replicas, 0);
+    CHECK_EQ_INT(cfg->redis.wait_timeout_ms, 500);
     CHECK_EQ_INT(cfg->n_apikeys, 1);
     CHECK_EQ_INT(cfg->n_carriers, 1);
     CHECK_EQ_INT(cfg->carriers[0].net, 3);
@@ -664,6 +688,12 @@ static void test_reference(const char *example, const char *dir)
         check_mentions(ref, j);
     json_decref(j);
     mkpath(path, sizeof path, dir, "ok-full.json", "");
+    j = json_load_file(path, 0, NULL);
+    CHECK(j != NULL);
+    if (j)
+        check_mentions(ref, j);
+    json_decref(j);
+    mkpath(path, sizeof path, dir, "ok-sentinel.json", "");
     j = json_load_file(path, 0, NULL);
     CHECK(j != NULL);
     if (j)
@@ -801,6 +831,7 @@ int main(int argc, char **argv)
     run_error_cases(argv[1]);
     test_full(argv[1]);
     test_defaults(argv[1]);
+    test_sentinel(argv[1]);
     test_route(argv[1]);
     test_etsi(argv[1]);
     test_rp(argv[1]);

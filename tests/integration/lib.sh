@@ -462,3 +462,148 @@ ca_revoked() {
     -VAfile "$T/demo/pki/ocsp-$(basename "$CA_CERT" .pem).pem" 2>&1) || return 1
   grep -q '^Response verify OK' <<<"$out" && grep -Eq ': revoked$' <<<"$out"
 }
+
+# ---- Redis Sentinel: a master, two replicas, three sentinels ------------------------------
+# sentinel_start [NAME]: on 127.0.0.1, free ports below 32768, files in $T/sentinel:
+#   - a master and two replicas (replicaof the master), no persistence;
+#   - three redis-sentinel processes monitoring the master as NAME (default "simpki"),
+#     quorum 2, down-after-milliseconds 1000, failover-timeout 3000.
+# Returns 0 once both replicas are in sync and every sentinel knows the master, both
+# replicas and the two other sentinels (so a failover can be voted at once); 1 otherwise.
+# Sets (arrays: index 0 of REDIS_NODE_* is the first master, 1 and 2 its replicas):
+#   SENTINEL_MASTER_NAME  NAME
+#   REDIS_NODE_PORTS=(m r1 r2)  REDIS_NODE_PIDS=(...)   logs $T/sentinel/node-I.log
+#   SENTINEL_PORTS=(s1 s2 s3)   SENTINEL_PIDS=(...)     logs $T/sentinel/sentinel-I.log
+#   SENTINELS_JSON        '["127.0.0.1:s1","127.0.0.1:s2","127.0.0.1:s3"]' (redis.sentinels)
+#   REDIS_PORT            the first master's port (write_config, import_registry use it)
+# and exports SENTINEL_MASTER_NAME, SENTINELS_JSON, REDIS_NODE_PORTS_STR and
+# SENTINEL_PORTS_STR (the ports, space-separated) for child processes.
+# Everything is killed on exit (cleanup).  With it:
+#   sentinel_config_edit       a jq filter (for CONFIG_EDIT) putting the sentinels in "redis"
+#   sentinel_master_port       the port the sentinels name now (asks each live one in turn)
+#   sentinel_wait_master OLD [SECONDS]  waits until every live sentinel names another master than
+#                              port OLD (default 30 s); prints the new port
+#   redis_node_kill I          kill -9 node I (its pid stays in PIDS: harmless)
+#   redis_node_role PORT       "master", "slave" or "" (down)
+# Example:
+#   sentinel_start
+#   CONFIG_EDIT="$(sentinel_config_edit) | .redis.wait_replicas = 1" ...start the gateway...
+#   old=$(sentinel_master_port); redis_node_kill 0; new=$(sentinel_wait_master "$old")
+SENTINEL_MASTER_NAME=
+SENTINELS_JSON=
+REDIS_NODE_PORTS=()
+REDIS_NODE_PIDS=()
+SENTINEL_PORTS=()
+SENTINEL_PIDS=()
+
+# _sentinel_node I [replicaof-port]: start node I on a free port (another when taken).
+_sentinel_node() {
+  local i=$1 of=${2:-} p pid
+  local args=()
+  [ -n "$of" ] && args=(--replicaof 127.0.0.1 "$of")
+  for _ in 1 2 3 4 5; do
+    p=$(free_port)
+    redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$T/sentinel" \
+      --dbfilename "node-$i.rdb" --logfile "$T/sentinel/node-$i.log" --repl-diskless-sync yes \
+      --repl-diskless-sync-delay 0 "${args[@]}" &
+    pid=$!
+    PIDS+=("$pid")
+    if wait_for 10 redis-cli -p "$p" ping && kill -0 "$pid" 2>/dev/null; then
+      REDIS_NODE_PORTS[$i]=$p REDIS_NODE_PIDS[$i]=$pid
+      return 0
+    fi
+    kill "$pid" 2>/dev/null || true
+  done
+  return 1
+}
+
+_sentinel_one() { # I: start sentinel I watching REDIS_NODE_PORTS[0]
+  local i=$1 p pid conf=$T/sentinel/sentinel-$1.conf
+  for _ in 1 2 3 4 5; do
+    p=$(free_port)
+    # The sentinel rewrites its file (what it learns): one file per sentinel, fresh per attempt.
+    cat >"$conf" <<CONF
+port $p
+bind 127.0.0.1
+daemonize no
+dir $T/sentinel
+logfile $T/sentinel/sentinel-$i.log
+sentinel monitor $SENTINEL_MASTER_NAME 127.0.0.1 ${REDIS_NODE_PORTS[0]} 2
+sentinel down-after-milliseconds $SENTINEL_MASTER_NAME 1000
+sentinel failover-timeout $SENTINEL_MASTER_NAME 3000
+sentinel parallel-syncs $SENTINEL_MASTER_NAME 1
+CONF
+    redis-sentinel "$conf" &
+    pid=$!
+    PIDS+=("$pid")
+    if wait_for 10 redis-cli -p "$p" ping && kill -0 "$pid" 2>/dev/null; then
+      SENTINEL_PORTS[$i]=$p SENTINEL_PIDS[$i]=$pid
+      return 0
+    fi
+    kill "$pid" 2>/dev/null || true
+  done
+  return 1
+}
+
+# Every sentinel knows 2 replicas and 2 other sentinels; both replicas' links are up.
+_sentinel_ready() {
+  local p n
+  for p in "${REDIS_NODE_PORTS[1]}" "${REDIS_NODE_PORTS[2]}"; do
+    redis-cli -p "$p" info replication | grep -q '^master_link_status:up' || return 1
+  done
+  for p in "${SENTINEL_PORTS[@]}"; do
+    n=$(redis-cli -p "$p" sentinel replicas "$SENTINEL_MASTER_NAME" 2>/dev/null | grep -c '^name$' || true)
+    [ "$n" -ge 2 ] || return 1
+    n=$(redis-cli -p "$p" sentinel sentinels "$SENTINEL_MASTER_NAME" 2>/dev/null | grep -c '^name$' || true)
+    [ "$n" -ge 2 ] || return 1
+  done
+}
+
+sentinel_start() { # [NAME]
+  SENTINEL_MASTER_NAME=${1:-simpki}
+  mkdir -p "$T/sentinel"
+  _sentinel_node 0 || { echo "sentinel_start: the master did not start" >&2; return 1; }
+  _sentinel_node 1 "${REDIS_NODE_PORTS[0]}" || { echo "sentinel_start: replica 1 did not start" >&2; return 1; }
+  _sentinel_node 2 "${REDIS_NODE_PORTS[0]}" || { echo "sentinel_start: replica 2 did not start" >&2; return 1; }
+  for i in 0 1 2; do
+    _sentinel_one "$i" || { echo "sentinel_start: sentinel $i did not start" >&2; return 1; }
+  done
+  REDIS_PORT=${REDIS_NODE_PORTS[0]}
+  SENTINELS_JSON=$(printf '"127.0.0.1:%s",' "${SENTINEL_PORTS[@]}")
+  SENTINELS_JSON="[${SENTINELS_JSON%,}]"
+  REDIS_NODE_PORTS_STR="${REDIS_NODE_PORTS[*]}" SENTINEL_PORTS_STR="${SENTINEL_PORTS[*]}"
+  export SENTINEL_MASTER_NAME SENTINELS_JSON REDIS_NODE_PORTS_STR SENTINEL_PORTS_STR
+  wait_for 30 _sentinel_ready || { echo "sentinel_start: the sentinels did not see the whole set (see $T/sentinel)" >&2; return 1; }
+}
+
+sentinel_config_edit() {
+  echo ".redis = (.redis | del(.host, .port) + {sentinels: $SENTINELS_JSON, master_name: \"$SENTINEL_MASTER_NAME\"})"
+}
+
+sentinel_master_port() {
+  local p a
+  for p in "${SENTINEL_PORTS[@]}"; do
+    a=$(redis-cli -p "$p" sentinel get-master-addr-by-name "$SENTINEL_MASTER_NAME" 2>/dev/null | sed -n 2p)
+    [ -n "$a" ] && { echo "$a"; return 0; }
+  done
+  return 1
+}
+
+# All live sentinels name a master other than port $1.
+_sentinel_moved() {
+  local p a seen=0
+  for p in "${SENTINEL_PORTS[@]}"; do
+    a=$(redis-cli -p "$p" sentinel get-master-addr-by-name "$SENTINEL_MASTER_NAME" 2>/dev/null | sed -n 2p) || continue
+    [ -n "$a" ] || continue
+    [ "$a" != "$1" ] || return 1
+    seen=1
+  done
+  [ $seen -eq 1 ]
+}
+sentinel_wait_master() { # OLD_PORT [SECONDS]
+  wait_for "${2:-30}" _sentinel_moved "$1" || return 1
+  sentinel_master_port
+}
+
+redis_node_kill() { kill -9 "${REDIS_NODE_PIDS[$1]}" 2>/dev/null || true; wait "${REDIS_NODE_PIDS[$1]}" 2>/dev/null || true; }
+redis_node_role() { redis-cli -p "$1" role 2>/dev/null | head -1; }
