@@ -32,27 +32,9 @@ TXN_TIMEOUT_S=15
 MASTER_NAME=simpki
 N_GW=3
 
-# --- Redis: sentinels when simpkid and lib.sh have them, else one redis-server.
-SENTINEL=0
-if declare -F sentinel_start >/dev/null && "$SIMPKID" --help-config | grep -q 'sentinels'; then
-  SENTINEL=1
-fi
-if [ "$SENTINEL" = 1 ]; then
-  sentinel_start
-else
-  echo "note: no Redis Sentinel support here (lib.sh sentinel_start, simpkid redis.sentinels):" \
-       "one redis-server, killed with -9 and started again on its AOF" >&2
-  start_redis
-fi
-# master_port: the port of the Redis master now (the sentinels' answer).
-master_port() {
-  if [ "$SENTINEL" = 1 ]; then
-    redis-cli -p "${SENTINEL_PORTS[0]}" sentinel get-master-addr-by-name "$MASTER_NAME" | sed -n 2p
-  else
-    echo "$REDIS_PORT"
-  fi
-}
-rc() { redis-cli -p "$(master_port)" "$@"; }
+# --- Redis: a master, two replicas, three sentinels (lib.sh).
+sentinel_start "$MASTER_NAME"
+rc() { redis-cli -p "$(sentinel_master_port)" "$@"; }
 
 # --- the simulator: the load's numbers all confirm, quickly.
 make_demo
@@ -76,13 +58,12 @@ for i in $(seq 1 $N_GW); do
   GW_PORTS+=("$(free_port)")
 done
 instance_config() { # N -> $T/simpki-N.json
-  local i=$1 sent=null
-  [ "$SENTINEL" = 1 ] && sent=$(printf '"127.0.0.1:%s",' "${SENTINEL_PORTS[@]}" | sed 's/,$//; s/^/[/; s/$/]/')
-  jq --argjson port "${GW_PORTS[$((i - 1))]}" --arg gw "gw-$i" --argjson sent "$sent" --arg mn "$MASTER_NAME" '
+  local i=$1
+  jq --argjson port "${GW_PORTS[$((i - 1))]}" --arg gw "gw-$i" '
       .listen_port = $port
       | .carriers |= map(.name as $c | .smpp |= map(.name = ($c + "-" + $gw)))
-      | if $sent then .redis = {sentinels: $sent, master_name: $mn, wait_replicas: 1, wait_timeout_ms: 500,
-                                shards: .redis.shards} else . end' "$T/simpki.json" > "$T/simpki-$i.json"
+      | '"$(sentinel_config_edit)"' | .redis.wait_replicas = 1 | .redis.wait_timeout_ms = 500' \
+    "$T/simpki.json" > "$T/simpki-$i.json"
   if "$SIMPKID" --help-config | grep -q '^  instance '; then
     jq --arg gw "gw-$i" '.instance = $gw' "$T/simpki-$i.json" > "$T/simpki-$i.json.tmp"
     mv "$T/simpki-$i.json.tmp" "$T/simpki-$i.json"
@@ -110,17 +91,13 @@ for i in $(seq 1 $N_GW); do
   start_instance "$i" || { bad "instance gw-$i did not start"; exit 1; }
 done
 
-# --- HAProxy: the shipped configuration with this run's ports.
+# --- HAProxy: the shipped configuration with this run's ports (deploy/local-multi.sh).
+ROOT=$SRC
+. "$SRC/deploy/local-multi.sh"
 start_haproxy() {
-  local sub=() i
   for _ in 1 2 3; do
     LB_PORT=$(free_port)
-    sub=(-e "s#bind 127.0.0.1:8080#bind 127.0.0.1:$LB_PORT#" -e '/^    user /d' -e '/^    group /d' -e '/stats socket/d'
-         -e 's#log /dev/log local0#log stdout format raw local0#' -e 's#^    maxconn 20000#    maxconn 2000#')
-    for i in $(seq 1 $N_GW); do sub+=(-e "s#127.0.0.1:808$i\$#127.0.0.1:${GW_PORTS[$((i - 1))]}#"
-                                     -e "s#127.0.0.1:808$i #127.0.0.1:${GW_PORTS[$((i - 1))]} #"); done
-    sed "${sub[@]}" "$SRC/deploy/haproxy.cfg" > "$T/haproxy.cfg"
-    haproxy -c -q -f "$T/haproxy.cfg" || { bad "haproxy -c refuses deploy/haproxy.cfg"; return 1; }
+    haproxy_local_cfg "$T/haproxy.cfg" "$LB_PORT" "${GW_PORTS[@]}" || { bad "haproxy -c refuses deploy/haproxy.cfg"; return 1; }
     haproxy -db -f "$T/haproxy.cfg" >>"$T/haproxy.log" 2>&1 &
     HAPROXY_PID=$!
     PIDS+=("$HAPROXY_PID")
@@ -141,7 +118,7 @@ lb_all_up() {
 }
 start_haproxy || { bad "haproxy did not start with every instance up"; exit 1; }
 check "the three instances answer through HAProxy" lb_all_up
-ok "stack up: redis$([ "$SENTINEL" = 1 ] && echo ' master + 2 replicas + 3 sentinels'), $N_GW instances on ${GW_PORTS[*]}, haproxy on $LB_PORT"
+ok "stack up: redis master + 2 replicas + 3 sentinels, $N_GW instances on ${GW_PORTS[*]}, haproxy on $LB_PORT"
 
 # --- load, and the kills.
 L=$T/load
@@ -154,20 +131,11 @@ kill_at() { echo "$(date +%s.%N) $*" >>"$L/kills"; }
 
 sleep "$PHASE"
 # 1. the Redis master.
-old=$(master_port)
-if [ "$SENTINEL" = 1 ]; then
-  mpid=$(redis-cli -p "$old" info server | tr -d '\r' | sed -n 's/^process_id://p')
-  kill_at redis-master
-  kill -9 "$mpid"
-  check "the sentinels promoted a replica" wait_for 30 test "$(master_port)" != "$old"
-  echo "     master was on $old, now on $(master_port)"
-else
-  kill_at redis-master
-  kill -9 "$REDIS_PID"
-  wait "$REDIS_PID" 2>/dev/null || true
-  sleep 1
-  start_redis
-fi
+old=$(sentinel_master_port)
+kill_at redis-master
+redis_node_kill 0
+new=$(sentinel_wait_master "$old") || true
+check "the sentinels promoted a replica (master $old, now ${new:-none})" test -n "$new" -a "$new" != "$old"
 sleep "$PHASE"
 
 # 2. the instance with the most transactions in flight (accepted through it,
