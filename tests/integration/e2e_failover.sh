@@ -145,12 +145,14 @@ case "$victim" in gw-[0-9]) ;; *) victim=gw-1 ;; esac
 vi=${victim#gw-}
 kill_at gw-with-binds "$victim"
 kill -9 "${GW_PIDS[$((vi - 1))]}"
+wait "${GW_PIDS[$((vi - 1))]}" 2>/dev/null || true
 sleep "$PHASE"
 
 # 3. another one.
 other=$(( vi % N_GW + 1 ))
 kill_at gw-other "gw-$other"
 kill -9 "${GW_PIDS[$((other - 1))]}"
+wait "${GW_PIDS[$((other - 1))]}" 2>/dev/null || true
 sleep "$PHASE"
 
 touch "$L/stop"
