@@ -71,7 +71,7 @@ EOT
   done
 }
 
-# simpki-N.json from simpki.json: its own port, its own links (names VIETTEL-gwN ...: each
+# simpki-N.json from simpki.json: its own port, its own links (viettel-gw-1, ...: each
 # instance binds every carrier itself), the sentinels when there are.
 multi_configs() {
   local i sent
@@ -85,7 +85,7 @@ multi_configs() {
             + {sentinels: $sent, master_name: $mn, wait_replicas: 1, wait_timeout_ms: 500}) else . end' \
        "$RUN/simpki.json" > "$RUN/simpki-$i.json"
     # The instance's name in logs and metrics, where this simpkid knows the setting.
-    if "$BUILD/gateway/simpkid" --help-config | grep -q '^  instance '; then
+    if "$BUILD/gateway/simpkid" --help-config | grep '^  instance ' >/dev/null; then
       jq --arg gw "gw-$i" '.instance = $gw' "$RUN/simpki-$i.json" > "$RUN/simpki-$i.json.tmp"
       mv "$RUN/simpki-$i.json.tmp" "$RUN/simpki-$i.json"
     fi

@@ -18,7 +18,7 @@
 #  - every 503 carried Retry-After (the gateway's and HAProxy's own);
 #  - the time from each kill to the first successful answer is printed.
 #
-# Each instance binds every carrier's SMSC itself (links viettel-gwN, ...): the
+# Each instance binds every carrier's SMSC itself (links viettel-gw-1, ...): the
 # simulator takes several binds of one system_id and hands each PoR to the
 # least recently used receiver, so a PoR often reaches an instance that did
 # not send the command, and completes the transaction there.
@@ -64,7 +64,7 @@ instance_config() { # N -> $T/simpki-N.json
       | .carriers |= map(.name as $c | .smpp |= map(.name = ($c + "-" + $gw)))
       | '"$(sentinel_config_edit)"' | .redis.wait_replicas = 1 | .redis.wait_timeout_ms = 500' \
     "$T/simpki.json" > "$T/simpki-$i.json"
-  if "$SIMPKID" --help-config | grep -q '^  instance '; then
+  if "$SIMPKID" --help-config | grep '^  instance ' >/dev/null; then
     jq --arg gw "gw-$i" '.instance = $gw' "$T/simpki-$i.json" > "$T/simpki-$i.json.tmp"
     mv "$T/simpki-$i.json.tmp" "$T/simpki-$i.json"
   fi
