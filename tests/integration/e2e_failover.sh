@@ -173,6 +173,8 @@ check "every accepted transaction ended completed OK or failed EXPIRED: $(jq -c 
   summary '[.txns[] | "\(.final) \(.result)"] | all(. == "completed OK" or . == "failed EXPIRED")'
 check "most ended completed OK (not expired by a lost command)" \
   summary '([.txns[] | select(.final == "completed")] | length) * 10 >= .accepted * 9'
+check "every request was accepted in the end, retried after 503s and dropped connections ($(jq '.never_accepted | length' "$S") not)" \
+  summary '.never_accepted == []'
 check "no Idempotency-Key gave two transactions" summary '.keys_with_two_ids == []'
 check "every 503 carried Retry-After ($(jq .n503 "$S") answers 503)" summary '.n503 == .n503_retry_after'
 

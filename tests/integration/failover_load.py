@@ -155,6 +155,8 @@ def worker(run, numbers):
         # POST until an answer says what happened (202/200: created; 4xx: refused).
         give_up = now() + a.txn_timeout + 30
         tid = None
+        with run.lock:
+            run.keys.setdefault(key, set())
         while now() < give_up:
             st, ra, inst, j = cl.request("POST", "/v1/signatures", body, {"Idempotency-Key": key})
             if st in (200, 202) and j and j.get("id"):
@@ -169,8 +171,6 @@ def worker(run, numbers):
             if st in (0, 502, 503, 504, 429):
                 time.sleep(backoff(st, ra))
                 continue
-            with run.lock:
-                run.keys.setdefault(key, set())
             sys.stderr.write("failover_load: POST %s answered %d %s\n" % (tag, st, j))
             break
         if tid is None:
@@ -204,7 +204,9 @@ def worker(run, numbers):
 
 def report(run):
     a = run.a
-    out = {"run_id": run.run_id, "requests": run.seq}
+    # Requests = Idempotency-Keys POSTed (however often each was sent).
+    out = {"run_id": run.run_id, "requests": len(run.keys)}
+    out["never_accepted"] = sorted(k for k, v in run.keys.items() if not v)
     by_status = {}
     n503 = n503_ra = 0
     for (_, _, m, st, ra) in run.answers:
@@ -224,7 +226,7 @@ def report(run):
     out["finals"] = finals
     out["keys_with_two_ids"] = sorted(k for k, v in run.keys.items() if len(v) > 1)
     out["txns"] = sorted(run.txns.values(), key=lambda t: t["seq"])
-    print("load: %d requests, %d accepted (202/200), finals %s" % (run.seq, len(run.txns), json.dumps(finals)))
+    print("load: %d requests, %d accepted (202/200), finals %s" % (len(run.keys), len(run.txns), json.dumps(finals)))
     print("load: answers %s" % json.dumps(by_status, sort_keys=True))
     print("load: %d answers 503, %d of them with Retry-After" % (n503, n503_ra))
     kills = []
