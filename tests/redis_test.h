@@ -31,6 +31,23 @@ int redis_test_port(void);
 pid_t redis_test_pid(void);       /* -1 when stopped; for SIGSTOP/SIGCONT */
 const char *redis_test_dir(void); /* the scratch directory: a test may put its own files there */
 
+/*
+ * More servers beside the first (after redis_test_start), for replication and
+ * Sentinel tests: a port below 32768 nothing answers on, files in
+ * redis_test_dir(), killed at exit and by PR_SET_PDEATHSIG.  Both return the
+ * pid once the server answers PING (*port set), -1 otherwise.
+ *   redis_test_spawn_server: redis-server without persistence, then extra
+ *     arguments (NULL-terminated, may be NULL), e.g. {"--replicaof", "127.0.0.1", "6379", NULL};
+ *   redis_test_spawn_sentinel: redis-sentinel whose configuration file is
+ *     "port/bind/dir" and then conf (lines such as "sentinel monitor ...").
+ * A spawned server stopped with kill() stays in the at-exit list: harmless.
+ */
+pid_t redis_test_spawn_server(int *port, const char *const *extra);
+pid_t redis_test_spawn_sentinel(int *port, const char *conf);
+
+/* A blocking connection (1 s timeout) on port; NULL when it fails.  redisFree it. */
+redisContext *redis_test_connect_port(int port);
+
 /* A blocking connection (1 s timeout) for checks behind the code's back; NULL when it fails.  redisFree it. */
 redisContext *redis_test_connect(void);
 

@@ -5,12 +5,10 @@
  * A real master (tests/redis_test.h) and a real replica (replicaof) on
  * loopback, SIGSTOP to make the replica miss its acknowledgement.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,21 +28,11 @@ static struct event_base *base;
 static pid_t replica_pid = -1;
 static int replica_port;
 
-static void replica_kill(void)
-{
-    if (replica_pid > 0) {
-        kill(replica_pid, SIGKILL);
-        waitpid(replica_pid, NULL, 0);
-        replica_pid = -1;
-    }
-}
-
 /* A reply's text for INFO-like commands on port, into buf; "" when it failed. */
 static void info(int port, const char *cmd, char *buf, size_t cap)
 {
-    struct timeval tv = {1, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    redisReply *r = c && !c->err ? redisCommand(c, cmd) : NULL;
+    redisContext *c = redis_test_connect_port(port);
+    redisReply *r = c ? redisCommand(c, cmd) : NULL;
 
     buf[0] = '\0';
     if (r && r->type == REDIS_REPLY_STRING)
@@ -54,49 +42,25 @@ static void info(int port, const char *cmd, char *buf, size_t cap)
         redisFree(c);
 }
 
-/* The replica: a port below 32768 that nothing answers on, replicaof the master, killed with us. */
+/* The replica (replicaof the master), once in sync: its link up and the master counting it. */
 static int replica_start(void)
 {
-    char port[16], master[16], buf[4096];
+    char master[16], buf[4096];
+    const char *extra[] = {"--replicaof", "127.0.0.1", master, NULL};
 
     snprintf(master, sizeof master, "%d", redis_test_port());
-    for (int tries = 0; tries < 20 && replica_pid < 0; tries++) {
-        replica_port = 10000 + rand() % 22000;
-        info(replica_port, "INFO server", buf, sizeof buf);
-        if (buf[0])
-            continue;
-        snprintf(port, sizeof port, "%d", replica_port);
-        replica_pid = fork();
-        if (replica_pid < 0)
-            return -1;
-        if (replica_pid == 0) {
-            int devnull = open("/dev/null", O_WRONLY);
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (devnull >= 0) {
-                dup2(devnull, 1);
-                dup2(devnull, 2);
-            }
-            execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                   "no", "--dir", redis_test_dir(), "--dbfilename", "replica.rdb", "--replicaof", "127.0.0.1", master,
-                   (char *)NULL);
-            _exit(127);
+    if ((replica_pid = redis_test_spawn_server(&replica_port, extra)) < 0)
+        return -1;
+    for (int i = 0; i < 1000; i++) {
+        info(replica_port, "INFO replication", buf, sizeof buf);
+        if (strstr(buf, "master_link_status:up")) {
+            info(redis_test_port(), "INFO replication", buf, sizeof buf);
+            if (strstr(buf, "connected_slaves:1"))
+                return 0;
         }
-        /* In sync: the master counts it and its link is up (polled, 10 s at most). */
-        for (int i = 0; i < 1000; i++) {
-            info(replica_port, "INFO replication", buf, sizeof buf);
-            if (strstr(buf, "master_link_status:up")) {
-                info(redis_test_port(), "INFO replication", buf, sizeof buf);
-                if (strstr(buf, "connected_slaves:1"))
-                    return 0;
-            }
-            usleep(10000);
-            if (waitpid(replica_pid, NULL, WNOHANG) == replica_pid) { /* the port was taken: another */
-                replica_pid = -1;
-                break;
-            }
-        }
+        usleep(10000);
     }
-    return replica_pid > 0 ? 0 : -1;
+    return -1;
 }
 
 /* WAIT commands the master ran so far. */
@@ -160,7 +124,6 @@ int main(void)
 
     alarm(60);
     srand((unsigned)getpid());
-    atexit(replica_kill);
     if (redis_test_start("test_q_wait") != 0 || replica_start() != 0) {
         fprintf(stderr, "test_q_wait: cannot start the master and its replica\n");
         return 1;
@@ -252,6 +215,7 @@ int main(void)
     kill(replica_pid, SIGCONT);
     q_get_stats(q, &st);
     CHECK_EQ_INT(st.in_flight, 0);
+    (void)replica_port;
 
     q_free(q);
     event_base_free(base);
