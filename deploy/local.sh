@@ -5,6 +5,10 @@
 #
 #   ./deploy/local.sh                 API on 127.0.0.1:8080
 #   SIMPKI_PORT=9090 ./deploy/local.sh
+#   ./deploy/local.sh --instances 3 --sentinel
+#                                     3 gateways (8081-8083) behind HAProxy on 8080; Redis as a
+#                                     master (6390), 2 replicas (6391, 6392) and 3 sentinels
+#                                     (SIMPKI_SENTINEL_BASE, 26390-26392); deploy/local-multi.sh
 #
 # Other settings: SIMPKI_REDIS_PORT (6390), SIMPKI_SMPP_BASE (27751: three
 # simulator ports from there), SIMPKI_MSSP_PORT (27760: the simulator's MSSP), SIMPKI_PKI_PORT (8880: the demo PKI's OCSP
@@ -13,6 +17,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+MULTI_INSTANCES=1 MULTI_SENTINEL=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --instances) MULTI_INSTANCES=${2:-}; shift 2 || true ;;
+    --sentinel) MULTI_SENTINEL=1; shift ;;
+    *) echo "usage: local.sh [--instances N] [--sentinel]" >&2; exit 2 ;;
+  esac
+done
+[[ "$MULTI_INSTANCES" =~ ^[1-9]$ ]] || { echo "local.sh: --instances takes 1 to 9" >&2; exit 2; }
 RUN=${SIMPKI_RUN_DIR:-$ROOT/.run/local}
 BUILD=${SIMPKI_BUILD_DIR:-$ROOT/build}
 API_PORT=${SIMPKI_PORT:-8080}
@@ -20,9 +33,10 @@ REDIS_PORT=${SIMPKI_REDIS_PORT:-6390}
 SMPP_BASE=${SIMPKI_SMPP_BASE:-27751}
 MSSP_PORT=${SIMPKI_MSSP_PORT:-27760} # the simulator's ETSI TS 102 204 front
 export SIMPKI_PKI_PORT=${SIMPKI_PKI_PORT:-8880} # read by tests/pki/mkpki.sh
+. "$ROOT/deploy/local-multi.sh"
 
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libhiredis-dev libjansson-dev
-      libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq)
+      libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq $(multi_packages))
 need=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
@@ -55,7 +69,8 @@ listening() {
   fi
 }
 busy=()
-for p in "$API_PORT" "$REDIS_PORT" "$SMPP_BASE" $((SMPP_BASE + 1)) $((SMPP_BASE + 2)) "$MSSP_PORT" "$SIMPKI_PKI_PORT"; do
+for p in "$API_PORT" "$REDIS_PORT" "$SMPP_BASE" $((SMPP_BASE + 1)) $((SMPP_BASE + 2)) "$MSSP_PORT" "$SIMPKI_PKI_PORT" \
+         $(multi_ports); do
   listening "$p" && busy+=("$p")
 done
 if [ ${#busy[@]} -gt 0 ]; then
@@ -90,11 +105,15 @@ trap stop EXIT
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 
+if [ "$MULTI_SENTINEL" = 1 ]; then
+  multi_redis_up
+else
 echo "== redis-server on 127.0.0.1:$REDIS_PORT (AOF in $RUN/redis)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes \
   --dir "$RUN/redis" --logfile "$RUN/redis.log" &
 PIDS+=($!)
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
 
 echo "== demo PKI and subscribers"
 bash "$ROOT/tests/sim/mkdemo.sh" "$RUN/demo" >"$RUN/mkdemo.log"
@@ -147,6 +166,9 @@ grep -q "simpki-sim ready" "$RUN/sim.log" || { echo "local.sh: the carrier simul
 
 "$BUILD/gateway/simpki-admin" -c "$RUN/simpki.json" import "$RUN/demo/registry.json"
 
+if multi_on; then
+  multi_gateways_up || exit 1
+else
 echo "== gateway on http://127.0.0.1:$API_PORT (log: $RUN/gateway.log)"
 "$BUILD/gateway/simpkid" -c "$RUN/simpki.json" >"$RUN/gateway.log" 2>&1 &
 GW=$!
@@ -156,6 +178,7 @@ for _ in $(seq 100); do
   kill -0 $GW 2>/dev/null || { echo "simpkid exited:"; tail -20 "$RUN/gateway.log"; exit 1; }
   sleep 0.1
 done
+fi
 
 cat <<EOT
 
@@ -187,4 +210,9 @@ the review page is http://127.0.0.1:$API_PORT/ui/plans, and on the command line:
 
 Ctrl-C stops.
 EOT
+if [ -z "${GW:-}" ]; then
+  multi_banner
+  wait -n  # the first part to end ends the run
+  exit 1
+fi
 wait $GW

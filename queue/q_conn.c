@@ -20,24 +20,17 @@
  * Meanwhile calls fail fast with Q_ERR_AGAIN, as for a Redis restart, and
  * the reconnection reloads the scripts and re-subscribes as it always did.
  *
- * Durability (redis.wait_replicas N > 0): Redis replicates asynchronously,
- * so a script's reply only says the master has the write.  If the master
- * dies before a replica got it, Sentinel promotes the replica with the
- * highest replication offset and the write is gone although the client was
- * told 202.  min-replicas-to-write does not close that window: it only
- * refuses writes while too few replicas are connected; the write that is
- * acknowledged may still be in flight to them.  So a durable call's reply is
- * held (copied) and a WAIT N timeout goes out on the same connection after
- * it: WAIT counts the replicas that acknowledged every write this connection
- * made so far, so one WAIT covers every reply that arrived before it was
- * sent.  At most one WAIT is in flight; replies arriving meanwhile wait for
- * the next, so a busy gateway pays one WAIT round per batch, not per call.
- * WAIT counting >= N answers the batch; fewer fails it with Q_ERR_AGAIN
- * (503, Retry-After): the write may still exist and be promoted, which is
- * what Idempotency-Key is for — the retry finds it.  Plain commands (reads)
- * are not held.  Sentinel promotes the most advanced replica, so a write N
- * replicas hold survives the loss of the master (with N >= 1 and at most N-1
- * of those replicas lost with it).
+ * Durability (redis.wait_replicas N > 0): replication is asynchronous and
+ * Sentinel promotes the replica with the highest offset, which may lack the
+ * last writes; min-replicas-to-write only refuses writes while too few
+ * replicas are connected, so it cannot make an acknowledged write survive.
+ * A durable call's reply is therefore held (copied) until a WAIT N timeout,
+ * sent on the same connection after it, counts N replicas: WAIT covers every
+ * earlier write of the connection, so one in flight at a time covers every
+ * reply that arrived before it (one WAIT round per batch, not per call).
+ * Fewer than N fails the batch with Q_ERR_AGAIN (503): the write may still
+ * exist, which is what Idempotency-Key is for.  Reads are not held.
+ * docs/design.md, "Redis Sentinel and durability", says more.
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -687,18 +687,14 @@ static void test_reference(const char *example, const char *dir)
     if (j)
         check_mentions(ref, j);
     json_decref(j);
-    mkpath(path, sizeof path, dir, "ok-full.json", "");
-    j = json_load_file(path, 0, NULL);
-    CHECK(j != NULL);
-    if (j)
-        check_mentions(ref, j);
-    json_decref(j);
-    mkpath(path, sizeof path, dir, "ok-sentinel.json", "");
-    j = json_load_file(path, 0, NULL);
-    CHECK(j != NULL);
-    if (j)
-        check_mentions(ref, j);
-    json_decref(j);
+    for (const char *const *ok = (const char *const[]){"ok-full.json", "ok-sentinel.json", NULL}; *ok; ok++) {
+        mkpath(path, sizeof path, dir, *ok, "");
+        j = json_load_file(path, 0, NULL);
+        CHECK(j != NULL);
+        if (j)
+            check_mentions(ref, j);
+        json_decref(j);
+    }
     /* Secrets' defaults or values never appear; the reference says how to give them. */
     CHECK(strstr(ref, "_file") != NULL);
     free(ref);
