@@ -496,20 +496,18 @@ REDIS_NODE_PIDS=()
 SENTINEL_PORTS=()
 SENTINEL_PIDS=()
 
-# _sentinel_node I [replicaof-port]: start node I on a free port (another when taken).
-_sentinel_node() {
-  local i=$1 of=${2:-} p pid
-  local args=()
-  [ -n "$of" ] && args=(--replicaof 127.0.0.1 "$of")
+# _sentinel_try FN I [ARGS]: run `FN PORT I ARGS` in the background on a free port until it
+# answers PING (another port when a parallel test took it, 5 tries); sets _SP_PORT and _SP_PID.
+_sentinel_try() {
+  local fn=$1 p pid
+  shift
   for _ in 1 2 3 4 5; do
     p=$(free_port)
-    redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$T/sentinel" \
-      --dbfilename "node-$i.rdb" --logfile "$T/sentinel/node-$i.log" --repl-diskless-sync yes \
-      --repl-diskless-sync-delay 0 "${args[@]}" &
+    "$fn" "$p" "$@" &
     pid=$!
     PIDS+=("$pid")
     if wait_for 10 redis-cli -p "$p" ping && kill -0 "$pid" 2>/dev/null; then
-      REDIS_NODE_PORTS[$i]=$p REDIS_NODE_PIDS[$i]=$pid
+      _SP_PORT=$p _SP_PID=$pid
       return 0
     fi
     kill "$pid" 2>/dev/null || true
@@ -517,32 +515,39 @@ _sentinel_node() {
   return 1
 }
 
-_sentinel_one() { # I: start sentinel I watching REDIS_NODE_PORTS[0]
-  local i=$1 p pid conf=$T/sentinel/sentinel-$1.conf
-  for _ in 1 2 3 4 5; do
-    p=$(free_port)
-    # The sentinel rewrites its file (what it learns): one file per sentinel, fresh per attempt.
-    cat >"$conf" <<CONF
-port $p
+_sentinel_node_run() { # PORT I [replicaof-port]
+  local args=()
+  [ -n "${3:-}" ] && args=(--replicaof 127.0.0.1 "$3")
+  exec redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --dir "$T/sentinel" \
+    --dbfilename "node-$2.rdb" --logfile "$T/sentinel/node-$2.log" --repl-diskless-sync yes \
+    --repl-diskless-sync-delay 0 "${args[@]}"
+}
+
+_sentinel_run() { # PORT I: a sentinel watching REDIS_NODE_PORTS[0]
+  local conf=$T/sentinel/sentinel-$2.conf
+  # The sentinel rewrites its file (what it learns): one file per sentinel, fresh per attempt.
+  cat >"$conf" <<CONF
+port $1
 bind 127.0.0.1
 daemonize no
 dir $T/sentinel
-logfile $T/sentinel/sentinel-$i.log
+logfile $T/sentinel/sentinel-$2.log
 sentinel monitor $SENTINEL_MASTER_NAME 127.0.0.1 ${REDIS_NODE_PORTS[0]} 2
 sentinel down-after-milliseconds $SENTINEL_MASTER_NAME 1000
 sentinel failover-timeout $SENTINEL_MASTER_NAME 3000
 sentinel parallel-syncs $SENTINEL_MASTER_NAME 1
 CONF
-    redis-sentinel "$conf" &
-    pid=$!
-    PIDS+=("$pid")
-    if wait_for 10 redis-cli -p "$p" ping && kill -0 "$pid" 2>/dev/null; then
-      SENTINEL_PORTS[$i]=$p SENTINEL_PIDS[$i]=$pid
-      return 0
-    fi
-    kill "$pid" 2>/dev/null || true
-  done
-  return 1
+  exec redis-sentinel "$conf"
+}
+
+_sentinel_node() { # I [replicaof-port]
+  _sentinel_try _sentinel_node_run "$@" || return 1
+  REDIS_NODE_PORTS[$1]=$_SP_PORT REDIS_NODE_PIDS[$1]=$_SP_PID
+}
+
+_sentinel_one() { # I
+  _sentinel_try _sentinel_run "$1" || return 1
+  SENTINEL_PORTS[$1]=$_SP_PORT SENTINEL_PIDS[$1]=$_SP_PID
 }
 
 # Every sentinel knows 2 replicas and 2 other sentinels; both replicas' links are up.
