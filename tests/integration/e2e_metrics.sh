@@ -77,6 +77,8 @@ check "the dashboard is Grafana JSON on \${DS_PROMETHEUS}" "$PY" "$CHECK" dashbo
 check "the alert rules parse and each says what to check" "$PY" "$CHECK" rules "$RULES"
 if [ -n "$PROMTOOL" ]; then
   check "promtool check rules" "$PROMTOOL" check rules "$RULES"
+  check "the dashboard's queries are PromQL (promtool parses them as rules)" \
+    bash -c "'$PY' '$CHECK' dashboard-rules '$DASH' '$T/dash-rules.yml' && '$PROMTOOL' check rules '$T/dash-rules.yml'"
   "$PY" -c 'import sys, yaml
 d = yaml.safe_load(open(sys.argv[1]))
 for g in d["groups"]:
@@ -119,6 +121,11 @@ grep -v '          summary: "{{ $labels.instance }} has had no Redis' "$RULES" >
 refuses "an alert without a summary" "$PY" "$CHECK" rules "$T/rules3.yml"
 jq '.panels[1].datasource = {"type": "prometheus", "uid": "prometheus"}' "$DASH" >"$T/dash2.json"
 refuses "a panel on a fixed datasource" "$PY" "$CHECK" dashboard "$T/dash2.json"
+if [ -n "$PROMTOOL" ]; then
+  jq '.panels[1].targets[0].expr |= sub("\\)\\)$"; ")")' "$DASH" >"$T/dash3.json"
+  refuses "a dashboard query that is not PromQL" \
+    bash -c "'$PY' '$CHECK' dashboard-rules '$T/dash3.json' '$T/dash3-rules.yml' && '$PROMTOOL' check rules '$T/dash3-rules.yml'"
+fi
 refuses "a histogram that counted nothing" "$PY" "$CHECK" nonzero "$m" \
   'simpki_api_request_duration_seconds_count{api="soap",op="registration"}'
 
