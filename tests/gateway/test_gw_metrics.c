@@ -186,7 +186,7 @@ static void test_cost(void)
     CHECK_EQ_INT(m.api[GW_OP_JSON_GET].codes[0], 0); /* a request never answered has status 0: 1xx */
     CHECK_EQ_INT(m.api[GW_OP_JSON_GET].codes[GW_CODE_SLOTS - 5], N);
     printf("timing one request costs %.0f ns of CPU (%.0f ns with the request's own life, %.0f ns without)\n",
-           (double)((t2 - t1) - (t1 - t0)) / N, (double)(t2 - t1) / N, (double)(t1 - t0) / N);
+           ((double)(t2 - t1) - (double)(t1 - t0)) / N, (double)(t2 - t1) / N, (double)(t1 - t0) / N);
 }
 
 int main(void)
