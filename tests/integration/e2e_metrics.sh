@@ -20,10 +20,11 @@ done
 PROMTOOL=$(command -v promtool || true)
 [ -n "$PROMTOOL" ] || echo "note: promtool not installed (Debian's prometheus package): its checks are skipped"
 
-# Series the dashboard and rules use that the overload work adds (issue 15).  Tolerated
-# only while this daemon has no such name at all: once it is built in, it must be scraped.
+# Series the dashboard and rules use that the overload and Sentinel work add (issue 15).
+# Tolerated only while this daemon has no such name at all: once it is built in, it must be
+# scraped.
 PENDING_ALL=(simpki_sign_overloaded_total simpki_sign_rate_limited_total simpki_sign_in_flight
-             simpki_sign_in_flight_limit)
+             simpki_sign_in_flight_limit simpki_redis_failovers_total)
 PENDING=()
 for n in "${PENDING_ALL[@]}"; do
   grep -aq "${n#simpki_}" "$SIMPKID" || PENDING+=("$n")
