@@ -68,8 +68,8 @@ enum gw_counter {
 };
 
 /*
- * A latency histogram with fixed bounds, 100 us to 10 s (GW_HIST_LE in
- * gw_metrics.c: 0.0001 0.00025 0.0005 0.001 ... 2.5 5 10): the range between
+ * A latency histogram with fixed bounds, 100 us to 10 s (gw_hist_bounds_ns,
+ * le="0.0001" "0.00025" "0.0005" "0.001" ... "2.5" "5" "10"): the range between
  * a loopback Redis round trip and a transaction's whole life.  n[i] counts
  * the observations in bucket i alone (rendering makes them cumulative), the
  * last one those above 10 s; the sum is kept in nanoseconds.

@@ -147,46 +147,57 @@ static uint64_t cpu_ns(void)
  * one: the start (clock, header) and the completion (header lookup, clock,
  * histogram, status count), less creating and freeing the request itself.
  */
+/* n requests as libevent makes them; with timed, gw_lat's work on each.  The CPU time taken. */
+static uint64_t requests(struct gw_metrics *m, int n, int timed, int *hdrs_ok)
+{
+    uint64_t t0 = cpu_ns();
+
+    for (int i = 0; i < n; i++) {
+        struct evhttp_request *r = evhttp_request_new(NULL, NULL);
+        char t[24];
+
+        evhttp_add_header(evhttp_request_get_input_headers(r), "Host", "gw");
+        evhttp_add_header(evhttp_request_get_input_headers(r), "Authorization", "Bearer x");
+        evhttp_add_header(evhttp_request_get_input_headers(r), "Content-Type", "application/json");
+        if (timed) {
+            /* gw_lat_start without the URI a parsed request has, then the completion */
+            snprintf(t, sizeof(t), "%" PRIu64, now_ns());
+            *hdrs_ok &= evhttp_add_header(evhttp_request_get_input_headers(r), T0_HEADER, t) == 0;
+            evhttp_request_set_on_complete_cb(r, completed,
+                                              &m->api[gw_lat_classify(1, "/v1/signatures/0123456789abcdef", "wait=0")]);
+            completed(r, &m->api[GW_OP_JSON_GET]);
+        }
+        evhttp_request_free(r);
+    }
+    return cpu_ns() - t0;
+}
+
+/*
+ * What gw_lat adds to one request: the start (clock, header) and the
+ * completion (header lookup, clock, histogram, status count), less creating
+ * and freeing the request itself.  Best of five rounds of each.
+ */
 static void test_cost(void)
 {
     struct gw_metrics m;
-    enum { N = 200000 };
-    uint64_t t0, t1, t2, timed = 0;
+    enum { N = 100000, ROUNDS = 5 };
+    uint64_t base = UINT64_MAX, with = UINT64_MAX, timed = 0;
     int hdrs_ok = 1;
 
     memset(&m, 0, sizeof(m));
-    t0 = cpu_ns();
-    for (int i = 0; i < N; i++) {
-        struct evhttp_request *r = evhttp_request_new(NULL, NULL);
-        evhttp_add_header(evhttp_request_get_input_headers(r), "Host", "gw");
-        evhttp_add_header(evhttp_request_get_input_headers(r), "Authorization", "Bearer x");
-        evhttp_add_header(evhttp_request_get_input_headers(r), "Content-Type", "application/json");
-        evhttp_request_free(r);
+    for (int k = 0; k < ROUNDS; k++) {
+        uint64_t b = requests(&m, N, 0, &hdrs_ok), w = requests(&m, N, 1, &hdrs_ok);
+        base = b < base ? b : base;
+        with = w < with ? w : with;
     }
-    t1 = cpu_ns();
-    for (int i = 0; i < N; i++) {
-        struct evhttp_request *r = evhttp_request_new(NULL, NULL);
-        char t[24];
-        evhttp_add_header(evhttp_request_get_input_headers(r), "Host", "gw");
-        evhttp_add_header(evhttp_request_get_input_headers(r), "Authorization", "Bearer x");
-        evhttp_add_header(evhttp_request_get_input_headers(r), "Content-Type", "application/json");
-        /* gw_lat_start without the URI a parsed request has */
-        snprintf(t, sizeof(t), "%" PRIu64, now_ns());
-        hdrs_ok &= evhttp_add_header(evhttp_request_get_input_headers(r), T0_HEADER, t) == 0;
-        evhttp_request_set_on_complete_cb(r, completed,
-                                          &m.api[gw_lat_classify(1, "/v1/signatures/0123456789abcdef", "wait=0")]);
-        completed(r, &m.api[GW_OP_JSON_GET]);
-        evhttp_request_free(r);
-    }
-    t2 = cpu_ns();
     CHECK(hdrs_ok);
     for (unsigned k = 0; k <= GW_HIST_BOUNDS; k++)
         timed += m.api[GW_OP_JSON_GET].lat.n[k];
-    CHECK_EQ_INT(timed, N);
+    CHECK_EQ_INT(timed, (uint64_t)N * ROUNDS);
     CHECK_EQ_INT(m.api[GW_OP_JSON_GET].codes[0], 0); /* a request never answered has status 0: 1xx */
-    CHECK_EQ_INT(m.api[GW_OP_JSON_GET].codes[GW_CODE_SLOTS - 5], N);
+    CHECK_EQ_INT(m.api[GW_OP_JSON_GET].codes[GW_CODE_SLOTS - 5], (uint64_t)N * ROUNDS);
     printf("timing one request costs %.0f ns of CPU (%.0f ns with the request's own life, %.0f ns without)\n",
-           (double)((t2 - t1) - (t1 - t0)) / N, (double)(t2 - t1) / N, (double)(t1 - t0) / N);
+           ((double)with - (double)base) / N, (double)with / N, (double)base / N);
 }
 
 int main(void)

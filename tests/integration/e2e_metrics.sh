@@ -20,10 +20,11 @@ done
 PROMTOOL=$(command -v promtool || true)
 [ -n "$PROMTOOL" ] || echo "note: promtool not installed (Debian's prometheus package): its checks are skipped"
 
-# Series the dashboard and rules use that the overload work adds (issue 15).  Tolerated
-# only while this daemon has no such name at all: once it is built in, it must be scraped.
+# Series the dashboard and rules use that the overload and Sentinel work add (issue 15).
+# Tolerated only while this daemon has no such name at all: once it is built in, it must be
+# scraped.
 PENDING_ALL=(simpki_sign_overloaded_total simpki_sign_rate_limited_total simpki_sign_in_flight
-             simpki_sign_in_flight_limit)
+             simpki_sign_in_flight_limit simpki_redis_failovers_total)
 PENDING=()
 for n in "${PENDING_ALL[@]}"; do
   grep -aq "${n#simpki_}" "$SIMPKID" || PENDING+=("$n")
@@ -77,6 +78,8 @@ check "the dashboard is Grafana JSON on \${DS_PROMETHEUS}" "$PY" "$CHECK" dashbo
 check "the alert rules parse and each says what to check" "$PY" "$CHECK" rules "$RULES"
 if [ -n "$PROMTOOL" ]; then
   check "promtool check rules" "$PROMTOOL" check rules "$RULES"
+  check "the dashboard's queries are PromQL (promtool parses them as rules)" \
+    bash -c "'$PY' '$CHECK' dashboard-rules '$DASH' '$T/dash-rules.yml' && '$PROMTOOL' check rules '$T/dash-rules.yml'"
   "$PY" -c 'import sys, yaml
 d = yaml.safe_load(open(sys.argv[1]))
 for g in d["groups"]:
@@ -119,6 +122,11 @@ grep -v '          summary: "{{ $labels.instance }} has had no Redis' "$RULES" >
 refuses "an alert without a summary" "$PY" "$CHECK" rules "$T/rules3.yml"
 jq '.panels[1].datasource = {"type": "prometheus", "uid": "prometheus"}' "$DASH" >"$T/dash2.json"
 refuses "a panel on a fixed datasource" "$PY" "$CHECK" dashboard "$T/dash2.json"
+if [ -n "$PROMTOOL" ]; then
+  jq '.panels[1].targets[0].expr |= sub("\\)\\)$"; ")")' "$DASH" >"$T/dash3.json"
+  refuses "a dashboard query that is not PromQL" \
+    bash -c "'$PY' '$CHECK' dashboard-rules '$T/dash3.json' '$T/dash3-rules.yml' && '$PROMTOOL' check rules '$T/dash3-rules.yml'"
+fi
 refuses "a histogram that counted nothing" "$PY" "$CHECK" nonzero "$m" \
   'simpki_api_request_duration_seconds_count{api="soap",op="registration"}'
 

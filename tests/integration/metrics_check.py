@@ -22,6 +22,10 @@ plus PyYAML for the rules).
   metrics_check.py dashboard DASHBOARD
       The dashboard is Grafana JSON with the datasource as ${DS_PROMETHEUS}.
 
+  metrics_check.py dashboard-rules DASHBOARD OUT
+      Writes the dashboard's queries as recording rules (Grafana's variables
+      given values) to OUT, for `promtool check rules` to parse the PromQL.
+
   metrics_check.py nonzero SCRAPE SERIES...
       Each SERIES (a sample name with optional {label="value",...} subset) has a
       sample above 0.
@@ -357,6 +361,26 @@ def check_dashboard(path):
     return problems
 
 
+def dashboard_rules(path, out):
+    """Each dashboard query as a recording rule; Grafana's variables replaced by plain values."""
+    with open(path, encoding="utf-8") as f:
+        d = json.load(f)
+    values = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h", "$instance": ".*"}
+    lines = ["groups:", "  - name: dashboard", "    rules:"]
+    n = 0
+    for title, expr in dashboard_exprs(d):
+        if expr.startswith("label_values("):
+            continue  # a Grafana function, not PromQL
+        for k, v in values.items():
+            expr = expr.replace(k, v)
+        n += 1
+        lines += [f"      - record: dashboard:query{n}", f"        expr: {json.dumps(expr)}"]
+    with open(out, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"{n} queries written")
+    return Problems() if n else Problems(["no query"])
+
+
 def check_nonzero(scrape, wanted):
     problems = Problems()
     _, samples, p = parse(scrape)
@@ -388,6 +412,8 @@ def main(argv):
         problems = check_rules(args[0])
     elif cmd == "dashboard":
         problems = check_dashboard(args[0])
+    elif cmd == "dashboard-rules":
+        problems = dashboard_rules(args[0], args[1])
     elif cmd == "nonzero":
         problems = check_nonzero(args[0], args[1:])
     else:
