@@ -443,9 +443,9 @@ static void handle_metrics(struct gw_api *api, struct evhttp_request *req)
                        "Redis connection attempts after the first: a restart, a failover, retries while away", NULL,
                        qs.reconnects);
     gw_metrics_gauge(out, "redis_in_flight", "Redis calls awaiting a reply", NULL, qs.in_flight);
-    gw_metrics_gauge(out, "redis_failovers", "times the Redis master moved (Sentinel)", NULL, (double)qs.failovers);
-    gw_metrics_gauge(out, "redis_wait_failures", "WAITs that counted too few replicas (calls answered 503)", NULL,
-                     (double)qs.wait_failures);
+    gw_metrics_counter(out, "redis_failovers_total", "times the Redis master moved (Sentinel)", NULL, qs.failovers);
+    gw_metrics_counter(out, "redis_wait_failures_total", "WAITs that counted too few replicas (calls answered 503)",
+                       NULL, qs.wait_failures);
     if (api->d.callback)
         gw_metrics_gauge(out, "callback_in_flight", "callbacks POSTed and not yet answered", NULL,
                          gw_callback_in_flight(api->d.callback));

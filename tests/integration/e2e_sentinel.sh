@@ -49,7 +49,7 @@ kill -CONT "${REDIS_NODE_PIDS[1]}" "${REDIS_NODE_PIDS[2]}"
 check "no replica acknowledges: 503 UNAVAILABLE, not 202 (got $c)" \
   test "$c $(jq -r .error <<<"$j")" = "503 UNAVAILABLE"
 check "the refused WAIT is counted in /metrics" \
-  bash -c "curl -sf http://127.0.0.1:$API_PORT/metrics | grep -Eq '^simpki_redis_wait_failures [1-9]'"
+  bash -c "curl -sf http://127.0.0.1:$API_PORT/metrics | grep -Eq '^simpki_redis_wait_failures_total [1-9]'"
 # The write may exist (that is what Idempotency-Key is for): let its transaction end before reusing the number.
 wait_for 30 bash -c "! redis-cli -p ${REDIS_NODE_PORTS[0]} --scan --pattern 'spk:*:busy:*' | grep -q ."
 
@@ -95,7 +95,7 @@ check "the long poll returned the completed transaction" \
   test "$(jq -r '"\(.state) \(.result)"' "$T/poll.json")" = "completed OK"
 check "the request made after the failover completes" completed_ok "$after_id"
 check "/metrics counts the failover" \
-  bash -c "curl -sf http://127.0.0.1:$API_PORT/metrics | grep -Eq '^simpki_redis_failovers [1-9]'"
+  bash -c "curl -sf http://127.0.0.1:$API_PORT/metrics | grep -Eq '^simpki_redis_failovers_total [1-9]'"
 
 # 3. manual failover: the master is demoted under the gateway.
 before=$(sentinel_master_port)
