@@ -116,6 +116,8 @@ check "... and the two held are still held" test "$(metric long_polls)" = 2
 # --- 3. after they finish (expired by the sweeper, announced to every instance) --------------------
 wait_for 60 sh -c "[ \"\$(curl -sf http://127.0.0.1:$API_PORT/metrics | awk '\$1 == \"simpki_sign_in_flight\" {print \$2}')\" = 0 ]" \
   && ok "in flight back to 0 once the five finished" || bad "in flight: $(metric sign_in_flight)"
+check "... released by the finish announcements, not by the deadline backstop (sign_in_flight_expired_total 0)" \
+  test "$(metric sign_in_flight_expired_total)" = 0
 check "the five are finished in Redis (expired)" \
   test "$(for id in "${ids[@]}"; do api GET "/v1/signatures/$id" | jq -r .result; done | sort -u)" = EXPIRED
 wait_for 20 sh -c "[ \"\$(curl -sf http://127.0.0.1:$API_PORT/metrics | awk '\$1 == \"simpki_long_polls\" {print \$2}')\" = 0 ]" \
