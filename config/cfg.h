@@ -160,6 +160,14 @@ struct cfg_apikey {
      */
     uint8_t client_cert_sha256[CFG_CLIENT_CERT_MAX][32];
     size_t n_client_cert;
+    *Overload control(gateway / api / gw_admit.h)
+        : signature requests of this *
+            relying party accepted by one instance
+        and unfinished,
+    at most(0 = *limits.max_in_flight_per_rp);
+    signature requests per second accepted by *all instances together(0 = unlimited; counted in Redis, q_rate.h).* /
+        unsigned max_in_flight;
+    unsigned rate_per_s;
 };
 
 /* What an API key may do ("roles": ["sign", "enrol", "lookup", "operator"]; default ["sign"]). */
@@ -251,6 +259,21 @@ struct cfg_merge {
     unsigned max_input_bytes; /* POST /v1/plans: the two files together */
 };
 
+/*
+ * Overload control, per instance (gateway/api/gw_admit.h): the "limits"
+ * section, all optional.  Beyond max_in_flight a signature request is
+ * refused at once (503 OVERLOADED); beyond its relying party's own bound
+ * (api_keys[].max_in_flight, else max_in_flight_per_rp; 0 = none) with 429
+ * RATE_LIMITED; both with Retry-After: retry_after_s.  Long polls beyond
+ * max_long_polls are answered at once with the transaction as it is.
+ */
+struct cfg_limits {
+    unsigned max_in_flight;
+    unsigned max_in_flight_per_rp;
+    unsigned retry_after_s;
+    unsigned max_long_polls;
+};
+
 struct cfg {
     char path[512]; /* where it was loaded from, for messages */
 
@@ -293,6 +316,7 @@ struct cfg {
     struct cfg_ca ca;
     struct cfg_merge merge;
     struct cfg_tls tls;
+    struct cfg_limits limits;
 };
 
 /*

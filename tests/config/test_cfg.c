@@ -525,6 +525,21 @@ static void test_sentinel(const char *dir)
     cfg_free(cfg);
 }
 
+/* Overload control: "limits" and a key's own bounds (gateway/api/gw_admit.h). */
+static void test_limits(const char *dir)
+{
+    struct cfg *cfg = load_ok(dir, "ok-limits");
+    if (!cfg)
+        return;
+    CHECK_EQ_INT(cfg->limits.max_in_flight, 500);
+    CHECK_EQ_INT(cfg->limits.max_in_flight_per_rp, 50);
+    CHECK_EQ_INT(cfg->limits.retry_after_s, 3);
+    CHECK_EQ_INT(cfg->limits.max_long_polls, 0);
+    CHECK_EQ_INT(cfg->apikeys[0].max_in_flight, 20);
+    CHECK_EQ_INT(cfg->apikeys[0].rate_per_s, 100);
+    cfg_free(cfg);
+}
+
 static void test_defaults(const char *dir)
 {
     struct cfg *cfg = load_ok(dir, "ok-defaults");
@@ -557,6 +572,12 @@ static void test_defaults(const char *dir)
     CHECK_EQ_STR(cfg->redis.master_name, "");
     CHECK_EQ_INT(cfg->redis.wait_replicas, 0);
     CHECK_EQ_INT(cfg->redis.wait_timeout_ms, 500);
+    CHECK_EQ_INT(cfg->limits.max_in_flight, 10000);
+    CHECK_EQ_INT(cfg->limits.max_in_flight_per_rp, 0);
+    CHECK_EQ_INT(cfg->limits.retry_after_s, 1);
+    CHECK_EQ_INT(cfg->limits.max_long_polls, 4096);
+    CHECK_EQ_INT(cfg->apikeys[0].max_in_flight, 0);
+    CHECK_EQ_INT(cfg->apikeys[0].rate_per_s, 0);
     CHECK_EQ_INT(cfg->n_apikeys, 1);
     CHECK_EQ_INT(cfg->n_carriers, 1);
     CHECK_EQ_INT(cfg->carriers[0].net, 3);
@@ -828,6 +849,7 @@ int main(int argc, char **argv)
     test_full(argv[1]);
     test_defaults(argv[1]);
     test_sentinel(argv[1]);
+    test_limits(argv[1]);
     test_route(argv[1]);
     test_etsi(argv[1]);
     test_rp(argv[1]);
