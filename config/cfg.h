@@ -160,13 +160,13 @@ struct cfg_apikey {
      */
     uint8_t client_cert_sha256[CFG_CLIENT_CERT_MAX][32];
     size_t n_client_cert;
-    *Overload control(gateway / api / gw_admit.h)
-        : signature requests of this *
-            relying party accepted by one instance
-        and unfinished,
-    at most(0 = *limits.max_in_flight_per_rp);
-    signature requests per second accepted by *all instances together(0 = unlimited; counted in Redis, q_rate.h).* /
-        unsigned max_in_flight;
+    /*
+     * Overload control (gateway/api/gw_admit.h): signature requests of this
+     * relying party accepted by one instance and unfinished, at most (0 =
+     * limits.max_in_flight_per_rp); signature requests per second accepted by
+     * all instances together (0 = unlimited; counted in Redis, q_rate.h).
+     */
+    unsigned max_in_flight;
     unsigned rate_per_s;
 };
 
