@@ -826,6 +826,7 @@ enum q_err q_new(struct event_base *base, const struct cfg_redis *cfg, struct q 
         goto out;
     if (cfg->n_sentinels && !(q->sentinel = q_sentinel_new(base, cfg, on_master_found, on_master_switch, q)))
         goto out;
+    OPENSSL_cleanse(q->cfg.sentinel_password, sizeof q->cfg.sentinel_password); /* q_sentinel holds its copy */
     conn_start(&q->cmd);
     *out = q;
     q = NULL;
@@ -851,6 +852,7 @@ static void q_free_now(struct q *q)
     if (q->defer_ev)
         event_free(q->defer_ev);
     OPENSSL_cleanse(q->cfg.password, sizeof q->cfg.password);
+    OPENSSL_cleanse(q->cfg.sentinel_password, sizeof q->cfg.sentinel_password);
     free(q);
 }
 
