@@ -48,7 +48,10 @@ struct call {
     struct gw_soap *s;
     struct gw_http_hold h;
     struct gw_soap_req r; /* as parsed; owns its buffers (gw_soap_req_clear) */
-    const struct cfg_apikey *rp;
+    /* The AP's relying party: its interned name (kept across the asynchronous steps: a reload
+     * may free the cfg_apikey entry, never the name; cfg.h) and its roles when it logged in. */
+    const char *rp;
+    unsigned roles;
     struct gw_waiter *w;
     char tid[ETSI_ID_MAX]; /* the MSSP_TransID answered */
     /* MSS_Signature, between its checks and the engine: what they derived */
@@ -243,10 +246,10 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     (void)existed; /* no Idempotency-Key is given: every start is new */
     if (err == GW_OK) {
         if (txn->state == Q_PENDING)
-            gw_wait_own(s->d.wait, txn->id, c->rp->name);
+            gw_wait_own(s->d.wait, txn->id, c->rp);
         /* The AP_TransID names this transaction from now on: a repeat's fault says which. */
         snprintf(c->tid, sizeof c->tid, "%c%s", TID_PREFIX, txn->id);
-        q_once_bind(s->d.q, c->rp->name, c->r.ap_trans_id, c->tid, NULL, NULL);
+        q_once_bind(s->d.q, c->rp, c->r.ap_trans_id, c->tid, NULL, NULL);
     }
     if (!c->h.req) {
         call_free(c);
@@ -271,7 +274,7 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     timeout = s->d.cfg->txn_timeout_s + 5; /* the transaction has expired by then */
     if (c->r.timeout_s && c->r.timeout_s < timeout)
         timeout = c->r.timeout_s;
-    c->w = gw_wait_start(s->d.wait, txn->id, c->rp->name, timeout, waited, c);
+    c->w = gw_wait_start(s->d.wait, txn->id, c->rp, timeout, waited, c);
     if (!c->w) {
         send_fault(s, gw_http_take(&c->h), "INTERNAL_ERROR", "cannot wait; query MSSP_TransID %s", c->tid);
         call_free(c);
@@ -335,7 +338,7 @@ static int signature_checks(struct call *c, char msisdn[CAR_MSISDN_LEN], uint8_t
                        "asynchServerServer needs AP_Info/@AP_URL to notify");
             return -1;
         }
-        if ((bad = cfg_callback_check(c->rp, r->ap_url))) {
+        if ((bad = cfg_callback_check(cfg_apikey_by_name(c->s->d.cfg, c->rp), r->ap_url))) {
             send_fault(c->s, gw_http_take(&c->h), "INVALID_FIELD", "AP_URL: %s", bad);
             return -1;
         }
@@ -370,7 +373,7 @@ static void claimed(void *arg, enum q_err err, const char *prev)
         return;
     }
     gw_txn_start(c->s->d.engine,
-                 &(struct gw_sign_req){.rp = c->rp->name,
+                 &(struct gw_sign_req){.rp = c->rp,
                                        .msisdn = c->msisdn,
                                        .client_ref = r->ap_trans_id,
                                        .digest_alg = c->alg,
@@ -386,7 +389,7 @@ static void claimed(void *arg, enum q_err err, const char *prev)
 
 static void do_signature(struct call *c)
 {
-    if (!(c->rp->roles & CFG_ROLE_SIGN)) {
+    if (!(c->roles & CFG_ROLE_SIGN)) {
         send_fault(c->s, gw_http_take(&c->h), "FORBIDDEN", "this AP has no \"sign\" role");
         call_free(c);
         return;
@@ -400,7 +403,7 @@ static void do_signature(struct call *c)
      * claimed before anything starts, so a repeat -- a replay, or a client
      * that reuses ids -- starts nothing.
      */
-    q_once_claim(c->s->d.q, c->rp->name, c->r.ap_trans_id, APTID_TTL_S, claimed, c);
+    q_once_claim(c->s->d.q, c->rp, c->r.ap_trans_id, APTID_TTL_S, claimed, c);
 }
 
 /* ---- MSS_StatusQuery, MSS_Receipt ------------------------------------- */
@@ -415,7 +418,7 @@ static void do_status(struct call *c)
         call_free(c);
         return;
     }
-    c->w = gw_wait_start(c->s->d.wait, id, c->rp->name, 0, waited, c);
+    c->w = gw_wait_start(c->s->d.wait, id, c->rp, 0, waited, c);
     if (!c->w) {
         send_fault(c->s, gw_http_take(&c->h), "INTERNAL_ERROR", "out of memory");
         call_free(c);
@@ -453,7 +456,7 @@ static void do_receipt(struct call *c)
         call_free(c);
         return;
     }
-    q_txn_receipt(c->s->d.q, id, c->rp->name, c->r.message ? c->r.message : "", gw_now_ms(), receipted, c);
+    q_txn_receipt(c->s->d.q, id, c->rp, c->r.message ? c->r.message : "", gw_now_ms(), receipted, c);
 }
 
 /* ---- MSS_Registration, MSS_ProfileQuery: the registry ----------------- */
@@ -494,7 +497,7 @@ static void do_registry(struct call *c)
     char msisdn[CAR_MSISDN_LEN], why[256];
     const char *code;
 
-    if (!(c->rp->roles & CFG_ROLE_LOOKUP)) {
+    if (!(c->roles & CFG_ROLE_LOOKUP)) {
         send_fault(c->s, gw_http_take(&c->h), "FORBIDDEN", "this AP has no \"lookup\" role");
         call_free(c);
         return;
@@ -530,6 +533,7 @@ void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *p
     char why[256];
     int status = 0;
     struct call *c;
+    const struct cfg_apikey *k;
 
     gw_metrics_inc(s->d.metrics, GW_M_SOAP_REQUESTS);
     if (strcmp(port, etsi_port(ETSI_SIGNATURE)) != 0 && strcmp(port, etsi_port(ETSI_STATUS)) != 0 &&
@@ -564,21 +568,23 @@ void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *p
         return;
     }
     /* One answer for an unknown AP_ID and a wrong AP_PWD: nothing tells which AP_IDs exist. */
-    c->rp = cfg_apikey_by_ap_id(s->d.cfg, c->r.ap_id);
-    if (!c->rp || !cfg_ap_pwd_ok(c->rp, c->r.ap_pwd)) {
+    k = cfg_apikey_by_ap_id(s->d.cfg, c->r.ap_id);
+    if (!k || !cfg_ap_pwd_ok(k, c->r.ap_pwd)) {
         gw_metrics_inc(s->d.metrics, GW_M_HTTP_UNAUTHORIZED);
-        LOGP(LOG_INFO, "soap", NULL, "AP_ID/AP_PWD refused (AP_ID %s)", c->rp ? c->rp->ap_id : "unknown");
+        LOGP(LOG_INFO, "soap", NULL, "AP_ID/AP_PWD refused (AP_ID %s)", k ? k->ap_id : "unknown");
         send_fault(s, req, "UNAUTHORIZED", "AP_ID or AP_PWD not accepted");
         call_free(c);
         return;
     }
+    c->rp = k->rp;
+    c->roles = k->roles;
     OPENSSL_cleanse(c->r.ap_pwd, sizeof c->r.ap_pwd); /* not needed any more */
     gw_http_hold(&c->h, req, call_gone, c);
     switch (c->r.kind) {
     case ETSI_SIGNATURE: do_signature(c); break;
     case ETSI_STATUS:
     case ETSI_RECEIPT:
-        if (!(c->rp->roles & CFG_ROLE_SIGN)) {
+        if (!(c->roles & CFG_ROLE_SIGN)) {
             send_fault(s, gw_http_take(&c->h), "FORBIDDEN", "this AP has no \"sign\" role");
             call_free(c);
         } else if (c->r.kind == ETSI_STATUS) {
