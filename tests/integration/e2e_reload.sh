@@ -167,6 +167,15 @@ check "full anchors taken" logged_since "$from" "configuration reloaded"
 v=$(verdict 84900000001)
 check "with its root again: OK (got $v)" test "$v" = OK
 
+# ---- two SIGHUPs at once: the second waits for the first (one event each), nothing breaks.
+from=$(wc -l <"$GW_LOG")
+kill -HUP "$GW_PID"
+kill -HUP "$GW_PID"
+check "two SIGHUPs: reloaded" wait_for 20 logged_since "$from" "configuration reloaded"
+sleep 1
+check "two SIGHUPs: no refusal" bash -c "! tail -n +$((from + 1)) '$GW_LOG' | grep -q 'configuration refused'"
+check "two SIGHUPs: C still accepted" test "$(status "$TOK_C")" = 404
+
 # ---- the daemon is still the one started, and stops cleanly (ASan reports at exit).
 check "the daemon ran throughout" kill -0 "$GW_PID"
 stop_gw
