@@ -17,6 +17,8 @@ key() { jq -nc --arg n "$1" --arg h "$(printf %s "$2" | sha256sum | cut -d' ' -f
 # put FILE TEXT: replace FILE whole (a rename), as an operator's tooling should.
 put() { printf '%s\n' "$2" >"$1.tmp" && mv "$1.tmp" "$1"; }
 
+# A's request (84900000002, confirm) takes 12 s on the card: pending across the reload.
+SIM_SCEN_EDIT='(.subscribers[] | select(.msisdn == "84900000002")).delay_ms = 12000'
 start_redis
 make_demo
 start_ocsp
@@ -78,18 +80,19 @@ wait_for 20 bash -c "cat $T/load.*.log 2>/dev/null | grep -c '^RESULT' | grep -q
 # ---- 1. a valid key file: + B, - A; a request of A's under way across the reload.
 check "before: A accepted" test "$(status "$TOK_A")" = 404
 check "before: B refused" test "$(status "$TOK_B")" = 401
-# 84960000161 confirms after 5 s: its long poll, with key A, is still waiting when A goes.
+# 84900000002 confirms after 12 s: its long poll, with key A, is still waiting when A goes.
 saved=$TOKEN; TOKEN=$TOK_A
-j=$(sign 84960000161); a_code=$(code); a_id=$(jq -r .id <<<"$j")
+j=$(sign 84900000002); a_code=$(code); a_id=$(jq -r .id <<<"$j")
 TOKEN=$saved
 check "A signs before the reload (202)" test "$a_code" = 202
-curl -s -m 30 -o "$T/a-poll.body" -w '%{http_code}' -H "Authorization: Bearer $TOK_A" \
-  "$URL/v1/signatures/$a_id?wait=20" >"$T/a-poll.code" &
+curl -s -m 40 -o "$T/a-poll.body" -w '%{http_code}' -H "Authorization: Bearer $TOK_A" \
+  "$URL/v1/signatures/$a_id?wait=30" >"$T/a-poll.code" &
 A_POLL=$!
 sleep 0.5
 jq '.user_timeout_s = 25' "$T/simpki.json" >"$T/simpki.json.tmp" && mv "$T/simpki.json.tmp" "$T/simpki.json"
 put "$T/keys.json" "[$(key rp-c "$TOK_C"), $(key rp-b "$TOK_B")]"
 from=$(hup)
+check "A's long poll still waiting after the reload" kill -0 "$A_POLL"
 check "reload taken" logged_since "$from" "INFO  reload configuration reloaded: 2 relying parties"
 check "a restart-only setting is named, not taken" \
   logged_since "$from" "WARN  reload user_timeout_s changed in $T/simpki.json, takes effect at restart"
