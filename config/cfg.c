@@ -751,7 +751,7 @@ static enum cfg_err load_optional(struct cfg_ctx *c, const char *name, const str
 
 enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
-    static const char *const extra[] = {"redis", "carriers", "api_keys", "ca", "merge", "tls", "limits", NULL};
+    static const char *const extra[] = {"redis", "carriers", "api_keys", "api_keys_file", "ca", "merge", "tls", "limits", NULL};
     static const char *const redis_extra[] = {"sentinels", NULL};
     struct cfg_ctx c = {path, err, errlen};
     struct cfg *cfg = NULL;
@@ -795,7 +795,7 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
         goto out;
     if ((rc = load_carriers(&c, json_object_get(root, "carriers"), cfg)) != CFG_OK)
         goto out;
-    if ((rc = cfg_load_apikeys(&c, json_object_get(root, "api_keys"), cfg)) != CFG_OK)
+    if ((rc = cfg_load_apikeys_from(&c, root, cfg)) != CFG_OK)
         goto out;
     if ((rc = load_ca(&c, json_object_get(root, "ca"), &cfg->ca)) != CFG_OK)
         goto out;
@@ -840,6 +840,7 @@ void cfg_free(struct cfg *cfg)
     if (!cfg)
         return;
     cfg_free_apikeys(cfg);
+    cfg_rp_names_free(cfg);
     OPENSSL_cleanse(cfg, sizeof(*cfg));
     free(cfg);
 }

@@ -16,6 +16,11 @@
  *
  * A loaded struct cfg is read-only for the life of the process; it is the
  * only global-like object and is passed explicitly to whoever needs it.
+ * One exception: a reload (SIGHUP, config/cfg_reload.h) replaces, on the
+ * event loop thread and between two events, the relying parties (apikeys,
+ * n_apikeys), log_level and the trust files' paths.  So a struct cfg_apikey
+ * pointer is good only until the current event returns; asynchronous work
+ * keeps the relying party's name (cfg_apikey.rp), never the entry.
  * cfg_free() wipes the secrets it holds.
  */
 #ifndef SIMPKI_CFG_H
@@ -130,12 +135,16 @@ struct cfg_carrier {
     struct cfg_link links[CFG_MAX_LINKS];
 };
 
+struct cfg_rp_name;
+
 #define CFG_CB_ALLOW_MAX    16 /* callback_allow prefixes per relying party */
 #define CFG_CLIENT_CERT_MAX 16 /* client_cert_sha256 fingerprints per relying party (room for rollovers) */
 
 /* One relying party ("api_keys[]"); loaded by cfg_rp.c. */
 struct cfg_apikey {
     char name[64];       /* the relying party: transactions are scoped by it */
+    const char *rp;      /* the same name, interned: one pointer per name for the life of the struct cfg,
+                            across reloads; what asynchronous work may keep (see the top of this file) */
     uint8_t sha256[32];  /* SHA-256 of the bearer token */
     int revocation_soft; /* "revocation": "soft": unknown status passes, with the reason */
     unsigned roles;      /* CFG_ROLE_* bits: what this key may do */
@@ -312,6 +321,7 @@ struct cfg {
 
     size_t n_apikeys;
     struct cfg_apikey *apikeys;
+    struct cfg_rp_name *rp_names; /* the interned names (cfg_apikey.rp); cfg_reload.c */
 
     struct cfg_ca ca;
     struct cfg_merge merge;

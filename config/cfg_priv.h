@@ -37,6 +37,18 @@ int cfg_parse_hex(const char *hex, uint8_t *out, size_t n);
 /* cfg_rp.c: "api_keys" into cfg->apikeys / n_apikeys (absent: none). */
 enum cfg_err cfg_load_apikeys(struct cfg_ctx *c, json_t *arr, struct cfg *cfg);
 
+/* cfg_rp.c: "api_keys" inline or from the file "api_keys_file" names (root: the whole configuration). */
+enum cfg_err cfg_load_apikeys_from(struct cfg_ctx *c, json_t *root, struct cfg *cfg);
+
+/*
+ * cfg_reload.c: name as cfg_apikey.rp: the pointer cfg already holds for an
+ * equal name, else a new copy, kept until cfg_free.  NULL when out of memory.
+ */
+const char *cfg_rp_intern(struct cfg *cfg, const char *name);
+
+/* cfg_reload.c: free the interned names (cfg_free). */
+void cfg_rp_names_free(struct cfg *cfg);
+
 /* cfg_rp.c: the api_keys part of `simpkid --help-config`. */
 void cfg_print_apikeys(FILE *f);
 

@@ -299,6 +299,9 @@ enum cfg_err cfg_load_apikeys(struct cfg_ctx *c, json_t *arr, struct cfg *cfg)
                          "0123456789-_.") != strlen(name))
             return cfg_fail(c, where, "name", "must be 1-63 characters of letters, digits, - _ .");
         memcpy(k->name, name, strlen(name) + 1);
+        k->rp = cfg_rp_intern(cfg, k->name);
+        if (!k->rp)
+            return CFG_ERR_NOMEM;
         if ((rc = load_revocation_policy(c, where, json_object_get(jk, "revocation"), k)) != CFG_OK)
             return rc;
         if ((rc = load_roles(c, where, json_object_get(jk, "roles"), k)) != CFG_OK)
@@ -348,6 +351,40 @@ void cfg_free_apikeys(struct cfg *cfg)
     OPENSSL_cleanse(cfg->apikeys, cfg->n_apikeys * sizeof *cfg->apikeys);
     free(cfg->apikeys);
     cfg->apikeys = NULL;
+}
+
+/*
+ * "api_keys" inline, or "api_keys_file": a JSON file holding the array alone,
+ * so that an operator rotates keys in a file of their own (and SIGHUP reloads
+ * it).  Errors inside that file name it: "keys.json: api_keys[1].sha256: ...".
+ */
+enum cfg_err cfg_load_apikeys_from(struct cfg_ctx *c, json_t *root, struct cfg *cfg)
+{
+    json_t *inline_keys = json_object_get(root, "api_keys"), *file = json_object_get(root, "api_keys_file"), *arr;
+    struct cfg_ctx fc;
+    json_error_t jerr;
+    enum cfg_err rc;
+
+    if (!file)
+        return cfg_load_apikeys(c, inline_keys, cfg);
+    if (inline_keys)
+        return cfg_fail(c, "", "api_keys_file", "give either api_keys or api_keys_file, not both");
+    if (!json_is_string(file) || json_string_length(file) == 0)
+        return cfg_fail(c, "", "api_keys_file", "must be a path");
+    fc = (struct cfg_ctx){json_string_value(file), c->err, c->errlen};
+    arr = json_load_file(fc.file, JSON_REJECT_DUPLICATES, &jerr);
+    if (!arr && json_error_code(&jerr) == json_error_cannot_open_file)
+        return cfg_fail(c, "", "api_keys_file", "cannot open %s", fc.file);
+    if (!arr) {
+        snprintf(c->err, c->errlen, "%s:%d:%d: %s", fc.file, jerr.line, jerr.column, jerr.text);
+        return CFG_ERR_SYNTAX;
+    }
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        rc = cfg_fail(&fc, "", "", "must be a non-empty JSON array of relying parties (the api_keys array)");
+    else
+        rc = cfg_load_apikeys(&fc, arr, cfg);
+    json_decref(arr);
+    return rc;
 }
 
 const struct cfg_apikey *cfg_apikey_by_name(const struct cfg *cfg, const char *name)
@@ -402,7 +439,8 @@ const char *cfg_callback_check(const struct cfg_apikey *k, const char *url)
 
 void cfg_print_apikeys(FILE *f)
 {
-    fprintf(f, "\n[api_keys[]] (relying parties)\n"
+    fprintf(f, "\n[api_keys[]] (relying parties; or top level \"api_keys_file\": a JSON file holding this array,\n"
+               "  re-read with the rest on SIGHUP)\n"
                "  name                     string, required\n"
                "      the relying party; it sees only its own transactions\n"
                "  sha256                   64 hex digits\n"

@@ -28,6 +28,7 @@
 #include "gw_plan.h"
 #include "gw_life.h"
 #include "gw_metrics.h"
+#include "gw_reload.h"
 #include "gw_txn_json.h"
 #include "gw_txn.h"
 #include "log.h"
@@ -58,7 +59,8 @@ static void help(void)
            "  --version        print the version and exit\n"
            "  -h, --help       this text\n"
            "\n"
-           "Runs in the foreground, logs to stderr; SIGTERM or SIGINT stop it gracefully.\n"
+           "Runs in the foreground, logs to stderr; SIGTERM or SIGINT stop it gracefully;\n"
+           "SIGHUP reloads the API keys, trust anchors and log level (README: Operating it).\n"
            "Docs: README.md (quick start, operating it), docs/openapi.yaml (the API),\n"
            "docs/design.md; the operator's CLI is simpki-admin.\n");
 }
@@ -145,6 +147,7 @@ int main(int argc, char **argv)
     struct gw_plan *plan = NULL;
     struct gw_life *life = NULL;
     struct gw_admit *admit = NULL;
+    struct gw_reload *reload = NULL;
     struct gw_metrics metrics;
     struct stopper st = {0};
     struct watchers watchers;
@@ -262,6 +265,11 @@ int main(int argc, char **argv)
         LOGP(LOG_ERR, "main", NULL, "cannot subscribe to transaction completions");
         goto out;
     }
+    /* SIGHUP: after gw_life, whose metrics it chains to; gw_reload.h says what it reloads. */
+    reload = gw_reload_new(
+        &(struct gw_reload_deps){.base = base, .path = path, .cfg = cfg, .trust = trust, .metrics = &metrics});
+    if (!reload)
+        goto out;
     st.base = base;
     st.api = api;
     sigterm = evsignal_new(base, SIGTERM, on_signal, &st);
@@ -284,6 +292,7 @@ out:
     gw_enrol_free(enrol);
     gw_life_free(life); /* joins the CMP worker; an unfinished step resumes after its lease */
     gw_engine_free(engine);
+    gw_reload_free(reload);
     if (sigterm)
         event_free(sigterm);
     if (sigint)

@@ -21,6 +21,7 @@
 #include <stdarg.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -39,11 +40,17 @@
 #define SIG_RSA_MIN_BITS 2048
 
 struct sig_trust {
+    /*
+     * Guards store and untrusted between sig_trust_replace (the event loop)
+     * and chain checks on other threads (gw_life's CMP worker), which take a
+     * reference of each under it; the replacing thread's own readers need not.
+     */
+    pthread_mutex_t mu;
     X509_STORE *store;          /* trust anchors only */
     STACK_OF(X509) * untrusted; /* intermediates, offered to chain building; may be NULL */
     ASN1_OBJECT *policy;        /* required certificate policy, or NULL */
     int require_nr;             /* the leaf must have nonRepudiation */
-    unsigned gen;               /* bumped by sig_trust_set_profile (sig_vcache empties itself) */
+    unsigned gen;               /* bumped by sig_trust_set_profile and _replace (sig_vcache empties itself) */
 };
 
 const char *sig_strerror(enum sig_err err)
@@ -183,6 +190,7 @@ enum sig_err sig_trust_load(const char *anchors_pem, const char *intermediates_p
         rc = SIG_ERR_NOMEM;
         goto out;
     }
+    pthread_mutex_init(&t->mu, NULL);
     rc = read_pem_certs(anchors_pem, &anchors, "trust anchors", why, whylen);
     if (rc != SIG_OK)
         goto out;
@@ -222,7 +230,26 @@ void sig_trust_free(struct sig_trust *t)
     ASN1_OBJECT_free(t->policy);
     X509_STORE_free(t->store);
     sk_X509_pop_free(t->untrusted, X509_free);
+    pthread_mutex_destroy(&t->mu);
     OPENSSL_free(t);
+}
+
+void sig_trust_replace(struct sig_trust *t, struct sig_trust *fresh)
+{
+    X509_STORE *store;
+    STACK_OF(X509) * untrusted;
+
+    pthread_mutex_lock(&t->mu);
+    store = t->store;
+    untrusted = t->untrusted;
+    t->store = fresh->store;
+    t->untrusted = fresh->untrusted;
+    t->gen++;
+    pthread_mutex_unlock(&t->mu);
+    /* A chain check on another thread may still hold references: OpenSSL frees the last one. */
+    fresh->store = store;
+    fresh->untrusted = untrusted;
+    sig_trust_free(fresh);
 }
 
 enum sig_err sig_trust_set_profile(struct sig_trust *t, const char *policy_oid, int require_nr)
@@ -479,8 +506,10 @@ static enum sig_err check_chain(const struct sig_trust *t, X509 *x, time_t at, S
 {
     enum sig_err rc;
     X509_STORE_CTX *ctx = NULL;
+    X509_STORE *store = NULL;
+    STACK_OF(X509) *untrusted = NULL;
     X509_VERIFY_PARAM *param;
-    int ok, err, depth;
+    int ok, err, depth, refs = 1;
     char msg[200];
 
     if (t == NULL || t->store == NULL) {
@@ -488,8 +517,18 @@ static enum sig_err check_chain(const struct sig_trust *t, X509 *x, time_t at, S
         rc = SIG_ERR_UNTRUSTED;
         goto out;
     }
+    /* References, not the pointers: sig_trust_replace may swap them meanwhile (the mutex is only that). */
+    pthread_mutex_lock((pthread_mutex_t *)&t->mu);
+    store = t->store;
+    if (!X509_STORE_up_ref(store))
+        store = NULL;
+    if (t->untrusted != NULL) {
+        untrusted = X509_chain_up_ref(t->untrusted);
+        refs = untrusted != NULL;
+    }
+    pthread_mutex_unlock((pthread_mutex_t *)&t->mu);
     ctx = X509_STORE_CTX_new();
-    if (ctx == NULL || !X509_STORE_CTX_init(ctx, t->store, x, t->untrusted)) {
+    if (ctx == NULL || store == NULL || !refs || !X509_STORE_CTX_init(ctx, store, x, untrusted)) {
         set_why(why, whylen, "out of memory");
         rc = SIG_ERR_NOMEM;
         goto out;
@@ -534,6 +573,8 @@ static enum sig_err check_chain(const struct sig_trust *t, X509 *x, time_t at, S
         rc = SIG_ERR_UNTRUSTED;
 out:
     X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    sk_X509_pop_free(untrusted, X509_free);
     return rc;
 }
 

@@ -12,8 +12,9 @@
  *     intermediates (OpenSSL's X509_verify_cert, with X509_V_FLAG_X509_STRICT).
  * Anything else is a refusal with its own code; there is no "warning" path.
  *
- * A struct sig_trust is built once at start and is read-only afterwards, so it
- * may be shared by every transaction on the loop.
+ * A struct sig_trust is built at start and shared by every transaction on the
+ * loop (and gw_life's CMP worker thread).  It changes only through
+ * sig_trust_replace (a reload), made by the thread that owns the loop.
  */
 #ifndef SIMPKI_SIG_H
 #define SIMPKI_SIG_H
@@ -63,6 +64,18 @@ enum sig_err sig_trust_load(const char *anchors_pem, const char *intermediates_p
 
 /* sig_trust_free(NULL) does nothing. */
 void sig_trust_free(struct sig_trust *t);
+
+/*
+ * A reload: t takes fresh's anchors and intermediates (a new sig_trust_load)
+ * and keeps its own profile (sig_trust_set_profile); fresh is consumed
+ * (freed, with t's former certificates).  Everyone holding t sees the new
+ * anchors from their next check on: no holder changes its pointer.  Caches
+ * made for t (sig_vcache) empty themselves at their next use.  Call it on
+ * the thread that owns the event loop, between events; a chain check under
+ * way on another thread (the CMP worker) finishes with the certificates it
+ * started with.  Cannot fail.
+ */
+void sig_trust_replace(struct sig_trust *t, struct sig_trust *fresh);
 
 /*
  * Signing profile, set once after sig_trust_load and before the trust is

@@ -37,7 +37,11 @@ enum sig_err sig_check_signature(X509 *x, enum dg_alg digest_alg, const uint8_t 
 enum sig_err sig_check_path(const struct sig_trust *t, X509 *x, time_t at, STACK_OF(X509) * *chain_out, char *why,
                             size_t whylen);
 
-/* The trust's anchors and intermediates (borrowed; intermediates may be NULL). */
+/*
+ * The trust's anchors and intermediates (borrowed; intermediates may be
+ * NULL), good until the next sig_trust_replace: for the loop thread, within
+ * one event.  Another thread goes through sig_check_path, which takes references.
+ */
 X509_STORE *sig_trust_store(const struct sig_trust *t);
 STACK_OF(X509) * sig_trust_intermediates(const struct sig_trust *t);
 
@@ -56,7 +60,7 @@ enum sig_err sig_verify_ctx_new(EVP_PKEY *pkey, const EVP_MD *md, EVP_PKEY_CTX *
 enum sig_err sig_verify_with_ctx(EVP_PKEY_CTX *ctx, const uint8_t *digest, size_t digest_len, const uint8_t *sig,
                                  size_t sig_len, char *why, size_t whylen);
 
-/* Changes whenever t's profile does (sig_trust_set_profile); 0 for NULL. */
+/* Changes whenever t's profile or certificates do (sig_trust_set_profile, _replace); 0 for NULL. */
 unsigned sig_trust_gen(const struct sig_trust *t);
 
 /* ASN1_TIME to time_t (UTC). */

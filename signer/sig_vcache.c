@@ -338,6 +338,10 @@ static int usable(struct sig_vcache *vc, const struct sig_trust *t)
     if (vc->gen != sig_trust_gen(t)) {
         sig_vcache_clear(vc);
         vc->gen = sig_trust_gen(t);
+        /* The anchors may be others (sig_trust_replace): their validity bounds too. */
+        vc->nbounds = 0;
+        if (collect_bounds(vc) != 0)
+            vc->paths_ok = 0;
     }
     return 1;
 }

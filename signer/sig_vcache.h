@@ -33,9 +33,8 @@
  *
  * Threads: a struct sig_vcache is mutable state for ONE thread (the event
  * loop that owns it); the trust it is made for stays read-only and shared.
- * It borrows t, which must outlive it.  sig_trust_set_profile on t empties
- * the cache at its next use; after any other change of trust (a reload is a
- * new sig_trust), make a new cache.
+ * It borrows t, which must outlive it.  sig_trust_set_profile or
+ * sig_trust_replace (a reload) on t empties the cache at its next use.
  */
 #ifndef SIMPKI_SIG_VCACHE_H
 #define SIMPKI_SIG_VCACHE_H

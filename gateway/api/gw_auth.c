@@ -28,7 +28,7 @@ const char *gw_auth_check(const struct cfg *cfg, const char *authorization)
     /* Walk all keys, no early exit: the time taken does not depend on which matched. */
     for (size_t i = 0; i < cfg->n_apikeys; i++)
         if (CRYPTO_memcmp(md, cfg->apikeys[i].sha256, sizeof(md)) == 0)
-            found = cfg->apikeys[i].name;
+            found = cfg->apikeys[i].rp;
     OPENSSL_cleanse(md, sizeof(md));
     return found;
 }

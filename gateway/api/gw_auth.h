@@ -15,7 +15,8 @@ struct cfg;
 /*
  * The relying party's name for an Authorization header value, or NULL when
  * the header is missing, malformed or the token unknown.  The returned
- * string belongs to cfg.
+ * string is the key's interned name (cfg_apikey.rp): it stays valid for the
+ * life of cfg, across reloads, so asynchronous work may keep it.
  */
 const char *gw_auth_check(const struct cfg *cfg, const char *authorization);
 

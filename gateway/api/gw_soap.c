@@ -51,7 +51,10 @@ struct call {
     struct gw_soap *s;
     struct gw_http_hold h;
     struct gw_soap_req r; /* as parsed; owns its buffers (gw_soap_req_clear) */
-    const struct cfg_apikey *rp;
+    /* The AP's relying party: its interned name (kept across the asynchronous steps: a reload
+     * may free the cfg_apikey entry, never the name; cfg.h) and its roles when it logged in. */
+    const char *rp;
+    unsigned roles;
     struct gw_waiter *w;
     char tid[ETSI_ID_MAX]; /* the MSSP_TransID answered */
     /* MSS_Signature, between its checks and the engine: what they derived */
@@ -252,10 +255,10 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     c->slot = NULL;
     if (err == GW_OK) {
         if (txn->state == Q_PENDING)
-            gw_wait_own(s->d.wait, txn->id, c->rp->name);
+            gw_wait_own(s->d.wait, txn->id, c->rp);
         /* The AP_TransID names this transaction from now on: a repeat's fault says which. */
         snprintf(c->tid, sizeof c->tid, "%c%s", TID_PREFIX, txn->id);
-        q_once_bind(s->d.q, c->rp->name, c->r.ap_trans_id, c->tid, NULL, NULL);
+        q_once_bind(s->d.q, c->rp, c->r.ap_trans_id, c->tid, NULL, NULL);
     }
     if (!c->h.req) {
         call_free(c);
@@ -280,7 +283,7 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     timeout = s->d.cfg->txn_timeout_s + 5; /* the transaction has expired by then */
     if (c->r.timeout_s && c->r.timeout_s < timeout)
         timeout = c->r.timeout_s;
-    c->w = gw_wait_start(s->d.wait, txn->id, c->rp->name, timeout, waited, c);
+    c->w = gw_wait_start(s->d.wait, txn->id, c->rp, timeout, waited, c);
     if (!c->w) {
         send_fault(s, gw_http_take(&c->h), "INTERNAL_ERROR", "cannot wait; query MSSP_TransID %s", c->tid);
         call_free(c);
@@ -344,7 +347,7 @@ static int signature_checks(struct call *c, char msisdn[CAR_MSISDN_LEN], uint8_t
                        "asynchServerServer needs AP_Info/@AP_URL to notify");
             return -1;
         }
-        if ((bad = cfg_callback_check(c->rp, r->ap_url))) {
+        if ((bad = cfg_callback_check(cfg_apikey_by_name(c->s->d.cfg, c->rp), r->ap_url))) {
             send_fault(c->s, gw_http_take(&c->h), "INVALID_FIELD", "AP_URL: %s", bad);
             return -1;
         }
@@ -383,7 +386,7 @@ static void claimed(void *arg, enum q_err err, const char *prev)
         return;
     }
     gw_txn_start(c->s->d.engine,
-                 &(struct gw_sign_req){.rp = c->rp->name,
+                 &(struct gw_sign_req){.rp = c->rp,
                                        .msisdn = c->msisdn,
                                        .client_ref = r->ap_trans_id,
                                        .digest_alg = c->alg,
@@ -404,7 +407,7 @@ static void claimed(void *arg, enum q_err err, const char *prev)
  */
 static void claim(struct call *c)
 {
-    q_once_claim(c->s->d.q, c->rp->name, c->r.ap_trans_id, APTID_TTL_S, claimed, c);
+    q_once_claim(c->s->d.q, c->rp, c->r.ap_trans_id, APTID_TTL_S, claimed, c);
 }
 
 /*
@@ -438,7 +441,7 @@ static void admitted(void *arg, enum gw_admit_res res, struct gw_admit_slot *slo
 
 static void do_signature(struct call *c)
 {
-    if (!(c->rp->roles & CFG_ROLE_SIGN)) {
+    if (!(c->roles & CFG_ROLE_SIGN)) {
         send_fault(c->s, gw_http_take(&c->h), "FORBIDDEN", "this AP has no \"sign\" role");
         call_free(c);
         return;
@@ -447,7 +450,7 @@ static void do_signature(struct call *c)
         call_free(c);
         return;
     }
-    switch (gw_admit_take(c->s->d.admit, c->rp->name, &c->slot, admitted, c)) {
+    switch (gw_admit_take(c->s->d.admit, c->rp, &c->slot, admitted, c)) {
     case GW_ADMIT_OK: claim(c); break;
     case GW_ADMIT_WAIT: break;
     case GW_ADMIT_OVERLOADED: admitted(c, GW_ADMIT_OVERLOADED, NULL); break;
@@ -468,7 +471,7 @@ static void do_status(struct call *c)
         call_free(c);
         return;
     }
-    c->w = gw_wait_start(c->s->d.wait, id, c->rp->name, 0, waited, c);
+    c->w = gw_wait_start(c->s->d.wait, id, c->rp, 0, waited, c);
     if (!c->w) {
         send_fault(c->s, gw_http_take(&c->h), "INTERNAL_ERROR", "out of memory");
         call_free(c);
@@ -506,7 +509,7 @@ static void do_receipt(struct call *c)
         call_free(c);
         return;
     }
-    q_txn_receipt(c->s->d.q, id, c->rp->name, c->r.message ? c->r.message : "", gw_now_ms(), receipted, c);
+    q_txn_receipt(c->s->d.q, id, c->rp, c->r.message ? c->r.message : "", gw_now_ms(), receipted, c);
 }
 
 /* ---- MSS_Registration, MSS_ProfileQuery: the registry ----------------- */
@@ -547,7 +550,7 @@ static void do_registry(struct call *c)
     char msisdn[CAR_MSISDN_LEN], why[256];
     const char *code;
 
-    if (!(c->rp->roles & CFG_ROLE_LOOKUP)) {
+    if (!(c->roles & CFG_ROLE_LOOKUP)) {
         send_fault(c->s, gw_http_take(&c->h), "FORBIDDEN", "this AP has no \"lookup\" role");
         call_free(c);
         return;
@@ -584,6 +587,7 @@ void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *p
     const char *why_tls;
     int status = 0;
     struct call *c;
+    const struct cfg_apikey *k;
 
     gw_metrics_inc(s->d.metrics, GW_M_SOAP_REQUESTS);
     if (strcmp(port, etsi_port(ETSI_SIGNATURE)) != 0 && strcmp(port, etsi_port(ETSI_STATUS)) != 0 &&
@@ -620,16 +624,18 @@ void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *p
     if (c->r.kind == ETSI_SIGNATURE && c->r.mode == GW_SOAP_SYNCH)
         gw_lat_reclass(s->d.metrics, req, GW_OP_SOAP_SIGNATURE_SYNCH); /* held until the end: not added latency */
     /* One answer for an unknown AP_ID and a wrong AP_PWD: nothing tells which AP_IDs exist. */
-    c->rp = cfg_apikey_by_ap_id(s->d.cfg, c->r.ap_id);
-    if (!c->rp || !cfg_ap_pwd_ok(c->rp, c->r.ap_pwd)) {
+    k = cfg_apikey_by_ap_id(s->d.cfg, c->r.ap_id);
+    if (!k || !cfg_ap_pwd_ok(k, c->r.ap_pwd)) {
         gw_metrics_inc(s->d.metrics, GW_M_HTTP_UNAUTHORIZED);
-        LOGP(LOG_INFO, "soap", NULL, "AP_ID/AP_PWD refused (AP_ID %s)", c->rp ? c->rp->ap_id : "unknown");
+        LOGP(LOG_INFO, "soap", NULL, "AP_ID/AP_PWD refused (AP_ID %s)", k ? k->ap_id : "unknown");
         send_fault(s, req, "UNAUTHORIZED", "AP_ID or AP_PWD not accepted");
         call_free(c);
         return;
     }
+    c->rp = k->rp;
+    c->roles = k->roles;
     OPENSSL_cleanse(c->r.ap_pwd, sizeof c->r.ap_pwd); /* not needed any more */
-    why_tls = gw_tls_rp_refusal(c->rp, req);          /* its client_cert_sha256, as the JSON API */
+    why_tls = gw_tls_rp_refusal(k, req); /* its client_cert_sha256, as the JSON API */
     if (why_tls) {
         send_fault(s, req, "FORBIDDEN", "%s", why_tls);
         call_free(c);
@@ -640,7 +646,7 @@ void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *p
     case ETSI_SIGNATURE: do_signature(c); break;
     case ETSI_STATUS:
     case ETSI_RECEIPT:
-        if (!(c->rp->roles & CFG_ROLE_SIGN)) {
+        if (!(c->roles & CFG_ROLE_SIGN)) {
             send_fault(s, gw_http_take(&c->h), "FORBIDDEN", "this AP has no \"sign\" role");
             call_free(c);
         } else if (c->r.kind == ETSI_STATUS) {

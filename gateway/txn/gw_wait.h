@@ -41,7 +41,7 @@ void gw_wait_free(struct gw_wait *hub);
 /* A q_watch callback (arg = the hub): transaction id finished somewhere. */
 void gw_wait_notify(void *hub, const char *id);
 
-/* This process created id for relying party rp (borrowed: a cfg string) and it is pending. */
+/* This process created id for relying party rp (borrowed: cfg_apikey.rp, valid across reloads) and it is pending. */
 void gw_wait_own(struct gw_wait *hub, const char *id, const char *rp);
 
 enum gw_wait_result {
@@ -58,7 +58,7 @@ struct gw_waiter;
 
 /*
  * Answer cb exactly once with transaction id (26 hex characters) of relying
- * party rp (borrowed, must outlive the wait): as soon as it is no longer
+ * party rp (borrowed, must outlive the wait: cfg_apikey.rp does): as soon as it is no longer
  * pending, or after timeout_s with whatever it is then; timeout_s 0 reads it
  * once.  NULL when the wait cannot be set up (out of memory): cb is not
  * called then.

@@ -12,6 +12,9 @@
  * certificate with the same subject, a profile change, and the revocation
  * decisions (OCSP from `openssl ocsp`, CRL from the fixture).
  */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +284,81 @@ static void test_profile_change(void)
     blob_free(&s);
 }
 
+/* A chain check on another thread (as gw_life's CMP worker does) while the loop replaces the trust. */
+struct replacer_arg {
+    const struct sig_trust *t;
+    const struct blob *c;
+    atomic_int stop, runs;
+    int odd;
+};
+
+static void *check_loop(void *p)
+{
+    struct replacer_arg *a = p;
+
+    while (!a->stop) {
+        enum sig_err rc = sig_check_cert(a->t, a->c->p, a->c->n, now, NULL, 0);
+        a->runs++;
+        a->odd += rc != SIG_OK && rc != SIG_ERR_UNTRUSTED;
+    }
+    return NULL;
+}
+
+/*
+ * sig_trust_replace (a reload): every holder of t sees the new anchors, a
+ * cache made for t forgets what the old ones let through, t's profile stays,
+ * and a check under way on another thread is never left with freed certificates.
+ */
+static void test_trust_replace(void)
+{
+    char a[1024], i[1024], g1[1024];
+    struct sig_trust *t = NULL, *fresh = NULL;
+    struct sig_vcache *vc = NULL;
+    struct blob c = file("cases/good-ec.crt.der"), s = file("cases/good-ec.sha256.sig");
+    struct replacer_arg ra = {.t = NULL};
+    pthread_t th;
+
+    path_of(a, sizeof a, "trust.pem");
+    path_of(i, sizeof i, "intermediates.pem");
+    path_of(g1, sizeof g1, "root-g1.pem"); /* the other root only: good-ec's (G2) is gone */
+    CHECK_EQ_INT(sig_trust_load(a, i, &t, NULL, 0), SIG_OK);
+    CHECK_EQ_INT(sig_vcache_new(t, NULL, &vc), SIG_OK);
+    CHECK_EQ_INT(sig_verify_digest_cached(t, vc, c.p, c.n, 1, dg[1].p, dg[1].n, s.p, s.n, now, NULL, 0), SIG_OK);
+    CHECK_EQ_INT(sig_trust_load(g1, i, &fresh, NULL, 0), SIG_OK);
+    sig_trust_replace(t, fresh);
+    CHECK_EQ_INT(sig_verify_digest(t, c.p, c.n, 1, dg[1].p, dg[1].n, s.p, s.n, now, NULL, 0), SIG_ERR_UNTRUSTED);
+    CHECK_EQ_INT(sig_verify_digest_cached(t, vc, c.p, c.n, 1, dg[1].p, dg[1].n, s.p, s.n, now, NULL, 0),
+                 SIG_ERR_UNTRUSTED);
+    CHECK_EQ_INT(sig_trust_load(a, i, &fresh, NULL, 0), SIG_OK);
+    sig_trust_replace(t, fresh);
+    CHECK_EQ_INT(sig_verify_digest_cached(t, vc, c.p, c.n, 1, dg[1].p, dg[1].n, s.p, s.n, now, NULL, 0), SIG_OK);
+    /* The profile is t's, not the new file's: a policy nobody asserts survives a replace. */
+    CHECK_EQ_INT(sig_trust_set_profile(t, "1.2.3.4.5", 0), SIG_OK);
+    CHECK_EQ_INT(sig_trust_load(a, i, &fresh, NULL, 0), SIG_OK);
+    sig_trust_replace(t, fresh);
+    CHECK_EQ_INT(sig_verify_digest_cached(t, vc, c.p, c.n, 1, dg[1].p, dg[1].n, s.p, s.n, now, NULL, 0),
+                 SIG_ERR_UNTRUSTED);
+    CHECK_EQ_INT(sig_trust_set_profile(t, NULL, 0), SIG_OK);
+    /* Another thread checks while this one replaces, back and forth (ASan/TSan builds watch the frees). */
+    ra.t = t;
+    ra.c = &c;
+    CHECK_EQ_INT(pthread_create(&th, NULL, check_loop, &ra), 0);
+    for (int k = 0; k < 40; k++) {
+        CHECK_EQ_INT(sig_trust_load(k % 2 ? a : g1, i, &fresh, NULL, 0), SIG_OK);
+        sig_trust_replace(t, fresh);
+    }
+    while (ra.runs < 20)
+        sched_yield();
+    ra.stop = 1;
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(ra.odd, 0);
+    CHECK_EQ_INT(sig_verify_digest_cached(t, vc, c.p, c.n, 1, dg[1].p, dg[1].n, s.p, s.n, now, NULL, 0), SIG_OK);
+    sig_vcache_free(vc);
+    sig_trust_free(t);
+    blob_free(&c);
+    blob_free(&s);
+}
+
 /* An offline response from `openssl ocsp` for cases/<name>, issuer crl/ca.crt. */
 static void ocsp_for(const char *name, struct blob *cert, struct blob *iss, struct blob *resp)
 {
@@ -403,6 +481,7 @@ int main(int argc, char **argv)
     test_eviction();
     test_same_subject();
     test_profile_change();
+    test_trust_replace();
     test_revocation();
     sig_trust_free(trust_main);
     sig_trust_free(trust_noint);
