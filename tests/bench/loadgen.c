@@ -39,8 +39,8 @@
  * transaction is pending (a SIM takes one request at a time).
  *
  * Overload: a POST answered 503 {"error":"OVERLOADED"} or {"error":"UNAVAILABLE"},
- * or 429 {"error":"RATE_LIMITED"} (SOAP: a fault naming one of them, or HTTP 503
- * or 429) is refused, not failed: counted by reason, its time to refusal (from
+ * or 429 {"error":"RATE_LIMITED"} (SOAP: a fault naming one of them, or one with
+ * Retry-After, or HTTP 503 or 429) is refused, not failed: counted by reason, its time to refusal (from
  * its due time) kept apart, and it must carry Retry-After (one without is
  * counted as a failure, <REASON>_NO_RETRY_AFTER).  A refused request is not
  * retried: the offered load stays the open loop's.  The latency histogram is
@@ -48,7 +48,8 @@
  * transaction owes a final answer; one that has none when loadgen exits
  * (connection closed, an HTTP error on its GET, the drain time over) is lost,
  * counted by why.  A GET refused for overload is asked again after its
- * Retry-After (poll_refused).
+ * Retry-After (poll_refused), and so is one answered "pending" at once with a
+ * Retry-After (poll_deferred: the gateway holds as many long polls as it takes).
  *
  * The result is one JSON object on stdout; a human summary and a histogram go
  * to stderr.
@@ -119,7 +120,8 @@ struct lg {
     /* overload: accepted (202) and answered (final answer of an accepted one);
      * refused with Retry-After, and in the window; GETs refused and asked again */
     uint64_t accepted, answered, refused, refused_in_window, poll_refused, poll_no_retry_after;
-    uint64_t unanswered; /* requests that got no answer at all (not accepted, not refused) */
+    uint64_t poll_deferred; /* "pending" at once with Retry-After: long polls full */
+    uint64_t unanswered;    /* requests that got no answer at all (not accepted, not refused) */
     /* the load generator's own limits: transactions that waited for --max-conns or
      * for a free number, and those due in the window but never sent */
     uint64_t cap_waits, sim_waits, cap_blocked, sim_blocked, not_sent;
@@ -406,7 +408,7 @@ static void txn_end(struct conn *c, enum end how, const char *result)
  * The overload refusal an answer is ("OVERLOADED", "UNAVAILABLE",
  * "RATE_LIMITED"; buf may hold it), or NULL.  JSON: 503 with error OVERLOADED
  * or UNAVAILABLE, 429 with RATE_LIMITED.  SOAP: a fault that names one of
- * them, or any answer with HTTP 503 or 429.
+ * them, or one with Retry-After, or any answer with HTTP 503 or 429.
  */
 static const char *refusal(const struct conn *c, const char *body, char *buf, size_t cap)
 {
@@ -425,7 +427,8 @@ static const char *refusal(const struct conn *c, const char *body, char *buf, si
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strstr(body, names[i]))
             return names[i];
-    if (c->status == 503 || c->status == 429) {
+    /* a fault that says when to come back, or HTTP's own "busy" */
+    if (c->retry_after >= 0 || c->status == 503 || c->status == 429) {
         snprintf(buf, cap, "HTTP_%d", c->status);
         return buf;
     }
@@ -452,15 +455,23 @@ static void again_cb(evutil_socket_t fd, short what, void *arg)
     send_get(arg);
 }
 
-/* A GET of an accepted transaction refused for overload: ask again after Retry-After (1 s if none). */
-static void poll_later(struct conn *c)
+/*
+ * A GET of an accepted transaction refused for overload, or answered
+ * "pending" at once with Retry-After (the gateway holds no more long polls):
+ * ask again after Retry-After (1 s if a refusal has none).
+ */
+static void poll_later(struct conn *c, int refused)
 {
     struct lg *lg = c->lg;
     struct timeval tv = {c->retry_after < 0 ? 1 : c->retry_after, c->retry_after == 0 ? 100000 : 0};
 
-    lg->poll_refused++;
-    if (c->retry_after < 0)
-        lg->poll_no_retry_after++;
+    if (refused) {
+        lg->poll_refused++;
+        if (c->retry_after < 0)
+            lg->poll_no_retry_after++;
+    } else {
+        lg->poll_deferred++;
+    }
     if (!c->again)
         c->again = evtimer_new(lg->base, again_cb, c);
     if (!c->again) {
@@ -559,7 +570,7 @@ static void on_response(struct conn *c, const char *body)
     }
     if (c->status != 200) {
         if (refusal(c, body, v, sizeof(v))) {
-            poll_later(c);
+            poll_later(c, 1);
             return;
         }
         snprintf(v, sizeof(v), "HTTP_%d", c->status);
@@ -568,7 +579,10 @@ static void on_response(struct conn *c, const char *body)
         return;
     }
     if (json_str(body, "state", v, sizeof(v)) == 0 && strcmp(v, "pending") == 0) {
-        send_get(c);
+        if (c->retry_after >= 0)
+            poll_later(c, 0);
+        else
+            send_get(c);
         return;
     }
     if (json_str(body, "result", v, sizeof(v)) != 0)
@@ -1137,11 +1151,12 @@ int main(int argc, char **argv)
     print_tally(&lg.refused_by);
     printf(",");
     print_samples("refusal_us", &lg.refusal);
-    printf("\"poll_refused\":%llu,\"poll_refused_no_retry_after\":%llu,\"not_sent\":%llu,\"max_conns\":%u,"
+    printf("\"poll_refused\":%llu,\"poll_refused_no_retry_after\":%llu,\"poll_deferred\":%llu,\"not_sent\":%llu,"
+           "\"max_conns\":%u,"
            "\"conns_peak\":%u,\"cap_waits\":%llu,\"sim_waits\":%llu,\"in_flight_peak\":%llu,",
            (unsigned long long)lg.poll_refused, (unsigned long long)lg.poll_no_retry_after,
-           (unsigned long long)lg.not_sent, lg.max_conns, lg.conns_peak, (unsigned long long)lg.cap_waits,
-           (unsigned long long)lg.sim_waits, (unsigned long long)lg.in_flight_peak);
+           (unsigned long long)lg.poll_deferred, (unsigned long long)lg.not_sent, lg.max_conns, lg.conns_peak,
+           (unsigned long long)lg.cap_waits, (unsigned long long)lg.sim_waits, (unsigned long long)lg.in_flight_peak);
     print_samples("send_lag_us", &lg.lag);
     printf("\"drain_s\":%.3f,\"drain_timed_out\":%s,\"results\":",
            lg.stopping ? (double)(lg.end_us - lg.measure_to) / 1e6 : 0.0, lg.drain_timed_out ? "true" : "false");

@@ -13,7 +13,8 @@ The number's last digit modulo 7 decides what POST /v1/signatures gets:
   1  503 {"error":"UNAVAILABLE"} without Retry-After (loadgen must call it a failure)
   2  429 {"error":"RATE_LIMITED"} with Retry-After: 2
   3  202, then every GET answers "pending": never final (lost at the drain)
-  4  202, then the GET answers the final result OK
+  4  202, the first GET answers "pending" at once with Retry-After: 0 (the
+     gateway holds no more long polls), the next the final result OK
   5  202, the first GET is refused 503 OVERLOADED with Retry-After: 0, the next is final OK
   6  503 {"error":"SHUTTING_DOWN"} with Retry-After: 1: not an overload refusal (a failure)
 """
@@ -91,6 +92,9 @@ class Handler(BaseHTTPRequestHandler):
         if case == 3:
             time.sleep(0.05)  # a long poll that times out, shortened
             self.answer(200, {"id": tid, "state": "pending"})
+        elif case == 4 and n == 1:
+            self.answer(200, {"id": tid, "state": "pending"}, 0)
+            bump(self.server.countfile, "poll_deferred")
         elif case == 5 and n == 1:
             self.answer(503, {"error": "OVERLOADED", "message": "x"}, 0)
             bump(self.server.countfile, "poll_refused")

@@ -34,7 +34,8 @@ check() { # file what expr
 sleep 0.2 # the stub's last count is written after its answer
 check "$T/mix.json" "every case answered" \
   '[$stub.overloaded, $stub.unavailable_no_retry_after, $stub.rate_limited, $stub.shutting_down,
-    $stub.accepted_3, $stub.accepted_4, $stub.accepted_5, $stub.poll_refused] | all(. != null and . > 0)'
+    $stub.accepted_3, $stub.accepted_4, $stub.accepted_5, $stub.poll_refused, $stub.poll_deferred]
+   | all(. != null and . > 0)'
 check "$T/mix.json" "refusals counted by reason, only with Retry-After" \
   '$lg.refused_by_reason == {OVERLOADED: $stub.overloaded, RATE_LIMITED: $stub.rate_limited}
    and $lg.refused == $stub.overloaded + $stub.rate_limited'
@@ -47,8 +48,9 @@ check "$T/mix.json" "accepted = the 202s; answered = the final answers" \
 check "$T/mix.json" "accepted without a final answer are lost (drain over)" \
   '$lg.lost == $stub.accepted_3 and $lg.lost_by == {DRAIN_TIMEOUT: $stub.accepted_3} and $lg.drain_timed_out
    and $lg.unanswered == 0'
-check "$T/mix.json" "a refused long poll is asked again" \
-  '$lg.poll_refused == $stub.poll_refused and $stub.final_5 == $stub.accepted_5 and $lg.poll_refused_no_retry_after == 0'
+check "$T/mix.json" "a refused long poll is asked again, and one answered at once with Retry-After" \
+  '$lg.poll_refused == $stub.poll_refused and $stub.final_5 == $stub.accepted_5 and $lg.poll_refused_no_retry_after == 0
+   and $lg.poll_deferred == $stub.poll_deferred and $stub.final_4 == $stub.accepted_4'
 check "$T/mix.json" "latency of accepted and answered only; time to refusal of refusals only" \
   '$lg.lat_us.n <= $lg.answered and $lg.lat_us.n > 0 and $lg.refusal_us.n <= $lg.refused and $lg.refusal_us.n > 0'
 check "$T/mix.json" "everything started is accounted for" \
