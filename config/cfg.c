@@ -191,6 +191,31 @@ static const struct cfg_opt merge_opts[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
+/*
+ * Default max_in_flight, by Little's law (in flight = rate x time in flight):
+ * 10,000 is 2 s of the measured maximum of one instance (~5,000 signatures/s,
+ * EC, 2 cores, SIMs answering at once), so queueing beyond ~2 s is refused
+ * instead of waited (the open-loop run at 90 % queued 12 s); and with
+ * officials taking ~30 s to enter their PIN it still carries ~330
+ * signatures/s per instance.  A transaction waiting for its official costs
+ * ~100 octets here and ~700 in Redis.  Long polls each hold a socket: 4,096
+ * stays well inside deploy/simpki.service's LimitNOFILE=65536.
+ */
+static const struct cfg_opt limits_opts[] = {
+    {"max_in_flight", OPT_UINT, S(cfg_limits, max_in_flight), 1, 10000000, "10000", 0,
+     "signature requests this instance accepted and that are not finished, at most; beyond, 503 OVERLOADED "
+     "with Retry-After (nothing is written to Redis)"},
+    {"max_in_flight_per_rp", OPT_UINT, S(cfg_limits, max_in_flight_per_rp), 0, 10000000, "0", 0,
+     "the same per relying party, for a key without its own api_keys[].max_in_flight (0 = none); beyond, "
+     "429 RATE_LIMITED with Retry-After"},
+    {"retry_after_s", OPT_UINT, S(cfg_limits, retry_after_s), 1, 3600, "1", 0,
+     "Retry-After of OVERLOADED and RATE_LIMITED refusals"},
+    {"max_long_polls", OPT_UINT, S(cfg_limits, max_long_polls), 0, 10000000, "4096", 0,
+     "GET ?wait=N held at once by this instance, at most; beyond, answered at once with the transaction as it "
+     "is (200, Retry-After as a hint)"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
 static const struct cfg_opt cmp_opts[] = {
     {"server", OPT_STR, S(cfg_ca, server), 0, 0, NULL, OPT_REQUIRED, "CA (RA) CMP server host name or address"},
     {"port", OPT_PORT, S(cfg_ca, port), 1, 65535, NULL, OPT_REQUIRED, "CMP server port"},
@@ -688,22 +713,23 @@ static enum cfg_err load_ca(struct cfg_ctx *c, json_t *obj, struct cfg_ca *ca)
     return CFG_OK;
 }
 
-/* "merge": the merger review's batch runner; every setting has a default, so the section is optional. */
-static enum cfg_err load_merge(struct cfg_ctx *c, json_t *obj, struct cfg_merge *m)
+/* An optional section whose every setting has a default ("merge", "limits"). */
+static enum cfg_err load_optional(struct cfg_ctx *c, const char *name, const struct cfg_opt *opts, json_t *obj,
+                                  void *base)
 {
     json_t *empty = obj ? NULL : json_object();
     enum cfg_err rc;
 
     if (!obj && !empty)
         return CFG_ERR_NOMEM;
-    rc = load_section(c, "merge", merge_opts, obj ? obj : empty, m, NULL);
+    rc = load_section(c, name, opts, obj ? obj : empty, base, NULL);
     json_decref(empty);
     return rc;
 }
 
 enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
-    static const char *const extra[] = {"redis", "carriers", "api_keys", "ca", "merge", NULL};
+    static const char *const extra[] = {"redis", "carriers", "api_keys", "ca", "merge", "limits", NULL};
     struct cfg_ctx c = {path, err, errlen};
     struct cfg *cfg = NULL;
     json_error_t jerr;
@@ -748,7 +774,9 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
         goto out;
     if ((rc = load_ca(&c, json_object_get(root, "ca"), &cfg->ca)) != CFG_OK)
         goto out;
-    if ((rc = load_merge(&c, json_object_get(root, "merge"), &cfg->merge)) != CFG_OK)
+    if ((rc = load_optional(&c, "merge", merge_opts, json_object_get(root, "merge"), &cfg->merge)) != CFG_OK)
+        goto out;
+    if ((rc = load_optional(&c, "limits", limits_opts, json_object_get(root, "limits"), &cfg->limits)) != CFG_OK)
         goto out;
     if (cfg->n_apikeys == 0) {
         rc = cfg_fail(&c, "", "api_keys", "at least one relying party key is needed");
@@ -828,5 +856,6 @@ void cfg_print_reference(void *file)
     print_opts(f, "ca (optional: drives enrolment requests through the SIM and the CA)", ca_opts);
     print_opts(f, "ca.cmp (the CA's CMP endpoint, RFC 4210 / 9480)", cmp_opts);
     print_opts(f, "merge (optional: the merger review's batch runner, gateway/merge/gw_plan.h)", merge_opts);
+    print_opts(f, "limits (optional: overload control of each instance, gateway/api/gw_admit.h)", limits_opts);
     cfg_print_apikeys(f);
 }

@@ -151,6 +151,14 @@ struct cfg_apikey {
     char (*cb_allow)[256];
     size_t n_cb_allow;
     int cb_http;
+    /*
+     * Overload control (gateway/api/gw_admit.h): signature requests of this
+     * relying party accepted by one instance and unfinished, at most (0 =
+     * limits.max_in_flight_per_rp); signature requests per second accepted by
+     * all instances together (0 = unlimited; counted in Redis, q_rate.h).
+     */
+    unsigned max_in_flight;
+    unsigned rate_per_s;
 };
 
 /* What an API key may do ("roles": ["sign", "enrol", "lookup", "operator"]; default ["sign"]). */
@@ -210,6 +218,21 @@ struct cfg_merge {
     unsigned max_input_bytes; /* POST /v1/plans: the two files together */
 };
 
+/*
+ * Overload control, per instance (gateway/api/gw_admit.h): the "limits"
+ * section, all optional.  Beyond max_in_flight a signature request is
+ * refused at once (503 OVERLOADED); beyond its relying party's own bound
+ * (api_keys[].max_in_flight, else max_in_flight_per_rp; 0 = none) with 429
+ * RATE_LIMITED; both with Retry-After: retry_after_s.  Long polls beyond
+ * max_long_polls are answered at once with the transaction as it is.
+ */
+struct cfg_limits {
+    unsigned max_in_flight;
+    unsigned max_in_flight_per_rp;
+    unsigned retry_after_s;
+    unsigned max_long_polls;
+};
+
 struct cfg {
     char path[512]; /* where it was loaded from, for messages */
 
@@ -250,6 +273,7 @@ struct cfg {
 
     struct cfg_ca ca;
     struct cfg_merge merge;
+    struct cfg_limits limits;
 };
 
 /*

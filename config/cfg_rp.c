@@ -214,12 +214,33 @@ static enum cfg_err load_callback(struct cfg_ctx *c, const char *where, json_t *
     return CFG_OK;
 }
 
+/* "max_in_flight", "rate_per_s": overload control (gateway/api/gw_admit.h); absent = 0. */
+static enum cfg_err load_limits(struct cfg_ctx *c, const char *where, json_t *jk, struct cfg_apikey *k)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+        json_int_t min, max;
+    } rows[] = {{"max_in_flight", offsetof(struct cfg_apikey, max_in_flight), 1, 10000000},
+                {"rate_per_s", offsetof(struct cfg_apikey, rate_per_s), 0, 1000000}};
+
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        json_t *v = json_object_get(jk, rows[i].name);
+        json_int_t n = v ? json_integer_value(v) : 0;
+        if (v && (!json_is_integer(v) || n < rows[i].min || n > rows[i].max))
+            return cfg_fail(c, where, rows[i].name, "must be a whole number %lld..%lld", (long long)rows[i].min,
+                            (long long)rows[i].max);
+        *(unsigned *)(void *)((char *)k + rows[i].off) = (unsigned)n;
+    }
+    return CFG_OK;
+}
+
 static int known_member(const char *key)
 {
     static const char *const names[] = {
-        "name",           "sha256",        "key_file",    "revocation",      "roles",
-        "ap_id",          "ap_pwd_sha256", "ap_pwd_file", "callback_secret", "callback_secret_file",
-        "callback_allow", "callback_http", NULL};
+        "name",           "sha256",        "key_file",      "revocation",      "roles",
+        "ap_id",          "ap_pwd_sha256", "ap_pwd_file",   "callback_secret", "callback_secret_file",
+        "callback_allow", "callback_http", "max_in_flight", "rate_per_s",      NULL};
     for (const char *const *n = names; *n; n++)
         if (strcmp(*n, key) == 0)
             return 1;
@@ -288,7 +309,8 @@ enum cfg_err cfg_load_apikeys(struct cfg_ctx *c, json_t *arr, struct cfg *cfg)
         } else {
             return cfg_fail(c, where, "sha256", "is required (or key_file)");
         }
-        if ((rc = load_ap(c, where, jk, k)) != CFG_OK || (rc = load_callback(c, where, jk, k)) != CFG_OK)
+        if ((rc = load_ap(c, where, jk, k)) != CFG_OK || (rc = load_callback(c, where, jk, k)) != CFG_OK ||
+            (rc = load_limits(c, where, jk, k)) != CFG_OK)
             return rc;
         /* Two keys with one name or one hash would make the relying party ambiguous; so would one AP_ID. */
         for (size_t j = 0; j < i; j++) {
@@ -397,5 +419,11 @@ void cfg_print_apikeys(FILE *f)
                "      a host and a \"/\" (so \"https://a.vn/\" cannot match https://a.vn.evil.com/);\n"
                "      without it callback_url is refused\n"
                "  callback_http            boolean, default false\n"
-               "      allow http:// callback URLs (tests, closed networks); otherwise https:// only\n");
+               "      allow http:// callback URLs (tests, closed networks); otherwise https:// only\n"
+               "  max_in_flight            integer 1..10000000   (default: limits.max_in_flight_per_rp)\n"
+               "      its signature requests one instance accepted and that are not finished, at most;\n"
+               "      beyond, 429 RATE_LIMITED with Retry-After\n"
+               "  rate_per_s               integer 0..1000000   (default 0: unlimited)\n"
+               "      its signature requests accepted per second by all instances together (counted in\n"
+               "      Redis); beyond, 429 RATE_LIMITED with Retry-After; Redis away: 503 UNAVAILABLE\n");
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "gw_admit.h"
 #include "gw_api.h"
 #include "gw_soap.h"
 #include "gw_callback.h"
@@ -65,6 +66,19 @@ static void help(void)
 static void life_metrics(const void *life, struct evbuffer *out)
 {
     gw_life_render_metrics(life, out);
+}
+
+/* Every finish, from any instance, to the long polls and to overload control. */
+struct watchers {
+    struct gw_wait *hub;
+    struct gw_admit *admit;
+};
+
+static void on_done(void *arg, const char *id)
+{
+    const struct watchers *w = arg;
+    gw_wait_notify(w->hub, id);
+    gw_admit_notify(w->admit, id);
 }
 
 struct stopper {
@@ -130,8 +144,10 @@ int main(int argc, char **argv)
     struct gw_enrol *enrol = NULL;
     struct gw_plan *plan = NULL;
     struct gw_life *life = NULL;
+    struct gw_admit *admit = NULL;
     struct gw_metrics metrics;
     struct stopper st = {0};
+    struct watchers watchers;
 
     memset(&metrics, 0, sizeof(metrics));
     xmlInitParser(); /* once, before any thread: the ETSI transport's XML (carriers/car_etsi_xml.h) */
@@ -209,7 +225,11 @@ int main(int argc, char **argv)
     hub = gw_wait_new(&(struct gw_wait_deps){.base = base, .q = q, .engine = engine, .metrics = &metrics});
     if (!hub)
         goto out;
-    soap = gw_soap_new(&(struct gw_soap_deps){.cfg = cfg, .q = q, .engine = engine, .wait = hub, .metrics = &metrics});
+    admit = gw_admit_new(&(struct gw_admit_deps){.cfg = cfg, .base = base, .q = q, .metrics = &metrics});
+    if (!admit)
+        goto out;
+    soap = gw_soap_new(
+        &(struct gw_soap_deps){.cfg = cfg, .q = q, .engine = engine, .wait = hub, .metrics = &metrics, .admit = admit});
     if (!soap)
         goto out;
     /* Callbacks on completion (issue 13): every instance delivers what any instance's transactions owe. */
@@ -232,10 +252,12 @@ int main(int argc, char **argv)
                                            .trust = trust,
                                            .metrics = &metrics,
                                            .callback = callback,
-                                           .plan = plan});
+                                           .plan = plan,
+                                           .admit = admit});
     if (!api)
         goto out;
-    if (q_watch(q, gw_wait_notify, hub) != Q_OK) {
+    watchers = (struct watchers){.hub = hub, .admit = admit};
+    if (q_watch(q, on_done, &watchers) != Q_OK) {
         LOGP(LOG_ERR, "main", NULL, "cannot subscribe to transaction completions");
         goto out;
     }
@@ -257,6 +279,7 @@ out:
     q_free(q);                  /* before enrol and life: their pending calls are answered (dropped) here */
     gw_wait_free(hub);          /* after q: reads still in flight were answered; before the engine it watches */
     gw_soap_free(soap);         /* after q and the hub: their last answers reach its calls */
+    gw_admit_free(admit);       /* after q: its lease calls were answered */
     gw_enrol_free(enrol);
     gw_life_free(life); /* joins the CMP worker; an unfinished step resumes after its lease */
     gw_engine_free(engine);

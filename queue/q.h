@@ -42,6 +42,8 @@
  *                                   certificate for it; with a TTL (q_life.h)
  *   spk:once:<rp>:<id>        string an AP_TransID used by relying party rp, whatever
  *                                   the number (q_once.h), 24 h
+ *   spk:rate:<rp>             hash  a relying party's rate window, leased in
+ *                                   batches by every instance (q_rate.h)
  *   spk:done                  pub/sub channel: ids of finished transactions
  *
  * A transaction id is 26 lowercase hex characters: 2 for the shard, 24

@@ -21,6 +21,7 @@
 #include "digest.h"
 #include "car_text.h"
 #include "cfg.h"
+#include "gw_admit.h"
 #include "gw_api_subs.h"
 #include "gw_auth.h"
 #include "gw_callback.h"
@@ -48,10 +49,12 @@
  */
 struct call {
     struct gw_api *api;
-    struct gw_http_hold h; /* the request; h.req is NULL once the client is gone */
-    const char *rp;        /* relying party; belongs to cfg */
-    struct gw_waiter *w;   /* GET: its wait on the hub (gw_wait.h); NULL for a POST */
-    char id[Q_ID_LEN];     /* a receipt's transaction, read once the receipt is recorded */
+    struct gw_http_hold h;      /* the request; h.req is NULL once the client is gone */
+    const char *rp;             /* relying party; belongs to cfg */
+    struct gw_waiter *w;        /* GET: its wait on the hub (gw_wait.h); NULL for a POST */
+    char id[Q_ID_LEN];          /* a receipt's transaction, read once the receipt is recorded */
+    struct gw_admit_slot *slot; /* POST: its place in flight (gw_admit.h) until the engine answers */
+    int long_poll;              /* GET: counted in max_long_polls */
 };
 
 struct gw_api {
@@ -119,6 +122,8 @@ static void call_gone(void *arg)
 
     if (c->w) {
         gw_wait_cancel(c->w);
+        if (c->long_poll)
+            gw_admit_poll_done(c->api->d.admit);
         free(c);
     }
 }
@@ -142,6 +147,8 @@ static void polled(void *arg, enum gw_wait_result res, const struct q_txn *txn)
     struct call *c = arg;
     struct evhttp_request *req = call_take(c);
 
+    if (c->long_poll)
+        gw_admit_poll_done(c->api->d.admit);
     free(c);
     if (!req)
         return;
@@ -194,8 +201,16 @@ static void handle_get(struct gw_api *api, struct evhttp_request *req, const cha
         send_error(api, req, "INTERNAL_ERROR", NULL, "out of memory");
         return;
     }
+    /* Beyond max_long_polls: the state as it is now, and a hint to pause before the next poll. */
+    c->long_poll = wait > 0 && gw_admit_poll_take(api->d.admit);
+    if (wait > 0 && !c->long_poll) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", gw_admit_retry_after(api->d.admit));
+        wait = 0;
+    }
     c->w = gw_wait_start(api->d.wait, id, rp, (unsigned)wait, polled, c);
     if (!c->w) {
+        if (c->long_poll)
+            gw_admit_poll_done(api->d.admit);
         send_error(api, call_take(c), "INTERNAL_ERROR", NULL, "cannot wait");
         call_free(c);
     }
@@ -209,11 +224,16 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     struct gw_api *api = c->api;
     struct evhttp_request *req = call_take(c);
     const char *rp = c->rp;
+    struct gw_admit_slot *slot = c->slot;
     char loc[64];
 
     call_free(c);
-    if (err == GW_OK && !existed && txn->state == Q_PENDING)
-        gw_wait_own(api->d.wait, txn->id, rp); /* a retry (existed) may have finished long ago: its polls read */
+    if (err == GW_OK && !existed && txn->state == Q_PENDING) {
+        gw_wait_own(api->d.wait, txn->id, rp);      /* a retry (existed) may have finished long ago: its polls read */
+        gw_admit_bind(api->d.admit, slot, txn->id); /* in flight until it finishes, wherever */
+    } else {
+        gw_admit_release(api->d.admit, slot);
+    }
     if (!req)
         return;
     switch (err) {
@@ -274,45 +294,44 @@ static int valid_idem_key(const char *k)
     return 1;
 }
 
-static void handle_post(struct gw_api *api, struct evhttp_request *req, const char *rp)
+/* The request was admitted (c->slot): read it and start the transaction; a refusal ends the slot. */
+static void post_body(struct call *c)
 {
+    struct gw_api *api = c->api;
+    struct evhttp_request *req = c->h.req;
+    const char *rp = c->rp;
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     const char *ctype = evhttp_find_header(h, "Content-Type");
     const char *idem = evhttp_find_header(h, "Idempotency-Key");
     char why[512], hash[65];
     size_t len = evbuffer_get_length(in);
-    struct gw_sign_body b;
-    struct call *c;
+    struct gw_sign_body b = {0};
+    const char *refused;
 
     if (ctype && strncasecmp(ctype, "application/json", 16) != 0) {
-        send_error(api, req, "UNSUPPORTED_MEDIA_TYPE", NULL, "send the request as application/json");
-        return;
+        snprintf(why, sizeof why, "send the request as application/json");
+        b.error = "UNSUPPORTED_MEDIA_TYPE";
+        goto refuse;
     }
     if (idem && !valid_idem_key(idem)) {
-        send_error(api, req, "INVALID_FIELD", "Idempotency-Key",
-                   "Idempotency-Key must be 1-100 visible ASCII characters");
-        return;
+        snprintf(why, sizeof why, "Idempotency-Key must be 1-100 visible ASCII characters");
+        b.error = "INVALID_FIELD";
+        b.field = "Idempotency-Key";
+        goto refuse;
     }
     if (gw_sign_body_parse((const char *)evbuffer_pullup(in, (ev_ssize_t)len), len, gw_txn_check_text, api->d.engine,
-                           &b, why, sizeof(why)) != 0) {
-        send_error(api, req, b.error, b.field, "%s", why);
-        goto out;
-    }
-    if (b.callback_url) {
-        const char *refused = cfg_callback_check(cfg_apikey_by_name(api->d.cfg, rp), b.callback_url);
-        if (refused) {
-            send_error(api, req, "INVALID_FIELD", "callback_url", "%s", refused);
-            goto out;
-        }
+                           &b, why, sizeof(why)) != 0)
+        goto refuse;
+    refused = b.callback_url ? cfg_callback_check(cfg_apikey_by_name(api->d.cfg, rp), b.callback_url) : NULL;
+    if (refused) {
+        snprintf(why, sizeof why, "%s", refused);
+        b.error = "INVALID_FIELD";
+        b.field = "callback_url";
+        goto refuse;
     }
     request_hash(b.msisdn, b.digest_alg, b.digest, b.digest_len, b.display_text, b.client_ref, b.format, b.callback_url,
                  hash);
-    c = call_new(api, req, rp);
-    if (!c) {
-        send_error(api, req, "INTERNAL_ERROR", NULL, "out of memory");
-        goto out;
-    }
     gw_txn_start(api->d.engine,
                  &(struct gw_sign_req){.rp = rp,
                                        .msisdn = b.msisdn,
@@ -327,8 +346,66 @@ static void handle_post(struct gw_api *api, struct evhttp_request *req, const ch
                                        .cb_url = b.callback_url,
                                        .cb_kind = Q_CB_KIND_JSON},
                  started, c);
-out:
     gw_sign_body_clear(&b);
+    return;
+refuse:
+    gw_admit_release(api->d.admit, c->slot);
+    send_error(api, call_take(c), b.error, b.field, "%s", why);
+    call_free(c);
+    gw_sign_body_clear(&b);
+}
+
+/* Refused by overload control: nothing was read or written. */
+static void send_admit_refusal(struct gw_api *api, struct evhttp_request *req, enum gw_admit_res res)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", gw_admit_retry_after(api->d.admit));
+    if (res == GW_ADMIT_OVERLOADED)
+        send_error(api, req, "OVERLOADED", NULL,
+                   "this instance has as many signature requests in flight as it takes: try again after Retry-After "
+                   "seconds");
+    else if (res == GW_ADMIT_RATE_LIMITED)
+        send_error(api, req, "RATE_LIMITED", NULL,
+                   "this relying party is over its own limit (max_in_flight or rate_per_s): try again after "
+                   "Retry-After seconds");
+    else
+        send_error(api, req, "UNAVAILABLE", NULL,
+                   "the rate limit cannot be counted now (storage unavailable), "
+                   "try again");
+}
+
+/* gw_admit_take's later answer, after a rate lease. */
+static void admitted(void *arg, enum gw_admit_res res, struct gw_admit_slot *slot)
+{
+    struct call *c = arg;
+
+    if (res != GW_ADMIT_OK || !c->h.req) {
+        struct evhttp_request *req = call_take(c);
+        if (slot)
+            gw_admit_release(c->api->d.admit, slot);
+        if (req)
+            send_admit_refusal(c->api, req, res);
+        free(c);
+        return;
+    }
+    c->slot = slot;
+    post_body(c);
+}
+
+/* Admission first: a refusal costs no parsing and no Redis call. */
+static void handle_post(struct gw_api *api, struct evhttp_request *req, const char *rp)
+{
+    struct call *c = call_new(api, req, rp);
+    enum gw_admit_res res;
+
+    if (!c) {
+        send_error(api, req, "INTERNAL_ERROR", NULL, "out of memory");
+        return;
+    }
+    res = gw_admit_take(api->d.admit, rp, &c->slot, admitted, c);
+    if (res == GW_ADMIT_OK)
+        post_body(c);
+    else if (res != GW_ADMIT_WAIT)
+        admitted(c, res, NULL);
 }
 
 /* ---- POST /v1/signatures/{id}/receipt --------------------------------- */
@@ -437,6 +514,7 @@ static void handle_metrics(struct gw_api *api, struct evhttp_request *req)
     gw_metrics_gauge(out, "redis_up", "1 when the Redis connection is up", NULL, q_connected(api->d.q));
     gw_metrics_gauge(out, "redis_calls", "Redis calls made", NULL, (double)qs.calls);
     gw_metrics_gauge(out, "redis_in_flight", "Redis calls awaiting a reply", NULL, qs.in_flight);
+    gw_admit_render_metrics(api->d.admit, out);
     if (api->d.callback)
         gw_metrics_gauge(out, "callback_in_flight", "callbacks POSTed and not yet answered", NULL,
                          gw_callback_in_flight(api->d.callback));

@@ -48,6 +48,7 @@ struct gw_api_deps {
     const struct sig_trust *trust; /* the certificate checks of /v1/subscribers (read-only, shared) */
     struct gw_callback *callback;  /* callback delivery, for its /metrics gauge; may be NULL */
     struct gw_plan *plan;          /* /v1/plans and the review page (gw_plan.h); may be NULL */
+    struct gw_admit *admit;        /* overload control of signature requests and long polls (gw_admit.h) */
 };
 
 /* Binds cfg->listen_host:listen_port.  NULL on failure (logged). */

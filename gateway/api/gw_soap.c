@@ -15,6 +15,7 @@
 #include "car_route.h"
 #include "cfg.h"
 #include "digest.h"
+#include "gw_admit.h"
 #include "gw_http.h"
 #include "gw_metrics.h"
 #include "gw_result.h"
@@ -57,6 +58,7 @@ struct call {
     const unsigned char *dg; /* into r.dtbs */
     size_t dlen;
     uint8_t format;
+    struct gw_admit_slot *slot; /* MSS_Signature: its place in flight until the engine answers */
 };
 
 /* ---- replies ---------------------------------------------------------- */
@@ -241,6 +243,11 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     unsigned timeout;
 
     (void)existed; /* no Idempotency-Key is given: every start is new */
+    if (err == GW_OK && txn->state == Q_PENDING)
+        gw_admit_bind(s->d.admit, c->slot, txn->id); /* in flight until it finishes, wherever */
+    else
+        gw_admit_release(s->d.admit, c->slot);
+    c->slot = NULL;
     if (err == GW_OK) {
         if (txn->state == Q_PENDING)
             gw_wait_own(s->d.wait, txn->id, c->rp->name);
@@ -349,6 +356,10 @@ static void claimed(void *arg, enum q_err err, const char *prev)
     struct call *c = arg;
     const struct gw_soap_req *r = &c->r;
 
+    if (err != Q_OK || !c->h.req) { /* nothing will start */
+        gw_admit_release(c->s->d.admit, c->slot);
+        c->slot = NULL;
+    }
     if (!c->h.req) { /* the client went away: nothing was started */
         call_free(c);
         return;
@@ -384,6 +395,45 @@ static void claimed(void *arg, enum q_err err, const char *prev)
                  started, c);
 }
 
+/*
+ * AP_TransID is unique per AP (TS 102 204 s.5.1), whatever the number:
+ * claimed before anything starts, so a repeat -- a replay, or a client that
+ * reuses ids -- starts nothing.
+ */
+static void claim(struct call *c)
+{
+    q_once_claim(c->s->d.q, c->rp->name, c->r.ap_trans_id, APTID_TTL_S, claimed, c);
+}
+
+/*
+ * Overload control's answer.  A refusal is the profile's "try later": ETSI
+ * TS 102 204 has no busy status, so the fault is env:Receiver (SOAP 1.2: the
+ * message may succeed if resent later) with subcode mss:_900, the reason
+ * naming OVERLOADED or RATE_LIMITED, and Retry-After on the HTTP answer.
+ */
+static void admitted(void *arg, enum gw_admit_res res, struct gw_admit_slot *slot)
+{
+    struct call *c = arg;
+    struct evhttp_request *req;
+
+    if (res == GW_ADMIT_OK && c->h.req) {
+        c->slot = slot;
+        claim(c);
+        return;
+    }
+    gw_admit_release(c->s->d.admit, slot);
+    req = gw_http_take(&c->h);
+    if (req && res != GW_ADMIT_OK) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", gw_admit_retry_after(c->s->d.admit));
+        send_fault(c->s, req, gw_admit_code(res), "%s: try again after Retry-After seconds",
+                   res == GW_ADMIT_OVERLOADED     ? "OVERLOADED: this gateway instance has as many signatures in "
+                                                    "flight as it takes"
+                   : res == GW_ADMIT_RATE_LIMITED ? "RATE_LIMITED: this AP is over its own limit"
+                                                  : "the rate limit cannot be counted now");
+    }
+    call_free(c);
+}
+
 static void do_signature(struct call *c)
 {
     if (!(c->rp->roles & CFG_ROLE_SIGN)) {
@@ -395,12 +445,13 @@ static void do_signature(struct call *c)
         call_free(c);
         return;
     }
-    /*
-     * AP_TransID is unique per AP (TS 102 204 s.5.1), whatever the number:
-     * claimed before anything starts, so a repeat -- a replay, or a client
-     * that reuses ids -- starts nothing.
-     */
-    q_once_claim(c->s->d.q, c->rp->name, c->r.ap_trans_id, APTID_TTL_S, claimed, c);
+    switch (gw_admit_take(c->s->d.admit, c->rp->name, &c->slot, admitted, c)) {
+    case GW_ADMIT_OK: claim(c); break;
+    case GW_ADMIT_WAIT: break;
+    case GW_ADMIT_OVERLOADED: admitted(c, GW_ADMIT_OVERLOADED, NULL); break;
+    case GW_ADMIT_RATE_LIMITED: admitted(c, GW_ADMIT_RATE_LIMITED, NULL); break;
+    default: admitted(c, GW_ADMIT_UNAVAILABLE, NULL); break;
+    }
 }
 
 /* ---- MSS_StatusQuery, MSS_Receipt ------------------------------------- */

@@ -46,6 +46,7 @@ struct gw_soap_deps {
     struct gw_engine *engine;
     struct gw_wait *wait;
     struct gw_metrics *metrics;
+    struct gw_admit *admit; /* overload control of MSS_Signature (gw_admit.h) */
 };
 
 struct gw_soap;

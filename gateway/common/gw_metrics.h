@@ -19,6 +19,10 @@ struct evbuffer;
     X(SIGN_ACCEPTED, "sign_accepted_total", "signature requests accepted (202)")                        \
     X(SIGN_REJECTED, "sign_rejected_total", "signature requests refused (4xx/5xx)")                     \
     X(SIGN_BUSY, "sign_busy_total", "refused because the SIM had a transaction pending")                \
+    X(SIGN_OVERLOADED, "sign_overloaded_total", "refused: instance max_in_flight (503)")                \
+    X(SIGN_RATE_LIMITED, "sign_rate_limited_total", "refused: relying party limit (429)")               \
+    X(ADMIT_BACKSTOP, "sign_in_flight_expired_total", "in flight ended by deadline, unheard")           \
+    X(POLL_LIMITED, "long_poll_limited_total", "long polls answered at once (max_long_polls)")          \
     X(SOAP_REQUESTS, "soap_requests_total", "requests to the ETSI TS 102 204 SOAP endpoint")            \
     X(SOAP_FAULTS, "soap_faults_total", "SOAP faults answered: refusals and failed transactions")       \
     X(SUBMIT_OK, "submit_ok_total", "commands accepted by an SMSC")                                     \
