@@ -11,8 +11,10 @@
 
 OL_LEVELS="50 90 120 200"
 # The gateway's own time we allow an accepted request at the bound, on top of
-# the SIM's delay: its p99 added latency at half the maximum (measured just
-# before, without limits), and never under the 10 ms p99 target at that rate.
+# the SIM's delay: twice its p50 added latency at half the maximum (measured
+# just before, without limits), and never under the 10 ms p99 target at that
+# rate.  Not its p99: on a shared host that is the host's stalls (a 268 ms one
+# made L 287 for 1,069/s, and the accepted p99 at 200 % 2.4 s).
 OL_BUDGET_MIN_MS=10
 # loadgen's connection cap: it must not be what limits the 200 % run (a refused
 # request gives its connection back within milliseconds, an accepted one holds
@@ -30,12 +32,12 @@ OL_KEYS=$("$SIMPKID" --help-config 2>/dev/null |
 # max_in_flight from Little's law: in flight = rate x time in the system.  At
 # the bound the gateway completes about the maximum rate X, so an accepted
 # transaction spends L / X in it: the SIM's delay (the official, here 0) plus
-# the gateway's own time, budget B = its p99 at half the maximum (no less than
-# OL_BUDGET_MIN_MS).  L = X x (SIM delay + B), at least one SMPP window, so that
+# the gateway's own time, budget B = twice its p50 at half the maximum (no less
+# than OL_BUDGET_MIN_MS).  L = X x (SIM delay + B), at least one SMPP window, so that
 # the bound never keeps a bind's window from filling.  Below the maximum the
 # bound is reached only when the gateway's time grows past L / rate (twice B at
-# 50 %: a stall of the host), and at the bound an accepted request waits about
-# B more: its p99 stays a few times the 50 % one, not seconds.
+# 50 %: a stall of the host), and at the bound an accepted request spends
+# about B in it: its p99 stays a few times the 50 % one, not seconds.
 ol_max_in_flight() { # max/s budget_ms -> L
   awk -v x="$1" -v d="$SIM_DELAY_MS" -v b="$2" -v w="$WINDOW" \
     'BEGIN { l = x * (d + b) / 1000; l = int(l) + (l > int(l)); if (l < w) l = w; print l }'
@@ -87,12 +89,12 @@ ol_level() { # name first max pcent -> $R/name-pcent.json (loadgen) and $R/name-
 ol_run() { # name first max
   local name=$1 first=$2 max=$3 l=null pcent budget=null
   if [ -n "$OL_KEYS" ]; then
-    # the budget: p99 at 50 % on the gateway as it is (no limits), a short run
+    # the budget: 2 x p50 at 50 % on the gateway as it is (no limits), a short run
     log "$name: open loop at 50% without limits, for the budget"
     lg --label "$name-budget" --mode open --rate "$(echo "$max * 50 / 100 + 1" | bc)" --numbers "$first:$N_SUBS" \
        --sim-delay-ms "$SIM_DELAY_MS" --duration "$(echo "if ($OPEN_DUR < 5) $OPEN_DUR else 5" | bc)" --warmup "$WARM" \
        --max-conns "$OL_MAX_CONNS" --drain "$OL_DRAIN_S" >"$R/$name-budget.json"
-    budget=$(jq --argjson min "$OL_BUDGET_MIN_MS" '[.lat_us.p99 / 1000, $min] | max | . * 10 | ceil / 10' "$R/$name-budget.json")
+    budget=$(jq --argjson min "$OL_BUDGET_MIN_MS" '[2 * .lat_us.p50 / 1000, $min] | max | . * 10 | ceil / 10' "$R/$name-budget.json")
     l=$(ol_max_in_flight "$max" "$budget")
     gw_config smpp "$(ol_limits "$l")" >"$T/simpki-$name-limits.json"
     log "$name: limits $(jq -c .limits "$T/simpki-$name-limits.json") (${max}/s x (${SIM_DELAY_MS} + ${budget}) ms)"
@@ -131,7 +133,7 @@ ol_json() {
      --argjson conns "$OL_MAX_CONNS" --argjson drain "$OL_DRAIN_S" --argjson dur "$OPEN_DUR" --argjson warm "$WARM" '
     { config: {levels_pct: ($levels | split(" ") | map(tonumber)), duration_s: $dur, warmup_s: $warm,
                limits_supported: ($keys != ""), limit_keys: ($keys | split(" ") | map(select(length > 0))),
-               max_in_flight_rule: "max_tps x (sim_delay_ms + budget_ms) / 1000, at least the SMPP window; budget_ms = p99 at 50 % without limits, at least budget_min_ms",
+               max_in_flight_rule: "max_tps x (sim_delay_ms + budget_ms) / 1000, at least the SMPP window; budget_ms = 2 x p50 at 50 % without limits, at least budget_min_ms",
                sim_delay_ms: $delay, budget_min_ms: $budget, loadgen_max_conns: $conns, drain_s: $drain},
       ecdsa_p256: $ec[0], rsa_2048: $rsa[0] }'
 }
@@ -144,7 +146,7 @@ ol_table() { # results.json
     def met: if . then "met" else "**not met**" end;
     .overload as $o |
     "Overload: open loop at \($o.config.levels_pct | map(tostring + "%") | join(", ")) of the flat-out maximum, \($o.config.duration_s) s each after \($o.config.warmup_s) s warm-up; " +
-      (if $o.config.limits_supported then "limits " + ($o.ecdsa_p256.limits | tojson) + " (EC), " + ($o.rsa_2048.limits | tojson) + " (RSA): max_in_flight = max_tps × (SIM delay \($o.config.sim_delay_ms) ms + budget \($o.ecdsa_p256.budget_ms) ms EC, \($o.rsa_2048.budget_ms) ms RSA: p99 at 50 % without limits, at least \($o.config.budget_min_ms) ms)"
+      (if $o.config.limits_supported then "limits " + ($o.ecdsa_p256.limits | tojson) + " (EC), " + ($o.rsa_2048.limits | tojson) + " (RSA): max_in_flight = max_tps × (SIM delay \($o.config.sim_delay_ms) ms + budget \($o.ecdsa_p256.budget_ms) ms EC, \($o.rsa_2048.budget_ms) ms RSA: 2 × p50 at 50 % without limits, at least \($o.config.budget_min_ms) ms)"
        else "this simpkid has no overload limits (the \"before\")" end),
     "",
     "| level | offered/s | completed/s | refused/s | accepted p50 / p99 / p99.9 | time to refusal p50 / p99 | lost | not sent / waited for a connection |",

@@ -179,8 +179,13 @@ gw_config() { # smpp|etsi204 [limits JSON] -> stdout
                      smpp: [{host: "127.0.0.1", port, system_id, password, window: $window}]} ]
                  end) } + (if $limits then {limits: $limits} else {} end)'
 }
-gw_config smpp >"$T/simpki.json"
-gw_config etsi204 >"$T/simpki-etsi.json"
+# With overload control (tests/bench/overload.sh), the gateway's default
+# limits.max_in_flight (10,000) would refuse the capacity run's pending
+# transactions: the runs other than the overload levels get room for all of them.
+BASE_LIMITS=
+[ -z "$OL_KEYS" ] || BASE_LIMITS=$(jq -n --argjson n $(( N_IDLE + 4 * CONC + 1000 )) '{max_in_flight: $n}')
+gw_config smpp "$BASE_LIMITS" >"$T/simpki.json"
+gw_config etsi204 "$BASE_LIMITS" >"$T/simpki-etsi.json"
 log "registry import ($(jq length "$T/registry.json") subscribers)"
 "$ADMIN" -c "$T/simpki.json" import "$T/registry.json" >"$T/import.log" 2>&1
 
