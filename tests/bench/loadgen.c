@@ -896,9 +896,11 @@ static void schedule(struct lg *lg)
         if (due > lg->fill_count)
             due = lg->fill_count;
     } else {
-        if (t >= lg->measure_to)
-            return;
+        /* up to the last one due before the window's end, even when this tick comes after it */
+        uint64_t last = (uint64_t)ceil((double)(lg->measure_to - lg->t0_us) / 1e6 * lg->rate);
         due = (uint64_t)((double)(t - lg->t0_us) / 1e6 * lg->rate) + 1;
+        if (due > last)
+            due = last;
     }
     /* late starts keep their scheduled time; a transaction that waits for the
      * connection cap or a free number is counted once (cap_blocked, sim_blocked:
