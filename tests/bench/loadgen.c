@@ -14,7 +14,13 @@
  *   --duration S      measured seconds (default 10), after --warmup S (default 2)
  *   --sim-delay-ms D  the simulated SIM's own delay, subtracted from each latency
  *   --digest-alg A    SHA-256 (default)
- *   --max-conns N     open-loop connection cap (default 4000)
+ *   --max-conns N     open-loop connection cap (default 4000); a transaction due
+ *                     while every connection is busy and the cap is reached waits
+ *                     (its latency still counts from its due time): counted as
+ *                     cap_waits; one still unsent when the window closes is not_sent
+ *   --drain S         after the window, wait at most S seconds (default 70) for
+ *                     the accepted transactions' final answers; what is still
+ *                     owed then is lost
  *   --api json|soap   which API (default json)
  *   --ap-id ID, --ap-pwd PWD   the relying party's AP credentials (soap)
  *
@@ -31,6 +37,19 @@
  * get.  --mode fill is JSON only.  SIMs are the numbers
  * FIRST .. FIRST+COUNT-1, used round robin; a number is not reused while its
  * transaction is pending (a SIM takes one request at a time).
+ *
+ * Overload: a POST answered 503 {"error":"OVERLOADED"} or {"error":"UNAVAILABLE"},
+ * or 429 {"error":"RATE_LIMITED"} (SOAP: a fault naming one of them, or one with
+ * Retry-After, or HTTP 503 or 429) is refused, not failed: counted by reason, its time to refusal (from
+ * its due time) kept apart, and it must carry Retry-After (one without is
+ * counted as a failure, <REASON>_NO_RETRY_AFTER).  A refused request is not
+ * retried: the offered load stays the open loop's.  The latency histogram is
+ * that of accepted transactions only (202, then a final answer).  An accepted
+ * transaction owes a final answer; one that has none when loadgen exits
+ * (connection closed, an HTTP error on its GET, the drain time over) is lost,
+ * counted by why.  A GET refused for overload is asked again after its
+ * Retry-After (poll_refused), and so is one answered "pending" at once with a
+ * Retry-After (poll_deferred: the gateway holds as many long polls as it takes).
  *
  * The result is one JSON object on stdout; a human summary and a histogram go
  * to stderr.
@@ -63,10 +82,17 @@ struct samples {
 
 struct conn;
 
+/* Names and counts (results, refusal reasons, why transactions were lost). */
+struct tally {
+    char name[16][64];
+    uint64_t n[16];
+};
+
 struct txn {
     int64_t start_us; /* scheduled (open) or actual (closed) start */
-    int64_t post_us;  /* 202 received */
+    int64_t post_us;  /* POST answered */
     uint64_t sim;     /* index of the number */
+    int accepted;     /* the POST was answered 202 with an id: a final answer is owed */
     char id[32];
 };
 
@@ -86,20 +112,28 @@ struct lg {
     double duration, warmup;
     int64_t sim_delay_us;
 
-    int64_t t0_us, measure_from, measure_to;
+    int64_t t0_us, measure_from, measure_to, drain_us, end_us;
     uint8_t *busy; /* per number */
     uint64_t next_sim;
     uint64_t started, scheduled;
     uint64_t completed_in_window, finished, ok, failed, refused_busy, http_err, conn_err;
-    uint64_t in_flight;
-    unsigned n_conns;
+    /* overload: accepted (202) and answered (final answer of an accepted one);
+     * refused with Retry-After, and in the window; GETs refused and asked again */
+    uint64_t accepted, answered, refused, refused_in_window, poll_refused, poll_no_retry_after;
+    uint64_t poll_deferred; /* "pending" at once with Retry-After: long polls full */
+    uint64_t unanswered;    /* requests that got no answer at all (not accepted, not refused) */
+    /* the load generator's own limits: transactions that waited for --max-conns or
+     * for a free number, and those due in the window but never sent */
+    uint64_t cap_waits, sim_waits, cap_blocked, sim_blocked, not_sent;
+    uint64_t in_flight, in_flight_peak;
+    unsigned n_conns, n_connecting, conns_peak;
+    int drain_timed_out;
     struct conn *idle;
     struct conn *all; /* every connection, for the final free */
-    struct samples lat, post;
+    struct samples lat, post, refusal, lag;
     struct event *tick;
     int stopping;
-    char results[16][64];
-    uint64_t result_n[16];
+    struct tally results, refused_by, lost_by;
 };
 
 enum cstate { C_CONNECTING, C_IDLE, C_POST, C_GET };
@@ -112,8 +146,10 @@ struct conn {
     struct conn *next_all, **prev_all;
     struct txn t;
     int has_txn;
-    /* response parsing */
-    int in_body, status;
+    struct event *again; /* a refused GET, asked again after Retry-After */
+    /* response parsing: Retry-After in seconds (-1: none); the server closes after it */
+    int in_body, status, retry_after, closing;
+    int retire; /* the server closes it: freed once its response is handled */
     size_t clen;
 };
 
@@ -160,17 +196,46 @@ static double pct(const struct samples *s, double p)
     return s->v[i];
 }
 
-static void count_result(struct lg *lg, const char *r)
+static void sort_samples(struct samples *s)
+{
+    if (s->n)
+        qsort(s->v, s->n, sizeof(uint32_t), cmp_u32);
+}
+
+/* "name":{"n":..,"p50":..,...}, for sorted samples */
+static void print_samples(const char *name, const struct samples *s)
+{
+    printf("\"%s\":{\"n\":%zu,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},", name, s->n,
+           pct(s, 50), pct(s, 90), pct(s, 99), pct(s, 99.9), pct(s, 100));
+}
+
+static void count(struct tally *t, const char *r)
 {
     size_t i;
-    for (i = 0; i < 16 && lg->results[i][0]; i++)
-        if (strcmp(lg->results[i], r) == 0)
+    for (i = 0; i < 16 && t->name[i][0]; i++)
+        if (strcmp(t->name[i], r) == 0)
             break;
     if (i == 16)
         return;
-    if (!lg->results[i][0])
-        snprintf(lg->results[i], sizeof(lg->results[i]), "%s", r);
-    lg->result_n[i]++;
+    if (!t->name[i][0])
+        snprintf(t->name[i], sizeof(t->name[i]), "%s", r);
+    t->n[i]++;
+}
+
+static uint64_t tally_sum(const struct tally *t)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < 16 && t->name[i][0]; i++)
+        n += t->n[i];
+    return n;
+}
+
+static void print_tally(const struct tally *t)
+{
+    printf("{");
+    for (size_t i = 0; i < 16 && t->name[i][0]; i++)
+        printf("%s\"%s\":%llu", i ? "," : "", t->name[i], (unsigned long long)t->n[i]);
+    printf("}");
 }
 
 /* Value of "key":"..." in a flat JSON body (the API's answers are flat where we look). */
@@ -196,32 +261,18 @@ static void schedule(struct lg *lg);
 
 static struct conn *conn_new(struct lg *lg);
 
-static void conn_release(struct conn *c)
+static int in_window(const struct lg *lg, int64_t t)
 {
-    struct lg *lg = c->lg;
-    c->has_txn = 0;
-    c->st = C_IDLE;
-    if (lg->mode == M_CLOSED && !lg->stopping) {
-        conn_start_txn(c, now_us());
-        return;
-    }
-    c->next_idle = lg->idle;
-    lg->idle = c;
-    if (lg->mode != M_CLOSED)
-        schedule(lg);
+    return t >= lg->measure_from && t < lg->measure_to;
 }
 
-static void conn_drop(struct conn *c, const char *why)
+/* Unlink and free a connection; read_cb frees one only after its response is handled. */
+static void conn_free(struct conn *c)
 {
     struct lg *lg = c->lg;
-    (void)why;
-    lg->conn_err++;
-    if (c->has_txn) {
-        lg->busy[c->t.sim] = 0;
-        lg->in_flight--;
-        lg->finished++;
-    }
-    bufferevent_free(c->bev);
+
+    if (c->st == C_CONNECTING)
+        lg->n_connecting--;
     lg->n_conns--;
     /* it may sit in the idle list (a connection that failed to connect) */
     for (struct conn **pp = &lg->idle; *pp; pp = &(*pp)->next_idle)
@@ -232,12 +283,71 @@ static void conn_drop(struct conn *c, const char *why)
     *c->prev_all = c->next_all;
     if (c->next_all)
         c->next_all->prev_all = c->prev_all;
+    if (c->again)
+        event_free(c->again);
+    bufferevent_free(c->bev);
     free(c);
-    if (lg->mode == M_CLOSED && !lg->stopping) {
-        struct conn *n = conn_new(lg);
-        if (n)
-            n->st = C_CONNECTING;
+}
+
+/* A connection went: the closed loop replaces it, the open loop sends what is due. */
+static void conn_gone(struct lg *lg)
+{
+    if (lg->stopping)
+        return;
+    if (lg->mode == M_CLOSED)
+        conn_new(lg);
+    else
+        schedule(lg);
+}
+
+static void conn_release(struct conn *c)
+{
+    struct lg *lg = c->lg;
+    c->has_txn = 0;
+    c->st = C_IDLE;
+    if (c->closing) {
+        /* the server closes it after this answer (Connection: close): read_cb frees it */
+        c->retire = 1;
+        return;
     }
+    if (lg->mode == M_CLOSED && !lg->stopping) {
+        conn_start_txn(c, now_us());
+        return;
+    }
+    c->next_idle = lg->idle;
+    lg->idle = c;
+    if (lg->mode != M_CLOSED)
+        schedule(lg);
+}
+
+/* A transaction ends with no answer to read: an accepted one is lost (why), another unanswered. */
+static void txn_abandon(struct conn *c, const char *why)
+{
+    struct lg *lg = c->lg;
+
+    lg->busy[c->t.sim] = 0;
+    lg->in_flight--;
+    lg->finished++;
+    lg->failed++;
+    count(&lg->results, why);
+    if (c->t.accepted)
+        count(&lg->lost_by, why);
+    else
+        lg->unanswered++;
+    c->has_txn = 0;
+}
+
+static void conn_drop(struct conn *c, const char *why)
+{
+    struct lg *lg = c->lg;
+    (void)why;
+    /* an idle keep-alive connection the server closed costs nothing */
+    if (c->has_txn || c->st == C_CONNECTING)
+        lg->conn_err++;
+    if (c->has_txn)
+        txn_abandon(c, "CONNECTION_CLOSED");
+    conn_free(c);
+    conn_gone(lg);
 }
 
 static void send_get(struct conn *c)
@@ -249,7 +359,14 @@ static void send_get(struct conn *c)
                         c->t.id, c->lg->token);
 }
 
-static void txn_done(struct conn *c, const char *result)
+/*
+ * How a transaction ended: its final answer (an accepted one's, or a SOAP
+ * answer), a refusal for overload (result = the reason), or an answer that is
+ * neither (an accepted transaction that ends so is lost).
+ */
+enum end { END_FINAL, END_REFUSED, END_FAILED };
+
+static void txn_end(struct conn *c, enum end how, const char *result)
 {
     struct lg *lg = c->lg;
     int64_t t = now_us();
@@ -257,36 +374,139 @@ static void txn_done(struct conn *c, const char *result)
     lg->busy[c->t.sim] = 0;
     lg->in_flight--;
     lg->finished++;
-    count_result(lg, result);
-    if (strcmp(result, "OK") == 0)
+    if (how == END_REFUSED) {
+        lg->refused++;
+        count(&lg->refused_by, result);
+        if (in_window(lg, c->t.start_us))
+            push(&lg->refusal, t - c->t.start_us);
+        if (in_window(lg, t))
+            lg->refused_in_window++;
+        conn_release(c);
+        return;
+    }
+    count(&lg->results, result);
+    if (how == END_FINAL && strcmp(result, "OK") == 0)
         lg->ok++;
     else
         lg->failed++;
-    if (c->t.start_us >= lg->measure_from && c->t.start_us < lg->measure_to) {
-        push(&lg->lat, t - c->t.start_us - lg->sim_delay_us);
-        push(&lg->post, c->t.post_us - c->t.start_us);
+    if (how == END_FAILED) {
+        if (c->t.accepted)
+            count(&lg->lost_by, result);
+    } else {
+        lg->answered++;
+        if (in_window(lg, c->t.start_us)) {
+            push(&lg->lat, t - c->t.start_us - lg->sim_delay_us);
+            push(&lg->post, c->t.post_us - c->t.start_us);
+        }
+        if (in_window(lg, t))
+            lg->completed_in_window++;
     }
-    if (t >= lg->measure_from && t < lg->measure_to)
-        lg->completed_in_window++;
     conn_release(c);
 }
 
-/* The answer to an MSS_Signature synch request: the signature, or a fault. */
+/*
+ * The overload refusal an answer is ("OVERLOADED", "UNAVAILABLE",
+ * "RATE_LIMITED"; buf may hold it), or NULL.  JSON: 503 with error OVERLOADED
+ * or UNAVAILABLE, 429 with RATE_LIMITED.  SOAP: a fault that names one of
+ * them, or one with Retry-After, or any answer with HTTP 503 or 429.
+ */
+static const char *refusal(const struct conn *c, const char *body, char *buf, size_t cap)
+{
+    static const char *const names[] = {"OVERLOADED", "UNAVAILABLE", "RATE_LIMITED"};
+
+    if (c->lg->api == API_JSON) {
+        if ((c->status != 503 && c->status != 429) || json_str(body, "error", buf, cap) != 0)
+            return NULL;
+        if (c->status == 429 ? strcmp(buf, "RATE_LIMITED") == 0
+                             : strcmp(buf, "OVERLOADED") == 0 || strcmp(buf, "UNAVAILABLE") == 0)
+            return buf;
+        return NULL;
+    }
+    if (c->status == 200)
+        return NULL;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strstr(body, names[i]))
+            return names[i];
+    /* a fault that says when to come back, or HTTP's own "busy" */
+    if (c->retry_after >= 0 || c->status == 503 || c->status == 429) {
+        snprintf(buf, cap, "HTTP_%d", c->status);
+        return buf;
+    }
+    return NULL;
+}
+
+/* A refused request: counted by reason if it says when to come back, else a failure. */
+static void txn_refused(struct conn *c, const char *reason)
+{
+    char v[64];
+
+    if (c->retry_after < 0) {
+        snprintf(v, sizeof(v), "%.40s_NO_RETRY_AFTER", reason);
+        txn_end(c, END_FAILED, v);
+        return;
+    }
+    txn_end(c, END_REFUSED, reason);
+}
+
+static void again_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    send_get(arg);
+}
+
+/*
+ * A GET of an accepted transaction refused for overload, or answered
+ * "pending" at once with Retry-After (the gateway holds no more long polls):
+ * ask again after Retry-After (1 s if a refusal has none).
+ */
+static void poll_later(struct conn *c, int refused)
+{
+    struct lg *lg = c->lg;
+    struct timeval tv = {c->retry_after < 0 ? 1 : c->retry_after, c->retry_after == 0 ? 100000 : 0};
+
+    if (refused) {
+        lg->poll_refused++;
+        if (c->retry_after < 0)
+            lg->poll_no_retry_after++;
+    } else {
+        lg->poll_deferred++;
+    }
+    if (!c->again)
+        c->again = evtimer_new(lg->base, again_cb, c);
+    if (!c->again) {
+        txn_end(c, END_FAILED, "NOMEM");
+        return;
+    }
+    evtimer_add(c->again, &tv);
+}
+
+/*
+ * The answer to an MSS_Signature synch request: the signature (accepted and
+ * final), a refusal for overload, or another fault (failed, not accepted).
+ */
 static void on_soap_response(struct conn *c, const char *body)
 {
     struct lg *lg = c->lg;
-    const char *p;
+    const char *p, *r;
     char v[64];
 
     c->t.post_us = now_us();
+    r = refusal(c, body, v, sizeof(v));
+    if (r) {
+        txn_refused(c, r);
+        return;
+    }
     if (c->status == 200) {
+        c->t.accepted = 1;
+        lg->accepted++;
         p = strstr(body, "StatusCode Value=\"");
         if (p && strncmp(p + 18, "50", 2) == 0 && (p[20] == '0' || p[20] == '2')) {
-            txn_done(c, "OK");
+            txn_end(c, END_FINAL, "OK");
             return;
         }
         lg->http_err++;
-        txn_done(c, "NO_SIGNATURE");
+        txn_end(c, END_FINAL, "NO_SIGNATURE");
         return;
     }
     /* a fault: env:Subcode/env:Value is mss:_NNN */
@@ -297,7 +517,7 @@ static void on_soap_response(struct conn *c, const char *body)
     else
         snprintf(v, sizeof(v), "HTTP_%d", c->status);
     lg->http_err++;
-    txn_done(c, v);
+    txn_end(c, END_FAILED, v);
 }
 
 static void on_response(struct conn *c, const char *body)
@@ -314,7 +534,7 @@ static void on_response(struct conn *c, const char *body)
         if (c->status == 202 || c->status == 200) {
             if (json_str(body, "id", c->t.id, sizeof(c->t.id)) != 0) {
                 lg->http_err++;
-                txn_done(c, "NO_ID");
+                txn_end(c, END_FAILED, "NO_ID");
                 return;
             }
             if (lg->mode == M_FILL) {
@@ -328,40 +548,46 @@ static void on_response(struct conn *c, const char *body)
                 conn_release(c);
                 return;
             }
+            c->t.accepted = 1;
+            lg->accepted++;
             send_get(c);
             return;
+        }
+        {
+            const char *r = refusal(c, body, v, sizeof(v));
+            if (r) {
+                txn_refused(c, r);
+                return;
+            }
         }
         if (c->status == 409)
             lg->refused_busy++;
         else
             lg->http_err++;
         snprintf(v, sizeof(v), "HTTP_%d", c->status);
-        if (lg->mode == M_FILL) {
-            lg->in_flight--;
-            lg->finished++;
-            lg->failed++;
-            count_result(lg, v);
-            lg->busy[c->t.sim] = 0;
-            c->has_txn = 0;
-            conn_release(c);
-            return;
-        }
-        txn_done(c, v);
+        txn_end(c, END_FAILED, v);
         return;
     }
     if (c->status != 200) {
+        if (refusal(c, body, v, sizeof(v))) {
+            poll_later(c, 1);
+            return;
+        }
         snprintf(v, sizeof(v), "HTTP_%d", c->status);
         lg->http_err++;
-        txn_done(c, v);
+        txn_end(c, END_FAILED, v);
         return;
     }
     if (json_str(body, "state", v, sizeof(v)) == 0 && strcmp(v, "pending") == 0) {
-        send_get(c);
+        if (c->retry_after >= 0)
+            poll_later(c, 0);
+        else
+            send_get(c);
         return;
     }
     if (json_str(body, "result", v, sizeof(v)) != 0)
         snprintf(v, sizeof(v), "NO_RESULT");
-    txn_done(c, v);
+    txn_end(c, END_FINAL, v);
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -383,12 +609,21 @@ static void read_cb(struct bufferevent *bev, void *arg)
                     }
                     c->status = (int)strtol(line + 9, NULL, 10);
                     c->clen = 0;
+                    c->retry_after = -1;
+                    c->closing = 0;
                 } else if (n == 0) {
                     free(line);
                     c->in_body = 1;
                     break;
                 } else if (strncasecmp(line, "Content-Length:", 15) == 0) {
                     c->clen = (size_t)strtoul(line + 15, NULL, 10);
+                } else if (strncasecmp(line, "Retry-After:", 12) == 0) {
+                    /* seconds; an HTTP-date (not sent by simpkid) counts as present, 1 s */
+                    char *end;
+                    long s = strtol(line + 12, &end, 10);
+                    c->retry_after = end == line + 12 ? 1 : s < 0 ? 0 : s > 3600 ? 3600 : (int)s;
+                } else if (strncasecmp(line, "Connection:", 11) == 0 && strcasestr(line + 11, "close")) {
+                    c->closing = 1;
                 }
                 free(line);
             }
@@ -411,6 +646,12 @@ static void read_cb(struct bufferevent *bev, void *arg)
         }
         /* on_response never frees c (only conn_drop does, and it returns at once) */
         c->status = 0;
+        if (c->retire) {
+            struct lg *lg = c->lg;
+            conn_free(c);
+            conn_gone(lg);
+            return;
+        }
         if (evbuffer_get_length(in) == 0)
             return;
     }
@@ -423,6 +664,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         int one = 1;
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->lg->n_connecting--;
         c->st = C_IDLE;
         conn_release(c);
         return;
@@ -449,7 +691,10 @@ static struct conn *conn_new(struct lg *lg)
         return NULL;
     }
     c->st = C_CONNECTING;
+    lg->n_connecting++;
     lg->n_conns++;
+    if (lg->n_conns > lg->conns_peak)
+        lg->conns_peak = lg->n_conns;
     c->next_all = lg->all;
     if (c->next_all)
         c->next_all->prev_all = &c->next_all;
@@ -608,10 +853,16 @@ static void conn_start_txn(struct conn *c, int64_t start_us)
     lg->busy[sim] = 1;
     lg->started++;
     lg->in_flight++;
+    if (lg->in_flight > lg->in_flight_peak)
+        lg->in_flight_peak = lg->in_flight;
     c->has_txn = 1;
     c->t.start_us = start_us;
     c->t.sim = (uint64_t)sim;
     c->t.post_us = 0;
+    c->t.accepted = 0;
+    /* how late the open loop sends it (waiting for a connection or a free number) */
+    if (lg->mode == M_OPEN && in_window(lg, start_us))
+        push(&lg->lag, now_us() - start_us);
     /* A different digest per transaction (the SIM signs it). */
     for (size_t i = 0; i < sizeof(dg); i++)
         dg[i] = (uint8_t)((lg->started * 2654435761u) >> (i % 4 * 8)) ^ (uint8_t)(i * 37);
@@ -645,21 +896,36 @@ static void schedule(struct lg *lg)
         if (due > lg->fill_count)
             due = lg->fill_count;
     } else {
-        if (t >= lg->measure_to)
-            return;
+        /* up to the last one due before the window's end, even when this tick comes after it */
+        uint64_t last = (uint64_t)ceil((double)(lg->measure_to - lg->t0_us) / 1e6 * lg->rate);
         due = (uint64_t)((double)(t - lg->t0_us) / 1e6 * lg->rate) + 1;
+        if (due > last)
+            due = last;
     }
+    /* late starts keep their scheduled time; a transaction that waits for the
+     * connection cap or a free number is counted once (cap_blocked, sim_blocked:
+     * its index + 1) */
     while (lg->scheduled < due) {
         struct conn *c = lg->idle;
         int64_t start = lg->t0_us + (int64_t)((double)lg->scheduled * 1e6 / lg->rate);
         if (!c) {
-            if (lg->n_conns < lg->max_conns)
-                conn_new(lg);
-            return; /* late starts keep their scheduled time */
+            /* as many new connections as transactions due and not yet sent */
+            while (lg->n_connecting < due - lg->scheduled && lg->n_conns < lg->max_conns)
+                if (!conn_new(lg))
+                    break;
+            if (lg->n_conns >= lg->max_conns && lg->cap_blocked != lg->scheduled + 1) {
+                lg->cap_blocked = lg->scheduled + 1;
+                lg->cap_waits++;
+            }
+            return;
         }
         lg->idle = c->next_idle;
         conn_start_txn(c, start);
         if (!c->has_txn) {
+            if (lg->sim_blocked != lg->scheduled + 1) {
+                lg->sim_blocked = lg->scheduled + 1;
+                lg->sim_waits++;
+            }
             return; /* every SIM busy */
         }
         lg->scheduled++;
@@ -680,10 +946,18 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         return;
     }
     if (t >= lg->measure_to) {
+        if (!lg->stopping && lg->mode == M_OPEN) {
+            /* transaction k is due at t0 + k / rate: those due before the end and not sent */
+            uint64_t due = (uint64_t)ceil((double)(lg->measure_to - lg->t0_us) / 1e6 * lg->rate);
+            lg->not_sent = due > lg->scheduled ? due - lg->scheduled : 0;
+        }
         lg->stopping = 1;
-        /* Drain: wait for transactions started in the window (at most 70 s). */
-        if (lg->in_flight == 0 || t > lg->measure_to + 70000000)
+        /* Drain: wait for the transactions in flight, at most --drain seconds. */
+        if (lg->in_flight == 0 || t > lg->measure_to + lg->drain_us) {
+            lg->drain_timed_out = lg->in_flight > 0;
+            lg->end_us = t;
             event_base_loopbreak(lg->base);
+        }
     }
 }
 
@@ -691,7 +965,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: loadgen --port P --token T --numbers FIRST:COUNT [--mode closed|open|fill]\n"
                     "  [--concurrency N] [--rate R] [--count N] [--duration S] [--warmup S]\n"
-                    "  [--sim-delay-ms D] [--digest-alg A] [--max-conns N] [--label L]\n"
+                    "  [--sim-delay-ms D] [--digest-alg A] [--max-conns N] [--drain S] [--label L]\n"
                     "  [--api json|soap] [--ap-id ID --ap-pwd PWD]   (soap: no --token; closed or open mode)\n");
     exit(2);
 }
@@ -717,18 +991,30 @@ static void print_hist(const struct samples *s)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"host", 1, 0, 'H'},      {"port", 1, 0, 'p'},         {"token", 1, 0, 't'},
-        {"numbers", 1, 0, 'n'},   {"mode", 1, 0, 'm'},         {"concurrency", 1, 0, 'c'},
-        {"rate", 1, 0, 'r'},      {"count", 1, 0, 'N'},        {"duration", 1, 0, 'd'},
-        {"warmup", 1, 0, 'w'},    {"sim-delay-ms", 1, 0, 's'}, {"digest-alg", 1, 0, 'a'},
-        {"max-conns", 1, 0, 'M'}, {"label", 1, 0, 'l'},        {"api", 1, 0, 'A'},
-        {"ap-id", 1, 0, 'i'},     {"ap-pwd", 1, 0, 'P'},       {0, 0, 0, 0}};
+    static const struct option opts[] = {{"host", 1, 0, 'H'},
+                                         {"port", 1, 0, 'p'},
+                                         {"token", 1, 0, 't'},
+                                         {"numbers", 1, 0, 'n'},
+                                         {"mode", 1, 0, 'm'},
+                                         {"concurrency", 1, 0, 'c'},
+                                         {"rate", 1, 0, 'r'},
+                                         {"count", 1, 0, 'N'},
+                                         {"duration", 1, 0, 'd'},
+                                         {"warmup", 1, 0, 'w'},
+                                         {"sim-delay-ms", 1, 0, 's'},
+                                         {"digest-alg", 1, 0, 'a'},
+                                         {"max-conns", 1, 0, 'M'},
+                                         {"label", 1, 0, 'l'},
+                                         {"api", 1, 0, 'A'},
+                                         {"ap-id", 1, 0, 'i'},
+                                         {"ap-pwd", 1, 0, 'P'},
+                                         {"drain", 1, 0, 'D'},
+                                         {0, 0, 0, 0}};
     struct lg lg = {0};
     const char *host = "127.0.0.1", *label = "", *ap_id = NULL, *ap_pwd = NULL;
     int port = 0, o;
     struct timeval tv = {0, 1000};
-    double window, cpu_us;
+    double window, cpu_us, drain = 70;
 
     lg.mode = M_CLOSED;
     lg.concurrency = 64;
@@ -757,6 +1043,7 @@ int main(int argc, char **argv)
         case 's': lg.sim_delay_us = (int64_t)(strtod(optarg, NULL) * 1000); break;
         case 'a': lg.digest_alg = optarg; break;
         case 'M': lg.max_conns = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'D': drain = strtod(optarg, NULL); break;
         case 'l': label = optarg; break;
         case 'A':
             if (strcmp(optarg, "soap") == 0)
@@ -771,7 +1058,7 @@ int main(int argc, char **argv)
         default: usage();
         }
     }
-    if (!port || !lg.count || lg.rate <= 0 || lg.concurrency == 0)
+    if (!port || !lg.count || lg.rate <= 0 || lg.concurrency == 0 || lg.max_conns == 0 || !(drain >= 0))
         usage();
     if (lg.api == API_JSON && !lg.token)
         usage();
@@ -795,6 +1082,7 @@ int main(int argc, char **argv)
         lg.warmup = 0;
     lg.measure_from = lg.t0_us + (int64_t)(lg.warmup * 1e6);
     lg.measure_to = lg.measure_from + (int64_t)(lg.duration * 1e6);
+    lg.drain_us = (int64_t)(drain * 1e6);
     if (lg.mode == M_CLOSED)
         for (unsigned i = 0; i < lg.concurrency; i++)
             conn_new(&lg);
@@ -808,10 +1096,16 @@ int main(int argc, char **argv)
         cpu_us = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
                  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
     }
-    if (lg.lat.n)
-        qsort(lg.lat.v, lg.lat.n, sizeof(uint32_t), cmp_u32);
-    if (lg.post.n)
-        qsort(lg.post.v, lg.post.n, sizeof(uint32_t), cmp_u32);
+    /* what is still in flight now has no answer: lost if accepted, else unanswered */
+    for (struct conn *c = lg.all; c; c = c->next_all)
+        if (c->has_txn)
+            txn_abandon(c, "DRAIN_TIMEOUT");
+    if (!lg.end_us)
+        lg.end_us = now_us();
+    sort_samples(&lg.lat);
+    sort_samples(&lg.post);
+    sort_samples(&lg.refusal);
+    sort_samples(&lg.lag);
     window = lg.duration;
     if (lg.mode == M_FILL)
         window = (double)(now_us() - lg.t0_us) / 1e6;
@@ -823,6 +1117,14 @@ int main(int argc, char **argv)
                                 : "fill",
             (unsigned long long)lg.finished, (unsigned long long)lg.ok, (unsigned long long)lg.failed,
             (unsigned long long)lg.refused_busy, (unsigned long long)lg.http_err, (unsigned long long)lg.conn_err);
+    fprintf(stderr,
+            "  accepted %llu, answered %llu, lost %llu, unanswered %llu; refused %llu (%.0f/s), time to refusal p50 "
+            "%.0f p99 %.0f us; not sent %llu, waited for --max-conns %llu (peak %u conns), for a number %llu\n",
+            (unsigned long long)lg.accepted, (unsigned long long)lg.answered,
+            (unsigned long long)tally_sum(&lg.lost_by), (unsigned long long)lg.unanswered,
+            (unsigned long long)lg.refused, (double)lg.refused_in_window / window, pct(&lg.refusal, 50),
+            pct(&lg.refusal, 99), (unsigned long long)lg.not_sent, (unsigned long long)lg.cap_waits, lg.conns_peak,
+            (unsigned long long)lg.sim_waits);
     if (lg.lat.n) {
         fprintf(stderr,
                 "  completed/s in window %.0f; latency minus SIM delay (us): p50 %.0f p99 %.0f p99.9 %.0f max %.0f\n",
@@ -832,9 +1134,7 @@ int main(int argc, char **argv)
     }
     printf("{\"label\":\"%s\",\"api\":\"%s\",\"mode\":\"%s\",\"rate_target\":%.1f,\"concurrency\":%u,\"started\":%llu,"
            "\"finished\":%llu,\"ok\":%llu,\"failed\":%llu,\"busy\":%llu,\"http_errors\":%llu,\"conn_errors\":%llu,"
-           "\"cpu_us\":%.0f,\"window_s\":%.3f,\"completed_per_s\":%.1f,\"accepted_per_s\":%.1f,"
-           "\"lat_us\":{\"n\":%zu,\"p50\":%.0f,\"p90\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},"
-           "\"post_us\":{\"n\":%zu,\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},\"results\":{",
+           "\"cpu_us\":%.0f,\"window_s\":%.3f,\"completed_per_s\":%.1f,\"accepted_per_s\":%.1f,",
            label, lg.api == API_SOAP ? "soap" : "json",
            lg.mode == M_CLOSED ? "closed"
            : lg.mode == M_OPEN ? "open"
@@ -842,22 +1142,36 @@ int main(int argc, char **argv)
            lg.rate, lg.concurrency, (unsigned long long)lg.started, (unsigned long long)lg.finished,
            (unsigned long long)lg.ok, (unsigned long long)lg.failed, (unsigned long long)lg.refused_busy,
            (unsigned long long)lg.http_err, (unsigned long long)lg.conn_err, cpu_us, window,
-           (double)lg.completed_in_window / window, (double)lg.ok / window, lg.lat.n, pct(&lg.lat, 50),
-           pct(&lg.lat, 90), pct(&lg.lat, 99), pct(&lg.lat, 99.9), pct(&lg.lat, 100), lg.post.n, pct(&lg.post, 50),
-           pct(&lg.post, 99), pct(&lg.post, 99.9), pct(&lg.post, 100));
-    for (size_t i = 0; i < 16 && lg.results[i][0]; i++)
-        printf("%s\"%s\":%llu", i ? "," : "", lg.results[i], (unsigned long long)lg.result_n[i]);
-    printf("}}\n");
-    while (lg.all) {
-        struct conn *c = lg.all;
-        lg.all = c->next_all;
-        bufferevent_free(c->bev);
-        free(c);
-    }
+           (double)lg.completed_in_window / window, (double)lg.ok / window);
+    print_samples("lat_us", &lg.lat);
+    print_samples("post_us", &lg.post);
+    printf("\"accepted\":%llu,\"answered\":%llu,\"lost\":%llu,\"lost_by\":", (unsigned long long)lg.accepted,
+           (unsigned long long)lg.answered, (unsigned long long)tally_sum(&lg.lost_by));
+    print_tally(&lg.lost_by);
+    printf(",\"unanswered\":%llu,\"refused\":%llu,\"refused_per_s\":%.1f,\"refused_by_reason\":",
+           (unsigned long long)lg.unanswered, (unsigned long long)lg.refused, (double)lg.refused_in_window / window);
+    print_tally(&lg.refused_by);
+    printf(",");
+    print_samples("refusal_us", &lg.refusal);
+    printf("\"poll_refused\":%llu,\"poll_refused_no_retry_after\":%llu,\"poll_deferred\":%llu,\"not_sent\":%llu,"
+           "\"max_conns\":%u,"
+           "\"conns_peak\":%u,\"cap_waits\":%llu,\"sim_waits\":%llu,\"in_flight_peak\":%llu,",
+           (unsigned long long)lg.poll_refused, (unsigned long long)lg.poll_no_retry_after,
+           (unsigned long long)lg.poll_deferred, (unsigned long long)lg.not_sent, lg.max_conns, lg.conns_peak,
+           (unsigned long long)lg.cap_waits, (unsigned long long)lg.sim_waits, (unsigned long long)lg.in_flight_peak);
+    print_samples("send_lag_us", &lg.lag);
+    printf("\"drain_s\":%.3f,\"drain_timed_out\":%s,\"results\":",
+           lg.stopping ? (double)(lg.end_us - lg.measure_to) / 1e6 : 0.0, lg.drain_timed_out ? "true" : "false");
+    print_tally(&lg.results);
+    printf("}\n");
+    while (lg.all)
+        conn_free(lg.all);
     event_free(lg.tick);
     event_base_free(lg.base);
     free(lg.lat.v);
     free(lg.post.v);
+    free(lg.refusal.v);
+    free(lg.lag.v);
     free(lg.busy);
     if (lg.soap_head) /* it holds AP_PWD */
         explicit_bzero(lg.soap_head, strlen(lg.soap_head));

@@ -5,6 +5,9 @@
 #   tests/bench/run.sh [--smoke] [--out FILE] [--no-build]
 #   BENCH_PLAN=1 tests/bench/run.sh      ... and the merger plan benchmark last
 #                                        (tests/bench/plan.sh: 100,000 certificates)
+#   BENCH_ONLY=overload tests/bench/run.sh   only the flat-out maximum and the open
+#                                        loop at 50/90/120/200 % of it (EC, RSA): a
+#                                        few minutes; JSON in bench-overload.json
 #
 # Builds a Release tree (build-bench/, or $BENCH_BUILD), starts the real stack
 # on free loopback ports (redis-server with AOF everysec, simpki-sim with
@@ -32,15 +35,18 @@ while [ $# -gt 0 ]; do
   shift
 done
 B=${BENCH_BUILD:-$SRC/build-bench}
-OUT=${OUT:-$B/bench-results.json}
+ONLY=${BENCH_ONLY:-}
+case $ONLY in "" | overload) ;; *) echo "run.sh: BENCH_ONLY is empty or overload" >&2; exit 2 ;; esac
+if [ "$ONLY" = overload ]; then OUT=${OUT:-$B/bench-overload.json}; else OUT=${OUT:-$B/bench-results.json}; fi
 
 if [ $SMOKE -eq 1 ]; then
   N_SUBS=300; N_IDLE=500; LEVELS=1000,2000; PROBES=200
-  DUR=2; WARM=0.5; CONC=32; OPEN_DUR=2; VERIFY_S=0.3
+  DUR=2; WARM=0.5; CONC=32; OPEN_DUR=1; VERIFY_S=0.3; OL_DRAIN_S=10
 else
   N_SUBS=20000; N_IDLE=100000; LEVELS=1000,10000,100000,1000000; PROBES=2000
-  DUR=15; WARM=3; CONC=256; OPEN_DUR=15; VERIFY_S=3
+  DUR=15; WARM=3; CONC=256; OPEN_DUR=15; VERIFY_S=3; OL_DRAIN_S=70
 fi
+[ "$ONLY" != overload ] || N_IDLE=0 # the never-answering numbers serve the capacity runs only
 
 if [ $BUILD -eq 1 ] && [ -z "${BENCH_BUILD:-}" ]; then
   cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -57,6 +63,7 @@ for f in "$SIMPKID" "$ADMIN" "$SIM" "$LOADGEN" "$FILL" "$VERIFY"; do
 done
 
 . "$SRC/tests/bench/lib.sh" # free_port, wait_for, cpu_us, bench_scratch
+. "$SRC/tests/bench/overload.sh" # ol_run, ol_json, ol_table: the 50/90/120/200 % levels
 bench_scratch bench run.sh
 log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
@@ -96,17 +103,20 @@ P1=$(free_port); P2=$(free_port); P3=$(free_port); PM=$(free_port)
 # request about it (the bench's finish in well under a second).
 MSSP_KEEP_S=60
 EC_FIRST=84961000000; RSA_FIRST=84962000000; IDLE_FIRST=84963000000
+# The simulated SIM's own delay (the official reading and typing the PIN): 0, the
+# gateway's time alone.  loadgen subtracts it; max_in_flight below counts it.
+SIM_DELAY_MS=0
 # delay 0 for throughput (both key types); no_answer numbers for the capacity run
 jq -n --slurpfile d "$SRC/tests/sim/scenario-default.json" --arg pki "$T/pki" \
    --argjson p1 "$P1" --argjson p2 "$P2" --argjson p3 "$P3" --argjson pm "$PM" --argjson keep "$MSSP_KEEP_S" \
    --argjson n "$N_SUBS" --argjson ni "$N_IDLE" \
-   --argjson ec "$EC_FIRST" --argjson rsa "$RSA_FIRST" --argjson idle "$IDLE_FIRST" '
+   --argjson ec "$EC_FIRST" --argjson rsa "$RSA_FIRST" --argjson idle "$IDLE_FIRST" --argjson delay "$SIM_DELAY_MS" '
   def sub($m; $k; $b): {msisdn: ($m | tostring), carrier: "viettel",
-      iccid: ("8984040000" + ($m | tostring | .[2:])), kv: 1, behaviour: $b, delay_ms: 0}
+      iccid: ("8984040000" + ($m | tostring | .[2:])), kv: 1, behaviour: $b, delay_ms: $delay}
       + (if $k == "" then {} else {key: ("subs/" + $k + ".key.pem"), cert: ("subs/" + $k + ".crt.der")} end);
   $d[0] | .pki = $pki | .carriers[0].port = $p1 | .carriers[1].port = $p2 | .carriers[2].port = $p3
   | .mssp.port = $pm | .mssp.keep_s = $keep
-  | .defaults.delay_ms = 0
+  | .defaults.delay_ms = $delay
   | .subscribers = ([range(0; $n) | sub($ec + .; "84960000002"; "confirm")]
                   + [range(0; $n) | sub($rsa + .; "84960000001"; "confirm")]
                   + [range(0; $ni) | sub($idle + .; ""; "no_answer")])' >"$T/scenario.json"
@@ -145,12 +155,12 @@ ETSI_LINK=mssp-1
 # The gateway's configuration: the scenario's SMPP binds, one per carrier
 # ("smpp"), or every network through one etsi204 link to the simulator's
 # MSSP ("etsi204").  Everything else is the same.
-gw_config() { # smpp|etsi204 -> stdout
+gw_config() { # smpp|etsi204 [limits JSON] -> stdout
   jq -n --slurpfile s "$T/scenario.json" --arg pki "$T/pki" --arg hash "$(printf %s "$TOKEN" | sha256sum | cut -d' ' -f1)" \
      --arg ap_id "$AP_ID" --arg ap_hash "$(printf %s "$AP_PWD" | sha256sum | cut -d' ' -f1)" \
      --argjson api "$API_PORT" --argjson redis "$REDIS_PORT" --argjson window "$WINDOW" --arg transport "$1" \
      --arg link "$ETSI_LINK" --argjson pmin "$ETSI_POLL_MIN_MS" --argjson pmax "$ETSI_POLL_MAX_MS" \
-     --argjson inflight "$ETSI_MAX_IN_FLIGHT" '{
+     --argjson inflight "$ETSI_MAX_IN_FLIGHT" --argjson limits "${2:-null}" '{
       listen_host: "127.0.0.1", listen_port: $api, log_level: "warn",
       revocation_check: (env.BENCH_REVOCATION // "false" | . == "true"),
       transaction_timeout_s: 600, trust_anchors: ($pki + "/trust.pem"), intermediates: ($pki + "/intermediates.pem"),
@@ -167,10 +177,15 @@ gw_config() { # smpp|etsi204 -> stdout
                  else
                    [ $s[0].carriers[] | {name, service_number, ota_master_key: .master_key,
                      smpp: [{host: "127.0.0.1", port, system_id, password, window: $window}]} ]
-                 end) }'
+                 end) } + (if $limits then {limits: $limits} else {} end)'
 }
-gw_config smpp >"$T/simpki.json"
-gw_config etsi204 >"$T/simpki-etsi.json"
+# With overload control (tests/bench/overload.sh), the gateway's default
+# limits.max_in_flight (10,000) would refuse the capacity run's pending
+# transactions: the runs other than the overload levels get room for all of them.
+BASE_LIMITS=
+[ -z "$OL_KEYS" ] || BASE_LIMITS=$(jq -n --argjson n $(( N_IDLE + 4 * CONC + 1000 )) '{max_in_flight: $n}')
+gw_config smpp "$BASE_LIMITS" >"$T/simpki.json"
+gw_config etsi204 "$BASE_LIMITS" >"$T/simpki-etsi.json"
 log "registry import ($(jq length "$T/registry.json") subscribers)"
 "$ADMIN" -c "$T/simpki.json" import "$T/registry.json" >"$T/import.log" 2>&1
 
@@ -193,6 +208,7 @@ if [ -n "${BENCH_HOLD:-}" ]; then  # BENCH_HOLD=1: keep the stack up for manual 
 fi
 
 # ---- signature verification vs openssl speed ------------------------------
+if [ "$ONLY" != overload ]; then
 log "signature verification"
 bash "$SRC/tests/signer/mksigs.sh" "$SRC/tests/pki" "$T/sigpki" >"$T/mksigs.log" 2>&1
 "$VERIFY" "$T/sigpki" "$VERIFY_S" >"$R/verify.txt"
@@ -201,6 +217,7 @@ V_RSA=$(awk '/^good-rsa/ { print $(NF-1) }' "$R/verify.txt")
 V_EC=$(awk '/^good-ec/ { print $(NF-1) }' "$R/verify.txt")
 S_RSA=$(awk '$1 == "rsa" && $2 == "2048" { print $NF }' "$R/speed.txt" | tail -1)
 S_EC=$(awk '$1 == "256" && /nistp256/ { print $NF }' "$R/speed.txt" | tail -1)
+fi
 
 # ---- throughput, CPU, Redis commands, SMPP, for each key type -------------
 # LINK (a label substring of the link metrics), OPEN (0: the flat-out run only) and
@@ -235,19 +252,30 @@ run_alg() { # name first
         >"$R/$name-cpu.json"
   cmdstats >"$R/$name.cs1"
   [ "${OPEN:-1}" -eq 1 ] || return 0
-  local max; max=$(jq .completed_per_s "$R/$name-max.json")
-  for pcent in 50 90; do
-    local rate; rate=$(echo "$max * $pcent / 100" | bc)
-    [ "$rate" -gt 0 ] || rate=1
-    log "$name: open loop at $pcent% = $rate/s, ${OPEN_DUR}s"
-    AOF_D0=$(aof_delayed); rcli LATENCY RESET >/dev/null
-    lg --label "$name-$pcent" --mode open --rate "$rate" --numbers "$first:$N_SUBS" \
-       --duration "$OPEN_DUR" --warmup "$WARM" >"$R/$name-$pcent.json"
-    redis_stalls "$name-$pcent"
-  done
+  # open loop at 50, 90, 120 and 200 % of this maximum (tests/bench/overload.sh)
+  ol_run "$name" "$first" "$(jq .completed_per_s "$R/$name-max.json")"
 }
 run_alg ec "$EC_FIRST"
 run_alg rsa "$RSA_FIRST"
+ol_json >"$R/overload.json"
+
+if [ "$ONLY" = overload ]; then
+  jq -n --arg cpu "$CPU_MODEL" --argjson ncpu "$NCPU" --arg mem "$MEM_GB" --arg kernel "$KERNEL" \
+     --arg load0 "$LOAD_START" --arg load1 "$(cut -d' ' -f1-3 /proc/loadavg)" --argjson smoke "$SMOKE" \
+     --slurpfile ecmax "$R/ec-max.json" --slurpfile rsamax "$R/rsa-max.json" --slurpfile ol "$R/overload.json" \
+     '{machine: {cpu: $cpu, cores: $ncpu, memory_gib: $mem, kernel: $kernel, loadavg_before: $load0, loadavg_after: $load1},
+       smoke: ($smoke == 1), ecdsa_p256: {max_tps: $ecmax[0].completed_per_s, max_run: $ecmax[0]},
+       rsa_2048: {max_tps: $rsamax[0].completed_per_s, max_run: $rsamax[0]}, overload: $ol[0]}' >"$OUT"
+  echo "simpki benchmark (BENCH_ONLY=overload) — $CPU_MODEL, $NCPU cores, load average before $LOAD_START, after $(cut -d' ' -f1-3 /proc/loadavg)$([ $SMOKE -eq 1 ] && echo ' (SMOKE RUN: numbers mean nothing)')"
+  echo "flat out: EC $(jq .completed_per_s "$R/ec-max.json")/s, RSA $(jq .completed_per_s "$R/rsa-max.json")/s ($CONC in flight)"
+  echo
+  ol_table "$OUT"
+  echo
+  echo "written: $OUT"
+  missing=$(ol_missing "$OUT")
+  [ -z "$missing" ] || { echo "run.sh: figures missing from $OUT:" $missing >&2; exit 1; }
+  exit 0
+fi
 
 # ---- the same closed loop through the SOAP endpoint ------------------------
 # Same gateway, SMPP binds, numbers, concurrency and duration as the JSON
@@ -336,7 +364,7 @@ jq -n \
   --argjson rbench "${REDIS_BENCH:-0}" \
   --argjson rss0 "$GW_RSS0" --argjson rss1 "$GW_RSS1" --argjson rss2 "$GW_RSS2" --argjson mem0 "$MEM0" \
   --argjson mem1 "$MEM1" --argjson simrss "$SIM_RSS" --argjson papi "$PENDING_API" \
-  --slurpfile kannel "$R/kannel.json" \
+  --slurpfile kannel "$R/kannel.json" --slurpfile overload "$R/overload.json" \
   --slurpfile etsiecmax "$R/etsi-ec-max.json" --slurpfile etsirsamax "$R/etsi-rsa-max.json" \
   --slurpfile etsieccpu "$R/etsi-ec-cpu.json" --slurpfile etsirsacpu "$R/etsi-rsa-cpu.json" \
   --slurpfile etsieccmd "$R/etsi-ec-cmds.json" --slurpfile etsirsacmd "$R/etsi-rsa-cmds.json" \
@@ -412,7 +440,7 @@ jq -n \
         redis_stalls: $stloaded[0], redis_stalls_without: $st50[0]} },
     kannel: ($kannel[0] | if .error then .error
               else "Kannel \(.kannel_version): \(.submit_sm_per_s | round) submit_sm/s on one bind fed by HTTP sendsms, \(.drain.submit_sm_per_s // 0 | round)/s draining a queue, max-pending-submits \(.window)" end),
-    kannel_smpp: $kannel[0] }' >"$OUT"
+    kannel_smpp: $kannel[0], overload: $overload[0] }' >"$OUT"
 
 # ---- the table --------------------------------------------------------------
 jq -r '
@@ -450,6 +478,8 @@ jq -r '
             "simpki \(.ecdsa_p256.smpp_submit_per_s | f0)/s on one bind, window \(.config.smpp_window) (the EC flat-out run: what its transactions needed, not the link ceiling); Kannel fed by HTTP sendsms (\($k.http_rate_per_s | f0) requests/s, \($k.http_in_flight) in flight), \($k.messages) SPKA-shaped segments, store \($k.store), no throughput cap; its SMPP side alone (queued, then drained): \($k.drain.submit_sm_per_s // "—" | f0)/s" ) end)
 ' "$OUT"
 echo
+ol_table "$OUT"
+echo
 echo "written: $OUT"
 
 # Every figure must be there (a number, not null): this, not any timing, is what
@@ -472,6 +502,7 @@ missing=$(jq -r '
     ["capacity", "levels", 0, "bytes_per_pending"], ["capacity", "levels", -1, "create_us", "p50"],
     ["capacity", "hot_path_ecdsa_50pct_with_max_pending", "added_us", "p99"] ];
   . as $r | need[] as $p | select(($r | getpath($p) | type) != "number") | $p | map(tostring) | join(".")' "$OUT")
+missing="$missing$(ol_missing "$OUT")"
 if [ -n "$missing" ]; then
   echo "run.sh: figures missing from $OUT:" $missing >&2
   exit 1
