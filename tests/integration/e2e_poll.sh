@@ -58,15 +58,18 @@ d=$(delta); check "expiry: own, woken by the announcement, one read: own/handoff
 j=$(sign 84960000021)
 id=$(jq -r .id <<<"$j")
 check "POST accepted (no-answer card)" test "$(code)" = 202
-subs0=$(grep -c "redis-sub connected" "$T/gateway.log")
+# "redis-sub connected" in a text log, {"subsys":"redis-sub","msg":"connected"} in a JSON one.
+subs() { grep -cE 'redis-sub( |","msg":")connected' "$T/gateway.log" || true; }
+subs_more() { [ "$(subs)" -gt "$1" ]; }
+subs0=$(subs)
 rcli acl setuser default -subscribe >/dev/null
 rcli client kill type pubsub >/dev/null
 key="spk:{$((16#${id:0:2} % 16))}:txn:$id"
 wait_for 20 sh -c "[ \"\$(redis-cli -p $REDIS_PORT hget '$key' state)\" = failed ]" \
   && ok "expired by the sweeper while nobody was subscribed" || bad "not expired: $(rcli hget "$key" state)"
-check "... and the gateway could not subscribe meanwhile" test "$(grep -c "redis-sub connected" "$T/gateway.log")" = "$subs0"
+check "... and the gateway could not subscribe meanwhile" test "$(subs)" = "$subs0"
 rcli acl setuser default +subscribe >/dev/null
-wait_for 20 sh -c "[ \$(grep -c 'redis-sub connected' '$T/gateway.log') -gt $subs0 ]" \
+wait_for 20 subs_more "$subs0" \
   && ok "subscribed again" || bad "no new subscription"
 snap
 w=$(api GET "/v1/signatures/$id?wait=20")

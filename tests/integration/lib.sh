@@ -17,10 +17,28 @@ PIDS=()
 FAILED=0
 PASSED=0
 
+# Every gateway log (JSON, write_config) goes to LOG_ARCHIVE_DIR as <test>.<file>.log, beside
+# <test>.secrets (this run's API keys and passwords, one a line) -- for it_logs_check
+# (tests/integration/check_logs.py), which reads every line of them after the whole suite.
+archive_logs() {
+  local d=${LOG_ARCHIVE_DIR:-} name f
+  if [ -z "$d" ] || ! mkdir -p "$d"; then return 0; fi
+  name=$(basename "$0" .sh)
+  if [ "${TRANSPORT:-smpp}" != smpp ]; then name+=_$TRANSPORT; fi
+  for f in "$T"/gateway*.log; do
+    if [ -f "$f" ]; then cp "$f" "$d/$name.$(basename "$f")" || true; fi
+  done
+  { if [ -n "${TOKEN:-}" ]; then printf '%s\n' "$TOKEN" "other-$TOKEN" "lookup-$TOKEN"; fi
+    printf '%s\n' "$CMP_SECRET" ap-test
+    if [ -f "$T/scenario.json" ]; then jq -r '.carriers[] | .password, .master_key' "$T/scenario.json"; fi
+  } >"$d/$name.secrets" 2>/dev/null || true
+}
+
 cleanup() {
   local rc=$?
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  archive_logs
   if [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
     echo "--- logs kept in $T" >&2
     for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -n 40 "$f" >&2; }; done
@@ -161,7 +179,7 @@ write_config() {
      --arg lookup "$lookup" \
      --argjson api "$API_PORT" --argjson redis "$REDIS_PORT" \
      --argjson timeout "${TXN_TIMEOUT_S:-30}" '{
-      listen_host: "127.0.0.1", listen_port: $api, log_level: "debug",
+      listen_host: "127.0.0.1", listen_port: $api, log_level: "debug", log_format: "json", instance: "gw-1",
       transaction_timeout_s: $timeout, sweep_interval_ms: 100, resubmit_lease_s: 3, user_timeout_s: 20,
       trust_anchors: ($pki + "/trust.pem"), intermediates: ($pki + "/intermediates.pem"),
       redis: {host: "127.0.0.1", port: $redis, shards: 16},
@@ -198,7 +216,7 @@ links_up() { curl -sf "http://127.0.0.1:$API_PORT/healthz" | jq -e '.carrier_lin
 # own_listen LOG FROM PORT: the gateway writing LOG (past its first FROM lines)
 # listens on PORT -- so a health check there reaches it, not a neighbour test
 # that took the port meanwhile.
-own_listen() { tail -n +"$(($2 + 1))" "$1" | grep -q "API listening on 127.0.0.1:$3\$"; }
+own_listen() { tail -n +"$(($2 + 1))" "$1" | grep -Eq "API listening on 127.0.0.1:$3(\"|\$)"; }
 
 start_gw() {
   local from

@@ -760,6 +760,20 @@ static void test_names(void)
     CHECK(!sig_cmp_err_is_temporary(SIG_CMP_ERR_WRONG_KEY));
 }
 
+/* OpenSSL's CMP lines name certificates by subject: the holder's name and ID number never reach the log. */
+static void test_redact(void)
+{
+    char out[200];
+
+    cmp_redact("rejecting newly enrolled cert with subject: /C=VN/CN=Tran Minh Khoa/UID=CCCD:001060000182", out,
+               sizeof out);
+    CHECK_EQ_STR(out, "rejecting newly enrolled cert with subject: (name withheld)");
+    cmp_redact("received CP with issuer: /C=VN/CN=CA and subject: /UID=CCCD:001060000182", out, sizeof out);
+    CHECK_EQ_STR(out, "received CP with issuer: (name withheld)");
+    cmp_redact("sending IR", out, sizeof out);
+    CHECK_EQ_STR(out, "sending IR");
+}
+
 int main(int argc, char **argv)
 {
     char anchors[1024], inter[1024], why[256] = "";
@@ -792,6 +806,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "trust: %s\n", why);
         return 2;
     }
+    test_redact();
     test_names();
     test_config();
     test_kur_on_the_wire();
