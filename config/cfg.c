@@ -751,7 +751,8 @@ static enum cfg_err load_optional(struct cfg_ctx *c, const char *name, const str
 
 enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
-    static const char *const extra[] = {"redis", "carriers", "api_keys", "api_keys_file", "ca", "merge", "tls", "limits", NULL};
+    static const char *const extra[] = {"redis", "carriers", "api_keys", "api_keys_file", "ca", "merge",
+                                        "tls",   "limits",   NULL};
     static const char *const redis_extra[] = {"sentinels", NULL};
     struct cfg_ctx c = {path, err, errlen};
     struct cfg *cfg = NULL;

@@ -635,7 +635,7 @@ void gw_soap_handle(struct gw_soap *s, struct evhttp_request *req, const char *p
     c->rp = k->rp;
     c->roles = k->roles;
     OPENSSL_cleanse(c->r.ap_pwd, sizeof c->r.ap_pwd); /* not needed any more */
-    why_tls = gw_tls_rp_refusal(k, req); /* its client_cert_sha256, as the JSON API */
+    why_tls = gw_tls_rp_refusal(k, req);              /* its client_cert_sha256, as the JSON API */
     if (why_tls) {
         send_fault(s, req, "FORBIDDEN", "%s", why_tls);
         call_free(c);
