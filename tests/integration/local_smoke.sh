@@ -39,7 +39,9 @@ LOCAL=$!
 cleanup() { kill -TERM "$LOCAL" 2>/dev/null || true; wait "$LOCAL" 2>/dev/null || true; }
 trap cleanup EXIT
 
-for _ in $(seq 600); do grep -q "simpki is running" "$T/local.out" && break; sleep 0.1; done
+# Up to 3 minutes: local.sh builds the demo PKI first (tens of seconds alone, minutes on a machine
+# busy with the rest of the suite); kill -0 stops the wait early when local.sh failed.
+for _ in $(seq 1800); do grep -q "simpki is running" "$T/local.out" && break; kill -0 "$LOCAL" 2>/dev/null || break; sleep 0.1; done
 if ! grep -q "simpki is running" "$T/local.out"; then cat "$T/local.out" >&2; echo "local_smoke: 0 passed, 1 failed"; exit 1; fi
 ok "deploy/local.sh started everything"
 # Between the simulator and the gateway, the demo import says one line: no warning.
