@@ -93,9 +93,9 @@ jq '.user_timeout_s = 25' "$T/simpki.json" >"$T/simpki.json.tmp" && mv "$T/simpk
 put "$T/keys.json" "[$(key rp-c "$TOK_C"), $(key rp-b "$TOK_B")]"
 from=$(hup)
 check "A's long poll still waiting after the reload" kill -0 "$A_POLL"
-check "reload taken" logged_since "$from" "INFO  reload configuration reloaded: 2 relying parties"
+check "reload taken" logged_since "$from" "\"level\":\"info\".*\"subsys\":\"reload\",\"msg\":\"configuration reloaded: 2 relying parties"
 check "a restart-only setting is named, not taken" \
-  logged_since "$from" "WARN  reload user_timeout_s changed in $T/simpki.json, takes effect at restart"
+  logged_since "$from" "\"level\":\"warn\".*\"subsys\":\"reload\",\"msg\":\"user_timeout_s changed in $T/simpki.json, takes effect at restart"
 check "after: B accepted" test "$(status "$TOK_B")" = 404
 check "after: A refused (401)" test "$(status "$TOK_A")" = 401
 check "after: C accepted" test "$(status "$TOK_C")" = 404
@@ -109,14 +109,14 @@ ok0=$(curl -sf "$URL/metrics" | sed -n 's/^simpki_config_reloads_total{result="o
 put "$T/keys.json" "[$(key rp-c "$TOK_C"), $(key rp-a "$TOK_A")"
 from=$(hup)
 check "syntax error refused, the file and place named" \
-  logged_since "$from" "ERROR reload new configuration refused, the one in use is kept: $T/keys.json:[0-9]+:[0-9]+: "
+  logged_since "$from" "\"level\":\"error\".*\"subsys\":\"reload\",\"msg\":\"new configuration refused, the one in use is kept: $T/keys.json:[0-9]+:[0-9]+: "
 put "$T/keys.json" "[$(key rp-c "$TOK_C"), {\"name\": \"rp-a\", \"sha256\": \"$(printf 'z%.0s' $(seq 64))\"}]"
 from=$(hup)
 check "bad hex refused: file, key and problem" \
   logged_since "$from" "refused, the one in use is kept: $T/keys.json: api_keys\[1\]\.sha256: must be 64 hex digits"
 put "$T/keys.json" "[$(key rp-c "$TOK_C"), $(key rp-c "$TOK_A")]"
 from=$(hup)
-check "duplicate name refused" logged_since "$from" "$T/keys.json: api_keys\[1\]\.name: \"rp-c\" is used by api_keys\[0\] too"
+check "duplicate name refused" logged_since "$from" "$T/keys.json: api_keys\[1\]\.name: \\\\\"rp-c\\\\\" is used by api_keys\[0\] too"
 check "after the refusals: B still accepted" test "$(status "$TOK_B")" = 404
 check "after the refusals: A still refused" test "$(status "$TOK_A")" = 401
 check "after the refusals: C still accepted" test "$(status "$TOK_C")" = 404
@@ -140,13 +140,13 @@ check "load: every POST 202, every GET 200 (${codes})" \
 put "$T/keys.json" "[$(key rp-c "$TOK_C"), $(key rp-b "$TOK_B")]"
 
 # ---- 3. log level: info -> debug.
-check "no debug line while at info" bash -c "! grep -q ' DEBUG ' '$GW_LOG'"
+check "no debug line while at info" bash -c "! grep -q '\"level\":\"debug\"' '$GW_LOG'"
 jq '.log_level = "debug"' "$T/simpki.json" >"$T/simpki.json.tmp" && mv "$T/simpki.json.tmp" "$T/simpki.json"
 from=$(hup)
 check "reload to debug taken" logged_since "$from" "configuration reloaded: .* log level debug"
 j=$(sign 84900000001); id=$(jq -r .id <<<"$j")
 j=$(wait_result "$id" 20)
-check "a debug line after the reload" logged_since "$from" " DEBUG "
+check "a debug line after the reload" logged_since "$from" '"level":"debug"'
 
 # ---- 4. trust anchors: without the subscribers' root (G2), then with it again; a broken file.
 verdict() { # MSISDN -> the final result

@@ -53,7 +53,7 @@ export CONFIG_EDIT
 
 # The daemon over https: lib.sh's health checks speak plain HTTP, these replace them.
 BASE=
-own_listen() { tail -n +"$(($2 + 1))" "$1" | grep -q "API listening on https://127.0.0.1:$3\$"; }
+own_listen() { tail -n +"$(($2 + 1))" "$1" | grep -Eq "API listening on https://127.0.0.1:$3(\"|\$)"; }
 links_up() {
   curl -sf --cacert "$P/ca.pem" "https://127.0.0.1:$API_PORT/healthz" | jq -e '.carrier_links == true' >/dev/null
 }
