@@ -86,7 +86,7 @@ check "signing works again after the failover, without a restart" test -n "$firs
 check "every refusal meanwhile was 503 UNAVAILABLE with Retry-After ($n503 of them, $nbad others)" test "$nbad" -eq 0
 new=$(sentinel_master_port)
 check "the sentinels promoted a replica ($old -> $new)" test "$new" != "$old"
-check "the gateway logged the move to $new" grep -Eq "(master moved|failover: master) .* -> 127.0.0.1:$new(\"|\$)" "$T/gateway.log"
+check "the gateway logged the move to $new" grep -Eq "(master moved:|failover: master) .* -> 127.0.0.1:$new(\"|\$)" "$T/gateway.log"
 check "the pending transaction is on the new master (acknowledged after WAIT)" \
   bash -c "redis-cli -p $new --scan --pattern 'spk:*:txn:$slow_id' | grep -q ."
 # The long poll: returns on the completion (pub/sub on the new master), not at the end of its wait.
