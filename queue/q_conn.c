@@ -31,6 +31,11 @@
  * Fewer than N fails the batch with Q_ERR_AGAIN (503): the write may still
  * exist, which is what Idempotency-Key is for.  Reads are not held.
  * docs/design.md, "Redis Sentinel and durability", says more.
+ *
+ * Why one file of ~1,000 lines: the calls, the two connections and the WAIT
+ * hold all work on struct q's private state (in_flight, the held list, the
+ * connection that must carry the WAIT).  The WAIT batching is the part that
+ * would move out first (a q_durable.c behind q_conn.h) when this grows.
  */
 #include <inttypes.h>
 #include <stdio.h>
