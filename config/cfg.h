@@ -187,6 +187,8 @@ struct cfg_apikey {
             SOAP MSS_Registration and MSS_ProfileQuery */
 /* Merger review plans (/v1/plans, gateway/merge/gw_plan.h): every certificate of whole units. */
 #define CFG_ROLE_OPERATOR 0x8u
+/* Evidence bundles of every relying party's signatures (GET /v1/signatures/{id}/evidence, docs/archive.md). */
+#define CFG_ROLE_AUDIT 0x10u
 
 struct cfg_redis {
     char host[256];
@@ -283,6 +285,23 @@ struct cfg_limits {
     unsigned max_long_polls;
 };
 
+/*
+ * "archive": the evidence archive in PostgreSQL (docs/archive.md).  Absent:
+ * enabled 0, no events are written and nothing here is used.
+ */
+struct cfg_archive {
+    int enabled;
+    char conninfo[1024];              /* libpq connection string ("host=/run/postgresql dbname=simpki") */
+    char password[128];               /* secret, from "password_file"; "" = libpq's own ways */
+    unsigned batch;                   /* events per database call, default 500 */
+    unsigned poll_ms;                 /* an idle archiver reads again after this, default 200 */
+    unsigned claim_idle_s;            /* another instance takes unacknowledged entries after this, default 30 */
+    uint64_t max_backlog;             /* entries per stream before new signatures are refused, default 1000000 */
+    unsigned anchor_interval_s;       /* RFC 3161 over moved chain heads every this (needs tsa_url), 0 = never; default 600 */
+    unsigned retention_sign_years;    /* "retention_years": {"sign": 10, "cert": 20}; 0 = keep for ever */
+    unsigned retention_cert_years;
+};
+
 struct cfg {
     char path[512]; /* where it was loaded from, for messages */
 
@@ -327,6 +346,7 @@ struct cfg {
     struct cfg_merge merge;
     struct cfg_tls tls;
     struct cfg_limits limits;
+    struct cfg_archive archive;
 };
 
 /*
