@@ -15,6 +15,7 @@ PKGS=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libhiredi
       libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools redis-sentinel haproxy curl jq
       chromium poppler-utils fonts-liberation2 fonts-dejavu-core    # the printed-forms test and ui_plan
       python3-zeep                                                  # interop_zeep_mssp (Debian's /usr/bin/python3)
+      postgresql libpq-dev   # the evidence archive (tests/integration/lib.sh pg_start)
       prometheus python3-yaml   # e2e_metrics: promtool and the rules (only promtool runs; under systemd the package starts a server)
       clang-format)
 

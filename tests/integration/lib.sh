@@ -38,6 +38,7 @@ cleanup() {
   local rc=$?
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "${PG_STARTED:-}" ]; then pg_stop immediate; fi
   archive_logs
   if [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
     echo "--- logs kept in $T" >&2
@@ -96,6 +97,42 @@ start_redis() {
   return 1
 }
 stop_redis() { kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; }
+
+# A throwaway PostgreSQL (Debian's postgresql-15) for the evidence archive: its own cluster
+# in $T/pg, listening on 127.0.0.1:PG_PORT and a socket in $T/pgsock, user "simpki"
+# (trust), database "simpki".  Run as root (CI), the server runs as user postgres.  A
+# restart (PG_PORT already set) keeps its port and data.  PG_CONNINFO is what the
+# configuration's archive.conninfo takes.
+PG_PORT=
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+_pg_as() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg_start() {
+  local fixed=${PG_PORT:-} tries=5
+  [ -n "$fixed" ] && tries=1
+  mkdir -p "$T/pgsock"
+  if [ ! -d "$T/pg" ]; then
+    mkdir -p "$T/pg"
+    touch "$T/postgres.log"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$T/pg" "$T/pgsock" "$T/postgres.log"; chmod 755 "$T"; fi
+    _pg_as "$PG_BIN/initdb" -D "$T/pg" -U simpki --auth=trust -E UTF8 --locale=C.UTF-8 >"$T/pg-initdb.log" 2>&1
+  fi
+  for _ in $(seq $tries); do
+    PG_PORT=${fixed:-$(free_port)}
+    if _pg_as "$PG_BIN/pg_ctl" -D "$T/pg" -l "$T/postgres.log" -w -t 60 \
+         -o "-p $PG_PORT -k $T/pgsock -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null; then
+      PG_CONNINFO="host=$T/pgsock port=$PG_PORT user=simpki dbname=simpki"
+      psql -h "$T/pgsock" -p "$PG_PORT" -U simpki -d postgres -qAtc "select 1 from pg_database where datname='simpki'" \
+        | grep -q 1 || createdb -h "$T/pgsock" -p "$PG_PORT" -U simpki simpki
+      PG_STARTED=1
+      return 0
+    fi
+  done
+  return 1
+}
+pg_stop() { # [fast|immediate]
+  _pg_as "$PG_BIN/pg_ctl" -D "$T/pg" -m "${1:-fast}" -w stop >/dev/null 2>&1 || true
+}
+pg_sql() { psql -h "$T/pgsock" -p "$PG_PORT" -U simpki -d simpki -v ON_ERROR_STOP=1 -qAt "$@"; }
 
 # The demo certificates name an OCSP responder at 127.0.0.1:PKI_PORT (and CRLs
 # at PKI_PORT+1, where nothing listens: with OCSP up they are never needed, and
@@ -198,6 +235,11 @@ write_config() {
     local links=${ETSI_LINKS:-"[$(etsi_link mssp-1 "$MSSP_PORT")]"}
     jq --argjson links "$links" \
        '.carriers = [{name: "mssp", route: "viettel,vinaphone,mobifone", links: $links}]' \
+       "$T/simpki.json" > "$T/simpki.json.tmp"
+    mv "$T/simpki.json.tmp" "$T/simpki.json"
+  fi
+  if [ -n "${ARCHIVE:-}" ]; then # needs pg_start first
+    jq --arg ci "$PG_CONNINFO" '.archive = {conninfo: $ci, poll_ms: 50, claim_idle_s: 5}' \
        "$T/simpki.json" > "$T/simpki.json.tmp"
     mv "$T/simpki.json.tmp" "$T/simpki.json"
   fi
