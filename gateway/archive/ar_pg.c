@@ -1,0 +1,2 @@
+/* ar_pg.c - placeholder until the pg helper writes it (docs/archive.md). */
+typedef int ar_pg_placeholder;
