@@ -57,7 +57,8 @@ c = yaml.safe_load(open(sys.argv[1]))
 for name, s in c["services"].items():
     cmd = s.get("command") or []
     cmd = " ".join(cmd) if isinstance(cmd, list) else cmd
-    kind = "sentinel" if "redis-sentinel" in cmd else "replica" if "--replicaof" in cmd else \
+    kind = "postgres" if str(s.get("image", "")).startswith("postgres:") else \
+           "sentinel" if "redis-sentinel" in cmd else "replica" if "--replicaof" in cmd else \
            "redis" if "redis-server" in cmd else "gateway" if "simpki" in str(s.get("image", "")) else "other"
     print(name, kind)
 PY
@@ -68,10 +69,13 @@ check "compose.yaml: one gateway" test "$(count gateway)" = 1
 check "compose.yaml: a Redis master" test "$(count redis)" = 1
 check "compose.yaml: a replica" test "$(count replica)" -ge 1
 check "compose.yaml: three sentinels" test "$(count sentinel)" = 3
+check "compose.yaml: PostgreSQL for the archive" test "$(count postgres)" = 1
 check "compose.yaml: the gateway mounts simpki.json at /etc/simpki/simpki.json" \
   grep -q '\./simpki.json:/etc/simpki/simpki.json:ro' "$D/compose.yaml"
 check "simpki.json: the sentinels and master simpki" \
   jq -e '(.redis.sentinels | length) == 3 and .redis.master_name == "simpki" and .listen_host == "0.0.0.0"' "$D/simpki.json"
+check "simpki.json: the archive on the postgres service" \
+  jq -e '(.archive.conninfo | test("host=postgres")) and (.archive.password_file | length > 0)' "$D/simpki.json"
 check "sentinel.conf monitors simpki" grep -q '^sentinel monitor simpki ' "$D/sentinel.conf"
 
 echo "container_check: $PASSED passed, $FAILED failed"
