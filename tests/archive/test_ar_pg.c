@@ -152,13 +152,16 @@ static char *b64(const char *s)
     return out;
 }
 
-/* Event i of the test: kind and month spread over three chains. */
+/*
+ * Event i of the test: two kinds over seven months (16 chains, 16 partitions
+ * that both connections want to create at once).
+ */
 static json_t *event(int i)
 {
     static const int64_t dec = 1796083200000LL; /* 2026-12-01T00:00:00Z */
     static const int64_t nov = 1793491200000LL; /* 2026-11-01T00:00:00Z */
     const char *kind = i % 3 == 2 ? "cert" : "sign";
-    int64_t at = (i % 3 == 1 ? nov : dec) + (int64_t)(i / 3) * 1000 + 17;
+    int64_t at = (i % 3 == 1 ? nov : dec) - (int64_t)(i % 7) * 31LL * 86400000LL + (int64_t)(i / 3) * 1000 + 17;
     char id[32], body[128], msisdn[16];
     char *bb;
     json_t *e;
@@ -431,7 +434,7 @@ static void test_ingest(struct ar_pg *a, struct ar_pg *b)
     CHECK_EQ_INT(inserted, N); /* each event once, whichever connection won it */
     rows = check_chains(a, &nchains);
     CHECK_EQ_INT(rows, N);
-    CHECK_EQ_INT(nchains, 3); /* sign/2026-11, sign/2026-12, cert/2026-12 */
+    CHECK_EQ_INT(nchains, 16);
 
     /* The same batch again: nothing new, the chains unchanged. */
     {
