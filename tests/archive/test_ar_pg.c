@@ -73,12 +73,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Run the loop until expr holds or ms pass; the value of expr. */
-#define RUN_UNTIL(expr, ms)                                          \
-    ({                                                               \
-        long deadline_ = now_ms() + (ms);                            \
-        while (!(expr) && now_ms() < deadline_)                      \
-            event_base_loop(base, EVLOOP_ONCE);                      \
-        (expr) ? 1 : 0;                                              \
+#define RUN_UNTIL(expr, ms)                     \
+    ({                                          \
+        long deadline_ = now_ms() + (ms);       \
+        while (!(expr) && now_ms() < deadline_) \
+            event_base_loop(base, EVLOOP_ONCE); \
+        (expr) ? 1 : 0;                         \
     })
 
 static void run_for(int ms)
@@ -346,6 +346,15 @@ static void test_queue(struct ar_pg *pg)
     CHECK(strstr(e.err, "division by zero") != NULL);
     CHECK(strchr(e.err, '\n') == NULL);
     CHECK_EQ_STR(nul.val, "t");
+    CHECK_EQ_STR(e.err, "ERROR 22012: division by zero");
+    /* A DETAIL may quote a row (a number, a document): only the primary message is passed on. */
+    {
+        struct rec d;
+        CHECK_EQ_INT(
+            query_wait(pg, "DO $$ BEGIN RAISE EXCEPTION 'boom' USING DETAIL = 'row (8491234567)'; END $$", 0, NULL, &d),
+            -1);
+        CHECK_EQ_STR(d.err, "ERROR P0001: boom");
+    }
 
     /* 1024 waiting at most: the caller backs off. */
     for (int i = 0; i < 1100; i++) {
@@ -530,8 +539,9 @@ int main(void)
     CHECK_EQ_INT(early.ok, 1); /* queued before: ran after the migrations */
     CHECK_EQ_STR(early.val, "0");
     CHECK_EQ_INT(count_migrations(pg1), (int)ar_n_migrations);
-    CHECK_EQ_INT(query_wait(pg2, "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM "
-                                 "archive_migrations",
+    CHECK_EQ_INT(query_wait(pg2,
+                            "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM "
+                            "archive_migrations",
                             0, NULL, &mig),
                  0);
     CHECK(strstr(mig.val, "1:0001_archive.sql") == mig.val);
