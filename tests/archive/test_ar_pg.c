@@ -508,6 +508,37 @@ static void test_free(struct ar_pg *pg)
     run_for(300); /* nothing fires for the freed object */
 }
 
+/* ar_pg_free from inside a callback: the rest get "closed", the object goes when the handler returns. */
+struct self_free {
+    struct ar_pg *pg;
+    struct rec first;
+};
+
+static void free_in_cb(void *arg, const PGresult *res, const char *err)
+{
+    struct self_free *f = arg;
+    rec_cb(&f->first, res, err);
+    ar_pg_free(f->pg);
+    CHECK_EQ_INT(ar_pg_query(f->pg, "SELECT 1", 0, NULL, 0, rec_cb, &f->first), -1); /* closing: refused */
+}
+
+static void test_free_in_callback(const char *conninfo)
+{
+    struct state st;
+    struct self_free f;
+    struct rec second;
+
+    memset(&f, 0, sizeof f);
+    f.pg = open_pg(conninfo, &st);
+    CHECK_EQ_INT(ar_pg_query(f.pg, "SELECT 'first'", 0, NULL, 0, free_in_cb, &f), 0);
+    CHECK_EQ_INT(query(f.pg, "SELECT 'second'", 0, NULL, 0, &second), 0);
+    CHECK(RUN_UNTIL(f.first.done && second.done, 15000));
+    CHECK_EQ_STR(f.first.val, "first");
+    CHECK_EQ_INT(second.ok, 0);
+    CHECK_EQ_STR(second.err, "closed");
+    run_for(100);
+}
+
 int main(void)
 {
     const char *conninfo = getenv("AR_PG_CONNINFO");
@@ -552,6 +583,7 @@ int main(void)
     test_ingest(pg1, pg2);
     test_outage(pg1, &s1, pg2, &s2);
     test_free(pg2);
+    test_free_in_callback(conninfo);
     ar_pg_free(pg1);
     event_free(tick);
     event_base_free(base);
