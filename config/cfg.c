@@ -223,6 +223,15 @@ static const struct cfg_opt tls_opts[] = {
  * ~100 octets here and ~700 in Redis.  Long polls each hold a socket: 4,096
  * stays well inside deploy/simpki.service's LimitNOFILE=65536.
  */
+/* STAND-IN (anchor branch) for helper pg's config/cfg_archive.c: drop at merge. */
+static const struct cfg_opt archive_opts[] = {
+    {"conninfo", OPT_STR, S(cfg_archive, conninfo), 0, 0, NULL, OPT_REQUIRED, "libpq connection string"},
+    {"anchor_interval_s", OPT_UINT, S(cfg_archive, anchor_interval_s), 0, 86400, "600", 0, "anchoring period"},
+    {"poll_ms", OPT_UINT, S(cfg_archive, poll_ms), 1, 60000, "200", 0, "archiver poll"},
+    {"claim_idle_s", OPT_UINT, S(cfg_archive, claim_idle_s), 1, 86400, "30", 0, "claim idle"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
 static const struct cfg_opt limits_opts[] = {
     {"max_in_flight", OPT_UINT, S(cfg_limits, max_in_flight), 1, 10000000, "10000", 0,
      "signature requests this instance accepted and that are not finished, at most; beyond, 503 OVERLOADED "
@@ -751,8 +760,8 @@ static enum cfg_err load_optional(struct cfg_ctx *c, const char *name, const str
 
 enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
-    static const char *const extra[] = {"redis", "carriers", "api_keys", "api_keys_file", "ca", "merge",
-                                        "tls",   "limits",   NULL};
+    static const char *const extra[] = {"redis", "carriers", "api_keys", "api_keys_file", "ca",
+                                        "merge", "tls",      "limits",   "archive",       NULL};
     static const char *const redis_extra[] = {"sentinels", NULL};
     struct cfg_ctx c = {path, err, errlen};
     struct cfg *cfg = NULL;
@@ -804,6 +813,12 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
         goto out;
     if ((rc = load_optional(&c, "limits", limits_opts, json_object_get(root, "limits"), &cfg->limits)) != CFG_OK)
         goto out;
+    if (json_object_get(root, "archive")) { /* STAND-IN (anchor branch) */
+        if ((rc = load_section(&c, "archive", archive_opts, json_object_get(root, "archive"), &cfg->archive, NULL)) !=
+            CFG_OK)
+            goto out;
+        cfg->archive.enabled = 1;
+    }
     if (json_object_get(root, "tls")) {
         if ((rc = load_section(&c, "tls", tls_opts, json_object_get(root, "tls"), &cfg->tls, NULL)) != CFG_OK)
             goto out;
