@@ -122,6 +122,9 @@ static void inserted(void *arg, const PGresult *res, const char *err)
     if (err) {
         count(a, 0);
         LOGP_RL(LOG_WARN, 10, "archive", h->chain, "storing the anchor of seq %lld: %s", (long long)h->seq, err);
+    } else if (strcmp(PQcmdTuples((PGresult *)res), "1") != 0) {
+        /* Another instance stored one first (it held the lock after a reconnection here): not ours. */
+        LOGP(LOG_DEBUG, "archive", h->chain, "seq %lld was anchored already", (long long)h->seq);
     } else {
         count(a, 1);
         LOGP(LOG_INFO, "archive", h->chain, "anchored seq %lld", (long long)h->seq);
