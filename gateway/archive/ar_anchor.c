@@ -23,9 +23,10 @@ static const char q_moved[] = "SELECT h.chain, h.seq, h.head FROM archive_heads 
                               " WHERE h.seq > coalesce((SELECT max(a.seq) FROM archive_anchors a"
                               " WHERE a.chain = h.chain), 0)"
                               " ORDER BY h.chain LIMIT 64";
-static const char q_insert[] = "INSERT INTO archive_anchors (chain, seq, head, tst, gen_time)"
-                               " VALUES ($1, $2::bigint, decode($3, 'hex'), decode($4, 'hex'), to_timestamp($5::bigint))"
-                               " ON CONFLICT (chain, seq) DO NOTHING";
+static const char q_insert[] =
+    "INSERT INTO archive_anchors (chain, seq, head, tst, gen_time)"
+    " VALUES ($1, $2::bigint, decode($3, 'hex'), decode($4, 'hex'), to_timestamp($5::bigint))"
+    " ON CONFLICT (chain, seq) DO NOTHING";
 
 struct head {
     char chain[CHAIN_MAX];
@@ -41,10 +42,10 @@ struct ar_anchor {
     struct event *tick;
     struct hc_client *http;
     struct sig_tsa *tsa;
-    struct hc_req *req;   /* the TSA request under way */
-    unsigned pg_pending;  /* our queries ar_pg has not answered yet */
-    int closing;          /* ar_anchor_free ran: free on the last pg answer */
-    int busy;             /* a round is under way */
+    struct hc_req *req;  /* the TSA request under way */
+    unsigned pg_pending; /* our queries ar_pg has not answered yet */
+    int closing;         /* ar_anchor_free ran: free on the last pg answer */
+    int busy;            /* a round is under way */
     struct head heads[MAX_HEADS];
     int n_heads, cur;
     uint8_t nonce[SIG_TSA_NONCE_LEN];
@@ -115,14 +116,17 @@ static void inserted(void *arg, const PGresult *res, const char *err)
     struct ar_anchor *a = arg;
     struct head *h;
 
-    (void)res;
     if (pg_answered(a))
         return;
     h = &a->heads[a->cur];
     if (err) {
         count(a, 0);
         LOGP_RL(LOG_WARN, 10, "archive", h->chain, "storing the anchor of seq %lld: %s", (long long)h->seq, err);
-    } else if (strcmp(PQcmdTuples((PGresult *)res), "1") != 0) {
+        a->cur = a->n_heads; /* the database is away: no more tokens this round */
+        next_head(a);
+        return;
+    }
+    if (strcmp(PQcmdTuples((PGresult *)res), "1") != 0) {
         /* Another instance stored one first (it held the lock after a reconnection here): not ours. */
         LOGP(LOG_DEBUG, "archive", h->chain, "seq %lld was anchored already", (long long)h->seq);
     } else {
@@ -168,7 +172,8 @@ static void tsa_replied(void *arg, const struct hc_answer *ans)
     if (a->closing || ans->err == HC_ERR_SHUTDOWN)
         return;
     if (ans->err != HC_OK) {
-        snprintf(msg, sizeof(msg), "timestamp authority: %s", ans->why && ans->why[0] ? ans->why : hc_strerror(ans->err));
+        snprintf(msg, sizeof(msg), "timestamp authority: %s",
+                 ans->why && ans->why[0] ? ans->why : hc_strerror(ans->err));
         head_failed(a, msg);
         return;
     }
@@ -217,8 +222,8 @@ static void next_head(struct ar_anchor *a)
     while (a->cur < a->n_heads) {
         struct head *h = &a->heads[a->cur];
         if (sig_tsa_request(h->hash, AR_HASH_LEN, a->nonce, &req, &req_len) == SIG_OK) {
-            a->req = hc_fetch(a->http, a->cfg->tsa_url, "application/timestamp-query", NULL, req, req_len,
-                              tsa_replied, a);
+            a->req =
+                hc_fetch(a->http, a->cfg->tsa_url, "application/timestamp-query", NULL, req, req_len, tsa_replied, a);
             free(req);
             if (a->req)
                 return;
@@ -298,8 +303,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         a->busy = 1;
 }
 
-struct ar_anchor *ar_anchor_new(struct event_base *base, struct ar_pg *pg, const struct cfg *cfg,
-                                struct gw_metrics *m)
+struct ar_anchor *ar_anchor_new(struct event_base *base, struct ar_pg *pg, const struct cfg *cfg, struct gw_metrics *m)
 {
     struct hc_cfg hc = {.timeout_ms = cfg->tsa_timeout_ms, .max_body = 256 * 1024};
     struct timeval tv = {.tv_sec = cfg->archive.anchor_interval_s};
@@ -310,8 +314,9 @@ struct ar_anchor *ar_anchor_new(struct event_base *base, struct ar_pg *pg, const
     if (cfg->archive.anchor_interval_s == 0)
         return NULL;
     if (!cfg->tsa_url[0]) {
-        LOGP(LOG_WARN, "archive", "anchor", "anchor_interval_s is set but there is no tsa_url: chain heads are not "
-                                             "timestamped");
+        LOGP(LOG_WARN, "archive", "anchor",
+             "anchor_interval_s is set but there is no tsa_url: chain heads are not "
+             "timestamped");
         return NULL;
     }
     a = calloc(1, sizeof(*a));

@@ -41,8 +41,7 @@ struct ar_anchor;
  * started, when cfg->archive.anchor_interval_s is 0, when there is no
  * tsa_url, or when tsa_trust or the HTTP client cannot be set up (logged).
  */
-struct ar_anchor *ar_anchor_new(struct event_base *base, struct ar_pg *pg, const struct cfg *cfg,
-                                struct gw_metrics *m);
+struct ar_anchor *ar_anchor_new(struct event_base *base, struct ar_pg *pg, const struct cfg *cfg, struct gw_metrics *m);
 
 /*
  * Stop: the timer, a TSA request under way (dropped).  Call it before
