@@ -71,7 +71,7 @@ struct verify {
     int json;
     json_t *doc;    /* --json: the document */
     json_t *chains; /* --json: its "chains" array (borrowed from doc) */
-    int bad;     /* anything broken or unreadable */
+    int bad;        /* anything broken or unreadable */
 };
 
 static PGresult *run(struct verify *v, const char *sql, int n, const char *const *vals, int binary)
@@ -135,8 +135,12 @@ static const char *columns_disagree(json_t *body, const PGresult *r, int i, cons
         int col;
         const char *name;
     } texts[] = {
-        {"event_id", C_EVENT_ID, "event_id"}, {"kind", C_KIND, "kind"},       {"type", C_ETYPE, "etype"},
-        {"txn_id", C_TXN_ID, "txn_id"},       {"msisdn", C_MSISDN, "msisdn"}, {"rp", C_RP, "rp"},
+        {"event_id", C_EVENT_ID, "event_id"},
+        {"kind", C_KIND, "kind"},
+        {"type", C_ETYPE, "etype"},
+        {"txn_id", C_TXN_ID, "txn_id"},
+        {"msisdn", C_MSISDN, "msisdn"},
+        {"rp", C_RP, "rp"},
         {"cert_serial", C_CERT_SERIAL, "cert_serial"},
     };
     json_t *f;
@@ -242,8 +246,9 @@ static int check_row(struct walk *w, const PGresult *r, int i, struct verdict *d
     }
     while (w->next_anchor < w->n_anchors && w->anchors[w->next_anchor].seq == seq) {
         if (memcmp(w->anchors[w->next_anchor].head, h, AR_HASH_LEN) != 0) {
-            broken(d, seq, event, "anchor at seq %lld: its head is not the chain's hash at seq %lld (rows up to it "
-                                  "were changed)",
+            broken(d, seq, event,
+                   "anchor at seq %lld: its head is not the chain's hash at seq %lld (rows up to it "
+                   "were changed)",
                    (long long)seq, (long long)seq);
             return -1;
         }
@@ -363,7 +368,7 @@ static int check_tokens(struct verify *v, struct walk *w, struct verdict *d)
         return 0;
     }
     r = run(v,
-            "DECLARE ar_anchors NO SCROLL CURSOR FOR SELECT seq, head, tst, extract(epoch FROM gen_time)::bigint"
+            "DECLARE ar_anchors NO SCROLL CURSOR FOR SELECT seq, head, tst, floor(extract(epoch FROM gen_time))::bigint"
             " FROM archive_anchors WHERE chain = $1 ORDER BY seq",
             1, p, 1);
     if (!r)
@@ -397,8 +402,7 @@ static int check_tokens(struct verify *v, struct walk *w, struct verdict *d)
                     reason += 21;
                 broken(d, s, NULL, "anchor at seq %lld: timestamp token does not verify%s%s", s,
                        *reason && *reason != ' ' ? ": " : "", reason);
-            }
-            else if ((long long)gen != (long long)be64(PQgetvalue(r, i, 3)))
+            } else if ((long long)gen != (long long)be64(PQgetvalue(r, i, 3)))
                 broken(d, s, NULL, "anchor at seq %lld: gen_time is not the token's time", s);
         }
         PQclear(r);
