@@ -150,7 +150,8 @@ static void anchors_verify(const struct cfg *cfg)
     for (int i = 0; tsa && PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
         time_t gen = 0;
         CHECK_EQ_INT(PQgetlength(r, i, 0), AR_HASH_LEN);
-        CHECK(PQgetlength(r, i, 2) == AR_HASH_LEN && memcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i, 2), AR_HASH_LEN) == 0);
+        CHECK(PQgetlength(r, i, 2) == AR_HASH_LEN &&
+              memcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i, 2), AR_HASH_LEN) == 0);
         CHECK(sig_tsa_check_token(tsa, (const uint8_t *)PQgetvalue(r, i, 0), AR_HASH_LEN,
                                   (const uint8_t *)PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), &gen, why,
                                   sizeof(why)) == SIG_OK);

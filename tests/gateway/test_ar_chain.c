@@ -94,8 +94,7 @@ static void against_sql(PGconn *c)
             PGresult *r;
 
             snprintf(seq, sizeof(seq), "%lld", (long long)seqs[s]);
-            r = PQexecParams(c, "SELECT archive_row_hash($1::bytea, $2::bigint, $3::bytea)", 3, NULL, v, len, fmt,
-                             0);
+            r = PQexecParams(c, "SELECT archive_row_hash($1::bytea, $2::bigint, $3::bytea)", 3, NULL, v, len, fmt, 0);
             CHECK(bytea_of(r, sqlh) == 0);
             PQclear(r);
             CHECK(ar_chain_row_hash(prev, seqs[s], bodies[b].p, bodies[b].n, ch) == 0);

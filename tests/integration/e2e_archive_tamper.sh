@@ -26,9 +26,8 @@ if [ "$(pg_sql -c "select to_regclass('archive_events') is not null")" != t ]; t
   for f in "$SRC"/gateway/archive/sql/*.sql; do pg_sql -f "$f" >/dev/null; done
 fi
 
-# A certificate the signature events name (any DER does: archive_certs keys it by its hash).
-openssl x509 -in "$T/mtsa/tsa.pem" -outform DER -out "$T/cert.der"
-CERT_HEX=$(od -An -tx1 -v "$T/cert.der" | tr -d ' \n')
+# The certificate the signature events name.
+CERT_HEX=$(od -An -tx1 -v "$T/mtsa/subs/84960000001.crt.der" | tr -d ' \n')
 
 # 120 signatures + 60 receipts in December, 50 signatures in November, 40 certificate requests:
 # chains sign/2026-12 (180 rows), sign/2026-11 (50), cert/2026-12 (40).  Bodies are canonical-ish

@@ -1,36 +1,17 @@
-# mini_tsa.sh - a timestamp authority for the archive tests, sourced after lib.sh: a TSA root
-# and a TSA certificate (critical EKU timeStamping, as tests/pki/mkpki.sh's) made in a second,
-# `openssl ts -reply` behind tests/signer/httpd.js (as e2e_tsa.sh runs it), and tokens made
-# with `openssl ts` directly.
+# mini_tsa.sh - a timestamp authority for the archive tests, sourced after lib.sh: the test
+# PKI's TSA (tests/pki/mkpki.sh, one subscriber), `openssl ts -reply` behind
+# tests/signer/httpd.js (as e2e_tsa.sh runs it), and tokens made with `openssl ts` directly.
 #
-#   mini_tsa_pki            # $T/mtsa/{tsa-root.pem,tsa.pem,tsa.key.pem,tsa.cnf}; sets TSA_TRUST
+#   mini_tsa_pki            # $T/mtsa: mkpki.sh's files and tsa.cnf; sets TSA_TRUST
 #   mini_tsa_start          # + the HTTP TSA; sets TSA_URL
 #   mini_tsa_token FILE OUT # a DER TimeStampToken over SHA-256(FILE's octets)
 mini_tsa_pki() {
   local d=$T/mtsa
-  mkdir -p "$d/crl"
-  cat >"$d/x509.cnf" <<'CNF'
-[ req ]
-distinguished_name = dn
-[ dn ]
-[ v3_root ]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[ v3_tsa ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, nonRepudiation
-extendedKeyUsage = critical, timeStamping
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-CNF
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/tsa-root.key.pem" \
-    -subj "/C=VN/O=simpki tests/CN=Archive test TSA root" -days 3650 -config "$d/x509.cnf" \
-    -extensions v3_root -out "$d/tsa-root.pem" 2>/dev/null
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/tsa.key.pem" -config "$d/x509.cnf" \
-    -subj "/C=VN/O=simpki tests/CN=Archive test TSA" -out "$d/tsa.csr" 2>/dev/null
-  openssl x509 -req -in "$d/tsa.csr" -CA "$d/tsa-root.pem" -CAkey "$d/tsa-root.key.pem" -set_serial 2 -days 365 \
-    -extfile "$d/x509.cnf" -extensions v3_tsa -out "$d/tsa.pem" 2>/dev/null
+  mkdir -p "$d"
+  # The test PKI's own TSA (tests/pki/mkpki.sh), and one subscriber whose certificate tests may use.
+  printf '84960000001\tec\tNguyen Van Luu Tru\tSo Noi vu\tgood\n' >"$d/one.tsv"
+  bash "$SRC/tests/pki/mkpki.sh" "$d" "$d/one.tsv" >"$T/mtsa-pki.log" 2>&1
+  # As tests/signer/mksigs.sh writes it for httpd.js.
   cat >"$d/tsa.cnf" <<CNF
 [ tsa ]
 default_tsa = tsa1
