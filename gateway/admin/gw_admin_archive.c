@@ -15,7 +15,7 @@
 #include "cfg.h"
 #include "sig_tsa.h"
 
-#define FETCH_ROWS "200" /* rows per FETCH: bodies are a few KB each */
+#define FETCH_ROWS 200 /* rows per FETCH: bodies are a few KB each */
 
 /* The columns of the row cursor, in its SELECT's order. */
 enum col {
@@ -37,8 +37,7 @@ enum col {
 };
 
 static const char q_rows[] =
-    "DECLARE ar_rows NO SCROLL CURSOR FOR"
-    " SELECT e.seq, e.event_id, e.kind, e.etype, (extract(epoch FROM e.at) * 1000)::bigint, e.txn_id, e.msisdn,"
+    "SELECT e.seq, e.event_id, e.kind, e.etype, (extract(epoch FROM e.at) * 1000)::bigint, e.txn_id, e.msisdn,"
     " e.rp, e.cert_serial, e.cert_sha256, e.body, e.prev_hash, e.row_hash,"
     " (e.cert_sha256 IS NULL OR EXISTS (SELECT 1 FROM archive_certs c WHERE c.sha256 = e.cert_sha256)), e.chain"
     " FROM archive_events e WHERE e.chain = $1 ORDER BY e.seq, e.event_id";
@@ -179,6 +178,8 @@ static const char *columns_disagree(json_t *body, const PGresult *r, int i, cons
 
 /* Where a chain walk is: the last row seen and the anchors still ahead. */
 struct walk {
+    struct verify *v;
+    struct verdict *d;
     const char *chain;
     int64_t seq; /* of the last good row, 0 before the first */
     uint8_t hash[AR_HASH_LEN];
@@ -288,35 +289,51 @@ static int load_anchors(struct verify *v, const char *chain, struct anchor_ref *
     return 0;
 }
 
-/* Every row through the cursor.  -1 on a database error. */
-static int walk_rows(struct verify *v, struct walk *w, struct verdict *d)
-{
-    const char *p[1] = {w->chain};
-    PGresult *r = run(v, q_rows, 1, p, 1);
-    int rc = -1;
+/* One row of a cursor: 0 to go on, 1 to stop there. */
+typedef int row_fn(void *ctx, const PGresult *r, int i);
 
+/*
+ * query (binary results) through a cursor, per_fetch rows a round trip, fn
+ * on each row until it says stop: memory stays one batch whatever the size
+ * of the table.  -1 on a database error.
+ */
+static int each_row(struct verify *v, const char *query, int n, const char *const *p, int per_fetch, row_fn *fn,
+                    void *ctx)
+{
+    char sql[2048], fetch[64];
+    PGresult *r;
+    int rc = -1, stop = 0;
+
+    snprintf(sql, sizeof(sql), "DECLARE ar_cur NO SCROLL CURSOR FOR %s", query);
+    snprintf(fetch, sizeof(fetch), "FETCH %d FROM ar_cur", per_fetch);
+    r = run(v, sql, n, p, 1);
     if (!r)
         return -1;
     PQclear(r);
-    for (;;) {
-        int n;
-        r = run(v, "FETCH " FETCH_ROWS " FROM ar_rows", 0, NULL, 1);
+    while (!stop) {
+        int rows;
+        r = run(v, fetch, 0, NULL, 1);
         if (!r)
             goto out;
-        n = PQntuples(r);
-        for (int i = 0; i < n && !d->broken; i++) {
-            d->rows++;
-            if (check_row(w, r, i, d) != 0)
-                break;
-        }
+        rows = PQntuples(r);
+        for (int i = 0; i < rows && !stop; i++)
+            stop = fn(ctx, r, i);
         PQclear(r);
-        if (n == 0 || d->broken)
+        if (rows == 0)
             break;
     }
     rc = 0;
 out:
-    PQclear(run(v, "CLOSE ar_rows", 0, NULL, 0));
+    PQclear(run(v, "CLOSE ar_cur", 0, NULL, 0));
     return rc;
+}
+
+static int row_cb(void *ctx, const PGresult *r, int i)
+{
+    struct walk *w = ctx;
+
+    w->d->rows++;
+    return check_row(w, r, i, w->d) != 0;
 }
 
 /* archive_heads against the last row. */
@@ -347,12 +364,44 @@ static int check_head(struct verify *v, struct walk *w, struct verdict *d)
     return 0;
 }
 
+/* One anchor's token over its head, and its gen_time. */
+static int token_cb(void *ctx, const PGresult *r, int i)
+{
+    struct walk *w = ctx;
+    long long s = (long long)be64(PQgetvalue(r, i, 0));
+    char why[256] = "";
+    time_t gen = 0;
+    enum sig_err se;
+
+    if (PQgetlength(r, i, 1) != AR_HASH_LEN) {
+        broken(w->d, s, NULL, "anchor at seq %lld: its head is not a hash", s);
+        return 1;
+    }
+    se =
+        sig_tsa_check_token(w->v->tsa, (const uint8_t *)PQgetvalue(r, i, 1), AR_HASH_LEN,
+                            (const uint8_t *)PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), &gen, why, sizeof(why));
+    if (se != SIG_OK) {
+        /* sig_tsa's reasons read "timestamp: token does not verify (...)": keep what follows. */
+        const char *reason = why[0] ? why : sig_strerror(se);
+        if (strncmp(reason, "timestamp: ", 11) == 0)
+            reason += 11;
+        if (strncmp(reason, "token does not verify", 21) == 0)
+            reason += 21;
+        broken(w->d, s, NULL, "anchor at seq %lld: timestamp token does not verify%s%s", s,
+               *reason && *reason != ' ' ? ": " : "", reason);
+        return 1;
+    }
+    if ((long long)gen != (long long)be64(PQgetvalue(r, i, 3))) {
+        broken(w->d, s, NULL, "anchor at seq %lld: gen_time is not the token's time", s);
+        return 1;
+    }
+    return 0;
+}
+
 /* Every anchor's token over its head; the heads were matched to rows during the walk. */
 static int check_tokens(struct verify *v, struct walk *w, struct verdict *d)
 {
     const char *p[1] = {w->chain};
-    PGresult *r;
-    int rc = -1;
 
     if (w->next_anchor < w->n_anchors) {
         long long s = (long long)w->anchors[w->next_anchor].seq;
@@ -367,52 +416,10 @@ static int check_tokens(struct verify *v, struct walk *w, struct verdict *d)
                (long long)w->anchors[0].seq);
         return 0;
     }
-    r = run(v,
-            "DECLARE ar_anchors NO SCROLL CURSOR FOR SELECT seq, head, tst, floor(extract(epoch FROM gen_time))::bigint"
-            " FROM archive_anchors WHERE chain = $1 ORDER BY seq",
-            1, p, 1);
-    if (!r)
-        return -1;
-    PQclear(r);
-    for (;;) {
-        int n;
-        r = run(v, "FETCH 100 FROM ar_anchors", 0, NULL, 1);
-        if (!r)
-            goto out;
-        n = PQntuples(r);
-        for (int i = 0; i < n && !d->broken; i++) {
-            long long s = (long long)be64(PQgetvalue(r, i, 0));
-            char why[256] = "";
-            time_t gen = 0;
-            enum sig_err se;
-
-            if (PQgetlength(r, i, 1) != AR_HASH_LEN) {
-                broken(d, s, NULL, "anchor at seq %lld: its head is not a hash", s);
-                break;
-            }
-            se = sig_tsa_check_token(v->tsa, (const uint8_t *)PQgetvalue(r, i, 1), AR_HASH_LEN,
-                                     (const uint8_t *)PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), &gen, why,
-                                     sizeof(why));
-            if (se != SIG_OK) {
-                /* sig_tsa's reasons read "timestamp: token does not verify (...)": keep what follows. */
-                const char *reason = why[0] ? why : sig_strerror(se);
-                if (strncmp(reason, "timestamp: ", 11) == 0)
-                    reason += 11;
-                if (strncmp(reason, "token does not verify", 21) == 0)
-                    reason += 21;
-                broken(d, s, NULL, "anchor at seq %lld: timestamp token does not verify%s%s", s,
-                       *reason && *reason != ' ' ? ": " : "", reason);
-            } else if ((long long)gen != (long long)be64(PQgetvalue(r, i, 3)))
-                broken(d, s, NULL, "anchor at seq %lld: gen_time is not the token's time", s);
-        }
-        PQclear(r);
-        if (n == 0 || d->broken)
-            break;
-    }
-    rc = 0;
-out:
-    PQclear(run(v, "CLOSE ar_anchors", 0, NULL, 0));
-    return rc;
+    return each_row(v,
+                    "SELECT seq, head, tst, floor(extract(epoch FROM gen_time))::bigint"
+                    " FROM archive_anchors WHERE chain = $1 ORDER BY seq",
+                    1, p, 100, token_cb, w);
 }
 
 /* A chain retention dropped, with no rows left: said, not judged. */
@@ -465,7 +472,7 @@ static void report(struct verify *v, const char *chain, const struct verdict *d)
 /* 0 when judged (broken or not: see d), -1 on a database error. */
 static int verify_chain(struct verify *v, const char *chain, struct verdict *d)
 {
-    struct walk w = {.chain = chain};
+    struct walk w = {.v = v, .d = d, .chain = chain};
     struct anchor_ref *anchors = NULL;
     int rc = -1;
 
@@ -484,7 +491,7 @@ static int verify_chain(struct verify *v, const char *chain, struct verdict *d)
         goto out;
     w.anchors = anchors;
     d->anchors = w.n_anchors;
-    if (walk_rows(v, &w, d) != 0)
+    if (each_row(v, q_rows, 1, (const char *const[]){chain}, FETCH_ROWS, row_cb, &w) != 0)
         goto out;
     if (!d->broken && check_head(v, &w, d) != 0)
         goto out;
@@ -496,57 +503,48 @@ out:
     return rc;
 }
 
+struct certs {
+    long long n;
+    char bad[AR_HASH_LEN * 2 + 1]; /* the first whose DER does not hash to its key */
+};
+
+static int cert_cb(void *ctx, const PGresult *r, int i)
+{
+    struct certs *c = ctx;
+    uint8_t h[AR_HASH_LEN];
+    unsigned int hl = 0;
+
+    c->n++;
+    if (PQgetlength(r, i, 0) != AR_HASH_LEN)
+        snprintf(c->bad, sizeof(c->bad), "(a key that is not a hash)");
+    else if (EVP_Digest(PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), h, &hl, EVP_sha256(), NULL) != 1 ||
+             memcmp(h, PQgetvalue(r, i, 0), AR_HASH_LEN) != 0)
+        hex((const uint8_t *)PQgetvalue(r, i, 0), AR_HASH_LEN, c->bad);
+    return c->bad[0] != '\0';
+}
+
 /* Every certificate hashes to its key.  -1 on a database error. */
 static int verify_certs(struct verify *v)
 {
-    PGresult *r = run(v, "DECLARE ar_certs NO SCROLL CURSOR FOR SELECT sha256, der FROM archive_certs ORDER BY sha256",
-                      0, NULL, 1);
-    long long n = 0;
-    char bad[AR_HASH_LEN * 2 + 1] = "";
-    int rc = -1;
+    struct certs c = {0};
 
-    if (!r)
+    if (each_row(v, "SELECT sha256, der FROM archive_certs ORDER BY sha256", 0, NULL, 500, cert_cb, &c) != 0)
         return -1;
-    PQclear(r);
-    for (;;) {
-        int rows;
-        r = run(v, "FETCH 500 FROM ar_certs", 0, NULL, 1);
-        if (!r)
-            goto out;
-        rows = PQntuples(r);
-        for (int i = 0; i < rows && !bad[0]; i++) {
-            uint8_t h[AR_HASH_LEN];
-            unsigned int hl = 0;
-
-            n++;
-            if (PQgetlength(r, i, 0) != AR_HASH_LEN)
-                snprintf(bad, sizeof(bad), "(a key that is not a hash)");
-            else if (EVP_Digest(PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), h, &hl, EVP_sha256(), NULL) != 1 ||
-                     memcmp(h, PQgetvalue(r, i, 0), AR_HASH_LEN) != 0)
-                hex((const uint8_t *)PQgetvalue(r, i, 0), AR_HASH_LEN, bad);
-        }
-        PQclear(r);
-        if (rows == 0 || bad[0])
-            break;
-    }
-    rc = 0;
-    if (bad[0])
+    if (c.bad[0])
         v->bad = 1;
     if (v->json) {
-        json_t *o = json_pack("{s:I, s:b}", "count", (json_int_t)n, "ok", !bad[0]);
-        if (o && bad[0])
+        json_t *o = json_pack("{s:I, s:b}", "count", (json_int_t)c.n, "ok", !c.bad[0]);
+        if (o && c.bad[0]) {
             json_object_set_new(o, "error", json_string("a certificate's DER does not hash to its key"));
-        if (o && bad[0])
-            json_object_set_new(o, "sha256", json_string(bad));
+            json_object_set_new(o, "sha256", json_string(c.bad));
+        }
         json_object_set_new(v->doc, "certificates", o);
-    } else if (bad[0]) {
-        printf("certificates: BROKEN: certificate %s: its DER does not hash to its key (certificate changed)\n", bad);
+    } else if (c.bad[0]) {
+        printf("certificates: BROKEN: certificate %s: its DER does not hash to its key (certificate changed)\n", c.bad);
     } else {
-        printf("certificates: %lld, ok\n", n);
+        printf("certificates: %lld, ok\n", c.n);
     }
-out:
-    PQclear(run(v, "CLOSE ar_certs", 0, NULL, 0));
-    return rc;
+    return 0;
 }
 
 static enum gw_admin_exit usage(const char *msg, const char *arg)
