@@ -17,6 +17,7 @@
 #include "car_route.h"
 #include "cfg.h"
 #include "gw_admin.h"
+#include "gw_admin_archive.h"
 #include "gw_admin_decode.h"
 #include "gw_admin_fetch.h"
 #include "gw_admin_import.h"
@@ -66,6 +67,14 @@ static const char usage_text[] =
     "                            and the ICCID, the packet is decrypted and its CC checked;\n"
     "                            --kv defaults to the command's KIc (1 for a response)\n"
     "\n"
+    "Evidence archive (need -c CONFIG with an \"archive\" section; see docs/archive.md):\n"
+    "  verify-archive [--chain NAME] [--json]\n"
+    "                            check every chain row by row: seq without gaps, prev_hash\n"
+    "                            and row_hash recomputed, search columns against the body,\n"
+    "                            the head, every anchor's timestamp token (tsa_trust) and\n"
+    "                            every certificate; names the first broken row of a chain;\n"
+    "                            exit 1 when anything is broken\n"
+    "\n"
     "Merger plans (through the daemon's API; see docs/merger.md):\n";
 
 /* After the plan commands' lines (gw_admin_plan_usage). */
@@ -96,6 +105,7 @@ static const char usage_tail[] =
     "  SIMPKI_API_KEY=$(cat ~/.simpki-operator) simpki-admin -c /etc/simpki/simpki.json \\\n"
     "      plan build --reorg sap-nhap.csv --staff can-bo.csv --name \"Sáp nhập 2025\" --deadline 2026-03-31\n"
     "  simpki-admin plan --api https://gw.example/ --key-file ~/.simpki-operator show p0123456789ab --action decide\n"
+    "  simpki-admin -c /etc/simpki/simpki.json verify-archive --chain sign/2026-12\n"
     "  simpki-admin hash-key                # new token and its hash\n"
     "  printf %s \"$TOKEN\" | simpki-admin hash-key -\n"
     "\n"
@@ -529,6 +539,11 @@ static enum gw_admin_exit cmd_plan(const char *cfg_path, int argc, char **argv)
     return gw_admin_plan(cfg_path, argc, argv);
 }
 
+static enum gw_admin_exit cmd_verify_archive(const char *cfg_path, int argc, char **argv)
+{
+    return gw_admin_verify_archive(cfg_path, argc, argv);
+}
+
 static const struct {
     const char *name;
     enum gw_admin_exit (*fn)(const char *cfg_path, int argc, char **argv);
@@ -542,6 +557,7 @@ static const struct {
     {"hash-key", cmd_hash_key},
     {"fetch-cert", cmd_fetch_cert},
     {"plan", cmd_plan},
+    {"verify-archive", cmd_verify_archive},
 };
 
 int main(int argc, char **argv)

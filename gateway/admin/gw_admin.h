@@ -5,7 +5,8 @@
  * hash-key), gw_admin_import.c (registry import, and the one write path
  * every certificate takes into the registry), gw_admin_fetch.c (fetch-cert:
  * certificates from a signature service), gw_admin_decode.c (the PDU and
- * SMS decoders), gw_admin_requests.c (import-requests), and the commands
+ * SMS decoders), gw_admin_requests.c (import-requests), gw_admin_archive.c
+ * (verify-archive: the evidence archive in PostgreSQL), and the commands
  * that go through the daemon's API: gw_admin_plan.c (merger plans) over
  * gw_admin_api.c (the client), with gw_admin_out.c (tables, progress).  Each command returns one of the exit codes
  * below; main() hands it to exit() as is, so scripts can tell a refused input (1) from a mistyped command line (2).

@@ -152,6 +152,9 @@ struct gw_metrics {
      */
     void (*extra)(const void *arg, struct evbuffer *out);
     const void *extra_arg;
+    /* Evidence archive, anchoring (gateway/archive/ar_anchor.c): simpki_archive_anchors_total{result}. */
+    uint64_t ar_anchors_ok;     /* chain heads timestamped and stored */
+    uint64_t ar_anchors_failed; /* heads tried without an anchor: TSA down or refused, token bad, not stored */
 };
 
 static inline void gw_metrics_inc(struct gw_metrics *m, enum gw_counter id)

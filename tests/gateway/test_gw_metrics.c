@@ -94,12 +94,15 @@ static void test_answers(void)
     gw_api_stat_answer(&m.api[GW_OP_JSON_CREATE], 202);
     gw_api_stat_answer(&m.api[GW_OP_JSON_CREATE], 418); /* not in the table: its class */
     gw_api_stat_answer(&m.api[GW_OP_SOAP_STATUS], 0);   /* no status: 1xx */
+    m.ar_anchors_ok = 3;                                /* the archive's anchoring (ar_anchor.h) */
     gw_metrics_render(&m, b);
     s = text_of(b);
     CHECK(s && strstr(s, "simpki_api_responses_total{api=\"json\",op=\"create\",code=\"202\"} 2\n"));
     CHECK(s && strstr(s, "simpki_api_responses_total{api=\"json\",op=\"create\",code=\"4xx\"} 1\n"));
     CHECK(s && strstr(s, "simpki_api_responses_total{api=\"soap\",op=\"status\",code=\"1xx\"} 1\n"));
     CHECK(s && !strstr(s, "code=\"200\"")); /* a status never answered has no series */
+    CHECK(s && strstr(s, "# TYPE simpki_archive_anchors_total counter\nsimpki_archive_anchors_total{result=\"ok\"} 3\n"
+                         "simpki_archive_anchors_total{result=\"failed\"} 0\n"));
     /* Untimed operations have no histogram. */
     CHECK(s && strstr(s, "simpki_api_request_duration_seconds_count{api=\"json\",op=\"get\"} 0\n"));
     CHECK(s && !strstr(s, "simpki_api_request_duration_seconds_count{api=\"json\",op=\"poll\"}"));

@@ -12,28 +12,10 @@ start_sim
 write_config
 PKI=$T/demo/pki
 
-# The TSA: the responder configuration tests/signer/mksigs.sh writes, then node.
-cat >"$T/tsa.cnf" <<CNF
-[ tsa ]
-default_tsa = tsa1
-[ tsa1 ]
-serial = $T/tsaserial
-crypto_device = builtin
-signer_cert = $PKI/tsa.pem
-certs = $PKI/tsa.pem
-signer_key = $PKI/tsa.key.pem
-signer_digest = sha256
-default_policy = 2.16.704.1.1.1.9.1
-digests = sha256, sha384, sha512
-accuracy = secs:1
-ordering = no
-tsa_name = no
-ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-CNF
-echo 01 >"$T/tsaserial"
+# The TSA: the responder configuration tests/signer/mksigs.sh writes (mini_tsa.sh tsa_cnf), then node.
+. "$(dirname "$0")/mini_tsa.sh"
 mkdir -p "$T/tsa/crl"
-cp "$T/tsa.cnf" "$T/tsa/tsa.cnf"
+tsa_cnf "$PKI" "$T/tsa"
 TSA_PORT=$(free_port)
 node "$SRC/tests/signer/httpd.js" "$TSA_PORT" "$T/tsa" openssl >"$T/tsa.log" 2>&1 &
 TSA_PID=$!
