@@ -77,6 +77,15 @@ static void render_api(const struct gw_metrics *m, struct evbuffer *out)
     }
 }
 
+/* Retention's series (struct gw_retention_stat), only with the archive on. */
+static void render_retention(const struct gw_retention_stat *r, struct evbuffer *out)
+{
+    if (r->on)
+        gw_metrics_counter(out, "archive_partitions_dropped_total",
+                           "months of the archive dropped by retention (archive.retention_years)", NULL,
+                           r->partitions_dropped);
+}
+
 void gw_metrics_render(const struct gw_metrics *m, struct evbuffer *out)
 {
     static const char *const names[] = {
@@ -92,6 +101,7 @@ void gw_metrics_render(const struct gw_metrics *m, struct evbuffer *out)
     for (int i = 0; i < GW_M_COUNT; i++)
         gw_metrics_counter(out, names[i], helps[i], NULL, m->c[i]);
     render_api(m, out);
+    render_retention(&m->retention, out);
     if (m->extra)
         m->extra(m->extra_arg, out);
 }
