@@ -229,8 +229,9 @@ static void q_text(struct query *q, const char *text)
 }
 
 /* Body columns (result, state, request_id) are read here, so that a body that is not JSON never stops a search. */
-#define COLS                                                                                                     \
-    "to_char(at, 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), kind, etype, event_id, txn_id, rp, msisdn, cert_serial, " \
+#define COLS                                                                                                           \
+    "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), kind, etype, event_id, txn_id, rp, msisdn, " \
+    "cert_serial, "                                                                                                    \
     "chain, seq, body"
 
 enum col { C_AT, C_KIND, C_ETYPE, C_EVENT_ID, C_TXN_ID, C_RP, C_MSISDN, C_SERIAL, C_CHAIN, C_SEQ, C_BODY };
@@ -506,15 +507,18 @@ static enum gw_admin_exit parse_month(const char *cmd, int argc, char **argv, in
 static const char export_sql_1[] =
     "COPY (SELECT record, chain, seq, at, event_id, etype, body, prev_hash, row_hash, txn_id, msisdn, rp,"
     " cert_serial, cert_sha256, tst FROM ("
-    "SELECT 0 AS o, 'event' AS record, chain, seq, to_char(at, 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS at,"
+    "SELECT 0 AS o, 'event' AS record, chain, seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+    "AS at,"
     " event_id, etype, translate(encode(body, 'base64'), E'\\n', '') AS body, encode(prev_hash, 'hex') AS prev_hash,"
     " encode(row_hash, 'hex') AS row_hash, txn_id, msisdn, rp, cert_serial, encode(cert_sha256, 'hex') AS cert_sha256,"
     " NULL AS tst FROM ";
 static const char export_sql_2[] =
-    " UNION ALL SELECT 1, 'head', chain, seq, to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), NULL, NULL,"
+    " UNION ALL SELECT 1, 'head', chain, seq, to_char(updated_at AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), NULL, NULL,"
     " NULL, NULL, encode(head, 'hex'), NULL, NULL, NULL, NULL, NULL, NULL FROM archive_heads WHERE chain = ";
 static const char export_sql_3[] =
-    " UNION ALL SELECT 2, 'anchor', chain, seq, to_char(gen_time, 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), NULL, NULL,"
+    " UNION ALL SELECT 2, 'anchor', chain, seq, to_char(gen_time AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), NULL, NULL,"
     " NULL, NULL, encode(head, 'hex'), NULL, NULL, NULL, NULL, NULL, translate(encode(tst, 'base64'), E'\\n', '')"
     " FROM archive_anchors WHERE chain = ";
 static const char export_sql_4[] = ") x ORDER BY o, seq) TO STDOUT WITH (FORMAT csv, HEADER)";
