@@ -31,7 +31,7 @@
 const char gw_admin_events_usage[] =
     "\n"
     "Evidence archive (need -c CONFIG with an \"archive\" section; see docs/archive.md):\n"
-    "  events [--msisdn N] [--rp NAME] [--serial HEX] [--txn ID] [--kind sign|cert]\n"
+    "  events [--msisdn N] [--rp NAME] [--serial HEX] [--txn ID] [--request ID] [--kind sign|cert]\n"
     "         [--from DATE] [--to DATE] [--limit N] [--csv] [--unmask] [--explain]\n"
     "                            archived events matching every filter given, oldest first\n"
     "                            (at most N, default 100); DATE is YYYY-MM-DD (UTC; --to\n"
@@ -191,6 +191,7 @@ static void print_pg_error(const char *what, PGconn *db, const PGresult *res)
 
 struct events_opts {
     const char *rp, *txn, *kind;
+    char *req_lo, *req_hi; /* --request ID: "ID." <= event_id < "ID/" (malloc'd) */
     char msisdn[CAR_MSISDN_LEN];
     char serial[SERIAL_MAX + 1];
     char from[48], to[48];
@@ -199,7 +200,7 @@ struct events_opts {
     int csv, unmask, explain;
 };
 
-#define MAX_PARAMS 8
+#define MAX_PARAMS 10
 
 /* The query text and its parameters; only constant text and $N go into sql. */
 struct query {
@@ -251,6 +252,10 @@ static void build_events_query(const struct events_opts *o, struct query *q, cha
         q_add(q, " AND cert_serial = ", o->serial, "");
     if (o->txn)
         q_add(q, " AND txn_id = ", o->txn, "");
+    if (o->req_lo) {
+        q_add(q, " AND kind = 'cert' AND event_id COLLATE \"C\" >= ", o->req_lo, "");
+        q_add(q, " AND event_id COLLATE \"C\" < ", o->req_hi, "");
+    }
     if (o->from[0])
         q_add(q, " AND at >= ", o->from, "::timestamptz");
     if (o->to[0])
@@ -388,6 +393,17 @@ static enum gw_admin_exit parse_events(int argc, char **argv, struct events_opts
                 return usage(cmd, "--serial takes hex digits (at most 64), not", v);
         } else if (strcmp(opt, "--txn") == 0 && *v) {
             o->txn = v;
+        } else if (strcmp(opt, "--request") == 0 && *v && !o->req_lo) {
+            size_t n = strlen(v);
+            o->req_lo = malloc(n + 2);
+            o->req_hi = malloc(n + 2);
+            if (!o->req_lo || !o->req_hi) {
+                fprintf(stderr, "error: out of memory\n");
+                return GW_ADMIN_FAIL;
+            }
+            /* Every "<id>.<rev>": '/' is the octet after '.'. */
+            snprintf(o->req_lo, n + 2, "%s.", v);
+            snprintf(o->req_hi, n + 2, "%s/", v);
         } else if (strcmp(opt, "--kind") == 0) {
             if (!valid_kind(v))
                 return usage(cmd, "--kind is sign or cert, not", v);
@@ -411,6 +427,8 @@ static enum gw_admin_exit parse_events(int argc, char **argv, struct events_opts
     }
     if (o->csv && o->explain)
         return usage(cmd, "--csv and --explain do not go together", NULL);
+    if (o->req_lo && o->kind && strcmp(o->kind, "cert") != 0)
+        return usage(cmd, "--request finds cert events: not with --kind", o->kind);
     return GW_ADMIN_OK;
 }
 
@@ -425,7 +443,7 @@ enum gw_admin_exit gw_admin_events(const char *cfg_path, int argc, char **argv)
     int rows;
 
     if (ret != GW_ADMIN_OK)
-        return ret;
+        goto out;
     ret = open_archive(cfg_path, &db);
     if (ret != GW_ADMIN_OK)
         goto out;
@@ -459,6 +477,8 @@ enum gw_admin_exit gw_admin_events(const char *cfg_path, int argc, char **argv)
         fprintf(stderr, "note: no event matches\n");
     ret = GW_ADMIN_OK;
 out:
+    free(o.req_lo);
+    free(o.req_hi);
     PQclear(res);
     ar_db_close(db);
     return ret;

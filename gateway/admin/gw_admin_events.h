@@ -2,7 +2,7 @@
  * gw_admin_events.h - simpki-admin's commands on the evidence archive in
  * PostgreSQL (docs/archive.md, "Search" and "Retention and export"):
  *
- *   events [--msisdn N] [--rp NAME] [--serial HEX] [--txn ID] [--kind sign|cert]
+ *   events [--msisdn N] [--rp NAME] [--serial HEX] [--txn ID] [--request ID] [--kind sign|cert]
  *          [--from DATE] [--to DATE] [--limit N] [--csv] [--unmask] [--explain]
  *   archive-export --kind sign|cert --month YYYY-MM [--out FILE]
  *   archive-drop --kind sign|cert --month YYYY-MM --yes
@@ -15,8 +15,9 @@
  * car_msisdn_normalise takes) on archive_events_msisdn, --rp on
  * archive_events_rp, --serial (hex, any case, ':' and spaces ignored; the
  * archive keeps it uppercase) on archive_events_serial, --txn (a
- * transaction's id, or a certificate request's: the txn_id column) on
- * archive_events_txn; --kind and --from/--to prune partitions.  A DATE is
+ * transaction's id: its signature and receipt events) on archive_events_txn,
+ * --request (a certificate request's id: its events "<id>.<rev>") on
+ * archive_events_request; --kind and --from/--to prune partitions.  A DATE is
  * YYYY-MM-DD (UTC; as --to the whole day is included) or RFC 3339
  * (2026-01-05T08:00:00Z, 2026-01-05T15:00:00+07:00).  The oldest --limit
  * (default 100, at most 100000) events, oldest first.  --explain prints

@@ -72,6 +72,11 @@ select archive_ingest(jsonb_build_object('events', jsonb_agg(jsonb_build_object(
   'cert_serial', upper(to_hex(100000 + i % 3000)),
   'body', encode(convert_to(jsonb_build_object('result', 'OK')::text, 'UTF8'), 'base64')))))
   from generate_series(1, 10000) i;
+select archive_ingest(jsonb_build_object('events', jsonb_agg(jsonb_build_object(
+  'kind', 'cert', 'at_ms', (extract(epoch from timestamptz '${M5}-01 00:00Z') * 1000)::bigint + i * 60000,
+  'event_id', 'rq-' || (i / 3) || '.' || (i % 3), 'etype', 'request', 'msisdn', '849' || lpad((i % 5000)::text, 8, '0'),
+  'body', encode(convert_to(jsonb_build_object('state', 'submitted')::text, 'UTF8'), 'base64')))))
+  from generate_series(1, 3000) i;
 analyze archive_events;
 SQL
 
@@ -91,7 +96,11 @@ expect_ids "--rp with a quote and a comma" "t-1b" --rp 'Sở "A", B'
 expect_ids "--serial, lower case with colons" "t-40a r-1.2 t-12a t-0a" --serial 0a:1b:2c
 expect_ids "--serial upper" "t-13a r-2.2 t-1a" --serial 7F00FF
 expect_ids "--txn (signature and receipt)" "t-12a t-12a.receipt.1" --txn t-12a
-expect_ids "--kind cert" "r-1.1 r-1.2 r-2.1 r-2.2" --kind cert
+expect_ids "--kind cert (before the bulk month)" "r-1.1 r-1.2 r-2.1" --kind cert --to "$(M 6)-28"
+expect_ids "--kind cert (after it)" "r-2.2" --kind cert --from "$(M 4)-01"
+expect_ids "--request" "r-1.1 r-1.2" --request r-1
+expect_ids "--request, bulk" "rq-10.0 rq-10.1 rq-10.2" --request rq-10
+expect_ids "--request rq-1 is not rq-10's prefix" "rq-1.0 rq-1.1 rq-1.2" --request rq-1
 expect_ids "--kind sign --rp" "t-40a t-12a t-12b t-12a.receipt.1 t-0a" --kind sign --rp rp-a
 expect_ids "--from/--to days, --to inclusive" "t-12a t-12b" --from "$M12-03" --to "$M12-28" --rp rp-a
 expect_ids "--to RFC 3339 is inclusive to the second" "t-12a" --from "$M12-01" --to "${M12}-28T23:59:59Z" --rp rp-a
@@ -125,7 +134,7 @@ check "--unmask shows it" bash -c "'$ADMIN' -c '$T/simpki.json' events --txn t-1
 
 # Refusals of the command line: exit 2, nothing run.
 for a in "--kind foo" "--from 2026-02-30" "--to 2026-13-01" "--from 2026-01-05T25:00:00Z" "--from 2026-01-05T10:00:00" \
-         "--serial xyz" "--msisdn 123" "--limit 0" "--limit 5x" "--bogus 1" "--rp"; do
+         "--serial xyz" "--msisdn 123" "--limit 0" "--limit 5x" "--bogus 1" "--rp" "--request r-1 --kind sign"; do
   # shellcheck disable=SC2086
   admin events $a >/dev/null 2>&1 && rc=0 || rc=$?
   check "events $a: exit 2" test "$rc" = 2
@@ -135,7 +144,7 @@ done
 # (a partitioned index: pg_partition_tree), never whole; the same for --rp, --serial, --txn.  The
 # small months may be read whole: a one-row table is cheaper so.
 idx_of() { # PARENT_INDEX events-args...
-  local parent=$1 big=archive_events_sign_${M5/-/} names n; shift
+  local parent=$1 big=archive_events_${BIG:-sign}_${M5/-/} names n; shift
   admin events --explain "$@" >"$T/plan.txt"
   if grep -q "Seq Scan on $big " "$T/plan.txt"; then cat "$T/plan.txt" >&2; return 1; fi
   names=$(grep -oE "(using|Index Scan on) ${big}_[a-z0-9_]+" "$T/plan.txt" | awk '{print $NF}' | sort -u)
@@ -150,6 +159,8 @@ check "EXPLAIN --msisdn --from --to uses it too" idx_of archive_events_msisdn --
 check "EXPLAIN --rp uses archive_events_rp" idx_of archive_events_rp --rp bulk-rp-7
 check "EXPLAIN --serial uses archive_events_serial" idx_of archive_events_serial --serial 186A5
 check "EXPLAIN --txn uses archive_events_txn" idx_of archive_events_txn --txn bulk-77
+# requests: the bulk cert month
+BIG=cert check "EXPLAIN --request uses archive_events_request" idx_of archive_events_request --request rq-77
 check "EXPLAIN --kind cert prunes the sign partitions" bash -c "'$ADMIN' -c '$T/simpki.json' events --explain \
   --kind cert --msisdn 84900000042 | { ! grep -q archive_events_sign_; }"
 
@@ -167,7 +178,7 @@ for k in sign:1 cert:3; do
 done
 parts() { pg_sql -c "select string_agg(c.relname, ' ' order by c.relname) from pg_inherits i join pg_class c on c.oid = i.inhrelid
                      where i.inhparent in ('archive_events_sign'::regclass, 'archive_events_cert'::regclass)"; }
-want_parts="archive_events_cert_${M2/-/} archive_events_cert_${M36/-/} archive_events_sign_${M0/-/} archive_events_sign_${M12/-/} archive_events_sign_${M1/-/} archive_events_sign_${M5/-/}"
+want_parts="archive_events_cert_${M2/-/} archive_events_cert_${M5/-/} archive_events_cert_${M36/-/} archive_events_sign_${M0/-/} archive_events_sign_${M12/-/} archive_events_sign_${M1/-/} archive_events_sign_${M5/-/}"
 want_parts=$(tr ' ' '\n' <<<"$want_parts" | sort | tr '\n' ' ' | sed 's/ $//')
 check "exactly the expired partitions are gone" test "$(parts)" = "$want_parts"
 pg_sql -c "select chain, last_seq, encode(head, 'hex') from archive_dropped where how = 'retention' order by chain" >"$T/dropped"

@@ -1,5 +1,5 @@
 -- 0002_retention.sql - dropping whole months of the archive (docs/archive.md,
--- "Retention and export").
+-- "Retention and export"), and the index of requests' events for search.
 --
 -- A month of one kind is one partition (archive_events_sign_202601) and one
 -- chain (sign/2026-01): dropping the partition drops the whole chain, so every
@@ -23,6 +23,11 @@ CREATE FUNCTION archive_expired(p_kind text, p_years integer) RETURNS SETOF text
        AND m + interval '1 month' + make_interval(years => p_years) <= now()
      ORDER BY m
 $$;
+
+-- A certificate request's events by its id (simpki-admin events --request):
+-- their event_id is "<request id>.<rev>" and txn_id is empty, so a range on
+-- event_id, byte order whatever the database's collation.  Only cert rows.
+CREATE INDEX archive_events_request ON archive_events ((event_id COLLATE "C")) WHERE kind = 'cert';
 
 -- Drop the partition of kind's month p_month ("2016-01") with its chain, in
 -- the caller's transaction: the chain's archive_heads row goes to
