@@ -12,7 +12,8 @@
  * instances one does it; the others' calls return false and change nothing).
  *
  * Every query goes through the instance's ar_pg connection, behind the
- * archiver's; nothing here blocks the loop.  Each month dropped is logged
+ * archiver's; nothing here blocks the loop (a drop waiting for its table
+ * lock, 10 s at most, holds the connection's queue meanwhile).  Each month dropped is logged
  * (info) and counted in simpki_archive_partitions_dropped_total.
  */
 #ifndef SIMPKI_AR_RETENTION_H
