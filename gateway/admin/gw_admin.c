@@ -19,6 +19,7 @@
 #include "gw_admin.h"
 #include "gw_admin_archive.h"
 #include "gw_admin_decode.h"
+#include "gw_admin_events.h"
 #include "gw_admin_fetch.h"
 #include "gw_admin_import.h"
 #include "gw_admin_plan.h"
@@ -106,6 +107,9 @@ static const char usage_tail[] =
     "      plan build --reorg sap-nhap.csv --staff can-bo.csv --name \"Sáp nhập 2025\" --deadline 2026-03-31\n"
     "  simpki-admin plan --api https://gw.example/ --key-file ~/.simpki-operator show p0123456789ab --action decide\n"
     "  simpki-admin -c /etc/simpki/simpki.json verify-archive --chain sign/2026-12\n"
+    "  simpki-admin -c /etc/simpki/simpki.json events --msisdn 0961234567 --from 2026-01-01 --to 2026-01-31\n"
+    "  simpki-admin -c /etc/simpki/simpki.json events --serial 0a:1b:2c --csv > found.csv\n"
+    "  simpki-admin -c /etc/simpki/simpki.json archive-export --kind sign --month 2016-01 --out sign-2016-01.csv\n"
     "  simpki-admin hash-key                # new token and its hash\n"
     "  printf %s \"$TOKEN\" | simpki-admin hash-key -\n"
     "\n"
@@ -116,6 +120,7 @@ static void print_usage(FILE *f)
 {
     fputs(usage_text, f);
     fputs(gw_admin_plan_usage, f);
+    fputs(gw_admin_events_usage, f);
     fputs(usage_tail, f);
 }
 
@@ -544,6 +549,21 @@ static enum gw_admin_exit cmd_verify_archive(const char *cfg_path, int argc, cha
     return gw_admin_verify_archive(cfg_path, argc, argv);
 }
 
+static enum gw_admin_exit cmd_events(const char *cfg_path, int argc, char **argv)
+{
+    return gw_admin_events(cfg_path, argc, argv);
+}
+
+static enum gw_admin_exit cmd_archive_export(const char *cfg_path, int argc, char **argv)
+{
+    return gw_admin_archive_export(cfg_path, argc, argv);
+}
+
+static enum gw_admin_exit cmd_archive_drop(const char *cfg_path, int argc, char **argv)
+{
+    return gw_admin_archive_drop(cfg_path, argc, argv);
+}
+
 static const struct {
     const char *name;
     enum gw_admin_exit (*fn)(const char *cfg_path, int argc, char **argv);
@@ -558,6 +578,9 @@ static const struct {
     {"fetch-cert", cmd_fetch_cert},
     {"plan", cmd_plan},
     {"verify-archive", cmd_verify_archive},
+    {"events", cmd_events},
+    {"archive-export", cmd_archive_export},
+    {"archive-drop", cmd_archive_drop},
 };
 
 int main(int argc, char **argv)

@@ -8,7 +8,9 @@
  * SMS decoders), gw_admin_requests.c (import-requests), gw_admin_archive.c
  * (verify-archive: the evidence archive in PostgreSQL), and the commands
  * that go through the daemon's API: gw_admin_plan.c (merger plans) over
- * gw_admin_api.c (the client), with gw_admin_out.c (tables, progress).  Each command returns one of the exit codes
+ * gw_admin_api.c (the client), with gw_admin_out.c (tables, progress); and
+ * gw_admin_events.c (events, archive-export, archive-drop: the evidence
+ * archive in PostgreSQL, through ar_db.h).  Each command returns one of the exit codes
  * below; main() hands it to exit() as is, so scripts can tell a refused input (1) from a mistyped command line (2).
  *
  * Output conventions: results go to stdout, errors and warnings to stderr,

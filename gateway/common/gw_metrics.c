@@ -77,6 +77,15 @@ static void render_api(const struct gw_metrics *m, struct evbuffer *out)
     }
 }
 
+/* Retention's series (struct gw_retention_stat), only with the archive on. */
+static void render_retention(const struct gw_retention_stat *r, struct evbuffer *out)
+{
+    if (r->on)
+        gw_metrics_counter(out, "archive_partitions_dropped_total",
+                           "months of the archive dropped by retention (archive.retention_years)", NULL,
+                           r->partitions_dropped);
+}
+
 void gw_metrics_render(const struct gw_metrics *m, struct evbuffer *out)
 {
     static const char *const names[] = {
@@ -96,6 +105,7 @@ void gw_metrics_render(const struct gw_metrics *m, struct evbuffer *out)
     gw_metrics_counter(out, "archive_anchors_total", "RFC 3161 timestamps over archive chain heads, by result",
                        "result=\"ok\"", m->ar_anchors_ok);
     gw_metrics_counter(out, "archive_anchors_total", NULL, "result=\"failed\"", m->ar_anchors_failed);
+    render_retention(&m->retention, out);
     if (m->extra)
         m->extra(m->extra_arg, out);
 }

@@ -143,9 +143,19 @@ struct gw_api_stat {
 /* Count an answer with HTTP status code. */
 void gw_api_stat_answer(struct gw_api_stat *s, int code);
 
+/*
+ * --- the evidence archive's retention (gateway/archive/ar_retention.c) ---
+ * Rendered only while `on` (the archive is configured).
+ */
+struct gw_retention_stat {
+    int on;
+    uint64_t partitions_dropped; /* simpki_archive_partitions_dropped_total: months dropped by retention here */
+};
+
 struct gw_metrics {
     uint64_t c[GW_M_COUNT];
     struct gw_api_stat api[GW_OP_COUNT];
+    struct gw_retention_stat retention; /* ar_retention's; see above */
     /*
      * Optional: a module with labelled series of its own (gw_life) appends
      * them after the counters.  Set once at start, on the loop thread.
