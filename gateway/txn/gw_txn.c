@@ -32,6 +32,7 @@ const char *gw_strerror(enum gw_err err)
     case GW_ERR_CERT_REFUSED: return "the subscriber's certificate cannot be used for a CMS signature now";
     case GW_ERR_TEXT_TOO_LONG: return "the display text is too long for the subscriber's device";
     case GW_ERR_TEXT_INVALID: return "the display text cannot be shown on the subscriber's device";
+    case GW_ERR_BACKLOG: return "the evidence archive is behind, try again";
     }
     return "unknown error";
 }
@@ -131,6 +132,7 @@ static enum gw_err map_q(enum q_err err)
     case Q_ERR_INACTIVE: return GW_ERR_INACTIVE;
     case Q_ERR_IDEM_MISMATCH: return GW_ERR_IDEM_MISMATCH;
     case Q_ERR_AGAIN: return GW_ERR_UNAVAILABLE;
+    case Q_ERR_BACKLOG: return GW_ERR_BACKLOG;
     default: return GW_ERR_INTERNAL;
     }
 }
@@ -179,6 +181,8 @@ static void created(void *arg, enum q_err err, const struct q_txn *txn, const st
     if (err != Q_OK) {
         if (err == Q_ERR_BUSY)
             gw_metrics_inc(e->d.metrics, GW_M_SIGN_BUSY);
+        else if (err == Q_ERR_BACKLOG)
+            gw_metrics_inc(e->d.metrics, GW_M_SIGN_BACKLOG_REFUSED);
         else if (err != Q_ERR_NOT_FOUND && err != Q_ERR_INACTIVE && err != Q_ERR_IDEM_MISMATCH)
             gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
         s->cb(s->arg, map_q(err), txn, 0);
