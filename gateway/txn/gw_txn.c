@@ -69,7 +69,36 @@ static void finish_done(void *arg, enum q_err err, const struct q_txn *txn)
  * detail longer than the stored 159 octets is clipped (at a UTF-8 boundary)
  * rather than lose the outcome.
  */
-void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_finish *f)
+void gwt_via_link(const struct car_link *l, struct gwt_via *out)
+{
+    snprintf(out->transport, sizeof(out->transport), "%s", car_link_transport(l));
+    snprintf(out->link, sizeof(out->link), "%s", car_link_name(l));
+}
+
+void gwt_via_txn(const struct gw_engine *e, const struct q_txn *txn, struct gwt_via *out)
+{
+    const struct cfg_carrier *c = cfg_carrier_by_net(e->d.cfg, txn->net);
+
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; txn->far_link[0] && i < e->n_links; i++)
+        if (strcmp(car_link_name(e->links[i].link), txn->far_link) == 0) {
+            gwt_via_link(e->links[i].link, out);
+            return;
+        }
+    if (!c)
+        return;
+    /* Not known which link: the carrier, and its transport when all its links have the same. */
+    snprintf(out->link, sizeof(out->link), "%s", c->name);
+    for (size_t i = 0; i < c->n_links; i++) {
+        if (i > 0 && strcmp(out->transport, c->links[i].transport) != 0) {
+            out->transport[0] = '\0';
+            break;
+        }
+        snprintf(out->transport, sizeof(out->transport), "%s", c->links[i].transport);
+    }
+}
+
+void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_finish *f, const struct gwt_via *via)
 {
     struct finish_ctx *fc = calloc(1, sizeof(*fc));
     char clipped[160];
@@ -96,15 +125,18 @@ void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_fin
     fc->handoff = e->watch.waiting && e->watch.waiting(e->watch.arg, id);
     f->want_txn = fc->handoff;
     f->etsi_status = gw_result_etsi(f->result); /* one table says what each result is */
+    f->transport = via && via->transport[0] ? via->transport : NULL;
+    f->link = via && via->link[0] ? via->link : NULL;
     gwt_sent_cancel(e, id);
     LOGP(LOG_INFO, "txn", id, "finished: %s (%d)%s%s", f->result, f->etsi_status, f->detail ? ": " : "",
          f->detail ? f->detail : "");
     q_txn_finish(e->d.q, id, cntr, f, finish_done, fc);
 }
 
-void gwt_fail(struct gw_engine *e, const char *id, uint64_t cntr, const char *result, const char *detail)
+void gwt_fail(struct gw_engine *e, const char *id, uint64_t cntr, const char *result, const char *detail,
+              const struct gwt_via *via)
 {
-    gwt_finish(e, id, cntr, &(struct q_finish){.state = Q_FAILED, .result = result, .detail = detail});
+    gwt_finish(e, id, cntr, &(struct q_finish){.state = Q_FAILED, .result = result, .detail = detail}, via);
 }
 
 /* ---- starting --------------------------------------------------------- */
@@ -191,7 +223,7 @@ static void created(void *arg, enum q_err err, const struct q_txn *txn, const st
     }
     if (!existed) {
         if (!net_configured(e, gwt_effective_net(txn, sub)))
-            gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", "no carrier configured for this network");
+            gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", "no carrier configured for this network", NULL);
         else
             gwt_submit(e, txn, sub);
     }

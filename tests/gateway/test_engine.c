@@ -635,6 +635,31 @@ static void get(const char *id, struct stored *s)
     CHECK_EQ_INT(s->err, Q_OK);
 }
 
+/*
+ * A field of the stored txn hash that struct q_txn does not carry (transport
+ * and link, written by finish for the evidence archive), read behind the
+ * engine's back; "" when absent.
+ */
+static void txn_field(const char *id, const char *field, char *out, size_t cap)
+{
+    redisContext *c = redis_test_connect();
+    redisReply *r = c ? redisCommand(c, "HGET spk:{%u}:txn:%s %s",
+                                     (unsigned)strtoul((char[3]){id[0], id[1], 0}, NULL, 16), id, field)
+                      : NULL;
+
+    snprintf(out, cap, "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+    if (c)
+        redisFree(c);
+}
+
+#define CHECK_TXN_FIELD(id, field, want)                 \
+    do {                                                 \
+        char v_[64];                                     \
+        txn_field(id, field, v_, sizeof v_);             \
+        CHECK_EQ_STR(v_, want);                          \
+    } while (0)
+
 /* Read the transaction until it is no longer pending (or ms pass). */
 static void get_final(const char *id, int ms, struct stored *s)
 {
@@ -713,6 +738,9 @@ static void scenario_answer_by_id(const struct subscriber *s)
     CHECK_EQ_INT(t.sig_len, sig_len);
     CHECK_MEM(t.sig, r->buf, sig_len);
     CHECK(openssl_verifies(t.cert, t.cert_len, submits[i].digest, 32, t.sig, t.sig_len));
+    /* Which link answered is not said (car_events.answer): the carrier stands for it, with its links' transport. */
+    CHECK_TXN_FIELD(st.id, "transport", "fake");
+    CHECK_TXN_FIELD(st.id, "link", "viettel");
 
     /* A late second answer (USER_CANCEL) for the finished transaction changes nothing. */
     r->outcome = CAR_OUT_USER_CANCEL;
@@ -766,6 +794,9 @@ static void scenario_sign(const struct subscriber *s)
     CHECK_MEM(t.cert, s->cert_der, s->cert_len);
     CHECK(openssl_verifies(t.cert, t.cert_len, submits[i].digest, 32, t.sig, t.sig_len));
     CHECK_EQ_INT(n_submits, i + 1); /* one command, one submit */
+    /* The evidence archive's: the transport and link the SIM's answer came in on. */
+    CHECK_TXN_FIELD(st.id, "transport", "fake");
+    CHECK_TXN_FIELD(st.id, "link", car_link_name(fake_link));
 }
 
 /* 2. The subscriber refuses: failed USER_CANCEL, ETSI 401, no signature. */
@@ -804,6 +835,7 @@ static void scenario_expiry(const struct subscriber *s)
     CHECK_EQ_INT(t.state, Q_FAILED);
     CHECK_EQ_STR(t.result, "EXPIRED");
     CHECK_EQ_INT(t.etsi, 208);
+    CHECK_TXN_FIELD(st.id, "link", ""); /* no answer carried it */
     CHECK(now_ms() - t0 >= TXN_TIMEOUT * 1000 - 200);
     CHECK_EQ_INT(n_submits, i + 1); /* sent once: never resubmitted */
 }
