@@ -52,6 +52,7 @@
 #include "gw_util.h"
 #include "log.h"
 #include "q.h"
+#include "q_ev.h"
 #include "redis_test.h"
 #include "sig.h"
 
@@ -841,6 +842,57 @@ static void scenario_expiry(const struct subscriber *s)
 }
 
 /*
+ * The evidence archive's bound (q_ev.h): while the shard's stream holds
+ * max_backlog events a new signature is refused (GW_ERR_BACKLOG, counted),
+ * and once it drains one is taken again, and its outcome appended.
+ */
+static void scenario_backlog(const struct subscriber *s)
+{
+    unsigned shard = q_shard_of(s->msisdn, cfg->redis.shards);
+    redisContext *c = redis_test_connect();
+    redisReply *r;
+    struct started st;
+    struct stored t;
+    uint64_t refused = metrics.c[GW_M_SIGN_BACKLOG_REFUSED];
+    uint8_t md[32] = {1};
+    struct gw_sign_req req = {.rp = RP,
+                              .msisdn = s->msisdn,
+                              .digest_alg = DG_SHA256,
+                              .digest = md,
+                              .digest_len = sizeof md,
+                              .display_text = "Ký văn bản",
+                              .req_hash = "h",
+                              .format = Q_FORMAT_RAW};
+    int i = n_submits;
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    q_ev_enable(q, 2);
+    freeReplyObject(redisCommand(c, "XADD spk:{%u}:ev * eid a", shard));
+    freeReplyObject(redisCommand(c, "XADD spk:{%u}:ev * eid b", shard));
+    memset(&st, 0, sizeof(st));
+    gw_txn_start(engine, &req, on_started, &st);
+    CHECK(pump(&st.n, 1, WAIT_MS));
+    CHECK_EQ_INT(st.err, GW_ERR_BACKLOG);
+    CHECK_EQ_INT(metrics.c[GW_M_SIGN_BACKLOG_REFUSED], refused + 1);
+    CHECK_EQ_INT(n_submits, i); /* nothing sent */
+    freeReplyObject(redisCommand(c, "DEL spk:{%u}:ev", shard));
+    start(s->msisdn, "Quyết định 9/QĐ", &st);
+    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    if (n_submits == i + 1) {
+        report_sent(i);
+        answer(i, CAR_OUT_USER_CANCEL, 1, CAR_SIG_RAW, NULL, 0);
+        get_final(st.id, WAIT_MS, &t);
+        CHECK_EQ_STR(t.result, "USER_CANCEL");
+    }
+    r = redisCommand(c, "XLEN spk:{%u}:ev", shard);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1); /* the outcome's signature event */
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+/*
  * 4. The instance dies between handing the command to the link and hearing
  * `sent`: the transaction stays in the outbox.  A new engine (a new link)
  * resubmits it after the lease with the SAME counter, and its answer completes.
@@ -1273,6 +1325,7 @@ int main(int argc, char **argv)
         scenario_far(&subs[10]);                /* a far end holding it: asked again after a crash */
         scenario_failover(&subs[11], &subs[12], &subs[13]);
         CHECK(metrics.c[GW_M_TXN_COMPLETED] >= 1);
+        scenario_backlog(&subs[0]); /* last: it turns the archive's events on */
     }
     if (engine)
         engine_down();
