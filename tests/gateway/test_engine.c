@@ -654,11 +654,11 @@ static void txn_field(const char *id, const char *field, char *out, size_t cap)
         redisFree(c);
 }
 
-#define CHECK_TXN_FIELD(id, field, want)                 \
-    do {                                                 \
-        char v_[64];                                     \
-        txn_field(id, field, v_, sizeof v_);             \
-        CHECK_EQ_STR(v_, want);                          \
+#define CHECK_TXN_FIELD(id, field, want)     \
+    do {                                     \
+        char v_[64];                         \
+        txn_field(id, field, v_, sizeof v_); \
+        CHECK_EQ_STR(v_, want);              \
     } while (0)
 
 /* Read the transaction until it is no longer pending (or ms pass). */

@@ -116,11 +116,11 @@ static char *ev_field(const char *stream, const char *eid, const char *f)
     return out;
 }
 
-#define CHECK_EV(stream, eid, f, want)           \
-    do {                                         \
-        char *v_ = ev_field(stream, eid, f);     \
-        CHECK_EQ_STR(v_ ? v_ : "(none)", want);  \
-        free(v_);                                \
+#define CHECK_EV(stream, eid, f, want)          \
+    do {                                        \
+        char *v_ = ev_field(stream, eid, f);    \
+        CHECK_EQ_STR(v_ ? v_ : "(none)", want); \
+        free(v_);                               \
     } while (0)
 
 /* ---- calls ---- */
@@ -392,9 +392,9 @@ int main(void)
         hg0 = cmd_calls("hgetall");
         r = finish(q, a.id, t0 + 100, "etsi204", "mssp-a", 1);
         CHECK_EQ_INT(r.err, Q_OK);
-        CHECK(r.existed);                               /* want_txn answered ... */
-        CHECK_EQ_INT(cmd_calls("evalsha") - ev0, 1);    /* ... in one round trip ... */
-        CHECK_EQ_INT(cmd_calls("hgetall") - hg0, 1);    /* ... from the event's own read */
+        CHECK(r.existed);                            /* want_txn answered ... */
+        CHECK_EQ_INT(cmd_calls("evalsha") - ev0, 1); /* ... in one round trip ... */
+        CHECK_EQ_INT(cmd_calls("hgetall") - hg0, 1); /* ... from the event's own read */
     }
     stream_of(a.id, st);
     CHECK_EQ_INT(xlen(st), 1);
