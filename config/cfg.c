@@ -214,7 +214,7 @@ static const struct cfg_opt archive_opts[] = {
      "an archiver that found nothing to archive reads the streams again after this"},
     {"claim_idle_s", OPT_UINT, S(cfg_archive, claim_idle_s), 1, 86400, "30", 0,
      "events another instance read and did not archive for this long are taken over"},
-    {"max_backlog", OPT_U64, S(cfg_archive, max_backlog), 1, 1000000000000UL, "1000000", 0,
+    {"max_backlog", OPT_U64, S(cfg_archive, max_backlog), 1, 1000000000000UL, "50000", 0,
      "events waiting in one shard's stream from which new signature requests are refused (503 ARCHIVE_BACKLOG)"},
     {"anchor_interval_s", OPT_UINT, S(cfg_archive, anchor_interval_s), 0, 604800, "600", 0,
      "RFC 3161 timestamp over every chain head that moved, this often (needs tsa_url); 0 = never. "

@@ -291,12 +291,12 @@ struct cfg_limits {
  */
 struct cfg_archive {
     int enabled;
-    char conninfo[1024];        /* libpq connection string ("host=/run/postgresql dbname=simpki") */
-    char password[128];         /* secret, from "password_file"; "" = libpq's own ways */
-    unsigned batch;             /* events per database call, default 500 */
-    unsigned poll_ms;           /* an idle archiver reads again after this, default 200 */
-    unsigned claim_idle_s;      /* another instance takes unacknowledged entries after this, default 30 */
-    uint64_t max_backlog;       /* entries per stream before new signatures are refused, default 1000000 */
+    char conninfo[1024];   /* libpq connection string ("host=/run/postgresql dbname=simpki") */
+    char password[128];    /* secret, from "password_file"; "" = libpq's own ways */
+    unsigned batch;        /* events per database call, default 500 */
+    unsigned poll_ms;      /* an idle archiver reads again after this, default 200 */
+    unsigned claim_idle_s; /* another instance takes unacknowledged entries after this, default 30 */
+    uint64_t max_backlog;  /* entries per stream before new signatures are refused, default 50000 (about 4 KB each) */
     unsigned anchor_interval_s; /* RFC 3161 over moved chain heads every this (needs tsa_url), 0 = never; default 600 */
     unsigned retention_sign_years; /* "retention_years": {"sign": 10, "cert": 20}; 0 = keep for ever */
     unsigned retention_cert_years;

@@ -567,7 +567,7 @@ static void test_archive(const char *dir)
         CHECK_EQ_INT(a->batch, 500);
         CHECK_EQ_INT(a->poll_ms, 200);
         CHECK_EQ_INT(a->claim_idle_s, 30);
-        CHECK(a->max_backlog == 1000000);
+        CHECK(a->max_backlog == 50000);
         CHECK_EQ_INT(a->anchor_interval_s, 0);
         CHECK_EQ_INT(a->retention_sign_years, 10);
         CHECK_EQ_INT(a->retention_cert_years, 20);
