@@ -6,8 +6,10 @@
 #include <libpq-fe.h>
 
 #include "ar.h"
+#include "ar_anchor.h"
 #include "ar_archiver.h"
 #include "ar_pg.h"
+#include "ar_retention.h"
 #include "cfg.h"
 #include "gw_metrics.h"
 #include "log.h"
@@ -23,8 +25,8 @@ struct ar {
     struct sig_trust *trust;
     struct ar_deps d;
     struct ar_archiver *archiver;
-    /* [anchor] the anchoring of chain heads (ar_anchor_new / ar_anchor_free) plugs in here. */
-    /* [retention] the dropping of old partitions (ar_retention_new / ar_retention_free) plugs in here. */
+    struct ar_anchor *anchor;       /* RFC 3161 over chain heads; NULL when anchor_interval_s is 0 */
+    struct ar_retention *retention; /* drops months past retention_years */
 };
 
 /* Where the database is, for the log: host, port, dbname, user of conninfo; never a password. */
@@ -80,8 +82,13 @@ int ar_new(const struct ar_deps *d, struct ar **out, char *why, size_t whylen)
         snprintf(why, whylen, "out of memory");
         goto fail;
     }
-    /* [anchor] ar_anchor_new(...) here, when anchor_interval_s > 0. */
-    /* [retention] ar_retention_new(...) here. */
+    a->anchor = ar_anchor_new(d->base, a->pg, d->cfg, d->metrics); /* NULL: off, the reason logged */
+    a->retention = ar_retention_new(d->base, a->pg, d->cfg);
+    if (!a->retention) {
+        snprintf(why, whylen, "out of memory");
+        goto fail;
+    }
+    ar_retention_metrics(a->retention, d->metrics);
     describe(c->conninfo, where, sizeof where);
     LOGP(LOG_INFO, "archive", NULL, "archive: on, PostgreSQL %s%s, consumer %s, batch %u, max_backlog %llu", where,
          c->password[0] ? " (password from password_file)" : "", d->consumer, c->batch,
@@ -97,8 +104,8 @@ void ar_free(struct ar *a)
 {
     if (!a)
         return;
-    /* [retention] ar_retention_free(...) here, first. */
-    /* [anchor] ar_anchor_free(...) here. */
+    ar_retention_free(a->retention);
+    ar_anchor_free(a->anchor); /* before ar_pg_free (ar_anchor.h) */
     ar_archiver_free(a->archiver); /* before the connection: its query's "closed" answer finds it stopping */
     ar_pg_free(a->pg);
     free(a);
