@@ -67,7 +67,8 @@ check "body: the OCSP response the API returned" test "$(bj .ocsp)" = "$(jq -r .
 t=$(jq '[.times | (.created, .sent, .finished, .deadline) | test("^20[0-9-]{8}T[0-9:]{8}\\.[0-9]{3}Z$")] | all' <<<"$b")
 check "body: times created, sent, finished, deadline (RFC 3339 UTC, ms)" test "$t" = true
 check "body: at_ms is at" test "$(bj '.at_ms')" = "$(date -u -d "$(bj .at)" +%s%3N)"
-# transport and link: in the body when the engine hands them to q_txn_finish (q_finish.transport, .link).
+check "body: the transport and the link the answer came in on" \
+  test "$(bj '"\(.transport) \(.link | length > 0)"')" = "smpp true"
 check "body: keys sorted, compact (canonical)" test "$(jq -cS . <<<"$b")" = "$b"
 jq -r .certificate <<<"$final" | base64 -d >"$T/cert.der"
 sha=$(sha256sum "$T/cert.der" | cut -d' ' -f1)
