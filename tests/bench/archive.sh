@@ -52,7 +52,8 @@ ar_metrics() {
     END {
       n = split("backlog oldest_s events duplicates errors db_up batches batch_s backlog_refused", k, " ")
       printf "{"
-      for (i = 1; i <= n; i++) printf "%s\"%s\": %s", i > 1 ? ", " : "", k[i], k[i] in seen ? sprintf("%.6f", v[k[i]]) : "null"
+      for (i = 1; i <= n; i++)
+        printf "%s\"%s\": %s", (i > 1 ? ", " : ""), k[i], ((k[i] in seen) ? sprintf("%.6f", v[k[i]]) : "null")
       print "}"
     }'
 }
@@ -114,29 +115,35 @@ SQL
 }
 
 # Every top-level command in a MONITOR capture, split: the archiver's (a script that
-# runs a stream command only the archiver uses, or whose keys are all event streams,
-# or a stream command sent alone), the engine's other scripts (the signing path and
-# the sweeper, as run.sh counts "engine round trips"), and the rest; and the events
-# appended inside scripts (XADD), signatures among them.
+# runs a stream command only the archiver uses, or whose keys are all event streams, or
+# a stream command sent alone); the periodic scripts (their first command ZRANGEBYSCORE:
+# the sweeper's and the callback queue's runs, a fixed number per interval whatever the
+# load); the other scripts, the signing path (create, por_lookup, sent_many, finish: run.sh's
+# "engine round trips" less the periodic); and the rest.  Per transaction finished: the
+# PUBLISH on spk:done that finish and expiry run; the signature events appended (XADD).
 ar_monitor_split() { # capture -> JSON
   awk '
     function unq(s) { gsub(/^"|"$/, "", s); return tolower(s) }
     function flush() {
       if (cmd == "") return
       if (cmd ~ /^(evalsha|eval|evalsha_ro|eval_ro|fcall|fcall_ro)$/) {
-        if (arch || (nk > 0 && evkeys == nk)) ar++; else eng++
+        if (arch || (nk > 0 && evkeys == nk)) ar++
+        else if (first == "zrangebyscore") periodic++
+        else signing++
       } else if (cmd ~ /^x/) ar++
       else other++
       cmd = ""
     }
     $3 == "lua]" {
       c = unq($4); inner++
+      if (first == "") first = c
       if (c ~ /^x(readgroup|autoclaim|ack|del|info|range|revrange|pending|group|claim|trim)$/) arch = 1
       if (c == "xadd") { xadd++; if (index($0, "\"type\" \"signature\"")) sig++ }
+      if (c == "publish" && unq($5) == "spk:done") fin++
       next
     }
     $2 ~ /^\[/ {
-      flush(); cmd = unq($4); arch = 0; nk = 0; evkeys = 0
+      flush(); cmd = unq($4); arch = 0; nk = 0; evkeys = 0; first = ""
       if (cmd ~ /^(evalsha|evalsha_ro|fcall|fcall_ro)$/) { # EVAL: the script text is no field
         nk = unq($6) + 0
         for (i = 7; i < 7 + nk && i <= NF; i++) if (unq($i) ~ /:ev$/) evkeys++
@@ -144,19 +151,39 @@ ar_monitor_split() { # capture -> JSON
     }
     END {
       flush()
-      printf "{\"engine\": %d, \"archiver\": %d, \"other\": %d, \"inner\": %d, \"xadd\": %d, \"signatures\": %d}\n",
-             eng, ar, other, inner, xadd, sig
+      printf "{\"signing\": %d, \"periodic\": %d, \"archiver\": %d, \"other\": %d, \"inner\": %d, \"xadd\": %d, \"signatures\": %d, \"finished\": %d}\n",
+             signing, periodic, ar, other, inner, xadd, sig, fin
     }' "$1"
+}
+
+# AR_MON_S s of redis-cli MONITOR in the middle of a short closed loop (not timed:
+# MONITOR costs Redis) -> $R/NAME-monitor.json, its calls per transaction finished.
+ar_monitor() { # name
+  local mon_lg
+  log "$1: ${AR_MON_S}s of Redis MONITOR in a closed loop (not timed)"
+  lg --label "$1-monitor" --mode closed --concurrency "$CONC" --numbers "$EC_FIRST:$N_SUBS" \
+     --duration "$(echo "$AR_MON_S + 1" | bc)" --warmup 0 >"$R/$1-monitor-lg.json" &
+  mon_lg=$!
+  PIDS+=("$mon_lg")
+  sleep 0.5
+  timeout "$AR_MON_S" redis-cli -p "$REDIS_PORT" MONITOR >"$T/$1-monitor.txt" 2>/dev/null || true
+  wait "$mon_lg"
+  ar_monitor_split "$T/$1-monitor.txt" |
+    jq '. as $m | def per($k): if $m.finished > 0 then $m[$k] / $m.finished else null end;
+        {signing_per_txn: per("signing"), periodic_per_txn: per("periodic"), archiver_per_txn: per("archiver"),
+         other_per_txn: per("other"), counts: $m}' >"$R/$1-monitor.json"
+  rm -f "$T/$1-monitor.txt"
 }
 
 ar_cmd_calls() { rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' -v c="cmdstat_$1" '$1 == c { n = $3 } END { print n + 0 }'; }
 
 ar_main() {
-  local sampler pg0 pg1 gw1 gw2 m0 m1 m2 drain_wait mon_lg extra=${AR_EXTRA:-}
+  local sampler pg0 pg1 gw1 gw2 m0 m1 m2 drain_wait extra=${AR_EXTRA:-}
   [ -n "$extra" ] || extra='{}'
   # ---- 1. the archive off -------------------------------------------------
   log "archive off: closed loop, the gateway as started"
   OPEN=0 run_alg ar-off "$EC_FIRST"
+  ar_monitor ar-off
 
   # ---- 2. the archive on --------------------------------------------------
   log "archive on: a private PostgreSQL, the gateway restarted with an \"archive\" section"
@@ -189,16 +216,8 @@ ar_main() {
       metrics_after_run: $m1, metrics_after_drain: $m2, drain_wait_s: $wait}' >"$R/ar-on-extra.json"
   ar_pg_figures >"$R/ar-pg.json"
 
-  # ---- 4. whose Redis calls: a short closed loop under MONITOR -------------
-  log "archive on: ${AR_MON_S}s of Redis MONITOR in a closed loop (not timed)"
-  lg --label ar-monitor --mode closed --concurrency "$CONC" --numbers "$EC_FIRST:$N_SUBS" \
-     --duration "$(echo "$AR_MON_S + 2" | bc)" --warmup 0 >"$R/ar-monitor-lg.json" &
-  mon_lg=$!
-  PIDS+=("$mon_lg")
-  sleep 1
-  timeout "$AR_MON_S" redis-cli -p "$REDIS_PORT" MONITOR >"$T/monitor.txt" 2>/dev/null || true
-  wait "$mon_lg"
-  ar_monitor_split "$T/monitor.txt" >"$R/ar-monitor.json"
+  # ---- 4. whose Redis calls ---------------------------------------------------
+  ar_monitor ar-on
 
   # ---- 5. every event appended is in PostgreSQL, once ------------------------
   drain_wait=$(ar_drain "$AR_DRAIN_MAX_S")
@@ -228,7 +247,8 @@ ar_json() {
     --argjson section "$(jq '.archive | del(.conninfo)' "$T/simpki-archive.json")" \
     --slurpfile offmax "$R/ar-off-max.json" --slurpfile offcpu "$R/ar-off-cpu.json" --slurpfile offcmd "$R/ar-off-cmds.json" \
     --slurpfile onmax "$R/ar-on-max.json" --slurpfile oncpu "$R/ar-on-cpu.json" --slurpfile oncmd "$R/ar-on-cmds.json" \
-    --slurpfile extra "$R/ar-on-extra.json" --slurpfile pg "$R/ar-pg.json" --slurpfile mon "$R/ar-monitor.json" \
+    --slurpfile extra "$R/ar-on-extra.json" --slurpfile pg "$R/ar-pg.json" --slurpfile monoff "$R/ar-off-monitor.json" \
+    --slurpfile monon "$R/ar-on-monitor.json" \
     --slurpfile check "$R/ar-check.json" --slurpfile samples <(jq -s . "$R/ar-samples.jsonl") '
     def run($max; $cpu; $cmd): ($max.finished) as $n |
       { tps: $max.completed_per_s, finished: $n, ok: $max.ok, failed: $max.failed,
@@ -253,17 +273,12 @@ ar_json() {
              cpu_us_per_txn: ($r.cpu_us_per_txn + {postgres: ($x.postgres_cpu_us / $n),
                                                     gateway_drain: ($x.gateway_cpu_us_drain / $n)}),
              events_appended_per_txn: (($oncmd[0].xadd // 0) / $n)}),
-      round_trips: {
-        ceiling: $ceiling,
-        # MONITOR: per signature appended in the window
-        signing_per_signature: (if $mon[0].signatures > 0 then $mon[0].engine / $mon[0].signatures else null end),
-        archiver_per_signature: (if $mon[0].signatures > 0 then $mon[0].archiver / $mon[0].signatures else null end),
-        other_per_signature: (if $mon[0].signatures > 0 then $mon[0].other / $mon[0].signatures else null end),
-        monitor: $mon[0] },
+      # MONITOR windows: Redis calls per transaction finished, by whom
+      round_trips: {ceiling: $ceiling, off: $monoff[0], on: $monon[0]},
       archive: ($pg[0] + {
         # the gateway counter over the loaded run; batches over the run and the drain
         archived_per_s_metric: (if $x.metrics_after_run.events != null and $x.metrics_before.events != null
-                                then ($x.metrics_after_run.events - $x.metrics_before.events) / $onmax[0].wall_s
+                                then ($x.metrics_after_run.events - $x.metrics_before.events) / $oncpu[0].wall_s
                                 else null end),
         batches: (if $x.metrics_after_drain.batches != null then $x.metrics_after_drain.batches - $x.metrics_before.batches
                   else null end),
@@ -294,13 +309,13 @@ ar_table() { # results.json
     row("signing: completed txn/s"; ($off.tps | f0); ($on.tps | f0); "on/off \(pct($on.tps; $off.tps)); gateway CPU ceiling \($off.gateway_cpu_ceiling_tps | f0) / \($on.gateway_cpu_ceiling_tps | f0)/s"),
     row("transaction (POST → final answer) p50 / p99"; "\($off.lat_us.p50 | ms) / \($off.lat_us.p99 | ms)"; "\($on.lat_us.p50 | ms) / \($on.lat_us.p99 | ms)"; "create (POST) p99 \($off.post_us.p99 | ms) / \($on.post_us.p99 | ms)"),
     row("CPU µs per txn gateway / redis / sim / loadgen"; "\($off.cpu_us_per_txn.gateway | f0) / \($off.cpu_us_per_txn.redis | f0) / \($off.cpu_us_per_txn.simulator | f0) / \($off.cpu_us_per_txn.loadgen | f0)"; "\($on.cpu_us_per_txn.gateway | f0) / \($on.cpu_us_per_txn.redis | f0) / \($on.cpu_us_per_txn.simulator | f0) / \($on.cpu_us_per_txn.loadgen | f0)"; "on: PostgreSQL \($on.cpu_us_per_txn.postgres | f0) µs, the gateway in the drain \($on.cpu_us_per_txn.gateway_drain | f0) µs per txn"),
-    row("Redis per txn: engine EVALSHA / all gateway calls / commands incl. inside scripts"; "\($off.engine_round_trips_per_txn | f2) / \($off.gateway_redis_calls_per_txn | f2) / \($off.redis_commands_per_txn | f0)"; "\($on.engine_round_trips_per_txn | f2) / \($on.gateway_redis_calls_per_txn | f2) / \($on.redis_commands_per_txn | f0)"; "ceiling \($rt.ceiling) round trips (on: the archiver'"'"'s calls included; XADD inside scripts \($on.events_appended_per_txn | f2) per txn)"),
-    row("Redis round trips per signature, signing path / archiver (MONITOR, \(.config.monitor_s) s, \($rt.monitor.signatures) signatures)"; "—"; "\($rt.signing_per_signature | f2) / \($rt.archiver_per_signature | f2)"; "ceiling \($rt.ceiling) for the signing path (\(if ($rt.signing_per_signature // 99) <= $rt.ceiling + 0.05 then "met" else "**not met**" end))"),
+    row("Redis per txn: engine EVALSHA / all gateway calls / commands incl. inside scripts"; "\($off.engine_round_trips_per_txn | f2) / \($off.gateway_redis_calls_per_txn | f2) / \($off.redis_commands_per_txn | f0)"; "\($on.engine_round_trips_per_txn | f2) / \($on.gateway_redis_calls_per_txn | f2) / \($on.redis_commands_per_txn | f0)"; "ceiling \($rt.ceiling) round trips; on: the archiver'"'"'s scripts included (a read or an acknowledgement is one script per stream), XADD inside scripts \($on.events_appended_per_txn | f2) per txn"),
+    row("Redis round trips per txn, MONITOR \(.config.monitor_s) s: signing path / periodic (sweeper, callbacks) / archiver"; "\($rt.off.signing_per_txn | f2) / \($rt.off.periodic_per_txn | f2) / \($rt.off.archiver_per_txn | f2)"; "\($rt.on.signing_per_txn | f2) / \($rt.on.periodic_per_txn | f2) / \($rt.on.archiver_per_txn | f2)"; "ceiling \($rt.ceiling) for the signing path (create, por_lookup, finish; sent batched); on − off \(($rt.on.signing_per_txn // 0) - ($rt.off.signing_per_txn // 0) | f2); signature events appended inside scripts per txn \(if $rt.on.counts.finished > 0 then $rt.on.counts.signatures / $rt.on.counts.finished | f2 else "—" end)"),
     row("events appended / archived per s (loaded window, PostgreSQL)"; "—"; "\($a.appended_per_s | f0) / \($a.archived_per_s | f0)"; "archived ≥ appended keeps up; busiest second \($a.peak_archived_per_s | f0)/s; gateway counter \($a.archived_per_s_metric | f0)/s"),
     row("archiver batches: events per batch / ms per batch"; "—"; "\(if ($a.batches // 0) > 0 then ($a.events / $a.batches | f0) else "—" end) / \($a.batch_ms | f0)"; "batch \(.config.archive.batch // 500) at most"),
     row("lag, event → row (archived_at − at) p50 / p99 / max"; "—"; "\($a.lag_ms.p50 | f0) / \($a.lag_ms.p99 | f0) / \($a.lag_ms.max | f0) ms"; "poll_ms \(.config.archive.poll_ms // 200) when idle"),
     row("backlog sampled every \(.config.sample_s) s: max entries / max oldest age"; "—"; "\($a.backlog_max_entries | f0) / \($a.oldest_max_s | f2) s"; "max_backlog \(.config.archive.max_backlog // 1000000) per stream refuses new signatures (\($a.refused_for_backlog // 0 | f0) refused)"),
-    row("drain after the load stopped: last event → last row / streams seen empty"; "—"; "\($a.drain_s | f2) s / \($a.drain_wait_s | f2) s"; "\($a.events) events, \($a.table_bytes / 1048576 | f0) MiB in PostgreSQL"),
+    row("drain after the load stopped: last event appended → last row"; "—"; "\($a.drain_s | f2) s"; "\($a.events) events, \($a.table_bytes / 1048576 | f0) MiB in PostgreSQL"),
     row("events lost / stored twice (all phases: Redis XADD vs rows)"; "—"; "\($a.check.lost) / \($a.check.duplicated)"; "0 / 0 (\($a.check.appended) appended, \($a.check.stored) stored, \($a.check.left_in_redis) left in Redis)")
   ' "$1"
 }
@@ -312,7 +327,7 @@ ar_verdict() { # results.json
     [ ["off", "tps"], ["on", "tps"], ["off", "lat_us", "p99"], ["on", "lat_us", "p99"],
       ["off", "engine_round_trips_per_txn"], ["on", "engine_round_trips_per_txn"],
       ["off", "gateway_redis_calls_per_txn"], ["on", "gateway_redis_calls_per_txn"], ["on", "cpu_us_per_txn", "postgres"],
-      ["round_trips", "signing_per_signature"], ["round_trips", "archiver_per_signature"],
+      ["round_trips", "off", "signing_per_txn"], ["round_trips", "on", "signing_per_txn"], ["round_trips", "on", "archiver_per_txn"],
       ["archive", "appended_per_s"], ["archive", "archived_per_s"], ["archive", "lag_ms", "p99"],
       ["archive", "drain_s"], ["archive", "drain_wait_s"], ["archive", "backlog_max_entries"], ["archive", "oldest_max_s"] ] as $need |
     . as $r | $need[] as $p | select(($r | getpath($p) | type) != "number") | $p | map(tostring) | join(".")' "$1")
