@@ -129,7 +129,7 @@ ar_monitor_split() { # capture -> JSON
       if (cmd ~ /^(evalsha|eval|evalsha_ro|eval_ro|fcall|fcall_ro)$/) {
         if (arch || (nk > 0 && evkeys == nk)) ar++
         else if (first == "zrangebyscore") periodic++
-        else signing++
+        else { signing++; by[substr(sha, 1, 8) " " first]++ }
       } else if (cmd ~ /^x/) ar++
       else other++
       cmd = ""
@@ -143,7 +143,7 @@ ar_monitor_split() { # capture -> JSON
       next
     }
     $2 ~ /^\[/ {
-      flush(); cmd = unq($4); arch = 0; nk = 0; evkeys = 0; first = ""
+      flush(); cmd = unq($4); arch = 0; nk = 0; evkeys = 0; first = ""; sha = unq($5)
       if (cmd ~ /^(evalsha|evalsha_ro|fcall|fcall_ro)$/) { # EVAL: the script text is no field
         nk = unq($6) + 0
         for (i = 7; i < 7 + nk && i <= NF; i++) if (unq($i) ~ /:ev$/) evkeys++
@@ -151,8 +151,11 @@ ar_monitor_split() { # capture -> JSON
     }
     END {
       flush()
-      printf "{\"signing\": %d, \"periodic\": %d, \"archiver\": %d, \"other\": %d, \"inner\": %d, \"xadd\": %d, \"signatures\": %d, \"finished\": %d}\n",
+      printf "{\"signing\": %d, \"periodic\": %d, \"archiver\": %d, \"other\": %d, \"inner\": %d, \"xadd\": %d, \"signatures\": %d, \"finished\": %d, \"signing_scripts\": {",
              signing, periodic, ar, other, inner, xadd, sig, fin
+      n = 0
+      for (k in by) printf "%s\"%s\": %d", (n++ ? ", " : ""), k, by[k]
+      print "}}"
     }' "$1"
 }
 
@@ -171,7 +174,10 @@ ar_monitor() { # name
   ar_monitor_split "$T/$1-monitor.txt" |
     jq '. as $m | def per($k): if $m.finished > 0 then $m[$k] / $m.finished else null end;
         {signing_per_txn: per("signing"), periodic_per_txn: per("periodic"), archiver_per_txn: per("archiver"),
-         other_per_txn: per("other"), counts: $m}' >"$R/$1-monitor.json"
+         other_per_txn: per("other"),
+         # each signing script (its SHA-1 prefix and first command) per transaction
+         signing_scripts_per_txn: ($m.signing_scripts | map_values(if $m.finished > 0 then . / $m.finished else null end)),
+         counts: ($m | del(.signing_scripts))}' >"$R/$1-monitor.json"
   rm -f "$T/$1-monitor.txt"
 }
 
@@ -311,6 +317,7 @@ ar_table() { # results.json
     row("CPU µs per txn gateway / redis / sim / loadgen"; "\($off.cpu_us_per_txn.gateway | f0) / \($off.cpu_us_per_txn.redis | f0) / \($off.cpu_us_per_txn.simulator | f0) / \($off.cpu_us_per_txn.loadgen | f0)"; "\($on.cpu_us_per_txn.gateway | f0) / \($on.cpu_us_per_txn.redis | f0) / \($on.cpu_us_per_txn.simulator | f0) / \($on.cpu_us_per_txn.loadgen | f0)"; "on: PostgreSQL \($on.cpu_us_per_txn.postgres | f0) µs, the gateway in the drain \($on.cpu_us_per_txn.gateway_drain | f0) µs per txn"),
     row("Redis per txn: engine EVALSHA / all gateway calls / commands incl. inside scripts"; "\($off.engine_round_trips_per_txn | f2) / \($off.gateway_redis_calls_per_txn | f2) / \($off.redis_commands_per_txn | f0)"; "\($on.engine_round_trips_per_txn | f2) / \($on.gateway_redis_calls_per_txn | f2) / \($on.redis_commands_per_txn | f0)"; "ceiling \($rt.ceiling) round trips; on: the archiver'"'"'s scripts included (a read or an acknowledgement is one script per stream), XADD inside scripts \($on.events_appended_per_txn | f2) per txn"),
     row("Redis round trips per txn, MONITOR \(.config.monitor_s) s: signing path / periodic (sweeper, callbacks) / archiver"; "\($rt.off.signing_per_txn | f2) / \($rt.off.periodic_per_txn | f2) / \($rt.off.archiver_per_txn | f2)"; "\($rt.on.signing_per_txn | f2) / \($rt.on.periodic_per_txn | f2) / \($rt.on.archiver_per_txn | f2)"; "ceiling \($rt.ceiling) for the signing path (create, por_lookup, finish; sent batched); on − off \(($rt.on.signing_per_txn // 0) - ($rt.off.signing_per_txn // 0) | f2); signature events appended inside scripts per txn \(if $rt.on.counts.finished > 0 then $rt.on.counts.signatures / $rt.on.counts.finished | f2 else "—" end)"),
+    row("signing scripts per txn (SHA-1 prefix, first command run)"; ($rt.off.signing_scripts_per_txn | to_entries | map("\(.key) \(.value | f2)") | join(", ")); ($rt.on.signing_scripts_per_txn | to_entries | map("\(.key) \(.value | f2)") | join(", ")); "one each for create, por_lookup and finish; sent_many (first ZREM) a fraction: one per batch"),
     row("events appended / archived per s (loaded window, PostgreSQL)"; "—"; "\($a.appended_per_s | f0) / \($a.archived_per_s | f0)"; "archived ≥ appended keeps up; busiest second \($a.peak_archived_per_s | f0)/s; gateway counter \($a.archived_per_s_metric | f0)/s"),
     row("archiver batches: events per batch / ms per batch"; "—"; "\(if ($a.batches // 0) > 0 then ($a.events / $a.batches | f0) else "—" end) / \($a.batch_ms | f0)"; "batch \(.config.archive.batch // 500) at most"),
     row("lag, event → row (archived_at − at) p50 / p99 / max"; "—"; "\($a.lag_ms.p50 | f0) / \($a.lag_ms.p99 | f0) / \($a.lag_ms.max | f0) ms"; "poll_ms \(.config.archive.poll_ms // 200) when idle"),
