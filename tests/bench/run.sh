@@ -8,6 +8,8 @@
 #   BENCH_ONLY=overload tests/bench/run.sh   only the flat-out maximum and the open
 #                                        loop at 50/90/120/200 % of it (EC, RSA): a
 #                                        few minutes; JSON in bench-overload.json
+#   BENCH_ARCHIVE=1 tests/bench/run.sh   ... and the evidence archive's last (its own
+#                                        stack, table and JSON: *-archive.json)
 #   BENCH_ONLY=archive tests/bench/run.sh    the evidence archive: the same closed loop
 #                                        with the archive off, then on (a private
 #                                        PostgreSQL), side by side; its insert rate,
@@ -566,4 +568,14 @@ if [ -n "${BENCH_PLAN:-}" ]; then
   log "merger plan: tests/bench/plan.sh"
   BENCH_BUILD=$B bash "$SRC/tests/bench/plan.sh" --no-build $([ $SMOKE -eq 1 ] && echo --smoke) \
     --out "${OUT%.json}-plan.json" || echo "run.sh: tests/bench/plan.sh failed: no plan figures" >&2
+fi
+
+# ---- the evidence archive (optional: BENCH_ARCHIVE=1) --------------------------
+# Its own stack (tests/bench/archive.sh = BENCH_ONLY=archive run.sh), table and JSON
+# beside this one's, like the plan's.
+if [ -n "${BENCH_ARCHIVE:-}" ]; then
+  echo
+  log "evidence archive: tests/bench/archive.sh"
+  BENCH_BUILD=$B bash "$SRC/tests/bench/archive.sh" --no-build $([ $SMOKE -eq 1 ] && echo --smoke) \
+    --out "${OUT%.json}-archive.json" || echo "run.sh: tests/bench/archive.sh failed: no archive figures" >&2
 fi
