@@ -1,4 +1,4 @@
-# tests/bench/lib.sh - helpers shared by run.sh and kannel.sh (sourced).
+# tests/bench/lib.sh - helpers shared by run.sh, kannel.sh and archive.sh (sourced).
 
 # A free loopback port, tried by connecting: nothing answers there now.
 free_port() {
@@ -34,10 +34,47 @@ bench_cleanup() {
   local rc=$?
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -z "${BENCH_PG:-}" ] || bench_pg_stop immediate
   if [ $rc -ne 0 ]; then
     echo "--- $BENCH_NAME failed; logs kept in $T" >&2
     for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -n 20 "$f" >&2; }; done
   else
     rm -rf "$T"
   fi
+}
+
+# bench_pg_start: a private PostgreSQL (Debian's, the newest in /usr/lib/postgresql) for
+# the archive bench, as tests/integration/lib.sh's pg_start makes one for a test: cluster
+# in $T/pg, socket in $T/pgsock, 127.0.0.1:PG_PORT, user and database "simpki" (trust),
+# run as user postgres when we are root; durable as in production (fsync and
+# synchronous_commit on, the defaults).  Sets PG_CONNINFO (archive.conninfo) and PG_PID
+# (the postmaster: pg_cpu_us sums it and its backends); bench_cleanup stops it.
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+bench_pg_as() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+bench_pg_start() {
+  mkdir -p "$T/pg" "$T/pgsock"
+  touch "$T/postgres.log"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$T/pg" "$T/pgsock" "$T/postgres.log"; chmod 755 "$T"; fi
+  bench_pg_as "$PG_BIN/initdb" -D "$T/pg" -U simpki --auth=trust -E UTF8 --locale=C.UTF-8 >"$T/pg-initdb.log" 2>&1
+  for _ in 1 2 3 4 5; do # a port free_port found can be taken before the server binds it
+    PG_PORT=$(free_port)
+    if bench_pg_as "$PG_BIN/pg_ctl" -D "$T/pg" -l "$T/postgres.log" -w -t 60 \
+         -o "-p $PG_PORT -k $T/pgsock -c listen_addresses=127.0.0.1" start >/dev/null; then
+      BENCH_PG=1
+      PG_PID=$(head -1 "$T/pg/postmaster.pid")
+      PG_CONNINFO="host=$T/pgsock port=$PG_PORT user=simpki dbname=simpki"
+      createdb -h "$T/pgsock" -p "$PG_PORT" -U simpki simpki
+      return 0
+    fi
+  done
+  return 1
+}
+bench_pg_stop() { bench_pg_as "$PG_BIN/pg_ctl" -D "$T/pg" -m "${1:-fast}" -w stop >/dev/null 2>&1 || true; }
+pg_sql() { psql -h "$T/pgsock" -p "$PG_PORT" -U simpki -d simpki -v ON_ERROR_STOP=1 -qAt "$@"; }
+# CPU of the whole cluster (µs): the postmaster with its reaped children, and its live backends
+pg_cpu_us() {
+  local p sum
+  sum=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15 + $16 + $17) * 1000000 / hz }' "/proc/$PG_PID/stat")
+  for p in $(ps -o pid= --ppid "$PG_PID"); do sum=$(( sum + $(cpu_us "$p" 2>/dev/null || echo 0) )); done
+  echo "$sum"
 }

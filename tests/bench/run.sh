@@ -8,6 +8,13 @@
 #   BENCH_ONLY=overload tests/bench/run.sh   only the flat-out maximum and the open
 #                                        loop at 50/90/120/200 % of it (EC, RSA): a
 #                                        few minutes; JSON in bench-overload.json
+#   BENCH_ARCHIVE=1 tests/bench/run.sh   ... and the evidence archive's last (its own
+#                                        stack, table and JSON: *-archive.json)
+#   BENCH_ONLY=archive tests/bench/run.sh    the evidence archive: the same closed loop
+#                                        with the archive off, then on (a private
+#                                        PostgreSQL), side by side; its insert rate,
+#                                        lag and drain (tests/bench/archive.sh, which
+#                                        runs this); JSON in bench-archive.json
 #
 # Builds a Release tree (build-bench/, or $BENCH_BUILD), starts the real stack
 # on free loopback ports (redis-server with AOF everysec, simpki-sim with
@@ -36,8 +43,8 @@ while [ $# -gt 0 ]; do
 done
 B=${BENCH_BUILD:-$SRC/build-bench}
 ONLY=${BENCH_ONLY:-}
-case $ONLY in "" | overload) ;; *) echo "run.sh: BENCH_ONLY is empty or overload" >&2; exit 2 ;; esac
-if [ "$ONLY" = overload ]; then OUT=${OUT:-$B/bench-overload.json}; else OUT=${OUT:-$B/bench-results.json}; fi
+case $ONLY in "" | overload | archive) ;; *) echo "run.sh: BENCH_ONLY is empty, overload or archive" >&2; exit 2 ;; esac
+OUT=${OUT:-$B/bench-${ONLY:-results}.json}
 
 if [ $SMOKE -eq 1 ]; then
   N_SUBS=300; N_IDLE=500; LEVELS=1000,2000; PROBES=200
@@ -46,7 +53,7 @@ else
   N_SUBS=20000; N_IDLE=100000; LEVELS=1000,10000,100000,1000000; PROBES=2000
   DUR=15; WARM=3; CONC=256; OPEN_DUR=15; VERIFY_S=3; OL_DRAIN_S=70
 fi
-[ "$ONLY" != overload ] || N_IDLE=0 # the never-answering numbers serve the capacity runs only
+[ -z "$ONLY" ] || N_IDLE=0 # the never-answering numbers serve the capacity runs only
 
 if [ $BUILD -eq 1 ] && [ -z "${BENCH_BUILD:-}" ]; then
   cmake -S "$SRC" -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -70,6 +77,12 @@ log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 cmdstats() { rcli INFO commandstats | tr -d '\r' | awk -F'[:=,]' '/^cmdstat_/ { sub("cmdstat_", "", $1); printf "%s %s\n", $1, $3 }'; }
+# Redis commands (incl. those run inside scripts) between run_alg's snapshots
+cs_delta() { # name -> JSON {cmd: calls}
+  join -a 2 -e 0 -o 2.1,1.2,2.2 <(sort "$R/$1.cs0") <(sort "$R/$1.cs1") |
+    awk '{ d = $3 - $2; if (d > 0 && $1 != "info") printf "%s\t%d\n", $1, d }' |
+    jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): (.[1] | tonumber)}) | add // {}'
+}
 redis_mem() { rcli INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }'; }
 # Redis's own stalls during a run: AOF writes that waited for a slow fsync, and
 # the latency monitor's events over 2 ms (event -> max ms).
@@ -208,7 +221,7 @@ if [ -n "${BENCH_HOLD:-}" ]; then  # BENCH_HOLD=1: keep the stack up for manual 
 fi
 
 # ---- signature verification vs openssl speed ------------------------------
-if [ "$ONLY" != overload ]; then
+if [ -z "$ONLY" ]; then
 log "signature verification"
 bash "$SRC/tests/signer/mksigs.sh" "$SRC/tests/pki" "$T/sigpki" >"$T/mksigs.log" 2>&1
 "$VERIFY" "$T/sigpki" "$VERIFY_S" >"$R/verify.txt"
@@ -255,6 +268,12 @@ run_alg() { # name first
   # open loop at 50, 90, 120 and 200 % of this maximum (tests/bench/overload.sh)
   ol_run "$name" "$first" "$(jq .completed_per_s "$R/$name-max.json")"
 }
+# BENCH_ONLY=archive: the archive off, then on, and its own figures (tests/bench/archive.sh)
+if [ "$ONLY" = archive ]; then
+  . "$SRC/tests/bench/archive.sh"
+  ar_main
+  exit 0
+fi
 run_alg ec "$EC_FIRST"
 run_alg rsa "$RSA_FIRST"
 ol_json >"$R/overload.json"
@@ -342,11 +361,6 @@ redis_stalls ec-50-loaded
 GW_RSS2=$(rss_kb "$GW_PID")
 
 # ---- assemble -------------------------------------------------------------
-cs_delta() { # name -> JSON {cmd: calls}
-  join -a 2 -e 0 -o 2.1,1.2,2.2 <(sort "$R/$1.cs0") <(sort "$R/$1.cs1") |
-    awk '{ d = $3 - $2; if (d > 0 && $1 != "info") printf "%s\t%d\n", $1, d }' |
-    jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): (.[1] | tonumber)}) | add // {}'
-}
 for a in ec rsa etsi-ec etsi-rsa soap-ec soap-rsa; do cs_delta "$a" >"$R/$a-cmds.json"; done
 
 jq -n \
@@ -554,4 +568,14 @@ if [ -n "${BENCH_PLAN:-}" ]; then
   log "merger plan: tests/bench/plan.sh"
   BENCH_BUILD=$B bash "$SRC/tests/bench/plan.sh" --no-build $([ $SMOKE -eq 1 ] && echo --smoke) \
     --out "${OUT%.json}-plan.json" || echo "run.sh: tests/bench/plan.sh failed: no plan figures" >&2
+fi
+
+# ---- the evidence archive (optional: BENCH_ARCHIVE=1) --------------------------
+# Its own stack (tests/bench/archive.sh = BENCH_ONLY=archive run.sh), table and JSON
+# beside this one's, like the plan's.
+if [ -n "${BENCH_ARCHIVE:-}" ]; then
+  echo
+  log "evidence archive: tests/bench/archive.sh"
+  BENCH_BUILD=$B bash "$SRC/tests/bench/archive.sh" --no-build $([ $SMOKE -eq 1 ] && echo --smoke) \
+    --out "${OUT%.json}-archive.json" || echo "run.sh: tests/bench/archive.sh failed: no archive figures" >&2
 fi
