@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Evidence bundles end to end (docs/evidence.md): the whole stack with the archive on
+# (a throwaway PostgreSQL), chain heads timestamped every second by a TSA on loopback
+# (openssl ts behind tests/signer/httpd.js, as e2e_tsa.sh); RSA and EC subscribers sign
+# raw and CMS; GET /v1/signatures/{id}/evidence for the owner (200), another relying party
+# (404) and an auditor (200); each bundle checked by docs/evidence/verify-evidence.sh ALONE,
+# then copies with one octet changed (signature, a following row's body hash, the token)
+# refused by it.
+. "$(dirname "$0")/lib.sh"
+VERIFY=$SRC/docs/evidence/verify-evidence.sh
+
+pg_start
+start_redis
+make_demo
+start_ocsp
+start_sim
+PKI=$T/demo/pki
+
+# The TSA (e2e_tsa.sh's): the test PKI's TSA certificate, openssl ts -reply behind httpd.js.
+cat >"$T/tsa.cnf" <<CNF
+[ tsa ]
+default_tsa = tsa1
+[ tsa1 ]
+serial = $T/tsaserial
+crypto_device = builtin
+signer_cert = $PKI/tsa.pem
+certs = $PKI/tsa.pem
+signer_key = $PKI/tsa.key.pem
+signer_digest = sha256
+default_policy = 2.16.704.1.1.1.9.1
+digests = sha256, sha384, sha512
+accuracy = secs:1
+ordering = no
+tsa_name = no
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+CNF
+echo 01 >"$T/tsaserial"
+mkdir -p "$T/tsa/crl"
+cp "$T/tsa.cnf" "$T/tsa/tsa.cnf"
+TSA_PORT=$(free_port)
+node "$SRC/tests/signer/httpd.js" "$TSA_PORT" "$T/tsa" openssl >"$T/tsa.log" 2>&1 &
+PIDS+=("$!")
+wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$TSA_PORT"
+
+# The archive with an anchor every second, the TSA, and a third key: an auditor (role audit only).
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+AUDIT_HASH=$(printf %s "audit-$TOKEN" | sha256sum | cut -d' ' -f1)
+ARCHIVE=1
+CONFIG_EDIT='.archive.anchor_interval_s = 1
+  | .tsa_url = "http://127.0.0.1:'$TSA_PORT'/tsa" | .tsa_trust = "'$PKI'/tsa-root.pem" | .tsa_timeout_ms = 3000
+  | .api_keys += [{name: "auditor", sha256: "'$AUDIT_HASH'", roles: ["audit"]}]'
+write_config
+import_registry
+start_gw
+
+# as TOKEN METHOD PATH [BODY] -> body on stdout, status in $T/code (api with another key)
+as() {
+  local tok=$1 m=$2 p=$3 b=${4:-}
+  curl -s -o "$T/body" -w '%{http_code}' -X "$m" -H "Authorization: Bearer $tok" \
+    ${b:+-H 'Content-Type: application/json' --data-binary "$b"} "http://127.0.0.1:$API_PORT$p" >"$T/code"
+  cat "$T/body"
+}
+sign_fmt() { # MSISDN FORMAT -> final JSON
+  local j body
+  body=$(jq -n --arg m "$1" --arg d "$DEFAULT_DIGEST" --arg f "$2" \
+    '{msisdn:$m, digest:$d, digest_alg:"SHA-256", display_text:"Ký văn bản số 7/QĐ-UBND", format:$f}')
+  j=$(api POST /v1/signatures "$body")
+  if [ "$(code)" != 202 ]; then echo "$j"; return; fi
+  wait_result "$(jq -r .id <<<"$j")" 30
+}
+# evidence ID -> the owner's bundle once it is archived and anchored (at most 30 s)
+evidence() {
+  local j
+  for _ in $(seq 1 150); do
+    j=$(api GET "/v1/signatures/$1/evidence")
+    if [ "$(code)" = 200 ] && [ "$(jq -r '.anchor != null' <<<"$j")" = true ]; then break; fi
+    sleep 0.2
+  done
+  echo "$j"
+}
+verifies() { # BUNDLE: the script's verdict; its FAIL lines shown when it refuses
+  if bash "$VERIFY" "$@" >"$T/verify.log" 2>&1; then return 0; fi
+  grep '^FAIL' "$T/verify.log" >&2
+  return 1
+}
+refuses() { ! bash "$VERIFY" "$1" >"$T/refuse.log" 2>&1; }
+corrupt_b64() { # FILE FIELD_JQ -> the bundle with one octet of that base64 field changed, in the middle
+  local v i c
+  v=$(jq -r "$2" "$1" | base64 -d | xxd -p | tr -d '\n')
+  i=$(( (${#v} / 4) * 2 ))
+  c=$(printf '%02x' $(( 0x${v:$i:2} ^ 0x01 )))
+  jq --arg v "$(printf %s "${v:0:$i}$c${v:$((i + 2))}" | xxd -r -p | base64 -w0)" "$2 = \$v" "$1"
+}
+
+IDS=()
+for n in 84960000001 84960000002; do # RSA, EC (tests/sim/subscribers-default.tsv)
+  for f in raw cms; do
+    j=$(sign_fmt $n $f)
+    check "$n $f: signed (OK)" test "$(jq -r .result <<<"$j")" = OK
+    IDS+=("$(jq -r .id <<<"$j")")
+  done
+done
+j=$(sign_fmt 84960000011 raw) # more rows in the chain, so that bundles have following rows
+j=$(as "other-$TOKEN" POST /v1/signatures "$(jq -n --arg d "$DEFAULT_DIGEST" \
+  '{msisdn:"84960000012", digest:$d, digest_alg:"SHA-256", display_text:"Ký văn bản"}')")
+OTHER_ID=$(jq -r .id <<<"$j")
+
+for i in "${!IDS[@]}"; do
+  id=${IDS[$i]}
+  evidence "$id" >"$T/b$i.json"
+  check "$id: the owner gets its bundle (200), anchored" \
+    test "$(code) $(jq -r '.anchor != null' "$T/b$i.json")" = "200 true"
+  check "$id: verify-evidence.sh accepts it" verifies "$T/b$i.json"
+  check "$id: ... against the demo PKI's anchors given explicitly too" \
+    verifies --trust "$PKI/trust.pem" --tsa-trust "$PKI/tsa-root.pem" "$T/b$i.json"
+  as "other-$TOKEN" GET "/v1/signatures/$id/evidence" >"$T/other.json"
+  check "$id: another relying party: 404 NOT_FOUND" \
+    test "$(code) $(jq -r .error "$T/other.json")" = "404 NOT_FOUND"
+  as "audit-$TOKEN" GET "/v1/signatures/$id/evidence" >"$T/audit.json"
+  check "$id: the auditor: 200, the same event" \
+    test "$(code) $(jq -r .body_b64 "$T/audit.json")" = "200 $(jq -r .body_b64 "$T/b$i.json")"
+done
+check "RSA raw, EC raw, RSA cms, EC cms: the bundles say so" \
+  test "$(for i in 0 1 2 3; do jq -r '"\(.event.msisdn) \(.format)"' "$T/b$i.json"; done | tr '\n' ,)" = \
+  "84960000001 raw,84960000001 cms,84960000002 raw,84960000002 cms,"
+
+as "audit-$TOKEN" GET "/v1/signatures/$OTHER_ID/evidence" >"$T/audit.json"
+check "the auditor reads another relying party's bundle too" test "$(code)" = 200
+as "audit-$TOKEN" POST /v1/signatures "$(jq -n --arg d "$DEFAULT_DIGEST" \
+  '{msisdn:"84960000001", digest:$d, digest_alg:"SHA-256", display_text:"x"}')" >/dev/null
+check "an audit-only key cannot sign: 403" test "$(code)" = 403
+api GET "/v1/signatures/0b4f2a9c1d3e5f60718293a4ff/evidence" >"$T/none.json"
+check "an id never signed: 404 NOT_FOUND" test "$(code) $(jq -r .error "$T/none.json")" = "404 NOT_FOUND"
+
+# Tampering: a copy with one octet changed, the script must refuse it.
+for i in 0 3; do # RSA raw, EC cms
+  b=$T/b$i.json
+  corrupt_b64 "$b" .signature >"$T/bad.json"
+  check "b$i: one octet of the signature changed: refused" refuses "$T/bad.json"
+  jq '.following[0].body_sha256 |= ((if .[0:1] == "0" then "1" else "0" end) + .[1:])' "$b" >"$T/bad.json"
+  if [ "$(jq '.following | length' "$b")" -gt 0 ]; then
+    check "b$i: one following row's body hash changed: refused" refuses "$T/bad.json"
+  fi
+  corrupt_b64 "$b" .anchor.tst >"$T/bad.json"
+  check "b$i: one octet of the timestamp token changed: refused" refuses "$T/bad.json"
+done
+check "the bundles had following rows to walk" test "$(jq '.following | length' "$T/b0.json")" -gt 0
+
+# PostgreSQL away: 503 with Retry-After; back: 200 again.
+pg_stop fast
+sleep 0.5
+curl -s -D "$T/hdr" -o "$T/down.json" -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:$API_PORT/v1/signatures/${IDS[0]}/evidence"
+check "PostgreSQL stopped: 503 UNAVAILABLE with Retry-After" \
+  bash -c "grep -q '^HTTP/1.1 503' '$T/hdr' && grep -qi '^Retry-After:' '$T/hdr' && jq -e '.error == \"UNAVAILABLE\"' '$T/down.json'"
+pg_start
+check "PostgreSQL back: the bundle again" wait_for 30 bash -c \
+  "test \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TOKEN' \
+   http://127.0.0.1:$API_PORT/v1/signatures/${IDS[0]}/evidence)\" = 200"
+finish
