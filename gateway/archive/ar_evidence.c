@@ -225,12 +225,12 @@ static json_t *bundle(struct ev_req *r, const PGresult *res, char *why, size_t w
     v = json_object_get(event, "at_ms");
     path = path_json(ar_trust_of(r->a), der, der_len, json_is_integer(v) ? (time_t)(json_integer_value(v) / 1000) : 0,
                      pwhy, sizeof(pwhy));
-    b = json_pack("{s:i, s:s, s:O, s:o, s:O?, s:O?, s:O?, s:O?, s:o, s:o, s:O?}", "version", AR_EVIDENCE_VERSION,
+    b = json_pack("{s:i, s:s, s:O, s:o, s:O?, s:O?, s:O?, s:O?, s:O?, s:o, s:o, s:O?}", "version", AR_EVIDENCE_VERSION,
                   "txn_id", r->txn_id, "event", event, "body_b64", b64_json(body, body_len), "signature",
                   json_object_get(event, "signature"), "digest_alg", json_object_get(event, "digest_alg"), "digest",
-                  json_object_get(event, "digest"), "format", json_object_get(event, "format"), "certificate",
-                  der ? b64_json(der, der_len) : json_null(), "path", path ? path : json_null(), "ocsp",
-                  json_object_get(event, "ocsp"));
+                  json_object_get(event, "digest"), "doc_digest", json_object_get(event, "doc_digest"), "format",
+                  json_object_get(event, "format"), "certificate", der ? b64_json(der, der_len) : json_null(), "path",
+                  path ? path : json_null(), "ocsp", json_object_get(event, "ocsp"));
     if (!b) {
         snprintf(why, whylen, "out of memory");
         goto out;

@@ -52,7 +52,9 @@ event() {
     '{event_id: $id, kind: "sign", type: "signature", at: $ats, at_ms: $at, txn_id: $id, rp: $rp, msisdn: $m,
       op: "sign", state: "completed", result: "OK", etsi_status: 502, digest_alg: "SHA-256", digest: $d,
       display_text: "Ký Quyết định 77/QĐ-UBND", vc: "1234", format: $fmt, signature: $sig,
-      cert_sha256: $sha, cert_serial: $serial, ocsp: $ocsp}')
+      cert_sha256: $sha, cert_serial: $serial, ocsp: $ocsp}
+      # cms: the digest sent is doc_digest; digest, what the SIM signed (here a stand-in)
+      | if $fmt == "cms" then .doc_digest = $d | .digest = "zNcBPySOOGXGvphQ9hXdMsp0GCBlakxQQIU7rPWVEOk=" else . end')
   jq -n --arg body "$(printf %s "$body" | base64 -w0)" --arg id "$id" --arg m "$m" --arg rp "$rp" \
     --arg sha "$sha" --arg der "$der_b64" --arg serial "$serial" --argjson at "$at" \
     '{certs: [{sha256: $sha, der: $der}], events: [{kind: "sign", at_ms: $at, event_id: $id, etype: "signature",
