@@ -7,7 +7,7 @@
 # corrupted copies refused.
 . "$SRC/tests/integration/lib.sh"
 BIN=$1
-VERIFY=$SRC/docs/evidence/verify-evidence.sh
+. "$SRC/tests/integration/evidence_lib.sh"
 
 pg_start
 for f in "$SRC"/gateway/archive/sql/*.sql; do pg_sql -f "$f" >/dev/null; done
@@ -94,12 +94,6 @@ bundle() {
   if [ "$(status)" = 200 ]; then cp "$T/answer.json" "$T/$1.json"; fi
 }
 status() { cat "$T/status"; }
-# verifies [OPTIONS] BUNDLE: the script's verdict (its output in $T/verify.log, shown when it fails)
-verifies() {
-  if bash "$VERIFY" "$@" >"$T/verify.log" 2>&1; then return 0; fi
-  grep '^FAIL' "$T/verify.log" >&2
-  return 1
-}
 
 for id in $ID_RSA $ID_EC $ID_RSA_CMS $ID_EC_CMS; do
   bundle $id eoffice-test
@@ -131,15 +125,6 @@ bundle $ID_RSA - off
 check "the archive off: 404 NOT_CONFIGURED" test "$(status) $(jq -r .error "$T/answer.json")" = "404 NOT_CONFIGURED"
 
 # Tampering: one octet of the signature, of a following row's hash, of the token, of the body.
-corrupt_b64() { # FILE FIELD_JQ [OCTET] -> the bundle with one octet of that base64 field changed (default:
-  local v i c  #   the middle one; a negative OCTET counts from the end)
-  v=$(jq -r "$2" "$1" | base64 -d | xxd -p | tr -d '\n')
-  i=${3:-$(( ${#v} / 4 ))}
-  if [ "$i" -lt 0 ]; then i=$(( ${#v} / 2 + i )); fi
-  i=$(( i * 2 ))
-  c=$(printf '%02x' $(( 0x${v:$i:2} ^ 0x01 )))
-  jq --arg v "$(printf %s "${v:0:$i}$c${v:$((i + 2))}" | xxd -r -p | base64 -w0)" "$2 = \$v" "$1"
-}
 for id in $ID_RSA $ID_EC_CMS; do
   body=$(jq -r .body_b64 "$T/$id.json" | base64 -d)
   # The signature inside the archived body: the bytes everything else is checked against.

@@ -7,7 +7,7 @@
 # then copies with one octet changed (signature, a following row's body hash, the token)
 # refused by it.
 . "$(dirname "$0")/lib.sh"
-VERIFY=$SRC/docs/evidence/verify-evidence.sh
+. "$(dirname "$0")/evidence_lib.sh"
 
 pg_start
 start_redis
@@ -59,21 +59,7 @@ evidence() {
   done
   echo "$j"
 }
-verifies() { # BUNDLE: the script's verdict; its FAIL lines shown when it refuses
-  if bash "$VERIFY" "$@" >"$T/verify.log" 2>&1; then return 0; fi
-  grep '^FAIL' "$T/verify.log" >&2
-  return 1
-}
 refuses() { ! bash "$VERIFY" "$1" >"$T/refuse.log" 2>&1; }
-corrupt_b64() { # FILE FIELD_JQ [OCTET] -> the bundle with one octet of that base64 field changed (default:
-  local v i c  #   the middle one; a negative OCTET counts from the end)
-  v=$(jq -r "$2" "$1" | base64 -d | xxd -p | tr -d '\n')
-  i=${3:-$(( ${#v} / 4 ))}
-  if [ "$i" -lt 0 ]; then i=$(( ${#v} / 2 + i )); fi
-  i=$(( i * 2 ))
-  c=$(printf '%02x' $(( 0x${v:$i:2} ^ 0x01 )))
-  jq --arg v "$(printf %s "${v:0:$i}$c${v:$((i + 2))}" | xxd -r -p | base64 -w0)" "$2 = \$v" "$1"
-}
 
 # All at once (one number each: a SIM signs one at a time), so that their rows share anchors:
 # bundles with rows following theirs.  RSA: 849x0000001, EC: 849x0000002 (tests/sim/README.md).
