@@ -179,7 +179,7 @@ struct cfg_apikey {
     unsigned rate_per_s;
 };
 
-/* What an API key may do ("roles": ["sign", "enrol", "lookup", "operator"]; default ["sign"]). */
+/* What an API key may do ("roles": ["sign", "enrol", "lookup", "operator", "audit"]; default ["sign"]). */
 #define CFG_ROLE_SIGN  0x1u /* /v1/signatures: its own transactions */
 #define CFG_ROLE_ENROL 0x2u /* /v1/requests: every certificate request (personal data) */
 #define CFG_ROLE_LOOKUP                                                        \

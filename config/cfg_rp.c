@@ -51,7 +51,7 @@ static enum cfg_err load_roles(struct cfg_ctx *c, const char *where, json_t *v, 
         return CFG_OK;
     if (!json_is_array(v) || json_array_size(v) == 0)
         return cfg_fail(c, where, "roles",
-                        "must be a non-empty array of \"sign\", \"enrol\", \"lookup\" and \"operator\"");
+                        "must be a non-empty array of \"sign\", \"enrol\", \"lookup\", \"operator\" and \"audit\"");
     k->roles = 0;
     json_array_foreach(v, i, r)
     {
@@ -64,8 +64,10 @@ static enum cfg_err load_roles(struct cfg_ctx *c, const char *where, json_t *v, 
             k->roles |= CFG_ROLE_LOOKUP;
         else if (s && strcmp(s, "operator") == 0)
             k->roles |= CFG_ROLE_OPERATOR;
+        else if (s && strcmp(s, "audit") == 0)
+            k->roles |= CFG_ROLE_AUDIT;
         else
-            return cfg_fail(c, where, "roles", "\"%s\" is not a role (sign, enrol, lookup, operator)",
+            return cfg_fail(c, where, "roles", "\"%s\" is not a role (sign, enrol, lookup, operator, audit)",
                             s ? s : "(not a string)");
     }
     return CFG_OK;
@@ -450,12 +452,15 @@ void cfg_print_apikeys(FILE *f)
                "  revocation               \"hard\" | \"soft\"   (default: hard)\n"
                "      hard: an unknown certificate status fails the signature (REVOCATION_UNKNOWN);\n"
                "      soft: it is accepted and the reason is given in the transaction's message\n"
-               "  roles                    [\"sign\", \"enrol\", \"lookup\", \"operator\"]   (default: [\"sign\"])\n"
+               "  roles                    [\"sign\", \"enrol\", \"lookup\", \"operator\", \"audit\"]\n"
+               "                           (default: [\"sign\"])\n"
                "      sign: request signatures (sees only its own); enrol: read and move every\n"
                "      certificate request (/v1/requests), which hold personal data; lookup: read\n"
                "      registered certificates (GET /v1/subscribers/{msisdn}/certificate, ETSI\n"
                "      MSS_Registration / MSS_ProfileQuery); operator: merger review plans\n"
-               "      (/v1/plans: build, review, approve and run the bulk review of whole units)\n"
+               "      (/v1/plans: build, review, approve and run the bulk review of whole units);\n"
+               "      audit: the evidence bundle of any relying party's signature\n"
+               "      (GET /v1/signatures/{id}/evidence; an audit-only key cannot sign)\n"
                "  ap_id                    string, 1-255 printable ASCII, no space\n"
                "      the ETSI TS 102 204 AP_ID this relying party uses on the SOAP endpoint;\n"
                "      unique across relying parties; needs ap_pwd_sha256 or ap_pwd_file\n"

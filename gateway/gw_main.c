@@ -276,7 +276,8 @@ int main(int argc, char **argv)
                                            .metrics = &metrics,
                                            .callback = callback,
                                            .plan = plan,
-                                           .admit = admit});
+                                           .admit = admit,
+                                           .archive = archive});
     if (!api)
         goto out;
     watchers = (struct watchers){.hub = hub, .admit = admit};

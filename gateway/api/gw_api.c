@@ -22,6 +22,7 @@
 #include "car_text.h"
 #include "cfg.h"
 #include "gw_admit.h"
+#include "gw_api_evidence.h"
 #include "gw_api_subs.h"
 #include "gw_auth.h"
 #include "gw_callback.h"
@@ -633,6 +634,15 @@ static void route(struct evhttp_request *req, void *arg)
         if (!gw_api_subs_handle(&(struct gw_api_subs_deps){.q = api->d.q, .trust = api->d.trust}, req, path))
             send_error(api, req, "NOT_FOUND", NULL, "no such resource; see docs/openapi.yaml");
         return;
+    }
+    {
+        /* GET /v1/signatures/{id}/evidence: the owner (sign) or an auditor (audit, any relying party's). */
+        const char *slash = strncmp(path, "/v1/signatures/", 15) == 0 ? strchr(path + 15, '/') : NULL;
+        if (slash && strcmp(slash, GW_EVIDENCE_SUFFIX) == 0) {
+            gw_api_evidence_handle(api->d.archive, req, path + 15, (unsigned long)(slash - (path + 15)), rp,
+                                   gw_auth_roles(api->d.cfg, rp));
+            return;
+        }
     }
     if (!(gw_auth_roles(api->d.cfg, rp) & CFG_ROLE_SIGN)) {
         send_error(api, req, "FORBIDDEN", NULL, "this API key has no \"sign\" role");

@@ -5,6 +5,8 @@
  *   GET  /v1/signatures/{id}     its state; ?wait=N long-polls up to N s
  *   POST /v1/signatures/{id}/receipt   the relying party got the outcome
  *                                (ETSI MSS_Receipt)              -> 200
+ *   GET  /v1/signatures/{id}/evidence  the archived evidence bundle
+ *                                (owner or "audit" role; gw_api_evidence.h)
  *   GET  /v1/subscribers/{msisdn}/certificate   the registered certificate
  *                                ("lookup" role; gw_api_subs.h)
  *   /v1/requests...              certificate requests (gw_enrol.h)
@@ -35,6 +37,7 @@ struct gw_metrics;
 struct gw_api;
 struct sig_trust;
 struct gw_callback;
+struct ar;
 
 struct gw_api_deps {
     const struct cfg *cfg;
@@ -49,6 +52,7 @@ struct gw_api_deps {
     struct gw_callback *callback;  /* callback delivery, for its /metrics gauge; may be NULL */
     struct gw_plan *plan;          /* /v1/plans and the review page (gw_plan.h); may be NULL */
     struct gw_admit *admit;        /* overload control of signature requests and long polls (gw_admit.h) */
+    struct ar *archive;            /* GET /v1/signatures/{id}/evidence (gw_api_evidence.h); NULL: archive off */
 };
 
 /* Binds cfg->listen_host:listen_port.  NULL on failure (logged). */

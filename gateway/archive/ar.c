@@ -9,25 +9,12 @@
 #include "ar_anchor.h"
 #include "ar_archiver.h"
 #include "ar_pg.h"
+#include "ar_priv.h"
 #include "ar_retention.h"
 #include "cfg.h"
 #include "gw_metrics.h"
 #include "log.h"
 #include "q_ev.h"
-
-/*
- * The evidence branch moves this definition to ar_priv.h with pg, cfg and
- * trust first (its accessors read them): keep those three first, in order.
- */
-struct ar {
-    struct ar_pg *pg;
-    const struct cfg *cfg;
-    struct sig_trust *trust;
-    struct ar_deps d;
-    struct ar_archiver *archiver;
-    struct ar_anchor *anchor;       /* RFC 3161 over chain heads; NULL when anchor_interval_s is 0 */
-    struct ar_retention *retention; /* drops months past retention_years */
-};
 
 /* Where the database is, for the log: host, port, dbname, user of conninfo; never a password. */
 static void describe(const char *conninfo, char *out, size_t outlen)
@@ -105,7 +92,7 @@ void ar_free(struct ar *a)
     if (!a)
         return;
     ar_retention_free(a->retention);
-    ar_anchor_free(a->anchor); /* before ar_pg_free (ar_anchor.h) */
+    ar_anchor_free(a->anchor);     /* before ar_pg_free (ar_anchor.h) */
     ar_archiver_free(a->archiver); /* before the connection: its query's "closed" answer finds it stopping */
     ar_pg_free(a->pg);
     free(a);

@@ -33,4 +33,14 @@ struct ar_deps {
 int ar_new(const struct ar_deps *d, struct ar **out, char *why, size_t whylen);
 void ar_free(struct ar *a); /* NULL: nothing */
 
+/*
+ * What the archive's modules share of an instance (ar_access.c; the struct
+ * is ar_priv.h's).  NULL for a NULL a.  The connection is ar_pg.h's, which
+ * only gateway/archive includes.
+ */
+struct ar_pg;
+struct ar_pg *ar_pg_of(const struct ar *a);
+const struct cfg *ar_cfg_of(const struct ar *a);
+struct sig_trust *ar_trust_of(const struct ar *a);
+
 #endif /* SIMPKI_AR_H */

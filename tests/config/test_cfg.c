@@ -464,6 +464,7 @@ static void test_rp(const char *dir)
     CHECK(!cfg_ap_pwd_ok(plain, ""));
     /* Roles and AP credentials. */
     CHECK_EQ_INT(etsi->roles, CFG_ROLE_SIGN | CFG_ROLE_LOOKUP | CFG_ROLE_OPERATOR);
+    CHECK_EQ_INT(in->roles, CFG_ROLE_AUDIT); /* an auditor: evidence bundles only, no signing */
     CHECK_EQ_INT(etsi->has_ap, 1);
     CHECK(cfg_apikey_by_ap_id(cfg, "http://ap.simpki.test") == etsi);
     CHECK(cfg_apikey_by_ap_id(cfg, "ap-2") == filed);
