@@ -28,6 +28,7 @@ enum opt_type {
     OPT_LEVEL,  /* int: log level name */
     OPT_FORMAT, /* int: "text" | "json" */
     OPT_BOOL,   /* int: JSON true | false */
+    OPT_U64,    /* uint64_t, bounded */
 };
 
 #define OPT_SECRET   0x1 /* may come from "<name>_file"; never printed */
@@ -201,6 +202,26 @@ static const struct cfg_opt merge_opts[] = {
     {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
 };
 
+/* "archive": the evidence archive (docs/archive.md); retention_years and the tsa_url rule are cfg_archive.c's. */
+static const struct cfg_opt archive_opts[] = {
+    {"conninfo", OPT_STR, S(cfg_archive, conninfo), 0, 0, NULL, OPT_REQUIRED,
+     "libpq connection string of the archive's PostgreSQL (\"host=/run/postgresql dbname=simpki user=simpki\"); "
+     "the password belongs in password_file, not here"},
+    {"password", OPT_STR, S(cfg_archive, password), 0, 0, "", OPT_SECRET,
+     "PostgreSQL password; empty = libpq's own ways (peer, ~/.pgpass, PGPASSWORD)"},
+    {"batch", OPT_UINT, S(cfg_archive, batch), 1, 10000, "500", 0, "events per database call, at most"},
+    {"poll_ms", OPT_UINT, S(cfg_archive, poll_ms), 10, 60000, "200", 0,
+     "an archiver that found nothing to archive reads the streams again after this"},
+    {"claim_idle_s", OPT_UINT, S(cfg_archive, claim_idle_s), 1, 86400, "30", 0,
+     "events another instance read and did not archive for this long are taken over"},
+    {"max_backlog", OPT_U64, S(cfg_archive, max_backlog), 1, 1000000000000UL, "1000000", 0,
+     "events waiting in one shard's stream from which new signature requests are refused (503 ARCHIVE_BACKLOG)"},
+    {"anchor_interval_s", OPT_UINT, S(cfg_archive, anchor_interval_s), 0, 604800, "600", 0,
+     "RFC 3161 timestamp over every chain head that moved, this often (needs tsa_url); 0 = never. "
+     "Without tsa_url and not given: 0"},
+    {NULL, 0, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
 static const struct cfg_opt tls_opts[] = {
     {"cert_file", OPT_STR, S(cfg_tls, cert_file), 0, 0, NULL, OPT_REQUIRED,
      "PEM file: the API's server certificate, then its intermediates; with this section the API speaks "
@@ -349,7 +370,7 @@ static enum cfg_err set_value(struct cfg_ctx *c, const char *where, const struct
         memcpy(field, sval, strlen(sval) + 1);
         return CFG_OK;
     }
-    if (o->type == OPT_UINT || o->type == OPT_PORT) {
+    if (o->type == OPT_UINT || o->type == OPT_PORT || o->type == OPT_U64) {
         unsigned long v;
         char num[32];
         if (jv && json_is_integer(jv)) {
@@ -372,6 +393,8 @@ static enum cfg_err set_value(struct cfg_ctx *c, const char *where, const struct
         }
         if (o->type == OPT_PORT)
             *(uint16_t *)(void *)field = (uint16_t)v;
+        else if (o->type == OPT_U64)
+            *(uint64_t *)(void *)field = (uint64_t)v;
         else
             *(unsigned *)(void *)field = (unsigned)v;
         return CFG_OK;
@@ -752,7 +775,8 @@ static enum cfg_err load_optional(struct cfg_ctx *c, const char *name, const str
 enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
     static const char *const extra[] = {"redis", "carriers", "api_keys", "api_keys_file", "ca", "merge",
-                                        "tls",   "limits",   NULL};
+                                        "tls",   "limits",   "archive",  NULL};
+    static const char *const archive_extra[] = {"retention_years", NULL};
     static const char *const redis_extra[] = {"sentinels", NULL};
     struct cfg_ctx c = {path, err, errlen};
     struct cfg *cfg = NULL;
@@ -823,6 +847,13 @@ enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errl
         rc = cfg_fail(&c, "", "tsa_trust", "is needed with tsa_url (the TSA's root certificates)");
         goto out;
     }
+    if (json_object_get(root, "archive")) {
+        json_t *ar = json_object_get(root, "archive");
+        if ((rc = load_section(&c, "archive", archive_opts, ar, &cfg->archive, archive_extra)) != CFG_OK)
+            goto out;
+        if ((rc = cfg_load_archive(&c, ar, cfg)) != CFG_OK)
+            goto out;
+    }
 out:
     json_decref(empty);
     json_decref(root);
@@ -864,11 +895,12 @@ const struct cfg_carrier *cfg_carrier_by_net(const struct cfg *cfg, int net)
 
 static void print_opts(FILE *f, const char *section, const struct cfg_opt *opts)
 {
-    static const char *const tnames[] = {"string", "integer", "port", "32 hex digits", "level", "format", "boolean"};
+    static const char *const tnames[] = {"string", "integer", "port", "32 hex digits", "level", "format", "boolean",
+                                         "integer"};
     fprintf(f, "\n[%s]\n", section);
     for (const struct cfg_opt *o = opts; o->name; o++) {
         char bounds[48] = "";
-        if (o->type == OPT_UINT)
+        if (o->type == OPT_UINT || o->type == OPT_U64)
             snprintf(bounds, sizeof(bounds), " %lu..%lu", o->min, o->max);
         fprintf(f, "  %-24s %s%s%s%s%s\n      %s%s\n", o->name, tnames[o->type], bounds,
                 o->def && *o->def ? ", default " : "", o->def && *o->def ? o->def : "",
@@ -893,5 +925,7 @@ void cfg_print_reference(void *file)
     print_opts(f, "merge (optional: the merger review's batch runner, gateway/merge/gw_plan.h)", merge_opts);
     print_opts(f, "tls (optional: the API listener speaks https, TLS 1.2+ only)", tls_opts);
     print_opts(f, "limits (optional: overload control of each instance, gateway/api/gw_admit.h)", limits_opts);
+    print_opts(f, "archive (optional: the evidence archive in PostgreSQL, docs/archive.md)", archive_opts);
+    cfg_print_archive(f);
     cfg_print_apikeys(f);
 }

@@ -71,4 +71,15 @@ enum cfg_err cfg_tls_check(struct cfg_ctx *c, struct cfg *cfg);
 /* cfg_tls.c: api_keys[].client_cert_sha256 (v may be NULL: none) into k. */
 enum cfg_err cfg_load_client_certs(struct cfg_ctx *c, const char *where, json_t *v, struct cfg_apikey *k);
 
+/*
+ * cfg_archive.c: what the "archive" table in cfg.c cannot hold or check
+ * alone (retention_years, the anchor's need of tsa_url), run after the table
+ * filled cfg->archive from obj and after the top level is loaded.  Sets
+ * cfg->archive.enabled.
+ */
+enum cfg_err cfg_load_archive(struct cfg_ctx *c, json_t *obj, struct cfg *cfg);
+
+/* cfg_archive.c: the archive.retention_years line of `simpkid --help-config`. */
+void cfg_print_archive(FILE *f);
+
 #endif /* SIMPKI_CFG_PRIV_H */

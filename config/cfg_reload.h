@@ -13,7 +13,9 @@
  *   - the paths "trust_anchors" and "intermediates" (the gateway re-reads
  *     the files, changed or not).
  * Every other setting that differs from the file read at start is named by
- * cfg_snapshot_diff(): it takes effect at the next restart.
+ * cfg_snapshot_diff(): it takes effect at the next restart.  Among them the
+ * whole "archive" section: the archiver holds one PostgreSQL connection and
+ * the backlog bound for the life of the process.
  *
  * Everything here runs on the thread that owns the live struct cfg (the
  * event loop); nothing else may read the relying parties concurrently.

@@ -540,6 +540,47 @@ static void test_limits(const char *dir)
     cfg_free(cfg);
 }
 
+/* "archive" (docs/archive.md): every setting, the defaults, and anchoring without a TSA. */
+static void test_archive(const char *dir)
+{
+    struct cfg *cfg = load_ok(dir, "ok-archive");
+    if (cfg) {
+        const struct cfg_archive *a = &cfg->archive;
+        CHECK_EQ_INT(a->enabled, 1);
+        CHECK_EQ_STR(a->conninfo, "host=/run/postgresql dbname=simpki user=simpki");
+        CHECK_EQ_STR(a->password, "redis-secret"); /* first line of password_file */
+        CHECK_EQ_INT(a->batch, 200);
+        CHECK_EQ_INT(a->poll_ms, 50);
+        CHECK_EQ_INT(a->claim_idle_s, 5);
+        CHECK(a->max_backlog == 5000000000ULL); /* past 32 bits */
+        CHECK_EQ_INT(a->anchor_interval_s, 600); /* the default, with a TSA */
+        CHECK_EQ_INT(a->retention_sign_years, 7);
+        CHECK_EQ_INT(a->retention_cert_years, 20);
+        cfg_free(cfg);
+    }
+    /* Without tsa_url and without anchor_interval_s the default gives way: no anchors. */
+    cfg = load_ok(dir, "ok-archive-no-tsa");
+    if (cfg) {
+        const struct cfg_archive *a = &cfg->archive;
+        CHECK_EQ_INT(a->enabled, 1);
+        CHECK_EQ_STR(a->password, "");
+        CHECK_EQ_INT(a->batch, 500);
+        CHECK_EQ_INT(a->poll_ms, 200);
+        CHECK_EQ_INT(a->claim_idle_s, 30);
+        CHECK(a->max_backlog == 1000000);
+        CHECK_EQ_INT(a->anchor_interval_s, 0);
+        CHECK_EQ_INT(a->retention_sign_years, 10);
+        CHECK_EQ_INT(a->retention_cert_years, 20);
+        cfg_free(cfg);
+    }
+    /* No section: off. */
+    cfg = load_ok(dir, "ok-defaults");
+    if (cfg) {
+        CHECK_EQ_INT(cfg->archive.enabled, 0);
+        cfg_free(cfg);
+    }
+}
+
 static void test_defaults(const char *dir)
 {
     struct cfg *cfg = load_ok(dir, "ok-defaults");
@@ -708,7 +749,7 @@ static void test_reference(const char *example, const char *dir)
     if (j)
         check_mentions(ref, j);
     json_decref(j);
-    for (const char *const *ok = (const char *const[]){"ok-full.json", "ok-sentinel.json", NULL}; *ok; ok++) {
+    for (const char *const *ok = (const char *const[]){"ok-full.json", "ok-sentinel.json", "ok-archive.json", NULL}; *ok; ok++) {
         mkpath(path, sizeof path, dir, *ok, "");
         j = json_load_file(path, 0, NULL);
         CHECK(j != NULL);
@@ -849,6 +890,7 @@ int main(int argc, char **argv)
     test_full(argv[1]);
     test_defaults(argv[1]);
     test_sentinel(argv[1]);
+    test_archive(argv[1]);
     test_limits(argv[1]);
     test_route(argv[1]);
     test_etsi(argv[1]);

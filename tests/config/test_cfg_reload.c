@@ -185,20 +185,23 @@ static void test_diff(void)
 
     a = main_file(0, "da.json",
                   "\"listen_port\": 8080, \"log_level\": \"info\", \"soap_mssp_id\": \"x\", "
-                  "\"api_keys\": [{\"name\": \"rp-a\", \"sha256\": " HASH_A "}], \"merge\": {\"tick_ms\": 100}");
+                  "\"api_keys\": [{\"name\": \"rp-a\", \"sha256\": " HASH_A "}], \"merge\": {\"tick_ms\": 100}, "
+                  "\"archive\": {\"conninfo\": \"dbname=a\", \"batch\": 10}");
     b = main_file(1, "db.json",
                   "\"listen_port\": 8081, \"log_level\": \"debug\", \"intermediates\": \"/x/i.pem\", "
                   "\"api_keys_file\": \"/x/k.json\", \"limits\": {\"max_in_flight\": 5}, "
-                  "\"merge\": {\"tick_ms\": 100, \"lease_s\": 9}");
+                  "\"merge\": {\"tick_ms\": 100, \"lease_s\": 9}, "
+                  "\"archive\": {\"conninfo\": \"dbname=b\", \"batch\": 10}");
     CHECK_EQ_INT(cfg_snapshot_read(a, &was, err, sizeof err), CFG_OK);
     CHECK_EQ_INT(cfg_snapshot_read(b, &now, err, sizeof err), CFG_OK);
     if (was && now) {
         /*
          * redis is equal, the reloadable ones (log_level, intermediates, api_keys,
          * api_keys_file) are not reported; a section member is named with its section.
+         * The archive's connection waits for a restart (the archiver's one connection).
          */
-        CHECK_EQ_INT(cfg_snapshot_diff(was, now, collect, got), 4);
-        CHECK_EQ_STR(got, "listen_port soap_mssp_id merge.lease_s limits");
+        CHECK_EQ_INT(cfg_snapshot_diff(was, now, collect, got), 5);
+        CHECK_EQ_STR(got, "listen_port soap_mssp_id merge.lease_s archive.conninfo limits");
         got[0] = '\0';
         CHECK_EQ_INT(cfg_snapshot_diff(was, was, collect, got), 0);
         CHECK_EQ_STR(got, "");
@@ -210,6 +213,7 @@ static void test_diff(void)
     CHECK(was == NULL && strstr(err, "broken.json:1:") != NULL);
     CHECK_EQ_INT(cfg_reload_applies("api_keys_file"), 1);
     CHECK_EQ_INT(cfg_reload_applies("listen_port"), 0);
+    CHECK_EQ_INT(cfg_reload_applies("archive"), 0);
 }
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
