@@ -25,10 +25,10 @@ CONFIG_EDIT=".api_keys[0] += {ap_id: \"http://eoffice.test/ap\", ap_pwd_sha256: 
            cmp: {server: \"127.0.0.1\", port: $CMP_PORT, path: \"$CMP_PATH\", timeout_s: 10,
                  pbm_ref: \"$CMP_REF\", pbm_secret: \"$CMP_SECRET\"}}"
 export CONFIG_EDIT
-ARCHIVE=1 TXN_TIMEOUT_S=8 SIM_DELAY_MS=200 stack_up || { bad "the stack did not start"; finish; exit 1; }
+ARCHIVE=1 TXN_TIMEOUT_S=10 SIM_DELAY_MS=200 stack_up || { bad "the stack did not start"; finish; exit 1; }
 check "the gateway's configuration has the archive on" jq -e '.archive.conninfo | length > 0' "$T/simpki.json"
 check "the schema is migrated at start (archive_migrations has 0001)" \
-  wait_for 20 sh -c "psql -h '$T/pgsock' -p $PG_PORT -U simpki -d simpki -qAtc \"select count(*) from archive_migrations\" | grep -qx '[1-9][0-9]*'"
+  wait_until 20 sh -c "psql -h '$T/pgsock' -p $PG_PORT -U simpki -d simpki -qAtc \"select count(*) from archive_migrations\" | grep -qx '[1-9][0-9]*'"
 
 # ---- (a) signatures ------------------------------------------------------------------------
 # case -> "msisdn format state result"
@@ -140,8 +140,8 @@ receipt_ok() { # CASE MESSAGE
     jq -e --arg i "$i" --arg m "$2" '.type == "receipt" and .kind == "sign" and .txn_id == $i and .rp == "eoffice-test"
       and .message == $m and (.event_id | startswith($i + ".receipt."))' >/dev/null
 }
-check "JSON receipt: one receipt event, its message and relying party" wait_for 20 receipt_ok ok_raw "$RECEIPT_JSON"
-check "SOAP MSS_Receipt: one receipt event, its message and relying party" wait_for 20 receipt_ok ok_cms "$RECEIPT_SOAP"
+check "JSON receipt: one receipt event, its message and relying party" wait_until 20 receipt_ok ok_raw "$RECEIPT_JSON"
+check "SOAP MSS_Receipt: one receipt event, its message and relying party" wait_until 20 receipt_ok ok_cms "$RECEIPT_SOAP"
 check "the transactions without a receipt have no receipt event" test \
   "$(pg_sql -c "select count(*) from archive_events where etype = 'receipt'")" = 2
 
@@ -226,7 +226,7 @@ for k in m01 m03 m07 m09 m14; do
   [ -n "$r" ] && [ "$r" != null ] || { bad "$k: no request id"; continue; }
   api GET "/v1/requests/$r" >"$T/doc-$k.json"
   rev=$(jq -r .rev "$T/doc-$k.json")
-  if ! wait_for 30 request_archived "$r" "$rev"; then bad "$k ($r): revisions 1..$rev not all archived within 30 s"; fi
+  if ! wait_until 30 request_archived "$r" "$rev"; then bad "$k ($r): revisions 1..$rev not all archived within 30 s"; fi
   request_events "$r" >"$T/rq-$k.json"
   check "$k: one request event per revision, 1..$rev, none twice ($(jq length "$T/rq-$k.json") events)" jq -e --argjson n "$rev" \
     '[.[].rev | tonumber] == [range(1; $n + 1)] and ([.[].event_id] | unique | length) == length' "$T/rq-$k.json"
@@ -252,7 +252,7 @@ check "Mẫu 09: cert_serial (body and column, every revision) is the revoked ce
 check "Mẫu 14: the note of the hand-closed step is archived" jq -e \
   '.[-1].document.history[-1] | .state == "done" and .note == "devices received"' "$T/rq-m14.json"
 check "no event id archived twice (all kinds)" test -z "$(ar_dups)"
-check "every stream drained: backlog 0, nothing pending" wait_for 20 sh -c "[ \"\$(curl -sf http://127.0.0.1:$API_PORT/metrics | awk '\$1 == \"simpki_archive_backlog_entries\" {print \$2}')\" = 0 ]"
+check "every stream drained: backlog 0, nothing pending" wait_until 20 sh -c "[ \"\$(curl -sf http://127.0.0.1:$API_PORT/metrics | awk '\$1 == \"simpki_archive_backlog_entries\" {print \$2}')\" = 0 ]"
 check "Redis: no entry left in the streams, none pending ($(ar_xlen) / $(ar_xpending))" test "$(ar_xlen) $(ar_xpending)" = "0 0"
 echo "events: $(pg_sql -c "select string_agg(etype || '=' || n, ' ') from (select etype, count(*) n from archive_events group by 1 order by 1) x")"
 finish

@@ -37,7 +37,7 @@ import_registry
 start_gw || { bad "the gateway did not start"; finish; exit 1; }
 GW1_PID=$GW_PID GW1_PORT=$API_PORT
 check "${#NUMS[@]} numbers for the load (>= 40)" test "${#NUMS[@]}" -ge 40
-check "the archive is on: the backlog gauge is exposed" wait_for 20 sh -c \
+check "the archive is on: the backlog gauge is exposed" wait_until 20 sh -c \
   "curl -sf http://127.0.0.1:$API_PORT/metrics | grep -q '^simpki_archive_backlog_entries '"
 
 now() { date +%s.%N; }
@@ -122,9 +122,9 @@ check "the gauge was read throughout the outage (no gap: $(awk 'NF < 2' "$L/back
 check "every accepted transaction finished" wait_finished "$L/ids-c" "$API_PORT" 60
 t0=$(date +%s.%N)
 gauge_zero() { [ "$(ar_metric simpki_archive_backlog_entries)" = 0 ]; }
-check "backlog gauge back to 0 after PostgreSQL returned" wait_for 90 gauge_zero
+check "backlog gauge back to 0 after PostgreSQL returned" wait_until 90 gauge_zero
 drain_s=$(awk -v a="$t_up_done" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}')
-check "all $n_202 signature events archived" wait_for 60 archived_set_is "$L/ids-c"
+check "all $n_202 signature events archived" wait_until 60 archived_set_is "$L/ids-c"
 check "the set of signature events = the set of transactions the load created ($(wc -l <"$L/set.diff") diff lines)" \
   archived_set_is "$L/ids-c"
 dups=$(ar_dups)
@@ -173,7 +173,7 @@ awk '$4 == 202 {print $5}' "$L/log" >"$L/ids-d"
 check "burst on both instances while PostgreSQL is down: $(wc -l <"$L/ids-d") of 40 accepted" test "$(wc -l <"$L/ids-d")" = 40
 check "every transaction of the burst finished" wait_finished "$L/ids-d" "$GW1_PORT" 60
 all_read() { [ "$(ar_xpending)" -ge "$(wc -l <"$L/ids-d")" ]; }
-wait_for 15 all_read || true
+wait_until 15 all_read || true
 ar_pending_by_consumer | sort -k2,2nr >"$L/consumers"
 echo "pending by consumer: $(tr '\n' ';' <"$L/consumers")"
 victim_consumer=$(awk 'NR == 1 {print $1}' "$L/consumers")
@@ -200,7 +200,7 @@ t_kill=$(now)
 pg_start || bad "PostgreSQL did not start again"
 cat "$L/ids-c" "$L/ids-d" >"$L/ids-all"
 archived_all() { archived_set_is "$L/ids-all" && drained; }
-check "the survivor ($survivor) archives everything, the dead consumer's entries too" wait_for 90 archived_all
+check "the survivor ($survivor) archives everything, the dead consumer's entries too" wait_until 90 archived_all
 took=$(awk -v a="$t_kill" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}')
 check "the set of signature events = every transaction of (c) and (d) ($(wc -l <"$L/set.diff") diff lines)" \
   archived_set_is "$L/ids-all"
