@@ -93,6 +93,7 @@ enum q_err {
     Q_ERR_NOMEM = 7,
     Q_ERR_INVALID = 8,       /* bad argument */
     Q_ERR_IDEM_MISMATCH = 9, /* Idempotency-Key reused for a different request */
+    Q_ERR_BACKLOG = 10,      /* the archive's stream of the shard is full (q_ev.h): nothing written, try later */
 };
 
 const char *q_strerror(enum q_err err);
@@ -387,6 +388,14 @@ struct q_finish {
      * in this process.  0 for everyone else: the read is not free.
      */
     int want_txn;
+    /*
+     * Who carried the answer, stored on the txn as `transport` ("smpp",
+     * "etsi204": car_ops.name) and `link` (the link's name), for the
+     * archive's evidence; NULL or "" = not known, not written.  Each less
+     * than Q_FAR_LINK_LEN octets.
+     */
+    const char *transport;
+    const char *link;
 };
 
 /*

@@ -91,6 +91,7 @@ struct q {
     unsigned cb_depth;    /* > 0 while a user callback runs */
     int64_t retention_ms; /* TTL of transactions expired by the sweep */
     unsigned cmd_timeout_ms;
+    struct q_ev_state ev; /* q_ev.h */
     char sha[QS_COUNT][41];
 };
 
@@ -986,6 +987,11 @@ unsigned q_shards(const struct q *q)
 int64_t q_retention(const struct q *q)
 {
     return q->retention_ms;
+}
+
+struct q_ev_state *q_ev_state(struct q *q)
+{
+    return &q->ev;
 }
 
 void q_stat_call(struct q *q)

@@ -29,11 +29,11 @@
 
 /*
  * A call's arguments: up to Q_CALL_ARGS_INLINE in the call itself (create with
- * an Idempotency-Key, 3 + 7 keys + 22 arguments, the most of any script), more
+ * an Idempotency-Key, 3 + 8 keys + 23 arguments, the most of any script), more
  * on the heap, up to Q_CALL_ARGS_MAX (q_plan.h's batches: an EVAL writing
  * Q_PLAN_ROWS_MAX rows as number/text pairs).
  */
-#define Q_CALL_ARGS_INLINE 32
+#define Q_CALL_ARGS_INLINE 34
 #define Q_CALL_ARGS_MAX    2048
 
 struct q_call;
@@ -113,6 +113,18 @@ void q_call_fail(struct q_call *c, enum q_err err);
 
 /* The TTL q_sweep gives the transactions it expires (q_set_retention). */
 int64_t q_retention(const struct q *q);
+
+/*
+ * The archive's events (q_ev.h), kept in struct q: on once q_ev_enable ran;
+ * max_backlog bounds a shard's stream (0 = no bound); rr turns q_ev_read's
+ * share of its count over the streams.
+ */
+struct q_ev_state {
+    int on;
+    uint64_t max_backlog;
+    unsigned rr;
+};
+struct q_ev_state *q_ev_state(struct q *q);
 
 /* q_stats.calls++ and q_stats.errors++, for q_sweep's own count. */
 void q_stat_call(struct q *q);

@@ -9,27 +9,55 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "q_conn.h"
 #include "q_priv.h"
 
-static const char LUA_CREATE[] = "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
-                                 "  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
-                                 "  return 'OK'\n"
-                                 "end\n"
-                                 "return 'EXISTS'\n";
+/*
+ * The archive's `request` event (q_ev.h), when the call gives the stream:
+ * ev_rev(text) is the new document's rev as text (read before anything is
+ * written: a script that fails half-way keeps its writes), ev_request
+ * appends the event.
+ */
+#define LUA_EV_REQUEST                                                                                                 \
+    "local function ev_rev(text)\n"                                                                                    \
+    "  local ok, d = pcall(cjson.decode, text)\n"                                                                      \
+    "  local rev = ok and type(d) == 'table' and d.rev or 0\n"                                                         \
+    "  if type(rev) == 'number' then return string.format('%d', rev) end\n"                                            \
+    "  return tostring(rev)\n"                                                                                         \
+    "end\n"                                                                                                            \
+    "local function ev_request(ek, id, rev, text, now)\n"                                                              \
+    "  redis.call('XADD', ek, '*', 'eid', id .. '.' .. rev, 'kind', 'cert', 'type', 'request', 'at', now,\n"           \
+    "    'id', id, 'rev', rev, 'doc', text)\n"                                                                          \
+    "end\n"
+
+/* KEYS: 1 document, 2 index, [3 event stream].  ARGV: 1 text, 2 score, 3 id, [4 now]. */
+static const char LUA_CREATE[] = LUA_EV_REQUEST "local rev = KEYS[3] and ev_rev(ARGV[1])\n"
+                                                "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
+                                                "  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
+                                                "  if rev then ev_request(KEYS[3], ARGV[3], rev, ARGV[1], ARGV[4]) end\n"
+                                                "  return 'OK'\n"
+                                                "end\n"
+                                                "return 'EXISTS'\n";
 
 /*
  * Write the next revision if nobody else did, and in the same step file the
  * id in the runner's index due ARGV[3] (a time in ms), take it out ('-'), or
  * leave the index alone (''). A document that is gone leaves the index.
+ * KEYS: 1 document, 2 runner's index, [3 event stream].
+ * ARGV: 1 expected rev, 2 text, 3 due, 4 id, [5 now].
  */
-static const char LUA_CAS[] = "local raw = redis.call('GET', KEYS[1])\n"
-                              "if not raw then redis.call('ZREM', KEYS[2], ARGV[4]) return 'NOT_FOUND' end\n"
-                              "if tostring(cjson.decode(raw).rev) ~= ARGV[1] then return 'CONFLICT' end\n"
-                              "redis.call('SET', KEYS[1], ARGV[2])\n"
-                              "if ARGV[3] == '-' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
-                              "elseif ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
-                              "return 'OK'\n";
+static const char LUA_CAS[] = LUA_EV_REQUEST
+    "local raw = redis.call('GET', KEYS[1])\n"
+    "if not raw then redis.call('ZREM', KEYS[2], ARGV[4]) return 'NOT_FOUND' end\n"
+    "if tostring(cjson.decode(raw).rev) ~= ARGV[1] then return 'CONFLICT' end\n"
+    "local rev = KEYS[3] and ev_rev(ARGV[2])\n"
+    "redis.call('SET', KEYS[1], ARGV[2])\n"
+    "if ARGV[3] == '-' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
+    "elseif ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
+    "if rev then ev_request(KEYS[3], ARGV[4], rev, ARGV[2], ARGV[5]) end\n"
+    "return 'OK'\n";
 
 /* Newest first, filtered; returns {matched, doc...}. */
 static const char LUA_LIST[] =
@@ -97,7 +125,21 @@ static int id_ok(const char *id)
     return n >= 1 && n < Q_DOC_ID_MAX && strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz") == n;
 }
 
-const struct q_doc_kind q_doc_req = {Q_DOC_KEY_PREFIX, Q_DOC_KEY_INDEX, Q_DOC_KEY_LIFE};
+const struct q_doc_kind q_doc_req = {Q_DOC_KEY_PREFIX, Q_DOC_KEY_INDEX, Q_DOC_KEY_LIFE, Q_EV_KEY_ENR};
+
+/* The stream a write of k appends its event to: NULL when the archive is off or k has none (plans). */
+static const char *ev_key(struct q *q, const struct q_doc_kind *k)
+{
+    return q_ev_state(q)->on ? k->ev : NULL;
+}
+
+static void now_text(char out[24])
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(out, 24, "%" PRId64, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
 
 int q_docs_key(const struct q_doc_kind *k, char key[Q_DOC_KEY_MAX], const char *id)
 {
@@ -215,7 +257,8 @@ void q_docs_create(struct q *q, const struct q_doc_kind *k, const char *id, cons
                    int64_t created_ms, q_doc_done_cb *cb, void *arg)
 {
     struct ctx *c = ctx_new((void *)cb, arg);
-    char key[Q_DOC_KEY_MAX], score[24];
+    char key[Q_DOC_KEY_MAX], score[24], now[24];
+    const char *ek;
 
     if (!c) {
         cb(arg, Q_ERR_NOMEM);
@@ -227,6 +270,14 @@ void q_docs_create(struct q *q, const struct q_doc_kind *k, const char *id, cons
         return;
     }
     snprintf(score, sizeof(score), "%" PRId64, created_ms);
+    ek = ev_key(q, k);
+    if (ek) {
+        now_text(now);
+        q_eval(q, LUA_CREATE, 3, 7, (const char *const[]){key, k->index, ek, text, score, id, now},
+               (const size_t[]){strlen(key), strlen(k->index), strlen(ek), len, strlen(score), strlen(id), strlen(now)},
+               on_done, c);
+        return;
+    }
     q_eval(q, LUA_CREATE, 2, 5, (const char *const[]){key, k->index, text, score, id},
            (const size_t[]){strlen(key), strlen(k->index), len, strlen(score), strlen(id)}, on_done, c);
 }
@@ -263,7 +314,8 @@ void q_docs_cas(struct q *q, const struct q_doc_kind *k, const char *id, int64_t
                 size_t len, int64_t run_due_ms, q_doc_done_cb *cb, void *arg)
 {
     struct ctx *c = ctx_new((void *)cb, arg);
-    char key[Q_DOC_KEY_MAX], rev[24], due[24] = "";
+    char key[Q_DOC_KEY_MAX], rev[24], due[24] = "", now[24];
+    const char *ek;
 
     if (!c) {
         cb(arg, Q_ERR_NOMEM);
@@ -279,6 +331,15 @@ void q_docs_cas(struct q *q, const struct q_doc_kind *k, const char *id, int64_t
         snprintf(due, sizeof(due), "%" PRId64, run_due_ms);
     else if (run_due_ms < 0)
         snprintf(due, sizeof(due), "-");
+    ek = ev_key(q, k);
+    if (ek) {
+        now_text(now);
+        q_eval(q, LUA_CAS, 3, 8, (const char *const[]){key, k->run, ek, rev, text, due, id, now},
+               (const size_t[]){strlen(key), strlen(k->run), strlen(ek), strlen(rev), len, strlen(due), strlen(id),
+                                strlen(now)},
+               on_done, c);
+        return;
+    }
     q_eval(q, LUA_CAS, 2, 6, (const char *const[]){key, k->run, rev, text, due, id},
            (const size_t[]){strlen(key), strlen(k->run), strlen(rev), len, strlen(due), strlen(id)}, on_done, c);
 }

@@ -16,7 +16,7 @@
 
 #define PLAN_PREFIX "spk:{enr}:plan:" /* + id; + id + ":rows" the rows */
 
-static const struct q_doc_kind plan = {PLAN_PREFIX, "spk:{enr}:plans", "spk:{enr}:planrun"};
+static const struct q_doc_kind plan = {PLAN_PREFIX, "spk:{enr}:plans", "spk:{enr}:planrun", NULL}; /* no events */
 
 /* Rows are written only while the plan exists, so a deleted plan gets no orphan rows. */
 static const char LUA_ROWS_PUT[] = "if redis.call('EXISTS', KEYS[1]) == 0 then return 'NOT_FOUND' end\n"

@@ -90,19 +90,23 @@ void q_eval(struct q *q, const char *script, int numkeys, int argc, const char *
 #define Q_DOC_KEY_PREFIX "spk:{enr}:req:" /* + id */
 #define Q_DOC_KEY_INDEX  "spk:{enr}:reqs"
 #define Q_DOC_KEY_LIFE   "spk:{enr}:life"
+#define Q_EV_KEY_ENR     "spk:{enr}:ev" /* the certificate requests' events (q_ev.h) */
 #define Q_DOC_KEY_MAX    64 /* any kind's prefix (at most 24) + id + a suffix such as ":rows" */
 
 /*
  * A family of JSON documents with a "rev" (q_docs.h's requests, q_plan.h's
  * plans): prefix + id is a document, index the zset of every id by creation
  * time, run the zset of the ids its runner (the lifecycle engine, the plan
- * runner) looks at next.  The q_docs_* calls take one, so both families run
- * the same scripts; each family's header says what they do.
+ * runner) looks at next, ev the stream its writes append an event to when
+ * the archive is on (q_ev.h; NULL: never, as for plans).  The q_docs_* calls
+ * take one, so both families run the same scripts; each family's header says
+ * what they do.
  */
 struct q_doc_kind {
     const char *prefix;
     const char *index;
     const char *run;
+    const char *ev;
 };
 extern const struct q_doc_kind q_doc_req; /* the requests */
 

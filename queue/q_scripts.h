@@ -31,18 +31,40 @@ enum q_script {
     QS_RECEIPT,
     QS_CB_CLAIM,
     QS_CB_DONE,
+    QS_EV_READ,
+    QS_EV_ACK,
+    QS_EV_BACKLOG,
     QS_COUNT
 };
 
 /*
- * KEYS: 1 sub, 2 txn, 3 due, 4 outbox, 5 txn prefix, 6 counter prefix, [7 idem]
+ * The archive's events (q_ev.h).  A script that finishes a transaction gets
+ * the shard's stream (spk:{N}:ev) among its KEYS and a flag ("1" = append)
+ * among its ARGV; the event is a `signature`: eid (the txn id), kind, type,
+ * at (now, ms), then every field of the txn hash after the write.  Defines
+ * ev_signature(stream, txn key, id, now), returning the HGETALL it made.
+ */
+#define Q_LUA_EV_SIGNATURE                                                                                             \
+    "local function ev_signature(ek, tk, id, now)\n"                                                                   \
+    "  local h = redis.call('HGETALL', tk)\n"                                                                          \
+    "  local f = {'eid', id, 'kind', 'sign', 'type', 'signature', 'at', now}\n"                                       \
+    "  for i = 1, #h do f[#f + 1] = h[i] end\n"                                                                        \
+    "  redis.call('XADD', ek, '*', unpack(f))\n"                                                                       \
+    "  return h\n"                                                                                                     \
+    "end\n"
+
+/*
+ * KEYS: 1 sub, 2 txn, 3 due, 4 outbox, 5 txn prefix, 6 counter prefix,
+ *       7 the shard's event stream, [8 idem]
  * ARGV: 1 id, 2 rp, 3 msisdn, 4 client_ref, 5 digest_alg, 6 digest, 7 vc,
  *       8 display_text, 9 net, 10 created_ms, 11 deadline_ms, 12 lease until,
  *       13 req_hash, 14 format, 15 doc_digest, 16 signing_time, 17 op ("0" =
  *       SIGN), 18 key_alg, 19 payload, 20 cb_url ("" = no callback),
- *       21 cb_kind, 22 cb_ctx
+ *       21 cb_kind, 22 cb_ctx, 23 the stream's bound ("" or "0" = none)
  * -> {"OK"|"EXISTED", txn, sub} | {"BUSY", id} | {"NOTFOUND"} | {"INACTIVE"}
- *    | {"MISMATCH"} | {"COLLISION"}
+ *    | {"MISMATCH"} | {"COLLISION"} | {"BACKLOG"}
+ * BACKLOG (nothing written) while the stream holds the bound or more: only
+ * a new transaction is refused, an idempotent retry still gets its own.
  * A new txn hash holds only the fields with a value (the parser reads an absent
  * field as empty / 0; result, signature, cert... come with finish), and OK
  * answers with the field list it wrote, not an HGETALL, and only the
@@ -53,7 +75,7 @@ enum q_script {
  * goes down for a SIM, whatever happens to the subscriber's record.
  */
 static const char q_lua_create[] =
-    "local idem = KEYS[7]\n"
+    "local idem = KEYS[8]\n"
     "if idem then\n"
     "  local v = redis.call('GET', idem)\n"
     "  if v then\n"
@@ -64,6 +86,9 @@ static const char q_lua_create[] =
     "    local t = redis.call('HGETALL', KEYS[5] .. oid)\n"
     "    if #t > 0 then return {'EXISTED', t, redis.call('HGETALL', KEYS[1])} end\n"
     "  end\n"
+    "end\n"
+    "if ARGV[23] ~= '' and ARGV[23] ~= '0' and redis.call('XLEN', KEYS[7]) >= tonumber(ARGV[23]) then\n"
+    "  return {'BACKLOG'}\n"
     "end\n"
     "local s = redis.call('HMGET', KEYS[1], 'status', 'busy', 'cntr', 'iccid')\n"
     "if not s[1] then\n"
@@ -113,24 +138,30 @@ static const char q_lua_create[] =
     "end\n"
     "return {'OK', f, sub}\n";
 
-/* KEYS: 1 txn, 2 outbox.  ARGV: 1 id.  -> {"OK"} | {"NOTFOUND"} | {"CONFLICT"} */
+/*
+ * KEYS: 1 txn, 2 outbox.  ARGV: 1 id, 2 now.  -> {"OK"} | {"NOTFOUND"} | {"CONFLICT"}
+ * sent_ms is the first acceptance's time: a copy sent later leaves it.
+ */
 static const char q_lua_sent[] = "local st = redis.call('HGET', KEYS[1], 'state')\n"
                                  "redis.call('ZREM', KEYS[2], ARGV[1])\n"
                                  "if not st then return {'NOTFOUND'} end\n"
                                  "if st ~= 'pending' then return {'CONFLICT'} end\n"
                                  "redis.call('HSET', KEYS[1], 'sent', '1')\n"
+                                 "redis.call('HSETNX', KEYS[1], 'sent_ms', ARGV[2])\n"
                                  "return {'OK'}\n";
 
 /*
  * sent for several ids of one shard at once (the engine batches them).
- * KEYS: 1 outbox, 2 txn prefix.  ARGV: ids.  -> {"OK"}
+ * KEYS: 1 outbox, 2 txn prefix.  ARGV: 1 now, then the ids.  -> {"OK"}
  * Per id exactly what q_lua_sent does; an id no longer pending is only
  * dropped from the outbox.
  */
-static const char q_lua_sent_many[] = "for _, id in ipairs(ARGV) do\n"
+static const char q_lua_sent_many[] = "for i = 2, #ARGV do\n"
+                                      "  local id = ARGV[i]\n"
                                       "  redis.call('ZREM', KEYS[1], id)\n"
                                       "  if redis.call('HGET', KEYS[2] .. id, 'state') == 'pending' then\n"
                                       "    redis.call('HSET', KEYS[2] .. id, 'sent', '1')\n"
+                                      "    redis.call('HSETNX', KEYS[2] .. id, 'sent_ms', ARGV[1])\n"
                                       "  end\n"
                                       "end\n"
                                       "return {'OK'}\n";
@@ -146,23 +177,28 @@ static const char q_lua_lookup[] =
     "return {'OK', s, {}}\n";
 
 /*
- * KEYS: 1 txn, 2 due, 3 outbox, 4 sub prefix, 5 callback queue
+ * KEYS: 1 txn, 2 due, 3 outbox, 4 sub prefix, 5 callback queue, 6 event stream
  * ARGV: 1 id, 2 expect cntr ("0" = any), 3 state, 4 result, 5 etsi_status,
  *       6 detail, 7 signature, 8 cert, 9 now, 10 retention ms, 11 ocsp,
  *       12 pin serial ("" = leave the pin), 13 pin spki (hex), 14 "1" = answer
- *       the finished txn
+ *       the finished txn, 15 "1" = append the signature event, 16 transport,
+ *       17 link (each "" = not known, not written)
  * -> {"OK"} | {"OK", txn} | {"NOTFOUND"} | {"CONFLICT"}
  * The pin is written (and repin cleared) only while the subscriber's cert is
  * still the one the signature was checked with (ARGV 8).  A txn with a
- * cb_url is queued for its callback, due now, in the same script.
+ * cb_url is queued for its callback, due now, in the same script.  The
+ * event's HGETALL also answers want_txn: one read for both.
  */
 static const char q_lua_finish[] =
+    Q_LUA_EV_SIGNATURE
     "local t = redis.call('HMGET', KEYS[1], 'state', 'cntr', 'msisdn', 'cb_url')\n"
     "if not t[1] then return {'NOTFOUND'} end\n"
     "if t[1] ~= 'pending' then return {'CONFLICT'} end\n"
     "if ARGV[2] ~= '0' and t[2] ~= ARGV[2] then return {'CONFLICT'} end\n"
     "redis.call('HSET', KEYS[1], 'state', ARGV[3], 'result', ARGV[4], 'etsi_status', ARGV[5],\n"
     "  'detail', ARGV[6], 'signature', ARGV[7], 'cert', ARGV[8], 'finished_ms', ARGV[9], 'ocsp', ARGV[11])\n"
+    "if ARGV[16] ~= '' then redis.call('HSET', KEYS[1], 'transport', ARGV[16]) end\n"
+    "if ARGV[17] ~= '' then redis.call('HSET', KEYS[1], 'link', ARGV[17]) end\n"
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "if t[3] then\n"
@@ -177,14 +213,18 @@ static const char q_lua_finish[] =
     "  redis.call('HSET', KEYS[1], 'cb_state', 'pending')\n"
     "  redis.call('ZADD', KEYS[5], ARGV[9], ARGV[1])\n"
     "end\n"
+    "local h = nil\n"
+    "if ARGV[15] == '1' then h = ev_signature(KEYS[6], KEYS[1], ARGV[1], ARGV[9]) end\n"
     "redis.call('PEXPIRE', KEYS[1], ARGV[10])\n"
     "redis.call('PUBLISH', '" Q_DONE_CHANNEL "', ARGV[1])\n"
-    "if ARGV[14] == '1' then return {'OK', redis.call('HGETALL', KEYS[1])} end\n"
+    "if ARGV[14] == '1' then return {'OK', h or redis.call('HGETALL', KEYS[1])} end\n"
     "return {'OK'}\n";
 
 /*
- * KEYS: 1 due, 2 outbox, 3 txn prefix, 4 sub prefix, 5 callback queue
- * ARGV: 1 now, 2 lease until, 3 limit, 4 retention ms
+ * KEYS: 1 due, 2 outbox, 3 txn prefix, 4 sub prefix, 5 callback queue,
+ *       6 event stream
+ * ARGV: 1 now, 2 lease until, 3 limit, 4 retention ms, 5 "1" = append a
+ *       signature event for each expiry
  * -> {"OK", expired, {txn1, sub1, txn2, sub2, ...}}
  * Expiry first, so an expired txn is never handed out for resubmission; an
  * outbox entry past its deadline but beyond this run's limit is left for the
@@ -193,6 +233,7 @@ static const char q_lua_finish[] =
  * An expired txn with a cb_url is queued for its callback, as finish does.
  */
 static const char q_lua_sweep[] =
+    Q_LUA_EV_SIGNATURE
     "local now = ARGV[1]\n"
     "local nown = tonumber(now)\n"
     "local expired = 0\n"
@@ -212,6 +253,7 @@ static const char q_lua_sweep[] =
     "      local sk = KEYS[4] .. t[2]\n"
     "      if redis.call('HGET', sk, 'busy') == id then redis.call('HDEL', sk, 'busy') end\n"
     "    end\n"
+    "    if ARGV[5] == '1' then ev_signature(KEYS[6], tk, id, now) end\n"
     "    redis.call('PEXPIRE', tk, ARGV[4])\n"
     "    redis.call('PUBLISH', '" Q_DONE_CHANNEL "', id)\n"
     "    expired = expired + 1\n"
@@ -299,15 +341,22 @@ static const char q_lua_track[] = "local st = redis.call('HGET', KEYS[1], 'state
 /*
  * The relying party got the outcome (MSS_Receipt): note when, and its
  * message.  Only its own transaction, only once finished; HSET keeps the
- * finished key's TTL.
- * KEYS: 1 txn.  ARGV: 1 rp, 2 now, 3 message.
+ * finished key's TTL.  With the archive on, a `receipt` event (eid
+ * <id>.receipt.<now>).
+ * KEYS: 1 txn, 2 event stream.  ARGV: 1 rp, 2 now, 3 message, 4 "1" = append
+ * the event, 5 id.
  * -> {"OK"} | {"NOTFOUND"} (gone, or another rp's) | {"CONFLICT"} (pending)
  */
-static const char q_lua_receipt[] = "local t = redis.call('HMGET', KEYS[1], 'state', 'rp')\n"
-                                    "if not t[1] or t[2] ~= ARGV[1] then return {'NOTFOUND'} end\n"
-                                    "if t[1] == 'pending' then return {'CONFLICT'} end\n"
-                                    "redis.call('HSET', KEYS[1], 'receipt_ms', ARGV[2], 'receipt', ARGV[3])\n"
-                                    "return {'OK'}\n";
+static const char q_lua_receipt[] =
+    "local t = redis.call('HMGET', KEYS[1], 'state', 'rp')\n"
+    "if not t[1] or t[2] ~= ARGV[1] then return {'NOTFOUND'} end\n"
+    "if t[1] == 'pending' then return {'CONFLICT'} end\n"
+    "redis.call('HSET', KEYS[1], 'receipt_ms', ARGV[2], 'receipt', ARGV[3])\n"
+    "if ARGV[4] == '1' then\n"
+    "  redis.call('XADD', KEYS[2], '*', 'eid', ARGV[5] .. '.receipt.' .. ARGV[2], 'kind', 'sign', 'type', 'receipt',\n"
+    "    'at', ARGV[2], 'id', ARGV[5], 'rp', ARGV[1], 'receipt', ARGV[3], 'receipt_ms', ARGV[2])\n"
+    "end\n"
+    "return {'OK'}\n";
 
 /*
  * Callbacks due (q_cb_claim).  KEYS: 1 callback queue, 2 txn prefix.
@@ -355,8 +404,50 @@ static const char q_lua_cb_done[] =
     "end\n"
     "return {'OK'}\n";
 
-static const char *const q_scripts[QS_COUNT] = {q_lua_create, q_lua_sent,      q_lua_lookup,   q_lua_finish,
-                                                q_lua_sweep,  q_lua_sent_many, q_lua_resync,   q_lua_resent,
-                                                q_lua_track,  q_lua_receipt,   q_lua_cb_claim, q_lua_cb_done};
+/*
+ * q_ev_read, one stream (q_ev.c sends one per stream, all at once: each
+ * script stays in its stream's slot).  KEYS: 1 stream.  ARGV: 1 group,
+ * 2 consumer, 3 min idle ms, 4 count.
+ * -> {entry, ...}, each {id, {field, value, ...}}: first those claimed from
+ * a consumer that kept them past the idle time (XAUTOCLAIM), then new ones
+ * (XREADGROUP >), count in all.  The group is made (MKSTREAM, from the
+ * stream's start: events appended before any reader are read too) where
+ * it is missing.  XREADGROUP without BLOCK: never waits.
+ */
+static const char q_lua_ev_read[] =
+    "local n = tonumber(ARGV[4])\n"
+    "local out = {}\n"
+    "local r = redis.pcall('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', n)\n"
+    "if type(r) == 'table' and r.err then\n"
+    "  if not string.find(r.err, 'NOGROUP', 1, true) then return r end\n"
+    "  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')\n"
+    "else\n"
+    "  for _, e in ipairs(r[2]) do\n"
+    "    if type(e) == 'table' and e[1] then out[#out + 1] = e end\n"
+    "  end\n"
+    "end\n"
+    "if #out < n then\n"
+    "  local g = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', n - #out, 'STREAMS', KEYS[1], '>')\n"
+    "  if g and g[1] then\n"
+    "    for _, e in ipairs(g[1][2]) do out[#out + 1] = e end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* q_ev_ack, one stream.  KEYS: 1 stream.  ARGV: 1 group, then entry ids.  -> acknowledged count */
+static const char q_lua_ev_ack[] = "local ids = {}\n"
+                                   "for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end\n"
+                                   "local n = redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))\n"
+                                   "redis.call('XDEL', KEYS[1], unpack(ids))\n"
+                                   "return n\n";
+
+/* q_ev_backlog, one stream.  KEYS: 1 stream.  -> {length, oldest entry id or ""} */
+static const char q_lua_ev_backlog[] = "local f = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)\n"
+                                       "return {redis.call('XLEN', KEYS[1]), f[1] and f[1][1] or ''}\n";
+
+static const char *const q_scripts[QS_COUNT] = {
+    q_lua_create,   q_lua_sent,    q_lua_lookup,   q_lua_finish,  q_lua_sweep,   q_lua_sent_many, q_lua_resync,
+    q_lua_resent,   q_lua_track,   q_lua_receipt,  q_lua_cb_claim, q_lua_cb_done, q_lua_ev_read, q_lua_ev_ack,
+    q_lua_ev_backlog};
 
 #endif /* SIMPKI_Q_SCRIPTS_H */

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <hiredis/hiredis.h>
 
@@ -24,6 +25,21 @@ struct q_sweep_run {
     q_sweep_cb *done;
     void *arg;
 };
+
+/* Wall-clock ms, for the times the callers do not pass (sent_ms). */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "1" when the scripts append events (q_ev_enable), else "". */
+static const char *ev_flag(struct q *q)
+{
+    return q_ev_state(q)->on ? "1" : "";
+}
 
 /* ---- replies ---- */
 
@@ -43,6 +59,8 @@ static enum q_err status_err(const redisReply *s)
         return Q_ERR_IDEM_MISMATCH;
     if (q_reply_is(s, "COLLISION"))
         return Q_ERR_AGAIN; /* a 96-bit id collided: a retry draws a new one */
+    if (q_reply_is(s, "BACKLOG"))
+        return Q_ERR_BACKLOG;
     return Q_ERR_PROTO;
 }
 
@@ -249,10 +267,10 @@ void q_txn_create(struct q *q, const struct q_txn_new *n, q_create_cb *cb, void 
         goto fail;
     memcpy(c->msisdn, n->msisdn, strlen(n->msisdn) + 1);
     idem = n->idem_key && n->idem_key[0]; /* an empty header is no key */
-    if ((rc = q_arg_script(c, idem ? 7 : 6)) != Q_OK || (rc = q_arg_key(c, shard, "sub", n->msisdn)) != Q_OK ||
+    if ((rc = q_arg_script(c, idem ? 8 : 7)) != Q_OK || (rc = q_arg_key(c, shard, "sub", n->msisdn)) != Q_OK ||
         (rc = q_arg_key(c, shard, "txn", id)) != Q_OK || (rc = q_arg_zset(c, shard, "due")) != Q_OK ||
         (rc = q_arg_zset(c, shard, "outbox")) != Q_OK || (rc = q_arg_key(c, shard, "txn", "")) != Q_OK ||
-        (rc = q_arg_key(c, shard, "ctr", "")) != Q_OK)
+        (rc = q_arg_key(c, shard, "ctr", "")) != Q_OK || (rc = q_arg_zset(c, shard, "ev")) != Q_OK)
         goto fail;
     if (idem) {
         char k[Q_KEY_MAX];
@@ -276,6 +294,12 @@ void q_txn_create(struct q *q, const struct q_txn_new *n, q_create_cb *cb, void 
         (rc = q_arg_add(c, n->payload ? (const void *)n->payload : "", n->payload_len)) != Q_OK ||
         (rc = q_arg_str(c, n->cb_url)) != Q_OK || (rc = q_arg_u64(c, n->cb_kind)) != Q_OK ||
         (rc = q_arg_str(c, n->cb_ctx)) != Q_OK)
+        goto fail;
+    if (q_ev_state(q)->on)
+        rc = q_arg_u64(c, q_ev_state(q)->max_backlog);
+    else
+        rc = q_arg_str(c, "");
+    if (rc != Q_OK)
         goto fail;
     q_call_submit(c);
     return;
@@ -308,7 +332,7 @@ void q_txn_sent(struct q *q, const char *id, q_done_cb *cb, void *arg)
     c->cb.done = cb;
     c->arg = arg;
     if ((rc = begin_txn_script(c, id, 2, &shard)) != Q_OK || (rc = q_arg_zset(c, shard, "outbox")) != Q_OK ||
-        (rc = q_arg_str(c, id)) != Q_OK) {
+        (rc = q_arg_str(c, id)) != Q_OK || (rc = q_arg_i64(c, now_ms())) != Q_OK) {
         q_call_fail(c, rc);
         return;
     }
@@ -329,7 +353,7 @@ void q_txn_sent_many(struct q *q, const char *const *ids, size_t n, q_done_cb *c
     c->arg = arg;
     if (n == 0 || n > Q_SENT_MANY_MAX || (rc = q_id_shard(ids[0], q_shards(q), &shard)) != Q_OK ||
         (rc = q_arg_script(c, 2)) != Q_OK || (rc = q_arg_zset(c, shard, "outbox")) != Q_OK ||
-        (rc = q_arg_key(c, shard, "txn", "")) != Q_OK)
+        (rc = q_arg_key(c, shard, "txn", "")) != Q_OK || (rc = q_arg_i64(c, now_ms())) != Q_OK)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         if ((rc = q_id_shard(ids[i], q_shards(q), &s)) != Q_OK || s != shard) {
@@ -457,14 +481,16 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
     if (!f || (f->state != Q_COMPLETED && f->state != Q_FAILED) || !f->result || strlen(f->result) >= 32 ||
         (f->detail && strlen(f->detail) >= 160) || f->sig_len > Q_BLOB_MAX || f->cert_len > Q_BLOB_MAX ||
         (f->sig_len && !f->signature) || (f->cert_len && !f->cert) || f->ocsp_len > Q_BLOB_MAX ||
-        (f->ocsp_len && !f->ocsp) || f->retention_ms <= 0 || f->etsi_status < 0 || f->etsi_status > 999)
+        (f->ocsp_len && !f->ocsp) || f->retention_ms <= 0 || f->etsi_status < 0 || f->etsi_status > 999 ||
+        (f->transport && strlen(f->transport) >= Q_FAR_LINK_LEN) || (f->link && strlen(f->link) >= Q_FAR_LINK_LEN))
         goto fail;
     if (f->pin_serial && (f->state != Q_COMPLETED || !f->cert_len || !f->pin_serial[0] || strlen(f->pin_serial) >= 80 ||
                           !f->pin_spki_hex || strlen(f->pin_spki_hex) != 64))
         goto fail;
-    if ((rc = begin_txn_script(c, id, 5, &shard)) != Q_OK || (rc = q_arg_zset(c, shard, "due")) != Q_OK ||
+    if ((rc = begin_txn_script(c, id, 6, &shard)) != Q_OK || (rc = q_arg_zset(c, shard, "due")) != Q_OK ||
         (rc = q_arg_zset(c, shard, "outbox")) != Q_OK || (rc = q_arg_key(c, shard, "sub", "")) != Q_OK ||
-        (rc = q_arg_zset(c, shard, "cbq")) != Q_OK || (rc = q_arg_str(c, id)) != Q_OK ||
+        (rc = q_arg_zset(c, shard, "cbq")) != Q_OK || (rc = q_arg_zset(c, shard, "ev")) != Q_OK ||
+        (rc = q_arg_str(c, id)) != Q_OK ||
         (rc = q_arg_u64(c, expect_cntr)) != Q_OK || (rc = q_arg_str(c, q_state_name(f->state))) != Q_OK ||
         (rc = q_arg_str(c, f->result)) != Q_OK || (rc = q_arg_i64(c, f->etsi_status)) != Q_OK ||
         (rc = q_arg_str(c, f->detail)) != Q_OK ||
@@ -474,7 +500,8 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
         (rc = q_arg_add(c, f->ocsp ? (const void *)f->ocsp : "", f->ocsp_len)) != Q_OK ||
         (rc = q_arg_str(c, f->pin_serial)) != Q_OK ||
         (rc = q_arg_str(c, f->pin_serial ? f->pin_spki_hex : NULL)) != Q_OK ||
-        (rc = q_arg_str(c, f->want_txn ? "1" : "0")) != Q_OK)
+        (rc = q_arg_str(c, f->want_txn ? "1" : "0")) != Q_OK || (rc = q_arg_str(c, ev_flag(q))) != Q_OK ||
+        (rc = q_arg_str(c, f->transport)) != Q_OK || (rc = q_arg_str(c, f->link)) != Q_OK)
         goto fail;
     q_call_submit(c);
     return;
@@ -498,8 +525,10 @@ void q_txn_receipt(struct q *q, const char *id, const char *rp, const char *mess
     if (!rp || !rp[0] || strlen(rp) >= sizeof(((struct q_txn *)0)->rp) || now_ms <= 0 ||
         (message && strlen(message) > Q_RECEIPT_MAX))
         goto fail;
-    if ((rc = begin_txn_script(c, id, 1, &shard)) != Q_OK || (rc = q_arg_str(c, rp)) != Q_OK ||
-        (rc = q_arg_i64(c, now_ms)) != Q_OK || (rc = q_arg_str(c, message)) != Q_OK)
+    if ((rc = begin_txn_script(c, id, 2, &shard)) != Q_OK || (rc = q_arg_zset(c, shard, "ev")) != Q_OK ||
+        (rc = q_arg_str(c, rp)) != Q_OK || (rc = q_arg_i64(c, now_ms)) != Q_OK ||
+        (rc = q_arg_str(c, message)) != Q_OK || (rc = q_arg_str(c, ev_flag(q))) != Q_OK ||
+        (rc = q_arg_str(c, id)) != Q_OK)
         goto fail;
     q_call_submit(c);
     return;
@@ -562,12 +591,13 @@ void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_re
             continue;
         }
         c->sw = sw;
-        if ((rc = q_arg_script(c, 5)) != Q_OK || (rc = q_arg_zset(c, s, "due")) != Q_OK ||
+        if ((rc = q_arg_script(c, 6)) != Q_OK || (rc = q_arg_zset(c, s, "due")) != Q_OK ||
             (rc = q_arg_zset(c, s, "outbox")) != Q_OK || (rc = q_arg_key(c, s, "txn", "")) != Q_OK ||
             (rc = q_arg_key(c, s, "sub", "")) != Q_OK || (rc = q_arg_zset(c, s, "cbq")) != Q_OK ||
+            (rc = q_arg_zset(c, s, "ev")) != Q_OK ||
             (rc = q_arg_i64(c, now_ms)) != Q_OK ||
             (rc = q_arg_i64(c, now_ms + (lease_ms > 0 ? lease_ms : 0))) != Q_OK || (rc = q_arg_u64(c, limit)) != Q_OK ||
-            (rc = q_arg_i64(c, q_retention(q))) != Q_OK) {
+            (rc = q_arg_i64(c, q_retention(q))) != Q_OK || (rc = q_arg_str(c, ev_flag(q))) != Q_OK) {
             q_call_fail(c, rc);
             continue;
         }

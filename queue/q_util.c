@@ -23,6 +23,7 @@ const char *q_strerror(enum q_err err)
     case Q_ERR_NOMEM: return "out of memory";
     case Q_ERR_INVALID: return "invalid argument";
     case Q_ERR_IDEM_MISMATCH: return "idempotency key reused for a different request";
+    case Q_ERR_BACKLOG: return "the evidence archive is behind, try again";
     }
     return "unknown error";
 }
