@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "ar.h"
 #include "cfg.h"
 #include "gw_admit.h"
 #include "gw_api.h"
@@ -148,6 +150,8 @@ int main(int argc, char **argv)
     struct gw_life *life = NULL;
     struct gw_admit *admit = NULL;
     struct gw_reload *reload = NULL;
+    struct ar *archive = NULL;
+    char consumer[320];
     struct gw_metrics metrics;
     struct stopper st = {0};
     struct watchers watchers;
@@ -206,6 +210,24 @@ int main(int argc, char **argv)
         goto out;
     }
     q_set_retention(q, (int64_t)cfg->txn_retention_s * 1000);
+    /* The evidence archive (docs/archive.md), before any transaction: with it on, the scripts append events. */
+    if (cfg->instance[0]) {
+        snprintf(consumer, sizeof(consumer), "%s", cfg->instance);
+    } else {
+        char host[256] = "";
+        gethostname(host, sizeof(host) - 1);
+        snprintf(consumer, sizeof(consumer), "%s:%ld", host[0] ? host : "simpkid", (long)getpid());
+    }
+    if (ar_new(&(struct ar_deps){.cfg = cfg,
+                                 .base = base,
+                                 .q = q,
+                                 .metrics = &metrics,
+                                 .trust = trust,
+                                 .consumer = consumer},
+               &archive, err, sizeof(err)) != 0) {
+        LOGP(LOG_ERR, "main", NULL, "cannot start the evidence archive: %s", err);
+        goto out;
+    }
     if (gw_engine_new(&(struct gw_engine_deps){.cfg = cfg, .base = base, .q = q, .trust = trust, .metrics = &metrics},
                       &engine) != GW_OK)
         goto out;
@@ -285,6 +307,7 @@ out:
     gw_api_free(api);
     gw_callback_free(callback); /* before q: attempts it still awaits are answered by q_free */
     gw_plan_free(plan);         /* before q likewise: its work under way ends on q_free's answers */
+    ar_free(archive);           /* before q likewise: a read or ack under way is answered by q_free */
     q_free(q);                  /* before enrol and life: their pending calls are answered (dropped) here */
     gw_wait_free(hub);          /* after q: reads still in flight were answered; before the engine it watches */
     gw_soap_free(soap);         /* after q and the hub: their last answers reach its calls */

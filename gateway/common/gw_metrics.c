@@ -77,6 +77,34 @@ static void render_api(const struct gw_metrics *m, struct evbuffer *out)
     }
 }
 
+/* The archiver's series (struct gw_archive_stat), only with the archive on. */
+static void render_archive(const struct gw_archive_stat *a, struct evbuffer *out)
+{
+    static const char *const stages[GW_AR_ERR_STAGES] = {"read", "db", "ack"};
+    char labels[32];
+
+    if (!a->on)
+        return;
+    gw_metrics_counter(out, "archive_events_total", "events archived (new rows), by kind", "kind=\"sign\"",
+                       a->events[GW_AR_SIGN]);
+    gw_metrics_counter(out, "archive_events_total", NULL, "kind=\"cert\"", a->events[GW_AR_CERT]);
+    gw_metrics_counter(out, "archive_duplicates_total", "events the database already held (archived again)", NULL,
+                       a->duplicates);
+    gw_metrics_counter(out, "archive_malformed_total", "stream entries archived as etype malformed", NULL,
+                       a->malformed);
+    for (int i = 0; i < GW_AR_ERR_STAGES; i++) {
+        snprintf(labels, sizeof(labels), "stage=\"%s\"", stages[i]);
+        gw_metrics_counter(out, "archive_errors_total", i ? NULL : "archiver failures: stream read, database, ack",
+                           labels, a->errors[i]);
+    }
+    gw_metrics_gauge(out, "archive_backlog_entries", "events in the streams not yet archived", NULL,
+                     (double)a->backlog);
+    gw_metrics_gauge(out, "archive_oldest_seconds", "age of the oldest event not yet archived", NULL, a->oldest_s);
+    gw_metrics_gauge(out, "archive_db_up", "1 while the archive database is connected", NULL, a->db_up);
+    gw_metrics_hist(out, "archive_batch_duration_seconds", "one archive_ingest call, sent to answered", NULL,
+                    &a->batch);
+}
+
 void gw_metrics_render(const struct gw_metrics *m, struct evbuffer *out)
 {
     static const char *const names[] = {
@@ -92,6 +120,7 @@ void gw_metrics_render(const struct gw_metrics *m, struct evbuffer *out)
     for (int i = 0; i < GW_M_COUNT; i++)
         gw_metrics_counter(out, names[i], helps[i], NULL, m->c[i]);
     render_api(m, out);
+    render_archive(&m->ar, out);
     if (m->extra)
         m->extra(m->extra_arg, out);
 }

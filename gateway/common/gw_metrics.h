@@ -143,9 +143,30 @@ struct gw_api_stat {
 /* Count an answer with HTTP status code. */
 void gw_api_stat_answer(struct gw_api_stat *s, int code);
 
+/*
+ * --- the evidence archive's archiver (gateway/archive/ar_archiver.c) ---
+ * Rendered only while `on` (the configuration has an "archive" section):
+ * an instance without an archive has no such series, so no alert fires for
+ * it.  Bumped on the loop thread like the rest.
+ */
+enum { GW_AR_SIGN = 0, GW_AR_CERT = 1, GW_AR_KINDS };
+enum { GW_AR_ERR_READ = 0, GW_AR_ERR_DB = 1, GW_AR_ERR_ACK = 2, GW_AR_ERR_STAGES };
+struct gw_archive_stat {
+    int on;
+    uint64_t events[GW_AR_KINDS];      /* simpki_archive_events_total{kind}: rows new in the database */
+    uint64_t duplicates;               /* simpki_archive_duplicates_total: events the database had already */
+    uint64_t malformed;                /* simpki_archive_malformed_total: entries archived as "malformed" */
+    uint64_t errors[GW_AR_ERR_STAGES]; /* simpki_archive_errors_total{stage="read|db|ack"} */
+    uint64_t backlog;                  /* simpki_archive_backlog_entries: entries in every stream */
+    double oldest_s;                   /* simpki_archive_oldest_seconds: age of the oldest, 0 when none */
+    int db_up;                         /* simpki_archive_db_up */
+    struct gw_hist batch;              /* simpki_archive_batch_duration_seconds: archive_ingest calls */
+};
+
 struct gw_metrics {
     uint64_t c[GW_M_COUNT];
     struct gw_api_stat api[GW_OP_COUNT];
+    struct gw_archive_stat ar; /* the archiver's; see above */
     /*
      * Optional: a module with labelled series of its own (gw_life) appends
      * them after the counters.  Set once at start, on the loop thread.

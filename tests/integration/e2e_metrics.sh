@@ -35,6 +35,9 @@ done
 CMP_FREE=$(free_port)
 export CONFIG_EDIT=".ca = {key_alg: \"ecp256\", sim_timeout_s: 30, tick_ms: 200, lease_s: 12, max_attempts: 3,
   cmp: {server: \"127.0.0.1\", port: $CMP_FREE, timeout_s: 2, pbm_ref: \"ref\", pbm_secret: \"secret\"}}"
+# The evidence archive on, so that its series exist too (they do only with an "archive" section).
+pg_start || { bad "PostgreSQL did not start"; finish; }
+export ARCHIVE=1
 stack_up || { bad "the stack did not start"; finish; }
 
 j=$(sign 84960000001)
