@@ -84,7 +84,12 @@ CREATE FUNCTION archive_chain(p_kind text, p_at timestamptz) RETURNS text
     LANGUAGE sql STABLE SET timezone TO 'UTC'
     AS $$ SELECT p_kind || '/' || to_char(p_at, 'YYYY-MM') $$;
 
--- The month's partition of kind's table, created on first use.
+-- The month's partition of kind's table, created on first use.  Two
+-- archivers may want it at once: the second waits for the first's lock
+-- (held until its batch commits), then finds the table.  Not with
+-- to_regclass: taking an advisory lock does not refresh this session's
+-- catalog cache, so it may still say "missing"; CREATE TABLE IF NOT EXISTS
+-- looks afresh (and refreshes the cache, partition bounds included).
 CREATE FUNCTION archive_partition(p_kind text, p_at timestamptz) RETURNS text
     LANGUAGE plpgsql SET timezone TO 'UTC'
     AS $$
@@ -96,10 +101,8 @@ BEGIN
         RETURN name;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext(name));
-    IF to_regclass(name) IS NULL THEN
-        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
-                       name, 'archive_events_' || p_kind, m, m + interval '1 month');
-    END IF;
+    EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                   name, 'archive_events_' || p_kind, m, m + interval '1 month');
     RETURN name;
 END
 $$;
