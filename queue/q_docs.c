@@ -20,26 +20,27 @@
  * written: a script that fails half-way keeps its writes), ev_request
  * appends the event.
  */
-#define LUA_EV_REQUEST                                                                                                 \
-    "local function ev_rev(text)\n"                                                                                    \
-    "  local ok, d = pcall(cjson.decode, text)\n"                                                                      \
-    "  local rev = ok and type(d) == 'table' and d.rev or 0\n"                                                         \
-    "  if type(rev) == 'number' then return string.format('%d', rev) end\n"                                            \
-    "  return tostring(rev)\n"                                                                                         \
-    "end\n"                                                                                                            \
-    "local function ev_request(ek, id, rev, text, now)\n"                                                              \
-    "  redis.call('XADD', ek, '*', 'eid', id .. '.' .. rev, 'kind', 'cert', 'type', 'request', 'at', now,\n"           \
-    "    'id', id, 'rev', rev, 'doc', text)\n"                                                                          \
+#define LUA_EV_REQUEST                                                                                       \
+    "local function ev_rev(text)\n"                                                                          \
+    "  local ok, d = pcall(cjson.decode, text)\n"                                                            \
+    "  local rev = ok and type(d) == 'table' and d.rev or 0\n"                                               \
+    "  if type(rev) == 'number' then return string.format('%d', rev) end\n"                                  \
+    "  return tostring(rev)\n"                                                                               \
+    "end\n"                                                                                                  \
+    "local function ev_request(ek, id, rev, text, now)\n"                                                    \
+    "  redis.call('XADD', ek, '*', 'eid', id .. '.' .. rev, 'kind', 'cert', 'type', 'request', 'at', now,\n" \
+    "    'id', id, 'rev', rev, 'doc', text)\n"                                                               \
     "end\n"
 
 /* KEYS: 1 document, 2 index, [3 event stream].  ARGV: 1 text, 2 score, 3 id, [4 now]. */
-static const char LUA_CREATE[] = LUA_EV_REQUEST "local rev = KEYS[3] and ev_rev(ARGV[1])\n"
-                                                "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
-                                                "  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
-                                                "  if rev then ev_request(KEYS[3], ARGV[3], rev, ARGV[1], ARGV[4]) end\n"
-                                                "  return 'OK'\n"
-                                                "end\n"
-                                                "return 'EXISTS'\n";
+static const char LUA_CREATE[] =
+    LUA_EV_REQUEST "local rev = KEYS[3] and ev_rev(ARGV[1])\n"
+                   "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then\n"
+                   "  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
+                   "  if rev then ev_request(KEYS[3], ARGV[3], rev, ARGV[1], ARGV[4]) end\n"
+                   "  return 'OK'\n"
+                   "end\n"
+                   "return 'EXISTS'\n";
 
 /*
  * Write the next revision if nobody else did, and in the same step file the
@@ -48,16 +49,16 @@ static const char LUA_CREATE[] = LUA_EV_REQUEST "local rev = KEYS[3] and ev_rev(
  * KEYS: 1 document, 2 runner's index, [3 event stream].
  * ARGV: 1 expected rev, 2 text, 3 due, 4 id, [5 now].
  */
-static const char LUA_CAS[] = LUA_EV_REQUEST
-    "local raw = redis.call('GET', KEYS[1])\n"
-    "if not raw then redis.call('ZREM', KEYS[2], ARGV[4]) return 'NOT_FOUND' end\n"
-    "if tostring(cjson.decode(raw).rev) ~= ARGV[1] then return 'CONFLICT' end\n"
-    "local rev = KEYS[3] and ev_rev(ARGV[2])\n"
-    "redis.call('SET', KEYS[1], ARGV[2])\n"
-    "if ARGV[3] == '-' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
-    "elseif ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
-    "if rev then ev_request(KEYS[3], ARGV[4], rev, ARGV[2], ARGV[5]) end\n"
-    "return 'OK'\n";
+static const char LUA_CAS[] =
+    LUA_EV_REQUEST "local raw = redis.call('GET', KEYS[1])\n"
+                   "if not raw then redis.call('ZREM', KEYS[2], ARGV[4]) return 'NOT_FOUND' end\n"
+                   "if tostring(cjson.decode(raw).rev) ~= ARGV[1] then return 'CONFLICT' end\n"
+                   "local rev = KEYS[3] and ev_rev(ARGV[2])\n"
+                   "redis.call('SET', KEYS[1], ARGV[2])\n"
+                   "if ARGV[3] == '-' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
+                   "elseif ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
+                   "if rev then ev_request(KEYS[3], ARGV[4], rev, ARGV[2], ARGV[5]) end\n"
+                   "return 'OK'\n";
 
 /* Newest first, filtered; returns {matched, doc...}. */
 static const char LUA_LIST[] =

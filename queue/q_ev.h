@@ -34,7 +34,9 @@
 /*
  * From now on the scripts append events, and a new transaction is refused
  * while its shard's stream holds max_backlog entries (0 = no bound).  Call
- * once, before the first transaction; without it nothing is appended.
+ * once, before the first transaction; without it nothing is appended.  A
+ * second call only sets the bound anew.  Every instance that writes must
+ * call it: a q without it writes no events.
  */
 void q_ev_enable(struct q *q, uint64_t max_backlog);
 
@@ -66,11 +68,25 @@ struct q_ev_ref {
  * not acknowledged for claim_idle_ms (it died: XAUTOCLAIM), then new ones
  * (XREADGROUP >).  Creates the group (MKSTREAM) where it is missing.  Never
  * blocks: n 0 means nothing to do now.
+ *
+ * count is shared over the streams (count / streams each, the remainder
+ * to streams in turn), so a read never hands out more than count; a
+ * stream with more waiting gets the rest on the next reads.  One script
+ * per stream, all sent at once: err is the first error of any stream, and
+ * the entries the others gave are handed out all the same (n may be > 0
+ * with err set).  An entry handed out and never acknowledged is taken
+ * again, by this or another consumer, once idle for claim_idle_ms.
+ * Q_ERR_INVALID for a consumer "" or of 64 octets or more, or count 0.
  */
 typedef void q_ev_read_cb(void *arg, enum q_err err, const struct q_event *evs, size_t n);
 void q_ev_read(struct q *q, const char *consumer, unsigned count, unsigned claim_idle_ms, q_ev_read_cb *cb, void *arg);
 
-/* The entries are in the database: XACK and XDEL them, in one round trip. */
+/*
+ * The entries are in the database: XACK and XDEL them, in one round trip
+ * (one script per stream named).  Q_ERR_INVALID, with nothing done, when a
+ * ref names a stream that is not one of ours or an entry id that is not
+ * <ms>-<seq>.  n 0 is Q_OK.  cb may be NULL.
+ */
 void q_ev_ack(struct q *q, const struct q_ev_ref *refs, size_t n, q_done_cb *cb, void *arg);
 
 /*

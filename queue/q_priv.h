@@ -90,8 +90,10 @@ void q_eval(struct q *q, const char *script, int numkeys, int argc, const char *
 #define Q_DOC_KEY_PREFIX "spk:{enr}:req:" /* + id */
 #define Q_DOC_KEY_INDEX  "spk:{enr}:reqs"
 #define Q_DOC_KEY_LIFE   "spk:{enr}:life"
-#define Q_EV_KEY_ENR     "spk:{enr}:ev" /* the certificate requests' events (q_ev.h) */
 #define Q_DOC_KEY_MAX    64 /* any kind's prefix (at most 24) + id + a suffix such as ":rows" */
+
+/* The certificate requests' events (q_ev.h); the shards' are spk:{N}:ev. */
+#define Q_EV_KEY_ENR "spk:{enr}:ev"
 
 /*
  * A family of JSON documents with a "rev" (q_docs.h's requests, q_plan.h's

@@ -44,13 +44,13 @@ enum q_script {
  * at (now, ms), then every field of the txn hash after the write.  Defines
  * ev_signature(stream, txn key, id, now), returning the HGETALL it made.
  */
-#define Q_LUA_EV_SIGNATURE                                                                                             \
-    "local function ev_signature(ek, tk, id, now)\n"                                                                   \
-    "  local h = redis.call('HGETALL', tk)\n"                                                                          \
-    "  local f = {'eid', id, 'kind', 'sign', 'type', 'signature', 'at', now}\n"                                       \
-    "  for i = 1, #h do f[#f + 1] = h[i] end\n"                                                                        \
-    "  redis.call('XADD', ek, '*', unpack(f))\n"                                                                       \
-    "  return h\n"                                                                                                     \
+#define Q_LUA_EV_SIGNATURE                                                      \
+    "local function ev_signature(ek, tk, id, now)\n"                            \
+    "  local h = redis.call('HGETALL', tk)\n"                                   \
+    "  local f = {'eid', id, 'kind', 'sign', 'type', 'signature', 'at', now}\n" \
+    "  for i = 1, #h do f[#f + 1] = h[i] end\n"                                 \
+    "  redis.call('XADD', ek, '*', unpack(f))\n"                                \
+    "  return h\n"                                                              \
     "end\n"
 
 /*
@@ -189,8 +189,7 @@ static const char q_lua_lookup[] =
  * cb_url is queued for its callback, due now, in the same script.  The
  * event's HGETALL also answers want_txn: one read for both.
  */
-static const char q_lua_finish[] =
-    Q_LUA_EV_SIGNATURE
+static const char q_lua_finish[] = Q_LUA_EV_SIGNATURE
     "local t = redis.call('HMGET', KEYS[1], 'state', 'cntr', 'msisdn', 'cb_url')\n"
     "if not t[1] then return {'NOTFOUND'} end\n"
     "if t[1] ~= 'pending' then return {'CONFLICT'} end\n"
@@ -232,8 +231,7 @@ static const char q_lua_finish[] =
  * (`resent`): the SIM answers a copy's counter CNTR low (q_txn_resync).
  * An expired txn with a cb_url is queued for its callback, as finish does.
  */
-static const char q_lua_sweep[] =
-    Q_LUA_EV_SIGNATURE
+static const char q_lua_sweep[] = Q_LUA_EV_SIGNATURE
     "local now = ARGV[1]\n"
     "local nown = tonumber(now)\n"
     "local expired = 0\n"
@@ -445,9 +443,9 @@ static const char q_lua_ev_ack[] = "local ids = {}\n"
 static const char q_lua_ev_backlog[] = "local f = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)\n"
                                        "return {redis.call('XLEN', KEYS[1]), f[1] and f[1][1] or ''}\n";
 
-static const char *const q_scripts[QS_COUNT] = {
-    q_lua_create,   q_lua_sent,    q_lua_lookup,   q_lua_finish,  q_lua_sweep,   q_lua_sent_many, q_lua_resync,
-    q_lua_resent,   q_lua_track,   q_lua_receipt,  q_lua_cb_claim, q_lua_cb_done, q_lua_ev_read, q_lua_ev_ack,
-    q_lua_ev_backlog};
+static const char *const q_scripts[QS_COUNT] = {q_lua_create,  q_lua_sent,      q_lua_lookup,    q_lua_finish,
+                                                q_lua_sweep,   q_lua_sent_many, q_lua_resync,    q_lua_resent,
+                                                q_lua_track,   q_lua_receipt,   q_lua_cb_claim,  q_lua_cb_done,
+                                                q_lua_ev_read, q_lua_ev_ack,    q_lua_ev_backlog};
 
 #endif /* SIMPKI_Q_SCRIPTS_H */

@@ -490,10 +490,9 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
     if ((rc = begin_txn_script(c, id, 6, &shard)) != Q_OK || (rc = q_arg_zset(c, shard, "due")) != Q_OK ||
         (rc = q_arg_zset(c, shard, "outbox")) != Q_OK || (rc = q_arg_key(c, shard, "sub", "")) != Q_OK ||
         (rc = q_arg_zset(c, shard, "cbq")) != Q_OK || (rc = q_arg_zset(c, shard, "ev")) != Q_OK ||
-        (rc = q_arg_str(c, id)) != Q_OK ||
-        (rc = q_arg_u64(c, expect_cntr)) != Q_OK || (rc = q_arg_str(c, q_state_name(f->state))) != Q_OK ||
-        (rc = q_arg_str(c, f->result)) != Q_OK || (rc = q_arg_i64(c, f->etsi_status)) != Q_OK ||
-        (rc = q_arg_str(c, f->detail)) != Q_OK ||
+        (rc = q_arg_str(c, id)) != Q_OK || (rc = q_arg_u64(c, expect_cntr)) != Q_OK ||
+        (rc = q_arg_str(c, q_state_name(f->state))) != Q_OK || (rc = q_arg_str(c, f->result)) != Q_OK ||
+        (rc = q_arg_i64(c, f->etsi_status)) != Q_OK || (rc = q_arg_str(c, f->detail)) != Q_OK ||
         (rc = q_arg_add(c, f->signature ? (const void *)f->signature : "", f->sig_len)) != Q_OK ||
         (rc = q_arg_add(c, f->cert ? (const void *)f->cert : "", f->cert_len)) != Q_OK ||
         (rc = q_arg_i64(c, f->now_ms)) != Q_OK || (rc = q_arg_i64(c, f->retention_ms)) != Q_OK ||
@@ -594,8 +593,7 @@ void q_sweep(struct q *q, int64_t now_ms, int64_t lease_ms, unsigned limit, q_re
         if ((rc = q_arg_script(c, 6)) != Q_OK || (rc = q_arg_zset(c, s, "due")) != Q_OK ||
             (rc = q_arg_zset(c, s, "outbox")) != Q_OK || (rc = q_arg_key(c, s, "txn", "")) != Q_OK ||
             (rc = q_arg_key(c, s, "sub", "")) != Q_OK || (rc = q_arg_zset(c, s, "cbq")) != Q_OK ||
-            (rc = q_arg_zset(c, s, "ev")) != Q_OK ||
-            (rc = q_arg_i64(c, now_ms)) != Q_OK ||
+            (rc = q_arg_zset(c, s, "ev")) != Q_OK || (rc = q_arg_i64(c, now_ms)) != Q_OK ||
             (rc = q_arg_i64(c, now_ms + (lease_ms > 0 ? lease_ms : 0))) != Q_OK || (rc = q_arg_u64(c, limit)) != Q_OK ||
             (rc = q_arg_i64(c, q_retention(q))) != Q_OK || (rc = q_arg_str(c, ev_flag(q))) != Q_OK) {
             q_call_fail(c, rc);

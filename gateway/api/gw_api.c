@@ -251,6 +251,9 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
         struct gw_sign_refusal r = gw_sign_start_refusal(err);
         if (err == GW_ERR_UNAVAILABLE)
             evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        else if (err == GW_ERR_BACKLOG) /* the archive drains in its own time: limits.retry_after_s */
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                              gw_admit_retry_after(api->d.admit));
         send_error(api, req, r.code, r.field, "%s", r.message);
         break;
     }

@@ -59,6 +59,10 @@ struct gw_sign_refusal gw_sign_start_refusal(enum gw_err err)
         return (struct gw_sign_refusal){"TEXT_TOO_LONG", "display_text", "the text does not fit the device"};
     case GW_ERR_TEXT_INVALID:
         return (struct gw_sign_refusal){"INVALID_TEXT", "display_text", "the text cannot be shown"};
+    case GW_ERR_BACKLOG:
+        return (struct gw_sign_refusal){"ARCHIVE_BACKLOG", NULL,
+                                        "the evidence archive is behind; no new signature until it catches up, "
+                                        "try again"};
     case GW_OK:
     case GW_ERR_INTERNAL: break;
     }

@@ -266,9 +266,12 @@ static void started(void *arg, enum gw_err err, const struct q_txn *txn, int exi
     }
     if (err != GW_OK) {
         struct gw_sign_refusal r = gw_sign_start_refusal(err);
+        struct evhttp_request *req = gw_http_take(&c->h);
         if (err == GW_ERR_BUSY)
             gw_metrics_inc(s->d.metrics, GW_M_SIGN_BUSY);
-        send_fault(s, gw_http_take(&c->h), r.code, "%s", r.message);
+        else if (err == GW_ERR_BACKLOG) /* like an overload: env:Receiver _900, try again after Retry-After */
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", gw_admit_retry_after(s->d.admit));
+        send_fault(s, req, r.code, "%s", r.message);
         call_free(c);
         return;
     }

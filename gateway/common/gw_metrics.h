@@ -62,7 +62,9 @@ struct evbuffer;
     X(PLAN_BUILT, "plan_built_total", "merger plans built here")                                        \
     X(PLAN_BUILD_FAILED, "plan_build_failed_total", "merger plan builds that could not finish")         \
     X(PLAN_REQ_FILED, "plan_requests_filed_total", "certificate requests a merger batch filed here")    \
-    X(PLAN_REQ_REFUSED, "plan_requests_refused_total", "merger batch rows whose request was refused")
+    X(PLAN_REQ_REFUSED, "plan_requests_refused_total", "merger batch rows whose request was refused")   \
+    /* issue 16, the archive's events (queue/q_ev.h): */                                                \
+    X(SIGN_BACKLOG_REFUSED, "sign_backlog_refused_total", "refused: the archive's stream is full (503)")
 
 enum gw_counter {
 #define GW_X(id, name, help) GW_M_##id,

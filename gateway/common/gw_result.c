@@ -71,6 +71,9 @@ static const struct gw_result results[] = {
     {"CERTIFICATE_REFUSED", R, 422, 425, "CMS: the registered certificate cannot be used now"},
     {"UNAVAILABLE", R, 503, 900, "transaction storage unreachable: try again (Retry-After)"},
     {"OVERLOADED", R, 503, 900, "this instance has as many requests in flight as it takes: try again (Retry-After)"},
+    {"ARCHIVE_BACKLOG", R, 503, 900,
+     "the evidence archive is behind (archive.max_backlog): no new signature until it catches up; try again "
+     "(Retry-After)"},
     {"RATE_LIMITED", R, 429, 900, "the relying party is over its own in-flight or rate limit: try again (Retry-After)"},
     {"SHUTTING_DOWN", R, 503, 900, "this instance is stopping: ask again, maybe at another"},
 };

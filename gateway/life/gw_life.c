@@ -243,6 +243,10 @@ static void sim_started(void *arg, enum gw_err err, const struct q_txn *txn, int
         job_lost(j, Q_ERR_AGAIN);
         return;
     }
+    if (err == GW_ERR_BACKLOG) {
+        gw_lf_job_retry(j, "the evidence archive is behind");
+        return;
+    }
     if (err == GW_ERR_BUSY) {
         gw_lf_job_retry(j, "the SIM has another command pending");
         return;

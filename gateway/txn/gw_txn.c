@@ -32,6 +32,7 @@ const char *gw_strerror(enum gw_err err)
     case GW_ERR_CERT_REFUSED: return "the subscriber's certificate cannot be used for a CMS signature now";
     case GW_ERR_TEXT_TOO_LONG: return "the display text is too long for the subscriber's device";
     case GW_ERR_TEXT_INVALID: return "the display text cannot be shown on the subscriber's device";
+    case GW_ERR_BACKLOG: return "the evidence archive is behind, try again";
     }
     return "unknown error";
 }
@@ -68,7 +69,36 @@ static void finish_done(void *arg, enum q_err err, const struct q_txn *txn)
  * detail longer than the stored 159 octets is clipped (at a UTF-8 boundary)
  * rather than lose the outcome.
  */
-void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_finish *f)
+void gwt_via_link(const struct car_link *l, struct gwt_via *out)
+{
+    snprintf(out->transport, sizeof(out->transport), "%s", car_link_transport(l));
+    snprintf(out->link, sizeof(out->link), "%s", car_link_name(l));
+}
+
+void gwt_via_txn(const struct gw_engine *e, const struct q_txn *txn, struct gwt_via *out)
+{
+    const struct cfg_carrier *c = cfg_carrier_by_net(e->d.cfg, txn->net);
+
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; txn->far_link[0] && i < e->n_links; i++)
+        if (strcmp(car_link_name(e->links[i].link), txn->far_link) == 0) {
+            gwt_via_link(e->links[i].link, out);
+            return;
+        }
+    if (!c)
+        return;
+    /* Not known which link: the carrier, and its transport when all its links have the same. */
+    snprintf(out->link, sizeof(out->link), "%s", c->name);
+    for (size_t i = 0; i < c->n_links; i++) {
+        if (i > 0 && strcmp(out->transport, c->links[i].transport) != 0) {
+            out->transport[0] = '\0';
+            break;
+        }
+        snprintf(out->transport, sizeof(out->transport), "%s", c->links[i].transport);
+    }
+}
+
+void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_finish *f, const struct gwt_via *via)
 {
     struct finish_ctx *fc = calloc(1, sizeof(*fc));
     char clipped[160];
@@ -95,15 +125,18 @@ void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_fin
     fc->handoff = e->watch.waiting && e->watch.waiting(e->watch.arg, id);
     f->want_txn = fc->handoff;
     f->etsi_status = gw_result_etsi(f->result); /* one table says what each result is */
+    f->transport = via && via->transport[0] ? via->transport : NULL;
+    f->link = via && via->link[0] ? via->link : NULL;
     gwt_sent_cancel(e, id);
     LOGP(LOG_INFO, "txn", id, "finished: %s (%d)%s%s", f->result, f->etsi_status, f->detail ? ": " : "",
          f->detail ? f->detail : "");
     q_txn_finish(e->d.q, id, cntr, f, finish_done, fc);
 }
 
-void gwt_fail(struct gw_engine *e, const char *id, uint64_t cntr, const char *result, const char *detail)
+void gwt_fail(struct gw_engine *e, const char *id, uint64_t cntr, const char *result, const char *detail,
+              const struct gwt_via *via)
 {
-    gwt_finish(e, id, cntr, &(struct q_finish){.state = Q_FAILED, .result = result, .detail = detail});
+    gwt_finish(e, id, cntr, &(struct q_finish){.state = Q_FAILED, .result = result, .detail = detail}, via);
 }
 
 /* ---- starting --------------------------------------------------------- */
@@ -131,6 +164,7 @@ static enum gw_err map_q(enum q_err err)
     case Q_ERR_INACTIVE: return GW_ERR_INACTIVE;
     case Q_ERR_IDEM_MISMATCH: return GW_ERR_IDEM_MISMATCH;
     case Q_ERR_AGAIN: return GW_ERR_UNAVAILABLE;
+    case Q_ERR_BACKLOG: return GW_ERR_BACKLOG;
     default: return GW_ERR_INTERNAL;
     }
 }
@@ -179,6 +213,8 @@ static void created(void *arg, enum q_err err, const struct q_txn *txn, const st
     if (err != Q_OK) {
         if (err == Q_ERR_BUSY)
             gw_metrics_inc(e->d.metrics, GW_M_SIGN_BUSY);
+        else if (err == Q_ERR_BACKLOG)
+            gw_metrics_inc(e->d.metrics, GW_M_SIGN_BACKLOG_REFUSED);
         else if (err != Q_ERR_NOT_FOUND && err != Q_ERR_INACTIVE && err != Q_ERR_IDEM_MISMATCH)
             gw_metrics_inc(e->d.metrics, GW_M_REDIS_ERRORS);
         s->cb(s->arg, map_q(err), txn, 0);
@@ -187,7 +223,7 @@ static void created(void *arg, enum q_err err, const struct q_txn *txn, const st
     }
     if (!existed) {
         if (!net_configured(e, gwt_effective_net(txn, sub)))
-            gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", "no carrier configured for this network");
+            gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", "no carrier configured for this network", NULL);
         else
             gwt_submit(e, txn, sub);
     }

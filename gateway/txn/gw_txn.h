@@ -51,6 +51,7 @@ enum gw_err {
     GW_ERR_CERT_REFUSED = 8,  /* CMS: the certificate is missing or fails its checks now */
     GW_ERR_TEXT_TOO_LONG = 9, /* gw_txn_check_text: the display text does not fit */
     GW_ERR_TEXT_INVALID = 10, /* gw_txn_check_text: the display text cannot be shown at all */
+    GW_ERR_BACKLOG = 11,      /* the evidence archive's stream of the shard is full (q_ev.h): try again */
 };
 
 const char *gw_strerror(enum gw_err err);

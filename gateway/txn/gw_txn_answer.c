@@ -75,14 +75,16 @@ static const struct outcome *outcome_of(const struct car_reply *r)
 }
 
 /* A failed answer: its table row, the transport's detail. */
-static void finish_failed(struct gw_engine *e, const struct q_txn *txn, const struct car_reply *r)
+static void finish_failed(struct gw_engine *e, const struct q_txn *txn, const struct car_reply *r,
+                          const struct gwt_via *via)
 {
     const struct outcome *o = outcome_of(r);
 
-    gwt_fail(e, txn->id, txn->cntr, o->result, r->detail);
+    gwt_fail(e, txn->id, txn->cntr, o->result, r->detail, via);
 }
 
-static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const struct car_reply *r)
+static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const struct car_reply *r,
+                             const struct gwt_via *via)
 {
     static const uint8_t want_op[] = {
         [Q_OP_GENKEY] = CAR_OP_GENKEY, [Q_OP_CSR] = CAR_OP_SIGN, [Q_OP_PUTCERT] = CAR_OP_PUTCERT};
@@ -90,7 +92,7 @@ static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const
     size_t len = 0;
 
     if (r->outcome != CAR_OUT_OK) {
-        finish_failed(e, txn, r);
+        finish_failed(e, txn, r, via);
         return;
     }
     if (txn->op == Q_OP_GENKEY) {
@@ -103,15 +105,16 @@ static void finish_lifecycle(struct gw_engine *e, const struct q_txn *txn, const
     if (r->op != want_op[txn->op] || (txn->op != Q_OP_PUTCERT && len == 0)) {
         gwt_fail(e, txn->id, txn->cntr, "BAD_ANSWER",
                  txn->op == Q_OP_GENKEY ? "the SIM answered OK without a public key"
-                                        : "the SIM answered OK to another command or without its data");
+                                        : "the SIM answered OK to another command or without its data",
+                 via);
         return;
     }
     gwt_finish(e, txn->id, txn->cntr,
-               &(struct q_finish){.state = Q_COMPLETED, .result = "OK", .signature = data, .sig_len = len});
+               &(struct q_finish){.state = Q_COMPLETED, .result = "OK", .signature = data, .sig_len = len}, via);
 }
 
 static void resync(struct gw_engine *e, const struct q_txn *txn);
-static void resync_failed(struct gw_engine *e, const struct q_txn *txn);
+static void resync_failed(struct gw_engine *e, const struct q_txn *txn, const struct gwt_via *via);
 
 /* An answer the table ignores in state st: count what it was. */
 static void ignored(struct gw_engine *e, enum gwt_state st, enum gwt_event ev)
@@ -125,10 +128,11 @@ static void ignored(struct gw_engine *e, enum gwt_state st, enum gwt_event ev)
 
 /*
  * An answer correlated with the pending transaction txn (by counter and
- * reference, or by id): the table says what its outcome does in the
- * transaction's state.
+ * reference, or by id), carried by via: the table says what its outcome
+ * does in the transaction's state.
  */
-static void act_on(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub, const struct car_reply *r)
+static void act_on(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub, const struct car_reply *r,
+                   const struct gwt_via *via)
 {
     enum gwt_state from = gwt_state_of(txn);
     enum gwt_event ev = outcome_of(r)->ev;
@@ -141,16 +145,16 @@ static void act_on(struct gw_engine *e, const struct q_txn *txn, const struct q_
     if (to == GWT_RESYNCING) {
         resync(e, txn);
     } else if (ev == GWT_EV_COUNTER_LOW) {
-        resync_failed(e, txn); /* RESYNCED -> FINISHED */
+        resync_failed(e, txn, via); /* RESYNCED -> FINISHED */
     } else if (txn->op != Q_OP_SIGN) {
-        finish_lifecycle(e, txn, r);
+        finish_lifecycle(e, txn, r, via);
     } else if (to == GWT_FINISHED) {
-        finish_failed(e, txn, r);
+        finish_failed(e, txn, r, via);
     } else if (!r->signature || r->sig_len == 0) {
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
-        gwt_fail(e, txn->id, txn->cntr, "INVALID_SIGNATURE", "the far end answered OK without a signature");
+        gwt_fail(e, txn->id, txn->cntr, "INVALID_SIGNATURE", "the far end answered OK without a signature", via);
     } else {
-        gwt_verify_signed(e, txn, sub, r);
+        gwt_verify_signed(e, txn, sub, r, via);
     }
 }
 
@@ -187,7 +191,11 @@ static void handle_reply(struct mo_ctx *m, const struct q_sub *sub, const struct
              (unsigned long long)r->corr.cntr, (unsigned long long)txn->cntr);
         goto out;
     }
-    act_on(e, txn, sub, r);
+    {
+        struct gwt_via via; /* the link the SIM's answer came in on */
+        gwt_via_link(m->link, &via);
+        act_on(e, txn, sub, r, &via);
+    }
 out:
     OPENSSL_cleanse(r, sizeof(*r)); /* it held a signature and a decrypted packet */
     free(r);
@@ -223,12 +231,13 @@ static void resynced(void *arg, enum q_err err, const struct q_sub *sub, const s
  * (RESYNCED): the SIM is more than a step ahead; end the transaction
  * (OTA_ERROR) rather than leave it to its deadline.
  */
-static void resync_failed(struct gw_engine *e, const struct q_txn *txn)
+static void resync_failed(struct gw_engine *e, const struct q_txn *txn, const struct gwt_via *via)
 {
     gw_metrics_inc(e->d.metrics, GW_M_OTA_RESYNC_FAILED);
     LOGP(LOG_ERR, "txn", txn->id, "the SIM refused OTA counter %llu too, after a resync",
          (unsigned long long)txn->cntr);
-    gwt_fail(e, txn->id, txn->cntr, "OTA_ERROR", "the SIM refused the OTA counter (CNTR low) again after a resync");
+    gwt_fail(e, txn->id, txn->cntr, "OTA_ERROR", "the SIM refused the OTA counter (CNTR low) again after a resync",
+             via);
 }
 
 /* Sent once (SENT): the SIM's counter is ahead of ours; move ours forward and send again, once. */
@@ -347,7 +356,9 @@ static void answer_looked_up(void *arg, enum q_err err, const struct q_sub *sub,
     } else if (!txn || strcmp(txn->id, a->id) != 0) {
         gw_metrics_inc(e->d.metrics, GW_M_POR_NO_PENDING); /* finished meanwhile, or another one pending */
     } else {
-        act_on(e, txn, sub, &a->r);
+        struct gwt_via via;
+        gwt_via_txn(e, txn, &via);
+        act_on(e, txn, sub, &a->r, &via);
     }
     answer_free(a);
 }

@@ -285,7 +285,7 @@ void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub
     snprintf(s->far_link, sizeof(s->far_link), "%s", txn->far_ref[0] ? txn->far_link : "");
 
     if (!pick_link(e, s->net, s->far_link, NULL)) { /* REFUSED_PERM: QUEUED -> FINISHED */
-        gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", "no carrier link for this network");
+        gwt_fail(e, txn->id, txn->cntr, "DELIVERY_ERROR", "no carrier link for this network", NULL);
         free(s);
         return;
     }
@@ -379,8 +379,11 @@ void gwt_on_sent(void *arg, void *handle, enum car_err status, const char *detai
             sent_mark(e, s->id);
     } else if (perm) {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_PERMANENT);
-        if (live)
-            gwt_fail(e, s->id, s->cntr, "DELIVERY_ERROR", detail ? detail : car_strerror(status));
+        if (live) {
+            struct gwt_via via; /* the link that refused it for good */
+            gwt_via_link(s->link, &via);
+            gwt_fail(e, s->id, s->cntr, "DELIVERY_ERROR", detail ? detail : car_strerror(status), &via);
+        }
     } else {
         gw_metrics_inc(e->d.metrics, GW_M_SUBMIT_DEFERRED);
         if (live)

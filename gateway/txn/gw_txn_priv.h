@@ -137,13 +137,33 @@ struct gw_engine {
 /* ---- gw_txn.c --------------------------------------------------------- */
 
 /*
+ * Who carried a transaction's answer, for the evidence archive (the txn's
+ * `transport` and `link`, q_finish): car_ops.name and the link's name, ""
+ * when not known.  Copied into whatever waits (revocation, timestamp).
+ */
+struct gwt_via {
+    char transport[Q_FAR_LINK_LEN];
+    char link[Q_FAR_LINK_LEN];
+};
+/* The link's transport and name. */
+void gwt_via_link(const struct car_link *l, struct gwt_via *out);
+/*
+ * An answer a transport correlated by id (car_events.answer does not say
+ * which link): the link that holds it at the far end (q_txn.far_link), else
+ * the carrier of its network, named in `link` with its links' transport.
+ */
+void gwt_via_txn(const struct gw_engine *e, const struct q_txn *txn, struct gwt_via *out);
+
+/*
  * Record a final outcome (q_txn_finish if still pending at cntr), hand it to
  * a long poll waiting here, count it.  f is filled in here (time, retention,
- * want_txn) and may be a compound literal; a failure never stores a pin.
+ * want_txn, transport and link from via: NULL when no answer carried it) and
+ * may be a compound literal; a failure never stores a pin.
  */
-void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_finish *f);
-/* A failure without a signature: result, ETSI status, detail (may be NULL). */
-void gwt_fail(struct gw_engine *e, const char *id, uint64_t cntr, const char *result, const char *detail);
+void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_finish *f, const struct gwt_via *via);
+/* A failure without a signature: result, ETSI status, detail (may be NULL); via as for gwt_finish. */
+void gwt_fail(struct gw_engine *e, const char *id, uint64_t cntr, const char *result, const char *detail,
+              const struct gwt_via *via);
 
 /* ---- gw_txn_links.c --------------------------------------------------- */
 
@@ -173,9 +193,9 @@ void gwt_on_answer(void *arg, const char *txn_id, const struct car_reply *r);
 
 int gwt_verify_open(struct gw_engine *e); /* verification cache, revocation checker, TSA client */
 void gwt_verify_close(struct gw_engine *e);
-/* An OK answer with a signature (r): check it against the subscriber's certificate and finish. */
-void gwt_verify_signed(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub,
-                       const struct car_reply *r);
+/* An OK answer with a signature (r), carried by via: check it against the subscriber's certificate and finish. */
+void gwt_verify_signed(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub, const struct car_reply *r,
+                       const struct gwt_via *via);
 
 /* ---- gw_txn_fetch.c --------------------------------------------------- */
 

@@ -37,6 +37,7 @@ struct signed_ctx {
     char id[Q_ID_LEN];
     uint64_t cntr;
     struct pin_hex pin;
+    struct gwt_via via;
     size_t sig_len, cert_len;
     uint8_t *sig, *cert; /* point into data */
     uint8_t data[];
@@ -69,7 +70,8 @@ static void revoc_done(void *arg, const struct sig_revoc_result *res)
                                       .ocsp = res->ocsp,
                                       .ocsp_len = res->ocsp_len,
                                       .pin_serial = s->pin.set ? s->pin.serial : NULL,
-                                      .pin_spki_hex = s->pin.spki});
+                                      .pin_spki_hex = s->pin.spki},
+                   &s->via);
     } else {
         if (res->result == SIG_ERR_REVOKED)
             e->revoc_revoked++;
@@ -81,7 +83,8 @@ static void revoc_done(void *arg, const struct sig_revoc_result *res)
                                       .result = sig_result_name(res->result),
                                       .detail = res->why[0] ? res->why : NULL,
                                       .ocsp = res->ocsp,
-                                      .ocsp_len = res->ocsp_len});
+                                      .ocsp_len = res->ocsp_len},
+                   &s->via);
     }
     OPENSSL_cleanse(s->data, s->sig_len + s->cert_len);
     free(s);
@@ -92,7 +95,8 @@ static void revoc_done(void *arg, const struct sig_revoc_result *res)
  * known not to be revoked.  rp names the relying party whose policy applies.
  */
 static void revoc_start(struct gw_engine *e, const char *id, uint64_t cntr, const char *rp, const uint8_t *cert,
-                        size_t cert_len, const uint8_t *out, size_t out_len, const struct pin_hex *pin)
+                        size_t cert_len, const uint8_t *out, size_t out_len, const struct pin_hex *pin,
+                        const struct gwt_via *via)
 {
     const struct cfg_apikey *k;
     struct signed_ctx *s;
@@ -106,7 +110,8 @@ static void revoc_start(struct gw_engine *e, const char *id, uint64_t cntr, cons
                                       .cert = cert,
                                       .cert_len = cert_len,
                                       .pin_serial = pin->set ? pin->serial : NULL,
-                                      .pin_spki_hex = pin->spki});
+                                      .pin_spki_hex = pin->spki},
+                   via);
         return;
     }
     s = calloc(1, sizeof(*s) + out_len + cert_len);
@@ -117,6 +122,7 @@ static void revoc_start(struct gw_engine *e, const char *id, uint64_t cntr, cons
     s->e = e;
     s->cntr = cntr;
     s->pin = *pin;
+    s->via = *via;
     snprintf(s->id, sizeof(s->id), "%s", id);
     s->sig = s->data;
     s->sig_len = out_len;
@@ -234,6 +240,7 @@ struct tsa_ctx {
     uint64_t cntr;
     char rp[64];
     struct pin_hex pin;
+    struct gwt_via via;
     struct sig_cms *p;
     uint8_t nonce[SIG_TSA_NONCE_LEN];
     size_t sig_len, cert_len;
@@ -255,7 +262,7 @@ static void tsa_failed(struct tsa_ctx *t, const char *why)
 
     e->tsa_failed++;
     LOGP_RL(LOG_WARN, 10, "txn", t->id, "timestamp failed: %s", why);
-    gwt_fail(e, t->id, t->cntr, "TIMESTAMP_FAILED", why);
+    gwt_fail(e, t->id, t->cntr, "TIMESTAMP_FAILED", why, &t->via);
     tsa_ctx_free(t);
 }
 
@@ -293,14 +300,14 @@ static void tsa_replied(void *arg, const struct hc_answer *a)
         return;
     }
     e->tsa_ok++;
-    revoc_start(e, t->id, t->cntr, t->rp, t->cert, t->cert_len, der, der_len, &t->pin);
+    revoc_start(e, t->id, t->cntr, t->rp, t->cert, t->cert_len, der, der_len, &t->pin, &t->via);
     free(der);
     tsa_ctx_free(t);
 }
 
 /* Ask the TSA for a token over the SIM's signature; takes p. */
 static void tsa_start(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub, const uint8_t *sig,
-                      size_t sig_len, struct sig_cms *p, const struct pin_hex *pin)
+                      size_t sig_len, struct sig_cms *p, const struct pin_hex *pin, const struct gwt_via *via)
 {
     struct tsa_ctx *t = calloc(1, sizeof(*t) + sig_len + sub->cert_len);
     uint8_t *req = NULL;
@@ -315,6 +322,7 @@ static void tsa_start(struct gw_engine *e, const struct q_txn *txn, const struct
     t->cntr = txn->cntr;
     t->p = p;
     t->pin = *pin;
+    t->via = *via;
     snprintf(t->id, sizeof(t->id), "%s", txn->id);
     snprintf(t->rp, sizeof(t->rp), "%s", txn->rp);
     t->sig = t->data;
@@ -341,7 +349,7 @@ static void tsa_start(struct gw_engine *e, const struct q_txn *txn, const struct
  * rebuilt or timestamped here: its signed attributes are the far end's.
  */
 static void verify_cms_answer(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub,
-                              const struct car_reply *r)
+                              const struct car_reply *r, const struct gwt_via *via)
 {
     char why[256] = "";
     struct pin_hex pin = {0};
@@ -356,14 +364,14 @@ static void verify_cms_answer(struct gw_engine *e, const struct q_txn *txn, cons
     }
     if (se != SIG_OK) {
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
-        gwt_fail(e, txn->id, txn->cntr, sig_result_name(se), why);
+        gwt_fail(e, txn->id, txn->cntr, sig_result_name(se), why, via);
         return;
     }
-    revoc_start(e, txn->id, txn->cntr, txn->rp, sub->cert, sub->cert_len, r->signature, r->sig_len, &pin);
+    revoc_start(e, txn->id, txn->cntr, txn->rp, sub->cert, sub->cert_len, r->signature, r->sig_len, &pin, via);
 }
 
 static void verify_signed(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub,
-                          const struct car_reply *r)
+                          const struct car_reply *r, const struct gwt_via *via)
 {
     char why[256] = "";
     uint8_t *der = NULL;
@@ -373,7 +381,7 @@ static void verify_signed(struct gw_engine *e, const struct q_txn *txn, const st
     enum sig_err se;
 
     if (!sub->cert || sub->cert_len == 0) {
-        gwt_fail(e, txn->id, txn->cntr, "NO_CERTIFICATE", "no certificate registered for this number");
+        gwt_fail(e, txn->id, txn->cntr, "NO_CERTIFICATE", "no certificate registered for this number", via);
         return;
     }
     /* A far end that names its certificate must name the registered one: it never replaces the registry. */
@@ -381,11 +389,11 @@ static void verify_signed(struct gw_engine *e, const struct q_txn *txn, const st
         e->cert_mismatch++;
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
         gwt_fail(e, txn->id, txn->cntr, sig_result_name(SIG_ERR_CERT_MISMATCH),
-                 "the carrier answered with a certificate other than the registered one");
+                 "the carrier answered with a certificate other than the registered one", via);
         return;
     }
     if (r->sig_format == CAR_SIG_CMS) {
-        verify_cms_answer(e, txn, sub, r);
+        verify_cms_answer(e, txn, sub, r, via);
         return;
     }
     se = sig_verify_digest_cached(e->d.trust, e->vc, sub->cert, sub->cert_len, txn->digest_alg, txn->digest,
@@ -402,28 +410,29 @@ static void verify_signed(struct gw_engine *e, const struct q_txn *txn, const st
     if (se != SIG_OK) {
         sig_cms_free(p);
         gw_metrics_inc(e->d.metrics, GW_M_VERIFY_FAILED);
-        gwt_fail(e, txn->id, txn->cntr, sig_result_name(se), why);
+        gwt_fail(e, txn->id, txn->cntr, sig_result_name(se), why, via);
         return;
     }
     if (p && e->tsa) {
-        tsa_start(e, txn, sub, r->signature, r->sig_len, p, &pin);
+        tsa_start(e, txn, sub, r->signature, r->sig_len, p, &pin, via);
         return;
     }
     sig_cms_free(p);
     if (der)
-        revoc_start(e, txn->id, txn->cntr, txn->rp, sub->cert, sub->cert_len, der, der_len, &pin);
+        revoc_start(e, txn->id, txn->cntr, txn->rp, sub->cert, sub->cert_len, der, der_len, &pin, via);
     else
-        revoc_start(e, txn->id, txn->cntr, txn->rp, sub->cert, sub->cert_len, r->signature, r->sig_len, &pin);
+        revoc_start(e, txn->id, txn->cntr, txn->rp, sub->cert, sub->cert_len, r->signature, r->sig_len, &pin, via);
     free(der);
 }
 
 /* Timed: simpki_signature_verify_duration_seconds (an OCSP fetch or a timestamp it starts runs later, untimed). */
-void gwt_verify_signed(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub, const struct car_reply *r)
+void gwt_verify_signed(struct gw_engine *e, const struct q_txn *txn, const struct q_sub *sub, const struct car_reply *r,
+                       const struct gwt_via *via)
 {
     struct timespec t0, t1;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    verify_signed(e, txn, sub, r);
+    verify_signed(e, txn, sub, r, via);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     gw_hist_observe(&e->verify_lat,
                     (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec);

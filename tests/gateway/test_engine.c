@@ -52,6 +52,7 @@
 #include "gw_util.h"
 #include "log.h"
 #include "q.h"
+#include "q_ev.h"
 #include "redis_test.h"
 #include "sig.h"
 
@@ -635,6 +636,31 @@ static void get(const char *id, struct stored *s)
     CHECK_EQ_INT(s->err, Q_OK);
 }
 
+/*
+ * A field of the stored txn hash that struct q_txn does not carry (transport
+ * and link, written by finish for the evidence archive), read behind the
+ * engine's back; "" when absent.
+ */
+static void txn_field(const char *id, const char *field, char *out, size_t cap)
+{
+    redisContext *c = redis_test_connect();
+    redisReply *r = c ? redisCommand(c, "HGET spk:{%u}:txn:%s %s",
+                                     (unsigned)strtoul((char[3]){id[0], id[1], 0}, NULL, 16), id, field)
+                      : NULL;
+
+    snprintf(out, cap, "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+    if (c)
+        redisFree(c);
+}
+
+#define CHECK_TXN_FIELD(id, field, want)     \
+    do {                                     \
+        char v_[64];                         \
+        txn_field(id, field, v_, sizeof v_); \
+        CHECK_EQ_STR(v_, want);              \
+    } while (0)
+
 /* Read the transaction until it is no longer pending (or ms pass). */
 static void get_final(const char *id, int ms, struct stored *s)
 {
@@ -713,6 +739,9 @@ static void scenario_answer_by_id(const struct subscriber *s)
     CHECK_EQ_INT(t.sig_len, sig_len);
     CHECK_MEM(t.sig, r->buf, sig_len);
     CHECK(openssl_verifies(t.cert, t.cert_len, submits[i].digest, 32, t.sig, t.sig_len));
+    /* Which link answered is not said (car_events.answer): the carrier stands for it, with its links' transport. */
+    CHECK_TXN_FIELD(st.id, "transport", "fake");
+    CHECK_TXN_FIELD(st.id, "link", "viettel");
 
     /* A late second answer (USER_CANCEL) for the finished transaction changes nothing. */
     r->outcome = CAR_OUT_USER_CANCEL;
@@ -766,6 +795,9 @@ static void scenario_sign(const struct subscriber *s)
     CHECK_MEM(t.cert, s->cert_der, s->cert_len);
     CHECK(openssl_verifies(t.cert, t.cert_len, submits[i].digest, 32, t.sig, t.sig_len));
     CHECK_EQ_INT(n_submits, i + 1); /* one command, one submit */
+    /* The evidence archive's: the transport and link the SIM's answer came in on. */
+    CHECK_TXN_FIELD(st.id, "transport", "fake");
+    CHECK_TXN_FIELD(st.id, "link", car_link_name(fake_link));
 }
 
 /* 2. The subscriber refuses: failed USER_CANCEL, ETSI 401, no signature. */
@@ -804,8 +836,60 @@ static void scenario_expiry(const struct subscriber *s)
     CHECK_EQ_INT(t.state, Q_FAILED);
     CHECK_EQ_STR(t.result, "EXPIRED");
     CHECK_EQ_INT(t.etsi, 208);
+    CHECK_TXN_FIELD(st.id, "link", ""); /* no answer carried it */
     CHECK(now_ms() - t0 >= TXN_TIMEOUT * 1000 - 200);
     CHECK_EQ_INT(n_submits, i + 1); /* sent once: never resubmitted */
+}
+
+/*
+ * The evidence archive's bound (q_ev.h): while the shard's stream holds
+ * max_backlog events a new signature is refused (GW_ERR_BACKLOG, counted),
+ * and once it drains one is taken again, and its outcome appended.
+ */
+static void scenario_backlog(const struct subscriber *s)
+{
+    unsigned shard = q_shard_of(s->msisdn, cfg->redis.shards);
+    redisContext *c = redis_test_connect();
+    redisReply *r;
+    struct started st;
+    struct stored t;
+    uint64_t refused = metrics.c[GW_M_SIGN_BACKLOG_REFUSED];
+    uint8_t md[32] = {1};
+    struct gw_sign_req req = {.rp = RP,
+                              .msisdn = s->msisdn,
+                              .digest_alg = DG_SHA256,
+                              .digest = md,
+                              .digest_len = sizeof md,
+                              .display_text = "Ký văn bản",
+                              .req_hash = "h",
+                              .format = Q_FORMAT_RAW};
+    int i = n_submits;
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    q_ev_enable(q, 2);
+    freeReplyObject(redisCommand(c, "XADD spk:{%u}:ev * eid a", shard));
+    freeReplyObject(redisCommand(c, "XADD spk:{%u}:ev * eid b", shard));
+    memset(&st, 0, sizeof(st));
+    gw_txn_start(engine, &req, on_started, &st);
+    CHECK(pump(&st.n, 1, WAIT_MS));
+    CHECK_EQ_INT(st.err, GW_ERR_BACKLOG);
+    CHECK_EQ_INT(metrics.c[GW_M_SIGN_BACKLOG_REFUSED], refused + 1);
+    CHECK_EQ_INT(n_submits, i); /* nothing sent */
+    freeReplyObject(redisCommand(c, "DEL spk:{%u}:ev", shard));
+    start(s->msisdn, "Quyết định 9/QĐ", &st);
+    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    if (n_submits == i + 1) {
+        report_sent(i);
+        answer(i, CAR_OUT_USER_CANCEL, 1, CAR_SIG_RAW, NULL, 0);
+        get_final(st.id, WAIT_MS, &t);
+        CHECK_EQ_STR(t.result, "USER_CANCEL");
+    }
+    r = redisCommand(c, "XLEN spk:{%u}:ev", shard);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1); /* the outcome's signature event */
+    freeReplyObject(r);
+    redisFree(c);
 }
 
 /*
@@ -1241,6 +1325,7 @@ int main(int argc, char **argv)
         scenario_far(&subs[10]);                /* a far end holding it: asked again after a crash */
         scenario_failover(&subs[11], &subs[12], &subs[13]);
         CHECK(metrics.c[GW_M_TXN_COMPLETED] >= 1);
+        scenario_backlog(&subs[0]); /* last: it turns the archive's events on */
     }
     if (engine)
         engine_down();

@@ -13,6 +13,8 @@
 #include "car_etsi_xml.h"
 #include "check.h"
 #include "gw_result.h"
+#include "gw_sign_check.h"
+#include "gw_txn.h"
 #include "sig.h"
 
 static char *slurp(FILE *f, size_t *len)
@@ -62,7 +64,7 @@ static void every_emitted_code_has_a_row(void)
         "MALFORMED_JSON", "UNKNOWN_FIELD", "INVALID_FIELD", "INVALID_MSISDN", "DIGEST_LENGTH", "TEXT_TOO_LONG",
         "INVALID_TEXT", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "BUSY", "UNKNOWN_SUBSCRIBER", "SUBSCRIBER_INACTIVE",
         "UNSUPPORTED_NETWORK", "CERTIFICATE_REFUSED", "IDEMPOTENCY_KEY_REUSED", "UNAVAILABLE", "SHUTTING_DOWN",
-        "INTERNAL_ERROR", "METHOD_NOT_ALLOWED", "UNSUPPORTED_MEDIA_TYPE",
+        "INTERNAL_ERROR", "METHOD_NOT_ALLOWED", "UNSUPPORTED_MEDIA_TYPE", "ARCHIVE_BACKLOG",
         /* GET /v1/subscribers/{msisdn}/certificate, POST /v1/signatures/{id}/receipt */
         "NO_CERTIFICATE", "NOT_FINISHED"};
     /* The engine's own outcomes beside the transports' and the signer's. */
@@ -125,6 +127,15 @@ static void mappings(void)
     CHECK(gw_result_soap_fault(gw_result_find("OK")) == NULL);
     CHECK(gw_result_soap_fault(gw_result_find("PENDING")) == NULL);
     CHECK(gw_result_soap_fault(NULL) == NULL);
+    /* The archive's bound (q_ev.h): a 503 like an overload, and on SOAP env:Receiver _900. */
+    {
+        struct gw_sign_refusal r = gw_sign_start_refusal(GW_ERR_BACKLOG);
+        CHECK_EQ_STR(r.code, "ARCHIVE_BACKLOG");
+        CHECK_EQ_INT(gw_result_http(r.code), 503);
+        CHECK_EQ_INT(gw_result_etsi(r.code), 900);
+        CHECK_EQ_STR(gw_result_soap_fault(gw_result_find(r.code)), "Receiver");
+        CHECK(strcmp(gw_strerror(GW_ERR_BACKLOG), "unknown error") != 0);
+    }
 }
 
 static void docs_match(const char *path)
