@@ -774,8 +774,8 @@ static enum cfg_err load_optional(struct cfg_ctx *c, const char *name, const str
 
 enum cfg_err cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
 {
-    static const char *const extra[] = {"redis", "carriers", "api_keys", "api_keys_file", "ca", "merge",
-                                        "tls",   "limits",   "archive",  NULL};
+    static const char *const extra[] = {"redis", "carriers", "api_keys", "api_keys_file", "ca",
+                                        "merge", "tls",      "limits",   "archive",       NULL};
     static const char *const archive_extra[] = {"retention_years", NULL};
     static const char *const redis_extra[] = {"sentinels", NULL};
     struct cfg_ctx c = {path, err, errlen};
@@ -895,8 +895,8 @@ const struct cfg_carrier *cfg_carrier_by_net(const struct cfg *cfg, int net)
 
 static void print_opts(FILE *f, const char *section, const struct cfg_opt *opts)
 {
-    static const char *const tnames[] = {"string", "integer", "port", "32 hex digits", "level", "format", "boolean",
-                                         "integer"};
+    static const char *const tnames[] = {"string", "integer", "port",    "32 hex digits",
+                                         "level",  "format",  "boolean", "integer"};
     fprintf(f, "\n[%s]\n", section);
     for (const struct cfg_opt *o = opts; o->name; o++) {
         char bounds[48] = "";

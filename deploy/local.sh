@@ -10,6 +10,10 @@
 #                                     master (6390), 2 replicas (6391, 6392) and 3 sentinels
 #                                     (SIMPKI_SENTINEL_BASE, 26390-26392); deploy/local-multi.sh
 #
+# The evidence archive (docs/archive.md) goes to a private PostgreSQL (Debian's postgresql-15):
+# its cluster in $RUN/pg, a socket in $RUN/pgsock and 127.0.0.1:SIMPKI_PG_PORT (5490), database
+# and user "simpki"; SIMPKI_ARCHIVE=0 runs without it.
+#
 # Other settings: SIMPKI_REDIS_PORT (6390), SIMPKI_SMPP_BASE (27751: three
 # simulator ports from there), SIMPKI_MSSP_PORT (27760: the simulator's MSSP), SIMPKI_PKI_PORT (8880: the demo PKI's OCSP
 # responder; its certificates name it, and CRLs at the next port), SIMPKI_RUN_DIR (.run/local: logs, AOF, demo
@@ -30,13 +34,17 @@ RUN=${SIMPKI_RUN_DIR:-$ROOT/.run/local}
 BUILD=${SIMPKI_BUILD_DIR:-$ROOT/build}
 API_PORT=${SIMPKI_PORT:-8080}
 REDIS_PORT=${SIMPKI_REDIS_PORT:-6390}
+ARCHIVE=${SIMPKI_ARCHIVE:-1}
+PG_PORT=${SIMPKI_PG_PORT:-5490}
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 SMPP_BASE=${SIMPKI_SMPP_BASE:-27751}
 MSSP_PORT=${SIMPKI_MSSP_PORT:-27760} # the simulator's ETSI TS 102 204 front
 export SIMPKI_PKI_PORT=${SIMPKI_PKI_PORT:-8880} # read by tests/pki/mkpki.sh
 . "$ROOT/deploy/local-multi.sh"
 
 PKGS=(build-essential cmake pkg-config libssl-dev openssl libevent-dev libhiredis-dev libjansson-dev
-      libsmpp34-dev libcurl4-openssl-dev libxml2-dev redis-server redis-tools curl jq $(multi_packages))
+      libsmpp34-dev libcurl4-openssl-dev libxml2-dev libpq-dev redis-server redis-tools curl jq $(multi_packages))
+[ "$ARCHIVE" = 0 ] || PKGS+=(postgresql-15 postgresql-client-15)
 need=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
@@ -46,6 +54,7 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+[ -n "$PG_BIN" ] || PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 
 # One instance per run directory.  Checked before anything is built, written or started: a
 # second run must not overwrite the first one's key, truncate its logs or import into its
@@ -59,6 +68,14 @@ if ! flock -n 9; then
   echo "          or start another with SIMPKI_RUN_DIR, SIMPKI_PORT, SIMPKI_REDIS_PORT, SIMPKI_SMPP_BASE, SIMPKI_PKI_PORT." >&2
   exit 1
 fi
+# PostgreSQL runs as user postgres when we are root (it refuses root): its files must be its own,
+# and it must reach them.  A cluster left running by a run that was killed is stopped (we hold the
+# lock: no other run uses it).
+PG_DIR=$RUN/pg PG_SOCK=$RUN/pgsock
+pg_as() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+if [ "$ARCHIVE" != 0 ] && [ -f "$PG_DIR/postmaster.pid" ]; then
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR" -m fast -w stop >/dev/null 2>&1 || true
+fi
 # Listening sockets are read with ss, not probed by connecting: the demo OCSP responder
 # (openssl ocsp) serves one connection at a time and would wait on an empty one.
 listening() {
@@ -69,13 +86,13 @@ listening() {
   fi
 }
 busy=()
-for p in "$API_PORT" "$REDIS_PORT" "$SMPP_BASE" $((SMPP_BASE + 1)) $((SMPP_BASE + 2)) "$MSSP_PORT" "$SIMPKI_PKI_PORT" \
+for p in "$API_PORT" "$REDIS_PORT" $([ "$ARCHIVE" = 0 ] || echo "$PG_PORT") "$SMPP_BASE" $((SMPP_BASE + 1)) $((SMPP_BASE + 2)) "$MSSP_PORT" "$SIMPKI_PKI_PORT" \
          $(multi_ports); do
   listening "$p" && busy+=("$p")
 done
 if [ ${#busy[@]} -gt 0 ]; then
   echo "local.sh: port(s) ${busy[*]} on 127.0.0.1 already in use (another simpki, or something else);" >&2
-  echo "          nothing was started.  Choose others: SIMPKI_PORT, SIMPKI_REDIS_PORT, SIMPKI_SMPP_BASE, SIMPKI_PKI_PORT." >&2
+  echo "          nothing was started.  Choose others: SIMPKI_PORT, SIMPKI_REDIS_PORT, SIMPKI_PG_PORT, SIMPKI_SMPP_BASE, SIMPKI_PKI_PORT." >&2
   exit 1
 fi
 echo $$ >"$RUN/local.pid"
@@ -92,6 +109,7 @@ mkdir -p "$RUN/redis" "$RUN/secrets"
 chmod 700 "$RUN/secrets"
 PIDS=()
 STOPPED=0
+PG_UP=0
 # Runs once: on INT/TERM, then again on the EXIT that follows.
 stop() {
   [ "$STOPPED" = 0 ] || return 0
@@ -99,6 +117,7 @@ stop() {
   echo; echo "== stopping"
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if [ "$PG_UP" = 1 ]; then pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR" -m fast -w stop >/dev/null 2>&1 || true; fi
   rm -f "$RUN/local.pid"
 }
 trap stop EXIT
@@ -113,6 +132,37 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes \
   --dir "$RUN/redis" --logfile "$RUN/redis.log" &
 PIDS+=($!)
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+if [ "$ARCHIVE" != 0 ]; then
+  echo "== postgresql on 127.0.0.1:$PG_PORT and $PG_SOCK (cluster in $PG_DIR)"
+  [ -n "$PG_BIN" ] || { echo "local.sh: PostgreSQL is not installed (postgresql-15), or run with SIMPKI_ARCHIVE=0" >&2; exit 1; }
+  mkdir -p "$PG_SOCK"
+  if [ ! -f "$PG_DIR/PG_VERSION" ]; then
+    rm -rf "$PG_DIR"
+    mkdir -p "$PG_DIR"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$PG_DIR"; fi
+    pg_as "$PG_BIN/initdb" -D "$PG_DIR" -U simpki --auth=trust -E UTF8 --locale=C.UTF-8 >"$RUN/pg-initdb.log" 2>&1 \
+      || { echo "local.sh: initdb failed (see $RUN/pg-initdb.log)" >&2; exit 1; }
+  fi
+  if [ "$(id -u)" = 0 ]; then
+    touch "$RUN/postgres.log"
+    chown postgres "$PG_SOCK" "$RUN/postgres.log"
+    # The postgres user must reach $RUN: every directory above it at least searchable.
+    if ! runuser -u postgres -- test -w "$PG_SOCK"; then
+      echo "local.sh: user postgres cannot reach $RUN (a parent directory is private);" >&2
+      echo "          use another SIMPKI_RUN_DIR (e.g. /var/tmp/simpki-local) or SIMPKI_ARCHIVE=0." >&2
+      exit 1
+    fi
+  fi
+  # 9>&-: the server must not hold local.sh's lock (it outlives us when we are killed -9).
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR" -l "$RUN/postgres.log" -w -t 60 \
+    -o "-p $PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1" start >/dev/null 9>&- \
+    || { echo "local.sh: PostgreSQL did not start:" >&2; tail -5 "$RUN/postgres.log" >&2; exit 1; }
+  PG_UP=1
+  psql -h "$PG_SOCK" -p "$PG_PORT" -U simpki -d postgres -qAtc "select 1 from pg_database where datname='simpki'" \
+    | grep -q 1 || createdb -h "$PG_SOCK" -p "$PG_PORT" -U simpki simpki
+  PG_CONNINFO="host=$PG_SOCK port=$PG_PORT user=simpki dbname=simpki"
 fi
 
 echo "== demo PKI and subscribers"
@@ -157,6 +207,13 @@ jq --slurpfile s "$RUN/scenario.json" --arg run "$RUN" --argjson api "$API_PORT"
       | .smpp |= map(.host = "127.0.0.1" | .port = $sc.port | .system_id = $sc.system_id
                      | .password_file = ($run + "/secrets/" + $c.name + "-smpp.pass")))
 ' "$ROOT/config/simpki.example.json" > "$RUN/simpki.json"
+# The archive: the local cluster (trust authentication on its socket), or none.
+if [ "$ARCHIVE" != 0 ]; then
+  jq --arg ci "$PG_CONNINFO" '.archive.conninfo = $ci | del(.archive.password_file)' "$RUN/simpki.json" >"$RUN/simpki.json.tmp"
+else
+  jq 'del(.archive)' "$RUN/simpki.json" >"$RUN/simpki.json.tmp"
+fi
+mv "$RUN/simpki.json.tmp" "$RUN/simpki.json"
 
 echo "== carrier simulator on ports $SMPP_BASE-$((SMPP_BASE + 2))"
 "$BUILD/tests/sim/simpki-sim" --scenario "$RUN/scenario.json" >"$RUN/sim.log" 2>&1 &
@@ -190,7 +247,8 @@ Binaries: $BUILD/gateway/simpkid and $BUILD/gateway/simpki-admin
   export PATH=$BUILD/gateway:\$PATH
 Configuration (for -c): $RUN/simpki.json
   e.g. simpki-admin -c $RUN/simpki.json show 0960000001
-Logs: $RUN/gateway.log, $RUN/sim.log, $RUN/redis.log
+Logs: $RUN/gateway.log, $RUN/sim.log, $RUN/redis.log, $RUN/postgres.log
+Evidence archive (SIMPKI_ARCHIVE=0: none): psql -h $PG_SOCK -p $PG_PORT -U simpki simpki
 
 Ask demo number 0960000001 (Viettel, confirms after a moment) to sign:
 

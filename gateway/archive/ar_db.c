@@ -19,19 +19,13 @@ static PGresult *step(PGconn *db, const char *sql, const char *what, char *why, 
 
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
         return r;
-    ar_schema_oneline(r ? PQresultErrorMessage(r) : PQerrorMessage(db), line, sizeof line);
+    if (r)
+        ar_schema_result_err(r, line, sizeof line);
+    else
+        ar_schema_oneline(PQerrorMessage(db), line, sizeof line);
     snprintf(why, whylen, "%s: %s", what, line[0] ? line : "failed");
     PQclear(r);
     return NULL;
-}
-
-/* Notices ("relation ... already exists, skipping") to the debug log, not stderr. */
-static void on_notice(void *arg, const char *msg)
-{
-    char line[256];
-    (void)arg;
-    ar_schema_oneline(msg, line, sizeof line);
-    LOGP(LOG_DEBUG, "archive", NULL, "postgresql: %s", line);
 }
 
 static int migrate(PGconn *db, char *why, size_t whylen)
@@ -97,7 +91,7 @@ PGconn *ar_db_open(const struct cfg_archive *a, char *why, size_t whylen)
         PQfinish(db);
         return NULL;
     }
-    PQsetNoticeProcessor(db, on_notice, NULL);
+    PQsetNoticeProcessor(db, ar_schema_notice, NULL);
     if (migrate(db, why, whylen) != 0) {
         PQfinish(db);
         return NULL;

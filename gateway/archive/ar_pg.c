@@ -59,7 +59,7 @@ struct ar_pg {
 
     struct pgq *head, *tail; /* head is the running query while running */
     unsigned nq;
-    int running;  /* a query (head, or a migration step) was sent; its results are read */
+    int running;   /* a query (head, or a migration step) was sent; its results are read */
     PGresult *res; /* the running query's last good result */
     char err[256]; /* the running query's first error, "" = none */
 
@@ -184,17 +184,11 @@ static const char *mig_sql(struct ar_pg *pg, char **owned)
 {
     *owned = NULL;
     switch (pg->mig) {
-    case MIG_LOCK:
-        return ar_schema_sql_lock;
-    case MIG_TABLE:
-        return ar_schema_sql_table;
-    case MIG_LIST:
-        return ar_schema_sql_applied;
-    case MIG_APPLY:
-        *owned = ar_schema_apply_sql(&ar_migrations[pg->mig_i]);
-        return *owned;
-    case MIG_UNLOCK:
-        return ar_schema_sql_unlock;
+    case MIG_LOCK: return ar_schema_sql_lock;
+    case MIG_TABLE: return ar_schema_sql_table;
+    case MIG_LIST: return ar_schema_sql_applied;
+    case MIG_APPLY: *owned = ar_schema_apply_sql(&ar_migrations[pg->mig_i]); return *owned;
+    case MIG_UNLOCK: return ar_schema_sql_unlock;
     }
     return NULL;
 }
@@ -247,12 +241,8 @@ static void mig_done(struct ar_pg *pg)
         return;
     }
     switch (pg->mig) {
-    case MIG_LOCK:
-        pg->mig = MIG_TABLE;
-        break;
-    case MIG_TABLE:
-        pg->mig = MIG_LIST;
-        break;
+    case MIG_LOCK: pg->mig = MIG_TABLE; break;
+    case MIG_TABLE: pg->mig = MIG_LIST; break;
     case MIG_LIST:
         pg->applied = pg->res;
         pg->res = NULL;
@@ -327,14 +317,10 @@ static void collect(struct ar_pg *pg, PGresult *r)
             return;
         }
     } else if (!pg->err[0]) {
-        const char *m = PQresultErrorMessage(r);
         if (s == PGRES_EMPTY_QUERY)
-            m = "empty query";
-        else if (!m || !*m)
-            m = PQresStatus(s);
-        ar_schema_oneline(m, pg->err, sizeof pg->err);
-        if (!pg->err[0])
-            snprintf(pg->err, sizeof pg->err, "query failed");
+            snprintf(pg->err, sizeof pg->err, "empty query");
+        else
+            ar_schema_result_err(r, pg->err, sizeof pg->err);
     }
     PQclear(r);
 }
@@ -441,23 +427,13 @@ static void connected(struct ar_pg *pg)
 
 static void on_conn(evutil_socket_t fd, short what, void *arg);
 
-/* libpq prints notices on stderr by default ("relation ... already exists, skipping"): debug log instead. */
-static void on_notice(void *arg, const char *msg)
-{
-    char line[256];
-    (void)arg;
-    ar_schema_oneline(msg, line, sizeof line);
-    LOGP(LOG_DEBUG, "archive", NULL, "postgresql: %s", line);
-}
-
 /* Wait for the socket as PQconnectPoll asked (it may change socket between calls), until the deadline. */
 static void wait_conn(struct ar_pg *pg, PostgresPollingStatusType p)
 {
     struct timeval now, left;
 
     ev_drop(&pg->ev_conn);
-    pg->ev_conn = event_new(pg->base, PQsocket(pg->conn), p == PGRES_POLLING_READING ? EV_READ : EV_WRITE,
-                            on_conn, pg);
+    pg->ev_conn = event_new(pg->base, PQsocket(pg->conn), p == PGRES_POLLING_READING ? EV_READ : EV_WRITE, on_conn, pg);
     evutil_gettimeofday(&now, NULL);
     if (evutil_timercmp(&now, &pg->deadline, >=)) {
         lost(pg, "connection attempt timed out");
@@ -473,18 +449,10 @@ static void poll_conn(struct ar_pg *pg)
     char why[256];
 
     switch (PQconnectPoll(pg->conn)) {
-    case PGRES_POLLING_READING:
-        wait_conn(pg, PGRES_POLLING_READING);
-        return;
-    case PGRES_POLLING_WRITING:
-        wait_conn(pg, PGRES_POLLING_WRITING);
-        return;
-    case PGRES_POLLING_OK:
-        connected(pg);
-        return;
-    default:
-        conn_err(pg, NULL, why, sizeof why);
-        lost(pg, why);
+    case PGRES_POLLING_READING: wait_conn(pg, PGRES_POLLING_READING); return;
+    case PGRES_POLLING_WRITING: wait_conn(pg, PGRES_POLLING_WRITING); return;
+    case PGRES_POLLING_OK: connected(pg); return;
+    default: conn_err(pg, NULL, why, sizeof why); lost(pg, why);
     }
 }
 
@@ -521,7 +489,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
         conn_err(pg, NULL, why, sizeof why);
         lost(pg, why);
     } else {
-        PQsetNoticeProcessor(pg->conn, on_notice, NULL);
+        PQsetNoticeProcessor(pg->conn, ar_schema_notice, NULL);
         wait_conn(pg, PGRES_POLLING_WRITING);
     }
     leave(pg);

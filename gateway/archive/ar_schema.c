@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 /* pg_advisory_lock's key: "simpki" as a 48-bit number, one lock for every simpki database user. */
 #define AR_SCHEMA_LOCK "126896644844393"
 
@@ -66,4 +68,30 @@ void ar_schema_oneline(const char *msg, char *out, size_t outlen)
     while (n > 0 && out[n - 1] == ' ')
         n--;
     out[n] = '\0';
+}
+
+void ar_schema_result_err(const struct pg_result *res, char *out, size_t outlen)
+{
+    const PGresult *r = res;
+    const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY);
+    const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const char *prim = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    char line[512];
+
+    if (prim) {
+        snprintf(line, sizeof line, "%s %s: %s", sev ? sev : "ERROR", code ? code : "", prim);
+        ar_schema_oneline(line, out, outlen);
+    } else {
+        ar_schema_oneline(r ? PQresultErrorMessage(r) : NULL, out, outlen);
+    }
+    if (outlen && !out[0])
+        snprintf(out, outlen, "%s", r ? PQresStatus(PQresultStatus(r)) : "failed");
+}
+
+void ar_schema_notice(void *arg, const char *msg)
+{
+    char line[256];
+    (void)arg;
+    ar_schema_oneline(msg, line, sizeof line);
+    LOGP(LOG_DEBUG, "archive", NULL, "postgresql: %s", line);
 }

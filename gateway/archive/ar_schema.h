@@ -48,4 +48,18 @@ int ar_schema_applied(const struct pg_result *applied, int version);
 /* "ERROR:  x\nDETAIL: y\n" (libpq's message) as one line in out: newlines and tabs become spaces, trimmed. */
 void ar_schema_oneline(const char *msg, char *out, size_t outlen);
 
+/*
+ * A failed result's reason as one line for logs and callbacks: "ERROR
+ * 22012: division by zero" -- severity, SQLSTATE and the primary message
+ * only: a DETAIL may quote a whole row (a number, a document), and a
+ * CONTEXT the SQL.  libpq's own message when the server sent none.
+ */
+void ar_schema_result_err(const struct pg_result *res, char *out, size_t outlen);
+
+/*
+ * A PQnoticeProcessor: libpq prints notices ("relation ... already exists,
+ * skipping") on stderr by default; this puts them in the debug log.
+ */
+void ar_schema_notice(void *arg, const char *msg);
+
 #endif /* SIMPKI_AR_SCHEMA_H */

@@ -73,12 +73,12 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Run the loop until expr holds or ms pass; the value of expr. */
-#define RUN_UNTIL(expr, ms)                                          \
-    ({                                                               \
-        long deadline_ = now_ms() + (ms);                            \
-        while (!(expr) && now_ms() < deadline_)                      \
-            event_base_loop(base, EVLOOP_ONCE);                      \
-        (expr) ? 1 : 0;                                              \
+#define RUN_UNTIL(expr, ms)                     \
+    ({                                          \
+        long deadline_ = now_ms() + (ms);       \
+        while (!(expr) && now_ms() < deadline_) \
+            event_base_loop(base, EVLOOP_ONCE); \
+        (expr) ? 1 : 0;                         \
     })
 
 static void run_for(int ms)
@@ -152,13 +152,16 @@ static char *b64(const char *s)
     return out;
 }
 
-/* Event i of the test: kind and month spread over three chains. */
+/*
+ * Event i of the test: two kinds over seven months (16 chains, 16 partitions
+ * that both connections want to create at once).
+ */
 static json_t *event(int i)
 {
     static const int64_t dec = 1796083200000LL; /* 2026-12-01T00:00:00Z */
     static const int64_t nov = 1793491200000LL; /* 2026-11-01T00:00:00Z */
     const char *kind = i % 3 == 2 ? "cert" : "sign";
-    int64_t at = (i % 3 == 1 ? nov : dec) + (int64_t)(i / 3) * 1000 + 17;
+    int64_t at = (i % 3 == 1 ? nov : dec) - (int64_t)(i % 7) * 31LL * 86400000LL + (int64_t)(i / 3) * 1000 + 17;
     char id[32], body[128], msisdn[16];
     char *bb;
     json_t *e;
@@ -343,6 +346,15 @@ static void test_queue(struct ar_pg *pg)
     CHECK(strstr(e.err, "division by zero") != NULL);
     CHECK(strchr(e.err, '\n') == NULL);
     CHECK_EQ_STR(nul.val, "t");
+    CHECK_EQ_STR(e.err, "ERROR 22012: division by zero");
+    /* A DETAIL may quote a row (a number, a document): only the primary message is passed on. */
+    {
+        struct rec d;
+        CHECK_EQ_INT(
+            query_wait(pg, "DO $$ BEGIN RAISE EXCEPTION 'boom' USING DETAIL = 'row (8491234567)'; END $$", 0, NULL, &d),
+            -1);
+        CHECK_EQ_STR(d.err, "ERROR P0001: boom");
+    }
 
     /* 1024 waiting at most: the caller backs off. */
     for (int i = 0; i < 1100; i++) {
@@ -431,7 +443,7 @@ static void test_ingest(struct ar_pg *a, struct ar_pg *b)
     CHECK_EQ_INT(inserted, N); /* each event once, whichever connection won it */
     rows = check_chains(a, &nchains);
     CHECK_EQ_INT(rows, N);
-    CHECK_EQ_INT(nchains, 3); /* sign/2026-11, sign/2026-12, cert/2026-12 */
+    CHECK_EQ_INT(nchains, 16);
 
     /* The same batch again: nothing new, the chains unchanged. */
     {
@@ -496,6 +508,37 @@ static void test_free(struct ar_pg *pg)
     run_for(300); /* nothing fires for the freed object */
 }
 
+/* ar_pg_free from inside a callback: the rest get "closed", the object goes when the handler returns. */
+struct self_free {
+    struct ar_pg *pg;
+    struct rec first;
+};
+
+static void free_in_cb(void *arg, const PGresult *res, const char *err)
+{
+    struct self_free *f = arg;
+    rec_cb(&f->first, res, err);
+    ar_pg_free(f->pg);
+    CHECK_EQ_INT(ar_pg_query(f->pg, "SELECT 1", 0, NULL, 0, rec_cb, &f->first), -1); /* closing: refused */
+}
+
+static void test_free_in_callback(const char *conninfo)
+{
+    struct state st;
+    struct self_free f;
+    struct rec second;
+
+    memset(&f, 0, sizeof f);
+    f.pg = open_pg(conninfo, &st);
+    CHECK_EQ_INT(ar_pg_query(f.pg, "SELECT 'first'", 0, NULL, 0, free_in_cb, &f), 0);
+    CHECK_EQ_INT(query(f.pg, "SELECT 'second'", 0, NULL, 0, &second), 0);
+    CHECK(RUN_UNTIL(f.first.done && second.done, 15000));
+    CHECK_EQ_STR(f.first.val, "first");
+    CHECK_EQ_INT(second.ok, 0);
+    CHECK_EQ_STR(second.err, "closed");
+    run_for(100);
+}
+
 int main(void)
 {
     const char *conninfo = getenv("AR_PG_CONNINFO");
@@ -527,8 +570,9 @@ int main(void)
     CHECK_EQ_INT(early.ok, 1); /* queued before: ran after the migrations */
     CHECK_EQ_STR(early.val, "0");
     CHECK_EQ_INT(count_migrations(pg1), (int)ar_n_migrations);
-    CHECK_EQ_INT(query_wait(pg2, "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM "
-                                 "archive_migrations",
+    CHECK_EQ_INT(query_wait(pg2,
+                            "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM "
+                            "archive_migrations",
                             0, NULL, &mig),
                  0);
     CHECK(strstr(mig.val, "1:0001_archive.sql") == mig.val);
@@ -539,6 +583,7 @@ int main(void)
     test_ingest(pg1, pg2);
     test_outage(pg1, &s1, pg2, &s2);
     test_free(pg2);
+    test_free_in_callback(conninfo);
     ar_pg_free(pg1);
     event_free(tick);
     event_base_free(base);

@@ -552,7 +552,7 @@ static void test_archive(const char *dir)
         CHECK_EQ_INT(a->batch, 200);
         CHECK_EQ_INT(a->poll_ms, 50);
         CHECK_EQ_INT(a->claim_idle_s, 5);
-        CHECK(a->max_backlog == 5000000000ULL); /* past 32 bits */
+        CHECK(a->max_backlog == 5000000000ULL);  /* past 32 bits */
         CHECK_EQ_INT(a->anchor_interval_s, 600); /* the default, with a TSA */
         CHECK_EQ_INT(a->retention_sign_years, 7);
         CHECK_EQ_INT(a->retention_cert_years, 20);
@@ -749,7 +749,8 @@ static void test_reference(const char *example, const char *dir)
     if (j)
         check_mentions(ref, j);
     json_decref(j);
-    for (const char *const *ok = (const char *const[]){"ok-full.json", "ok-sentinel.json", "ok-archive.json", NULL}; *ok; ok++) {
+    for (const char *const *ok = (const char *const[]){"ok-full.json", "ok-sentinel.json", "ok-archive.json", NULL};
+         *ok; ok++) {
         mkpath(path, sizeof path, dir, *ok, "");
         j = json_load_file(path, 0, NULL);
         CHECK(j != NULL);
