@@ -151,6 +151,7 @@ int main(int argc, char **argv)
     struct gw_admit *admit = NULL;
     struct gw_reload *reload = NULL;
     struct ar *archive = NULL;
+    struct ar_deps ar_deps;
     char consumer[320];
     struct gw_metrics metrics;
     struct stopper st = {0};
@@ -218,13 +219,9 @@ int main(int argc, char **argv)
         gethostname(host, sizeof(host) - 1);
         snprintf(consumer, sizeof(consumer), "%s:%ld", host[0] ? host : "simpkid", (long)getpid());
     }
-    if (ar_new(&(struct ar_deps){.cfg = cfg,
-                                 .base = base,
-                                 .q = q,
-                                 .metrics = &metrics,
-                                 .trust = trust,
-                                 .consumer = consumer},
-               &archive, err, sizeof(err)) != 0) {
+    ar_deps =
+        (struct ar_deps){.cfg = cfg, .base = base, .q = q, .metrics = &metrics, .trust = trust, .consumer = consumer};
+    if (ar_new(&ar_deps, &archive, err, sizeof(err)) != 0) {
         LOGP(LOG_ERR, "main", NULL, "cannot start the evidence archive: %s", err);
         goto out;
     }

@@ -12,6 +12,7 @@
 #include "gw_metrics.h"
 #include "gw_util.h"
 #include "log.h"
+#include "q.h"
 #include "q_ev.h"
 
 #define BACKOFF_MAX_MS  5000
@@ -129,8 +130,8 @@ static int build_batch(struct ar_archiver *a, const struct q_event *evs, size_t 
         if (r == AR_EV_MALFORMED) {
             a->d.metrics->ar.malformed++;
             /* Stream, entry and field names only: nothing personal. */
-            LOGP_RL(LOG_WARN, 1, "archive", evs[i].stream, "entry %s is malformed (%s): archived as %s",
-                    evs[i].entry, why, row.event_id);
+            LOGP_RL(LOG_WARN, 1, "archive", evs[i].stream, "entry %s is malformed (%s): archived as %s", evs[i].entry,
+                    why, row.event_id);
         }
         a->n_kind[strcmp(row.kind, "cert") == 0 ? GW_AR_CERT : GW_AR_SIGN]++;
         if (add_row(&ds, &row) != 0) {
@@ -198,6 +199,11 @@ static void on_read(void *arg, enum q_err err, const struct q_event *evs, size_t
 
 static void step_read(struct ar_archiver *a)
 {
+    /* Redis not (yet) connected: nothing to read, and nothing to report (its own metrics do). */
+    if (!q_connected(a->d.q)) {
+        retry(a, STEP_READ);
+        return;
+    }
     a->q_busy++;
     q_ev_read(a->d.q, a->consumer, a->d.batch, a->d.claim_idle_s * 1000u, on_read, a);
 }
@@ -276,8 +282,8 @@ static void on_ack(void *arg, enum q_err err)
     }
     if (err != Q_OK) {
         a->d.metrics->ar.errors[GW_AR_ERR_ACK]++;
-        LOGP_RL(LOG_WARN, 10, "archive", NULL, "acknowledging %zu archived events failed, will retry: %s",
-                a->n_refs, q_strerror(err));
+        LOGP_RL(LOG_WARN, 10, "archive", NULL, "acknowledging %zu archived events failed, will retry: %s", a->n_refs,
+                q_strerror(err));
         retry(a, STEP_ACK);
         return;
     }
@@ -296,20 +302,12 @@ static void step_ack(struct ar_archiver *a)
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
+    static void (*const steps[])(struct ar_archiver *) = {
+        [STEP_READ] = step_read, [STEP_INGEST] = step_ingest, [STEP_ACK] = step_ack};
     struct ar_archiver *a = arg;
     (void)fd;
     (void)what;
-    switch (a->next) {
-    case STEP_READ:
-        step_read(a);
-        break;
-    case STEP_INGEST:
-        step_ingest(a);
-        break;
-    case STEP_ACK:
-        step_ack(a);
-        break;
-    }
+    steps[a->next](a);
 }
 
 /* --- gauges --- */

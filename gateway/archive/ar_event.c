@@ -154,8 +154,7 @@ static void put_str(struct bld *b, json_t *obj, const char *key, const char *fie
 }
 
 /* Integer fields; *out (may be NULL) gets the value, has 0 when absent. */
-static int put_int(struct bld *b, json_t *obj, const char *key, const char *field, int64_t lo, int64_t hi,
-                   int64_t *out)
+static int put_int(struct bld *b, json_t *obj, const char *key, const char *field, int64_t lo, int64_t hi, int64_t *out)
 {
     const struct q_ev_field *f = val(b->ev, field);
     int64_t x;
