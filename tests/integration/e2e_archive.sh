@@ -77,6 +77,14 @@ soap_receipt "T${id[ok_cms]}" 84910000001 "$RECEIPT_SOAP" |
 check "SOAP MSS_Receipt answered 100 ($(code))" grep -q 'StatusCode[^>]*Value="100"' "$T/soap-receipt.xml"
 
 # The events, as PostgreSQL has them.
+# times.sent, when there: between created and finished.  (It can be absent although a carrier
+# took the command: the engine batches its sent marks for SENT_FLUSH_MS and drops a mark whose
+# transaction finishes first, gwt_sent_cancel; docs/archive.md says "absent when none accepted it".)
+times_sent_ok() { # TXN_ID
+  [ "$(pg_sql -c "select b->'times'->'sent' is null or (b->'times'->>'created')::timestamptz <= (b->'times'->>'sent')::timestamptz
+      and (b->'times'->>'sent')::timestamptz <= (b->'times'->>'finished')::timestamptz
+      from (select convert_from(body, 'UTF8')::jsonb b from archive_events where event_id = '$1') x")" = t ]
+}
 times_ok() { # TXN_ID: times.created < times.finished; at and at_ms the same instant
   [ "$(pg_sql -c "select (b->'times'->>'created')::timestamptz < (b->'times'->>'finished')::timestamptz
       and (b->>'at')::timestamptz = timestamptz 'epoch' + (b->>'at_ms')::bigint * interval '1 millisecond'
@@ -103,6 +111,14 @@ for c in "${cases[@]}"; do
   check "$c: the number in full ($m) and the relying party" jq -e --arg m "$m" '.msisdn == $m and .rp == "eoffice-test"' \
     "$T/ev-$c.json"
   check "$c: times.created < times.finished, at = at_ms" times_ok "$i"
+  if [ "$c" = noanswer ]; then
+    check "$c: no answer carried it: no transport, no link" jq -e \
+      '.transport == null and .link == null' "$T/ev-$c.json"
+  else
+    check "$c: the answer's transport ($TRANSPORT) and link" jq -e --arg t "$TRANSPORT" \
+      '.transport == $t and (.link | length) > 0' "$T/ev-$c.json"
+  fi
+  check "$c: created <= sent <= finished (sent: $(jq -r '.times.sent // "absent"' "$T/ev-$c.json"))" times_sent_ok "$i"
   check "$c: the search columns are the body's (etype, txn_id, msisdn, rp)" test \
     "$(pg_sql -c "select etype || ' ' || txn_id || ' ' || msisdn || ' ' || rp from archive_events where event_id = '$i'")" = \
     "signature $i $m eoffice-test"
