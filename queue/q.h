@@ -389,6 +389,12 @@ struct q_finish {
      */
     int want_txn;
     /*
+     * When a carrier accepted the command (ms), if the caller knows and may
+     * not have recorded it yet (the engine batches sent marks: an answer can
+     * come first); 0 = none.  Written only where sent_ms is still absent.
+     */
+    int64_t sent_ms;
+    /*
      * Who carried the answer, stored on the txn as `transport` ("smpp",
      * "etsi204": car_ops.name) and `link` (the link's name), for the
      * archive's evidence; NULL or "" = not known, not written.  Each less

@@ -182,7 +182,8 @@ static const char q_lua_lookup[] =
  *       6 detail, 7 signature, 8 cert, 9 now, 10 retention ms, 11 ocsp,
  *       12 pin serial ("" = leave the pin), 13 pin spki (hex), 14 "1" = answer
  *       the finished txn, 15 "1" = append the signature event, 16 transport,
- *       17 link (each "" = not known, not written)
+ *       17 link (each "" = not known, not written), 18 sent_ms ("0" = none:
+ *       a carrier's acceptance the engine had not recorded yet; HSETNX)
  * -> {"OK"} | {"OK", txn} | {"NOTFOUND"} | {"CONFLICT"}
  * The pin is written (and repin cleared) only while the subscriber's cert is
  * still the one the signature was checked with (ARGV 8).  A txn with a
@@ -198,6 +199,7 @@ static const char q_lua_finish[] = Q_LUA_EV_SIGNATURE
     "  'detail', ARGV[6], 'signature', ARGV[7], 'cert', ARGV[8], 'finished_ms', ARGV[9], 'ocsp', ARGV[11])\n"
     "if ARGV[16] ~= '' then redis.call('HSET', KEYS[1], 'transport', ARGV[16]) end\n"
     "if ARGV[17] ~= '' then redis.call('HSET', KEYS[1], 'link', ARGV[17]) end\n"
+    "if ARGV[18] ~= '0' then redis.call('HSETNX', KEYS[1], 'sent_ms', ARGV[18]) end\n"
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "if t[3] then\n"

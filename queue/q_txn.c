@@ -500,7 +500,8 @@ void q_txn_finish(struct q *q, const char *id, uint64_t expect_cntr, const struc
         (rc = q_arg_str(c, f->pin_serial)) != Q_OK ||
         (rc = q_arg_str(c, f->pin_serial ? f->pin_spki_hex : NULL)) != Q_OK ||
         (rc = q_arg_str(c, f->want_txn ? "1" : "0")) != Q_OK || (rc = q_arg_str(c, ev_flag(q))) != Q_OK ||
-        (rc = q_arg_str(c, f->transport)) != Q_OK || (rc = q_arg_str(c, f->link)) != Q_OK)
+        (rc = q_arg_str(c, f->transport)) != Q_OK || (rc = q_arg_str(c, f->link)) != Q_OK ||
+        (rc = q_arg_i64(c, f->sent_ms)) != Q_OK)
         goto fail;
     q_call_submit(c);
     return;

@@ -127,7 +127,7 @@ void gwt_finish(struct gw_engine *e, const char *id, uint64_t cntr, struct q_fin
     f->etsi_status = gw_result_etsi(f->result); /* one table says what each result is */
     f->transport = via && via->transport[0] ? via->transport : NULL;
     f->link = via && via->link[0] ? via->link : NULL;
-    gwt_sent_cancel(e, id);
+    f->sent_ms = gwt_sent_cancel(e, id);
     LOGP(LOG_INFO, "txn", id, "finished: %s (%d)%s%s", f->result, f->etsi_status, f->detail ? ": " : "",
          f->detail ? f->detail : "");
     q_txn_finish(e->d.q, id, cntr, f, finish_done, fc);

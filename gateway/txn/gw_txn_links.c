@@ -84,6 +84,7 @@ static void sent_mark(struct gw_engine *e, const char *id)
     if (slot < 0)
         return;
     b = &e->sent[slot];
+    b->ms[b->n] = gw_now_ms();
     snprintf(b->ids[b->n++], Q_ID_LEN, "%s", id);
     if (b->n == Q_SENT_MANY_MAX)
         sent_flush_slot(e, b);
@@ -93,8 +94,13 @@ static void sent_mark(struct gw_engine *e, const char *id)
     }
 }
 
-/* The transaction is finishing: its finish drops it from the outbox. */
-void gwt_sent_cancel(struct gw_engine *e, const char *id)
+/*
+ * The transaction is finishing: its finish drops it from the outbox.  A sent
+ * mark still waiting for its flush is dropped too, and its time returned
+ * (0 when there was none), for the finish to record: the evidence keeps
+ * when the command was accepted even when the answer came first.
+ */
+int64_t gwt_sent_cancel(struct gw_engine *e, const char *id)
 {
     int slot = shard_slot(id);
     struct sent_batch *b = slot < 0 ? NULL : &e->sent[slot];
@@ -104,11 +110,15 @@ void gwt_sent_cancel(struct gw_engine *e, const char *id)
         held_step(held, GWT_EV_FINISH);
     for (size_t i = 0; b && i < b->n; i++)
         if (strcmp(b->ids[i], id) == 0) {
-            if (i != b->n - 1)
+            int64_t ms = b->ms[i];
+            if (i != b->n - 1) {
                 memcpy(b->ids[i], b->ids[b->n - 1], Q_ID_LEN);
+                b->ms[i] = b->ms[b->n - 1];
+            }
             b->n--;
-            return;
+            return ms;
         }
+    return 0;
 }
 
 /* ---- submitting ------------------------------------------------------- */

@@ -61,6 +61,7 @@ struct event;
 struct sent_batch {
     size_t n;
     char ids[Q_SENT_MANY_MAX][Q_ID_LEN];
+    int64_t ms[Q_SENT_MANY_MAX]; /* when each was accepted: a finish that cancels a mark carries it */
 };
 
 struct link_slot {
@@ -175,7 +176,7 @@ void gwt_submit(struct gw_engine *e, const struct q_txn *txn, const struct q_sub
 int gwt_effective_net(const struct q_txn *txn, const struct q_sub *sub);
 /* The transaction is finishing (GWT_EV_FINISH): its finish drops it from the outbox, no sent mark
  * needed, and a command still held here is never sent again nor reported. */
-void gwt_sent_cancel(struct gw_engine *e, const char *id);
+int64_t gwt_sent_cancel(struct gw_engine *e, const char *id);
 void gwt_sent_flush_cb(evutil_socket_t fd, short what, void *arg);
 void gwt_parked_cb(evutil_socket_t fd, short what, void *arg);
 /* car_events */
