@@ -116,6 +116,11 @@ for i in 0 1 2 3; do
 done
 check "a bundle had following rows to walk" test -n "$FOLLOWED"
 
+# The archive the daemon wrote and anchored (its own TSA round trips) verifies as a whole.
+check "verify-archive: the live archive, with the daemon's anchors, is good" \
+  "$SIMPKI_ADMIN" -c "$T/simpki.json" verify-archive
+check "the daemon anchored at least one chain head" test "$(pg_sql -c "select count(*) > 0 from archive_anchors")" = t
+
 # PostgreSQL away: 503 with Retry-After; back: 200 again.
 pg_stop fast
 sleep 0.5
