@@ -532,8 +532,16 @@ struct q_sync_doc {
     const char *id;  /* the request's id (q_docs.h: 1..31 of [0-9a-z]); no document may have it yet */
     const char *val; /* the document, vlen octets */
     size_t vlen;
-    int64_t score; /* its filing time (ms) in the requests' index */
+    int64_t score; /* its filing time (ms) in the requests' index, and its event's time */
+    int64_t rev;   /* its "rev": the archive's event id is <id>.<rev> (q_sync_events) */
 };
+
+/*
+ * With on, q_sync_docs_put also appends each document's `request` event to
+ * the archive's stream (q_ev.h), in the same MULTI, as the daemon's request
+ * scripts do when the archive is on.  Off by default.
+ */
+void q_sync_events(struct q_sync *qs, int on);
 
 /*
  * Write n request documents and file them in the requests' index, all or

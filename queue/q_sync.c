@@ -18,7 +18,14 @@
 struct q_sync {
     redisContext *c;
     unsigned shards;
+    int events; /* q_sync_events: q_sync_docs_put appends the archive's request events */
 };
+
+void q_sync_events(struct q_sync *qs, int on)
+{
+    if (qs)
+        qs->events = on != 0;
+}
 
 static void why_set(char *why, size_t whylen, const char *what, const char *detail)
 {
@@ -467,13 +474,31 @@ enum q_err q_sync_docs_put(struct q_sync *qs, const struct q_sync_doc *docs, siz
         }
         if ((rc = queued(qs, (int)(2 * m + 2), argv, len)) != Q_OK)
             goto out;
+        /* The archive's events, as the request scripts append them (q_docs.c ev_request; q_ev.h). */
+        for (size_t i = 0; qs->events && i < m; i++) {
+            const struct q_sync_doc *d = &docs[at + i];
+            char eid[Q_DOC_ID_MAX + 24], rev[24], now[24];
+            snprintf(eid, sizeof(eid), "%s.%lld", d->id, (long long)d->rev);
+            snprintf(rev, sizeof(rev), "%lld", (long long)d->rev);
+            snprintf(now, sizeof(now), "%lld", (long long)d->score);
+            /* clang-format off */
+            const char *xa[] = {"XADD", Q_EV_KEY_ENR, "*", "eid", eid, "kind", "cert", "type", "request",
+                                "at", now, "id", d->id, "rev", rev, "doc", d->vlen ? d->val : ""};
+            /* clang-format on */
+            size_t xl[sizeof(xa) / sizeof(xa[0])];
+            for (size_t k = 0; k < 16; k++) /* the last, the document, need not end in a NUL */
+                xl[k] = strlen(xa[k]);
+            xl[16] = d->vlen;
+            if ((rc = queued(qs, (int)(sizeof(xa) / sizeof(xa[0])), xa, xl)) != Q_OK)
+                goto out;
+        }
     }
     argv[0] = "EXEC";
     len[0] = 4;
     in_multi = 0;
     if ((rc = run_one(qs, &r, 1, argv, len)) != Q_OK)
         goto out;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * ((n + DOCS_CHUNK - 1) / DOCS_CHUNK)) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 * ((n + DOCS_CHUNK - 1) / DOCS_CHUNK) + (qs->events ? n : 0)) {
         rc = Q_ERR_PROTO;
         goto out;
     }

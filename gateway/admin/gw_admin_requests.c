@@ -264,11 +264,13 @@ enum gw_admin_exit gw_admin_import_requests(const struct cfg *cfg, const char *p
         qd[i].val = docs[i].text;
         qd[i].vlen = docs[i].len;
         qd[i].score = now_ms - (int64_t)(ndocs - 1 - i);
+        qd[i].rev = 1; /* a new document's (gw_enrol_import.c) */
     }
     if (q_sync_connect(&cfg->redis, &qs, why, sizeof(why)) != Q_OK) {
         fprintf(stderr, "error: redis: %s; nothing was written\n", why);
         goto out;
     }
+    q_sync_events(qs, cfg->archive.enabled); /* as the daemon's scripts: the archive gets every request */
     fprintf(stderr, "writing %zu requests in one transaction...\n", ndocs);
     t_write = now_s();
     qe = q_sync_docs_put(qs, qd, ndocs);

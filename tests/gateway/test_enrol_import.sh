@@ -204,6 +204,21 @@ jq -e '.request == {"form": "handover", "unit": "Sở Tư pháp", "place": "Hà 
     "devices": [{"serial": "5404FFFE", "cert_name": "Chứng thư \"Sở Tư pháp\""}]}' handover.json >/dev/null ||
     { cat handover.json >&2; fail "handover row read back differs"; }
 ok "Vietnamese, doubled quotes and embedded line breaks read back equal through redis-cli GET"
+[ "$(R XLEN 'spk:{enr}:ev')" = 0 ] || fail "events appended without an archive section"
+
+# With the archive on, the same import appends each request's event (docs/archive.md), in the
+# same transaction: eid <id>.1, the document as stored.
+R FLUSHALL >/dev/null
+jq '.archive = {conninfo: "host=/nonexistent dbname=simpki"}' simpki.json >simpki-ar.json
+run small_ar 0 "$ADMIN" -c "$T/simpki-ar.json" import-requests small.csv
+[ "$(R XLEN 'spk:{enr}:ev')" = 2 ] || fail "archive on: XLEN $(R XLEN 'spk:{enr}:ev'), expected 2 events"
+for id in $(R ZRANGE "$INDEX" 0 -1); do
+    R --raw XRANGE 'spk:{enr}:ev' - + >events.txt
+    grep -qx "$id.1" events.txt || fail "no event $id.1"
+    R --raw GET "spk:{enr}:req:$id" >doc.txt
+    grep -qF "$(head -c 60 doc.txt)" events.txt || fail "event of $id does not hold its document"
+done
+ok "archive on: one request event per imported request, with its document"
 
 # ---- refusals of the file itself -------------------------------------------------
 R FLUSHALL >/dev/null
