@@ -178,7 +178,7 @@ struct gw_metrics {
     uint64_t c[GW_M_COUNT];
     struct gw_api_stat api[GW_OP_COUNT];
     struct gw_retention_stat retention; /* ar_retention's; see above */
-    struct gw_archive_stat ar; /* the archiver's; see above */
+    struct gw_archive_stat ar;          /* the archiver's; see above */
     /*
      * Optional: a module with labelled series of its own (gw_life) appends
      * them after the counters.  Set once at start, on the loop thread.
