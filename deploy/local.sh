@@ -12,7 +12,8 @@
 #
 # The evidence archive (docs/archive.md) goes to a private PostgreSQL (Debian's postgresql-15):
 # its cluster in $RUN/pg, a socket in $RUN/pgsock and 127.0.0.1:SIMPKI_PG_PORT (5490), database
-# and user "simpki"; SIMPKI_ARCHIVE=0 runs without it.
+# and user "simpki" (as root, where user postgres cannot enter $RUN: /var/tmp/simpki-pg-<hash>;
+# SIMPKI_PG_DIR chooses); SIMPKI_ARCHIVE=0 runs without it.
 #
 # Other settings: SIMPKI_REDIS_PORT (6390), SIMPKI_SMPP_BASE (27751: three
 # simulator ports from there), SIMPKI_MSSP_PORT (27760: the simulator's MSSP), SIMPKI_PKI_PORT (8880: the demo PKI's OCSP
@@ -71,8 +72,21 @@ fi
 # PostgreSQL runs as user postgres when we are root (it refuses root): its files must be its own,
 # and it must reach them.  A cluster left running by a run that was killed is stopped (we hold the
 # lock: no other run uses it).
-PG_DIR=$RUN/pg PG_SOCK=$RUN/pgsock
+# As root, the server runs as user postgres, which cannot enter $RUN when a directory above it is
+# private (a checkout under /root, a mktemp directory): the cluster, its socket and its log then
+# live in a directory of their own under /var/tmp, named after $RUN (so the same run directory
+# finds the same archive again), printed below.  SIMPKI_PG_DIR chooses it.
 pg_as() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+PG_HOME=${SIMPKI_PG_DIR:-$RUN}
+if [ -z "${SIMPKI_PG_DIR:-}" ] && [ "$ARCHIVE" != 0 ] && [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$RUN"; then
+  PG_HOME=/var/tmp/simpki-pg-$(printf %s "$(cd "$RUN" && pwd)" | sha256sum | cut -c1-12)
+fi
+if [ "$ARCHIVE" != 0 ] && [ "$PG_HOME" != "$RUN" ]; then
+  mkdir -p "$PG_HOME"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$PG_HOME"; fi
+  chmod 700 "$PG_HOME"
+fi
+PG_DIR=$PG_HOME/pg PG_SOCK=$PG_HOME/pgsock PG_LOG=$PG_HOME/postgres.log
 if [ "$ARCHIVE" != 0 ] && [ -f "$PG_DIR/postmaster.pid" ]; then
   pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR" -m fast -w stop >/dev/null 2>&1 || true
 fi
@@ -138,6 +152,16 @@ if [ "$ARCHIVE" != 0 ]; then
   echo "== postgresql on 127.0.0.1:$PG_PORT and $PG_SOCK (cluster in $PG_DIR)"
   [ -n "$PG_BIN" ] || { echo "local.sh: PostgreSQL is not installed (postgresql-15), or run with SIMPKI_ARCHIVE=0" >&2; exit 1; }
   mkdir -p "$PG_SOCK"
+  touch "$PG_LOG"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres "$PG_SOCK" "$PG_LOG"
+    # The postgres user must reach them: every directory above at least searchable.
+    if ! runuser -u postgres -- test -w "$PG_SOCK"; then
+      echo "local.sh: user postgres cannot reach $PG_HOME (a parent directory is private);" >&2
+      echo "          set SIMPKI_PG_DIR to a directory it can reach, or SIMPKI_ARCHIVE=0." >&2
+      exit 1
+    fi
+  fi
   if [ ! -f "$PG_DIR/PG_VERSION" ]; then
     rm -rf "$PG_DIR"
     mkdir -p "$PG_DIR"
@@ -145,20 +169,10 @@ if [ "$ARCHIVE" != 0 ]; then
     pg_as "$PG_BIN/initdb" -D "$PG_DIR" -U simpki --auth=trust -E UTF8 --locale=C.UTF-8 >"$RUN/pg-initdb.log" 2>&1 \
       || { echo "local.sh: initdb failed (see $RUN/pg-initdb.log)" >&2; exit 1; }
   fi
-  if [ "$(id -u)" = 0 ]; then
-    touch "$RUN/postgres.log"
-    chown postgres "$PG_SOCK" "$RUN/postgres.log"
-    # The postgres user must reach $RUN: every directory above it at least searchable.
-    if ! runuser -u postgres -- test -w "$PG_SOCK"; then
-      echo "local.sh: user postgres cannot reach $RUN (a parent directory is private);" >&2
-      echo "          use another SIMPKI_RUN_DIR (e.g. /var/tmp/simpki-local) or SIMPKI_ARCHIVE=0." >&2
-      exit 1
-    fi
-  fi
   # 9>&-: the server must not hold local.sh's lock (it outlives us when we are killed -9).
-  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR" -l "$RUN/postgres.log" -w -t 60 \
+  pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR" -l "$PG_LOG" -w -t 60 \
     -o "-p $PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1" start >/dev/null 9>&- \
-    || { echo "local.sh: PostgreSQL did not start:" >&2; tail -5 "$RUN/postgres.log" >&2; exit 1; }
+    || { echo "local.sh: PostgreSQL did not start:" >&2; tail -5 "$PG_LOG" >&2; exit 1; }
   PG_UP=1
   psql -h "$PG_SOCK" -p "$PG_PORT" -U simpki -d postgres -qAtc "select 1 from pg_database where datname='simpki'" \
     | grep -q 1 || createdb -h "$PG_SOCK" -p "$PG_PORT" -U simpki simpki
@@ -247,7 +261,7 @@ Binaries: $BUILD/gateway/simpkid and $BUILD/gateway/simpki-admin
   export PATH=$BUILD/gateway:\$PATH
 Configuration (for -c): $RUN/simpki.json
   e.g. simpki-admin -c $RUN/simpki.json show 0960000001
-Logs: $RUN/gateway.log, $RUN/sim.log, $RUN/redis.log, $RUN/postgres.log
+Logs: $RUN/gateway.log, $RUN/sim.log, $RUN/redis.log${PG_LOG:+, $PG_LOG}
 Evidence archive (SIMPKI_ARCHIVE=0: none): psql -h $PG_SOCK -p $PG_PORT -U simpki simpki
 
 Ask demo number 0960000001 (Viettel, confirms after a moment) to sign:

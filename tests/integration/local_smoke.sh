@@ -95,11 +95,26 @@ r=$(curl -s -H "Authorization: Bearer $SIMPKI_KEY" -H 'Content-Type: application
 r=$(curl -s -H "Authorization: Bearer $SIMPKI_KEY" "http://127.0.0.1:$API/v1/signatures/$(jq -r .id <<<"$r")?wait=30")
 check "the first one still signs with its printed key: $(jq -c "{result, error, message}" <<<"$r" 2>/dev/null || echo "$r")" test "$(jq -r .result <<<"$r")" = OK
 
+# The evidence archive: the signatures above (the README's and this one) are in PostgreSQL.
+PGH=$(sed -n 's|^== postgresql on .* (cluster in \(.*\)/pg)$|\1|p' "$T/local.out" | head -1)
+PGP=$(sed -n 's|^== postgresql on 127.0.0.1:\([0-9]*\) .*|\1|p' "$T/local.out" | head -1)
+n_sig() { psql -h "$PGH/pgsock" -p "$PGP" -U simpki -d simpki -qAtc \
+  "select count(*) from archive_events where etype = 'signature' and convert_from(body, 'UTF8')::jsonb->>'result' = 'OK'" 2>/dev/null; }
+for _ in $(seq 100); do [ "$(n_sig)" -ge 3 ] 2>/dev/null && break; sleep 0.1; done
+check "the archive holds the signatures made here (OK: $(n_sig))" test "$(n_sig)" -ge 3 2>/dev/null
+
 kill -TERM "$LOCAL"; wait "$LOCAL" 2>/dev/null || true
 sleep 0.5
 check "'== stopping' printed once" test "$(grep -c '^== stopping' "$T/local.out")" = 1
 if pgrep -f "$T/run" >/dev/null; then bad "processes left running after it was stopped"; pgrep -af "$T/run" >&2; else ok "stopping it stopped everything"; fi
+# $T is private (mktemp), as a checkout under /root would be: PostgreSQL's cluster went to a
+# directory user postgres can reach, which local.sh printed.
+check "PostgreSQL's cluster outside the private run directory: $PGH" test -n "$PGH" -a "${PGH#/var/tmp/simpki-pg-}" != "$PGH"
+if [ -n "$PGH" ] && pgrep -f "$PGH" >/dev/null; then bad "PostgreSQL left running"; else ok "PostgreSQL stopped too"; fi
 trap - EXIT
 echo "local_smoke: $PASSED passed, $FAILED failed"
-[ $FAILED -eq 0 ] && rm -rf "$T"
+if [ $FAILED -eq 0 ]; then
+  rm -rf "$T"
+  for d in "$T/run" "$T/run2"; do rm -rf "/var/tmp/simpki-pg-$(printf %s "$d" | sha256sum | cut -c1-12)"; done
+fi
 [ $FAILED -eq 0 ]
