@@ -223,6 +223,19 @@ static void arm(struct etsi_txn *t, unsigned ms)
     evtimer_add(t->timer, &tv);
 }
 
+/*
+ * A request (not a receipt) is under way: when the transaction's deadline
+ * comes before the request's own timeout, wake at the deadline to abandon it
+ * (timer_cb).  The timer is free while a request runs: the answer re-arms it.
+ */
+static void arm_deadline(struct car_link *l, struct etsi_txn *t)
+{
+    int64_t left = t->deadline_ms - etsi_now_ms();
+    if (t->st == T_RECEIPT || left >= (int64_t)l->cfg->timeout_ms)
+        return;
+    arm(t, left > 0 ? (unsigned)left : 0);
+}
+
 /* Try again later on this link: the request may have reached the MSSP, the AP_TransID deduplicates. */
 static void retry_later(struct car_link *l, struct etsi_txn *t)
 {
@@ -245,8 +258,21 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     /* Handed (back) to this link with the MSSP's id known: the engine hears it from the loop, never inside submit. */
     if (t->handle && t->st != T_SIGN)
         report_sent(l, t, CAR_OK, NULL, t->mssp_trans_id);
-    if (t->req)
-        return; /* a query is under way: its answer schedules the next */
+    if (t->req) {
+        /* A query is under way: its answer schedules the next, unless the deadline comes first. */
+        if (t->st != T_RECEIPT && etsi_now_ms() >= t->deadline_ms) {
+            /*
+             * The engine expires the transaction now: an answer would come to
+             * nobody, and an error after the deadline would count against a
+             * circuit that may have closed again meanwhile.
+             */
+            report_sent(l, t, CAR_ERR_TIMEOUT, "no answer from the signature service before the deadline", NULL);
+            txn_free(l, t);
+            return;
+        }
+        arm_deadline(l, t);
+        return;
+    }
     if (t->st == T_SIGN) {
         start_http(l, t, T_SIGN, l->url_sign, ETSI_SIGNATURE);
         return;
@@ -422,8 +448,10 @@ static void start_http(struct car_link *l, struct etsi_txn *t, enum t_state st, 
     etsi_content_type(kind, ctype, sizeof(ctype));
     t->req_start_us = etsi_clock_us();
     t->req = hc_fetch(l->http, url, ctype, NULL, (const uint8_t *)t->body, t->body_len, on_http, t);
-    if (t->req)
+    if (t->req) {
+        arm_deadline(l, t);
         return;
+    }
     if (st == T_RECEIPT) {
         txn_free(l, t);
         return;

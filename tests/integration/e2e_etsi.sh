@@ -79,6 +79,11 @@ for b in "${!hostile[@]}"; do
   check "hostile $b: no signature handed out" test "$(jq -r '.signature // "none"' <<<"$j")" = none
 done
 check "the gateway still serves after the hostile answers" links_up
+# The drip and the dead socket expired: their links gave up at the deadline
+# too, so no late error can open a circuit that has closed meanwhile.
+in_flight() { curl -sf "http://127.0.0.1:$API_PORT/metrics" | awk '/^simpki_link_in_flight\{/ {n += $2} END {print n + 0}'; }
+n=$(in_flight)
+check "no link still asks an MSSP for a transaction that has ended (in flight: $n)" test "$n" -eq 0
 hwm=$(awk '/^VmHWM/{print $2}' "/proc/$GW_PID/status")
 check "gateway memory stayed bounded through the 100 MB body and the drip (peak ${hwm} kB < 200 MB)" \
   test "${hwm:-999999}" -lt 204800

@@ -147,7 +147,7 @@ start_inst() { # NAME -> its port on stdout
   for _ in 1 2 3; do
     port=$(free_port)
     jq --argjson p "$port" '.listen_port = $p | .limits.max_in_flight = 1000' "$T/simpki.json" >"$T/simpki-$1.json"
-    from=$(wc -l <"$T/gateway-$1.log" 2>/dev/null || echo 0)
+    from=$(wc -l 2>/dev/null <"$T/gateway-$1.log" || echo 0)
     "$SIMPKID" -c "$T/simpki-$1.json" >>"$T/gateway-$1.log" 2>&1 &
     echo $! >"$T/$1.pid"
     if wait_for 30 own_listen "$T/gateway-$1.log" "$from" "$port"; then

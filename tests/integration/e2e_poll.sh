@@ -87,7 +87,7 @@ start_b() {
   for _ in 1 2 3; do
     B_PORT=$(free_port)
     jq --argjson p "$B_PORT" '.listen_port = $p' "$T/simpki.json" >"$T/simpki-b.json"
-    from=$(wc -l <"$T/gateway-b.log" 2>/dev/null || echo 0)
+    from=$(wc -l 2>/dev/null <"$T/gateway-b.log" || echo 0)
     "$SIMPKID" -c "$T/simpki-b.json" >>"$T/gateway-b.log" 2>&1 &
     PIDS+=($!)
     if wait_for 30 own_listen "$T/gateway-b.log" "$from" "$B_PORT"; then

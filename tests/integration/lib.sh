@@ -263,7 +263,7 @@ own_listen() { tail -n +"$(($2 + 1))" "$1" | grep -Eq "API listening on 127.0.0.
 start_gw() {
   local from
   for _ in 1 2 3; do
-    from=$(wc -l <"$T/gateway.log" 2>/dev/null || echo 0)
+    from=$(wc -l 2>/dev/null <"$T/gateway.log" || echo 0)  # 2> first: it hides the shell's own error for a missing file
     "$SIMPKID" -c "$T/simpki.json" >>"$T/gateway.log" 2>&1 &
     GW_PID=$!
     PIDS+=("$GW_PID")
@@ -405,7 +405,7 @@ cmp_mock_start() { # CERT_FILE [extra openssl cmp options...]
   [ -n "$fixed" ] && tries=1
   for _ in $(seq $tries); do
     CMP_PORT=${fixed:-$(free_port)}
-    from=$(wc -l <"$T/cmp-mock.log" 2>/dev/null || echo 0)
+    from=$(wc -l 2>/dev/null <"$T/cmp-mock.log" || echo 0)
     echo "== cmp_mock_start port $CMP_PORT rsp_cert $cert $*" >>"$T/cmp-mock.log"
     openssl cmp -port "$CMP_PORT" -max_msgs 0 -srv_ref "$CMP_REF" -srv_secret "file:$CMP_SECRET_FILE" \
       -accept_raverified -verbosity 7 -rsp_cert "$cert" "$@" >>"$T/cmp-mock.log" 2>&1 &
@@ -466,7 +466,7 @@ ca_start() { # [ISSUER]
   # The responder first: the certificates the CA issues name it.
   for _ in 1 2 3 4 5; do
     p=$(free_port)
-    from=$(wc -l <"$T/ca-ocsp.log" 2>/dev/null || echo 0)
+    from=$(wc -l 2>/dev/null <"$T/ca-ocsp.log" || echo 0)
     openssl ocsp -port "$p" -timeout 5 -index "$CA_INDEX" -CA "$CA_CERT" -rsigner "$pki/ocsp-$iss.pem" \
       -rkey "$pki/ocsp-$iss.key.pem" -nmin 60 -ignore_err >>"$T/ca-ocsp.log" 2>&1 &
     CA_OCSP_PID=$!
@@ -480,7 +480,7 @@ ca_start() { # [ISSUER]
   [ -n "$CA_OCSP_PID" ] || { echo "ca_start: openssl ocsp did not listen (see $T/ca-ocsp.log)" >&2; return 1; }
   for _ in 1 2 3 4 5; do
     p=${CMP_PORT:-$(free_port)}
-    from=$(wc -l <"$T/sim-ca.log" 2>/dev/null || echo 0)
+    from=$(wc -l 2>/dev/null <"$T/sim-ca.log" || echo 0)
     "$SIMPKI_SIM_CA" --ca-cert "$CA_CERT" --ca-key "$pki/$iss.key.pem" --index "$CA_INDEX" --ref "$CMP_REF" \
       --secret-file "$CMP_SECRET_FILE" --port "$p" --path "$CMP_PATH" --ocsp-url "$CA_OCSP_URL" \
       >>"$T/sim-ca.log" 2>&1 &
