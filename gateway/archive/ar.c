@@ -69,7 +69,8 @@ int ar_new(const struct ar_deps *d, struct ar **out, char *why, size_t whylen)
         snprintf(why, whylen, "out of memory");
         goto fail;
     }
-    a->anchor = ar_anchor_new(d->base, a->pg, d->cfg, d->metrics); /* NULL: off, the reason logged */
+    if (ar_anchor_new(d->base, a->pg, d->cfg, d->metrics, &a->anchor, why, whylen) != 0)
+        goto fail; /* NULL and 0: off */
     a->retention = ar_retention_new(d->base, a->pg, d->cfg);
     if (!a->retention) {
         snprintf(why, whylen, "out of memory");

@@ -303,51 +303,60 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         a->busy = 1;
 }
 
-struct ar_anchor *ar_anchor_new(struct event_base *base, struct ar_pg *pg, const struct cfg *cfg, struct gw_metrics *m)
+int ar_anchor_new(struct event_base *base, struct ar_pg *pg, const struct cfg *cfg, struct gw_metrics *m,
+                  struct ar_anchor **out, char *why, size_t whylen)
 {
     struct hc_cfg hc = {.timeout_ms = cfg->tsa_timeout_ms, .max_body = 256 * 1024};
     struct timeval tv = {.tv_sec = cfg->archive.anchor_interval_s};
     struct ar_anchor *a;
-    char why[256] = "";
+    char tsa_why[200] = "";
     enum sig_err se;
 
+    *out = NULL;
     if (cfg->archive.anchor_interval_s == 0)
-        return NULL;
+        return 0;
     if (!cfg->tsa_url[0]) {
         LOGP(LOG_WARN, "archive", "anchor",
              "anchor_interval_s is set but there is no tsa_url: chain heads are not "
              "timestamped");
-        return NULL;
+        return 0;
     }
     a = calloc(1, sizeof(*a));
-    if (!a)
-        return NULL;
+    if (!a) {
+        snprintf(why, whylen, "anchoring: out of memory");
+        return -1;
+    }
     a->base = base;
     a->pg = pg;
     a->cfg = cfg;
     a->m = m;
-    se = sig_tsa_new(cfg->tsa_trust, NULL, &a->tsa, why, sizeof(why));
+    se = sig_tsa_new(cfg->tsa_trust, NULL, &a->tsa, tsa_why, sizeof(tsa_why));
     if (se != SIG_OK) {
-        LOGP(LOG_ERR, "archive", "anchor", "tsa_trust %s: %s: %s", cfg->tsa_trust, sig_strerror(se), why);
+        snprintf(why, whylen, "anchoring: tsa_trust %s: %s: %s", cfg->tsa_trust, sig_strerror(se), tsa_why);
         goto fail;
     }
     if (hc_new(base, &hc, &a->http) != HC_OK) {
-        LOGP(LOG_ERR, "archive", "anchor", "cannot start the HTTP client for the timestamp authority");
+        snprintf(why, whylen, "anchoring: cannot start the HTTP client for the timestamp authority");
         goto fail;
     }
     a->tick = event_new(base, -1, EV_PERSIST, on_tick, a);
-    if (!a->tick || event_add(a->tick, &tv) != 0)
+    if (!a->tick || event_add(a->tick, &tv) != 0) {
+        snprintf(why, whylen, "anchoring: cannot arm its timer");
         goto fail;
+    }
+    if (m)
+        m->ar_anchoring = 1;
     LOGP(LOG_INFO, "archive", "anchor", "chain heads are timestamped by %s every %u s", cfg->tsa_url,
          cfg->archive.anchor_interval_s);
-    return a;
+    *out = a;
+    return 0;
 fail:
     if (a->tick)
         event_free(a->tick);
     hc_free(a->http);
     sig_tsa_free(a->tsa);
     free(a);
-    return NULL;
+    return -1;
 }
 
 void ar_anchor_free(struct ar_anchor *a)

@@ -26,6 +26,8 @@
 #ifndef SIMPKI_AR_ANCHOR_H
 #define SIMPKI_AR_ANCHOR_H
 
+#include <stddef.h>
+
 struct event_base;
 struct ar_pg;
 struct cfg;
@@ -37,11 +39,15 @@ struct ar_anchor;
 
 /*
  * Start anchoring on base through pg (borrowed; freed after this object).
- * cfg and m are borrowed and outlive it; m may be NULL.  NULL, and nothing
- * started, when cfg->archive.anchor_interval_s is 0, when there is no
- * tsa_url, or when tsa_trust or the HTTP client cannot be set up (logged).
+ * cfg and m are borrowed and outlive it; m may be NULL (else m->ar_anchoring
+ * is set).  0 with *out NULL, nothing started, when anchoring is off:
+ * cfg->archive.anchor_interval_s is 0, or there is no tsa_url (a warning
+ * logged).  -1 with a reason in why when it is asked for and cannot start
+ * (tsa_trust unreadable, no HTTP client, no memory): the gateway refuses to
+ * run rather than keep chains nobody timestamps.
  */
-struct ar_anchor *ar_anchor_new(struct event_base *base, struct ar_pg *pg, const struct cfg *cfg, struct gw_metrics *m);
+int ar_anchor_new(struct event_base *base, struct ar_pg *pg, const struct cfg *cfg, struct gw_metrics *m,
+                  struct ar_anchor **out, char *why, size_t whylen);
 
 /*
  * Stop: the timer, a TSA request under way (dropped).  Call it before

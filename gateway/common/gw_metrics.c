@@ -129,10 +129,12 @@ void gw_metrics_render(const struct gw_metrics *m, struct evbuffer *out)
     for (int i = 0; i < GW_M_COUNT; i++)
         gw_metrics_counter(out, names[i], helps[i], NULL, m->c[i]);
     render_api(m, out);
-    /* Evidence archive, anchoring (gateway/archive/ar_anchor.c). */
-    gw_metrics_counter(out, "archive_anchors_total", "RFC 3161 timestamps over archive chain heads, by result",
-                       "result=\"ok\"", m->ar_anchors_ok);
-    gw_metrics_counter(out, "archive_anchors_total", NULL, "result=\"failed\"", m->ar_anchors_failed);
+    /* Evidence archive, anchoring (gateway/archive/ar_anchor.c), only while it runs. */
+    if (m->ar_anchoring) {
+        gw_metrics_counter(out, "archive_anchors_total", "RFC 3161 timestamps over archive chain heads, by result",
+                           "result=\"ok\"", m->ar_anchors_ok);
+        gw_metrics_counter(out, "archive_anchors_total", NULL, "result=\"failed\"", m->ar_anchors_failed);
+    }
     render_retention(&m->retention, out);
     render_archive(&m->ar, out);
     if (m->extra)

@@ -186,6 +186,7 @@ struct gw_metrics {
     void (*extra)(const void *arg, struct evbuffer *out);
     const void *extra_arg;
     /* Evidence archive, anchoring (gateway/archive/ar_anchor.c): simpki_archive_anchors_total{result}. */
+    int ar_anchoring;           /* set when anchoring runs: the series exists only then */
     uint64_t ar_anchors_ok;     /* chain heads timestamped and stored */
     uint64_t ar_anchors_failed; /* heads tried without an anchor: TSA down or refused, token bad, not stored */
 };

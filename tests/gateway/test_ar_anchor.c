@@ -184,6 +184,7 @@ int main(void)
     struct gw_metrics ma = {0}, mb = {0}, mc = {0};
     struct ar_pg *pa, *pb;
     struct ar_anchor *a, *b, *c;
+    char why[256] = "";
 
     if (!ci || !url || !trust) {
         fprintf(stderr, "AR_TEST_PG, TSA_URL, TSA_TRUST: run test_ar_anchor.sh\n");
@@ -196,18 +197,26 @@ int main(void)
     cfg->archive.enabled = 1;
 
     /* Off: no interval, or no TSA. */
-    CHECK(ar_anchor_new(base, NULL, cfg, &ma) == NULL);
+    CHECK(ar_anchor_new(base, NULL, cfg, &ma, &a, why, sizeof why) == 0 && a == NULL);
     cfg->archive.anchor_interval_s = 1;
-    CHECK(ar_anchor_new(base, NULL, cfg, &ma) == NULL);
+    CHECK(ar_anchor_new(base, NULL, cfg, &ma, &a, why, sizeof why) == 0 && a == NULL);
+    CHECK_EQ_INT(ma.ar_anchoring, 0);
     snprintf(cfg->tsa_url, sizeof(cfg->tsa_url), "%s", url);
+    /* Asked for, and tsa_trust unreadable: an error that names it, nothing started. */
+    snprintf(cfg->tsa_trust, sizeof(cfg->tsa_trust), "/nonexistent/tsa.pem");
+    CHECK(ar_anchor_new(base, NULL, cfg, &ma, &a, why, sizeof why) == -1 && a == NULL);
+    CHECK(strstr(why, "tsa_trust /nonexistent/tsa.pem") != NULL);
+    CHECK_EQ_INT(ma.ar_anchoring, 0);
+    snprintf(cfg->tsa_trust, sizeof(cfg->tsa_trust), "%s", trust);
 
     ingest("sign", "2026-12-01", "dec", 30);
     ingest("cert", "2026-11-01", "req", 12);
     pa = pg_open(base, ci);
     pb = pg_open(base, ci);
-    a = ar_anchor_new(base, pa, cfg, &ma);
-    b = ar_anchor_new(base, pb, cfg, &mb);
+    CHECK(ar_anchor_new(base, pa, cfg, &ma, &a, why, sizeof why) == 0);
+    CHECK(ar_anchor_new(base, pb, cfg, &mb, &b, why, sizeof why) == 0);
     CHECK(a && b);
+    CHECK(ma.ar_anchoring && mb.ar_anchoring);
 
     /* Two instances, same ticks: each head once. */
     run_for(base, 3500);
@@ -238,7 +247,7 @@ int main(void)
     /* A TSA that does not answer: counted failed, nothing stored, tried again next round. */
     snprintf(cfg->tsa_url, sizeof(cfg->tsa_url), "http://127.0.0.1:9/tsa");
     ingest("cert", "2026-11-02", "req2-", 3);
-    c = ar_anchor_new(base, pa, cfg, &mc);
+    CHECK(ar_anchor_new(base, pa, cfg, &mc, &c, why, sizeof why) == 0);
     CHECK(c != NULL);
     run_for(base, 2500);
     CHECK(mc.ar_anchors_failed >= 1);

@@ -94,7 +94,12 @@ static void test_answers(void)
     gw_api_stat_answer(&m.api[GW_OP_JSON_CREATE], 202);
     gw_api_stat_answer(&m.api[GW_OP_JSON_CREATE], 418); /* not in the table: its class */
     gw_api_stat_answer(&m.api[GW_OP_SOAP_STATUS], 0);   /* no status: 1xx */
-    m.ar_anchors_ok = 3;                                /* the archive's anchoring (ar_anchor.h) */
+    gw_metrics_render(&m, b);
+    s = text_of(b);
+    CHECK(s && !strstr(s, "simpki_archive_anchors_total")); /* no anchoring, no series */
+    free(s);
+    m.ar_anchoring = 1;
+    m.ar_anchors_ok = 3; /* the archive's anchoring (ar_anchor.h) */
     gw_metrics_render(&m, b);
     s = text_of(b);
     CHECK(s && strstr(s, "simpki_api_responses_total{api=\"json\",op=\"create\",code=\"202\"} 2\n"));
