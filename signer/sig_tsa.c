@@ -111,8 +111,31 @@ out:
  * algorithm chosen by the TSA is refused), signature, TSA chain to the TSA
  * anchors with the timestamping purpose (critical EKU), ESS binding.
  */
+/*
+ * A store of tsa's anchors whose checks run at `when` (X509_V_FLAG_USE_CHECK_TIME)
+ * instead of now; the caller owns it.  A copy, because the shared store's
+ * parameters hold for every other check.
+ */
+static X509_STORE *store_at(X509_STORE *src, time_t when)
+{
+    X509_STORE *s = X509_STORE_new();
+    STACK_OF(X509) *certs = X509_STORE_get1_all_certs(src);
+    int ok = s != NULL && certs != NULL && X509_VERIFY_PARAM_set1(X509_STORE_get0_param(s), X509_STORE_get0_param(src));
+
+    for (int i = 0; ok && i < sk_X509_num(certs); i++)
+        ok = X509_STORE_add_cert(s, sk_X509_value(certs, i));
+    sk_X509_pop_free(certs, X509_free);
+    if (!ok) {
+        X509_STORE_free(s);
+        return NULL;
+    }
+    X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(s), when);
+    return s;
+}
+
+/* at_gen: the TSA's path checked at the token's genTime (a kept token), else now. */
 static enum sig_err check_token(const struct sig_tsa *tsa, const uint8_t *data, size_t data_len, PKCS7 *token,
-                                const uint8_t *nonce, time_t *gen_time, char *why, size_t whylen)
+                                const uint8_t *nonce, int at_gen, time_t *gen_time, char *why, size_t whylen)
 {
     enum sig_err rc = SIG_ERR_NOMEM;
     TS_VERIFY_CTX *ctx = NULL;
@@ -127,10 +150,16 @@ static enum sig_err check_token(const struct sig_tsa *tsa, const uint8_t *data, 
     const X509_ALGOR *alg;
     const ASN1_OBJECT *obj = NULL;
     int flags = TS_VFY_VERSION | TS_VFY_SIGNATURE | TS_VFY_IMPRINT;
+    time_t gen = 0;
 
     info = PKCS7_to_TS_TST_INFO(token);
     if (info == NULL) {
         sig_set_why(why, whylen, "timestamp: token does not hold a TSTInfo");
+        rc = SIG_ERR_MALFORMED;
+        goto out;
+    }
+    if ((at_gen || gen_time != NULL) && sig_asn1_time(TS_TST_INFO_get_time(info), &gen) != SIG_OK) {
+        sig_set_why(why, whylen, "timestamp: genTime does not parse");
         rc = SIG_ERR_MALFORMED;
         goto out;
     }
@@ -159,7 +188,7 @@ static enum sig_err check_token(const struct sig_tsa *tsa, const uint8_t *data, 
     if (ctx == NULL)
         goto out;
     /* The context frees what it is given: the store and certificates get their own references. */
-    if (!X509_STORE_up_ref(store))
+    if (at_gen ? (store = store_at(store, gen)) == NULL : !X509_STORE_up_ref(store))
         goto out;
     TS_VERIFY_CTX_set_store(ctx, store);
     if (inter != NULL) {
@@ -171,17 +200,21 @@ static enum sig_err check_token(const struct sig_tsa *tsa, const uint8_t *data, 
     }
     TS_VERIFY_CTX_set_flags(ctx, flags);
     if (TS_RESP_verify_token(ctx, token) != 1) {
-        unsigned long e = ERR_peek_last_error();
+        const char *detail = NULL;
+        int eflags = 0;
+        unsigned long e = ERR_peek_last_error_data(&detail, &eflags);
 
-        sig_set_why(why, whylen, "timestamp: token does not verify (%s)",
-                    e != 0 && ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e) : "unknown");
+        /* The path's reason ("Verify error:certificate has expired") is the error's data. */
+        if (!(eflags & ERR_TXT_STRING))
+            detail = NULL;
+        sig_set_why(why, whylen, "timestamp: token does not verify (%s%s%s)",
+                    e != 0 && ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e) : "unknown",
+                    detail && *detail ? ": " : "", detail && *detail ? detail : "");
         rc = SIG_ERR_UNTRUSTED;
         goto out;
     }
-    if (gen_time != NULL && sig_asn1_time(TS_TST_INFO_get_time(info), gen_time) != SIG_OK) {
-        rc = SIG_ERR_MALFORMED;
-        goto out;
-    }
+    if (gen_time != NULL)
+        *gen_time = gen;
     rc = SIG_OK;
 out:
     ASN1_INTEGER_free(n);
@@ -242,7 +275,7 @@ enum sig_err sig_tsa_check_reply(const struct sig_tsa *tsa, const uint8_t *data,
         rc = SIG_ERR_UNTRUSTED;
         goto out;
     }
-    rc = check_token(tsa, data, data_len, tok, nonce, gen_time, why, whylen);
+    rc = check_token(tsa, data, data_len, tok, nonce, 0, gen_time, why, whylen);
     if (rc != SIG_OK)
         goto out;
     rc = der_out(tok, token, token_len);
@@ -252,8 +285,9 @@ out:
     return rc;
 }
 
-enum sig_err sig_tsa_check_token(const struct sig_tsa *tsa, const uint8_t *data, size_t data_len, const uint8_t *token,
-                                 size_t token_len, time_t *gen_time, char *why, size_t whylen)
+static enum sig_err check_der_token(const struct sig_tsa *tsa, const uint8_t *data, size_t data_len,
+                                    const uint8_t *token, size_t token_len, int at_gen, time_t *gen_time, char *why,
+                                    size_t whylen)
 {
     enum sig_err rc;
     const unsigned char *p = token;
@@ -271,9 +305,22 @@ enum sig_err sig_tsa_check_token(const struct sig_tsa *tsa, const uint8_t *data,
         rc = SIG_ERR_MALFORMED;
         goto out;
     }
-    rc = check_token(tsa, data, data_len, tok, NULL, gen_time, why, whylen);
+    rc = check_token(tsa, data, data_len, tok, NULL, at_gen, gen_time, why, whylen);
 out:
     PKCS7_free(tok);
     ERR_pop_to_mark();
     return rc;
+}
+
+enum sig_err sig_tsa_check_token(const struct sig_tsa *tsa, const uint8_t *data, size_t data_len, const uint8_t *token,
+                                 size_t token_len, time_t *gen_time, char *why, size_t whylen)
+{
+    return check_der_token(tsa, data, data_len, token, token_len, 0, gen_time, why, whylen);
+}
+
+enum sig_err sig_tsa_check_kept_token(const struct sig_tsa *tsa, const uint8_t *data, size_t data_len,
+                                      const uint8_t *token, size_t token_len, time_t *gen_time, char *why,
+                                      size_t whylen)
+{
+    return check_der_token(tsa, data, data_len, token, token_len, 1, gen_time, why, whylen);
 }

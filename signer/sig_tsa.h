@@ -52,4 +52,15 @@ enum sig_err sig_tsa_check_token(const struct sig_tsa *tsa, const uint8_t *data,
                                  size_t token_len, time_t *gen_time, char *why, size_t whylen)
     __attribute__((warn_unused_result));
 
+/*
+ * The same for a token kept for years (the evidence archive's anchors): the
+ * TSA's certificate path is checked at the token's own genTime, not now, so
+ * the token still verifies after the TSA certificate expired, and never
+ * verifies when that certificate was not valid at genTime.  Neither function
+ * checks the TSA certificate's revocation.
+ */
+enum sig_err sig_tsa_check_kept_token(const struct sig_tsa *tsa, const uint8_t *data, size_t data_len,
+                                      const uint8_t *token, size_t token_len, time_t *gen_time, char *why,
+                                      size_t whylen) __attribute__((warn_unused_result));
+
 #endif /* SIMPKI_SIG_TSA_H */

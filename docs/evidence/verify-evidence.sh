@@ -164,9 +164,13 @@ else
     base64 -d <<<"$c" >"$W/t.der" 2>/dev/null && openssl x509 -inform DER -in "$W/t.der" >>"$W/tsa.pem" 2>/dev/null
   done
 fi
-check "timestamp: the token is over the anchored head, signed by a trusted TSA" \
-  openssl ts -verify -data "$W/head.bin" -in "$W/tst.der" -token_in -CAfile "$W/tsa.pem"
+# The TSA's certificate is judged at the token's own time: a token made years
+# ago still verifies after that certificate expired.
 gt=$(openssl ts -reply -in "$W/tst.der" -token_in -token_out -text 2>/dev/null | sed -n 's/^Time stamp: //p')
+at=()
+gt_epoch=$(date -u -d "$gt" +%s 2>/dev/null) && at=(-attime "$gt_epoch")
+check "timestamp: the token is over the anchored head, signed by a TSA trusted at its time" \
+  openssl ts -verify -data "$W/head.bin" -in "$W/tst.der" -token_in -CAfile "$W/tsa.pem" "${at[@]}"
 echo "-- timestamped $gt (bundle: $(field .anchor.gen_time))"
 
 if [ "$FAILED" -ne 0 ]; then

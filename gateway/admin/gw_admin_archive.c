@@ -377,9 +377,10 @@ static int token_cb(void *ctx, const PGresult *r, int i)
         broken(w->d, s, NULL, "anchor at seq %lld: its head is not a hash", s);
         return 1;
     }
-    se =
-        sig_tsa_check_token(w->v->tsa, (const uint8_t *)PQgetvalue(r, i, 1), AR_HASH_LEN,
-                            (const uint8_t *)PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), &gen, why, sizeof(why));
+    /* Kept for years: the TSA certificate is judged at the token's time (it may have expired since). */
+    se = sig_tsa_check_kept_token(w->v->tsa, (const uint8_t *)PQgetvalue(r, i, 1), AR_HASH_LEN,
+                                  (const uint8_t *)PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), &gen, why,
+                                  sizeof(why));
     if (se != SIG_OK) {
         /* sig_tsa's reasons read "timestamp: token does not verify (...)": keep what follows. */
         const char *reason = why[0] ? why : sig_strerror(se);

@@ -14,8 +14,9 @@
  *   - a row naming a certificate names one archive_certs holds;
  *   - the last row is archive_heads' seq and head;
  *   - every anchor's head is the recomputed hash at its seq, its gen_time
- *     the token's, and its token verifies over the head (sig_tsa_check_token
- *     with tsa_trust; needs tsa_trust when there are anchors).
+ *     the token's, and its token verifies over the head at its own time
+ *     (sig_tsa_check_kept_token with tsa_trust; needs tsa_trust when there
+ *     are anchors).
  * Then every certificate in archive_certs hashes to its key (without
  * --chain).  The first break of a chain is named: its seq, event id and
  * what is wrong; later rows of that chain are not judged.

@@ -18,6 +18,7 @@
 #                                     (id-kp-OCSPSigning, id-pkix-ocsp-nocheck)
 #   ocsp-rogue.*                      an OCSP-signing certificate from other-ca
 #   tsa-root.* tsa.*                  a timestamp authority (critical EKU timeStamping)
+#   tsa-old.*                         its certificate of years ago, expired a year since
 #   crl/<ca>.crl.pem .crl             CRL of each issuing CA (`openssl ca -gencrl`)
 #   state/<ca>/index.txt              the CA databases (`openssl ocsp -index` reads them)
 #   urls                              the OCSP and CRL base URLs written into certificates
@@ -104,7 +105,7 @@ OUT=$(cd "$OUT" && pwd)
 # Only what this script creates is removed, so OUTDIR may hold other files.
 rm -rf "$OUT/.done" "$OUT/state" "$OUT/subs" "$OUT/openssl.cnf"
 rm -rf "$OUT/crl"
-rm -f "$OUT"/{root,ca,ca2,root-g1,ca-g1,other-root,other-ca,ocsp-ca,ocsp-ca2,ocsp-ca-g1,ocsp-rogue,tsa-root,tsa}.{key.pem,pem,csr}
+rm -f "$OUT"/{root,ca,ca2,root-g1,ca-g1,other-root,other-ca,ocsp-ca,ocsp-ca2,ocsp-ca-g1,ocsp-rogue,tsa-root,tsa,tsa-old}.{key.pem,pem,csr}
 rm -f "$OUT/trust.pem" "$OUT/intermediates.pem" "$OUT/urls"
 mkdir -p "$OUT/state" "$OUT/subs" "$OUT/crl"
 
@@ -309,6 +310,10 @@ issue tsa-root - "$OUT/tsa-root.key.pem" "$OUT/tsa-root.csr" "$OUT/tsa-root.pem"
 genkey rsa "$OUT/tsa.key.pem"
 csr "$OUT/tsa.key.pem" "/C=VN/O=$BCY/CN=Test TSA (simpki)" "$OUT/tsa.csr"
 issue tsa-root "$OUT/tsa-root.pem" "$OUT/tsa-root.key.pem" "$OUT/tsa.csr" "$OUT/tsa.pem" v3_tsa "-1 day" "+2 years"
+# The TSA's earlier certificate: tokens it made then must still verify at their time (test_cms).
+genkey ec "$OUT/tsa-old.key.pem"
+csr "$OUT/tsa-old.key.pem" "/C=VN/O=$BCY/CN=Test TSA 2 years ago (simpki)" "$OUT/tsa-old.csr"
+issue tsa-root "$OUT/tsa-root.pem" "$OUT/tsa-root.key.pem" "$OUT/tsa-old.csr" "$OUT/tsa-old.pem" v3_tsa "-3 years" "-1 year"
 
 # --- an unrelated PKI with look-alike names -------------------------------
 genkey rsa "$OUT/other-root.key.pem"

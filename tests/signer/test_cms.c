@@ -13,6 +13,8 @@
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ts.h>
 #include <openssl/x509.h>
 
 #include "check.h"
@@ -221,6 +223,116 @@ static void test_timestamp(void)
     /* Refusals: a reply with another nonce, a token over another signature. */
     CHECK_EQ_INT(make_cms(trust, "good-rsa", "good-rsa", 1, 0, "x.p7s", 2), SIG_ERR_UNTRUSTED);
     CHECK_EQ_INT(make_cms(trust, "good-rsa", "good-rsa", 1, 0, "x.p7s", 3), SIG_ERR_UNTRUSTED);
+}
+
+/* OpenSSL's own TSA (TS_RESP_CTX), its clock set to the time the test wants. */
+static int tsa_clock_cb(TS_RESP_CTX *ctx, void *data, long *sec, long *usec)
+{
+    (void)ctx;
+    *sec = (long)*(const time_t *)data;
+    *usec = 0;
+    return 1;
+}
+
+/* A DER token over SHA-256(data) signed at `at` by the fixture's <signer>.pem; NULL blob on failure. */
+static struct blob token_at(const char *signer, time_t at, const uint8_t *data, size_t len)
+{
+    struct blob out = {NULL, 0}, cert = {NULL, 0}, key = {NULL, 0};
+    uint8_t nonce[SIG_TSA_NONCE_LEN], *req = NULL;
+    size_t req_len = 0;
+    char f[64];
+    BIO *cb = NULL, *kb = NULL, *rb = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL;
+    ASN1_OBJECT *policy = OBJ_txt2obj("2.16.704.1.1.1.9.1", 1);
+    TS_RESP_CTX *ctx = TS_RESP_CTX_new();
+    TS_RESP *resp = NULL;
+    unsigned char *der = NULL;
+    int n;
+
+    snprintf(f, sizeof f, "%s.pem", signer);
+    cert = load(f);
+    snprintf(f, sizeof f, "%s.key.pem", signer);
+    key = load(f);
+    cb = BIO_new_mem_buf(cert.p, (int)cert.n);
+    kb = BIO_new_mem_buf(key.p, (int)key.n);
+    if (sig_tsa_request(data, len, nonce, &req, &req_len) != SIG_OK || !cb || !kb || !ctx || !policy)
+        goto out;
+    rb = BIO_new_mem_buf(req, (int)req_len);
+    x = PEM_read_bio_X509(cb, NULL, NULL, NULL);
+    k = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
+    if (!rb || !x || !k || !TS_RESP_CTX_set_signer_cert(ctx, x) || !TS_RESP_CTX_set_signer_key(ctx, k) ||
+        !TS_RESP_CTX_set_def_policy(ctx, policy) || !TS_RESP_CTX_add_md(ctx, EVP_sha256()) ||
+        !TS_RESP_CTX_set_signer_digest(ctx, EVP_sha256()))
+        goto out;
+    TS_RESP_CTX_set_time_cb(ctx, tsa_clock_cb, &at);
+    resp = TS_RESP_create_response(ctx, rb);
+    if (resp && TS_RESP_get_token(resp) && (n = i2d_PKCS7(TS_RESP_get_token(resp), &der)) > 0 &&
+        (out.p = malloc((size_t)n)) != NULL) {
+        memcpy(out.p, der, (size_t)n);
+        out.n = (size_t)n;
+    }
+    OPENSSL_free(der);
+out:
+    TS_RESP_free(resp);
+    TS_RESP_CTX_free(ctx);
+    ASN1_OBJECT_free(policy);
+    EVP_PKEY_free(k);
+    X509_free(x);
+    BIO_free(rb);
+    BIO_free(kb);
+    BIO_free(cb);
+    free(req);
+    blob_free(&cert);
+    blob_free(&key);
+    return out;
+}
+
+/*
+ * A token kept for years (the archive's anchors) is judged at its genTime:
+ * made by a TSA certificate that has expired since, it still verifies; made
+ * at a time its certificate did not cover, it does not -- while the check at
+ * the current time says the opposite in both cases.
+ */
+static void test_kept_token(void)
+{
+    static const uint8_t head[32] = {1, 2, 3};
+    time_t year = 365 * 86400, gen = 0;
+    char why[200];
+    struct blob old = token_at("tsa-old", now - 2 * year, head, sizeof head);
+    struct blob future = token_at("tsa", now + 3 * year, head, sizeof head);
+    struct blob fresh = token_at("tsa", now, head, sizeof head);
+
+    CHECK(old.p && future.p && fresh.p);
+    if (!old.p || !future.p || !fresh.p)
+        goto out;
+    /* Made two years ago by a certificate expired a year ago. */
+    CHECK_EQ_INT(sig_tsa_check_kept_token(tsa, head, sizeof head, old.p, old.n, &gen, why, sizeof why), SIG_OK);
+    CHECK_EQ_INT(gen, now - 2 * year);
+    CHECK_EQ_INT(sig_tsa_check_token(tsa, head, sizeof head, old.p, old.n, NULL, why, sizeof why), SIG_ERR_UNTRUSTED);
+    CHECK(strstr(why, "certificate has expired") != NULL);
+    /* Dated past its certificate's end. */
+    CHECK_EQ_INT(sig_tsa_check_kept_token(tsa, head, sizeof head, future.p, future.n, NULL, why, sizeof why),
+                 SIG_ERR_UNTRUSTED);
+    CHECK(strstr(why, "certificate has expired") != NULL);
+    CHECK_EQ_INT(sig_tsa_check_token(tsa, head, sizeof head, future.p, future.n, NULL, why, sizeof why), SIG_OK);
+    /* Today's token: both; and never over other data. */
+    CHECK_EQ_INT(sig_tsa_check_kept_token(tsa, head, sizeof head, fresh.p, fresh.n, NULL, why, sizeof why), SIG_OK);
+    CHECK_EQ_INT(sig_tsa_check_token(tsa, head, sizeof head, fresh.p, fresh.n, NULL, why, sizeof why), SIG_OK);
+    CHECK_EQ_INT(sig_tsa_check_kept_token(tsa, head, 31, old.p, old.n, NULL, why, sizeof why), SIG_ERR_UNTRUSTED);
+    /* The same token from the command line: `openssl ts -verify` needs -attime to accept it. */
+    save("tmp/kept.tst", old.p, old.n);
+    save("tmp/head.bin", head, sizeof head);
+    CHECK(sh("%s ts -verify -data tmp/head.bin -in tmp/kept.tst -token_in -CAfile tsa-root.pem >/dev/null 2>&1",
+             openssl_cli()) != 0);
+    CHECK_EQ_INT(sh("%s ts -verify -data tmp/head.bin -in tmp/kept.tst -token_in -CAfile tsa-root.pem -attime %lld "
+                    ">/dev/null 2>&1",
+                    openssl_cli(), (long long)gen),
+                 0);
+out:
+    blob_free(&old);
+    blob_free(&future);
+    blob_free(&fresh);
 }
 
 static void test_refusals(void)
@@ -437,6 +549,7 @@ int main(int argc, char **argv)
     test_deterministic();
     test_good();
     test_timestamp();
+    test_kept_token();
     test_refusals();
     test_binding();
     test_verify_cms();
