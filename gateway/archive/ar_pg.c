@@ -24,10 +24,11 @@
 #include "ar_schema.h"
 #include "log.h"
 
-#define AR_PG_MAX_QUEUED    1024
-#define AR_PG_BACKOFF_MIN   500   /* ms */
-#define AR_PG_BACKOFF_MAX   10000 /* ms */
-#define AR_PG_CONNECT_LIMIT 10    /* s: one attempt; PQconnectPoll ignores connect_timeout */
+#define AR_PG_MAX_QUEUED        1024
+#define AR_PG_BACKOFF_MIN       500   /* ms */
+#define AR_PG_BACKOFF_MAX       10000 /* ms */
+#define AR_PG_CONNECT_LIMIT     10    /* s: one attempt; PQconnectPoll ignores connect_timeout */
+#define AR_PG_STATEMENT_TIMEOUT "60s" /* the session's statement_timeout (on_retry) */
 
 enum pg_state { ST_WAIT, ST_CONNECTING, ST_MIGRATING, ST_UP, ST_CLOSED };
 enum mig_step { MIG_LOCK, MIG_TABLE, MIG_LIST, MIG_APPLY, MIG_UNLOCK };
@@ -470,9 +471,26 @@ static void on_conn(evutil_socket_t fd, short what, void *arg)
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
-    static const char *const kw[] = {"dbname", "password", "fallback_application_name", NULL};
+    /*
+     * Before dbname, so the operator's conninfo overrides each.  A statement
+     * that runs a minute is stuck (a batch takes milliseconds): the server
+     * ends it and the archiver tries again.  Keepalives and the TCP user
+     * timeout notice a server that vanished without closing (a host down, a
+     * cut link) in about 30 s, not after the kernel's two hours.
+     */
+    static const char *const kw[] = {"options",          "keepalives_idle",           "keepalives_interval",
+                                     "keepalives_count", "tcp_user_timeout",          "dbname",
+                                     "password",         "fallback_application_name", NULL};
     struct ar_pg *pg = arg;
-    const char *vals[] = {pg->conninfo, pg->password, "simpki", NULL};
+    const char *vals[] = {"-c statement_timeout=" AR_PG_STATEMENT_TIMEOUT,
+                          "10",
+                          "5",
+                          "3",
+                          "30000",
+                          pg->conninfo,
+                          pg->password,
+                          "simpki",
+                          NULL};
     char why[256];
     (void)fd;
     (void)what;

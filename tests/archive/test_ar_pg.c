@@ -539,6 +539,24 @@ static void test_free_in_callback(const char *conninfo)
     run_for(100);
 }
 
+/* The session's own limits (ar_pg.c on_retry), and the operator's conninfo overriding them. */
+static void test_session(const char *conninfo, struct ar_pg *pg)
+{
+    struct rec r;
+    struct state st;
+    struct ar_pg *own;
+    char ci[512];
+
+    CHECK_EQ_INT(query_wait(pg, "SELECT current_setting('statement_timeout')", 0, NULL, &r), 0);
+    CHECK_EQ_STR(r.val, "1min");
+    snprintf(ci, sizeof ci, "%s options='-c statement_timeout=5s'", conninfo);
+    own = open_pg(ci, &st);
+    CHECK(RUN_UNTIL(ar_pg_up(own), 10000));
+    CHECK_EQ_INT(query_wait(own, "SELECT current_setting('statement_timeout')", 0, NULL, &r), 0);
+    CHECK_EQ_STR(r.val, "5s");
+    ar_pg_free(own);
+}
+
 int main(void)
 {
     const char *conninfo = getenv("AR_PG_CONNINFO");
@@ -579,6 +597,7 @@ int main(void)
 
     test_db(conninfo);
     CHECK_EQ_INT(count_migrations(pg1), (int)ar_n_migrations);
+    test_session(conninfo, pg1);
     test_queue(pg1);
     test_ingest(pg1, pg2);
     test_outage(pg1, &s1, pg2, &s2);
