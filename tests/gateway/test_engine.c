@@ -46,6 +46,7 @@
 #include "car.h"
 #include "cfg.h"
 #include "check.h"
+#include "loop_test.h"
 #include "gw_metrics.h"
 #include "gw_sign_check.h"
 #include "gw_txn.h"
@@ -102,23 +103,6 @@ static int64_t now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void tick(evutil_socket_t fd, short w, void *a)
-{
-    (void)fd;
-    (void)w;
-    (void)a;
-}
-
-/* Run the loop until *flag >= want or ms pass (flag NULL: just ms). */
-static int pump(const int *flag, int want, int ms)
-{
-    int64_t end = now_ms() + ms;
-
-    while ((!flag || *flag < want) && now_ms() < end)
-        event_base_loop(base, EVLOOP_ONCE);
-    return !flag || *flag >= want;
 }
 
 /* ---- the fake transport ------------------------------------------------- */
@@ -559,14 +543,14 @@ static void start(const char *msisdn, const char *doc, struct started *st)
     req.req_hash = hash;
     memset(st, 0, sizeof(*st));
     gw_txn_start(engine, &req, on_started, st);
-    CHECK(pump(&st->n, 1, WAIT_MS));
+    CHECK(loop_test_pump(base, &st->n, 1, WAIT_MS));
     CHECK_EQ_INT(st->err, GW_OK);
 }
 
 /* Run the loop until the engine has made n submits in all (ms at most): 0, or -1 (a failed check) if not n. */
 static int pump_submits(int n, int ms)
 {
-    CHECK(pump(&n_submits, n, ms));
+    CHECK(loop_test_pump(base, &n_submits, n, ms));
     if (n_submits != n) {
         CHECK_EQ_INT(n_submits, n);
         return -1;
@@ -632,7 +616,7 @@ static void get(const char *id, struct stored *s)
 {
     memset(s, 0, sizeof(*s));
     q_txn_get(q, id, on_got, s);
-    CHECK(pump(&s->n, 1, WAIT_MS));
+    CHECK(loop_test_pump(base, &s->n, 1, WAIT_MS));
     CHECK_EQ_INT(s->err, Q_OK);
 }
 
@@ -669,10 +653,10 @@ static void get_final(const char *id, int ms, struct stored *s)
     for (;;) {
         memset(s, 0, sizeof(*s));
         q_txn_get(q, id, on_got, s);
-        pump(&s->n, 1, WAIT_MS);
+        loop_test_pump(base, &s->n, 1, WAIT_MS);
         if (s->n == 0 || s->err != Q_OK || s->state != Q_PENDING || now_ms() >= end)
             break;
-        pump(NULL, 0, 50);
+        loop_test_pump(base, NULL, 0, 50);
     }
     CHECK_EQ_INT(s->err, Q_OK);
 }
@@ -712,7 +696,7 @@ static void scenario_answer_by_id(const struct subscriber *s)
     int i = n_submits, decoded = n_decoded;
 
     start(s->msisdn, doc, &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    CHECK(loop_test_pump(base, &n_submits, i + 1, WAIT_MS));
     if (!r || n_submits != i + 1) {
         CHECK_EQ_INT(n_submits, i + 1);
         free(r);
@@ -748,7 +732,7 @@ static void scenario_answer_by_id(const struct subscriber *s)
     r->signature = NULL;
     r->sig_len = 0;
     fake_ev.answer(fake_ev.arg, st.id, r);
-    pump(NULL, 0, 300);
+    loop_test_pump(base, NULL, 0, 300);
     get(st.id, &t);
     CHECK_EQ_INT(t.state, Q_COMPLETED);
     CHECK_EQ_STR(t.result, "OK");
@@ -767,7 +751,7 @@ static void scenario_sign(const struct subscriber *s)
 
     start(s->msisdn, doc, &st);
     CHECK_EQ_INT(st.cntr, 1); /* a fresh subscriber's first command */
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    CHECK(loop_test_pump(base, &n_submits, i + 1, WAIT_MS));
     CHECK_EQ_INT(n_submits, i + 1);
     if (n_submits != i + 1)
         return;
@@ -829,7 +813,7 @@ static void scenario_expiry(const struct subscriber *s)
     if (start_submitted(s->msisdn, "Tờ trình 7/TTr", &st) < 0)
         return;
     report_sent(i);
-    pump(NULL, 0, 1000);
+    loop_test_pump(base, NULL, 0, 1000);
     get(st.id, &t);
     CHECK_EQ_INT(t.state, Q_PENDING); /* not before its time */
     get_final(st.id, TXN_TIMEOUT * 1000 + WAIT_MS, &t);
@@ -873,13 +857,13 @@ static void scenario_backlog(const struct subscriber *s)
     freeReplyObject(redisCommand(c, "XADD spk:{%u}:ev * eid b", shard));
     memset(&st, 0, sizeof(st));
     gw_txn_start(engine, &req, on_started, &st);
-    CHECK(pump(&st.n, 1, WAIT_MS));
+    CHECK(loop_test_pump(base, &st.n, 1, WAIT_MS));
     CHECK_EQ_INT(st.err, GW_ERR_BACKLOG);
     CHECK_EQ_INT(metrics.c[GW_M_SIGN_BACKLOG_REFUSED], refused + 1);
     CHECK_EQ_INT(n_submits, i); /* nothing sent */
     freeReplyObject(redisCommand(c, "DEL spk:{%u}:ev", shard));
     start(s->msisdn, "Quyết định 9/QĐ", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    CHECK(loop_test_pump(base, &n_submits, i + 1, WAIT_MS));
     if (n_submits == i + 1) {
         report_sent(i);
         answer(i, CAR_OUT_USER_CANCEL, 1, CAR_SIG_RAW, NULL, 0);
@@ -959,7 +943,7 @@ static void scenario_wrong_key(const struct subscriber *s, const struct subscrib
     CHECK_EQ_STR(t.result, "INVALID_SIGNATURE");
     CHECK_EQ_INT(t.etsi, 503);
     CHECK_EQ_INT(t.sig_len, 0);
-    pump(NULL, 0, 300);
+    loop_test_pump(base, NULL, 0, 300);
     get(st.id, &t); /* and it stays so */
     CHECK_EQ_INT(t.state, Q_FAILED);
 }
@@ -1069,7 +1053,7 @@ static void scenario_resync_fails(const struct subscriber *s)
 
     sig_len = sim_sign(s->key, submits[i + 1].digest, 32, sig, sizeof sig);
     answer(i + 1, CAR_OUT_OK, 1, CAR_SIG_RAW, sig, sig_len); /* late: finished */
-    pump(NULL, 0, 300);
+    loop_test_pump(base, NULL, 0, 300);
     get(st.id, &t);
     CHECK_EQ_INT(t.state, Q_FAILED);
     CHECK_EQ_STR(t.result, "OTA_ERROR");
@@ -1094,11 +1078,11 @@ static void scenario_copy_refused(const struct subscriber *s)
     /* The link resent it after a lost connection: it says so in its report. */
     fake_ev.sent(fake_ev.arg, submits[i].handle, CAR_OK, NULL, 1, NULL);
     submits[i].handle = NULL;
-    pump(NULL, 0, 300);
+    loop_test_pump(base, NULL, 0, 300);
     get(st.id, &t);
     CHECK_EQ_INT(t.resent, 1);
     answer(i, CAR_OUT_COUNTER_LOW, 0, CAR_SIG_RAW, NULL, 0);
-    pump(NULL, 0, 300);
+    loop_test_pump(base, NULL, 0, 300);
     get(st.id, &t);
     CHECK_EQ_INT(t.state, Q_PENDING); /* ignored: not resynced, not failed */
     CHECK_EQ_INT(t.resync, 0);
@@ -1150,7 +1134,7 @@ static void scenario_far(const struct subscriber *s)
     CHECK_EQ_STR(submits[i].far_ref, ""); /* a new request */
     t0 = now_ms();
     report_sent_as(i, CAR_OK, "MSSP-4711");
-    pump(NULL, 0, 300);
+    loop_test_pump(base, NULL, 0, 300);
     get(st.id, &t);
     CHECK_EQ_INT(t.state, Q_PENDING);
     CHECK_EQ_STR(t.far_link, submits[i].link);
@@ -1189,7 +1173,7 @@ static void scenario_failover(const struct subscriber *a, const struct subscribe
     int i = n_submits;
 
     start(a->msisdn, "Tờ trình 1/TTr", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    CHECK(loop_test_pump(base, &n_submits, i + 1, WAIT_MS));
     CHECK_EQ_STR(submits[i].link, "fake-1");
     report_sent_as(i, CAR_ERR_AGAIN, NULL);
     if (pump_submits(i + 2, 1000) < 0) /* at once, not after the lease */
@@ -1206,7 +1190,7 @@ static void scenario_failover(const struct subscriber *a, const struct subscribe
     link_state(0, 0); /* fake-1 down: fake-2 takes new requests */
     i = n_submits;
     start(b->msisdn, "Tờ trình 2/TTr", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    CHECK(loop_test_pump(base, &n_submits, i + 1, WAIT_MS));
     CHECK_EQ_STR(submits[i].link, "fake-2");
     report_sent(i);
     answer_by_id(b, i);
@@ -1216,7 +1200,7 @@ static void scenario_failover(const struct subscriber *a, const struct subscribe
     /* Neither link serves the number (CAR_ERR_NOT_FOUND from each): each tried once, then DELIVERY_ERROR. */
     i = n_submits;
     start(b->msisdn, "Tờ trình 4/TTr", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    CHECK(loop_test_pump(base, &n_submits, i + 1, WAIT_MS));
     CHECK_EQ_STR(submits[i].link, "fake-2");
     link_state(0, 1);
     report_sent_as(i, CAR_ERR_NOT_FOUND, NULL);
@@ -1232,7 +1216,7 @@ static void scenario_failover(const struct subscriber *a, const struct subscribe
     link_state(0, 1); /* back: the lower priority again */
     i = n_submits;
     start(c->msisdn, "Tờ trình 3/TTr", &st);
-    CHECK(pump(&n_submits, i + 1, WAIT_MS));
+    CHECK(loop_test_pump(base, &n_submits, i + 1, WAIT_MS));
     CHECK_EQ_STR(submits[i].link, "fake-1");
     report_sent(i);
     answer_by_id(c, i);
@@ -1305,8 +1289,7 @@ int main(int argc, char **argv)
         loaded++;
     }
     base = event_base_new();
-    tk = event_new(base, -1, EV_PERSIST, tick, NULL);
-    event_add(tk, &(struct timeval){0, 5000});
+    tk = loop_test_ticker(base);
     CHECK_EQ_INT(engine_up(), 0);
     if (engine && trust && check_failed_ == 0) {
         scenario_text(&subs[0]);                /* the routed transport's text limit */

@@ -22,6 +22,7 @@
 
 #include "cfg.h"
 #include "check.h"
+#include "loop_test.h"
 #include "q.h"
 #include "q_cache.h"
 #include "q_docs.h"
@@ -78,23 +79,6 @@ static int64_t now_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void tick(evutil_socket_t fd, short w, void *a)
-{
-    (void)fd;
-    (void)w;
-    (void)a;
-}
-
-/* Run the loop until *flag >= want or ms pass. */
-static int pump(const int *flag, int want, int ms)
-{
-    int64_t end = now_ms() + ms;
-
-    while ((!flag || *flag < want) && now_ms() < end)
-        event_base_loop(base, EVLOOP_ONCE);
-    return !flag || *flag >= want;
 }
 
 static int pump_connected(struct q *q, int ms)
@@ -334,7 +318,7 @@ static struct res do_create(struct q *q, const struct q_txn_new *n)
     struct res r = {0};
     q_txn_create(q, n, on_create, &r);
     CHECK_EQ_INT(r.n, 0); /* never called back from inside the call */
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r;
 }
 
@@ -342,7 +326,7 @@ static struct res do_get(struct q *q, const char *id)
 {
     struct res r = {0};
     q_txn_get(q, id, on_get, &r);
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r;
 }
 
@@ -350,7 +334,7 @@ static enum q_err do_finish(struct q *q, const char *id, uint64_t cntr, const st
 {
     struct res r = {0};
     q_txn_finish(q, id, cntr, f, on_finish, &r);
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     CHECK(!r.have_txn); /* not asked for */
     return r.err;
 }
@@ -359,7 +343,7 @@ static enum q_err do_sent(struct q *q, const char *id)
 {
     struct res r = {0};
     q_txn_sent(q, id, on_done, &r);
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r.err;
 }
 
@@ -368,7 +352,7 @@ static enum q_err do_receipt(struct q *q, const char *id, const char *rp, const 
     struct res r = {0};
     q_txn_receipt(q, id, rp, msg, now, on_done, &r);
     CHECK_EQ_INT(r.n, 0); /* never called back from inside the call */
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r.err;
 }
 
@@ -378,7 +362,7 @@ static struct sweep_res do_sweep2(struct q *a, struct q *b, int64_t now, int64_t
     q_sweep(a, now, lease, 0, on_resubmit, on_sweep, &r);
     if (b)
         q_sweep(b, now, lease, 0, on_resubmit, on_sweep, &r);
-    CHECK(pump(&r.n, b ? 2 : 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, b ? 2 : 1, 3000));
     CHECK_EQ_INT(r.err, Q_OK);
     CHECK_EQ_INT(r.resub_calls, r.resubmitted);
     return r;
@@ -468,7 +452,7 @@ static struct eval_res do_eval(struct q *q, const char *script, int numkeys, int
     struct eval_res r = {0};
     q_eval(q, script, numkeys, argc, argv, argvlen, on_eval, &r);
     CHECK_EQ_INT(r.n, 0); /* never called back from inside the call */
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r;
 }
 
@@ -539,7 +523,7 @@ static void on_life_sub(void *arg, enum q_err err, const struct q_sub *s)
 static enum q_err docs_wait(struct docs_res *r)
 {
     CHECK_EQ_INT(r->n, 0); /* never called back from inside the call */
-    CHECK(pump(&r->n, 1, 3000));
+    CHECK(loop_test_pump(base, &r->n, 1, 3000));
     r->n = 0;
     return r->err;
 }
@@ -575,8 +559,7 @@ int main(void)
         return 1;
     cfg.port = (uint16_t)redis_test_port();
     base = event_base_new();
-    tk = event_new(base, -1, EV_PERSIST, tick, NULL);
-    event_add(tk, &(struct timeval){0, 5000});
+    tk = loop_test_ticker(base);
 
     /* Pure helpers. */
     CHECK_EQ_INT(q_shard_of("", 0x7fffffff), 0x811c9dc5u % 0x7fffffffu);
@@ -610,7 +593,7 @@ int main(void)
     CHECK_EQ_INT(q_watch_epoch(q), 0); /* not subscribed yet */
     CHECK_EQ_INT(q_watch(q, on_watch, &w), Q_OK);
     CHECK_EQ_INT(q_watch(q, on_watch, &w), Q_ERR_INVALID);
-    pump(NULL, 0, 200); /* let SUBSCRIBE land */
+    loop_test_pump(base, NULL, 0, 200); /* let SUBSCRIBE land */
     uint64_t epoch0 = q_watch_epoch(q);
     CHECK(epoch0 != 0);
     CHECK_EQ_INT(q_watch_epoch(q2), 0); /* q2 watches nothing */
@@ -645,16 +628,16 @@ int main(void)
         /* A copy was sent: the CNTR low is the copy's, the resync refuses. */
         c = (struct res){0};
         q_txn_resent(q, r.id, 1, on_done, &c); /* another counter */
-        CHECK(pump(&c.n, 1, 3000));
+        CHECK(loop_test_pump(base, &c.n, 1, 3000));
         CHECK_EQ_INT(c.err, Q_ERR_CONFLICT);
         c = (struct res){0};
         q_txn_resent(q, r.id, 2, on_done, &c);
-        CHECK(pump(&c.n, 1, 3000));
+        CHECK(loop_test_pump(base, &c.n, 1, 3000));
         CHECK_EQ_INT(c.err, Q_OK);
         CHECK_EQ_INT(do_get(q, r.id).cntr, 2);
         c = (struct res){0};
         q_txn_resync(q, r.id, 2, Q_CNTR_RESYNC_STEP, t + 5000, on_lookup, &c);
-        CHECK(pump(&c.n, 1, 3000));
+        CHECK(loop_test_pump(base, &c.n, 1, 3000));
         CHECK_EQ_INT(c.err, Q_ERR_CONFLICT);
         CHECK_EQ_INT(
             do_finish(q, r.id, 2,
@@ -669,11 +652,11 @@ int main(void)
         CHECK_EQ_INT(raw_int(zscore, r.id), -3); /* sent: out of the outbox */
         c = (struct res){0};
         q_txn_resync(q, r.id, 2, Q_CNTR_RESYNC_STEP, t + 5000, on_lookup, &c); /* not its counter */
-        CHECK(pump(&c.n, 1, 3000));
+        CHECK(loop_test_pump(base, &c.n, 1, 3000));
         CHECK_EQ_INT(c.err, Q_ERR_CONFLICT);
         c = (struct res){0};
         q_txn_resync(q, r.id, 3, Q_CNTR_RESYNC_STEP, t + 5000, on_lookup, &c);
-        CHECK(pump(&c.n, 1, 3000));
+        CHECK(loop_test_pump(base, &c.n, 1, 3000));
         CHECK_EQ_INT(c.err, Q_OK);
         CHECK(c.have_txn && c.have_sub);
         CHECK_EQ_INT(c.cntr, 3 + Q_CNTR_RESYNC_STEP);
@@ -684,11 +667,11 @@ int main(void)
         CHECK_EQ_INT(raw_int(zscore, r.id), -1); /* back in the outbox: a score (not nil, -3) */
         c = (struct res){0};
         q_txn_resync(q, r.id, 3 + Q_CNTR_RESYNC_STEP, Q_CNTR_RESYNC_STEP, t + 5000, on_lookup, &c);
-        CHECK(pump(&c.n, 1, 3000));
+        CHECK(loop_test_pump(base, &c.n, 1, 3000));
         CHECK_EQ_INT(c.err, Q_ERR_CONFLICT); /* once per transaction */
         c = (struct res){0};
         q_txn_resync(q, r.id, Q_CNTR_MAX, 1, t + 5000, on_lookup, &c);
-        CHECK(pump(&c.n, 1, 3000));
+        CHECK(loop_test_pump(base, &c.n, 1, 3000));
         CHECK_EQ_INT(c.err, Q_ERR_INVALID); /* past 5 octets */
         CHECK_EQ_INT(
             do_finish(q, r.id, 3,
@@ -775,7 +758,7 @@ int main(void)
         ev0 = cmd_calls("evalsha");
         memset(&r, 0, sizeof r);
         q_por_lookup(q, "84912345678", on_lookup, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         CHECK_EQ_INT(cmd_calls("evalsha") - ev0, 1);
         CHECK_EQ_INT(r.err, Q_OK);
         CHECK(r.have_sub && r.have_txn);
@@ -795,7 +778,7 @@ int main(void)
             fw.want_txn = 1;
             q_txn_finish(q, id1, 1, &fw, on_finish, &a);
             q_txn_finish(q2, id1, 0, &fw, on_finish, &b);
-            while ((a.n + b.n) < 2 && pump(NULL, 0, 5) && both++ < 600)
+            while ((a.n + b.n) < 2 && loop_test_pump(base, NULL, 0, 5) && both++ < 600)
                 ;
             CHECK_EQ_INT(a.n + b.n, 2);
             CHECK_EQ_INT((a.err == Q_OK) + (b.err == Q_OK), 1);
@@ -827,12 +810,12 @@ int main(void)
             long long ttl = raw_int(cmd, id1);
             CHECK(ttl > 0 && ttl <= 60000);
         }
-        pump(NULL, 0, 100);
+        loop_test_pump(base, NULL, 0, 100);
         CHECK_EQ_INT(watch_count(&w, id1), 1);
 
         memset(&r, 0, sizeof r);
         q_por_lookup(q, "84912345678", on_lookup, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         CHECK_EQ_INT(r.err, Q_OK);
         CHECK(r.have_sub && !r.have_txn);
     }
@@ -888,7 +871,7 @@ int main(void)
         CHECK_EQ_STR(g.result, "EXPIRED");
         CHECK_EQ_INT(g.etsi, 208);
         CHECK_EQ_INT(do_finish(q, r.id, 0, &f), Q_ERR_CONFLICT);
-        pump(NULL, 0, 100);
+        loop_test_pump(base, NULL, 0, 100);
         CHECK_EQ_INT(watch_count(&w, r.id), 1);
         /* The subscriber is free again. */
         n = new_req("84900000003", NULL, "h", now_ms(), 60000, 60000);
@@ -946,20 +929,20 @@ int main(void)
         CHECK_EQ_INT(r.err, Q_OK);
         memset(&r2, 0, sizeof r2);
         q_txn_sent_many(q, ids, 0, on_done, &r2);
-        CHECK(pump(&r2.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r2.n, 1, 3000));
         CHECK_EQ_INT(r2.err, Q_ERR_INVALID); /* nothing to mark */
         snprintf(other, sizeof other, "%02x%.24s",
                  (unsigned)((strtoul((char[3]){r.id[0], r.id[1], 0}, NULL, 16) + 1) % SHARDS), r.id + 2);
         ids[1] = other;
         memset(&r2, 0, sizeof r2);
         q_txn_sent_many(q, ids, 2, on_done, &r2);
-        CHECK(pump(&r2.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r2.n, 1, 3000));
         CHECK_EQ_INT(r2.err, Q_ERR_INVALID); /* two shards: two slots, refused */
         ids[1] = r.id;
         ev0 = cmd_calls("evalsha");
         memset(&r2, 0, sizeof r2);
         q_txn_sent_many(q, ids, 2, on_done, &r2);
-        CHECK(pump(&r2.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r2.n, 1, 3000));
         CHECK_EQ_INT(r2.err, Q_OK);
         CHECK_EQ_INT(cmd_calls("evalsha") - ev0, 1);
         s = do_sweep2(q, q2, t + 5000, 1000);
@@ -978,7 +961,7 @@ int main(void)
                      Q_OK);
         memset(&r2, 0, sizeof r2);
         q_txn_sent_many(q, ids, 1, on_done, &r2); /* late mark after finish: harmless */
-        CHECK(pump(&r2.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r2.n, 1, 3000));
         CHECK_EQ_INT(r2.err, Q_OK);
         CHECK_EQ_INT(do_get(q, r.id).state, Q_FAILED);
     }
@@ -992,7 +975,7 @@ int main(void)
         redisFree(c);
         struct res r = {0};
         q_por_lookup(q, "84912345678", on_lookup, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         CHECK_EQ_INT(r.err, Q_OK);
         CHECK_EQ_INT(cmd_calls("eval") - e0, 1);
     }
@@ -1011,21 +994,21 @@ int main(void)
         while (q_connected(q) && now_ms() < end)
             event_base_loop(base, EVLOOP_ONCE);
         CHECK(!q_connected(q));
-        pump(NULL, 0, 100);
+        loop_test_pump(base, NULL, 0, 100);
         CHECK_EQ_INT(q_watch_epoch(q), 0); /* announcements may be lost now */
         q_txn_get(q, id1, on_get, &r);
         CHECK_EQ_INT(r.n, 0);
-        CHECK(pump(&r.n, 1, 1000));
+        CHECK(loop_test_pump(base, &r.n, 1, 1000));
         CHECK_EQ_INT(r.err, Q_ERR_AGAIN);
         n = new_req("84912345678", NULL, "h", now_ms(), 60000, 5000);
         CHECK_EQ_INT(do_create(q, &n).err, Q_ERR_AGAIN);
-        pump(NULL, 0, 300); /* a few failed reconnects */
+        loop_test_pump(base, NULL, 0, 300); /* a few failed reconnects */
         CHECK(redis_test_restart() == 0);
         CHECK(pump_connected(q, 5000));
         CHECK(pump_connected(q2, 5000));
         CHECK_EQ_INT(q_sync_connect(&cfg, &qs, why, sizeof why), Q_OK);
         put_sub(qs, "84912345678", "active");
-        pump(NULL, 0, 300); /* let the watcher resubscribe */
+        loop_test_pump(base, NULL, 0, 300); /* let the watcher resubscribe */
         CHECK(q_watch_epoch(q) != 0);
         CHECK(q_watch_epoch(q) != epoch0); /* a new subscription: what was skipped before is not trusted */
         long long ev0 = cmd_calls("eval");
@@ -1034,7 +1017,7 @@ int main(void)
         CHECK_EQ_INT(c.cntr, 1);
         CHECK_EQ_INT(cmd_calls("eval") - ev0, 0); /* EVALSHA worked: loaded on connect */
         CHECK_EQ_INT(do_finish(q2, c.id, 0, &f), Q_OK);
-        pump(NULL, 0, 200);
+        loop_test_pump(base, NULL, 0, 200);
         CHECK_EQ_INT(watch_count(&w, c.id), 1);
         q_get_stats(q, &st);
         CHECK(st.reconnects >= 1);
@@ -1070,7 +1053,7 @@ int main(void)
         CHECK_EQ_INT(q_new(base, &c3, &q3), Q_OK);
         CHECK(pump_connected(q3, 3000));
         q_por_lookup(q3, "84912345678", on_lookup, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         CHECK_EQ_INT(r.err, Q_ERR_NOT_FOUND);
         q_free(q3);
     }
@@ -1082,10 +1065,10 @@ int main(void)
         struct res r = {0};
         snprintf(c4.password, sizeof c4.password, "wrong");
         CHECK_EQ_INT(q_new(base, &c4, &q4), Q_OK);
-        pump(NULL, 0, 300);
+        loop_test_pump(base, NULL, 0, 300);
         CHECK(!q_connected(q4));
         q_txn_get(q4, id1, on_get, &r);
-        CHECK(pump(&r.n, 1, 1000));
+        CHECK(loop_test_pump(base, &r.n, 1, 1000));
         CHECK_EQ_INT(r.err, Q_ERR_AGAIN);
         q_free(q4);
     }
@@ -1097,7 +1080,7 @@ int main(void)
         kill(redis_test_pid(), SIGSTOP);
         t1 = now_ms();
         q_txn_get(q, id1, on_get, &r);
-        CHECK(pump(&r.n, 1, 5000));
+        CHECK(loop_test_pump(base, &r.n, 1, 5000));
         CHECK_EQ_INT(r.err, Q_ERR_AGAIN);
         CHECK(now_ms() - t1 >= 1000);
         kill(redis_test_pid(), SIGCONT);
@@ -1113,8 +1096,8 @@ int main(void)
         CHECK_EQ_INT(q_new(base, &cfg, &sf.q), Q_OK);
         CHECK(pump_connected(sf.q, 3000));
         q_txn_get(sf.q, id1, on_get_free, &sf);
-        CHECK(pump(&sf.n, 1, 3000));
-        pump(NULL, 0, 50);
+        CHECK(loop_test_pump(base, &sf.n, 1, 3000));
+        loop_test_pump(base, NULL, 0, 50);
         CHECK_EQ_INT(sf.n, 1);
     }
 
@@ -1127,12 +1110,12 @@ int main(void)
         q_cache_get(q, "spk:rv:test:absent", on_cache_got, &miss);
         q_cache_get(q, "", on_cache_got, &bad);
         CHECK_EQ_INT(hit.n + miss.n + bad.n, 0); /* never from inside the call */
-        CHECK(pump(&hit.n, 1, 3000));
-        CHECK(pump(&miss.n, 1, 3000));
-        CHECK(pump(&bad.n, 1, 3000));
+        CHECK(loop_test_pump(base, &hit.n, 1, 3000));
+        CHECK(loop_test_pump(base, &miss.n, 1, 3000));
+        CHECK(loop_test_pump(base, &bad.n, 1, 3000));
         CHECK(hit.hit && hit.len == sizeof blob && memcmp(hit.v, blob, sizeof blob) == 0);
         CHECK(!miss.hit && !bad.hit);
-        pump(NULL, 0, 50);
+        loop_test_pump(base, NULL, 0, 50);
         CHECK_EQ_INT(hit.n + miss.n + bad.n, 3);
     }
 

@@ -16,6 +16,7 @@
 
 #include "cfg.h"
 #include "check.h"
+#include "loop_test.h"
 #include "q.h"
 #include "redis_test.h"
 
@@ -28,21 +29,6 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void tick(evutil_socket_t fd, short w, void *a)
-{
-    (void)fd;
-    (void)w;
-    (void)a;
-}
-
-static int pump(const int *flag, int want, int ms)
-{
-    int64_t end = now_ms() + ms;
-    while ((!flag || *flag < want) && now_ms() < end)
-        event_base_loop(base, EVLOOP_ONCE);
-    return !flag || *flag >= want;
 }
 
 /* A command's reply as a string ("" for nil, the number for an integer); caller frees. */
@@ -183,7 +169,7 @@ static struct res create(struct q *q, const char *msisdn, const char *url, const
                           .cb_kind = ctx ? Q_CB_KIND_SOAP : Q_CB_KIND_JSON,
                           .cb_ctx = ctx};
     q_txn_create(q, &n, on_create, &r);
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     CHECK_EQ_INT(r.err, Q_OK);
     return r;
 }
@@ -194,7 +180,7 @@ static enum q_err finish(struct q *q, const char *id, int64_t now)
     struct q_finish f = {
         .state = Q_FAILED, .result = "USER_CANCEL", .etsi_status = 401, .now_ms = now, .retention_ms = 60000};
     q_txn_finish(q, id, 0, &f, on_finish, &r);
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r.err;
 }
 
@@ -203,7 +189,7 @@ static struct claim_res claim(struct q *q, int64_t now, int64_t lease_until)
     struct claim_res r = {0};
     q_cb_claim(q, now, lease_until, 0, on_each, on_claimed, &r);
     CHECK_EQ_INT(r.n, 0);
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     CHECK_EQ_INT(r.err, Q_OK);
     CHECK_EQ_INT(r.claimed, r.each);
     return r;
@@ -215,7 +201,7 @@ static enum q_err cb_done(struct q *q, const char *id, unsigned attempt, enum q_
     struct res r = {0};
     q_cb_done(q, id, attempt, o, next, detail, on_done, &r);
     CHECK_EQ_INT(r.n, 0);
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r.err;
 }
 
@@ -244,13 +230,12 @@ int main(void)
         return 1;
     cfg.port = (uint16_t)redis_test_port();
     base = event_base_new();
-    tk = event_new(base, -1, EV_PERSIST, tick, NULL);
-    event_add(tk, &(struct timeval){0, 5000});
+    tk = loop_test_ticker(base);
     CHECK_EQ_INT(q_sync_connect(&cfg, &qs, why, sizeof why), Q_OK);
     for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
         put_sub(qs, subs[i]);
     CHECK_EQ_INT(q_new(base, &cfg, &q), Q_OK);
-    pump(NULL, 0, 300);
+    loop_test_pump(base, NULL, 0, 300);
     CHECK(q_connected(q));
 
     /* Create: the callback fields are stored only when given. */
@@ -280,7 +265,7 @@ int main(void)
                               .deadline_ms = t0 + 1000,
                               .cb_url = longurl};
         q_txn_create(q, &n, on_create, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         CHECK_EQ_INT(r.err, Q_ERR_INVALID);
     }
 
@@ -353,7 +338,7 @@ int main(void)
         struct res exp = create(q, subs[3], "https://rp.test/exp", NULL, t0, 1000);
         struct res s = {0};
         q_sweep(q, t0 + 5000, 1000, 0, NULL, on_sweep, &s);
-        CHECK(pump(&s.n, 1, 3000));
+        CHECK(loop_test_pump(base, &s.n, 1, 3000));
         CHECK_EQ_INT(s.err, Q_OK);
         CHECK_FIELD(exp.id, "result", "EXPIRED");
         CHECK_FIELD(exp.id, "cb_state", "pending");

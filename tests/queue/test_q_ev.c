@@ -19,6 +19,7 @@
 
 #include "cfg.h"
 #include "check.h"
+#include "loop_test.h"
 #include "q.h"
 #include "q_docs.h"
 #include "q_ev.h"
@@ -34,21 +35,6 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void tick(evutil_socket_t fd, short w, void *a)
-{
-    (void)fd;
-    (void)w;
-    (void)a;
-}
-
-static int pump(const int *flag, int want, int ms)
-{
-    int64_t end = now_ms() + ms;
-    while ((!flag || *flag < want) && now_ms() < end)
-        event_base_loop(base, EVLOOP_ONCE);
-    return !flag || *flag >= want;
 }
 
 static redisReply *cmd(const char *fmt, const char *a, const char *b)
@@ -192,7 +178,7 @@ static struct res create(struct q *q, const char *msisdn, const char *idem, int6
                           .deadline_ms = now + ttl,
                           .lease_ms = 5000};
     q_txn_create(q, &n, on_create, &r);
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r;
 }
 
@@ -208,7 +194,7 @@ static struct res finish(struct q *q, const char *id, int64_t now, const char *t
                          .transport = transport,
                          .link = link};
     q_txn_finish(q, id, 0, &f, on_finish, &r);
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r;
 }
 
@@ -222,7 +208,7 @@ static enum q_err doc_call(int which, struct q *q, const char *id, int64_t rev, 
     case 3: q_plan_create(q, id, text, strlen(text), now_ms(), on_done, &r); break;
     default: q_plan_cas(q, id, rev, text, strlen(text), 0, on_done, &r); break;
     }
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r.err;
 }
 
@@ -264,7 +250,7 @@ static struct read_res ev_read(struct q *q, const char *consumer, unsigned count
     memset(&r, 0, sizeof r);
     q_ev_read(q, consumer, count, idle_ms, on_read, &r);
     CHECK_EQ_INT(r.n, 0); /* never inside the call */
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r;
 }
 
@@ -273,7 +259,7 @@ static enum q_err ev_ack(struct q *q, const struct q_ev_ref *refs, size_t n)
     struct res r = {0};
     q_ev_ack(q, refs, n, on_done, &r);
     CHECK_EQ_INT(r.n, 0);
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     return r.err;
 }
 
@@ -297,7 +283,7 @@ static struct backlog_res backlog(struct q *q)
 {
     struct backlog_res r = {0};
     q_ev_backlog(q, on_backlog, &r);
-    CHECK(pump(&r.n, 1, 3000));
+    CHECK(loop_test_pump(base, &r.n, 1, 3000));
     CHECK_EQ_INT(r.err, Q_OK);
     return r;
 }
@@ -350,8 +336,7 @@ int main(void)
         return 1;
     cfg.port = (uint16_t)redis_test_port();
     base = event_base_new();
-    tk = event_new(base, -1, EV_PERSIST, tick, NULL);
-    event_add(tk, &(struct timeval){0, 5000});
+    tk = loop_test_ticker(base);
     CHECK_EQ_INT(q_sync_connect(&cfg, &qs, why, sizeof why), Q_OK);
     for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
         put_sub(qs, subs[i]);
@@ -361,7 +346,7 @@ int main(void)
     put_sub(qs, b3);
     CHECK_EQ_INT(q_new(base, &cfg, &q), Q_OK);
     CHECK_EQ_INT(q_new(base, &cfg, &qoff), Q_OK);
-    pump(NULL, 0, 300);
+    loop_test_pump(base, NULL, 0, 300);
     CHECK(q_connected(q) && q_connected(qoff));
 
     /* The archive off: nothing is appended anywhere, and finish still records transport and link. */
@@ -371,7 +356,7 @@ int main(void)
         CHECK_EQ_INT(c.err, Q_OK);
         CHECK_EQ_INT(finish(qoff, c.id, t0 + 1, "smpp", "vt-1", 0).err, Q_OK);
         q_txn_receipt(qoff, c.id, "rp", "got it", t0 + 2, on_done, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         CHECK_EQ_INT(r.err, Q_OK);
         CHECK_EQ_INT(doc_call(0, qoff, "roff", 0, "{\"rev\":1,\"state\":\"draft\"}"), Q_OK);
         CHECK_EQ_INT(cmd_int("EXISTS spk:{0}:ev spk:{1}:ev", NULL, NULL), 0);
@@ -401,7 +386,7 @@ int main(void)
         struct res r = {0};
         ev0 = cmd_calls("evalsha");
         q_por_lookup(q, subs[1], on_lookup, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         CHECK_EQ_INT(r.err, Q_OK);
         CHECK_EQ_INT(cmd_calls("evalsha") - ev0, 1);
     }
@@ -419,7 +404,7 @@ int main(void)
         struct res r = {0};
         long long hg0;
         q_txn_sent(q, a.id, on_done, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         CHECK_EQ_INT(r.err, Q_OK);
         ev0 = cmd_calls("evalsha");
         hg0 = cmd_calls("hgetall");
@@ -459,7 +444,7 @@ int main(void)
         char key[64], *first;
         snprintf(key, sizeof key, "spk:{%c}:txn:%s", b.id[1], b.id);
         q_txn_sent_many(q, ids, 1, on_done, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         CHECK_EQ_INT(r.err, Q_OK);
         redisReply *v = cmd("HGET %s sent_ms", key, NULL);
         first = v && v->str ? strdup(v->str) : strdup("");
@@ -468,7 +453,7 @@ int main(void)
         usleep(5000);
         memset(&r, 0, sizeof r);
         q_txn_sent(q, b.id, on_done, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         v = cmd("HGET %s sent_ms", key, NULL);
         CHECK(v && v->str && strcmp(v->str, first) == 0);
         freeReplyObject(v);
@@ -480,7 +465,7 @@ int main(void)
     {
         struct res r = {0};
         q_txn_receipt(q, a.id, "rp", "thanks", t0 + 400, on_done, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         CHECK_EQ_INT(r.err, Q_OK);
         snprintf(eid, sizeof eid, "%s.receipt.%lld", a.id, (long long)(t0 + 400));
         CHECK_EV(st, eid, "type", "receipt");
@@ -498,7 +483,7 @@ int main(void)
         struct res r = {0};
         char est[Q_EV_KEY_MAX];
         q_sweep(q, t0 + 5000, 1000, 0, NULL, on_sweep, &r);
-        CHECK(pump(&r.n, 1, 3000));
+        CHECK(loop_test_pump(base, &r.n, 1, 3000));
         CHECK_EQ_INT(r.err, Q_OK);
         CHECK_EQ_INT(r.existed, 1);
         stream_of(e.id, est);
