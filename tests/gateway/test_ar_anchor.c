@@ -4,8 +4,8 @@
  * its serial file, which counts the tokens it issued): test_ar_anchor.sh
  * starts both.
  *
- * ar_pg is replaced by a stand-in here (the same header, blocking libpq,
- * every answer delivered from the event loop as ar_pg_query promises), so
+ * ar_pg is replaced by its stand-in (ar_pg_stub.h: blocking libpq, every
+ * answer delivered from the event loop as ar_pg_query promises), so
  * that the anchoring is tested alone: two instances anchor two chains at
  * the same ticks and each head gets exactly one token (the TSA issued as
  * many as there are anchors), every token verifies over its head and the
@@ -20,61 +20,11 @@
 
 #include "ar_anchor.h"
 #include "ar_chain.h"
-#include "ar_pg.h"
+#include "ar_pg_stub.h"
 #include "cfg.h"
 #include "check.h"
 #include "gw_metrics.h"
 #include "sig_tsa.h"
-
-/* ---- the ar_pg stand-in ------------------------------------------------- */
-
-struct ar_pg {
-    struct event_base *base;
-    PGconn *c;
-};
-
-struct answer {
-    ar_pg_cb *cb;
-    void *arg;
-    PGresult *res;
-};
-
-static void deliver(evutil_socket_t fd, short what, void *arg)
-{
-    struct answer *a = arg;
-    ExecStatusType st = PQresultStatus(a->res);
-    int good = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-
-    (void)fd;
-    (void)what;
-    a->cb(a->arg, good ? a->res : NULL, good ? NULL : PQresultErrorMessage(a->res));
-    PQclear(a->res);
-    free(a);
-}
-
-int ar_pg_query(struct ar_pg *pg, const char *sql, int nparams, const char *const *values, int binary, ar_pg_cb *cb,
-                void *arg)
-{
-    struct answer *a = calloc(1, sizeof(*a));
-    struct timeval now = {0, 0};
-
-    if (!a)
-        return -1;
-    a->cb = cb;
-    a->arg = arg;
-    a->res = PQexecParams(pg->c, sql, nparams, NULL, values, NULL, NULL, binary);
-    if (event_base_once(pg->base, -1, EV_TIMEOUT, deliver, a, &now) != 0) {
-        PQclear(a->res);
-        free(a);
-        return -1;
-    }
-    return 0;
-}
-
-int ar_pg_up(const struct ar_pg *pg)
-{
-    return PQstatus(pg->c) == CONNECTION_OK;
-}
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -165,14 +115,14 @@ static struct ar_pg *pg_open(struct event_base *base, const char *ci)
 {
     struct ar_pg *pg = calloc(1, sizeof(*pg));
     pg->base = base;
-    pg->c = PQconnectdb(ci);
-    CHECK(PQstatus(pg->c) == CONNECTION_OK);
+    pg->db = PQconnectdb(ci);
+    CHECK(PQstatus(pg->db) == CONNECTION_OK);
     return pg;
 }
 
 static void pg_close(struct ar_pg *pg)
 {
-    PQfinish(pg->c);
+    PQfinish(pg->db);
     free(pg);
 }
 

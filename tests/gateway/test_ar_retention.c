@@ -2,10 +2,10 @@
  * test_ar_retention.c - ar_retention against a real PostgreSQL
  * (test_ar_retention.sh starts one: AR_RET_CONNINFO), with the schema's
  * migrations (SRC/gateway/archive/sql) and events in months around the
- * retention limits.  ar_pg is replaced by a stand-in here: each query runs
- * at once on a blocking connection and its callback comes from the event
- * loop afterwards, as ar_pg.h promises (never inside ar_pg_query), or with an
- * error when the test says the database is down.
+ * retention limits.  ar_pg is replaced by its stand-in (ar_pg_stub.h): each
+ * query runs at once on a blocking connection and its callback comes from
+ * the event loop afterwards, or with an error when the test says the
+ * database is down.
  */
 #include <event2/event.h>
 #include <libpq-fe.h>
@@ -13,69 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ar_pg.h"
+#include "ar_pg_stub.h"
 #include "ar_retention.h"
 #include "cfg.h"
 #include "check.h"
 #include "gw_metrics.h"
-
-/* ---- the stand-in ar_pg */
-
-struct ar_pg {
-    struct event_base *base;
-    PGconn *db;
-    int down; /* answer every query with an error */
-    int hold; /* keep the answers in held[] until the test delivers them */
-    struct answer *held[8];
-    unsigned nheld;
-    unsigned asked; /* queries queued */
-};
-
-struct answer {
-    PGresult *res;
-    ar_pg_cb *cb;
-    void *arg;
-    char err[256];
-};
-
-static void deliver(evutil_socket_t fd, short what, void *p)
-{
-    struct answer *a = p;
-
-    (void)fd;
-    (void)what;
-    a->cb(a->arg, a->res, a->res ? NULL : a->err);
-    PQclear(a->res);
-    free(a);
-}
-
-int ar_pg_query(struct ar_pg *pg, const char *sql, int nparams, const char *const *values, int binary, ar_pg_cb *cb,
-                void *arg)
-{
-    struct answer *a = calloc(1, sizeof(*a));
-    struct timeval now = {0, 0};
-
-    if (!a)
-        return -1;
-    pg->asked++;
-    a->cb = cb;
-    a->arg = arg;
-    if (pg->down) {
-        snprintf(a->err, sizeof(a->err), "connection lost");
-    } else {
-        a->res = PQexecParams(pg->db, sql, nparams, NULL, values, NULL, NULL, binary);
-        if (PQresultStatus(a->res) != PGRES_TUPLES_OK && PQresultStatus(a->res) != PGRES_COMMAND_OK) {
-            snprintf(a->err, sizeof(a->err), "%s", PQresultErrorMessage(a->res));
-            PQclear(a->res);
-            a->res = NULL;
-        }
-    }
-    if (pg->hold && pg->nheld < sizeof(pg->held) / sizeof(pg->held[0]))
-        pg->held[pg->nheld++] = a;
-    else
-        event_base_once(pg->base, -1, EV_TIMEOUT, deliver, a, &now);
-    return 0;
-}
 
 /* ---- helpers */
 
@@ -219,8 +161,7 @@ int main(void)
     CHECK_EQ_INT(pg.nheld, 1);
     ar_retention_free(r);
     pg.hold = 0;
-    while (pg.nheld)
-        deliver(-1, 0, pg.held[--pg.nheld]); /* as ar_pg_free answers "closed" */
+    ar_pg_stub_deliver(&pg); /* as ar_pg_free answers "closed" */
     spin(base);
     CHECK_EQ_INT(pg.asked, 1);
     CHECK_EQ_INT(partitions(), 7);
