@@ -1,8 +1,8 @@
 /*
- * test_ar_evidence.c - ar_evidence_get against a live PostgreSQL, through a
- * stand-in for ar_pg.h (below: blocking libpq, the callback deferred to the
- * event loop as ar_pg.h promises), so that the bundle's query and JSON are
- * tested on their own.  test_ar_evidence.sh fills the archive and checks
+ * test_ar_evidence.c - ar_evidence_get against a live PostgreSQL, through
+ * the stand-in for ar_pg.c (ar_pg_stub.h: blocking libpq, the callback
+ * deferred to the event loop as ar_pg.h promises), so that the bundle's
+ * query and JSON are tested on their own.  test_ar_evidence.sh fills the archive and checks
  * what this prints with docs/evidence/verify-evidence.sh.
  *
  *   test_ar_evidence CONNINFO|off TRUST.pem INTERMEDIATES.pem TSA_TRUST.pem TXN_ID RP|-
@@ -18,55 +18,10 @@
 
 #include "ar.h"
 #include "ar_evidence.h"
-#include "ar_pg.h"
+#include "ar_pg_stub.h"
 #include "ar_priv.h"
 #include "cfg.h"
 #include "sig.h"
-
-/* ---- the stand-in for ar_pg.c ---- */
-
-struct ar_pg {
-    PGconn *conn;
-    struct event_base *base;
-};
-
-struct pending {
-    PGresult *res;
-    ar_pg_cb *cb;
-    void *arg;
-};
-
-int ar_pg_up(const struct ar_pg *pg)
-{
-    return PQstatus(pg->conn) == CONNECTION_OK;
-}
-
-static void fire(evutil_socket_t fd, short what, void *arg)
-{
-    struct pending *p = arg;
-    ExecStatusType st = PQresultStatus(p->res);
-    int ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
-
-    (void)fd;
-    (void)what;
-    p->cb(p->arg, ok ? p->res : NULL, ok ? NULL : PQresultErrorMessage(p->res));
-    PQclear(p->res);
-    free(p);
-}
-
-int ar_pg_query(struct ar_pg *pg, const char *sql, int nparams, const char *const *values, int binary, ar_pg_cb *cb,
-                void *arg)
-{
-    struct pending *p = calloc(1, sizeof(*p));
-    struct timeval zero = {0, 0};
-
-    if (!p)
-        return -1;
-    p->res = PQexecParams(pg->conn, sql, nparams, NULL, values, NULL, NULL, binary);
-    p->cb = cb;
-    p->arg = arg;
-    return event_base_once(pg->base, -1, EV_TIMEOUT, fire, p, &zero);
-}
 
 /* ---- the test ---- */
 
@@ -81,7 +36,7 @@ static void answered(void *arg, int status, const char *json, size_t len)
 int main(int argc, char **argv)
 {
     struct event_base *base = event_base_new();
-    struct ar_pg pg = {NULL, base};
+    struct ar_pg pg = {.base = base};
     struct cfg *cfg = calloc(1, sizeof(*cfg));
     struct sig_trust *trust = NULL;
     struct ar a = {0};
@@ -99,7 +54,7 @@ int main(int argc, char **argv)
     }
     snprintf(cfg->tsa_trust, sizeof(cfg->tsa_trust), "%s", argv[4]);
     if (!off) {
-        pg.conn = PQconnectdb(argv[1]);
+        pg.db = PQconnectdb(argv[1]);
         a.pg = &pg;
         a.cfg = cfg;
         a.trust = trust;
@@ -107,8 +62,8 @@ int main(int argc, char **argv)
     ar_evidence_get(off ? NULL : &a, argv[5], strcmp(argv[6], "-") == 0 ? NULL : argv[6], answered, &done);
     while (!done && event_base_loop(base, EVLOOP_ONCE) == 0)
         ;
-    if (pg.conn)
-        PQfinish(pg.conn);
+    if (pg.db)
+        PQfinish(pg.db);
     sig_trust_free(trust);
     free(cfg);
     event_base_free(base);
