@@ -13,6 +13,7 @@
 # The real daemon with ARCHIVE=1 (lib.sh: archive.conninfo of a throwaway PostgreSQL,
 # poll_ms 50, claim_idle_s 5), Redis, the simulator, the CA.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/requests_lib.sh"
 . "$(dirname "$0")/archive_lib.sh"
 
 pg_start || { bad "PostgreSQL did not start (see $T/postgres.log)"; finish; exit 1; }
@@ -167,33 +168,6 @@ check "the transactions without a receipt have no receipt event" test \
 # ---- (b) certificate requests --------------------------------------------------------------
 PKI=$T/demo/pki
 SUBS=$PKI/subs
-iccid_of() { # 84PPNNNNNNN -> 89840 + carrier digit + 0000 + national 9 digits + Luhn digit (e2e_life.sh)
-  local m=$1 d; case ${m:2:2} in 96) d=4;; 91) d=2;; 90) d=1;; esac
-  python3 -c 'import sys
-s = sys.argv[1]
-t = sum((2 * int(c) - 9 * (int(c) > 4)) if i % 2 == 0 else int(c) for i, c in enumerate(reversed(s)))
-print(s + str(-t % 10))' "89840${d}0000${m:2}"
-}
-file() { api POST /v1/requests "$1" >/dev/null; jq -r .id "$T/body"; }
-confirm() { api POST "/v1/requests/$1/transitions" "{\"to\":\"confirmed\",\"by\":\"Sở Nội vụ\"${2:+,\"sim\":$2}}" >/dev/null; }
-wait_state() { # ID WANT STOP: poll until WANT (0) or STOP (1); the document in $T/doc
-  local end=$(( $(date +%s) + ${WAIT:-90} )) s
-  while [ "$(date +%s)" -lt "$end" ]; do
-    api GET "/v1/requests/$1" > "$T/doc"
-    s=$(jq -r .state "$T/doc" 2>/dev/null || true)
-    [ "$s" = "$2" ] && return 0
-    [ "$s" = "$3" ] && return 1
-    sleep 0.3
-  done
-  return 1
-}
-person() { # msisdn name org sim_pki
-  local m=$1
-  jq -n --arg phone "0${m:2}" --arg name "$2" --arg org "$3" --arg sp "$4" --arg id "0010${m:3}" \
-     --arg dob "19${m:3:2}-05-17" '{form: "person_new", unit: "Sở Nội vụ", place: "Hà Nội", date: "05/03/2026",
-      subscriber: {full_name: $name, birth_date: $dob, id_number: $id, organisation: $org, province: "Hà Nội",
-                   email: "canbo@hanoi.gov.vn", phone: $phone}, sim_pki: $sp}'
-}
 declare -A rq=() rq_form=()
 # Mẫu 01, a person, EC, through the engine and the CA.
 M=84960000182

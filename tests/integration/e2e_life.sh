@@ -9,6 +9,7 @@
 # The CA is lib.sh's CMP mock (cmp_mock_start RSP_CERT: (re)start `openssl
 # cmp` on $CMP_PORT with PBM $CMP_REF/$CMP_SECRET answering that certificate).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/requests_lib.sh"
 
 stack_up
 PKI=$T/demo/pki
@@ -28,38 +29,7 @@ expect() { # description, http code, jq test on the body
   local d=$1 c=$2 t=$3 j; j=$(cat "$T/body")
   if [ "$(code)" = "$c" ] && jq -e "$t" >/dev/null 2>&1 <<<"$j"; then ok "$d"; else bad "$d: got $(code): $j"; fi
 }
-reg() { redis-cli -p "$REDIS_PORT" --raw HGET "spk:{$(shard "$1")}:sub:$1" "$2"; }
 reg_raw() { reg "$@"; }
-# The shard is FNV-1a 32 of the number mod 16, as q_shard_of.
-shard() { python3 -c 'import sys
-h=0x811c9dc5
-for b in sys.argv[1].encode(): h=((h^b)*0x01000193)&0xffffffff
-print(h%16)' "$1"; }
-iccid_of() { # 84PPNNNNNNN -> 89840 + carrier digit + 0000 + national 9 digits + Luhn digit
-  local m=$1 d; case ${m:2:2} in 96) d=4;; 91) d=2;; 90) d=1;; esac
-  python3 -c 'import sys
-s = sys.argv[1]
-t = sum((2 * int(c) - 9 * (int(c) > 4)) if i % 2 == 0 else int(c) for i, c in enumerate(reversed(s)))
-print(s + str(-t % 10))' "89840${d}0000${m:2}"
-}
-# file BODY -> id
-file() { api POST /v1/requests "$1" >/dev/null; jq -r .id "$T/body"; }
-confirm() { api POST "/v1/requests/$1/transitions" "{\"to\":\"confirmed\",\"by\":\"Sở Nội vụ\"${2:+,\"sim\":$2}}" >/dev/null; }
-# wait_state ID WANT [STOP...]: poll (up to $WAIT s) until the request is in state WANT -> 0, or in
-# one of the STOP states -> 1 at once, instead of waiting out $WAIT; the final document in $T/doc.
-wait_state() {
-  local id=$1 want=$2; shift 2
-  local end=$(( $(date +%s) + ${WAIT:-60} )) s stop
-  while [ "$(date +%s)" -lt "$end" ]; do
-    api GET "/v1/requests/$id" > "$T/doc"
-    s=$(jq -r .state "$T/doc" 2>/dev/null || true)
-    [ "$s" = "$want" ] && return 0
-    for stop in "$@"; do [ "$s" = "$stop" ] && return 1; done
-    sleep 0.3
-  done
-  return 1
-}
-doc() { jq -e "$1" "$T/doc" >/dev/null 2>&1; }
 # wait_doc ID JQ SECONDS: poll the request every 0.1 s until JQ holds on it (the document in $T/doc).
 wait_doc() {
   local end=$(( $(date +%s) + $3 ))
@@ -69,13 +39,6 @@ wait_doc() {
     sleep 0.1
   done
   return 1
-}
-person() { # msisdn name org sim_pki (CCCD 0010<last 8 digits>, born 19<its 5th-6th digits>)
-  local m=$1
-  jq -n --arg phone "0${m:2}" --arg name "$2" --arg org "$3" --arg sp "$4" --arg id "0010${m:3}" \
-     --arg dob "19${m:3:2}-05-17" '{form: "person_new", unit: "Sở Nội vụ", place: "Hà Nội", date: "05/03/2026",
-      subscriber: {full_name: $name, birth_date: $dob, id_number: $id, organisation: $org, province: "Hà Nội",
-                   email: "canbo@hanoi.gov.vn", phone: $phone}, sim_pki: $sp}'
 }
 cert_fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 2>/dev/null || openssl x509 -inform DER -in "$1" -noout -fingerprint -sha256; }
 

@@ -5,6 +5,7 @@
 # against it: a Mẫu 07 change (the SIM's key, a kur with the new subject) and a Mẫu 09
 # revocation, as in e2e_life.sh but with a CA whose answers are new certificates.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/requests_lib.sh"
 
 make_demo
 PKI=$T/demo/pki
@@ -133,25 +134,6 @@ jq --argjson port "$CMP_PORT" --arg ref "$CMP_REF" --arg secret "$CMP_SECRET" --
 : >"$T/gateway.log"
 start_gw
 
-reg() { redis-cli -p "$REDIS_PORT" --raw HGET "spk:{$(shard "$1")}:sub:$1" "$2"; }
-shard() { python3 -c 'import sys
-h=0x811c9dc5
-for b in sys.argv[1].encode(): h=((h^b)*0x01000193)&0xffffffff
-print(h%16)' "$1"; }
-file() { api POST /v1/requests "$1" >/dev/null; jq -r .id "$T/body"; }
-confirm() { api POST "/v1/requests/$1/transitions" '{"to":"confirmed","by":"Sở Nội vụ"}' >/dev/null; }
-wait_state() { # ID WANT STOP: poll until WANT (0) or STOP (1); the document in $T/doc
-  local end=$(( $(date +%s) + ${WAIT:-60} )) s
-  while [ "$(date +%s)" -lt "$end" ]; do
-    api GET "/v1/requests/$1" > "$T/doc"
-    s=$(jq -r .state "$T/doc" 2>/dev/null || true)
-    [ "$s" = "$2" ] && return 0
-    [ "$s" = "$3" ] && return 1
-    sleep 0.3
-  done
-  return 1
-}
-doc() { jq -e "$1" "$T/doc" >/dev/null 2>&1; }
 
 M=84960000002
 old_serial=$(serial_of "$PKI/subs/$M.crt.pem")
