@@ -236,13 +236,18 @@ static void arm_deadline(struct car_link *l, struct etsi_txn *t)
     arm(t, left > 0 ? (unsigned)left : 0);
 }
 
+/* The deadline has come (or will before the next try): the engine's sweep expires the transaction. */
+static void give_up(struct car_link *l, struct etsi_txn *t)
+{
+    report_sent(l, t, CAR_ERR_TIMEOUT, "no answer from the signature service before the deadline", NULL);
+    txn_free(l, t);
+}
+
 /* Try again later on this link: the request may have reached the MSSP, the AP_TransID deduplicates. */
 static void retry_later(struct car_link *l, struct etsi_txn *t)
 {
     if (etsi_now_ms() + t->wait_ms >= t->deadline_ms) {
-        /* The engine's sweep expires the transaction; nothing more to ask. */
-        report_sent(l, t, CAR_ERR_TIMEOUT, "no answer from the signature service before the deadline", NULL);
-        txn_free(l, t);
+        give_up(l, t); /* nothing more to ask */
         return;
     }
     arm(t, t->wait_ms);
@@ -262,12 +267,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         /* A query is under way: its answer schedules the next, unless the deadline comes first. */
         if (t->st != T_RECEIPT && etsi_now_ms() >= t->deadline_ms) {
             /*
-             * The engine expires the transaction now: an answer would come to
-             * nobody, and an error after the deadline would count against a
-             * circuit that may have closed again meanwhile.
+             * An answer would come to nobody, and an error after the deadline
+             * would count against a circuit that may have closed again meanwhile.
              */
-            report_sent(l, t, CAR_ERR_TIMEOUT, "no answer from the signature service before the deadline", NULL);
-            txn_free(l, t);
+            give_up(l, t);
             return;
         }
         arm_deadline(l, t);

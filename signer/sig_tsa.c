@@ -107,11 +107,6 @@ out:
 }
 
 /*
- * Verify token over data: imprint SHA-256 (checked here, so a weaker
- * algorithm chosen by the TSA is refused), signature, TSA chain to the TSA
- * anchors with the timestamping purpose (critical EKU), ESS binding.
- */
-/*
  * A store of tsa's anchors whose checks run at `when` (X509_V_FLAG_USE_CHECK_TIME)
  * instead of now; the caller owns it.  A copy, because the shared store's
  * parameters hold for every other check.
@@ -133,7 +128,12 @@ static X509_STORE *store_at(X509_STORE *src, time_t when)
     return s;
 }
 
-/* at_gen: the TSA's path checked at the token's genTime (a kept token), else now. */
+/*
+ * Verify token over data: imprint SHA-256 (checked here, so a weaker
+ * algorithm chosen by the TSA is refused), signature, TSA chain to the TSA
+ * anchors with the timestamping purpose (critical EKU), ESS binding.  The
+ * chain is checked at the token's genTime when at_gen (a kept token), else now.
+ */
 static enum sig_err check_token(const struct sig_tsa *tsa, const uint8_t *data, size_t data_len, PKCS7 *token,
                                 const uint8_t *nonce, int at_gen, time_t *gen_time, char *why, size_t whylen)
 {
